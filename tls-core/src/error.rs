@@ -1,0 +1,106 @@
+//! The one error type of the engine, and the alert each error sends.
+
+use core::fmt;
+
+use crate::msgs::enums::AlertDescription;
+
+/// Everything that can go wrong in a connection.
+///
+/// Each variant maps to the alert the engine sends for it ([`Error::alert`]).
+/// A fatal error poisons the connection: every later call returns the same error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Error {
+    /// The peer's bytes could not be decoded (bad length, trailing data, bad value).
+    Decode(&'static str),
+    /// A message arrived that the current state does not expect.
+    UnexpectedMessage(&'static str),
+    /// A field held a value that is well-formed but not allowed here.
+    IllegalParameter(&'static str),
+    /// No acceptable set of parameters could be agreed with the peer.
+    HandshakeFailure(&'static str),
+    /// A Finished MAC or a handshake signature did not verify.
+    DecryptError(&'static str),
+    /// A record failed AEAD authentication.
+    BadRecordMac,
+    /// A record was larger than the protocol allows.
+    RecordOverflow,
+    /// The peer offered or chose only protocol versions we refuse.
+    ProtocolVersion,
+    /// A required extension was missing.
+    MissingExtension(&'static str),
+    /// An extension appeared in a message where it is not allowed.
+    UnsupportedExtension(&'static str),
+    /// The client offered ALPN protocols and the server supports none of them.
+    NoApplicationProtocol,
+    /// The server does not have a certificate for the name the client asked for.
+    UnrecognizedName,
+    /// The peer's certificate was rejected by the verifier.
+    BadCertificate(&'static str),
+    /// The peer's certificate uses a key or algorithm we do not support.
+    UnsupportedCertificate(&'static str),
+    /// The peer sent a fatal alert (or a warning alert TLS 1.3 treats as fatal).
+    AlertReceived(AlertDescription),
+    /// The peer closed the transport without close_notify while data was expected.
+    UnexpectedEof,
+    /// The connection was already closed, so the call cannot proceed.
+    Closed,
+    /// The random source failed.
+    Entropy,
+    /// A local failure (bad configuration, a crypto primitive refused its input).
+    Internal(&'static str),
+}
+
+impl Error {
+    /// The alert to send for this error, or `None` when no alert is sent
+    /// (the peer's own alert, a closed connection).
+    pub fn alert(&self) -> Option<AlertDescription> {
+        use AlertDescription as A;
+        Some(match self {
+            Error::Decode(_) => A::DecodeError,
+            Error::UnexpectedMessage(_) => A::UnexpectedMessage,
+            Error::IllegalParameter(_) => A::IllegalParameter,
+            Error::HandshakeFailure(_) => A::HandshakeFailure,
+            Error::DecryptError(_) => A::DecryptError,
+            Error::BadRecordMac => A::BadRecordMac,
+            Error::RecordOverflow => A::RecordOverflow,
+            Error::ProtocolVersion => A::ProtocolVersion,
+            Error::MissingExtension(_) => A::MissingExtension,
+            Error::UnsupportedExtension(_) => A::UnsupportedExtension,
+            Error::NoApplicationProtocol => A::NoApplicationProtocol,
+            Error::UnrecognizedName => A::UnrecognizedName,
+            Error::BadCertificate(_) => A::BadCertificate,
+            Error::UnsupportedCertificate(_) => A::UnsupportedCertificate,
+            Error::Entropy | Error::Internal(_) => A::InternalError,
+            Error::AlertReceived(_) | Error::UnexpectedEof | Error::Closed => return None,
+        })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Decode(why) => write!(f, "decode error: {why}"),
+            Error::UnexpectedMessage(why) => write!(f, "unexpected message: {why}"),
+            Error::IllegalParameter(why) => write!(f, "illegal parameter: {why}"),
+            Error::HandshakeFailure(why) => write!(f, "handshake failure: {why}"),
+            Error::DecryptError(why) => write!(f, "decrypt error: {why}"),
+            Error::BadRecordMac => f.write_str("record failed authentication"),
+            Error::RecordOverflow => f.write_str("record too large"),
+            Error::ProtocolVersion => f.write_str("no acceptable protocol version"),
+            Error::MissingExtension(what) => write!(f, "missing extension: {what}"),
+            Error::UnsupportedExtension(what) => write!(f, "extension not allowed: {what}"),
+            Error::NoApplicationProtocol => f.write_str("no ALPN protocol in common"),
+            Error::UnrecognizedName => f.write_str("no certificate for the requested name"),
+            Error::BadCertificate(why) => write!(f, "bad certificate: {why}"),
+            Error::UnsupportedCertificate(why) => write!(f, "unsupported certificate: {why}"),
+            Error::AlertReceived(alert) => write!(f, "peer sent alert {alert:?}"),
+            Error::UnexpectedEof => f.write_str("peer closed the transport without close_notify"),
+            Error::Closed => f.write_str("connection is closed"),
+            Error::Entropy => f.write_str("random source failed"),
+            Error::Internal(why) => write!(f, "internal error: {why}"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}

@@ -1,0 +1,1 @@
+//! Private keys and certificate chains: PEM and DER loading.
