@@ -11,11 +11,32 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod client;
+pub mod config;
+mod conn;
 pub mod crypto;
 pub mod error;
 pub mod key_schedule;
 pub mod keys;
 pub mod msgs;
+pub mod record;
+mod server;
+#[cfg(feature = "std")]
+mod stream;
+mod tls13;
+mod traffic;
+pub mod verify;
 
+#[cfg(feature = "std")]
+pub use config::SystemClock;
+pub use config::{
+    CertifiedKey, ClientConfig, ClientHelloInfo, Clock, ResolvesServerCert, ServerConfig, SingleCert, UnixTime,
+};
+pub use conn::{Connection, Event, Negotiated, Side};
+pub use crypto::SigningKey;
 pub use entropy::{EntropyError, EntropySource};
 pub use error::Error;
+pub use msgs::enums::{AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme};
+#[cfg(feature = "std")]
+pub use stream::TlsStream;
+pub use verify::{PinnedCertVerifier, ServerCertVerified, ServerCertVerifier, SignatureVerified};

@@ -2,3 +2,9 @@
 
 pub mod codec;
 pub mod enums;
+pub mod extensions;
+mod server_ext;
+pub mod handshake;
+pub mod alert;
+#[cfg(test)]
+mod strategies;

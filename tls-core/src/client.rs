@@ -1,0 +1,442 @@
+//! The client's TLS 1.3 handshake: one state per expected message, each
+//! holding only what the next step needs.
+
+use alloc::string::{String, ToString};
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::config::ClientConfig;
+use crate::conn::{Common, Negotiated, Side};
+use crate::crypto::{certificate_verify_message, tls13_suite, KeyExchange, Secret, Suite, Transcript};
+use crate::error::Error;
+use crate::key_schedule::{check_finished, finished_verify_data, EarlySecret, HandshakeSecret};
+use crate::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion};
+use crate::msgs::extensions::{ClientExtension, EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension};
+use crate::msgs::handshake::{
+    CertificatePayload, ClientHello, EncryptedExtensions, Finished, HandshakeMessage, HelloRetryRequest,
+    ServerHello,
+};
+use crate::tls13;
+use crate::traffic::Traffic;
+use crate::verify::{ServerCertVerified, SignatureVerified};
+
+/// What the client state machine moves to after a message.
+pub(crate) enum Next {
+    /// Still handshaking.
+    Handshaking(ClientState),
+    /// Handshake complete.
+    Traffic(Traffic),
+}
+
+/// The client's handshake states.
+pub(crate) enum ClientState {
+    ExpectServerHello(ExpectServerHello),
+    ExpectEncryptedExtensions(ExpectEncryptedExtensions),
+    ExpectCertificate(ExpectCertificate),
+    ExpectCertificateVerify(ExpectCertificateVerify),
+    ExpectFinished(ExpectFinished),
+}
+
+/// What stays fixed for the whole handshake.
+struct Hello {
+    config: Arc<ClientConfig>,
+    /// The name given by the caller (for the verifier).
+    server_name: Option<String>,
+    /// True when the name went out as SNI.
+    sent_sni: bool,
+    random: [u8; 32],
+    session_id: [u8; 32],
+    hello_retry: bool,
+}
+
+/// Starts a handshake: queues the ClientHello.
+pub(crate) fn start(
+    config: Arc<ClientConfig>,
+    server_name: Option<&str>,
+    common: &mut Common,
+) -> Result<ClientState, Error> {
+    let first_group = *config.groups.first().ok_or(Error::Internal("no groups configured"))?;
+    if config.cipher_suites.iter().all(|cs| tls13_suite(*cs).is_none()) {
+        return Err(Error::Internal("no supported cipher suite configured"));
+    }
+    let mut random = [0u8; 32];
+    let mut session_id = [0u8; 32];
+    config.rng.fill(&mut random).map_err(|_| Error::Entropy)?;
+    config.rng.fill(&mut session_id).map_err(|_| Error::Entropy)?;
+    let sent_sni = server_name.is_some_and(|n| n.parse::<core::net::IpAddr>().is_err());
+    let hello = Hello {
+        server_name: server_name.map(ToString::to_string),
+        config,
+        sent_sni,
+        random,
+        session_id,
+        hello_retry: false,
+    };
+    let key_share = KeyExchange::generate(first_group)?;
+    let mut encoded = Vec::new();
+    HandshakeMessage::ClientHello(hello.client_hello(&key_share, None)).encode(&mut encoded);
+    common.send_handshake(&encoded)?;
+    Ok(ClientState::ExpectServerHello(ExpectServerHello {
+        hello,
+        key_share,
+        first_hello: encoded,
+        after_retry: None,
+    }))
+}
+
+impl Hello {
+    fn client_hello(&self, key_share: &KeyExchange, cookie: Option<&[u8]>) -> ClientHello {
+        let config = &self.config;
+        let mut extensions = Vec::new();
+        if let (true, Some(name)) = (self.sent_sni, &self.server_name) {
+            extensions.push(ClientExtension::ServerName(name.as_bytes().to_vec()));
+        }
+        extensions.push(ClientExtension::SupportedVersions(vec![ProtocolVersion::Tls13]));
+        extensions.push(ClientExtension::SupportedGroups(config.groups.clone()));
+        extensions.push(ClientExtension::SignatureAlgorithms(
+            config.verifier.supported_schemes().to_vec(),
+        ));
+        extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {
+            group: key_share.group(),
+            key_exchange: key_share.public_key().to_vec(),
+        }]));
+        if !config.alpn_protocols.is_empty() {
+            extensions.push(ClientExtension::Alpn(config.alpn_protocols.clone()));
+        }
+        if let Some(cookie) = cookie {
+            extensions.push(ClientExtension::Cookie(cookie.to_vec()));
+        }
+        ClientHello {
+            legacy_version: 0x0303,
+            random: self.random,
+            session_id: self.session_id.to_vec(),
+            cipher_suites: config.cipher_suites.clone(),
+            compression_methods: vec![0],
+            extensions,
+        }
+    }
+
+    /// The suite the server chose, if we offered it.
+    fn offered_suite(&self, chosen: CipherSuite) -> Result<&'static Suite, Error> {
+        match tls13_suite(chosen) {
+            Some(suite) if self.config.cipher_suites.contains(&chosen) => Ok(suite),
+            _ => Err(Error::IllegalParameter("server chose a cipher suite we did not offer")),
+        }
+    }
+
+    fn check_echo(&self, session_id: &[u8], compression: u8) -> Result<(), Error> {
+        if session_id != self.session_id {
+            return Err(Error::IllegalParameter("server did not echo our session id"));
+        }
+        if compression != 0 {
+            return Err(Error::IllegalParameter("server chose compression"));
+        }
+        Ok(())
+    }
+}
+
+impl ClientState {
+    /// Handles one handshake message (`encoded` is its transcript form).
+    pub fn handle(self, common: &mut Common, msg: HandshakeMessage, encoded: &[u8]) -> Result<Next, Error> {
+        let next = match (self, msg) {
+            (ClientState::ExpectServerHello(s), HandshakeMessage::ServerHello(sh)) => {
+                s.handle_server_hello(common, sh, encoded)?
+            }
+            (ClientState::ExpectServerHello(s), HandshakeMessage::HelloRetryRequest(hrr)) => {
+                s.handle_retry(common, hrr, encoded)?
+            }
+            (ClientState::ExpectEncryptedExtensions(s), HandshakeMessage::EncryptedExtensions(ee)) => {
+                s.handle(ee, encoded)?
+            }
+            (ClientState::ExpectCertificate(s), HandshakeMessage::CertificateRequest(cr)) => {
+                s.handle_request(cr.context, encoded)?
+            }
+            (ClientState::ExpectCertificate(s), HandshakeMessage::Certificate(c)) => s.handle(c, encoded)?,
+            (ClientState::ExpectCertificateVerify(s), HandshakeMessage::CertificateVerify(cv)) => {
+                s.handle(cv, encoded)?
+            }
+            (ClientState::ExpectFinished(s), HandshakeMessage::Finished(f)) => {
+                return s.handle(common, f, encoded).map(Next::Traffic);
+            }
+            (_, _) => return Err(Error::UnexpectedMessage("handshake message out of order")),
+        };
+        Ok(Next::Handshaking(next))
+    }
+}
+
+/// Waiting for ServerHello or HelloRetryRequest.
+pub(crate) struct ExpectServerHello {
+    hello: Hello,
+    key_share: KeyExchange,
+    /// The first ClientHello as sent, hashed once the suite is known.
+    first_hello: Vec<u8>,
+    /// After a HelloRetryRequest: the transcript so far and the suite it fixed.
+    after_retry: Option<(Transcript, &'static Suite)>,
+}
+
+impl ExpectServerHello {
+    fn handle_server_hello(self, common: &mut Common, sh: ServerHello, encoded: &[u8]) -> Result<ClientState, Error> {
+        let hello = self.hello;
+        match sh.supported_version() {
+            Some(ProtocolVersion::Tls13) => {}
+            Some(_) => return Err(Error::IllegalParameter("server chose a version we did not offer")),
+            None if tls13::has_downgrade_sentinel(&sh.random) => {
+                return Err(Error::IllegalParameter("downgrade sentinel in ServerHello"))
+            }
+            None => return Err(Error::ProtocolVersion),
+        }
+        if sh.legacy_version != 0x0303 {
+            return Err(Error::IllegalParameter("ServerHello legacy_version is not TLS 1.2"));
+        }
+        hello.check_echo(&sh.session_id, sh.compression_method)?;
+        let suite = hello.offered_suite(sh.cipher_suite)?;
+        let mut key_share = None;
+        for ext in &sh.extensions {
+            match ext {
+                ServerExtension::SupportedVersions(_) => {}
+                ServerExtension::KeyShare(share) => key_share = Some(share),
+                _ => return Err(Error::UnsupportedExtension("unsolicited extension in ServerHello")),
+            }
+        }
+        let share = key_share.ok_or(Error::MissingExtension("key_share"))?;
+        if share.group != self.key_share.group() {
+            return Err(Error::IllegalParameter("server key share is not for our group"));
+        }
+        let group = share.group;
+        let shared = self.key_share.complete(&share.key_exchange)?;
+        let mut transcript = match self.after_retry {
+            Some((_, retry_suite)) if !core::ptr::eq(retry_suite, suite) => {
+                return Err(Error::IllegalParameter("ServerHello suite differs from HelloRetryRequest"))
+            }
+            Some((transcript, _)) => transcript,
+            None => {
+                let mut t = Transcript::new(suite.hash);
+                t.update(&self.first_hello);
+                t
+            }
+        };
+        transcript.update(encoded);
+        let secrets = HandshakeSecrets::derive(suite, shared, &transcript);
+        common.set_keys(suite, secrets.server.as_ref(), secrets.client.as_ref())?;
+        Ok(ClientState::ExpectEncryptedExtensions(ExpectEncryptedExtensions {
+            hello,
+            suite,
+            group,
+            transcript,
+            secrets,
+        }))
+    }
+
+    fn handle_retry(self, common: &mut Common, hrr: HelloRetryRequest, encoded: &[u8]) -> Result<ClientState, Error> {
+        let mut hello = self.hello;
+        if self.after_retry.is_some() {
+            return Err(Error::UnexpectedMessage("second HelloRetryRequest"));
+        }
+        if hrr.supported_version() != Some(ProtocolVersion::Tls13) {
+            return Err(Error::IllegalParameter("HelloRetryRequest without TLS 1.3"));
+        }
+        hello.check_echo(&hrr.session_id, hrr.compression_method)?;
+        let suite = hello.offered_suite(hrr.cipher_suite)?;
+        let (mut group, mut cookie) = (None, None);
+        for ext in &hrr.extensions {
+            match ext {
+                HrrExtension::SupportedVersions(_) => {}
+                HrrExtension::KeyShare(g) => group = Some(*g),
+                HrrExtension::Cookie(c) => cookie = Some(c.as_slice()),
+                HrrExtension::Unknown(_) => {
+                    return Err(Error::UnsupportedExtension("unsolicited extension in HelloRetryRequest"))
+                }
+            }
+        }
+        let key_share = match group {
+            None if cookie.is_none() => {
+                return Err(Error::IllegalParameter("HelloRetryRequest would not change the hello"))
+            }
+            None => self.key_share,
+            Some(g) if g == self.key_share.group() || !hello.config.groups.contains(&g) => {
+                return Err(Error::IllegalParameter("HelloRetryRequest asks for an unusable group"))
+            }
+            Some(g) => KeyExchange::generate(g)?,
+        };
+        let mut transcript = Transcript::for_hello_retry(suite.hash, &self.first_hello);
+        transcript.update(encoded);
+        hello.hello_retry = true;
+        // Middlebox compatibility: a dummy ChangeCipherSpec before the second flight.
+        common.send_ccs();
+        let second = HandshakeMessage::ClientHello(hello.client_hello(&key_share, cookie));
+        common.send_message(&second, &mut transcript)?;
+        Ok(ClientState::ExpectServerHello(ExpectServerHello {
+            hello,
+            key_share,
+            first_hello: Vec::new(),
+            after_retry: Some((transcript, suite)),
+        }))
+    }
+}
+
+/// The handshake secret and the two handshake traffic secrets.
+struct HandshakeSecrets {
+    schedule: HandshakeSecret,
+    client: Secret,
+    server: Secret,
+}
+
+impl HandshakeSecrets {
+    fn derive(suite: &Suite, shared: Secret, transcript: &Transcript) -> Self {
+        let schedule = EarlySecret::new(suite.hash, None).into_handshake(shared.as_ref());
+        let hello_hash = transcript.current();
+        HandshakeSecrets {
+            client: schedule.client_traffic(hello_hash.as_ref()),
+            server: schedule.server_traffic(hello_hash.as_ref()),
+            schedule,
+        }
+    }
+}
+
+/// Waiting for EncryptedExtensions.
+pub(crate) struct ExpectEncryptedExtensions {
+    hello: Hello,
+    suite: &'static Suite,
+    group: NamedGroup,
+    transcript: Transcript,
+    secrets: HandshakeSecrets,
+}
+
+impl ExpectEncryptedExtensions {
+    fn handle(mut self, ee: EncryptedExtensions, encoded: &[u8]) -> Result<ClientState, Error> {
+        let mut alpn = None;
+        for ext in ee.extensions {
+            match ext {
+                EncryptedExtension::ServerName if self.hello.sent_sni => {}
+                EncryptedExtension::SupportedGroups(_) => {}
+                EncryptedExtension::Alpn(protocol) => {
+                    if !self.hello.config.alpn_protocols.contains(&protocol) {
+                        return Err(Error::IllegalParameter("server chose an ALPN protocol we did not offer"));
+                    }
+                    alpn = Some(protocol);
+                }
+                _ => return Err(Error::UnsupportedExtension("unsolicited extension in EncryptedExtensions")),
+            }
+        }
+        self.transcript.update(encoded);
+        Ok(ClientState::ExpectCertificate(ExpectCertificate {
+            negotiated: Negotiated {
+                version: ProtocolVersion::Tls13,
+                suite: self.suite.suite,
+                group: self.group,
+                alpn,
+                server_name: self.hello.server_name.clone(),
+                peer_certificates: Vec::new(),
+                hello_retry: self.hello.hello_retry,
+            },
+            hello: self.hello,
+            suite: self.suite,
+            transcript: self.transcript,
+            secrets: self.secrets,
+            certificate_requested: None,
+        }))
+    }
+}
+
+/// Waiting for the server's Certificate (or a CertificateRequest before it).
+pub(crate) struct ExpectCertificate {
+    hello: Hello,
+    suite: &'static Suite,
+    transcript: Transcript,
+    secrets: HandshakeSecrets,
+    negotiated: Negotiated,
+    /// The context of a CertificateRequest, if the server sent one.
+    certificate_requested: Option<Vec<u8>>,
+}
+
+impl ExpectCertificate {
+    fn handle_request(mut self, context: Vec<u8>, encoded: &[u8]) -> Result<ClientState, Error> {
+        if self.certificate_requested.is_some() {
+            return Err(Error::UnexpectedMessage("second CertificateRequest"));
+        }
+        if !context.is_empty() {
+            return Err(Error::IllegalParameter("CertificateRequest context in the handshake"));
+        }
+        self.transcript.update(encoded);
+        self.certificate_requested = Some(context);
+        Ok(ClientState::ExpectCertificate(self))
+    }
+
+    fn handle(mut self, payload: CertificatePayload, encoded: &[u8]) -> Result<ClientState, Error> {
+        if !payload.context.is_empty() {
+            return Err(Error::IllegalParameter("server Certificate has a request context"));
+        }
+        let mut chain = payload.entries.into_iter().map(|entry| entry.cert);
+        let end_entity = chain.next().ok_or(Error::Decode("empty server Certificate"))?;
+        let intermediates: Vec<Vec<u8>> = chain.collect();
+        let config = &self.hello.config;
+        let verified = config.verifier.verify_server_cert(
+            &end_entity,
+            &intermediates,
+            self.hello.server_name.as_deref(),
+            config.clock.now(),
+        )?;
+        self.transcript.update(encoded);
+        self.negotiated.peer_certificates.push(end_entity);
+        self.negotiated.peer_certificates.extend(intermediates);
+        Ok(ClientState::ExpectCertificateVerify(ExpectCertificateVerify { inner: self, _verified: verified }))
+    }
+}
+
+/// Waiting for the server's CertificateVerify; the chain is already accepted.
+pub(crate) struct ExpectCertificateVerify {
+    inner: ExpectCertificate,
+    _verified: ServerCertVerified,
+}
+
+impl ExpectCertificateVerify {
+    fn handle(self, cv: crate::msgs::handshake::CertificateVerify, encoded: &[u8]) -> Result<ClientState, Error> {
+        let mut s = self.inner;
+        let verifier = &s.hello.config.verifier;
+        if !verifier.supported_schemes().contains(&cv.scheme) {
+            return Err(Error::IllegalParameter("server signed with a scheme we did not offer"));
+        }
+        let message = certificate_verify_message(true, s.transcript.current().as_ref());
+        let end_entity = s.negotiated.peer_certificates.first().map(Vec::as_slice).unwrap_or_default();
+        let signed = verifier.verify_tls13_signature(end_entity, cv.scheme, &message, &cv.signature)?;
+        s.transcript.update(encoded);
+        Ok(ClientState::ExpectFinished(ExpectFinished { inner: s, _signed: signed }))
+    }
+}
+
+/// Waiting for the server's Finished; its signature is already checked.
+pub(crate) struct ExpectFinished {
+    inner: ExpectCertificate,
+    _signed: SignatureVerified,
+}
+
+impl ExpectFinished {
+    fn handle(self, common: &mut Common, finished: Finished, encoded: &[u8]) -> Result<Traffic, Error> {
+        let ExpectCertificate { hello, suite, mut transcript, secrets, negotiated, certificate_requested } =
+            self.inner;
+        let verified =
+            check_finished(suite.hash, secrets.server.as_ref(), transcript.current().as_ref(), &finished.verify_data)?;
+        transcript.update(encoded);
+        let handshake_hash = transcript.current();
+        let master = secrets.schedule.into_master();
+        let client_app = master.client_traffic(handshake_hash.as_ref());
+        let server_app = master.server_traffic(handshake_hash.as_ref());
+        common.set_read_key(crate::crypto::TrafficKey::from_secret(suite, server_app.as_ref())?)?;
+        if !hello.hello_retry {
+            // Middlebox compatibility: a dummy ChangeCipherSpec before the second flight.
+            common.send_ccs();
+        }
+        if let Some(context) = certificate_requested {
+            // No client certificate is configured: an empty Certificate (RFC 8446 §4.4.2).
+            let empty = HandshakeMessage::Certificate(CertificatePayload { context, entries: Vec::new() });
+            common.send_message(&empty, &mut transcript)?;
+        }
+        let verify_data = finished_verify_data(suite.hash, secrets.client.as_ref(), transcript.current().as_ref());
+        let ours = HandshakeMessage::Finished(Finished { verify_data: verify_data.as_ref().to_vec() });
+        common.send_message(&ours, &mut transcript)?;
+        common.set_write_key(crate::crypto::TrafficKey::from_secret(suite, client_app.as_ref())?);
+        common.handshake_complete(negotiated)?;
+        Ok(Traffic::new(Side::Client, suite, client_app, server_app, verified))
+    }
+}

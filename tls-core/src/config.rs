@@ -1,0 +1,197 @@
+//! Immutable, shareable configuration for clients and servers.
+//!
+//! A config holds everything a connection takes from outside: the random
+//! source, the clock, the certificate (server) or the verifier (client), and
+//! the algorithm preferences. Share one in an `Arc` between connections.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use entropy::EntropySource;
+
+use crate::crypto::SigningKey;
+use crate::error::Error;
+use crate::msgs::enums::{CipherSuite, NamedGroup, SignatureScheme};
+use crate::verify::ServerCertVerifier;
+
+/// Seconds since the Unix epoch, as given by a [`Clock`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct UnixTime(pub u64);
+
+/// Where a connection learns the time (certificate validity, ticket ages).
+pub trait Clock: Send + Sync {
+    /// The current time.
+    fn now(&self) -> UnixTime;
+}
+
+/// The host's wall clock.
+#[cfg(feature = "std")]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+#[cfg(feature = "std")]
+impl Clock for SystemClock {
+    fn now(&self) -> UnixTime {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        UnixTime(since_epoch)
+    }
+}
+
+/// The TLS 1.3 cipher suites, in our default preference order.
+pub const DEFAULT_CIPHER_SUITES: [CipherSuite; 3] = [
+    CipherSuite::Tls13Aes128GcmSha256,
+    CipherSuite::Tls13Aes256GcmSha384,
+    CipherSuite::Tls13Chacha20Poly1305Sha256,
+];
+
+/// The key-exchange groups, in our default preference order.
+pub const DEFAULT_GROUPS: [NamedGroup; 3] =
+    [NamedGroup::X25519, NamedGroup::Secp256r1, NamedGroup::Secp384r1];
+
+/// Client configuration.
+pub struct ClientConfig {
+    /// Cipher suites to offer, most preferred first.
+    pub cipher_suites: Vec<CipherSuite>,
+    /// Groups to offer, most preferred first; a key share is sent for the first only.
+    pub groups: Vec<NamedGroup>,
+    /// ALPN protocol names to offer; empty means no ALPN extension.
+    pub alpn_protocols: Vec<Vec<u8>>,
+    /// Decides whether the server's certificate is acceptable.
+    pub verifier: Arc<dyn ServerCertVerifier>,
+    /// Randomness for hello randoms and session ids.
+    pub rng: Arc<dyn EntropySource>,
+    /// The time, for certificate validity.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl ClientConfig {
+    /// A configuration with the default suites and groups.
+    pub fn new(
+        verifier: Arc<dyn ServerCertVerifier>,
+        rng: Arc<dyn EntropySource>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        ClientConfig {
+            cipher_suites: DEFAULT_CIPHER_SUITES.to_vec(),
+            groups: DEFAULT_GROUPS.to_vec(),
+            alpn_protocols: Vec::new(),
+            verifier,
+            rng,
+            clock,
+        }
+    }
+
+    /// A configuration that accepts exactly these end-entity certificates (DER),
+    /// with the host's randomness and clock.
+    #[cfg(feature = "std")]
+    pub fn with_pinned_certs(pins: Vec<Vec<u8>>) -> Self {
+        Self::new(
+            Arc::new(crate::verify::PinnedCertVerifier::new(pins)),
+            Arc::new(entropy::HostEntropy),
+            Arc::new(SystemClock),
+        )
+    }
+}
+
+/// A certificate chain (end-entity first, DER) and its private key.
+pub struct CertifiedKey {
+    /// The chain as sent to the peer, end-entity certificate first.
+    pub chain: Vec<Vec<u8>>,
+    /// The private key of the end-entity certificate.
+    pub key: SigningKey,
+}
+
+impl CertifiedKey {
+    /// Loads a PEM certificate chain and a PEM private key (PKCS#8, SEC1 or PKCS#1).
+    pub fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
+        let chain = crate::keys::certs_from_pem(chain_pem)?;
+        let key = crate::keys::key_from_pem(key_pem)?;
+        Ok(CertifiedKey { chain, key })
+    }
+
+    /// Loads a PEM certificate chain file and a PEM private key file.
+    #[cfg(feature = "std")]
+    pub fn from_pem_files(
+        chain_path: impl AsRef<std::path::Path>,
+        key_path: impl AsRef<std::path::Path>,
+    ) -> Result<Self, Error> {
+        let chain = crate::keys::certs_from_pem_file(chain_path)?;
+        let key = crate::keys::key_from_pem_file(key_path)?;
+        Ok(CertifiedKey { chain, key })
+    }
+}
+
+/// What the server knows about a client when it picks a certificate.
+#[derive(Debug)]
+pub struct ClientHelloInfo<'a> {
+    /// The SNI host name the client asked for, if any.
+    pub server_name: Option<&'a str>,
+    /// The signature schemes the client accepts.
+    pub signature_schemes: &'a [SignatureScheme],
+    /// The ALPN protocols the client offered.
+    pub alpn: &'a [Vec<u8>],
+}
+
+/// Picks the certificate a server presents, typically by SNI name.
+pub trait ResolvesServerCert: Send + Sync {
+    /// The certificate for this client, or `None` to refuse the handshake.
+    fn resolve(&self, hello: &ClientHelloInfo<'_>) -> Option<Arc<CertifiedKey>>;
+}
+
+/// A resolver that always presents the same certificate.
+pub struct SingleCert(pub Arc<CertifiedKey>);
+
+impl ResolvesServerCert for SingleCert {
+    fn resolve(&self, _hello: &ClientHelloInfo<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+}
+
+/// Server configuration.
+pub struct ServerConfig {
+    /// Cipher suites we accept, most preferred first (server preference wins).
+    pub cipher_suites: Vec<CipherSuite>,
+    /// Groups we accept, most preferred first. A client key share for the most
+    /// preferred group it sent a share for is used; with none, a HelloRetryRequest
+    /// asks for our most preferred group among those the client supports.
+    pub groups: Vec<NamedGroup>,
+    /// ALPN protocols we speak, most preferred first; empty means ALPN is ignored.
+    pub alpn_protocols: Vec<Vec<u8>>,
+    /// Picks the certificate to present.
+    pub cert_resolver: Arc<dyn ResolvesServerCert>,
+    /// Randomness for server randoms and cookies.
+    pub rng: Arc<dyn EntropySource>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl ServerConfig {
+    /// A configuration with the default suites and groups.
+    pub fn new(
+        cert_resolver: Arc<dyn ResolvesServerCert>,
+        rng: Arc<dyn EntropySource>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        ServerConfig {
+            cipher_suites: DEFAULT_CIPHER_SUITES.to_vec(),
+            groups: DEFAULT_GROUPS.to_vec(),
+            alpn_protocols: Vec::new(),
+            cert_resolver,
+            rng,
+            clock,
+        }
+    }
+
+    /// A configuration presenting one certificate, with the host's randomness and clock.
+    #[cfg(feature = "std")]
+    pub fn with_single_cert(key: CertifiedKey) -> Self {
+        Self::new(
+            Arc::new(SingleCert(Arc::new(key))),
+            Arc::new(entropy::HostEntropy),
+            Arc::new(SystemClock),
+        )
+    }
+}

@@ -1,0 +1,528 @@
+//! The connection: the caller's interface, and the record dispatch that feeds
+//! the client or server state machine.
+//!
+//! Received bytes flow deframe → open → (handshake: join → state machine) or
+//! (application data: plaintext buffer) or (alert: close or fail). Everything
+//! the engine wants to send is appended to one outgoing buffer.
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::mem;
+
+use crate::client::{self, ClientState};
+use crate::config::{ClientConfig, ServerConfig};
+use crate::crypto::{Suite, TrafficKey};
+use crate::error::Error;
+use crate::msgs::alert::{Alert, AlertLevel};
+use crate::msgs::enums::{AlertDescription, CipherSuite, ContentType, NamedGroup, ProtocolVersion};
+use crate::msgs::handshake::HandshakeMessage;
+use crate::record::deframe::{Deframer, RecordRef};
+use crate::record::join::{HandshakeJoiner, RawHandshake};
+use crate::record::protect::{frame_plaintext, RecordOpener, RecordSealer};
+use crate::record::MAX_PLAINTEXT;
+use crate::server::{self, ServerState};
+use crate::traffic::Traffic;
+
+/// Something the caller may want to react to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// The handshake finished; application data now flows both ways.
+    HandshakeComplete,
+    /// The peer sent close_notify: it will send nothing more.
+    PeerClosed,
+}
+
+/// What the handshake agreed on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Negotiated {
+    /// The protocol version.
+    pub version: ProtocolVersion,
+    /// The cipher suite.
+    pub suite: CipherSuite,
+    /// The key-exchange group.
+    pub group: NamedGroup,
+    /// The ALPN protocol, if one was agreed.
+    pub alpn: Option<Vec<u8>>,
+    /// The SNI name the client asked for.
+    pub server_name: Option<String>,
+    /// The peer's certificate chain (DER, end-entity first), empty if none.
+    pub peer_certificates: Vec<Vec<u8>>,
+    /// True when the server sent a HelloRetryRequest.
+    pub hello_retry: bool,
+}
+
+/// Which end of the connection we are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// We sent the ClientHello.
+    Client,
+    /// We answered it.
+    Server,
+}
+
+/// Consecutive records carrying nothing (dummy ChangeCipherSpec, empty
+/// application data) accepted before the peer is judged to be flooding us.
+const MAX_EMPTY_RECORDS: u32 = 32;
+
+/// Everything the state machines act on: record protection, buffers, events.
+pub(crate) struct Common {
+    pub side: Side,
+    deframer: Deframer,
+    joiner: HandshakeJoiner,
+    opener: Option<RecordOpener>,
+    sealer: Option<RecordSealer>,
+    sendable: Vec<u8>,
+    sendable_taken: usize,
+    plaintext: Vec<u8>,
+    plaintext_taken: usize,
+    early_plaintext: Vec<u8>,
+    events: VecDeque<Event>,
+    pub negotiated: Option<Negotiated>,
+    handshake_done: bool,
+    peer_closed: bool,
+    we_closed: bool,
+    /// Dummy ChangeCipherSpec records are dropped until the peer's Finished.
+    pub ccs_allowed: bool,
+    empty_records: u32,
+    /// Bytes of undecryptable records (rejected 0-RTT data) a server may still skip.
+    pub early_data_skip: usize,
+    /// Set once we answered a KeyUpdate request; cleared when we send data.
+    pub key_update_answered: bool,
+    error: Option<Error>,
+}
+
+impl Common {
+    fn new(side: Side) -> Self {
+        Common {
+            side,
+            deframer: Deframer::default(),
+            joiner: HandshakeJoiner::default(),
+            opener: None,
+            sealer: None,
+            sendable: Vec::new(),
+            sendable_taken: 0,
+            plaintext: Vec::new(),
+            plaintext_taken: 0,
+            early_plaintext: Vec::new(),
+            events: VecDeque::new(),
+            negotiated: None,
+            handshake_done: false,
+            peer_closed: false,
+            we_closed: false,
+            ccs_allowed: true,
+            empty_records: 0,
+            early_data_skip: 0,
+            key_update_answered: false,
+            error: None,
+        }
+    }
+
+    /// Queues a handshake message (already encoded), protected if we have keys.
+    pub fn send_handshake(&mut self, encoded: &[u8]) -> Result<(), Error> {
+        self.send(ContentType::Handshake, encoded)
+    }
+
+    /// Encodes, adds to `transcript`, and queues a handshake message.
+    pub fn send_message(
+        &mut self,
+        msg: &HandshakeMessage,
+        transcript: &mut crate::crypto::Transcript,
+    ) -> Result<(), Error> {
+        let mut encoded = Vec::new();
+        msg.encode(&mut encoded);
+        transcript.update(&encoded);
+        self.send_handshake(&encoded)
+    }
+
+    /// Queues the middlebox-compatibility dummy ChangeCipherSpec (RFC 8446 §D.4).
+    pub fn send_ccs(&mut self) {
+        frame_plaintext(ContentType::ChangeCipherSpec, &[1], &mut self.sendable);
+    }
+
+    fn send_alert(&mut self, description: AlertDescription) {
+        let level = match description {
+            AlertDescription::CloseNotify | AlertDescription::UserCanceled => AlertLevel::Warning,
+            _ => AlertLevel::Fatal,
+        };
+        let alert = Alert { level, description }.encode();
+        // An alert that cannot be sealed is dropped: the connection is failing anyway.
+        let _ = self.send(ContentType::Alert, &alert);
+    }
+
+    fn send(&mut self, typ: ContentType, payload: &[u8]) -> Result<(), Error> {
+        match &mut self.sealer {
+            Some(sealer) => {
+                for fragment in payload.chunks(MAX_PLAINTEXT) {
+                    sealer.seal(typ, fragment, &mut self.sendable)?;
+                }
+                if payload.is_empty() {
+                    sealer.seal(typ, payload, &mut self.sendable)?;
+                }
+                Ok(())
+            }
+            None => {
+                frame_plaintext(typ, payload, &mut self.sendable);
+                Ok(())
+            }
+        }
+    }
+
+    /// Starts decrypting the peer's records with `key`. A handshake message must
+    /// not span a key change (RFC 8446 §5.1).
+    pub fn set_read_key(&mut self, key: TrafficKey) -> Result<(), Error> {
+        if !self.joiner.is_empty() {
+            return Err(Error::UnexpectedMessage("handshake message spans a key change"));
+        }
+        self.opener = Some(RecordOpener::new(key));
+        Ok(())
+    }
+
+    /// Starts encrypting our records with `key`.
+    pub fn set_write_key(&mut self, key: TrafficKey) {
+        self.sealer = Some(RecordSealer::new(key));
+    }
+
+    /// Derives and installs read and write keys from traffic secrets.
+    pub fn set_keys(&mut self, suite: &Suite, read: &[u8], write: &[u8]) -> Result<(), Error> {
+        self.set_read_key(TrafficKey::from_secret(suite, read)?)?;
+        self.set_write_key(TrafficKey::from_secret(suite, write)?);
+        Ok(())
+    }
+
+    /// Marks the handshake complete and sends what the caller wrote meanwhile.
+    pub fn handshake_complete(&mut self, negotiated: Negotiated) -> Result<(), Error> {
+        self.negotiated = Some(negotiated);
+        self.handshake_done = true;
+        self.ccs_allowed = false;
+        self.early_data_skip = 0;
+        self.events.push_back(Event::HandshakeComplete);
+        let early = mem::take(&mut self.early_plaintext);
+        if !early.is_empty() {
+            self.send(ContentType::ApplicationData, &early)?;
+        }
+        if self.we_closed {
+            self.send_alert(AlertDescription::CloseNotify);
+        }
+        Ok(())
+    }
+
+    fn send_app_data(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.key_update_answered = false;
+        for fragment in data.chunks(MAX_PLAINTEXT) {
+            self.send(ContentType::ApplicationData, fragment)?;
+        }
+        Ok(())
+    }
+
+    fn count_empty_record(&mut self) -> Result<(), Error> {
+        self.empty_records += 1;
+        if self.empty_records > MAX_EMPTY_RECORDS {
+            return Err(Error::UnexpectedMessage("too many empty records"));
+        }
+        Ok(())
+    }
+}
+
+/// Where the handshake stands.
+enum State {
+    Client(ClientState),
+    Server(ServerState),
+    Traffic(Traffic),
+    /// A fatal error happened; the error is kept in `Common`.
+    Failed,
+}
+
+/// One TLS connection, client or server, driven by the caller: feed it the
+/// peer's bytes, send what [`Connection::pending_tls`] holds, and exchange
+/// plaintext with [`Connection::write`] and [`Connection::read`].
+pub struct Connection {
+    common: Common,
+    state: State,
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("side", &self.common.side)
+            .field("handshaking", &self.is_handshaking())
+            .field("negotiated", &self.common.negotiated)
+            .field("error", &self.common.error)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// A client connection for `server_name` (a DNS name, sent as SNI and given
+    /// to the verifier, or an IP address, given to the verifier only). The
+    /// ClientHello is queued at once.
+    pub fn client(config: Arc<ClientConfig>, server_name: Option<&str>) -> Result<Self, Error> {
+        let mut common = Common::new(Side::Client);
+        let state = client::start(config, server_name, &mut common)?;
+        Ok(Connection { common, state: State::Client(state) })
+    }
+
+    /// A server connection waiting for a ClientHello.
+    pub fn server(config: Arc<ServerConfig>) -> Self {
+        Connection {
+            common: Common::new(Side::Server),
+            state: State::Server(server::start(config)),
+        }
+    }
+
+    /// Processes bytes received from the peer. On a fatal error the alert is
+    /// already queued in [`Connection::pending_tls`], and this and every later
+    /// call returns the same error. Bytes after the peer's close_notify are ignored.
+    pub fn feed(&mut self, tls: &[u8]) -> Result<(), Error> {
+        self.check_failed()?;
+        if self.common.peer_closed {
+            return Ok(());
+        }
+        self.common.deframer.push(tls);
+        let result = self.process_records();
+        if let Err(e) = result {
+            self.fail(e.clone());
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Bytes waiting to be sent to the peer.
+    pub fn pending_tls(&self) -> &[u8] {
+        self.common.sendable.get(self.common.sendable_taken..).unwrap_or_default()
+    }
+
+    /// True when there are bytes to send.
+    pub fn wants_write(&self) -> bool {
+        !self.pending_tls().is_empty()
+    }
+
+    /// Marks the first `n` bytes of [`Connection::pending_tls`] as sent.
+    pub fn consume_tls(&mut self, n: usize) {
+        let c = &mut self.common;
+        c.sendable_taken = (c.sendable_taken + n).min(c.sendable.len());
+        if c.sendable_taken == c.sendable.len() {
+            c.sendable.clear();
+            c.sendable_taken = 0;
+        }
+    }
+
+    /// Sends application data; before the handshake completes it is held and
+    /// sent on completion.
+    pub fn write(&mut self, plaintext: &[u8]) -> Result<(), Error> {
+        self.check_failed()?;
+        if self.common.we_closed {
+            return Err(Error::Closed);
+        }
+        if self.common.handshake_done {
+            self.common.send_app_data(plaintext)
+        } else {
+            self.common.early_plaintext.extend_from_slice(plaintext);
+            Ok(())
+        }
+    }
+
+    /// Copies received application data into `buf`, returning how many bytes;
+    /// 0 when none is available now. Data received before a fatal error can
+    /// still be read.
+    pub fn read(&mut self, buf: &mut [u8]) -> usize {
+        let c = &mut self.common;
+        let available = c.plaintext.get(c.plaintext_taken..).unwrap_or_default();
+        let n = available.len().min(buf.len());
+        if let (Some(dst), Some(src)) = (buf.get_mut(..n), available.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        c.plaintext_taken += n;
+        if c.plaintext_taken == c.plaintext.len() {
+            c.plaintext.clear();
+            c.plaintext_taken = 0;
+        }
+        n
+    }
+
+    /// How many bytes of received application data are waiting to be read.
+    pub fn plaintext_len(&self) -> usize {
+        self.common.plaintext.len() - self.common.plaintext_taken
+    }
+
+    /// Queues close_notify: we will send nothing more. Before the handshake
+    /// completes it is sent once the handshake does.
+    pub fn close(&mut self) {
+        if self.common.we_closed || self.common.error.is_some() {
+            return;
+        }
+        self.common.we_closed = true;
+        if self.common.handshake_done {
+            self.common.send_alert(AlertDescription::CloseNotify);
+        }
+    }
+
+    /// The next event, oldest first.
+    pub fn next_event(&mut self) -> Option<Event> {
+        self.common.events.pop_front()
+    }
+
+    /// True until the handshake completes (and false after a fatal error).
+    pub fn is_handshaking(&self) -> bool {
+        !self.common.handshake_done && self.common.error.is_none()
+    }
+
+    /// True once the peer's close_notify has arrived.
+    pub fn peer_closed(&self) -> bool {
+        self.common.peer_closed
+    }
+
+    /// The fatal error that ended this connection, if any.
+    pub fn error(&self) -> Option<&Error> {
+        self.common.error.as_ref()
+    }
+
+    /// What the handshake agreed on, once it has completed.
+    pub fn negotiated(&self) -> Option<&Negotiated> {
+        self.common.negotiated.as_ref()
+    }
+
+    /// Which side this connection is.
+    pub fn side(&self) -> Side {
+        self.common.side
+    }
+
+    fn check_failed(&self) -> Result<(), Error> {
+        match &self.common.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn fail(&mut self, error: Error) {
+        if self.common.error.is_some() {
+            return;
+        }
+        if let Some(alert) = error.alert() {
+            self.common.send_alert(alert);
+        }
+        self.common.error = Some(error);
+        self.state = State::Failed;
+    }
+
+    fn process_records(&mut self) -> Result<(), Error> {
+        while !self.common.peer_closed {
+            let Some(record) = self.common.deframer.next_record()? else {
+                break;
+            };
+            let content = self.open_record(&record)?;
+            self.common.deframer.consume(&record);
+            match content {
+                Content::Handshake => self.process_handshake()?,
+                Content::Alert(alert) => self.process_alert(alert)?,
+                Content::Nothing => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens one record and moves its payload where it belongs.
+    fn open_record(&mut self, record: &RecordRef) -> Result<Content, Error> {
+        let c = &mut self.common;
+        let body = c.deframer.body_mut(record);
+        let (typ, payload): (ContentType, &[u8]) = match (record.typ, &mut c.opener) {
+            (ContentType::ChangeCipherSpec, _) => {
+                if !c.ccs_allowed || body != [1] {
+                    return Err(Error::UnexpectedMessage("ChangeCipherSpec"));
+                }
+                c.count_empty_record()?;
+                return Ok(Content::Nothing);
+            }
+            (ContentType::ApplicationData, Some(opener)) => {
+                let record_len = body.len();
+                match opener.open(&record.header, body) {
+                Ok(opened) => {
+                    c.early_data_skip = 0;
+                    opened
+                }
+                Err(Error::BadRecordMac) if c.early_data_skip >= record_len => {
+                    // Rejected 0-RTT data: skip it (RFC 8446 §4.2.10).
+                    c.early_data_skip -= record_len;
+                    return Ok(Content::Nothing);
+                }
+                Err(e) => return Err(e),
+            }
+            }
+            // A peer that failed before deriving keys may send a plaintext alert.
+            (ContentType::Alert, _) => (ContentType::Alert, &*body),
+            (typ, None) if typ != ContentType::ApplicationData => {
+                if body.len() > MAX_PLAINTEXT {
+                    return Err(Error::RecordOverflow);
+                }
+                (typ, &*body)
+            }
+            _ => return Err(Error::UnexpectedMessage("record not protected as expected")),
+        };
+        if typ != ContentType::Handshake && !c.joiner.is_empty() {
+            return Err(Error::UnexpectedMessage("record interleaved with a handshake message"));
+        }
+        match typ {
+            ContentType::Handshake => {
+                c.empty_records = 0;
+                c.joiner.push(payload)?;
+                Ok(Content::Handshake)
+            }
+            ContentType::Alert => Ok(Content::Alert(Alert::decode(payload)?)),
+            ContentType::ApplicationData if c.handshake_done => {
+                if payload.is_empty() {
+                    c.count_empty_record()?;
+                } else {
+                    c.empty_records = 0;
+                    c.plaintext.extend_from_slice(payload);
+                }
+                Ok(Content::Nothing)
+            }
+            _ => Err(Error::UnexpectedMessage("record type not expected now")),
+        }
+    }
+
+    fn process_handshake(&mut self) -> Result<(), Error> {
+        while let Some(raw) = self.common.joiner.next_message()? {
+            self.handle_message(raw)?;
+        }
+        Ok(())
+    }
+
+    fn handle_message(&mut self, raw: RawHandshake) -> Result<(), Error> {
+        let msg = HandshakeMessage::decode(raw.typ, raw.body())?;
+        let common = &mut self.common;
+        self.state = match mem::replace(&mut self.state, State::Failed) {
+            State::Client(s) => match s.handle(common, msg, &raw.encoded)? {
+                client::Next::Handshaking(s) => State::Client(s),
+                client::Next::Traffic(t) => State::Traffic(t),
+            },
+            State::Server(s) => match s.handle(common, msg, &raw.encoded)? {
+                server::Next::Handshaking(s) => State::Server(s),
+                server::Next::Traffic(t) => State::Traffic(t),
+            },
+            State::Traffic(t) => State::Traffic(t.handle(common, msg)?),
+            State::Failed => return Err(Error::Internal("message after failure")),
+        };
+        Ok(())
+    }
+
+    fn process_alert(&mut self, alert: Alert) -> Result<(), Error> {
+        match alert.description {
+            AlertDescription::CloseNotify if self.common.handshake_done => {
+                self.common.peer_closed = true;
+                self.common.events.push_back(Event::PeerClosed);
+                Ok(())
+            }
+            AlertDescription::UserCanceled => self.common.count_empty_record(),
+            other => Err(Error::AlertReceived(other)),
+        }
+    }
+}
+
+/// What a record turned out to carry, once its payload was moved out.
+enum Content {
+    Handshake,
+    Alert(Alert),
+    Nothing,
+}

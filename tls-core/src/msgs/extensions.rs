@@ -1,0 +1,850 @@
+//! Hello extensions (RFC 8446 §4.2): one enum per extension block, each variant
+//! holding the parsed value.
+//!
+//! Decoding is strict: every length is checked, trailing bytes are rejected,
+//! a duplicate extension type is [`Error::IllegalParameter`], and a recognised
+//! extension type that RFC 8446 §4.2 does not allow in the message is
+//! [`Error::IllegalParameter`] too. Types we do not parse become `Unknown` and
+//! round-trip byte for byte.
+//!
+//! Round trip: `decode_list(encode_list(x)) == x` holds for every value that
+//! satisfies the decoding rules (non-empty vectors where the RFC requires them,
+//! `Unknown` never holding a type that has its own variant in that enum).
+
+use alloc::vec::Vec;
+
+use crate::error::Error;
+use crate::msgs::codec::{put_bytes, put_u16, put_u32, put_vec, LenPrefix, Reader};
+use crate::msgs::enums::{ExtensionType, NamedGroup, ProtocolVersion, SignatureScheme};
+
+pub use crate::msgs::server_ext::{
+    CertReqExtension, EncryptedExtension, HrrExtension, ServerExtension, TicketExtension,
+};
+
+// ---------------------------------------------------------------------------
+// Shared wire helpers
+// ---------------------------------------------------------------------------
+
+/// A length-prefixed vector as a sub-reader.
+pub(crate) fn vec_of<'a>(
+    r: &mut Reader<'a>,
+    prefix: LenPrefix,
+    what: &'static str,
+) -> Result<Reader<'a>, Error> {
+    match prefix {
+        LenPrefix::U8 => r.vec_u8(what),
+        LenPrefix::U16 => r.vec_u16(what),
+        LenPrefix::U24 => r.vec_u24(what),
+    }
+}
+
+/// A length-prefixed vector that must hold at least one byte.
+pub(crate) fn nonempty_vec<'a>(
+    r: &mut Reader<'a>,
+    prefix: LenPrefix,
+    what: &'static str,
+) -> Result<Reader<'a>, Error> {
+    let v = vec_of(r, prefix, what)?;
+    if v.is_empty() {
+        return Err(Error::Decode(what));
+    }
+    Ok(v)
+}
+
+/// A length-prefixed opaque value, copied out.
+pub(crate) fn bytes_of(
+    r: &mut Reader<'_>,
+    prefix: LenPrefix,
+    what: &'static str,
+) -> Result<Vec<u8>, Error> {
+    Ok(vec_of(r, prefix, what)?.rest().to_vec())
+}
+
+/// A length-prefixed opaque value of at least one byte, copied out.
+pub(crate) fn nonempty_bytes(
+    r: &mut Reader<'_>,
+    prefix: LenPrefix,
+    what: &'static str,
+) -> Result<Vec<u8>, Error> {
+    Ok(nonempty_vec(r, prefix, what)?.rest().to_vec())
+}
+
+/// A non-empty, length-prefixed list of `u16` values, each mapped by `f`.
+/// An odd byte length is a decode error.
+pub(crate) fn u16_list<T>(
+    r: &mut Reader<'_>,
+    prefix: LenPrefix,
+    what: &'static str,
+    f: impl Fn(u16) -> T,
+) -> Result<Vec<T>, Error> {
+    let mut l = nonempty_vec(r, prefix, what)?;
+    if l.rest().len() % 2 != 0 {
+        return Err(Error::Decode(what));
+    }
+    let mut out = Vec::with_capacity(l.rest().len() / 2);
+    while !l.is_empty() {
+        out.push(f(l.u16(what)?));
+    }
+    Ok(out)
+}
+
+/// Appends a length-prefixed list of `u16` values.
+pub(crate) fn put_u16_list(
+    out: &mut Vec<u8>,
+    prefix: LenPrefix,
+    items: impl IntoIterator<Item = u16>,
+) {
+    put_vec(out, prefix, |out| {
+        for v in items {
+            put_u16(out, v);
+        }
+    });
+}
+
+/// A non-empty u16-prefixed list of non-empty u16-prefixed opaque values
+/// (certificate_authorities).
+pub(crate) fn dn_list(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<Vec<u8>>, Error> {
+    let mut l = nonempty_vec(r, LenPrefix::U16, what)?;
+    let mut out = Vec::new();
+    while !l.is_empty() {
+        out.push(nonempty_bytes(&mut l, LenPrefix::U16, what)?);
+    }
+    Ok(out)
+}
+
+pub(crate) fn put_dn_list(out: &mut Vec<u8>, dns: &[Vec<u8>]) {
+    put_vec(out, LenPrefix::U16, |out| {
+        for dn in dns {
+            put_bytes(out, LenPrefix::U16, dn);
+        }
+    });
+}
+
+/// A record_size_limit value (RFC 8449): at least 64.
+pub(crate) fn record_size_limit(r: &mut Reader<'_>) -> Result<u16, Error> {
+    let v = r.u16("record_size_limit")?;
+    if v < 64 {
+        // RFC 8449 §4: a value below 64 is illegal_parameter.
+        return Err(Error::IllegalParameter("record_size_limit below 64"));
+    }
+    Ok(v)
+}
+
+/// True when `v` holds some value twice. Sorts, so it is O(n log n) even for
+/// the largest lists a peer can send.
+pub(crate) fn has_duplicates(mut v: Vec<u16>) -> bool {
+    v.sort_unstable();
+    v.windows(2).any(|w| w.first() == w.last())
+}
+
+/// One extension body: the per-message decoding rules.
+pub(crate) trait ExtensionBody: Sized {
+    /// Decodes the body of an extension of wire type `typ`. The caller checks
+    /// that the body was read to its end.
+    fn read(typ: u16, body: &mut Reader<'_>) -> Result<Self, Error>;
+    /// The wire type.
+    fn wire_type(&self) -> u16;
+    /// Appends the body (without type and length).
+    fn write(&self, out: &mut Vec<u8>);
+}
+
+/// Decodes the entries of an extension block (the block's own length prefix
+/// already removed), rejecting duplicates.
+pub(crate) fn decode_entries<T: ExtensionBody>(mut block: Reader<'_>) -> Result<Vec<T>, Error> {
+    let mut out = Vec::new();
+    let mut types = Vec::new();
+    while !block.is_empty() {
+        let typ = block.u16("extension type")?;
+        let mut body = block.vec_u16("extension data")?;
+        let ext = T::read(typ, &mut body)?;
+        body.finish("extension data")?;
+        types.push(typ);
+        out.push(ext);
+    }
+    if has_duplicates(types) {
+        return Err(Error::IllegalParameter("duplicate extension"));
+    }
+    Ok(out)
+}
+
+/// Decodes a u16-prefixed extension block.
+pub(crate) fn decode_block<T: ExtensionBody>(r: &mut Reader<'_>) -> Result<Vec<T>, Error> {
+    decode_entries(r.vec_u16("extensions")?)
+}
+
+/// Appends the entries of an extension block without the block's prefix.
+pub(crate) fn encode_entries<T: ExtensionBody>(list: &[T], out: &mut Vec<u8>) {
+    for ext in list {
+        put_u16(out, ext.wire_type());
+        put_vec(out, LenPrefix::U16, |out| ext.write(out));
+    }
+}
+
+/// Appends a u16-prefixed extension block.
+pub(crate) fn encode_block<T: ExtensionBody>(list: &[T], out: &mut Vec<u8>) {
+    put_vec(out, LenPrefix::U16, |out| encode_entries(list, out));
+}
+
+// ---------------------------------------------------------------------------
+// Shared value types
+// ---------------------------------------------------------------------------
+
+/// An extension kept raw: its wire type and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownExtension {
+    /// The extension type on the wire.
+    pub typ: u16,
+    /// The extension body, without type and length.
+    pub data: Vec<u8>,
+}
+
+impl UnknownExtension {
+    pub(crate) fn read(typ: u16, body: &mut Reader<'_>) -> Self {
+        let data = body.rest().to_vec();
+        // Consume the body so the caller's `finish` succeeds.
+        let _ = body.take(data.len(), "extension data");
+        UnknownExtension { typ, data }
+    }
+}
+
+/// One key share: a group and the public value for it (RFC 8446 §4.2.8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyShareEntry {
+    /// The group.
+    pub group: NamedGroup,
+    /// The public value, at least one byte.
+    pub key_exchange: Vec<u8>,
+}
+
+impl KeyShareEntry {
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let group = NamedGroup::from_wire(r.u16("key_share group")?);
+        let key_exchange = nonempty_bytes(r, LenPrefix::U16, "key_share key_exchange")?;
+        Ok(KeyShareEntry {
+            group,
+            key_exchange,
+        })
+    }
+
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        put_u16(out, self.group.to_wire());
+        put_bytes(out, LenPrefix::U16, &self.key_exchange);
+    }
+}
+
+/// One PSK identity offered by the client (RFC 8446 §4.2.11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PskIdentity {
+    /// The identity (a ticket, or an external PSK label), at least one byte.
+    pub identity: Vec<u8>,
+    /// The obfuscated ticket age.
+    pub obfuscated_ticket_age: u32,
+}
+
+/// The client's pre_shared_key extension: identities and one binder per identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferedPsks {
+    /// The identities, at least one.
+    pub identities: Vec<PskIdentity>,
+    /// The binders, as many as identities, each 32..=255 bytes.
+    pub binders: Vec<Vec<u8>>,
+}
+
+impl OfferedPsks {
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let mut ids = nonempty_vec(r, LenPrefix::U16, "psk identities")?;
+        let mut identities = Vec::new();
+        while !ids.is_empty() {
+            let identity = nonempty_bytes(&mut ids, LenPrefix::U16, "psk identity")?;
+            let obfuscated_ticket_age = ids.u32("psk ticket age")?;
+            identities.push(PskIdentity {
+                identity,
+                obfuscated_ticket_age,
+            });
+        }
+        let mut bs = nonempty_vec(r, LenPrefix::U16, "psk binders")?;
+        let mut binders = Vec::new();
+        while !bs.is_empty() {
+            let b = bytes_of(&mut bs, LenPrefix::U8, "psk binder")?;
+            if b.len() < 32 {
+                return Err(Error::Decode("psk binder"));
+            }
+            binders.push(b);
+        }
+        if binders.len() != identities.len() {
+            return Err(Error::IllegalParameter("psk binder count"));
+        }
+        Ok(OfferedPsks {
+            identities,
+            binders,
+        })
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        put_vec(out, LenPrefix::U16, |out| {
+            for id in &self.identities {
+                put_bytes(out, LenPrefix::U16, &id.identity);
+                put_u32(out, id.obfuscated_ticket_age);
+            }
+        });
+        self.write_binders(out);
+    }
+
+    fn write_binders(&self, out: &mut Vec<u8>) {
+        put_vec(out, LenPrefix::U16, |out| {
+            for b in &self.binders {
+                put_bytes(out, LenPrefix::U8, b);
+            }
+        });
+    }
+
+    /// The encoded length of the binders list, its 2-byte prefix included.
+    ///
+    /// pre_shared_key is the last extension of a ClientHello, so the binders
+    /// are the last bytes of the message: the "partial ClientHello" that the
+    /// binders are computed over (RFC 8446 §4.2.11.2) is the encoded message
+    /// minus this many bytes at the end.
+    pub fn binders_encoded_len(&self) -> usize {
+        let mut v = Vec::new();
+        self.write_binders(&mut v);
+        v.len()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// ClientHello extensions
+// ---------------------------------------------------------------------------
+
+/// An extension of a ClientHello.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientExtension {
+    /// server_name with exactly one host_name entry: the raw host name bytes.
+    ServerName(Vec<u8>),
+    /// supported_groups, at least one.
+    SupportedGroups(Vec<NamedGroup>),
+    /// signature_algorithms, at least one.
+    SignatureAlgorithms(Vec<SignatureScheme>),
+    /// signature_algorithms_cert, at least one.
+    SignatureAlgorithmsCert(Vec<SignatureScheme>),
+    /// application_layer_protocol_negotiation: at least one non-empty name.
+    Alpn(Vec<Vec<u8>>),
+    /// supported_versions, at least one.
+    SupportedVersions(Vec<ProtocolVersion>),
+    /// key_share: the client's shares (possibly none), groups distinct.
+    KeyShare(Vec<KeyShareEntry>),
+    /// cookie (echoed from a HelloRetryRequest), at least one byte.
+    Cookie(Vec<u8>),
+    /// psk_key_exchange_modes, raw mode bytes, at least one.
+    PskKeyExchangeModes(Vec<u8>),
+    /// pre_shared_key; always the last extension.
+    PreSharedKey(OfferedPsks),
+    /// early_data (empty body).
+    EarlyData,
+    /// post_handshake_auth (empty body).
+    PostHandshakeAuth,
+    /// certificate_authorities: DER distinguished names, at least one.
+    CertificateAuthorities(Vec<Vec<u8>>),
+    /// extended_master_secret (empty body, TLS 1.2).
+    ExtendedMasterSecret,
+    /// renegotiation_info: the renegotiated_connection bytes (empty on a first handshake).
+    RenegotiationInfo(Vec<u8>),
+    /// ec_point_formats (TLS 1.2), raw format bytes, at least one.
+    EcPointFormats(Vec<u8>),
+    /// session_ticket (TLS 1.2): the raw ticket, possibly empty.
+    SessionTicket(Vec<u8>),
+    /// record_size_limit (RFC 8449), at least 64.
+    RecordSizeLimit(u16),
+    /// status_request: the raw body.
+    StatusRequest(Vec<u8>),
+    /// padding (RFC 7685): the number of zero bytes.
+    Padding(usize),
+    /// Any other type, kept raw.
+    Unknown(UnknownExtension),
+}
+
+impl ClientExtension {
+    /// The extension type.
+    pub fn typ(&self) -> ExtensionType {
+        ExtensionType::from_wire(self.wire_type())
+    }
+
+    /// Decodes a u16-prefixed ClientHello extension block: duplicates and a
+    /// pre_shared_key that is not last are [`Error::IllegalParameter`].
+    pub fn decode_list(r: &mut Reader<'_>) -> Result<Vec<Self>, Error> {
+        let list: Vec<Self> = decode_block(r)?;
+        let psk_at = list
+            .iter()
+            .position(|e| matches!(e, ClientExtension::PreSharedKey(_)));
+        if let Some(i) = psk_at {
+            if i + 1 != list.len() {
+                return Err(Error::IllegalParameter("pre_shared_key not last"));
+            }
+        }
+        Ok(list)
+    }
+
+    /// Appends a u16-prefixed ClientHello extension block.
+    pub fn encode_list(list: &[Self], out: &mut Vec<u8>) {
+        encode_block(list, out)
+    }
+}
+
+impl ExtensionBody for ClientExtension {
+    fn read(typ: u16, r: &mut Reader<'_>) -> Result<Self, Error> {
+        use ClientExtension as C;
+        use ExtensionType as E;
+        Ok(match ExtensionType::from_wire(typ) {
+            E::ServerName => {
+                let mut list = nonempty_vec(r, LenPrefix::U16, "server_name list")?;
+                if list.u8("server_name type")? != 0 {
+                    return Err(Error::Decode("server_name type"));
+                }
+                let name = nonempty_bytes(&mut list, LenPrefix::U16, "server_name host_name")?;
+                list.finish("server_name list")?;
+                C::ServerName(name)
+            }
+            E::SupportedGroups => C::SupportedGroups(u16_list(
+                r,
+                LenPrefix::U16,
+                "supported_groups",
+                NamedGroup::from_wire,
+            )?),
+            E::SignatureAlgorithms => C::SignatureAlgorithms(u16_list(
+                r,
+                LenPrefix::U16,
+                "signature_algorithms",
+                SignatureScheme::from_wire,
+            )?),
+            E::SignatureAlgorithmsCert => C::SignatureAlgorithmsCert(u16_list(
+                r,
+                LenPrefix::U16,
+                "signature_algorithms_cert",
+                SignatureScheme::from_wire,
+            )?),
+            E::Alpn => {
+                let mut list = nonempty_vec(r, LenPrefix::U16, "alpn list")?;
+                let mut names = Vec::new();
+                while !list.is_empty() {
+                    names.push(nonempty_bytes(&mut list, LenPrefix::U8, "alpn name")?);
+                }
+                C::Alpn(names)
+            }
+            E::SupportedVersions => C::SupportedVersions(u16_list(
+                r,
+                LenPrefix::U8,
+                "supported_versions",
+                ProtocolVersion::from_wire,
+            )?),
+            E::KeyShare => {
+                let mut list = r.vec_u16("key_share list")?;
+                let mut shares = Vec::new();
+                while !list.is_empty() {
+                    shares.push(KeyShareEntry::read(&mut list)?);
+                }
+                if has_duplicates(shares.iter().map(|s| s.group.to_wire()).collect()) {
+                    return Err(Error::IllegalParameter("duplicate key_share group"));
+                }
+                C::KeyShare(shares)
+            }
+            E::Cookie => C::Cookie(nonempty_bytes(r, LenPrefix::U16, "cookie")?),
+            E::PskKeyExchangeModes => {
+                C::PskKeyExchangeModes(nonempty_bytes(r, LenPrefix::U8, "psk_key_exchange_modes")?)
+            }
+            E::PreSharedKey => C::PreSharedKey(OfferedPsks::read(r)?),
+            E::EarlyData => C::EarlyData,
+            E::PostHandshakeAuth => C::PostHandshakeAuth,
+            E::CertificateAuthorities => {
+                C::CertificateAuthorities(dn_list(r, "certificate_authorities")?)
+            }
+            E::ExtendedMasterSecret => C::ExtendedMasterSecret,
+            E::RenegotiationInfo => {
+                C::RenegotiationInfo(bytes_of(r, LenPrefix::U8, "renegotiation_info")?)
+            }
+            E::EcPointFormats => {
+                C::EcPointFormats(nonempty_bytes(r, LenPrefix::U8, "ec_point_formats")?)
+            }
+            E::SessionTicket => C::SessionTicket(UnknownExtension::read(typ, r).data),
+            E::RecordSizeLimit => C::RecordSizeLimit(record_size_limit(r)?),
+            E::StatusRequest => C::StatusRequest(UnknownExtension::read(typ, r).data),
+            E::Padding => {
+                let pad = UnknownExtension::read(typ, r).data;
+                if pad.iter().any(|&b| b != 0) {
+                    return Err(Error::Decode("padding not zero"));
+                }
+                C::Padding(pad.len())
+            }
+            // Every other type may appear in a ClientHello; we keep it raw.
+            _ => C::Unknown(UnknownExtension::read(typ, r)),
+        })
+    }
+
+    fn wire_type(&self) -> u16 {
+        use ClientExtension as C;
+        use ExtensionType as E;
+        let t = match self {
+            C::ServerName(_) => E::ServerName,
+            C::SupportedGroups(_) => E::SupportedGroups,
+            C::SignatureAlgorithms(_) => E::SignatureAlgorithms,
+            C::SignatureAlgorithmsCert(_) => E::SignatureAlgorithmsCert,
+            C::Alpn(_) => E::Alpn,
+            C::SupportedVersions(_) => E::SupportedVersions,
+            C::KeyShare(_) => E::KeyShare,
+            C::Cookie(_) => E::Cookie,
+            C::PskKeyExchangeModes(_) => E::PskKeyExchangeModes,
+            C::PreSharedKey(_) => E::PreSharedKey,
+            C::EarlyData => E::EarlyData,
+            C::PostHandshakeAuth => E::PostHandshakeAuth,
+            C::CertificateAuthorities(_) => E::CertificateAuthorities,
+            C::ExtendedMasterSecret => E::ExtendedMasterSecret,
+            C::RenegotiationInfo(_) => E::RenegotiationInfo,
+            C::EcPointFormats(_) => E::EcPointFormats,
+            C::SessionTicket(_) => E::SessionTicket,
+            C::RecordSizeLimit(_) => E::RecordSizeLimit,
+            C::StatusRequest(_) => E::StatusRequest,
+            C::Padding(_) => E::Padding,
+            C::Unknown(u) => return u.typ,
+        };
+        t.to_wire()
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        use ClientExtension as C;
+        match self {
+            C::ServerName(name) => put_vec(out, LenPrefix::U16, |out| {
+                out.push(0);
+                put_bytes(out, LenPrefix::U16, name);
+            }),
+            C::SupportedGroups(v) => {
+                put_u16_list(out, LenPrefix::U16, v.iter().map(|g| g.to_wire()))
+            }
+            C::SignatureAlgorithms(v) | C::SignatureAlgorithmsCert(v) => {
+                put_u16_list(out, LenPrefix::U16, v.iter().map(|s| s.to_wire()))
+            }
+            C::Alpn(names) => put_vec(out, LenPrefix::U16, |out| {
+                for n in names {
+                    put_bytes(out, LenPrefix::U8, n);
+                }
+            }),
+            C::SupportedVersions(v) => {
+                put_u16_list(out, LenPrefix::U8, v.iter().map(|p| p.to_wire()))
+            }
+            C::KeyShare(shares) => put_vec(out, LenPrefix::U16, |out| {
+                for s in shares {
+                    s.write(out);
+                }
+            }),
+            C::Cookie(c) => put_bytes(out, LenPrefix::U16, c),
+            C::PskKeyExchangeModes(m) => put_bytes(out, LenPrefix::U8, m),
+            C::PreSharedKey(psk) => psk.write(out),
+            C::EarlyData | C::PostHandshakeAuth | C::ExtendedMasterSecret => {}
+            C::CertificateAuthorities(dns) => put_dn_list(out, dns),
+            C::RenegotiationInfo(v) => put_bytes(out, LenPrefix::U8, v),
+            C::EcPointFormats(v) => put_bytes(out, LenPrefix::U8, v),
+            C::SessionTicket(v) | C::StatusRequest(v) => out.extend_from_slice(v),
+            C::RecordSizeLimit(v) => put_u16(out, *v),
+            // A count past the u16 body limit cannot be encoded; it is capped.
+            C::Padding(n) => out.resize(out.len() + (*n).min(0xffff), 0),
+            C::Unknown(u) => out.extend_from_slice(&u.data),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::msgs::strategies;
+    use alloc::vec;
+    use proptest::prelude::*;
+
+    /// Encodes `list`, decodes it back, and checks both directions.
+    fn round_trip<T: ExtensionBody + core::fmt::Debug + PartialEq>(list: &[T]) {
+        let mut bytes = Vec::new();
+        encode_block(list, &mut bytes);
+        let mut r = Reader::new(&bytes);
+        let back: Vec<T> = decode_block(&mut r).unwrap();
+        r.finish("rest").unwrap();
+        assert_eq!(back.as_slice(), list);
+        let mut again = Vec::new();
+        encode_block(&back, &mut again);
+        assert_eq!(again, bytes);
+    }
+
+    /// Builds an extension block from (type, body) pairs.
+    fn block(exts: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_vec(&mut out, LenPrefix::U16, |out| {
+            for (t, body) in exts {
+                put_u16(out, *t);
+                put_bytes(out, LenPrefix::U16, body);
+            }
+        });
+        out
+    }
+
+    fn client(exts: &[(u16, &[u8])]) -> Result<Vec<ClientExtension>, Error> {
+        let bytes = block(exts);
+        ClientExtension::decode_list(&mut Reader::new(&bytes))
+    }
+
+    proptest! {
+        #[test]
+        fn client_extensions_round_trip(v in strategies::client_exts()) {
+            round_trip(&v);
+            let mut bytes = Vec::new();
+            ClientExtension::encode_list(&v, &mut bytes);
+            prop_assert_eq!(ClientExtension::decode_list(&mut Reader::new(&bytes)).unwrap(), v);
+        }
+
+        #[test]
+        fn server_extensions_round_trip(v in strategies::server_exts()) { round_trip(&v); }
+
+        #[test]
+        fn hrr_extensions_round_trip(v in strategies::hrr_exts()) { round_trip(&v); }
+
+        #[test]
+        fn encrypted_extensions_round_trip(v in strategies::ee_exts()) { round_trip(&v); }
+
+        #[test]
+        fn certreq_extensions_round_trip(v in strategies::certreq_exts()) { round_trip(&v); }
+
+        #[test]
+        fn ticket_extensions_round_trip(v in strategies::ticket_exts()) { round_trip(&v); }
+
+        #[test]
+        fn binders_are_the_tail(psk in strategies::offered_psks()) {
+            let ext = [ClientExtension::PreSharedKey(psk.clone())];
+            let mut bytes = Vec::new();
+            ClientExtension::encode_list(&ext, &mut bytes);
+            let n = psk.binders_encoded_len();
+            let tail = bytes.get(bytes.len() - n..).unwrap();
+            let mut r = Reader::new(tail);
+            let mut list = r.vec_u16("binders").unwrap();
+            r.finish("tail").unwrap();
+            for b in &psk.binders {
+                prop_assert_eq!(list.vec_u8("binder").unwrap().rest(), b.as_slice());
+            }
+            list.finish("binders").unwrap();
+        }
+    }
+
+    #[test]
+    fn duplicate_extension_is_illegal() {
+        assert_eq!(
+            client(&[(23, b""), (0xfe00, b""), (23, b"")]),
+            Err(Error::IllegalParameter("duplicate extension"))
+        );
+        // Unknown types count too.
+        assert_eq!(
+            client(&[(0xfe00, b"a"), (0xfe00, b"b")]),
+            Err(Error::IllegalParameter("duplicate extension"))
+        );
+    }
+
+    #[test]
+    fn pre_shared_key_must_be_last() {
+        let mut psk = Vec::new();
+        put_vec(&mut psk, LenPrefix::U16, |o| {
+            put_bytes(o, LenPrefix::U16, b"id");
+            put_u32(o, 7);
+        });
+        put_vec(&mut psk, LenPrefix::U16, |o| {
+            put_bytes(o, LenPrefix::U8, &[9; 32])
+        });
+        assert!(client(&[(23, b""), (41, &psk)]).is_ok());
+        assert_eq!(
+            client(&[(41, &psk), (23, b"")]),
+            Err(Error::IllegalParameter("pre_shared_key not last"))
+        );
+    }
+
+    #[test]
+    fn psk_binders_checked() {
+        let psk = |ids: usize, binders: &[usize]| {
+            let mut v = Vec::new();
+            put_vec(&mut v, LenPrefix::U16, |o| {
+                for _ in 0..ids {
+                    put_bytes(o, LenPrefix::U16, b"id");
+                    put_u32(o, 0);
+                }
+            });
+            put_vec(&mut v, LenPrefix::U16, |o| {
+                for n in binders {
+                    put_bytes(o, LenPrefix::U8, &vec![1; *n]);
+                }
+            });
+            client(&[(41, &v)])
+        };
+        assert!(psk(2, &[32, 255]).is_ok());
+        assert_eq!(
+            psk(2, &[32]),
+            Err(Error::IllegalParameter("psk binder count"))
+        );
+        assert_eq!(psk(1, &[31]), Err(Error::Decode("psk binder")));
+        assert_eq!(psk(0, &[32]), Err(Error::Decode("psk identities")));
+        assert_eq!(psk(1, &[]), Err(Error::Decode("psk binders")));
+    }
+
+    #[test]
+    fn list_lengths_checked() {
+        // supported_groups: odd, empty.
+        assert_eq!(
+            client(&[(10, &[0, 3, 0, 0x1d, 0])]),
+            Err(Error::Decode("supported_groups"))
+        );
+        assert_eq!(
+            client(&[(10, &[0, 0])]),
+            Err(Error::Decode("supported_groups"))
+        );
+        // signature_algorithms empty.
+        assert_eq!(
+            client(&[(13, &[0, 0])]),
+            Err(Error::Decode("signature_algorithms"))
+        );
+        // supported_versions: empty, odd.
+        assert_eq!(
+            client(&[(43, &[0])]),
+            Err(Error::Decode("supported_versions"))
+        );
+        assert_eq!(
+            client(&[(43, &[1, 3])]),
+            Err(Error::Decode("supported_versions"))
+        );
+        // ALPN: empty list, empty name.
+        assert_eq!(client(&[(16, &[0, 0])]), Err(Error::Decode("alpn list")));
+        assert_eq!(client(&[(16, &[0, 1, 0])]), Err(Error::Decode("alpn name")));
+        // key_share: empty key_exchange; an empty list is fine.
+        assert_eq!(
+            client(&[(51, &[0, 4, 0, 0x1d, 0, 0])]),
+            Err(Error::Decode("key_share key_exchange"))
+        );
+        assert_eq!(
+            client(&[(51, &[0, 0])]),
+            Ok(vec![ClientExtension::KeyShare(vec![])])
+        );
+        // Inner vector shorter than its body: trailing bytes in the extension.
+        assert_eq!(
+            client(&[(44, &[0, 1, 7, 7])]),
+            Err(Error::Decode("extension data"))
+        );
+        // Extension length running past the block.
+        assert_eq!(
+            ClientExtension::decode_list(&mut Reader::new(&[0, 4, 0, 23, 0, 1])),
+            Err(Error::Decode("extension data"))
+        );
+        // Empty-bodied extensions must be empty.
+        assert_eq!(client(&[(42, &[0])]), Err(Error::Decode("extension data")));
+    }
+
+    #[test]
+    fn duplicate_key_share_group_is_illegal() {
+        let body = [0, 10, 0, 0x1d, 0, 1, 5, 0, 0x1d, 0, 1, 6];
+        assert_eq!(
+            client(&[(51, &body)]),
+            Err(Error::IllegalParameter("duplicate key_share group"))
+        );
+    }
+
+    #[test]
+    fn server_name_forms() {
+        let ok = [0, 6, 0, 0, 3, b'a', b'.', b'b'];
+        assert_eq!(
+            client(&[(0, &ok)]),
+            Ok(vec![ClientExtension::ServerName(b"a.b".to_vec())])
+        );
+        let bad_type = [0, 6, 1, 0, 3, b'a', b'.', b'b'];
+        assert_eq!(
+            client(&[(0, &bad_type)]),
+            Err(Error::Decode("server_name type"))
+        );
+        let two = [0, 8, 0, 0, 1, b'a', 0, 0, 1, b'b'];
+        assert_eq!(client(&[(0, &two)]), Err(Error::Decode("server_name list")));
+        assert_eq!(
+            client(&[(0, &[0, 3, 0, 0, 0])]),
+            Err(Error::Decode("server_name host_name"))
+        );
+        assert_eq!(client(&[(0, &[])]), Err(Error::Decode("server_name list")));
+    }
+
+    #[test]
+    fn padding_and_record_size_limit() {
+        assert_eq!(
+            client(&[(21, &[0, 0, 0])]),
+            Ok(vec![ClientExtension::Padding(3)])
+        );
+        assert_eq!(
+            client(&[(21, &[0, 1])]),
+            Err(Error::Decode("padding not zero"))
+        );
+        assert_eq!(
+            client(&[(28, &[0, 64])]),
+            Ok(vec![ClientExtension::RecordSizeLimit(64)])
+        );
+        assert_eq!(
+            client(&[(28, &[0, 63])]),
+            Err(Error::IllegalParameter("record_size_limit below 64"))
+        );
+        assert_eq!(
+            client(&[(28, &[0, 64, 0])]),
+            Err(Error::Decode("extension data"))
+        );
+    }
+
+    #[test]
+    fn extension_not_allowed_in_message() {
+        let key_share = block(&[(51, &[0, 0x1d, 0, 1, 5])]);
+        assert_eq!(
+            EncryptedExtension::decode_list(&mut Reader::new(&key_share)),
+            Err(Error::IllegalParameter(
+                "extension not allowed in encrypted_extensions"
+            ))
+        );
+        let sigs = block(&[(13, &[0, 2, 4, 3])]);
+        assert_eq!(
+            ServerExtension::decode_list(&mut Reader::new(&sigs)),
+            Err(Error::IllegalParameter(
+                "extension not allowed in server_hello"
+            ))
+        );
+        assert_eq!(
+            HrrExtension::decode_list(&mut Reader::new(&sigs)),
+            Err(Error::IllegalParameter(
+                "extension not allowed in hello_retry_request"
+            ))
+        );
+        assert_eq!(
+            TicketExtension::decode_list(&mut Reader::new(&sigs)),
+            Err(Error::IllegalParameter(
+                "extension not allowed in new_session_ticket"
+            ))
+        );
+        assert_eq!(
+            CertReqExtension::decode_list(&mut Reader::new(&key_share)),
+            Err(Error::IllegalParameter(
+                "extension not allowed in certificate_request"
+            ))
+        );
+        // A truly unknown type is kept.
+        let unknown = block(&[(0x7a7a, b"xyz")]);
+        assert_eq!(
+            EncryptedExtension::decode_list(&mut Reader::new(&unknown)),
+            Ok(vec![EncryptedExtension::Unknown(UnknownExtension {
+                typ: 0x7a7a,
+                data: b"xyz".to_vec()
+            })])
+        );
+    }
+
+    #[test]
+    fn server_alpn_holds_exactly_one_name() {
+        let two = block(&[(16, &[0, 4, 1, b'a', 1, b'b'])]);
+        assert_eq!(
+            EncryptedExtension::decode_list(&mut Reader::new(&two)),
+            Err(Error::Decode("alpn list: more than one name"))
+        );
+        let one = block(&[(16, &[0, 3, 2, b'h', b'2'])]);
+        assert_eq!(
+            EncryptedExtension::decode_list(&mut Reader::new(&one)),
+            Ok(vec![EncryptedExtension::Alpn(b"h2".to_vec())])
+        );
+    }
+}

@@ -1,0 +1,132 @@
+//! Splitting the received byte stream into records.
+
+use alloc::vec::Vec;
+use core::ops::Range;
+
+use super::{HEADER_LEN, MAX_CIPHERTEXT};
+use crate::error::Error;
+use crate::msgs::enums::ContentType;
+
+/// One complete record inside the deframer's buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRef {
+    /// The record's content type as sent (the outer type for protected records).
+    pub typ: ContentType,
+    /// The 5-byte header, which is the additional data for AEAD.
+    pub header: [u8; HEADER_LEN],
+    /// Where the body lies in [`Deframer::body_mut`]'s buffer.
+    pub body: Range<usize>,
+}
+
+/// Buffers received bytes and hands out complete records, in order.
+#[derive(Debug, Default)]
+pub struct Deframer {
+    buf: Vec<u8>,
+    /// Bytes at the front of `buf` already handed out and consumed.
+    used: usize,
+}
+
+impl Deframer {
+    /// Appends received bytes.
+    pub fn push(&mut self, data: &[u8]) {
+        if self.used > 0 && self.used == self.buf.len() {
+            self.buf.clear();
+            self.used = 0;
+        }
+        self.buf.extend_from_slice(data);
+    }
+
+    /// Bytes received but not yet consumed as records.
+    pub fn buffered(&self) -> usize {
+        self.buf.len() - self.used
+    }
+
+    /// The next complete record, if one has fully arrived. The caller must
+    /// call [`Deframer::consume`] with it once done.
+    ///
+    /// A header announcing a body over 2^14+256 bytes fails at once with
+    /// `RecordOverflow`, without waiting for the body.
+    pub fn next_record(&mut self) -> Result<Option<RecordRef>, Error> {
+        let pending = self.buf.get(self.used..).unwrap_or_default();
+        let Some(header) = pending.get(..HEADER_LEN) else {
+            return Ok(None);
+        };
+        let mut h = [0u8; HEADER_LEN];
+        h.copy_from_slice(header);
+        let typ = ContentType::from_wire(h[0]);
+        if let ContentType::Unknown(_) = typ {
+            return Err(Error::UnexpectedMessage("unknown record content type"));
+        }
+        if h[1] != 3 {
+            return Err(Error::Decode("record version is not TLS"));
+        }
+        let len = usize::from(u16::from_be_bytes([h[3], h[4]]));
+        if len > MAX_CIPHERTEXT {
+            return Err(Error::RecordOverflow);
+        }
+        if pending.len() < HEADER_LEN + len {
+            return Ok(None);
+        }
+        let start = self.used + HEADER_LEN;
+        Ok(Some(RecordRef { typ, header: h, body: start..start + len }))
+    }
+
+    /// The buffer that [`RecordRef::body`] indexes, for in-place decryption.
+    pub fn body_mut(&mut self, record: &RecordRef) -> &mut [u8] {
+        self.buf.get_mut(record.body.clone()).unwrap_or_default()
+    }
+
+    /// Marks a record handed out by [`Deframer::next_record`] as consumed,
+    /// compacting the buffer once most of it is consumed.
+    pub fn consume(&mut self, record: &RecordRef) {
+        self.used = record.body.end.min(self.buf.len());
+        if self.used == self.buf.len() {
+            self.buf.clear();
+            self.used = 0;
+        } else if self.used > self.buf.len() / 2 {
+            self.buf.drain(..self.used);
+            self.used = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_arrive_byte_by_byte() {
+        let wire = [22, 3, 3, 0, 2, 0xaa, 0xbb, 21, 3, 3, 0, 2, 1, 0];
+        let mut d = Deframer::default();
+        let mut seen = Vec::new();
+        for b in wire {
+            d.push(&[b]);
+            while let Some(r) = d.next_record().unwrap() {
+                seen.push((r.typ, d.body_mut(&r).to_vec()));
+                d.consume(&r);
+            }
+        }
+        assert_eq!(
+            seen,
+            [(ContentType::Handshake, vec![0xaa, 0xbb]), (ContentType::Alert, vec![1, 0])]
+        );
+        assert_eq!(d.buffered(), 0);
+    }
+
+    #[test]
+    fn oversized_header_fails_before_the_body_arrives() {
+        let mut d = Deframer::default();
+        d.push(&[23, 3, 3, 0x41, 0x01]);
+        assert_eq!(d.next_record(), Err(Error::RecordOverflow));
+    }
+
+    #[test]
+    fn non_tls_bytes_are_refused() {
+        let mut d = Deframer::default();
+        d.push(b"GET / HTTP/1.1\r\n");
+        assert!(d.next_record().is_err());
+        let mut d = Deframer::default();
+        d.push(&[22, 2, 0, 0, 1, 0]);
+        assert_eq!(d.next_record(), Err(Error::Decode("record version is not TLS")));
+    }
+}

@@ -1,0 +1,348 @@
+//! The server's TLS 1.3 handshake: ClientHello (possibly twice, around a
+//! HelloRetryRequest), our flight, then the client's Finished.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::config::{CertifiedKey, ClientHelloInfo, ServerConfig};
+use crate::conn::{Common, Negotiated, Side};
+use crate::crypto::{certificate_verify_message, supported_group, tls13_suite, KeyExchange, Secret, Suite, TrafficKey, Transcript};
+use crate::error::Error;
+use crate::key_schedule::{check_finished, finished_verify_data, EarlySecret};
+use crate::msgs::enums::{NamedGroup, ProtocolVersion, SignatureScheme};
+use crate::msgs::extensions::{EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension};
+use crate::msgs::handshake::{
+    CertificateEntry, CertificatePayload, CertificateVerify, ClientHello, EncryptedExtensions, Finished,
+    HandshakeMessage, HelloRetryRequest, ServerHello,
+};
+use crate::traffic::Traffic;
+
+/// What the server state machine moves to after a message.
+pub(crate) enum Next {
+    /// Still handshaking.
+    Handshaking(ServerState),
+    /// Handshake complete.
+    Traffic(Traffic),
+}
+
+/// The server's handshake states.
+pub(crate) enum ServerState {
+    ExpectClientHello(ExpectClientHello),
+    ExpectFinished(ExpectFinished),
+}
+
+/// A new server handshake.
+pub(crate) fn start(config: Arc<ServerConfig>) -> ServerState {
+    ServerState::ExpectClientHello(ExpectClientHello { config, retry: None })
+}
+
+impl ServerState {
+    /// Handles one handshake message (`encoded` is its transcript form).
+    pub fn handle(self, common: &mut Common, msg: HandshakeMessage, encoded: &[u8]) -> Result<Next, Error> {
+        match (self, msg) {
+            (ServerState::ExpectClientHello(s), HandshakeMessage::ClientHello(ch)) => {
+                s.handle(common, ch, encoded).map(Next::Handshaking)
+            }
+            (ServerState::ExpectFinished(s), HandshakeMessage::Finished(f)) => {
+                s.handle(common, f, encoded).map(Next::Traffic)
+            }
+            (_, _) => Err(Error::UnexpectedMessage("handshake message out of order")),
+        }
+    }
+}
+
+/// What a HelloRetryRequest fixed, for checking the second ClientHello.
+struct RetrySent {
+    suite: &'static Suite,
+    group: NamedGroup,
+    cookie: Vec<u8>,
+    transcript: Transcript,
+    first_random: [u8; 32],
+    sent_ccs: bool,
+}
+
+/// Waiting for a ClientHello (the second one when `retry` is set).
+pub(crate) struct ExpectClientHello {
+    config: Arc<ServerConfig>,
+    retry: Option<RetrySent>,
+}
+
+/// Everything chosen from a ClientHello.
+struct Choices {
+    suite: &'static Suite,
+    share: KeyShareEntry,
+    certified: Arc<CertifiedKey>,
+    scheme: SignatureScheme,
+    alpn: Option<Vec<u8>>,
+    server_name: Option<String>,
+}
+
+impl ExpectClientHello {
+    fn handle(self, common: &mut Common, ch: ClientHello, encoded: &[u8]) -> Result<ServerState, Error> {
+        match ch.supported_versions() {
+            Some(versions) if versions.contains(&ProtocolVersion::Tls13) => {}
+            _ => return Err(Error::ProtocolVersion),
+        }
+        if ch.compression_methods != [0] {
+            return Err(Error::IllegalParameter("TLS 1.3 ClientHello offers compression"));
+        }
+        let suite = match &self.retry {
+            Some(retry) => {
+                self.check_second_hello(&ch, retry)?;
+                retry.suite
+            }
+            None => self.choose_suite(&ch)?,
+        };
+        let Some(share) = self.choose_share(&ch)? else {
+            return self.send_retry(common, ch, suite, encoded);
+        };
+        let choices = self.choose_rest(&ch, suite, share)?;
+        let (mut transcript, retried) = match self.retry {
+            Some(retry) => (retry.transcript, Some(retry.sent_ccs)),
+            None => (Transcript::new(suite.hash), None),
+        };
+        transcript.update(encoded);
+        send_flight(common, &self.config, &ch, choices, transcript, retried)
+    }
+
+    fn choose_suite(&self, ch: &ClientHello) -> Result<&'static Suite, Error> {
+        self.config
+            .cipher_suites
+            .iter()
+            .filter(|cs| ch.cipher_suites.contains(cs))
+            .find_map(|cs| tls13_suite(*cs))
+            .ok_or(Error::HandshakeFailure("no cipher suite in common"))
+    }
+
+    /// The client's share for our most preferred group it sent one for; `None`
+    /// asks for a HelloRetryRequest.
+    fn choose_share(&self, ch: &ClientHello) -> Result<Option<KeyShareEntry>, Error> {
+        let groups = ch.supported_groups().ok_or(Error::MissingExtension("supported_groups"))?;
+        let shares = ch.key_shares().ok_or(Error::MissingExtension("key_share"))?;
+        if shares.iter().any(|s| !groups.contains(&s.group)) {
+            return Err(Error::IllegalParameter("key share for a group not in supported_groups"));
+        }
+        let chosen = self
+            .config
+            .groups
+            .iter()
+            .filter(|g| supported_group(**g))
+            .find_map(|g| shares.iter().find(|s| s.group == *g));
+        match (chosen, &self.retry) {
+            (Some(share), _) => Ok(Some(share.clone())),
+            (None, Some(_)) => Err(Error::IllegalParameter("no usable key share after HelloRetryRequest")),
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn choose_rest(&self, ch: &ClientHello, suite: &'static Suite, share: KeyShareEntry) -> Result<Choices, Error> {
+        let schemes = ch.signature_algorithms().ok_or(Error::MissingExtension("signature_algorithms"))?;
+        let server_name = match ch.server_name() {
+            Some(name) => Some(host_name(name)?),
+            None => None,
+        };
+        let offered_alpn = ch.alpn().unwrap_or_default();
+        let alpn = match (self.config.alpn_protocols.is_empty(), offered_alpn.is_empty()) {
+            (false, false) => Some(
+                self.config
+                    .alpn_protocols
+                    .iter()
+                    .find(|p| offered_alpn.contains(p))
+                    .cloned()
+                    .ok_or(Error::NoApplicationProtocol)?,
+            ),
+            _ => None,
+        };
+        let info = ClientHelloInfo { server_name: server_name.as_deref(), signature_schemes: schemes, alpn: offered_alpn };
+        let certified = match self.config.cert_resolver.resolve(&info) {
+            Some(certified) => certified,
+            None if server_name.is_some() => return Err(Error::UnrecognizedName),
+            None => return Err(Error::HandshakeFailure("no certificate to present")),
+        };
+        let scheme = certified
+            .key
+            .choose_tls13_scheme(schemes)
+            .ok_or(Error::HandshakeFailure("no signature scheme in common"))?;
+        Ok(Choices { suite, share, certified, scheme, alpn, server_name })
+    }
+
+    /// The second ClientHello must repeat the first but for the key share and
+    /// cookie (RFC 8446 §4.1.2).
+    fn check_second_hello(&self, ch: &ClientHello, retry: &RetrySent) -> Result<(), Error> {
+        if ch.random != retry.first_random {
+            return Err(Error::IllegalParameter("second ClientHello changed its random"));
+        }
+        if ch.cookie() != Some(retry.cookie.as_slice()) {
+            return Err(Error::IllegalParameter("second ClientHello did not echo our cookie"));
+        }
+        match ch.key_shares() {
+            Some([share]) if share.group == retry.group => Ok(()),
+            _ => Err(Error::IllegalParameter("second ClientHello has the wrong key share")),
+        }
+    }
+
+    fn send_retry(
+        self,
+        common: &mut Common,
+        ch: ClientHello,
+        suite: &'static Suite,
+        encoded: &[u8],
+    ) -> Result<ServerState, Error> {
+        let offered = ch.supported_groups().unwrap_or_default();
+        let group = self
+            .config
+            .groups
+            .iter()
+            .copied()
+            .find(|g| supported_group(*g) && offered.contains(g))
+            .ok_or(Error::HandshakeFailure("no key exchange group in common"))?;
+        let mut cookie = vec![0u8; 32];
+        self.config.rng.fill(&mut cookie).map_err(|_| Error::Entropy)?;
+        let mut transcript = Transcript::for_hello_retry(suite.hash, encoded);
+        let retry = HandshakeMessage::HelloRetryRequest(HelloRetryRequest {
+            legacy_version: 0x0303,
+            session_id: ch.session_id.clone(),
+            cipher_suite: suite.suite,
+            compression_method: 0,
+            extensions: vec![
+                HrrExtension::SupportedVersions(ProtocolVersion::Tls13),
+                HrrExtension::KeyShare(group),
+                HrrExtension::Cookie(cookie.clone()),
+            ],
+        });
+        common.send_message(&retry, &mut transcript)?;
+        let sent_ccs = !ch.session_id.is_empty();
+        if sent_ccs {
+            common.send_ccs();
+        }
+        Ok(ServerState::ExpectClientHello(ExpectClientHello {
+            config: self.config,
+            retry: Some(RetrySent { suite, group, cookie, transcript, first_random: ch.random, sent_ccs }),
+        }))
+    }
+}
+
+/// A SNI host name as a string: printable ASCII, as RFC 6066 requires.
+fn host_name(raw: &[u8]) -> Result<String, Error> {
+    if raw.is_empty() || !raw.iter().all(|b| b.is_ascii_graphic()) {
+        return Err(Error::IllegalParameter("server_name is not a host name"));
+    }
+    Ok(raw.iter().map(|&b| char::from(b)).collect())
+}
+
+/// Sends ServerHello through Finished and derives the application secrets.
+/// `retried` is `Some(sent_ccs)` after a HelloRetryRequest.
+fn send_flight(
+    common: &mut Common,
+    config: &ServerConfig,
+    ch: &ClientHello,
+    choices: Choices,
+    mut transcript: Transcript,
+    retried: Option<bool>,
+) -> Result<ServerState, Error> {
+    let Choices { suite, share, certified, scheme, alpn, server_name } = choices;
+    let kx = KeyExchange::generate(share.group)?;
+    let our_share = KeyShareEntry { group: share.group, key_exchange: kx.public_key().to_vec() };
+    let shared = kx.complete(&share.key_exchange)?;
+    let mut random = [0u8; 32];
+    config.rng.fill(&mut random).map_err(|_| Error::Entropy)?;
+    let hello = HandshakeMessage::ServerHello(ServerHello {
+        legacy_version: 0x0303,
+        random,
+        session_id: ch.session_id.clone(),
+        cipher_suite: suite.suite,
+        compression_method: 0,
+        extensions: vec![
+            ServerExtension::SupportedVersions(ProtocolVersion::Tls13),
+            ServerExtension::KeyShare(our_share),
+        ],
+    });
+    common.send_message(&hello, &mut transcript)?;
+    if !ch.session_id.is_empty() && retried != Some(true) {
+        // Middlebox compatibility: the client asked for it with a session id.
+        common.send_ccs();
+    }
+    let schedule = EarlySecret::new(suite.hash, None).into_handshake(shared.as_ref());
+    let hello_hash = transcript.current();
+    let client_hs = schedule.client_traffic(hello_hash.as_ref());
+    let server_hs = schedule.server_traffic(hello_hash.as_ref());
+    common.set_keys(suite, client_hs.as_ref(), server_hs.as_ref())?;
+    if ch.has(crate::msgs::enums::ExtensionType::EarlyData) {
+        // We never accept 0-RTT: skip what the client sent under its early key.
+        common.early_data_skip = MAX_SKIPPED_EARLY_DATA;
+    }
+
+    let mut extensions = Vec::new();
+    if server_name.is_some() {
+        extensions.push(EncryptedExtension::ServerName);
+    }
+    if let Some(protocol) = &alpn {
+        extensions.push(EncryptedExtension::Alpn(protocol.clone()));
+    }
+    common.send_message(&HandshakeMessage::EncryptedExtensions(EncryptedExtensions { extensions }), &mut transcript)?;
+    let entries = certified
+        .chain
+        .iter()
+        .map(|cert| CertificateEntry { cert: cert.clone(), extensions: Vec::new() })
+        .collect();
+    let certificate = HandshakeMessage::Certificate(CertificatePayload { context: Vec::new(), entries });
+    common.send_message(&certificate, &mut transcript)?;
+    let signed = certificate_verify_message(true, transcript.current().as_ref());
+    let signature = certified.key.sign(scheme, &signed)?;
+    common.send_message(&HandshakeMessage::CertificateVerify(CertificateVerify { scheme, signature }), &mut transcript)?;
+    let verify_data = finished_verify_data(suite.hash, server_hs.as_ref(), transcript.current().as_ref());
+    let finished = HandshakeMessage::Finished(Finished { verify_data: verify_data.as_ref().to_vec() });
+    common.send_message(&finished, &mut transcript)?;
+
+    let handshake_hash = transcript.current();
+    let master = schedule.into_master();
+    let client_app = master.client_traffic(handshake_hash.as_ref());
+    let server_app = master.server_traffic(handshake_hash.as_ref());
+    common.set_write_key(TrafficKey::from_secret(suite, server_app.as_ref())?);
+    Ok(ServerState::ExpectFinished(ExpectFinished {
+        suite,
+        transcript,
+        client_hs,
+        client_app,
+        server_app,
+        negotiated: Negotiated {
+            version: ProtocolVersion::Tls13,
+            suite: suite.suite,
+            group: share.group,
+            alpn,
+            server_name,
+            peer_certificates: Vec::new(),
+            hello_retry: retried.is_some(),
+        },
+    }))
+}
+
+/// How many bytes of rejected 0-RTT data a server skips before giving up.
+const MAX_SKIPPED_EARLY_DATA: usize = 64 * 1024;
+
+/// Waiting for the client's Finished; our whole flight is sent.
+pub(crate) struct ExpectFinished {
+    suite: &'static Suite,
+    transcript: Transcript,
+    client_hs: Secret,
+    client_app: Secret,
+    server_app: Secret,
+    negotiated: Negotiated,
+}
+
+impl ExpectFinished {
+    fn handle(mut self, common: &mut Common, finished: Finished, encoded: &[u8]) -> Result<Traffic, Error> {
+        let verified = check_finished(
+            self.suite.hash,
+            self.client_hs.as_ref(),
+            self.transcript.current().as_ref(),
+            &finished.verify_data,
+        )?;
+        self.transcript.update(encoded);
+        common.set_read_key(TrafficKey::from_secret(self.suite, self.client_app.as_ref())?)?;
+        common.handshake_complete(self.negotiated)?;
+        Ok(Traffic::new(Side::Server, self.suite, self.client_app, self.server_app, verified))
+    }
+}

@@ -1,0 +1,143 @@
+//! Our client against our server, in memory: every suite and group, HRR,
+//! ALPN, SNI, bulk data and close_notify.
+
+use std::sync::Arc;
+
+use tls_core::{
+    CertifiedKey, CipherSuite, ClientConfig, Connection, Error, Event, NamedGroup, ServerConfig,
+};
+
+struct Pki {
+    cert_pem: String,
+    key_pem: String,
+    cert_der: Vec<u8>,
+}
+
+fn pki(alg: &'static rcgen::SignatureAlgorithm) -> Pki {
+    let key = rcgen::KeyPair::generate_for(alg).unwrap();
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    Pki { cert_pem: cert.pem(), key_pem: key.serialize_pem(), cert_der: cert.der().to_vec() }
+}
+
+fn configs(p: &Pki) -> (ClientConfig, ServerConfig) {
+    let client = ClientConfig::with_pinned_certs(vec![p.cert_der.clone()]);
+    let key = CertifiedKey::from_pem(p.cert_pem.as_bytes(), p.key_pem.as_bytes()).unwrap();
+    (client, ServerConfig::with_single_cert(key))
+}
+
+/// Moves bytes both ways until neither side has anything to send.
+fn pump(client: &mut Connection, server: &mut Connection) -> Result<(), Error> {
+    for _ in 0..100 {
+        let to_server = client.pending_tls().to_vec();
+        client.consume_tls(to_server.len());
+        let to_client = server.pending_tls().to_vec();
+        server.consume_tls(to_client.len());
+        if to_server.is_empty() && to_client.is_empty() {
+            return Ok(());
+        }
+        server.feed(&to_server)?;
+        client.feed(&to_client)?;
+    }
+    panic!("pump did not settle");
+}
+
+fn handshake(cc: ClientConfig, sc: ServerConfig) -> (Connection, Connection) {
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let mut server = Connection::server(Arc::new(sc));
+    pump(&mut client, &mut server).unwrap();
+    assert!(!client.is_handshaking() && !server.is_handshaking());
+    assert_eq!(client.next_event(), Some(Event::HandshakeComplete));
+    assert_eq!(server.next_event(), Some(Event::HandshakeComplete));
+    (client, server)
+}
+
+fn read_all(conn: &mut Connection) -> Vec<u8> {
+    let mut out = vec![0u8; conn.plaintext_len()];
+    let n = conn.read(&mut out);
+    out.truncate(n);
+    out
+}
+
+#[test]
+fn every_suite_and_group_completes_and_moves_data() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    for suite in tls_core::config::DEFAULT_CIPHER_SUITES {
+        for group in tls_core::config::DEFAULT_GROUPS {
+            let (mut cc, mut sc) = configs(&p);
+            cc.cipher_suites = vec![suite];
+            cc.groups = vec![group];
+            sc.groups = vec![group];
+            let (mut client, mut server) = handshake(cc, sc);
+            let n = client.negotiated().unwrap();
+            assert_eq!((n.suite, n.group, n.hello_retry), (suite, group, false));
+            let big: Vec<u8> = (0..100_000u32).map(|i| i as u8).collect();
+            client.write(&big).unwrap();
+            server.write(b"pong").unwrap();
+            pump(&mut client, &mut server).unwrap();
+            assert_eq!(read_all(&mut server), big);
+            assert_eq!(read_all(&mut client), b"pong");
+            client.close();
+            pump(&mut client, &mut server).unwrap();
+            assert!(server.peer_closed());
+            assert_eq!(server.next_event(), Some(Event::PeerClosed));
+        }
+    }
+}
+
+#[test]
+fn hello_retry_when_the_share_is_not_wanted() {
+    let p = pki(&rcgen::PKCS_ED25519);
+    let (mut cc, mut sc) = configs(&p);
+    cc.groups = vec![NamedGroup::X25519, NamedGroup::Secp384r1];
+    sc.groups = vec![NamedGroup::Secp384r1];
+    sc.cipher_suites = vec![CipherSuite::Tls13Aes256GcmSha384];
+    let (client, server) = handshake(cc, sc);
+    for conn in [&client, &server] {
+        let n = conn.negotiated().unwrap();
+        assert!(n.hello_retry);
+        assert_eq!(n.group, NamedGroup::Secp384r1);
+        assert_eq!(n.suite, CipherSuite::Tls13Aes256GcmSha384);
+    }
+}
+
+#[test]
+fn alpn_and_sni_are_agreed() {
+    let p = pki(&rcgen::PKCS_ECDSA_P384_SHA384);
+    let (mut cc, mut sc) = configs(&p);
+    cc.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    sc.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let (client, server) = handshake(cc, sc);
+    assert_eq!(client.negotiated().unwrap().alpn.as_deref(), Some(&b"http/1.1"[..]));
+    assert_eq!(server.negotiated().unwrap().server_name.as_deref(), Some("localhost"));
+    assert_eq!(client.negotiated().unwrap().peer_certificates, vec![p.cert_der.clone()]);
+}
+
+#[test]
+fn no_common_alpn_is_refused() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (mut cc, mut sc) = configs(&p);
+    cc.alpn_protocols = vec![b"h2".to_vec()];
+    sc.alpn_protocols = vec![b"imap".to_vec()];
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let mut server = Connection::server(Arc::new(sc));
+    assert_eq!(pump(&mut client, &mut server), Err(Error::NoApplicationProtocol));
+    let alert = server.pending_tls().to_vec();
+    assert_eq!(
+        client.feed(&alert),
+        Err(Error::AlertReceived(tls_core::AlertDescription::NoApplicationProtocol))
+    );
+}
+
+#[test]
+fn unpinned_certificate_is_refused() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let other = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (_, sc) = configs(&p);
+    let cc = ClientConfig::with_pinned_certs(vec![other.cert_der]);
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let mut server = Connection::server(Arc::new(sc));
+    let err = pump(&mut client, &mut server).unwrap_err();
+    assert!(matches!(err, Error::BadCertificate(_)), "{err:?}");
+    assert_eq!(client.write(b"x"), Err(err));
+}
