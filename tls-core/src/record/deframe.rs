@@ -93,6 +93,7 @@ impl Deframer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
 
     #[test]
     fn records_arrive_byte_by_byte() {

@@ -94,6 +94,7 @@ pub fn frame_plaintext(typ: ContentType, payload: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
     use crate::crypto::TLS13_AES_128_GCM_SHA256;
 
     fn pair() -> (RecordSealer, RecordOpener) {
@@ -122,7 +123,7 @@ mod tests {
     fn padding_is_stripped_and_all_zero_is_refused() {
         let (_, mut opener) = pair();
         let key = TrafficKey::from_secret(&TLS13_AES_128_GCM_SHA256, &[7u8; 32]).unwrap();
-        let mut seal_raw = |seq: u64, inner: &[u8]| {
+        let seal_raw = |seq: u64, inner: &[u8]| {
             let len = (inner.len() + 16) as u16;
             let header = [23, 3, 3, (len >> 8) as u8, len as u8];
             let mut body = inner.to_vec();
