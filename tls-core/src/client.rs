@@ -8,20 +8,26 @@ use alloc::vec::Vec;
 
 use crate::config::ClientConfig;
 use crate::conn::{Common, Negotiated, Side};
-use crate::crypto::{certificate_verify_message, tls13_suite, KeyExchange, Secret, Suite, Transcript};
+use crate::crypto::{
+    certificate_verify_message, tls13_suite, KeyExchange, Secret, Suite, Transcript,
+};
 use crate::error::Error;
 use crate::key_schedule::{check_finished, finished_verify_data, EarlySecret, HandshakeSecret};
 use crate::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion};
-use crate::msgs::extensions::{ClientExtension, EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension};
+use crate::msgs::extensions::{
+    ClientExtension, EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension,
+};
 use crate::msgs::handshake::{
-    CertificatePayload, ClientHello, EncryptedExtensions, Finished, HandshakeMessage, HelloRetryRequest,
-    ServerHello,
+    CertificatePayload, ClientHello, EncryptedExtensions, Finished, HandshakeMessage,
+    HelloRetryRequest, ServerHello,
 };
 use crate::tls13;
 use crate::traffic::Traffic;
 use crate::verify::{ServerCertVerified, SignatureVerified};
 
-/// What the client state machine moves to after a message.
+/// What the client state machine moves to after a message (transient, so
+/// the size difference between variants does not matter).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Next {
     /// Still handshaking.
     Handshaking(ClientState),
@@ -30,6 +36,7 @@ pub(crate) enum Next {
 }
 
 /// The client's handshake states.
+#[allow(clippy::enum_variant_names, clippy::large_enum_variant)] // named for the message each awaits; boxed by Connection
 pub(crate) enum ClientState {
     ExpectServerHello(ExpectServerHello),
     ExpectEncryptedExtensions(ExpectEncryptedExtensions),
@@ -56,14 +63,24 @@ pub(crate) fn start(
     server_name: Option<&str>,
     common: &mut Common,
 ) -> Result<ClientState, Error> {
-    let first_group = *config.groups.first().ok_or(Error::Internal("no groups configured"))?;
-    if config.cipher_suites.iter().all(|cs| tls13_suite(*cs).is_none()) {
+    let first_group = *config
+        .groups
+        .first()
+        .ok_or(Error::Internal("no groups configured"))?;
+    if config
+        .cipher_suites
+        .iter()
+        .all(|cs| tls13_suite(*cs).is_none())
+    {
         return Err(Error::Internal("no supported cipher suite configured"));
     }
     let mut random = [0u8; 32];
     let mut session_id = [0u8; 32];
     config.rng.fill(&mut random).map_err(|_| Error::Entropy)?;
-    config.rng.fill(&mut session_id).map_err(|_| Error::Entropy)?;
+    config
+        .rng
+        .fill(&mut session_id)
+        .map_err(|_| Error::Entropy)?;
     let sent_sni = server_name.is_some_and(|n| n.parse::<core::net::IpAddr>().is_err());
     let hello = Hello {
         server_name: server_name.map(ToString::to_string),
@@ -92,7 +109,9 @@ impl Hello {
         if let (true, Some(name)) = (self.sent_sni, &self.server_name) {
             extensions.push(ClientExtension::ServerName(name.as_bytes().to_vec()));
         }
-        extensions.push(ClientExtension::SupportedVersions(vec![ProtocolVersion::Tls13]));
+        extensions.push(ClientExtension::SupportedVersions(vec![
+            ProtocolVersion::Tls13,
+        ]));
         extensions.push(ClientExtension::SupportedGroups(config.groups.clone()));
         extensions.push(ClientExtension::SignatureAlgorithms(
             config.verifier.supported_schemes().to_vec(),
@@ -121,13 +140,17 @@ impl Hello {
     fn offered_suite(&self, chosen: CipherSuite) -> Result<&'static Suite, Error> {
         match tls13_suite(chosen) {
             Some(suite) if self.config.cipher_suites.contains(&chosen) => Ok(suite),
-            _ => Err(Error::IllegalParameter("server chose a cipher suite we did not offer")),
+            _ => Err(Error::IllegalParameter(
+                "server chose a cipher suite we did not offer",
+            )),
         }
     }
 
     fn check_echo(&self, session_id: &[u8], compression: u8) -> Result<(), Error> {
         if session_id != self.session_id {
-            return Err(Error::IllegalParameter("server did not echo our session id"));
+            return Err(Error::IllegalParameter(
+                "server did not echo our session id",
+            ));
         }
         if compression != 0 {
             return Err(Error::IllegalParameter("server chose compression"));
@@ -138,7 +161,12 @@ impl Hello {
 
 impl ClientState {
     /// Handles one handshake message (`encoded` is its transcript form).
-    pub fn handle(self, common: &mut Common, msg: HandshakeMessage, encoded: &[u8]) -> Result<Next, Error> {
+    pub fn handle(
+        self,
+        common: &mut Common,
+        msg: HandshakeMessage,
+        encoded: &[u8],
+    ) -> Result<Next, Error> {
         let next = match (self, msg) {
             (ClientState::ExpectServerHello(s), HandshakeMessage::ServerHello(sh)) => {
                 s.handle_server_hello(common, sh, encoded)?
@@ -146,13 +174,16 @@ impl ClientState {
             (ClientState::ExpectServerHello(s), HandshakeMessage::HelloRetryRequest(hrr)) => {
                 s.handle_retry(common, hrr, encoded)?
             }
-            (ClientState::ExpectEncryptedExtensions(s), HandshakeMessage::EncryptedExtensions(ee)) => {
-                s.handle(ee, encoded)?
-            }
+            (
+                ClientState::ExpectEncryptedExtensions(s),
+                HandshakeMessage::EncryptedExtensions(ee),
+            ) => s.handle(ee, encoded)?,
             (ClientState::ExpectCertificate(s), HandshakeMessage::CertificateRequest(cr)) => {
                 s.handle_request(cr.context, encoded)?
             }
-            (ClientState::ExpectCertificate(s), HandshakeMessage::Certificate(c)) => s.handle(c, encoded)?,
+            (ClientState::ExpectCertificate(s), HandshakeMessage::Certificate(c)) => {
+                s.handle(c, encoded)?
+            }
             (ClientState::ExpectCertificateVerify(s), HandshakeMessage::CertificateVerify(cv)) => {
                 s.handle(cv, encoded)?
             }
@@ -176,18 +207,29 @@ pub(crate) struct ExpectServerHello {
 }
 
 impl ExpectServerHello {
-    fn handle_server_hello(self, common: &mut Common, sh: ServerHello, encoded: &[u8]) -> Result<ClientState, Error> {
+    fn handle_server_hello(
+        self,
+        common: &mut Common,
+        sh: ServerHello,
+        encoded: &[u8],
+    ) -> Result<ClientState, Error> {
         let hello = self.hello;
         match sh.supported_version() {
             Some(ProtocolVersion::Tls13) => {}
-            Some(_) => return Err(Error::IllegalParameter("server chose a version we did not offer")),
+            Some(_) => {
+                return Err(Error::IllegalParameter(
+                    "server chose a version we did not offer",
+                ))
+            }
             None if tls13::has_downgrade_sentinel(&sh.random) => {
                 return Err(Error::IllegalParameter("downgrade sentinel in ServerHello"))
             }
             None => return Err(Error::ProtocolVersion),
         }
         if sh.legacy_version != 0x0303 {
-            return Err(Error::IllegalParameter("ServerHello legacy_version is not TLS 1.2"));
+            return Err(Error::IllegalParameter(
+                "ServerHello legacy_version is not TLS 1.2",
+            ));
         }
         hello.check_echo(&sh.session_id, sh.compression_method)?;
         let suite = hello.offered_suite(sh.cipher_suite)?;
@@ -196,18 +238,26 @@ impl ExpectServerHello {
             match ext {
                 ServerExtension::SupportedVersions(_) => {}
                 ServerExtension::KeyShare(share) => key_share = Some(share),
-                _ => return Err(Error::UnsupportedExtension("unsolicited extension in ServerHello")),
+                _ => {
+                    return Err(Error::UnsupportedExtension(
+                        "unsolicited extension in ServerHello",
+                    ))
+                }
             }
         }
         let share = key_share.ok_or(Error::MissingExtension("key_share"))?;
         if share.group != self.key_share.group() {
-            return Err(Error::IllegalParameter("server key share is not for our group"));
+            return Err(Error::IllegalParameter(
+                "server key share is not for our group",
+            ));
         }
         let group = share.group;
         let shared = self.key_share.complete(&share.key_exchange)?;
         let mut transcript = match self.after_retry {
             Some((_, retry_suite)) if !core::ptr::eq(retry_suite, suite) => {
-                return Err(Error::IllegalParameter("ServerHello suite differs from HelloRetryRequest"))
+                return Err(Error::IllegalParameter(
+                    "ServerHello suite differs from HelloRetryRequest",
+                ))
             }
             Some((transcript, _)) => transcript,
             None => {
@@ -219,16 +269,23 @@ impl ExpectServerHello {
         transcript.update(encoded);
         let secrets = HandshakeSecrets::derive(suite, shared, &transcript);
         common.set_keys(suite, secrets.server.as_ref(), secrets.client.as_ref())?;
-        Ok(ClientState::ExpectEncryptedExtensions(ExpectEncryptedExtensions {
-            hello,
-            suite,
-            group,
-            transcript,
-            secrets,
-        }))
+        Ok(ClientState::ExpectEncryptedExtensions(
+            ExpectEncryptedExtensions {
+                hello,
+                suite,
+                group,
+                transcript,
+                secrets,
+            },
+        ))
     }
 
-    fn handle_retry(self, common: &mut Common, hrr: HelloRetryRequest, encoded: &[u8]) -> Result<ClientState, Error> {
+    fn handle_retry(
+        self,
+        common: &mut Common,
+        hrr: HelloRetryRequest,
+        encoded: &[u8],
+    ) -> Result<ClientState, Error> {
         let mut hello = self.hello;
         if self.after_retry.is_some() {
             return Err(Error::UnexpectedMessage("second HelloRetryRequest"));
@@ -245,17 +302,23 @@ impl ExpectServerHello {
                 HrrExtension::KeyShare(g) => group = Some(*g),
                 HrrExtension::Cookie(c) => cookie = Some(c.as_slice()),
                 HrrExtension::Unknown(_) => {
-                    return Err(Error::UnsupportedExtension("unsolicited extension in HelloRetryRequest"))
+                    return Err(Error::UnsupportedExtension(
+                        "unsolicited extension in HelloRetryRequest",
+                    ))
                 }
             }
         }
         let key_share = match group {
             None if cookie.is_none() => {
-                return Err(Error::IllegalParameter("HelloRetryRequest would not change the hello"))
+                return Err(Error::IllegalParameter(
+                    "HelloRetryRequest would not change the hello",
+                ))
             }
             None => self.key_share,
             Some(g) if g == self.key_share.group() || !hello.config.groups.contains(&g) => {
-                return Err(Error::IllegalParameter("HelloRetryRequest asks for an unusable group"))
+                return Err(Error::IllegalParameter(
+                    "HelloRetryRequest asks for an unusable group",
+                ))
             }
             Some(g) => KeyExchange::generate(g)?,
         };
@@ -312,11 +375,17 @@ impl ExpectEncryptedExtensions {
                 EncryptedExtension::SupportedGroups(_) => {}
                 EncryptedExtension::Alpn(protocol) => {
                     if !self.hello.config.alpn_protocols.contains(&protocol) {
-                        return Err(Error::IllegalParameter("server chose an ALPN protocol we did not offer"));
+                        return Err(Error::IllegalParameter(
+                            "server chose an ALPN protocol we did not offer",
+                        ));
                     }
                     alpn = Some(protocol);
                 }
-                _ => return Err(Error::UnsupportedExtension("unsolicited extension in EncryptedExtensions")),
+                _ => {
+                    return Err(Error::UnsupportedExtension(
+                        "unsolicited extension in EncryptedExtensions",
+                    ))
+                }
             }
         }
         self.transcript.update(encoded);
@@ -356,7 +425,9 @@ impl ExpectCertificate {
             return Err(Error::UnexpectedMessage("second CertificateRequest"));
         }
         if !context.is_empty() {
-            return Err(Error::IllegalParameter("CertificateRequest context in the handshake"));
+            return Err(Error::IllegalParameter(
+                "CertificateRequest context in the handshake",
+            ));
         }
         self.transcript.update(encoded);
         self.certificate_requested = Some(context);
@@ -365,10 +436,14 @@ impl ExpectCertificate {
 
     fn handle(mut self, payload: CertificatePayload, encoded: &[u8]) -> Result<ClientState, Error> {
         if !payload.context.is_empty() {
-            return Err(Error::IllegalParameter("server Certificate has a request context"));
+            return Err(Error::IllegalParameter(
+                "server Certificate has a request context",
+            ));
         }
         let mut chain = payload.entries.into_iter().map(|entry| entry.cert);
-        let end_entity = chain.next().ok_or(Error::Decode("empty server Certificate"))?;
+        let end_entity = chain
+            .next()
+            .ok_or(Error::Decode("empty server Certificate"))?;
         let intermediates: Vec<Vec<u8>> = chain.collect();
         let config = &self.hello.config;
         let verified = config.verifier.verify_server_cert(
@@ -380,7 +455,12 @@ impl ExpectCertificate {
         self.transcript.update(encoded);
         self.negotiated.peer_certificates.push(end_entity);
         self.negotiated.peer_certificates.extend(intermediates);
-        Ok(ClientState::ExpectCertificateVerify(ExpectCertificateVerify { inner: self, _verified: verified }))
+        Ok(ClientState::ExpectCertificateVerify(
+            ExpectCertificateVerify {
+                inner: self,
+                _verified: verified,
+            },
+        ))
     }
 }
 
@@ -391,17 +471,32 @@ pub(crate) struct ExpectCertificateVerify {
 }
 
 impl ExpectCertificateVerify {
-    fn handle(self, cv: crate::msgs::handshake::CertificateVerify, encoded: &[u8]) -> Result<ClientState, Error> {
+    fn handle(
+        self,
+        cv: crate::msgs::handshake::CertificateVerify,
+        encoded: &[u8],
+    ) -> Result<ClientState, Error> {
         let mut s = self.inner;
         let verifier = &s.hello.config.verifier;
         if !verifier.supported_schemes().contains(&cv.scheme) {
-            return Err(Error::IllegalParameter("server signed with a scheme we did not offer"));
+            return Err(Error::IllegalParameter(
+                "server signed with a scheme we did not offer",
+            ));
         }
         let message = certificate_verify_message(true, s.transcript.current().as_ref());
-        let end_entity = s.negotiated.peer_certificates.first().map(Vec::as_slice).unwrap_or_default();
-        let signed = verifier.verify_tls13_signature(end_entity, cv.scheme, &message, &cv.signature)?;
+        let end_entity = s
+            .negotiated
+            .peer_certificates
+            .first()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let signed =
+            verifier.verify_tls13_signature(end_entity, cv.scheme, &message, &cv.signature)?;
         s.transcript.update(encoded);
-        Ok(ClientState::ExpectFinished(ExpectFinished { inner: s, _signed: signed }))
+        Ok(ClientState::ExpectFinished(ExpectFinished {
+            inner: s,
+            _signed: signed,
+        }))
     }
 }
 
@@ -412,31 +507,67 @@ pub(crate) struct ExpectFinished {
 }
 
 impl ExpectFinished {
-    fn handle(self, common: &mut Common, finished: Finished, encoded: &[u8]) -> Result<Traffic, Error> {
-        let ExpectCertificate { hello, suite, mut transcript, secrets, negotiated, certificate_requested } =
-            self.inner;
-        let verified =
-            check_finished(suite.hash, secrets.server.as_ref(), transcript.current().as_ref(), &finished.verify_data)?;
+    fn handle(
+        self,
+        common: &mut Common,
+        finished: Finished,
+        encoded: &[u8],
+    ) -> Result<Traffic, Error> {
+        let ExpectCertificate {
+            hello,
+            suite,
+            mut transcript,
+            secrets,
+            negotiated,
+            certificate_requested,
+        } = self.inner;
+        let verified = check_finished(
+            suite.hash,
+            secrets.server.as_ref(),
+            transcript.current().as_ref(),
+            &finished.verify_data,
+        )?;
         transcript.update(encoded);
         let handshake_hash = transcript.current();
         let master = secrets.schedule.into_master();
         let client_app = master.client_traffic(handshake_hash.as_ref());
         let server_app = master.server_traffic(handshake_hash.as_ref());
-        common.set_read_key(crate::crypto::TrafficKey::from_secret(suite, server_app.as_ref())?)?;
+        common.set_read_key(crate::crypto::TrafficKey::from_secret(
+            suite,
+            server_app.as_ref(),
+        )?)?;
         if !hello.hello_retry {
             // Middlebox compatibility: a dummy ChangeCipherSpec before the second flight.
             common.send_ccs();
         }
         if let Some(context) = certificate_requested {
             // No client certificate is configured: an empty Certificate (RFC 8446 §4.4.2).
-            let empty = HandshakeMessage::Certificate(CertificatePayload { context, entries: Vec::new() });
+            let empty = HandshakeMessage::Certificate(CertificatePayload {
+                context,
+                entries: Vec::new(),
+            });
             common.send_message(&empty, &mut transcript)?;
         }
-        let verify_data = finished_verify_data(suite.hash, secrets.client.as_ref(), transcript.current().as_ref());
-        let ours = HandshakeMessage::Finished(Finished { verify_data: verify_data.as_ref().to_vec() });
+        let verify_data = finished_verify_data(
+            suite.hash,
+            secrets.client.as_ref(),
+            transcript.current().as_ref(),
+        );
+        let ours = HandshakeMessage::Finished(Finished {
+            verify_data: verify_data.as_ref().to_vec(),
+        });
         common.send_message(&ours, &mut transcript)?;
-        common.set_write_key(crate::crypto::TrafficKey::from_secret(suite, client_app.as_ref())?);
+        common.set_write_key(crate::crypto::TrafficKey::from_secret(
+            suite,
+            client_app.as_ref(),
+        )?);
         common.handshake_complete(negotiated)?;
-        Ok(Traffic::new(Side::Client, suite, client_app, server_app, verified))
+        Ok(Traffic::new(
+            Side::Client,
+            suite,
+            client_app,
+            server_app,
+            verified,
+        ))
     }
 }

@@ -48,8 +48,11 @@ pub const DEFAULT_CIPHER_SUITES: [CipherSuite; 3] = [
 ];
 
 /// The key-exchange groups, in our default preference order.
-pub const DEFAULT_GROUPS: [NamedGroup; 3] =
-    [NamedGroup::X25519, NamedGroup::Secp256r1, NamedGroup::Secp384r1];
+pub const DEFAULT_GROUPS: [NamedGroup; 3] = [
+    NamedGroup::X25519,
+    NamedGroup::Secp256r1,
+    NamedGroup::Secp384r1,
+];
 
 /// Client configuration.
 pub struct ClientConfig {

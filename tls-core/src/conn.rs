@@ -5,6 +5,7 @@
 //! (application data: plaintext buffer) or (alert: close or fail). Everything
 //! the engine wants to send is appended to one outgoing buffer.
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -173,7 +174,9 @@ impl Common {
     /// not span a key change (RFC 8446 §5.1).
     pub fn set_read_key(&mut self, key: TrafficKey) -> Result<(), Error> {
         if !self.joiner.is_empty() {
-            return Err(Error::UnexpectedMessage("handshake message spans a key change"));
+            return Err(Error::UnexpectedMessage(
+                "handshake message spans a key change",
+            ));
         }
         self.opener = Some(RecordOpener::new(key));
         Ok(())
@@ -227,8 +230,8 @@ impl Common {
 
 /// Where the handshake stands.
 enum State {
-    Client(ClientState),
-    Server(ServerState),
+    Client(Box<ClientState>),
+    Server(Box<ServerState>),
     Traffic(Traffic),
     /// A fatal error happened; the error is kept in `Common`.
     Failed,
@@ -260,14 +263,17 @@ impl Connection {
     pub fn client(config: Arc<ClientConfig>, server_name: Option<&str>) -> Result<Self, Error> {
         let mut common = Common::new(Side::Client);
         let state = client::start(config, server_name, &mut common)?;
-        Ok(Connection { common, state: State::Client(state) })
+        Ok(Connection {
+            common,
+            state: State::Client(Box::new(state)),
+        })
     }
 
     /// A server connection waiting for a ClientHello.
     pub fn server(config: Arc<ServerConfig>) -> Self {
         Connection {
             common: Common::new(Side::Server),
-            state: State::Server(server::start(config)),
+            state: State::Server(Box::new(server::start(config))),
         }
     }
 
@@ -290,7 +296,10 @@ impl Connection {
 
     /// Bytes waiting to be sent to the peer.
     pub fn pending_tls(&self) -> &[u8] {
-        self.common.sendable.get(self.common.sendable_taken..).unwrap_or_default()
+        self.common
+            .sendable
+            .get(self.common.sendable_taken..)
+            .unwrap_or_default()
     }
 
     /// True when there are bytes to send.
@@ -437,17 +446,17 @@ impl Connection {
             (ContentType::ApplicationData, Some(opener)) => {
                 let record_len = body.len();
                 match opener.open(&record.header, body) {
-                Ok(opened) => {
-                    c.early_data_skip = 0;
-                    opened
+                    Ok(opened) => {
+                        c.early_data_skip = 0;
+                        opened
+                    }
+                    Err(Error::BadRecordMac) if c.early_data_skip >= record_len => {
+                        // Rejected 0-RTT data: skip it (RFC 8446 §4.2.10).
+                        c.early_data_skip -= record_len;
+                        return Ok(Content::Nothing);
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(Error::BadRecordMac) if c.early_data_skip >= record_len => {
-                    // Rejected 0-RTT data: skip it (RFC 8446 §4.2.10).
-                    c.early_data_skip -= record_len;
-                    return Ok(Content::Nothing);
-                }
-                Err(e) => return Err(e),
-            }
             }
             // A peer that failed before deriving keys may send a plaintext alert.
             (ContentType::Alert, _) => (ContentType::Alert, &*body),
@@ -460,7 +469,9 @@ impl Connection {
             _ => return Err(Error::UnexpectedMessage("record not protected as expected")),
         };
         if typ != ContentType::Handshake && !c.joiner.is_empty() {
-            return Err(Error::UnexpectedMessage("record interleaved with a handshake message"));
+            return Err(Error::UnexpectedMessage(
+                "record interleaved with a handshake message",
+            ));
         }
         match typ {
             ContentType::Handshake => {
@@ -494,11 +505,11 @@ impl Connection {
         let common = &mut self.common;
         self.state = match mem::replace(&mut self.state, State::Failed) {
             State::Client(s) => match s.handle(common, msg, &raw.encoded)? {
-                client::Next::Handshaking(s) => State::Client(s),
+                client::Next::Handshaking(s) => State::Client(Box::new(s)),
                 client::Next::Traffic(t) => State::Traffic(t),
             },
             State::Server(s) => match s.handle(common, msg, &raw.encoded)? {
-                server::Next::Handshaking(s) => State::Server(s),
+                server::Next::Handshaking(s) => State::Server(Box::new(s)),
                 server::Next::Traffic(t) => State::Traffic(t),
             },
             State::Traffic(t) => State::Traffic(t.handle(common, msg)?),

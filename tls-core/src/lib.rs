@@ -19,6 +19,8 @@ pub mod error;
 pub mod key_schedule;
 pub mod keys;
 pub mod msgs;
+#[cfg(all(test, feature = "std"))]
+mod negative_tests;
 pub mod record;
 mod server;
 #[cfg(feature = "std")]
@@ -30,13 +32,16 @@ pub mod verify;
 #[cfg(feature = "std")]
 pub use config::SystemClock;
 pub use config::{
-    CertifiedKey, ClientConfig, ClientHelloInfo, Clock, ResolvesServerCert, ServerConfig, SingleCert, UnixTime,
+    CertifiedKey, ClientConfig, ClientHelloInfo, Clock, ResolvesServerCert, ServerConfig,
+    SingleCert, UnixTime,
 };
 pub use conn::{Connection, Event, Negotiated, Side};
 pub use crypto::SigningKey;
 pub use entropy::{EntropyError, EntropySource};
 pub use error::Error;
-pub use msgs::enums::{AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme};
+pub use msgs::enums::{
+    AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme,
+};
 #[cfg(feature = "std")]
 pub use stream::TlsStream;
 pub use verify::{PinnedCertVerifier, ServerCertVerified, ServerCertVerifier, SignatureVerified};

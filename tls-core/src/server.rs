@@ -8,18 +8,23 @@ use alloc::vec::Vec;
 
 use crate::config::{CertifiedKey, ClientHelloInfo, ServerConfig};
 use crate::conn::{Common, Negotiated, Side};
-use crate::crypto::{certificate_verify_message, supported_group, tls13_suite, KeyExchange, Secret, Suite, TrafficKey, Transcript};
+use crate::crypto::{
+    certificate_verify_message, supported_group, tls13_suite, KeyExchange, Secret, Suite,
+    TrafficKey, Transcript,
+};
 use crate::error::Error;
 use crate::key_schedule::{check_finished, finished_verify_data, EarlySecret};
 use crate::msgs::enums::{NamedGroup, ProtocolVersion, SignatureScheme};
 use crate::msgs::extensions::{EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension};
 use crate::msgs::handshake::{
-    CertificateEntry, CertificatePayload, CertificateVerify, ClientHello, EncryptedExtensions, Finished,
-    HandshakeMessage, HelloRetryRequest, ServerHello,
+    CertificateEntry, CertificatePayload, CertificateVerify, ClientHello, EncryptedExtensions,
+    Finished, HandshakeMessage, HelloRetryRequest, ServerHello,
 };
 use crate::traffic::Traffic;
 
-/// What the server state machine moves to after a message.
+/// What the server state machine moves to after a message (transient, so
+/// the size difference between variants does not matter).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Next {
     /// Still handshaking.
     Handshaking(ServerState),
@@ -28,6 +33,7 @@ pub(crate) enum Next {
 }
 
 /// The server's handshake states.
+#[allow(clippy::enum_variant_names, clippy::large_enum_variant)] // named for the message each awaits; boxed by Connection
 pub(crate) enum ServerState {
     ExpectClientHello(ExpectClientHello),
     ExpectFinished(ExpectFinished),
@@ -35,12 +41,20 @@ pub(crate) enum ServerState {
 
 /// A new server handshake.
 pub(crate) fn start(config: Arc<ServerConfig>) -> ServerState {
-    ServerState::ExpectClientHello(ExpectClientHello { config, retry: None })
+    ServerState::ExpectClientHello(ExpectClientHello {
+        config,
+        retry: None,
+    })
 }
 
 impl ServerState {
     /// Handles one handshake message (`encoded` is its transcript form).
-    pub fn handle(self, common: &mut Common, msg: HandshakeMessage, encoded: &[u8]) -> Result<Next, Error> {
+    pub fn handle(
+        self,
+        common: &mut Common,
+        msg: HandshakeMessage,
+        encoded: &[u8],
+    ) -> Result<Next, Error> {
         match (self, msg) {
             (ServerState::ExpectClientHello(s), HandshakeMessage::ClientHello(ch)) => {
                 s.handle(common, ch, encoded).map(Next::Handshaking)
@@ -80,13 +94,20 @@ struct Choices {
 }
 
 impl ExpectClientHello {
-    fn handle(self, common: &mut Common, ch: ClientHello, encoded: &[u8]) -> Result<ServerState, Error> {
+    fn handle(
+        self,
+        common: &mut Common,
+        ch: ClientHello,
+        encoded: &[u8],
+    ) -> Result<ServerState, Error> {
         match ch.supported_versions() {
             Some(versions) if versions.contains(&ProtocolVersion::Tls13) => {}
             _ => return Err(Error::ProtocolVersion),
         }
         if ch.compression_methods != [0] {
-            return Err(Error::IllegalParameter("TLS 1.3 ClientHello offers compression"));
+            return Err(Error::IllegalParameter(
+                "TLS 1.3 ClientHello offers compression",
+            ));
         }
         let suite = match &self.retry {
             Some(retry) => {
@@ -119,10 +140,16 @@ impl ExpectClientHello {
     /// The client's share for our most preferred group it sent one for; `None`
     /// asks for a HelloRetryRequest.
     fn choose_share(&self, ch: &ClientHello) -> Result<Option<KeyShareEntry>, Error> {
-        let groups = ch.supported_groups().ok_or(Error::MissingExtension("supported_groups"))?;
-        let shares = ch.key_shares().ok_or(Error::MissingExtension("key_share"))?;
+        let groups = ch
+            .supported_groups()
+            .ok_or(Error::MissingExtension("supported_groups"))?;
+        let shares = ch
+            .key_shares()
+            .ok_or(Error::MissingExtension("key_share"))?;
         if shares.iter().any(|s| !groups.contains(&s.group)) {
-            return Err(Error::IllegalParameter("key share for a group not in supported_groups"));
+            return Err(Error::IllegalParameter(
+                "key share for a group not in supported_groups",
+            ));
         }
         let chosen = self
             .config
@@ -132,19 +159,31 @@ impl ExpectClientHello {
             .find_map(|g| shares.iter().find(|s| s.group == *g));
         match (chosen, &self.retry) {
             (Some(share), _) => Ok(Some(share.clone())),
-            (None, Some(_)) => Err(Error::IllegalParameter("no usable key share after HelloRetryRequest")),
+            (None, Some(_)) => Err(Error::IllegalParameter(
+                "no usable key share after HelloRetryRequest",
+            )),
             (None, None) => Ok(None),
         }
     }
 
-    fn choose_rest(&self, ch: &ClientHello, suite: &'static Suite, share: KeyShareEntry) -> Result<Choices, Error> {
-        let schemes = ch.signature_algorithms().ok_or(Error::MissingExtension("signature_algorithms"))?;
+    fn choose_rest(
+        &self,
+        ch: &ClientHello,
+        suite: &'static Suite,
+        share: KeyShareEntry,
+    ) -> Result<Choices, Error> {
+        let schemes = ch
+            .signature_algorithms()
+            .ok_or(Error::MissingExtension("signature_algorithms"))?;
         let server_name = match ch.server_name() {
             Some(name) => Some(host_name(name)?),
             None => None,
         };
         let offered_alpn = ch.alpn().unwrap_or_default();
-        let alpn = match (self.config.alpn_protocols.is_empty(), offered_alpn.is_empty()) {
+        let alpn = match (
+            self.config.alpn_protocols.is_empty(),
+            offered_alpn.is_empty(),
+        ) {
             (false, false) => Some(
                 self.config
                     .alpn_protocols
@@ -155,7 +194,11 @@ impl ExpectClientHello {
             ),
             _ => None,
         };
-        let info = ClientHelloInfo { server_name: server_name.as_deref(), signature_schemes: schemes, alpn: offered_alpn };
+        let info = ClientHelloInfo {
+            server_name: server_name.as_deref(),
+            signature_schemes: schemes,
+            alpn: offered_alpn,
+        };
         let certified = match self.config.cert_resolver.resolve(&info) {
             Some(certified) => certified,
             None if server_name.is_some() => return Err(Error::UnrecognizedName),
@@ -165,21 +208,34 @@ impl ExpectClientHello {
             .key
             .choose_tls13_scheme(schemes)
             .ok_or(Error::HandshakeFailure("no signature scheme in common"))?;
-        Ok(Choices { suite, share, certified, scheme, alpn, server_name })
+        Ok(Choices {
+            suite,
+            share,
+            certified,
+            scheme,
+            alpn,
+            server_name,
+        })
     }
 
     /// The second ClientHello must repeat the first but for the key share and
     /// cookie (RFC 8446 §4.1.2).
     fn check_second_hello(&self, ch: &ClientHello, retry: &RetrySent) -> Result<(), Error> {
         if ch.random != retry.first_random {
-            return Err(Error::IllegalParameter("second ClientHello changed its random"));
+            return Err(Error::IllegalParameter(
+                "second ClientHello changed its random",
+            ));
         }
         if ch.cookie() != Some(retry.cookie.as_slice()) {
-            return Err(Error::IllegalParameter("second ClientHello did not echo our cookie"));
+            return Err(Error::IllegalParameter(
+                "second ClientHello did not echo our cookie",
+            ));
         }
         match ch.key_shares() {
             Some([share]) if share.group == retry.group => Ok(()),
-            _ => Err(Error::IllegalParameter("second ClientHello has the wrong key share")),
+            _ => Err(Error::IllegalParameter(
+                "second ClientHello has the wrong key share",
+            )),
         }
     }
 
@@ -199,7 +255,10 @@ impl ExpectClientHello {
             .find(|g| supported_group(*g) && offered.contains(g))
             .ok_or(Error::HandshakeFailure("no key exchange group in common"))?;
         let mut cookie = vec![0u8; 32];
-        self.config.rng.fill(&mut cookie).map_err(|_| Error::Entropy)?;
+        self.config
+            .rng
+            .fill(&mut cookie)
+            .map_err(|_| Error::Entropy)?;
         let mut transcript = Transcript::for_hello_retry(suite.hash, encoded);
         let retry = HandshakeMessage::HelloRetryRequest(HelloRetryRequest {
             legacy_version: 0x0303,
@@ -219,7 +278,14 @@ impl ExpectClientHello {
         }
         Ok(ServerState::ExpectClientHello(ExpectClientHello {
             config: self.config,
-            retry: Some(RetrySent { suite, group, cookie, transcript, first_random: ch.random, sent_ccs }),
+            retry: Some(RetrySent {
+                suite,
+                group,
+                cookie,
+                transcript,
+                first_random: ch.random,
+                sent_ccs,
+            }),
         }))
     }
 }
@@ -242,9 +308,19 @@ fn send_flight(
     mut transcript: Transcript,
     retried: Option<bool>,
 ) -> Result<ServerState, Error> {
-    let Choices { suite, share, certified, scheme, alpn, server_name } = choices;
+    let Choices {
+        suite,
+        share,
+        certified,
+        scheme,
+        alpn,
+        server_name,
+    } = choices;
     let kx = KeyExchange::generate(share.group)?;
-    let our_share = KeyShareEntry { group: share.group, key_exchange: kx.public_key().to_vec() };
+    let our_share = KeyShareEntry {
+        group: share.group,
+        key_exchange: kx.public_key().to_vec(),
+    };
     let shared = kx.complete(&share.key_exchange)?;
     let mut random = [0u8; 32];
     config.rng.fill(&mut random).map_err(|_| Error::Entropy)?;
@@ -281,19 +357,37 @@ fn send_flight(
     if let Some(protocol) = &alpn {
         extensions.push(EncryptedExtension::Alpn(protocol.clone()));
     }
-    common.send_message(&HandshakeMessage::EncryptedExtensions(EncryptedExtensions { extensions }), &mut transcript)?;
+    common.send_message(
+        &HandshakeMessage::EncryptedExtensions(EncryptedExtensions { extensions }),
+        &mut transcript,
+    )?;
     let entries = certified
         .chain
         .iter()
-        .map(|cert| CertificateEntry { cert: cert.clone(), extensions: Vec::new() })
+        .map(|cert| CertificateEntry {
+            cert: cert.clone(),
+            extensions: Vec::new(),
+        })
         .collect();
-    let certificate = HandshakeMessage::Certificate(CertificatePayload { context: Vec::new(), entries });
+    let certificate = HandshakeMessage::Certificate(CertificatePayload {
+        context: Vec::new(),
+        entries,
+    });
     common.send_message(&certificate, &mut transcript)?;
     let signed = certificate_verify_message(true, transcript.current().as_ref());
     let signature = certified.key.sign(scheme, &signed)?;
-    common.send_message(&HandshakeMessage::CertificateVerify(CertificateVerify { scheme, signature }), &mut transcript)?;
-    let verify_data = finished_verify_data(suite.hash, server_hs.as_ref(), transcript.current().as_ref());
-    let finished = HandshakeMessage::Finished(Finished { verify_data: verify_data.as_ref().to_vec() });
+    common.send_message(
+        &HandshakeMessage::CertificateVerify(CertificateVerify { scheme, signature }),
+        &mut transcript,
+    )?;
+    let verify_data = finished_verify_data(
+        suite.hash,
+        server_hs.as_ref(),
+        transcript.current().as_ref(),
+    );
+    let finished = HandshakeMessage::Finished(Finished {
+        verify_data: verify_data.as_ref().to_vec(),
+    });
     common.send_message(&finished, &mut transcript)?;
 
     let handshake_hash = transcript.current();
@@ -333,7 +427,12 @@ pub(crate) struct ExpectFinished {
 }
 
 impl ExpectFinished {
-    fn handle(mut self, common: &mut Common, finished: Finished, encoded: &[u8]) -> Result<Traffic, Error> {
+    fn handle(
+        mut self,
+        common: &mut Common,
+        finished: Finished,
+        encoded: &[u8],
+    ) -> Result<Traffic, Error> {
         let verified = check_finished(
             self.suite.hash,
             self.client_hs.as_ref(),
@@ -341,8 +440,17 @@ impl ExpectFinished {
             &finished.verify_data,
         )?;
         self.transcript.update(encoded);
-        common.set_read_key(TrafficKey::from_secret(self.suite, self.client_app.as_ref())?)?;
+        common.set_read_key(TrafficKey::from_secret(
+            self.suite,
+            self.client_app.as_ref(),
+        )?)?;
         common.handshake_complete(self.negotiated)?;
-        Ok(Traffic::new(Side::Server, self.suite, self.client_app, self.server_app, verified))
+        Ok(Traffic::new(
+            Side::Server,
+            self.suite,
+            self.client_app,
+            self.server_app,
+            verified,
+        ))
     }
 }

@@ -25,7 +25,12 @@ impl Traffic {
         server_secret: Secret,
         _peer_finished: FinishedVerified,
     ) -> Self {
-        Traffic { side, suite, client_secret, server_secret }
+        Traffic {
+            side,
+            suite,
+            client_secret,
+            server_secret,
+        }
     }
 
     /// Handles a post-handshake message.
@@ -42,7 +47,9 @@ impl Traffic {
                 }
                 Ok(self)
             }
-            _ => Err(Error::UnexpectedMessage("handshake message after the handshake")),
+            _ => Err(Error::UnexpectedMessage(
+                "handshake message after the handshake",
+            )),
         }
     }
 
@@ -55,7 +62,11 @@ impl Traffic {
         common.set_read_key(TrafficKey::from_secret(self.suite, secret.as_ref())?)
     }
 
-    fn send_key_update(&mut self, common: &mut Common, request: KeyUpdateRequest) -> Result<(), Error> {
+    fn send_key_update(
+        &mut self,
+        common: &mut Common,
+        request: KeyUpdateRequest,
+    ) -> Result<(), Error> {
         let mut encoded = alloc::vec::Vec::new();
         HandshakeMessage::KeyUpdate(request).encode(&mut encoded);
         common.send_handshake(&encoded)?;

@@ -17,7 +17,11 @@ fn pki(alg: &'static rcgen::SignatureAlgorithm) -> Pki {
     let key = rcgen::KeyPair::generate_for(alg).unwrap();
     let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
     let cert = params.self_signed(&key).unwrap();
-    Pki { cert_pem: cert.pem(), key_pem: key.serialize_pem(), cert_der: cert.der().to_vec() }
+    Pki {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        cert_der: cert.der().to_vec(),
+    }
 }
 
 fn configs(p: &Pki) -> (ClientConfig, ServerConfig) {
@@ -108,9 +112,18 @@ fn alpn_and_sni_are_agreed() {
     cc.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     sc.alpn_protocols = vec![b"http/1.1".to_vec()];
     let (client, server) = handshake(cc, sc);
-    assert_eq!(client.negotiated().unwrap().alpn.as_deref(), Some(&b"http/1.1"[..]));
-    assert_eq!(server.negotiated().unwrap().server_name.as_deref(), Some("localhost"));
-    assert_eq!(client.negotiated().unwrap().peer_certificates, vec![p.cert_der.clone()]);
+    assert_eq!(
+        client.negotiated().unwrap().alpn.as_deref(),
+        Some(&b"http/1.1"[..])
+    );
+    assert_eq!(
+        server.negotiated().unwrap().server_name.as_deref(),
+        Some("localhost")
+    );
+    assert_eq!(
+        client.negotiated().unwrap().peer_certificates,
+        vec![p.cert_der.clone()]
+    );
 }
 
 #[test]
@@ -121,11 +134,16 @@ fn no_common_alpn_is_refused() {
     sc.alpn_protocols = vec![b"imap".to_vec()];
     let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
     let mut server = Connection::server(Arc::new(sc));
-    assert_eq!(pump(&mut client, &mut server), Err(Error::NoApplicationProtocol));
+    assert_eq!(
+        pump(&mut client, &mut server),
+        Err(Error::NoApplicationProtocol)
+    );
     let alert = server.pending_tls().to_vec();
     assert_eq!(
         client.feed(&alert),
-        Err(Error::AlertReceived(tls_core::AlertDescription::NoApplicationProtocol))
+        Err(Error::AlertReceived(
+            tls_core::AlertDescription::NoApplicationProtocol
+        ))
     );
 }
 

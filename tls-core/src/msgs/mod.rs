@@ -1,10 +1,10 @@
 //! The wire codec: every message type has one home here, and decoding is strict.
 
+pub mod alert;
 pub mod codec;
 pub mod enums;
 pub mod extensions;
-mod server_ext;
 pub mod handshake;
-pub mod alert;
+mod server_ext;
 #[cfg(test)]
 mod strategies;

@@ -68,7 +68,11 @@ impl Deframer {
             return Ok(None);
         }
         let start = self.used + HEADER_LEN;
-        Ok(Some(RecordRef { typ, header: h, body: start..start + len }))
+        Ok(Some(RecordRef {
+            typ,
+            header: h,
+            body: start..start + len,
+        }))
     }
 
     /// The buffer that [`RecordRef::body`] indexes, for in-place decryption.
@@ -109,7 +113,10 @@ mod tests {
         }
         assert_eq!(
             seen,
-            [(ContentType::Handshake, vec![0xaa, 0xbb]), (ContentType::Alert, vec![1, 0])]
+            [
+                (ContentType::Handshake, vec![0xaa, 0xbb]),
+                (ContentType::Alert, vec![1, 0])
+            ]
         );
         assert_eq!(d.buffered(), 0);
     }
@@ -128,6 +135,9 @@ mod tests {
         assert!(d.next_record().is_err());
         let mut d = Deframer::default();
         d.push(&[22, 2, 0, 0, 1, 0]);
-        assert_eq!(d.next_record(), Err(Error::Decode("record version is not TLS")));
+        assert_eq!(
+            d.next_record(),
+            Err(Error::Decode("record version is not TLS"))
+        );
     }
 }

@@ -60,7 +60,10 @@ impl HandshakeJoiner {
         }
         let rest = self.buf.split_off(4 + len);
         let encoded = core::mem::replace(&mut self.buf, rest);
-        Ok(Some(RawHandshake { typ: HandshakeType::from_wire(typ), encoded }))
+        Ok(Some(RawHandshake {
+            typ: HandshakeType::from_wire(typ),
+            encoded,
+        }))
     }
 }
 
@@ -75,9 +78,15 @@ mod tests {
         assert_eq!(j.next_message().unwrap(), None);
         j.push(&[2, 24, 0, 0, 1, 0]).unwrap();
         let first = j.next_message().unwrap().unwrap();
-        assert_eq!((first.typ, first.body()), (HandshakeType::Finished, &[1u8, 2][..]));
+        assert_eq!(
+            (first.typ, first.body()),
+            (HandshakeType::Finished, &[1u8, 2][..])
+        );
         let second = j.next_message().unwrap().unwrap();
-        assert_eq!((second.typ, second.body()), (HandshakeType::KeyUpdate, &[0u8][..]));
+        assert_eq!(
+            (second.typ, second.body()),
+            (HandshakeType::KeyUpdate, &[0u8][..])
+        );
         assert!(j.is_empty());
     }
 

@@ -28,11 +28,15 @@ impl RecordOpener {
         body: &'a mut [u8],
     ) -> Result<(ContentType, &'a [u8]), Error> {
         let seq = self.seq;
-        let next = seq.checked_add(1).ok_or(Error::Internal("read sequence number exhausted"))?;
+        let next = seq
+            .checked_add(1)
+            .ok_or(Error::Internal("read sequence number exhausted"))?;
         let inner = self.key.open_in_place(seq, header, body)?;
         self.seq = next;
         let Some(type_at) = inner.iter().rposition(|&b| b != 0) else {
-            return Err(Error::UnexpectedMessage("protected record has no content type"));
+            return Err(Error::UnexpectedMessage(
+                "protected record has no content type",
+            ));
         };
         if type_at > MAX_PLAINTEXT {
             return Err(Error::RecordOverflow);
@@ -62,12 +66,19 @@ impl RecordSealer {
 
     /// Appends one protected record carrying `fragment` (at most 2^14 bytes) of
     /// type `typ` to `out`, encrypting in place there.
-    pub fn seal(&mut self, typ: ContentType, fragment: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+    pub fn seal(
+        &mut self,
+        typ: ContentType,
+        fragment: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
         if fragment.len() > MAX_PLAINTEXT {
             return Err(Error::Internal("record fragment too large"));
         }
         let seq = self.seq;
-        self.seq = seq.checked_add(1).ok_or(Error::Internal("write sequence number exhausted"))?;
+        self.seq = seq
+            .checked_add(1)
+            .ok_or(Error::Internal("write sequence number exhausted"))?;
         let body_len = fragment.len() + 1 + TrafficKey::TAG_LEN;
         let [len_hi, len_lo] = (body_len as u16).to_be_bytes();
         let header = [ContentType::ApplicationData.to_wire(), 3, 3, len_hi, len_lo];
@@ -76,7 +87,11 @@ impl RecordSealer {
         let start = out.len();
         out.extend_from_slice(fragment);
         out.push(typ.to_wire());
-        let tag = self.key.seal_in_place_separate_tag(seq, &header, out.get_mut(start..).unwrap_or_default())?;
+        let tag = self.key.seal_in_place_separate_tag(
+            seq,
+            &header,
+            out.get_mut(start..).unwrap_or_default(),
+        )?;
         out.extend_from_slice(tag.as_ref());
         Ok(())
     }
@@ -94,8 +109,8 @@ pub fn frame_plaintext(typ: ContentType, payload: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::vec;
     use crate::crypto::TLS13_AES_128_GCM_SHA256;
+    use alloc::vec;
 
     fn pair() -> (RecordSealer, RecordOpener) {
         let secret = [7u8; 32];
@@ -113,9 +128,14 @@ mod tests {
         let (mut sealer, mut opener) = pair();
         for msg in [&b"first"[..], b"", b"third"] {
             let mut wire = Vec::new();
-            sealer.seal(ContentType::ApplicationData, msg, &mut wire).unwrap();
+            sealer
+                .seal(ContentType::ApplicationData, msg, &mut wire)
+                .unwrap();
             let (header, body) = split(&mut wire);
-            assert_eq!(opener.open(&header, body).unwrap(), (ContentType::ApplicationData, msg));
+            assert_eq!(
+                opener.open(&header, body).unwrap(),
+                (ContentType::ApplicationData, msg)
+            );
         }
     }
 
@@ -127,14 +147,22 @@ mod tests {
             let len = (inner.len() + 16) as u16;
             let header = [23, 3, 3, (len >> 8) as u8, len as u8];
             let mut body = inner.to_vec();
-            let tag = key.seal_in_place_separate_tag(seq, &header, &mut body).unwrap();
+            let tag = key
+                .seal_in_place_separate_tag(seq, &header, &mut body)
+                .unwrap();
             body.extend_from_slice(tag.as_ref());
             (header, body)
         };
         let (h, mut b) = seal_raw(0, b"hi\x16\0\0\0\0");
-        assert_eq!(opener.open(&h, &mut b).unwrap(), (ContentType::Handshake, &b"hi"[..]));
+        assert_eq!(
+            opener.open(&h, &mut b).unwrap(),
+            (ContentType::Handshake, &b"hi"[..])
+        );
         let (h, mut b) = seal_raw(1, &[0, 0, 0]);
-        assert!(matches!(opener.open(&h, &mut b), Err(Error::UnexpectedMessage(_))));
+        assert!(matches!(
+            opener.open(&h, &mut b),
+            Err(Error::UnexpectedMessage(_))
+        ));
     }
 
     #[test]
@@ -145,7 +173,9 @@ mod tests {
         inner.push(23);
         let len = (inner.len() + 16) as u16;
         let header = [23, 3, 3, (len >> 8) as u8, len as u8];
-        let tag = key.seal_in_place_separate_tag(0, &header, &mut inner).unwrap();
+        let tag = key
+            .seal_in_place_separate_tag(0, &header, &mut inner)
+            .unwrap();
         inner.extend_from_slice(tag.as_ref());
         assert_eq!(opener.open(&header, &mut inner), Err(Error::RecordOverflow));
     }
@@ -154,7 +184,9 @@ mod tests {
     fn tampered_record_fails_and_sequence_does_not_advance() {
         let (mut sealer, mut opener) = pair();
         let mut wire = Vec::new();
-        sealer.seal(ContentType::ApplicationData, b"data", &mut wire).unwrap();
+        sealer
+            .seal(ContentType::ApplicationData, b"data", &mut wire)
+            .unwrap();
         let mut bad = wire.clone();
         bad[7] ^= 1;
         let (h, body) = split(&mut bad);

@@ -1,0 +1,393 @@
+//! Negative tests against a scripted peer built from the crate's own codec and
+//! key schedule, so that a message can be well encrypted yet wrong.
+
+use alloc::string::ToString;
+use alloc::sync::Arc;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use crate::config::ClientConfig;
+use crate::conn::Connection;
+use crate::crypto::{
+    certificate_verify_message, tls13_suite, KeyExchange, Secret, SigningKey, Suite, TrafficKey,
+    Transcript,
+};
+use crate::error::Error;
+use crate::key_schedule::{finished_verify_data, EarlySecret};
+use crate::msgs::alert::Alert;
+use crate::msgs::enums::{
+    AlertDescription, CipherSuite, ContentType, HandshakeType, ProtocolVersion,
+};
+use crate::msgs::extensions::{KeyShareEntry, ServerExtension};
+use crate::msgs::handshake::{
+    CertificateEntry, CertificatePayload, CertificateVerify, EncryptedExtensions, Finished,
+    HandshakeMessage, ServerHello,
+};
+use crate::record::protect::{RecordOpener, RecordSealer};
+use crate::record::HEADER_LEN;
+
+/// A server written by hand: it answers one ClientHello with whatever flight
+/// a test composes.
+struct ScriptedServer {
+    suite: &'static Suite,
+    transcript: Transcript,
+    server_hs: Secret,
+    client_hs: Secret,
+    sealer: RecordSealer,
+    key: SigningKey,
+    cert: Vec<u8>,
+}
+
+fn test_cert() -> (Vec<u8>, SigningKey) {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    (
+        cert.der().to_vec(),
+        SigningKey::from_pkcs8(&key.serialize_der()).unwrap(),
+    )
+}
+
+/// The handshake messages in a run of unprotected records.
+fn plaintext_messages(wire: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut rest = wire;
+    while rest.len() >= HEADER_LEN {
+        let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+        if rest[0] == ContentType::Handshake.to_wire() {
+            out.push(rest[HEADER_LEN..HEADER_LEN + len].to_vec());
+        }
+        rest = &rest[HEADER_LEN + len..];
+    }
+    out
+}
+
+impl ScriptedServer {
+    /// Reads the client's ClientHello and returns the server and its ServerHello record.
+    fn accept(client_wire: &[u8], cert: Vec<u8>, key: SigningKey) -> (Self, Vec<u8>) {
+        let ch_bytes = plaintext_messages(client_wire).remove(0);
+        let HandshakeMessage::ClientHello(ch) =
+            HandshakeMessage::decode(HandshakeType::ClientHello, &ch_bytes[4..]).unwrap()
+        else {
+            panic!("not a ClientHello")
+        };
+        let suite = tls13_suite(CipherSuite::Tls13Aes128GcmSha256).unwrap();
+        let client_share = ch.key_shares().unwrap()[0].clone();
+        let kx = KeyExchange::generate(client_share.group).unwrap();
+        let sh = HandshakeMessage::ServerHello(ServerHello {
+            legacy_version: 0x0303,
+            random: [9; 32],
+            session_id: ch.session_id.clone(),
+            cipher_suite: suite.suite,
+            compression_method: 0,
+            extensions: vec![
+                ServerExtension::SupportedVersions(ProtocolVersion::Tls13),
+                ServerExtension::KeyShare(KeyShareEntry {
+                    group: kx.group(),
+                    key_exchange: kx.public_key().to_vec(),
+                }),
+            ],
+        })
+        .to_vec();
+        let shared = kx.complete(&client_share.key_exchange).unwrap();
+        let mut transcript = Transcript::new(suite.hash);
+        transcript.update(&ch_bytes);
+        transcript.update(&sh);
+        let schedule = EarlySecret::new(suite.hash, None).into_handshake(shared.as_ref());
+        let hash = transcript.current();
+        let server_hs = schedule.server_traffic(hash.as_ref());
+        let client_hs = schedule.client_traffic(hash.as_ref());
+        let sealer = RecordSealer::new(TrafficKey::from_secret(suite, server_hs.as_ref()).unwrap());
+        let mut record = Vec::new();
+        crate::record::protect::frame_plaintext(ContentType::Handshake, &sh, &mut record);
+        (
+            ScriptedServer {
+                suite,
+                transcript,
+                server_hs,
+                client_hs,
+                sealer,
+                key,
+                cert,
+            },
+            record,
+        )
+    }
+
+    /// Seals handshake bytes as one record, adding them to the transcript.
+    fn send_raw(&mut self, encoded: &[u8]) -> Vec<u8> {
+        self.transcript.update(encoded);
+        let mut out = Vec::new();
+        self.sealer
+            .seal(ContentType::Handshake, encoded, &mut out)
+            .unwrap();
+        out
+    }
+
+    fn send(&mut self, msg: HandshakeMessage) -> Vec<u8> {
+        self.send_raw(&msg.to_vec())
+    }
+
+    fn encrypted_extensions(&mut self) -> Vec<u8> {
+        self.send(HandshakeMessage::EncryptedExtensions(EncryptedExtensions {
+            extensions: vec![],
+        }))
+    }
+
+    fn certificate(&mut self) -> Vec<u8> {
+        let entries = vec![CertificateEntry {
+            cert: self.cert.clone(),
+            extensions: vec![],
+        }];
+        self.send(HandshakeMessage::Certificate(CertificatePayload {
+            context: vec![],
+            entries,
+        }))
+    }
+
+    fn certificate_verify(&mut self) -> Vec<u8> {
+        let scheme = crate::msgs::enums::SignatureScheme::Ed25519;
+        let signature = self
+            .key
+            .sign(
+                scheme,
+                &certificate_verify_message(true, self.transcript.current().as_ref()),
+            )
+            .unwrap();
+        self.send(HandshakeMessage::CertificateVerify(CertificateVerify {
+            scheme,
+            signature,
+        }))
+    }
+
+    fn finished(&mut self, corrupt: bool) -> Vec<u8> {
+        let mut verify_data = finished_verify_data(
+            self.suite.hash,
+            self.server_hs.as_ref(),
+            self.transcript.current().as_ref(),
+        )
+        .as_ref()
+        .to_vec();
+        if corrupt {
+            verify_data[0] ^= 1;
+        }
+        self.send(HandshakeMessage::Finished(Finished { verify_data }))
+    }
+
+    /// The alert the client sent, decrypted with its handshake key.
+    fn read_alert(&self, client_wire: &[u8]) -> AlertDescription {
+        let mut opener = RecordOpener::new(
+            TrafficKey::from_secret(self.suite, self.client_hs.as_ref()).unwrap(),
+        );
+        let mut rest = client_wire.to_vec();
+        loop {
+            let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+            let mut record: Vec<u8> = rest.drain(..HEADER_LEN + len).collect();
+            if record[0] != ContentType::ApplicationData.to_wire() {
+                continue;
+            }
+            let header: [u8; HEADER_LEN] = record[..HEADER_LEN].try_into().unwrap();
+            let (typ, payload) = opener.open(&header, &mut record[HEADER_LEN..]).unwrap();
+            assert_eq!(typ, ContentType::Alert);
+            return Alert::decode(payload).unwrap().description;
+        }
+    }
+}
+
+/// A client pinned to the scripted server's certificate, the server, and the
+/// server's ServerHello record.
+fn client_and_server() -> (Connection, ScriptedServer, Vec<u8>) {
+    let (cert, key) = test_cert();
+    let config = ClientConfig::with_pinned_certs(vec![cert.clone()]);
+    let mut client = Connection::client(Arc::new(config), Some("localhost")).unwrap();
+    let hello = client.pending_tls().to_vec();
+    client.consume_tls(hello.len());
+    let (server, sh) = ScriptedServer::accept(&hello, cert, key);
+    (client, server, sh)
+}
+
+/// Feeds the flight and checks the error, the alert on the wire, and that the
+/// connection stays failed.
+fn expect_failure(
+    client: &mut Connection,
+    server: &ScriptedServer,
+    flight: &[u8],
+    error: Error,
+    alert: AlertDescription,
+) {
+    assert_eq!(client.feed(flight), Err(error.clone()));
+    assert_eq!(client.error(), Some(&error));
+    expect_failure_after(client, server, error, alert);
+}
+
+#[test]
+fn scripted_server_completes_a_handshake() {
+    let (mut client, mut server, mut flight) = client_and_server();
+    flight.extend(server.encrypted_extensions());
+    flight.extend(server.certificate());
+    flight.extend(server.certificate_verify());
+    flight.extend(server.finished(false));
+    client.feed(&flight).unwrap();
+    assert!(!client.is_handshaking());
+}
+
+#[test]
+fn bad_finished_is_decrypt_error() {
+    let (mut client, mut server, mut flight) = client_and_server();
+    flight.extend(server.encrypted_extensions());
+    flight.extend(server.certificate());
+    flight.extend(server.certificate_verify());
+    flight.extend(server.finished(true));
+    expect_failure(
+        &mut client,
+        &server,
+        &flight,
+        Error::DecryptError("bad Finished"),
+        AlertDescription::DecryptError,
+    );
+}
+
+#[test]
+fn malformed_message_is_decode_error() {
+    let (mut client, mut server, mut flight) = client_and_server();
+    // EncryptedExtensions whose extension block claims more bytes than it has.
+    flight.extend(server.send_raw(&[8, 0, 0, 2, 0, 9]));
+    client.feed(&flight).unwrap_err();
+    assert!(
+        matches!(client.error(), Some(Error::Decode(_))),
+        "{:?}",
+        client.error()
+    );
+    let error = client.error().cloned().unwrap();
+    expect_failure_after(&mut client, &server, error, AlertDescription::DecodeError);
+}
+
+#[test]
+fn message_out_of_order_is_unexpected_message() {
+    let (mut client, mut server, mut flight) = client_and_server();
+    flight.extend(server.encrypted_extensions());
+    flight.extend(server.finished(false));
+    expect_failure(
+        &mut client,
+        &server,
+        &flight,
+        Error::UnexpectedMessage("handshake message out of order"),
+        AlertDescription::UnexpectedMessage,
+    );
+}
+
+#[test]
+fn bad_signature_is_decrypt_error() {
+    let (mut client, mut server, mut flight) = client_and_server();
+    flight.extend(server.encrypted_extensions());
+    flight.extend(server.certificate());
+    let scheme = crate::msgs::enums::SignatureScheme::Ed25519;
+    let signature = server.key.sign(scheme, b"not the transcript").unwrap();
+    flight.extend(
+        server.send(HandshakeMessage::CertificateVerify(CertificateVerify {
+            scheme,
+            signature,
+        })),
+    );
+    client.feed(&flight).unwrap_err();
+    let error = client.error().cloned().unwrap();
+    assert!(matches!(error, Error::DecryptError(_)), "{error:?}");
+    expect_failure_after(&mut client, &server, error, AlertDescription::DecryptError);
+}
+
+#[test]
+fn unsolicited_extension_is_refused() {
+    let (mut client, mut server, mut flight) = client_and_server();
+    let ee = EncryptedExtensions {
+        extensions: vec![crate::msgs::extensions::EncryptedExtension::EarlyData],
+    };
+    flight.extend(server.send(HandshakeMessage::EncryptedExtensions(ee)));
+    client.feed(&flight).unwrap_err();
+    let error = client.error().cloned().unwrap();
+    expect_failure_after(
+        &mut client,
+        &server,
+        error,
+        AlertDescription::UnsupportedExtension,
+    );
+}
+
+#[test]
+fn server_refuses_garbage_and_old_versions_in_plaintext() {
+    use crate::config::{CertifiedKey, ServerConfig};
+    let (cert, key) = test_cert();
+    let config = Arc::new(ServerConfig::with_single_cert(CertifiedKey {
+        chain: vec![cert],
+        key,
+    }));
+    let cases: [(&[u8], Error); 3] = [
+        // A ClientHello cut short inside its random.
+        (
+            &[22, 3, 1, 0, 8, 1, 0, 0, 4, 3, 3, 0, 0],
+            Error::Decode("client_hello.random"),
+        ),
+        // Finished before any ClientHello.
+        (
+            &[22, 3, 3, 0, 8, 20, 0, 0, 4, 1, 2, 3, 4],
+            Error::UnexpectedMessage("handshake message out of order"),
+        ),
+        // Application data before any handshake.
+        (
+            &[23, 3, 3, 0, 1, 0],
+            Error::UnexpectedMessage("record not protected as expected"),
+        ),
+    ];
+    for (wire, expected) in cases {
+        let mut server = Connection::server(config.clone());
+        let got = server.feed(wire).unwrap_err();
+        assert_eq!(
+            core::mem::discriminant(&got),
+            core::mem::discriminant(&expected),
+            "{got:?}"
+        );
+        let alert = server.pending_tls().to_vec();
+        assert_eq!(
+            alert,
+            [21, 3, 3, 0, 2, 2, expected.alert().unwrap().to_wire()]
+        );
+        assert_eq!(server.feed(wire), Err(got));
+    }
+    // A TLS 1.2-only hello: protocol_version.
+    let mut client =
+        Connection::client(Arc::new(ClientConfig::with_pinned_certs(vec![])), None).unwrap();
+    let mut hello = plaintext_messages(client.pending_tls()).remove(0);
+    let HandshakeMessage::ClientHello(mut ch) =
+        HandshakeMessage::decode(HandshakeType::ClientHello, &hello[4..]).unwrap()
+    else {
+        unreachable!()
+    };
+    ch.extensions.retain(|e| {
+        !matches!(
+            e,
+            crate::msgs::extensions::ClientExtension::SupportedVersions(_)
+        )
+    });
+    hello = HandshakeMessage::ClientHello(ch).to_vec();
+    let mut wire = Vec::new();
+    crate::record::protect::frame_plaintext(ContentType::Handshake, &hello, &mut wire);
+    let mut server = Connection::server(config);
+    assert_eq!(server.feed(&wire), Err(Error::ProtocolVersion));
+    client.consume_tls(client.pending_tls().len());
+}
+
+/// Like [`expect_failure`], once the flight has already been fed.
+fn expect_failure_after(
+    client: &mut Connection,
+    server: &ScriptedServer,
+    error: Error,
+    alert: AlertDescription,
+) {
+    let wire = client.pending_tls().to_vec();
+    client.consume_tls(wire.len());
+    assert_eq!(server.read_alert(&wire), alert);
+    assert_eq!(client.feed(&[23, 3, 3, 0, 1, 0]), Err(error.clone()));
+    assert_eq!(client.write(b"late"), Err(error));
+    assert!(client.pending_tls().is_empty());
+}
