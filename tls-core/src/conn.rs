@@ -33,6 +33,14 @@ pub enum Event {
     HandshakeComplete,
     /// The peer sent close_notify: it will send nothing more.
     PeerClosed,
+    /// The connection failed; `alert_sent` is the alert queued for the peer
+    /// (none when the peer's own alert ended it).
+    Fatal {
+        /// Why the connection failed.
+        error: Error,
+        /// The alert queued in [`Connection::pending_tls`], if any.
+        alert_sent: Option<AlertDescription>,
+    },
 }
 
 /// What the handshake agreed on.
@@ -408,9 +416,14 @@ impl Connection {
         if self.common.error.is_some() {
             return;
         }
-        if let Some(alert) = error.alert() {
+        let alert_sent = error.alert();
+        if let Some(alert) = alert_sent {
             self.common.send_alert(alert);
         }
+        self.common.events.push_back(Event::Fatal {
+            error: error.clone(),
+            alert_sent,
+        });
         self.common.error = Some(error);
         self.state = State::Failed;
     }

@@ -219,6 +219,13 @@ fn expect_failure(
 ) {
     assert_eq!(client.feed(flight), Err(error.clone()));
     assert_eq!(client.error(), Some(&error));
+    assert_eq!(
+        client.next_event(),
+        Some(crate::conn::Event::Fatal {
+            error: error.clone(),
+            alert_sent: Some(alert)
+        })
+    );
     expect_failure_after(client, server, error, alert);
 }
 
@@ -390,4 +397,47 @@ fn expect_failure_after(
     assert_eq!(client.feed(&[23, 3, 3, 0, 1, 0]), Err(error.clone()));
     assert_eq!(client.write(b"late"), Err(error));
     assert!(client.pending_tls().is_empty());
+}
+
+#[test]
+fn downgrade_sentinel_is_illegal_parameter() {
+    let (cert, _) = test_cert();
+    let config = Arc::new(ClientConfig::with_pinned_certs(vec![cert]));
+    for (sentinel, expected) in [
+        (
+            crate::tls13::DOWNGRADE_TLS12,
+            Error::IllegalParameter("downgrade sentinel in ServerHello"),
+        ),
+        (
+            crate::tls13::DOWNGRADE_TLS11,
+            Error::IllegalParameter("downgrade sentinel in ServerHello"),
+        ),
+        (*b"NOTDOWNG", Error::ProtocolVersion),
+    ] {
+        let mut client = Connection::client(config.clone(), None).unwrap();
+        let hello = plaintext_messages(client.pending_tls()).remove(0);
+        let HandshakeMessage::ClientHello(ch) =
+            HandshakeMessage::decode(HandshakeType::ClientHello, &hello[4..]).unwrap()
+        else {
+            unreachable!()
+        };
+        client.consume_tls(client.pending_tls().len());
+        let mut random = [7u8; 32];
+        random[24..].copy_from_slice(&sentinel);
+        // A TLS 1.2 ServerHello: no supported_versions extension.
+        let sh = HandshakeMessage::ServerHello(ServerHello {
+            legacy_version: 0x0303,
+            random,
+            session_id: ch.session_id.clone(),
+            cipher_suite: CipherSuite::Unknown(0xc02b),
+            compression_method: 0,
+            extensions: vec![],
+        })
+        .to_vec();
+        let mut wire = Vec::new();
+        crate::record::protect::frame_plaintext(ContentType::Handshake, &sh, &mut wire);
+        assert_eq!(client.feed(&wire), Err(expected.clone()));
+        let alert = expected.alert().unwrap().to_wire();
+        assert_eq!(client.pending_tls(), [21, 3, 3, 0, 2, 2, alert]);
+    }
 }
