@@ -18,8 +18,8 @@ use crate::msgs::extensions::{
     ClientExtension, EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension,
 };
 use crate::msgs::handshake::{
-    CertificatePayload, ClientHello, EncryptedExtensions, Finished, HandshakeMessage,
-    HelloRetryRequest, ServerHello,
+    CertificateEntry, CertificatePayload, CertificateRequest, CertificateVerify, ClientHello,
+    EncryptedExtensions, Finished, HandshakeMessage, HelloRetryRequest, ServerHello,
 };
 use crate::tls13;
 use crate::traffic::Traffic;
@@ -179,7 +179,7 @@ impl ClientState {
                 HandshakeMessage::EncryptedExtensions(ee),
             ) => s.handle(ee, encoded)?,
             (ClientState::ExpectCertificate(s), HandshakeMessage::CertificateRequest(cr)) => {
-                s.handle_request(cr.context, encoded)?
+                s.handle_request(cr, encoded)?
             }
             (ClientState::ExpectCertificate(s), HandshakeMessage::Certificate(c)) => {
                 s.handle(c, encoded)?
@@ -415,22 +415,26 @@ pub(crate) struct ExpectCertificate {
     transcript: Transcript,
     secrets: HandshakeSecrets,
     negotiated: Negotiated,
-    /// The context of a CertificateRequest, if the server sent one.
-    certificate_requested: Option<Vec<u8>>,
+    /// The server's CertificateRequest, if it sent one.
+    certificate_requested: Option<CertificateRequest>,
 }
 
 impl ExpectCertificate {
-    fn handle_request(mut self, context: Vec<u8>, encoded: &[u8]) -> Result<ClientState, Error> {
+    fn handle_request(
+        mut self,
+        request: CertificateRequest,
+        encoded: &[u8],
+    ) -> Result<ClientState, Error> {
         if self.certificate_requested.is_some() {
             return Err(Error::UnexpectedMessage("second CertificateRequest"));
         }
-        if !context.is_empty() {
+        if !request.context.is_empty() {
             return Err(Error::IllegalParameter(
                 "CertificateRequest context in the handshake",
             ));
         }
         self.transcript.update(encoded);
-        self.certificate_requested = Some(context);
+        self.certificate_requested = Some(request);
         Ok(ClientState::ExpectCertificate(self))
     }
 
@@ -540,13 +544,8 @@ impl ExpectFinished {
             // Middlebox compatibility: a dummy ChangeCipherSpec before the second flight.
             common.send_ccs();
         }
-        if let Some(context) = certificate_requested {
-            // No client certificate is configured: an empty Certificate (RFC 8446 §4.4.2).
-            let empty = HandshakeMessage::Certificate(CertificatePayload {
-                context,
-                entries: Vec::new(),
-            });
-            common.send_message(&empty, &mut transcript)?;
+        if let Some(request) = certificate_requested {
+            send_client_certificate(common, &hello.config, request, &mut transcript)?;
         }
         let verify_data = finished_verify_data(
             suite.hash,
@@ -570,4 +569,45 @@ impl ExpectFinished {
             verified,
         ))
     }
+}
+
+/// Answers a CertificateRequest: our chain and a CertificateVerify when we
+/// have a certificate whose key can sign with a scheme the server accepts,
+/// otherwise an empty Certificate (RFC 8446 §4.4.2).
+fn send_client_certificate(
+    common: &mut Common,
+    config: &ClientConfig,
+    request: CertificateRequest,
+    transcript: &mut Transcript,
+) -> Result<(), Error> {
+    let offered = request.signature_algorithms().unwrap_or_default();
+    let usable = config
+        .client_cert
+        .as_ref()
+        .and_then(|certified| Some((certified, certified.key.choose_tls13_scheme(offered)?)));
+    let entries = match usable {
+        Some((certified, _)) => certified
+            .chain
+            .iter()
+            .map(|cert| CertificateEntry {
+                cert: cert.clone(),
+                extensions: Vec::new(),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let certificate = CertificatePayload {
+        context: request.context,
+        entries,
+    };
+    common.send_message(&HandshakeMessage::Certificate(certificate), transcript)?;
+    if let Some((certified, scheme)) = usable {
+        let message = certificate_verify_message(false, transcript.current().as_ref());
+        let signature = certified.key.sign(scheme, &message)?;
+        common.send_message(
+            &HandshakeMessage::CertificateVerify(CertificateVerify { scheme, signature }),
+            transcript,
+        )?;
+    }
+    Ok(())
 }

@@ -12,7 +12,7 @@ use entropy::EntropySource;
 use crate::crypto::SigningKey;
 use crate::error::Error;
 use crate::msgs::enums::{CipherSuite, NamedGroup, SignatureScheme};
-use crate::verify::ServerCertVerifier;
+use crate::verify::{ClientCertVerifier, ServerCertVerifier};
 
 /// Seconds since the Unix epoch, as given by a [`Clock`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -64,6 +64,8 @@ pub struct ClientConfig {
     pub alpn_protocols: Vec<Vec<u8>>,
     /// Decides whether the server's certificate is acceptable.
     pub verifier: Arc<dyn ServerCertVerifier>,
+    /// Our certificate, sent when the server asks for one (mutual TLS).
+    pub client_cert: Option<Arc<CertifiedKey>>,
     /// Randomness for hello randoms and session ids.
     pub rng: Arc<dyn EntropySource>,
     /// The time, for certificate validity.
@@ -82,6 +84,7 @@ impl ClientConfig {
             groups: DEFAULT_GROUPS.to_vec(),
             alpn_protocols: Vec::new(),
             verifier,
+            client_cert: None,
             rng,
             clock,
         }
@@ -165,6 +168,8 @@ pub struct ServerConfig {
     pub alpn_protocols: Vec<Vec<u8>>,
     /// Picks the certificate to present.
     pub cert_resolver: Arc<dyn ResolvesServerCert>,
+    /// When set, clients are asked for a certificate and this decides on it.
+    pub client_verifier: Option<Arc<dyn ClientCertVerifier>>,
     /// Randomness for server randoms and cookies.
     pub rng: Arc<dyn EntropySource>,
     /// The time.
@@ -183,6 +188,7 @@ impl ServerConfig {
             groups: DEFAULT_GROUPS.to_vec(),
             alpn_protocols: Vec::new(),
             cert_resolver,
+            client_verifier: None,
             rng,
             clock,
         }

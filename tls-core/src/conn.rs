@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use core::mem;
 
 use crate::client::{self, ClientState};
-use crate::config::{ClientConfig, ServerConfig};
+use crate::config::{ClientConfig, Clock, ServerConfig};
 use crate::crypto::{Suite, TrafficKey};
 use crate::error::Error;
 use crate::msgs::alert::{Alert, AlertLevel};
@@ -78,6 +78,7 @@ const MAX_EMPTY_RECORDS: u32 = 32;
 /// Everything the state machines act on: record protection, buffers, events.
 pub(crate) struct Common {
     pub side: Side,
+    clock: Arc<dyn Clock>,
     deframer: Deframer,
     joiner: HandshakeJoiner,
     opener: Option<RecordOpener>,
@@ -103,9 +104,10 @@ pub(crate) struct Common {
 }
 
 impl Common {
-    fn new(side: Side) -> Self {
+    fn new(side: Side, clock: Arc<dyn Clock>) -> Self {
         Common {
             side,
+            clock,
             deframer: Deframer::default(),
             joiner: HandshakeJoiner::default(),
             opener: None,
@@ -195,6 +197,11 @@ impl Common {
         self.sealer = Some(RecordSealer::new(key));
     }
 
+    /// The current time from the connection's clock.
+    pub fn now(&self) -> crate::config::UnixTime {
+        self.clock.now()
+    }
+
     /// Derives and installs read and write keys from traffic secrets.
     pub fn set_keys(&mut self, suite: &Suite, read: &[u8], write: &[u8]) -> Result<(), Error> {
         self.set_read_key(TrafficKey::from_secret(suite, read)?)?;
@@ -269,7 +276,7 @@ impl Connection {
     /// to the verifier, or an IP address, given to the verifier only). The
     /// ClientHello is queued at once.
     pub fn client(config: Arc<ClientConfig>, server_name: Option<&str>) -> Result<Self, Error> {
-        let mut common = Common::new(Side::Client);
+        let mut common = Common::new(Side::Client, config.clock.clone());
         let state = client::start(config, server_name, &mut common)?;
         Ok(Connection {
             common,
@@ -280,7 +287,7 @@ impl Connection {
     /// A server connection waiting for a ClientHello.
     pub fn server(config: Arc<ServerConfig>) -> Self {
         Connection {
-            common: Common::new(Side::Server),
+            common: Common::new(Side::Server, config.clock.clone()),
             state: State::Server(Box::new(server::start(config))),
         }
     }

@@ -38,6 +38,8 @@ pub enum Error {
     BadCertificate(&'static str),
     /// The peer's certificate uses a key or algorithm we do not support.
     UnsupportedCertificate(&'static str),
+    /// The server requires a client certificate and the client sent none.
+    CertificateRequired,
     /// The peer sent a fatal alert (or a warning alert TLS 1.3 treats as fatal).
     AlertReceived(AlertDescription),
     /// The peer closed the transport without close_notify while data was expected.
@@ -70,6 +72,7 @@ impl Error {
             Error::UnrecognizedName => A::UnrecognizedName,
             Error::BadCertificate(_) => A::BadCertificate,
             Error::UnsupportedCertificate(_) => A::UnsupportedCertificate,
+            Error::CertificateRequired => A::CertificateRequired,
             Error::Entropy | Error::Internal(_) => A::InternalError,
             Error::AlertReceived(_) | Error::UnexpectedEof | Error::Closed => return None,
         })
@@ -93,6 +96,7 @@ impl fmt::Display for Error {
             Error::UnrecognizedName => f.write_str("no certificate for the requested name"),
             Error::BadCertificate(why) => write!(f, "bad certificate: {why}"),
             Error::UnsupportedCertificate(why) => write!(f, "unsupported certificate: {why}"),
+            Error::CertificateRequired => f.write_str("client certificate required but not sent"),
             Error::AlertReceived(alert) => write!(f, "peer sent alert {alert:?}"),
             Error::UnexpectedEof => f.write_str("peer closed the transport without close_notify"),
             Error::Closed => f.write_str("connection is closed"),

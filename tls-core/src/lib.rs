@@ -44,4 +44,7 @@ pub use msgs::enums::{
 };
 #[cfg(feature = "std")]
 pub use stream::TlsStream;
-pub use verify::{PinnedCertVerifier, ServerCertVerified, ServerCertVerifier, SignatureVerified};
+pub use verify::{
+    ClientCertVerified, ClientCertVerifier, PinnedCertVerifier, ServerCertVerified,
+    ServerCertVerifier, SignatureVerified,
+};

@@ -15,12 +15,15 @@ use crate::crypto::{
 use crate::error::Error;
 use crate::key_schedule::{check_finished, finished_verify_data, EarlySecret};
 use crate::msgs::enums::{NamedGroup, ProtocolVersion, SignatureScheme};
-use crate::msgs::extensions::{EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension};
+use crate::msgs::extensions::{
+    CertReqExtension, EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension,
+};
 use crate::msgs::handshake::{
-    CertificateEntry, CertificatePayload, CertificateVerify, ClientHello, EncryptedExtensions,
-    Finished, HandshakeMessage, HelloRetryRequest, ServerHello,
+    CertificateEntry, CertificatePayload, CertificateRequest, CertificateVerify, ClientHello,
+    EncryptedExtensions, Finished, HandshakeMessage, HelloRetryRequest, ServerHello,
 };
 use crate::traffic::Traffic;
+use crate::verify::{ClientCertVerified, ClientCertVerifier, SignatureVerified};
 
 /// What the server state machine moves to after a message (transient, so
 /// the size difference between variants does not matter).
@@ -36,6 +39,8 @@ pub(crate) enum Next {
 #[allow(clippy::enum_variant_names, clippy::large_enum_variant)] // named for the message each awaits; boxed by Connection
 pub(crate) enum ServerState {
     ExpectClientHello(ExpectClientHello),
+    ExpectCertificate(ExpectCertificate),
+    ExpectCertificateVerify(ExpectCertificateVerify),
     ExpectFinished(ExpectFinished),
 }
 
@@ -58,6 +63,12 @@ impl ServerState {
         match (self, msg) {
             (ServerState::ExpectClientHello(s), HandshakeMessage::ClientHello(ch)) => {
                 s.handle(common, ch, encoded).map(Next::Handshaking)
+            }
+            (ServerState::ExpectCertificate(s), HandshakeMessage::Certificate(c)) => {
+                s.handle(common, c, encoded).map(Next::Handshaking)
+            }
+            (ServerState::ExpectCertificateVerify(s), HandshakeMessage::CertificateVerify(cv)) => {
+                s.handle(cv, encoded).map(Next::Handshaking)
             }
             (ServerState::ExpectFinished(s), HandshakeMessage::Finished(f)) => {
                 s.handle(common, f, encoded).map(Next::Traffic)
@@ -361,6 +372,24 @@ fn send_flight(
         &HandshakeMessage::EncryptedExtensions(EncryptedExtensions { extensions }),
         &mut transcript,
     )?;
+    if let Some(verifier) = &config.client_verifier {
+        let mut extensions = vec![CertReqExtension::SignatureAlgorithms(
+            verifier.supported_schemes().to_vec(),
+        )];
+        if !verifier.root_hint_subjects().is_empty() {
+            extensions.push(CertReqExtension::CertificateAuthorities(
+                verifier.root_hint_subjects().to_vec(),
+            ));
+        }
+        let request = CertificateRequest {
+            context: Vec::new(),
+            extensions,
+        };
+        common.send_message(
+            &HandshakeMessage::CertificateRequest(request),
+            &mut transcript,
+        )?;
+    }
     let entries = certified
         .chain
         .iter()
@@ -395,7 +424,7 @@ fn send_flight(
     let client_app = master.client_traffic(handshake_hash.as_ref());
     let server_app = master.server_traffic(handshake_hash.as_ref());
     common.set_write_key(TrafficKey::from_secret(suite, server_app.as_ref())?);
-    Ok(ServerState::ExpectFinished(ExpectFinished {
+    let awaiting = AwaitingClient {
         suite,
         transcript,
         client_hs,
@@ -410,14 +439,24 @@ fn send_flight(
             peer_certificates: Vec::new(),
             hello_retry: retried.is_some(),
         },
-    }))
+    };
+    Ok(match &config.client_verifier {
+        Some(verifier) => ServerState::ExpectCertificate(ExpectCertificate {
+            awaiting,
+            verifier: verifier.clone(),
+        }),
+        None => ServerState::ExpectFinished(ExpectFinished {
+            awaiting,
+            _client_auth: ClientAuth::NotRequested,
+        }),
+    })
 }
 
 /// How many bytes of rejected 0-RTT data a server skips before giving up.
 const MAX_SKIPPED_EARLY_DATA: usize = 64 * 1024;
 
-/// Waiting for the client's Finished; our whole flight is sent.
-pub(crate) struct ExpectFinished {
+/// What the server keeps while the client finishes its side.
+struct AwaitingClient {
     suite: &'static Suite,
     transcript: Transcript,
     client_hs: Secret,
@@ -426,30 +465,123 @@ pub(crate) struct ExpectFinished {
     negotiated: Negotiated,
 }
 
-impl ExpectFinished {
+/// Waiting for the client's Certificate, which we asked for.
+pub(crate) struct ExpectCertificate {
+    awaiting: AwaitingClient,
+    verifier: Arc<dyn ClientCertVerifier>,
+}
+
+impl ExpectCertificate {
     fn handle(
         mut self,
+        common: &mut Common,
+        payload: CertificatePayload,
+        encoded: &[u8],
+    ) -> Result<ServerState, Error> {
+        if !payload.context.is_empty() {
+            return Err(Error::IllegalParameter(
+                "client Certificate has a request context",
+            ));
+        }
+        self.awaiting.transcript.update(encoded);
+        let mut chain = payload.entries.into_iter().map(|entry| entry.cert);
+        let Some(end_entity) = chain.next() else {
+            if self.verifier.mandatory() {
+                return Err(Error::CertificateRequired);
+            }
+            return Ok(ServerState::ExpectFinished(ExpectFinished {
+                awaiting: self.awaiting,
+                _client_auth: ClientAuth::NoneOffered,
+            }));
+        };
+        let intermediates: Vec<Vec<u8>> = chain.collect();
+        let verified =
+            self.verifier
+                .verify_client_cert(&end_entity, &intermediates, common.now())?;
+        let certificates = &mut self.awaiting.negotiated.peer_certificates;
+        certificates.push(end_entity);
+        certificates.extend(intermediates);
+        Ok(ServerState::ExpectCertificateVerify(
+            ExpectCertificateVerify {
+                inner: self,
+                _verified: verified,
+            },
+        ))
+    }
+}
+
+/// Waiting for the client's CertificateVerify; its chain is accepted.
+pub(crate) struct ExpectCertificateVerify {
+    inner: ExpectCertificate,
+    _verified: ClientCertVerified,
+}
+
+impl ExpectCertificateVerify {
+    fn handle(self, cv: CertificateVerify, encoded: &[u8]) -> Result<ServerState, Error> {
+        let ExpectCertificate {
+            mut awaiting,
+            verifier,
+        } = self.inner;
+        if !verifier.supported_schemes().contains(&cv.scheme) {
+            return Err(Error::IllegalParameter(
+                "client signed with a scheme we did not offer",
+            ));
+        }
+        let message = certificate_verify_message(false, awaiting.transcript.current().as_ref());
+        let end_entity = awaiting
+            .negotiated
+            .peer_certificates
+            .first()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let signed =
+            verifier.verify_tls13_signature(end_entity, cv.scheme, &message, &cv.signature)?;
+        awaiting.transcript.update(encoded);
+        Ok(ServerState::ExpectFinished(ExpectFinished {
+            awaiting,
+            _client_auth: ClientAuth::Verified(signed),
+        }))
+    }
+}
+
+/// How the client authenticated, as the Finished state requires it stated.
+enum ClientAuth {
+    /// We did not ask for a certificate.
+    NotRequested,
+    /// We asked; the client had none and the verifier allows that.
+    NoneOffered,
+    /// The client's chain and signature checked out.
+    Verified(SignatureVerified),
+}
+
+/// Waiting for the client's Finished; our whole flight is sent.
+pub(crate) struct ExpectFinished {
+    awaiting: AwaitingClient,
+    _client_auth: ClientAuth,
+}
+
+impl ExpectFinished {
+    fn handle(
+        self,
         common: &mut Common,
         finished: Finished,
         encoded: &[u8],
     ) -> Result<Traffic, Error> {
+        let mut s = self.awaiting;
         let verified = check_finished(
-            self.suite.hash,
-            self.client_hs.as_ref(),
-            self.transcript.current().as_ref(),
+            s.suite.hash,
+            s.client_hs.as_ref(),
+            s.transcript.current().as_ref(),
             &finished.verify_data,
         )?;
-        self.transcript.update(encoded);
-        common.set_read_key(TrafficKey::from_secret(
-            self.suite,
-            self.client_app.as_ref(),
-        )?)?;
-        common.handshake_complete(self.negotiated)?;
+        s.transcript.update(encoded);
+        common.set_read_key(TrafficKey::from_secret(s.suite, s.client_app.as_ref())?)?;
+        common.handshake_complete(s.negotiated)?;
         Ok(Traffic::new(
             Side::Server,
-            self.suite,
-            self.client_app,
-            self.server_app,
+            s.suite,
+            s.client_app,
+            s.server_app,
             verified,
         ))
     }

@@ -30,6 +30,17 @@ impl SignatureVerified {
     }
 }
 
+/// Proof that a verifier accepted the client's certificate chain.
+#[derive(Debug)]
+pub struct ClientCertVerified(());
+
+impl ClientCertVerified {
+    /// Made only by a verifier that has accepted a chain.
+    pub fn assertion() -> Self {
+        ClientCertVerified(())
+    }
+}
+
 /// The signature schemes a client accepts for TLS 1.3 handshake signatures.
 pub const TLS13_SIGNATURE_SCHEMES: [SignatureScheme; 6] = [
     SignatureScheme::EcdsaSecp256r1Sha256,
@@ -61,14 +72,61 @@ pub trait ServerCertVerifier: Send + Sync {
         message: &[u8],
         signature: &[u8],
     ) -> Result<SignatureVerified, Error> {
-        let spki = crypto::cert_spki(end_entity)?;
-        crypto::verify_tls13_signature(spki, scheme, message, signature)?;
-        Ok(SignatureVerified::assertion())
+        verify_with_certificate_key(end_entity, scheme, message, signature)
     }
 
     /// The signature schemes to offer in signature_algorithms.
     fn supported_schemes(&self) -> &[SignatureScheme] {
         &TLS13_SIGNATURE_SCHEMES
+    }
+}
+
+/// Checks a TLS 1.3 handshake signature with the key of `end_entity`.
+pub fn verify_with_certificate_key(
+    end_entity: &[u8],
+    scheme: SignatureScheme,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<SignatureVerified, Error> {
+    let spki = crypto::cert_spki(end_entity)?;
+    crypto::verify_tls13_signature(spki, scheme, message, signature)?;
+    Ok(SignatureVerified::assertion())
+}
+
+/// Decides whether a client's certificate chain is acceptable (mutual TLS).
+pub trait ClientCertVerifier: Send + Sync {
+    /// Checks the client's chain (end-entity first) at time `now`.
+    fn verify_client_cert(
+        &self,
+        end_entity: &[u8],
+        intermediates: &[Vec<u8>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, Error>;
+
+    /// Checks the client's CertificateVerify signature.
+    fn verify_tls13_signature(
+        &self,
+        end_entity: &[u8],
+        scheme: SignatureScheme,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<SignatureVerified, Error> {
+        verify_with_certificate_key(end_entity, scheme, message, signature)
+    }
+
+    /// The signature schemes to request in the CertificateRequest.
+    fn supported_schemes(&self) -> &[SignatureScheme] {
+        &TLS13_SIGNATURE_SCHEMES
+    }
+
+    /// True when a client without a certificate is refused (certificate_required).
+    fn mandatory(&self) -> bool {
+        true
+    }
+
+    /// DER-encoded subject names of acceptable CAs, sent as certificate_authorities.
+    fn root_hint_subjects(&self) -> &[Vec<u8>] {
+        &[]
     }
 }
 
@@ -97,6 +155,21 @@ impl ServerCertVerifier for PinnedCertVerifier {
         // Certificates are public: no constant-time comparison is needed.
         if self.pins.iter().any(|pin| pin.as_slice() == end_entity) {
             Ok(ServerCertVerified::assertion())
+        } else {
+            Err(Error::BadCertificate("certificate is not pinned"))
+        }
+    }
+}
+
+impl ClientCertVerifier for PinnedCertVerifier {
+    fn verify_client_cert(
+        &self,
+        end_entity: &[u8],
+        _intermediates: &[Vec<u8>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, Error> {
+        if self.pins.iter().any(|pin| pin.as_slice() == end_entity) {
+            Ok(ClientCertVerified::assertion())
         } else {
             Err(Error::BadCertificate("certificate is not pinned"))
         }

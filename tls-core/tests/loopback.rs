@@ -159,3 +159,87 @@ fn unpinned_certificate_is_refused() {
     assert!(matches!(err, Error::BadCertificate(_)), "{err:?}");
     assert_eq!(client.write(b"x"), Err(err));
 }
+
+/// A client verifier that pins certificates and may allow clients without one.
+struct ClientPins {
+    pins: tls_core::PinnedCertVerifier,
+    mandatory: bool,
+}
+
+impl tls_core::ClientCertVerifier for ClientPins {
+    fn verify_client_cert(
+        &self,
+        end_entity: &[u8],
+        intermediates: &[Vec<u8>],
+        now: tls_core::UnixTime,
+    ) -> Result<tls_core::ClientCertVerified, Error> {
+        self.pins.verify_client_cert(end_entity, intermediates, now)
+    }
+
+    fn mandatory(&self) -> bool {
+        self.mandatory
+    }
+}
+
+/// A handshake where the server pins `pinned` as the client certificate and
+/// the client presents `client` (if any).
+fn mtls(
+    client: Option<&Pki>,
+    pinned: &Pki,
+    mandatory: bool,
+) -> (Connection, Connection, Result<(), Error>) {
+    let server_pki = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (mut cc, mut sc) = configs(&server_pki);
+    if let Some(p) = client {
+        let key = CertifiedKey::from_pem(p.cert_pem.as_bytes(), p.key_pem.as_bytes()).unwrap();
+        cc.client_cert = Some(Arc::new(key));
+    }
+    let pins = tls_core::PinnedCertVerifier::new(vec![pinned.cert_der.clone()]);
+    sc.client_verifier = Some(Arc::new(ClientPins { pins, mandatory }));
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let mut server = Connection::server(Arc::new(sc));
+    let result = pump(&mut client, &mut server);
+    (client, server, result)
+}
+
+#[test]
+fn client_certificate_is_verified_and_exposed() {
+    let client_pki = pki(&rcgen::PKCS_ED25519);
+    let (mut client, mut server, result) = mtls(Some(&client_pki), &client_pki, true);
+    result.unwrap();
+    assert_eq!(
+        server.negotiated().unwrap().peer_certificates,
+        vec![client_pki.cert_der.clone()]
+    );
+    client.write(b"authenticated").unwrap();
+    pump(&mut client, &mut server).unwrap();
+    assert_eq!(read_all(&mut server), b"authenticated");
+}
+
+#[test]
+fn missing_client_certificate_is_certificate_required() {
+    let some = pki(&rcgen::PKCS_ED25519);
+    let (_, server, result) = mtls(None, &some, true);
+    assert_eq!(result, Err(Error::CertificateRequired));
+    assert_eq!(server.error(), Some(&Error::CertificateRequired));
+}
+
+#[test]
+fn optional_client_certificate_may_be_absent() {
+    let some = pki(&rcgen::PKCS_ED25519);
+    let (client, server, result) = mtls(None, &some, false);
+    result.unwrap();
+    assert!(!client.is_handshaking() && !server.is_handshaking());
+    assert!(server.negotiated().unwrap().peer_certificates.is_empty());
+}
+
+#[test]
+fn unpinned_client_certificate_is_bad_certificate() {
+    let (ours, other) = (pki(&rcgen::PKCS_ED25519), pki(&rcgen::PKCS_ED25519));
+    let (_, server, result) = mtls(Some(&ours), &other, true);
+    assert!(
+        matches!(result, Err(Error::BadCertificate(_))),
+        "{result:?}"
+    );
+    assert!(matches!(server.error(), Some(Error::BadCertificate(_))));
+}
