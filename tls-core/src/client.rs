@@ -22,7 +22,7 @@ use crate::msgs::handshake::{
     EncryptedExtensions, Finished, HandshakeMessage, HelloRetryRequest, ServerHello,
 };
 use crate::tls13;
-use crate::traffic::Traffic;
+use crate::traffic::{AppSecrets, Traffic};
 use crate::verify::{ServerCertVerified, SignatureVerified};
 
 /// What the client state machine moves to after a message (transient, so
@@ -534,12 +534,8 @@ impl ExpectFinished {
         transcript.update(encoded);
         let handshake_hash = transcript.current();
         let master = secrets.schedule.into_master();
-        let client_app = master.client_traffic(handshake_hash.as_ref());
-        let server_app = master.server_traffic(handshake_hash.as_ref());
-        common.set_read_key(crate::crypto::TrafficKey::from_secret(
-            suite,
-            server_app.as_ref(),
-        )?)?;
+        let app = AppSecrets::derive(&master, handshake_hash.as_ref());
+        common.set_read_key(crate::crypto::TrafficKey::from_secret(suite, app.server())?)?;
         if !hello.hello_retry {
             // Middlebox compatibility: a dummy ChangeCipherSpec before the second flight.
             common.send_ccs();
@@ -556,18 +552,10 @@ impl ExpectFinished {
             verify_data: verify_data.as_ref().to_vec(),
         });
         common.send_message(&ours, &mut transcript)?;
-        common.set_write_key(crate::crypto::TrafficKey::from_secret(
-            suite,
-            client_app.as_ref(),
-        )?);
+        common.set_write_key(crate::crypto::TrafficKey::from_secret(suite, app.client())?);
         common.handshake_complete(negotiated)?;
-        Ok(Traffic::new(
-            Side::Client,
-            suite,
-            client_app,
-            server_app,
-            verified,
-        ))
+        let resumption = master.resumption(transcript.current().as_ref());
+        Ok(Traffic::new(Side::Client, suite, app, resumption, verified))
     }
 }
 

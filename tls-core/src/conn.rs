@@ -18,7 +18,7 @@ use crate::crypto::{Suite, TrafficKey};
 use crate::error::Error;
 use crate::msgs::alert::{Alert, AlertLevel};
 use crate::msgs::enums::{AlertDescription, CipherSuite, ContentType, NamedGroup, ProtocolVersion};
-use crate::msgs::handshake::HandshakeMessage;
+use crate::msgs::handshake::{HandshakeMessage, KeyUpdateRequest};
 use crate::record::deframe::{Deframer, RecordRef};
 use crate::record::join::{HandshakeJoiner, RawHandshake};
 use crate::record::protect::{frame_plaintext, RecordOpener, RecordSealer};
@@ -71,6 +71,10 @@ pub enum Side {
     Server,
 }
 
+/// Records sealed under one key before a KeyUpdate: below the 2^24.5 full-size
+/// records RFC 8446 §5.5 allows AES-GCM, and applied to every suite alike.
+const RECORDS_PER_KEY: u64 = 1 << 24;
+
 /// Consecutive records carrying nothing (dummy ChangeCipherSpec, empty
 /// application data) accepted before the peer is judged to be flooding us.
 const MAX_EMPTY_RECORDS: u32 = 32;
@@ -100,6 +104,11 @@ pub(crate) struct Common {
     pub early_data_skip: usize,
     /// Set once we answered a KeyUpdate request; cleared when we send data.
     pub key_update_answered: bool,
+    /// Set when application data arrives; read (and cleared) by the KeyUpdate
+    /// flood check.
+    data_received: bool,
+    /// Records sealed under one key before we move to the next with KeyUpdate.
+    pub(crate) records_per_key: u64,
     error: Option<Error>,
 }
 
@@ -126,6 +135,8 @@ impl Common {
             empty_records: 0,
             early_data_skip: 0,
             key_update_answered: false,
+            data_received: false,
+            records_per_key: RECORDS_PER_KEY,
             error: None,
         }
     }
@@ -226,12 +237,16 @@ impl Common {
         Ok(())
     }
 
-    fn send_app_data(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.key_update_answered = false;
-        for fragment in data.chunks(MAX_PLAINTEXT) {
-            self.send(ContentType::ApplicationData, fragment)?;
-        }
-        Ok(())
+    /// True (and cleared) if application data arrived since the last call.
+    pub fn take_data_received(&mut self) -> bool {
+        mem::take(&mut self.data_received)
+    }
+
+    /// True when our write key has sealed as many records as we allow it.
+    fn write_key_exhausted(&self) -> bool {
+        self.sealer
+            .as_ref()
+            .is_some_and(|s| s.records_sealed() >= self.records_per_key)
     }
 
     fn count_empty_record(&mut self) -> Result<(), Error> {
@@ -256,7 +271,7 @@ enum State {
 /// peer's bytes, send what [`Connection::pending_tls`] holds, and exchange
 /// plaintext with [`Connection::write`] and [`Connection::read`].
 pub struct Connection {
-    common: Common,
+    pub(crate) common: Common,
     state: State,
 }
 
@@ -340,7 +355,14 @@ impl Connection {
             return Err(Error::Closed);
         }
         if self.common.handshake_done {
-            self.common.send_app_data(plaintext)
+            self.common.key_update_answered = false;
+            for fragment in plaintext.chunks(MAX_PLAINTEXT) {
+                if self.common.write_key_exhausted() {
+                    self.update_keys(false)?;
+                }
+                self.common.send(ContentType::ApplicationData, fragment)?;
+            }
+            Ok(())
         } else {
             self.common.early_plaintext.extend_from_slice(plaintext);
             Ok(())
@@ -379,6 +401,38 @@ impl Connection {
         self.common.we_closed = true;
         if self.common.handshake_done {
             self.common.send_alert(AlertDescription::CloseNotify);
+        }
+    }
+
+    /// Sends a KeyUpdate and moves to our next traffic key; with
+    /// `request_peer`, asks the peer to update its key too.
+    pub fn update_keys(&mut self, request_peer: bool) -> Result<(), Error> {
+        self.check_failed()?;
+        let State::Traffic(traffic) = &mut self.state else {
+            return Err(Error::Internal("KeyUpdate before the handshake completed"));
+        };
+        let request = if request_peer {
+            KeyUpdateRequest::Requested
+        } else {
+            KeyUpdateRequest::NotRequested
+        };
+        traffic.send_key_update(&mut self.common, request)
+    }
+
+    /// Fills `out` with keying material exported under `label` and `context`
+    /// (RFC 8446 §7.5), once the handshake has completed.
+    pub fn export_keying_material(
+        &self,
+        out: &mut [u8],
+        label: &[u8],
+        context: Option<&[u8]>,
+    ) -> Result<(), Error> {
+        self.check_failed()?;
+        match &self.state {
+            State::Traffic(traffic) => traffic.export(label, context.unwrap_or_default(), out),
+            _ => Err(Error::Internal(
+                "exporter used before the handshake completed",
+            )),
         }
     }
 
@@ -505,6 +559,7 @@ impl Connection {
                     c.count_empty_record()?;
                 } else {
                     c.empty_records = 0;
+                    c.data_received = true;
                     c.plaintext.extend_from_slice(payload);
                 }
                 Ok(Content::Nothing)

@@ -441,3 +441,44 @@ fn downgrade_sentinel_is_illegal_parameter() {
         assert_eq!(client.pending_tls(), [21, 3, 3, 0, 2, 2, alert]);
     }
 }
+
+#[test]
+fn keys_are_updated_automatically_at_the_record_limit() {
+    use crate::config::{CertifiedKey, ServerConfig};
+    let (cert, key) = test_cert();
+    let client_config = Arc::new(ClientConfig::with_pinned_certs(vec![cert.clone()]));
+    let server_config = Arc::new(ServerConfig::with_single_cert(CertifiedKey {
+        chain: vec![cert],
+        key,
+    }));
+    let mut client = Connection::client(client_config, Some("localhost")).unwrap();
+    let mut server = Connection::server(server_config);
+    let pump = |client: &mut Connection, server: &mut Connection| {
+        for _ in 0..10 {
+            let c = client.pending_tls().to_vec();
+            client.consume_tls(c.len());
+            server.feed(&c).unwrap();
+            let s = server.pending_tls().to_vec();
+            server.consume_tls(s.len());
+            client.feed(&s).unwrap();
+        }
+    };
+    pump(&mut client, &mut server);
+    client.common.records_per_key = 3;
+    let data: Vec<u8> = (0..10 * crate::record::MAX_PLAINTEXT)
+        .map(|i| (i % 251) as u8)
+        .collect();
+    client.write(&data).unwrap();
+    let wire = client.pending_tls().to_vec();
+    // 10 data records and 3 KeyUpdates (after records 3, 6 and 9 of each key).
+    let records = core::iter::successors(Some(0usize), |&at| {
+        let len = usize::from(u16::from_be_bytes([*wire.get(at + 3)?, *wire.get(at + 4)?]));
+        Some(at + HEADER_LEN + len).filter(|&next| next < wire.len())
+    })
+    .count();
+    assert_eq!(records, 13);
+    pump(&mut client, &mut server);
+    let mut got = vec![0u8; data.len()];
+    assert_eq!(server.read(&mut got), data.len());
+    assert_eq!(got, data);
+}

@@ -13,7 +13,7 @@ use crate::crypto::{
     TrafficKey, Transcript,
 };
 use crate::error::Error;
-use crate::key_schedule::{check_finished, finished_verify_data, EarlySecret};
+use crate::key_schedule::{check_finished, finished_verify_data, EarlySecret, MasterSecret};
 use crate::msgs::enums::{NamedGroup, ProtocolVersion, SignatureScheme};
 use crate::msgs::extensions::{
     CertReqExtension, EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension,
@@ -22,7 +22,7 @@ use crate::msgs::handshake::{
     CertificateEntry, CertificatePayload, CertificateRequest, CertificateVerify, ClientHello,
     EncryptedExtensions, Finished, HandshakeMessage, HelloRetryRequest, ServerHello,
 };
-use crate::traffic::Traffic;
+use crate::traffic::{AppSecrets, Traffic};
 use crate::verify::{ClientCertVerified, ClientCertVerifier, SignatureVerified};
 
 /// What the server state machine moves to after a message (transient, so
@@ -421,15 +421,14 @@ fn send_flight(
 
     let handshake_hash = transcript.current();
     let master = schedule.into_master();
-    let client_app = master.client_traffic(handshake_hash.as_ref());
-    let server_app = master.server_traffic(handshake_hash.as_ref());
-    common.set_write_key(TrafficKey::from_secret(suite, server_app.as_ref())?);
+    let app = AppSecrets::derive(&master, handshake_hash.as_ref());
+    common.set_write_key(TrafficKey::from_secret(suite, app.server())?);
     let awaiting = AwaitingClient {
         suite,
         transcript,
         client_hs,
-        client_app,
-        server_app,
+        app,
+        master,
         negotiated: Negotiated {
             version: ProtocolVersion::Tls13,
             suite: suite.suite,
@@ -460,8 +459,8 @@ struct AwaitingClient {
     suite: &'static Suite,
     transcript: Transcript,
     client_hs: Secret,
-    client_app: Secret,
-    server_app: Secret,
+    app: AppSecrets,
+    master: MasterSecret,
     negotiated: Negotiated,
 }
 
@@ -575,13 +574,14 @@ impl ExpectFinished {
             &finished.verify_data,
         )?;
         s.transcript.update(encoded);
-        common.set_read_key(TrafficKey::from_secret(s.suite, s.client_app.as_ref())?)?;
+        common.set_read_key(TrafficKey::from_secret(s.suite, s.app.client())?)?;
         common.handshake_complete(s.negotiated)?;
+        let resumption = s.master.resumption(s.transcript.current().as_ref());
         Ok(Traffic::new(
             Side::Server,
             s.suite,
-            s.client_app,
-            s.server_app,
+            s.app,
+            resumption,
             verified,
         ))
     }

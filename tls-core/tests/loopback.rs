@@ -243,3 +243,64 @@ fn unpinned_client_certificate_is_bad_certificate() {
     );
     assert!(matches!(server.error(), Some(Error::BadCertificate(_))));
 }
+
+#[test]
+fn key_updates_both_ways_keep_data_intact() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, sc) = configs(&p);
+    let (mut client, mut server) = handshake(cc, sc);
+    for round in 0..3u8 {
+        client.update_keys(true).unwrap();
+        client.write(&[round; 40_000]).unwrap();
+        server.update_keys(false).unwrap();
+        server.write(&[round + 100; 30_000]).unwrap();
+        pump(&mut client, &mut server).unwrap();
+        assert_eq!(read_all(&mut server), vec![round; 40_000]);
+        assert_eq!(read_all(&mut client), vec![round + 100; 30_000]);
+    }
+}
+
+#[test]
+fn exporters_agree_and_depend_on_label_and_context() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, sc) = configs(&p);
+    let (client, server) = handshake(cc, sc);
+    let export = |conn: &Connection, label: &[u8], context: Option<&[u8]>| {
+        let mut out = [0u8; 32];
+        conn.export_keying_material(&mut out, label, context)
+            .unwrap();
+        out
+    };
+    let a = export(&client, b"EXPERIMENTAL test", Some(b"ctx"));
+    assert_eq!(a, export(&server, b"EXPERIMENTAL test", Some(b"ctx")));
+    assert_ne!(a, export(&client, b"EXPERIMENTAL other", Some(b"ctx")));
+    assert_ne!(a, export(&client, b"EXPERIMENTAL test", Some(b"")));
+    // TLS 1.3: no context and an empty context are the same.
+    assert_eq!(
+        export(&client, b"l", None),
+        export(&server, b"l", Some(b""))
+    );
+}
+
+#[test]
+fn key_update_flood_is_refused() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, sc) = configs(&p);
+    let (mut client, mut server) = handshake(cc, sc);
+    for _ in 0..40 {
+        client.update_keys(false).unwrap();
+    }
+    let flood = client.pending_tls().to_vec();
+    assert_eq!(
+        server.feed(&flood),
+        Err(Error::UnexpectedMessage("KeyUpdate flood"))
+    );
+    let fatal = std::iter::from_fn(|| server.next_event()).last();
+    assert_eq!(
+        fatal,
+        Some(Event::Fatal {
+            error: Error::UnexpectedMessage("KeyUpdate flood"),
+            alert_sent: Some(tls_core::AlertDescription::UnexpectedMessage),
+        })
+    );
+}

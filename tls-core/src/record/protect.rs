@@ -64,6 +64,11 @@ impl RecordSealer {
         RecordSealer { key, seq: 0 }
     }
 
+    /// How many records this key has sealed.
+    pub fn records_sealed(&self) -> u64 {
+        self.seq
+    }
+
     /// Appends one protected record carrying `fragment` (at most 2^14 bytes) of
     /// type `typ` to `out`, encrypting in place there.
     pub fn seal(
