@@ -17,12 +17,15 @@ use crate::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::{
     ClientExtension, EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension,
 };
+use crate::msgs::extensions::{OfferedPsks, PskIdentity};
 use crate::msgs::handshake::{
     CertificateEntry, CertificatePayload, CertificateRequest, CertificateVerify, ClientHello,
     EncryptedExtensions, Finished, HandshakeMessage, HelloRetryRequest, ServerHello,
 };
+use crate::server::PSK_DHE_KE;
+use crate::tickets::StoredTicket;
 use crate::tls13;
-use crate::traffic::{AppSecrets, Traffic};
+use crate::traffic::{AppSecrets, TicketSink, Traffic};
 use crate::verify::{ServerCertVerified, SignatureVerified};
 
 /// What the client state machine moves to after a message (transient, so
@@ -55,6 +58,8 @@ struct Hello {
     random: [u8; 32],
     session_id: [u8; 32],
     hello_retry: bool,
+    /// The ticket offered for resumption, if any.
+    ticket: Option<StoredTicket>,
 }
 
 /// Starts a handshake: queues the ClientHello.
@@ -82,6 +87,13 @@ pub(crate) fn start(
         .fill(&mut session_id)
         .map_err(|_| Error::Entropy)?;
     let sent_sni = server_name.is_some_and(|n| n.parse::<core::net::IpAddr>().is_err());
+    let now = config.clock.now();
+    let ticket = match (&config.session_store, server_name) {
+        (Some(store), Some(name)) => store
+            .take(name, now)
+            .filter(|t| config.cipher_suites.contains(&t.suite) && tls13_suite(t.suite).is_some()),
+        _ => None,
+    };
     let hello = Hello {
         server_name: server_name.map(ToString::to_string),
         config,
@@ -89,10 +101,10 @@ pub(crate) fn start(
         random,
         session_id,
         hello_retry: false,
+        ticket,
     };
     let key_share = KeyExchange::generate(first_group)?;
-    let mut encoded = Vec::new();
-    HandshakeMessage::ClientHello(hello.client_hello(&key_share, None)).encode(&mut encoded);
+    let encoded = hello.encode_hello(&key_share, None, None)?;
     common.send_handshake(&encoded)?;
     Ok(ClientState::ExpectServerHello(ExpectServerHello {
         hello,
@@ -103,6 +115,48 @@ pub(crate) fn start(
 }
 
 impl Hello {
+    /// The encoded ClientHello, with psk_key_exchange_modes when we keep
+    /// tickets and, when resuming, the ticket and its binder computed over
+    /// `prefix` (the transcript before this hello) and the truncated hello.
+    fn encode_hello(
+        &self,
+        key_share: &KeyExchange,
+        cookie: Option<&[u8]>,
+        prefix: Option<&Transcript>,
+    ) -> Result<Vec<u8>, Error> {
+        let mut ch = self.client_hello(key_share, cookie);
+        if self.config.session_store.is_some() {
+            ch.extensions
+                .push(ClientExtension::PskKeyExchangeModes(vec![PSK_DHE_KE]));
+        }
+        let Some(ticket) = &self.ticket else {
+            return Ok(HandshakeMessage::ClientHello(ch).to_vec());
+        };
+        let hash = tls13_suite(ticket.suite)
+            .ok_or(Error::Internal("ticket suite"))?
+            .hash;
+        let offered = OfferedPsks {
+            identities: vec![PskIdentity {
+                identity: ticket.ticket.clone(),
+                obfuscated_ticket_age: ticket.obfuscated_age(self.config.clock.now()),
+            }],
+            binders: vec![vec![0; hash.output_len()]],
+        };
+        let binders_len = offered.binders_encoded_len();
+        ch.extensions.push(ClientExtension::PreSharedKey(offered));
+        let mut encoded = HandshakeMessage::ClientHello(ch).to_vec();
+        let truncated = encoded.len().saturating_sub(binders_len);
+        let mut transcript = prefix.cloned().unwrap_or_else(|| Transcript::new(hash));
+        transcript.update(encoded.get(..truncated).unwrap_or_default());
+        let binder_key = EarlySecret::new(hash, Some(ticket.psk.as_ref())).binder_key(false);
+        let binder = finished_verify_data(hash, binder_key.as_ref(), transcript.current().as_ref());
+        let binder_at = encoded.len().saturating_sub(hash.output_len());
+        if let Some(slot) = encoded.get_mut(binder_at..) {
+            slot.copy_from_slice(binder.as_ref());
+        }
+        Ok(encoded)
+    }
+
     fn client_hello(&self, key_share: &KeyExchange, cookie: Option<&[u8]>) -> ClientHello {
         let config = &self.config;
         let mut extensions = Vec::new();
@@ -213,7 +267,7 @@ impl ExpectServerHello {
         sh: ServerHello,
         encoded: &[u8],
     ) -> Result<ClientState, Error> {
-        let hello = self.hello;
+        let mut hello = self.hello;
         match sh.supported_version() {
             Some(ProtocolVersion::Tls13) => {}
             Some(_) => {
@@ -233,11 +287,12 @@ impl ExpectServerHello {
         }
         hello.check_echo(&sh.session_id, sh.compression_method)?;
         let suite = hello.offered_suite(sh.cipher_suite)?;
-        let mut key_share = None;
+        let (mut key_share, mut psk) = (None, None);
         for ext in &sh.extensions {
             match ext {
                 ServerExtension::SupportedVersions(_) => {}
                 ServerExtension::KeyShare(share) => key_share = Some(share),
+                ServerExtension::PreSharedKey(index) => psk = Some(*index),
                 _ => {
                     return Err(Error::UnsupportedExtension(
                         "unsolicited extension in ServerHello",
@@ -267,7 +322,21 @@ impl ExpectServerHello {
             }
         };
         transcript.update(encoded);
-        let secrets = HandshakeSecrets::derive(suite, shared, &transcript);
+        let resumed = match (psk, hello.ticket.take()) {
+            (None, _) => None,
+            (Some(0), Some(ticket))
+                if tls13_suite(ticket.suite).is_some_and(|t| t.hash == suite.hash) =>
+            {
+                Some(ticket)
+            }
+            _ => {
+                return Err(Error::IllegalParameter(
+                    "server selected a PSK we did not offer",
+                ))
+            }
+        };
+        let early = EarlySecret::new(suite.hash, resumed.as_ref().map(|t| t.psk.as_ref()));
+        let secrets = HandshakeSecrets::derive(early, shared, &transcript);
         common.set_keys(suite, secrets.server.as_ref(), secrets.client.as_ref())?;
         Ok(ClientState::ExpectEncryptedExtensions(
             ExpectEncryptedExtensions {
@@ -276,6 +345,7 @@ impl ExpectServerHello {
                 group,
                 transcript,
                 secrets,
+                resumed,
             },
         ))
     }
@@ -327,8 +397,18 @@ impl ExpectServerHello {
         hello.hello_retry = true;
         // Middlebox compatibility: a dummy ChangeCipherSpec before the second flight.
         common.send_ccs();
-        let second = HandshakeMessage::ClientHello(hello.client_hello(&key_share, cookie));
-        common.send_message(&second, &mut transcript)?;
+        // A ticket whose hash differs from the chosen suite's cannot be offered now.
+        if hello
+            .ticket
+            .as_ref()
+            .and_then(|t| tls13_suite(t.suite))
+            .is_some_and(|t| t.hash != suite.hash)
+        {
+            hello.ticket = None;
+        }
+        let second = hello.encode_hello(&key_share, cookie, Some(&transcript))?;
+        transcript.update(&second);
+        common.send_handshake(&second)?;
         Ok(ClientState::ExpectServerHello(ExpectServerHello {
             hello,
             key_share,
@@ -346,8 +426,8 @@ struct HandshakeSecrets {
 }
 
 impl HandshakeSecrets {
-    fn derive(suite: &Suite, shared: Secret, transcript: &Transcript) -> Self {
-        let schedule = EarlySecret::new(suite.hash, None).into_handshake(shared.as_ref());
+    fn derive(early: EarlySecret, shared: Secret, transcript: &Transcript) -> Self {
+        let schedule = early.into_handshake(shared.as_ref());
         let hello_hash = transcript.current();
         HandshakeSecrets {
             client: schedule.client_traffic(hello_hash.as_ref()),
@@ -364,6 +444,8 @@ pub(crate) struct ExpectEncryptedExtensions {
     group: NamedGroup,
     transcript: Transcript,
     secrets: HandshakeSecrets,
+    /// The ticket the server accepted, when resuming.
+    resumed: Option<StoredTicket>,
 }
 
 impl ExpectEncryptedExtensions {
@@ -389,22 +471,36 @@ impl ExpectEncryptedExtensions {
             }
         }
         self.transcript.update(encoded);
-        Ok(ClientState::ExpectCertificate(ExpectCertificate {
-            negotiated: Negotiated {
-                version: ProtocolVersion::Tls13,
-                suite: self.suite.suite,
-                group: self.group,
-                alpn,
-                server_name: self.hello.server_name.clone(),
-                peer_certificates: Vec::new(),
-                hello_retry: self.hello.hello_retry,
-            },
+        let negotiated = Negotiated {
+            version: ProtocolVersion::Tls13,
+            suite: self.suite.suite,
+            group: self.group,
+            alpn,
+            server_name: self.hello.server_name.clone(),
+            peer_certificates: Vec::new(),
+            hello_retry: self.hello.hello_retry,
+            resumed: false,
+        };
+        let mut state = ExpectCertificate {
+            negotiated,
             hello: self.hello,
             suite: self.suite,
             transcript: self.transcript,
             secrets: self.secrets,
             certificate_requested: None,
-        }))
+        };
+        Ok(match self.resumed {
+            // The server was authenticated in the session being resumed.
+            Some(ticket) => {
+                state.negotiated.resumed = true;
+                state.negotiated.peer_certificates = ticket.server_certificates;
+                ClientState::ExpectFinished(ExpectFinished {
+                    inner: state,
+                    _server_auth: ServerAuth::Resumed,
+                })
+            }
+            None => ClientState::ExpectCertificate(state),
+        })
     }
 }
 
@@ -499,7 +595,7 @@ impl ExpectCertificateVerify {
         s.transcript.update(encoded);
         Ok(ClientState::ExpectFinished(ExpectFinished {
             inner: s,
-            _signed: signed,
+            _server_auth: ServerAuth::Signed(signed),
         }))
     }
 }
@@ -507,7 +603,15 @@ impl ExpectCertificateVerify {
 /// Waiting for the server's Finished; its signature is already checked.
 pub(crate) struct ExpectFinished {
     inner: ExpectCertificate,
-    _signed: SignatureVerified,
+    _server_auth: ServerAuth,
+}
+
+/// How the server proved itself before its Finished.
+enum ServerAuth {
+    /// Its CertificateVerify signature checked out.
+    Signed(SignatureVerified),
+    /// It resumed a session whose server was authenticated then.
+    Resumed,
 }
 
 impl ExpectFinished {
@@ -553,9 +657,17 @@ impl ExpectFinished {
         });
         common.send_message(&ours, &mut transcript)?;
         common.set_write_key(crate::crypto::TrafficKey::from_secret(suite, app.client())?);
+        let sink = match (&hello.config.session_store, hello.server_name) {
+            (Some(store), Some(server_name)) => Some(TicketSink {
+                store: store.clone(),
+                server_name,
+                server_certificates: negotiated.peer_certificates.clone(),
+            }),
+            _ => None,
+        };
         common.handshake_complete(negotiated)?;
         let resumption = master.resumption(transcript.current().as_ref());
-        Ok(Traffic::new(Side::Client, suite, app, resumption, verified))
+        Ok(Traffic::new(Side::Client, suite, app, resumption, verified).with_ticket_sink(sink))
     }
 }
 

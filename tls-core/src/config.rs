@@ -12,6 +12,7 @@ use entropy::EntropySource;
 use crate::crypto::SigningKey;
 use crate::error::Error;
 use crate::msgs::enums::{CipherSuite, NamedGroup, SignatureScheme};
+use crate::tickets::{ClientSessionStore, TicketEncrypter};
 use crate::verify::{ClientCertVerifier, ServerCertVerifier};
 
 /// Seconds since the Unix epoch, as given by a [`Clock`].
@@ -54,6 +55,9 @@ pub const DEFAULT_GROUPS: [NamedGroup; 3] = [
     NamedGroup::Secp384r1,
 ];
 
+/// How long the tickets of the default ticketer last, in seconds.
+pub const DEFAULT_TICKET_LIFETIME: u32 = 2 * 3600;
+
 /// Client configuration.
 pub struct ClientConfig {
     /// Cipher suites to offer, most preferred first.
@@ -64,6 +68,8 @@ pub struct ClientConfig {
     pub alpn_protocols: Vec<Vec<u8>>,
     /// Decides whether the server's certificate is acceptable.
     pub verifier: Arc<dyn ServerCertVerifier>,
+    /// Keeps session tickets for resumption; `None` turns resumption off.
+    pub session_store: Option<Arc<dyn ClientSessionStore>>,
     /// Our certificate, sent when the server asks for one (mutual TLS).
     pub client_cert: Option<Arc<CertifiedKey>>,
     /// Randomness for hello randoms and session ids.
@@ -85,6 +91,7 @@ impl ClientConfig {
             alpn_protocols: Vec::new(),
             verifier,
             client_cert: None,
+            session_store: None,
             rng,
             clock,
         }
@@ -94,11 +101,13 @@ impl ClientConfig {
     /// with the host's randomness and clock.
     #[cfg(feature = "std")]
     pub fn with_pinned_certs(pins: Vec<Vec<u8>>) -> Self {
-        Self::new(
+        let mut config = Self::new(
             Arc::new(crate::verify::PinnedCertVerifier::new(pins)),
             Arc::new(entropy::HostEntropy),
             Arc::new(SystemClock),
-        )
+        );
+        config.session_store = Some(Arc::new(crate::tickets::MemorySessionStore::new(256)));
+        config
     }
 }
 
@@ -170,6 +179,10 @@ pub struct ServerConfig {
     pub cert_resolver: Arc<dyn ResolvesServerCert>,
     /// When set, clients are asked for a certificate and this decides on it.
     pub client_verifier: Option<Arc<dyn ClientCertVerifier>>,
+    /// Seals session tickets; `None` turns resumption off.
+    pub ticketer: Option<Arc<dyn TicketEncrypter>>,
+    /// How many tickets to send after each full handshake.
+    pub session_tickets: u8,
     /// Randomness for server randoms and cookies.
     pub rng: Arc<dyn EntropySource>,
     /// The time.
@@ -189,6 +202,8 @@ impl ServerConfig {
             alpn_protocols: Vec::new(),
             cert_resolver,
             client_verifier: None,
+            ticketer: None,
+            session_tickets: 2,
             rng,
             clock,
         }
@@ -197,10 +212,19 @@ impl ServerConfig {
     /// A configuration presenting one certificate, with the host's randomness and clock.
     #[cfg(feature = "std")]
     pub fn with_single_cert(key: CertifiedKey) -> Self {
-        Self::new(
+        let mut config = Self::new(
             Arc::new(SingleCert(Arc::new(key))),
             Arc::new(entropy::HostEntropy),
             Arc::new(SystemClock),
-        )
+        );
+        let ticketer = crate::tickets::RotatingTicketer::new(
+            config.rng.clone(),
+            DEFAULT_TICKET_LIFETIME,
+            config.clock.now(),
+        );
+        config.ticketer = ticketer
+            .ok()
+            .map(|t| Arc::new(t) as Arc<dyn TicketEncrypter>);
+        config
     }
 }

@@ -60,6 +60,8 @@ pub struct Negotiated {
     pub peer_certificates: Vec<Vec<u8>>,
     /// True when the server sent a HelloRetryRequest.
     pub hello_retry: bool,
+    /// True when a previous session was resumed with a ticket.
+    pub resumed: bool,
 }
 
 /// Which end of the connection we are.
@@ -262,7 +264,7 @@ impl Common {
 enum State {
     Client(Box<ClientState>),
     Server(Box<ServerState>),
-    Traffic(Traffic),
+    Traffic(Box<Traffic>),
     /// A fatal error happened; the error is kept in `Common`.
     Failed,
 }
@@ -581,13 +583,16 @@ impl Connection {
         self.state = match mem::replace(&mut self.state, State::Failed) {
             State::Client(s) => match s.handle(common, msg, &raw.encoded)? {
                 client::Next::Handshaking(s) => State::Client(Box::new(s)),
-                client::Next::Traffic(t) => State::Traffic(t),
+                client::Next::Traffic(t) => State::Traffic(Box::new(t)),
             },
             State::Server(s) => match s.handle(common, msg, &raw.encoded)? {
                 server::Next::Handshaking(s) => State::Server(Box::new(s)),
-                server::Next::Traffic(t) => State::Traffic(t),
+                server::Next::Traffic(t) => State::Traffic(Box::new(t)),
             },
-            State::Traffic(t) => State::Traffic(t.handle(common, msg)?),
+            State::Traffic(mut traffic) => {
+                traffic.handle(common, msg)?;
+                State::Traffic(traffic)
+            }
             State::Failed => return Err(Error::Internal("message after failure")),
         };
         Ok(())

@@ -25,6 +25,7 @@ pub mod record;
 mod server;
 #[cfg(feature = "std")]
 mod stream;
+pub mod tickets;
 mod tls13;
 mod traffic;
 pub mod verify;
@@ -44,6 +45,9 @@ pub use msgs::enums::{
 };
 #[cfg(feature = "std")]
 pub use stream::TlsStream;
+pub use tickets::{ClientSessionStore, StoredTicket, TicketEncrypter, TicketKey};
+#[cfg(feature = "std")]
+pub use tickets::{MemorySessionStore, RotatingTicketer};
 pub use verify::{
     ClientCertVerified, ClientCertVerifier, PinnedCertVerifier, ServerCertVerified,
     ServerCertVerifier, SignatureVerified,

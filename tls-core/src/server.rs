@@ -6,24 +6,29 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::config::{CertifiedKey, ClientHelloInfo, ServerConfig};
+use crate::config::{CertifiedKey, ClientHelloInfo, ServerConfig, UnixTime};
 use crate::conn::{Common, Negotiated, Side};
 use crate::crypto::{
     certificate_verify_message, supported_group, tls13_suite, KeyExchange, Secret, Suite,
     TrafficKey, Transcript,
 };
 use crate::error::Error;
-use crate::key_schedule::{check_finished, finished_verify_data, EarlySecret, MasterSecret};
+use crate::key_schedule::{
+    check_finished, finished_verify_data, resumption_psk, EarlySecret, MasterSecret,
+};
 use crate::msgs::enums::{NamedGroup, ProtocolVersion, SignatureScheme};
 use crate::msgs::extensions::{
     CertReqExtension, EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension,
 };
 use crate::msgs::handshake::{
     CertificateEntry, CertificatePayload, CertificateRequest, CertificateVerify, ClientHello,
-    EncryptedExtensions, Finished, HandshakeMessage, HelloRetryRequest, ServerHello,
+    EncryptedExtensions, Finished, HandshakeMessage, HelloRetryRequest, NewSessionTicket,
+    ServerHello,
 };
+use crate::tickets::ServerSession;
 use crate::traffic::{AppSecrets, Traffic};
 use crate::verify::{ClientCertVerified, ClientCertVerifier, SignatureVerified};
+use zeroize::{Zeroize, Zeroizing};
 
 /// What the server state machine moves to after a message (transient, so
 /// the size difference between variants does not matter).
@@ -98,10 +103,104 @@ pub(crate) struct ExpectClientHello {
 struct Choices {
     suite: &'static Suite,
     share: KeyShareEntry,
-    certified: Arc<CertifiedKey>,
-    scheme: SignatureScheme,
+    auth: Authentication,
     alpn: Option<Vec<u8>>,
     server_name: Option<String>,
+    /// The client takes tickets for psk_dhe_ke resumption.
+    wants_tickets: bool,
+}
+
+/// How the server proves itself in this handshake.
+enum Authentication {
+    /// With a certificate and a signature made with its key.
+    Certificate {
+        certified: Arc<CertifiedKey>,
+        scheme: SignatureScheme,
+    },
+    /// By resuming a session whose binder checked out.
+    Resumed(Resumption),
+}
+
+/// A session being resumed: its early secret (from the ticket's PSK) and
+/// what the ticket remembered.
+struct Resumption {
+    early: EarlySecret,
+    identity: u16,
+    session: ServerSession,
+}
+
+/// psk_dhe_ke, the only PSK key-exchange mode we accept (RFC 8446 §4.2.9).
+pub(crate) const PSK_DHE_KE: u8 = 1;
+
+/// PSK identities tried per ClientHello, bounding the ticket decryptions a
+/// client can make us do.
+const MAX_PSK_IDENTITIES: usize = 4;
+
+/// The first offered ticket we can resume from, its binder verified (a bad
+/// binder on it fails the handshake with decrypt_error). `prefix` is the
+/// transcript before this ClientHello.
+fn accept_psk(
+    config: &ServerConfig,
+    ch: &ClientHello,
+    suite: &'static Suite,
+    prefix: &Transcript,
+    encoded: &[u8],
+    now: UnixTime,
+) -> Result<Option<Resumption>, Error> {
+    let (Some(ticketer), Some(offered)) = (&config.ticketer, ch.pre_shared_key()) else {
+        return Ok(None);
+    };
+    if !ch
+        .psk_modes()
+        .is_some_and(|modes| modes.contains(&PSK_DHE_KE))
+    {
+        return Ok(None);
+    }
+    let truncated_len = encoded
+        .len()
+        .checked_sub(offered.binders_encoded_len())
+        .ok_or(Error::Decode("pre_shared_key binders"))?;
+    for (index, identity) in offered
+        .identities
+        .iter()
+        .enumerate()
+        .take(MAX_PSK_IDENTITIES)
+    {
+        let Some(mut plain) = ticketer.decrypt(&identity.identity, now) else {
+            continue;
+        };
+        let session = ServerSession::decode(&plain);
+        plain.zeroize();
+        let Some(session) = session else { continue };
+        let fresh = now.0.saturating_sub(session.issued_at) < u64::from(session.lifetime);
+        let same_hash = tls13_suite(session.suite).is_some_and(|s| s.hash == suite.hash);
+        if !fresh || !same_hash {
+            continue;
+        }
+        let binder = offered
+            .binders
+            .get(index)
+            .ok_or(Error::Decode("pre_shared_key binders"))?;
+        let mut transcript = prefix.clone();
+        transcript.update(encoded.get(..truncated_len).unwrap_or_default());
+        let early = EarlySecret::new(suite.hash, Some(&session.psk));
+        let binder_key = early.binder_key(false);
+        check_finished(
+            suite.hash,
+            binder_key.as_ref(),
+            transcript.current().as_ref(),
+            binder,
+        )
+        .map_err(|_| Error::DecryptError("bad PSK binder"))?;
+        let identity =
+            u16::try_from(index).map_err(|_| Error::Decode("too many PSK identities"))?;
+        return Ok(Some(Resumption {
+            early,
+            identity,
+            session,
+        }));
+    }
+    Ok(None)
 }
 
 impl ExpectClientHello {
@@ -130,11 +229,12 @@ impl ExpectClientHello {
         let Some(share) = self.choose_share(&ch)? else {
             return self.send_retry(common, ch, suite, encoded);
         };
-        let choices = self.choose_rest(&ch, suite, share)?;
-        let (mut transcript, retried) = match self.retry {
-            Some(retry) => (retry.transcript, Some(retry.sent_ccs)),
+        let (mut transcript, retried) = match &self.retry {
+            Some(retry) => (retry.transcript.clone(), Some(retry.sent_ccs)),
             None => (Transcript::new(suite.hash), None),
         };
+        let resumption = accept_psk(&self.config, &ch, suite, &transcript, encoded, common.now())?;
+        let choices = self.choose_rest(&ch, suite, share, resumption)?;
         transcript.update(encoded);
         send_flight(common, &self.config, &ch, choices, transcript, retried)
     }
@@ -182,6 +282,7 @@ impl ExpectClientHello {
         ch: &ClientHello,
         suite: &'static Suite,
         share: KeyShareEntry,
+        resumption: Option<Resumption>,
     ) -> Result<Choices, Error> {
         let schemes = ch
             .signature_algorithms()
@@ -205,27 +306,36 @@ impl ExpectClientHello {
             ),
             _ => None,
         };
-        let info = ClientHelloInfo {
-            server_name: server_name.as_deref(),
-            signature_schemes: schemes,
-            alpn: offered_alpn,
+        let wants_tickets = ch
+            .psk_modes()
+            .is_some_and(|modes| modes.contains(&PSK_DHE_KE));
+        let auth = match resumption {
+            Some(resumption) => Authentication::Resumed(resumption),
+            None => {
+                let info = ClientHelloInfo {
+                    server_name: server_name.as_deref(),
+                    signature_schemes: schemes,
+                    alpn: offered_alpn,
+                };
+                let certified = match self.config.cert_resolver.resolve(&info) {
+                    Some(certified) => certified,
+                    None if server_name.is_some() => return Err(Error::UnrecognizedName),
+                    None => return Err(Error::HandshakeFailure("no certificate to present")),
+                };
+                let scheme = certified
+                    .key
+                    .choose_tls13_scheme(schemes)
+                    .ok_or(Error::HandshakeFailure("no signature scheme in common"))?;
+                Authentication::Certificate { certified, scheme }
+            }
         };
-        let certified = match self.config.cert_resolver.resolve(&info) {
-            Some(certified) => certified,
-            None if server_name.is_some() => return Err(Error::UnrecognizedName),
-            None => return Err(Error::HandshakeFailure("no certificate to present")),
-        };
-        let scheme = certified
-            .key
-            .choose_tls13_scheme(schemes)
-            .ok_or(Error::HandshakeFailure("no signature scheme in common"))?;
         Ok(Choices {
             suite,
             share,
-            certified,
-            scheme,
+            auth,
             alpn,
             server_name,
+            wants_tickets,
         })
     }
 
@@ -313,7 +423,7 @@ fn host_name(raw: &[u8]) -> Result<String, Error> {
 /// `retried` is `Some(sent_ccs)` after a HelloRetryRequest.
 fn send_flight(
     common: &mut Common,
-    config: &ServerConfig,
+    config: &Arc<ServerConfig>,
     ch: &ClientHello,
     choices: Choices,
     mut transcript: Transcript,
@@ -322,10 +432,10 @@ fn send_flight(
     let Choices {
         suite,
         share,
-        certified,
-        scheme,
+        auth,
         alpn,
         server_name,
+        wants_tickets,
     } = choices;
     let kx = KeyExchange::generate(share.group)?;
     let our_share = KeyShareEntry {
@@ -333,25 +443,41 @@ fn send_flight(
         key_exchange: kx.public_key().to_vec(),
     };
     let shared = kx.complete(&share.key_exchange)?;
+    let (early, certificate, psk_identity, peer_certificates) = match auth {
+        Authentication::Resumed(r) => (
+            r.early,
+            None,
+            Some(r.identity),
+            r.session.client_certificates,
+        ),
+        Authentication::Certificate { certified, scheme } => (
+            EarlySecret::new(suite.hash, None),
+            Some((certified, scheme)),
+            None,
+            Vec::new(),
+        ),
+    };
     let mut random = [0u8; 32];
     config.rng.fill(&mut random).map_err(|_| Error::Entropy)?;
-    let hello = HandshakeMessage::ServerHello(ServerHello {
+    let mut extensions = vec![
+        ServerExtension::SupportedVersions(ProtocolVersion::Tls13),
+        ServerExtension::KeyShare(our_share),
+    ];
+    extensions.extend(psk_identity.map(ServerExtension::PreSharedKey));
+    let hello = ServerHello {
         legacy_version: 0x0303,
         random,
         session_id: ch.session_id.clone(),
         cipher_suite: suite.suite,
         compression_method: 0,
-        extensions: vec![
-            ServerExtension::SupportedVersions(ProtocolVersion::Tls13),
-            ServerExtension::KeyShare(our_share),
-        ],
-    });
-    common.send_message(&hello, &mut transcript)?;
+        extensions,
+    };
+    common.send_message(&HandshakeMessage::ServerHello(hello), &mut transcript)?;
     if !ch.session_id.is_empty() && retried != Some(true) {
         // Middlebox compatibility: the client asked for it with a session id.
         common.send_ccs();
     }
-    let schedule = EarlySecret::new(suite.hash, None).into_handshake(shared.as_ref());
+    let schedule = early.into_handshake(shared.as_ref());
     let hello_hash = transcript.current();
     let client_hs = schedule.client_traffic(hello_hash.as_ref());
     let server_hs = schedule.server_traffic(hello_hash.as_ref());
@@ -368,47 +494,23 @@ fn send_flight(
     if let Some(protocol) = &alpn {
         extensions.push(EncryptedExtension::Alpn(protocol.clone()));
     }
+    let encrypted_extensions = EncryptedExtensions { extensions };
     common.send_message(
-        &HandshakeMessage::EncryptedExtensions(EncryptedExtensions { extensions }),
+        &HandshakeMessage::EncryptedExtensions(encrypted_extensions),
         &mut transcript,
     )?;
-    if let Some(verifier) = &config.client_verifier {
-        let mut extensions = vec![CertReqExtension::SignatureAlgorithms(
-            verifier.supported_schemes().to_vec(),
-        )];
-        if !verifier.root_hint_subjects().is_empty() {
-            extensions.push(CertReqExtension::CertificateAuthorities(
-                verifier.root_hint_subjects().to_vec(),
-            ));
+    // A resumed session keeps the authentication of its original handshake.
+    let client_verifier = match &certificate {
+        Some((certified, scheme)) => {
+            let verifier = config.client_verifier.clone();
+            if let Some(verifier) = &verifier {
+                send_certificate_request(common, verifier.as_ref(), &mut transcript)?;
+            }
+            send_certificate(common, certified, *scheme, &mut transcript)?;
+            verifier
         }
-        let request = CertificateRequest {
-            context: Vec::new(),
-            extensions,
-        };
-        common.send_message(
-            &HandshakeMessage::CertificateRequest(request),
-            &mut transcript,
-        )?;
-    }
-    let entries = certified
-        .chain
-        .iter()
-        .map(|cert| CertificateEntry {
-            cert: cert.clone(),
-            extensions: Vec::new(),
-        })
-        .collect();
-    let certificate = HandshakeMessage::Certificate(CertificatePayload {
-        context: Vec::new(),
-        entries,
-    });
-    common.send_message(&certificate, &mut transcript)?;
-    let signed = certificate_verify_message(true, transcript.current().as_ref());
-    let signature = certified.key.sign(scheme, &signed)?;
-    common.send_message(
-        &HandshakeMessage::CertificateVerify(CertificateVerify { scheme, signature }),
-        &mut transcript,
-    )?;
+        None => None,
+    };
     let verify_data = finished_verify_data(
         suite.hash,
         server_hs.as_ref(),
@@ -424,31 +526,86 @@ fn send_flight(
     let app = AppSecrets::derive(&master, handshake_hash.as_ref());
     common.set_write_key(TrafficKey::from_secret(suite, app.server())?);
     let awaiting = AwaitingClient {
+        config: config.clone(),
         suite,
         transcript,
         client_hs,
         app,
         master,
+        wants_tickets,
         negotiated: Negotiated {
             version: ProtocolVersion::Tls13,
             suite: suite.suite,
             group: share.group,
             alpn,
             server_name,
-            peer_certificates: Vec::new(),
+            peer_certificates,
             hello_retry: retried.is_some(),
+            resumed: psk_identity.is_some(),
         },
     };
-    Ok(match &config.client_verifier {
-        Some(verifier) => ServerState::ExpectCertificate(ExpectCertificate {
+    Ok(match (client_verifier, psk_identity) {
+        (Some(verifier), _) => {
+            ServerState::ExpectCertificate(ExpectCertificate { awaiting, verifier })
+        }
+        (None, Some(_)) => ServerState::ExpectFinished(ExpectFinished {
             awaiting,
-            verifier: verifier.clone(),
+            _client_auth: ClientAuth::Resumed,
         }),
-        None => ServerState::ExpectFinished(ExpectFinished {
+        (None, None) => ServerState::ExpectFinished(ExpectFinished {
             awaiting,
             _client_auth: ClientAuth::NotRequested,
         }),
     })
+}
+
+/// Asks the client for a certificate (RFC 8446 §4.3.2).
+fn send_certificate_request(
+    common: &mut Common,
+    verifier: &dyn ClientCertVerifier,
+    transcript: &mut Transcript,
+) -> Result<(), Error> {
+    let mut extensions = vec![CertReqExtension::SignatureAlgorithms(
+        verifier.supported_schemes().to_vec(),
+    )];
+    if !verifier.root_hint_subjects().is_empty() {
+        extensions.push(CertReqExtension::CertificateAuthorities(
+            verifier.root_hint_subjects().to_vec(),
+        ));
+    }
+    let request = CertificateRequest {
+        context: Vec::new(),
+        extensions,
+    };
+    common.send_message(&HandshakeMessage::CertificateRequest(request), transcript)
+}
+
+/// Sends our chain and a CertificateVerify signed with its key.
+fn send_certificate(
+    common: &mut Common,
+    certified: &CertifiedKey,
+    scheme: SignatureScheme,
+    transcript: &mut Transcript,
+) -> Result<(), Error> {
+    let entries = certified
+        .chain
+        .iter()
+        .map(|cert| CertificateEntry {
+            cert: cert.clone(),
+            extensions: Vec::new(),
+        })
+        .collect();
+    let certificate = HandshakeMessage::Certificate(CertificatePayload {
+        context: Vec::new(),
+        entries,
+    });
+    common.send_message(&certificate, transcript)?;
+    let signed = certificate_verify_message(true, transcript.current().as_ref());
+    let signature = certified.key.sign(scheme, &signed)?;
+    common.send_message(
+        &HandshakeMessage::CertificateVerify(CertificateVerify { scheme, signature }),
+        transcript,
+    )
 }
 
 /// How many bytes of rejected 0-RTT data a server skips before giving up.
@@ -456,7 +613,10 @@ const MAX_SKIPPED_EARLY_DATA: usize = 64 * 1024;
 
 /// What the server keeps while the client finishes its side.
 struct AwaitingClient {
+    config: Arc<ServerConfig>,
     suite: &'static Suite,
+    /// The client offered psk_dhe_ke, so it can use tickets.
+    wants_tickets: bool,
     transcript: Transcript,
     client_hs: Secret,
     app: AppSecrets,
@@ -551,6 +711,9 @@ enum ClientAuth {
     NoneOffered,
     /// The client's chain and signature checked out.
     Verified(SignatureVerified),
+    /// A resumed session: the client was authenticated (or not) originally,
+    /// and its PSK binder checked out now.
+    Resumed,
 }
 
 /// Waiting for the client's Finished; our whole flight is sent.
@@ -575,8 +738,17 @@ impl ExpectFinished {
         )?;
         s.transcript.update(encoded);
         common.set_read_key(TrafficKey::from_secret(s.suite, s.app.client())?)?;
-        common.handshake_complete(s.negotiated)?;
         let resumption = s.master.resumption(s.transcript.current().as_ref());
+        if s.wants_tickets {
+            issue_tickets(
+                common,
+                &s.config,
+                s.suite,
+                &s.negotiated,
+                resumption.as_ref(),
+            )?;
+        }
+        common.handshake_complete(s.negotiated)?;
         Ok(Traffic::new(
             Side::Server,
             s.suite,
@@ -585,4 +757,46 @@ impl ExpectFinished {
             verified,
         ))
     }
+}
+
+/// Sends the configured number of NewSessionTickets (RFC 8446 §4.6.1), each
+/// with its own nonce and age_add, sealing the session with the ticketer.
+fn issue_tickets(
+    common: &mut Common,
+    config: &ServerConfig,
+    suite: &'static Suite,
+    negotiated: &Negotiated,
+    resumption_master: &[u8],
+) -> Result<(), Error> {
+    let Some(ticketer) = &config.ticketer else {
+        return Ok(());
+    };
+    let now = common.now();
+    for n in 0..config.session_tickets {
+        let nonce = [n];
+        let mut age_add = [0u8; 4];
+        config.rng.fill(&mut age_add).map_err(|_| Error::Entropy)?;
+        let psk = resumption_psk(suite.hash, resumption_master, &nonce)?;
+        let session = ServerSession {
+            suite: suite.suite,
+            psk: Zeroizing::new(psk.as_ref().to_vec()),
+            issued_at: now.0,
+            age_add: u32::from_be_bytes(age_add),
+            lifetime: ticketer.lifetime(),
+            client_certificates: negotiated.peer_certificates.clone(),
+        };
+        let mut plain = session.encode();
+        let sealed = ticketer.encrypt(&plain, now);
+        plain.zeroize();
+        let Some(ticket) = sealed else { continue };
+        let message = HandshakeMessage::NewSessionTicket(NewSessionTicket {
+            lifetime: session.lifetime,
+            age_add: session.age_add,
+            nonce: nonce.to_vec(),
+            ticket,
+            extensions: Vec::new(),
+        });
+        common.send_handshake(&message.to_vec())?;
+    }
+    Ok(())
 }

@@ -1,14 +1,18 @@
-//! After the handshake: application traffic secrets, KeyUpdate and exporters.
+//! After the handshake: application traffic secrets, KeyUpdate, exporters,
+//! and (on a client) the tickets the server sends.
 
+use alloc::string::String;
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::conn::{Common, Side};
 use crate::crypto::{Secret, Suite, TrafficKey};
 use crate::error::Error;
 use crate::key_schedule::{
-    export_keying_material, next_traffic_secret, FinishedVerified, MasterSecret,
+    export_keying_material, next_traffic_secret, resumption_psk, FinishedVerified, MasterSecret,
 };
-use crate::msgs::handshake::{HandshakeMessage, KeyUpdateRequest};
+use crate::msgs::handshake::{HandshakeMessage, KeyUpdateRequest, NewSessionTicket};
+use crate::tickets::{ClientSessionStore, StoredTicket, MAX_TICKET_LIFETIME};
 
 /// KeyUpdates accepted from the peer without application data in between;
 /// more is a flood (each costs a key derivation).
@@ -43,15 +47,25 @@ impl AppSecrets {
     }
 }
 
+/// A client's place for NewSessionTickets, with what a resumed session
+/// must remember about this one.
+pub(crate) struct TicketSink {
+    pub store: Arc<dyn ClientSessionStore>,
+    pub server_name: String,
+    pub server_certificates: Vec<Vec<u8>>,
+}
+
 /// The established connection's secrets, kept to derive the next generation
-/// on KeyUpdate (RFC 8446 §7.2) and to export keying material.
+/// on KeyUpdate (RFC 8446 §7.2), to export keying material, and (client) to
+/// derive the PSKs of received tickets.
 pub(crate) struct Traffic {
     side: Side,
     suite: &'static Suite,
     secrets: AppSecrets,
-    /// The resumption master secret, from which ticket PSKs are derived.
+    /// The resumption master secret.
     resumption: Secret,
     key_updates_received: u32,
+    tickets: Option<TicketSink>,
 }
 
 impl Traffic {
@@ -70,19 +84,22 @@ impl Traffic {
             secrets,
             resumption,
             key_updates_received: 0,
+            tickets: None,
         }
     }
 
-    /// The resumption master secret.
-    pub fn resumption(&self) -> &[u8] {
-        self.resumption.as_ref()
+    /// Keeps the tickets this (client) connection receives in `sink`.
+    pub fn with_ticket_sink(mut self, sink: Option<TicketSink>) -> Self {
+        self.tickets = sink;
+        self
     }
 
     /// Handles a post-handshake message.
-    pub fn handle(mut self, common: &mut Common, msg: HandshakeMessage) -> Result<Self, Error> {
+    pub fn handle(&mut self, common: &mut Common, msg: HandshakeMessage) -> Result<(), Error> {
         match (msg, self.side) {
-            // Resumption is not offered yet: tickets are parsed (strictly) and dropped.
-            (HandshakeMessage::NewSessionTicket(_), Side::Client) => Ok(self),
+            (HandshakeMessage::NewSessionTicket(ticket), Side::Client) => {
+                self.store_ticket(common, ticket)
+            }
             (HandshakeMessage::KeyUpdate(request), _) => {
                 if common.take_data_received() {
                     self.key_updates_received = 0;
@@ -97,12 +114,34 @@ impl Traffic {
                     self.send_key_update(common, KeyUpdateRequest::NotRequested)?;
                     common.key_update_answered = true;
                 }
-                Ok(self)
+                Ok(())
             }
             _ => Err(Error::UnexpectedMessage(
                 "handshake message after the handshake",
             )),
         }
+    }
+
+    /// Derives a ticket's PSK and hands the ticket to the client's store.
+    fn store_ticket(&self, common: &Common, ticket: NewSessionTicket) -> Result<(), Error> {
+        let Some(sink) = &self.tickets else {
+            return Ok(());
+        };
+        if ticket.lifetime == 0 {
+            return Ok(());
+        }
+        let psk = resumption_psk(self.suite.hash, self.resumption.as_ref(), &ticket.nonce)?;
+        let stored = StoredTicket {
+            suite: self.suite.suite,
+            ticket: ticket.ticket,
+            psk,
+            age_add: ticket.age_add,
+            lifetime: ticket.lifetime.min(MAX_TICKET_LIFETIME),
+            received_at: common.now(),
+            server_certificates: sink.server_certificates.clone(),
+        };
+        sink.store.put(&sink.server_name, stored);
+        Ok(())
     }
 
     fn update_read_key(&mut self, common: &mut Common) -> Result<(), Error> {
@@ -120,9 +159,7 @@ impl Traffic {
         common: &mut Common,
         request: KeyUpdateRequest,
     ) -> Result<(), Error> {
-        let mut encoded = Vec::new();
-        HandshakeMessage::KeyUpdate(request).encode(&mut encoded);
-        common.send_handshake(&encoded)?;
+        common.send_handshake(&HandshakeMessage::KeyUpdate(request).to_vec())?;
         let secret = match self.side {
             Side::Client => &mut self.secrets.client,
             Side::Server => &mut self.secrets.server,

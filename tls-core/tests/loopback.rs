@@ -304,3 +304,122 @@ fn key_update_flood_is_refused() {
         })
     );
 }
+
+/// A fixed clock the test moves by hand.
+struct TestClock(std::sync::atomic::AtomicU64);
+
+impl tls_core::Clock for TestClock {
+    fn now(&self) -> tls_core::UnixTime {
+        tls_core::UnixTime(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+/// A full handshake that leaves tickets in the client config's store.
+fn connect_and_collect_tickets(
+    cc: &Arc<ClientConfig>,
+    sc: &Arc<ServerConfig>,
+) -> (Connection, Connection) {
+    let mut client = Connection::client(cc.clone(), Some("localhost")).unwrap();
+    let mut server = Connection::server(sc.clone());
+    pump(&mut client, &mut server).unwrap();
+    (client, server)
+}
+
+#[test]
+fn tickets_resume_sessions_on_both_sides() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, sc) = configs(&p);
+    let (cc, sc) = (Arc::new(cc), Arc::new(sc));
+    let (first, _) = connect_and_collect_tickets(&cc, &sc);
+    assert!(!first.negotiated().unwrap().resumed);
+    let (mut client, mut server) = connect_and_collect_tickets(&cc, &sc);
+    for conn in [&client, &server] {
+        assert!(
+            conn.negotiated().unwrap().resumed,
+            "{:?}",
+            conn.negotiated()
+        );
+    }
+    assert_eq!(
+        client.negotiated().unwrap().peer_certificates,
+        vec![p.cert_der.clone()]
+    );
+    client.write(b"resumed data").unwrap();
+    pump(&mut client, &mut server).unwrap();
+    assert_eq!(read_all(&mut server), b"resumed data");
+}
+
+#[test]
+fn resumption_survives_hello_retry_and_keeps_the_client_certificate() {
+    let server_pki = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let client_pki = pki(&rcgen::PKCS_ED25519);
+    let (mut cc, mut sc) = configs(&server_pki);
+    cc.groups = vec![NamedGroup::X25519, NamedGroup::Secp256r1];
+    sc.groups = vec![NamedGroup::Secp256r1];
+    let key = CertifiedKey::from_pem(
+        client_pki.cert_pem.as_bytes(),
+        client_pki.key_pem.as_bytes(),
+    )
+    .unwrap();
+    cc.client_cert = Some(Arc::new(key));
+    let pins = tls_core::PinnedCertVerifier::new(vec![client_pki.cert_der.clone()]);
+    sc.client_verifier = Some(Arc::new(ClientPins {
+        pins,
+        mandatory: true,
+    }));
+    let (cc, sc) = (Arc::new(cc), Arc::new(sc));
+    connect_and_collect_tickets(&cc, &sc);
+    let (client, server) = connect_and_collect_tickets(&cc, &sc);
+    let n = server.negotiated().unwrap();
+    assert!(n.resumed && n.hello_retry);
+    assert_eq!(n.peer_certificates, vec![client_pki.cert_der.clone()]);
+    assert!(client.negotiated().unwrap().resumed);
+}
+
+#[test]
+fn tickets_from_another_server_or_expired_fall_back_to_a_full_handshake() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let clock = Arc::new(TestClock(std::sync::atomic::AtomicU64::new(1_000_000)));
+    let (mut cc, sc) = configs(&p);
+    cc.clock = clock.clone();
+    let cc = Arc::new(cc);
+    let with_clock = |sc: ServerConfig| {
+        let mut sc = sc;
+        sc.clock = clock.clone();
+        sc.ticketer = Some(Arc::new(
+            tls_core::RotatingTicketer::new(sc.rng.clone(), 3600, clock.now()).unwrap(),
+        ));
+        Arc::new(sc)
+    };
+    use tls_core::Clock;
+    let sc = with_clock(sc);
+    let other = with_clock(configs(&p).1);
+    connect_and_collect_tickets(&cc, &sc);
+    // Another server's ticketer cannot open the ticket: a full handshake.
+    let (client, server) = connect_and_collect_tickets(&cc, &other);
+    assert!(!client.negotiated().unwrap().resumed && !server.negotiated().unwrap().resumed);
+    // Two hours later the (one hour) tickets from `sc` have expired.
+    connect_and_collect_tickets(&cc, &sc);
+    clock.0.fetch_add(7200, std::sync::atomic::Ordering::SeqCst);
+    let (client, _) = connect_and_collect_tickets(&cc, &sc);
+    assert!(!client.negotiated().unwrap().resumed);
+}
+
+#[test]
+fn a_wrong_binder_is_decrypt_error() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, sc) = configs(&p);
+    let (cc, sc) = (Arc::new(cc), Arc::new(sc));
+    connect_and_collect_tickets(&cc, &sc);
+    let client = Connection::client(cc, Some("localhost")).unwrap();
+    let mut hello = client.pending_tls().to_vec();
+    // The binder is the last bytes of the ClientHello (pre_shared_key is last).
+    let last = hello.len() - 1;
+    hello[last] ^= 1;
+    let mut server = Connection::server(sc);
+    assert_eq!(
+        server.feed(&hello),
+        Err(Error::DecryptError("bad PSK binder"))
+    );
+    assert_eq!(server.pending_tls(), [21, 3, 3, 0, 2, 2, 51]);
+}

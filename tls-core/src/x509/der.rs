@@ -1,0 +1,224 @@
+//! A small strict DER reader for the parts of certificates we parse
+//! ourselves (extension values, names, algorithm identifiers).
+//!
+//! Every method returns `None` on malformed input: definite minimal lengths
+//! only, single-byte tags only. Callers turn `None` into the error that fits.
+
+/// Universal tag: BOOLEAN.
+pub(crate) const BOOLEAN: u8 = 0x01;
+/// Universal tag: INTEGER.
+pub(crate) const INTEGER: u8 = 0x02;
+/// Universal tag: BIT STRING.
+pub(crate) const BIT_STRING: u8 = 0x03;
+/// Universal tag: OCTET STRING.
+pub(crate) const OCTET_STRING: u8 = 0x04;
+/// Universal tag: NULL.
+pub(crate) const NULL: u8 = 0x05;
+/// Universal tag: OBJECT IDENTIFIER.
+pub(crate) const OID: u8 = 0x06;
+/// Universal tag: SEQUENCE (constructed).
+pub(crate) const SEQUENCE: u8 = 0x30;
+/// Universal tag: SET (constructed).
+pub(crate) const SET: u8 = 0x31;
+
+/// Context-specific primitive tag `[n]`.
+pub(crate) const fn context(n: u8) -> u8 {
+    0x80 | n
+}
+
+/// Context-specific constructed tag `[n]`.
+pub(crate) const fn context_constructed(n: u8) -> u8 {
+    0xa0 | n
+}
+
+/// A cursor over DER bytes.
+#[derive(Debug, Clone)]
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+/// One element: its tag, its contents and its whole encoding.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Tlv<'a> {
+    pub(crate) tag: u8,
+    pub(crate) contents: &'a [u8],
+    pub(crate) encoded: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Reader { buf }
+    }
+
+    /// True when every byte has been read.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// `Some(())` when every byte has been read.
+    pub(crate) fn finish(&self) -> Option<()> {
+        self.buf.is_empty().then_some(())
+    }
+
+    /// The tag of the next element, if any.
+    pub(crate) fn peek_tag(&self) -> Option<u8> {
+        self.buf.first().copied()
+    }
+
+    /// The next element, whatever its tag.
+    pub(crate) fn read(&mut self) -> Option<Tlv<'a>> {
+        let (&tag, rest) = self.buf.split_first()?;
+        if tag & 0x1f == 0x1f {
+            return None; // high tag numbers: never needed here
+        }
+        let (&first, mut rest) = rest.split_first()?;
+        let len = if first < 0x80 {
+            usize::from(first)
+        } else {
+            let n = usize::from(first & 0x7f);
+            if n == 0 || n > 4 {
+                return None; // indefinite or absurd
+            }
+            let (bytes, tail) = split(rest, n)?;
+            rest = tail;
+            if bytes.first() == Some(&0) {
+                return None; // not minimal
+            }
+            let len = bytes
+                .iter()
+                .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+            if len < 0x80 {
+                return None; // long form where the short form fits
+            }
+            len
+        };
+        let (contents, tail) = split(rest, len)?;
+        let header_len = self.buf.len().checked_sub(rest.len())?;
+        let (encoded, _) = split(self.buf, header_len.checked_add(len)?)?;
+        self.buf = tail;
+        Some(Tlv {
+            tag,
+            contents,
+            encoded,
+        })
+    }
+
+    /// The next element, which must have tag `tag`.
+    pub(crate) fn expect_tlv(&mut self, tag: u8) -> Option<Tlv<'a>> {
+        if self.peek_tag()? != tag {
+            return None;
+        }
+        self.read()
+    }
+
+    /// The contents of the next element, which must have tag `tag`.
+    pub(crate) fn expect(&mut self, tag: u8) -> Option<&'a [u8]> {
+        self.expect_tlv(tag).map(|t| t.contents)
+    }
+
+    /// The contents of the next element if it has tag `tag`; `Some(None)`
+    /// when the next element has another tag or the input is exhausted.
+    pub(crate) fn optional(&mut self, tag: u8) -> Option<Option<&'a [u8]>> {
+        if self.peek_tag() == Some(tag) {
+            self.expect(tag).map(Some)
+        } else {
+            Some(None)
+        }
+    }
+
+    /// A SEQUENCE, as a reader over its contents.
+    pub(crate) fn sequence(&mut self) -> Option<Reader<'a>> {
+        self.expect(SEQUENCE).map(Reader::new)
+    }
+}
+
+/// The contents of `input` when it is exactly one element with tag `tag`.
+pub(crate) fn single(input: &[u8], tag: u8) -> Option<&[u8]> {
+    let mut r = Reader::new(input);
+    let contents = r.expect(tag)?;
+    r.finish()?;
+    Some(contents)
+}
+
+/// A DER BOOLEAN's value (contents must be one byte, 0x00 or 0xff).
+pub(crate) fn boolean(contents: &[u8]) -> Option<bool> {
+    match contents {
+        [0x00] => Some(false),
+        [0xff] => Some(true),
+        _ => None,
+    }
+}
+
+/// A non-negative, minimally encoded INTEGER that fits in a `u64`.
+pub(crate) fn small_uint(contents: &[u8]) -> Option<u64> {
+    let (&first, rest) = contents.split_first()?;
+    if first & 0x80 != 0 {
+        return None; // negative
+    }
+    if first == 0 && rest.first().is_some_and(|b| b & 0x80 == 0) {
+        return None; // not minimal
+    }
+    let digits = if first == 0 && !rest.is_empty() {
+        rest
+    } else {
+        contents
+    };
+    if digits.len() > 8 {
+        return None;
+    }
+    Some(digits.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+}
+
+/// The bytes of a BIT STRING's contents, with the count of unused bits in
+/// the last byte (0..=7; 0 when empty).
+pub(crate) fn bit_string(contents: &[u8]) -> Option<(u8, &[u8])> {
+    let (&unused, bytes) = contents.split_first()?;
+    if unused > 7 || (bytes.is_empty() && unused != 0) {
+        return None;
+    }
+    Some((unused, bytes))
+}
+
+fn split(buf: &[u8], n: usize) -> Option<(&[u8], &[u8])> {
+    (n <= buf.len()).then(|| buf.split_at(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x509_der_reader_basics() {
+        let mut r = Reader::new(&[0x04, 0x02, 0xaa, 0xbb, 0x05, 0x00]);
+        let t = r.read().unwrap();
+        assert_eq!((t.tag, t.contents), (0x04, &[0xaa, 0xbb][..]));
+        assert_eq!(t.encoded, &[4, 2, 0xaa, 0xbb]);
+        assert_eq!(r.expect(NULL), Some(&[][..]));
+        assert!(r.finish().is_some());
+        for bad in [
+            &[0x30, 0x80, 0x00, 0x00][..],
+            &[0x04, 0x81, 0x01, 0xaa],
+            &[0x04, 0x82, 0x00, 0x80],
+            &[0x04, 0x03, 0xaa],
+            &[0x1f, 0x01, 0x00],
+            &[0x04],
+        ] {
+            assert!(Reader::new(bad).read().is_none(), "{bad:02x?}");
+        }
+    }
+
+    #[test]
+    fn x509_der_integers_and_booleans() {
+        assert_eq!(small_uint(&[0]), Some(0));
+        assert_eq!(small_uint(&[0x00, 0x80]), Some(128));
+        assert_eq!(small_uint(&[0x00, 0x7f]), None);
+        assert_eq!(small_uint(&[0x80]), None);
+        assert_eq!(small_uint(&[]), None);
+        assert_eq!(small_uint(&[1; 9]), None);
+        assert_eq!(boolean(&[0xff]), Some(true));
+        assert_eq!(boolean(&[0x01]), None);
+        assert_eq!(bit_string(&[0x08, 0xff]), None);
+        assert_eq!(bit_string(&[0x01]), None);
+        assert_eq!(bit_string(&[0x00]), Some((0, &[][..])));
+    }
+}

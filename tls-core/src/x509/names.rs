@@ -1,0 +1,437 @@
+//! Names: the reference name we check a certificate against, the
+//! GeneralName forms certificates carry, distinguished names, and the
+//! syntax and matching rules for each (RFC 5280 §4.2.1.6, RFC 6125).
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+use core::net::IpAddr;
+
+use super::der::{self, Reader};
+use super::error::CertError;
+
+/// The name the peer is expected to have: a DNS name or an IP address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ServerName {
+    /// A DNS name, stored in lower case without a trailing dot.
+    Dns(String),
+    /// An IP address; matched only against iPAddress subjectAltNames.
+    Ip(IpAddr),
+}
+
+impl ServerName {
+    /// Parses an IP literal (dotted-decimal IPv4 or textual IPv6) or a DNS
+    /// name (letters, digits and hyphens in dot-separated labels; one
+    /// trailing dot is allowed and dropped). Anything else is
+    /// `CertError::Malformed`.
+    pub fn parse(name: &str) -> Result<ServerName, CertError> {
+        if let Ok(ip) = name.parse::<IpAddr>() {
+            return Ok(ServerName::Ip(ip));
+        }
+        let trimmed = name.strip_suffix('.').unwrap_or(name);
+        if !valid_dns_name(trimmed, false) {
+            return Err(CertError::Malformed("invalid server name"));
+        }
+        Ok(ServerName::Dns(trimmed.to_ascii_lowercase()))
+    }
+}
+
+impl fmt::Display for ServerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerName::Dns(name) => f.write_str(name),
+            ServerName::Ip(ip) => write!(f, "{ip}"),
+        }
+    }
+}
+
+/// One GeneralName (RFC 5280 §4.2.1.6), borrowed from the certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GeneralName<'a> {
+    /// dNSName (ASCII; may be a wildcard pattern in a subjectAltName).
+    Dns(&'a str),
+    /// rfc822Name (ASCII).
+    Email(&'a str),
+    /// uniformResourceIdentifier (ASCII).
+    Uri(&'a str),
+    /// iPAddress: 4 or 16 bytes in a subjectAltName, 8 or 32 (address and
+    /// mask) in a name constraint.
+    Ip(&'a [u8]),
+    /// directoryName: the whole DER encoding of the Name.
+    Directory(&'a [u8]),
+    /// otherName, x400Address, ediPartyName or registeredID, by tag number:
+    /// forms we never match.
+    Other(u8),
+}
+
+impl GeneralName<'_> {
+    /// A number per name form, to pair names with constraints of the same form.
+    pub(crate) fn form(&self) -> u8 {
+        match self {
+            GeneralName::Other(n) => *n,
+            GeneralName::Email(_) => 1,
+            GeneralName::Dns(_) => 2,
+            GeneralName::Directory(_) => 4,
+            GeneralName::Uri(_) => 6,
+            GeneralName::Ip(_) => 7,
+        }
+    }
+}
+
+/// Parses one GeneralName element. The string forms must be ASCII (IA5String).
+pub(crate) fn parse_general_name(tlv: der::Tlv<'_>) -> Result<GeneralName<'_>, CertError> {
+    const BAD: CertError = CertError::Malformed("malformed GeneralName");
+    fn ascii(bytes: &[u8]) -> Result<&str, CertError> {
+        if !bytes.is_ascii() {
+            return Err(CertError::Malformed("non-ASCII name"));
+        }
+        core::str::from_utf8(bytes).map_err(|_| BAD)
+    }
+    Ok(match tlv.tag {
+        0xa0 => GeneralName::Other(0),
+        0x81 => GeneralName::Email(ascii(tlv.contents)?),
+        0x82 => GeneralName::Dns(ascii(tlv.contents)?),
+        0xa3 => GeneralName::Other(3),
+        0xa4 => {
+            let mut r = Reader::new(tlv.contents);
+            let name = r.expect_tlv(der::SEQUENCE).ok_or(BAD)?;
+            r.finish().ok_or(BAD)?;
+            parse_name(name.contents).ok_or(BAD)?;
+            GeneralName::Directory(name.encoded)
+        }
+        0xa5 => GeneralName::Other(5),
+        0x86 => GeneralName::Uri(ascii(tlv.contents)?),
+        0x87 => GeneralName::Ip(tlv.contents),
+        0x88 => GeneralName::Other(8),
+        _ => return Err(BAD),
+    })
+}
+
+/// Parses a GeneralNames SEQUENCE's contents (at least one name).
+pub(crate) fn parse_general_names(contents: &[u8]) -> Result<Vec<GeneralName<'_>>, CertError> {
+    let mut r = Reader::new(contents);
+    let mut names = Vec::new();
+    while !r.is_empty() {
+        let tlv = r
+            .read()
+            .ok_or(CertError::Malformed("malformed GeneralNames"))?;
+        names.push(parse_general_name(tlv)?);
+    }
+    if names.is_empty() {
+        return Err(CertError::Malformed("empty GeneralNames"));
+    }
+    Ok(names)
+}
+
+/// One AttributeTypeAndValue of a distinguished name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Attribute<'a> {
+    /// The attribute type OID's contents.
+    pub(crate) oid: &'a [u8],
+    /// The value's tag (the string type for the usual attributes).
+    pub(crate) tag: u8,
+    /// The value's contents.
+    pub(crate) value: &'a [u8],
+}
+
+/// A relative distinguished name: one or more attributes.
+pub(crate) type Rdn<'a> = Vec<Attribute<'a>>;
+
+/// id-at-commonName, 2.5.4.3.
+pub(crate) const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
+/// pkcs-9 emailAddress, 1.2.840.113549.1.9.1.
+pub(crate) const OID_EMAIL_ADDRESS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01];
+
+/// Parses the contents of a Name SEQUENCE into its RDNs; `None` if malformed.
+pub(crate) fn parse_name(contents: &[u8]) -> Option<Vec<Rdn<'_>>> {
+    let mut r = Reader::new(contents);
+    let mut rdns = Vec::new();
+    while !r.is_empty() {
+        let mut set = Reader::new(r.expect(der::SET)?);
+        let mut rdn = Vec::new();
+        while !set.is_empty() {
+            let mut atv = set.sequence()?;
+            let oid = atv.expect(der::OID)?;
+            let value = atv.read()?;
+            atv.finish()?;
+            if oid.is_empty() {
+                return None;
+            }
+            rdn.push(Attribute {
+                oid,
+                tag: value.tag,
+                value: value.contents,
+            });
+        }
+        if rdn.is_empty() {
+            return None;
+        }
+        rdns.push(rdn);
+    }
+    Some(rdns)
+}
+
+/// A directory string's text, for the string types we can decode
+/// (UTF8String, PrintableString, IA5String, BMPString, UniversalString).
+pub(crate) fn decode_string(tag: u8, value: &[u8]) -> Option<String> {
+    match tag {
+        0x0c => core::str::from_utf8(value).ok().map(ToString::to_string),
+        0x13 | 0x16 => value
+            .is_ascii()
+            .then(|| value.iter().map(|&b| char::from(b)).collect()),
+        0x1e => {
+            if value.len() % 2 != 0 {
+                return None;
+            }
+            let units = value
+                .chunks_exact(2)
+                .map(|c| <[u8; 2]>::try_from(c).map(u16::from_be_bytes))
+                .collect::<Result<Vec<u16>, _>>()
+                .ok()?;
+            char::decode_utf16(units).collect::<Result<String, _>>().ok()
+        }
+        0x1c => {
+            if value.len() % 4 != 0 {
+                return None;
+            }
+            value
+                .chunks_exact(4)
+                .map(|c| {
+                    <[u8; 4]>::try_from(c)
+                        .ok()
+                        .and_then(|b| char::from_u32(u32::from_be_bytes(b)))
+                })
+                .collect()
+        }
+        _ => None,
+    }
+}
+
+/// Values of one attribute type in a parsed name, decoded (`None` for a
+/// value we cannot decode).
+pub(crate) fn attribute_strings(rdns: &[Rdn<'_>], oid: &[u8]) -> Vec<Option<String>> {
+    rdns.iter()
+        .flatten()
+        .filter(|a| a.oid == oid)
+        .map(|a| decode_string(a.tag, a.value))
+        .collect()
+}
+
+/// Attribute value comparison for name constraints: strings compare after
+/// trimming, collapsing inner whitespace and lower-casing (an approximation
+/// of RFC 4518); anything else compares by tag and bytes.
+pub(crate) fn attribute_eq(a: &Attribute<'_>, b: &Attribute<'_>) -> bool {
+    if a.oid != b.oid {
+        return false;
+    }
+    match (decode_string(a.tag, a.value), decode_string(b.tag, b.value)) {
+        (Some(x), Some(y)) => normalize(&x) == normalize(&y),
+        _ => a.tag == b.tag && a.value == b.value,
+    }
+}
+
+fn normalize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    out
+}
+
+/// DNS name syntax (RFC 1034 preferred name syntax as modified by RFC 1123):
+/// dot-separated labels of 1..=63 letters, digits and hyphens, no hyphen at
+/// either end of a label, at most 253 characters, no trailing dot, and a
+/// last label that is not all digits (so an IPv4 address is not a DNS name).
+/// With `wildcard`, the first label may be exactly `*` when at least two
+/// labels follow it.
+pub(crate) fn valid_dns_name(name: &str, wildcard: bool) -> bool {
+    if name.is_empty() || name.len() > 253 || !name.is_ascii() {
+        return false;
+    }
+    let mut labels: Vec<&str> = name.split('.').collect();
+    if wildcard && labels.first() == Some(&"*") {
+        if labels.len() < 3 {
+            return false;
+        }
+        labels.remove(0);
+    }
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    };
+    labels.iter().all(label_ok)
+        && labels
+            .last()
+            .is_some_and(|l| !l.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// True if the presented dNSName (possibly a `*.` wildcard, already
+/// syntax-checked) matches the reference name (lower case). A wildcard
+/// stands for exactly one whole, non-empty left-most label (RFC 6125 §6.4.3).
+pub(crate) fn dns_name_matches(presented: &str, reference: &str) -> bool {
+    match presented.strip_prefix("*.") {
+        Some(rest) => match reference.split_once('.') {
+            Some((first, tail)) => !first.is_empty() && tail.eq_ignore_ascii_case(rest),
+            None => false,
+        },
+        None => presented.eq_ignore_ascii_case(reference),
+    }
+}
+
+/// RFC 5322 atext plus `.` for the local part of a mailbox (no quoting, no
+/// leading, trailing or doubled dots, at most 64 characters), and a DNS
+/// name after the single `@`.
+pub(crate) fn valid_email(mailbox: &str) -> bool {
+    let Some((local, domain)) = mailbox.split_once('@') else {
+        return false;
+    };
+    let atext = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b);
+    !local.is_empty()
+        && local.len() <= 64
+        && local.bytes().all(|b| atext(b) || b == b'.')
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && valid_dns_name(domain, false)
+}
+
+/// An rfc822Name constraint: a mailbox, a host, or `.domain` for any
+/// subdomain (RFC 5280 §4.2.1.10).
+pub(crate) fn valid_email_constraint(constraint: &str) -> bool {
+    if constraint.contains('@') {
+        valid_email(constraint)
+    } else {
+        valid_dns_name(constraint.strip_prefix('.').unwrap_or(constraint), false)
+    }
+}
+
+/// True if a subjectAltName dNSName matches the reference name, or an
+/// iPAddress equals the reference address. There is no Common Name fallback.
+pub(crate) fn san_matches(san: &GeneralName<'_>, reference: &ServerName) -> bool {
+    match (san, reference) {
+        (GeneralName::Dns(presented), ServerName::Dns(name)) => dns_name_matches(presented, name),
+        (GeneralName::Ip(bytes), ServerName::Ip(IpAddr::V4(ip))) => *bytes == ip.octets(),
+        (GeneralName::Ip(bytes), ServerName::Ip(IpAddr::V6(ip))) => *bytes == ip.octets(),
+        _ => false,
+    }
+}
+
+/// The CA/Browser Forum rule for the subject commonName of a server
+/// certificate (BR §7.1.4.3): when the certificate names hosts in its
+/// subjectAltName, every commonName that could be a host name (no
+/// whitespace) must be a character-for-character copy of one of its
+/// dNSNames, or the canonical text (dotted decimal, RFC 5952) of one of its
+/// iPAddresses.
+pub(crate) fn check_common_names(
+    common_names: &[Option<String>],
+    sans: &[GeneralName<'_>],
+) -> Result<(), CertError> {
+    const MISMATCH: CertError =
+        CertError::Profile("commonName is not a copy of a subjectAltName entry");
+    let names_hosts = sans
+        .iter()
+        .any(|n| matches!(n, GeneralName::Dns(_) | GeneralName::Ip(_)));
+    if !names_hosts {
+        return Ok(());
+    }
+    for cn in common_names {
+        let cn = cn.as_deref().ok_or(MISMATCH)?;
+        if cn.chars().any(char::is_whitespace) {
+            continue;
+        }
+        let ok = if let Ok(ip) = cn.parse::<IpAddr>() {
+            ip.to_string() == cn
+                && sans
+                    .iter()
+                    .any(|n| san_matches(n, &ServerName::Ip(ip)))
+        } else {
+            sans.iter().any(|n| *n == GeneralName::Dns(cn))
+        };
+        if !ok {
+            return Err(MISMATCH);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn x509_dns_syntax() {
+        for good in ["example.com", "a-b.example", "localhost", "xn--n3h.com", "EXAMPLE.com"] {
+            assert!(valid_dns_name(good, false), "{good}");
+        }
+        for bad in [
+            "",
+            ".example.com",
+            "example.com.",
+            "foo_bar.example.com",
+            "-a.com",
+            "a-.com",
+            "8.8.8.8",
+            "a..b",
+            "*.example.com",
+            "😜.example.com",
+        ] {
+            assert!(!valid_dns_name(bad, false), "{bad}");
+        }
+        assert!(valid_dns_name("*.example.com", true));
+        for bad in ["*", "*.com", "ba*.example.com", "foo.*.example.com", "xn--*-1b.example.com"] {
+            assert!(!valid_dns_name(bad, true), "{bad}");
+        }
+    }
+
+    #[test]
+    fn x509_wildcard_matching() {
+        assert!(dns_name_matches("*.example.com", "foo.example.com"));
+        assert!(dns_name_matches("*.Example.com", "foo.example.com"));
+        assert!(!dns_name_matches("*.example.com", "example.com"));
+        assert!(!dns_name_matches("*.example.com", "foo.bar.example.com"));
+        assert!(dns_name_matches("Example.com", "example.com"));
+        assert!(!dns_name_matches("example.com", "example2.com"));
+    }
+
+    #[test]
+    fn x509_server_names() {
+        assert_eq!(
+            ServerName::parse("Example.COM.").unwrap(),
+            ServerName::Dns("example.com".into())
+        );
+        assert!(matches!(ServerName::parse("::1"), Ok(ServerName::Ip(_))));
+        assert!(matches!(ServerName::parse("127.0.0.1"), Ok(ServerName::Ip(_))));
+        assert!(ServerName::parse("foo bar").is_err());
+        assert!(ServerName::parse("").is_err());
+    }
+
+    #[test]
+    fn x509_email_syntax() {
+        assert!(valid_email("foo@example.com"));
+        assert!(valid_email("*@example.com"));
+        assert!(!valid_email("invalid@address@example.com"));
+        assert!(!valid_email("@example.com"));
+        assert!(valid_email_constraint("example.com"));
+        assert!(valid_email_constraint(".example.com"));
+        assert!(!valid_email_constraint("invalid@invalid@example.com"));
+    }
+
+    #[test]
+    fn x509_common_name_rule() {
+        let sans = [GeneralName::Dns("example.com"), GeneralName::Ip(&[192, 168, 1, 1])];
+        let ok = |cn: &str| check_common_names(&[Some(cn.into())], &sans).is_ok();
+        assert!(ok("example.com"));
+        assert!(ok("192.168.1.1"));
+        assert!(ok("my test server"));
+        assert!(!ok("Example.COM"));
+        assert!(!ok("192.168.001.001"));
+        assert!(!ok("0xC0A80101"));
+        assert!(check_common_names(&[Some("foo".into())], &[GeneralName::Other(0)]).is_ok());
+    }
+}
