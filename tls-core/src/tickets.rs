@@ -112,6 +112,15 @@ impl StoredTicket {
         now.0.saturating_sub(self.received_at.0) >= u64::from(self.lifetime)
     }
 
+    /// Flips a bit of the opaque ticket, so a server cannot open it (tests of
+    /// servers and stores use this; it has no other purpose).
+    #[doc(hidden)]
+    pub fn tamper_for_test(&mut self) {
+        if let Some(byte) = self.ticket.last_mut() {
+            *byte ^= 1;
+        }
+    }
+
     /// The obfuscated ticket age to send (RFC 8446 §4.2.11.1).
     pub(crate) fn obfuscated_age(&self, now: UnixTime) -> u32 {
         let age_ms = now

@@ -423,3 +423,32 @@ fn a_wrong_binder_is_decrypt_error() {
     );
     assert_eq!(server.pending_tls(), [21, 3, 3, 0, 2, 2, 51]);
 }
+
+/// A session store that corrupts every ticket it hands out.
+struct TamperingStore(tls_core::MemorySessionStore);
+
+impl tls_core::ClientSessionStore for TamperingStore {
+    fn put(&self, server_name: &str, ticket: tls_core::StoredTicket) {
+        self.0.put(server_name, ticket);
+    }
+
+    fn take(&self, server_name: &str, now: tls_core::UnixTime) -> Option<tls_core::StoredTicket> {
+        let mut ticket = self.0.take(server_name, now)?;
+        ticket.tamper_for_test();
+        Some(ticket)
+    }
+}
+
+#[test]
+fn a_tampered_ticket_gives_a_full_handshake() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (mut cc, sc) = configs(&p);
+    cc.session_store = Some(Arc::new(TamperingStore(tls_core::MemorySessionStore::new(
+        4,
+    ))));
+    let (cc, sc) = (Arc::new(cc), Arc::new(sc));
+    connect_and_collect_tickets(&cc, &sc);
+    let (client, server) = connect_and_collect_tickets(&cc, &sc);
+    assert!(!client.negotiated().unwrap().resumed);
+    assert!(!server.negotiated().unwrap().resumed);
+}
