@@ -1,0 +1,281 @@
+//! The command line (clap derive), and its translation to a [`Config`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::toml::{parse_level, parse_log_format, parse_proxy_version};
+use crate::config::{
+    parse_duration, validate, Access, Addr, CertFiles, Config, ConfigError, Global, LogFormat,
+    Mode, ProxyVersion, ServerVerify, Service, Timeouts, DEFAULT_MAX_CONNECTIONS,
+};
+
+const ABOUT: &str = "A TLS tunnel: the stunnel replacement built on tls-core.";
+
+const LONG_ABOUT: &str = "\
+tls-tunnel wraps plaintext TCP or Unix-socket services in TLS (server mode) or
+carries plaintext clients to a TLS service (client mode). Only TLS 1.3 with AEAD
+cipher suites is spoken.
+
+MODES
+  server   accept TLS on --listen, forward plaintext to --target
+  client   accept plaintext on --listen, connect with TLS to --target
+  --config run every service of a TOML file (name ending .toml) or a stunnel.conf
+
+ADDRESSES
+  host:port, 1.2.3.4:443, [::1]:443, a bare port (all interfaces), or a Unix
+  socket as unix:/path or /path.";
+
+const AFTER_HELP: &str = "\
+EXAMPLES
+  tls-tunnel server --listen 0.0.0.0:8443 --target 127.0.0.1:8080
+      TLS on 8443 with a self-signed certificate generated in memory (its SHA-256
+      fingerprint is logged), plaintext to 8080.
+  tls-tunnel server --listen [::]:5433 --target unix:/run/postgresql/.s.PGSQL.5432 \\
+      --cert db.pem --key db.key
+  tls-tunnel client --listen 127.0.0.1:2525 --target mail.example.com:465 --cacert ca.pem
+  tls-tunnel --config /etc/tls-tunnel/stunnel.conf --check
+
+SIGNALS
+  SIGHUP   reload certificates, keys, CA files and targets; established connections
+           stay; a bad reload keeps the old configuration and logs why
+  SIGTERM  stop accepting, let established connections finish (drain), exit
+
+EXIT STATUS
+  0 on success, 1 on a runtime failure (cannot bind), 2 on a bad configuration
+  or command line (one line on stderr names the file and line).
+
+SYSTEMD
+  With Type=notify, READY=1 is sent once every listener is bound; RELOADING=1 and
+  STOPPING=1 accompany SIGHUP and SIGTERM.";
+
+/// The parsed command line.
+#[derive(Debug, Parser)]
+#[command(name = "tls-tunnel", version, about = ABOUT, long_about = LONG_ABOUT, after_long_help = AFTER_HELP,
+    args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Run the services of this file: TOML (*.toml) or stunnel.conf syntax.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Validate the configuration (including certificates and keys) and exit.
+    #[arg(long, global = true)]
+    pub check: bool,
+
+    /// Log format.
+    #[arg(long, value_name = "text|json", global = true, value_parser = parse_log_format)]
+    pub log_format: Option<LogFormat>,
+
+    /// Most verbose level logged: error, warn, info, debug, trace.
+    #[arg(long, value_name = "LEVEL", global = true, value_parser = parse_level)]
+    pub log_level: Option<tracing::Level>,
+
+    /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9100).
+    #[arg(long, value_name = "ADDR", global = true)]
+    pub metrics: Option<SocketAddr>,
+
+    /// Stay in the foreground even if a stunnel.conf says `foreground = no`.
+    #[arg(long, global = true)]
+    pub foreground: bool,
+
+    /// Write the process id to this file.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub pid_file: Option<PathBuf>,
+
+    /// The tunnel to run, when no --config is given.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// A single tunnel given on the command line.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Accept TLS, forward plaintext.
+    Server(ServerArgs),
+    /// Accept plaintext, connect with TLS.
+    Client(ClientArgs),
+}
+
+/// Options both modes share.
+#[derive(Debug, Args)]
+pub struct Common {
+    /// Address to accept connections on.
+    #[arg(long, value_name = "ADDR")]
+    pub listen: String,
+    /// Address to connect to.
+    #[arg(long, value_name = "ADDR")]
+    pub target: String,
+    /// Certificate chain (PEM): the server's, or the client's for mutual TLS.
+    #[arg(long, value_name = "PEM", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM: PKCS#8, SEC1 or PKCS#1) for --cert.
+    #[arg(long, value_name = "PEM", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// CA certificates (PEM): verify the peer against them.
+    #[arg(long, value_name = "PEM")]
+    pub cacert: Option<PathBuf>,
+    /// ALPN protocol to offer or accept (repeatable).
+    #[arg(long, value_name = "PROTO")]
+    pub alpn: Vec<String>,
+    /// Send a PROXY protocol header (v1 or v2) to the target.
+    #[arg(long, value_name = "v1|v2", value_parser = parse_proxy_version)]
+    pub proxy_protocol: Option<ProxyVersion>,
+    /// Expect a PROXY protocol header (v1 or v2) from each incoming connection.
+    #[arg(long)]
+    pub accept_proxy: bool,
+    /// Limit for the TLS handshake (e.g. 10s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    pub handshake_timeout: Duration,
+    /// Close a connection after this long without traffic.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "12h")]
+    pub idle_timeout: Duration,
+    /// Limit for connecting to the target.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
+    pub connect_timeout: Duration,
+    /// Most simultaneous connections; more are closed at once.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
+}
+
+/// `tls-tunnel server`.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    #[command(flatten)]
+    /// Shared options.
+    pub common: Common,
+    /// Admit client certificates with this subject common name (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub allow_cn: Vec<String>,
+    /// Admit client certificates with this DNS or URI SAN, e.g. a SPIFFE ID (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub allow_san: Vec<String>,
+    /// Admit any client certificate that verifies against --cacert.
+    #[arg(long)]
+    pub allow_all: bool,
+}
+
+/// `tls-tunnel client`.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    #[command(flatten)]
+    /// Shared options.
+    pub common: Common,
+    /// Name sent as SNI and checked in the server certificate (default: the target's host).
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
+}
+
+impl Cli {
+    /// The configuration the command line describes: a file's, or one tunnel's.
+    pub fn to_config(&self) -> Result<Config, ConfigError> {
+        let mut config = match (&self.config, &self.command) {
+            (Some(path), None) => crate::config::load_file(path)?,
+            (None, Some(cmd)) => Config {
+                global: Global::default(),
+                services: vec![command_service(cmd)?],
+            },
+            (None, None) => {
+                return Err(ConfigError::new(
+                    "tls-tunnel",
+                    "nothing to run: give `server`, `client` or --config FILE (see --help)",
+                ))
+            }
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    "tls-tunnel",
+                    "--config and a subcommand are exclusive",
+                ))
+            }
+        };
+        let g = &mut config.global;
+        if let Some(f) = self.log_format {
+            g.log_format = f;
+        }
+        if let Some(l) = self.log_level {
+            g.log_level = l;
+        }
+        if self.metrics.is_some() {
+            g.metrics = self.metrics;
+        }
+        if self.pid_file.is_some() {
+            g.pid_file = self.pid_file.clone();
+        }
+        if self.foreground {
+            g.foreground = true;
+        }
+        Ok(config)
+    }
+}
+
+fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
+    let (c, mode) = match cmd {
+        Command::Server(a) => (&a.common, Mode::Server),
+        Command::Client(a) => (&a.common, Mode::Client),
+    };
+    let arg_err = |opt: &str, e: String| ConfigError::new(opt, e);
+    let target = Addr::parse(&c.target).map_err(|e| arg_err("--target", e))?;
+    let mut service = Service {
+        name: match mode {
+            Mode::Server => "server".into(),
+            Mode::Client => "client".into(),
+        },
+        origin: "command line".into(),
+        mode,
+        listen: Addr::parse(&c.listen).map_err(|e| arg_err("--listen", e))?,
+        targets: vec![target.clone()],
+        cert: match (&c.cert, &c.key) {
+            (Some(cert), Some(key)) => Some(CertFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            }),
+            _ => None,
+        },
+        verify: ServerVerify::Chain(None),
+        server_name: None,
+        check_host: Vec::new(),
+        check_ip: Vec::new(),
+        access: Access::default(),
+        sni_routes: Vec::new(),
+        alpn: c.alpn.clone(),
+        proxy_send: c.proxy_protocol,
+        proxy_accept: c.accept_proxy,
+        timeouts: Timeouts {
+            handshake: c.handshake_timeout,
+            idle: c.idle_timeout,
+            connect: c.connect_timeout,
+            ..Timeouts::default()
+        },
+        max_connections: c.max_connections,
+    };
+    match cmd {
+        Command::Server(a) => {
+            service.access = Access {
+                cacert: c.cacert.clone(),
+                pinned: false,
+                allow_all: a.allow_all,
+                allow_cn: a.allow_cn.clone(),
+                allow_san: a.allow_san.clone(),
+            };
+            if c.cacert.is_some() && !a.allow_all && a.allow_cn.is_empty() && a.allow_san.is_empty()
+            {
+                return Err(ConfigError::new(
+                    "--cacert",
+                    "server mode with --cacert needs --allow-all, --allow-cn or --allow-san",
+                ));
+            }
+        }
+        Command::Client(a) => {
+            service.verify = ServerVerify::Chain(c.cacert.clone());
+            service.server_name = a.server_name.clone().or_else(|| {
+                target
+                    .host()
+                    .filter(|h| h.parse::<std::net::IpAddr>().is_err())
+                    .map(str::to_string)
+            });
+        }
+    }
+    validate(&service).map_err(|e| ConfigError::new("command line", e))?;
+    Ok(service)
+}

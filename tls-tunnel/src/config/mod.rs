@@ -1,0 +1,376 @@
+//! The validated configuration model shared by every front end: the command
+//! line, our TOML format and stunnel.conf all end up as a [`Config`].
+//!
+//! Parsing checks syntax and consistency; loading certificates and keys is
+//! done later by [`crate::tls`], so `--check` and reloads go through both.
+
+pub mod stunnel;
+pub mod toml;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A configuration problem, already worded for the operator: where, then what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// `file:line`, `file`, or a command-line option name.
+    pub location: String,
+    /// What is wrong, in one line.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error at `location`.
+    pub fn new(location: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError {
+            location: location.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // One line, always: newlines from nested errors are flattened.
+        let msg = self.message.replace('\n', " ");
+        write!(f, "{}: {}", self.location, msg)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Where a tunnel listens or connects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Addr {
+    /// A TCP address: `host:port`, `[v6]:port` or `ip:port`, resolved when used.
+    Tcp(String),
+    /// A Unix stream socket path (`unix:/path` or an absolute path).
+    Unix(PathBuf),
+}
+
+impl Addr {
+    /// Parses `unix:/path`, `/path`, `host:port`, `[::1]:port`, or a bare
+    /// port (all interfaces).
+    pub fn parse(s: &str) -> Result<Addr, String> {
+        let s = s.trim();
+        if let Some(path) = s.strip_prefix("unix:") {
+            if path.is_empty() {
+                return Err("empty Unix socket path".into());
+            }
+            return Ok(Addr::Unix(PathBuf::from(path)));
+        }
+        if s.starts_with('/') {
+            return Ok(Addr::Unix(PathBuf::from(s)));
+        }
+        if let Ok(port) = s.parse::<u16>() {
+            return Ok(Addr::Tcp(format!("[::]:{port}")));
+        }
+        if s.parse::<SocketAddr>().is_ok() {
+            return Ok(Addr::Tcp(s.to_string()));
+        }
+        let Some((host, port)) = s.rsplit_once(':') else {
+            return Err(format!(
+                "address {s:?} has no port (expected host:port or unix:/path)"
+            ));
+        };
+        if host.is_empty() || host.contains(':') || host.contains(char::is_whitespace) {
+            return Err(format!(
+                "bad host in address {s:?} (IPv6 addresses go in brackets: [::1]:443)"
+            ));
+        }
+        port.parse::<u16>()
+            .map_err(|_| format!("bad port {port:?} in address {s:?}"))?;
+        Ok(Addr::Tcp(s.to_string()))
+    }
+
+    /// The host part of a TCP address (for a default SNI name), if any.
+    pub fn host(&self) -> Option<&str> {
+        match self {
+            Addr::Tcp(s) => {
+                let (host, _) = s.rsplit_once(':')?;
+                Some(host.trim_start_matches('[').trim_end_matches(']'))
+            }
+            Addr::Unix(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Addr::Tcp(s) => f.write_str(s),
+            Addr::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
+/// Which way TLS goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Accept TLS, forward plaintext.
+    Server,
+    /// Accept plaintext, connect with TLS.
+    Client,
+}
+
+/// A certificate chain file and its private key file (PEM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertFiles {
+    /// The chain, end-entity first.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
+}
+
+/// How a client-mode service checks the server's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerVerify {
+    /// Chain validation against `cacert`, or the system trust store when `None`.
+    Chain(Option<PathBuf>),
+    /// The server's certificate must be one of those in this file (stunnel's verifyPeer).
+    Pinned(PathBuf),
+    /// No verification at all (stunnel's default, only when asked for explicitly).
+    Insecure,
+}
+
+/// Which client certificates a server-mode service admits.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Access {
+    /// Client certificates are validated against this CA file.
+    pub cacert: Option<PathBuf>,
+    /// stunnel's verifyPeer: the client's certificate must be in `cacert`.
+    pub pinned: bool,
+    /// Any verified client certificate is admitted.
+    pub allow_all: bool,
+    /// Admitted subject common names.
+    pub allow_cn: Vec<String>,
+    /// Admitted DNS or URI subject alternative names (e.g. SPIFFE IDs).
+    pub allow_san: Vec<String>,
+}
+
+impl Access {
+    /// True when client certificates are requested.
+    pub fn enabled(&self) -> bool {
+        self.cacert.is_some()
+    }
+}
+
+/// One SNI route: a server name (or `*.suffix` wildcard) with its own
+/// certificate and target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SniRoute {
+    /// The name matched against the client's SNI, case-insensitively.
+    pub name: String,
+    /// The certificate presented for it (the service's own when `None`).
+    pub cert: Option<CertFiles>,
+    /// Where its connections go.
+    pub targets: Vec<Addr>,
+}
+
+/// PROXY protocol versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProxyVersion {
+    /// The human-readable line.
+    V1,
+    /// The binary header, with TLS TLVs.
+    V2,
+}
+
+/// Per-connection time limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From accept to the end of the TLS handshake (stunnel's TIMEOUTbusy).
+    pub handshake: Duration,
+    /// Longest time with no byte moving either way (TIMEOUTidle).
+    pub idle: Duration,
+    /// Connecting to the target (TIMEOUTconnect).
+    pub connect: Duration,
+    /// After one side finished, how long the other may stay silent (TIMEOUTclose).
+    pub close: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            handshake: Duration::from_secs(10),
+            idle: Duration::from_secs(43200),
+            connect: Duration::from_secs(10),
+            close: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One tunnel: a listener, its TLS settings, and where connections go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    /// The name used in logs and metrics.
+    pub name: String,
+    /// Where the service was defined (`file:line`), for errors found later.
+    pub origin: String,
+    /// Server or client.
+    pub mode: Mode,
+    /// Where to accept connections.
+    pub listen: Addr,
+    /// Where to connect, tried in order.
+    pub targets: Vec<Addr>,
+    /// Our certificate: the server's (a self-signed one is generated when
+    /// absent) or the client's for mutual TLS.
+    pub cert: Option<CertFiles>,
+    /// Client mode: how the server is checked.
+    pub verify: ServerVerify,
+    /// Client mode: the SNI name sent (and checked, unless `check_host` is set).
+    pub server_name: Option<String>,
+    /// Client mode: names the server certificate must match (checkHost).
+    pub check_host: Vec<String>,
+    /// Client mode: IP addresses the server certificate must match (checkIP).
+    pub check_ip: Vec<std::net::IpAddr>,
+    /// Server mode: client-certificate checks.
+    pub access: Access,
+    /// Server mode: routes chosen by SNI.
+    pub sni_routes: Vec<SniRoute>,
+    /// ALPN protocols offered (client) or accepted (server).
+    pub alpn: Vec<String>,
+    /// Send a PROXY header to the target.
+    pub proxy_send: Option<ProxyVersion>,
+    /// Expect a PROXY header (v1 or v2) from whoever connects.
+    pub proxy_accept: bool,
+    /// Time limits.
+    pub timeouts: Timeouts,
+    /// Most simultaneous connections; more are closed at once.
+    pub max_connections: usize,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+/// Process-wide settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Global {
+    /// Stay in the foreground (always true for the command line and TOML).
+    pub foreground: bool,
+    /// Write our process id here.
+    pub pid_file: Option<PathBuf>,
+    /// The most verbose level logged.
+    pub log_level: tracing::Level,
+    /// Log to this file instead of stderr.
+    pub log_file: Option<PathBuf>,
+    /// Text or JSON logs.
+    pub log_format: LogFormat,
+    /// Serve Prometheus metrics here.
+    pub metrics: Option<SocketAddr>,
+    /// On SIGTERM, how long established connections may take to finish.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Global {
+    fn default() -> Self {
+        Global {
+            foreground: true,
+            pid_file: None,
+            log_level: tracing::Level::INFO,
+            log_file: None,
+            log_format: LogFormat::Text,
+            metrics: None,
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Process-wide settings.
+    pub global: Global,
+    /// The tunnels, at least one.
+    pub services: Vec<Service>,
+}
+
+/// The default most simultaneous connections per service.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+
+/// Parses a duration: a number of seconds, or a number with `ms`, `s`, `m` or `h`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => (&s[..i], s[i..].trim()),
+        None => (s, "s"),
+    };
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("bad duration {s:?} (expected e.g. 30, 30s, 500ms, 5m)"))?;
+    let d = match unit {
+        "ms" => Duration::from_millis(n),
+        "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        _ => return Err(format!("bad duration unit in {s:?} (use ms, s, m or h)")),
+    };
+    if d.is_zero() {
+        return Err(format!("duration {s:?} must be more than zero"));
+    }
+    Ok(d)
+}
+
+/// Reads a configuration file, choosing the format by content: stunnel.conf
+/// unless the name ends in `.toml`.
+pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(&display, format!("cannot read config: {e}")))?;
+    let config = if path.extension().is_some_and(|e| e == "toml") {
+        toml::parse(&display, &text)?
+    } else {
+        stunnel::parse(&display, &text)?
+    };
+    Ok(config)
+}
+
+/// Checks what every front end must agree on; the caller adds where the
+/// service was defined.
+pub fn validate(service: &Service) -> Result<(), String> {
+    if service.targets.is_empty() && service.sni_routes.iter().all(|r| r.targets.is_empty()) {
+        return Err(format!(
+            "service {:?} has no target (connect)",
+            service.name
+        ));
+    }
+    if service.targets.is_empty() && service.sni_routes.iter().any(|r| r.targets.is_empty()) {
+        return Err(format!(
+            "service {:?}: an SNI route has no target and the service has no default target",
+            service.name
+        ));
+    }
+    if service.max_connections == 0 {
+        return Err("max connections must be at least 1".into());
+    }
+    match service.mode {
+        Mode::Server => {
+            let a = &service.access;
+            let has_rule = a.allow_all || !a.allow_cn.is_empty() || !a.allow_san.is_empty();
+            if a.cacert.is_none() && (has_rule || a.pinned) {
+                return Err("client-certificate rules (allow-cn/allow-san/allow-all/verifyPeer) need a CA file (cacert/CAfile)".into());
+            }
+            if a.allow_all && (!a.allow_cn.is_empty() || !a.allow_san.is_empty()) {
+                return Err("allow-all cannot be combined with allow-cn or allow-san".into());
+            }
+            if !service.check_host.is_empty() || !service.check_ip.is_empty() {
+                return Err("checkHost/checkIP apply to client mode only".into());
+            }
+        }
+        Mode::Client => {
+            if service.access.enabled() || !service.sni_routes.is_empty() {
+                return Err("client mode takes no client-certificate rules or SNI routes".into());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,403 @@
+//! stunnel.conf, read directly: global options, `[service]` sections and the
+//! subset of service options tls-tunnel implements. Anything else is an error
+//! naming its line, never silently ignored.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{
+    validate, Access, Addr, CertFiles, Config, ConfigError, Global, Mode, ServerVerify, Service,
+    SniRoute, Timeouts, DEFAULT_MAX_CONNECTIONS,
+};
+
+/// Options of a service (or the global defaults), as written, with the line
+/// each came from.
+#[derive(Debug, Clone, Default)]
+struct Section {
+    name: String,
+    line: usize,
+    accept: Option<(String, usize)>,
+    connect: Vec<(String, usize)>,
+    client: Option<bool>,
+    cert: Option<String>,
+    key: Option<String>,
+    cafile: Option<String>,
+    verify_chain: Option<bool>,
+    verify_peer: Option<bool>,
+    check_host: Vec<String>,
+    check_ip: Vec<(String, usize)>,
+    sni: Option<(String, usize)>,
+    timeouts: Timeouts,
+}
+
+/// Parses stunnel.conf text; `file` names it in errors.
+pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
+    let at = |line: usize| format!("{file}:{line}");
+    let mut global = Global {
+        foreground: false,
+        ..Global::default()
+    };
+    let mut defaults = Section::default();
+    let mut sections: Vec<Section> = Vec::new();
+
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let l = raw.trim();
+        if l.is_empty() || l.starts_with(';') || l.starts_with('#') {
+            continue;
+        }
+        if let Some(rest) = l.strip_prefix('[') {
+            let Some(name) = rest.strip_suffix(']') else {
+                return Err(ConfigError::new(
+                    at(line),
+                    "section header must end with ']'",
+                ));
+            };
+            let name = name.trim();
+            if name.is_empty() {
+                return Err(ConfigError::new(at(line), "empty section name"));
+            }
+            if sections.iter().any(|s| s.name == name) {
+                return Err(ConfigError::new(
+                    at(line),
+                    format!("section [{name}] defined twice"),
+                ));
+            }
+            let mut s = defaults.clone();
+            s.name = name.to_string();
+            s.line = line;
+            sections.push(s);
+            continue;
+        }
+        let Some((key, value)) = l.split_once('=') else {
+            return Err(ConfigError::new(
+                at(line),
+                format!("expected 'option = value', found {l:?}"),
+            ));
+        };
+        let (key, value) = (key.trim(), value.trim());
+        let err = |msg: String| ConfigError::new(at(line), msg);
+        let in_global = sections.is_empty();
+        let lower = key.to_ascii_lowercase();
+        match lower.as_str() {
+            "foreground" | "pid" | "debug" | "output" if !in_global && lower != "debug" => {
+                return Err(err(format!(
+                    "{key} is a global option: put it before the first [section]"
+                )));
+            }
+            "foreground" => {
+                global.foreground = match value.to_ascii_lowercase().as_str() {
+                    "yes" | "quiet" => true,
+                    "no" => false,
+                    _ => {
+                        return Err(err(format!(
+                            "foreground must be yes, quiet or no, not {value:?}"
+                        )))
+                    }
+                }
+            }
+            "pid" => global.pid_file = (!value.is_empty()).then(|| PathBuf::from(value)),
+            "output" => global.log_file = Some(PathBuf::from(value)),
+            "debug" => {
+                if in_global {
+                    global.log_level = parse_debug(value).map_err(err)?;
+                } else {
+                    // stunnel accepts a per-service level; we log per process.
+                    let level = parse_debug(value).map_err(err)?;
+                    if level > global.log_level {
+                        global.log_level = level;
+                    }
+                }
+            }
+            _ => {
+                let section = sections.last_mut().unwrap_or(&mut defaults);
+                service_option(section, key, &lower, value, line).map_err(err)?;
+            }
+        }
+    }
+
+    if sections.is_empty() {
+        return Err(ConfigError::new(file, "no [service] section"));
+    }
+    build(file, global, sections)
+}
+
+/// Applies one service-level option.
+fn service_option(
+    s: &mut Section,
+    key: &str,
+    lower: &str,
+    value: &str,
+    line: usize,
+) -> Result<(), String> {
+    let secs = |v: &str| -> Result<Duration, String> {
+        let n: u64 = v
+            .parse()
+            .map_err(|_| format!("{key} takes a number of seconds, not {v:?}"))?;
+        Ok(Duration::from_secs(n.max(1)))
+    };
+    match lower {
+        "accept" => s.accept = Some((value.to_string(), line)),
+        "connect" => s.connect.push((value.to_string(), line)),
+        "client" => s.client = Some(yes_no(key, value)?),
+        "cert" => s.cert = Some(value.to_string()),
+        "key" => s.key = Some(value.to_string()),
+        "cafile" => s.cafile = Some(value.to_string()),
+        "verifychain" => s.verify_chain = Some(yes_no(key, value)?),
+        "verifypeer" => s.verify_peer = Some(yes_no(key, value)?),
+        "checkhost" => s.check_host.push(value.to_string()),
+        "checkip" => s.check_ip.push((value.to_string(), line)),
+        "sni" => s.sni = Some((value.to_string(), line)),
+        "timeoutbusy" => s.timeouts.handshake = secs(value)?,
+        "timeoutidle" => s.timeouts.idle = secs(value)?,
+        "timeoutclose" => s.timeouts.close = secs(value)?,
+        "timeoutconnect" => s.timeouts.connect = secs(value)?,
+        _ => {
+            return Err(format!(
+                "unsupported option {key:?} (tls-tunnel reads accept, connect, client, cert, key, CAfile, \
+                 verifyChain, verifyPeer, checkHost, checkIP, sni, TIMEOUTbusy/idle/close/connect, \
+                 foreground, pid, debug, output)"
+            ))
+        }
+    }
+    Ok(())
+}
+
+fn yes_no(key: &str, value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(format!("{key} must be yes or no, not {value:?}")),
+    }
+}
+
+/// stunnel's `debug = [facility.]level`, level 0..7 or a syslog name.
+fn parse_debug(value: &str) -> Result<tracing::Level, String> {
+    let level = value
+        .rsplit('.')
+        .next()
+        .unwrap_or(value)
+        .to_ascii_lowercase();
+    let n = match level.as_str() {
+        "emerg" | "0" | "alert" | "1" | "crit" | "2" | "err" | "3" => 3,
+        "warning" | "4" => 4,
+        "notice" | "5" | "info" | "6" => 6,
+        "debug" | "7" => 7,
+        _ => {
+            return Err(format!(
+                "debug level must be 0-7 or a syslog level name, not {value:?}"
+            ))
+        }
+    };
+    Ok(match n {
+        3 => tracing::Level::ERROR,
+        4 => tracing::Level::WARN,
+        6 => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
+    })
+}
+
+fn build(file: &str, global: Global, sections: Vec<Section>) -> Result<Config, ConfigError> {
+    let at = |line: usize| format!("{file}:{line}");
+    let mut services: Vec<Service> = Vec::new();
+    // SNI slave sections, attached to their parent once all parents exist.
+    let mut slaves: Vec<(String, SniRoute, usize)> = Vec::new();
+
+    for s in &sections {
+        let err = |msg: String| ConfigError::new(at(s.line), format!("[{}]: {msg}", s.name));
+        let mode = if s.client.unwrap_or(false) {
+            Mode::Client
+        } else {
+            Mode::Server
+        };
+        let mut targets = Vec::new();
+        for (c, line) in &s.connect {
+            targets.push(Addr::parse(c).map_err(|e| ConfigError::new(at(*line), e))?);
+        }
+        let cert = match (&s.cert, &s.key) {
+            (Some(c), Some(k)) => Some(CertFiles {
+                cert: c.into(),
+                key: k.into(),
+            }),
+            // stunnel reads the key from the certificate file when no key is given.
+            (Some(c), None) => Some(CertFiles {
+                cert: c.into(),
+                key: c.into(),
+            }),
+            (None, Some(_)) => return Err(err("key given without cert".into())),
+            (None, None) => None,
+        };
+
+        // A server-mode `sni = parent:pattern` section is a route of its parent.
+        if mode == Mode::Server {
+            if let Some((sni, line)) = &s.sni {
+                let Some((parent, pattern)) = sni.split_once(':') else {
+                    return Err(ConfigError::new(
+                        at(*line),
+                        "in server mode sni must be SERVICE:SERVER_NAME_PATTERN",
+                    ));
+                };
+                if s.accept.as_ref().is_some_and(|(_, l)| *l > s.line) {
+                    return Err(err(
+                        "an sni section takes its connections from its parent: remove accept"
+                            .into(),
+                    ));
+                }
+                slaves.push((
+                    parent.trim().to_string(),
+                    SniRoute {
+                        name: pattern.trim().to_ascii_lowercase(),
+                        cert,
+                        targets,
+                    },
+                    *line,
+                ));
+                continue;
+            }
+        }
+
+        let Some((accept, accept_line)) = &s.accept else {
+            return Err(err("no accept address".into()));
+        };
+        let listen = Addr::parse(accept).map_err(|e| ConfigError::new(at(*accept_line), e))?;
+        let mut check_ip = Vec::new();
+        for (ip, line) in &s.check_ip {
+            check_ip.push(ip.parse().map_err(|_| {
+                ConfigError::new(at(*line), format!("checkIP: {ip:?} is not an IP address"))
+            })?);
+        }
+        let mut service = Service {
+            name: s.name.clone(),
+            origin: at(s.line),
+            mode,
+            listen,
+            targets,
+            cert,
+            verify: ServerVerify::Chain(None),
+            server_name: None,
+            check_host: Vec::new(),
+            check_ip: Vec::new(),
+            access: Access::default(),
+            sni_routes: Vec::new(),
+            alpn: Vec::new(),
+            proxy_send: None,
+            proxy_accept: false,
+            timeouts: s.timeouts,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+        };
+        let cafile = s.cafile.as_ref().map(PathBuf::from);
+        match mode {
+            Mode::Client => {
+                service.verify = match (s.verify_peer, s.verify_chain) {
+                    (Some(true), _) => ServerVerify::Pinned(
+                        cafile
+                            .clone()
+                            .ok_or_else(|| err("verifyPeer needs CAfile".into()))?,
+                    ),
+                    (_, Some(false)) => ServerVerify::Insecure,
+                    _ => ServerVerify::Chain(cafile),
+                };
+                service.check_host = s.check_host.clone();
+                service.check_ip = check_ip;
+                service.server_name = match &s.sni {
+                    Some((name, _)) if name.is_empty() => None,
+                    Some((name, _)) => Some(name.clone()),
+                    None => s.check_host.first().cloned().or_else(|| {
+                        service
+                            .targets
+                            .first()
+                            .and_then(|t| t.host())
+                            .filter(|h| h.parse::<std::net::IpAddr>().is_err())
+                            .map(str::to_string)
+                    }),
+                };
+            }
+            Mode::Server => {
+                if !check_ip.is_empty() {
+                    return Err(err("checkIP is supported in client mode only".into()));
+                }
+                let verify = s.verify_chain == Some(true) || s.verify_peer == Some(true);
+                if verify {
+                    service.access = Access {
+                        cacert: Some(
+                            cafile
+                                .ok_or_else(|| err("verifyChain/verifyPeer need CAfile".into()))?,
+                        ),
+                        pinned: s.verify_peer == Some(true),
+                        allow_all: s.check_host.is_empty(),
+                        allow_cn: s.check_host.clone(),
+                        allow_san: s.check_host.clone(),
+                    };
+                } else if !s.check_host.is_empty() {
+                    return Err(err(
+                        "checkHost in server mode needs verifyChain = yes".into()
+                    ));
+                }
+            }
+        }
+        services.push(service);
+    }
+
+    for (parent, route, line) in slaves {
+        let Some(p) = services.iter_mut().find(|s| s.name == parent) else {
+            return Err(ConfigError::new(
+                at(line),
+                format!("sni refers to unknown service [{parent}]"),
+            ));
+        };
+        if p.mode != Mode::Server {
+            return Err(ConfigError::new(
+                at(line),
+                format!("sni parent [{parent}] is not a server-mode service"),
+            ));
+        }
+        p.sni_routes.push(route);
+    }
+    for s in &services {
+        validate(s).map_err(|e| ConfigError::new(&s.origin, format!("[{}]: {e}", s.name)))?;
+    }
+    Ok(Config { global, services })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_services_and_globals() {
+        let conf = "; comment\nforeground = yes\npid = /tmp/x.pid\ndebug = 7\nTIMEOUTidle = 30\n\n[web]\naccept = 8443\nconnect = 127.0.0.1:80\ncert = /c.pem\nkey = /k.pem\n\n[db]\nclient = yes\naccept = 127.0.0.1:5432\nconnect = db.example.com:5433\nCAfile = /ca.pem\nverifyChain = yes\n";
+        let c = parse("s.conf", conf).unwrap();
+        assert!(c.global.foreground);
+        assert_eq!(c.global.log_level, tracing::Level::DEBUG);
+        assert_eq!(c.services.len(), 2);
+        assert_eq!(c.services[0].listen, Addr::Tcp("[::]:8443".into()));
+        assert_eq!(c.services[0].timeouts.idle, Duration::from_secs(30));
+        assert_eq!(c.services[1].mode, Mode::Client);
+        assert_eq!(c.services[1].server_name.as_deref(), Some("db.example.com"));
+        assert_eq!(
+            c.services[1].verify,
+            ServerVerify::Chain(Some("/ca.pem".into()))
+        );
+    }
+
+    #[test]
+    fn unknown_option_names_line() {
+        let e = parse("s.conf", "[a]\naccept = 1\nsslVersion = TLSv1\n").unwrap_err();
+        assert_eq!(e.location, "s.conf:3");
+        assert!(e.to_string().contains("sslVersion"));
+    }
+
+    #[test]
+    fn sni_slave_becomes_route() {
+        let conf = "[main]\naccept = 443\nconnect = 127.0.0.1:1\n[a]\nsni = main:a.example\nconnect = 127.0.0.1:2\ncert = /a.pem\n";
+        let c = parse("s.conf", conf).unwrap();
+        assert_eq!(c.services.len(), 1);
+        assert_eq!(c.services[0].sni_routes[0].name, "a.example");
+    }
+
+    #[test]
+    fn missing_connect_is_an_error() {
+        let e = parse("s.conf", "[a]\naccept = 1\n").unwrap_err();
+        assert!(e.to_string().starts_with("s.conf:1: [a]"), "{e}");
+    }
+}

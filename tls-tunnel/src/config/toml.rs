@@ -1,0 +1,297 @@
+//! tls-tunnel's own TOML format: a `[global]` table and `[[service]]` tables,
+//! each with optional `[[service.sni]]` routes. Unknown keys are errors.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{
+    parse_duration, validate, Access, Addr, CertFiles, Config, ConfigError, Global, LogFormat,
+    Mode, ProxyVersion, ServerVerify, Service, SniRoute, Timeouts, DEFAULT_MAX_CONNECTIONS,
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    global: Option<GlobalToml>,
+    #[serde(default)]
+    service: Vec<Spanned<ServiceToml>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct GlobalToml {
+    pid_file: Option<PathBuf>,
+    log_level: Option<String>,
+    log_file: Option<PathBuf>,
+    log_format: Option<String>,
+    metrics: Option<String>,
+    drain_timeout: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceToml {
+    name: String,
+    mode: String,
+    listen: String,
+    #[serde(default)]
+    target: Option<String>,
+    #[serde(default)]
+    targets: Vec<String>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    cacert: Option<PathBuf>,
+    #[serde(default)]
+    verify: Option<String>,
+    server_name: Option<String>,
+    #[serde(default)]
+    allow_all: bool,
+    #[serde(default)]
+    allow_cn: Vec<String>,
+    #[serde(default)]
+    allow_san: Vec<String>,
+    #[serde(default)]
+    alpn: Vec<String>,
+    proxy_protocol: Option<String>,
+    #[serde(default)]
+    accept_proxy: bool,
+    handshake_timeout: Option<String>,
+    idle_timeout: Option<String>,
+    connect_timeout: Option<String>,
+    close_timeout: Option<String>,
+    max_connections: Option<usize>,
+    #[serde(default)]
+    sni: Vec<SniToml>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SniToml {
+    name: String,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    target: Option<String>,
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).unwrap_or(text).matches('\n').count() + 1
+}
+
+/// Parses our TOML format; `file` names it in errors.
+pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
+    let parsed: File = ::toml::from_str(text).map_err(|e| {
+        let loc = match e.span() {
+            Some(span) => format!("{file}:{}", line_of(text, span.start)),
+            None => file.to_string(),
+        };
+        ConfigError::new(loc, e.message().trim().to_string())
+    })?;
+    let g = parsed.global.unwrap_or_default();
+    let gerr = |m: String| ConfigError::new(format!("{file}: [global]"), m);
+    let mut global = Global::default();
+    global.pid_file = g.pid_file;
+    global.log_file = g.log_file;
+    if let Some(l) = g.log_level {
+        global.log_level = parse_level(&l).map_err(gerr)?;
+    }
+    if let Some(f) = g.log_format {
+        global.log_format = parse_log_format(&f).map_err(gerr)?;
+    }
+    if let Some(m) = g.metrics {
+        global.metrics = Some(
+            m.parse()
+                .map_err(|_| gerr(format!("metrics: {m:?} is not an ip:port address")))?,
+        );
+    }
+    if let Some(d) = g.drain_timeout {
+        global.drain_timeout = parse_duration(&d).map_err(gerr)?;
+    }
+    if parsed.service.is_empty() {
+        return Err(ConfigError::new(file, "no [[service]] table"));
+    }
+    let mut services: Vec<Service> = Vec::new();
+    for spanned in parsed.service {
+        let origin = format!("{file}:{}", line_of(text, spanned.span().start));
+        let s = spanned.into_inner();
+        let err = |m: String| ConfigError::new(&origin, format!("service {:?}: {m}", s.name));
+        if services.iter().any(|o| o.name == s.name) {
+            return Err(err("name used twice".into()));
+        }
+        let service = convert(&s, origin.clone()).map_err(err)?;
+        validate(&service).map_err(err)?;
+        services.push(service);
+    }
+    Ok(Config { global, services })
+}
+
+/// Parses a log level name.
+pub fn parse_level(s: &str) -> Result<tracing::Level, String> {
+    s.parse()
+        .map_err(|_| format!("log level must be error, warn, info, debug or trace, not {s:?}"))
+}
+
+/// Parses `text` or `json`.
+pub fn parse_log_format(s: &str) -> Result<LogFormat, String> {
+    match s {
+        "text" => Ok(LogFormat::Text),
+        "json" => Ok(LogFormat::Json),
+        _ => Err(format!("log format must be text or json, not {s:?}")),
+    }
+}
+
+/// Parses `v1` or `v2`.
+pub fn parse_proxy_version(s: &str) -> Result<ProxyVersion, String> {
+    match s {
+        "v1" | "1" => Ok(ProxyVersion::V1),
+        "v2" | "2" => Ok(ProxyVersion::V2),
+        _ => Err(format!(
+            "proxy protocol version must be v1 or v2, not {s:?}"
+        )),
+    }
+}
+
+fn cert_files(cert: &Option<PathBuf>, key: &Option<PathBuf>) -> Result<Option<CertFiles>, String> {
+    match (cert, key) {
+        (Some(c), Some(k)) => Ok(Some(CertFiles {
+            cert: c.clone(),
+            key: k.clone(),
+        })),
+        (None, None) => Ok(None),
+        _ => Err("cert and key go together".into()),
+    }
+}
+
+fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
+    let mode = match s.mode.as_str() {
+        "server" => Mode::Server,
+        "client" => Mode::Client,
+        m => return Err(format!("mode must be server or client, not {m:?}")),
+    };
+    let mut targets = Vec::new();
+    for t in s.target.iter().chain(&s.targets) {
+        targets.push(Addr::parse(t)?);
+    }
+    let mut timeouts = Timeouts::default();
+    for (field, slot) in [
+        (&s.handshake_timeout, &mut timeouts.handshake),
+        (&s.idle_timeout, &mut timeouts.idle),
+        (&s.connect_timeout, &mut timeouts.connect),
+        (&s.close_timeout, &mut timeouts.close),
+    ] {
+        if let Some(v) = field {
+            *slot = parse_duration(v)?;
+        }
+    }
+    let mut sni_routes = Vec::new();
+    for r in &s.sni {
+        sni_routes.push(SniRoute {
+            name: r.name.to_ascii_lowercase(),
+            cert: cert_files(&r.cert, &r.key)?,
+            targets: r
+                .target
+                .as_deref()
+                .map(Addr::parse)
+                .transpose()?
+                .into_iter()
+                .collect(),
+        });
+    }
+    let verify = match (mode, s.verify.as_deref()) {
+        (Mode::Client, None | Some("chain")) => ServerVerify::Chain(s.cacert.clone()),
+        (Mode::Client, Some("pinned")) => {
+            ServerVerify::Pinned(s.cacert.clone().ok_or("verify = \"pinned\" needs cacert")?)
+        }
+        (Mode::Client, Some("insecure")) => ServerVerify::Insecure,
+        (Mode::Server, None) => ServerVerify::Chain(None),
+        (_, Some(v)) => {
+            return Err(format!(
+                "verify must be chain, pinned or insecure (client mode), not {v:?}"
+            ))
+        }
+    };
+    let access = match mode {
+        Mode::Server => Access {
+            cacert: s.cacert.clone(),
+            pinned: false,
+            allow_all: s.allow_all,
+            allow_cn: s.allow_cn.clone(),
+            allow_san: s.allow_san.clone(),
+        },
+        Mode::Client => Access::default(),
+    };
+    Ok(Service {
+        name: s.name.clone(),
+        origin,
+        mode,
+        listen: Addr::parse(&s.listen)?,
+        server_name: match mode {
+            Mode::Client => s.server_name.clone().or_else(|| {
+                targets
+                    .first()
+                    .and_then(|t| t.host())
+                    .filter(|h| h.parse::<std::net::IpAddr>().is_err())
+                    .map(str::to_string)
+            }),
+            Mode::Server => None,
+        },
+        targets,
+        cert: cert_files(&s.cert, &s.key)?,
+        verify,
+        check_host: Vec::new(),
+        check_ip: Vec::new(),
+        access,
+        sni_routes,
+        alpn: s.alpn.clone(),
+        proxy_send: s
+            .proxy_protocol
+            .as_deref()
+            .map(parse_proxy_version)
+            .transpose()?,
+        proxy_accept: s.accept_proxy,
+        timeouts,
+        max_connections: s.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_services_and_routes() {
+        let text = r#"
+[global]
+log_format = "json"
+metrics = "127.0.0.1:9100"
+
+[[service]]
+name = "web"
+mode = "server"
+listen = "0.0.0.0:8443"
+target = "unix:/run/app.sock"
+proxy_protocol = "v2"
+
+[[service.sni]]
+name = "A.example"
+target = "127.0.0.1:81"
+"#;
+        let c = parse("t.toml", text).unwrap();
+        assert_eq!(c.global.log_format, LogFormat::Json);
+        let s = &c.services[0];
+        assert_eq!(s.targets, vec![Addr::Unix("/run/app.sock".into())]);
+        assert_eq!(s.sni_routes[0].name, "a.example");
+        assert_eq!(s.proxy_send, Some(ProxyVersion::V2));
+        assert_eq!(s.origin, "t.toml:6");
+    }
+
+    #[test]
+    fn unknown_key_names_line() {
+        let text = "[[service]]\nname = \"a\"\nmode = \"server\"\nlisten = \"1\"\nbogus = 1\n";
+        let e = parse("t.toml", text).unwrap_err();
+        assert_eq!(e.location, "t.toml:5", "{e}");
+        assert!(e.message.contains("bogus"), "{e}");
+    }
+}

@@ -1,0 +1,46 @@
+//! SIGHUP: re-read the configuration and swap in new certificates, keys, CA
+//! files and targets for new connections. Established connections keep the
+//! configuration they started with. A reload that fails anywhere changes
+//! nothing and logs why.
+
+use std::sync::Arc;
+
+use crate::cli::Cli;
+use crate::service::ServiceHandle;
+use crate::tls::Live;
+
+/// Reloads every service from `cli`'s source. Returns an error (and changes
+/// nothing) if the new configuration is bad.
+pub fn reload(cli: &Cli, services: &[Arc<ServiceHandle>]) -> Result<usize, String> {
+    let config = cli.to_config().map_err(|e| e.to_string())?;
+    let mut staged = Vec::new();
+    for handle in services {
+        let Some(new) = config.services.iter().find(|s| s.name == handle.name) else {
+            tracing::warn!(service = %handle.name, "service is gone from the configuration; it keeps running until a restart");
+            continue;
+        };
+        let old = handle.current();
+        if new.listen != old.service.listen
+            || new.mode != old.service.mode
+            || new.max_connections != old.service.max_connections
+        {
+            return Err(format!(
+                "service {:?}: listen address, mode or max connections changed; that needs a restart",
+                handle.name
+            ));
+        }
+        let live =
+            Live::build(new.clone()).map_err(|e| format!("{}: [{}]: {e}", new.origin, new.name))?;
+        staged.push((handle, live));
+    }
+    for new in &config.services {
+        if !services.iter().any(|h| h.name == new.name) {
+            tracing::warn!(service = %new.name, "new service in the configuration; it starts on restart");
+        }
+    }
+    let n = staged.len();
+    for (handle, live) in staged {
+        handle.replace(live);
+    }
+    Ok(n)
+}

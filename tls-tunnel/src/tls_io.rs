@@ -1,0 +1,244 @@
+//! The one adapter between tokio sockets and a tls-core [`Connection`]: a
+//! small readiness-driven loop owning the connection and both sockets.
+//!
+//! Bytes are copied as few times as the engine's API allows: TLS bytes go
+//! from the socket into a read buffer and are fed; records to send are written
+//! straight from [`Connection::pending_tls`]; plaintext is read into one
+//! bounded buffer and written from it. Every buffer is bounded, so a slow side
+//! stops us reading from the fast side (backpressure) instead of growing memory.
+
+use std::io;
+use std::time::Duration;
+
+use tls_core::{Connection, Error};
+use tokio::time::{sleep_until, Instant};
+
+use crate::listen::Stream;
+
+/// Bytes read from a socket at a time: one full TLS record and its overhead.
+const CHUNK: usize = 16 * 1024 + 512;
+/// Most encrypted bytes queued for the TLS peer before we stop reading plaintext.
+const MAX_PENDING_TLS: usize = 64 * 1024;
+/// Most decrypted bytes held for the plaintext side before we stop reading TLS.
+const MAX_PENDING_PLAIN: usize = 64 * 1024;
+
+/// Why a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Both directions finished cleanly.
+    Closed,
+    /// The TLS peer closed its transport without close_notify (data may be truncated).
+    Truncated,
+    /// No byte moved within the idle (or close) timeout.
+    IdleTimeout,
+    /// The handshake did not finish in time.
+    HandshakeTimeout,
+    /// The TLS engine failed.
+    Tls(Error),
+    /// A socket failed.
+    Io(String),
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Closed => f.write_str("closed"),
+            Outcome::Truncated => f.write_str("peer closed without close_notify"),
+            Outcome::IdleTimeout => f.write_str("idle timeout"),
+            Outcome::HandshakeTimeout => f.write_str("handshake timeout"),
+            Outcome::Tls(e) => write!(f, "tls: {e}"),
+            Outcome::Io(e) => write!(f, "io: {e}"),
+        }
+    }
+}
+
+/// Counters of one relay.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Bytes {
+    /// Plaintext received from the TLS peer and delivered.
+    pub from_tls: u64,
+    /// Plaintext read from the plaintext side and sent over TLS.
+    pub to_tls: u64,
+}
+
+fn would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock
+}
+
+/// Sends what the engine queued, best effort and bounded by `deadline` (used
+/// to deliver a fatal alert before closing).
+async fn flush_until(conn: &mut Connection, tls: &Stream, deadline: Instant) {
+    while conn.wants_write() {
+        tokio::select! {
+            _ = sleep_until(deadline) => return,
+            r = tls.writable() => if r.is_err() { return },
+        }
+        match tls.try_write(conn.pending_tls()) {
+            Ok(n) => conn.consume_tls(n),
+            Err(e) if would_block(&e) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Runs the handshake over `tls` within `timeout`. On failure the alert (if
+/// any) has been sent.
+pub async fn handshake(
+    conn: &mut Connection,
+    tls: &Stream,
+    timeout: Duration,
+) -> Result<(), Outcome> {
+    let deadline = Instant::now() + timeout;
+    let mut buf = vec![0u8; CHUNK];
+    while conn.is_handshaking() {
+        tokio::select! {
+            biased;
+            _ = sleep_until(deadline) => return Err(Outcome::HandshakeTimeout),
+            r = tls.writable(), if conn.wants_write() => {
+                r.map_err(|e| Outcome::Io(e.to_string()))?;
+                match tls.try_write(conn.pending_tls()) {
+                    Ok(n) => conn.consume_tls(n),
+                    Err(e) if would_block(&e) => {}
+                    Err(e) => return Err(Outcome::Io(e.to_string())),
+                }
+            }
+            r = tls.readable() => {
+                r.map_err(|e| Outcome::Io(e.to_string()))?;
+                let n = match tls.try_read(&mut buf) {
+                    Ok(0) => return Err(Outcome::Tls(Error::UnexpectedEof)),
+                    Ok(n) => n,
+                    Err(e) if would_block(&e) => continue,
+                    Err(e) => return Err(Outcome::Io(e.to_string())),
+                };
+                if let Err(e) = conn.feed(&buf[..n]) {
+                    flush_until(conn, tls, deadline.min(Instant::now() + Duration::from_secs(1))).await;
+                    return Err(Outcome::Tls(e));
+                }
+            }
+        }
+    }
+    if let Some(e) = conn.error() {
+        let e = e.clone();
+        flush_until(conn, tls, deadline).await;
+        return Err(Outcome::Tls(e));
+    }
+    Ok(())
+}
+
+/// Time limits of the relay phase.
+#[derive(Debug, Clone, Copy)]
+pub struct RelayLimits {
+    /// Longest time without traffic.
+    pub idle: Duration,
+    /// Longest time without traffic once one direction has finished.
+    pub close: Duration,
+}
+
+/// Moves data both ways until both directions have finished, honouring
+/// half-close: end-of-file from the plaintext side becomes close_notify, and
+/// the peer's close_notify becomes a write shutdown on the plaintext side.
+pub async fn relay(
+    conn: &mut Connection,
+    tls: &Stream,
+    plain: &mut Stream,
+    limits: RelayLimits,
+    bytes: &mut Bytes,
+) -> Outcome {
+    let mut tls_buf = vec![0u8; CHUNK];
+    let mut plain_in = vec![0u8; CHUNK];
+    // Decrypted bytes taken from the engine and not yet written: out[start..end].
+    let mut out = vec![0u8; CHUNK];
+    let (mut start, mut end) = (0usize, 0usize);
+
+    // close_notify may have come with the last handshake flight.
+    let mut tls_open = !conn.peer_closed(); // the TLS peer may still send
+    let mut plain_open = true; // the plaintext side may still send
+    let mut plain_shut = false; // we shut down writing to the plaintext side
+    let mut truncated = false;
+    let mut last_activity = Instant::now();
+
+    loop {
+        // Propagate end-of-stream once everything before it is delivered.
+        if !tls_open && !plain_shut && start == end && conn.plaintext_len() == 0 {
+            let _ = plain.shutdown_write().await;
+            plain_shut = true;
+        }
+        if !plain_open && !conn.wants_write() && plain_shut {
+            return if truncated {
+                Outcome::Truncated
+            } else {
+                Outcome::Closed
+            };
+        }
+        let idle = if tls_open && plain_open {
+            limits.idle
+        } else {
+            limits.idle.min(limits.close)
+        };
+        let deadline = last_activity + idle;
+
+        let want_tls_read = tls_open && conn.plaintext_len() < MAX_PENDING_PLAIN;
+        let want_tls_write = conn.wants_write();
+        let want_plain_read = plain_open && conn.pending_tls().len() < MAX_PENDING_TLS;
+        let want_plain_write = !plain_shut && (start < end || conn.plaintext_len() > 0);
+
+        tokio::select! {
+            _ = sleep_until(deadline) => return Outcome::IdleTimeout,
+            r = tls.writable(), if want_tls_write => {
+                if let Err(e) = r { return Outcome::Io(e.to_string()) }
+                match tls.try_write(conn.pending_tls()) {
+                    Ok(n) => { conn.consume_tls(n); last_activity = Instant::now(); }
+                    Err(e) if would_block(&e) => {}
+                    Err(_) if truncated => return Outcome::Truncated,
+                    Err(e) => return Outcome::Io(format!("tls side: {e}")),
+                }
+            }
+            r = plain.writable(), if want_plain_write => {
+                if let Err(e) = r { return Outcome::Io(e.to_string()) }
+                if start == end {
+                    start = 0;
+                    end = conn.read(&mut out);
+                }
+                match plain.try_write(&out[start..end]) {
+                    Ok(n) => { start += n; bytes.from_tls += n as u64; last_activity = Instant::now(); }
+                    Err(e) if would_block(&e) => {}
+                    Err(e) => return Outcome::Io(format!("plaintext side: {e}")),
+                }
+            }
+            r = tls.readable(), if want_tls_read => {
+                if let Err(e) = r { return Outcome::Io(e.to_string()) }
+                match tls.try_read(&mut tls_buf) {
+                    Ok(0) => {
+                        tls_open = false;
+                        // Treated as a half-close; a peer that is gone entirely
+                        // shows up as a write error below.
+                        truncated = !conn.peer_closed();
+                    }
+                    Ok(n) => {
+                        last_activity = Instant::now();
+                        if let Err(e) = conn.feed(&tls_buf[..n]) {
+                            flush_until(conn, tls, Instant::now() + Duration::from_secs(1)).await;
+                            return Outcome::Tls(e);
+                        }
+                        if conn.peer_closed() { tls_open = false; }
+                    }
+                    Err(e) if would_block(&e) => {}
+                    Err(e) => return Outcome::Io(format!("tls side: {e}")),
+                }
+            }
+            r = plain.readable(), if want_plain_read => {
+                if let Err(e) = r { return Outcome::Io(e.to_string()) }
+                match plain.try_read(&mut plain_in) {
+                    Ok(0) => { plain_open = false; conn.close(); }
+                    Ok(n) => {
+                        last_activity = Instant::now();
+                        if let Err(e) = conn.write(&plain_in[..n]) { return Outcome::Tls(e) }
+                        bytes.to_tls += n as u64;
+                    }
+                    Err(e) if would_block(&e) => {}
+                    Err(e) => return Outcome::Io(format!("plaintext side: {e}")),
+                }
+            }
+        }
+    }
+}
