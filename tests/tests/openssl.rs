@@ -1,0 +1,470 @@
+//! Interop with OpenSSL's command-line peers, over TCP on 127.0.0.1.
+//!
+//! Our client against `openssl s_server -tls1_3 -quiet -naccept 1`: with
+//! `-quiet`, s_server copies its stdin to the client and the client's data to
+//! its stdout, byte for byte, and exits after the one connection. The test
+//! sends 1 MiB, waits until s_server has printed all of it, then feeds 1 MiB
+//! into s_server's stdin and reads it; our close_notify makes s_server answer
+//! with its own and exit.
+//!
+//! Our server against `openssl s_client -tls1_3 -quiet`: s_client copies its
+//! stdin (kept open) to us and our data to its stdout. Our server reads 1 MiB,
+//! writes 1 MiB, sends close_notify; s_client answers with close_notify and
+//! exits.
+//!
+//! `-msg -msgfile FILE` records the records each peer sent and received, so
+//! the tests can check the alerts (close_notify, bad_certificate,
+//! protocol_version) from the peer's side.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tls_core::{CipherSuite, ClientConfig, NamedGroup, Negotiated, ProtocolVersion, ServerConfig};
+use tls_tests::data::{read_exact_within, read_to_close, write_chunked};
+use tls_tests::engine::{connect, EXCHANGE_TIMEOUT};
+use tls_tests::{
+    assert_same_bytes, client_config, payload, pki, require, server_config, KeyType, OneShotServer,
+    Peer, Step, MIB, PEER_TIMEOUT,
+};
+
+fn openssl() -> PathBuf {
+    require("openssl", "openssl")
+}
+
+/// A file for a peer's `-msgfile` trace.
+fn msgfile(tag: &str, port: u16) -> PathBuf {
+    pki().dir.join(format!("{tag}-{port}.msg"))
+}
+
+fn read_msgfile(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// True if the -msg trace shows an alert `name` in direction `dir` ("<<<"
+/// received by the peer, ">>>" sent by it).
+fn trace_has_alert(trace: &str, dir: &str, name: &str) -> bool {
+    trace
+        .lines()
+        .any(|l| l.starts_with(dir) && l.contains("Alert") && l.contains(name))
+}
+
+struct SServer {
+    peer: Peer,
+    port: u16,
+    msgfile: PathBuf,
+}
+
+/// Starts `openssl s_server` for one connection with the `key_type` leaf.
+fn s_server(key_type: KeyType, extra: &[&str]) -> SServer {
+    let p = pki();
+    let leaf = p.leaf(key_type);
+    let args = |port: u16| {
+        let mut args: Vec<String> = vec!["s_server".into(), "-tls1_3".into(), "-quiet".into()];
+        args.extend([
+            "-naccept".into(),
+            "1".into(),
+            "-accept".into(),
+            format!("127.0.0.1:{port}"),
+        ]);
+        for (flag, path) in [
+            ("-cert", &leaf.cert_pem),
+            ("-key", &leaf.key_pem),
+            ("-cert_chain", &p.ca_pem),
+        ] {
+            args.extend([flag.to_string(), path.display().to_string()]);
+        }
+        args.extend([
+            "-msg".into(),
+            "-msgfile".into(),
+            msgfile("s_server", port).display().to_string(),
+        ]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let (peer, port) = Peer::spawn_listening(&openssl(), args);
+    SServer {
+        peer,
+        port,
+        msgfile: msgfile("s_server", port),
+    }
+}
+
+/// Our client against s_server: handshake, 1 MiB each way, close_notify
+/// both ways. Returns what our client negotiated.
+fn client_exchange(mut server: SServer, config: ClientConfig) -> Negotiated {
+    let to_server = payload(1, MIB);
+    let from_server = payload(2, MIB);
+    let mut stream = match connect(server.port, config, Some("localhost")) {
+        Ok(s) => s,
+        Err(e) => panic!(
+            "handshake with s_server failed: {e}\n{}",
+            server.peer.diagnostics()
+        ),
+    };
+    let negotiated = stream
+        .conn()
+        .negotiated()
+        .cloned()
+        .expect("negotiated after the handshake");
+
+    write_chunked(&mut stream, &to_server, 16 * 1024).expect("send 1 MiB to s_server");
+    assert!(
+        server.peer.wait_stdout_len(MIB, PEER_TIMEOUT),
+        "s_server did not print our 1 MiB\n{}",
+        server.peer.diagnostics()
+    );
+    server.peer.write_stdin(from_server.clone());
+    let got =
+        read_exact_within(&mut stream, MIB, EXCHANGE_TIMEOUT).expect("read 1 MiB from s_server");
+    stream.close_notify().expect("send close_notify");
+    let after = read_to_close(&mut stream, 0, EXCHANGE_TIMEOUT).expect("s_server's close_notify");
+    assert!(after.is_empty());
+    assert!(stream.conn().peer_closed(), "our client saw close_notify");
+    server.peer.wait_success(PEER_TIMEOUT);
+
+    assert_same_bytes("s_server received", &server.peer.stdout(), &to_server);
+    assert_same_bytes("our client received", &got, &from_server);
+    let trace = read_msgfile(&server.msgfile);
+    assert!(
+        trace_has_alert(&trace, "<<<", "close_notify"),
+        "s_server saw our close_notify:\n{trace}"
+    );
+    assert!(
+        trace_has_alert(&trace, ">>>", "close_notify"),
+        "s_server sent close_notify:\n{trace}"
+    );
+    negotiated
+}
+
+fn assert_common(n: &Negotiated, key_type: KeyType) {
+    assert_eq!(n.version, ProtocolVersion::Tls13);
+    assert_eq!(
+        n.peer_certificates.first(),
+        Some(&pki().leaf(key_type).cert_der),
+        "server's end-entity certificate"
+    );
+}
+
+fn client_with_groups(key_type: KeyType, groups: &[NamedGroup]) -> ClientConfig {
+    let mut config = client_config(key_type);
+    config.groups = groups.to_vec();
+    config
+}
+
+// ---- our client, openssl s_server ----
+
+fn client_suite(suite: CipherSuite, openssl_name: &str) {
+    let server = s_server(KeyType::EcdsaP256, &["-ciphersuites", openssl_name]);
+    let n = client_exchange(server, client_config(KeyType::EcdsaP256));
+    assert_common(&n, KeyType::EcdsaP256);
+    assert_eq!(n.suite, suite);
+    assert!(!n.hello_retry);
+}
+
+#[test]
+fn client_aes128_gcm_vs_s_server() {
+    client_suite(CipherSuite::Tls13Aes128GcmSha256, "TLS_AES_128_GCM_SHA256");
+}
+
+#[test]
+fn client_aes256_gcm_vs_s_server() {
+    client_suite(CipherSuite::Tls13Aes256GcmSha384, "TLS_AES_256_GCM_SHA384");
+}
+
+#[test]
+fn client_chacha20_poly1305_vs_s_server() {
+    client_suite(
+        CipherSuite::Tls13Chacha20Poly1305Sha256,
+        "TLS_CHACHA20_POLY1305_SHA256",
+    );
+}
+
+fn client_group(group: NamedGroup, openssl_name: &str) {
+    let server = s_server(KeyType::EcdsaP256, &["-groups", openssl_name]);
+    let n = client_exchange(server, client_with_groups(KeyType::EcdsaP256, &[group]));
+    assert_common(&n, KeyType::EcdsaP256);
+    assert_eq!(n.group, group);
+    assert!(!n.hello_retry, "our one key share was acceptable");
+}
+
+#[test]
+fn client_x25519_vs_s_server() {
+    client_group(NamedGroup::X25519, "X25519");
+}
+
+#[test]
+fn client_p256_vs_s_server() {
+    client_group(NamedGroup::Secp256r1, "P-256");
+}
+
+#[test]
+fn client_p384_vs_s_server() {
+    client_group(NamedGroup::Secp384r1, "P-384");
+}
+
+#[test]
+fn client_hello_retry_vs_s_server() {
+    let server = s_server(KeyType::EcdsaP256, &["-groups", "P-256"]);
+    let config = client_with_groups(
+        KeyType::EcdsaP256,
+        &[NamedGroup::X25519, NamedGroup::Secp256r1],
+    );
+    let n = client_exchange(server, config);
+    assert_common(&n, KeyType::EcdsaP256);
+    assert!(
+        n.hello_retry,
+        "s_server only takes P-256 and our key share was X25519"
+    );
+    assert_eq!(n.group, NamedGroup::Secp256r1);
+}
+
+#[test]
+fn client_alpn_vs_s_server() {
+    let server = s_server(KeyType::EcdsaP256, &["-alpn", "h2,http/1.1"]);
+    let mut config = client_config(KeyType::EcdsaP256);
+    config.alpn_protocols = vec![b"x-unknown".to_vec(), b"http/1.1".to_vec()];
+    let n = client_exchange(server, config);
+    assert_eq!(n.alpn.as_deref(), Some(&b"http/1.1"[..]));
+}
+
+fn client_cert_type(key_type: KeyType) {
+    let server = s_server(key_type, &[]);
+    let n = client_exchange(server, client_config(key_type));
+    assert_common(&n, key_type);
+}
+
+#[test]
+fn client_vs_s_server_rsa_cert() {
+    client_cert_type(KeyType::Rsa2048);
+}
+
+#[test]
+fn client_vs_s_server_ed25519_cert() {
+    client_cert_type(KeyType::Ed25519);
+}
+
+#[test]
+fn client_vs_s_server_p384_cert() {
+    client_cert_type(KeyType::EcdsaP384);
+}
+
+#[test]
+fn client_pinned_to_another_cert_is_refused_by_us() {
+    let mut server = s_server(KeyType::EcdsaP256, &[]);
+    let config = ClientConfig::with_pinned_certs(vec![pki().unrelated.cert_der.clone()]);
+    let err = match connect(server.port, config, Some("localhost")) {
+        Ok(_) => panic!("handshake succeeded against a certificate we did not pin"),
+        Err(e) => e,
+    };
+    let tls = tls_tests::tls_error(&err);
+    assert!(
+        matches!(tls, Some(tls_core::Error::BadCertificate(_))),
+        "our error: {err} ({tls:?})"
+    );
+    server
+        .peer
+        .wait(PEER_TIMEOUT)
+        .expect("s_server exits after its one connection");
+    let trace = read_msgfile(&server.msgfile);
+    assert!(
+        trace_has_alert(&trace, "<<<", "bad_certificate"),
+        "s_server received bad_certificate:\n{trace}\n{}",
+        server.peer.diagnostics()
+    );
+}
+
+// ---- our server, openssl s_client ----
+
+struct SClient {
+    peer: Peer,
+    msgfile: PathBuf,
+}
+
+fn s_client(port: u16, extra: &[&str]) -> SClient {
+    let p = pki();
+    let msgfile = msgfile("s_client", port);
+    let mut args: Vec<String> = vec!["s_client".into(), "-quiet".into(), "-connect".into()];
+    args.push(format!("127.0.0.1:{port}"));
+    args.extend(["-CAfile".into(), p.ca_pem.display().to_string()]);
+    for a in [
+        "-verify_return_error",
+        "-verify_hostname",
+        "localhost",
+        "-servername",
+        "localhost",
+        "-msg",
+    ] {
+        args.push(a.into());
+    }
+    args.extend(["-msgfile".into(), msgfile.display().to_string()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    SClient {
+        peer: Peer::spawn(&openssl(), &args),
+        msgfile,
+    }
+}
+
+/// Our server against s_client: 1 MiB each way, our close_notify first,
+/// then s_client's. Returns what our server negotiated.
+fn server_exchange(config: ServerConfig, s_client_args: &[&str]) -> Negotiated {
+    let from_client = payload(3, MIB);
+    let to_client = payload(4, MIB);
+    let server = OneShotServer::start(
+        config,
+        vec![
+            Step::Read(MIB),
+            Step::Write(to_client.clone()),
+            Step::SendClose,
+            Step::ExpectClose,
+        ],
+    );
+    let mut args = vec!["-tls1_3"];
+    args.extend_from_slice(s_client_args);
+    let mut client = s_client(server.port, &args);
+    // stdin stays open: s_client ends when it sees our close_notify.
+    client.peer.write_stdin(from_client.clone());
+    let outcome = server.finish(EXCHANGE_TIMEOUT);
+    if outcome.failure.is_some() {
+        client.peer.wait(Duration::from_secs(2));
+        println!("{}", client.peer.diagnostics());
+    }
+    outcome.expect_ok("our server vs s_client");
+    client.peer.wait_success(PEER_TIMEOUT);
+
+    assert_same_bytes("our server received", &outcome.received, &from_client);
+    assert_same_bytes("s_client received", &client.peer.stdout(), &to_client);
+    assert!(
+        outcome.saw_close_notify,
+        "our server saw s_client's close_notify"
+    );
+    let trace = read_msgfile(&client.msgfile);
+    assert!(
+        trace_has_alert(&trace, "<<<", "close_notify"),
+        "s_client saw our close_notify:\n{trace}"
+    );
+    let n = outcome.negotiated.expect("negotiated");
+    assert_eq!(n.version, ProtocolVersion::Tls13);
+    assert_eq!(n.server_name.as_deref(), Some("localhost"), "SNI");
+    assert!(n.peer_certificates.is_empty(), "no client certificate");
+    n
+}
+
+fn server_cert_type(key_type: KeyType) {
+    let n = server_exchange(server_config(key_type), &[]);
+    assert!(!n.hello_retry);
+}
+
+#[test]
+fn server_p256_cert_vs_s_client() {
+    server_cert_type(KeyType::EcdsaP256);
+}
+
+#[test]
+fn server_p384_cert_vs_s_client() {
+    server_cert_type(KeyType::EcdsaP384);
+}
+
+#[test]
+fn server_ed25519_cert_vs_s_client() {
+    server_cert_type(KeyType::Ed25519);
+}
+
+#[test]
+fn server_rsa_cert_vs_s_client() {
+    server_cert_type(KeyType::Rsa2048);
+}
+
+fn server_suite(suite: CipherSuite, openssl_name: &str) {
+    let n = server_exchange(
+        server_config(KeyType::EcdsaP256),
+        &["-ciphersuites", openssl_name],
+    );
+    assert_eq!(n.suite, suite);
+}
+
+#[test]
+fn server_aes128_gcm_vs_s_client() {
+    server_suite(CipherSuite::Tls13Aes128GcmSha256, "TLS_AES_128_GCM_SHA256");
+}
+
+#[test]
+fn server_aes256_gcm_vs_s_client() {
+    server_suite(CipherSuite::Tls13Aes256GcmSha384, "TLS_AES_256_GCM_SHA384");
+}
+
+#[test]
+fn server_chacha20_poly1305_vs_s_client() {
+    server_suite(
+        CipherSuite::Tls13Chacha20Poly1305Sha256,
+        "TLS_CHACHA20_POLY1305_SHA256",
+    );
+}
+
+fn server_group(group: NamedGroup, openssl_name: &str) {
+    let n = server_exchange(
+        server_config(KeyType::EcdsaP256),
+        &["-groups", openssl_name],
+    );
+    assert_eq!(n.group, group);
+    assert!(!n.hello_retry);
+}
+
+#[test]
+fn server_x25519_vs_s_client() {
+    server_group(NamedGroup::X25519, "X25519");
+}
+
+#[test]
+fn server_p256_vs_s_client() {
+    server_group(NamedGroup::Secp256r1, "P-256");
+}
+
+#[test]
+fn server_p384_vs_s_client() {
+    server_group(NamedGroup::Secp384r1, "P-384");
+}
+
+#[test]
+fn server_hello_retry_vs_s_client() {
+    let mut config = server_config(KeyType::EcdsaP256);
+    config.groups = vec![NamedGroup::Secp256r1];
+    // s_client sends a key share for its first group only.
+    let n = server_exchange(config, &["-groups", "X25519:P-256"]);
+    assert!(n.hello_retry);
+    assert_eq!(n.group, NamedGroup::Secp256r1);
+}
+
+#[test]
+fn server_alpn_vs_s_client() {
+    let mut config = server_config(KeyType::EcdsaP256);
+    config.alpn_protocols = vec![b"http/1.1".to_vec(), b"h2".to_vec()];
+    let n = server_exchange(config, &["-alpn", "x-unknown,h2"]);
+    assert_eq!(n.alpn.as_deref(), Some(&b"h2"[..]));
+}
+
+#[test]
+fn server_refuses_tls12_s_client() {
+    // A TLS 1.3-only server.
+    let config = server_config(KeyType::EcdsaP256);
+    let server = OneShotServer::start(config, vec![Step::SendClose]);
+    let mut client = s_client(server.port, &["-tls1_2"]);
+    let outcome = server.finish(EXCHANGE_TIMEOUT);
+    let failure = outcome
+        .failure
+        .expect("a TLS 1.2-only client must be refused");
+    assert_eq!(failure.step, 0, "refused in the handshake");
+    assert_eq!(
+        failure.tls,
+        Some(tls_core::Error::ProtocolVersion),
+        "our error: {}",
+        failure.error
+    );
+    let status = client.peer.wait(PEER_TIMEOUT).expect("s_client exits");
+    assert!(!status.success(), "s_client must fail");
+    let trace = read_msgfile(&client.msgfile);
+    assert!(
+        trace_has_alert(&trace, "<<<", "protocol_version"),
+        "s_client received protocol_version:\n{trace}\n{}",
+        client.peer.diagnostics()
+    );
+}

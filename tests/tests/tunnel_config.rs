@@ -1,0 +1,193 @@
+//! tls-tunnel configuration files end to end: a stunnel.conf with two
+//! services runs unchanged, our TOML format, `--check`, and bad
+//! configurations giving one clear line and a non-zero exit.
+
+use std::io::{Read, Write};
+
+use tls_tests::peer::{connect_local, free_port};
+use tls_tests::tunnel::{cert_for, run_tunnel, temp_dir, tls_client, Backend, BackendKind, Tunnel};
+
+#[test]
+fn tunnel_stunnel_conf_with_two_services_runs_unchanged() {
+    let dir = temp_dir("stunnel");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let backend = Backend::start(BackendKind::Echo {
+        greeting: String::new(),
+    });
+    let (web, local) = (free_port(), free_port());
+    let pid = dir.join("stunnel.pid");
+    let conf = format!(
+        "; an ordinary stunnel.conf\n\
+         foreground = yes\n\
+         pid = {pid}\n\
+         debug = info\n\
+         \n\
+         [web]\n\
+         accept = 127.0.0.1:{web}\n\
+         connect = {backend}\n\
+         cert = {cert}\n\
+         key = {key}\n\
+         TIMEOUTidle = 60\n\
+         \n\
+         [to-web]\n\
+         client = yes\n\
+         accept = 127.0.0.1:{local}\n\
+         connect = 127.0.0.1:{web}\n\
+         CAfile = {cert}\n\
+         verifyChain = yes\n\
+         checkHost = localhost\n\
+         TIMEOUTconnect = 5\n",
+        pid = pid.display(),
+        backend = backend.addr(),
+        cert = cert.cert.display(),
+        key = cert.key.display(),
+    );
+    let path = dir.join("stunnel.conf");
+    std::fs::write(&path, conf).unwrap();
+    let tunnel = Tunnel::start(["--config", path.to_str().unwrap()], &[web, local]);
+    let written: String = std::fs::read_to_string(&pid).expect("pid file written");
+    assert_eq!(written.trim(), tunnel.peer.id().to_string());
+
+    // Plaintext into [to-web], TLS between the services, plaintext to the backend.
+    let mut sock = connect_local(local).unwrap();
+    sock.write_all(b"two services").unwrap();
+    sock.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut got = Vec::new();
+    sock.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"two services", "{}", tunnel.log());
+    tunnel.expect_log("service=web");
+    tunnel.expect_log("service=to-web");
+}
+
+#[test]
+fn tunnel_toml_config_and_check() {
+    let dir = temp_dir("toml");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let backend = Backend::start(BackendKind::Echo {
+        greeting: "toml\n".into(),
+    });
+    let port = free_port();
+    let toml = format!(
+        "[global]\nlog_format = \"json\"\n\n[[service]]\nname = \"api\"\nmode = \"server\"\n\
+         listen = \"127.0.0.1:{port}\"\ntarget = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\nidle_timeout = \"30s\"\n",
+        backend.addr(),
+        cert.cert.display(),
+        cert.key.display()
+    );
+    let path = dir.join("tunnel.toml");
+    std::fs::write(&path, toml).unwrap();
+
+    let (code, stdout, stderr) = run_tunnel(["--config", path.to_str().unwrap(), "--check"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("configuration OK (1 service(s))"),
+        "{stdout}"
+    );
+
+    let tunnel = Tunnel::start(["--config", path.to_str().unwrap()], &[port]);
+    let mut tls = tls_client(port, "localhost", &cert.der);
+    let mut buf = [0u8; 5];
+    tls.read_exact(&mut buf).unwrap();
+    assert_eq!(&buf, b"toml\n");
+    drop(tls);
+    // JSON logs: one object a line.
+    tunnel.expect_log("\"service\":\"api\"");
+}
+
+/// Runs a bad configuration: exit 2 and exactly one line on stderr containing `want`.
+fn assert_bad(args: &[&str], want: &str) {
+    let (code, _, stderr) = run_tunnel(args);
+    assert_eq!(code, Some(2), "exit code for {args:?}: {stderr}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line for {args:?}:\n{stderr}"
+    );
+    assert!(stderr.contains(want), "{want:?} in {stderr:?}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn tunnel_bad_configs_give_one_clear_line() {
+    let dir = temp_dir("bad");
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let unknown = write(
+        "unknown.conf",
+        "foreground = yes\n[svc]\naccept = 1234\nconnect = 127.0.0.1:1\nsslVersion = TLSv1\n",
+    );
+    assert_bad(
+        &["--config", &unknown],
+        &format!("{unknown}:5: unsupported option \"sslVersion\""),
+    );
+
+    let no_cert = write(
+        "nocert.conf",
+        "[svc]\naccept = 1234\nconnect = 127.0.0.1:1\ncert = /nonexistent/cert.pem\n",
+    );
+    assert_bad(
+        &["--config", &no_cert, "--check"],
+        "cannot read certificate /nonexistent/cert.pem",
+    );
+
+    let bad_addr = write("addr.conf", "[svc]\naccept = 1234\nconnect = nowhere\n");
+    assert_bad(
+        &["--config", &bad_addr],
+        &format!("{bad_addr}:3: address \"nowhere\" has no port"),
+    );
+
+    let toml = write("bad.toml", "[[service]]\nname = \"x\"\nmode = \"server\"\nlisten = \"1\"\ntarget = \"127.0.0.1:1\"\ntls = true\n");
+    assert_bad(
+        &["--config", &toml],
+        &format!("{toml}:6: unknown field `tls`"),
+    );
+
+    let toml_mode = write("mode.toml", "[[service]]\nname = \"x\"\nmode = \"sideways\"\nlisten = \"1\"\ntarget = \"127.0.0.1:1\"\n");
+    assert_bad(
+        &["--config", &toml_mode],
+        &format!("{toml_mode}:1: service \"x\": mode must be server or client"),
+    );
+
+    assert_bad(
+        &["--config", "/nonexistent/tunnel.conf"],
+        "cannot read config",
+    );
+    assert_bad(
+        &["server", "--listen", "nowhere", "--target", "127.0.0.1:1"],
+        "--listen: address \"nowhere\" has no port",
+    );
+    assert_bad(
+        &[
+            "server",
+            "--listen",
+            "1",
+            "--target",
+            "127.0.0.1:1",
+            "--allow-cn",
+            "x",
+        ],
+        "need a CA file",
+    );
+}
+
+#[test]
+fn tunnel_help_reads_like_a_man_page() {
+    let (code, stdout, _) = run_tunnel(["--help"]);
+    assert_eq!(code, Some(0));
+    for section in [
+        "EXAMPLES",
+        "SIGNALS",
+        "EXIT STATUS",
+        "server",
+        "client",
+        "--config",
+    ] {
+        assert!(
+            stdout.contains(section),
+            "--help lacks {section}:\n{stdout}"
+        );
+    }
+}
