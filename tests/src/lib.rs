@@ -1,13 +1,14 @@
 //! Helpers shared by the tests in `tests/*.rs`: real peers as child
 //! processes ([`peer`]), the test PKI ([`pki`]), payloads and bounded
 //! transfers ([`data`]), our engine over TCP ([`engine`]), and the helpers of
-//! the tunnel tests.
+//! the tunnel and x509-limbo tests.
 //!
 //! Every wait is bounded: sockets have 20 s read/write timeouts, peers are
 //! killed when their guard drops, and waits for peers give up after 30 s.
 
 pub mod data;
 pub mod engine;
+pub mod limbo;
 pub mod peer;
 pub mod pki;
 pub mod tunnel;

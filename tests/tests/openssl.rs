@@ -445,7 +445,8 @@ fn server_alpn_vs_s_client() {
 #[test]
 fn server_refuses_tls12_s_client() {
     // A TLS 1.3-only server.
-    let config = server_config(KeyType::EcdsaP256);
+    let mut config = server_config(KeyType::EcdsaP256);
+    config.versions = vec![ProtocolVersion::Tls13];
     let server = OneShotServer::start(config, vec![Step::SendClose]);
     let mut client = s_client(server.port, &["-tls1_2"]);
     let outcome = server.finish(EXCHANGE_TIMEOUT);

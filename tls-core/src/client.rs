@@ -23,6 +23,7 @@ use crate::msgs::handshake::{
     EncryptedExtensions, Finished, HandshakeMessage, HelloRetryRequest, ServerHello,
 };
 use crate::server::PSK_DHE_KE;
+use crate::session12::StoredSession12;
 use crate::tickets::StoredTicket;
 use crate::tls13;
 use crate::traffic::{AppSecrets, TicketSink, Traffic};
@@ -36,6 +37,8 @@ pub(crate) enum Next {
     Handshaking(ClientState),
     /// Handshake complete.
     Traffic(Traffic),
+    /// The server chose TLS 1.2.
+    Tls12(crate::client12::ClientState12),
 }
 
 /// The client's handshake states.
@@ -56,10 +59,16 @@ struct Hello {
     /// True when the name went out as SNI.
     sent_sni: bool,
     random: [u8; 32],
-    session_id: [u8; 32],
+    session_id: Vec<u8>,
     hello_retry: bool,
     /// The ticket offered for resumption, if any.
     ticket: Option<StoredTicket>,
+    /// TLS 1.3 is offered.
+    offer_tls13: bool,
+    /// TLS 1.2 is offered.
+    offer_tls12: bool,
+    /// The TLS 1.2 session offered for resumption, if any.
+    session12: Option<StoredSession12>,
 }
 
 /// Starts a handshake: queues the ClientHello.
@@ -72,13 +81,12 @@ pub(crate) fn start(
         .groups
         .first()
         .ok_or(Error::Internal("no groups configured"))?;
-    if config
-        .cipher_suites
-        .iter()
-        .all(|cs| tls13_suite(*cs).is_none())
-    {
+    let versions = crate::server12::enabled_versions(&config.versions, &config.cipher_suites);
+    if versions.is_empty() {
         return Err(Error::Internal("no supported cipher suite configured"));
     }
+    let offer_tls13 = versions.contains(&ProtocolVersion::Tls13);
+    let offer_tls12 = versions.contains(&ProtocolVersion::Tls12);
     let mut random = [0u8; 32];
     let mut session_id = [0u8; 32];
     config.rng.fill(&mut random).map_err(|_| Error::Entropy)?;
@@ -89,10 +97,22 @@ pub(crate) fn start(
     let sent_sni = server_name.is_some_and(|n| n.parse::<core::net::IpAddr>().is_err());
     let now = config.clock.now();
     let ticket = match (&config.session_store, server_name) {
-        (Some(store), Some(name)) => store
+        (Some(store), Some(name)) if offer_tls13 => store
             .take(name, now)
             .filter(|t| config.cipher_suites.contains(&t.suite) && tls13_suite(t.suite).is_some()),
         _ => None,
+    };
+    let session12 = match (&config.session_store, server_name) {
+        (Some(store), Some(name)) if offer_tls12 => store
+            .take_tls12(name, now)
+            .filter(|s| config.cipher_suites.contains(&s.suite)),
+        _ => None,
+    };
+    // Resumption by session ID sends the server's ID; with a ticket (or for
+    // TLS 1.3 middlebox compatibility) a random one.
+    let session_id = match &session12 {
+        Some(s) if s.ticket.is_empty() && !s.session_id.is_empty() => s.session_id.clone(),
+        _ => session_id.to_vec(),
     };
     let hello = Hello {
         server_name: server_name.map(ToString::to_string),
@@ -102,6 +122,9 @@ pub(crate) fn start(
         session_id,
         hello_retry: false,
         ticket,
+        offer_tls13,
+        offer_tls12,
+        session12,
     };
     let key_share = KeyExchange::generate(first_group)?;
     let encoded = hello.encode_hello(&key_share, None, None)?;
@@ -125,7 +148,7 @@ impl Hello {
         prefix: Option<&Transcript>,
     ) -> Result<Vec<u8>, Error> {
         let mut ch = self.client_hello(key_share, cookie);
-        if self.config.session_store.is_some() {
+        if self.config.session_store.is_some() && self.offer_tls13 {
             ch.extensions
                 .push(ClientExtension::PskKeyExchangeModes(vec![PSK_DHE_KE]));
         }
@@ -163,28 +186,66 @@ impl Hello {
         if let (true, Some(name)) = (self.sent_sni, &self.server_name) {
             extensions.push(ClientExtension::ServerName(name.as_bytes().to_vec()));
         }
-        extensions.push(ClientExtension::SupportedVersions(vec![
-            ProtocolVersion::Tls13,
-        ]));
+        let mut versions = Vec::new();
+        if self.offer_tls13 {
+            versions.push(ProtocolVersion::Tls13);
+        }
+        if self.offer_tls12 {
+            versions.push(ProtocolVersion::Tls12);
+        }
+        if self.offer_tls13 {
+            extensions.push(ClientExtension::SupportedVersions(versions));
+        }
         extensions.push(ClientExtension::SupportedGroups(config.groups.clone()));
-        extensions.push(ClientExtension::SignatureAlgorithms(
-            config.verifier.supported_schemes().to_vec(),
-        ));
-        extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {
-            group: key_share.group(),
-            key_exchange: key_share.public_key().to_vec(),
-        }]));
+        let mut schemes = config.verifier.supported_schemes().to_vec();
+        if self.offer_tls12 {
+            for scheme in config.verifier.supported_tls12_schemes() {
+                if !schemes.contains(scheme) {
+                    schemes.push(*scheme);
+                }
+            }
+        }
+        extensions.push(ClientExtension::SignatureAlgorithms(schemes));
+        if self.offer_tls13 {
+            extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {
+                group: key_share.group(),
+                key_exchange: key_share.public_key().to_vec(),
+            }]));
+        }
+        if self.offer_tls12 {
+            // RFC 7627, RFC 5746, RFC 8422 (uncompressed points only), RFC 5077.
+            extensions.push(ClientExtension::ExtendedMasterSecret);
+            extensions.push(ClientExtension::RenegotiationInfo(Vec::new()));
+            extensions.push(ClientExtension::EcPointFormats(vec![0]));
+            if config.session_store.is_some() {
+                let ticket = self
+                    .session12
+                    .as_ref()
+                    .map(|s| s.ticket.clone())
+                    .unwrap_or_default();
+                extensions.push(ClientExtension::SessionTicket(ticket));
+            }
+        }
         if !config.alpn_protocols.is_empty() {
             extensions.push(ClientExtension::Alpn(config.alpn_protocols.clone()));
         }
         if let Some(cookie) = cookie {
             extensions.push(ClientExtension::Cookie(cookie.to_vec()));
         }
+        let cipher_suites = config
+            .cipher_suites
+            .iter()
+            .copied()
+            .filter(|cs| {
+                (self.offer_tls13 && tls13_suite(*cs).is_some())
+                    || (self.offer_tls12 && crate::crypto::tls12::tls12_suite(*cs).is_some())
+            })
+            .collect();
         ClientHello {
             legacy_version: 0x0303,
             random: self.random,
-            session_id: self.session_id.to_vec(),
-            cipher_suites: config.cipher_suites.clone(),
+            session_id: self.session_id.clone(),
+            cipher_suites,
             compression_methods: vec![0],
             extensions,
         }
@@ -223,6 +284,9 @@ impl ClientState {
     ) -> Result<Next, Error> {
         let next = match (self, msg) {
             (ClientState::ExpectServerHello(s), HandshakeMessage::ServerHello(sh)) => {
+                if sh.supported_version().is_none() {
+                    return s.into_tls12(sh, encoded).map(Next::Tls12);
+                }
                 s.handle_server_hello(common, sh, encoded)?
             }
             (ClientState::ExpectServerHello(s), HandshakeMessage::HelloRetryRequest(hrr)) => {
@@ -261,6 +325,36 @@ pub(crate) struct ExpectServerHello {
 }
 
 impl ExpectServerHello {
+    /// A ServerHello without supported_versions: TLS 1.2 (RFC 8446 §4.1.3).
+    fn into_tls12(
+        self,
+        sh: ServerHello,
+        encoded: &[u8],
+    ) -> Result<crate::client12::ClientState12, Error> {
+        let hello = self.hello;
+        if hello.offer_tls13 && tls13::has_downgrade_sentinel(&sh.random) {
+            return Err(Error::IllegalParameter("downgrade sentinel in ServerHello"));
+        }
+        if !hello.offer_tls12 || sh.legacy_version != 0x0303 {
+            return Err(Error::ProtocolVersion);
+        }
+        if self.after_retry.is_some() {
+            return Err(Error::IllegalParameter(
+                "TLS 1.2 ServerHello after a HelloRetryRequest",
+            ));
+        }
+        let offer = crate::client12::Offer {
+            config: hello.config,
+            server_name: hello.server_name,
+            sent_sni: hello.sent_sni,
+            random: hello.random,
+            session_id: hello.session_id,
+            session: hello.session12,
+            client_hello: self.first_hello,
+        };
+        crate::client12::start(offer, sh, encoded)
+    }
+
     fn handle_server_hello(
         self,
         common: &mut Common,
@@ -269,7 +363,7 @@ impl ExpectServerHello {
     ) -> Result<ClientState, Error> {
         let mut hello = self.hello;
         match sh.supported_version() {
-            Some(ProtocolVersion::Tls13) => {}
+            Some(ProtocolVersion::Tls13) if hello.offer_tls13 => {}
             Some(_) => {
                 return Err(Error::IllegalParameter(
                     "server chose a version we did not offer",
@@ -360,7 +454,7 @@ impl ExpectServerHello {
         if self.after_retry.is_some() {
             return Err(Error::UnexpectedMessage("second HelloRetryRequest"));
         }
-        if hrr.supported_version() != Some(ProtocolVersion::Tls13) {
+        if hrr.supported_version() != Some(ProtocolVersion::Tls13) || !hello.offer_tls13 {
             return Err(Error::IllegalParameter("HelloRetryRequest without TLS 1.3"));
         }
         hello.check_echo(&hrr.session_id, hrr.compression_method)?;

@@ -11,7 +11,8 @@ use entropy::EntropySource;
 
 use crate::crypto::SigningKey;
 use crate::error::Error;
-use crate::msgs::enums::{CipherSuite, NamedGroup, SignatureScheme};
+use crate::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme};
+use crate::session12::SessionIdCache;
 use crate::tickets::{ClientSessionStore, TicketEncrypter};
 use crate::verify::{ClientCertVerifier, ServerCertVerifier};
 
@@ -48,6 +49,28 @@ pub const DEFAULT_CIPHER_SUITES: [CipherSuite; 3] = [
     CipherSuite::Tls13Chacha20Poly1305Sha256,
 ];
 
+/// The TLS 1.2 cipher suites (ECDHE with an AEAD only), in our default
+/// preference order. A config's `cipher_suites` holds the suites of both
+/// versions in one list; each version uses the ones defined for it.
+pub const DEFAULT_TLS12_CIPHER_SUITES: [CipherSuite; 6] = [
+    CipherSuite::EcdheEcdsaAes128GcmSha256,
+    CipherSuite::EcdheRsaAes128GcmSha256,
+    CipherSuite::EcdheEcdsaAes256GcmSha384,
+    CipherSuite::EcdheRsaAes256GcmSha384,
+    CipherSuite::EcdheEcdsaChacha20Poly1305Sha256,
+    CipherSuite::EcdheRsaChacha20Poly1305Sha256,
+];
+
+/// The protocol versions enabled by default, most preferred first.
+pub const DEFAULT_VERSIONS: [ProtocolVersion; 2] = [ProtocolVersion::Tls13, ProtocolVersion::Tls12];
+
+/// The suites of both versions, TLS 1.3 first: the default `cipher_suites`.
+pub fn default_cipher_suites() -> Vec<CipherSuite> {
+    let mut suites = DEFAULT_CIPHER_SUITES.to_vec();
+    suites.extend_from_slice(&DEFAULT_TLS12_CIPHER_SUITES);
+    suites
+}
+
 /// The key-exchange groups, in our default preference order.
 pub const DEFAULT_GROUPS: [NamedGroup; 3] = [
     NamedGroup::X25519,
@@ -55,12 +78,21 @@ pub const DEFAULT_GROUPS: [NamedGroup; 3] = [
     NamedGroup::Secp384r1,
 ];
 
+/// TLS 1.2 sessions kept by the default session-ID cache.
+pub const DEFAULT_SESSION_CACHE: usize = 256;
+
 /// How long the tickets of the default ticketer last, in seconds.
 pub const DEFAULT_TICKET_LIFETIME: u32 = 2 * 3600;
 
 /// Client configuration.
 pub struct ClientConfig {
-    /// Cipher suites to offer, most preferred first.
+    /// Protocol versions to offer (TLS 1.3 and/or TLS 1.2; others are ignored).
+    /// A version is offered only if `cipher_suites` holds a suite for it.
+    pub versions: Vec<ProtocolVersion>,
+    /// Accept a TLS 1.2 server without the extended master secret (RFC 7627).
+    /// Off by default: such a server is refused with handshake_failure.
+    pub allow_no_ems: bool,
+    /// Cipher suites to offer, most preferred first, TLS 1.3 and TLS 1.2 alike.
     pub cipher_suites: Vec<CipherSuite>,
     /// Groups to offer, most preferred first; a key share is sent for the first only.
     pub groups: Vec<NamedGroup>,
@@ -86,7 +118,9 @@ impl ClientConfig {
         clock: Arc<dyn Clock>,
     ) -> Self {
         ClientConfig {
-            cipher_suites: DEFAULT_CIPHER_SUITES.to_vec(),
+            versions: DEFAULT_VERSIONS.to_vec(),
+            allow_no_ems: false,
+            cipher_suites: default_cipher_suites(),
             groups: DEFAULT_GROUPS.to_vec(),
             alpn_protocols: Vec::new(),
             verifier,
@@ -167,7 +201,15 @@ impl ResolvesServerCert for SingleCert {
 
 /// Server configuration.
 pub struct ServerConfig {
-    /// Cipher suites we accept, most preferred first (server preference wins).
+    /// Protocol versions we accept (TLS 1.3 and/or TLS 1.2); the highest the
+    /// client offers wins. A version is enabled only if `cipher_suites` holds
+    /// a suite for it.
+    pub versions: Vec<ProtocolVersion>,
+    /// Accept a TLS 1.2 client without the extended master secret (RFC 7627).
+    /// Off by default: such a client is refused with handshake_failure.
+    pub allow_no_ems: bool,
+    /// Cipher suites we accept, most preferred first (server preference wins),
+    /// TLS 1.3 and TLS 1.2 alike.
     pub cipher_suites: Vec<CipherSuite>,
     /// Groups we accept, most preferred first. A client key share for the most
     /// preferred group it sent a share for is used; with none, a HelloRetryRequest
@@ -179,8 +221,11 @@ pub struct ServerConfig {
     pub cert_resolver: Arc<dyn ResolvesServerCert>,
     /// When set, clients are asked for a certificate and this decides on it.
     pub client_verifier: Option<Arc<dyn ClientCertVerifier>>,
-    /// Seals session tickets; `None` turns resumption off.
+    /// Seals session tickets (TLS 1.3, and RFC 5077 tickets in TLS 1.2);
+    /// `None` turns ticket resumption off.
     pub ticketer: Option<Arc<dyn TicketEncrypter>>,
+    /// Keeps TLS 1.2 sessions for resumption by session ID; `None` turns it off.
+    pub session_cache: Option<Arc<dyn SessionIdCache>>,
     /// How many tickets to send after each full handshake.
     pub session_tickets: u8,
     /// Randomness for server randoms and cookies.
@@ -197,12 +242,15 @@ impl ServerConfig {
         clock: Arc<dyn Clock>,
     ) -> Self {
         ServerConfig {
-            cipher_suites: DEFAULT_CIPHER_SUITES.to_vec(),
+            versions: DEFAULT_VERSIONS.to_vec(),
+            allow_no_ems: false,
+            cipher_suites: default_cipher_suites(),
             groups: DEFAULT_GROUPS.to_vec(),
             alpn_protocols: Vec::new(),
             cert_resolver,
             client_verifier: None,
             ticketer: None,
+            session_cache: None,
             session_tickets: 2,
             rng,
             clock,
@@ -225,6 +273,9 @@ impl ServerConfig {
         config.ticketer = ticketer
             .ok()
             .map(|t| Arc::new(t) as Arc<dyn TicketEncrypter>);
+        config.session_cache = Some(Arc::new(crate::session12::MemorySessionCache::new(
+            DEFAULT_SESSION_CACHE,
+        )));
         config
     }
 }

@@ -13,7 +13,12 @@ use alloc::vec::Vec;
 use core::mem;
 
 use crate::client::{self, ClientState};
+use crate::client12::{self, ClientState12};
+use crate::msgs::handshake12::Message12;
+use crate::server12::{self, ServerState12};
+use crate::traffic12::Traffic12;
 use crate::config::{ClientConfig, Clock, ServerConfig};
+use crate::crypto::tls12::RecordKey12;
 use crate::crypto::{Suite, TrafficKey};
 use crate::error::Error;
 use crate::msgs::alert::{Alert, AlertLevel};
@@ -165,9 +170,38 @@ impl Common {
         frame_plaintext(ContentType::ChangeCipherSpec, &[1], &mut self.sendable);
     }
 
+    /// Queues a warning alert (TLS 1.2 no_renegotiation).
+    pub fn send_warning(&mut self, description: AlertDescription) {
+        let alert = Alert {
+            level: AlertLevel::Warning,
+            description,
+        }
+        .encode();
+        // A warning that cannot be sealed is dropped: the send error is fatal elsewhere.
+        let _ = self.send(ContentType::Alert, &alert);
+    }
+
+    /// Starts decrypting the peer's TLS 1.2 records (at its ChangeCipherSpec).
+    pub fn set_tls12_read_key(&mut self, key: RecordKey12) -> Result<(), Error> {
+        if !self.joiner.is_empty() {
+            return Err(Error::UnexpectedMessage(
+                "handshake message spans a ChangeCipherSpec",
+            ));
+        }
+        self.opener = Some(RecordOpener::tls12(key));
+        Ok(())
+    }
+
+    /// Starts encrypting our TLS 1.2 records (after our ChangeCipherSpec).
+    pub fn set_tls12_write_key(&mut self, key: RecordKey12) {
+        self.sealer = Some(RecordSealer::tls12(key));
+    }
+
     fn send_alert(&mut self, description: AlertDescription) {
         let level = match description {
-            AlertDescription::CloseNotify | AlertDescription::UserCanceled => AlertLevel::Warning,
+            AlertDescription::CloseNotify
+            | AlertDescription::UserCanceled
+            | AlertDescription::NoRenegotiation => AlertLevel::Warning,
             _ => AlertLevel::Fatal,
         };
         let alert = Alert { level, description }.encode();
@@ -265,6 +299,12 @@ enum State {
     Client(Box<ClientState>),
     Server(Box<ServerState>),
     Traffic(Box<Traffic>),
+    /// A TLS 1.2 client handshake.
+    Client12(Box<ClientState12>),
+    /// A TLS 1.2 server handshake.
+    Server12(Box<ServerState12>),
+    /// An established TLS 1.2 connection.
+    Traffic12(Box<Traffic12>),
     /// A fatal error happened; the error is kept in `Common`.
     Failed,
 }
@@ -410,8 +450,10 @@ impl Connection {
     /// `request_peer`, asks the peer to update its key too.
     pub fn update_keys(&mut self, request_peer: bool) -> Result<(), Error> {
         self.check_failed()?;
-        let State::Traffic(traffic) = &mut self.state else {
-            return Err(Error::Internal("KeyUpdate before the handshake completed"));
+        let traffic = match &mut self.state {
+            State::Traffic(traffic) => traffic,
+            State::Traffic12(_) => return Err(Error::Internal("KeyUpdate is TLS 1.3 only")),
+            _ => return Err(Error::Internal("KeyUpdate before the handshake completed")),
         };
         let request = if request_peer {
             KeyUpdateRequest::Requested
@@ -432,6 +474,7 @@ impl Connection {
         self.check_failed()?;
         match &self.state {
             State::Traffic(traffic) => traffic.export(label, context.unwrap_or_default(), out),
+            State::Traffic12(traffic) => traffic.export(label, context, out),
             _ => Err(Error::Internal(
                 "exporter used before the handshake completed",
             )),
@@ -501,6 +544,7 @@ impl Connection {
             match content {
                 Content::Handshake => self.process_handshake()?,
                 Content::Alert(alert) => self.process_alert(alert)?,
+                Content::ChangeCipherSpec => self.process_ccs()?,
                 Content::Nothing => {}
             }
         }
@@ -509,9 +553,24 @@ impl Connection {
 
     /// Opens one record and moves its payload where it belongs.
     fn open_record(&mut self, record: &RecordRef) -> Result<Content, Error> {
+        let tls12_handshake = matches!(self.state, State::Client12(_) | State::Server12(_));
         let c = &mut self.common;
         let body = c.deframer.body_mut(record);
         let (typ, payload): (ContentType, &[u8]) = match (record.typ, &mut c.opener) {
+            // TLS 1.2: a real ChangeCipherSpec, for the state machine to judge.
+            (ContentType::ChangeCipherSpec, None) if tls12_handshake => {
+                if body != [1] {
+                    return Err(Error::UnexpectedMessage("ChangeCipherSpec"));
+                }
+                return Ok(Content::ChangeCipherSpec);
+            }
+            // TLS 1.2 protects every record type once keys are in use.
+            (typ, Some(opener)) if opener.is_tls12() => {
+                if typ == ContentType::ChangeCipherSpec {
+                    return Err(Error::UnexpectedMessage("ChangeCipherSpec"));
+                }
+                opener.open(&record.header, body)?
+            }
             (ContentType::ChangeCipherSpec, _) => {
                 if !c.ccs_allowed || body != [1] {
                     return Err(Error::UnexpectedMessage("ChangeCipherSpec"));
@@ -578,22 +637,64 @@ impl Connection {
     }
 
     fn handle_message(&mut self, raw: RawHandshake) -> Result<(), Error> {
+        if matches!(
+            self.state,
+            State::Client12(_) | State::Server12(_) | State::Traffic12(_)
+        ) {
+            return self.handle_message12(raw);
+        }
         let msg = HandshakeMessage::decode(raw.typ, raw.body())?;
         let common = &mut self.common;
         self.state = match mem::replace(&mut self.state, State::Failed) {
             State::Client(s) => match s.handle(common, msg, &raw.encoded)? {
                 client::Next::Handshaking(s) => State::Client(Box::new(s)),
                 client::Next::Traffic(t) => State::Traffic(Box::new(t)),
+                client::Next::Tls12(s) => State::Client12(Box::new(s)),
             },
             State::Server(s) => match s.handle(common, msg, &raw.encoded)? {
                 server::Next::Handshaking(s) => State::Server(Box::new(s)),
                 server::Next::Traffic(t) => State::Traffic(Box::new(t)),
+                server::Next::Tls12(s) => State::Server12(Box::new(s)),
             },
             State::Traffic(mut traffic) => {
                 traffic.handle(common, msg)?;
                 State::Traffic(traffic)
             }
             State::Failed => return Err(Error::Internal("message after failure")),
+            other => other,
+        };
+        Ok(())
+    }
+
+    /// A handshake message in a TLS 1.2 connection.
+    fn handle_message12(&mut self, raw: RawHandshake) -> Result<(), Error> {
+        let msg = Message12::decode(raw.typ, raw.body())?;
+        let common = &mut self.common;
+        self.state = match mem::replace(&mut self.state, State::Failed) {
+            State::Client12(s) => match s.handle(common, msg, &raw.encoded)? {
+                client12::Next12::Handshaking(s) => State::Client12(Box::new(s)),
+                client12::Next12::Traffic(t) => State::Traffic12(Box::new(t)),
+            },
+            State::Server12(s) => match s.handle(common, msg, &raw.encoded)? {
+                server12::Next12::Handshaking(s) => State::Server12(Box::new(s)),
+                server12::Next12::Traffic(t) => State::Traffic12(Box::new(t)),
+            },
+            State::Traffic12(mut traffic) => {
+                traffic.handle(common, msg)?;
+                State::Traffic12(traffic)
+            }
+            _ => return Err(Error::Internal("TLS 1.2 message in another state")),
+        };
+        Ok(())
+    }
+
+    /// A TLS 1.2 ChangeCipherSpec: the state machine decides if it is expected.
+    fn process_ccs(&mut self) -> Result<(), Error> {
+        let common = &mut self.common;
+        self.state = match mem::replace(&mut self.state, State::Failed) {
+            State::Client12(s) => State::Client12(Box::new(s.handle_ccs(common)?)),
+            State::Server12(s) => State::Server12(Box::new(s.handle_ccs(common)?)),
+            _ => return Err(Error::UnexpectedMessage("ChangeCipherSpec")),
         };
         Ok(())
     }
@@ -615,5 +716,7 @@ impl Connection {
 enum Content {
     Handshake,
     Alert(Alert),
+    /// A TLS 1.2 ChangeCipherSpec.
+    ChangeCipherSpec,
     Nothing,
 }

@@ -30,6 +30,9 @@ pub enum Error {
     MissingExtension(&'static str),
     /// An extension appeared in a message where it is not allowed.
     UnsupportedExtension(&'static str),
+    /// A client retrying with a lower version (TLS_FALLBACK_SCSV) reached a
+    /// server that supports a higher one (RFC 7507).
+    InappropriateFallback,
     /// The client offered ALPN protocols and the server supports none of them.
     NoApplicationProtocol,
     /// The server does not have a certificate for the name the client asked for.
@@ -68,6 +71,7 @@ impl Error {
             Error::ProtocolVersion => A::ProtocolVersion,
             Error::MissingExtension(_) => A::MissingExtension,
             Error::UnsupportedExtension(_) => A::UnsupportedExtension,
+            Error::InappropriateFallback => A::InappropriateFallback,
             Error::NoApplicationProtocol => A::NoApplicationProtocol,
             Error::UnrecognizedName => A::UnrecognizedName,
             Error::BadCertificate(_) => A::BadCertificate,
@@ -92,6 +96,7 @@ impl fmt::Display for Error {
             Error::ProtocolVersion => f.write_str("no acceptable protocol version"),
             Error::MissingExtension(what) => write!(f, "missing extension: {what}"),
             Error::UnsupportedExtension(what) => write!(f, "extension not allowed: {what}"),
+            Error::InappropriateFallback => f.write_str("fallback to a lower version refused"),
             Error::NoApplicationProtocol => f.write_str("no ALPN protocol in common"),
             Error::UnrecognizedName => f.write_str("no certificate for the requested name"),
             Error::BadCertificate(why) => write!(f, "bad certificate: {why}"),

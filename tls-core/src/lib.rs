@@ -1,4 +1,4 @@
-//! A sans-IO TLS 1.3 engine: the caller feeds received bytes in and takes bytes
+//! A sans-IO TLS 1.3 and TLS 1.2 engine: the caller feeds received bytes in and takes bytes
 //! to send out; the engine owns no socket, thread, clock or OS randomness.
 //!
 //! Time and randomness are inputs through the configuration, so a handshake can
@@ -12,6 +12,7 @@ extern crate alloc;
 extern crate std;
 
 mod client;
+mod client12;
 pub mod config;
 mod conn;
 pub mod crypto;
@@ -23,12 +24,17 @@ pub mod msgs;
 mod negative_tests;
 pub mod record;
 mod server;
+mod server12;
+pub mod session12;
 #[cfg(feature = "std")]
 mod stream;
 pub mod tickets;
 mod tls13;
 mod traffic;
+mod traffic12;
 pub mod verify;
+#[cfg(feature = "std")]
+pub mod x509;
 
 #[cfg(feature = "std")]
 pub use config::SystemClock;
@@ -45,6 +51,9 @@ pub use msgs::enums::{
 };
 #[cfg(feature = "std")]
 pub use stream::TlsStream;
+pub use session12::{SessionIdCache, StoredSession12};
+#[cfg(feature = "std")]
+pub use session12::MemorySessionCache;
 pub use tickets::{ClientSessionStore, StoredTicket, TicketEncrypter, TicketKey};
 #[cfg(feature = "std")]
 pub use tickets::{MemorySessionStore, RotatingTicketer};
@@ -52,3 +61,5 @@ pub use verify::{
     ClientCertVerified, ClientCertVerifier, PinnedCertVerifier, ServerCertVerified,
     ServerCertVerifier, SignatureVerified,
 };
+#[cfg(feature = "std")]
+pub use x509::{TrustAnchors, WebPkiClientVerifier, WebPkiVerifier};

@@ -379,8 +379,19 @@ fn server_refuses_garbage_and_old_versions_in_plaintext() {
     hello = HandshakeMessage::ClientHello(ch).to_vec();
     let mut wire = Vec::new();
     crate::record::protect::frame_plaintext(ContentType::Handshake, &hello, &mut wire);
-    let mut server = Connection::server(config);
+    // A TLS 1.3-only server: protocol_version.
+    let (cert, key) = test_cert();
+    let mut only13 = ServerConfig::with_single_cert(CertifiedKey {
+        chain: vec![cert],
+        key,
+    });
+    only13.versions = vec![ProtocolVersion::Tls13];
+    let mut server = Connection::server(Arc::new(only13));
     assert_eq!(server.feed(&wire), Err(Error::ProtocolVersion));
+    // A server that also speaks TLS 1.2 answers it with TLS 1.2.
+    let mut server = Connection::server(config);
+    assert_eq!(server.feed(&wire), Ok(()));
+    assert!(server.wants_write());
     client.consume_tls(client.pending_tls().len());
 }
 
@@ -414,7 +425,15 @@ fn downgrade_sentinel_is_illegal_parameter() {
         ),
         (*b"NOTDOWNG", Error::ProtocolVersion),
     ] {
-        let mut client = Connection::client(config.clone(), None).unwrap();
+        // Without the sentinel, only a client that did not offer TLS 1.2 refuses.
+        let config = if expected == Error::ProtocolVersion {
+            let mut only13 = ClientConfig::with_pinned_certs(vec![]);
+            only13.versions = vec![ProtocolVersion::Tls13];
+            Arc::new(only13)
+        } else {
+            config.clone()
+        };
+        let mut client = Connection::client(config, None).unwrap();
         let hello = plaintext_messages(client.pending_tls()).remove(0);
         let HandshakeMessage::ClientHello(ch) =
             HandshakeMessage::decode(HandshakeType::ClientHello, &hello[4..]).unwrap()

@@ -38,6 +38,8 @@ pub(crate) enum Next {
     Handshaking(ServerState),
     /// Handshake complete.
     Traffic(Traffic),
+    /// The ClientHello chose TLS 1.2.
+    Tls12(crate::server12::ServerState12),
 }
 
 /// The server's handshake states.
@@ -67,6 +69,11 @@ impl ServerState {
     ) -> Result<Next, Error> {
         match (self, msg) {
             (ServerState::ExpectClientHello(s), HandshakeMessage::ClientHello(ch)) => {
+                let first = s.retry.is_none();
+                if first && crate::server12::choose_version(&s.config, &ch)? == ProtocolVersion::Tls12
+                {
+                    return crate::server12::start(common, s.config, ch, encoded).map(Next::Tls12);
+                }
                 s.handle(common, ch, encoded).map(Next::Handshaking)
             }
             (ServerState::ExpectCertificate(s), HandshakeMessage::Certificate(c)) => {
@@ -412,7 +419,7 @@ impl ExpectClientHello {
 }
 
 /// A SNI host name as a string: printable ASCII, as RFC 6066 requires.
-fn host_name(raw: &[u8]) -> Result<String, Error> {
+pub(crate) fn host_name(raw: &[u8]) -> Result<String, Error> {
     if raw.is_empty() || !raw.iter().all(|b| b.is_ascii_graphic()) {
         return Err(Error::IllegalParameter("server_name is not a host name"));
     }

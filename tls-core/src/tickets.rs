@@ -138,6 +138,17 @@ pub trait ClientSessionStore: Send + Sync {
     fn put(&self, server_name: &str, ticket: StoredTicket);
     /// Takes the newest unexpired ticket for `server_name`.
     fn take(&self, server_name: &str, now: UnixTime) -> Option<StoredTicket>;
+    /// Keeps a TLS 1.2 session for `server_name` (replacing an older one).
+    /// The default keeps nothing.
+    fn put_tls12(&self, _server_name: &str, _session: crate::session12::StoredSession12) {}
+    /// Takes the TLS 1.2 session for `server_name`, if unexpired.
+    fn take_tls12(
+        &self,
+        _server_name: &str,
+        _now: UnixTime,
+    ) -> Option<crate::session12::StoredSession12> {
+        None
+    }
 }
 
 /// An in-memory session store bounded in names and tickets per name.
@@ -145,6 +156,9 @@ pub trait ClientSessionStore: Send + Sync {
 #[derive(Debug)]
 pub struct MemorySessionStore {
     inner: std::sync::Mutex<std::collections::VecDeque<(String, Vec<StoredTicket>)>>,
+    tls12: std::sync::Mutex<
+        std::collections::VecDeque<(String, crate::session12::StoredSession12)>,
+    >,
     max_names: usize,
 }
 
@@ -158,6 +172,7 @@ impl MemorySessionStore {
     pub fn new(max_names: usize) -> Self {
         MemorySessionStore {
             inner: std::sync::Mutex::new(Default::default()),
+            tls12: std::sync::Mutex::new(Default::default()),
             max_names,
         }
     }
@@ -189,6 +204,28 @@ impl ClientSessionStore for MemorySessionStore {
         let (_, tickets) = names.iter_mut().find(|(name, _)| name == server_name)?;
         tickets.retain(|t| !t.expired(now));
         tickets.pop()
+    }
+
+    fn put_tls12(&self, server_name: &str, session: crate::session12::StoredSession12) {
+        let Ok(mut sessions) = self.tls12.lock() else {
+            return;
+        };
+        sessions.retain(|(name, _)| name != server_name);
+        sessions.push_back((String::from(server_name), session));
+        while sessions.len() > self.max_names {
+            sessions.pop_front();
+        }
+    }
+
+    fn take_tls12(
+        &self,
+        server_name: &str,
+        now: UnixTime,
+    ) -> Option<crate::session12::StoredSession12> {
+        let mut sessions = self.tls12.lock().ok()?;
+        let at = sessions.iter().position(|(name, _)| name == server_name)?;
+        let (_, session) = sessions.remove(at)?;
+        (!session.expired(now)).then_some(session)
     }
 }
 

@@ -79,6 +79,35 @@ pub trait ServerCertVerifier: Send + Sync {
     fn supported_schemes(&self) -> &[SignatureScheme] {
         &TLS13_SIGNATURE_SCHEMES
     }
+
+    /// Checks a TLS 1.2 ServerKeyExchange signature made with the end-entity
+    /// certificate's key.
+    fn verify_tls12_signature(
+        &self,
+        end_entity: &[u8],
+        scheme: SignatureScheme,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<SignatureVerified, Error> {
+        verify_tls12_with_certificate_key(end_entity, scheme, message, signature)
+    }
+
+    /// The signature schemes accepted in TLS 1.2 (RSA PKCS#1 added, never SHA-1).
+    fn supported_tls12_schemes(&self) -> &[SignatureScheme] {
+        &crypto::tls12::TLS12_SIGNATURE_SCHEMES
+    }
+}
+
+/// Checks a TLS 1.2 handshake signature with the key of `end_entity`.
+pub fn verify_tls12_with_certificate_key(
+    end_entity: &[u8],
+    scheme: SignatureScheme,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<SignatureVerified, Error> {
+    let spki = crypto::cert_spki(end_entity)?;
+    crypto::tls12::verify_tls12_signature(spki, scheme, message, signature)?;
+    Ok(SignatureVerified::assertion())
 }
 
 /// Checks a TLS 1.3 handshake signature with the key of `end_entity`.
@@ -117,6 +146,22 @@ pub trait ClientCertVerifier: Send + Sync {
     /// The signature schemes to request in the CertificateRequest.
     fn supported_schemes(&self) -> &[SignatureScheme] {
         &TLS13_SIGNATURE_SCHEMES
+    }
+
+    /// Checks the client's TLS 1.2 CertificateVerify signature.
+    fn verify_tls12_signature(
+        &self,
+        end_entity: &[u8],
+        scheme: SignatureScheme,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<SignatureVerified, Error> {
+        verify_tls12_with_certificate_key(end_entity, scheme, message, signature)
+    }
+
+    /// The signature schemes to request in a TLS 1.2 CertificateRequest.
+    fn supported_tls12_schemes(&self) -> &[SignatureScheme] {
+        &crypto::tls12::TLS12_SIGNATURE_SCHEMES
     }
 
     /// True when a client without a certificate is refused (certificate_required).

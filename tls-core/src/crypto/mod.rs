@@ -9,6 +9,7 @@ mod kx;
 mod secret;
 mod sign;
 mod suites;
+pub mod tls12;
 mod verify;
 
 #[cfg(test)]

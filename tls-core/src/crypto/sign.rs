@@ -33,6 +33,14 @@ const RSA_SCHEMES: &[SignatureScheme] = &[
     SignatureScheme::RsaPssRsaeSha384,
     SignatureScheme::RsaPssRsaeSha512,
 ];
+const RSA_TLS12_SCHEMES: &[SignatureScheme] = &[
+    SignatureScheme::RsaPssRsaeSha256,
+    SignatureScheme::RsaPssRsaeSha384,
+    SignatureScheme::RsaPssRsaeSha512,
+    SignatureScheme::RsaPkcs1Sha256,
+    SignatureScheme::RsaPkcs1Sha384,
+    SignatureScheme::RsaPkcs1Sha512,
+];
 
 impl SigningKey {
     /// A PKCS#8 PrivateKeyInfo ("PRIVATE KEY"): EC P-256/P-384 (with the
@@ -191,6 +199,23 @@ impl SigningKey {
             .find(|s| offered.contains(s))
     }
 
+    /// The TLS 1.2 signature schemes this key can sign with, best first: the
+    /// TLS 1.3 ones, and for RSA also PKCS#1 v1.5 with SHA-2.
+    pub fn tls12_schemes(&self) -> &'static [SignatureScheme] {
+        match self.inner {
+            Inner::Rsa(_) => RSA_TLS12_SCHEMES,
+            _ => self.tls13_schemes(),
+        }
+    }
+
+    /// The first of our TLS 1.2 schemes that the peer offered.
+    pub fn choose_tls12_scheme(&self, offered: &[SignatureScheme]) -> Option<SignatureScheme> {
+        self.tls12_schemes()
+            .iter()
+            .copied()
+            .find(|s| offered.contains(s))
+    }
+
     /// Signs `message` with `scheme`, which must be one of
     /// [`tls13_schemes`](Self::tls13_schemes) (else `Error::Internal`).
     /// ECDSA and RSA-PSS draw their randomness from ring's `SystemRandom`.
@@ -200,6 +225,21 @@ impl SigningKey {
                 "signature scheme not supported by this key",
             ));
         }
+        self.sign_checked(scheme, message)
+    }
+
+    /// Signs a TLS 1.2 handshake message with `scheme`, which must be one of
+    /// [`tls12_schemes`](Self::tls12_schemes) (else `Error::Internal`).
+    pub fn sign_tls12(&self, scheme: SignatureScheme, message: &[u8]) -> Result<Vec<u8>, Error> {
+        if !self.tls12_schemes().contains(&scheme) {
+            return Err(Error::Internal(
+                "signature scheme not supported by this key",
+            ));
+        }
+        self.sign_checked(scheme, message)
+    }
+
+    fn sign_checked(&self, scheme: SignatureScheme, message: &[u8]) -> Result<Vec<u8>, Error> {
         const FAILED: Error = Error::Internal("signing failed");
         let rng = SystemRandom::new();
         match &self.inner {
@@ -211,6 +251,9 @@ impl SigningKey {
                 let padding: &'static dyn signature::RsaEncoding = match scheme {
                     SignatureScheme::RsaPssRsaeSha256 => &signature::RSA_PSS_SHA256,
                     SignatureScheme::RsaPssRsaeSha384 => &signature::RSA_PSS_SHA384,
+                    SignatureScheme::RsaPkcs1Sha256 => &signature::RSA_PKCS1_SHA256,
+                    SignatureScheme::RsaPkcs1Sha384 => &signature::RSA_PKCS1_SHA384,
+                    SignatureScheme::RsaPkcs1Sha512 => &signature::RSA_PKCS1_SHA512,
                     _ => &signature::RSA_PSS_SHA512,
                 };
                 let mut sig = vec![0u8; k.public().modulus_len()];

@@ -159,7 +159,7 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// Cipher suites. Only the TLS 1.3 AEAD suites are implemented.
+    /// Cipher suites: the TLS 1.3 suites and the TLS 1.2 ECDHE+AEAD suites.
     CipherSuite: u16 {
         /// TLS_AES_128_GCM_SHA256
         Tls13Aes128GcmSha256 = 0x1301,
@@ -167,6 +167,18 @@ wire_enum! {
         Tls13Aes256GcmSha384 = 0x1302,
         /// TLS_CHACHA20_POLY1305_SHA256
         Tls13Chacha20Poly1305Sha256 = 0x1303,
+        /// TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 (TLS 1.2, RFC 5289)
+        EcdheEcdsaAes128GcmSha256 = 0xc02b,
+        /// TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384 (TLS 1.2, RFC 5289)
+        EcdheEcdsaAes256GcmSha384 = 0xc02c,
+        /// TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 (TLS 1.2, RFC 5289)
+        EcdheRsaAes128GcmSha256 = 0xc02f,
+        /// TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 (TLS 1.2, RFC 5289)
+        EcdheRsaAes256GcmSha384 = 0xc030,
+        /// TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 (TLS 1.2, RFC 7905)
+        EcdheRsaChacha20Poly1305Sha256 = 0xcca8,
+        /// TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256 (TLS 1.2, RFC 7905)
+        EcdheEcdsaChacha20Poly1305Sha256 = 0xcca9,
         /// TLS_EMPTY_RENEGOTIATION_INFO_SCSV
         EmptyRenegotiationInfoScsv = 0x00ff,
         /// TLS_FALLBACK_SCSV

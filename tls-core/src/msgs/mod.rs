@@ -5,6 +5,7 @@ pub mod codec;
 pub mod enums;
 pub mod extensions;
 pub mod handshake;
+pub mod handshake12;
 mod server_ext;
 #[cfg(test)]
 mod strategies;

@@ -55,6 +55,11 @@ impl Deframer {
         h.copy_from_slice(header);
         let typ = ContentType::from_wire(h[0]);
         if let ContentType::Unknown(_) = typ {
+            // An SSLv2-format CLIENT-HELLO: 2-byte length with the top bit
+            // set, then message type 1. SSLv2 and its hellos are refused.
+            if h[0] & 0x80 != 0 && h[2] == 1 {
+                return Err(Error::ProtocolVersion);
+            }
             return Err(Error::UnexpectedMessage("unknown record content type"));
         }
         if h[1] != 3 {
@@ -133,6 +138,10 @@ mod tests {
         let mut d = Deframer::default();
         d.push(b"GET / HTTP/1.1\r\n");
         assert!(d.next_record().is_err());
+        let mut d = Deframer::default();
+        // An SSLv2-format ClientHello offering SSL 3.0 / TLS 1.0.
+        d.push(&[0x80, 0x2e, 1, 3, 1, 0, 0x15, 0, 0, 0, 0x10]);
+        assert_eq!(d.next_record(), Err(Error::ProtocolVersion));
         let mut d = Deframer::default();
         d.push(&[22, 2, 0, 0, 1, 0]);
         assert_eq!(

@@ -1,22 +1,47 @@
-//! Opening and sealing TLS 1.3 protected records (RFC 8446 §5.2–5.4), in place.
+//! Opening and sealing protected records, in place: TLS 1.3 (RFC 8446
+//! §5.2–5.4) with the inner content type, or TLS 1.2 (RFC 5246 §6.2.3.3) with
+//! the outer type in the additional data ([`RecordKey12`]).
 
 use alloc::vec::Vec;
 
 use super::{HEADER_LEN, MAX_PLAINTEXT};
+use crate::crypto::tls12::RecordKey12;
 use crate::crypto::TrafficKey;
 use crate::error::Error;
 use crate::msgs::enums::ContentType;
 
+/// A record key of either protocol version.
+enum Key {
+    Tls13(TrafficKey),
+    Tls12(RecordKey12),
+}
+
 /// Decrypts the peer's records under one traffic key, counting sequence numbers.
 pub struct RecordOpener {
-    key: TrafficKey,
+    key: Key,
     seq: u64,
 }
 
 impl RecordOpener {
     /// An opener starting at sequence number 0.
     pub fn new(key: TrafficKey) -> Self {
-        RecordOpener { key, seq: 0 }
+        RecordOpener {
+            key: Key::Tls13(key),
+            seq: 0,
+        }
+    }
+
+    /// A TLS 1.2 opener starting at sequence number 0.
+    pub fn tls12(key: RecordKey12) -> Self {
+        RecordOpener {
+            key: Key::Tls12(key),
+            seq: 0,
+        }
+    }
+
+    /// True for TLS 1.2, where every record type is protected.
+    pub fn is_tls12(&self) -> bool {
+        matches!(self.key, Key::Tls12(_))
     }
 
     /// Decrypts `body` in place and strips the padding, giving the inner content
@@ -31,7 +56,19 @@ impl RecordOpener {
         let next = seq
             .checked_add(1)
             .ok_or(Error::Internal("read sequence number exhausted"))?;
-        let inner = self.key.open_in_place(seq, header, body)?;
+        let key = match &self.key {
+            Key::Tls13(key) => key,
+            Key::Tls12(key) => {
+                let typ = ContentType::from_wire(header[0]);
+                let plain = key.open(seq, typ, body)?;
+                self.seq = next;
+                if plain.len() > MAX_PLAINTEXT {
+                    return Err(Error::RecordOverflow);
+                }
+                return Ok((typ, plain));
+            }
+        };
+        let inner = key.open_in_place(seq, header, body)?;
         self.seq = next;
         let Some(type_at) = inner.iter().rposition(|&b| b != 0) else {
             return Err(Error::UnexpectedMessage(
@@ -54,14 +91,25 @@ impl RecordOpener {
 
 /// Encrypts our records under one traffic key, counting sequence numbers.
 pub struct RecordSealer {
-    key: TrafficKey,
+    key: Key,
     seq: u64,
 }
 
 impl RecordSealer {
     /// A sealer starting at sequence number 0.
     pub fn new(key: TrafficKey) -> Self {
-        RecordSealer { key, seq: 0 }
+        RecordSealer {
+            key: Key::Tls13(key),
+            seq: 0,
+        }
+    }
+
+    /// A TLS 1.2 sealer starting at sequence number 0.
+    pub fn tls12(key: RecordKey12) -> Self {
+        RecordSealer {
+            key: Key::Tls12(key),
+            seq: 0,
+        }
     }
 
     /// How many records this key has sealed.
@@ -84,6 +132,10 @@ impl RecordSealer {
         self.seq = seq
             .checked_add(1)
             .ok_or(Error::Internal("write sequence number exhausted"))?;
+        let key = match &self.key {
+            Key::Tls13(key) => key,
+            Key::Tls12(key) => return key.seal(seq, typ, fragment, out),
+        };
         let body_len = fragment.len() + 1 + TrafficKey::TAG_LEN;
         let [len_hi, len_lo] = (body_len as u16).to_be_bytes();
         let header = [ContentType::ApplicationData.to_wire(), 3, 3, len_hi, len_lo];
@@ -92,7 +144,7 @@ impl RecordSealer {
         let start = out.len();
         out.extend_from_slice(fragment);
         out.push(typ.to_wire());
-        let tag = self.key.seal_in_place_separate_tag(
+        let tag = key.seal_in_place_separate_tag(
             seq,
             &header,
             out.get_mut(start..).unwrap_or_default(),

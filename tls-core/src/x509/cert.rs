@@ -33,8 +33,6 @@ pub(crate) const EKU_CLIENT_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 
 /// anyExtendedKeyUsage, 2.5.29.37.0.
 pub(crate) const EKU_ANY: &[u8] = &[0x55, 0x1d, 0x25, 0x00];
 
-/// keyUsage bits, numbered as in RFC 5280 (bit 0 is the first bit).
-pub(crate) const KU_DIGITAL_SIGNATURE: u16 = 1 << 15;
 /// keyCertSign (bit 5).
 pub(crate) const KU_KEY_CERT_SIGN: u16 = 1 << (15 - 5);
 /// cRLSign (bit 6).
@@ -61,7 +59,7 @@ pub(crate) struct Eku<'a> {
 impl Eku<'_> {
     /// True if the purposes include `oid`.
     pub(crate) fn has(&self, oid: &[u8]) -> bool {
-        self.purposes.iter().any(|p| *p == oid)
+        self.purposes.contains(&oid)
     }
 }
 
@@ -122,6 +120,10 @@ pub(crate) struct Cert<'a> {
     pub(crate) name_constraints: Option<NameConstraints<'a>>,
     pub(crate) aki: Option<Aki<'a>>,
     pub(crate) ski: Option<&'a [u8]>,
+    /// Why the extensions could not be accepted, if they could not. The
+    /// certificate is then unusable, but its names are known, so a path
+    /// builder can say why a candidate issuer was refused.
+    pub(crate) defect: Option<CertError>,
 }
 
 const MALFORMED: CertError = CertError::Malformed("malformed certificate");
@@ -129,8 +131,9 @@ const MALFORMED: CertError = CertError::Malformed("malformed certificate");
 impl<'a> Cert<'a> {
     /// Parses a DER certificate. x509-parser must accept it; then the pieces
     /// are walked again strictly here and every extension we understand is
-    /// parsed. An unknown critical extension, a duplicate extension or a
-    /// version other than 3 is an error.
+    /// parsed. A version other than 3 is an error; an extension problem (an
+    /// unknown critical extension, a duplicate, a malformed value) is kept
+    /// in `defect` and reported by [`Cert::check_profile`].
     pub(crate) fn parse(der: &'a [u8]) -> Result<Cert<'a>, CertError> {
         let (rest, x509) = x509_parser::parse_x509_certificate(der)
             .map_err(|_| CertError::Malformed("certificate does not parse"))?;
@@ -199,11 +202,13 @@ impl<'a> Cert<'a> {
             name_constraints: None,
             aki: None,
             ski: None,
+            defect: None,
         };
         if let Some(extensions) = extensions {
-            let list = der::single(extensions, der::SEQUENCE)
-                .ok_or(CertError::Malformed("malformed extensions"))?;
-            c.parse_extensions(list)?;
+            let parsed = der::single(extensions, der::SEQUENCE)
+                .ok_or(CertError::Malformed("malformed extensions"))
+                .and_then(|list| c.parse_extensions(list));
+            c.defect = parsed.err();
         }
         Ok(c)
     }
@@ -384,6 +389,9 @@ impl<'a> Cert<'a> {
 
     /// The profile rules that do not depend on the rest of the path.
     pub(crate) fn check_profile(&self, role: Role) -> Result<(), CertError> {
+        if let Some(defect) = self.defect {
+            return Err(defect);
+        }
         if self.issuer_is_empty() {
             return Err(CertError::Profile("empty issuer name"));
         }
@@ -398,21 +406,31 @@ impl<'a> Cert<'a> {
                 return Err(CertError::Profile("CA certificate with an empty subject"));
             }
             if self.ski.is_none() {
-                return Err(CertError::Profile("CA certificate without subjectKeyIdentifier"));
+                return Err(CertError::Profile(
+                    "CA certificate without subjectKeyIdentifier",
+                ));
             }
             if !bc.critical {
-                return Err(CertError::Profile("basicConstraints not critical in a CA certificate"));
+                return Err(CertError::Profile(
+                    "basicConstraints not critical in a CA certificate",
+                ));
             }
             if ku.is_some_and(|k| k & KU_KEY_CERT_SIGN == 0) {
-                return Err(CertError::BasicConstraints("CA certificate keyUsage lacks keyCertSign"));
+                return Err(CertError::BasicConstraints(
+                    "CA certificate keyUsage lacks keyCertSign",
+                ));
             }
         }
         if self.name_constraints.is_some() && !is_ca {
-            return Err(CertError::Profile("nameConstraints in a non-CA certificate"));
+            return Err(CertError::Profile(
+                "nameConstraints in a non-CA certificate",
+            ));
         }
         match self.aki {
             Some(aki) if aki.key_id.is_none() => {
-                return Err(CertError::Profile("authorityKeyIdentifier without keyIdentifier"));
+                return Err(CertError::Profile(
+                    "authorityKeyIdentifier without keyIdentifier",
+                ));
             }
             Some(aki) if aki.has_issuer_or_serial => {
                 return Err(CertError::Profile(
@@ -420,14 +438,17 @@ impl<'a> Cert<'a> {
                 ));
             }
             Some(_) => {}
-            None if !self.is_self_issued() => {
+            // A trust anchor is trusted by configuration, not by its issuer.
+            None if !self.is_self_issued() && role != Role::Anchor => {
                 return Err(CertError::Profile("missing authorityKeyIdentifier"));
             }
             None => {}
         }
         match &self.san {
             Some(san) if subject_empty && !san.critical => {
-                return Err(CertError::Profile("empty subject without a critical subjectAltName"));
+                return Err(CertError::Profile(
+                    "empty subject without a critical subjectAltName",
+                ));
             }
             None if subject_empty => {
                 return Err(CertError::Profile("empty subject without subjectAltName"));
@@ -453,7 +474,9 @@ impl<'a> Cert<'a> {
             Role::Intermediate => {}
             Role::Anchor => {
                 if !is_ca {
-                    return Err(CertError::BasicConstraints("trust anchor is not a CA certificate"));
+                    return Err(CertError::BasicConstraints(
+                        "trust anchor is not a CA certificate",
+                    ));
                 }
                 if let (true, Some(aki), Some(ski)) = (self.is_self_issued(), self.aki, self.ski) {
                     if aki.key_id != Some(ski) {
@@ -609,13 +632,19 @@ fn parse_pss_params(params: &[u8]) -> Option<Hash> {
     let mut r = Reader::new(params);
     let hash_alg = der::single(r.expect(der::context_constructed(0))?, der::SEQUENCE)?;
     let hash = parse_hash_alg(hash_alg)?;
-    let mut mgf = Reader::new(der::single(r.expect(der::context_constructed(1))?, der::SEQUENCE)?);
+    let mut mgf = Reader::new(der::single(
+        r.expect(der::context_constructed(1))?,
+        der::SEQUENCE,
+    )?);
     if mgf.expect(der::OID)? != OID_MGF1 {
         return None;
     }
     let mgf_hash = parse_hash_alg(mgf.expect(der::SEQUENCE)?)?;
     mgf.finish()?;
-    let salt = der::small_uint(der::single(r.expect(der::context_constructed(2))?, der::INTEGER)?)?;
+    let salt = der::small_uint(der::single(
+        r.expect(der::context_constructed(2))?,
+        der::INTEGER,
+    )?)?;
     if let Some(trailer) = r.optional(der::context_constructed(3))? {
         if der::small_uint(der::single(trailer, der::INTEGER)?)? != 1 {
             return None;
@@ -637,7 +666,8 @@ fn signature_algorithm(
     sig_alg: &[u8],
     key: SpkiAlg,
 ) -> Result<&'static dyn signature::VerificationAlgorithm, CertError> {
-    const UNSUPPORTED: CertError = CertError::UnsupportedAlgorithm("unsupported signature algorithm");
+    const UNSUPPORTED: CertError =
+        CertError::UnsupportedAlgorithm("unsupported signature algorithm");
     const MISMATCH: CertError =
         CertError::UnsupportedAlgorithm("signature algorithm does not match the issuer's key");
     let mut r = Reader::new(der::single(sig_alg, der::SEQUENCE).ok_or(MALFORMED)?);

@@ -29,8 +29,14 @@ pub(crate) fn parse(value: &[u8]) -> Result<NameConstraints<'_>, CertError> {
     let excluded = r.optional(der::context_constructed(1)).ok_or(BAD)?;
     r.finish().ok_or(BAD)?;
     let nc = NameConstraints {
-        permitted: permitted.map(parse_subtrees).transpose()?.unwrap_or_default(),
-        excluded: excluded.map(parse_subtrees).transpose()?.unwrap_or_default(),
+        permitted: permitted
+            .map(parse_subtrees)
+            .transpose()?
+            .unwrap_or_default(),
+        excluded: excluded
+            .map(parse_subtrees)
+            .transpose()?
+            .unwrap_or_default(),
     };
     if nc.permitted.is_empty() && nc.excluded.is_empty() {
         return Err(CertError::Profile("nameConstraints without subtrees"));
@@ -123,6 +129,15 @@ fn tick(left: &mut u64) -> Result<(), CertError> {
     Ok(())
 }
 
+/// Counts `n` units of work against the budget.
+fn tick_n(left: &mut u64, n: usize) -> Result<(), CertError> {
+    *left = u64::try_from(n)
+        .ok()
+        .and_then(|n| left.checked_sub(n))
+        .ok_or(CertError::BudgetExceeded("name constraint comparisons"))?;
+    Ok(())
+}
+
 /// Checks every constrained name of `cert` against `nc`. `left` is the
 /// remaining comparison budget, shared by the whole verification.
 pub(crate) fn check(
@@ -152,7 +167,9 @@ pub(crate) fn check(
             permitted = within(&name, c, false, left)?;
         }
         if constrained && !permitted {
-            return Err(CertError::NameConstraints("name is not in a permitted subtree"));
+            return Err(CertError::NameConstraints(
+                "name is not in a permitted subtree",
+            ));
         }
     }
     Ok(())
@@ -172,15 +189,17 @@ fn within(
     Ok(match (name, base) {
         (GeneralName::Dns(n), GeneralName::Dns(c)) => match n.strip_prefix("*.") {
             Some(parent) => {
-                dns_within(parent, c) || (excluded && c.split_once('.').is_some_and(|(_, p)| p.eq_ignore_ascii_case(parent)))
+                dns_within(parent, c)
+                    || (excluded
+                        && c.split_once('.')
+                            .is_some_and(|(_, p)| p.eq_ignore_ascii_case(parent)))
             }
             None => dns_within(n, c),
         },
         (GeneralName::Ip(n), GeneralName::Ip(c)) => {
             let (addr, mask) = ip_constraint(c).ok_or(UNSUPPORTED)?;
             n.len() == addr.len()
-                && n
-                    .iter()
+                && n.iter()
                     .zip(addr)
                     .zip(mask)
                     .all(|((n, a), m)| n & m == a & m)
@@ -189,6 +208,8 @@ fn within(
         (GeneralName::Directory(n), GeneralName::Directory(c)) => {
             let n = name_rdns(n)?;
             let c = name_rdns(c)?;
+            // Parsing costs as much as comparing: count it.
+            tick_n(left, n.len() + c.len())?;
             dn_within(&n, &c, left)?
         }
         _ => return Err(UNSUPPORTED),
@@ -250,7 +271,13 @@ mod tests {
 
     fn dns_in(name: &str, c: &str, excluded: bool) -> bool {
         let mut left = 100;
-        within(&GeneralName::Dns(name), &GeneralName::Dns(c), excluded, &mut left).unwrap()
+        within(
+            &GeneralName::Dns(name),
+            &GeneralName::Dns(c),
+            excluded,
+            &mut left,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -283,8 +310,20 @@ mod tests {
         assert!(ip_constraint(&[192, 0, 2, 1]).is_none());
         let mut left = 10;
         let c = [192, 0, 2, 0, 255, 255, 255, 0];
-        assert!(within(&GeneralName::Ip(&[192, 0, 2, 7]), &GeneralName::Ip(&c), false, &mut left).unwrap());
-        assert!(!within(&GeneralName::Ip(&[192, 0, 3, 1]), &GeneralName::Ip(&c), false, &mut left).unwrap());
+        assert!(within(
+            &GeneralName::Ip(&[192, 0, 2, 7]),
+            &GeneralName::Ip(&c),
+            false,
+            &mut left
+        )
+        .unwrap());
+        assert!(!within(
+            &GeneralName::Ip(&[192, 0, 3, 1]),
+            &GeneralName::Ip(&c),
+            false,
+            &mut left
+        )
+        .unwrap());
     }
 
     #[test]
@@ -294,7 +333,9 @@ mod tests {
         // SEQUENCE { NULL, NULL }
         assert!(parse(&[0x30, 0x04, 0x05, 0x00, 0x05, 0x00]).is_err());
         // permitted [0] { SEQUENCE { dNSName "a.com" } }
-        let ok = [0x30, 0x0b, 0xa0, 0x09, 0x30, 0x07, 0x82, 0x05, b'a', b'.', b'c', b'o', b'm'];
+        let ok = [
+            0x30, 0x0b, 0xa0, 0x09, 0x30, 0x07, 0x82, 0x05, b'a', b'.', b'c', b'o', b'm',
+        ];
         assert_eq!(parse(&ok).unwrap().permitted, [GeneralName::Dns("a.com")]);
         let mut leading_dot = ok;
         leading_dot[8] = b'.';

@@ -166,7 +166,11 @@ pub(crate) fn small_uint(contents: &[u8]) -> Option<u64> {
     if digits.len() > 8 {
         return None;
     }
-    Some(digits.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
+    Some(
+        digits
+            .iter()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+    )
 }
 
 /// The bytes of a BIT STRING's contents, with the count of unused bits in

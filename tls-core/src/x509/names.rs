@@ -188,7 +188,9 @@ pub(crate) fn decode_string(tag: u8, value: &[u8]) -> Option<String> {
                 .map(|c| <[u8; 2]>::try_from(c).map(u16::from_be_bytes))
                 .collect::<Result<Vec<u16>, _>>()
                 .ok()?;
-            char::decode_utf16(units).collect::<Result<String, _>>().ok()
+            char::decode_utf16(units)
+                .collect::<Result<String, _>>()
+                .ok()
         }
         0x1c => {
             if value.len() % 4 != 0 {
@@ -322,18 +324,20 @@ pub(crate) fn san_matches(san: &GeneralName<'_>, reference: &ServerName) -> bool
     }
 }
 
-/// The CA/Browser Forum rule for the subject commonName of a server
-/// certificate (BR §7.1.4.3): when the certificate names hosts in its
-/// subjectAltName, every commonName that could be a host name (no
-/// whitespace) must be a character-for-character copy of one of its
-/// dNSNames, or the canonical text (dotted decimal, RFC 5952) of one of its
-/// iPAddresses.
+/// The subject commonName of a server certificate against its
+/// subjectAltName (after CA/Browser Forum BR §7.1.4.3, which wants the CN to
+/// be a character-for-character copy of a SAN entry). When the certificate
+/// names hosts in its subjectAltName, a commonName that could be a host name
+/// (no whitespace) is refused if it is another spelling of a host: an IP
+/// address in any form but the canonical text (dotted decimal, RFC 5952) of
+/// one of the iPAddresses, a dNSName in other letter case, or a name that is
+/// not ASCII (a U-label can never be a copy of a dNSName). A CN naming an
+/// unrelated host is not refused: x509-limbo's own valid cases carry such
+/// CNs (see the limbo exceptions file).
 pub(crate) fn check_common_names(
     common_names: &[Option<String>],
     sans: &[GeneralName<'_>],
 ) -> Result<(), CertError> {
-    const MISMATCH: CertError =
-        CertError::Profile("commonName is not a copy of a subjectAltName entry");
     let names_hosts = sans
         .iter()
         .any(|n| matches!(n, GeneralName::Dns(_) | GeneralName::Ip(_)));
@@ -341,23 +345,78 @@ pub(crate) fn check_common_names(
         return Ok(());
     }
     for cn in common_names {
-        let cn = cn.as_deref().ok_or(MISMATCH)?;
-        if cn.chars().any(char::is_whitespace) {
+        let cn = cn
+            .as_deref()
+            .ok_or(CertError::Profile("commonName that cannot be decoded"))?;
+        if cn.chars().any(char::is_whitespace) || sans.contains(&GeneralName::Dns(cn)) {
             continue;
         }
-        let ok = if let Ok(ip) = cn.parse::<IpAddr>() {
-            ip.to_string() == cn
-                && sans
-                    .iter()
-                    .any(|n| san_matches(n, &ServerName::Ip(ip)))
-        } else {
-            sans.iter().any(|n| *n == GeneralName::Dns(cn))
-        };
-        if !ok {
-            return Err(MISMATCH);
+        if !cn.is_ascii() {
+            return Err(CertError::Profile(
+                "commonName is not a copy of a dNSName (not ASCII)",
+            ));
+        }
+        if sans
+            .iter()
+            .any(|n| matches!(n, GeneralName::Dns(d) if d.eq_ignore_ascii_case(cn)))
+        {
+            return Err(CertError::Profile(
+                "commonName differs in case from a dNSName",
+            ));
+        }
+        if let Some(ip) = lenient_ip(cn) {
+            let canonical = ip.to_string() == cn;
+            if !canonical || !sans.iter().any(|n| san_matches(n, &ServerName::Ip(ip))) {
+                return Err(CertError::Profile(
+                    "commonName is not the canonical text of an iPAddress",
+                ));
+            }
         }
     }
     Ok(())
+}
+
+/// An IP address in any spelling a lax parser would take: textual IPv6
+/// (any case, any compression), or IPv4 as 1 to 4 dot-separated parts in
+/// decimal, octal (leading 0) or hex (0x), the last part filling the
+/// remaining bytes (as inet_aton).
+fn lenient_ip(text: &str) -> Option<IpAddr> {
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.is_empty() || parts.len() > 4 {
+        return None;
+    }
+    let mut values = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let (digits, radix) =
+            if let Some(hex) = part.strip_prefix("0x").or_else(|| part.strip_prefix("0X")) {
+                (hex, 16)
+            } else if part.len() > 1 && part.starts_with('0') {
+                (part.get(1..)?, 8)
+            } else {
+                (*part, 10)
+            };
+        if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+            return None;
+        }
+        values.push(u32::from_str_radix(digits, radix).ok()?);
+    }
+    let (last, init) = values.split_last()?;
+    let mut addr: u32 = 0;
+    for (i, v) in init.iter().enumerate() {
+        if *v > 255 {
+            return None;
+        }
+        addr |= v << (24 - 8 * i);
+    }
+    let last_bits = 32 - 8 * init.len() as u32;
+    if last_bits < 32 && *last >> last_bits != 0 {
+        return None;
+    }
+    addr |= last;
+    Some(IpAddr::V4(core::net::Ipv4Addr::from(addr)))
 }
 
 #[cfg(test)]
@@ -366,7 +425,13 @@ mod tests {
 
     #[test]
     fn x509_dns_syntax() {
-        for good in ["example.com", "a-b.example", "localhost", "xn--n3h.com", "EXAMPLE.com"] {
+        for good in [
+            "example.com",
+            "a-b.example",
+            "localhost",
+            "xn--n3h.com",
+            "EXAMPLE.com",
+        ] {
             assert!(valid_dns_name(good, false), "{good}");
         }
         for bad in [
@@ -384,7 +449,13 @@ mod tests {
             assert!(!valid_dns_name(bad, false), "{bad}");
         }
         assert!(valid_dns_name("*.example.com", true));
-        for bad in ["*", "*.com", "ba*.example.com", "foo.*.example.com", "xn--*-1b.example.com"] {
+        for bad in [
+            "*",
+            "*.com",
+            "ba*.example.com",
+            "foo.*.example.com",
+            "xn--*-1b.example.com",
+        ] {
             assert!(!valid_dns_name(bad, true), "{bad}");
         }
     }
@@ -406,7 +477,10 @@ mod tests {
             ServerName::Dns("example.com".into())
         );
         assert!(matches!(ServerName::parse("::1"), Ok(ServerName::Ip(_))));
-        assert!(matches!(ServerName::parse("127.0.0.1"), Ok(ServerName::Ip(_))));
+        assert!(matches!(
+            ServerName::parse("127.0.0.1"),
+            Ok(ServerName::Ip(_))
+        ));
         assert!(ServerName::parse("foo bar").is_err());
         assert!(ServerName::parse("").is_err());
     }
@@ -424,14 +498,25 @@ mod tests {
 
     #[test]
     fn x509_common_name_rule() {
-        let sans = [GeneralName::Dns("example.com"), GeneralName::Ip(&[192, 168, 1, 1])];
+        let sans = [
+            GeneralName::Dns("example.com"),
+            GeneralName::Ip(&[192, 168, 1, 1]),
+        ];
         let ok = |cn: &str| check_common_names(&[Some(cn.into())], &sans).is_ok();
         assert!(ok("example.com"));
         assert!(ok("192.168.1.1"));
         assert!(ok("my test server"));
+        assert!(ok("other.example.net"));
         assert!(!ok("Example.COM"));
         assert!(!ok("192.168.001.001"));
         assert!(!ok("0xC0A80101"));
+        assert!(!ok("10.0.0.1"));
+        assert!(!ok("test-測試.com"));
+        assert_eq!(lenient_ip("0xC0A80101"), "192.168.1.1".parse().ok());
+        assert_eq!(lenient_ip("192.168.001.001"), "192.168.1.1".parse().ok());
+        assert_eq!(lenient_ip("2001:DB8::1"), "2001:db8::1".parse().ok());
+        assert_eq!(lenient_ip("example"), None);
+        assert_eq!(lenient_ip("1.2.3.256"), None);
         assert!(check_common_names(&[Some("foo".into())], &[GeneralName::Other(0)]).is_ok());
     }
 }

@@ -1,0 +1,484 @@
+//! TLS 1.2 interop with OpenSSL's command-line peers over 127.0.0.1.
+//!
+//! Our client against `openssl s_server -tls1_2 -quiet` and our server
+//! against `openssl s_client -tls1_2 -quiet`, for each TLS 1.2 suite and
+//! group: 64 KiB each way, then close_notify both ways. Resumption by ticket
+//! and by session ID both ways, mutual TLS both ways, and the refusals:
+//! TLS 1.1, a CBC-only client, export suites (which this OpenSSL build no
+//! longer has: the test checks that s_client itself refuses) and a client
+//! without the extended master secret (OpenSSL's `Options =
+//! -ExtendedMasterSecret` through an OPENSSL_CONF file).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tls_core::{CertifiedKey, CipherSuite, ClientConfig, NamedGroup, Negotiated, ProtocolVersion};
+use tls_tests::data::{read_exact_within, read_to_close, write_chunked};
+use tls_tests::engine::{connect, EXCHANGE_TIMEOUT};
+use tls_tests::{
+    assert_same_bytes, client_config, free_port, payload, pki, require, server_config, KeyType,
+    OneShotServer, Peer, Step, PEER_TIMEOUT,
+};
+
+const SIZE: usize = 64 * 1024;
+
+fn openssl() -> PathBuf {
+    require("openssl", "openssl")
+}
+
+fn msgfile(tag: &str, port: u16) -> PathBuf {
+    pki().dir.join(format!("tls12-{tag}-{port}.msg"))
+}
+
+fn trace_has_alert(path: &PathBuf, dir: &str, name: &str) -> bool {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with(dir) && l.contains("Alert") && l.contains(name))
+}
+
+fn trace(path: &PathBuf) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+struct SServer {
+    peer: Peer,
+    port: u16,
+    msgfile: PathBuf,
+}
+
+/// `openssl s_server -tls1_2` for `naccept` connections with the `key_type` leaf.
+fn s_server(key_type: KeyType, naccept: u32, extra: &[&str]) -> SServer {
+    let p = pki();
+    let leaf = p.leaf(key_type);
+    let port = free_port();
+    let msgfile = msgfile("s_server", port);
+    let mut args: Vec<String> = vec![
+        "s_server".into(),
+        "-tls1_2".into(),
+        "-quiet".into(),
+        "-naccept".into(),
+        naccept.to_string(),
+        "-accept".into(),
+        format!("127.0.0.1:{port}"),
+    ];
+    for (flag, path) in [
+        ("-cert", &leaf.cert_pem),
+        ("-key", &leaf.key_pem),
+        ("-cert_chain", &p.ca_pem),
+        ("-msgfile", &msgfile),
+    ] {
+        args.push(flag.into());
+        args.push(path.display().to_string());
+    }
+    args.push("-msg".into());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut peer = Peer::spawn(&openssl(), &args);
+    peer.wait_for_port(port);
+    SServer {
+        peer,
+        port,
+        msgfile,
+    }
+}
+
+fn tls12_client(key_type: KeyType) -> ClientConfig {
+    let mut config = client_config(key_type);
+    config.versions = vec![ProtocolVersion::Tls12];
+    config
+}
+
+/// One connection of our client to s_server: `SIZE` bytes each way when
+/// `full`, else a short line; close_notify both ways.
+fn client_session(server: &mut SServer, config: &Arc<ClientConfig>, full: bool) -> Negotiated {
+    let sock = tls_tests::peer::connect_local(server.port).expect("connect to s_server");
+    let conn = tls_core::Connection::client(config.clone(), Some("localhost")).expect("client");
+    let mut stream = tls_core::TlsStream::new(conn, sock);
+    if let Err(e) = stream.handshake() {
+        panic!(
+            "handshake with s_server failed: {e}\n{}\n{}",
+            server.peer.diagnostics(),
+            trace(&server.msgfile)
+        );
+    }
+    let negotiated = stream.conn().negotiated().cloned().expect("negotiated");
+    let already = server.peer.stdout().len();
+    let to_server = if full {
+        payload(21, SIZE)
+    } else {
+        b"ping\n".to_vec()
+    };
+    write_chunked(&mut stream, &to_server, 16 * 1024).expect("send to s_server");
+    assert!(
+        server
+            .peer
+            .wait_stdout_len(already + to_server.len(), PEER_TIMEOUT),
+        "s_server did not print our data\n{}",
+        server.peer.diagnostics()
+    );
+    if full {
+        let from_server = payload(22, SIZE);
+        server.peer.write_stdin(from_server.clone());
+        let got = read_exact_within(&mut stream, SIZE, EXCHANGE_TIMEOUT).expect("read");
+        assert_same_bytes("our client received", &got, &from_server);
+    }
+    stream.close_notify().expect("send close_notify");
+    read_to_close(&mut stream, 0, EXCHANGE_TIMEOUT).expect("s_server's close_notify");
+    negotiated
+}
+
+fn client_exchange(key_type: KeyType, config: ClientConfig, extra: &[&str]) -> Negotiated {
+    let mut server = s_server(key_type, 1, extra);
+    let n = client_session(&mut server, &Arc::new(config), true);
+    server.peer.wait_success(PEER_TIMEOUT);
+    assert_eq!(n.version, ProtocolVersion::Tls12);
+    assert_eq!(
+        n.peer_certificates.first(),
+        Some(&pki().leaf(key_type).cert_der)
+    );
+    assert!(trace_has_alert(&server.msgfile, "<<<", "close_notify"));
+    n
+}
+
+const SUITES: [(CipherSuite, &str, KeyType); 6] = [
+    (
+        CipherSuite::EcdheEcdsaAes128GcmSha256,
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        KeyType::EcdsaP256,
+    ),
+    (
+        CipherSuite::EcdheEcdsaAes256GcmSha384,
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        KeyType::EcdsaP384,
+    ),
+    (
+        CipherSuite::EcdheEcdsaChacha20Poly1305Sha256,
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        KeyType::Ed25519,
+    ),
+    (
+        CipherSuite::EcdheRsaAes128GcmSha256,
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        KeyType::Rsa2048,
+    ),
+    (
+        CipherSuite::EcdheRsaAes256GcmSha384,
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        KeyType::Rsa2048,
+    ),
+    (
+        CipherSuite::EcdheRsaChacha20Poly1305Sha256,
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        KeyType::Rsa2048,
+    ),
+];
+
+const GROUPS: [(NamedGroup, &str); 3] = [
+    (NamedGroup::X25519, "X25519"),
+    (NamedGroup::Secp256r1, "P-256"),
+    (NamedGroup::Secp384r1, "P-384"),
+];
+
+// ---- our client, openssl s_server -tls1_2 ----
+
+#[test]
+fn client_every_suite_vs_s_server() {
+    for (suite, name, key_type) in SUITES {
+        let n = client_exchange(key_type, tls12_client(key_type), &["-cipher", name]);
+        assert_eq!(n.suite, suite, "{name}");
+    }
+}
+
+#[test]
+fn client_every_group_vs_s_server() {
+    for (group, name) in GROUPS {
+        let n = client_exchange(
+            KeyType::EcdsaP256,
+            tls12_client(KeyType::EcdsaP256),
+            &["-groups", name],
+        );
+        assert_eq!(n.group, group, "{name}");
+    }
+}
+
+#[test]
+fn client_offering_both_versions_accepts_tls12_s_server() {
+    let mut config = client_config(KeyType::EcdsaP256);
+    config.versions = vec![ProtocolVersion::Tls13, ProtocolVersion::Tls12];
+    client_exchange(KeyType::EcdsaP256, config, &[]);
+}
+
+fn client_resumption(extra: &[&str]) {
+    let mut server = s_server(KeyType::EcdsaP256, 2, extra);
+    let config = Arc::new(tls12_client(KeyType::EcdsaP256));
+    let first = client_session(&mut server, &config, false);
+    assert!(!first.resumed);
+    let second = client_session(&mut server, &config, false);
+    assert!(second.resumed, "resumed\n{}", trace(&server.msgfile));
+    assert_eq!(second.suite, first.suite);
+    assert_eq!(second.peer_certificates, first.peer_certificates);
+    server.peer.wait_success(PEER_TIMEOUT);
+}
+
+#[test]
+fn client_resumes_by_ticket_with_s_server() {
+    client_resumption(&[]);
+}
+
+#[test]
+fn client_resumes_by_session_id_with_s_server() {
+    client_resumption(&["-no_ticket"]);
+}
+
+#[test]
+fn client_certificate_to_s_server() {
+    let p = pki();
+    let mut config = tls12_client(KeyType::EcdsaP256);
+    let leaf = p.leaf(KeyType::EcdsaP384);
+    config.client_cert = Some(Arc::new(
+        CertifiedKey::from_pem(&leaf.chain_pem_bytes, &leaf.key_pem_bytes).unwrap(),
+    ));
+    let ca = p.ca_pem.display().to_string();
+    client_exchange(
+        KeyType::EcdsaP256,
+        config,
+        &["-Verify", "1", "-CAfile", &ca, "-verify_return_error"],
+    );
+}
+
+// ---- our server, openssl s_client -tls1_2 ----
+
+fn s_client(port: u16, extra: &[&str], env: Option<(&str, &PathBuf)>) -> (Peer, PathBuf) {
+    let p = pki();
+    let msgfile = msgfile("s_client", port);
+    let mut cmd = Command::new(openssl());
+    cmd.args([
+        "s_client",
+        "-quiet",
+        "-connect",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    cmd.args(["-CAfile", &p.ca_pem.display().to_string()]);
+    cmd.args([
+        "-verify_return_error",
+        "-verify_hostname",
+        "localhost",
+        "-servername",
+        "localhost",
+        "-msg",
+        "-msgfile",
+        &msgfile.display().to_string(),
+    ]);
+    cmd.args(extra);
+    if let Some((k, v)) = env {
+        cmd.env(k, v);
+    }
+    (Peer::spawn_command(cmd), msgfile)
+}
+
+/// Our server against s_client: `SIZE` bytes each way, close_notify both ways.
+fn server_exchange(config: tls_core::ServerConfig, extra: &[&str]) -> Negotiated {
+    let from_client = payload(23, SIZE);
+    let to_client = payload(24, SIZE);
+    let server = OneShotServer::start(
+        config,
+        vec![
+            Step::Read(SIZE),
+            Step::Write(to_client.clone()),
+            Step::SendClose,
+            Step::ExpectClose,
+        ],
+    );
+    let mut args = vec!["-tls1_2"];
+    args.extend_from_slice(extra);
+    let (mut client, _) = s_client(server.port, &args, None);
+    client.write_stdin(from_client.clone());
+    let outcome = server.finish(EXCHANGE_TIMEOUT);
+    if outcome.failure.is_some() {
+        client.wait(Duration::from_secs(2));
+        println!("{}", client.diagnostics());
+    }
+    outcome.expect_ok("our server vs s_client -tls1_2");
+    client.wait_success(PEER_TIMEOUT);
+    assert_same_bytes("our server received", &outcome.received, &from_client);
+    assert_same_bytes("s_client received", &client.stdout(), &to_client);
+    let n = outcome.negotiated.expect("negotiated");
+    assert_eq!(n.version, ProtocolVersion::Tls12);
+    assert_eq!(n.server_name.as_deref(), Some("localhost"));
+    n
+}
+
+#[test]
+fn server_every_suite_vs_s_client() {
+    for (suite, name, key_type) in SUITES {
+        let n = server_exchange(server_config(key_type), &["-cipher", name]);
+        assert_eq!(n.suite, suite, "{name}");
+    }
+}
+
+#[test]
+fn server_every_group_vs_s_client() {
+    for (group, name) in GROUPS {
+        // The client's groups also bound the certificate's curve in TLS 1.2
+        // (RFC 8422 §5.1), so s_client offers P-256 too and we pick the group.
+        let mut config = server_config(KeyType::EcdsaP256);
+        config.groups = vec![group];
+        let groups = if group == NamedGroup::Secp256r1 {
+            name.to_string()
+        } else {
+            format!("{name}:P-256")
+        };
+        let n = server_exchange(config, &["-groups", &groups]);
+        assert_eq!(n.group, group, "{name}");
+    }
+}
+
+#[test]
+fn server_every_key_type_vs_s_client() {
+    for key_type in KeyType::ALL {
+        server_exchange(server_config(key_type), &[]);
+    }
+}
+
+fn server_resumption(extra: &[&str], tickets: bool) {
+    let first_config = server_config(KeyType::EcdsaP256);
+    let mut second_config = server_config(KeyType::EcdsaP256);
+    if tickets {
+        second_config.ticketer = first_config.ticketer.clone();
+    } else {
+        second_config.session_cache = first_config.session_cache.clone();
+    }
+    let sess = pki()
+        .dir
+        .join(format!("tls12-sess-{}-{}", tickets, free_port()));
+    let sess = sess.display().to_string();
+    let mut args = extra.to_vec();
+    args.extend(["-sess_out", sess.as_str()]);
+    let first = server_exchange(first_config, &args);
+    assert!(!first.resumed);
+    let mut args = extra.to_vec();
+    args.extend(["-sess_in", sess.as_str()]);
+    let second = server_exchange(second_config, &args);
+    assert!(second.resumed, "s_client resumed");
+}
+
+#[test]
+fn server_resumes_by_ticket_with_s_client() {
+    server_resumption(&[], true);
+}
+
+#[test]
+fn server_resumes_by_session_id_with_s_client() {
+    server_resumption(&["-no_ticket"], false);
+}
+
+#[test]
+fn server_requires_and_verifies_s_client_certificate() {
+    let p = pki();
+    let leaf = p.leaf(KeyType::Rsa2048);
+    let mut config = server_config(KeyType::EcdsaP256);
+    config.client_verifier = Some(Arc::new(tls_core::PinnedCertVerifier::new(vec![leaf
+        .cert_der
+        .clone()])));
+    let cert = leaf.cert_pem.display().to_string();
+    let key = leaf.key_pem.display().to_string();
+    let n = server_exchange(config, &["-cert", &cert, "-key", &key]);
+    assert_eq!(n.peer_certificates.first(), Some(&leaf.cert_der));
+}
+
+// ---- refusals ----
+
+/// Runs s_client with `args` against our server and returns our server's
+/// TLS error and s_client's -msg trace.
+fn refused(
+    args: &[&str],
+    env: Option<(&str, &PathBuf)>,
+) -> (Option<tls_core::Error>, PathBuf, Peer) {
+    let server = OneShotServer::start(server_config(KeyType::EcdsaP256), vec![Step::Read(1)]);
+    let (mut client, msgfile) = s_client(server.port, args, env);
+    let outcome = server.finish(EXCHANGE_TIMEOUT);
+    let failure = outcome.failure.expect("the handshake must be refused");
+    assert_eq!(failure.step, 0, "refused in the handshake");
+    let status = client.wait(PEER_TIMEOUT).expect("s_client exits");
+    assert!(!status.success(), "s_client must fail");
+    (failure.tls, msgfile, client)
+}
+
+#[test]
+fn tls11_s_client_gets_protocol_version() {
+    let (err, msgfile, client) = refused(&["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"], None);
+    assert_eq!(err, Some(tls_core::Error::ProtocolVersion));
+    assert!(
+        trace_has_alert(&msgfile, "<<<", "protocol_version"),
+        "{}\n{}",
+        trace(&msgfile),
+        client.diagnostics()
+    );
+}
+
+#[test]
+fn cbc_only_s_client_gets_handshake_failure() {
+    let (err, msgfile, client) = refused(&["-tls1_2", "-cipher", "AES128-SHA"], None);
+    assert_eq!(
+        err,
+        Some(tls_core::Error::HandshakeFailure(
+            "no cipher suite in common"
+        ))
+    );
+    assert!(
+        trace_has_alert(&msgfile, "<<<", "handshake_failure"),
+        "{}\n{}",
+        trace(&msgfile),
+        client.diagnostics()
+    );
+}
+
+#[test]
+fn export_suites_are_refused_by_this_openssl_itself() {
+    // OpenSSL 1.1+ has no export suites: s_client refuses to start with
+    // `-cipher EXP`, so no export hello can reach us. Check that it says so.
+    let mut cmd = Command::new(openssl());
+    cmd.args(["ciphers", "EXP"]);
+    let mut peer = Peer::spawn_command(cmd);
+    peer.close_stdin();
+    let status = peer.wait(PEER_TIMEOUT).expect("openssl ciphers exits");
+    assert!(!status.success(), "this OpenSSL still has export suites");
+    assert!(
+        peer.stderr().contains("no cipher match"),
+        "{}",
+        peer.diagnostics()
+    );
+    let port = free_port();
+    let (mut client, _) = s_client(port, &["-tls1_2", "-cipher", "EXP"], None);
+    let status = client.wait(PEER_TIMEOUT).expect("s_client exits");
+    assert!(!status.success());
+    assert!(
+        client.stderr().contains("no cipher match"),
+        "{}",
+        client.diagnostics()
+    );
+}
+
+#[test]
+fn s_client_without_extended_master_secret_gets_handshake_failure() {
+    let conf = pki().dir.join("tls12-no-ems.cnf");
+    std::fs::write(
+        &conf,
+        "openssl_conf = default_conf\n[default_conf]\nssl_conf = ssl_sect\n\
+         [ssl_sect]\nsystem_default = sys\n[sys]\nOptions = -ExtendedMasterSecret\n",
+    )
+    .unwrap();
+    let (err, msgfile, client) = refused(&["-tls1_2"], Some(("OPENSSL_CONF", &conf)));
+    assert_eq!(
+        err,
+        Some(tls_core::Error::HandshakeFailure(
+            "client does not support the extended master secret"
+        )),
+        "{}\n{}",
+        trace(&msgfile),
+        client.diagnostics()
+    );
+    assert!(trace_has_alert(&msgfile, "<<<", "handshake_failure"));
+}

@@ -1,0 +1,749 @@
+//! `tls_core::x509` path validation on certificates generated here with
+//! rcgen: expiry, names, EKU, pathLen, name constraints, budgets (a 50-deep
+//! chain), CRLs, trust anchor loading and the `ServerCertVerifier` plug-in.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use rcgen::{
+    date_time_ymd, BasicConstraints, CertificateParams, CertificateRevocationListParams,
+    CidrSubnet, CustomExtension, DnType, ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer,
+    KeyIdMethod, KeyPair, KeyUsagePurpose, NameConstraints, RevokedCertParams, SanType,
+    SerialNumber,
+};
+use tls_core::x509::{
+    verify_chain, verify_chain_with_policy, Budget, CertError, KeyUsage, Policy, Profile,
+    ServerName, TrustAnchors, WebPkiClientVerifier, WebPkiVerifier,
+};
+use tls_core::{ClientCertVerifier, Error, ServerCertVerifier, UnixTime};
+
+/// 2024-01-01T00:00:00Z: inside every default validity period below.
+const NOW: UnixTime = UnixTime(1_704_067_200);
+
+/// A CA: its parameters (for issuing) and key, and its DER certificate.
+struct Ca {
+    params: CertificateParams,
+    key: KeyPair,
+    der: Vec<u8>,
+}
+
+fn ca_params(name: &str, path_len: Option<u8>) -> CertificateParams {
+    let mut p = CertificateParams::default();
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name.push(DnType::CommonName, name);
+    p.is_ca = IsCa::Ca(match path_len {
+        Some(n) => BasicConstraints::Constrained(n),
+        None => BasicConstraints::Unconstrained,
+    });
+    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    p.not_before = date_time_ymd(2020, 1, 1);
+    p.not_after = date_time_ymd(2030, 1, 1);
+    p
+}
+
+impl Ca {
+    fn root(name: &str) -> Ca {
+        Ca::root_with(ca_params(name, None), KeyPair::generate().expect("key"))
+    }
+
+    fn root_with(params: CertificateParams, key: KeyPair) -> Ca {
+        let der = params
+            .self_signed(&key)
+            .expect("self-signed")
+            .der()
+            .to_vec();
+        Ca { params, key, der }
+    }
+
+    fn issuer(&self) -> Issuer<'_, &KeyPair> {
+        Issuer::from_params(&self.params, &self.key)
+    }
+
+    /// An intermediate signed by this CA.
+    fn intermediate(&self, name: &str, path_len: Option<u8>) -> Ca {
+        self.intermediate_with(ca_params(name, path_len), KeyPair::generate().expect("key"))
+    }
+
+    fn intermediate_with(&self, mut params: CertificateParams, key: KeyPair) -> Ca {
+        params.use_authority_key_identifier_extension = true;
+        let der = params
+            .signed_by(&key, &self.issuer())
+            .expect("signed")
+            .der()
+            .to_vec();
+        Ca { params, key, der }
+    }
+
+    /// A leaf signed by this CA.
+    fn leaf(&self, mut params: CertificateParams) -> Vec<u8> {
+        params.use_authority_key_identifier_extension = true;
+        let key = KeyPair::generate().expect("key");
+        params
+            .signed_by(&key, &self.issuer())
+            .expect("signed")
+            .der()
+            .to_vec()
+    }
+
+    fn anchors(&self) -> TrustAnchors {
+        let mut anchors = TrustAnchors::new();
+        anchors.add_der(&self.der).expect("acceptable trust anchor");
+        anchors
+    }
+}
+
+/// A server leaf for `sans` (DNS names or IP literals): serverAuth,
+/// digitalSignature, the first name as CN, valid 2020..2030.
+fn leaf_params(sans: &[&str]) -> CertificateParams {
+    let mut p = CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        .expect("params");
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name
+        .push(DnType::CommonName, sans.first().copied().unwrap_or("leaf"));
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    p.not_before = date_time_ymd(2020, 1, 1);
+    p.not_after = date_time_ymd(2030, 1, 1);
+    p
+}
+
+fn name(s: &str) -> ServerName {
+    ServerName::parse(s).expect("server name")
+}
+
+fn server(
+    anchors: &TrustAnchors,
+    leaf: &[u8],
+    intermediates: &[Vec<u8>],
+    host: &str,
+) -> Result<tls_core::x509::VerifiedPath, CertError> {
+    verify_chain(
+        anchors,
+        leaf,
+        intermediates,
+        KeyUsage::ServerAuth,
+        Some(&name(host)),
+        NOW,
+        &Budget::default(),
+    )
+}
+
+#[test]
+fn chain_through_an_intermediate_verifies() {
+    let root = Ca::root("Test Root");
+    let inter = root.intermediate("Test Intermediate", Some(0));
+    let leaf = inter.leaf(leaf_params(&["example.com"]));
+    let unrelated = Ca::root("Unrelated").intermediate("Unrelated Intermediate", None);
+    let intermediates = vec![unrelated.der.clone(), inter.der.clone()];
+    let path = server(&root.anchors(), &leaf, &intermediates, "example.com").expect("verifies");
+    assert_eq!(path.intermediates(), &[1]);
+    assert_eq!(path.anchor(), 0);
+    // Straight from the root, too.
+    let direct = root.leaf(leaf_params(&["example.com"]));
+    assert!(server(&root.anchors(), &direct, &[], "example.com").is_ok());
+    // Without the intermediate there is no path.
+    assert_eq!(
+        server(&root.anchors(), &leaf, &[], "example.com"),
+        Err(CertError::UnknownIssuer)
+    );
+}
+
+#[test]
+fn other_key_types_verify() {
+    for alg in [&rcgen::PKCS_ECDSA_P384_SHA384, &rcgen::PKCS_ED25519] {
+        let root = Ca::root_with(
+            ca_params("Alg Root", None),
+            KeyPair::generate_for(alg).expect("key"),
+        );
+        let inter = root.intermediate_with(
+            ca_params("Alg Intermediate", None),
+            KeyPair::generate_for(alg).expect("key"),
+        );
+        let leaf = inter.leaf(leaf_params(&["example.com"]));
+        assert!(server(
+            &root.anchors(),
+            &leaf,
+            std::slice::from_ref(&inter.der),
+            "example.com"
+        )
+        .is_ok());
+    }
+}
+
+#[test]
+fn expiry_and_not_yet_valid() {
+    let root = Ca::root("Root");
+    let mut expired = leaf_params(&["example.com"]);
+    expired.not_before = date_time_ymd(2020, 1, 1);
+    expired.not_after = date_time_ymd(2023, 12, 31);
+    let leaf = root.leaf(expired);
+    assert_eq!(
+        server(&root.anchors(), &leaf, &[], "example.com"),
+        Err(CertError::Expired)
+    );
+
+    let mut future = leaf_params(&["example.com"]);
+    future.not_before = date_time_ymd(2024, 1, 2);
+    let leaf = root.leaf(future);
+    assert_eq!(
+        server(&root.anchors(), &leaf, &[], "example.com"),
+        Err(CertError::NotYetValid)
+    );
+
+    // An expired intermediate, and an expired root.
+    let mut old = ca_params("Old Intermediate", None);
+    old.not_after = date_time_ymd(2023, 6, 1);
+    let inter = root.intermediate_with(old, KeyPair::generate().expect("key"));
+    let leaf = inter.leaf(leaf_params(&["example.com"]));
+    assert_eq!(
+        server(
+            &root.anchors(),
+            &leaf,
+            std::slice::from_ref(&inter.der),
+            "example.com"
+        ),
+        Err(CertError::Expired)
+    );
+    let mut old_root = ca_params("Old Root", None);
+    old_root.not_after = date_time_ymd(2023, 6, 1);
+    let old_root = Ca::root_with(old_root, KeyPair::generate().expect("key"));
+    let leaf = old_root.leaf(leaf_params(&["example.com"]));
+    assert_eq!(
+        server(&old_root.anchors(), &leaf, &[], "example.com"),
+        Err(CertError::Expired)
+    );
+}
+
+#[test]
+fn an_expired_candidate_is_passed_over_for_a_valid_one() {
+    let root = Ca::root("Root");
+    let key = KeyPair::generate().expect("key");
+    let serialized = key.serialize_der();
+    let key_again =
+        KeyPair::try_from(serialized.as_slice()).expect("same key for the second certificate");
+    let mut old = ca_params("Intermediate", None);
+    old.not_after = date_time_ymd(2023, 6, 1);
+    let expired = root.intermediate_with(old, key);
+    let fresh = root.intermediate_with(ca_params("Intermediate", None), key_again);
+    let leaf = fresh.leaf(leaf_params(&["example.com"]));
+    let path = server(
+        &root.anchors(),
+        &leaf,
+        &[expired.der.clone(), fresh.der.clone()],
+        "example.com",
+    )
+    .expect("verifies through the fresh intermediate");
+    assert_eq!(path.intermediates(), &[1]);
+}
+
+#[test]
+fn wrong_name_and_name_forms() {
+    let root = Ca::root("Root");
+    let anchors = root.anchors();
+    let leaf = root.leaf(leaf_params(&["example.com", "*.wild.example", "192.0.2.7"]));
+    assert!(server(&anchors, &leaf, &[], "example.com").is_ok());
+    assert!(server(&anchors, &leaf, &[], "EXAMPLE.com.").is_ok());
+    assert!(server(&anchors, &leaf, &[], "a.wild.example").is_ok());
+    assert!(server(&anchors, &leaf, &[], "192.0.2.7").is_ok());
+    for wrong in [
+        "example.org",
+        "www.example.com",
+        "wild.example",
+        "a.b.wild.example",
+        "192.0.2.8",
+        "::1",
+    ] {
+        assert_eq!(
+            server(&anchors, &leaf, &[], wrong),
+            Err(CertError::NameMismatch),
+            "{wrong}"
+        );
+    }
+    // No Common Name fallback.
+    let mut cn_only = leaf_params(&[]);
+    cn_only.distinguished_name = rcgen::DistinguishedName::new();
+    cn_only
+        .distinguished_name
+        .push(DnType::CommonName, "example.com");
+    let leaf = root.leaf(cn_only);
+    assert_eq!(
+        server(&anchors, &leaf, &[], "example.com"),
+        Err(CertError::NameMismatch)
+    );
+    // A CN that respells a SAN is refused.
+    let mut respelled = leaf_params(&["example.com"]);
+    respelled.distinguished_name = rcgen::DistinguishedName::new();
+    respelled
+        .distinguished_name
+        .push(DnType::CommonName, "EXAMPLE.COM");
+    let leaf = root.leaf(respelled);
+    assert!(matches!(
+        server(&anchors, &leaf, &[], "example.com"),
+        Err(CertError::Profile(_))
+    ));
+}
+
+#[test]
+fn wrong_eku() {
+    let root = Ca::root("Root");
+    let anchors = root.anchors();
+    let mut client_only = leaf_params(&["example.com"]);
+    client_only.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let leaf = root.leaf(client_only);
+    assert!(matches!(
+        server(&anchors, &leaf, &[], "example.com"),
+        Err(CertError::ExtendedKeyUsage(_))
+    ));
+    // The same certificate is fine for a client (mTLS), with no name.
+    assert!(verify_chain(
+        &anchors,
+        &leaf,
+        &[],
+        KeyUsage::ClientAuth,
+        None,
+        NOW,
+        &Budget::default()
+    )
+    .is_ok());
+
+    // No EKU: refused by the Web PKI profile, allowed by RFC 5280.
+    let mut no_eku = leaf_params(&["example.com"]);
+    no_eku.extended_key_usages.clear();
+    let leaf = root.leaf(no_eku);
+    assert!(matches!(
+        server(&anchors, &leaf, &[], "example.com"),
+        Err(CertError::ExtendedKeyUsage(_))
+    ));
+    let mut policy = Policy::new(KeyUsage::ServerAuth);
+    policy.profile = Profile::Rfc5280;
+    assert!(verify_chain_with_policy(
+        &anchors,
+        &leaf,
+        &[],
+        Some(&name("example.com")),
+        NOW,
+        &policy
+    )
+    .is_ok());
+
+    // An intermediate whose EKU excludes serverAuth constrains the leaf.
+    let mut clients_ca = ca_params("Client CA", None);
+    clients_ca.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let inter = root.intermediate_with(clients_ca, KeyPair::generate().expect("key"));
+    let leaf = inter.leaf(leaf_params(&["example.com"]));
+    assert!(matches!(
+        server(
+            &anchors,
+            &leaf,
+            std::slice::from_ref(&inter.der),
+            "example.com"
+        ),
+        Err(CertError::ExtendedKeyUsage(_))
+    ));
+}
+
+#[test]
+fn path_length_constraints() {
+    let root = Ca::root("Root");
+    // root -> A (pathlen 0) -> B -> leaf: B may not issue under A.
+    let a = root.intermediate("A", Some(0));
+    let b = a.intermediate("B", None);
+    let leaf = b.leaf(leaf_params(&["example.com"]));
+    assert_eq!(
+        server(
+            &root.anchors(),
+            &leaf,
+            &[b.der.clone(), a.der.clone()],
+            "example.com"
+        ),
+        Err(CertError::PathLength)
+    );
+    // With pathlen 1 on A it is fine.
+    let a1 = root.intermediate("A1", Some(1));
+    let b1 = a1.intermediate("B1", Some(0));
+    let leaf = b1.leaf(leaf_params(&["example.com"]));
+    let chain = vec![b1.der.clone(), a1.der.clone()];
+    assert!(server(&root.anchors(), &leaf, &chain, "example.com").is_ok());
+    // A caller's maximum chain depth counts intermediates.
+    let mut policy = Policy::new(KeyUsage::ServerAuth);
+    policy.max_chain_depth = Some(1);
+    assert_eq!(
+        verify_chain_with_policy(
+            &root.anchors(),
+            &leaf,
+            &chain,
+            Some(&name("example.com")),
+            NOW,
+            &policy
+        ),
+        Err(CertError::PathLength)
+    );
+    // A non-CA certificate cannot issue.
+    let mut not_ca = leaf_params(&["issuer.example"]);
+    not_ca.distinguished_name = rcgen::DistinguishedName::new();
+    not_ca
+        .distinguished_name
+        .push(DnType::CommonName, "Not A CA");
+    let not_ca = root.intermediate_with(not_ca, KeyPair::generate().expect("key"));
+    let leaf = not_ca.leaf(leaf_params(&["example.com"]));
+    assert!(matches!(
+        server(
+            &root.anchors(),
+            &leaf,
+            std::slice::from_ref(&not_ca.der),
+            "example.com"
+        ),
+        Err(CertError::BasicConstraints(_))
+    ));
+}
+
+#[test]
+fn name_constraints() {
+    let root = Ca::root("Root");
+    let mut constrained = ca_params("Constrained", None);
+    constrained.name_constraints = Some(NameConstraints {
+        permitted_subtrees: vec![
+            GeneralSubtree::DnsName("example.com".into()),
+            GeneralSubtree::IpAddress(CidrSubnet::from_addr_prefix(
+                "192.0.2.0".parse::<IpAddr>().expect("ip"),
+                24,
+            )),
+        ],
+        excluded_subtrees: vec![GeneralSubtree::DnsName("secret.example.com".into())],
+    });
+    let inter = root.intermediate_with(constrained, KeyPair::generate().expect("key"));
+    let chain = vec![inter.der.clone()];
+    let anchors = root.anchors();
+
+    let ok = inter.leaf(leaf_params(&["www.example.com", "192.0.2.10"]));
+    assert!(server(&anchors, &ok, &chain, "www.example.com").is_ok());
+
+    for (sans, host) in [
+        (&["evil.test"][..], "evil.test"),
+        (&["www.example.com", "evil.test"][..], "www.example.com"),
+        (&["a.secret.example.com"][..], "a.secret.example.com"),
+        (&["www.example.com", "198.51.100.1"][..], "www.example.com"),
+        // A wildcard that could match an excluded name.
+        (&["*.secret.example.com"][..], "x.secret.example.com"),
+    ] {
+        let leaf = inter.leaf(leaf_params(sans));
+        assert!(
+            matches!(
+                server(&anchors, &leaf, &chain, host),
+                Err(CertError::NameConstraints(_))
+            ),
+            "{sans:?}"
+        );
+    }
+
+    // Constraints on the trust anchor itself apply too.
+    let mut nc_root = ca_params("NC Root", None);
+    nc_root.name_constraints = Some(NameConstraints {
+        permitted_subtrees: vec![GeneralSubtree::DnsName("example.net".into())],
+        excluded_subtrees: vec![],
+    });
+    let nc_root = Ca::root_with(nc_root, KeyPair::generate().expect("key"));
+    let leaf = nc_root.leaf(leaf_params(&["example.com"]));
+    assert!(matches!(
+        server(&nc_root.anchors(), &leaf, &[], "example.com"),
+        Err(CertError::NameConstraints(_))
+    ));
+}
+
+#[test]
+fn name_constraint_comparisons_are_budgeted() {
+    let root = Ca::root("Root");
+    let mut many = ca_params("Many Constraints", None);
+    many.name_constraints = Some(NameConstraints {
+        permitted_subtrees: (0..300)
+            .map(|i| GeneralSubtree::DnsName(format!("p{i}.test")))
+            .collect(),
+        excluded_subtrees: vec![],
+    });
+    let inter = root.intermediate_with(many, KeyPair::generate().expect("key"));
+    let names: Vec<String> = (0..300).map(|i| format!("p{i}.test")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let leaf = inter.leaf(leaf_params(&refs));
+    let mut budget = Budget {
+        max_name_constraint_comparisons: 1_000,
+        ..Budget::default()
+    };
+    assert_eq!(
+        verify_chain(
+            &root.anchors(),
+            &leaf,
+            std::slice::from_ref(&inter.der),
+            KeyUsage::ServerAuth,
+            Some(&name("p0.test")),
+            NOW,
+            &budget
+        ),
+        Err(CertError::BudgetExceeded("name constraint comparisons"))
+    );
+    // Within a larger budget the same chain verifies.
+    budget.max_name_constraint_comparisons = 1_000_000;
+    assert!(verify_chain(
+        &root.anchors(),
+        &leaf,
+        std::slice::from_ref(&inter.der),
+        KeyUsage::ServerAuth,
+        Some(&name("p0.test")),
+        NOW,
+        &budget
+    )
+    .is_ok());
+}
+
+#[test]
+fn fifty_deep_chain_hits_the_budget() {
+    let root = Ca::root("Deep Root");
+    let mut cas = vec![root.intermediate("Deep 0", None)];
+    for i in 1..50 {
+        let next = cas
+            .last()
+            .expect("previous")
+            .intermediate(&format!("Deep {i}"), None);
+        cas.push(next);
+    }
+    let leaf = cas
+        .last()
+        .expect("deepest")
+        .leaf(leaf_params(&["example.com"]));
+    // Sent leaf-first, as a server would.
+    let chain: Vec<Vec<u8>> = cas.iter().rev().map(|c| c.der.clone()).collect();
+    let started = std::time::Instant::now();
+    assert_eq!(
+        server(&root.anchors(), &leaf, &chain, "example.com"),
+        Err(CertError::BudgetExceeded("path depth"))
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    // It is the budget that stops it: with room for 50 intermediates (and
+    // their signatures) the same chain verifies.
+    let mut budget = Budget {
+        max_depth: 60,
+        ..Budget::default()
+    };
+    let path = verify_chain(
+        &root.anchors(),
+        &leaf,
+        &chain,
+        KeyUsage::ServerAuth,
+        Some(&name("example.com")),
+        NOW,
+        &budget,
+    )
+    .expect("verifies with a bigger budget");
+    assert_eq!(path.intermediates().len(), 50);
+
+    // And the signature budget is enforced on its own.
+    budget.max_signatures = 10;
+    assert_eq!(
+        verify_chain(
+            &root.anchors(),
+            &leaf,
+            &chain,
+            KeyUsage::ServerAuth,
+            Some(&name("example.com")),
+            NOW,
+            &budget
+        ),
+        Err(CertError::BudgetExceeded("signature checks"))
+    );
+}
+
+#[test]
+fn unknown_critical_extension_is_refused() {
+    let root = Ca::root("Root");
+    let mut params = leaf_params(&["example.com"]);
+    let mut ext = CustomExtension::from_oid_content(&[1, 3, 6, 1, 4, 1, 55738, 666, 1], vec![5, 0]);
+    ext.set_criticality(true);
+    params.custom_extensions.push(ext);
+    let leaf = root.leaf(params);
+    assert_eq!(
+        server(&root.anchors(), &leaf, &[], "example.com"),
+        Err(CertError::UnsupportedCriticalExtension)
+    );
+}
+
+#[test]
+fn revoked_by_crl() {
+    let root = Ca::root("CRL Root");
+    let mut params = leaf_params(&["example.com"]);
+    params.serial_number = Some(SerialNumber::from(4242u64));
+    let leaf = root.leaf(params);
+    let crl = CertificateRevocationListParams {
+        this_update: date_time_ymd(2023, 1, 1),
+        next_update: date_time_ymd(2025, 1, 1),
+        crl_number: SerialNumber::from(7u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![RevokedCertParams {
+            serial_number: SerialNumber::from(4242u64),
+            revocation_time: date_time_ymd(2023, 6, 1),
+            reason_code: None,
+            invalidity_date: None,
+        }],
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&root.issuer())
+    .expect("CRL");
+    let mut policy = Policy::new(KeyUsage::ServerAuth);
+    policy.crls = vec![crl.der().to_vec()];
+    let anchors = root.anchors();
+    assert_eq!(
+        verify_chain_with_policy(
+            &anchors,
+            &leaf,
+            &[],
+            Some(&name("example.com")),
+            NOW,
+            &policy
+        ),
+        Err(CertError::Revoked)
+    );
+    let other = root.leaf(leaf_params(&["example.com"]));
+    assert!(verify_chain_with_policy(
+        &anchors,
+        &other,
+        &[],
+        Some(&name("example.com")),
+        NOW,
+        &policy
+    )
+    .is_ok());
+}
+
+#[test]
+fn trust_anchors_from_pem_and_the_system() {
+    let root = Ca::root("PEM Root");
+    let pem = root.params.self_signed(&root.key).expect("cert").pem();
+    let two = format!(
+        "{pem}\n{}",
+        Ca::root("Second")
+            .params
+            .self_signed(&KeyPair::generate().expect("key"))
+            .expect("cert")
+            .pem()
+    );
+    assert_eq!(
+        TrustAnchors::from_pem(two.as_bytes())
+            .expect("two anchors")
+            .len(),
+        2
+    );
+    assert!(TrustAnchors::from_pem(b"not pem").is_err());
+    // A leaf is not a CA: refused as a trust anchor.
+    let leaf = root.leaf(leaf_params(&["example.com"]));
+    assert!(TrustAnchors::new().add_der(&leaf).is_err());
+
+    let bundle = "/etc/ssl/certs/ca-certificates.crt";
+    if std::path::Path::new(bundle).exists() {
+        let system = TrustAnchors::from_system().expect("system bundle");
+        eprintln!(
+            "system bundle: {} anchors, {} skipped",
+            system.len(),
+            system.skipped()
+        );
+        assert!(system.len() > 50, "{} anchors", system.len());
+        assert!(
+            system.skipped() * 5 < system.len(),
+            "{} skipped",
+            system.skipped()
+        );
+    } else {
+        eprintln!("no {bundle} here; system bundle loading not exercised");
+    }
+}
+
+#[test]
+fn plugs_in_as_a_server_cert_verifier() {
+    let root = Ca::root("Root");
+    let inter = root.intermediate("Intermediate", None);
+    let leaf = inter.leaf(leaf_params(&["example.com"]));
+    let verifier = WebPkiVerifier::new(Arc::new(root.anchors()));
+    let chain = vec![inter.der.clone()];
+    assert!(verifier
+        .verify_server_cert(&leaf, &chain, Some("example.com"), NOW)
+        .is_ok());
+    assert_eq!(
+        verifier
+            .verify_server_cert(&leaf, &chain, Some("example.org"), NOW)
+            .err(),
+        Some(Error::BadCertificate("certificate not valid for name"))
+    );
+    assert!(matches!(
+        verifier.verify_server_cert(&leaf, &chain, None, NOW),
+        Err(Error::BadCertificate(_))
+    ));
+    assert_eq!(
+        verifier
+            .verify_server_cert(&leaf, &chain, Some("example.com"), UnixTime(1_999_999_999))
+            .err(),
+        Some(Error::BadCertificate("certificate expired"))
+    );
+    assert_eq!(
+        Error::from(CertError::BudgetExceeded("path depth")),
+        Error::BadCertificate("path depth")
+    );
+}
+
+#[test]
+fn san_types_from_rcgen_round_trip() {
+    // An IPv6 SAN and an e-mail SAN on a client certificate.
+    let root = Ca::root("Root");
+    let mut params = leaf_params(&["::1"]);
+    params.subject_alt_names.push(SanType::Rfc822Name(
+        "user@example.com".try_into().expect("ia5"),
+    ));
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    let leaf = root.leaf(params);
+    assert!(server(&root.anchors(), &leaf, &[], "::1").is_ok());
+    assert!(verify_chain(
+        &root.anchors(),
+        &leaf,
+        &[],
+        KeyUsage::ClientAuth,
+        None,
+        NOW,
+        &Budget::default()
+    )
+    .is_ok());
+}
+
+#[test]
+fn plugs_in_as_a_client_cert_verifier() {
+    let root = Ca::root("Client Root");
+    let inter = root.intermediate("Client Issuing CA", None);
+    let verifier = WebPkiClientVerifier::new(Arc::new(root.anchors()));
+    let chain = vec![inter.der.clone()];
+
+    let mut client = leaf_params(&[]);
+    client.distinguished_name.push(DnType::CommonName, "alice");
+    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let alice = inter.leaf(client.clone());
+    assert!(verifier.verify_client_cert(&alice, &chain, NOW).is_ok());
+
+    // No EKU is fine for a client (RFC 5280); a server-only EKU is not.
+    client.extended_key_usages.clear();
+    let no_eku = inter.leaf(client.clone());
+    assert!(verifier.verify_client_cert(&no_eku, &chain, NOW).is_ok());
+    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let server_only = inter.leaf(client);
+    assert_eq!(
+        verifier.verify_client_cert(&server_only, &chain, NOW).err(),
+        Some(Error::BadCertificate(
+            "end-entity certificate is not valid for this usage"
+        ))
+    );
+    // A client from another PKI is unknown.
+    let mut other = leaf_params(&["example.com"]);
+    other.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let stranger = Ca::root("Other Root").leaf(other);
+    assert_eq!(
+        verifier.verify_client_cert(&stranger, &[], NOW).err(),
+        Some(Error::BadCertificate("unknown issuer"))
+    );
+}

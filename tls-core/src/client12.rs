@@ -1,0 +1,538 @@
+//! The client's TLS 1.2 handshake (RFC 5246 §7.3, ECDHE only), entered from
+//! the TLS 1.3 client when the server answers with a TLS 1.2 ServerHello.
+//!
+//! Full: ServerHello → Certificate → ServerKeyExchange → [CertificateRequest]
+//! → ServerHelloDone; we send [Certificate] ClientKeyExchange
+//! [CertificateVerify] ChangeCipherSpec Finished; then [NewSessionTicket]
+//! → ChangeCipherSpec → Finished.
+//! Abbreviated (session ID or RFC 5077 ticket): ServerHello →
+//! [NewSessionTicket] → ChangeCipherSpec → Finished; we answer with
+//! ChangeCipherSpec Finished.
+
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+use crate::config::ClientConfig;
+use crate::conn::{Common, Negotiated, Side};
+use crate::crypto::tls12::{
+    check_finished12, finished_verify_data, master_secret, record_keys, tls12_suite, RecordKey12,
+    Tls12Suite,
+};
+use crate::crypto::{cert_spki, parse_spki, supported_group, KeyExchange, Secret, SpkiAlg};
+use crate::error::Error;
+use crate::msgs::enums::{NamedGroup, ProtocolVersion};
+use crate::msgs::extensions::ServerExtension;
+use crate::msgs::handshake::{CertificateVerify, Finished, ServerHello};
+use crate::msgs::handshake12::{
+    signed_params, CertificateRequest12, Message12, NewSessionTicket12, ServerKeyExchange,
+    ECDSA_SIGN, RSA_SIGN,
+};
+use crate::session12::{StoredSession12, DEFAULT_SESSION_LIFETIME};
+use crate::traffic12::Traffic12;
+use crate::verify::{ServerCertVerified, SignatureVerified};
+
+/// What the client's hello offered, handed over from the TLS 1.3 client.
+pub(crate) struct Offer {
+    pub config: Arc<ClientConfig>,
+    pub server_name: Option<String>,
+    pub sent_sni: bool,
+    pub random: [u8; 32],
+    pub session_id: Vec<u8>,
+    /// The TLS 1.2 session offered for resumption, if any.
+    pub session: Option<StoredSession12>,
+    /// The ClientHello as sent.
+    pub client_hello: Vec<u8>,
+}
+
+/// What the client state machine moves to after a message.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Next12 {
+    /// Still handshaking.
+    Handshaking(ClientState12),
+    /// Handshake complete.
+    Traffic(Traffic12),
+}
+
+/// The client's TLS 1.2 states, named for what each awaits.
+#[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
+pub(crate) enum ClientState12 {
+    ExpectCertificate(Handshake),
+    ExpectServerKeyExchange(ExpectServerKeyExchange),
+    ExpectServerHelloDone(ExpectServerHelloDone),
+    ExpectNewSessionTicket(ExpectCcs),
+    ExpectChangeCipherSpec(ExpectCcs),
+    ExpectFinished(ExpectFinished),
+}
+
+/// What every state after the ServerHello carries.
+pub(crate) struct Handshake {
+    offer: Offer,
+    suite: &'static Tls12Suite,
+    server_random: [u8; 32],
+    /// Every handshake message so far, as sent or received.
+    transcript: Vec<u8>,
+    /// The server's session ID (empty if it keeps none).
+    session_id: Vec<u8>,
+    /// The server will send a NewSessionTicket.
+    ticket_acked: bool,
+    /// The ticket it sent.
+    new_ticket: Option<NewSessionTicket12>,
+    ems: bool,
+    negotiated: Negotiated,
+}
+
+impl Handshake {
+    fn add(&mut self, encoded: &[u8]) {
+        self.transcript.extend_from_slice(encoded);
+    }
+
+    fn hash(&self) -> crate::crypto::HashOutput {
+        self.suite.hash.hash(&self.transcript)
+    }
+
+    fn send(&mut self, common: &mut Common, msg: &Message12) -> Result<(), Error> {
+        let encoded = msg.to_vec();
+        self.add(&encoded);
+        common.send_handshake(&encoded)
+    }
+
+    fn send_finished(&mut self, common: &mut Common, master: &Secret) -> Result<(), Error> {
+        let verify_data =
+            finished_verify_data(self.suite.hash, master.as_ref(), true, self.hash().as_ref());
+        self.send(
+            common,
+            &Message12::Finished(Finished {
+                verify_data: verify_data.to_vec(),
+            }),
+        )
+    }
+}
+
+/// Continues a handshake whose ServerHello chose TLS 1.2.
+pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<ClientState12, Error> {
+    let config = offer.config.clone();
+    let suite = match tls12_suite(sh.cipher_suite) {
+        Some(suite) if config.cipher_suites.contains(&sh.cipher_suite) => suite,
+        _ => {
+            return Err(Error::IllegalParameter(
+                "server chose a cipher suite we did not offer",
+            ))
+        }
+    };
+    if sh.compression_method != 0 {
+        return Err(Error::IllegalParameter("server chose compression"));
+    }
+    let (mut secure_renegotiation, mut ems, mut ticket_acked, mut alpn) =
+        (false, false, false, None);
+    for ext in sh.extensions {
+        match ext {
+            ServerExtension::RenegotiationInfo(v) if v.is_empty() => secure_renegotiation = true,
+            ServerExtension::RenegotiationInfo(_) => {
+                return Err(Error::HandshakeFailure("renegotiation_info not empty"))
+            }
+            ServerExtension::ExtendedMasterSecret => ems = true,
+            ServerExtension::EcPointFormats(formats) if formats.contains(&0) => {}
+            ServerExtension::EcPointFormats(_) => {
+                return Err(Error::IllegalParameter("no uncompressed point format"))
+            }
+            ServerExtension::SessionTicket if config.session_store.is_some() => ticket_acked = true,
+            ServerExtension::Alpn(protocol) if config.alpn_protocols.contains(&protocol) => {
+                alpn = Some(protocol)
+            }
+            ServerExtension::Alpn(_) => {
+                return Err(Error::IllegalParameter(
+                    "server chose an ALPN protocol we did not offer",
+                ))
+            }
+            // An empty server_name acknowledges our SNI.
+            ServerExtension::Unknown(u) if u.typ == 0 && u.data.is_empty() && offer.sent_sni => {}
+            _ => {
+                return Err(Error::UnsupportedExtension(
+                    "unsolicited extension in ServerHello",
+                ))
+            }
+        }
+    }
+    if !secure_renegotiation {
+        return Err(Error::HandshakeFailure(
+            "server does not support secure renegotiation",
+        ));
+    }
+    if !ems && !config.allow_no_ems {
+        return Err(Error::HandshakeFailure(
+            "server does not support the extended master secret",
+        ));
+    }
+    let mut transcript = offer.client_hello.clone();
+    transcript.extend_from_slice(encoded);
+    let resumed = !sh.session_id.is_empty() && sh.session_id == offer.session_id;
+    let mut hs = Handshake {
+        negotiated: Negotiated {
+            version: ProtocolVersion::Tls12,
+            suite: suite.suite,
+            group: NamedGroup::Unknown(0),
+            alpn,
+            server_name: offer.server_name.clone(),
+            peer_certificates: Vec::new(),
+            hello_retry: false,
+            resumed,
+        },
+        offer,
+        suite,
+        server_random: sh.random,
+        transcript,
+        session_id: sh.session_id,
+        ticket_acked,
+        new_ticket: None,
+        ems,
+    };
+    if !resumed {
+        return Ok(ClientState12::ExpectCertificate(hs));
+    }
+    let session = match hs.offer.session.take() {
+        Some(session) if session.suite == suite.suite && ems => session,
+        _ => {
+            return Err(Error::IllegalParameter(
+                "server resumed a session we did not offer",
+            ))
+        }
+    };
+    hs.negotiated.peer_certificates = session.server_certificates.clone();
+    hs.negotiated.group = session.group;
+    let (client_key, server_key) = record_keys(
+        suite,
+        session.master.as_ref(),
+        &hs.offer.random,
+        &hs.server_random,
+    )?;
+    let ccs = ExpectCcs {
+        hs,
+        master: session.master,
+        read_key: server_key,
+        write_key: Some(client_key),
+    };
+    Ok(if ccs.hs.ticket_acked {
+        ClientState12::ExpectNewSessionTicket(ccs)
+    } else {
+        ClientState12::ExpectChangeCipherSpec(ccs)
+    })
+}
+
+impl ClientState12 {
+    /// Handles one handshake message (`encoded` is its transcript form).
+    pub fn handle(
+        self,
+        common: &mut Common,
+        msg: Message12,
+        encoded: &[u8],
+    ) -> Result<Next12, Error> {
+        use ClientState12 as S;
+        let next = match (self, msg) {
+            (S::ExpectCertificate(hs), Message12::Certificate(chain)) => {
+                handle_certificate(hs, chain, encoded)?
+            }
+            (S::ExpectServerKeyExchange(s), Message12::ServerKeyExchange(ske)) => {
+                s.handle(ske, encoded)?
+            }
+            (S::ExpectServerHelloDone(s), Message12::CertificateRequest(cr)) => {
+                s.handle_request(cr, encoded)?
+            }
+            (S::ExpectServerHelloDone(s), Message12::ServerHelloDone) => {
+                s.handle_done(common, encoded)?
+            }
+            (S::ExpectNewSessionTicket(mut s), Message12::NewSessionTicket(t)) => {
+                s.hs.add(encoded);
+                s.hs.new_ticket = Some(t);
+                S::ExpectChangeCipherSpec(s)
+            }
+            (S::ExpectFinished(s), Message12::Finished(f)) => {
+                return s.handle(common, f, encoded).map(Next12::Traffic)
+            }
+            (_, _) => return Err(Error::UnexpectedMessage("handshake message out of order")),
+        };
+        Ok(Next12::Handshaking(next))
+    }
+
+    /// Handles the server's ChangeCipherSpec: allowed only right before its Finished.
+    pub fn handle_ccs(self, common: &mut Common) -> Result<ClientState12, Error> {
+        match self {
+            ClientState12::ExpectChangeCipherSpec(s) => {
+                common.set_tls12_read_key(s.read_key)?;
+                Ok(ClientState12::ExpectFinished(ExpectFinished {
+                    hs: s.hs,
+                    master: s.master,
+                    write_key: s.write_key,
+                }))
+            }
+            _ => Err(Error::UnexpectedMessage("ChangeCipherSpec out of order")),
+        }
+    }
+}
+
+/// The key type of a DER certificate.
+fn cert_key_type(cert: &[u8]) -> Result<SpkiAlg, Error> {
+    Ok(parse_spki(cert_spki(cert)?)?.alg)
+}
+
+fn handle_certificate(
+    mut hs: Handshake,
+    chain: Vec<Vec<u8>>,
+    encoded: &[u8],
+) -> Result<ClientState12, Error> {
+    let mut chain = chain.into_iter();
+    let end_entity = chain
+        .next()
+        .ok_or(Error::Decode("empty server Certificate"))?;
+    let intermediates: Vec<Vec<u8>> = chain.collect();
+    let config = &hs.offer.config;
+    let verified = config.verifier.verify_server_cert(
+        &end_entity,
+        &intermediates,
+        hs.offer.server_name.as_deref(),
+        config.clock.now(),
+    )?;
+    if !hs.suite.auth.accepts(cert_key_type(&end_entity)?) {
+        return Err(Error::UnsupportedCertificate(
+            "certificate key does not suit the cipher suite",
+        ));
+    }
+    hs.add(encoded);
+    hs.negotiated.peer_certificates.push(end_entity);
+    hs.negotiated.peer_certificates.extend(intermediates);
+    Ok(ClientState12::ExpectServerKeyExchange(
+        ExpectServerKeyExchange {
+            hs,
+            _verified: verified,
+        },
+    ))
+}
+
+/// Waiting for the signed ECDHE parameters; the chain is accepted.
+pub(crate) struct ExpectServerKeyExchange {
+    hs: Handshake,
+    _verified: ServerCertVerified,
+}
+
+impl ExpectServerKeyExchange {
+    fn handle(mut self, ske: ServerKeyExchange, encoded: &[u8]) -> Result<ClientState12, Error> {
+        let config = &self.hs.offer.config;
+        if !config.groups.contains(&ske.group) || !supported_group(ske.group) {
+            return Err(Error::IllegalParameter(
+                "server chose a group we did not offer",
+            ));
+        }
+        if !config
+            .verifier
+            .supported_tls12_schemes()
+            .contains(&ske.scheme)
+        {
+            return Err(Error::IllegalParameter(
+                "server signed with a scheme we did not offer",
+            ));
+        }
+        let message = signed_params(&self.hs.offer.random, &self.hs.server_random, &ske.params());
+        let end_entity = self
+            .hs
+            .negotiated
+            .peer_certificates
+            .first()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let signed = config.verifier.verify_tls12_signature(
+            end_entity,
+            ske.scheme,
+            &message,
+            &ske.signature,
+        )?;
+        self.hs.add(encoded);
+        self.hs.negotiated.group = ske.group;
+        Ok(ClientState12::ExpectServerHelloDone(
+            ExpectServerHelloDone {
+                kx: KeyExchange::generate(ske.group)?,
+                server_public: ske.public,
+                hs: self.hs,
+                request: None,
+                _signed: signed,
+            },
+        ))
+    }
+}
+
+/// Waiting for ServerHelloDone (or a CertificateRequest before it); the
+/// server's key exchange signature is checked.
+pub(crate) struct ExpectServerHelloDone {
+    hs: Handshake,
+    kx: KeyExchange,
+    server_public: Vec<u8>,
+    request: Option<CertificateRequest12>,
+    _signed: SignatureVerified,
+}
+
+impl ExpectServerHelloDone {
+    fn handle_request(
+        mut self,
+        cr: CertificateRequest12,
+        encoded: &[u8],
+    ) -> Result<ClientState12, Error> {
+        if self.request.is_some() {
+            return Err(Error::UnexpectedMessage("second CertificateRequest"));
+        }
+        self.hs.add(encoded);
+        self.request = Some(cr);
+        Ok(ClientState12::ExpectServerHelloDone(self))
+    }
+
+    /// Sends our whole second flight.
+    fn handle_done(self, common: &mut Common, encoded: &[u8]) -> Result<ClientState12, Error> {
+        let mut hs = self.hs;
+        hs.add(encoded);
+        let public = self.kx.public_key().to_vec();
+        let shared = self.kx.complete(&self.server_public)?;
+        let config = hs.offer.config.clone();
+        let signer = match &self.request {
+            Some(request) => {
+                let usable = config.client_cert.as_ref().and_then(|certified| {
+                    let type_ok = match certified.key.alg() {
+                        SpkiAlg::Rsa => request.cert_types.contains(&RSA_SIGN),
+                        _ => request.cert_types.contains(&ECDSA_SIGN),
+                    };
+                    let scheme = certified.key.choose_tls12_scheme(&request.schemes)?;
+                    type_ok.then_some((certified.clone(), scheme))
+                });
+                let chain = usable
+                    .as_ref()
+                    .map(|(c, _)| c.chain.clone())
+                    .unwrap_or_default();
+                hs.send(common, &Message12::Certificate(chain))?;
+                usable
+            }
+            None => None,
+        };
+        hs.send(common, &Message12::ClientKeyExchange(public))?;
+        let session_hash = hs.hash();
+        let master = master_secret(
+            hs.suite.hash,
+            shared.as_ref(),
+            hs.ems.then_some(session_hash.as_ref()),
+            &hs.offer.random,
+            &hs.server_random,
+        )?;
+        if let Some((certified, scheme)) = signer {
+            let signature = certified.key.sign_tls12(scheme, &hs.transcript)?;
+            hs.send(
+                common,
+                &Message12::CertificateVerify(CertificateVerify { scheme, signature }),
+            )?;
+        }
+        let (client_key, server_key) = record_keys(
+            hs.suite,
+            master.as_ref(),
+            &hs.offer.random,
+            &hs.server_random,
+        )?;
+        common.send_ccs();
+        common.set_tls12_write_key(client_key);
+        hs.send_finished(common, &master)?;
+        let ccs = ExpectCcs {
+            hs,
+            master,
+            read_key: server_key,
+            write_key: None,
+        };
+        Ok(if ccs.hs.ticket_acked {
+            ClientState12::ExpectNewSessionTicket(ccs)
+        } else {
+            ClientState12::ExpectChangeCipherSpec(ccs)
+        })
+    }
+}
+
+/// Waiting for the server's ChangeCipherSpec (or a NewSessionTicket before it).
+pub(crate) struct ExpectCcs {
+    hs: Handshake,
+    master: Secret,
+    read_key: RecordKey12,
+    /// Our key, still to be installed when resuming (we send our Finished last).
+    write_key: Option<RecordKey12>,
+}
+
+/// Waiting for the server's Finished, its records now protected.
+pub(crate) struct ExpectFinished {
+    hs: Handshake,
+    master: Secret,
+    write_key: Option<RecordKey12>,
+}
+
+impl ExpectFinished {
+    fn handle(
+        self,
+        common: &mut Common,
+        finished: Finished,
+        encoded: &[u8],
+    ) -> Result<Traffic12, Error> {
+        let mut hs = self.hs;
+        let verified = check_finished12(
+            hs.suite.hash,
+            self.master.as_ref(),
+            false,
+            hs.hash().as_ref(),
+            &finished.verify_data,
+        )?;
+        hs.add(encoded);
+        if let Some(write_key) = self.write_key {
+            common.send_ccs();
+            common.set_tls12_write_key(write_key);
+            hs.send_finished(common, &self.master)?;
+        }
+        store_session(&hs, &self.master, common);
+        let traffic = Traffic12::new(
+            Side::Client,
+            hs.suite,
+            self.master,
+            hs.offer.random,
+            hs.server_random,
+            verified,
+        );
+        common.handshake_complete(hs.negotiated)?;
+        Ok(traffic)
+    }
+}
+
+/// Keeps the session for resumption when it can be resumed: it used the
+/// extended master secret and the server named it by ID or ticket.
+fn store_session(hs: &Handshake, master: &Secret, common: &Common) {
+    let (Some(store), Some(name)) = (&hs.offer.config.session_store, &hs.offer.server_name) else {
+        return;
+    };
+    let (ticket, lifetime) = match &hs.new_ticket {
+        Some(t) if !t.ticket.is_empty() => {
+            let hint = if t.lifetime_hint == 0 {
+                DEFAULT_SESSION_LIFETIME
+            } else {
+                t.lifetime_hint
+            };
+            (
+                t.ticket.clone(),
+                hint.min(crate::tickets::MAX_TICKET_LIFETIME),
+            )
+        }
+        _ => (Vec::new(), DEFAULT_SESSION_LIFETIME),
+    };
+    if !hs.ems || (ticket.is_empty() && hs.session_id.is_empty()) {
+        return;
+    }
+    store.put_tls12(
+        name,
+        StoredSession12 {
+            suite: hs.suite.suite,
+            group: hs.negotiated.group,
+            session_id: hs.session_id.clone(),
+            ticket,
+            master: master.clone(),
+            received_at: common.now(),
+            lifetime,
+            server_certificates: hs.negotiated.peer_certificates.clone(),
+        },
+    );
+}

@@ -1,0 +1,345 @@
+//! TLS 1.2 handshake messages (RFC 5246 §7.4, RFC 8422 §5, RFC 5077 §3.3):
+//! the messages whose form differs from TLS 1.3 or that TLS 1.3 lacks.
+//! ClientHello, ServerHello, CertificateVerify and Finished share the TLS 1.3
+//! types. Decoding is strict like the rest of the codec.
+
+use alloc::vec::Vec;
+
+use crate::error::Error;
+use crate::msgs::codec::{put_bytes, put_u16, put_u32, put_vec, LenPrefix, Reader};
+use crate::msgs::enums::{HandshakeType, NamedGroup, SignatureScheme};
+use crate::msgs::extensions::{
+    bytes_of, dn_list, nonempty_bytes, put_dn_list, put_u16_list, u16_list,
+};
+use crate::msgs::handshake::{
+    CertificateVerify, ClientHello, Finished, HandshakeMessage, ServerHello,
+};
+
+/// A decoded TLS 1.2 handshake message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message12 {
+    /// hello_request (empty body)
+    HelloRequest,
+    /// client_hello (a renegotiation attempt once the handshake is done)
+    ClientHello(ClientHello),
+    /// server_hello
+    ServerHello(ServerHello),
+    /// certificate: the DER chain, end-entity first (possibly empty from a client)
+    Certificate(Vec<Vec<u8>>),
+    /// server_key_exchange for ECDHE
+    ServerKeyExchange(ServerKeyExchange),
+    /// certificate_request
+    CertificateRequest(CertificateRequest12),
+    /// server_hello_done (empty body)
+    ServerHelloDone,
+    /// certificate_verify (same form as in TLS 1.3)
+    CertificateVerify(CertificateVerify),
+    /// client_key_exchange for ECDHE: the client's public point
+    ClientKeyExchange(Vec<u8>),
+    /// finished
+    Finished(Finished),
+    /// new_session_ticket (RFC 5077)
+    NewSessionTicket(NewSessionTicket12),
+}
+
+/// ECDHE parameters signed by the server (RFC 8422 §5.4), named curves only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerKeyExchange {
+    /// The group of the ephemeral key.
+    pub group: NamedGroup,
+    /// The server's public point, at least one byte.
+    pub public: Vec<u8>,
+    /// The signature scheme.
+    pub scheme: SignatureScheme,
+    /// The signature over client_random || server_random || params.
+    pub signature: Vec<u8>,
+}
+
+/// ECCurveType named_curve.
+const NAMED_CURVE: u8 = 3;
+
+impl ServerKeyExchange {
+    /// The ServerECDHParams as encoded: curve type, group, point.
+    pub fn params(&self) -> Vec<u8> {
+        ecdh_params(self.group, &self.public)
+    }
+}
+
+/// ServerECDHParams for `group` and `public`.
+pub fn ecdh_params(group: NamedGroup, public: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + public.len());
+    out.push(NAMED_CURVE);
+    put_u16(&mut out, group.to_wire());
+    put_bytes(&mut out, LenPrefix::U8, public);
+    out
+}
+
+/// The content a ServerKeyExchange signature covers.
+pub fn signed_params(client_random: &[u8; 32], server_random: &[u8; 32], params: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + params.len());
+    out.extend_from_slice(client_random);
+    out.extend_from_slice(server_random);
+    out.extend_from_slice(params);
+    out
+}
+
+/// A TLS 1.2 CertificateRequest (RFC 5246 §7.4.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRequest12 {
+    /// ClientCertificateType values, at least one.
+    pub cert_types: Vec<u8>,
+    /// supported_signature_algorithms, at least one.
+    pub schemes: Vec<SignatureScheme>,
+    /// Acceptable CA names (DER), possibly none.
+    pub authorities: Vec<Vec<u8>>,
+}
+
+/// ClientCertificateType rsa_sign.
+pub const RSA_SIGN: u8 = 1;
+/// ClientCertificateType ecdsa_sign.
+pub const ECDSA_SIGN: u8 = 64;
+
+/// A TLS 1.2 NewSessionTicket (RFC 5077 §3.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSessionTicket12 {
+    /// ticket_lifetime_hint in seconds (0: unspecified).
+    pub lifetime_hint: u32,
+    /// The opaque ticket; empty means no new ticket.
+    pub ticket: Vec<u8>,
+}
+
+impl Message12 {
+    /// Decodes the body of a handshake message of type `typ`; types not used
+    /// in TLS 1.2 are [`Error::UnexpectedMessage`].
+    pub fn decode(typ: HandshakeType, body: &[u8]) -> Result<Self, Error> {
+        use Message12 as M;
+        match typ {
+            HandshakeType::ClientHello => {
+                return match HandshakeMessage::decode(typ, body)? {
+                    HandshakeMessage::ClientHello(ch) => Ok(M::ClientHello(ch)),
+                    _ => Err(Error::UnexpectedMessage("not a ClientHello")),
+                }
+            }
+            HandshakeType::ServerHello => {
+                return match HandshakeMessage::decode(typ, body)? {
+                    HandshakeMessage::ServerHello(sh) => Ok(M::ServerHello(sh)),
+                    _ => Err(Error::UnexpectedMessage("HelloRetryRequest in TLS 1.2")),
+                }
+            }
+            _ => {}
+        }
+        let mut r = Reader::new(body);
+        let msg = match typ {
+            HandshakeType::HelloRequest => M::HelloRequest,
+            HandshakeType::Certificate => {
+                let mut list = r.vec_u24("certificate_list")?;
+                let mut chain = Vec::new();
+                while !list.is_empty() {
+                    chain.push(nonempty_bytes(&mut list, LenPrefix::U24, "cert_data")?);
+                }
+                M::Certificate(chain)
+            }
+            HandshakeType::ServerKeyExchange => {
+                if r.u8("ec curve type")? != NAMED_CURVE {
+                    return Err(Error::IllegalParameter("ECDH parameters not a named curve"));
+                }
+                M::ServerKeyExchange(ServerKeyExchange {
+                    group: NamedGroup::from_wire(r.u16("named curve")?),
+                    public: nonempty_bytes(&mut r, LenPrefix::U8, "ecdh point")?,
+                    scheme: SignatureScheme::from_wire(r.u16("signature scheme")?),
+                    signature: bytes_of(&mut r, LenPrefix::U16, "signature")?,
+                })
+            }
+            HandshakeType::CertificateRequest => {
+                let cert_types = nonempty_bytes(&mut r, LenPrefix::U8, "certificate_types")?;
+                let schemes = u16_list(
+                    &mut r,
+                    LenPrefix::U16,
+                    "supported_signature_algorithms",
+                    SignatureScheme::from_wire,
+                )?;
+                let authorities = if r.rest() == [0, 0] {
+                    let _ = r.take(2, "certificate_authorities")?;
+                    Vec::new()
+                } else {
+                    dn_list(&mut r, "certificate_authorities")?
+                };
+                M::CertificateRequest(CertificateRequest12 {
+                    cert_types,
+                    schemes,
+                    authorities,
+                })
+            }
+            HandshakeType::ServerHelloDone => M::ServerHelloDone,
+            HandshakeType::CertificateVerify => M::CertificateVerify(CertificateVerify {
+                scheme: SignatureScheme::from_wire(r.u16("certificate_verify scheme")?),
+                signature: bytes_of(&mut r, LenPrefix::U16, "certificate_verify signature")?,
+            }),
+            HandshakeType::ClientKeyExchange => {
+                M::ClientKeyExchange(nonempty_bytes(&mut r, LenPrefix::U8, "ecdh point")?)
+            }
+            HandshakeType::Finished => M::Finished(Finished {
+                verify_data: r.take(body.len(), "finished")?.to_vec(),
+            }),
+            HandshakeType::NewSessionTicket => M::NewSessionTicket(NewSessionTicket12 {
+                lifetime_hint: r.u32("ticket_lifetime_hint")?,
+                ticket: bytes_of(&mut r, LenPrefix::U16, "ticket")?,
+            }),
+            _ => {
+                return Err(Error::UnexpectedMessage(
+                    "handshake type not used in TLS 1.2",
+                ))
+            }
+        };
+        r.finish("trailing bytes in handshake message")?;
+        Ok(msg)
+    }
+
+    /// The handshake type on the wire.
+    pub fn typ(&self) -> HandshakeType {
+        use Message12 as M;
+        match self {
+            M::HelloRequest => HandshakeType::HelloRequest,
+            M::ClientHello(_) => HandshakeType::ClientHello,
+            M::ServerHello(_) => HandshakeType::ServerHello,
+            M::Certificate(_) => HandshakeType::Certificate,
+            M::ServerKeyExchange(_) => HandshakeType::ServerKeyExchange,
+            M::CertificateRequest(_) => HandshakeType::CertificateRequest,
+            M::ServerHelloDone => HandshakeType::ServerHelloDone,
+            M::CertificateVerify(_) => HandshakeType::CertificateVerify,
+            M::ClientKeyExchange(_) => HandshakeType::ClientKeyExchange,
+            M::Finished(_) => HandshakeType::Finished,
+            M::NewSessionTicket(_) => HandshakeType::NewSessionTicket,
+        }
+    }
+
+    /// Appends the message: the 4-byte header and the body.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        use Message12 as M;
+        match self {
+            M::ClientHello(ch) => return HandshakeMessage::ClientHello(ch.clone()).encode(out),
+            M::ServerHello(sh) => return HandshakeMessage::ServerHello(sh.clone()).encode(out),
+            _ => {}
+        }
+        out.push(self.typ().to_wire());
+        put_vec(out, LenPrefix::U24, |out| match self {
+            M::HelloRequest | M::ServerHelloDone | M::ClientHello(_) | M::ServerHello(_) => {}
+            M::Certificate(chain) => put_vec(out, LenPrefix::U24, |out| {
+                for cert in chain {
+                    put_bytes(out, LenPrefix::U24, cert);
+                }
+            }),
+            M::ServerKeyExchange(ske) => {
+                out.extend_from_slice(&ske.params());
+                put_u16(out, ske.scheme.to_wire());
+                put_bytes(out, LenPrefix::U16, &ske.signature);
+            }
+            M::CertificateRequest(cr) => {
+                put_bytes(out, LenPrefix::U8, &cr.cert_types);
+                put_u16_list(out, LenPrefix::U16, cr.schemes.iter().map(|s| s.to_wire()));
+                put_dn_list(out, &cr.authorities);
+            }
+            M::CertificateVerify(cv) => {
+                put_u16(out, cv.scheme.to_wire());
+                put_bytes(out, LenPrefix::U16, &cv.signature);
+            }
+            M::ClientKeyExchange(point) => put_bytes(out, LenPrefix::U8, point),
+            M::Finished(f) => out.extend_from_slice(&f.verify_data),
+            M::NewSessionTicket(t) => {
+                put_u32(out, t.lifetime_hint);
+                put_bytes(out, LenPrefix::U16, &t.ticket);
+            }
+        });
+    }
+
+    /// The encoded message, header included.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode(&mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn round_trip(msg: Message12) {
+        let bytes = msg.to_vec();
+        let typ = HandshakeType::from_wire(bytes[0]);
+        let back = Message12::decode(typ, &bytes[4..]).unwrap();
+        assert_eq!(back, msg);
+        let mut longer = bytes[4..].to_vec();
+        longer.push(0);
+        // A Finished is its whole body: its length is checked by the state machine.
+        if typ != HandshakeType::Finished {
+            assert!(Message12::decode(typ, &longer).is_err());
+        }
+        for n in 0..bytes.len() - 4 {
+            if let Ok(m) = Message12::decode(typ, &bytes[4..4 + n]) {
+                // Only a shorter Finished or an emptied list can still decode.
+                assert!(
+                    matches!(m, Message12::Finished(_) | Message12::Certificate(_)),
+                    "{m:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn messages_round_trip_and_trailing_bytes_fail() {
+        round_trip(Message12::Certificate(vec![vec![1, 2, 3], vec![4]]));
+        round_trip(Message12::Certificate(vec![]));
+        round_trip(Message12::ServerKeyExchange(ServerKeyExchange {
+            group: NamedGroup::X25519,
+            public: vec![9; 32],
+            scheme: SignatureScheme::Ed25519,
+            signature: vec![7; 64],
+        }));
+        round_trip(Message12::CertificateRequest(CertificateRequest12 {
+            cert_types: vec![RSA_SIGN, ECDSA_SIGN],
+            schemes: vec![SignatureScheme::RsaPkcs1Sha256],
+            authorities: vec![vec![0x30, 0]],
+        }));
+        round_trip(Message12::ClientKeyExchange(vec![4; 65]));
+        round_trip(Message12::NewSessionTicket(NewSessionTicket12 {
+            lifetime_hint: 300,
+            ticket: vec![1; 40],
+        }));
+        round_trip(Message12::Finished(Finished {
+            verify_data: vec![1; 12],
+        }));
+    }
+
+    #[test]
+    fn empty_messages_and_refusals() {
+        assert_eq!(
+            Message12::decode(HandshakeType::ServerHelloDone, &[]),
+            Ok(Message12::ServerHelloDone)
+        );
+        assert!(Message12::decode(HandshakeType::ServerHelloDone, &[0]).is_err());
+        assert_eq!(
+            Message12::decode(HandshakeType::HelloRequest, &[]),
+            Ok(Message12::HelloRequest)
+        );
+        // explicit_prime curve parameters are refused.
+        assert_eq!(
+            Message12::decode(HandshakeType::ServerKeyExchange, &[1, 0, 0]),
+            Err(Error::IllegalParameter("ECDH parameters not a named curve"))
+        );
+        assert_eq!(
+            Message12::decode(HandshakeType::EncryptedExtensions, &[0, 0]),
+            Err(Error::UnexpectedMessage(
+                "handshake type not used in TLS 1.2"
+            ))
+        );
+        assert!(Message12::decode(HandshakeType::ClientKeyExchange, &[0]).is_err());
+        // A CertificateRequest with an empty CA list.
+        let cr = [1, 64, 0, 2, 4, 3, 0, 0];
+        assert!(matches!(
+            Message12::decode(HandshakeType::CertificateRequest, &cr),
+            Ok(Message12::CertificateRequest(c)) if c.authorities.is_empty()
+        ));
+    }
+}

@@ -1,0 +1,83 @@
+//! After a TLS 1.2 handshake: exporters (RFC 5705) and the refusal of
+//! renegotiation (a no_renegotiation warning, RFC 5246 §7.2.2).
+
+use crate::conn::{Common, Side};
+use crate::crypto::tls12::{self, Finished12Verified, Tls12Suite};
+use crate::crypto::Secret;
+use crate::error::Error;
+use crate::msgs::enums::AlertDescription;
+use crate::msgs::handshake12::Message12;
+
+/// Renegotiation attempts answered with a warning before the peer is judged
+/// to be flooding us.
+const MAX_RENEGOTIATION_ATTEMPTS: u32 = 8;
+
+/// An established TLS 1.2 connection's secrets.
+pub(crate) struct Traffic12 {
+    side: Side,
+    suite: &'static Tls12Suite,
+    master: Secret,
+    client_random: [u8; 32],
+    server_random: [u8; 32],
+    renegotiation_attempts: u32,
+}
+
+impl Traffic12 {
+    /// The state once both Finished messages have been exchanged; it requires
+    /// the proof that the peer's Finished was checked.
+    pub fn new(
+        side: Side,
+        suite: &'static Tls12Suite,
+        master: Secret,
+        client_random: [u8; 32],
+        server_random: [u8; 32],
+        _peer_finished: Finished12Verified,
+    ) -> Self {
+        Traffic12 {
+            side,
+            suite,
+            master,
+            client_random,
+            server_random,
+            renegotiation_attempts: 0,
+        }
+    }
+
+    /// Handles a post-handshake message: a HelloRequest (to a client) or a
+    /// ClientHello (to a server) gets a no_renegotiation warning; anything
+    /// else is unexpected.
+    pub fn handle(&mut self, common: &mut Common, msg: Message12) -> Result<(), Error> {
+        match (msg, self.side) {
+            (Message12::HelloRequest, Side::Client) | (Message12::ClientHello(_), Side::Server) => {
+                self.renegotiation_attempts += 1;
+                if self.renegotiation_attempts > MAX_RENEGOTIATION_ATTEMPTS {
+                    return Err(Error::UnexpectedMessage("renegotiation flood"));
+                }
+                common.send_warning(AlertDescription::NoRenegotiation);
+                Ok(())
+            }
+            _ => Err(Error::UnexpectedMessage(
+                "handshake message after the TLS 1.2 handshake",
+            )),
+        }
+    }
+
+    /// Exports keying material (RFC 5705); an absent context and an empty one
+    /// give different output.
+    pub fn export(
+        &self,
+        label: &[u8],
+        context: Option<&[u8]>,
+        out: &mut [u8],
+    ) -> Result<(), Error> {
+        tls12::export(
+            self.suite.hash,
+            self.master.as_ref(),
+            &self.client_random,
+            &self.server_random,
+            label,
+            context,
+            out,
+        )
+    }
+}

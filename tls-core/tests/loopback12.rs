@@ -1,0 +1,423 @@
+//! TLS 1.2, our client against our server in memory: every ECDSA suite and
+//! group, version negotiation both ways, resumption by ticket and by session
+//! ID, client authentication, exporters, and the refusals (no extended master
+//! secret, old versions, SSLv2 hellos, fallback SCSV, misplaced CCS, KeyUpdate).
+
+use std::sync::Arc;
+
+use tls_core::msgs::enums::{ContentType, ExtensionType, HandshakeType};
+use tls_core::msgs::extensions::ClientExtension;
+use tls_core::msgs::handshake::HandshakeMessage;
+use tls_core::record::protect::frame_plaintext;
+use tls_core::{
+    CertifiedKey, CipherSuite, ClientConfig, Connection, Error, Event, NamedGroup, ProtocolVersion,
+    ServerConfig,
+};
+
+struct Pki {
+    cert_pem: String,
+    key_pem: String,
+    cert_der: Vec<u8>,
+}
+
+fn pki(alg: &'static rcgen::SignatureAlgorithm) -> Pki {
+    let key = rcgen::KeyPair::generate_for(alg).unwrap();
+    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    Pki {
+        cert_pem: cert.pem(),
+        key_pem: key.serialize_pem(),
+        cert_der: cert.der().to_vec(),
+    }
+}
+
+fn certified(p: &Pki) -> CertifiedKey {
+    CertifiedKey::from_pem(p.cert_pem.as_bytes(), p.key_pem.as_bytes()).unwrap()
+}
+
+/// A TLS 1.2-only client and a server speaking both versions.
+fn configs(p: &Pki) -> (ClientConfig, ServerConfig) {
+    let mut client = ClientConfig::with_pinned_certs(vec![p.cert_der.clone()]);
+    client.versions = vec![ProtocolVersion::Tls12];
+    (client, ServerConfig::with_single_cert(certified(p)))
+}
+
+fn pump(client: &mut Connection, server: &mut Connection) -> Result<(), Error> {
+    for _ in 0..100 {
+        let to_server = client.pending_tls().to_vec();
+        client.consume_tls(to_server.len());
+        let to_client = server.pending_tls().to_vec();
+        server.consume_tls(to_client.len());
+        if to_server.is_empty() && to_client.is_empty() {
+            return Ok(());
+        }
+        server.feed(&to_server)?;
+        client.feed(&to_client)?;
+    }
+    panic!("pump did not settle");
+}
+
+fn connect(cc: &Arc<ClientConfig>, sc: &Arc<ServerConfig>) -> (Connection, Connection) {
+    let mut client = Connection::client(cc.clone(), Some("localhost")).unwrap();
+    let mut server = Connection::server(sc.clone());
+    pump(&mut client, &mut server).unwrap();
+    assert!(!client.is_handshaking() && !server.is_handshaking());
+    assert_eq!(client.next_event(), Some(Event::HandshakeComplete));
+    assert_eq!(server.next_event(), Some(Event::HandshakeComplete));
+    (client, server)
+}
+
+fn read_all(conn: &mut Connection) -> Vec<u8> {
+    let mut out = vec![0u8; conn.plaintext_len()];
+    let n = conn.read(&mut out);
+    out.truncate(n);
+    out
+}
+
+fn exchange_data(client: &mut Connection, server: &mut Connection) {
+    let big: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+    client.write(&big).unwrap();
+    server.write(b"pong").unwrap();
+    pump(client, server).unwrap();
+    assert_eq!(read_all(server), big);
+    assert_eq!(read_all(client), b"pong");
+    client.close();
+    pump(client, server).unwrap();
+    assert!(server.peer_closed());
+}
+
+const ECDSA_SUITES: [CipherSuite; 3] = [
+    CipherSuite::EcdheEcdsaAes128GcmSha256,
+    CipherSuite::EcdheEcdsaAes256GcmSha384,
+    CipherSuite::EcdheEcdsaChacha20Poly1305Sha256,
+];
+
+#[test]
+fn every_ecdsa_suite_and_group_completes_and_moves_data() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    for suite in ECDSA_SUITES {
+        for group in tls_core::config::DEFAULT_GROUPS {
+            let (mut cc, mut sc) = configs(&p);
+            cc.cipher_suites = vec![suite];
+            // The client's groups also bound the certificate's curve (RFC 8422).
+            cc.groups = vec![group];
+            if group != NamedGroup::Secp256r1 {
+                cc.groups.push(NamedGroup::Secp256r1);
+            }
+            sc.groups = vec![group];
+            let (mut client, mut server) = connect(&Arc::new(cc), &Arc::new(sc));
+            for conn in [&client, &server] {
+                let n = conn.negotiated().unwrap();
+                assert_eq!(n.version, ProtocolVersion::Tls12);
+                assert_eq!((n.suite, n.group, n.resumed), (suite, group, false));
+            }
+            exchange_data(&mut client, &mut server);
+        }
+    }
+}
+
+#[test]
+fn ed25519_and_p384_certificates_sign_the_key_exchange() {
+    for alg in [&rcgen::PKCS_ED25519, &rcgen::PKCS_ECDSA_P384_SHA384] {
+        let p = pki(alg);
+        let (cc, sc) = configs(&p);
+        let (client, _) = connect(&Arc::new(cc), &Arc::new(sc));
+        assert_eq!(
+            client.negotiated().unwrap().peer_certificates,
+            vec![p.cert_der.clone()]
+        );
+    }
+}
+
+#[test]
+fn versions_are_negotiated_both_ways() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    // A client offering both against a TLS 1.2-only server: no sentinel.
+    let (mut cc, mut sc) = configs(&p);
+    cc.versions = vec![ProtocolVersion::Tls13, ProtocolVersion::Tls12];
+    sc.versions = vec![ProtocolVersion::Tls12];
+    let (client, _) = connect(&Arc::new(cc), &Arc::new(sc));
+    assert_eq!(client.negotiated().unwrap().version, ProtocolVersion::Tls12);
+    // Both offering both: TLS 1.3.
+    let (mut cc, sc) = configs(&p);
+    cc.versions = vec![ProtocolVersion::Tls13, ProtocolVersion::Tls12];
+    let (client, _) = connect(&Arc::new(cc), &Arc::new(sc));
+    assert_eq!(client.negotiated().unwrap().version, ProtocolVersion::Tls13);
+    // A TLS 1.3-only client against a TLS 1.2-only server: protocol_version.
+    let (mut cc, mut sc) = configs(&p);
+    cc.versions = vec![ProtocolVersion::Tls13];
+    sc.versions = vec![ProtocolVersion::Tls12];
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let mut server = Connection::server(Arc::new(sc));
+    assert_eq!(pump(&mut client, &mut server), Err(Error::ProtocolVersion));
+}
+
+#[test]
+fn server_sets_the_downgrade_sentinel_when_it_also_speaks_tls13() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    for (versions, sentinel) in [
+        (vec![ProtocolVersion::Tls13, ProtocolVersion::Tls12], true),
+        (vec![ProtocolVersion::Tls12], false),
+    ] {
+        let (cc, mut sc) = configs(&p);
+        sc.versions = versions;
+        let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+        let mut server = Connection::server(Arc::new(sc));
+        server.feed(client.pending_tls()).unwrap();
+        let flight = server.pending_tls();
+        // record header (5), handshake header (4), version (2), random (32)
+        assert_eq!(flight[5], 2, "ServerHello first");
+        assert_eq!(&flight[11 + 24..11 + 32] == b"DOWNGRD\x01", sentinel);
+        let _ = &mut client;
+    }
+}
+
+#[test]
+fn tickets_resume_tls12_sessions() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, sc) = configs(&p);
+    let (cc, sc) = (Arc::new(cc), Arc::new(sc));
+    let (first, _) = connect(&cc, &sc);
+    assert!(!first.negotiated().unwrap().resumed);
+    for _ in 0..2 {
+        let (mut client, mut server) = connect(&cc, &sc);
+        for conn in [&client, &server] {
+            let n = conn.negotiated().unwrap();
+            assert!(n.resumed, "resumed by ticket");
+            assert_eq!(n.group, NamedGroup::X25519);
+        }
+        assert_eq!(
+            client.negotiated().unwrap().peer_certificates,
+            vec![p.cert_der.clone()]
+        );
+        exchange_data(&mut client, &mut server);
+    }
+}
+
+#[test]
+fn session_ids_resume_tls12_sessions() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, mut sc) = configs(&p);
+    sc.ticketer = None;
+    let (cc, sc) = (Arc::new(cc), Arc::new(sc));
+    let (first, _) = connect(&cc, &sc);
+    assert!(!first.negotiated().unwrap().resumed);
+    let (mut client, mut server) = connect(&cc, &sc);
+    assert!(client.negotiated().unwrap().resumed);
+    assert!(server.negotiated().unwrap().resumed);
+    exchange_data(&mut client, &mut server);
+    // Without a cache nor tickets nothing resumes.
+    let (cc2, mut sc2) = configs(&p);
+    sc2.ticketer = None;
+    sc2.session_cache = None;
+    let (cc2, sc2) = (Arc::new(cc2), Arc::new(sc2));
+    connect(&cc2, &sc2);
+    let (client, _) = connect(&cc2, &sc2);
+    assert!(!client.negotiated().unwrap().resumed);
+}
+
+struct ClientPins(tls_core::PinnedCertVerifier);
+
+impl tls_core::ClientCertVerifier for ClientPins {
+    fn verify_client_cert(
+        &self,
+        end_entity: &[u8],
+        intermediates: &[Vec<u8>],
+        now: tls_core::UnixTime,
+    ) -> Result<tls_core::ClientCertVerified, Error> {
+        self.0.verify_client_cert(end_entity, intermediates, now)
+    }
+}
+
+#[test]
+fn client_certificates_are_verified() {
+    let server_pki = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    for alg in [&rcgen::PKCS_ED25519, &rcgen::PKCS_ECDSA_P384_SHA384] {
+        let client_pki = pki(alg);
+        let (mut cc, mut sc) = configs(&server_pki);
+        cc.client_cert = Some(Arc::new(certified(&client_pki)));
+        sc.client_verifier = Some(Arc::new(ClientPins(tls_core::PinnedCertVerifier::new(
+            vec![client_pki.cert_der.clone()],
+        ))));
+        let (mut client, mut server) = connect(&Arc::new(cc), &Arc::new(sc));
+        assert_eq!(
+            server.negotiated().unwrap().peer_certificates,
+            vec![client_pki.cert_der.clone()]
+        );
+        exchange_data(&mut client, &mut server);
+    }
+    // No certificate: certificate_required... in TLS 1.2 the alert is handshake-level.
+    let (cc, mut sc) = configs(&server_pki);
+    sc.client_verifier = Some(Arc::new(ClientPins(tls_core::PinnedCertVerifier::new(
+        vec![server_pki.cert_der.clone()],
+    ))));
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let mut server = Connection::server(Arc::new(sc));
+    assert_eq!(
+        pump(&mut client, &mut server),
+        Err(Error::CertificateRequired)
+    );
+}
+
+#[test]
+fn exporters_agree_and_distinguish_absent_from_empty_context() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, sc) = configs(&p);
+    let (mut client, server) = connect(&Arc::new(cc), &Arc::new(sc));
+    let export = |conn: &Connection, context: Option<&[u8]>| {
+        let mut out = [0u8; 32];
+        conn.export_keying_material(&mut out, b"EXPORTER-test", context)
+            .unwrap();
+        out
+    };
+    assert_eq!(export(&client, None), export(&server, None));
+    assert_eq!(export(&client, Some(b"ctx")), export(&server, Some(b"ctx")));
+    assert_ne!(export(&client, None), export(&client, Some(b"")));
+    assert!(
+        client.update_keys(false).is_err(),
+        "KeyUpdate is TLS 1.3 only"
+    );
+}
+
+/// The client's first flight with its ClientHello changed by `edit`.
+fn edited_hello(
+    cc: ClientConfig,
+    edit: impl FnOnce(&mut tls_core::msgs::handshake::ClientHello),
+) -> Vec<u8> {
+    let client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let wire = client.pending_tls();
+    let body = &wire[5 + 4..];
+    let HandshakeMessage::ClientHello(mut ch) =
+        HandshakeMessage::decode(HandshakeType::ClientHello, body).unwrap()
+    else {
+        unreachable!()
+    };
+    edit(&mut ch);
+    let mut out = Vec::new();
+    frame_plaintext(
+        ContentType::Handshake,
+        &HandshakeMessage::ClientHello(ch).to_vec(),
+        &mut out,
+    );
+    out
+}
+
+fn server_error(sc: ServerConfig, wire: &[u8]) -> (Error, Vec<u8>) {
+    let mut server = Connection::server(Arc::new(sc));
+    let err = server.feed(wire).unwrap_err();
+    (err, server.pending_tls().to_vec())
+}
+
+#[test]
+fn a_client_without_extended_master_secret_is_refused() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, sc) = configs(&p);
+    let wire = edited_hello(cc, |ch| {
+        ch.extensions
+            .retain(|e| e.typ() != ExtensionType::ExtendedMasterSecret)
+    });
+    let (err, alert) = server_error(sc, &wire);
+    assert!(matches!(err, Error::HandshakeFailure(_)), "{err:?}");
+    assert_eq!(alert, [21, 3, 3, 0, 2, 2, 40]);
+    // Allowed for legacy peers only when configured.
+    let (_, mut sc) = configs(&p);
+    sc.allow_no_ems = true;
+    let mut server = Connection::server(Arc::new(sc));
+    server.feed(&wire).unwrap();
+}
+
+#[test]
+fn old_versions_sslv2_hellos_and_fallbacks_are_refused() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    for version in [0x0300u16, 0x0301, 0x0302] {
+        let (cc, sc) = configs(&p);
+        let wire = edited_hello(cc, |ch| ch.legacy_version = version);
+        let (err, alert) = server_error(sc, &wire);
+        assert_eq!(err, Error::ProtocolVersion);
+        assert_eq!(alert, [21, 3, 3, 0, 2, 2, 70]);
+    }
+    let (_, sc) = configs(&p);
+    let sslv2 = [0x80, 0x2e, 1, 3, 1, 0, 0x15, 0, 0, 0, 0x10];
+    assert_eq!(server_error(sc, &sslv2).0, Error::ProtocolVersion);
+    // TLS_FALLBACK_SCSV from a TLS 1.2 client to a TLS 1.3 server.
+    let (cc, sc) = configs(&p);
+    let wire = edited_hello(cc, |ch| ch.cipher_suites.push(CipherSuite::FallbackScsv));
+    let (err, alert) = server_error(sc, &wire);
+    assert_eq!(err, Error::InappropriateFallback);
+    assert_eq!(alert, [21, 3, 3, 0, 2, 2, 86]);
+    // ... but not to a TLS 1.2-only server.
+    let (cc, mut sc) = configs(&p);
+    sc.versions = vec![ProtocolVersion::Tls12];
+    let wire = edited_hello(cc, |ch| ch.cipher_suites.push(CipherSuite::FallbackScsv));
+    Connection::server(Arc::new(sc)).feed(&wire).unwrap();
+}
+
+#[test]
+fn renegotiation_info_must_be_empty_and_present() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, sc) = configs(&p);
+    let wire = edited_hello(cc, |ch| {
+        for e in &mut ch.extensions {
+            if let ClientExtension::RenegotiationInfo(v) = e {
+                v.push(1);
+            }
+        }
+    });
+    assert!(matches!(
+        server_error(sc, &wire).0,
+        Error::HandshakeFailure(_)
+    ));
+    let (cc, sc) = configs(&p);
+    let wire = edited_hello(cc, |ch| {
+        ch.extensions
+            .retain(|e| e.typ() != ExtensionType::RenegotiationInfo)
+    });
+    assert!(matches!(
+        server_error(sc, &wire).0,
+        Error::HandshakeFailure(_)
+    ));
+}
+
+#[test]
+fn change_cipher_spec_out_of_place_is_unexpected() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, sc) = configs(&p);
+    let client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let mut server = Connection::server(Arc::new(sc));
+    server.feed(client.pending_tls()).unwrap();
+    // A CCS before the ClientKeyExchange.
+    assert!(matches!(
+        server.feed(&[20, 3, 3, 0, 1, 1]),
+        Err(Error::UnexpectedMessage(_))
+    ));
+}
+
+#[test]
+fn a_server_without_extended_master_secret_is_refused_by_our_client() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, mut sc) = configs(&p);
+    // Our server allows a client without EMS; strip EMS from the hello so the
+    // server answers without it, and our client refuses.
+    sc.allow_no_ems = true;
+    let wire = edited_hello(
+        {
+            let mut c = ClientConfig::with_pinned_certs(vec![p.cert_der.clone()]);
+            c.versions = vec![ProtocolVersion::Tls12];
+            c
+        },
+        |ch| {
+            ch.extensions
+                .retain(|e| e.typ() != ExtensionType::ExtendedMasterSecret)
+        },
+    );
+    let mut server = Connection::server(Arc::new(sc));
+    server.feed(&wire).unwrap();
+    // Feed the server's answer to a fresh client whose hello the server never
+    // saw: the ServerHello without EMS is refused before anything else.
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let err = client.feed(server.pending_tls()).unwrap_err();
+    assert!(
+        matches!(err, Error::HandshakeFailure(_) | Error::IllegalParameter(_)),
+        "{err:?}"
+    );
+}
