@@ -6,8 +6,9 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use tls_core::{
-    CertifiedKey, ClientConfig, ClientHelloInfo, PinnedCertVerifier, ResolvesServerCert,
-    ServerCertVerified, ServerCertVerifier, ServerConfig, SystemClock, UnixTime,
+    CertifiedKey, ClientCertVerified, ClientCertVerifier, ClientConfig, ClientHelloInfo,
+    PinnedCertVerifier, ResolvesServerCert, ServerCertVerified, ServerCertVerifier, ServerConfig,
+    SystemClock, TrustAnchors, UnixTime, WebPkiClientVerifier, WebPkiVerifier,
 };
 
 use crate::config::{Addr, CertFiles, Mode, ServerVerify, Service};
@@ -172,9 +173,13 @@ fn server_config(service: &Service) -> Result<ServerConfig, String> {
         Arc::new(SystemClock),
     );
     if let Some(cacert) = &service.access.cacert {
-        // Until tls_core::x509 is exported, a client certificate is accepted when it is
-        // itself in the CA file (pinned, stunnel's verifyPeer); then the access rules apply.
-        config.client_verifier = Some(Arc::new(PinnedCertVerifier::new(load_certs(cacert)?)));
+        // Client certificates must chain to the CA file (or be in it); then the
+        // access rules (CN / SAN) apply to the verified certificate.
+        let ca = CaFile::load(cacert)?;
+        config.client_verifier = Some(Arc::new(ClientChainVerifier {
+            chain: WebPkiClientVerifier::new(ca.anchors.clone()),
+            ca,
+        }));
     }
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     Ok(config)
@@ -184,16 +189,19 @@ fn client_config(service: &Service) -> Result<ClientConfig, String> {
     let verifier: Arc<dyn ServerCertVerifier> = match &service.verify {
         ServerVerify::Pinned(path) => Arc::new(PinnedCertVerifier::new(load_certs(path)?)),
         ServerVerify::Insecure => Arc::new(NoVerification),
-        ServerVerify::Chain(Some(path)) => Arc::new(CaFileVerifier {
-            certs: load_certs(path)?,
-        }),
+        ServerVerify::Chain(Some(path)) => {
+            let ca = CaFile::load(path)?;
+            Arc::new(ServerChainVerifier::new(ca.anchors.clone(), ca.certs, service))
+        }
         ServerVerify::Chain(None) => {
-            // Waiting on tls-core: x509::{TrustAnchors, WebPkiVerifier} for the system bundle.
-            return Err(
-                "verifying the server against the system trust store needs X.509 path validation, \
-                 which this build of tls-core does not have yet: give a CA file (--cacert / CAfile)"
-                    .into(),
-            );
+            let anchors = TrustAnchors::from_system()
+                .map_err(|e| format!("cannot load the system trust store: {e}"))?;
+            if anchors.is_empty() {
+                return Err("the system trust store has no usable CA certificate: give a CA file \
+                            (--cacert / CAfile)"
+                    .into());
+            }
+            Arc::new(ServerChainVerifier::new(Arc::new(anchors), Vec::new(), service))
         }
     };
     let mut config = ClientConfig::new(
@@ -224,28 +232,96 @@ impl ServerCertVerifier for NoVerification {
     }
 }
 
-/// A CA file verifier for as long as tls-core has no X.509 path validation:
-/// accepts a server whose end-entity certificate is itself in the CA file
-/// (a self-signed server, the common stunnel set-up) and refuses the rest.
-struct CaFileVerifier {
+/// A CA file: its certificates as trust anchors for chain validation, and as
+/// they are, so that a self-signed peer listed in it is accepted.
+struct CaFile {
     certs: Vec<Vec<u8>>,
+    anchors: Arc<TrustAnchors>,
 }
 
-impl ServerCertVerifier for CaFileVerifier {
+impl CaFile {
+    fn load(path: &Path) -> Result<CaFile, String> {
+        let certs = load_certs(path)?;
+        let pem = read(path, "CA file")?;
+        let mut anchors = TrustAnchors::new();
+        // Certificates that cannot be anchors (e.g. a self-signed end-entity
+        // certificate) still count as listed certificates.
+        anchors
+            .add_pem_lenient(&pem)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(CaFile { certs, anchors: Arc::new(anchors) })
+    }
+
+    fn lists(&self, end_entity: &[u8]) -> bool {
+        self.certs.iter().any(|c| c.as_slice() == end_entity)
+    }
+}
+
+/// Client mode's check of the server: the chain must lead to a trust anchor
+/// and match the name (the checkHost/checkIP names when given, else the
+/// name we connect to). A certificate listed in the CA file itself is
+/// accepted as it is, but only when no checkHost/checkIP is configured.
+struct ServerChainVerifier {
+    chain: WebPkiVerifier,
+    listed: Vec<Vec<u8>>,
+    names: Vec<String>,
+}
+
+impl ServerChainVerifier {
+    fn new(anchors: Arc<TrustAnchors>, listed: Vec<Vec<u8>>, service: &Service) -> Self {
+        let names = service
+            .check_host
+            .iter()
+            .cloned()
+            .chain(service.check_ip.iter().map(ToString::to_string))
+            .collect();
+        ServerChainVerifier { chain: WebPkiVerifier::new(anchors), listed, names }
+    }
+}
+
+impl ServerCertVerifier for ServerChainVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &[u8],
-        _intermediates: &[Vec<u8>],
-        _server_name: Option<&str>,
-        _now: UnixTime,
+        intermediates: &[Vec<u8>],
+        server_name: Option<&str>,
+        now: UnixTime,
     ) -> Result<ServerCertVerified, tls_core::Error> {
-        if self.certs.iter().any(|c| c.as_slice() == end_entity) {
-            Ok(ServerCertVerified::assertion())
-        } else {
-            Err(tls_core::Error::BadCertificate(
-                "not in the CA file (chain validation is not available in this build)",
-            ))
+        if self.names.is_empty() {
+            if self.listed.iter().any(|c| c.as_slice() == end_entity) {
+                return Ok(ServerCertVerified::assertion());
+            }
+            return self.chain.verify_server_cert(end_entity, intermediates, server_name, now);
         }
+        let mut outcome = Err(tls_core::Error::BadCertificate("no name to check"));
+        for name in &self.names {
+            outcome = self.chain.verify_server_cert(end_entity, intermediates, Some(name), now);
+            if outcome.is_ok() {
+                break;
+            }
+        }
+        outcome
+    }
+}
+
+/// Server mode's check of client certificates: chain validation against the
+/// CA file, or the certificate itself listed in it.
+struct ClientChainVerifier {
+    ca: CaFile,
+    chain: WebPkiClientVerifier,
+}
+
+impl ClientCertVerifier for ClientChainVerifier {
+    fn verify_client_cert(
+        &self,
+        end_entity: &[u8],
+        intermediates: &[Vec<u8>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, tls_core::Error> {
+        if self.ca.lists(end_entity) {
+            return Ok(ClientCertVerified::assertion());
+        }
+        self.chain.verify_client_cert(end_entity, intermediates, now)
     }
 }
 
