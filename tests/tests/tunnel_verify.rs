@@ -61,7 +61,9 @@ fn client_tunnel(target: &str, extra: &[String]) -> (Tunnel, u16) {
 }
 
 fn echo() -> Backend {
-    Backend::start(BackendKind::Echo { greeting: String::new() })
+    Backend::start(BackendKind::Echo {
+        greeting: String::new(),
+    })
 }
 
 #[test]
@@ -69,18 +71,46 @@ fn client_mode_validates_the_chain_and_the_name() {
     let backend = echo();
     let (_server, target) = server_tunnel(&backend, false);
     let ca = s(&pki().ca_pem);
-    let (_ok, port) = client_tunnel(&target, &["--cacert".into(), ca.clone(), "--server-name".into(), "localhost".into()]);
+    let (_ok, port) = client_tunnel(
+        &target,
+        &[
+            "--cacert".into(),
+            ca.clone(),
+            "--server-name".into(),
+            "localhost".into(),
+        ],
+    );
     assert_eq!(round_trip(port), b"through");
 
-    let (wrong_name, port) =
-        client_tunnel(&target, &["--cacert".into(), ca, "--server-name".into(), "other.example".into()]);
-    assert!(round_trip(port).is_empty(), "a certificate for another name must be refused");
+    let (wrong_name, port) = client_tunnel(
+        &target,
+        &[
+            "--cacert".into(),
+            ca,
+            "--server-name".into(),
+            "other.example".into(),
+        ],
+    );
+    assert!(
+        round_trip(port).is_empty(),
+        "a certificate for another name must be refused"
+    );
     wrong_name.expect_log("bad certificate");
 
     let unrelated = s(&pki().unrelated.cert_pem);
-    let (wrong_ca, port) =
-        client_tunnel(&target, &["--cacert".into(), unrelated, "--server-name".into(), "localhost".into()]);
-    assert!(round_trip(port).is_empty(), "a chain to another CA must be refused");
+    let (wrong_ca, port) = client_tunnel(
+        &target,
+        &[
+            "--cacert".into(),
+            unrelated,
+            "--server-name".into(),
+            "localhost".into(),
+        ],
+    );
+    assert!(
+        round_trip(port).is_empty(),
+        "a chain to another CA must be refused"
+    );
     wrong_ca.expect_log("bad certificate");
 }
 
@@ -119,6 +149,9 @@ fn server_mode_accepts_client_certificates_that_chain_to_its_ca() {
             s(&stranger.key_pem),
         ],
     );
-    assert!(round_trip(port).is_empty(), "a client certificate from another CA must be refused");
+    assert!(
+        round_trip(port).is_empty(),
+        "a client certificate from another CA must be refused"
+    );
     server.expect_log("bad certificate");
 }

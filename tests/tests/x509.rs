@@ -747,3 +747,33 @@ fn plugs_in_as_a_client_cert_verifier() {
         Some(Error::BadCertificate("unknown issuer"))
     );
 }
+
+#[test]
+fn a_trusted_certificate_is_checked_for_validity_and_name_only() {
+    use tls_core::x509::{check_trusted_certificate, CertError};
+    use tls_core::UnixTime;
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["svc.internal".to_string()]).unwrap();
+    params
+        .subject_alt_names
+        .push(rcgen::SanType::IpAddress("10.0.0.7".parse().unwrap()));
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2030, 1, 1);
+    let der = params.self_signed(&key).unwrap().der().to_vec();
+    let in_2025 = UnixTime(1_735_689_600);
+    assert_eq!(check_trusted_certificate(&der, None, in_2025), Ok(()));
+    assert_eq!(
+        check_trusted_certificate(&der, Some("svc.internal"), in_2025),
+        Ok(())
+    );
+    assert_eq!(
+        check_trusted_certificate(&der, Some("10.0.0.7"), in_2025),
+        Ok(())
+    );
+    assert_eq!(
+        check_trusted_certificate(&der, Some("other.internal"), in_2025),
+        Err(CertError::NameMismatch)
+    );
+    let in_2031 = UnixTime(1_924_992_000);
+    assert!(check_trusted_certificate(&der, Some("svc.internal"), in_2031).is_err());
+}

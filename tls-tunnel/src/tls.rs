@@ -11,6 +11,8 @@ use tls_core::{
     SystemClock, TrustAnchors, UnixTime, WebPkiClientVerifier, WebPkiVerifier,
 };
 
+use tls_core::x509::check_trusted_certificate;
+
 use crate::config::{Addr, CertFiles, Mode, ServerVerify, Service};
 
 /// A service with its TLS configuration built: what each new connection
@@ -191,17 +193,27 @@ fn client_config(service: &Service) -> Result<ClientConfig, String> {
         ServerVerify::Insecure => Arc::new(NoVerification),
         ServerVerify::Chain(Some(path)) => {
             let ca = CaFile::load(path)?;
-            Arc::new(ServerChainVerifier::new(ca.anchors.clone(), ca.certs, service))
+            Arc::new(ServerChainVerifier::new(
+                ca.anchors.clone(),
+                ca.certs,
+                service,
+            ))
         }
         ServerVerify::Chain(None) => {
             let anchors = TrustAnchors::from_system()
                 .map_err(|e| format!("cannot load the system trust store: {e}"))?;
             if anchors.is_empty() {
-                return Err("the system trust store has no usable CA certificate: give a CA file \
+                return Err(
+                    "the system trust store has no usable CA certificate: give a CA file \
                             (--cacert / CAfile)"
-                    .into());
+                        .into(),
+                );
             }
-            Arc::new(ServerChainVerifier::new(Arc::new(anchors), Vec::new(), service))
+            Arc::new(ServerChainVerifier::new(
+                Arc::new(anchors),
+                Vec::new(),
+                service,
+            ))
         }
     };
     let mut config = ClientConfig::new(
@@ -249,7 +261,10 @@ impl CaFile {
         anchors
             .add_pem_lenient(&pem)
             .map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(CaFile { certs, anchors: Arc::new(anchors) })
+        Ok(CaFile {
+            certs,
+            anchors: Arc::new(anchors),
+        })
     }
 
     fn lists(&self, end_entity: &[u8]) -> bool {
@@ -260,7 +275,9 @@ impl CaFile {
 /// Client mode's check of the server: the chain must lead to a trust anchor
 /// and match the name (the checkHost/checkIP names when given, else the
 /// name we connect to). A certificate listed in the CA file itself is
-/// accepted as it is, but only when no checkHost/checkIP is configured.
+/// trusted as it is (as OpenSSL trusts a self-signed certificate in its CA
+/// file): accepted outright, or, with checkHost/checkIP, when it is valid now
+/// and names one of them.
 struct ServerChainVerifier {
     chain: WebPkiVerifier,
     listed: Vec<Vec<u8>>,
@@ -275,7 +292,11 @@ impl ServerChainVerifier {
             .cloned()
             .chain(service.check_ip.iter().map(ToString::to_string))
             .collect();
-        ServerChainVerifier { chain: WebPkiVerifier::new(anchors), listed, names }
+        ServerChainVerifier {
+            chain: WebPkiVerifier::new(anchors),
+            listed,
+            names,
+        }
     }
 }
 
@@ -287,15 +308,25 @@ impl ServerCertVerifier for ServerChainVerifier {
         server_name: Option<&str>,
         now: UnixTime,
     ) -> Result<ServerCertVerified, tls_core::Error> {
+        let listed = self.listed.iter().any(|c| c.as_slice() == end_entity);
         if self.names.is_empty() {
-            if self.listed.iter().any(|c| c.as_slice() == end_entity) {
+            if listed {
                 return Ok(ServerCertVerified::assertion());
             }
-            return self.chain.verify_server_cert(end_entity, intermediates, server_name, now);
+            return self
+                .chain
+                .verify_server_cert(end_entity, intermediates, server_name, now);
         }
         let mut outcome = Err(tls_core::Error::BadCertificate("no name to check"));
         for name in &self.names {
-            outcome = self.chain.verify_server_cert(end_entity, intermediates, Some(name), now);
+            outcome = if listed {
+                check_trusted_certificate(end_entity, Some(name), now)
+                    .map(|()| ServerCertVerified::assertion())
+                    .map_err(tls_core::Error::from)
+            } else {
+                self.chain
+                    .verify_server_cert(end_entity, intermediates, Some(name), now)
+            };
             if outcome.is_ok() {
                 break;
             }
@@ -321,7 +352,8 @@ impl ClientCertVerifier for ClientChainVerifier {
         if self.ca.lists(end_entity) {
             return Ok(ClientCertVerified::assertion());
         }
-        self.chain.verify_client_cert(end_entity, intermediates, now)
+        self.chain
+            .verify_client_cert(end_entity, intermediates, now)
     }
 }
 

@@ -301,6 +301,22 @@ impl ServerCertVerifier for WebPkiVerifier {
     }
 }
 
+/// Checks a certificate trusted as it is (e.g. a self-signed server listed
+/// in a CA file, as OpenSSL treats one): valid at `now`, and, when `name` is
+/// given, valid for that DNS name or IP address by its subjectAltName (no
+/// Common Name fallback). No chain is built and no issuer is checked.
+pub fn check_trusted_certificate(cert_der: &[u8], name: Option<&str>, now: UnixTime) -> Result<(), CertError> {
+    let cert = Cert::parse(cert_der)?;
+    cert.check_validity(i64::try_from(now.0).unwrap_or(i64::MAX))?;
+    if let Some(name) = name {
+        let reference = ServerName::parse(name)?;
+        if !cert.san_names().iter().any(|san| names::san_matches(san, &reference)) {
+            return Err(CertError::NameMismatch);
+        }
+    }
+    Ok(())
+}
+
 /// A [`ClientCertVerifier`] for mutual TLS: path validation of the client's
 /// certificate for clientAuth against a set of trust anchors
 /// ([`Policy::new`]`(ClientAuth)` by default). No name is checked: who the
