@@ -16,6 +16,9 @@ mod client12;
 pub mod config;
 mod conn;
 pub mod crypto;
+// Parts of the DER reader serve only the x509 module, which needs std.
+#[cfg_attr(not(feature = "std"), allow(dead_code))]
+mod der;
 pub mod error;
 pub mod key_schedule;
 pub mod keys;

@@ -89,12 +89,16 @@ pub trait SessionIdCache: Send + Sync {
     fn get(&self, id: &[u8]) -> Option<Vec<u8>>;
 }
 
+/// A cached session: its id and its encoded state.
+#[cfg(feature = "std")]
+type CachedSession = (Vec<u8>, Zeroizing<Vec<u8>>);
+
 /// An in-memory session-ID cache holding at most `capacity` sessions; the
 /// oldest is evicted first.
 #[cfg(feature = "std")]
 #[derive(Debug)]
 pub struct MemorySessionCache {
-    inner: std::sync::Mutex<alloc::collections::VecDeque<(Vec<u8>, Zeroizing<Vec<u8>>)>>,
+    inner: std::sync::Mutex<alloc::collections::VecDeque<CachedSession>>,
     capacity: usize,
 }
 

@@ -3,7 +3,6 @@
 //! signatures (our key signing, the peer's certificate key verifying).
 
 mod aead;
-mod der;
 mod hash;
 mod kx;
 mod secret;

@@ -7,7 +7,7 @@ use core::fmt;
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 
-use super::der::{self, Der};
+use crate::der::{self, Reader};
 use super::verify::{cert_spki, parse_algorithm, parse_spki, SpkiAlg};
 use crate::error::Error;
 use crate::msgs::enums::SignatureScheme;
@@ -48,11 +48,11 @@ impl SigningKey {
     pub fn from_pkcs8(der: &[u8]) -> Result<SigningKey, Error> {
         const MALFORMED: Error = Error::Internal("malformed PKCS#8 private key");
         let alg = (|| {
-            let mut outer = Der::new(der);
+            let mut outer = Reader::new(der);
             let mut info = outer.sequence()?;
             outer.finish()?;
-            info.expect(der::INTEGER)?; // version
-            parse_algorithm(info.expect(der::SEQUENCE)?)
+            info.take(der::INTEGER)?; // version
+            parse_algorithm(info.take(der::SEQUENCE)?)
         })()
         .ok_or(MALFORMED)?
         .map_err(Error::Internal)?;
@@ -80,25 +80,25 @@ impl SigningKey {
     pub fn from_sec1(der: &[u8]) -> Result<SigningKey, Error> {
         const MALFORMED: Error = Error::Internal("malformed EC private key");
         let (private, curve, public) = (|| {
-            let mut outer = Der::new(der);
+            let mut outer = Reader::new(der);
             let mut key = outer.sequence()?;
             outer.finish()?;
-            if key.expect(der::INTEGER)? != [1] {
+            if key.take(der::INTEGER)? != [1] {
                 return None; // ecPrivkeyVer1
             }
-            let private = key.expect(der::OCTET_STRING)?;
-            let curve = match key.optional(der::CONTEXT_0)? {
+            let private = key.take(der::OCTET_STRING)?;
+            let curve = match key.optional(der::context_constructed(0))? {
                 Some(params) => {
-                    let mut p = Der::new(params);
+                    let mut p = Reader::new(params);
                     let oid = p.expect_tlv(der::OID)?;
                     p.finish()?;
                     Some(oid.encoded)
                 }
                 None => None,
             };
-            let public = match key.optional(der::CONTEXT_1)? {
+            let public = match key.optional(der::context_constructed(1))? {
                 Some(bits) => {
-                    let mut b = Der::new(bits);
+                    let mut b = Reader::new(bits);
                     let public = b.bit_string_bytes()?;
                     b.finish()?;
                     Some(public)

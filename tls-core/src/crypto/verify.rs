@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use ring::signature;
 
-use super::der::{self, Der};
+use crate::der::{self, Reader};
 use crate::error::Error;
 use crate::msgs::enums::SignatureScheme;
 
@@ -47,8 +47,8 @@ pub struct Spki<'a> {
 /// What an AlgorithmIdentifier names: `None` when malformed,
 /// `Some(Err(why))` when well-formed but unsupported.
 pub(crate) fn parse_algorithm(alg_id: &[u8]) -> Option<Result<SpkiAlg, &'static str>> {
-    let mut d = Der::new(alg_id);
-    let oid = d.expect(der::OID)?;
+    let mut d = Reader::new(alg_id);
+    let oid = d.take(der::OID)?;
     let alg = match oid {
         OID_EC_PUBLIC_KEY => {
             // namedCurve only: implicit and explicit curves are refused
@@ -82,10 +82,10 @@ pub(crate) fn parse_algorithm(alg_id: &[u8]) -> Option<Result<SpkiAlg, &'static 
 /// `Error::UnsupportedCertificate`.
 pub fn parse_spki(spki_der: &[u8]) -> Result<Spki<'_>, Error> {
     const MALFORMED: Error = Error::BadCertificate("malformed subject public key info");
-    let mut outer = Der::new(spki_der);
+    let mut outer = Reader::new(spki_der);
     let mut spki = outer.sequence().ok_or(MALFORMED)?;
     outer.finish().ok_or(MALFORMED)?;
-    let alg_id = spki.expect(der::SEQUENCE).ok_or(MALFORMED)?;
+    let alg_id = spki.take(der::SEQUENCE).ok_or(MALFORMED)?;
     let public_key = spki.bit_string_bytes().ok_or(MALFORMED)?;
     spki.finish().ok_or(MALFORMED)?;
     let alg = parse_algorithm(alg_id)
@@ -156,20 +156,20 @@ pub fn verify_tls13_signature(
 /// `Error::BadCertificate("malformed certificate")`.
 pub fn cert_spki(cert_der: &[u8]) -> Result<&[u8], Error> {
     fn walk(cert_der: &[u8]) -> Option<&[u8]> {
-        let mut outer = Der::new(cert_der);
+        let mut outer = Reader::new(cert_der);
         let mut cert = outer.sequence()?;
         outer.finish()?;
         let mut tbs = cert.sequence()?;
-        cert.expect(der::SEQUENCE)?; // signatureAlgorithm
-        cert.expect(der::BIT_STRING)?; // signatureValue
+        cert.take(der::SEQUENCE)?; // signatureAlgorithm
+        cert.take(der::BIT_STRING)?; // signatureValue
         cert.finish()?;
 
-        tbs.optional(der::CONTEXT_0)?; // [0] EXPLICIT version
-        tbs.expect(der::INTEGER)?; // serialNumber
-        tbs.expect(der::SEQUENCE)?; // signature
-        tbs.expect(der::SEQUENCE)?; // issuer
-        tbs.expect(der::SEQUENCE)?; // validity
-        tbs.expect(der::SEQUENCE)?; // subject
+        tbs.optional(der::context_constructed(0))?; // [0] EXPLICIT version
+        tbs.take(der::INTEGER)?; // serialNumber
+        tbs.take(der::SEQUENCE)?; // signature
+        tbs.take(der::SEQUENCE)?; // issuer
+        tbs.take(der::SEQUENCE)?; // validity
+        tbs.take(der::SEQUENCE)?; // subject
         Some(tbs.expect_tlv(der::SEQUENCE)?.encoded) // subjectPublicKeyInfo
     }
     walk(cert_der).ok_or(Error::BadCertificate("malformed certificate"))

@@ -9,7 +9,7 @@ use ring::signature;
 use x509_parser::x509::X509Version;
 
 use super::constraints::{self, NameConstraints};
-use super::der::{self, Reader};
+use crate::der::{self, Reader};
 use super::error::CertError;
 use super::names::{self, GeneralName, Rdn};
 use crate::crypto::{self, SpkiAlg};
@@ -151,7 +151,7 @@ impl<'a> Cert<'a> {
         outer.finish().ok_or(MALFORMED)?;
         let tbs = cert.expect_tlv(der::SEQUENCE).ok_or(MALFORMED)?;
         let sig_alg = cert.expect_tlv(der::SEQUENCE).ok_or(MALFORMED)?;
-        let signature = match cert.expect(der::BIT_STRING).and_then(der::bit_string) {
+        let signature = match cert.take(der::BIT_STRING).and_then(der::bit_string) {
             Some((0, bytes)) => bytes,
             _ => return Err(MALFORMED),
         };
@@ -163,7 +163,7 @@ impl<'a> Cert<'a> {
             Some([2]) => {}
             _ => return Err(CertError::Profile("not a version 3 certificate")),
         }
-        let serial = t.expect(der::INTEGER).ok_or(MALFORMED)?;
+        let serial = t.take(der::INTEGER).ok_or(MALFORMED)?;
         let inner_alg = t.expect_tlv(der::SEQUENCE).ok_or(MALFORMED)?;
         if inner_alg.encoded != sig_alg.encoded {
             return Err(CertError::Profile(
@@ -171,7 +171,7 @@ impl<'a> Cert<'a> {
             ));
         }
         let issuer = t.expect_tlv(der::SEQUENCE).ok_or(MALFORMED)?;
-        t.expect(der::SEQUENCE).ok_or(MALFORMED)?; // validity: taken from x509-parser
+        t.take(der::SEQUENCE).ok_or(MALFORMED)?; // validity: taken from x509-parser
         let subject = t.expect_tlv(der::SEQUENCE).ok_or(MALFORMED)?;
         let spki = t.expect_tlv(der::SEQUENCE).ok_or(MALFORMED)?;
         t.optional(der::context(1)).ok_or(MALFORMED)?; // issuerUniqueID
@@ -222,12 +222,12 @@ impl<'a> Cert<'a> {
         }
         while !r.is_empty() {
             let mut ext = r.sequence().ok_or(BAD)?;
-            let oid = ext.expect(der::OID).ok_or(BAD)?;
+            let oid = ext.take(der::OID).ok_or(BAD)?;
             let critical = match ext.optional(der::BOOLEAN).ok_or(BAD)? {
                 Some(b) => der::boolean(b).ok_or(BAD)?,
                 None => false,
             };
-            let value = ext.expect(der::OCTET_STRING).ok_or(BAD)?;
+            let value = ext.take(der::OCTET_STRING).ok_or(BAD)?;
             ext.finish().ok_or(BAD)?;
             if seen.contains(&oid) {
                 return Err(CertError::Profile("duplicate extension"));
@@ -324,7 +324,7 @@ impl<'a> Cert<'a> {
                 let mut r = Reader::new(der::single(value, der::SEQUENCE).ok_or(BAD)?);
                 let mut purposes = Vec::new();
                 while !r.is_empty() {
-                    purposes.push(r.expect(der::OID).filter(|o| !o.is_empty()).ok_or(BAD)?);
+                    purposes.push(r.take(der::OID).filter(|o| !o.is_empty()).ok_or(BAD)?);
                 }
                 if purposes.is_empty() {
                     return Err(CertError::Profile("empty extendedKeyUsage"));
@@ -342,7 +342,7 @@ impl<'a> Cert<'a> {
                 }
                 while !r.is_empty() {
                     let mut desc = r.sequence().ok_or(BAD)?;
-                    desc.expect(der::OID).ok_or(BAD)?;
+                    desc.take(der::OID).ok_or(BAD)?;
                     names::parse_general_name(desc.read().ok_or(BAD)?)?;
                     desc.finish().ok_or(BAD)?;
                 }
@@ -575,8 +575,8 @@ pub(crate) fn check_public_key(spki: &[u8]) -> Result<SpkiAlg, CertError> {
 /// The bit length of an RSAPublicKey's modulus.
 fn rsa_modulus_bits(key: &[u8]) -> Option<usize> {
     let mut r = Reader::new(der::single(key, der::SEQUENCE)?);
-    let n = r.expect(der::INTEGER)?;
-    let e = r.expect(der::INTEGER)?;
+    let n = r.take(der::INTEGER)?;
+    let e = r.take(der::INTEGER)?;
     r.finish()?;
     if e.is_empty() || e.first().is_some_and(|b| b & 0x80 != 0) {
         return None;
@@ -613,14 +613,14 @@ enum Hash {
 /// A hash AlgorithmIdentifier (parameters NULL or absent).
 fn parse_hash_alg(contents: &[u8]) -> Option<Hash> {
     let mut r = Reader::new(contents);
-    let hash = match r.expect(der::OID)? {
+    let hash = match r.take(der::OID)? {
         OID_SHA256 => Hash::Sha256,
         OID_SHA384 => Hash::Sha384,
         OID_SHA512 => Hash::Sha512,
         _ => return None,
     };
     if !r.is_empty() {
-        r.expect(der::NULL).filter(|n| n.is_empty())?;
+        r.take(der::NULL).filter(|n| n.is_empty())?;
     }
     r.finish()?;
     Some(hash)
@@ -630,19 +630,19 @@ fn parse_hash_alg(contents: &[u8]) -> Option<Hash> {
 /// salt as long as the hash, trailer field 1. Nothing else is accepted.
 fn parse_pss_params(params: &[u8]) -> Option<Hash> {
     let mut r = Reader::new(params);
-    let hash_alg = der::single(r.expect(der::context_constructed(0))?, der::SEQUENCE)?;
+    let hash_alg = der::single(r.take(der::context_constructed(0))?, der::SEQUENCE)?;
     let hash = parse_hash_alg(hash_alg)?;
     let mut mgf = Reader::new(der::single(
-        r.expect(der::context_constructed(1))?,
+        r.take(der::context_constructed(1))?,
         der::SEQUENCE,
     )?);
-    if mgf.expect(der::OID)? != OID_MGF1 {
+    if mgf.take(der::OID)? != OID_MGF1 {
         return None;
     }
-    let mgf_hash = parse_hash_alg(mgf.expect(der::SEQUENCE)?)?;
+    let mgf_hash = parse_hash_alg(mgf.take(der::SEQUENCE)?)?;
     mgf.finish()?;
     let salt = der::small_uint(der::single(
-        r.expect(der::context_constructed(2))?,
+        r.take(der::context_constructed(2))?,
         der::INTEGER,
     )?)?;
     if let Some(trailer) = r.optional(der::context_constructed(3))? {
@@ -671,7 +671,7 @@ fn signature_algorithm(
     const MISMATCH: CertError =
         CertError::UnsupportedAlgorithm("signature algorithm does not match the issuer's key");
     let mut r = Reader::new(der::single(sig_alg, der::SEQUENCE).ok_or(MALFORMED)?);
-    let oid = r.expect(der::OID).ok_or(MALFORMED)?;
+    let oid = r.take(der::OID).ok_or(MALFORMED)?;
     let params = r.read();
     r.finish().ok_or(MALFORMED)?;
     let no_params = params.is_none();

@@ -8,7 +8,7 @@
 use alloc::vec::Vec;
 
 use super::cert::Cert;
-use super::der::{self, Reader};
+use crate::der::{self, Reader};
 use super::error::CertError;
 use super::names::{self, GeneralName, Rdn};
 

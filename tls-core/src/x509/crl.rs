@@ -10,7 +10,7 @@
 
 use alloc::vec::Vec;
 
-use super::der::{self, Reader};
+use crate::der::{self, Reader};
 use super::error::CertError;
 
 const OID_CRL_NUMBER: &[u8] = &[0x55, 0x1d, 0x14];
@@ -49,7 +49,7 @@ impl<'a> Crl<'a> {
         outer.finish().ok_or(BAD)?;
         let tbs = list.expect_tlv(der::SEQUENCE).ok_or(BAD)?;
         let sig_alg = list.expect_tlv(der::SEQUENCE).ok_or(BAD)?;
-        let signature = match list.expect(der::BIT_STRING).and_then(der::bit_string) {
+        let signature = match list.take(der::BIT_STRING).and_then(der::bit_string) {
             Some((0, bytes)) => bytes,
             _ => return Err(BAD),
         };
@@ -71,7 +71,7 @@ impl<'a> Crl<'a> {
             let mut entries = Reader::new(list);
             while !entries.is_empty() {
                 let mut entry = entries.sequence().ok_or(BAD)?;
-                revoked.push(entry.expect(der::INTEGER).ok_or(BAD)?);
+                revoked.push(entry.take(der::INTEGER).ok_or(BAD)?);
             }
         }
 

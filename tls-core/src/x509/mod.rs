@@ -21,7 +21,6 @@ mod anchors;
 mod cert;
 mod constraints;
 mod crl;
-mod der;
 mod error;
 mod names;
 mod path;

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::IpAddr;
 
-use super::der::{self, Reader};
+use crate::der::{self, Reader};
 use super::error::CertError;
 
 /// The name the peer is expected to have: a DNS name or an IP address.
@@ -147,11 +147,11 @@ pub(crate) fn parse_name(contents: &[u8]) -> Option<Vec<Rdn<'_>>> {
     let mut r = Reader::new(contents);
     let mut rdns = Vec::new();
     while !r.is_empty() {
-        let mut set = Reader::new(r.expect(der::SET)?);
+        let mut set = Reader::new(r.take(der::SET)?);
         let mut rdn = Vec::new();
         while !set.is_empty() {
             let mut atv = set.sequence()?;
-            let oid = atv.expect(der::OID)?;
+            let oid = atv.take(der::OID)?;
             let value = atv.read()?;
             atv.finish()?;
             if oid.is_empty() {

@@ -1,5 +1,6 @@
-//! A small strict DER reader for the parts of certificates we parse
-//! ourselves (extension values, names, algorithm identifiers).
+//! A small strict DER reader for the parts of keys and certificates we parse
+//! ourselves (SubjectPublicKeyInfo, SEC1 keys, extension values, names,
+//! algorithm identifiers).
 //!
 //! Every method returns `None` on malformed input: definite minimal lengths
 //! only, single-byte tags only. Callers turn `None` into the error that fits.
@@ -112,7 +113,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The contents of the next element, which must have tag `tag`.
-    pub(crate) fn expect(&mut self, tag: u8) -> Option<&'a [u8]> {
+    pub(crate) fn take(&mut self, tag: u8) -> Option<&'a [u8]> {
         self.expect_tlv(tag).map(|t| t.contents)
     }
 
@@ -120,22 +121,30 @@ impl<'a> Reader<'a> {
     /// when the next element has another tag or the input is exhausted.
     pub(crate) fn optional(&mut self, tag: u8) -> Option<Option<&'a [u8]>> {
         if self.peek_tag() == Some(tag) {
-            self.expect(tag).map(Some)
+            self.take(tag).map(Some)
         } else {
             Some(None)
         }
     }
 
+    /// A BIT STRING with no unused bits, as its bytes.
+    pub(crate) fn bit_string_bytes(&mut self) -> Option<&'a [u8]> {
+        match self.take(BIT_STRING)?.split_first()? {
+            (0, bytes) => Some(bytes),
+            _ => None,
+        }
+    }
+
     /// A SEQUENCE, as a reader over its contents.
     pub(crate) fn sequence(&mut self) -> Option<Reader<'a>> {
-        self.expect(SEQUENCE).map(Reader::new)
+        self.take(SEQUENCE).map(Reader::new)
     }
 }
 
 /// The contents of `input` when it is exactly one element with tag `tag`.
 pub(crate) fn single(input: &[u8], tag: u8) -> Option<&[u8]> {
     let mut r = Reader::new(input);
-    let contents = r.expect(tag)?;
+    let contents = r.take(tag)?;
     r.finish()?;
     Some(contents)
 }
@@ -197,7 +206,7 @@ mod tests {
         let t = r.read().unwrap();
         assert_eq!((t.tag, t.contents), (0x04, &[0xaa, 0xbb][..]));
         assert_eq!(t.encoded, &[4, 2, 0xaa, 0xbb]);
-        assert_eq!(r.expect(NULL), Some(&[][..]));
+        assert_eq!(r.take(NULL), Some(&[][..]));
         assert!(r.finish().is_some());
         for bad in [
             &[0x30, 0x80, 0x00, 0x00][..],
@@ -224,5 +233,48 @@ mod tests {
         assert_eq!(bit_string(&[0x08, 0xff]), None);
         assert_eq!(bit_string(&[0x01]), None);
         assert_eq!(bit_string(&[0x00]), Some((0, &[][..])));
+    }
+
+    #[test]
+    fn reads_short_and_long_lengths() {
+        let mut d = Reader::new(&[0x04, 0x02, 0xaa, 0xbb, 0x05, 0x00]);
+        let t = d.read().unwrap();
+        assert_eq!(
+            (t.contents, t.encoded),
+            (&[0xaa, 0xbb][..], &[4, 2, 0xaa, 0xbb][..])
+        );
+        assert_eq!(d.take(NULL), Some(&[][..]));
+        assert!(d.finish().is_some());
+
+        let mut long = alloc::vec![0x04, 0x81, 0x80];
+        long.extend_from_slice(&[7; 0x80]);
+        assert_eq!(
+            Reader::new(&long).take(OCTET_STRING).map(<[u8]>::len),
+            Some(0x80)
+        );
+    }
+
+    #[test]
+    fn rejects_non_der() {
+        // indefinite length, non-minimal long form, truncated, high tag, overlong
+        for bad in [
+            &[0x30, 0x80, 0x00, 0x00][..],
+            &[0x04, 0x81, 0x01, 0xaa],
+            &[0x04, 0x82, 0x00, 0x80],
+            &[0x04, 0x03, 0xaa],
+            &[0x1f, 0x01, 0x00],
+            &[0x04, 0x85, 1, 0, 0, 0, 0],
+            &[0x04],
+        ] {
+            assert!(Reader::new(bad).read().is_none(), "{bad:02x?}");
+        }
+        // bit strings must have no unused bits
+        assert!(Reader::new(&[0x03, 0x02, 0x01, 0xfe])
+            .bit_string_bytes()
+            .is_none());
+        assert_eq!(
+            Reader::new(&[0x03, 0x02, 0x00, 0xfe]).bit_string_bytes(),
+            Some(&[0xfe][..])
+        );
     }
 }
