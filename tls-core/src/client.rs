@@ -19,7 +19,7 @@ use crate::msgs::extensions::{
 };
 use crate::msgs::extensions::{OfferedPsks, PskIdentity};
 use crate::msgs::handshake::{
-    CertificateEntry, CertificatePayload, CertificateRequest, CertificateVerify, ClientHello,
+    CertificatePayload, CertificateRequest, ClientHello,
     EncryptedExtensions, Finished, HandshakeMessage, HelloRetryRequest, ServerHello,
 };
 use crate::server::PSK_DHE_KE;
@@ -775,33 +775,9 @@ fn send_client_certificate(
     transcript: &mut Transcript,
 ) -> Result<(), Error> {
     let offered = request.signature_algorithms().unwrap_or_default();
-    let usable = config
+    let signer = config
         .client_cert
-        .as_ref()
+        .as_deref()
         .and_then(|certified| Some((certified, certified.key.choose_tls13_scheme(offered)?)));
-    let entries = match usable {
-        Some((certified, _)) => certified
-            .chain
-            .iter()
-            .map(|cert| CertificateEntry {
-                cert: cert.clone(),
-                extensions: Vec::new(),
-            })
-            .collect(),
-        None => Vec::new(),
-    };
-    let certificate = CertificatePayload {
-        context: request.context,
-        entries,
-    };
-    common.send_message(&HandshakeMessage::Certificate(certificate), transcript)?;
-    if let Some((certified, scheme)) = usable {
-        let message = certificate_verify_message(false, transcript.current().as_ref());
-        let signature = certified.key.sign(scheme, &message)?;
-        common.send_message(
-            &HandshakeMessage::CertificateVerify(CertificateVerify { scheme, signature }),
-            transcript,
-        )?;
-    }
-    Ok(())
+    tls13::send_certificate(common, request.context, signer, false, transcript)
 }

@@ -21,11 +21,12 @@ use crate::msgs::extensions::{
     CertReqExtension, EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension,
 };
 use crate::msgs::handshake::{
-    CertificateEntry, CertificatePayload, CertificateRequest, CertificateVerify, ClientHello,
+    CertificatePayload, CertificateRequest, CertificateVerify, ClientHello,
     EncryptedExtensions, Finished, HandshakeMessage, HelloRetryRequest, NewSessionTicket,
     ServerHello,
 };
 use crate::tickets::ServerSession;
+use crate::tls13;
 use crate::traffic::{AppSecrets, Traffic};
 use crate::verify::{ClientCertVerified, ClientCertVerifier, SignatureVerified};
 use zeroize::{Zeroize, Zeroizing};
@@ -513,7 +514,7 @@ fn send_flight(
             if let Some(verifier) = &verifier {
                 send_certificate_request(common, verifier.as_ref(), &mut transcript)?;
             }
-            send_certificate(common, certified, *scheme, &mut transcript)?;
+            tls13::send_certificate(common, Vec::new(), Some((certified, *scheme)), true, &mut transcript)?;
             verifier
         }
         None => None,
@@ -587,33 +588,6 @@ fn send_certificate_request(
     common.send_message(&HandshakeMessage::CertificateRequest(request), transcript)
 }
 
-/// Sends our chain and a CertificateVerify signed with its key.
-fn send_certificate(
-    common: &mut Common,
-    certified: &CertifiedKey,
-    scheme: SignatureScheme,
-    transcript: &mut Transcript,
-) -> Result<(), Error> {
-    let entries = certified
-        .chain
-        .iter()
-        .map(|cert| CertificateEntry {
-            cert: cert.clone(),
-            extensions: Vec::new(),
-        })
-        .collect();
-    let certificate = HandshakeMessage::Certificate(CertificatePayload {
-        context: Vec::new(),
-        entries,
-    });
-    common.send_message(&certificate, transcript)?;
-    let signed = certificate_verify_message(true, transcript.current().as_ref());
-    let signature = certified.key.sign(scheme, &signed)?;
-    common.send_message(
-        &HandshakeMessage::CertificateVerify(CertificateVerify { scheme, signature }),
-        transcript,
-    )
-}
 
 /// How many bytes of rejected 0-RTT data a server skips before giving up.
 const MAX_SKIPPED_EARLY_DATA: usize = 64 * 1024;

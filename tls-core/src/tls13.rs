@@ -1,5 +1,14 @@
 //! Small pieces of the TLS 1.3 handshake shared by client and server.
 
+use alloc::vec::Vec;
+
+use crate::config::CertifiedKey;
+use crate::conn::Common;
+use crate::crypto::{certificate_verify_message, Transcript};
+use crate::error::Error;
+use crate::msgs::enums::SignatureScheme;
+use crate::msgs::handshake::{CertificateEntry, CertificatePayload, CertificateVerify, HandshakeMessage};
+
 /// The last 8 bytes of a TLS 1.3 server's random when it negotiates TLS 1.2
 /// (RFC 8446 §4.1.3).
 pub const DOWNGRADE_TLS12: [u8; 8] = *b"DOWNGRD\x01";
@@ -10,4 +19,29 @@ pub const DOWNGRADE_TLS11: [u8; 8] = *b"DOWNGRD\x00";
 pub fn has_downgrade_sentinel(random: &[u8; 32]) -> bool {
     let tail = &random[24..];
     tail == DOWNGRADE_TLS12 || tail == DOWNGRADE_TLS11
+}
+
+/// Sends our Certificate (with the request's `context`) and, when we have a
+/// certificate to present, a CertificateVerify over the transcript signed with
+/// `scheme` (RFC 8446 §4.4.2–4.4.3). With no signer, the Certificate is empty.
+pub(crate) fn send_certificate(
+    common: &mut Common,
+    context: Vec<u8>,
+    signer: Option<(&CertifiedKey, SignatureScheme)>,
+    we_are_server: bool,
+    transcript: &mut Transcript,
+) -> Result<(), Error> {
+    let entries = signer.map_or_else(Vec::new, |(certified, _)| {
+        let entry = |cert: &Vec<u8>| CertificateEntry { cert: cert.clone(), extensions: Vec::new() };
+        certified.chain.iter().map(entry).collect()
+    });
+    let certificate = CertificatePayload { context, entries };
+    common.send_message(&HandshakeMessage::Certificate(certificate), transcript)?;
+    if let Some((certified, scheme)) = signer {
+        let message = certificate_verify_message(we_are_server, transcript.current().as_ref());
+        let signature = certified.key.sign(scheme, &message)?;
+        let verify = CertificateVerify { scheme, signature };
+        common.send_message(&HandshakeMessage::CertificateVerify(verify), transcript)?;
+    }
+    Ok(())
 }
