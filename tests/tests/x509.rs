@@ -777,3 +777,31 @@ fn a_trusted_certificate_is_checked_for_validity_and_name_only() {
     let in_2031 = UnixTime(1_924_992_000);
     assert!(check_trusted_certificate(&der, Some("svc.internal"), in_2031).is_err());
 }
+
+#[test]
+fn a_client_with_roots_validates_a_real_chain_in_a_handshake() {
+    use std::sync::Arc;
+    use tls_core::{CertifiedKey, ClientConfig, Connection, ServerConfig, TrustAnchors};
+    let pki = tls_tests::pki();
+    let leaf = pki.leaf(tls_tests::KeyType::EcdsaP256);
+    let anchors = TrustAnchors::from_pem_file(&pki.ca_pem).unwrap();
+    let key = CertifiedKey::from_pem(&leaf.chain_pem_bytes, &leaf.key_pem_bytes).unwrap();
+    let server_config = Arc::new(ServerConfig::with_single_cert(key));
+    for (name, accepted) in [("localhost", true), ("127.0.0.1", true), ("elsewhere.example", false)] {
+        let client_config = Arc::new(ClientConfig::with_roots(anchors.clone()));
+        let mut client = Connection::client(client_config, Some(name)).unwrap();
+        let mut server = Connection::server(server_config.clone());
+        let mut outcome = Ok(());
+        for _ in 0..10 {
+            let to_server = client.pending_tls().to_vec();
+            client.consume_tls(to_server.len());
+            let to_client = server.pending_tls().to_vec();
+            server.consume_tls(to_client.len());
+            outcome = server.feed(&to_server).and_then(|()| client.feed(&to_client));
+            if outcome.is_err() || !client.is_handshaking() {
+                break;
+            }
+        }
+        assert_eq!(outcome.is_ok() && !client.is_handshaking(), accepted, "{name}: {outcome:?}");
+    }
+}

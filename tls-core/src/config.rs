@@ -135,11 +135,28 @@ impl ClientConfig {
     /// with the host's randomness and clock.
     #[cfg(feature = "std")]
     pub fn with_pinned_certs(pins: Vec<Vec<u8>>) -> Self {
-        let mut config = Self::new(
-            Arc::new(crate::verify::PinnedCertVerifier::new(pins)),
-            Arc::new(entropy::HostEntropy),
-            Arc::new(SystemClock),
-        );
+        Self::with_verifier(Arc::new(crate::verify::PinnedCertVerifier::new(pins)))
+    }
+
+    /// A configuration that validates the server's chain against `anchors`
+    /// and its name (X.509 path validation), with the host's randomness and clock.
+    #[cfg(feature = "std")]
+    pub fn with_roots(anchors: crate::x509::TrustAnchors) -> Self {
+        Self::with_verifier(Arc::new(crate::x509::WebPkiVerifier::new(Arc::new(anchors))))
+    }
+
+    /// [`ClientConfig::with_roots`] with the system's CA bundle
+    /// (`/etc/ssl/certs/ca-certificates.crt` and the like).
+    #[cfg(feature = "std")]
+    pub fn with_system_roots() -> Result<Self, crate::x509::CertError> {
+        Ok(Self::with_roots(crate::x509::TrustAnchors::from_system()?))
+    }
+
+    /// `verifier` with the host's randomness and clock and an in-memory
+    /// session store.
+    #[cfg(feature = "std")]
+    fn with_verifier(verifier: Arc<dyn ServerCertVerifier>) -> Self {
+        let mut config = Self::new(verifier, Arc::new(entropy::HostEntropy), Arc::new(SystemClock));
         config.session_store = Some(Arc::new(crate::tickets::MemorySessionStore::new(256)));
         config
     }
