@@ -33,6 +33,21 @@ pub fn server_config(key_type: KeyType) -> ServerConfig {
     ServerConfig::with_single_cert(key)
 }
 
+/// Like [`connect`] with a config shared between connections, so that the
+/// tickets one connection stores are offered by the next.
+pub fn connect_shared(
+    port: u16,
+    config: Arc<ClientConfig>,
+    server_name: Option<&str>,
+) -> io::Result<TlsStream<TcpStream>> {
+    let sock = connect_local(port)?;
+    let conn = Connection::client(config, server_name)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let mut stream = TlsStream::new(conn, sock);
+    stream.handshake()?;
+    Ok(stream)
+}
+
 /// Connects our client to 127.0.0.1:`port` and completes the handshake.
 pub fn connect(
     port: u16,
@@ -159,6 +174,34 @@ impl OneShotServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local_addr").port();
         let config = Arc::new(config);
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            let outcome = match accept_within(&listener, PEER_TIMEOUT) {
+                Ok(sock) => {
+                    let mut stream = TlsStream::new(Connection::server(config), sock);
+                    run_steps(&mut stream, &steps, PEER_TIMEOUT)
+                }
+                Err(error) => Outcome {
+                    negotiated: None,
+                    received: Vec::new(),
+                    saw_close_notify: false,
+                    failure: Some(Failure {
+                        step: 0,
+                        tls: None,
+                        error,
+                    }),
+                },
+            };
+            let _ = tx.send(outcome);
+        });
+        OneShotServer { port, result: rx }
+    }
+
+    /// Like [`OneShotServer::start`] with a config shared between servers, so
+    /// that several connections use one ticketer (resumption tests).
+    pub fn start_shared(config: Arc<ServerConfig>, steps: Vec<Step>) -> OneShotServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = listener.local_addr().expect("local_addr").port();
         let (tx, rx) = mpsc::channel();
         thread::spawn(move || {
             let outcome = match accept_within(&listener, PEER_TIMEOUT) {

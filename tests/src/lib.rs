@@ -9,6 +9,7 @@
 pub mod data;
 pub mod engine;
 pub mod limbo;
+pub mod openssl_peer;
 pub mod peer;
 pub mod pki;
 pub mod tunnel;

@@ -291,6 +291,44 @@ impl Peer {
         }
     }
 
+    /// Waits (bounded) for a pending [`Peer::write_stdin`] to finish and
+    /// keeps stdin open, so that another write can follow (a peer that reads
+    /// commands from stdin, such as `s_client`'s `k`, is fed piece by piece).
+    pub fn finish_stdin_write(&mut self) {
+        if let Stdin::Writing(rx) = std::mem::replace(&mut self.stdin, Stdin::Closed) {
+            match rx.recv_timeout(PEER_TIMEOUT) {
+                Ok((pipe, Ok(()))) => self.stdin = Stdin::Open(pipe),
+                Ok((_, Err(e))) => panic!(
+                    "{}: writing its stdin failed: {e}\n{}",
+                    self.name,
+                    self.diagnostics()
+                ),
+                Err(_) => panic!(
+                    "{}: did not read its stdin within {PEER_TIMEOUT:?}\n{}",
+                    self.name,
+                    self.diagnostics()
+                ),
+            }
+        }
+    }
+
+    /// Waits until `done(stdout, stderr)` holds (both as text), up to
+    /// `timeout`; true if it did.
+    pub fn wait_output(&self, timeout: Duration, done: impl Fn(&str, &str) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let out = String::from_utf8_lossy(&self.stdout.bytes()).into_owned();
+            let err = String::from_utf8_lossy(&self.stderr.bytes()).into_owned();
+            if done(&out, &err) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(POLL);
+        }
+    }
+
     /// Everything the child has written to stdout so far.
     pub fn stdout(&self) -> Vec<u8> {
         self.stdout.bytes()

@@ -585,13 +585,19 @@ impl Connection {
                         c.early_data_skip = 0;
                         opened
                     }
-                    Err(Error::BadRecordMac) if c.early_data_skip >= record_len => {
+                    Err(Error::BadRecordMac) if c.early_data_skip > 0 => {
                         // Rejected 0-RTT data: skip it (RFC 8446 §4.2.10).
-                        c.early_data_skip -= record_len;
+                        skip_early_data(&mut c.early_data_skip, record_len)?;
                         return Ok(Content::Nothing);
                     }
                     Err(e) => return Err(e),
                 }
+            }
+            // Rejected 0-RTT data the client sent before our HelloRetryRequest
+            // reached it: it comes before we have any key (RFC 8446 §4.2.10).
+            (ContentType::ApplicationData, None) if c.early_data_skip > 0 => {
+                skip_early_data(&mut c.early_data_skip, body.len())?;
+                return Ok(Content::Nothing);
             }
             // A peer that failed before deriving keys may send a plaintext alert.
             (ContentType::Alert, _) => (ContentType::Alert, &*body),
@@ -710,6 +716,18 @@ impl Connection {
             other => Err(Error::AlertReceived(other)),
         }
     }
+}
+
+/// Counts a skipped record of rejected 0-RTT data against `budget`. More
+/// than the budget is unexpected_message, as OpenSSL, BoringSSL and rustls
+/// answer it. The budget stays above zero while skipping, so that the record
+/// that exceeds it is told apart from a record that merely fails to decrypt.
+fn skip_early_data(budget: &mut usize, record_len: usize) -> Result<(), Error> {
+    if record_len > *budget {
+        return Err(Error::UnexpectedMessage("too much early data"));
+    }
+    *budget = (*budget - record_len).max(1);
+    Ok(())
 }
 
 /// What a record turned out to carry, once its payload was moved out.

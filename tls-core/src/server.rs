@@ -389,6 +389,11 @@ impl ExpectClientHello {
             .fill(&mut cookie)
             .map_err(|_| Error::Entropy)?;
         let mut transcript = Transcript::for_hello_retry(suite.hash, encoded);
+        if ch.has(crate::msgs::enums::ExtensionType::EarlyData) {
+            // The client's 0-RTT records may come before its second
+            // ClientHello, while we have no key to try them with: skip them.
+            common.early_data_skip = MAX_SKIPPED_EARLY_DATA;
+        }
         let retry = HandshakeMessage::HelloRetryRequest(HelloRetryRequest {
             legacy_version: 0x0303,
             session_id: ch.session_id.clone(),
@@ -490,10 +495,14 @@ fn send_flight(
     let client_hs = schedule.client_traffic(hello_hash.as_ref());
     let server_hs = schedule.server_traffic(hello_hash.as_ref());
     common.set_keys(suite, client_hs.as_ref(), server_hs.as_ref())?;
-    if ch.has(crate::msgs::enums::ExtensionType::EarlyData) {
-        // We never accept 0-RTT: skip what the client sent under its early key.
-        common.early_data_skip = MAX_SKIPPED_EARLY_DATA;
-    }
+    // We never accept 0-RTT: skip what the client sent under its early key.
+    // After a HelloRetryRequest there is none to skip any more.
+    common.early_data_skip =
+        if retried.is_none() && ch.has(crate::msgs::enums::ExtensionType::EarlyData) {
+            MAX_SKIPPED_EARLY_DATA
+        } else {
+            0
+        };
 
     let mut extensions = Vec::new();
     if server_name.is_some() {

@@ -452,3 +452,256 @@ fn a_tampered_ticket_gives_a_full_handshake() {
     assert!(!client.negotiated().unwrap().resumed);
     assert!(!server.negotiated().unwrap().resumed);
 }
+
+// ---- rejected 0-RTT data, alerts on the wire, server-side ticket expiry ----
+
+/// `record` (our client's ClientHello in one plaintext record) with an
+/// early_data extension added at the end, the lengths fixed up. Our client
+/// never offers early data; a server must reject it all the same.
+fn with_early_data_extension(record: &[u8]) -> Vec<u8> {
+    let mut out = record.to_vec();
+    // record header 5, handshake header 4, version 2, random 32.
+    let mut at = 5 + 4 + 2 + 32;
+    at += 1 + usize::from(out[at]); // session id
+    at += 2 + usize::from(u16::from_be_bytes([out[at], out[at + 1]])); // cipher suites
+    at += 1 + usize::from(out[at]); // compression methods
+    let ext_len = u16::from_be_bytes([out[at], out[at + 1]]) + 4;
+    out[at..at + 2].copy_from_slice(&ext_len.to_be_bytes());
+    assert_eq!(
+        at + 2 + usize::from(ext_len) - 4,
+        out.len(),
+        "one ClientHello"
+    );
+    out.extend_from_slice(&[0x00, 0x2a, 0x00, 0x00]);
+    let hs_len = u32::from_be_bytes([0, out[6], out[7], out[8]]) + 4;
+    out[6..9].copy_from_slice(&hs_len.to_be_bytes()[1..]);
+    let rec_len = u16::from_be_bytes([out[3], out[4]]) + 4;
+    out[3..5].copy_from_slice(&rec_len.to_be_bytes());
+    out
+}
+
+/// An application_data record no key opens: what 0-RTT data looks like to
+/// a server that rejected it. `len` is the record body length.
+fn undecryptable_record(len: usize) -> Vec<u8> {
+    let mut record = vec![23, 3, 3];
+    record.extend_from_slice(&u16::try_from(len).unwrap().to_be_bytes());
+    record.extend((0..len).map(|i| (i * 7 + 3) as u8));
+    record
+}
+
+/// A full-size protected record body (16 KiB of data, type byte, AES-GCM tag).
+const FULL_RECORD: usize = 16384 + 1 + 16;
+
+#[test]
+fn rejected_early_data_is_skipped_and_bounded() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, sc) = configs(&p);
+    let client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let hello = with_early_data_extension(client.pending_tls());
+    let mut server = Connection::server(Arc::new(sc));
+    server.feed(&hello).unwrap();
+    // The server answered with its whole flight, without early_data.
+    assert!(server.wants_write());
+    // 0-RTT records after the ClientHello are skipped, their bytes dropped:
+    // two small ones and three full ones (within the 64 KiB the server skips).
+    for len in [100, 100, FULL_RECORD, FULL_RECORD, FULL_RECORD] {
+        server.feed(&undecryptable_record(len)).unwrap();
+    }
+    assert_eq!(server.plaintext_len(), 0);
+    assert!(server.error().is_none());
+    // One more full record is more early data than the server skips.
+    let too_much = Error::UnexpectedMessage("too much early data");
+    assert_eq!(
+        server.feed(&undecryptable_record(FULL_RECORD)),
+        Err(too_much.clone())
+    );
+    let fatal = std::iter::from_fn(|| server.next_event()).last();
+    assert_eq!(
+        fatal,
+        Some(Event::Fatal {
+            error: too_much,
+            alert_sent: Some(tls_core::AlertDescription::UnexpectedMessage),
+        })
+    );
+}
+
+#[test]
+fn early_data_is_not_skipped_unless_offered() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, sc) = configs(&p);
+    let client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let hello = client.pending_tls().to_vec();
+    let mut server = Connection::server(Arc::new(sc));
+    server.feed(&hello).unwrap();
+    assert_eq!(
+        server.feed(&undecryptable_record(100)),
+        Err(Error::BadRecordMac)
+    );
+}
+
+#[test]
+fn early_data_before_a_hello_retry_request_is_skipped() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (mut cc, mut sc) = configs(&p);
+    cc.groups = vec![NamedGroup::X25519, NamedGroup::Secp256r1];
+    sc.groups = vec![NamedGroup::Secp256r1];
+    let sc = Arc::new(sc);
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let hello = with_early_data_extension(client.pending_tls());
+    client.consume_tls(client.pending_tls().len());
+    let mut server = Connection::server(sc.clone());
+    server.feed(&hello).unwrap();
+    let retry = server.pending_tls().to_vec();
+    server.consume_tls(retry.len());
+    // The client's 0-RTT records came before it saw the HelloRetryRequest:
+    // the server has no key at all for them, and skips them.
+    for len in [100, FULL_RECORD] {
+        server.feed(&undecryptable_record(len)).unwrap();
+    }
+    client.feed(&retry).unwrap();
+    let second_hello = client.pending_tls().to_vec();
+    server.feed(&second_hello).unwrap();
+    assert!(
+        server.wants_write(),
+        "the server answered the second ClientHello"
+    );
+    assert_eq!(server.plaintext_len(), 0);
+    // After the second ClientHello nothing is skipped any more.
+    server.consume_tls(server.pending_tls().len());
+    assert_eq!(
+        server.feed(&undecryptable_record(100)),
+        Err(Error::BadRecordMac)
+    );
+
+    // The skipping is bounded here too; the alert goes out in plaintext.
+    let mut client = Connection::client(client_config_with_groups(&p), Some("localhost")).unwrap();
+    let hello = with_early_data_extension(client.pending_tls());
+    client.consume_tls(client.pending_tls().len());
+    let mut server = Connection::server(sc);
+    server.feed(&hello).unwrap();
+    server.consume_tls(server.pending_tls().len());
+    for _ in 0..3 {
+        server.feed(&undecryptable_record(FULL_RECORD)).unwrap();
+    }
+    assert_eq!(
+        server.feed(&undecryptable_record(FULL_RECORD)),
+        Err(Error::UnexpectedMessage("too much early data"))
+    );
+    assert_eq!(server.pending_tls(), [21, 3, 3, 0, 2, 2, 10]);
+}
+
+fn client_config_with_groups(p: &Pki) -> Arc<ClientConfig> {
+    let (mut cc, _) = configs(p);
+    cc.groups = vec![NamedGroup::X25519, NamedGroup::Secp256r1];
+    Arc::new(cc)
+}
+
+#[test]
+fn certificate_required_reaches_the_client_as_an_alert() {
+    let some = pki(&rcgen::PKCS_ED25519);
+    let (mut client, mut server, result) = mtls(None, &some, true);
+    assert_eq!(result, Err(Error::CertificateRequired));
+    let fatal = std::iter::from_fn(|| server.next_event()).last();
+    assert_eq!(
+        fatal,
+        Some(Event::Fatal {
+            error: Error::CertificateRequired,
+            alert_sent: Some(tls_core::AlertDescription::CertificateRequired),
+        })
+    );
+    // The client finished its side first; the alert (116) ends it.
+    let alert = server.pending_tls().to_vec();
+    assert_eq!(
+        client.feed(&alert),
+        Err(Error::AlertReceived(
+            tls_core::AlertDescription::CertificateRequired
+        ))
+    );
+    assert_eq!(
+        tls_core::AlertDescription::CertificateRequired.to_wire(),
+        116
+    );
+}
+
+#[test]
+fn key_update_flood_alert_reaches_the_peer() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, sc) = configs(&p);
+    let (mut client, mut server) = handshake(cc, sc);
+    // 32 KeyUpdates without data are fine; data resets the count.
+    for _ in 0..32 {
+        client.update_keys(false).unwrap();
+    }
+    client.write(b"data").unwrap();
+    for _ in 0..32 {
+        client.update_keys(false).unwrap();
+    }
+    pump(&mut client, &mut server).unwrap();
+    assert_eq!(read_all(&mut server), b"data");
+    client.update_keys(false).unwrap();
+    let flood = client.pending_tls().to_vec();
+    client.consume_tls(flood.len());
+    assert_eq!(
+        server.feed(&flood),
+        Err(Error::UnexpectedMessage("KeyUpdate flood"))
+    );
+    let alert = server.pending_tls().to_vec();
+    assert_eq!(
+        client.feed(&alert),
+        Err(Error::AlertReceived(
+            tls_core::AlertDescription::UnexpectedMessage
+        ))
+    );
+}
+
+/// A session store that counts the tickets it hands out.
+struct CountingStore {
+    inner: tls_core::MemorySessionStore,
+    taken: std::sync::atomic::AtomicUsize,
+}
+
+impl tls_core::ClientSessionStore for CountingStore {
+    fn put(&self, server_name: &str, ticket: tls_core::StoredTicket) {
+        self.inner.put(server_name, ticket);
+    }
+
+    fn take(&self, server_name: &str, now: tls_core::UnixTime) -> Option<tls_core::StoredTicket> {
+        let ticket = self.inner.take(server_name, now)?;
+        self.taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Some(ticket)
+    }
+}
+
+#[test]
+fn a_ticket_expired_by_the_servers_clock_gives_a_full_handshake() {
+    use tls_core::Clock;
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let server_clock = Arc::new(TestClock(std::sync::atomic::AtomicU64::new(1_000_000)));
+    let (mut cc, mut sc) = configs(&p);
+    let store = Arc::new(CountingStore {
+        inner: tls_core::MemorySessionStore::new(4),
+        taken: Default::default(),
+    });
+    cc.session_store = Some(store.clone());
+    sc.clock = server_clock.clone();
+    sc.ticketer = Some(Arc::new(
+        tls_core::RotatingTicketer::new(sc.rng.clone(), 3600, server_clock.now()).unwrap(),
+    ));
+    let (cc, sc) = (Arc::new(cc), Arc::new(sc));
+    connect_and_collect_tickets(&cc, &sc);
+    // Only the server's clock moves: the client still offers the ticket.
+    server_clock
+        .0
+        .fetch_add(3600, std::sync::atomic::Ordering::SeqCst);
+    let (client, server) = connect_and_collect_tickets(&cc, &sc);
+    assert_eq!(store.taken.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(!client.negotiated().unwrap().resumed);
+    assert!(!server.negotiated().unwrap().resumed);
+    assert!(client.error().is_none() && server.error().is_none());
+    // A minute short of the lifetime, a fresh ticket still resumes.
+    server_clock
+        .0
+        .fetch_add(3540, std::sync::atomic::Ordering::SeqCst);
+    let (client, server) = connect_and_collect_tickets(&cc, &sc);
+    assert!(client.negotiated().unwrap().resumed && server.negotiated().unwrap().resumed);
+}
