@@ -82,6 +82,23 @@ pub enum Side {
 /// records RFC 8446 §5.5 allows AES-GCM, and applied to every suite alike.
 const RECORDS_PER_KEY: u64 = 1 << 24;
 
+/// Buffer capacity kept once a buffer is drained: one full record with its
+/// overhead, so steady bulk transfer reuses its buffers without allocating,
+/// while a larger burst's buffer (or a handshake's, before any application
+/// data) is given back as soon as it is drained — an idle connection holds
+/// no I/O buffers.
+const KEEP_CAPACITY: usize = crate::record::HEADER_LEN + crate::record::MAX_CIPHERTEXT;
+
+/// Empties `buf`, giving its memory back if it is larger than we keep or
+/// `keep` is false.
+fn drain_buffer(buf: &mut Vec<u8>, keep: bool) {
+    if keep && buf.capacity() <= KEEP_CAPACITY {
+        buf.clear();
+    } else {
+        *buf = Vec::new();
+    }
+}
+
 /// Consecutive records carrying nothing (dummy ChangeCipherSpec, empty
 /// application data) accepted before the peer is judged to be flooding us.
 const MAX_EMPTY_RECORDS: u32 = 32;
@@ -114,6 +131,10 @@ pub(crate) struct Common {
     /// Set when application data arrives; read (and cleared) by the KeyUpdate
     /// flood check.
     data_received: bool,
+    /// Application data has been sent / received: from then on drained
+    /// buffers of up to [`KEEP_CAPACITY`] are kept for reuse.
+    app_sent: bool,
+    app_received: bool,
     /// Records sealed under one key before we move to the next with KeyUpdate.
     pub(crate) records_per_key: u64,
     error: Option<Error>,
@@ -143,6 +164,8 @@ impl Common {
             early_data_skip: 0,
             key_update_answered: false,
             data_received: false,
+            app_sent: false,
+            app_received: false,
             records_per_key: RECORDS_PER_KEY,
             error: None,
         }
@@ -384,7 +407,7 @@ impl Connection {
         let c = &mut self.common;
         c.sendable_taken = (c.sendable_taken + n).min(c.sendable.len());
         if c.sendable_taken == c.sendable.len() {
-            c.sendable.clear();
+            drain_buffer(&mut c.sendable, c.app_sent);
             c.sendable_taken = 0;
         }
     }
@@ -398,6 +421,7 @@ impl Connection {
         }
         if self.common.handshake_done {
             self.common.key_update_answered = false;
+            self.common.app_sent = true;
             for fragment in plaintext.chunks(MAX_PLAINTEXT) {
                 if self.common.write_key_exhausted() {
                     self.update_keys(false)?;
@@ -423,10 +447,49 @@ impl Connection {
         }
         c.plaintext_taken += n;
         if c.plaintext_taken == c.plaintext.len() {
-            c.plaintext.clear();
+            drain_buffer(&mut c.plaintext, true);
             c.plaintext_taken = 0;
         }
         n
+    }
+
+    /// The received application data waiting to be read, without copying it
+    /// out: pass what was used to [`Connection::consume_plaintext`]. Lets a
+    /// caller write it to its destination straight from the engine's buffer.
+    pub fn peek_plaintext(&self) -> &[u8] {
+        let c = &self.common;
+        c.plaintext.get(c.plaintext_taken..).unwrap_or_default()
+    }
+
+    /// Marks the first `n` bytes of [`Connection::peek_plaintext`] as read.
+    pub fn consume_plaintext(&mut self, n: usize) {
+        let c = &mut self.common;
+        c.plaintext_taken = (c.plaintext_taken + n).min(c.plaintext.len());
+        if c.plaintext_taken == c.plaintext.len() {
+            drain_buffer(&mut c.plaintext, true);
+            c.plaintext_taken = 0;
+        }
+    }
+
+    /// Gives back the memory of every buffer that is now empty (received and
+    /// outgoing records, plaintext), whatever its size: for a caller about to
+    /// leave the connection idle. Buffers are allocated again when needed.
+    pub fn release_buffers(&mut self) {
+        let c = &mut self.common;
+        if c.sendable_taken == c.sendable.len() {
+            c.sendable = Vec::new();
+            c.sendable_taken = 0;
+        }
+        if c.plaintext_taken == c.plaintext.len() {
+            c.plaintext = Vec::new();
+            c.plaintext_taken = 0;
+        }
+        if c.deframer.buffered() == 0 {
+            c.deframer.release();
+        }
+        if c.events.is_empty() {
+            c.events = VecDeque::new();
+        }
     }
 
     /// How many bytes of received application data are waiting to be read.
@@ -540,13 +603,23 @@ impl Connection {
                 break;
             };
             let content = self.open_record(&record)?;
+            if let Content::Data(range) = &content {
+                self.common.take_data(&record, range.clone());
+            }
             self.common.deframer.consume(&record);
             match content {
+                Content::Data(_) => {}
                 Content::Handshake => self.process_handshake()?,
                 Content::Alert(alert) => self.process_alert(alert)?,
                 Content::ChangeCipherSpec => self.process_ccs()?,
                 Content::Nothing => {}
             }
+        }
+        let c = &mut self.common;
+        if c.deframer.buffered() == 0
+            && (!c.app_received || c.deframer.capacity() > KEEP_CAPACITY)
+        {
+            c.deframer.release();
         }
         Ok(())
     }
@@ -556,6 +629,7 @@ impl Connection {
         let tls12_handshake = matches!(self.state, State::Client12(_) | State::Server12(_));
         let c = &mut self.common;
         let body = c.deframer.body_mut(record);
+        let body_start = body.as_ptr() as usize;
         let (typ, payload): (ContentType, &[u8]) = match (record.typ, &mut c.opener) {
             // TLS 1.2: a real ChangeCipherSpec, for the state machine to judge.
             (ContentType::ChangeCipherSpec, None) if tls12_handshake => {
@@ -627,7 +701,13 @@ impl Connection {
                 } else {
                     c.empty_records = 0;
                     c.data_received = true;
-                    c.plaintext.extend_from_slice(payload);
+                    c.app_received = true;
+                    // Where the payload lies in the deframer's buffer: it is
+                    // moved to the plaintext buffer once `payload` is released.
+                    let start = (payload.as_ptr() as usize)
+                        .saturating_sub(body_start)
+                        .saturating_add(record.body.start);
+                    return Ok(Content::Data(start..start + payload.len()));
                 }
                 Ok(Content::Nothing)
             }
@@ -650,6 +730,18 @@ impl Connection {
             return self.handle_message12(raw);
         }
         let msg = HandshakeMessage::decode(raw.typ, raw.body())?;
+        // RFC 8446 §5.1: a ClientHello or ServerHello must end its record, a
+        // HelloRetryRequest too (found by fuzz/differential: a key change checks
+        // this for the other hellos, but after a retry no key changes).
+        if matches!(
+            msg,
+            HandshakeMessage::ClientHello(_) | HandshakeMessage::HelloRetryRequest(_)
+        ) && !self.common.joiner.is_empty()
+        {
+            return Err(Error::UnexpectedMessage(
+                "hello does not end at a record boundary",
+            ));
+        }
         let common = &mut self.common;
         self.state = match mem::replace(&mut self.state, State::Failed) {
             State::Client(s) => match s.handle(common, msg, &raw.encoded)? {
@@ -730,8 +822,30 @@ fn skip_early_data(budget: &mut usize, record_len: usize) -> Result<(), Error> {
     Ok(())
 }
 
+impl Common {
+    /// Moves opened application data (at `range` of the deframer's buffer,
+    /// inside `record`) to the plaintext buffer. When nothing is waiting to
+    /// be read and the record is the last bytes received — the usual case —
+    /// the two buffers trade places instead of the data being copied.
+    fn take_data(&mut self, record: &RecordRef, range: core::ops::Range<usize>) {
+        if self.plaintext_taken == self.plaintext.len()
+            && self.deframer.ends_with(record)
+        {
+            self.plaintext.clear();
+            let mut buf = self.deframer.swap_buffer(mem::take(&mut self.plaintext));
+            buf.truncate(range.end);
+            self.plaintext = buf;
+            self.plaintext_taken = range.start.min(self.plaintext.len());
+        } else if let Some(data) = self.deframer.slice(range) {
+            self.plaintext.extend_from_slice(data);
+        }
+    }
+}
+
 /// What a record turned out to carry, once its payload was moved out.
 enum Content {
+    /// Application data, at this range of the deframer's buffer.
+    Data(core::ops::Range<usize>),
     Handshake,
     Alert(Alert),
     /// A TLS 1.2 ChangeCipherSpec.

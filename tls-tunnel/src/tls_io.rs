@@ -2,10 +2,14 @@
 //! small readiness-driven loop owning the connection and both sockets.
 //!
 //! Bytes are copied as few times as the engine's API allows: TLS bytes go
-//! from the socket into a read buffer and are fed; records to send are written
-//! straight from [`Connection::pending_tls`]; plaintext is read into one
-//! bounded buffer and written from it. Every buffer is bounded, so a slow side
-//! stops us reading from the fast side (backpressure) instead of growing memory.
+//! from the socket into a read buffer and are fed (the engine opens records in
+//! place); records to send are written straight from
+//! [`Connection::pending_tls`], all queued records in one write; decrypted
+//! plaintext is written straight from [`Connection::peek_plaintext`]. Every
+//! buffer is bounded, so a slow side stops us reading from the fast side
+//! (backpressure) instead of growing memory. Read buffers are allocated on
+//! first use and, with the engine's buffers, given back after
+//! [`RELEASE_AFTER`] without traffic, so an idle connection holds almost no memory.
 
 use std::io;
 use std::time::Duration;
@@ -21,6 +25,10 @@ const CHUNK: usize = 16 * 1024 + 512;
 const MAX_PENDING_TLS: usize = 64 * 1024;
 /// Most decrypted bytes held for the plaintext side before we stop reading TLS.
 const MAX_PENDING_PLAIN: usize = 64 * 1024;
+/// Bytes read at a time during the handshake (flights are small).
+const HANDSHAKE_CHUNK: usize = 4 * 1024;
+/// Quiet time after which a connection's buffers are given back.
+pub const RELEASE_AFTER: Duration = Duration::from_millis(500);
 
 /// Why a connection ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,7 +97,7 @@ pub async fn handshake(
     timeout: Duration,
 ) -> Result<(), Outcome> {
     let deadline = Instant::now() + timeout;
-    let mut buf = vec![0u8; CHUNK];
+    let mut buf = vec![0u8; HANDSHAKE_CHUNK];
     while conn.is_handshaking() {
         tokio::select! {
             biased;
@@ -144,11 +152,11 @@ pub async fn relay(
     limits: RelayLimits,
     bytes: &mut Bytes,
 ) -> Outcome {
-    let mut tls_buf = vec![0u8; CHUNK];
-    let mut plain_in = vec![0u8; CHUNK];
-    // Decrypted bytes taken from the engine and not yet written: out[start..end].
-    let mut out = vec![0u8; CHUNK];
-    let (mut start, mut end) = (0usize, 0usize);
+    // Allocated on first use, given back when the connection goes quiet.
+    let mut tls_buf: Vec<u8> = Vec::new();
+    let mut plain_in: Vec<u8> = Vec::new();
+    let mut released = false;
+    conn.release_buffers();
 
     // close_notify may have come with the last handshake flight.
     let mut tls_open = !conn.peer_closed(); // the TLS peer may still send
@@ -159,7 +167,7 @@ pub async fn relay(
 
     loop {
         // Propagate end-of-stream once everything before it is delivered.
-        if !tls_open && !plain_shut && start == end && conn.plaintext_len() == 0 {
+        if !tls_open && !plain_shut && conn.plaintext_len() == 0 {
             let _ = plain.shutdown_write().await;
             plain_shut = true;
         }
@@ -180,14 +188,20 @@ pub async fn relay(
         let want_tls_read = tls_open && conn.plaintext_len() < MAX_PENDING_PLAIN;
         let want_tls_write = conn.wants_write();
         let want_plain_read = plain_open && conn.pending_tls().len() < MAX_PENDING_TLS;
-        let want_plain_write = !plain_shut && (start < end || conn.plaintext_len() > 0);
+        let want_plain_write = !plain_shut && conn.plaintext_len() > 0;
 
         tokio::select! {
             _ = sleep_until(deadline) => return Outcome::IdleTimeout,
+            _ = sleep_until(last_activity + RELEASE_AFTER), if !released => {
+                tls_buf = Vec::new();
+                plain_in = Vec::new();
+                conn.release_buffers();
+                released = true;
+            }
             r = tls.writable(), if want_tls_write => {
                 if let Err(e) = r { return Outcome::Io(e.to_string()) }
                 match tls.try_write(conn.pending_tls()) {
-                    Ok(n) => { conn.consume_tls(n); last_activity = Instant::now(); }
+                    Ok(n) => { conn.consume_tls(n); last_activity = Instant::now(); released = false; }
                     Err(e) if would_block(&e) => {}
                     Err(_) if truncated => return Outcome::Truncated,
                     Err(e) => return Outcome::Io(format!("tls side: {e}")),
@@ -195,18 +209,21 @@ pub async fn relay(
             }
             r = plain.writable(), if want_plain_write => {
                 if let Err(e) = r { return Outcome::Io(e.to_string()) }
-                if start == end {
-                    start = 0;
-                    end = conn.read(&mut out);
-                }
-                match plain.try_write(&out[start..end]) {
-                    Ok(n) => { start += n; bytes.from_tls += n as u64; last_activity = Instant::now(); }
+                match plain.try_write(conn.peek_plaintext()) {
+                    Ok(n) => {
+                        conn.consume_plaintext(n);
+                        bytes.from_tls += n as u64;
+                        last_activity = Instant::now();
+                        released = false;
+                    }
                     Err(e) if would_block(&e) => {}
                     Err(e) => return Outcome::Io(format!("plaintext side: {e}")),
                 }
             }
             r = tls.readable(), if want_tls_read => {
                 if let Err(e) = r { return Outcome::Io(e.to_string()) }
+                if tls_buf.is_empty() { tls_buf = vec![0u8; CHUNK]; }
+                released = false;
                 match tls.try_read(&mut tls_buf) {
                     Ok(0) => {
                         tls_open = false;
@@ -228,6 +245,8 @@ pub async fn relay(
             }
             r = plain.readable(), if want_plain_read => {
                 if let Err(e) = r { return Outcome::Io(e.to_string()) }
+                if plain_in.is_empty() { plain_in = vec![0u8; CHUNK]; }
+                released = false;
                 match plain.try_read(&mut plain_in) {
                     Ok(0) => { plain_open = false; conn.close(); }
                     Ok(n) => {

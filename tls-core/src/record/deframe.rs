@@ -85,6 +85,38 @@ impl Deframer {
         self.buf.get_mut(record.body.clone()).unwrap_or_default()
     }
 
+    /// The buffer's capacity.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Gives back the buffer's memory if every byte was consumed.
+    pub fn release(&mut self) {
+        if self.used == self.buf.len() {
+            self.buf = Vec::new();
+            self.used = 0;
+        }
+    }
+
+    /// True when `record` (from [`Deframer::next_record`]) ends at the last
+    /// byte received.
+    pub fn ends_with(&self, record: &RecordRef) -> bool {
+        record.body.end == self.buf.len()
+    }
+
+    /// Bytes at `range` of the buffer [`RecordRef::body`] indexes.
+    pub fn slice(&self, range: Range<usize>) -> Option<&[u8]> {
+        self.buf.get(range)
+    }
+
+    /// Takes the whole buffer (the caller has finished with every record in
+    /// it) and continues with `empty`, which is cleared.
+    pub fn swap_buffer(&mut self, mut empty: Vec<u8>) -> Vec<u8> {
+        empty.clear();
+        self.used = 0;
+        core::mem::replace(&mut self.buf, empty)
+    }
+
     /// Marks a record handed out by [`Deframer::next_record`] as consumed,
     /// compacting the buffer once most of it is consumed.
     pub fn consume(&mut self, record: &RecordRef) {

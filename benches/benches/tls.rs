@@ -1,0 +1,211 @@
+//! tls-core against rustls (ring provider), each figure benched for both
+//! stacks back to back in one group, so `ratios` can divide them:
+//!
+//! - `bulk_send_<suite>` / `bulk_recv_<suite>`: one 16 KiB record sealed
+//!   (write + take the records out) or opened (feed one record + read the
+//!   plaintext out); plus `ring` in each group, the raw AEAD seal or open of
+//!   16 KiB in place — the ceiling bulk transfer cannot beat.
+//! - `full_<key>_<side>`: a full handshake (TLS 1.3, X25519), timing only the
+//!   calls of one side; the other side is the same stack, untimed.
+//! - `resumed_<version>_<side>`: a ticket resumption (TLS 1.3 psk_dhe_ke or
+//!   TLS 1.2 ticket), both stacks issuing tickets with their own ticketer.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use tls_benches::*;
+
+const BATCH: usize = 32;
+
+fn bulk(c: &mut Criterion) {
+    let data = vec![0x5au8; RECORD];
+    for suite in BULK_SUITES {
+        let setup = Setup {
+            key: KeyType::EcdsaP256,
+            suite,
+            tickets: false,
+        };
+        let mut g = c.benchmark_group(format!("bulk_send_{}", suite.name));
+        g.throughput(Throughput::Bytes(RECORD as u64));
+        let (mut ours, _ours_peer) = ours_pair(setup);
+        g.bench_function("ours", |b| b.iter(|| ours.send(black_box(&data))));
+        let (mut theirs, _theirs_peer) = rustls_pair(setup);
+        g.bench_function("rustls", |b| b.iter(|| theirs.send(black_box(&data))));
+        let key = ring_key(suite.aead);
+        let mut buf = data.clone();
+        let mut seq = 0u64;
+        g.bench_function("ring", |b| {
+            b.iter(|| {
+                seq += 1;
+                ring_seal(&key, seq, black_box(&mut buf))
+            })
+        });
+        g.finish();
+
+        let mut g = c.benchmark_group(format!("bulk_recv_{}", suite.name));
+        g.throughput(Throughput::Bytes(RECORD as u64));
+        let mut out = vec![0u8; 2 * RECORD];
+        let (mut tx, mut rx) = ours_pair(setup);
+        g.bench_function("ours", |b| {
+            b.iter_custom(|iters| recv_loop(iters, &mut tx, &mut rx, &data, &mut out))
+        });
+        let (mut tx, mut rx) = rustls_pair(setup);
+        g.bench_function("rustls", |b| {
+            b.iter_custom(|iters| recv_loop(iters, &mut tx, &mut rx, &data, &mut out))
+        });
+        let mut sealed = data.clone();
+        let tag = ring_seal(&key, 7, &mut sealed);
+        sealed.extend_from_slice(tag.as_ref());
+        g.bench_function("ring", |b| {
+            b.iter_batched_ref(
+                || sealed.clone(),
+                |buf| {
+                    let mut nonce = [0u8; 12];
+                    nonce[4..].copy_from_slice(&7u64.to_be_bytes());
+                    key.open_in_place(
+                        ring::aead::Nonce::assume_unique_for_key(nonce),
+                        ring::aead::Aad::from([23u8, 3, 3, 0x40, 0x11]),
+                        buf,
+                    )
+                    .expect("open")
+                    .len()
+                },
+                BatchSize::SmallInput,
+            )
+        });
+        g.finish();
+    }
+}
+
+/// Times `iters` receives; the records are sealed by the same stack's peer
+/// beforehand, `BATCH` at a time, untimed.
+fn recv_loop<T: BulkSender, R: BulkReceiver>(
+    iters: u64,
+    tx: &mut T,
+    rx: &mut R,
+    data: &[u8],
+    out: &mut [u8],
+) -> Duration {
+    let mut spent = Duration::ZERO;
+    let mut left = iters as usize;
+    while left > 0 {
+        let n = left.min(BATCH);
+        let records = sealed_records(tx, data, n);
+        let t = Instant::now();
+        for r in &records {
+            let got = rx.receive(black_box(r), out);
+            debug_assert_eq!(got, RECORD);
+        }
+        spent += t.elapsed();
+        left -= n;
+    }
+    spent
+}
+
+fn handshakes(c: &mut Criterion) {
+    let full = [
+        ("full_ecdsa_p256", KeyType::EcdsaP256, TLS13_AES128),
+        ("full_rsa2048", KeyType::Rsa2048, TLS13_AES128),
+    ];
+    for (name, key, suite) in full {
+        let setup = Setup {
+            key,
+            suite,
+            tickets: false,
+        };
+        for side in [Side::Server, Side::Client] {
+            bench_handshakes(c, name, setup, side, false);
+        }
+    }
+    let resumed = [
+        ("resumed_tls13", TLS13_AES128),
+        ("resumed_tls12", TLS12_ECDSA_AES128),
+    ];
+    for (name, suite) in resumed {
+        let setup = Setup {
+            key: KeyType::EcdsaP256,
+            suite,
+            tickets: true,
+        };
+        for side in [Side::Server, Side::Client] {
+            bench_handshakes(c, name, setup, side, true);
+        }
+    }
+}
+
+fn side_name(side: Side) -> &'static str {
+    match side {
+        Side::Server => "server",
+        Side::Client => "client",
+    }
+}
+
+fn bench_handshakes(c: &mut Criterion, name: &str, setup: Setup, side: Side, resume: bool) {
+    let mut g = c.benchmark_group(format!("{name}_{}", side_name(side)));
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(20);
+
+    let cc = ours_client_config(setup);
+    let sc = ours_server_config(setup);
+    let one = |timed, expect: bool| {
+        let t = Instant::now();
+        let mut client = ours_client(&cc);
+        let built = t.elapsed();
+        let t = Instant::now();
+        let mut server = tls_core::Connection::server(sc.clone());
+        let built_server = t.elapsed();
+        let spent = handshake(&mut client, &mut server, timed);
+        assert_eq!(client.resumed() && server.resumed(), expect, "ours: resumed?");
+        spent
+            + match timed {
+                Side::Client => built,
+                Side::Server => built_server,
+            }
+    };
+    if resume {
+        one(Side::Client, false); // a full handshake leaves the first tickets
+    }
+    g.bench_function("ours", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| one(side, resume)).sum())
+    });
+
+    let cc = rustls_client_config(setup);
+    let sc = rustls_server_config(setup);
+    let one = |timed, expect: bool| {
+        let t = Instant::now();
+        let mut client = rustls_client(&cc);
+        let built = t.elapsed();
+        let t = Instant::now();
+        let mut server = rustls_server(&sc);
+        let built_server = t.elapsed();
+        let spent = handshake(&mut client, &mut server, timed);
+        assert_eq!(client.resumed() && server.resumed(), expect, "rustls: resumed?");
+        spent
+            + match timed {
+                Side::Client => built,
+                Side::Server => built_server,
+            }
+    };
+    if resume {
+        one(Side::Client, false);
+    }
+    g.bench_function("rustls", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| one(side, resume)).sum())
+    });
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(800))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args()
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = bulk, handshakes
+}
+criterion_main!(benches);

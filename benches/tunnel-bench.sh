@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# Tunnel benchmark: stunnel4 and tls-tunnel side by side, in one run, with the
+# same settings (the same ECDSA P-256 certificate, TLS 1.3 only,
+# TLS_AES_128_GCM_SHA256, X25519, the client verifying the server's
+# certificate and name), on loopback only:
+#
+#   1. throughput through a client+server pair:
+#        iperf3 -c -> tunnel client -> TLS -> tunnel server -> iperf3 -s
+#   2. new-connection handshakes per second through server mode:
+#        wrk (TLS, "Connection: close": one full handshake per request)
+#        -> tunnel server -> nginx
+#   3. RSS per idle TLS connection: N TLS connections (python3 ssl) opened
+#        through a fresh tunnel server to nginx and held; (RSS after - RSS
+#        before) / N of the tunnel process.
+#
+# Each figure is printed for both, with the ratio tls-tunnel/stunnel. Rounds
+# alternate stunnel/tls-tunnel and the best round counts (the machine may be
+# busy). A manual benchmark, not part of CI: it installs stunnel4, iperf3, wrk
+# and nginx with apt-get if they are missing (as root). Bounded: fixed
+# durations, every wait has a timeout, and every process it starts is killed
+# on exit (trap).
+#
+#   benches/tunnel-bench.sh [--quick]
+#
+# Environment: DURATION (s, default 8), ROUNDS (default 2), IDLE_CONNS
+# (default 2000), CARGO_TARGET_DIR (where tls-tunnel is built).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-8}
+ROUNDS=${ROUNDS:-2}
+IDLE_CONNS=${IDLE_CONNS:-2000}
+if [ "${1:-}" = "--quick" ]; then DURATION=3; ROUNDS=1; IDLE_CONNS=500; fi
+BASE_PORT=${BASE_PORT:-27100}
+
+PIDS=()
+WORK=$(mktemp -d /tmp/tunnel-bench.XXXXXX)
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    sleep 0.3
+    for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+need() { # need TOOL PACKAGE
+    if ! command -v "$1" >/dev/null 2>&1; then
+        if [ "$(id -u)" -ne 0 ]; then echo "missing $1: apt-get install $2" >&2; exit 1; fi
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" </dev/null >/dev/null \
+            || { apt-get update -q </dev/null >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$2" </dev/null >/dev/null; }
+    fi
+}
+need stunnel4 stunnel4
+need iperf3 iperf3
+need wrk wrk
+need nginx nginx-light
+need openssl openssl
+need python3 python3
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+cargo build --release -q -p tls-tunnel
+TARGET_DIR=${CARGO_TARGET_DIR:-target}
+TUNNEL=$TARGET_DIR/release/tls-tunnel
+[ -x "$TUNNEL" ] || { echo "no $TUNNEL" >&2; exit 1; }
+
+start() { # start LOGNAME CMD...: runs CMD in the background, records its pid
+    local log=$WORK/$1.log; shift
+    "$@" >"$log" 2>&1 &
+    PIDS+=($!)
+    LAST_PID=$!
+}
+stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+wait_port() {
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "port $1 did not open" >&2; exit 1
+}
+
+# --- certificate: ECDSA P-256, self-signed for localhost -----------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -keyout "$WORK/key.pem" -out "$WORK/cert.pem" -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+
+P_IPERF=$((BASE_PORT)); P_HTTP=$((BASE_PORT + 1))
+P_ST_CLI=$((BASE_PORT + 10)); P_ST_SRV=$((BASE_PORT + 11))
+P_TT_CLI=$((BASE_PORT + 20)); P_TT_SRV=$((BASE_PORT + 21))
+P_ST_WEB=$((BASE_PORT + 12)); P_TT_WEB=$((BASE_PORT + 22))
+
+# --- backends ------------------------------------------------------------
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx.conf" <<EOF
+worker_processes 1;
+worker_rlimit_nofile 65536;
+daemon off;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log crit;
+events { worker_connections 16384; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/nginx; proxy_temp_path $WORK/nginx;
+    fastcgi_temp_path $WORK/nginx; uwsgi_temp_path $WORK/nginx; scgi_temp_path $WORK/nginx;
+    client_header_timeout 600s;
+    keepalive_timeout 600s;
+    server { listen 127.0.0.1:$P_HTTP; location / { return 200 "ok\n"; } }
+}
+EOF
+start nginx nginx -c "$WORK/nginx.conf" -p "$WORK/nginx"
+start iperf3-server iperf3 -s -B 127.0.0.1 -p "$P_IPERF"
+wait_port "$P_HTTP"; wait_port "$P_IPERF"
+
+# --- the tunnels ---------------------------------------------------------
+stunnel_conf() { # stunnel_conf NAME client|server ACCEPT CONNECT
+    local f=$WORK/stunnel-$1.conf
+    {
+        echo "foreground = yes"
+        echo "pid ="
+        echo "debug = 3"
+        echo "[$1]"
+        echo "accept = 127.0.0.1:$3"
+        echo "connect = 127.0.0.1:$4"
+        echo "sslVersionMin = TLSv1.3"
+        echo "ciphersuites = TLS_AES_128_GCM_SHA256"
+        echo "curves = X25519"
+        if [ "$2" = client ]; then
+            echo "client = yes"
+            echo "sni = localhost"
+            echo "CAfile = $WORK/cert.pem"
+            echo "verifyChain = yes"
+            echo "checkHost = localhost"
+        else
+            echo "cert = $WORK/cert.pem"
+            echo "key = $WORK/key.pem"
+        fi
+    } >"$f"
+    echo "$f"
+}
+start_stunnel_server() { # PORT TARGET -> LAST_PID
+    start "stunnel-server-$1" stunnel4 "$(stunnel_conf "srv$1" server "$1" "$2")"
+    wait_port "$1"
+}
+start_stunnel_client() {
+    start "stunnel-client-$1" stunnel4 "$(stunnel_conf "cli$1" client "$1" "$2")"
+    wait_port "$1"
+}
+start_tt_server() {
+    start "tt-server-$1" "$TUNNEL" server --listen "127.0.0.1:$1" --target "127.0.0.1:$2" \
+        --cert "$WORK/cert.pem" --key "$WORK/key.pem" --log-level error --max-connections 60000
+    wait_port "$1"
+}
+start_tt_client() {
+    start "tt-client-$1" "$TUNNEL" client --listen "127.0.0.1:$1" --target "127.0.0.1:$2" \
+        --cacert "$WORK/cert.pem" --server-name localhost --log-level error --max-connections 60000
+    wait_port "$1"
+}
+
+best() { # best A B: the larger
+    awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(uname -r)"
+echo "versions: $(stunnel4 -version 2>&1 | grep -m1 '^stunnel'); $(stunnel4 -version 2>&1 | grep -m1 'Compiled with'); $($TUNNEL --version 2>/dev/null || echo tls-tunnel)"
+echo "settings: TLS 1.3, TLS_AES_128_GCM_SHA256, X25519, ECDSA P-256 self-signed cert, loopback; duration ${DURATION}s, rounds $ROUNDS"
+echo
+
+# --- 1. throughput through a client+server pair --------------------------
+iperf_gbps() { # iperf_gbps PORT -> Gbit/s received
+    timeout $((DURATION + 30)) iperf3 -c 127.0.0.1 -p "$1" -t "$DURATION" -J 2>/dev/null \
+        | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.3f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' \
+        || echo 0
+}
+start_stunnel_server "$P_ST_SRV" "$P_IPERF"; start_stunnel_client "$P_ST_CLI" "$P_ST_SRV"
+start_tt_server "$P_TT_SRV" "$P_IPERF"; start_tt_client "$P_TT_CLI" "$P_TT_SRV"
+st_tp=0; tt_tp=0
+for r in $(seq 1 "$ROUNDS"); do
+    s=$(iperf_gbps "$P_ST_CLI"); t=$(iperf_gbps "$P_TT_CLI")
+    echo "throughput round $r: stunnel $s Gbit/s, tls-tunnel $t Gbit/s"
+    st_tp=$(best "$st_tp" "$s"); tt_tp=$(best "$tt_tp" "$t")
+done
+
+# --- 2. handshakes per second through server mode ------------------------
+wrk_rps() { # wrk_rps PORT -> requests (= new TLS connections) per second
+    timeout $((DURATION + 30)) wrk -t 1 -c 32 -d "${DURATION}s" -H "Connection: close" \
+        "https://127.0.0.1:$1/" 2>/dev/null | awk '/Requests\/sec/ { print $2 }' || echo 0
+}
+start_stunnel_server "$P_ST_WEB" "$P_HTTP"; start_tt_server "$P_TT_WEB" "$P_HTTP"
+st_hs=0; tt_hs=0
+for r in $(seq 1 "$ROUNDS"); do
+    s=$(wrk_rps "$P_ST_WEB"); t=$(wrk_rps "$P_TT_WEB")
+    s=${s:-0}; t=${t:-0}
+    echo "handshakes round $r: stunnel $s/s, tls-tunnel $t/s"
+    st_hs=$(best "$st_hs" "$s"); tt_hs=$(best "$tt_hs" "$t")
+done
+for pid in "${PIDS[@]:2}"; do stop "$pid"; done
+PIDS=("${PIDS[@]:0:2}")
+
+# --- 3. RSS per idle TLS connection ---------------------------------------
+cat >"$WORK/hold.py" <<'EOF'
+import socket, ssl, sys, time
+port, n, hold, ca = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+conns = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    conns.append(ctx.wrap_socket(s, server_hostname="localhost"))
+print("open", len(conns), flush=True)
+time.sleep(hold)
+EOF
+rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+idle_rss() { # idle_rss PORT PID -> KiB per connection
+    local port=$1 pid=$2
+    timeout 60 python3 "$WORK/hold.py" "$port" 20 0 "$WORK/cert.pem" >/dev/null # warm-up
+    sleep 1
+    local before; before=$(rss_kib "$pid")
+    local fifo=$WORK/hold.$port
+    timeout 300 python3 "$WORK/hold.py" "$port" "$IDLE_CONNS" 120 "$WORK/cert.pem" >"$fifo" 2>&1 &
+    local holder=$!
+    PIDS+=("$holder")
+    for _ in $(seq 1 600); do grep -q '^open' "$fifo" 2>/dev/null && break; sleep 0.1; done
+    grep -q '^open' "$fifo" || { echo "holder failed: $(cat "$fifo")" >&2; exit 1; }
+    sleep 2 # idle: buffers released
+    local after; after=$(rss_kib "$pid")
+    stop "$holder"
+    awk -v a="$after" -v b="$before" -v n="$IDLE_CONNS" 'BEGIN { printf "%.2f", (a - b) / n }'
+}
+start_stunnel_server "$P_ST_SRV" "$P_HTTP"; st_pid=$LAST_PID
+st_rss=$(idle_rss "$P_ST_SRV" "$st_pid"); stop "$st_pid"
+start_tt_server "$P_TT_SRV" "$P_HTTP"; tt_pid=$LAST_PID
+tt_rss=$(idle_rss "$P_TT_SRV" "$tt_pid"); stop "$tt_pid"
+echo "idle RSS: stunnel $st_rss KiB/conn, tls-tunnel $tt_rss KiB/conn ($IDLE_CONNS connections held)"
+
+echo
+echo "| figure | stunnel4 | tls-tunnel | tls-tunnel/stunnel | goal |"
+echo "| --- | ---: | ---: | ---: | --- |"
+echo "| throughput, client+server pair (iperf3) | $st_tp Gbit/s | $tt_tp Gbit/s | $(ratio "$tt_tp" "$st_tp") | >= 1.5 |"
+echo "| new TLS connections/s, server mode (wrk -c 32, Connection: close) | $st_hs | $tt_hs | $(ratio "$tt_hs" "$st_hs") | >= 1.5 |"
+echo "| RSS per idle TLS connection ($IDLE_CONNS held) | $st_rss KiB | $tt_rss KiB | $(ratio "$tt_rss" "$st_rss") | <= 0.25 |"
