@@ -126,8 +126,9 @@ pub(crate) fn start(
         offer_tls12,
         session12,
     };
-    let key_share = KeyExchange::generate(first_group)?;
-    let encoded = hello.encode_hello(&key_share, None, None)?;
+    // A key share is only for TLS 1.3; a TLS 1.2-only hello carries none.
+    let key_share = if offer_tls13 { Some(KeyExchange::generate(first_group)?) } else { None };
+    let encoded = hello.encode_hello(key_share.as_ref(), None, None)?;
     common.send_handshake(&encoded)?;
     Ok(ClientState::ExpectServerHello(ExpectServerHello {
         hello,
@@ -143,7 +144,7 @@ impl Hello {
     /// `prefix` (the transcript before this hello) and the truncated hello.
     fn encode_hello(
         &self,
-        key_share: &KeyExchange,
+        key_share: Option<&KeyExchange>,
         cookie: Option<&[u8]>,
         prefix: Option<&Transcript>,
     ) -> Result<Vec<u8>, Error> {
@@ -180,7 +181,7 @@ impl Hello {
         Ok(encoded)
     }
 
-    fn client_hello(&self, key_share: &KeyExchange, cookie: Option<&[u8]>) -> ClientHello {
+    fn client_hello(&self, key_share: Option<&KeyExchange>, cookie: Option<&[u8]>) -> ClientHello {
         let config = &self.config;
         let mut extensions = Vec::new();
         if let (true, Some(name)) = (self.sent_sni, &self.server_name) {
@@ -206,7 +207,7 @@ impl Hello {
             }
         }
         extensions.push(ClientExtension::SignatureAlgorithms(schemes));
-        if self.offer_tls13 {
+        if let Some(key_share) = key_share {
             extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {
                 group: key_share.group(),
                 key_exchange: key_share.public_key().to_vec(),
@@ -317,7 +318,8 @@ impl ClientState {
 /// Waiting for ServerHello or HelloRetryRequest.
 pub(crate) struct ExpectServerHello {
     hello: Hello,
-    key_share: KeyExchange,
+    /// Our TLS 1.3 key share; `None` when only TLS 1.2 is offered.
+    key_share: Option<KeyExchange>,
     /// The first ClientHello as sent, hashed once the suite is known.
     first_hello: Vec<u8>,
     /// After a HelloRetryRequest: the transcript so far and the suite it fixed.
@@ -395,13 +397,14 @@ impl ExpectServerHello {
             }
         }
         let share = key_share.ok_or(Error::MissingExtension("key_share"))?;
-        if share.group != self.key_share.group() {
+        let ours = self.key_share.ok_or(Error::Internal("TLS 1.3 chosen without a key share"))?;
+        if share.group != ours.group() {
             return Err(Error::IllegalParameter(
                 "server key share is not for our group",
             ));
         }
         let group = share.group;
-        let shared = self.key_share.complete(&share.key_exchange)?;
+        let shared = ours.complete(&share.key_exchange)?;
         let mut transcript = match self.after_retry {
             Some((_, retry_suite)) if !core::ptr::eq(retry_suite, suite) => {
                 return Err(Error::IllegalParameter(
@@ -472,14 +475,15 @@ impl ExpectServerHello {
                 }
             }
         }
+        let ours = self.key_share.ok_or(Error::IllegalParameter("HelloRetryRequest for a version we did not offer"))?;
         let key_share = match group {
             None if cookie.is_none() => {
                 return Err(Error::IllegalParameter(
                     "HelloRetryRequest would not change the hello",
                 ))
             }
-            None => self.key_share,
-            Some(g) if g == self.key_share.group() || !hello.config.groups.contains(&g) => {
+            None => ours,
+            Some(g) if g == ours.group() || !hello.config.groups.contains(&g) => {
                 return Err(Error::IllegalParameter(
                     "HelloRetryRequest asks for an unusable group",
                 ))
@@ -500,12 +504,12 @@ impl ExpectServerHello {
         {
             hello.ticket = None;
         }
-        let second = hello.encode_hello(&key_share, cookie, Some(&transcript))?;
+        let second = hello.encode_hello(Some(&key_share), cookie, Some(&transcript))?;
         transcript.update(&second);
         common.send_handshake(&second)?;
         Ok(ClientState::ExpectServerHello(ExpectServerHello {
             hello,
-            key_share,
+            key_share: Some(key_share),
             first_hello: Vec::new(),
             after_retry: Some((transcript, suite)),
         }))
