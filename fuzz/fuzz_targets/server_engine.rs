@@ -1,29 +1,32 @@
 //! A server connection fed arbitrary bytes as the client's flight. It must
-//! never panic, whatever arrives.
+//! never panic, whatever arrives. TLS 1.3 and 1.2 (the defaults), ALPN, a
+//! deterministic ticket key and a session cache, so resumption attempts
+//! reach the ticket and cache code.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use tls_core::{CertifiedKey, Connection, ServerConfig, SingleCert};
-
-mod common;
+use tls_core::{
+    Connection, MemorySessionCache, RotatingTicketer, ServerConfig, SingleCert, TicketEncrypter,
+};
+use tls_core_fuzz::{certified_key, drive, FixedClock, FixedEntropy, FIXED_NOW};
 
 fn config() -> Arc<ServerConfig> {
     static CONFIG: OnceLock<Arc<ServerConfig>> = OnceLock::new();
     CONFIG
         .get_or_init(|| {
-            let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
-            let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
-            let cert = params.self_signed(&key).expect("certificate");
-            let certified = CertifiedKey::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes())
-                .expect("tls-core loads the key");
             let mut config = ServerConfig::new(
-                Arc::new(SingleCert(Arc::new(certified))),
-                Arc::new(common::FixedEntropy),
-                Arc::new(common::FixedClock),
+                Arc::new(SingleCert(certified_key())),
+                Arc::new(FixedEntropy(tls_core_fuzz::SERVER_SEED)),
+                Arc::new(FixedClock),
             );
             config.alpn_protocols = vec![b"h2".to_vec()];
+            // Keys from FixedEntropy: the same every run.
+            config.ticketer = RotatingTicketer::new(Arc::new(FixedEntropy(tls_core_fuzz::SERVER_SEED)), 7200, FIXED_NOW)
+                .ok()
+                .map(|t| Arc::new(t) as Arc<dyn TicketEncrypter>);
+            config.session_cache = Some(Arc::new(MemorySessionCache::new(4)));
             Arc::new(config)
         })
         .clone()
@@ -31,5 +34,5 @@ fn config() -> Arc<ServerConfig> {
 
 fuzz_target!(|data: &[u8]| {
     let mut conn = Connection::server(config());
-    common::drive(&mut conn, data);
+    drive(&mut conn, data);
 });

@@ -649,6 +649,13 @@ impl Connection {
                 if !c.ccs_allowed || body != [1] {
                     return Err(Error::UnexpectedMessage("ChangeCipherSpec"));
                 }
+                // Dropped, but not between the fragments of a handshake
+                // message (RFC 8446 §5.1; found by fuzz/differential).
+                if !c.joiner.is_empty() {
+                    return Err(Error::UnexpectedMessage(
+                        "record interleaved with a handshake message",
+                    ));
+                }
                 c.count_empty_record()?;
                 return Ok(Content::Nothing);
             }

@@ -227,6 +227,16 @@ impl ExpectClientHello {
                 "TLS 1.3 ClientHello offers compression",
             ));
         }
+        // RFC 8446 §4.2.9: a pre_shared_key without psk_key_exchange_modes
+        // MUST abort, whether or not we would resume (found by fuzz/differential).
+        if ch.pre_shared_key().is_some() && ch.psk_modes().is_none() {
+            return Err(Error::MissingExtension("psk_key_exchange_modes"));
+        }
+        // RFC 8446 §9.2: without a pre_shared_key, signature_algorithms is
+        // required; abort now rather than after a HelloRetryRequest.
+        if ch.pre_shared_key().is_none() && ch.signature_algorithms().is_none() {
+            return Err(Error::MissingExtension("signature_algorithms"));
+        }
         let suite = match &self.retry {
             Some(retry) => {
                 self.check_second_hello(&ch, retry)?;

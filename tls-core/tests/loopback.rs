@@ -705,3 +705,193 @@ fn a_ticket_expired_by_the_servers_clock_gives_a_full_handshake() {
     let (client, server) = connect_and_collect_tickets(&cc, &sc);
     assert!(client.negotiated().unwrap().resumed && server.negotiated().unwrap().resumed);
 }
+
+/// A TLS 1.3 ClientHello record offering a pre_shared_key, with or without
+/// psk_key_exchange_modes.
+fn hello_with_psk(modes: bool) -> Vec<u8> {
+    use tls_core::msgs::extensions::{ClientExtension as C, KeyShareEntry, OfferedPsks, PskIdentity};
+    use tls_core::msgs::handshake::{ClientHello, HandshakeMessage};
+    use tls_core::{ProtocolVersion, SignatureScheme};
+    let mut extensions = vec![
+        C::SupportedVersions(vec![ProtocolVersion::Tls13]),
+        C::SupportedGroups(vec![NamedGroup::X25519]),
+        C::SignatureAlgorithms(vec![
+            SignatureScheme::EcdsaSecp256r1Sha256,
+            SignatureScheme::Ed25519,
+        ]),
+        C::KeyShare(vec![KeyShareEntry {
+            group: NamedGroup::X25519,
+            key_exchange: vec![9; 32],
+        }]),
+    ];
+    if modes {
+        extensions.push(C::PskKeyExchangeModes(vec![1]));
+    }
+    extensions.push(C::PreSharedKey(OfferedPsks {
+        identities: vec![PskIdentity {
+            identity: vec![0x55; 40],
+            obfuscated_ticket_age: 0,
+        }],
+        binders: vec![vec![0; 32]],
+    }));
+    let hello = HandshakeMessage::ClientHello(ClientHello {
+        legacy_version: 0x0303,
+        random: [7; 32],
+        session_id: vec![],
+        cipher_suites: vec![CipherSuite::Tls13Aes128GcmSha256],
+        compression_methods: vec![0],
+        extensions,
+    });
+    let mut record = Vec::new();
+    tls_core::record::protect::frame_plaintext(
+        tls_core::msgs::enums::ContentType::Handshake,
+        &hello.to_vec(),
+        &mut record,
+    );
+    record
+}
+
+/// Regression (found by the differential fuzzer against rustls): RFC 8446
+/// §4.2.9 — a pre_shared_key offered without psk_key_exchange_modes MUST
+/// abort the handshake, even when the server would not resume anyway.
+#[test]
+fn psk_without_psk_key_exchange_modes_is_refused() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (_, sc) = configs(&p);
+    let sc = Arc::new(sc);
+    let mut server = Connection::server(sc.clone());
+    assert_eq!(
+        server.feed(&hello_with_psk(false)),
+        Err(Error::MissingExtension("psk_key_exchange_modes"))
+    );
+    // With the modes, the unknown ticket just means a full handshake.
+    let mut server = Connection::server(sc);
+    server.feed(&hello_with_psk(true)).unwrap();
+    assert_eq!(server.pending_tls()[..1], [22], "a ServerHello follows");
+}
+
+/// A handshake record holding `first` then `then`.
+fn one_record(first: &[u8], then: &[u8]) -> Vec<u8> {
+    let mut record = Vec::new();
+    tls_core::record::protect::frame_plaintext(
+        tls_core::msgs::enums::ContentType::Handshake,
+        &[first, then].concat(),
+        &mut record,
+    );
+    record
+}
+
+/// Regression (found by the differential fuzzer against rustls): RFC 8446
+/// §5.1 — a hello must end its record. A HelloRetryRequest followed by more
+/// handshake bytes in the same record, and a ClientHello likewise, are
+/// refused (before, both were accepted: no key change followed to check it).
+#[test]
+fn hello_retry_request_and_client_hello_must_end_their_record() {
+    use tls_core::msgs::extensions::HrrExtension;
+    use tls_core::msgs::handshake::{HandshakeMessage, HelloRetryRequest};
+    use tls_core::ProtocolVersion;
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (mut cc, sc) = configs(&p);
+    cc.groups = vec![NamedGroup::X25519, NamedGroup::Secp384r1];
+    let cc = Arc::new(cc);
+    let hrr_for = |client: &Connection| {
+        let hello = client.pending_tls();
+        let sid_len = usize::from(hello[43]);
+        HandshakeMessage::HelloRetryRequest(HelloRetryRequest {
+            legacy_version: 0x0303,
+            session_id: hello[44..44 + sid_len].to_vec(),
+            cipher_suite: CipherSuite::Tls13Aes128GcmSha256,
+            compression_method: 0,
+            extensions: vec![
+                HrrExtension::SupportedVersions(ProtocolVersion::Tls13),
+                HrrExtension::KeyShare(NamedGroup::Secp384r1),
+            ],
+        })
+        .to_vec()
+    };
+    // Alone in its record, the retry is answered with a second ClientHello.
+    let mut client = Connection::client(cc.clone(), Some("localhost")).unwrap();
+    let hrr = hrr_for(&client);
+    let n = client.pending_tls().len();
+    client.consume_tls(n);
+    client.feed(&one_record(&hrr, &[])).unwrap();
+    assert!(!client.pending_tls().is_empty());
+    // Followed by the start of another message, it is refused.
+    let mut client = Connection::client(cc, Some("localhost")).unwrap();
+    let hrr = hrr_for(&client);
+    assert!(matches!(
+        client.feed(&one_record(&hrr, &[2, 0, 0, 40])),
+        Err(Error::UnexpectedMessage(_))
+    ));
+
+    // The server: a ClientHello with a partial message after it.
+    let mut server = Connection::server(Arc::new(sc));
+    let record = hello_with_psk(true);
+    assert!(matches!(
+        server.feed(&one_record(&record[5..], &[20, 0, 0, 32])),
+        Err(Error::UnexpectedMessage(_))
+    ));
+}
+
+/// Regression (found by the differential fuzzer against rustls): RFC 8446
+/// §9.2 — a ClientHello without pre_shared_key must carry
+/// signature_algorithms; one that lacks it is refused at once, not after a
+/// HelloRetryRequest (an empty key_share here would draw one).
+#[test]
+fn missing_signature_algorithms_is_refused_before_a_retry() {
+    use tls_core::msgs::extensions::ClientExtension as C;
+    use tls_core::msgs::handshake::{ClientHello, HandshakeMessage};
+    use tls_core::{ProtocolVersion, SignatureScheme};
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (_, sc) = configs(&p);
+    let sc = Arc::new(sc);
+    let hello = |sigs: bool| {
+        let mut extensions = vec![
+            C::SupportedVersions(vec![ProtocolVersion::Tls13]),
+            C::SupportedGroups(vec![NamedGroup::X25519]),
+            C::KeyShare(vec![]),
+        ];
+        if sigs {
+            extensions.push(C::SignatureAlgorithms(vec![SignatureScheme::EcdsaSecp256r1Sha256]));
+        }
+        let m = HandshakeMessage::ClientHello(ClientHello {
+            legacy_version: 0x0303,
+            random: [7; 32],
+            session_id: vec![],
+            cipher_suites: vec![CipherSuite::Tls13Aes128GcmSha256],
+            compression_methods: vec![0],
+            extensions,
+        });
+        one_record(&m.to_vec(), &[])
+    };
+    let mut server = Connection::server(sc.clone());
+    server.feed(&hello(true)).unwrap();
+    assert_eq!(server.pending_tls()[..1], [22], "a HelloRetryRequest");
+    let mut server = Connection::server(sc);
+    assert_eq!(
+        server.feed(&hello(false)),
+        Err(Error::MissingExtension("signature_algorithms"))
+    );
+}
+
+/// Regression (found by the differential fuzzer against rustls): RFC 8446
+/// §5.1 — no record may come between the fragments of a handshake message,
+/// not even the compatibility ChangeCipherSpec that is otherwise dropped.
+#[test]
+fn change_cipher_spec_between_handshake_fragments_is_refused() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, _) = configs(&p);
+    let cc = Arc::new(cc);
+    let ccs = [20, 3, 3, 0, 1, 1];
+    // Alone, before the ServerHello, it is dropped.
+    let mut client = Connection::client(cc.clone(), Some("localhost")).unwrap();
+    client.feed(&ccs).unwrap();
+    // After the first byte of a handshake message, it is refused.
+    let mut client = Connection::client(cc, Some("localhost")).unwrap();
+    let mut wire = vec![22, 3, 3, 0, 1, 2];
+    wire.extend_from_slice(&ccs);
+    assert!(matches!(
+        client.feed(&wire),
+        Err(Error::UnexpectedMessage(_))
+    ));
+}

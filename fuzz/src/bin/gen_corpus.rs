@@ -1,0 +1,512 @@
+//! Writes seed corpora for every fuzz target from real handshakes:
+//! `gen_corpus [DIR]` (default `fuzz/corpus`), one subdirectory per target.
+//!
+//! Handshakes are run in memory: our client against our server (TLS 1.3
+//! with and without HelloRetryRequest, TLS 1.2, ALPN, resumption), and
+//! rustls's client and server against ours. Every flight is recorded as
+//! sent; the seeds are those flights (whole, and cut into small pieces),
+//! the handshake messages inside them, certificate chains and keys from
+//! rcgen, configs in both tunnel formats, and PROXY headers from the
+//! tunnel's own encoder. Nothing here is a binary blob of unknown origin:
+//! rerun it and you get equivalent seeds (the ECDHE shares differ, see
+//! `tls_core_fuzz`'s notes on determinism).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use tls_core::msgs::handshake::*;
+use tls_core::msgs::extensions::UnknownExtension;
+use tls_core::msgs::extensions::EncryptedExtension;
+use tls_core::msgs::enums::{NamedGroup, ProtocolVersion, SignatureScheme};
+use tls_core::{
+    ClientConfig, Connection, MemorySessionCache, MemorySessionStore, PinnedCertVerifier,
+    RotatingTicketer, ServerConfig, SingleCert, TicketEncrypter,
+};
+use tls_core_fuzz::{certified_key, join_pieces, server_identity, FixedClock, FixedEntropy, FIXED_NOW};
+
+struct Out {
+    root: PathBuf,
+    n: usize,
+}
+
+impl Out {
+    fn put(&mut self, target: &str, data: &[u8]) {
+        let dir = self.root.join(target);
+        std::fs::create_dir_all(&dir).expect("corpus directory");
+        self.n += 1;
+        std::fs::write(dir.join(format!("seed-{:04}", self.n)), data).expect("write seed");
+    }
+}
+
+/// Both directions of one handshake: each flight as sent.
+#[derive(Default)]
+struct Transcript {
+    to_server: Vec<Vec<u8>>,
+    to_client: Vec<Vec<u8>>,
+}
+
+fn client_config(versions: &[ProtocolVersion], groups: &[NamedGroup]) -> ClientConfig {
+    let mut c = ClientConfig::new(
+        Arc::new(PinnedCertVerifier::new(vec![server_identity().0.clone()])),
+        Arc::new(FixedEntropy(tls_core_fuzz::CLIENT_SEED)),
+        Arc::new(FixedClock),
+    );
+    c.versions = versions.to_vec();
+    c.groups = groups.to_vec();
+    c.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    c
+}
+
+fn server_config(versions: &[ProtocolVersion], groups: &[NamedGroup]) -> ServerConfig {
+    let mut c = ServerConfig::new(
+        Arc::new(SingleCert(certified_key())),
+        Arc::new(FixedEntropy(tls_core_fuzz::SERVER_SEED)),
+        Arc::new(FixedClock),
+    );
+    c.versions = versions.to_vec();
+    c.groups = groups.to_vec();
+    c.alpn_protocols = vec![b"h2".to_vec()];
+    c.ticketer = RotatingTicketer::new(Arc::new(FixedEntropy(tls_core_fuzz::SERVER_SEED)), 7200, FIXED_NOW)
+        .ok()
+        .map(|t| Arc::new(t) as Arc<dyn TicketEncrypter>);
+    c.session_cache = Some(Arc::new(MemorySessionCache::new(4)));
+    c
+}
+
+/// Moves bytes both ways until neither side sends, recording each flight.
+fn pump(client: &mut Connection, server: &mut Connection, t: &mut Transcript) {
+    for _ in 0..20 {
+        let c = client.pending_tls().to_vec();
+        client.consume_tls(c.len());
+        let s = server.pending_tls().to_vec();
+        server.consume_tls(s.len());
+        if c.is_empty() && s.is_empty() {
+            return;
+        }
+        if !c.is_empty() {
+            t.to_server.push(c.clone());
+            if let Err(e) = server.feed(&c) {
+                eprintln!("  our server: {e:?}");
+            }
+        }
+        if !s.is_empty() {
+            t.to_client.push(s.clone());
+            if let Err(e) = client.feed(&s) {
+                eprintln!("  our client: {e:?}");
+            }
+        }
+    }
+}
+
+fn ours(cc: ClientConfig, sc: ServerConfig) -> Transcript {
+    let mut t = Transcript::default();
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).expect("client");
+    let mut server = Connection::server(Arc::new(sc));
+    pump(&mut client, &mut server, &mut t);
+    let _ = client.write(b"GET / HTTP/1.1\r\n\r\n");
+    let _ = server.write(b"HTTP/1.1 200 OK\r\n\r\n");
+    let _ = client.update_keys(true);
+    client.close();
+    pump(&mut client, &mut server, &mut t);
+    t
+}
+
+/// Our client, resuming: a first handshake fills the store, a second uses it.
+fn ours_resumed(versions: &[ProtocolVersion]) -> Transcript {
+    let store = Arc::new(MemorySessionStore::new(4));
+    let sc = Arc::new(server_config(versions, &tls_core::config::DEFAULT_GROUPS));
+    let mut t = Transcript::default();
+    for _ in 0..2 {
+        let mut cc = client_config(versions, &tls_core::config::DEFAULT_GROUPS);
+        cc.session_store = Some(store.clone());
+        let mut client = Connection::client(Arc::new(cc), Some("localhost")).expect("client");
+        let mut server = Connection::server(sc.clone());
+        t = Transcript::default();
+        pump(&mut client, &mut server, &mut t);
+        let _ = client.write(b"ping");
+        pump(&mut client, &mut server, &mut t);
+    }
+    t
+}
+
+fn rustls_provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// rustls's client against our server.
+fn rustls_client(versions: &[&'static rustls::SupportedProtocolVersion]) -> Transcript {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(server_identity().0.clone().into()).expect("root");
+    let mut cc = rustls::ClientConfig::builder_with_provider(rustls_provider())
+        .with_protocol_versions(versions)
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    cc.alpn_protocols = vec![b"h2".to_vec()];
+    let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    let mut client = rustls::ClientConnection::new(Arc::new(cc), name).expect("client");
+    let mut server = Connection::server(Arc::new(server_config(
+        &tls_core::config::DEFAULT_VERSIONS,
+        &tls_core::config::DEFAULT_GROUPS,
+    )));
+    let mut t = Transcript::default();
+    for _ in 0..20 {
+        let mut c = Vec::new();
+        while client.wants_write() {
+            if client.write_tls(&mut c).is_err() {
+                break;
+            }
+        }
+        let s = server.pending_tls().to_vec();
+        server.consume_tls(s.len());
+        if c.is_empty() && s.is_empty() {
+            break;
+        }
+        if !c.is_empty() {
+            t.to_server.push(c.clone());
+            if let Err(e) = server.feed(&c) {
+                eprintln!("  our server: {e:?}");
+            }
+        }
+        if !s.is_empty() {
+            t.to_client.push(s.clone());
+            let mut rd = &s[..];
+            while !rd.is_empty() {
+                if client.read_tls(&mut rd).is_err() {
+                    break;
+                }
+                if let Err(e) = client.process_new_packets() {
+                    eprintln!("  rustls client: {e:?}");
+                    break;
+                }
+            }
+        }
+    }
+    t
+}
+
+/// Our client against rustls's server.
+fn rustls_server(versions: &[&'static rustls::SupportedProtocolVersion], hrr: bool) -> Transcript {
+    let (cert, key) = server_identity();
+    let mut provider = rustls::crypto::ring::default_provider();
+    if hrr {
+        // Only X25519, while our client's first share is P-384: a HelloRetryRequest.
+        provider.kx_groups = vec![rustls::crypto::ring::kx_group::X25519];
+    }
+    let sc = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(versions)
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.clone().into()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.clone().into()),
+        )
+        .expect("key");
+    let mut server = rustls::ServerConnection::new(Arc::new(sc)).expect("server");
+    let groups: &[NamedGroup] = if hrr {
+        &[NamedGroup::Secp384r1, NamedGroup::X25519]
+    } else {
+        &tls_core::config::DEFAULT_GROUPS
+    };
+    let mut client = Connection::client(
+        Arc::new(client_config(&tls_core::config::DEFAULT_VERSIONS, groups)),
+        Some("localhost"),
+    )
+    .expect("client");
+    let mut t = Transcript::default();
+    for _ in 0..20 {
+        let c = client.pending_tls().to_vec();
+        client.consume_tls(c.len());
+        let mut s = Vec::new();
+        while server.wants_write() {
+            if server.write_tls(&mut s).is_err() {
+                break;
+            }
+        }
+        if c.is_empty() && s.is_empty() {
+            break;
+        }
+        if !c.is_empty() {
+            t.to_server.push(c.clone());
+            let mut rd = &c[..];
+            while !rd.is_empty() {
+                if server.read_tls(&mut rd).is_err() {
+                    break;
+                }
+                if let Err(e) = server.process_new_packets() {
+                    eprintln!("  rustls server: {e:?}");
+                    break;
+                }
+            }
+        }
+        if !s.is_empty() {
+            t.to_client.push(s.clone());
+            if let Err(e) = client.feed(&s) {
+                eprintln!("  our client: {e:?}");
+            }
+        }
+    }
+    t
+}
+
+/// The records in `wire`: (type, body).
+fn records(wire: &[u8]) -> Vec<(u8, &[u8])> {
+    let mut out = Vec::new();
+    let mut rest = wire;
+    while rest.len() >= 5 {
+        let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
+        let Some(body) = rest.get(5..5 + len) else { break };
+        out.push((rest[0], body));
+        rest = &rest[5 + len..];
+    }
+    out
+}
+
+/// The plaintext handshake messages in `wire`: (type, body).
+fn plaintext_messages(wire: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut joined = Vec::new();
+    for (typ, body) in records(wire) {
+        if typ == 22 {
+            joined.extend_from_slice(body);
+        } else {
+            // A CCS: what follows is encrypted.
+            break;
+        }
+    }
+    let mut out = Vec::new();
+    let mut rest = &joined[..];
+    while rest.len() >= 4 {
+        let len = u32::from_be_bytes([0, rest[1], rest[2], rest[3]]) as usize;
+        let Some(body) = rest.get(4..4 + len) else { break };
+        out.push((rest[0], body.to_vec()));
+        rest = &rest[4 + len..];
+    }
+    out
+}
+
+/// The first record of `wire`, with its header.
+fn first_record(wire: &[u8]) -> &[u8] {
+    let len = wire.get(3..5).map_or(0, |l| usize::from(u16::from_be_bytes([l[0], l[1]])));
+    wire.get(..5 + len).unwrap_or(wire)
+}
+
+/// TLS 1.3 messages that only travel encrypted, built with the encoder.
+fn encrypted_messages() -> Vec<HandshakeMessage> {
+    use HandshakeMessage as M;
+    vec![
+        M::EncryptedExtensions(EncryptedExtensions {
+            extensions: vec![
+                EncryptedExtension::Alpn(b"h2".to_vec()),
+                EncryptedExtension::ServerName,
+                EncryptedExtension::SupportedGroups(vec![NamedGroup::X25519]),
+                EncryptedExtension::RecordSizeLimit(16385),
+                EncryptedExtension::EarlyData,
+            ],
+        }),
+        M::Certificate(CertificatePayload {
+            context: Vec::new(),
+            entries: vec![CertificateEntry {
+                cert: server_identity().0.clone(),
+                extensions: vec![UnknownExtension { typ: 18, data: vec![0, 0] }],
+            }],
+        }),
+        M::CertificateRequest(CertificateRequest {
+            context: vec![1, 2, 3],
+            extensions: vec![
+                tls_core::msgs::extensions::CertReqExtension::SignatureAlgorithms(vec![
+                    SignatureScheme::Ed25519,
+                    SignatureScheme::EcdsaSecp256r1Sha256,
+                ]),
+                tls_core::msgs::extensions::CertReqExtension::CertificateAuthorities(vec![
+                    b"\x30\x00".to_vec(),
+                ]),
+            ],
+        }),
+        M::CertificateVerify(CertificateVerify {
+            scheme: SignatureScheme::Ed25519,
+            signature: vec![0x55; 64],
+        }),
+        M::Finished(Finished { verify_data: vec![0xaa; 32] }),
+        M::NewSessionTicket(NewSessionTicket {
+            lifetime: 7200,
+            age_add: 0x01020304,
+            nonce: vec![0, 1],
+            ticket: vec![0x77; 48],
+            extensions: vec![tls_core::msgs::extensions::TicketExtension::EarlyData(16384)],
+        }),
+        M::KeyUpdate(KeyUpdateRequest::Requested),
+        M::EndOfEarlyData,
+    ]
+}
+
+/// Chains for the x509 target: (mode byte, anchors, end-entity, intermediates).
+fn chains(out: &mut Out) {
+    use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+    let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(rcgen::DnType::CommonName, "Fuzz Root");
+    let ca_cert = ca.self_signed(&ca_key).expect("root");
+    let int_key = KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("key");
+    let mut int = CertificateParams::new(Vec::<String>::new()).expect("params");
+    int.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+    int.distinguished_name.push(rcgen::DnType::CommonName, "Fuzz Intermediate");
+    int.name_constraints = Some(rcgen::NameConstraints {
+        permitted_subtrees: vec![rcgen::GeneralSubtree::DnsName("localhost".into())],
+        excluded_subtrees: vec![],
+    });
+    let issuer_root = rcgen::Issuer::new(ca, ca_key);
+    let int_cert = int.signed_by(&int_key, &issuer_root).expect("intermediate");
+    let issuer_int = rcgen::Issuer::new(int, int_key);
+    let ee_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("key");
+    let mut ee = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .expect("params");
+    ee.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    let ee_direct = ee.signed_by(&ee_key, &issuer_root).expect("ee");
+    let ee_via = ee.signed_by(&ee_key, &issuer_int).expect("ee");
+    let root = ca_cert.der().to_vec();
+    let inter = int_cert.der().to_vec();
+    let direct = ee_direct.der().to_vec();
+    let via = ee_via.der().to_vec();
+    for mode in [0x40u8, 0x41, 0x44, 0x46] {
+        out.put("x509", &[&[mode][..], &join_pieces(&[&root, &direct])].concat());
+        out.put("x509", &[&[mode][..], &join_pieces(&[&root, &via, &inter])].concat());
+    }
+    out.put("x509", &[&[0x80u8][..], &join_pieces(&[&root, &inter, &via, &inter, &direct])].concat());
+    // The fixed server identity, self-signed, as its own anchor.
+    out.put("x509", &[&[0x40u8][..], &join_pieces(&[&server_identity().0, &server_identity().0])].concat());
+
+    // Keys and certificates for the keys target.
+    for cert in [&root, &inter, &direct, &via, &server_identity().0] {
+        out.put("keys", &[&[3u8][..], cert].concat());
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            pem_base64(cert)
+        );
+        out.put("keys", &[&[0u8][..], pem.as_bytes()].concat());
+    }
+    for alg in [&rcgen::PKCS_ECDSA_P256_SHA256, &rcgen::PKCS_ECDSA_P384_SHA384, &rcgen::PKCS_ED25519] {
+        let k = KeyPair::generate_for(alg).expect("key");
+        out.put("keys", &[&[1u8][..], k.serialize_pem().as_bytes()].concat());
+        out.put("keys", &[&[2u8][..], &k.serialize_der()].concat());
+        out.put("keys", &[&[4u8][..], &rcgen::PublicKeyData::subject_public_key_info(&k)].concat());
+    }
+}
+
+fn pem_base64(der: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for (i, c) in der.chunks(3).enumerate() {
+        if i > 0 && i % 16 == 0 {
+            s.push('\n');
+        }
+        let b = [c[0], *c.get(1).unwrap_or(&0), *c.get(2).unwrap_or(&0)];
+        let n = u32::from_be_bytes([0, b[0], b[1], b[2]]);
+        for k in 0..4 {
+            if k <= c.len() {
+                s.push(T[((n >> (18 - 6 * k)) & 63) as usize] as char);
+            } else {
+                s.push('=');
+            }
+        }
+    }
+    s
+}
+
+fn tunnel(out: &mut Out) {
+    let toml = [
+        "[global]\nlog_format = \"json\"\nlog_level = \"debug\"\nmetrics = \"127.0.0.1:9100\"\ndrain_timeout = \"5s\"\npid_file = \"/run/t.pid\"\n\n[[service]]\nname = \"web\"\nmode = \"server\"\nlisten = \"0.0.0.0:8443\"\ntarget = \"unix:/run/app.sock\"\ncert = \"/c.pem\"\nkey = \"/k.pem\"\ncacert = \"/ca.pem\"\nverify = \"require\"\nallow_cn = [\"alice\"]\nallow_san = [\"spiffe://x/y\"]\nalpn = [\"h2\", \"http/1.1\"]\nproxy_protocol = \"v2\"\naccept_proxy = true\nhandshake_timeout = \"10s\"\nidle_timeout = \"5m\"\nmax_connections = 100\n\n[[service.sni]]\nname = \"A.example\"\ntarget = \"127.0.0.1:81\"\ncert = \"/a.pem\"\nkey = \"/a.key\"\n",
+        "[[service]]\nname = \"db\"\nmode = \"client\"\nlisten = \"127.0.0.1:5432\"\ntargets = [\"db1:5433\", \"[::1]:5433\"]\nserver_name = \"db.example.com\"\ncacert = \"/ca.pem\"\nconnect_timeout = \"3s\"\nclose_timeout = \"1s\"\n",
+    ];
+    for t in toml {
+        out.put("tunnel_toml", t.as_bytes());
+    }
+    let conf = [
+        "; comment\nforeground = yes\npid = /tmp/x.pid\ndebug = 7\noutput = /var/log/t.log\nTIMEOUTidle = 30\n\n[web]\naccept = 8443\nconnect = 127.0.0.1:80\ncert = /c.pem\nkey = /k.pem\nCAfile = /ca.pem\nverifyPeer = yes\nTIMEOUTbusy = 10\nTIMEOUTclose = 0\n\n[db]\nclient = yes\naccept = 127.0.0.1:5432\nconnect = db.example.com:5433\nCAfile = /ca.pem\nverifyChain = yes\ncheckHost = db.example.com\ncheckIP = 10.0.0.1\nTIMEOUTconnect = 5\n",
+        "[main]\naccept = 443\nconnect = 127.0.0.1:1\n[a]\nsni = main:a.example\nconnect = 127.0.0.1:2\ncert = /a.pem\n",
+    ];
+    for c in conf {
+        out.put("tunnel_stunnel", c.as_bytes());
+    }
+    use std::net::SocketAddr;
+    use tls_tunnel::proxy_protocol::{encode_v1, encode_v2, TlsInfo};
+    let v4: (SocketAddr, SocketAddr) = ("10.0.0.1:1234".parse().unwrap(), "10.0.0.2:443".parse().unwrap());
+    let v6: (SocketAddr, SocketAddr) = ("[2001:db8::1]:1234".parse().unwrap(), "[::1]:443".parse().unwrap());
+    let info = TlsInfo {
+        version: "TLSv1.3".into(),
+        cipher: "TLS_AES_128_GCM_SHA256".into(),
+        alpn: Some(b"h2".to_vec()),
+        sni: Some("a.example".into()),
+        client_cn: Some("alice".into()),
+    };
+    for a in [Some(v4), Some(v6), None] {
+        out.put("proxy_protocol", &encode_v1(a));
+        out.put("proxy_protocol", &encode_v2(a, None));
+        out.put("proxy_protocol", &encode_v2(a, Some(&info)));
+    }
+}
+
+fn main() {
+    let root = std::env::args_os()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus"));
+    let mut out = Out { root, n: 0 };
+    use ProtocolVersion::{Tls12, Tls13};
+    let all = tls_core::config::DEFAULT_GROUPS;
+    let transcripts = vec![
+        ("tls13", ours(client_config(&[Tls13], &all), server_config(&[Tls13], &all))),
+        ("tls13-hrr", ours(
+            client_config(&[Tls13], &[NamedGroup::X25519, NamedGroup::Secp384r1]),
+            server_config(&[Tls13], &[NamedGroup::Secp384r1]),
+        )),
+        ("tls12", ours(client_config(&[Tls12], &all), server_config(&[Tls12], &all))),
+        ("both", ours(client_config(&[Tls13, Tls12], &all), server_config(&[Tls13, Tls12], &all))),
+        ("tls13-resumed", ours_resumed(&[Tls13])),
+        ("tls12-resumed", ours_resumed(&[Tls12])),
+        ("rustls-client-13", rustls_client(&[&rustls::version::TLS13])),
+        ("rustls-client-12", rustls_client(&[&rustls::version::TLS12])),
+        ("rustls-server-13", rustls_server(&[&rustls::version::TLS13], false)),
+        ("rustls-server-13-hrr", rustls_server(&[&rustls::version::TLS13], true)),
+        ("rustls-server-12", rustls_server(&[&rustls::version::TLS12], false)),
+    ];
+    for (name, t) in &transcripts {
+        eprintln!("{name}: {} flights to the server, {} to the client", t.to_server.len(), t.to_client.len());
+        let client_bytes: Vec<u8> = t.to_server.concat();
+        let server_bytes: Vec<u8> = t.to_client.concat();
+        // Engines: the whole peer side (control byte 0: one feed), and cut
+        // into 7-byte and 1-byte pieces. The client target's first flight
+        // is what answers its hello; later flights follow.
+        for control in [0x00u8, 0x86, 0x80] {
+            out.put("server_engine", &[&[control][..], &client_bytes].concat());
+            out.put("client_engine", &[&[control][..], &server_bytes].concat());
+        }
+        if let Some(first) = t.to_server.first() {
+            out.put("server_engine", &[&[0u8][..], first].concat());
+            // Differential: the ClientHello record to both servers.
+            out.put("differential", &[&[0u8][..], first_record(first)].concat());
+        }
+        if let Some(first) = t.to_client.first() {
+            out.put("client_engine", &[&[0u8][..], first].concat());
+            // Differential: the server's first record (ServerHello or HRR) to both clients.
+            out.put("differential", &[&[1u8][..], first_record(first)].concat());
+        }
+        for control in [0x00u8, 0x04, 0x3f] {
+            out.put("deframer", &[&[control][..], &client_bytes].concat());
+            out.put("deframer", &[&[control][..], &server_bytes].concat());
+        }
+        for flight in t.to_server.iter().chain(&t.to_client) {
+            for (typ, body) in plaintext_messages(flight) {
+                out.put("handshake_msgs", &[&[typ][..], &body].concat());
+            }
+        }
+    }
+    for msg in encrypted_messages() {
+        let enc = msg.to_vec();
+        out.put("handshake_msgs", &[&[enc[0]][..], &enc[4..]].concat());
+    }
+    out.put("handshake_msgs", &[21u8, 2, 40]);
+    chains(&mut out);
+    tunnel(&mut out);
+    eprintln!("{} seeds in {}", out.n, out.root.display());
+}
