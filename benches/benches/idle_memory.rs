@@ -33,7 +33,10 @@ unsafe impl GlobalAlloc for Counting {
         System.dealloc(ptr, layout)
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         System.realloc(ptr, layout, new_size)
     }
 }
@@ -82,7 +85,11 @@ fn exchange_rustls(c: &mut rustls::Connection, s: &mut rustls::Connection) {
     s.writer().write_all(&data).unwrap();
     let mut got = (0, 0);
     // rustls refuses more TLS input while its plaintext buffer is full: read as we go.
-    fn deliver(from: &mut rustls::Connection, to: &mut rustls::Connection, buf: &mut [u8]) -> usize {
+    fn deliver(
+        from: &mut rustls::Connection,
+        to: &mut rustls::Connection,
+        buf: &mut [u8],
+    ) -> usize {
         let mut wire = Vec::new();
         from.take_output(&mut wire);
         let mut rest = &wire[..];
@@ -151,25 +158,35 @@ fn measure(stack: Stack, side: Side, with_data: bool) -> f64 {
 
 fn main() {
     // `cargo bench` passes --bench; a filter argument that names another bench skips this.
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     if args.iter().any(|a| !"idle_memory".contains(a.as_str())) {
         return;
     }
     let _ = pki();
     let mut json = serde_json::Map::new();
     println!("idle connection heap bytes (N = {N}, TLS 1.3 AES-128-GCM X25519 ECDSA P-256)");
-    println!("{:<36} {:>10} {:>10} {:>8}", "connection", "ours", "rustls", "ratio");
+    println!(
+        "{:<36} {:>10} {:>10} {:>8}",
+        "connection", "ours", "rustls", "ratio"
+    );
     for (with_data, state) in [(false, "after_handshake"), (true, "after_64k_each_way")] {
         for side in [Side::Server, Side::Client] {
             let ours = measure(Stack::Ours, side, with_data);
             let theirs = measure(Stack::Rustls, side, with_data);
-            let side = if side == Side::Server { "server" } else { "client" };
+            let side = if side == Side::Server {
+                "server"
+            } else {
+                "client"
+            };
             let name = format!("{side}_{state}");
-            println!("{name:<36} {ours:>10.0} {theirs:>10.0} {:>8.2}", ours / theirs);
-            json.insert(
-                name,
-                serde_json::json!({ "ours": ours, "rustls": theirs }),
+            println!(
+                "{name:<36} {ours:>10.0} {theirs:>10.0} {:>8.2}",
+                ours / theirs
             );
+            json.insert(name, serde_json::json!({ "ours": ours, "rustls": theirs }));
         }
     }
     let exe = std::env::current_exe().expect("exe");

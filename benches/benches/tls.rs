@@ -156,7 +156,11 @@ fn bench_handshakes(c: &mut Criterion, name: &str, setup: Setup, side: Side, res
         let mut server = tls_core::Connection::server(sc.clone());
         let built_server = t.elapsed();
         let spent = handshake(&mut client, &mut server, timed);
-        assert_eq!(client.resumed() && server.resumed(), expect, "ours: resumed?");
+        assert_eq!(
+            client.resumed() && server.resumed(),
+            expect,
+            "ours: resumed?"
+        );
         spent
             + match timed {
                 Side::Client => built,
@@ -180,7 +184,11 @@ fn bench_handshakes(c: &mut Criterion, name: &str, setup: Setup, side: Side, res
         let mut server = rustls_server(&sc);
         let built_server = t.elapsed();
         let spent = handshake(&mut client, &mut server, timed);
-        assert_eq!(client.resumed() && server.resumed(), expect, "rustls: resumed?");
+        assert_eq!(
+            client.resumed() && server.resumed(),
+            expect,
+            "rustls: resumed?"
+        );
         spent
             + match timed {
                 Side::Client => built,

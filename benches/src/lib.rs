@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use rustls::crypto::{ring as provider, CryptoProvider};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tls_core::{
-    CertifiedKey, CipherSuite, ClientConfig, Connection, NamedGroup, ProtocolVersion,
-    ServerConfig, TrustAnchors, WebPkiVerifier,
+    CertifiedKey, CipherSuite, ClientConfig, Connection, NamedGroup, ProtocolVersion, ServerConfig,
+    TrustAnchors, WebPkiVerifier,
 };
 pub use tls_tests::{pki, KeyType};
 
@@ -199,7 +199,9 @@ pub fn rustls_server_config(setup: Setup) -> Arc<rustls::ServerConfig> {
 /// rustls's client config for `setup`.
 pub fn rustls_client_config(setup: Setup) -> Arc<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(CertificateDer::from(pki().ca_der.clone())).expect("test CA");
+    roots
+        .add(CertificateDer::from(pki().ca_der.clone()))
+        .expect("test CA");
     let mut c = rustls::ClientConfig::builder_with_provider(rustls_provider(setup.suite))
         .with_protocol_versions(&[rustls_version(setup.suite)])
         .expect("version")
@@ -219,12 +221,16 @@ pub fn ours_client(config: &Arc<ClientConfig>) -> Connection {
 /// A new rustls client (builds its ClientHello).
 pub fn rustls_client(config: &Arc<rustls::ClientConfig>) -> rustls::Connection {
     let name = ServerName::try_from("localhost").expect("name");
-    rustls::ClientConnection::new(config.clone(), name).expect("client").into()
+    rustls::ClientConnection::new(config.clone(), name)
+        .expect("client")
+        .into()
 }
 
 /// A new rustls server.
 pub fn rustls_server(config: &Arc<rustls::ServerConfig>) -> rustls::Connection {
-    rustls::ServerConnection::new(config.clone()).expect("server").into()
+    rustls::ServerConnection::new(config.clone())
+        .expect("server")
+        .into()
 }
 
 /// The calls both stacks are driven with.
@@ -312,7 +318,10 @@ pub fn handshake(client: &mut dyn Peer, server: &mut dyn Peer, timed: Side) -> D
             }
         }
         if c2s.is_empty() && s2c.is_empty() {
-            assert!(!client.handshaking() && !server.handshaking(), "handshake stalled");
+            assert!(
+                !client.handshaking() && !server.handshaking(),
+                "handshake stalled"
+            );
             return spent;
         }
     }

@@ -282,9 +282,7 @@ impl Pool {
     /// An unseeded pool without sources. A request interval above the
     /// standard's 2^48 is lowered to it.
     pub fn new(mut config: PoolConfig) -> Pool {
-        config.reseed_after_requests = config
-            .reseed_after_requests
-            .min(drbg::MAX_RESEED_INTERVAL);
+        config.reseed_after_requests = config.reseed_after_requests.min(drbg::MAX_RESEED_INTERVAL);
         Pool {
             config,
             drbg: None,

@@ -99,7 +99,11 @@ impl Disagreement {
 }
 
 const SUITES: [CipherSuite; 3] = tls_core::config::DEFAULT_CIPHER_SUITES;
-const GROUPS: [NamedGroup; 3] = [NamedGroup::X25519, NamedGroup::Secp256r1, NamedGroup::Secp384r1];
+const GROUPS: [NamedGroup; 3] = [
+    NamedGroup::X25519,
+    NamedGroup::Secp256r1,
+    NamedGroup::Secp384r1,
+];
 
 fn alpn() -> Vec<Vec<u8>> {
     vec![b"h2".to_vec(), b"http/1.1".to_vec()]
@@ -288,8 +292,9 @@ fn rustls_output(conn: &mut rustls::Connection) -> Vec<u8> {
 
 /// rustls's server fed `input`.
 pub fn rustls_server(input: &[u8]) -> Outcome {
-    let mut conn: rustls::Connection =
-        rustls::ServerConnection::new(rustls_server_config()).expect("server").into();
+    let mut conn: rustls::Connection = rustls::ServerConnection::new(rustls_server_config())
+        .expect("server")
+        .into();
     if let Err(e) = rustls_feed(&mut conn, input) {
         return Outcome::Reject(e);
     }
@@ -335,8 +340,13 @@ pub fn patch_session_id(input: &[u8], sid: &[u8]) -> Vec<u8> {
 /// The legacy_session_id of the ClientHello that opens `hello` (a record).
 fn client_session_id(hello: &[u8]) -> Vec<u8> {
     // record header 5, handshake header 4, version 2, random 32.
-    let Some(&n) = hello.get(43) else { return Vec::new() };
-    hello.get(44..44 + usize::from(n)).unwrap_or_default().to_vec()
+    let Some(&n) = hello.get(43) else {
+        return Vec::new();
+    };
+    hello
+        .get(44..44 + usize::from(n))
+        .unwrap_or_default()
+        .to_vec()
 }
 
 /// Our client, having sent its ClientHello, fed `input` as the server.
@@ -355,8 +365,9 @@ pub fn ours_client(input: &[u8]) -> Outcome {
 /// rustls's client, having sent its ClientHello, fed `input` as the server.
 pub fn rustls_client(input: &[u8]) -> Outcome {
     let name = rustls::pki_types::ServerName::try_from("localhost").expect("name");
-    let mut conn: rustls::Connection =
-        rustls::ClientConnection::new(rustls_client_config(), name).expect("client").into();
+    let mut conn: rustls::Connection = rustls::ClientConnection::new(rustls_client_config(), name)
+        .expect("client")
+        .into();
     let hello = rustls_output(&mut conn);
     let input = patch_session_id(input, &client_session_id(&hello));
     match rustls_feed(&mut conn, &input) {
@@ -380,7 +391,11 @@ pub fn compare(side: Side, input: &[u8]) -> Option<Disagreement> {
 /// The fuzz input's first byte picks the side (low bit: 0 server, 1 client).
 pub fn split_input(data: &[u8]) -> Option<(Side, &[u8])> {
     let (&mode, rest) = data.split_first()?;
-    let side = if mode & 1 == 0 { Side::Server } else { Side::Client };
+    let side = if mode & 1 == 0 {
+        Side::Server
+    } else {
+        Side::Client
+    };
     Some((side, rest))
 }
 

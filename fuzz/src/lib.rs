@@ -79,8 +79,7 @@ pub fn server_identity() -> &'static (Vec<u8>, Vec<u8>) {
     ID.get_or_init(|| {
         let pkcs8 = ed25519_pkcs8(3);
         let key = rcgen::KeyPair::try_from(pkcs8.as_slice()).expect("rcgen loads the key");
-        let params =
-            rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
         let cert = params.self_signed(&key).expect("certificate");
         (cert.der().to_vec(), pkcs8)
     })

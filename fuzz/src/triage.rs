@@ -228,7 +228,8 @@ fn hello_ext_block(input: &[u8]) -> Option<&[u8]> {
     let rec_len = usize::from(u16::from_be_bytes([*input.get(3)?, *input.get(4)?]));
     let record = input.get(5..5 + rec_len)?;
     let typ = *record.first()?;
-    let msg_len = u32::from_be_bytes([0, *record.get(1)?, *record.get(2)?, *record.get(3)?]) as usize;
+    let msg_len =
+        u32::from_be_bytes([0, *record.get(1)?, *record.get(2)?, *record.get(3)?]) as usize;
     let body = record.get(4..4 + msg_len)?;
     let mut p = 2 + 32;
     p += 1 + usize::from(*body.get(p)?);
@@ -289,7 +290,9 @@ fn with_record_versions_0303(input: &[u8]) -> Vec<u8> {
                 *b = 3;
             }
         }
-        let Some(h) = out.get(at + 3..at + 5) else { break };
+        let Some(h) = out.get(at + 3..at + 5) else {
+            break;
+        };
         at += 5 + usize::from(u16::from_be_bytes([h[0], h[1]]));
     }
     out
@@ -333,7 +336,9 @@ fn announces_64k(input: &[u8]) -> bool {
     let mut at = 0;
     while let Some(h) = input.get(at..at + 5) {
         let len = usize::from(u16::from_be_bytes([h[3], h[4]]));
-        let body = input.get(at + 5..(at + 5 + len).min(input.len())).unwrap_or_default();
+        let body = input
+            .get(at + 5..(at + 5 + len).min(input.len()))
+            .unwrap_or_default();
         if h[0] == 22 {
             joined.extend_from_slice(body);
         }
@@ -383,11 +388,16 @@ pub fn without_ext(input: &[u8], ext: u16) -> Option<Vec<u8>> {
 
 /// The input with every extension of type `ext` in its opening hello
 /// replaced by `edit(body)` (dropped on `None`), lengths fixed up.
-pub fn edit_ext(input: &[u8], ext: u16, edit: impl Fn(&[u8]) -> Option<Vec<u8>>) -> Option<Vec<u8>> {
+pub fn edit_ext(
+    input: &[u8],
+    ext: u16,
+    edit: impl Fn(&[u8]) -> Option<Vec<u8>>,
+) -> Option<Vec<u8>> {
     let rec_len = usize::from(u16::from_be_bytes([*input.get(3)?, *input.get(4)?]));
     let record = input.get(5..5 + rec_len)?;
     let typ = *record.first()?;
-    let msg_len = u32::from_be_bytes([0, *record.get(1)?, *record.get(2)?, *record.get(3)?]) as usize;
+    let msg_len =
+        u32::from_be_bytes([0, *record.get(1)?, *record.get(2)?, *record.get(3)?]) as usize;
     let body = record.get(4..4 + msg_len)?;
     // version, random, session id, then suites+compression (CH) or suite+compression (SH).
     let mut p = 2 + 32;

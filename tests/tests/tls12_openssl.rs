@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tls_core::{CertifiedKey, CipherSuite, ClientConfig, NamedGroup, Negotiated, ProtocolVersion};
 use tls_tests::data::{read_exact_within, read_to_close, write_chunked};
-use tls_tests::engine::{connect, EXCHANGE_TIMEOUT};
+use tls_tests::engine::EXCHANGE_TIMEOUT;
 use tls_tests::{
     assert_same_bytes, client_config, free_port, payload, pki, require, server_config, KeyType,
     OneShotServer, Peer, Step, PEER_TIMEOUT,

@@ -63,7 +63,7 @@ fn tunnel_server_self_signed_with_openssl_s_client() {
         .expect("end of certificate")
         + 25;
     let mut x509 = Peer::spawn(&openssl, ["x509", "-noout", "-fingerprint", "-sha256"]);
-    x509.write_stdin(pem[start..end].as_bytes().to_vec());
+    x509.write_stdin(pem.as_bytes()[start..end].to_vec());
     x509.close_stdin();
     x509.wait_success(PEER_TIMEOUT);
     let out = String::from_utf8_lossy(&x509.stdout()).into_owned();

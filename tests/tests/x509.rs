@@ -787,7 +787,11 @@ fn a_client_with_roots_validates_a_real_chain_in_a_handshake() {
     let anchors = TrustAnchors::from_pem_file(&pki.ca_pem).unwrap();
     let key = CertifiedKey::from_pem(&leaf.chain_pem_bytes, &leaf.key_pem_bytes).unwrap();
     let server_config = Arc::new(ServerConfig::with_single_cert(key));
-    for (name, accepted) in [("localhost", true), ("127.0.0.1", true), ("elsewhere.example", false)] {
+    for (name, accepted) in [
+        ("localhost", true),
+        ("127.0.0.1", true),
+        ("elsewhere.example", false),
+    ] {
         let client_config = Arc::new(ClientConfig::with_roots(anchors.clone()));
         let mut client = Connection::client(client_config, Some(name)).unwrap();
         let mut server = Connection::server(server_config.clone());
@@ -797,11 +801,17 @@ fn a_client_with_roots_validates_a_real_chain_in_a_handshake() {
             client.consume_tls(to_server.len());
             let to_client = server.pending_tls().to_vec();
             server.consume_tls(to_client.len());
-            outcome = server.feed(&to_server).and_then(|()| client.feed(&to_client));
+            outcome = server
+                .feed(&to_server)
+                .and_then(|()| client.feed(&to_client));
             if outcome.is_err() || !client.is_handshaking() {
                 break;
             }
         }
-        assert_eq!(outcome.is_ok() && !client.is_handshaking(), accepted, "{name}: {outcome:?}");
+        assert_eq!(
+            outcome.is_ok() && !client.is_handshaking(),
+            accepted,
+            "{name}: {outcome:?}"
+        );
     }
 }

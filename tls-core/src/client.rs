@@ -19,8 +19,8 @@ use crate::msgs::extensions::{
 };
 use crate::msgs::extensions::{OfferedPsks, PskIdentity};
 use crate::msgs::handshake::{
-    CertificatePayload, CertificateRequest, ClientHello,
-    EncryptedExtensions, Finished, HandshakeMessage, HelloRetryRequest, ServerHello,
+    CertificatePayload, CertificateRequest, ClientHello, EncryptedExtensions, Finished,
+    HandshakeMessage, HelloRetryRequest, ServerHello,
 };
 use crate::server::PSK_DHE_KE;
 use crate::session12::StoredSession12;
@@ -127,7 +127,11 @@ pub(crate) fn start(
         session12,
     };
     // A key share is only for TLS 1.3; a TLS 1.2-only hello carries none.
-    let key_share = if offer_tls13 { Some(KeyExchange::generate(first_group)?) } else { None };
+    let key_share = if offer_tls13 {
+        Some(KeyExchange::generate(first_group)?)
+    } else {
+        None
+    };
     let encoded = hello.encode_hello(key_share.as_ref(), None, None)?;
     common.send_handshake(&encoded)?;
     Ok(ClientState::ExpectServerHello(ExpectServerHello {
@@ -397,7 +401,9 @@ impl ExpectServerHello {
             }
         }
         let share = key_share.ok_or(Error::MissingExtension("key_share"))?;
-        let ours = self.key_share.ok_or(Error::Internal("TLS 1.3 chosen without a key share"))?;
+        let ours = self
+            .key_share
+            .ok_or(Error::Internal("TLS 1.3 chosen without a key share"))?;
         if share.group != ours.group() {
             return Err(Error::IllegalParameter(
                 "server key share is not for our group",
@@ -475,7 +481,9 @@ impl ExpectServerHello {
                 }
             }
         }
-        let ours = self.key_share.ok_or(Error::IllegalParameter("HelloRetryRequest for a version we did not offer"))?;
+        let ours = self.key_share.ok_or(Error::IllegalParameter(
+            "HelloRetryRequest for a version we did not offer",
+        ))?;
         let key_share = match group {
             None if cookie.is_none() => {
                 return Err(Error::IllegalParameter(

@@ -142,7 +142,9 @@ impl ClientConfig {
     /// and its name (X.509 path validation), with the host's randomness and clock.
     #[cfg(feature = "std")]
     pub fn with_roots(anchors: crate::x509::TrustAnchors) -> Self {
-        Self::with_verifier(Arc::new(crate::x509::WebPkiVerifier::new(Arc::new(anchors))))
+        Self::with_verifier(Arc::new(crate::x509::WebPkiVerifier::new(Arc::new(
+            anchors,
+        ))))
     }
 
     /// [`ClientConfig::with_roots`] with the system's CA bundle
@@ -156,7 +158,11 @@ impl ClientConfig {
     /// session store.
     #[cfg(feature = "std")]
     fn with_verifier(verifier: Arc<dyn ServerCertVerifier>) -> Self {
-        let mut config = Self::new(verifier, Arc::new(entropy::HostEntropy), Arc::new(SystemClock));
+        let mut config = Self::new(
+            verifier,
+            Arc::new(entropy::HostEntropy),
+            Arc::new(SystemClock),
+        );
         config.session_store = Some(Arc::new(crate::tickets::MemorySessionStore::new(256)));
         config
     }

@@ -14,9 +14,6 @@ use core::mem;
 
 use crate::client::{self, ClientState};
 use crate::client12::{self, ClientState12};
-use crate::msgs::handshake12::Message12;
-use crate::server12::{self, ServerState12};
-use crate::traffic12::Traffic12;
 use crate::config::{ClientConfig, Clock, ServerConfig};
 use crate::crypto::tls12::RecordKey12;
 use crate::crypto::{Suite, TrafficKey};
@@ -24,12 +21,15 @@ use crate::error::Error;
 use crate::msgs::alert::{Alert, AlertLevel};
 use crate::msgs::enums::{AlertDescription, CipherSuite, ContentType, NamedGroup, ProtocolVersion};
 use crate::msgs::handshake::{HandshakeMessage, KeyUpdateRequest};
+use crate::msgs::handshake12::Message12;
 use crate::record::deframe::{Deframer, RecordRef};
 use crate::record::join::{HandshakeJoiner, RawHandshake};
 use crate::record::protect::{frame_plaintext, RecordOpener, RecordSealer};
 use crate::record::MAX_PLAINTEXT;
 use crate::server::{self, ServerState};
+use crate::server12::{self, ServerState12};
 use crate::traffic::Traffic;
+use crate::traffic12::Traffic12;
 
 /// Something the caller may want to react to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -616,8 +616,7 @@ impl Connection {
             }
         }
         let c = &mut self.common;
-        if c.deframer.buffered() == 0
-            && (!c.app_received || c.deframer.capacity() > KEEP_CAPACITY)
+        if c.deframer.buffered() == 0 && (!c.app_received || c.deframer.capacity() > KEEP_CAPACITY)
         {
             c.deframer.release();
         }
@@ -835,9 +834,7 @@ impl Common {
     /// be read and the record is the last bytes received — the usual case —
     /// the two buffers trade places instead of the data being copied.
     fn take_data(&mut self, record: &RecordRef, range: core::ops::Range<usize>) {
-        if self.plaintext_taken == self.plaintext.len()
-            && self.deframer.ends_with(record)
-        {
+        if self.plaintext_taken == self.plaintext.len() && self.deframer.ends_with(record) {
             self.plaintext.clear();
             let mut buf = self.deframer.swap_buffer(mem::take(&mut self.plaintext));
             buf.truncate(range.end);

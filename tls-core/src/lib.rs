@@ -53,10 +53,10 @@ pub use msgs::enums::{
     AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme,
 };
 #[cfg(feature = "std")]
-pub use stream::TlsStream;
+pub use session12::MemorySessionCache;
 pub use session12::{SessionIdCache, StoredSession12};
 #[cfg(feature = "std")]
-pub use session12::MemorySessionCache;
+pub use stream::TlsStream;
 pub use tickets::{ClientSessionStore, StoredTicket, TicketEncrypter, TicketKey};
 #[cfg(feature = "std")]
 pub use tickets::{MemorySessionStore, RotatingTicketer};

@@ -21,9 +21,8 @@ use crate::msgs::extensions::{
     CertReqExtension, EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension,
 };
 use crate::msgs::handshake::{
-    CertificatePayload, CertificateRequest, CertificateVerify, ClientHello,
-    EncryptedExtensions, Finished, HandshakeMessage, HelloRetryRequest, NewSessionTicket,
-    ServerHello,
+    CertificatePayload, CertificateRequest, CertificateVerify, ClientHello, EncryptedExtensions,
+    Finished, HandshakeMessage, HelloRetryRequest, NewSessionTicket, ServerHello,
 };
 use crate::tickets::ServerSession;
 use crate::tls13;
@@ -71,7 +70,8 @@ impl ServerState {
         match (self, msg) {
             (ServerState::ExpectClientHello(s), HandshakeMessage::ClientHello(ch)) => {
                 let first = s.retry.is_none();
-                if first && crate::server12::choose_version(&s.config, &ch)? == ProtocolVersion::Tls12
+                if first
+                    && crate::server12::choose_version(&s.config, &ch)? == ProtocolVersion::Tls12
                 {
                     return crate::server12::start(common, s.config, ch, encoded).map(Next::Tls12);
                 }
@@ -533,7 +533,13 @@ fn send_flight(
             if let Some(verifier) = &verifier {
                 send_certificate_request(common, verifier.as_ref(), &mut transcript)?;
             }
-            tls13::send_certificate(common, Vec::new(), Some((certified, *scheme)), true, &mut transcript)?;
+            tls13::send_certificate(
+                common,
+                Vec::new(),
+                Some((certified, *scheme)),
+                true,
+                &mut transcript,
+            )?;
             verifier
         }
         None => None,
@@ -606,7 +612,6 @@ fn send_certificate_request(
     };
     common.send_message(&HandshakeMessage::CertificateRequest(request), transcript)
 }
-
 
 /// How many bytes of rejected 0-RTT data a server skips before giving up.
 const MAX_SKIPPED_EARLY_DATA: usize = 64 * 1024;

@@ -156,9 +156,8 @@ pub trait ClientSessionStore: Send + Sync {
 #[derive(Debug)]
 pub struct MemorySessionStore {
     inner: std::sync::Mutex<std::collections::VecDeque<(String, Vec<StoredTicket>)>>,
-    tls12: std::sync::Mutex<
-        std::collections::VecDeque<(String, crate::session12::StoredSession12)>,
-    >,
+    tls12:
+        std::sync::Mutex<std::collections::VecDeque<(String, crate::session12::StoredSession12)>>,
     max_names: usize,
 }
 

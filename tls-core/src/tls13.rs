@@ -7,7 +7,9 @@ use crate::conn::Common;
 use crate::crypto::{certificate_verify_message, Transcript};
 use crate::error::Error;
 use crate::msgs::enums::SignatureScheme;
-use crate::msgs::handshake::{CertificateEntry, CertificatePayload, CertificateVerify, HandshakeMessage};
+use crate::msgs::handshake::{
+    CertificateEntry, CertificatePayload, CertificateVerify, HandshakeMessage,
+};
 
 /// The last 8 bytes of a TLS 1.3 server's random when it negotiates TLS 1.2
 /// (RFC 8446 §4.1.3).
@@ -32,7 +34,10 @@ pub(crate) fn send_certificate(
     transcript: &mut Transcript,
 ) -> Result<(), Error> {
     let entries = signer.map_or_else(Vec::new, |(certified, _)| {
-        let entry = |cert: &Vec<u8>| CertificateEntry { cert: cert.clone(), extensions: Vec::new() };
+        let entry = |cert: &Vec<u8>| CertificateEntry {
+            cert: cert.clone(),
+            extensions: Vec::new(),
+        };
         certified.chain.iter().map(entry).collect()
     });
     let certificate = CertificatePayload { context, entries };

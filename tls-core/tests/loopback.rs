@@ -709,7 +709,9 @@ fn a_ticket_expired_by_the_servers_clock_gives_a_full_handshake() {
 /// A TLS 1.3 ClientHello record offering a pre_shared_key, with or without
 /// psk_key_exchange_modes.
 fn hello_with_psk(modes: bool) -> Vec<u8> {
-    use tls_core::msgs::extensions::{ClientExtension as C, KeyShareEntry, OfferedPsks, PskIdentity};
+    use tls_core::msgs::extensions::{
+        ClientExtension as C, KeyShareEntry, OfferedPsks, PskIdentity,
+    };
     use tls_core::msgs::handshake::{ClientHello, HandshakeMessage};
     use tls_core::{ProtocolVersion, SignatureScheme};
     let mut extensions = vec![
@@ -852,7 +854,9 @@ fn missing_signature_algorithms_is_refused_before_a_retry() {
             C::KeyShare(vec![]),
         ];
         if sigs {
-            extensions.push(C::SignatureAlgorithms(vec![SignatureScheme::EcdsaSecp256r1Sha256]));
+            extensions.push(C::SignatureAlgorithms(vec![
+                SignatureScheme::EcdsaSecp256r1Sha256,
+            ]));
         }
         let m = HandshakeMessage::ClientHello(ClientHello {
             legacy_version: 0x0303,

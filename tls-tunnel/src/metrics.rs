@@ -12,6 +12,14 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+/// A counter's metric name, help text, type, and how to read it.
+type Counter = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&ServiceMetrics) -> u64,
+);
+
 /// Upper bounds (seconds) of the handshake latency buckets.
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
@@ -88,7 +96,7 @@ impl Registry {
     pub fn render(&self) -> String {
         let map = self.services.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
-        let counters: [(&str, &str, &str, fn(&ServiceMetrics) -> u64); 5] = [
+        let counters: [Counter; 5] = [
             (
                 "tls_tunnel_connections_total",
                 "counter",

@@ -46,7 +46,11 @@ fn main() {
     let t = Instant::now();
     let done = match work {
         "send" | "recv" => {
-            let setup = Setup { key: KeyType::EcdsaP256, suite, tickets: false };
+            let setup = Setup {
+                key: KeyType::EcdsaP256,
+                suite,
+                tickets: false,
+            };
             let (mut tx, mut rx): (Box<dyn Bulk>, Box<dyn Bulk>) = match stack {
                 Stack::Ours => {
                     let (c, s) = ours_pair(setup);
@@ -71,8 +75,16 @@ fn main() {
         }
         _ => {
             let resume = work.starts_with("resume");
-            let side = if work.ends_with("server") { Side::Server } else { Side::Client };
-            let setup = Setup { key: KeyType::EcdsaP256, suite, tickets: resume };
+            let side = if work.ends_with("server") {
+                Side::Server
+            } else {
+                Side::Client
+            };
+            let setup = Setup {
+                key: KeyType::EcdsaP256,
+                suite,
+                tickets: resume,
+            };
             let mut go: Box<dyn FnMut()> = match stack {
                 Stack::Ours => {
                     let (cc, sc) = (ours_client_config(setup), ours_server_config(setup));
@@ -95,7 +107,11 @@ fn main() {
             run_handshakes(&mut go, count)
         }
     };
-    eprintln!("{work} {stack:?} {}: {done} in {:?}", suite.name, t.elapsed());
+    eprintln!(
+        "{work} {stack:?} {}: {done} in {:?}",
+        suite.name,
+        t.elapsed()
+    );
 }
 
 #[inline(never)]

@@ -25,7 +25,10 @@ fn criterion_dir() -> PathBuf {
     }
     // <target>/release/ratios
     let exe = std::env::current_exe().expect("exe");
-    exe.ancestors().nth(2).expect("target dir").join("criterion")
+    exe.ancestors()
+        .nth(2)
+        .expect("target dir")
+        .join("criterion")
 }
 
 fn main() {
@@ -44,8 +47,10 @@ fn main() {
     for dir_name in ["send", "recv"] {
         for s in suites {
             let group = format!("bulk_{dir_name}_{s}");
-            let (Some(o), Some(r)) = (mean_ns(&dir, &group, "ours"), mean_ns(&dir, &group, "rustls"))
-            else {
+            let (Some(o), Some(r)) = (
+                mean_ns(&dir, &group, "ours"),
+                mean_ns(&dir, &group, "rustls"),
+            ) else {
                 println!("| {group} | (missing) | | | | |");
                 continue;
             };
@@ -62,11 +67,18 @@ fn main() {
             );
         }
     }
-    for hs in ["full_ecdsa_p256", "full_rsa2048", "resumed_tls13", "resumed_tls12"] {
+    for hs in [
+        "full_ecdsa_p256",
+        "full_rsa2048",
+        "resumed_tls13",
+        "resumed_tls12",
+    ] {
         for side in ["server", "client"] {
             let group = format!("{hs}_{side}");
-            let (Some(o), Some(r)) = (mean_ns(&dir, &group, "ours"), mean_ns(&dir, &group, "rustls"))
-            else {
+            let (Some(o), Some(r)) = (
+                mean_ns(&dir, &group, "ours"),
+                mean_ns(&dir, &group, "rustls"),
+            ) else {
                 println!("| {group} | (missing) | | | | |");
                 continue;
             };

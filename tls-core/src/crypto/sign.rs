@@ -7,8 +7,8 @@ use core::fmt;
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair};
 
-use crate::der::{self, Reader};
 use super::verify::{cert_spki, parse_algorithm, parse_spki, SpkiAlg};
+use crate::der::{self, Reader};
 use crate::error::Error;
 use crate::msgs::enums::SignatureScheme;
 

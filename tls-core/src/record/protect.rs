@@ -144,11 +144,8 @@ impl RecordSealer {
         let start = out.len();
         out.extend_from_slice(fragment);
         out.push(typ.to_wire());
-        let tag = key.seal_in_place_separate_tag(
-            seq,
-            &header,
-            out.get_mut(start..).unwrap_or_default(),
-        )?;
+        let tag =
+            key.seal_in_place_separate_tag(seq, &header, out.get_mut(start..).unwrap_or_default())?;
         out.extend_from_slice(tag.as_ref());
         Ok(())
     }

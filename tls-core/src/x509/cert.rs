@@ -9,10 +9,10 @@ use ring::signature;
 use x509_parser::x509::X509Version;
 
 use super::constraints::{self, NameConstraints};
-use crate::der::{self, Reader};
 use super::error::CertError;
 use super::names::{self, GeneralName, Rdn};
 use crate::crypto::{self, SpkiAlg};
+use crate::der::{self, Reader};
 use crate::error::Error;
 
 const OID_SKI: &[u8] = &[0x55, 0x1d, 0x0e];

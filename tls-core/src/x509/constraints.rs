@@ -8,9 +8,9 @@
 use alloc::vec::Vec;
 
 use super::cert::Cert;
-use crate::der::{self, Reader};
 use super::error::CertError;
 use super::names::{self, GeneralName, Rdn};
+use crate::der::{self, Reader};
 
 /// A parsed nameConstraints extension.
 #[derive(Debug, Clone, PartialEq, Eq)]

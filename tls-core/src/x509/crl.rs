@@ -10,8 +10,8 @@
 
 use alloc::vec::Vec;
 
-use crate::der::{self, Reader};
 use super::error::CertError;
+use crate::der::{self, Reader};
 
 const OID_CRL_NUMBER: &[u8] = &[0x55, 0x1d, 0x14];
 const OID_AKI: &[u8] = &[0x55, 0x1d, 0x23];

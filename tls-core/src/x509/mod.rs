@@ -304,12 +304,20 @@ impl ServerCertVerifier for WebPkiVerifier {
 /// in a CA file, as OpenSSL treats one): valid at `now`, and, when `name` is
 /// given, valid for that DNS name or IP address by its subjectAltName (no
 /// Common Name fallback). No chain is built and no issuer is checked.
-pub fn check_trusted_certificate(cert_der: &[u8], name: Option<&str>, now: UnixTime) -> Result<(), CertError> {
+pub fn check_trusted_certificate(
+    cert_der: &[u8],
+    name: Option<&str>,
+    now: UnixTime,
+) -> Result<(), CertError> {
     let cert = Cert::parse(cert_der)?;
     cert.check_validity(i64::try_from(now.0).unwrap_or(i64::MAX))?;
     if let Some(name) = name {
         let reference = ServerName::parse(name)?;
-        if !cert.san_names().iter().any(|san| names::san_matches(san, &reference)) {
+        if !cert
+            .san_names()
+            .iter()
+            .any(|san| names::san_matches(san, &reference))
+        {
             return Err(CertError::NameMismatch);
         }
     }

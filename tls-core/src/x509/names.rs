@@ -7,8 +7,8 @@ use alloc::vec::Vec;
 use core::fmt;
 use core::net::IpAddr;
 
-use crate::der::{self, Reader};
 use super::error::CertError;
+use crate::der::{self, Reader};
 
 /// The name the peer is expected to have: a DNS name or an IP address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -91,9 +91,11 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     })?;
     let g = parsed.global.unwrap_or_default();
     let gerr = |m: String| ConfigError::new(format!("{file}: [global]"), m);
-    let mut global = Global::default();
-    global.pid_file = g.pid_file;
-    global.log_file = g.log_file;
+    let mut global = Global {
+        pid_file: g.pid_file,
+        log_file: g.log_file,
+        ..Global::default()
+    };
     if let Some(l) = g.log_level {
         global.log_level = parse_level(&l).map_err(gerr)?;
     }
