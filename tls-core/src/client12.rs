@@ -30,6 +30,7 @@ use crate::msgs::handshake12::{
 };
 use crate::session12::{StoredSession12, DEFAULT_SESSION_LIFETIME};
 use crate::traffic12::Traffic12;
+use crate::transcript12::Transcript12;
 use crate::verify::{ServerCertVerified, SignatureVerified};
 
 /// What the client's hello offered, handed over from the TLS 1.3 client.
@@ -70,8 +71,7 @@ pub(crate) struct Handshake {
     offer: Offer,
     suite: &'static Tls12Suite,
     server_random: [u8; 32],
-    /// Every handshake message so far, as sent or received.
-    transcript: Vec<u8>,
+    transcript: Transcript12,
     /// The server's session ID (empty if it keeps none).
     session_id: Vec<u8>,
     /// The server will send a NewSessionTicket.
@@ -84,17 +84,15 @@ pub(crate) struct Handshake {
 
 impl Handshake {
     fn add(&mut self, encoded: &[u8]) {
-        self.transcript.extend_from_slice(encoded);
+        self.transcript.add(encoded);
     }
 
     fn hash(&self) -> crate::crypto::HashOutput {
-        self.suite.hash.hash(&self.transcript)
+        self.transcript.hash()
     }
 
     fn send(&mut self, common: &mut Common, msg: &Message12) -> Result<(), Error> {
-        let encoded = msg.to_vec();
-        self.add(&encoded);
-        common.send_handshake(&encoded)
+        self.transcript.send(common, &msg.to_vec())
     }
 
     fn send_finished(&mut self, common: &mut Common, master: &Secret) -> Result<(), Error> {
@@ -164,8 +162,8 @@ pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<Cli
             "server does not support the extended master secret",
         ));
     }
-    let mut transcript = offer.client_hello.clone();
-    transcript.extend_from_slice(encoded);
+    let mut transcript = Transcript12::new(suite.hash, &offer.client_hello);
+    transcript.add(encoded);
     let resumed = !sh.session_id.is_empty() && sh.session_id == offer.session_id;
     let mut hs = Handshake {
         negotiated: Negotiated {
@@ -419,7 +417,7 @@ impl ExpectServerHelloDone {
             &hs.server_random,
         )?;
         if let Some((certified, scheme)) = signer {
-            let signature = certified.key.sign_tls12(scheme, &hs.transcript)?;
+            let signature = certified.key.sign_tls12(scheme, hs.transcript.bytes())?;
             hs.send(
                 common,
                 &Message12::CertificateVerify(CertificateVerify { scheme, signature }),

@@ -35,6 +35,7 @@ pub mod tickets;
 mod tls13;
 mod traffic;
 mod traffic12;
+mod transcript12;
 pub mod verify;
 #[cfg(feature = "std")]
 pub mod x509;

@@ -34,6 +34,7 @@ use crate::msgs::handshake12::{
 use crate::session12::{ServerSession12, DEFAULT_SESSION_LIFETIME};
 use crate::tls13::DOWNGRADE_TLS12;
 use crate::traffic12::Traffic12;
+use crate::transcript12::Transcript12;
 use crate::verify::{ClientCertVerified, ClientCertVerifier, SignatureVerified};
 
 /// The versions a config can speak: those listed that have a suite configured.
@@ -106,7 +107,7 @@ pub(crate) struct Handshake {
     suite: &'static Tls12Suite,
     client_random: [u8; 32],
     server_random: [u8; 32],
-    transcript: Vec<u8>,
+    transcript: Transcript12,
     /// The session ID we gave (empty if none).
     session_id: Vec<u8>,
     /// We promised a NewSessionTicket.
@@ -117,23 +118,20 @@ pub(crate) struct Handshake {
 
 impl Handshake {
     fn add(&mut self, encoded: &[u8]) {
-        self.transcript.extend_from_slice(encoded);
+        self.transcript.add(encoded);
     }
 
     fn hash(&self) -> crate::crypto::HashOutput {
-        self.suite.hash.hash(&self.transcript)
+        self.transcript.hash()
     }
 
     fn send(&mut self, common: &mut Common, msg: &Message12) -> Result<(), Error> {
-        let encoded = msg.to_vec();
-        self.add(&encoded);
-        common.send_handshake(&encoded)
+        self.transcript.send(common, &msg.to_vec())
     }
 
     fn send_server_hello(&mut self, common: &mut Common, sh: ServerHello) -> Result<(), Error> {
-        let encoded = HandshakeMessage::ServerHello(sh).to_vec();
-        self.add(&encoded);
-        common.send_handshake(&encoded)
+        self.transcript
+            .send(common, &HandshakeMessage::ServerHello(sh).to_vec())
     }
 
     /// [NewSessionTicket], ChangeCipherSpec, Finished.
@@ -373,7 +371,7 @@ fn resume(
         suite,
         client_random: ch.random,
         server_random,
-        transcript: encoded.to_vec(),
+        transcript: Transcript12::new(suite.hash, encoded),
         session_id: ch.session_id.clone(),
         send_ticket,
         ems: true,
@@ -472,7 +470,7 @@ fn full_handshake(
         suite,
         client_random: ch.random,
         server_random,
-        transcript: encoded.to_vec(),
+        transcript: Transcript12::new(suite.hash, encoded),
         session_id: session_id.clone(),
         send_ticket,
         ems,
@@ -695,7 +693,7 @@ impl ExpectCertificateVerify {
         let signed = self.verifier.verify_tls12_signature(
             end_entity,
             cv.scheme,
-            &s.hs.transcript,
+            s.hs.transcript.bytes(),
             &cv.signature,
         )?;
         s.hs.add(encoded);
