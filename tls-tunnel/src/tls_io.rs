@@ -19,8 +19,11 @@ use tokio::time::{sleep_until, Instant};
 
 use crate::listen::Stream;
 
-/// Bytes read from a socket at a time: one full TLS record and its overhead.
-const CHUNK: usize = 16 * 1024 + 512;
+/// Plaintext bytes read at a time: four full records, so that one read
+/// becomes four full-size records sent with one write.
+const PLAIN_CHUNK: usize = 4 * 16 * 1024;
+/// TLS bytes read at a time: four full records and their overhead.
+const TLS_CHUNK: usize = 4 * (16 * 1024 + 256);
 /// Most encrypted bytes queued for the TLS peer before we stop reading plaintext.
 const MAX_PENDING_TLS: usize = 64 * 1024;
 /// Most decrypted bytes held for the plaintext side before we stop reading TLS.
@@ -222,7 +225,7 @@ pub async fn relay(
             }
             r = tls.readable(), if want_tls_read => {
                 if let Err(e) = r { return Outcome::Io(e.to_string()) }
-                if tls_buf.is_empty() { tls_buf = vec![0u8; CHUNK]; }
+                if tls_buf.is_empty() { tls_buf = vec![0u8; TLS_CHUNK]; }
                 released = false;
                 match tls.try_read(&mut tls_buf) {
                     Ok(0) => {
@@ -245,7 +248,7 @@ pub async fn relay(
             }
             r = plain.readable(), if want_plain_read => {
                 if let Err(e) = r { return Outcome::Io(e.to_string()) }
-                if plain_in.is_empty() { plain_in = vec![0u8; CHUNK]; }
+                if plain_in.is_empty() { plain_in = vec![0u8; PLAIN_CHUNK]; }
                 released = false;
                 match plain.try_read(&mut plain_in) {
                     Ok(0) => { plain_open = false; conn.close(); }
