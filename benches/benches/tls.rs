@@ -4,7 +4,15 @@
 //! - `bulk_send_<suite>` / `bulk_recv_<suite>`: one 16 KiB record sealed
 //!   (write + take the records out) or opened (feed one record + read the
 //!   plaintext out); plus `ring` in each group, the raw AEAD seal or open of
-//!   16 KiB in place — the ceiling bulk transfer cannot beat.
+//!   16 KiB in place — the ceiling bulk transfer cannot beat; plus
+//!   `ours_in_place`, tls-core's zero-copy calls ([`InPlace`]): `write_with`
+//!   sealing the plaintext where it lies in the record buffer (like `ring`,
+//!   it re-seals the buffer's bytes rather than producing fresh plaintext, so
+//!   the socket read that would fill it is not counted), and `feed_with`
+//!   copying the record into the receive buffer (the copy a socket read
+//!   does) followed by `peek_plaintext` + `consume_plaintext` instead of a
+//!   `read` into a buffer (the write to a socket that would follow is not
+//!   counted).
 //! - `full_<key>_<side>`: a full handshake (TLS 1.3, X25519), timing only the
 //!   calls of one side; the other side is the same stack, untimed.
 //! - `resumed_<version>_<side>`: a ticket resumption (TLS 1.3 psk_dhe_ke or
@@ -32,6 +40,11 @@ fn bulk(c: &mut Criterion) {
         g.bench_function("ours", |b| b.iter(|| ours.send(black_box(&data))));
         let (mut theirs, _theirs_peer) = rustls_pair(setup);
         g.bench_function("rustls", |b| b.iter(|| theirs.send(black_box(&data))));
+        let (ours, _ours_peer) = ours_pair(setup);
+        let mut in_place = InPlace(ours);
+        g.bench_function("ours_in_place", |b| {
+            b.iter(|| in_place.send(black_box(&data)))
+        });
         let key = ring_key(suite.aead);
         let mut buf = data.clone();
         let mut seq = 0u64;
@@ -48,6 +61,11 @@ fn bulk(c: &mut Criterion) {
         let mut out = vec![0u8; 2 * RECORD];
         let (mut tx, mut rx) = ours_pair(setup);
         g.bench_function("ours", |b| {
+            b.iter_custom(|iters| recv_loop(iters, &mut tx, &mut rx, &data, &mut out))
+        });
+        let (mut tx, rx) = ours_pair(setup);
+        let mut rx = InPlace(rx);
+        g.bench_function("ours_in_place", |b| {
             b.iter_custom(|iters| recv_loop(iters, &mut tx, &mut rx, &data, &mut out))
         });
         let (mut tx, mut rx) = rustls_pair(setup);

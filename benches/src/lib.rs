@@ -6,8 +6,10 @@
 //! The criterion benches (`benches/tls.rs`) bench each figure for both stacks
 //! back to back; `benches/idle_memory.rs` counts heap bytes; the `ratios`
 //! binary prints the ours/rustls table from one run's results; the `profile`
-//! binary runs one workload for `valgrind --tool=callgrind`.
+//! binary runs one workload for `valgrind --tool=callgrind`. [`InPlace`]
+//! drives tls-core through its zero-copy calls.
 
+use std::convert::Infallible;
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -417,6 +419,69 @@ impl BulkReceiver for rustls::Connection {
                 Err(e) => panic!("read: {e}"),
             }
         }
+    }
+}
+
+/// tls-core driven through its zero-copy calls, [`Connection::write_with`]
+/// and [`Connection::feed_with`].
+///
+/// `send` seals `data.len()` bytes of whatever the engine's record buffer
+/// already holds (the fill writes nothing new): like the ring ceiling, which
+/// re-seals its own buffer, it measures the engine's cost around the AEAD,
+/// not the production of fresh plaintext — in a tunnel that is the socket
+/// read the fill would do. `send_into` writes `data` for real.
+///
+/// `receive` copies the record into the engine's receive buffer through
+/// `feed_with` (the copy a socket read would do) and then takes the
+/// plaintext with `peek_plaintext` + `consume_plaintext` where it was
+/// decrypted, leaving `buf` untouched: a tunnel writes it to its socket from
+/// there, a copy that is not counted here (the `read` of the other receivers
+/// copies it into `buf`).
+#[derive(Debug)]
+pub struct InPlace(pub Connection);
+
+impl BulkSender for InPlace {
+    fn send(&mut self, data: &[u8]) -> usize {
+        let sealed = self
+            .0
+            .write_with(data.len(), |buf| Ok::<_, Infallible>(buf.len()))
+            .expect("write_with");
+        debug_assert_eq!(sealed, Ok(data.len().min(RECORD)));
+        let n = std::hint::black_box(self.0.pending_tls()).len();
+        self.0.consume_tls(n);
+        n
+    }
+    fn send_into(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        let mut rest = data;
+        while !rest.is_empty() {
+            let written = self.0.write_with(rest.len(), copy_into(rest));
+            let n = written.expect("write_with").unwrap_or_else(|e| match e {});
+            rest = &rest[n..];
+        }
+        self.0.take_output(out);
+    }
+}
+
+impl BulkReceiver for InPlace {
+    fn receive(&mut self, record: &[u8], _buf: &mut [u8]) -> usize {
+        let mut rest = record;
+        while !rest.is_empty() {
+            let fed = self.0.feed_with(rest.len(), copy_into(rest));
+            let n = fed.expect("feed_with").unwrap_or_else(|e| match e {});
+            rest = &rest[n..];
+        }
+        let n = std::hint::black_box(self.0.peek_plaintext()).len();
+        self.0.consume_plaintext(n);
+        n
+    }
+}
+
+/// A fill for `write_with`/`feed_with` that copies as much of `data` as fits.
+fn copy_into(data: &[u8]) -> impl FnOnce(&mut [u8]) -> Result<usize, Infallible> + '_ {
+    move |buf| {
+        let n = buf.len().min(data.len());
+        buf[..n].copy_from_slice(&data[..n]);
+        Ok(n)
     }
 }
 

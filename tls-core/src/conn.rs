@@ -4,6 +4,11 @@
 //! Received bytes flow deframe → open → (handshake: join → state machine) or
 //! (application data: plaintext buffer) or (alert: close or fail). Everything
 //! the engine wants to send is appended to one outgoing buffer.
+//!
+//! Records are sealed and opened where they lie in those buffers; with
+//! [`Connection::write_with`] and [`Connection::feed_with`] the caller writes
+//! plaintext and received bytes straight into them, so bulk data is not
+//! copied by the engine at all.
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
@@ -22,6 +27,7 @@ use crate::msgs::alert::{Alert, AlertLevel};
 use crate::msgs::enums::{AlertDescription, CipherSuite, ContentType, NamedGroup, ProtocolVersion};
 use crate::msgs::handshake::{HandshakeMessage, KeyUpdateRequest};
 use crate::msgs::handshake12::Message12;
+use crate::record::buffer::RecordBuffer;
 use crate::record::deframe::{Deframer, RecordRef};
 use crate::record::join::{HandshakeJoiner, RawHandshake};
 use crate::record::protect::{frame_plaintext, RecordOpener, RecordSealer};
@@ -90,13 +96,37 @@ const RECORDS_PER_KEY: u64 = 1 << 24;
 const KEEP_CAPACITY: usize = crate::record::HEADER_LEN + crate::record::MAX_CIPHERTEXT;
 
 /// Empties `buf`, giving its memory back if it is larger than we keep or
-/// `keep` is false.
-fn drain_buffer(buf: &mut Vec<u8>, keep: bool) {
+/// `keep` is false. Kept memory stays initialised, so that it can be written
+/// in place again without zeroing it.
+fn drain_buffer(buf: &mut RecordBuffer, keep: bool) {
     if keep && buf.capacity() <= KEEP_CAPACITY {
         buf.clear();
     } else {
-        *buf = Vec::new();
+        buf.release();
     }
+}
+
+/// Lets `fill` write up to `max` bytes at the end of `held` and keeps what it
+/// wrote: the path of `write_with` where the data is copied after all. On a
+/// fill error nothing is kept.
+fn fill_vec<E>(
+    held: &mut Vec<u8>,
+    max: usize,
+    fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+) -> Result<Result<usize, E>, Error> {
+    let start = held.len();
+    held.resize(start + max, 0);
+    let result = fill(held.get_mut(start..).unwrap_or_default());
+    let n = match &result {
+        Ok(n) if *n <= max => *n,
+        Ok(_) => {
+            held.truncate(start);
+            return Err(Error::Internal("fill wrote more than it was given"));
+        }
+        Err(_) => 0,
+    };
+    held.truncate(start + n);
+    Ok(result)
 }
 
 /// Consecutive records carrying nothing (dummy ChangeCipherSpec, empty
@@ -111,9 +141,11 @@ pub(crate) struct Common {
     joiner: HandshakeJoiner,
     opener: Option<RecordOpener>,
     sealer: Option<RecordSealer>,
-    sendable: Vec<u8>,
+    /// Records to send, sealed in place.
+    pub(crate) sendable: RecordBuffer,
     sendable_taken: usize,
-    plaintext: Vec<u8>,
+    /// Received application data; trades places with the deframer's buffer.
+    pub(crate) plaintext: RecordBuffer,
     plaintext_taken: usize,
     early_plaintext: Vec<u8>,
     events: VecDeque<Event>,
@@ -149,9 +181,9 @@ impl Common {
             joiner: HandshakeJoiner::default(),
             opener: None,
             sealer: None,
-            sendable: Vec::new(),
+            sendable: RecordBuffer::new(),
             sendable_taken: 0,
-            plaintext: Vec::new(),
+            plaintext: RecordBuffer::new(),
             plaintext_taken: 0,
             early_plaintext: Vec::new(),
             events: VecDeque::new(),
@@ -296,6 +328,16 @@ impl Common {
         Ok(())
     }
 
+    /// Gives back the deframer's memory once it holds no bytes, unless it is
+    /// one record's worth kept for the application data that flows.
+    fn settle_deframer(&mut self) {
+        if self.deframer.buffered() == 0
+            && (!self.app_received || self.deframer.capacity() > KEEP_CAPACITY)
+        {
+            self.deframer.release();
+        }
+    }
+
     /// True (and cleared) if application data arrived since the last call.
     pub fn take_data_received(&mut self) -> bool {
         mem::take(&mut self.data_received)
@@ -375,6 +417,7 @@ impl Connection {
     /// Processes bytes received from the peer. On a fatal error the alert is
     /// already queued in [`Connection::pending_tls`], and this and every later
     /// call returns the same error. Bytes after the peer's close_notify are ignored.
+    /// [`Connection::feed_with`] does the same without copying the bytes.
     pub fn feed(&mut self, tls: &[u8]) -> Result<(), Error> {
         self.check_failed()?;
         if self.common.peer_closed {
@@ -389,10 +432,69 @@ impl Connection {
         Ok(())
     }
 
+    /// Receives TLS bytes that `fill` writes straight into the engine's
+    /// receive buffer (e.g. a socket's `try_read`), then processes them as
+    /// [`Connection::feed`] would: `feed_with(max, fill)` is
+    /// `feed(&buf[..n])` for the `n` bytes `fill` wrote into `buf`, without
+    /// the copy.
+    ///
+    /// `fill` gets a slice of `max` bytes or fewer (of unspecified content)
+    /// and returns how many bytes it wrote there, or its own error. The slice
+    /// holds no more than completes one full record (16 KiB + 261 bytes, less
+    /// the start of a record already held), so that steady transfer keeps
+    /// reusing the same buffers; pass at least that much to take a whole
+    /// record per call.
+    ///
+    /// - Engine errors are the outer `Err`, exactly as `feed` reports them:
+    ///   after a fatal error `fill` is not called and the error is returned.
+    /// - A fill error is the inner `Err`; nothing is received.
+    /// - Once the peer's close_notify has arrived, what `fill` writes is
+    ///   ignored, as `feed` ignores it.
+    /// - A fill that claims more bytes than it was given is
+    ///   [`Error::Internal`]; nothing is received and the connection is
+    ///   otherwise unchanged.
+    pub fn feed_with<E>(
+        &mut self,
+        max: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<Result<usize, E>, Error> {
+        self.check_failed()?;
+        let c = &mut self.common;
+        let room = if c.peer_closed {
+            KEEP_CAPACITY
+        } else {
+            // After processing, less than a whole record is held.
+            KEEP_CAPACITY.saturating_sub(c.deframer.buffered()).max(1)
+        };
+        let spare = c.deframer.spare(max.min(room));
+        let given = spare.len();
+        let n = match fill(spare) {
+            Ok(n) if n <= given => n,
+            Ok(_) => {
+                c.settle_deframer();
+                return Err(Error::Internal("fill wrote more than it was given"));
+            }
+            Err(e) => {
+                c.settle_deframer();
+                return Ok(Err(e));
+            }
+        };
+        if c.peer_closed {
+            return Ok(Ok(n));
+        }
+        c.deframer.commit(n);
+        if let Err(e) = self.process_records() {
+            self.fail(e.clone());
+            return Err(e);
+        }
+        Ok(Ok(n))
+    }
+
     /// Bytes waiting to be sent to the peer.
     pub fn pending_tls(&self) -> &[u8] {
         self.common
             .sendable
+            .as_slice()
             .get(self.common.sendable_taken..)
             .unwrap_or_default()
     }
@@ -413,7 +515,8 @@ impl Connection {
     }
 
     /// Sends application data; before the handshake completes it is held and
-    /// sent on completion.
+    /// sent on completion. The data is copied once, into the record it is
+    /// sealed in; [`Connection::write_with`] avoids even that copy.
     pub fn write(&mut self, plaintext: &[u8]) -> Result<(), Error> {
         self.check_failed()?;
         if self.common.we_closed {
@@ -435,12 +538,71 @@ impl Connection {
         }
     }
 
+    /// Seals application data that `fill` writes straight into the buffer the
+    /// record is sealed in: no copy of the plaintext. `write_with(max, fill)`
+    /// is `write(&buf[..n])` for the `n` bytes `fill` wrote into `buf`.
+    ///
+    /// At most one record is sealed per call: `fill` gets a slice of
+    /// `min(max, 2^14)` bytes (of unspecified content) and returns how many
+    /// bytes it wrote there, or its own error. Writing none seals nothing.
+    ///
+    /// - Engine errors are the outer `Err`, exactly as `write` reports them:
+    ///   after a fatal error or [`Connection::close`] (`Error::Closed`) `fill`
+    ///   is not called.
+    /// - A fill error is the inner `Err`; nothing is sent and the connection
+    ///   is unchanged.
+    /// - A fill that claims more bytes than it was given is
+    ///   [`Error::Internal`]; nothing is sent and the connection is otherwise
+    ///   unchanged.
+    /// - Before the handshake completes the data is held and sent on
+    ///   completion, and when the write key is due for a KeyUpdate (once per
+    ///   2^24 records) the KeyUpdate goes first: in these two cases the data is
+    ///   copied once, as by `write`.
+    pub fn write_with<E>(
+        &mut self,
+        max: usize,
+        fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<Result<usize, E>, Error> {
+        self.check_failed()?;
+        if self.common.we_closed {
+            return Err(Error::Closed);
+        }
+        let max = max.min(MAX_PLAINTEXT);
+        if !self.common.handshake_done {
+            return fill_vec(&mut self.common.early_plaintext, max, fill);
+        }
+        if self.common.write_key_exhausted() {
+            // The KeyUpdate record must precede this one, but the space
+            // after the queued records is where `fill` would write.
+            let mut held = Vec::new();
+            let result = fill_vec(&mut held, max, fill)?;
+            if result.is_ok() {
+                self.write(&held)?;
+            }
+            return Ok(result);
+        }
+        let c = &mut self.common;
+        let Some(sealer) = &mut c.sealer else {
+            return Err(Error::Internal("no write key after the handshake"));
+        };
+        let result = sealer.seal_with(ContentType::ApplicationData, max, &mut c.sendable, fill)?;
+        if result.is_ok() {
+            c.key_update_answered = false;
+            c.app_sent = true;
+        }
+        Ok(result)
+    }
+
     /// Copies received application data into `buf`, returning how many bytes;
     /// 0 when none is available now. Data received before a fatal error can
     /// still be read.
     pub fn read(&mut self, buf: &mut [u8]) -> usize {
         let c = &mut self.common;
-        let available = c.plaintext.get(c.plaintext_taken..).unwrap_or_default();
+        let available = c
+            .plaintext
+            .as_slice()
+            .get(c.plaintext_taken..)
+            .unwrap_or_default();
         let n = available.len().min(buf.len());
         if let (Some(dst), Some(src)) = (buf.get_mut(..n), available.get(..n)) {
             dst.copy_from_slice(src);
@@ -458,7 +620,10 @@ impl Connection {
     /// caller write it to its destination straight from the engine's buffer.
     pub fn peek_plaintext(&self) -> &[u8] {
         let c = &self.common;
-        c.plaintext.get(c.plaintext_taken..).unwrap_or_default()
+        c.plaintext
+            .as_slice()
+            .get(c.plaintext_taken..)
+            .unwrap_or_default()
     }
 
     /// Marks the first `n` bytes of [`Connection::peek_plaintext`] as read.
@@ -477,11 +642,11 @@ impl Connection {
     pub fn release_buffers(&mut self) {
         let c = &mut self.common;
         if c.sendable_taken == c.sendable.len() {
-            c.sendable = Vec::new();
+            c.sendable.release();
             c.sendable_taken = 0;
         }
         if c.plaintext_taken == c.plaintext.len() {
-            c.plaintext = Vec::new();
+            c.plaintext.release();
             c.plaintext_taken = 0;
         }
         if c.deframer.buffered() == 0 {
@@ -615,11 +780,7 @@ impl Connection {
                 Content::Nothing => {}
             }
         }
-        let c = &mut self.common;
-        if c.deframer.buffered() == 0 && (!c.app_received || c.deframer.capacity() > KEEP_CAPACITY)
-        {
-            c.deframer.release();
-        }
+        self.common.settle_deframer();
         Ok(())
     }
 
@@ -832,7 +993,9 @@ impl Common {
     /// Moves opened application data (at `range` of the deframer's buffer,
     /// inside `record`) to the plaintext buffer. When nothing is waiting to
     /// be read and the record is the last bytes received — the usual case —
-    /// the two buffers trade places instead of the data being copied.
+    /// the two buffers trade places instead of the data being copied; each
+    /// keeps its initialised memory, so the next receive into the buffer
+    /// given to the deframer does not zero it again.
     fn take_data(&mut self, record: &RecordRef, range: core::ops::Range<usize>) {
         if self.plaintext_taken == self.plaintext.len() && self.deframer.ends_with(record) {
             self.plaintext.clear();

@@ -39,6 +39,8 @@ mod transcript12;
 pub mod verify;
 #[cfg(feature = "std")]
 pub mod x509;
+#[cfg(all(test, feature = "std"))]
+mod zero_copy_tests;
 
 #[cfg(feature = "std")]
 pub use config::SystemClock;

@@ -23,6 +23,7 @@ use crate::msgs::handshake::{
     CertificateEntry, CertificatePayload, CertificateVerify, EncryptedExtensions, Finished,
     HandshakeMessage, ServerHello,
 };
+use crate::record::buffer::RecordBuffer;
 use crate::record::protect::{RecordOpener, RecordSealer};
 use crate::record::HEADER_LEN;
 
@@ -100,8 +101,9 @@ impl ScriptedServer {
         let server_hs = schedule.server_traffic(hash.as_ref());
         let client_hs = schedule.client_traffic(hash.as_ref());
         let sealer = RecordSealer::new(TrafficKey::from_secret(suite, server_hs.as_ref()).unwrap());
-        let mut record = Vec::new();
+        let mut record = RecordBuffer::new();
         crate::record::protect::frame_plaintext(ContentType::Handshake, &sh, &mut record);
+        let record = record.as_slice().to_vec();
         (
             ScriptedServer {
                 suite,
@@ -119,11 +121,11 @@ impl ScriptedServer {
     /// Seals handshake bytes as one record, adding them to the transcript.
     fn send_raw(&mut self, encoded: &[u8]) -> Vec<u8> {
         self.transcript.update(encoded);
-        let mut out = Vec::new();
+        let mut out = RecordBuffer::new();
         self.sealer
             .seal(ContentType::Handshake, encoded, &mut out)
             .unwrap();
-        out
+        out.as_slice().to_vec()
     }
 
     fn send(&mut self, msg: HandshakeMessage) -> Vec<u8> {
@@ -377,8 +379,9 @@ fn server_refuses_garbage_and_old_versions_in_plaintext() {
         )
     });
     hello = HandshakeMessage::ClientHello(ch).to_vec();
-    let mut wire = Vec::new();
+    let mut wire = RecordBuffer::new();
     crate::record::protect::frame_plaintext(ContentType::Handshake, &hello, &mut wire);
+    let wire = wire.as_slice();
     // A TLS 1.3-only server: protocol_version.
     let (cert, key) = test_cert();
     let mut only13 = ServerConfig::with_single_cert(CertifiedKey {
@@ -387,10 +390,10 @@ fn server_refuses_garbage_and_old_versions_in_plaintext() {
     });
     only13.versions = vec![ProtocolVersion::Tls13];
     let mut server = Connection::server(Arc::new(only13));
-    assert_eq!(server.feed(&wire), Err(Error::ProtocolVersion));
+    assert_eq!(server.feed(wire), Err(Error::ProtocolVersion));
     // A server that also speaks TLS 1.2 answers it with TLS 1.2.
     let mut server = Connection::server(config);
-    assert_eq!(server.feed(&wire), Ok(()));
+    assert_eq!(server.feed(wire), Ok(()));
     assert!(server.wants_write());
     client.consume_tls(client.pending_tls().len());
 }
@@ -453,9 +456,9 @@ fn downgrade_sentinel_is_illegal_parameter() {
             extensions: vec![],
         })
         .to_vec();
-        let mut wire = Vec::new();
+        let mut wire = RecordBuffer::new();
         crate::record::protect::frame_plaintext(ContentType::Handshake, &sh, &mut wire);
-        assert_eq!(client.feed(&wire), Err(expected.clone()));
+        assert_eq!(client.feed(wire.as_slice()), Err(expected.clone()));
         let alert = expected.alert().unwrap().to_wire();
         assert_eq!(client.pending_tls(), [21, 3, 3, 0, 2, 2, alert]);
     }

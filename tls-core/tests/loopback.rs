@@ -744,13 +744,13 @@ fn hello_with_psk(modes: bool) -> Vec<u8> {
         compression_methods: vec![0],
         extensions,
     });
-    let mut record = Vec::new();
+    let mut record = tls_core::record::buffer::RecordBuffer::new();
     tls_core::record::protect::frame_plaintext(
         tls_core::msgs::enums::ContentType::Handshake,
         &hello.to_vec(),
         &mut record,
     );
-    record
+    record.as_slice().to_vec()
 }
 
 /// Regression (found by the differential fuzzer against rustls): RFC 8446
@@ -774,13 +774,13 @@ fn psk_without_psk_key_exchange_modes_is_refused() {
 
 /// A handshake record holding `first` then `then`.
 fn one_record(first: &[u8], then: &[u8]) -> Vec<u8> {
-    let mut record = Vec::new();
+    let mut record = tls_core::record::buffer::RecordBuffer::new();
     tls_core::record::protect::frame_plaintext(
         tls_core::msgs::enums::ContentType::Handshake,
         &[first, then].concat(),
         &mut record,
     );
-    record
+    record.as_slice().to_vec()
 }
 
 /// Regression (found by the differential fuzzer against rustls): RFC 8446

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tls_core::msgs::enums::{ContentType, ExtensionType, HandshakeType};
 use tls_core::msgs::extensions::ClientExtension;
 use tls_core::msgs::handshake::HandshakeMessage;
+use tls_core::record::buffer::RecordBuffer;
 use tls_core::record::protect::frame_plaintext;
 use tls_core::{
     CertifiedKey, CipherSuite, ClientConfig, Connection, Error, Event, NamedGroup, ProtocolVersion,
@@ -293,13 +294,13 @@ fn edited_hello(
         unreachable!()
     };
     edit(&mut ch);
-    let mut out = Vec::new();
+    let mut out = RecordBuffer::new();
     frame_plaintext(
         ContentType::Handshake,
         &HandshakeMessage::ClientHello(ch).to_vec(),
         &mut out,
     );
-    out
+    out.as_slice().to_vec()
 }
 
 fn server_error(sc: ServerConfig, wire: &[u8]) -> (Error, Vec<u8>) {

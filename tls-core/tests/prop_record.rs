@@ -21,6 +21,7 @@ use tls_core::msgs::handshake::{CertificateVerify, Finished};
 use tls_core::msgs::handshake12::{
     CertificateRequest12, Message12, NewSessionTicket12, ServerKeyExchange,
 };
+use tls_core::record::buffer::RecordBuffer;
 use tls_core::record::deframe::Deframer;
 use tls_core::record::join::HandshakeJoiner;
 use tls_core::record::protect::{frame_plaintext, RecordOpener, RecordSealer};
@@ -182,9 +183,10 @@ proptest! {
         points in vec(any::<usize>(), 0..10),
     ) {
         let payload: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
-        let mut wire = Vec::new();
+        let mut wire = RecordBuffer::new();
         frame_plaintext(ContentType::ApplicationData, &payload, &mut wire);
-        let records = deframe(&cut(&wire, &points));
+        let wire = wire.as_slice();
+        let records = deframe(&cut(wire, &points));
         prop_assert!(records.iter().all(|(_, _, b)| b.len() <= MAX_PLAINTEXT));
         let joined: Vec<u8> = records.into_iter().flat_map(|(_, _, b)| b).collect();
         prop_assert_eq!(joined, payload);
@@ -203,12 +205,13 @@ proptest! {
         } else {
             (RecordSealer::new(key13()), RecordOpener::new(key13()))
         };
-        let mut wire = Vec::new();
+        let mut wire = RecordBuffer::new();
         for (typ, fragment) in &plain {
             sealer.seal(*typ, fragment, &mut wire).unwrap();
         }
+        let wire = wire.as_slice();
         let mut got = Vec::new();
-        for (_, header, mut body) in deframe(&cut(&wire, &points)) {
+        for (_, header, mut body) in deframe(&cut(wire, &points)) {
             let (typ, text) = opener.open(&header, &mut body).unwrap();
             got.push((typ, text.to_vec()));
         }
@@ -228,8 +231,9 @@ proptest! {
         } else {
             (RecordSealer::new(key13()), RecordOpener::new(key13()))
         };
-        let mut wire = Vec::new();
-        sealer.seal(ContentType::ApplicationData, &fragment, &mut wire).unwrap();
+        let mut out = RecordBuffer::new();
+        sealer.seal(ContentType::ApplicationData, &fragment, &mut out).unwrap();
+        let mut wire = out.as_slice().to_vec();
         let mut bad = wire.clone();
         // Flip a bit in the body (the header is only AAD for TLS 1.3 and
         // type/version for both; flipping its length would misframe).

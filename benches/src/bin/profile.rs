@@ -1,10 +1,12 @@
 //! One workload, for `valgrind --tool=callgrind` (instruction counts are
 //! repeatable under load, unlike wall-clock time):
 //!
-//!     profile <ring|send|recv|hs-server|hs-client|resume-server|resume-client> <ours|rustls> [suite] [count]
+//!     profile <ring|send|recv|send-in-place|recv-in-place|hs-server|hs-client|resume-server|resume-client> <ours|rustls> [suite] [count]
 //!
 //! `send`/`recv` move `count` 16 KiB records (suite: tls13_aes128gcm,
-//! tls13_aes256gcm, tls13_chacha20, tls12_ecdsa_aes128gcm); the handshake
+//! tls13_aes256gcm, tls13_chacha20, tls12_ecdsa_aes128gcm);
+//! `send-in-place`/`recv-in-place` do the same through tls-core's zero-copy
+//! `write_with`/`feed_with` ([`InPlace`]; tls-core only); the handshake
 //! workloads run `count` handshakes. Set-up (the first handshake, sealing the
 //! records to receive) is done before `START` is printed; compare with
 //! `--toggle-collect=profile::run` to count the measured part only.
@@ -45,23 +47,30 @@ fn main() {
     let mut out = vec![0u8; 2 * RECORD];
     let t = Instant::now();
     let done = match work {
-        "send" | "recv" => {
+        "send" | "recv" | "send-in-place" | "recv-in-place" => {
             let setup = Setup {
                 key: KeyType::EcdsaP256,
                 suite,
                 tickets: false,
             };
             let (mut tx, mut rx): (Box<dyn Bulk>, Box<dyn Bulk>) = match stack {
+                Stack::Ours if work.ends_with("in-place") => {
+                    let (c, s) = ours_pair(setup);
+                    (Box::new(InPlace(c)), Box::new(InPlace(s)))
+                }
                 Stack::Ours => {
                     let (c, s) = ours_pair(setup);
                     (Box::new(c), Box::new(s))
+                }
+                Stack::Rustls if work.ends_with("in-place") => {
+                    panic!("{work} is tls-core's zero-copy API: use `ours`")
                 }
                 Stack::Rustls => {
                     let (c, s) = rustls_pair(setup);
                     (Box::new(c), Box::new(s))
                 }
             };
-            if work == "send" {
+            if work.starts_with("send") {
                 run(tx.as_sender(), &data, count)
             } else {
                 let records = sealed_records(tx.as_sender(), &data, count);

@@ -1,11 +1,14 @@
 //! Prints the ours/rustls table from one `cargo bench -p tls-benches` run:
-//! criterion's `<target>/criterion/<group>/<ours|rustls|ring>/new/estimates.json`
+//! criterion's `<target>/criterion/<group>/<ours|ours_in_place|rustls|ring>/new/estimates.json`
 //! (mean time per iteration) and `idle_memory.json`.
 //!
 //!     cargo bench -p tls-benches && cargo run --release -p tls-benches --bin ratios [CRITERION_DIR]
 //!
 //! Throughput ratios are rustls time / our time (> 1: we are faster); the
-//! memory ratio is our bytes / rustls bytes (< 1: we use less).
+//! memory ratio is our bytes / rustls bytes (< 1: we use less). Each bulk
+//! group has two rows of ours: `write`/`read`, and "(in place)" for
+//! `write_with`/`feed_with` (`ours_in_place`), both against rustls's
+//! `write`/`read` path and the raw ring seal/open.
 
 use std::path::{Path, PathBuf};
 
@@ -47,24 +50,32 @@ fn main() {
     for dir_name in ["send", "recv"] {
         for s in suites {
             let group = format!("bulk_{dir_name}_{s}");
-            let (Some(o), Some(r)) = (
-                mean_ns(&dir, &group, "ours"),
-                mean_ns(&dir, &group, "rustls"),
-            ) else {
+            let Some(r) = mean_ns(&dir, &group, "rustls") else {
                 println!("| {group} | (missing) | | | | |");
                 continue;
             };
             let ring = mean_ns(&dir, &group, "ring");
-            let (ring_s, ring_ratio) = match ring {
-                Some(g) => (format!("{:.0} MiB/s", rate(g)), format!("{:.2}", g / o)),
-                None => (String::new(), String::new()),
-            };
-            println!(
-                "| {group} | {:.0} MiB/s | {:.0} MiB/s | {:.2} | {ring_s} | {ring_ratio} |",
-                rate(o),
-                rate(r),
-                r / o
-            );
+            // Our write/read path, then the zero-copy write_with/feed_with
+            // path, each against rustls's write/read and raw ring.
+            for (id, label) in [
+                ("ours", group.clone()),
+                ("ours_in_place", format!("{group} (in place)")),
+            ] {
+                let Some(o) = mean_ns(&dir, &group, id) else {
+                    println!("| {label} | (missing) | | | | |");
+                    continue;
+                };
+                let (ring_s, ring_ratio) = match ring {
+                    Some(g) => (format!("{:.0} MiB/s", rate(g)), format!("{:.2}", g / o)),
+                    None => (String::new(), String::new()),
+                };
+                println!(
+                    "| {label} | {:.0} MiB/s | {:.0} MiB/s | {:.2} | {ring_s} | {ring_ratio} |",
+                    rate(o),
+                    rate(r),
+                    r / o
+                );
+            }
         }
     }
     for hs in [

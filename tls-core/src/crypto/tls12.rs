@@ -318,38 +318,40 @@ impl RecordKey12 {
         aad
     }
 
-    /// Appends one protected record of type `typ` carrying `fragment` (at most
-    /// 2^14 bytes, checked by the caller) to `out`.
-    pub fn seal(
+    /// Seals one record of type `typ` in place in `record`, which holds
+    /// `plain_len` bytes of plaintext (at most 2^14, checked by the caller)
+    /// after room for the 5-byte header and the explicit nonce
+    /// ([`Self::explicit_nonce_len`]), and room for the tag after them.
+    /// Writes the header, nonce and tag; returns the record's length.
+    pub fn seal_in_place(
         &self,
         seq: u64,
         typ: ContentType,
-        fragment: &[u8],
-        out: &mut Vec<u8>,
-    ) -> Result<(), Error> {
+        record: &mut [u8],
+        plain_len: usize,
+    ) -> Result<usize, Error> {
         let explicit = self.explicit_nonce_len();
-        let body_len = explicit + fragment.len() + TAG_LEN;
+        let body_len = explicit + plain_len + TAG_LEN;
         let [hi, lo] = u16::try_from(body_len)
             .map_err(|_| Error::Internal("record too large"))?
             .to_be_bytes();
-        out.reserve(5 + body_len);
-        out.extend_from_slice(&[typ.to_wire(), 3, 3, hi, lo]);
-        if explicit > 0 {
-            out.extend_from_slice(&seq.to_be_bytes());
+        let record = record
+            .get_mut(..5 + body_len)
+            .ok_or(Error::Internal("record buffer too short"))?;
+        let (head, body) = record.split_at_mut(5);
+        head.copy_from_slice(&[typ.to_wire(), 3, 3, hi, lo]);
+        let (nonce_out, sealed) = body.split_at_mut(explicit);
+        if let Some(seq_bytes) = seq.to_be_bytes().get(..explicit) {
+            nonce_out.copy_from_slice(seq_bytes);
         }
-        let start = out.len();
-        out.extend_from_slice(fragment);
-        let aad = Self::aad(seq, typ, fragment.len());
+        let (plain, tag_out) = sealed.split_at_mut(plain_len);
+        let aad = Self::aad(seq, typ, plain_len);
         let tag = self
             .key
-            .seal_in_place_separate_tag(
-                self.nonce(seq, None),
-                aead::Aad::from(aad),
-                out.get_mut(start..).unwrap_or_default(),
-            )
+            .seal_in_place_separate_tag(self.nonce(seq, None), aead::Aad::from(aad), plain)
             .map_err(|_| Error::Internal("AEAD seal failed"))?;
-        out.extend_from_slice(tag.as_ref());
-        Ok(())
+        tag_out.copy_from_slice(tag.as_ref());
+        Ok(5 + body_len)
     }
 
     /// Decrypts a record body in place, returning the plaintext. Any failure is
@@ -474,10 +476,21 @@ mod tests {
             let master = [5u8; 48];
             let (c1, _) = record_keys(suite, &master, &[1; 32], &[2; 32]).unwrap();
             let (c2, s2) = record_keys(suite, &master, &[1; 32], &[2; 32]).unwrap();
-            let mut wire = Vec::new();
-            c1.seal(7, ContentType::ApplicationData, b"hello", &mut wire)
+            let mut wire = alloc::vec![0u8; 5 + c1.explicit_nonce_len() + 5 + TAG_LEN];
+            let at = 5 + c1.explicit_nonce_len();
+            wire[at..at + 5].copy_from_slice(b"hello");
+            let len = c1
+                .seal_in_place(7, ContentType::ApplicationData, &mut wire, 5)
                 .unwrap();
-            assert_eq!(wire.len(), 5 + c1.explicit_nonce_len() + 5 + TAG_LEN);
+            assert_eq!(len, wire.len());
+            assert_eq!(wire[..5], [23, 3, 3, 0, (len - 5) as u8]);
+            if at > 5 {
+                assert_eq!(wire[5..at], 7u64.to_be_bytes(), "explicit nonce");
+            }
+            let mut short = alloc::vec![0u8; len - 1];
+            assert!(c1
+                .seal_in_place(8, ContentType::ApplicationData, &mut short, 5)
+                .is_err());
             let mut body = wire[5..].to_vec();
             let explicit = c2.explicit_nonce_len();
             assert_eq!(

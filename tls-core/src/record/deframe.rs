@@ -1,8 +1,8 @@
 //! Splitting the received byte stream into records.
 
-use alloc::vec::Vec;
 use core::ops::Range;
 
+use super::buffer::RecordBuffer;
 use super::{HEADER_LEN, MAX_CIPHERTEXT};
 use crate::error::Error;
 use crate::msgs::enums::ContentType;
@@ -21,7 +21,7 @@ pub struct RecordRef {
 /// Buffers received bytes and hands out complete records, in order.
 #[derive(Debug, Default)]
 pub struct Deframer {
-    buf: Vec<u8>,
+    buf: RecordBuffer,
     /// Bytes at the front of `buf` already handed out and consumed.
     used: usize,
 }
@@ -36,6 +36,21 @@ impl Deframer {
         self.buf.extend_from_slice(data);
     }
 
+    /// `n` bytes of space after the bytes received, for the caller to write
+    /// received bytes into and then add with [`Deframer::commit`] (content
+    /// unspecified). Consumed bytes are dropped from the front first.
+    pub fn spare(&mut self, n: usize) -> &mut [u8] {
+        self.buf.remove_front(self.used);
+        self.used = 0;
+        self.buf.spare(n)
+    }
+
+    /// Adds the first `n` bytes written into [`Deframer::spare`] to the bytes
+    /// received.
+    pub fn commit(&mut self, n: usize) {
+        self.buf.commit(n);
+    }
+
     /// Bytes received but not yet consumed as records.
     pub fn buffered(&self) -> usize {
         self.buf.len() - self.used
@@ -47,7 +62,7 @@ impl Deframer {
     /// A header announcing a body over 2^14+256 bytes fails at once with
     /// `RecordOverflow`, without waiting for the body.
     pub fn next_record(&mut self) -> Result<Option<RecordRef>, Error> {
-        let pending = self.buf.get(self.used..).unwrap_or_default();
+        let pending = self.buf.as_slice().get(self.used..).unwrap_or_default();
         let Some(header) = pending.get(..HEADER_LEN) else {
             return Ok(None);
         };
@@ -93,7 +108,7 @@ impl Deframer {
     /// Gives back the buffer's memory if every byte was consumed.
     pub fn release(&mut self) {
         if self.used == self.buf.len() {
-            self.buf = Vec::new();
+            self.buf.release();
             self.used = 0;
         }
     }
@@ -110,8 +125,9 @@ impl Deframer {
     }
 
     /// Takes the whole buffer (the caller has finished with every record in
-    /// it) and continues with `empty`, which is cleared.
-    pub fn swap_buffer(&mut self, mut empty: Vec<u8>) -> Vec<u8> {
+    /// it) and continues with `empty`, which is cleared; both keep their
+    /// memory and its initialised extent.
+    pub fn swap_buffer(&mut self, mut empty: RecordBuffer) -> RecordBuffer {
         empty.clear();
         self.used = 0;
         core::mem::replace(&mut self.buf, empty)
@@ -125,7 +141,7 @@ impl Deframer {
             self.buf.clear();
             self.used = 0;
         } else if self.used > self.buf.len() / 2 {
-            self.buf.drain(..self.used);
+            self.buf.remove_front(self.used);
             self.used = 0;
         }
     }
@@ -135,6 +151,7 @@ impl Deframer {
 mod tests {
     use super::*;
     use alloc::vec;
+    use alloc::vec::Vec;
 
     #[test]
     fn records_arrive_byte_by_byte() {
@@ -156,6 +173,38 @@ mod tests {
             ]
         );
         assert_eq!(d.buffered(), 0);
+    }
+
+    #[test]
+    fn records_written_into_spare_space_arrive_in_pieces() {
+        let wire = [
+            22, 3, 3, 0, 2, 0xaa, 0xbb, 21, 3, 3, 0, 2, 1, 0, 23, 3, 3, 0, 1, 9,
+        ];
+        for piece in 1..=wire.len() {
+            let mut d = Deframer::default();
+            let mut seen = Vec::new();
+            for chunk in wire.chunks(piece) {
+                // Room to spare: only what is committed counts.
+                let spare = d.spare(chunk.len() + 3);
+                spare[..chunk.len()].copy_from_slice(chunk);
+                spare[chunk.len()..].fill(0xff);
+                d.commit(chunk.len());
+                while let Some(r) = d.next_record().unwrap() {
+                    seen.push((r.typ, d.body_mut(&r).to_vec()));
+                    d.consume(&r);
+                }
+            }
+            assert_eq!(
+                seen,
+                [
+                    (ContentType::Handshake, vec![0xaa, 0xbb]),
+                    (ContentType::Alert, vec![1, 0]),
+                    (ContentType::ApplicationData, vec![9]),
+                ],
+                "pieces of {piece}"
+            );
+            assert_eq!(d.buffered(), 0);
+        }
     }
 
     #[test]

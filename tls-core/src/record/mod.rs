@@ -1,7 +1,9 @@
 //! The record layer, following the data: [`deframe`] splits received bytes
 //! into records, [`protect`] opens and seals them, [`join`] reassembles
-//! handshake messages that span records.
+//! handshake messages that span records. Received and outgoing bytes are held
+//! in [`buffer::RecordBuffer`]s, whose spare space can be written in place.
 
+pub mod buffer;
 pub mod deframe;
 pub mod join;
 pub mod protect;

@@ -1,11 +1,14 @@
 //! Opening and sealing protected records, in place: TLS 1.3 (RFC 8446
 //! §5.2–5.4) with the inner content type, or TLS 1.2 (RFC 5246 §6.2.3.3) with
-//! the outer type in the additional data ([`RecordKey12`]).
+//! the outer type in the additional data ([`RecordKey12`]). A record is sealed
+//! where it is sent from: header, plaintext, content type and tag are written
+//! into the outgoing [`RecordBuffer`], the plaintext either copied there
+//! ([`RecordSealer::seal`]) or written there by the caller
+//! ([`RecordSealer::seal_with`]).
 
-use alloc::vec::Vec;
-
+use super::buffer::RecordBuffer;
 use super::{HEADER_LEN, MAX_PLAINTEXT};
-use crate::crypto::tls12::RecordKey12;
+use crate::crypto::tls12::{self, RecordKey12};
 use crate::crypto::TrafficKey;
 use crate::error::Error;
 use crate::msgs::enums::ContentType;
@@ -117,42 +120,124 @@ impl RecordSealer {
         self.seq
     }
 
+    /// Bytes before a record's plaintext: the header, and TLS 1.2 AES-GCM's
+    /// explicit nonce.
+    fn prefix_len(&self) -> usize {
+        match &self.key {
+            Key::Tls13(_) => HEADER_LEN,
+            Key::Tls12(key) => HEADER_LEN + key.explicit_nonce_len(),
+        }
+    }
+
+    /// Bytes after a record's plaintext: TLS 1.3's inner content type, and
+    /// the tag.
+    fn suffix_len(&self) -> usize {
+        match &self.key {
+            Key::Tls13(_) => 1 + TrafficKey::TAG_LEN,
+            Key::Tls12(_) => tls12::TAG_LEN,
+        }
+    }
+
     /// Appends one protected record carrying `fragment` (at most 2^14 bytes) of
-    /// type `typ` to `out`, encrypting in place there.
+    /// type `typ` to `out`: the fragment is copied once, into the place where
+    /// it is encrypted.
     pub fn seal(
         &mut self,
         typ: ContentType,
         fragment: &[u8],
-        out: &mut Vec<u8>,
+        out: &mut RecordBuffer,
     ) -> Result<(), Error> {
         if fragment.len() > MAX_PLAINTEXT {
             return Err(Error::Internal("record fragment too large"));
         }
+        /// Placeholders for the header and nonce, and the type and tag.
+        const ROOM: [u8; 32] = [0; 32];
+        let (prefix, suffix) = (self.prefix_len(), self.suffix_len());
+        let start = out.len();
+        // Appended rather than written into `spare`, which would first zero
+        // space that was never initialised; in one allocation at most.
+        out.reserve(prefix + fragment.len() + suffix);
+        out.extend_from_slice(ROOM.get(..prefix).unwrap_or_default());
+        out.extend_from_slice(fragment);
+        out.extend_from_slice(ROOM.get(..suffix).unwrap_or_default());
+        let end = out.len();
+        let record = out.get_mut(start..end).unwrap_or_default();
+        match self.seal_record(typ, record, fragment.len()) {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                out.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
+    /// Appends one protected record of type `typ` whose plaintext `fill`
+    /// writes straight into `out`, where it is encrypted: `fill` gets
+    /// `min(max, 2^14)` bytes (of unspecified content) and returns how many
+    /// it wrote. Nothing is sealed when it writes none or fails (its error is
+    /// the inner one); more than it was given is `Error::Internal`.
+    pub fn seal_with<E>(
+        &mut self,
+        typ: ContentType,
+        max: usize,
+        out: &mut RecordBuffer,
+        fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<Result<usize, E>, Error> {
+        let max = max.min(MAX_PLAINTEXT);
+        let (prefix, suffix) = (self.prefix_len(), self.suffix_len());
+        let region = out.spare(prefix + max + suffix);
+        let n = match fill(region.get_mut(prefix..prefix + max).unwrap_or_default()) {
+            Ok(0) => return Ok(Ok(0)),
+            Ok(n) if n > max => return Err(Error::Internal("fill wrote more than it was given")),
+            Ok(n) => n,
+            Err(e) => return Ok(Err(e)),
+        };
+        let record = region.get_mut(..prefix + n + suffix).unwrap_or_default();
+        let len = self.seal_record(typ, record, n)?;
+        out.commit(len);
+        Ok(Ok(n))
+    }
+
+    /// Seals `record` in place: it holds `plain_len` bytes of plaintext after
+    /// [`Self::prefix_len`] bytes, and room for [`Self::suffix_len`] after
+    /// them. Writes the header, nonce, content type and tag; returns the
+    /// record's length.
+    fn seal_record(
+        &mut self,
+        typ: ContentType,
+        record: &mut [u8],
+        plain_len: usize,
+    ) -> Result<usize, Error> {
         let seq = self.seq;
         self.seq = seq
             .checked_add(1)
             .ok_or(Error::Internal("write sequence number exhausted"))?;
         let key = match &self.key {
             Key::Tls13(key) => key,
-            Key::Tls12(key) => return key.seal(seq, typ, fragment, out),
+            Key::Tls12(key) => return key.seal_in_place(seq, typ, record, plain_len),
         };
-        let body_len = fragment.len() + 1 + TrafficKey::TAG_LEN;
-        let [len_hi, len_lo] = (body_len as u16).to_be_bytes();
+        let body_len = plain_len + 1 + TrafficKey::TAG_LEN;
+        let [len_hi, len_lo] = u16::try_from(body_len)
+            .map_err(|_| Error::Internal("record too large"))?
+            .to_be_bytes();
         let header = [ContentType::ApplicationData.to_wire(), 3, 3, len_hi, len_lo];
-        out.reserve(HEADER_LEN + body_len);
-        out.extend_from_slice(&header);
-        let start = out.len();
-        out.extend_from_slice(fragment);
-        out.push(typ.to_wire());
-        let tag =
-            key.seal_in_place_separate_tag(seq, &header, out.get_mut(start..).unwrap_or_default())?;
-        out.extend_from_slice(tag.as_ref());
-        Ok(())
+        let record = record
+            .get_mut(..HEADER_LEN + body_len)
+            .ok_or(Error::Internal("record buffer too short"))?;
+        let (head, body) = record.split_at_mut(HEADER_LEN);
+        head.copy_from_slice(&header);
+        let (inner, tag_out) = body.split_at_mut(plain_len + 1);
+        if let Some(last) = inner.last_mut() {
+            *last = typ.to_wire();
+        }
+        let tag = key.seal_in_place_separate_tag(seq, &header, inner)?;
+        tag_out.copy_from_slice(&tag);
+        Ok(HEADER_LEN + body_len)
     }
 }
 
 /// Appends `payload` as unprotected records of type `typ`, split at 2^14 bytes.
-pub fn frame_plaintext(typ: ContentType, payload: &[u8], out: &mut Vec<u8>) {
+pub fn frame_plaintext(typ: ContentType, payload: &[u8], out: &mut RecordBuffer) {
     for fragment in payload.chunks(MAX_PLAINTEXT) {
         let [len_hi, len_lo] = (fragment.len() as u16).to_be_bytes();
         out.extend_from_slice(&[typ.to_wire(), 3, 3, len_hi, len_lo]);
@@ -163,8 +248,16 @@ pub fn frame_plaintext(typ: ContentType, payload: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::TLS13_AES_128_GCM_SHA256;
+    use crate::crypto::tls12::{ALL_TLS12_SUITES, TAG_LEN};
+    use crate::crypto::{ALL_TLS13_SUITES, TLS13_AES_128_GCM_SHA256};
     use alloc::vec;
+    use alloc::vec::Vec;
+
+    fn sealed(sealer: &mut RecordSealer, typ: ContentType, fragment: &[u8]) -> Vec<u8> {
+        let mut out = RecordBuffer::new();
+        sealer.seal(typ, fragment, &mut out).unwrap();
+        out.as_slice().to_vec()
+    }
 
     fn pair() -> (RecordSealer, RecordOpener) {
         let secret = [7u8; 32];
@@ -181,10 +274,7 @@ mod tests {
     fn sealed_records_open_in_sequence() {
         let (mut sealer, mut opener) = pair();
         for msg in [&b"first"[..], b"", b"third"] {
-            let mut wire = Vec::new();
-            sealer
-                .seal(ContentType::ApplicationData, msg, &mut wire)
-                .unwrap();
+            let mut wire = sealed(&mut sealer, ContentType::ApplicationData, msg);
             let (header, body) = split(&mut wire);
             assert_eq!(
                 opener.open(&header, body).unwrap(),
@@ -237,15 +327,123 @@ mod tests {
     #[test]
     fn tampered_record_fails_and_sequence_does_not_advance() {
         let (mut sealer, mut opener) = pair();
-        let mut wire = Vec::new();
-        sealer
-            .seal(ContentType::ApplicationData, b"data", &mut wire)
-            .unwrap();
+        let mut wire = sealed(&mut sealer, ContentType::ApplicationData, b"data");
         let mut bad = wire.clone();
         bad[7] ^= 1;
         let (h, body) = split(&mut bad);
         assert_eq!(opener.open(&h, body), Err(Error::BadRecordMac));
         let (h, body) = split(&mut wire);
         assert!(opener.open(&h, body).is_ok());
+    }
+
+    /// Sealer pairs under one key, for each TLS 1.3 suite and each TLS 1.2
+    /// AEAD (AES-GCM with its explicit nonce, ChaCha20 without).
+    fn sealer_pairs() -> Vec<(RecordSealer, RecordSealer, RecordOpener)> {
+        let mut pairs = Vec::new();
+        for suite in ALL_TLS13_SUITES {
+            let secret = vec![0x42u8; suite.hash.output_len()];
+            let key = || TrafficKey::from_secret(suite, &secret).unwrap();
+            pairs.push((
+                RecordSealer::new(key()),
+                RecordSealer::new(key()),
+                RecordOpener::new(key()),
+            ));
+        }
+        for suite in ALL_TLS12_SUITES.iter().take(3) {
+            let key = || {
+                crate::crypto::tls12::record_keys(suite, &[5; 48], &[1; 32], &[2; 32])
+                    .unwrap()
+                    .0
+            };
+            pairs.push((
+                RecordSealer::tls12(key()),
+                RecordSealer::tls12(key()),
+                RecordOpener::tls12(key()),
+            ));
+        }
+        pairs
+    }
+
+    #[test]
+    fn seal_with_gives_the_bytes_seal_gives() {
+        for (mut a, mut b, mut opener) in sealer_pairs() {
+            let mut with = RecordBuffer::new();
+            // Stale bytes in the spare space must not leak into the records.
+            with.spare(100).fill(0xee);
+            for msg in [&b"first"[..], &[0x5a; MAX_PLAINTEXT][..], b"x"] {
+                let copied = sealed(&mut a, ContentType::ApplicationData, msg);
+                let start = with.len();
+                let n = b
+                    .seal_with(ContentType::ApplicationData, msg.len(), &mut with, |buf| {
+                        assert_eq!(buf.len(), msg.len());
+                        buf.copy_from_slice(msg);
+                        Ok::<_, ()>(msg.len())
+                    })
+                    .unwrap();
+                assert_eq!(n, Ok(msg.len()));
+                let mut wire = with.as_slice()[start..].to_vec();
+                assert_eq!(wire, copied);
+                let (header, body) = split(&mut wire);
+                assert_eq!(
+                    opener.open(&header, body).unwrap(),
+                    (ContentType::ApplicationData, msg)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn seal_with_seals_only_what_fill_wrote() {
+        for (mut a, mut b, _) in sealer_pairs() {
+            let mut out = RecordBuffer::new();
+            // More than a record is asked for: the fill gets 2^14 bytes.
+            let r = b.seal_with(ContentType::ApplicationData, 1 << 20, &mut out, |buf| {
+                assert_eq!(buf.len(), MAX_PLAINTEXT);
+                buf[..3].copy_from_slice(b"abc");
+                Ok::<_, ()>(3)
+            });
+            assert_eq!(r, Ok(Ok(3)));
+            assert_eq!(
+                out.as_slice(),
+                sealed(&mut a, ContentType::ApplicationData, b"abc")
+            );
+            let before = out.as_slice().to_vec();
+            // Nothing written, a failed fill, a fill claiming too much: no
+            // record, and the sequence number does not move.
+            let r = b.seal_with(ContentType::ApplicationData, 10, &mut out, |_| {
+                Ok::<_, ()>(0)
+            });
+            assert_eq!(r, Ok(Ok(0)));
+            let r = b.seal_with(ContentType::ApplicationData, 10, &mut out, |buf| {
+                buf.fill(1);
+                Err("would block")
+            });
+            assert_eq!(r, Ok(Err("would block")));
+            let r = b.seal_with(ContentType::ApplicationData, 10, &mut out, |_| {
+                Ok::<_, ()>(11)
+            });
+            assert!(matches!(r, Err(Error::Internal(_))));
+            assert_eq!(out.as_slice(), before);
+            assert_eq!(b.records_sealed(), 1);
+            let r = b.seal_with(ContentType::ApplicationData, 2, &mut out, |buf| {
+                buf.copy_from_slice(b"de");
+                Ok::<_, ()>(2)
+            });
+            assert_eq!(r, Ok(Ok(2)));
+            let next = sealed(&mut a, ContentType::ApplicationData, b"de");
+            assert_eq!(out.as_slice()[before.len()..], next);
+        }
+    }
+
+    #[test]
+    fn record_overhead_matches_the_protocol() {
+        for (mut a, _, _) in sealer_pairs() {
+            let wire = sealed(&mut a, ContentType::Handshake, b"12345");
+            let explicit = match &a.key {
+                Key::Tls13(_) => 1, // the inner content type
+                Key::Tls12(key) => key.explicit_nonce_len(),
+            };
+            assert_eq!(wire.len(), HEADER_LEN + explicit + 5 + TAG_LEN);
+        }
     }
 }
