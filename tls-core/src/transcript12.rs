@@ -1,35 +1,39 @@
-//! The TLS 1.2 handshake transcript, kept as the messages' bytes: a TLS 1.2
+//! The TLS 1.2 handshake transcript: a running hash (for the extended
+//! master secret and Finished), and the messages' bytes, because a TLS 1.2
 //! CertificateVerify signs the messages themselves, not their hash.
 
 use alloc::vec::Vec;
 
 use crate::conn::Common;
-use crate::crypto::{HashAlg, HashOutput};
+use crate::crypto::{HashAlg, HashOutput, Transcript};
 use crate::error::Error;
 
 /// Every handshake message so far, as sent or received.
 pub(crate) struct Transcript12 {
-    hash: HashAlg,
+    running: Transcript,
     bytes: Vec<u8>,
 }
 
 impl Transcript12 {
     /// A transcript starting with `first` (the ClientHello), hashed with `hash`.
     pub fn new(hash: HashAlg, first: &[u8]) -> Self {
+        let mut running = Transcript::new(hash);
+        running.update(first);
         Transcript12 {
-            hash,
+            running,
             bytes: first.to_vec(),
         }
     }
 
     /// Adds a message (its whole encoding).
     pub fn add(&mut self, encoded: &[u8]) {
+        self.running.update(encoded);
         self.bytes.extend_from_slice(encoded);
     }
 
-    /// The hash of everything so far.
+    /// The hash of everything so far (without hashing it all again).
     pub fn hash(&self) -> HashOutput {
-        self.hash.hash(&self.bytes)
+        self.running.current()
     }
 
     /// The messages themselves, for a CertificateVerify signature.

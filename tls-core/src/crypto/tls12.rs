@@ -111,7 +111,8 @@ pub fn prf(hash: HashAlg, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u
     ctx.update(label);
     ctx.update(seed);
     let mut a = ctx.sign();
-    for chunk in out.chunks_mut(hash.output_len()) {
+    let mut chunks = out.chunks_mut(hash.output_len()).peekable();
+    while let Some(chunk) = chunks.next() {
         let mut ctx = hmac::Context::with_key(&key);
         ctx.update(a.as_ref());
         ctx.update(label);
@@ -120,7 +121,10 @@ pub fn prf(hash: HashAlg, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u
         if let Some(src) = block.as_ref().get(..chunk.len()) {
             chunk.copy_from_slice(src);
         }
-        a = hmac::sign(&key, a.as_ref());
+        // A(i+1) only when another block follows.
+        if chunks.peek().is_some() {
+            a = hmac::sign(&key, a.as_ref());
+        }
     }
 }
 
