@@ -153,6 +153,14 @@ mod tests {
     use alloc::vec;
     use alloc::vec::Vec;
 
+    /// Moves every complete record's type and body out of `d` into `seen`.
+    fn take_records(d: &mut Deframer, seen: &mut Vec<(ContentType, Vec<u8>)>) {
+        while let Some(r) = d.next_record().unwrap() {
+            seen.push((r.typ, d.body_mut(&r).to_vec()));
+            d.consume(&r);
+        }
+    }
+
     #[test]
     fn records_arrive_byte_by_byte() {
         let wire = [22, 3, 3, 0, 2, 0xaa, 0xbb, 21, 3, 3, 0, 2, 1, 0];
@@ -160,10 +168,7 @@ mod tests {
         let mut seen = Vec::new();
         for b in wire {
             d.push(&[b]);
-            while let Some(r) = d.next_record().unwrap() {
-                seen.push((r.typ, d.body_mut(&r).to_vec()));
-                d.consume(&r);
-            }
+            take_records(&mut d, &mut seen);
         }
         assert_eq!(
             seen,
@@ -189,10 +194,7 @@ mod tests {
                 spare[..chunk.len()].copy_from_slice(chunk);
                 spare[chunk.len()..].fill(0xff);
                 d.commit(chunk.len());
-                while let Some(r) = d.next_record().unwrap() {
-                    seen.push((r.typ, d.body_mut(&r).to_vec()));
-                    d.consume(&r);
-                }
+                take_records(&mut d, &mut seen);
             }
             assert_eq!(
                 seen,
