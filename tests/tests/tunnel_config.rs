@@ -28,6 +28,8 @@ fn tunnel_stunnel_conf_with_two_services_runs_unchanged() {
          cert = {cert}\n\
          key = {key}\n\
          TIMEOUTidle = 60\n\
+         sessionCacheTimeout = 600\n\
+         sessionCacheSize = 500\n\
          \n\
          [to-web]\n\
          client = yes\n\
@@ -36,7 +38,8 @@ fn tunnel_stunnel_conf_with_two_services_runs_unchanged() {
          CAfile = {cert}\n\
          verifyChain = yes\n\
          checkHost = localhost\n\
-         TIMEOUTconnect = 5\n",
+         TIMEOUTconnect = 5\n\
+         sessionResume = yes\n",
         pid = pid.display(),
         backend = backend.addr(),
         cert = cert.cert.display(),
@@ -69,7 +72,8 @@ fn tunnel_toml_config_and_check() {
     let port = free_port();
     let toml = format!(
         "[global]\nlog_format = \"json\"\n\n[[service]]\nname = \"api\"\nmode = \"server\"\n\
-         listen = \"127.0.0.1:{port}\"\ntarget = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\nidle_timeout = \"30s\"\n",
+         listen = \"127.0.0.1:{port}\"\ntarget = \"{}\"\ncert = \"{}\"\nkey = \"{}\"\nidle_timeout = \"30s\"\n\
+         session_timeout = \"10m\"\nsession_cache_size = 100\nsession_tickets = true\n",
         backend.addr(),
         cert.cert.display(),
         cert.key.display()
@@ -149,6 +153,36 @@ fn tunnel_bad_configs_give_one_clear_line() {
     assert_bad(
         &["--config", &toml_mode],
         &format!("{toml_mode}:1: service \"x\": mode must be server or client"),
+    );
+
+    let cache = write(
+        "cache.conf",
+        "[svc]\naccept = 1234\nconnect = 127.0.0.1:1\nsessionCacheSize = 0\n",
+    );
+    assert_bad(
+        &["--config", &cache],
+        &format!("{cache}:4: sessionCacheSize: session cache size 0 (unlimited in stunnel) is not supported"),
+    );
+    let options = write(
+        "options.conf",
+        "[svc]\naccept = 1234\nconnect = 127.0.0.1:1\noptions = NO_SSLv3\n",
+    );
+    assert_bad(
+        &["--config", &options],
+        &format!("{options}:4: options = NO_SSLv3: unsupported (tls-tunnel accepts only options = NO_TICKET"),
+    );
+    let client_timeout = write(
+        "client.conf",
+        "[svc]\nclient = yes\naccept = 1234\nconnect = 127.0.0.1:1\nsessionCacheTimeout = 60\n",
+    );
+    assert_bad(
+        &["--config", &client_timeout],
+        &format!("{client_timeout}:5: [svc]: sessionCacheTimeout applies to server mode only"),
+    );
+    let toml_timeout = write("timeout.toml", "[[service]]\nname = \"x\"\nmode = \"server\"\nlisten = \"1\"\ntarget = \"127.0.0.1:1\"\nsession_timeout = \"200h\"\n");
+    assert_bad(
+        &["--config", &toml_timeout],
+        &format!("{toml_timeout}:1: service \"x\": session timeout must be a whole number of seconds from 1s to 7 days"),
     );
 
     assert_bad(

@@ -8,8 +8,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::toml::{parse_level, parse_log_format, parse_proxy_version};
 use crate::config::{
-    parse_duration, validate, Access, Addr, CertFiles, Config, ConfigError, Global, LogFormat,
-    Mode, ProxyVersion, ServerVerify, Service, Timeouts, DEFAULT_MAX_CONNECTIONS,
+    parse_duration, parse_session_timeout, validate, Access, Addr, CertFiles, Config, ConfigError,
+    Global, LogFormat, Mode, ProxyVersion, Resumption, ServerVerify, Service, Timeouts,
+    DEFAULT_MAX_CONNECTIONS,
 };
 
 const ABOUT: &str = "A TLS tunnel: the stunnel replacement built on tls-core.";
@@ -37,6 +38,12 @@ EXAMPLES
       --cert db.pem --key db.key
   tls-tunnel client --listen 127.0.0.1:2525 --target mail.example.com:465 --cacert ca.pem
   tls-tunnel --config /etc/tls-tunnel/stunnel.conf --check
+
+SESSION RESUMPTION
+  On by default. A server issues TLS 1.3 and TLS 1.2 session tickets and keeps a
+  TLS 1.2 session-ID cache; a client offers its last session to the same server.
+  Ticket keys and caches survive SIGHUP unless the reload changes the session
+  settings or how peers are verified. --no-session-resumption turns it off.
 
 SIGNALS
   SIGHUP   reload certificates, keys, CA files and targets; established connections
@@ -137,6 +144,9 @@ pub struct Common {
     /// Most simultaneous connections; more are closed at once.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Turn session resumption off: every connection makes a full handshake.
+    #[arg(long)]
+    pub no_session_resumption: bool,
 }
 
 /// `tls-tunnel server`.
@@ -154,6 +164,9 @@ pub struct ServerArgs {
     /// Admit any client certificate that verifies against --cacert.
     #[arg(long)]
     pub allow_all: bool,
+    /// How long session tickets and cached sessions may be resumed (1s to 7d).
+    #[arg(long, value_name = "DURATION", value_parser = parse_session_timeout, default_value = "5m")]
+    pub session_timeout: Duration,
 }
 
 /// `tls-tunnel client`.
@@ -248,9 +261,14 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
             ..Timeouts::default()
         },
         max_connections: c.max_connections,
+        resumption: Resumption {
+            enabled: !c.no_session_resumption,
+            ..Resumption::default()
+        },
     };
     match cmd {
         Command::Server(a) => {
+            service.resumption.timeout = a.session_timeout;
             service.access = Access {
                 cacert: c.cacert.clone(),
                 pinned: false,

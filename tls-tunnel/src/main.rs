@@ -47,7 +47,7 @@ fn main() -> ExitCode {
     let mut lives = Vec::new();
     for service in config.services {
         let (origin, name) = (service.origin.clone(), service.name.clone());
-        match Live::build(service) {
+        match Live::build(service, None) {
             Ok(live) => lives.push(live),
             Err(e) => {
                 eprintln!("tls-tunnel: {origin}: [{name}]: {e}");

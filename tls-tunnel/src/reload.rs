@@ -1,7 +1,9 @@
 //! SIGHUP: re-read the configuration and swap in new certificates, keys, CA
 //! files and targets for new connections. Established connections keep the
 //! configuration they started with. A reload that fails anywhere changes
-//! nothing and logs why.
+//! nothing and logs why. Session ticket keys, session caches and client
+//! session stores carry over to the new configuration (see
+//! [`crate::tls::Sessions`]).
 
 use std::sync::Arc;
 
@@ -29,9 +31,9 @@ pub fn reload(cli: &Cli, services: &[Arc<ServiceHandle>]) -> Result<usize, Strin
                 handle.name
             ));
         }
-        let live =
-            Live::build(new.clone()).map_err(|e| format!("{}: [{}]: {e}", new.origin, new.name))?;
-        staged.push((handle, live));
+        let live = Live::build(new.clone(), Some(&old))
+            .map_err(|e| format!("{}: [{}]: {e}", new.origin, new.name))?;
+        staged.push((handle, live, old));
     }
     for new in &config.services {
         if !services.iter().any(|h| h.name == new.name) {
@@ -39,7 +41,11 @@ pub fn reload(cli: &Cli, services: &[Arc<ServiceHandle>]) -> Result<usize, Strin
         }
     }
     let n = staged.len();
-    for (handle, live) in staged {
+    for (handle, live, old) in staged {
+        if !live.sessions.continues(&old.sessions) {
+            tracing::info!(service = %handle.name, "sessions from before the reload will not resume: \
+                session settings, CA file, pinned or client certificate, or names checked changed");
+        }
         handle.replace(live);
     }
     Ok(n)

@@ -201,6 +201,7 @@ async fn connection(mut stream: Stream, live: Arc<Live>, metrics: Arc<ServiceMet
         sni = %n.and_then(|n| n.server_name.as_deref()).unwrap_or("-"),
         version = %n.map_or_else(|| "-".into(), |n| version_name(n.version)),
         suite = %n.map_or_else(|| "-".into(), |n| suite_name(n.suite)),
+        resumed = n.is_some_and(|n| n.resumed),
         bytes_in = report.bytes.from_tls,
         bytes_out = report.bytes.to_tls,
         duration_ms = started.elapsed().as_millis() as u64,

@@ -1,19 +1,24 @@
 //! Turning a [`Service`] into tls-core configurations: certificates and keys
-//! loaded from disk, the self-signed default, SNI certificate selection, and
-//! the server-certificate verifier of client mode.
+//! loaded from disk, the self-signed default, SNI certificate selection, the
+//! server-certificate verifier of client mode, and the session-resumption
+//! state that reloads hand on.
 
+use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use tls_core::{
     CertifiedKey, ClientCertVerified, ClientCertVerifier, ClientConfig, ClientHelloInfo,
-    PinnedCertVerifier, ResolvesServerCert, ServerCertVerified, ServerCertVerifier, ServerConfig,
-    SystemClock, TrustAnchors, UnixTime, WebPkiClientVerifier, WebPkiVerifier,
+    ClientSessionStore, Clock, MemorySessionCache, MemorySessionStore, PinnedCertVerifier,
+    ResolvesServerCert, RotatingTicketer, ServerCertVerified, ServerCertVerifier, ServerConfig,
+    SessionIdCache, SystemClock, TicketEncrypter, TrustAnchors, UnixTime, WebPkiClientVerifier,
+    WebPkiVerifier,
 };
 
 use tls_core::x509::check_trusted_certificate;
 
-use crate::config::{Addr, CertFiles, Mode, ServerVerify, Service};
+use crate::config::{Addr, CertFiles, Mode, Resumption, ServerVerify, Service};
 
 /// A service with its TLS configuration built: what each new connection
 /// takes a snapshot of, and what a reload replaces.
@@ -22,6 +27,8 @@ pub struct Live {
     pub service: Service,
     /// The engine configuration for this side.
     pub tls: TlsConfig,
+    /// Session tickets, caches and stores, handed on by a reload.
+    pub sessions: Sessions,
 }
 
 /// The engine configuration of one service.
@@ -33,10 +40,20 @@ pub enum TlsConfig {
 }
 
 impl Live {
-    /// Loads everything `service` refers to.
-    pub fn build(service: Service) -> Result<Live, String> {
-        let tls = match service.mode {
-            Mode::Server => TlsConfig::Server(Arc::new(server_config(&service)?)),
+    /// Loads everything `service` refers to. On a reload `previous` is the
+    /// configuration being replaced: its session state is kept, so tickets
+    /// and cached sessions issued before the reload still resume, unless
+    /// what they were made under changed (see [`Sessions::continues`]).
+    pub fn build(service: Service, previous: Option<&Live>) -> Result<Live, String> {
+        let previous = previous.map(|p| &p.sessions);
+        let (tls, sessions) = match service.mode {
+            Mode::Server => {
+                let (mut config, trust) = server_config(&service)?;
+                let sessions = Sessions::keep_or_new(previous, Basis::new(&service, None, trust))?;
+                config.ticketer = sessions.ticketer();
+                config.session_cache = sessions.session_cache();
+                (TlsConfig::Server(Arc::new(config)), sessions)
+            }
             Mode::Client => {
                 let name = service.server_name.clone().or_else(|| {
                     service
@@ -45,10 +62,18 @@ impl Live {
                         .and_then(Addr::host)
                         .map(str::to_string)
                 });
-                TlsConfig::Client(Arc::new(client_config(&service)?), name)
+                let (mut config, trust) = client_config(&service)?;
+                let basis = Basis::new(&service, name.clone(), trust);
+                let sessions = Sessions::keep_or_new(previous, basis)?;
+                config.session_store = sessions.client_store();
+                (TlsConfig::Client(Arc::new(config), name), sessions)
             }
         };
-        Ok(Live { service, tls })
+        Ok(Live {
+            service,
+            tls,
+            sessions,
+        })
     }
 
     /// The targets for a connection that asked for `sni` (server mode).
@@ -158,7 +183,9 @@ impl ResolvesServerCert for SniResolver {
     }
 }
 
-fn server_config(service: &Service) -> Result<ServerConfig, String> {
+/// The server configuration, without session state, and the digest of the
+/// CA file client certificates are checked against.
+fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
     let default = match &service.cert {
         Some(files) => load_cert(files)?,
         None => self_signed()?.0,
@@ -174,25 +201,36 @@ fn server_config(service: &Service) -> Result<ServerConfig, String> {
         Arc::new(entropy::HostEntropy),
         Arc::new(SystemClock),
     );
+    let mut trust = digest_certs(&[]);
     if let Some(cacert) = &service.access.cacert {
         // Client certificates must chain to the CA file (or be in it); then the
         // access rules (CN / SAN) apply to the verified certificate.
         let ca = CaFile::load(cacert)?;
+        trust = digest_certs(&ca.certs);
         config.client_verifier = Some(Arc::new(ClientChainVerifier {
             chain: WebPkiClientVerifier::new(ca.anchors.clone()),
             ca,
         }));
     }
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
-    Ok(config)
+    Ok((config, trust))
 }
 
-fn client_config(service: &Service) -> Result<ClientConfig, String> {
+/// The client configuration, without session state, and the digest of the
+/// certificates the server is checked against followed by that of our own
+/// certificate.
+fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
+    let mut trust = digest_certs(&[]);
     let verifier: Arc<dyn ServerCertVerifier> = match &service.verify {
-        ServerVerify::Pinned(path) => Arc::new(PinnedCertVerifier::new(load_certs(path)?)),
+        ServerVerify::Pinned(path) => {
+            let pins = load_certs(path)?;
+            trust = digest_certs(&pins);
+            Arc::new(PinnedCertVerifier::new(pins))
+        }
         ServerVerify::Insecure => Arc::new(NoVerification),
         ServerVerify::Chain(Some(path)) => {
             let ca = CaFile::load(path)?;
+            trust = digest_certs(&ca.certs);
             Arc::new(ServerChainVerifier::new(
                 ca.anchors.clone(),
                 ca.certs,
@@ -222,10 +260,200 @@ fn client_config(service: &Service) -> Result<ClientConfig, String> {
         Arc::new(SystemClock),
     );
     if let Some(files) = &service.cert {
-        config.client_cert = Some(load_cert(files)?);
+        let key = load_cert(files)?;
+        trust.extend(digest_certs(&key.chain));
+        config.client_cert = Some(key);
     }
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
-    Ok(config)
+    Ok((config, trust))
+}
+
+/// What a service's sessions were made under. Sessions made under another
+/// basis must not resume: a resumed handshake skips the certificate checks,
+/// so a session from before a reload that changed a CA file, a pinned
+/// certificate or the names checked would bypass the new checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Basis {
+    mode: Mode,
+    settings: Resumption,
+    verify: ServerVerify,
+    pinned: bool,
+    /// Client mode: the name sessions are kept under.
+    name: Option<String>,
+    check_host: Vec<String>,
+    check_ip: Vec<IpAddr>,
+    /// Digests of the certificates peers are checked against and, in
+    /// client mode, of our own certificate.
+    trust: Vec<u8>,
+}
+
+impl Basis {
+    fn new(service: &Service, name: Option<String>, trust: Vec<u8>) -> Basis {
+        Basis {
+            mode: service.mode,
+            settings: service.resumption,
+            verify: service.verify.clone(),
+            pinned: service.access.pinned,
+            name,
+            check_host: service.check_host.clone(),
+            check_ip: service.check_ip.clone(),
+            trust,
+        }
+    }
+}
+
+/// The SHA-256 digest of a list of DER certificates.
+fn digest_certs(certs: &[Vec<u8>]) -> Vec<u8> {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for cert in certs {
+        ctx.update(&(cert.len() as u64).to_be_bytes());
+        ctx.update(cert);
+    }
+    ctx.finish().as_ref().to_vec()
+}
+
+/// A service's session-resumption state: the server's ticket keys and TLS
+/// 1.2 session-ID cache, or the client's store of the server's sessions.
+/// A reload hands it on to the new configuration.
+#[derive(Clone)]
+pub struct Sessions {
+    basis: Basis,
+    state: SessionState,
+}
+
+#[derive(Clone)]
+enum SessionState {
+    Off,
+    Server {
+        ticketer: Option<Arc<RotatingTicketer>>,
+        cache: Arc<SessionCache>,
+    },
+    Client(Arc<MemorySessionStore>),
+}
+
+/// Server names a client-mode service keeps sessions for: it talks to one
+/// (a new name on reload is a new [`Basis`], so a new store).
+const CLIENT_SESSION_NAMES: usize = 1;
+
+impl Sessions {
+    /// The previous state when it was made under the same basis, else a new one.
+    fn keep_or_new(previous: Option<&Sessions>, basis: Basis) -> Result<Sessions, String> {
+        if let Some(previous) = previous.filter(|p| p.basis == basis) {
+            return Ok(previous.clone());
+        }
+        let r = basis.settings;
+        let state = match basis.mode {
+            _ if !r.enabled => SessionState::Off,
+            Mode::Server => {
+                let ticketer = if r.tickets {
+                    // Validated to at most seven days; the ticketer caps it there too.
+                    let lifetime = u32::try_from(r.timeout.as_secs()).unwrap_or(u32::MAX);
+                    let ticketer = RotatingTicketer::new(
+                        Arc::new(entropy::HostEntropy),
+                        lifetime,
+                        SystemClock.now(),
+                    )
+                    .map_err(|e| format!("cannot make session ticket keys: {e}"))?;
+                    Some(Arc::new(ticketer))
+                } else {
+                    None
+                };
+                SessionState::Server {
+                    ticketer,
+                    cache: Arc::new(SessionCache::new(r.cache_size, r.timeout.as_secs())),
+                }
+            }
+            Mode::Client => {
+                SessionState::Client(Arc::new(MemorySessionStore::new(CLIENT_SESSION_NAMES)))
+            }
+        };
+        Ok(Sessions { basis, state })
+    }
+
+    /// True when sessions made under `previous` still resume: the state was
+    /// handed on, or there was none to lose.
+    pub fn continues(&self, previous: &Sessions) -> bool {
+        self.basis == previous.basis || matches!(previous.state, SessionState::Off)
+    }
+
+    fn ticketer(&self) -> Option<Arc<dyn TicketEncrypter>> {
+        match &self.state {
+            SessionState::Server {
+                ticketer: Some(t), ..
+            } => Some(t.clone()),
+            _ => None,
+        }
+    }
+
+    fn session_cache(&self) -> Option<Arc<dyn SessionIdCache>> {
+        match &self.state {
+            SessionState::Server { cache, .. } => Some(cache.clone()),
+            _ => None,
+        }
+    }
+
+    fn client_store(&self) -> Option<Arc<dyn ClientSessionStore>> {
+        match &self.state {
+            SessionState::Client(store) => Some(store.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// The TLS 1.2 session-ID cache: tls-core's bounded in-memory cache, whose
+/// sessions are also forgotten after the session timeout. (tls-core gives a
+/// cached session the ticketer's lifetime, which is the timeout; without
+/// tickets it would keep it for two hours.)
+struct SessionCache {
+    sessions: MemorySessionCache,
+    /// When each cached id was stored, oldest first, evicted in step with
+    /// `sessions`.
+    stored_at: Mutex<VecDeque<(Vec<u8>, u64)>>,
+    capacity: usize,
+    timeout: u64,
+}
+
+impl SessionCache {
+    fn new(capacity: usize, timeout: u64) -> SessionCache {
+        SessionCache {
+            sessions: MemorySessionCache::new(capacity),
+            stored_at: Mutex::new(VecDeque::new()),
+            capacity,
+            timeout,
+        }
+    }
+}
+
+impl SessionIdCache for SessionCache {
+    fn put(&self, id: &[u8], session: Vec<u8>) {
+        let now = SystemClock.now().0;
+        let mut stored = self
+            .stored_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        stored.retain(|(k, _)| k != id);
+        stored.push_back((id.to_vec(), now));
+        while stored.len() > self.capacity {
+            stored.pop_front();
+        }
+        // Under the same lock, so both evict the same oldest entries.
+        self.sessions.put(id, session);
+    }
+
+    fn get(&self, id: &[u8]) -> Option<Vec<u8>> {
+        let now = SystemClock.now().0;
+        let fresh = self
+            .stored_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .any(|(k, at)| k == id && now.saturating_sub(*at) < self.timeout);
+        if fresh {
+            self.sessions.get(id)
+        } else {
+            None
+        }
+    }
 }
 
 /// Accepts any server certificate (stunnel's `verifyChain = no`); the
@@ -376,5 +604,88 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!(fa, fb);
         assert_eq!(fa.len(), 32 * 3 - 1);
+    }
+
+    fn server(cacert: Option<&Path>) -> Service {
+        let mut s = crate::config::toml::parse(
+            "t.toml",
+            "[[service]]\nname = \"a\"\nmode = \"server\"\nlisten = \"1\"\ntarget = \"127.0.0.1:1\"\n",
+        )
+        .unwrap()
+        .services
+        .remove(0);
+        if let Some(path) = cacert {
+            s.access.cacert = Some(path.to_path_buf());
+            s.access.allow_all = true;
+        }
+        s
+    }
+
+    fn same_ticketer(a: &Live, b: &Live) -> bool {
+        match (&a.sessions.state, &b.sessions.state) {
+            (
+                SessionState::Server {
+                    ticketer: Some(x), ..
+                },
+                SessionState::Server {
+                    ticketer: Some(y), ..
+                },
+            ) => Arc::ptr_eq(x, y),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn reload_keeps_sessions_unless_their_basis_changed() {
+        let dir = std::env::temp_dir().join(format!("tls-tunnel-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca = dir.join("ca.pem");
+        let write_ca = || {
+            let c = rcgen::generate_simple_self_signed(vec!["ca".to_string()]).unwrap();
+            std::fs::write(&ca, c.cert.pem()).unwrap();
+        };
+        write_ca();
+
+        let first = Live::build(server(Some(&ca)), None).unwrap();
+        let same = Live::build(server(Some(&ca)), Some(&first)).unwrap();
+        assert!(same_ticketer(&first, &same));
+        assert!(same.sessions.continues(&first.sessions));
+
+        // A new CA file at the same path: sessions of the old clients must not resume.
+        write_ca();
+        let new_ca = Live::build(server(Some(&ca)), Some(&same)).unwrap();
+        assert!(!same_ticketer(&same, &new_ca));
+        assert!(!new_ca.sessions.continues(&same.sessions));
+
+        let mut longer = server(Some(&ca));
+        longer.resumption.timeout = std::time::Duration::from_secs(600);
+        let longer = Live::build(longer, Some(&new_ca)).unwrap();
+        assert!(!same_ticketer(&new_ca, &longer));
+
+        let mut off = server(Some(&ca));
+        off.resumption.enabled = false;
+        let off = Live::build(off, Some(&longer)).unwrap();
+        let TlsConfig::Server(config) = &off.tls else {
+            panic!("server mode")
+        };
+        assert!(config.ticketer.is_none() && config.session_cache.is_none());
+        let on = Live::build(server(Some(&ca)), Some(&off)).unwrap();
+        assert!(on.sessions.continues(&off.sessions));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn session_cache_forgets_after_the_timeout_and_is_bounded() {
+        let cache = SessionCache::new(2, 60);
+        cache.put(b"a", vec![1]);
+        assert_eq!(cache.get(b"a"), Some(vec![1]));
+        cache.put(b"b", vec![2]);
+        cache.put(b"c", vec![3]);
+        assert_eq!(cache.get(b"a"), None);
+        assert_eq!(cache.stored_at.lock().unwrap().len(), 2);
+        // Stored a minute ago: expired.
+        cache.stored_at.lock().unwrap()[0].1 -= 60;
+        assert_eq!(cache.get(b"b"), None);
+        assert_eq!(cache.get(b"c"), Some(vec![3]));
     }
 }

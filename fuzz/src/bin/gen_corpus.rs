@@ -415,14 +415,14 @@ fn pem_base64(der: &[u8]) -> String {
 
 fn tunnel(out: &mut Out) {
     let toml = [
-        "[global]\nlog_format = \"json\"\nlog_level = \"debug\"\nmetrics = \"127.0.0.1:9100\"\ndrain_timeout = \"5s\"\npid_file = \"/run/t.pid\"\n\n[[service]]\nname = \"web\"\nmode = \"server\"\nlisten = \"0.0.0.0:8443\"\ntarget = \"unix:/run/app.sock\"\ncert = \"/c.pem\"\nkey = \"/k.pem\"\ncacert = \"/ca.pem\"\nverify = \"require\"\nallow_cn = [\"alice\"]\nallow_san = [\"spiffe://x/y\"]\nalpn = [\"h2\", \"http/1.1\"]\nproxy_protocol = \"v2\"\naccept_proxy = true\nhandshake_timeout = \"10s\"\nidle_timeout = \"5m\"\nmax_connections = 100\n\n[[service.sni]]\nname = \"A.example\"\ntarget = \"127.0.0.1:81\"\ncert = \"/a.pem\"\nkey = \"/a.key\"\n",
-        "[[service]]\nname = \"db\"\nmode = \"client\"\nlisten = \"127.0.0.1:5432\"\ntargets = [\"db1:5433\", \"[::1]:5433\"]\nserver_name = \"db.example.com\"\ncacert = \"/ca.pem\"\nconnect_timeout = \"3s\"\nclose_timeout = \"1s\"\n",
+        "[global]\nlog_format = \"json\"\nlog_level = \"debug\"\nmetrics = \"127.0.0.1:9100\"\ndrain_timeout = \"5s\"\npid_file = \"/run/t.pid\"\n\n[[service]]\nname = \"web\"\nmode = \"server\"\nlisten = \"0.0.0.0:8443\"\ntarget = \"unix:/run/app.sock\"\ncert = \"/c.pem\"\nkey = \"/k.pem\"\ncacert = \"/ca.pem\"\nverify = \"require\"\nallow_cn = [\"alice\"]\nallow_san = [\"spiffe://x/y\"]\nalpn = [\"h2\", \"http/1.1\"]\nproxy_protocol = \"v2\"\naccept_proxy = true\nhandshake_timeout = \"10s\"\nidle_timeout = \"5m\"\nmax_connections = 100\nsession_timeout = \"10m\"\nsession_cache_size = 50\nsession_tickets = false\n\n[[service.sni]]\nname = \"A.example\"\ntarget = \"127.0.0.1:81\"\ncert = \"/a.pem\"\nkey = \"/a.key\"\n",
+        "[[service]]\nname = \"db\"\nmode = \"client\"\nlisten = \"127.0.0.1:5432\"\ntargets = [\"db1:5433\", \"[::1]:5433\"]\nserver_name = \"db.example.com\"\ncacert = \"/ca.pem\"\nconnect_timeout = \"3s\"\nclose_timeout = \"1s\"\nsession_resumption = false\n",
     ];
     for t in toml {
         out.put("tunnel_toml", t.as_bytes());
     }
     let conf = [
-        "; comment\nforeground = yes\npid = /tmp/x.pid\ndebug = 7\noutput = /var/log/t.log\nTIMEOUTidle = 30\n\n[web]\naccept = 8443\nconnect = 127.0.0.1:80\ncert = /c.pem\nkey = /k.pem\nCAfile = /ca.pem\nverifyPeer = yes\nTIMEOUTbusy = 10\nTIMEOUTclose = 0\n\n[db]\nclient = yes\naccept = 127.0.0.1:5432\nconnect = db.example.com:5433\nCAfile = /ca.pem\nverifyChain = yes\ncheckHost = db.example.com\ncheckIP = 10.0.0.1\nTIMEOUTconnect = 5\n",
+        "; comment\nforeground = yes\npid = /tmp/x.pid\ndebug = 7\noutput = /var/log/t.log\nTIMEOUTidle = 30\n\n[web]\naccept = 8443\nconnect = 127.0.0.1:80\ncert = /c.pem\nkey = /k.pem\nCAfile = /ca.pem\nverifyPeer = yes\nTIMEOUTbusy = 10\nTIMEOUTclose = 0\nsessionCacheTimeout = 600\nsessionCacheSize = 50\noptions = NO_TICKET\n\n[db]\nclient = yes\naccept = 127.0.0.1:5432\nconnect = db.example.com:5433\nCAfile = /ca.pem\nverifyChain = yes\ncheckHost = db.example.com\ncheckIP = 10.0.0.1\nTIMEOUTconnect = 5\nsessionResume = no\n",
         "[main]\naccept = 443\nconnect = 127.0.0.1:1\n[a]\nsni = main:a.example\nconnect = 127.0.0.1:2\ncert = /a.pem\n",
     ];
     for c in conf {

@@ -202,6 +202,78 @@ impl Default for Timeouts {
     }
 }
 
+/// Session resumption: a returning client skips the full handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resumption {
+    /// Resume at all. Server mode: issue tickets and keep a TLS 1.2
+    /// session-ID cache; client mode: keep the server's sessions and offer
+    /// them on the next connection.
+    pub enabled: bool,
+    /// Server mode: issue session tickets (TLS 1.3, and TLS 1.2 tickets when
+    /// asked for). Without them only TLS 1.2 resumes, by session ID
+    /// (stunnel's `options = NO_TICKET`).
+    pub tickets: bool,
+    /// Server mode: how long a ticket or cached session may be resumed
+    /// (stunnel's sessionCacheTimeout).
+    pub timeout: Duration,
+    /// Server mode: TLS 1.2 sessions kept for resumption by session ID
+    /// (stunnel's sessionCacheSize).
+    pub cache_size: usize,
+}
+
+impl Default for Resumption {
+    fn default() -> Self {
+        Resumption {
+            enabled: true,
+            tickets: true,
+            timeout: DEFAULT_SESSION_TIMEOUT,
+            cache_size: DEFAULT_SESSION_CACHE_SIZE,
+        }
+    }
+}
+
+/// stunnel's default sessionCacheTimeout.
+pub const DEFAULT_SESSION_TIMEOUT: Duration = Duration::from_secs(300);
+/// The longest session timeout: a TLS 1.3 ticket lasts at most seven days
+/// (RFC 8446, section 4.6.1).
+pub const MAX_SESSION_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+/// stunnel's default sessionCacheSize.
+pub const DEFAULT_SESSION_CACHE_SIZE: usize = 1000;
+/// The largest session-ID cache (each lookup scans it).
+pub const MAX_SESSION_CACHE_SIZE: usize = 100_000;
+
+/// Checks a session timeout: whole seconds, from 1 second to 7 days.
+pub fn check_session_timeout(d: Duration) -> Result<Duration, String> {
+    if d.subsec_nanos() != 0 || d.is_zero() || d > MAX_SESSION_TIMEOUT {
+        return Err(format!(
+            "session timeout must be a whole number of seconds from 1s to 7 days ({}s), not {d:?}",
+            MAX_SESSION_TIMEOUT.as_secs()
+        ));
+    }
+    Ok(d)
+}
+
+/// Parses a session timeout written as a duration (`300`, `300s`, `5m`, `2h`).
+pub fn parse_session_timeout(s: &str) -> Result<Duration, String> {
+    check_session_timeout(parse_duration(s)?)
+}
+
+/// Checks a session-ID cache size: 1 to [`MAX_SESSION_CACHE_SIZE`].
+pub fn check_session_cache_size(n: usize) -> Result<usize, String> {
+    if n == 0 {
+        return Err(format!(
+            "session cache size 0 (unlimited in stunnel) is not supported: give a number of \
+             sessions from 1 to {MAX_SESSION_CACHE_SIZE}"
+        ));
+    }
+    if n > MAX_SESSION_CACHE_SIZE {
+        return Err(format!(
+            "session cache size {n} is too large: at most {MAX_SESSION_CACHE_SIZE}"
+        ));
+    }
+    Ok(n)
+}
+
 /// One tunnel: a listener, its TLS settings, and where connections go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Service {
@@ -240,6 +312,8 @@ pub struct Service {
     pub timeouts: Timeouts,
     /// Most simultaneous connections; more are closed at once.
     pub max_connections: usize,
+    /// Session resumption.
+    pub resumption: Resumption,
 }
 
 /// Log output format.
@@ -352,6 +426,8 @@ pub fn validate(service: &Service) -> Result<(), String> {
     if service.max_connections == 0 {
         return Err("max connections must be at least 1".into());
     }
+    check_session_timeout(service.resumption.timeout)?;
+    check_session_cache_size(service.resumption.cache_size)?;
     match service.mode {
         Mode::Server => {
             let a = &service.access;

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{
-    validate, Access, Addr, CertFiles, Config, ConfigError, Global, Mode, ServerVerify, Service,
-    SniRoute, Timeouts, DEFAULT_MAX_CONNECTIONS,
+    check_session_cache_size, check_session_timeout, validate, Access, Addr, CertFiles, Config,
+    ConfigError, Global, Mode, Resumption, ServerVerify, Service, SniRoute, Timeouts,
+    DEFAULT_MAX_CONNECTIONS,
 };
 
 /// Options of a service (or the global defaults), as written, with the line
@@ -28,6 +29,11 @@ struct Section {
     check_ip: Vec<(String, usize)>,
     sni: Option<(String, usize)>,
     timeouts: Timeouts,
+    // Session options, with their lines: see `own_session_option`.
+    session_resume: Option<(bool, usize)>,
+    session_timeout: Option<(Duration, usize)>,
+    session_cache_size: Option<(usize, usize)>,
+    no_ticket: Option<usize>,
 }
 
 /// Parses stunnel.conf text; `file` names it in errors.
@@ -152,15 +158,58 @@ fn service_option(
         "timeoutidle" => s.timeouts.idle = secs(value)?,
         "timeoutclose" => s.timeouts.close = secs(value)?,
         "timeoutconnect" => s.timeouts.connect = secs(value)?,
+        "sessionresume" => s.session_resume = Some((yes_no(key, value)?, line)),
+        "sessioncachetimeout" => {
+            let n: u64 = value
+                .parse()
+                .map_err(|_| format!("{key} takes a number of seconds, not {value:?}"))?;
+            let timeout = check_session_timeout(Duration::from_secs(n))
+                .map_err(|e| format!("{key}: {e}"))?;
+            s.session_timeout = Some((timeout, line));
+        }
+        "sessioncachesize" => {
+            let n: usize = value
+                .parse()
+                .map_err(|_| format!("{key} takes a number of sessions, not {value:?}"))?;
+            let size = check_session_cache_size(n).map_err(|e| format!("{key}: {e}"))?;
+            s.session_cache_size = Some((size, line));
+        }
+        "options" => {
+            if !value.eq_ignore_ascii_case("NO_TICKET") {
+                return Err(format!(
+                    "options = {value}: unsupported (tls-tunnel accepts only options = NO_TICKET; \
+                     protocol versions and ciphers are fixed)"
+                ));
+            }
+            s.no_ticket = Some(line);
+        }
         _ => {
             return Err(format!(
                 "unsupported option {key:?} (tls-tunnel reads accept, connect, client, cert, key, CAfile, \
                  verifyChain, verifyPeer, checkHost, checkIP, sni, TIMEOUTbusy/idle/close/connect, \
+                 sessionResume, sessionCacheTimeout, sessionCacheSize, options = NO_TICKET, \
                  foreground, pid, debug, output)"
             ))
         }
     }
     Ok(())
+}
+
+/// The first session option written in section `s` itself rather than
+/// inherited from the global part, with its line: in a client section only
+/// the server-side ones (`with_resume` false), in an SNI section any.
+fn own_session_option(s: &Section, with_resume: bool) -> Option<(&'static str, usize)> {
+    [
+        s.session_resume
+            .filter(|_| with_resume)
+            .map(|(_, l)| ("sessionResume", l)),
+        s.session_timeout.map(|(_, l)| ("sessionCacheTimeout", l)),
+        s.session_cache_size.map(|(_, l)| ("sessionCacheSize", l)),
+        s.no_ticket.map(|l| ("options = NO_TICKET", l)),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|(_, l)| *l > s.line)
 }
 
 fn yes_no(key: &str, value: &str) -> Result<bool, String> {
@@ -237,6 +286,16 @@ fn build(file: &str, global: Global, sections: Vec<Section>) -> Result<Config, C
                         "in server mode sni must be SERVICE:SERVER_NAME_PATTERN",
                     ));
                 };
+                if let Some((what, line)) = own_session_option(s, true) {
+                    return Err(ConfigError::new(
+                        at(line),
+                        format!(
+                            "[{}]: {what} belongs in [{}]: an sni section shares the sessions of its parent",
+                            s.name,
+                            parent.trim()
+                        ),
+                    ));
+                }
                 if s.accept.as_ref().is_some_and(|(_, l)| *l > s.line) {
                     return Err(err(
                         "an sni section takes its connections from its parent: remove accept"
@@ -284,10 +343,27 @@ fn build(file: &str, global: Global, sections: Vec<Section>) -> Result<Config, C
             proxy_accept: false,
             timeouts: s.timeouts,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            resumption: Resumption {
+                enabled: s.session_resume.map_or(true, |(on, _)| on),
+                ..Resumption::default()
+            },
         };
         let cafile = s.cafile.as_ref().map(PathBuf::from);
         match mode {
             Mode::Client => {
+                // From the global defaults they are meant for server sections;
+                // written in a client section they would be silently ignored.
+                if let Some((what, line)) = own_session_option(s, false) {
+                    return Err(ConfigError::new(
+                        at(line),
+                        format!(
+                            "[{}]: {what} applies to server mode only (a client keeps a session \
+                             as long as the server's ticket says; sessionResume = no turns \
+                             resumption off)",
+                            s.name
+                        ),
+                    ));
+                }
                 service.verify = match (s.verify_peer, s.verify_chain) {
                     (Some(true), _) => ServerVerify::Pinned(
                         cafile
@@ -313,6 +389,14 @@ fn build(file: &str, global: Global, sections: Vec<Section>) -> Result<Config, C
                 };
             }
             Mode::Server => {
+                let r = &mut service.resumption;
+                if let Some((timeout, _)) = s.session_timeout {
+                    r.timeout = timeout;
+                }
+                if let Some((size, _)) = s.session_cache_size {
+                    r.cache_size = size;
+                }
+                r.tickets = s.no_ticket.is_none();
                 if !check_ip.is_empty() {
                     return Err(err("checkIP is supported in client mode only".into()));
                 }
@@ -393,6 +477,66 @@ mod tests {
         let c = parse("s.conf", conf).unwrap();
         assert_eq!(c.services.len(), 1);
         assert_eq!(c.services[0].sni_routes[0].name, "a.example");
+    }
+
+    #[test]
+    fn session_options() {
+        let conf = "sessionCacheTimeout = 600\n\
+                    [a]\naccept = 1\nconnect = 127.0.0.1:1\nsessionCacheSize = 50\noptions = NO_TICKET\n\
+                    [b]\naccept = 2\nconnect = 127.0.0.1:1\n\
+                    [c]\nclient = yes\naccept = 3\nconnect = 127.0.0.1:1\nsessionResume = no\n";
+        let c = parse("s.conf", conf).unwrap();
+        let r: Vec<Resumption> = c.services.iter().map(|s| s.resumption).collect();
+        assert_eq!(
+            r[0],
+            Resumption {
+                enabled: true,
+                tickets: false,
+                timeout: Duration::from_secs(600),
+                cache_size: 50,
+            }
+        );
+        assert_eq!(
+            r[1],
+            Resumption {
+                timeout: Duration::from_secs(600),
+                ..Resumption::default()
+            }
+        );
+        // The global sessionCacheTimeout is meant for server sections.
+        assert!(!r[2].enabled);
+        assert_eq!(r[2].timeout, Duration::from_secs(300));
+    }
+
+    #[test]
+    fn bad_session_options_name_their_line() {
+        let bad = |option: &str, want: &str| {
+            let conf = format!("[a]\naccept = 1\nconnect = 127.0.0.1:1\n{option}\n");
+            let e = parse("s.conf", &conf).unwrap_err();
+            assert_eq!(e.location, "s.conf:4", "{e}");
+            assert!(e.message.contains(want), "{want:?} in {e}");
+        };
+        bad("sessionCacheTimeout = soon", "takes a number of seconds");
+        bad("sessionCacheTimeout = 0", "from 1s to 7 days");
+        bad("sessionCacheTimeout = 604801", "from 1s to 7 days");
+        bad(
+            "sessionCacheSize = 0",
+            "0 (unlimited in stunnel) is not supported",
+        );
+        bad("sessionCacheSize = 100001", "at most 100000");
+        bad("sessionCacheSize = -1", "takes a number of sessions");
+        bad("options = NO_SSLv3", "accepts only options = NO_TICKET");
+        bad("sessionResume = maybe", "yes or no");
+
+        let client = "[c]\nclient = yes\naccept = 1\nconnect = 127.0.0.1:1\noptions = NO_TICKET\n";
+        let e = parse("s.conf", client).unwrap_err();
+        assert_eq!(e.location, "s.conf:5", "{e}");
+        assert!(e.message.contains("server mode only"), "{e}");
+
+        let sni = "[main]\naccept = 443\nconnect = 127.0.0.1:1\n[a]\nsni = main:a.example\nsessionResume = no\n";
+        let e = parse("s.conf", sni).unwrap_err();
+        assert_eq!(e.location, "s.conf:6", "{e}");
+        assert!(e.message.contains("sessionResume belongs in [main]"), "{e}");
     }
 
     #[test]

@@ -7,8 +7,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    parse_duration, validate, Access, Addr, CertFiles, Config, ConfigError, Global, LogFormat,
-    Mode, ProxyVersion, ServerVerify, Service, SniRoute, Timeouts, DEFAULT_MAX_CONNECTIONS,
+    check_session_cache_size, parse_duration, parse_session_timeout, validate, Access, Addr,
+    CertFiles, Config, ConfigError, Global, LogFormat, Mode, ProxyVersion, Resumption,
+    ServerVerify, Service, SniRoute, Timeouts, DEFAULT_MAX_CONNECTIONS,
 };
 
 #[derive(Deserialize)]
@@ -63,6 +64,10 @@ struct ServiceToml {
     connect_timeout: Option<String>,
     close_timeout: Option<String>,
     max_connections: Option<usize>,
+    session_resumption: Option<bool>,
+    session_tickets: Option<bool>,
+    session_timeout: Option<String>,
+    session_cache_size: Option<usize>,
     #[serde(default)]
     sni: Vec<SniToml>,
 }
@@ -214,6 +219,31 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             ))
         }
     };
+    let mut resumption = Resumption {
+        enabled: s.session_resumption.unwrap_or(true),
+        ..Resumption::default()
+    };
+    match mode {
+        Mode::Server => {
+            if let Some(t) = &s.session_timeout {
+                resumption.timeout = parse_session_timeout(t)?;
+            }
+            if let Some(n) = s.session_cache_size {
+                resumption.cache_size = check_session_cache_size(n)?;
+            }
+            resumption.tickets = s.session_tickets.unwrap_or(true);
+        }
+        Mode::Client => {
+            if s.session_timeout.is_some()
+                || s.session_cache_size.is_some()
+                || s.session_tickets.is_some()
+            {
+                return Err("session_timeout, session_cache_size and session_tickets apply to \
+                     server mode only (a client keeps a session as long as the server's ticket says)"
+                    .into());
+            }
+        }
+    }
     let access = match mode {
         Mode::Server => Access {
             cacert: s.cacert.clone(),
@@ -255,6 +285,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
         proxy_accept: s.accept_proxy,
         timeouts,
         max_connections: s.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+        resumption,
     })
 }
 
@@ -295,5 +326,55 @@ target = "127.0.0.1:81"
         let e = parse("t.toml", text).unwrap_err();
         assert_eq!(e.location, "t.toml:5", "{e}");
         assert!(e.message.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn session_keys() {
+        let text = "[[service]]\nname = \"a\"\nmode = \"server\"\nlisten = \"1\"\ntarget = \"127.0.0.1:1\"\n\
+                    session_timeout = \"10m\"\nsession_cache_size = 10\nsession_tickets = false\n\
+                    [[service]]\nname = \"b\"\nmode = \"client\"\nlisten = \"2\"\ntarget = \"127.0.0.1:1\"\n\
+                    session_resumption = false\n\
+                    [[service]]\nname = \"c\"\nmode = \"server\"\nlisten = \"3\"\ntarget = \"127.0.0.1:1\"\n";
+        let c = parse("t.toml", text).unwrap();
+        assert_eq!(
+            c.services[0].resumption,
+            Resumption {
+                enabled: true,
+                tickets: false,
+                timeout: std::time::Duration::from_secs(600),
+                cache_size: 10,
+            }
+        );
+        assert!(!c.services[1].resumption.enabled);
+        assert_eq!(c.services[2].resumption, Resumption::default());
+    }
+
+    #[test]
+    fn bad_session_keys() {
+        let bad = |mode: &str, keys: &str, want: &str| {
+            let text = format!(
+                "[global]\n\n[[service]]\nname = \"a\"\nmode = \"{mode}\"\nlisten = \"1\"\n\
+                 target = \"127.0.0.1:1\"\n{keys}\n"
+            );
+            let e = parse("t.toml", &text).unwrap_err();
+            assert!(e.location.starts_with("t.toml:"), "{e}");
+            assert!(e.to_string().contains(want), "{want:?} in {e}");
+        };
+        bad(
+            "server",
+            "session_timeout = \"0\"",
+            "t.toml:3: service \"a\": duration",
+        );
+        bad(
+            "server",
+            "session_timeout = \"500ms\"",
+            "whole number of seconds",
+        );
+        bad("server", "session_timeout = \"169h\"", "from 1s to 7 days");
+        bad("server", "session_cache_size = 0", "not supported");
+        bad("server", "session_cache_size = -3", "t.toml:8:");
+        bad("server", "session_resumption = \"yes\"", "t.toml:8:");
+        bad("client", "session_timeout = \"5m\"", "server mode only");
+        bad("client", "session_tickets = false", "server mode only");
     }
 }
