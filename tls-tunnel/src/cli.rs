@@ -17,8 +17,8 @@ const ABOUT: &str = "A TLS tunnel: the stunnel replacement built on tls-core.";
 
 const LONG_ABOUT: &str = "\
 tls-tunnel wraps plaintext TCP or Unix-socket services in TLS (server mode) or
-carries plaintext clients to a TLS service (client mode). Only TLS 1.3 with AEAD
-cipher suites is spoken.
+carries plaintext clients to a TLS service (client mode). TLS 1.3 and 1.2 are
+spoken, with ECDHE and AEAD cipher suites only.
 
 MODES
   server   accept TLS on --listen, forward plaintext to --target
