@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 
-use tls_tests::peer::{connect_local, free_port};
+use tls_tests::peer::{connect_local, free_port, require, Peer, PEER_TIMEOUT};
 use tls_tests::tunnel::{cert_for, run_tunnel, temp_dir, tls_client, Backend, BackendKind, Tunnel};
 
 #[test]
@@ -98,6 +98,73 @@ fn tunnel_toml_config_and_check() {
     tunnel.expect_log("\"service\":\"api\"");
 }
 
+/// Runs `openssl s_client` against `port` with `args` and no input: whether
+/// it succeeded, and everything it printed.
+fn s_client(openssl: &std::path::Path, port: u16, args: &[&str]) -> (bool, String) {
+    let connect = format!("127.0.0.1:{port}");
+    let mut all = vec!["s_client", "-connect", &connect, "-servername", "localhost"];
+    all.extend_from_slice(args);
+    let mut client = Peer::spawn(openssl, all);
+    client.close_stdin();
+    let status = client.wait(PEER_TIMEOUT);
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&client.stdout()),
+        client.stderr()
+    );
+    (status.is_some_and(|s| s.success()), out)
+}
+
+#[test]
+fn tunnel_stunnel_conf_versions_suites_and_curves() {
+    let openssl = require("openssl", "openssl");
+    let dir = temp_dir("algorithms");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let backend = Backend::start(BackendKind::Echo {
+        greeting: String::new(),
+    });
+    let port = free_port();
+    let conf = format!(
+        "foreground = yes\n\
+         options = NO_SSLv3\n\
+         [web]\n\
+         accept = 127.0.0.1:{port}\n\
+         connect = {backend}\n\
+         cert = {cert}\n\
+         key = {key}\n\
+         sslVersionMin = TLSv1.3\n\
+         ciphersuites = TLS_CHACHA20_POLY1305_SHA256\n\
+         curves = P-256\n\
+         options = CIPHER_SERVER_PREFERENCE\n",
+        backend = backend.addr(),
+        cert = cert.cert.display(),
+        key = cert.key.display(),
+    );
+    let path = dir.join("stunnel.conf");
+    std::fs::write(&path, conf).unwrap();
+
+    let (code, stdout, stderr) = run_tunnel(["--config", path.to_str().unwrap(), "--check"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stdout.contains("configuration OK (1 service(s))"),
+        "{stdout}"
+    );
+
+    let tunnel = Tunnel::start(["--config", path.to_str().unwrap()], &[port]);
+    let (ok, out) = s_client(&openssl, port, &["-tls1_2"]);
+    assert!(!ok, "TLS 1.2 must be refused:\n{out}\n{}", tunnel.log());
+
+    // s_client offers all three TLS 1.3 suites and X25519 first: the server
+    // picks ChaCha20 and asks for P-256 (HelloRetryRequest).
+    let (ok, out) = s_client(&openssl, port, &["-tls1_3"]);
+    assert!(ok, "{out}\n{}", tunnel.log());
+    assert!(
+        out.contains("TLSv1.3, Cipher is TLS_CHACHA20_POLY1305_SHA256"),
+        "{out}"
+    );
+    assert!(out.contains("Server Temp Key: ECDH, prime256v1"), "{out}");
+}
+
 /// Runs a bad configuration: exit 2 and exactly one line on stderr containing `want`.
 fn assert_bad(args: &[&str], want: &str) {
     let (code, _, stderr) = run_tunnel(args);
@@ -121,11 +188,29 @@ fn tunnel_bad_configs_give_one_clear_line() {
     };
     let unknown = write(
         "unknown.conf",
-        "foreground = yes\n[svc]\naccept = 1234\nconnect = 127.0.0.1:1\nsslVersion = TLSv1\n",
+        "foreground = yes\n[svc]\naccept = 1234\nconnect = 127.0.0.1:1\nengine = pkcs11\n",
     );
     assert_bad(
         &["--config", &unknown],
-        &format!("{unknown}:5: unsupported option \"sslVersion\""),
+        &format!("{unknown}:5: unsupported option \"engine\""),
+    );
+
+    let old_tls = write(
+        "oldtls.conf",
+        "[svc]\naccept = 1234\nconnect = 127.0.0.1:1\nsslVersion = TLSv1\n",
+    );
+    assert_bad(
+        &["--config", &old_tls, "--check"],
+        &format!("{old_tls}:4: sslVersion = TLSv1: TLS below 1.2 is not supported"),
+    );
+
+    let bad_curve = write(
+        "curve.conf",
+        "curves = X25519:X448\n[svc]\naccept = 1234\nconnect = 127.0.0.1:1\n",
+    );
+    assert_bad(
+        &["--config", &bad_curve, "--check"],
+        &format!("{bad_curve}:1: curves = X25519:X448: curve \"X448\" is not supported"),
     );
 
     let no_cert = write(
@@ -165,11 +250,11 @@ fn tunnel_bad_configs_give_one_clear_line() {
     );
     let options = write(
         "options.conf",
-        "[svc]\naccept = 1234\nconnect = 127.0.0.1:1\noptions = NO_SSLv3\n",
+        "[svc]\naccept = 1234\nconnect = 127.0.0.1:1\noptions = ALLOW_UNSAFE_LEGACY_RENEGOTIATION\n",
     );
     assert_bad(
         &["--config", &options],
-        &format!("{options}:4: options = NO_SSLv3: unsupported (tls-tunnel accepts only options = NO_TICKET"),
+        &format!("{options}:4: options = ALLOW_UNSAFE_LEGACY_RENEGOTIATION: cannot be honoured"),
     );
     let client_timeout = write(
         "client.conf",

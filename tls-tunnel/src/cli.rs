@@ -8,9 +8,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::toml::{parse_level, parse_log_format, parse_proxy_version};
 use crate::config::{
-    parse_duration, parse_session_timeout, validate, Access, Addr, CertFiles, Config, ConfigError,
-    Global, LogFormat, Mode, ProxyVersion, Resumption, ServerVerify, Service, Timeouts,
-    DEFAULT_MAX_CONNECTIONS,
+    parse_duration, parse_session_timeout, validate, Access, Addr, Algorithms, CertFiles, Config,
+    ConfigError, Global, LogFormat, Mode, ProxyVersion, Resumption, ServerVerify, Service,
+    Timeouts, DEFAULT_MAX_CONNECTIONS,
 };
 
 const ABOUT: &str = "A TLS tunnel: the stunnel replacement built on tls-core.";
@@ -265,6 +265,7 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
             enabled: !c.no_session_resumption,
             ..Resumption::default()
         },
+        algorithms: Algorithms::default(),
     };
     match cmd {
         Command::Server(a) => {

@@ -213,6 +213,9 @@ fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
         }));
     }
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    config.versions = service.algorithms.versions.clone();
+    config.cipher_suites = service.algorithms.cipher_suites();
+    config.groups = service.algorithms.groups.clone();
     Ok((config, trust))
 }
 
@@ -265,6 +268,9 @@ fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
         config.client_cert = Some(key);
     }
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
+    config.versions = service.algorithms.versions.clone();
+    config.cipher_suites = service.algorithms.cipher_suites();
+    config.groups = service.algorithms.groups.clone();
     Ok((config, trust))
 }
 

@@ -4,8 +4,11 @@
 //! Parsing checks syntax and consistency; loading certificates and keys is
 //! done later by [`crate::tls`], so `--check` and reloads go through both.
 
+pub mod algorithms;
 pub mod stunnel;
 pub mod toml;
+
+pub use algorithms::Algorithms;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -314,6 +317,8 @@ pub struct Service {
     pub max_connections: usize,
     /// Session resumption.
     pub resumption: Resumption,
+    /// Protocol versions, cipher suites and groups.
+    pub algorithms: Algorithms,
 }
 
 /// Log output format.
@@ -428,6 +433,7 @@ pub fn validate(service: &Service) -> Result<(), String> {
     }
     check_session_timeout(service.resumption.timeout)?;
     check_session_cache_size(service.resumption.cache_size)?;
+    service.algorithms.check()?;
     match service.mode {
         Mode::Server => {
             let a = &service.access;

@@ -5,9 +5,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use tls_core::{CipherSuite, NamedGroup, ProtocolVersion};
+
+use super::algorithms::{parse_groups, parse_tls12_suites, parse_tls13_suites, parse_version};
 use super::{
-    check_session_cache_size, check_session_timeout, validate, Access, Addr, CertFiles, Config,
-    ConfigError, Global, Mode, Resumption, ServerVerify, Service, SniRoute, Timeouts,
+    check_session_cache_size, check_session_timeout, validate, Access, Addr, Algorithms, CertFiles,
+    Config, ConfigError, Global, Mode, Resumption, ServerVerify, Service, SniRoute, Timeouts,
     DEFAULT_MAX_CONNECTIONS,
 };
 
@@ -34,7 +37,29 @@ struct Section {
     session_timeout: Option<(Duration, usize)>,
     session_cache_size: Option<(usize, usize)>,
     no_ticket: Option<usize>,
+    // Protocol options, with their lines: see `protocol_option_lines`.
+    version_min: Option<(ProtocolVersion, usize)>,
+    version_max: Option<(ProtocolVersion, usize)>,
+    /// Versions turned off by `options = NO_TLSv1_2` / `NO_TLSv1_3`.
+    no_versions: Vec<(ProtocolVersion, usize)>,
+    tls13_suites: Option<(Vec<CipherSuite>, usize)>,
+    tls12_suites: Option<(Vec<CipherSuite>, usize)>,
+    groups: Option<(Vec<NamedGroup>, usize)>,
 }
+
+/// `options` values that only restate tls-tunnel's fixed policy: SSLv2/3 and
+/// TLS below 1.2 are never spoken, there is no compression, every ECDHE key
+/// is fresh (and there is no DHE), and the server's suite order always wins.
+const POLICY_OPTIONS: [&str; 8] = [
+    "NO_SSLv2",
+    "NO_SSLv3",
+    "NO_TLSv1",
+    "NO_TLSv1_1",
+    "NO_COMPRESSION",
+    "SINGLE_ECDH_USE",
+    "SINGLE_DH_USE",
+    "CIPHER_SERVER_PREFERENCE",
+];
 
 /// Parses stunnel.conf text; `file` names it in errors.
 pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
@@ -174,25 +199,160 @@ fn service_option(
             let size = check_session_cache_size(n).map_err(|e| format!("{key}: {e}"))?;
             s.session_cache_size = Some((size, line));
         }
-        "options" => {
-            if !value.eq_ignore_ascii_case("NO_TICKET") {
-                return Err(format!(
-                    "options = {value}: unsupported (tls-tunnel accepts only options = NO_TICKET; \
-                     protocol versions and ciphers are fixed)"
-                ));
-            }
-            s.no_ticket = Some(line);
+        "options" => option(s, value, line)?,
+        "sslversionmin" => {
+            // A lower minimum asks to allow older versions too: honoured by
+            // our floor of TLS 1.2, since we need not offer them.
+            let v = match value.to_ascii_lowercase().as_str() {
+                "all" => None,
+                _ => parse_version(value).map_err(|e| format!("{key}: {e}"))?,
+            };
+            s.version_min = Some((v.unwrap_or(ProtocolVersion::Tls12), line));
+        }
+        "sslversionmax" => {
+            let v = match value.to_ascii_lowercase().as_str() {
+                "all" => ProtocolVersion::Tls13,
+                _ => modern_version(key, value)?,
+            };
+            s.version_max = Some((v, line));
+        }
+        "sslversion" => {
+            let (min, max) = match value.to_ascii_lowercase().as_str() {
+                "all" => (ProtocolVersion::Tls12, ProtocolVersion::Tls13),
+                _ => {
+                    let v = modern_version(key, value)?;
+                    (v, v)
+                }
+            };
+            s.version_min = Some((min, line));
+            s.version_max = Some((max, line));
+        }
+        "ciphersuites" => {
+            let suites = parse_tls13_suites(value).map_err(|e| format!("{key} = {value}: {e}"))?;
+            s.tls13_suites = Some((suites, line));
+        }
+        "ciphers" => {
+            let suites = parse_tls12_suites(value).map_err(|e| format!("{key} = {value}: {e}"))?;
+            s.tls12_suites = Some((suites, line));
+        }
+        "curves" => {
+            let groups = parse_groups(value).map_err(|e| format!("{key} = {value}: {e}"))?;
+            s.groups = Some((groups, line));
         }
         _ => {
             return Err(format!(
                 "unsupported option {key:?} (tls-tunnel reads accept, connect, client, cert, key, CAfile, \
                  verifyChain, verifyPeer, checkHost, checkIP, sni, TIMEOUTbusy/idle/close/connect, \
-                 sessionResume, sessionCacheTimeout, sessionCacheSize, options = NO_TICKET, \
-                 foreground, pid, debug, output)"
+                 sessionResume, sessionCacheTimeout, sessionCacheSize, options, sslVersion, \
+                 sslVersionMin, sslVersionMax, ciphersuites, ciphers, curves, foreground, pid, \
+                 debug, output)"
             ))
         }
     }
     Ok(())
+}
+
+/// A version for `sslVersion` or `sslVersionMax`, which cannot be below TLS 1.2.
+fn modern_version(key: &str, value: &str) -> Result<ProtocolVersion, String> {
+    parse_version(value)
+        .map_err(|e| format!("{key}: {e}"))?
+        .ok_or_else(|| {
+            format!(
+                "{key} = {value}: TLS below 1.2 is not supported (tls-tunnel speaks TLSv1.2 and \
+                 TLSv1.3)"
+            )
+        })
+}
+
+/// Applies one `options = NAME` line (stunnel takes one option a line).
+fn option(s: &mut Section, value: &str, line: usize) -> Result<(), String> {
+    let upper = value.to_ascii_uppercase();
+    match upper.as_str() {
+        "NO_TICKET" => s.no_ticket = Some(line),
+        "NO_TLSV1_2" => s.no_versions.push((ProtocolVersion::Tls12, line)),
+        "NO_TLSV1_3" => s.no_versions.push((ProtocolVersion::Tls13, line)),
+        _ if POLICY_OPTIONS
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(&upper)) => {}
+        "ALLOW_UNSAFE_LEGACY_RENEGOTIATION"
+        | "UNSAFE_LEGACY_RENEGOTIATION"
+        | "LEGACY_SERVER_CONNECT" => {
+            return Err(format!(
+                "options = {value}: cannot be honoured (tls-tunnel never renegotiates and \
+                 requires secure renegotiation support from TLS 1.2 peers)"
+            ))
+        }
+        _ if upper.starts_with('-') => {
+            return Err(format!(
+                "options = {value}: clearing an option is not supported"
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "options = {value}: unsupported (tls-tunnel accepts NO_TICKET, NO_TLSv1_2, \
+                 NO_TLSv1_3, and {} as restating its fixed policy)",
+                POLICY_OPTIONS.join(", ")
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// The protocol options of section `s` (versions, suites, curves), with
+/// their lines, in no particular order.
+fn protocol_option_lines(s: &Section) -> impl Iterator<Item = (&'static str, usize)> + '_ {
+    [
+        s.version_min.map(|(_, l)| ("sslVersion/sslVersionMin", l)),
+        s.version_max.map(|(_, l)| ("sslVersion/sslVersionMax", l)),
+        s.tls13_suites.as_ref().map(|(_, l)| ("ciphersuites", *l)),
+        s.tls12_suites.as_ref().map(|(_, l)| ("ciphers", *l)),
+        s.groups.as_ref().map(|(_, l)| ("curves", *l)),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(
+        s.no_versions
+            .iter()
+            .map(|(_, l)| ("options = NO_TLSv1_x", *l)),
+    )
+}
+
+/// The versions, suites and groups section `s` asks for; an error names
+/// the last line involved.
+fn algorithms(s: &Section) -> Result<Algorithms, (String, usize)> {
+    let mut a = Algorithms::default();
+    let min = s.version_min.map_or(ProtocolVersion::Tls12, |(v, _)| v);
+    let max = s.version_max.map_or(ProtocolVersion::Tls13, |(v, _)| v);
+    a.versions.retain(|v| {
+        v.to_wire() >= min.to_wire()
+            && v.to_wire() <= max.to_wire()
+            && !s.no_versions.iter().any(|(off, _)| off == v)
+    });
+    if a.versions.is_empty() {
+        let line = [s.version_min, s.version_max]
+            .into_iter()
+            .flatten()
+            .chain(s.no_versions.iter().copied())
+            .map(|(_, l)| l)
+            .max()
+            .unwrap_or(s.line);
+        return Err((
+            "sslVersionMin, sslVersionMax and options = NO_TLSv1_x leave no protocol version \
+             enabled"
+                .into(),
+            line,
+        ));
+    }
+    if let Some((suites, _)) = &s.tls13_suites {
+        a.tls13_suites = suites.clone();
+    }
+    if let Some((suites, _)) = &s.tls12_suites {
+        a.tls12_suites = suites.clone();
+    }
+    if let Some((groups, _)) = &s.groups {
+        a.groups = groups.clone();
+    }
+    Ok(a)
 }
 
 /// The first session option written in section `s` itself rather than
@@ -296,6 +456,20 @@ fn build(file: &str, global: Global, sections: Vec<Section>) -> Result<Config, C
                         ),
                     ));
                 }
+                if let Some((what, line)) = protocol_option_lines(s)
+                    .filter(|(_, l)| *l > s.line)
+                    .min_by_key(|(_, l)| *l)
+                {
+                    return Err(ConfigError::new(
+                        at(line),
+                        format!(
+                            "[{}]: {what} belongs in [{}]: an sni section uses the TLS settings \
+                             of its parent",
+                            s.name,
+                            parent.trim()
+                        ),
+                    ));
+                }
                 if s.accept.as_ref().is_some_and(|(_, l)| *l > s.line) {
                     return Err(err(
                         "an sni section takes its connections from its parent: remove accept"
@@ -325,6 +499,8 @@ fn build(file: &str, global: Global, sections: Vec<Section>) -> Result<Config, C
                 ConfigError::new(at(*line), format!("checkIP: {ip:?} is not an IP address"))
             })?);
         }
+        let algorithms = algorithms(s)
+            .map_err(|(e, line)| ConfigError::new(at(line), format!("[{}]: {e}", s.name)))?;
         let mut service = Service {
             name: s.name.clone(),
             origin: at(s.line),
@@ -347,6 +523,7 @@ fn build(file: &str, global: Global, sections: Vec<Section>) -> Result<Config, C
                 enabled: s.session_resume.map_or(true, |(on, _)| on),
                 ..Resumption::default()
             },
+            algorithms,
         };
         let cafile = s.cafile.as_ref().map(PathBuf::from);
         match mode {
@@ -466,9 +643,13 @@ mod tests {
 
     #[test]
     fn unknown_option_names_line() {
-        let e = parse("s.conf", "[a]\naccept = 1\nsslVersion = TLSv1\n").unwrap_err();
+        let e = parse("s.conf", "[a]\naccept = 1\nengine = pkcs11\n").unwrap_err();
         assert_eq!(e.location, "s.conf:3");
-        assert!(e.to_string().contains("sslVersion"));
+        assert!(
+            e.message.starts_with("unsupported option \"engine\""),
+            "{e}"
+        );
+        assert!(e.message.contains("ciphersuites, ciphers, curves"), "{e}");
     }
 
     #[test]
@@ -525,7 +706,10 @@ mod tests {
         );
         bad("sessionCacheSize = 100001", "at most 100000");
         bad("sessionCacheSize = -1", "takes a number of sessions");
-        bad("options = NO_SSLv3", "accepts only options = NO_TICKET");
+        bad(
+            "options = NO_RENEGOTIATION",
+            "options = NO_RENEGOTIATION: unsupported",
+        );
         bad("sessionResume = maybe", "yes or no");
 
         let client = "[c]\nclient = yes\naccept = 1\nconnect = 127.0.0.1:1\noptions = NO_TICKET\n";
@@ -537,6 +721,124 @@ mod tests {
         let e = parse("s.conf", sni).unwrap_err();
         assert_eq!(e.location, "s.conf:6", "{e}");
         assert!(e.message.contains("sessionResume belongs in [main]"), "{e}");
+    }
+
+    /// The algorithms of a one-service config with `options` in its section.
+    fn algorithms_of(options: &str) -> Result<Algorithms, ConfigError> {
+        let conf = format!("[a]\naccept = 1\nconnect = 127.0.0.1:1\n{options}\n");
+        parse("s.conf", &conf).map(|mut c| c.services.remove(0).algorithms)
+    }
+
+    /// The error of a config whose fourth line is `bad`: at that line, naming `want`.
+    fn bad_at_line_4(bad: &str, want: &str) {
+        let e = algorithms_of(bad).unwrap_err();
+        assert_eq!(e.location, "s.conf:4", "{e}");
+        assert!(e.message.contains(want), "{want:?} in {e}");
+    }
+
+    #[test]
+    fn protocol_versions() {
+        use ProtocolVersion::{Tls12, Tls13};
+        let versions = |o: &str| algorithms_of(o).unwrap().versions;
+        assert_eq!(versions(""), [Tls13, Tls12]);
+        assert_eq!(versions("sslVersionMin = TLSv1.3"), [Tls13]);
+        assert_eq!(versions("sslVersionMax = TLSv1.2"), [Tls12]);
+        assert_eq!(versions("sslVersion = TLSv1.2"), [Tls12]);
+        assert_eq!(versions("sslVersion = all"), [Tls13, Tls12]);
+        assert_eq!(versions("sslVersionMax = all"), [Tls13, Tls12]);
+        // A minimum below 1.2 allows older versions too: we just do not offer them.
+        assert_eq!(versions("sslVersionMin = TLSv1"), [Tls13, Tls12]);
+        assert_eq!(versions("sslVersionMin = SSLv3"), [Tls13, Tls12]);
+        assert_eq!(versions("options = NO_TLSv1_3"), [Tls12]);
+        assert_eq!(versions("options = NO_TLSv1_2"), [Tls13]);
+        // Global defaults reach every section; a section overrides them.
+        let conf = "sslVersionMin = TLSv1.3\n[a]\naccept = 1\nconnect = 127.0.0.1:1\n\
+                    [b]\naccept = 2\nconnect = 127.0.0.1:1\nsslVersion = TLSv1.2\n";
+        let c = parse("s.conf", conf).unwrap();
+        assert_eq!(c.services[0].algorithms.versions, [Tls13]);
+        assert_eq!(c.services[1].algorithms.versions, [Tls12]);
+
+        bad_at_line_4(
+            "sslVersion = TLSv1",
+            "sslVersion = TLSv1: TLS below 1.2 is not supported",
+        );
+        bad_at_line_4(
+            "sslVersionMax = TLSv1.1",
+            "sslVersionMax = TLSv1.1: TLS below 1.2 is not supported",
+        );
+        bad_at_line_4(
+            "sslVersionMin = TLSv9",
+            "unknown protocol version \"TLSv9\"",
+        );
+        let e = algorithms_of("sslVersionMin = TLSv1.3\nsslVersionMax = TLSv1.2").unwrap_err();
+        assert_eq!(e.location, "s.conf:5", "{e}");
+        assert!(e.message.contains("leave no protocol version"), "{e}");
+        let e = algorithms_of("options = NO_TLSv1_2\noptions = NO_TLSv1_3").unwrap_err();
+        assert_eq!(e.location, "s.conf:5", "{e}");
+    }
+
+    #[test]
+    fn suites_and_curves() {
+        let a = algorithms_of(
+            "ciphersuites = TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384\n\
+             ciphers = ECDHE-RSA-CHACHA20-POLY1305:ECDHE-ECDSA-AES128-GCM-SHA256:!aNULL\n\
+             curves = P-384:prime256v1",
+        )
+        .unwrap();
+        assert_eq!(
+            a.cipher_suites(),
+            [
+                CipherSuite::Tls13Chacha20Poly1305Sha256,
+                CipherSuite::Tls13Aes256GcmSha384,
+                CipherSuite::EcdheRsaChacha20Poly1305Sha256,
+                CipherSuite::EcdheEcdsaAes128GcmSha256,
+            ]
+        );
+        assert_eq!(a.groups, [NamedGroup::Secp384r1, NamedGroup::Secp256r1]);
+        // Only what is set changes.
+        let a = algorithms_of("curves = X25519").unwrap();
+        assert_eq!(a.groups, [NamedGroup::X25519]);
+        assert_eq!(a.versions, Algorithms::default().versions);
+        assert_eq!(a.cipher_suites(), Algorithms::default().cipher_suites());
+
+        bad_at_line_4(
+            "ciphersuites = TLS_AES_128_CCM_SHA256",
+            "\"TLS_AES_128_CCM_SHA256\" is not supported",
+        );
+        bad_at_line_4("ciphers = HIGH:!aNULL", "\"HIGH\" is an OpenSSL keyword");
+        bad_at_line_4("ciphers = AES128-SHA", "\"AES128-SHA\" is not supported");
+        bad_at_line_4(
+            "curves = X25519:secp521r1",
+            "curve \"secp521r1\" is not supported",
+        );
+        bad_at_line_4("curves = ", "names no curve");
+    }
+
+    #[test]
+    fn options_restating_policy_are_accepted() {
+        let conf = "options = NO_SSLv2\noptions = NO_SSLv3\noptions = NO_TLSv1\n\
+                    options = NO_TLSv1_1\noptions = NO_COMPRESSION\noptions = SINGLE_ECDH_USE\n\
+                    options = SINGLE_DH_USE\noptions = CIPHER_SERVER_PREFERENCE\n\
+                    [a]\naccept = 1\nconnect = 127.0.0.1:1\n";
+        let c = parse("s.conf", conf).unwrap();
+        assert_eq!(c.services[0].algorithms, Algorithms::default());
+        assert_eq!(c.services[0].resumption, Resumption::default());
+
+        bad_at_line_4(
+            "options = ALLOW_UNSAFE_LEGACY_RENEGOTIATION",
+            "ALLOW_UNSAFE_LEGACY_RENEGOTIATION: cannot be honoured",
+        );
+        bad_at_line_4("options = -NO_SSLv3", "clearing an option is not supported");
+        bad_at_line_4("options = ALL", "options = ALL: unsupported");
+    }
+
+    #[test]
+    fn sni_section_takes_protocol_options_from_its_parent() {
+        let conf = "curves = P-256\n[main]\naccept = 443\nconnect = 127.0.0.1:1\n\
+                    [a]\nsni = main:a.example\nciphers = ECDHE-RSA-AES128-GCM-SHA256\n";
+        let e = parse("s.conf", conf).unwrap_err();
+        assert_eq!(e.location, "s.conf:7", "{e}");
+        assert!(e.message.contains("ciphers belongs in [main]"), "{e}");
     }
 
     #[test]

@@ -7,9 +7,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    check_session_cache_size, parse_duration, parse_session_timeout, validate, Access, Addr,
-    CertFiles, Config, ConfigError, Global, LogFormat, Mode, ProxyVersion, Resumption,
-    ServerVerify, Service, SniRoute, Timeouts, DEFAULT_MAX_CONNECTIONS,
+    algorithms, check_session_cache_size, parse_duration, parse_session_timeout, validate, Access,
+    Addr, Algorithms, CertFiles, Config, ConfigError, Global, LogFormat, Mode, ProxyVersion,
+    Resumption, ServerVerify, Service, SniRoute, Timeouts, DEFAULT_MAX_CONNECTIONS,
 };
 
 #[derive(Deserialize)]
@@ -68,6 +68,9 @@ struct ServiceToml {
     session_tickets: Option<bool>,
     session_timeout: Option<String>,
     session_cache_size: Option<usize>,
+    versions: Option<Vec<String>>,
+    cipher_suites: Option<Vec<String>>,
+    groups: Option<Vec<String>>,
     #[serde(default)]
     sni: Vec<SniToml>,
 }
@@ -244,6 +247,34 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             }
         }
     }
+    let mut algorithms = Algorithms::default();
+    if let Some(names) = &s.versions {
+        algorithms.versions.clear();
+        for name in names {
+            let version = algorithms::parse_version(name)?.ok_or_else(|| {
+                format!("versions: {name} is not supported (tls-core speaks TLS 1.2 and 1.3 only)")
+            })?;
+            if !algorithms.versions.contains(&version) {
+                algorithms.versions.push(version);
+            }
+        }
+        // Most preferred first: TLS 1.3 before TLS 1.2.
+        algorithms
+            .versions
+            .sort_by_key(|v| std::cmp::Reverse(v.to_wire()));
+    }
+    if let Some(names) = &s.cipher_suites {
+        algorithms.set_suites(names.iter().map(String::as_str))?;
+    }
+    if let Some(names) = &s.groups {
+        algorithms.groups.clear();
+        for name in names {
+            let group = algorithms::parse_group(name)?;
+            if !algorithms.groups.contains(&group) {
+                algorithms.groups.push(group);
+            }
+        }
+    }
     let access = match mode {
         Mode::Server => Access {
             cacert: s.cacert.clone(),
@@ -286,6 +317,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
         timeouts,
         max_connections: s.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
         resumption,
+        algorithms,
     })
 }
 
@@ -347,6 +379,60 @@ target = "127.0.0.1:81"
         );
         assert!(!c.services[1].resumption.enabled);
         assert_eq!(c.services[2].resumption, Resumption::default());
+    }
+
+    #[test]
+    fn algorithm_keys() {
+        use tls_core::{CipherSuite, NamedGroup, ProtocolVersion};
+        let service = |keys: &str| {
+            let text = format!(
+                "[[service]]\nname = \"a\"\nmode = \"server\"\nlisten = \"1\"\n\
+                 target = \"127.0.0.1:1\"\n{keys}\n"
+            );
+            parse("t.toml", &text).map(|mut c| c.services.remove(0).algorithms)
+        };
+        let a = service(
+            "versions = [\"TLSv1.2\", \"TLSv1.3\"]\n\
+             cipher_suites = [\"ECDHE-RSA-AES128-GCM-SHA256\", \"TLS_AES_256_GCM_SHA384\"]\n\
+             groups = [\"P-384\", \"X25519\"]",
+        )
+        .unwrap();
+        assert_eq!(a.versions, [ProtocolVersion::Tls13, ProtocolVersion::Tls12]);
+        assert_eq!(
+            a.cipher_suites(),
+            [
+                CipherSuite::Tls13Aes256GcmSha384,
+                CipherSuite::EcdheRsaAes128GcmSha256
+            ]
+        );
+        assert_eq!(a.groups, [NamedGroup::Secp384r1, NamedGroup::X25519]);
+
+        let bad = |keys: &str, want: &str| {
+            let e = service(keys).unwrap_err();
+            assert!(
+                e.to_string().starts_with("t.toml:1: service \"a\": "),
+                "{e}"
+            );
+            assert!(e.message.contains(want), "{want:?} in {e}");
+        };
+        bad(
+            "versions = [\"TLSv1.1\"]",
+            "versions: TLSv1.1 is not supported",
+        );
+        bad("versions = []", "no protocol version left");
+        bad("groups = [\"X448\"]", "curve \"X448\" is not supported");
+        bad(
+            "cipher_suites = [\"AES128-SHA\"]",
+            "cipher suite \"AES128-SHA\" is not supported",
+        );
+        bad(
+            "cipher_suites = [\"TLS_AES_128_GCM_SHA256\"]",
+            "TLS 1.2 is enabled but no TLS 1.2 cipher suite is",
+        );
+        assert!(
+            service("versions = [\"TLSv1.3\"]\ncipher_suites = [\"TLS_AES_128_GCM_SHA256\"]")
+                .is_ok()
+        );
     }
 
     #[test]

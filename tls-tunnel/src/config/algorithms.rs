@@ -1,0 +1,325 @@
+//! Protocol versions, cipher suites and key-exchange groups of a service,
+//! and the names they are written with (OpenSSL's spelling, as stunnel.conf
+//! uses it).
+//!
+//! tls-core speaks TLS 1.3 and TLS 1.2 with ECDHE and AEAD suites only, over
+//! X25519, P-256 and P-384; a name for anything else is an error naming it.
+
+use tls_core::config::{
+    DEFAULT_CIPHER_SUITES, DEFAULT_GROUPS, DEFAULT_TLS12_CIPHER_SUITES, DEFAULT_VERSIONS,
+};
+use tls_core::{CipherSuite, NamedGroup, ProtocolVersion};
+
+/// What a service offers (client mode) or accepts (server mode). The server's
+/// order of preference wins for suites and groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Algorithms {
+    /// Protocol versions, TLS 1.3 first; never empty.
+    pub versions: Vec<ProtocolVersion>,
+    /// TLS 1.3 cipher suites, most preferred first; empty only when TLS 1.3
+    /// is not in `versions`.
+    pub tls13_suites: Vec<CipherSuite>,
+    /// TLS 1.2 cipher suites, most preferred first; empty only when TLS 1.2
+    /// is not in `versions`.
+    pub tls12_suites: Vec<CipherSuite>,
+    /// Key-exchange groups, most preferred first; never empty.
+    pub groups: Vec<NamedGroup>,
+}
+
+impl Default for Algorithms {
+    fn default() -> Self {
+        Algorithms {
+            versions: DEFAULT_VERSIONS.to_vec(),
+            tls13_suites: DEFAULT_CIPHER_SUITES.to_vec(),
+            tls12_suites: DEFAULT_TLS12_CIPHER_SUITES.to_vec(),
+            groups: DEFAULT_GROUPS.to_vec(),
+        }
+    }
+}
+
+impl Algorithms {
+    /// The suites of both versions in one list, TLS 1.3 first, as tls-core
+    /// configurations take them.
+    pub fn cipher_suites(&self) -> Vec<CipherSuite> {
+        let mut suites = self.tls13_suites.clone();
+        suites.extend_from_slice(&self.tls12_suites);
+        suites
+    }
+
+    /// Checks that every enabled version has a suite and that there is a group.
+    pub fn check(&self) -> Result<(), String> {
+        if self.versions.is_empty() {
+            return Err("no protocol version left: enable TLSv1.2 or TLSv1.3".into());
+        }
+        for (version, suites, name) in [
+            (ProtocolVersion::Tls13, &self.tls13_suites, "TLS 1.3"),
+            (ProtocolVersion::Tls12, &self.tls12_suites, "TLS 1.2"),
+        ] {
+            if self.versions.contains(&version) && suites.is_empty() {
+                return Err(format!(
+                    "{name} is enabled but no {name} cipher suite is: add one or turn {name} off"
+                ));
+            }
+        }
+        if self.groups.is_empty() {
+            return Err("no key-exchange group (curve) given".into());
+        }
+        Ok(())
+    }
+
+    /// Sets the suites from names of either version (our TOML format's
+    /// `cipher_suites`), each version's in the order given.
+    pub fn set_suites<'a>(
+        &mut self,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), String> {
+        self.tls13_suites.clear();
+        self.tls12_suites.clear();
+        for name in names {
+            let suite = parse_suite(name)?;
+            if DEFAULT_CIPHER_SUITES.contains(&suite) {
+                push_new(&mut self.tls13_suites, suite);
+            } else {
+                push_new(&mut self.tls12_suites, suite);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// TLS 1.3 suites by their OpenSSL (and RFC) names.
+const TLS13_NAMES: [(&str, CipherSuite); 3] = [
+    ("TLS_AES_128_GCM_SHA256", CipherSuite::Tls13Aes128GcmSha256),
+    ("TLS_AES_256_GCM_SHA384", CipherSuite::Tls13Aes256GcmSha384),
+    (
+        "TLS_CHACHA20_POLY1305_SHA256",
+        CipherSuite::Tls13Chacha20Poly1305Sha256,
+    ),
+];
+
+/// TLS 1.2 suites by their OpenSSL names.
+const TLS12_NAMES: [(&str, CipherSuite); 6] = [
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        CipherSuite::EcdheEcdsaAes128GcmSha256,
+    ),
+    (
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        CipherSuite::EcdheRsaAes128GcmSha256,
+    ),
+    (
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        CipherSuite::EcdheEcdsaAes256GcmSha384,
+    ),
+    (
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        CipherSuite::EcdheRsaAes256GcmSha384,
+    ),
+    (
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        CipherSuite::EcdheEcdsaChacha20Poly1305Sha256,
+    ),
+    (
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        CipherSuite::EcdheRsaChacha20Poly1305Sha256,
+    ),
+];
+
+/// Groups by the names OpenSSL accepts for them.
+const GROUP_NAMES: [(&str, NamedGroup); 6] = [
+    ("X25519", NamedGroup::X25519),
+    ("P-256", NamedGroup::Secp256r1),
+    ("prime256v1", NamedGroup::Secp256r1),
+    ("secp256r1", NamedGroup::Secp256r1),
+    ("P-384", NamedGroup::Secp384r1),
+    ("secp384r1", NamedGroup::Secp384r1),
+];
+
+fn lookup<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
+    table
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| *v)
+}
+
+fn names<T>(table: &[(&str, T)]) -> String {
+    table.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+}
+
+/// The items of an OpenSSL list (`A:B:C`; commas and spaces also separate).
+fn items(list: &str) -> impl Iterator<Item = &str> {
+    list.split([':', ',', ' ', '\t']).filter(|s| !s.is_empty())
+}
+
+fn push_new<T: PartialEq>(list: &mut Vec<T>, item: T) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+/// A protocol version as stunnel writes it, or `None` for one older than
+/// TLS 1.2 (which tls-core never speaks).
+pub fn parse_version(name: &str) -> Result<Option<ProtocolVersion>, String> {
+    match name.to_ascii_lowercase().as_str() {
+        "tlsv1.3" => Ok(Some(ProtocolVersion::Tls13)),
+        "tlsv1.2" => Ok(Some(ProtocolVersion::Tls12)),
+        "tlsv1.1" | "tlsv1" | "tlsv1.0" | "sslv3" | "sslv2" => Ok(None),
+        _ => Err(format!(
+            "unknown protocol version {name:?} (expected TLSv1.2 or TLSv1.3)"
+        )),
+    }
+}
+
+/// A TLS 1.3 suite list (`ciphersuites`), in order.
+pub fn parse_tls13_suites(list: &str) -> Result<Vec<CipherSuite>, String> {
+    let mut suites = Vec::new();
+    for name in items(list) {
+        let suite = lookup(&TLS13_NAMES, name).ok_or_else(|| {
+            format!(
+                "TLS 1.3 cipher suite {name:?} is not supported (supported: {})",
+                names(&TLS13_NAMES)
+            )
+        })?;
+        push_new(&mut suites, suite);
+    }
+    if suites.is_empty() {
+        return Err(format!(
+            "names no TLS 1.3 cipher suite (supported: {}; to turn TLS 1.3 off use \
+             sslVersionMax = TLSv1.2)",
+            names(&TLS13_NAMES)
+        ));
+    }
+    Ok(suites)
+}
+
+/// A TLS 1.2 OpenSSL cipher list (`ciphers`): exact suite names, in order.
+/// Exclusions (`!X`, `-X`) are honoured: one naming a supported suite removes
+/// it, any other excludes something never offered anyway. Keywords (`HIGH`,
+/// `DEFAULT`, `@STRENGTH`, ...) and other suite names are errors.
+pub fn parse_tls12_suites(list: &str) -> Result<Vec<CipherSuite>, String> {
+    let mut suites = Vec::new();
+    let mut excluded = Vec::new();
+    for item in items(list) {
+        if let Some(name) = item.strip_prefix(['!', '-']) {
+            if let Some(suite) = lookup(&TLS12_NAMES, name) {
+                excluded.push(suite);
+            }
+            continue;
+        }
+        let suite = lookup(&TLS12_NAMES, item).ok_or_else(|| {
+            let what = if item.contains('-') {
+                "is not supported"
+            } else {
+                "is an OpenSSL keyword, which tls-tunnel does not expand"
+            };
+            format!(
+                "TLS 1.2 cipher {item:?} {what}: list suites by name, from {}",
+                names(&TLS12_NAMES)
+            )
+        })?;
+        push_new(&mut suites, suite);
+    }
+    suites.retain(|s| !excluded.contains(s));
+    if suites.is_empty() {
+        return Err(format!(
+            "names no TLS 1.2 cipher suite (supported: {}; to turn TLS 1.2 off use \
+             sslVersionMin = TLSv1.3)",
+            names(&TLS12_NAMES)
+        ));
+    }
+    Ok(suites)
+}
+
+/// A group list (`curves`), in order.
+pub fn parse_groups(list: &str) -> Result<Vec<NamedGroup>, String> {
+    let mut groups = Vec::new();
+    for name in items(list) {
+        push_new(&mut groups, parse_group(name)?);
+    }
+    if groups.is_empty() {
+        return Err("names no curve (supported: X25519, P-256, P-384)".into());
+    }
+    Ok(groups)
+}
+
+/// One group (curve) by its OpenSSL name: X25519, P-256 (prime256v1,
+/// secp256r1) or P-384 (secp384r1).
+pub fn parse_group(name: &str) -> Result<NamedGroup, String> {
+    lookup(&GROUP_NAMES, name)
+        .ok_or_else(|| format!("curve {name:?} is not supported (supported: X25519, P-256, P-384)"))
+}
+
+/// One cipher suite of either version, by its OpenSSL name.
+pub fn parse_suite(name: &str) -> Result<CipherSuite, String> {
+    lookup(&TLS13_NAMES, name)
+        .or_else(|| lookup(&TLS12_NAMES, name))
+        .ok_or_else(|| {
+            format!(
+                "cipher suite {name:?} is not supported (supported: {}, {})",
+                names(&TLS13_NAMES),
+                names(&TLS12_NAMES)
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suite_lists_keep_their_order() {
+        assert_eq!(
+            parse_tls13_suites("TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256").unwrap(),
+            [
+                CipherSuite::Tls13Chacha20Poly1305Sha256,
+                CipherSuite::Tls13Aes128GcmSha256
+            ]
+        );
+        assert_eq!(
+            parse_tls12_suites(
+                "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256:!aNULL:!MD5"
+            )
+            .unwrap(),
+            [
+                CipherSuite::EcdheRsaAes256GcmSha384,
+                CipherSuite::EcdheEcdsaAes128GcmSha256
+            ]
+        );
+        assert_eq!(
+            parse_tls12_suites("ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:!ECDHE-RSA-AES256-GCM-SHA384")
+                .unwrap(),
+            [CipherSuite::EcdheRsaChacha20Poly1305Sha256]
+        );
+        assert_eq!(
+            parse_groups("P-384:x25519:prime256v1").unwrap(),
+            [
+                NamedGroup::Secp384r1,
+                NamedGroup::X25519,
+                NamedGroup::Secp256r1
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_names_are_named() {
+        let e = parse_tls13_suites("TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256").unwrap_err();
+        assert!(
+            e.contains("\"TLS_AES_128_CCM_SHA256\" is not supported"),
+            "{e}"
+        );
+        let e = parse_tls12_suites("HIGH:!aNULL").unwrap_err();
+        assert!(e.contains("\"HIGH\" is an OpenSSL keyword"), "{e}");
+        let e = parse_tls12_suites("DHE-RSA-AES128-GCM-SHA256").unwrap_err();
+        assert!(
+            e.contains("\"DHE-RSA-AES128-GCM-SHA256\" is not supported"),
+            "{e}"
+        );
+        let e = parse_tls12_suites("!aNULL").unwrap_err();
+        assert!(e.contains("names no TLS 1.2 cipher suite"), "{e}");
+        let e = parse_groups("X25519:X448").unwrap_err();
+        assert!(e.contains("curve \"X448\" is not supported"), "{e}");
+        let e = parse_version("TLSv2").unwrap_err();
+        assert!(e.contains("\"TLSv2\""), "{e}");
+        assert_eq!(parse_version("TLSv1.1"), Ok(None));
+    }
+}
