@@ -350,12 +350,6 @@ fn random_key(rng: &dyn entropy::EntropySource) -> Result<TicketKey, Error> {
 }
 
 #[cfg(feature = "std")]
-fn aead_key(key: &TicketKey) -> Option<ring::aead::LessSafeKey> {
-    let unbound = ring::aead::UnboundKey::new(&ring::aead::AES_256_GCM, &key.key).ok()?;
-    Some(ring::aead::LessSafeKey::new(unbound))
-}
-
-#[cfg(feature = "std")]
 impl TicketEncrypter for RotatingTicketer {
     fn encrypt(&self, plain: &[u8], now: UnixTime) -> Option<Vec<u8>> {
         self.rotate_if_due(now);
@@ -367,15 +361,13 @@ impl TicketEncrypter for RotatingTicketer {
         ticket.extend_from_slice(&nonce);
         let body_at = ticket.len();
         ticket.extend_from_slice(plain);
-        let aad = ring::aead::Aad::from(&keys.current.id);
-        let tag = aead_key(&keys.current)?
-            .seal_in_place_separate_tag(
-                ring::aead::Nonce::assume_unique_for_key(nonce),
-                aad,
-                ticket.get_mut(body_at..)?,
-            )
-            .ok()?;
-        ticket.extend_from_slice(tag.as_ref());
+        let tag = crate::crypto::seal_aes256_gcm(
+            &keys.current.key,
+            nonce,
+            &keys.current.id,
+            ticket.get_mut(body_at..)?,
+        )?;
+        ticket.extend_from_slice(&tag);
         Some(ticket)
     }
 
@@ -388,15 +380,7 @@ impl TicketEncrypter for RotatingTicketer {
             .chain(&keys.previous)
             .find(|k| k.id == id)?;
         let mut body = ticket.get(16 + TICKET_NONCE..)?.to_vec();
-        let aad = ring::aead::Aad::from(&key.id);
-        let plain_len = aead_key(key)?
-            .open_in_place(
-                ring::aead::Nonce::assume_unique_for_key(nonce),
-                aad,
-                &mut body,
-            )
-            .ok()?
-            .len();
+        let plain_len = crate::crypto::open_aes256_gcm(&key.key, nonce, &key.id, &mut body)?;
         body.truncate(plain_len);
         Some(body)
     }

@@ -23,6 +23,44 @@ pub enum AeadAlg {
     Chacha20Poly1305,
 }
 
+/// Seals `in_out` in place with AES-256-GCM under `key` and an explicit
+/// `nonce` (for session tickets, whose nonces are random), returning the tag;
+/// `None` only if ring refuses.
+pub fn seal_aes256_gcm(
+    key: &[u8; 32],
+    nonce: [u8; 12],
+    aad: &[u8],
+    in_out: &mut [u8],
+) -> Option<[u8; 16]> {
+    let key = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, key).ok()?);
+    let tag = key
+        .seal_in_place_separate_tag(
+            aead::Nonce::assume_unique_for_key(nonce),
+            aead::Aad::from(aad),
+            in_out,
+        )
+        .ok()?;
+    tag.as_ref().try_into().ok()
+}
+
+/// Opens `in_out` (ciphertext then tag) in place with AES-256-GCM, returning
+/// the plaintext's length; `None` when it does not authenticate.
+pub fn open_aes256_gcm(
+    key: &[u8; 32],
+    nonce: [u8; 12],
+    aad: &[u8],
+    in_out: &mut [u8],
+) -> Option<usize> {
+    let key = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, key).ok()?);
+    key.open_in_place(
+        aead::Nonce::assume_unique_for_key(nonce),
+        aead::Aad::from(aad),
+        in_out,
+    )
+    .ok()
+    .map(|plain| plain.len())
+}
+
 /// The per-record nonce length (`iv_length`) of every TLS 1.3 AEAD.
 pub const IV_LEN: usize = 12;
 

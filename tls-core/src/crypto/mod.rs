@@ -14,7 +14,7 @@ mod verify;
 #[cfg(test)]
 pub(crate) mod rfc8448;
 
-pub use aead::{AeadAlg, TrafficKey, IV_LEN};
+pub use aead::{open_aes256_gcm, seal_aes256_gcm, AeadAlg, TrafficKey, IV_LEN};
 pub use hash::{HashAlg, HashOutput, Transcript, MAX_HASH_LEN};
 pub use kx::{supported_group, KeyExchange};
 pub use secret::{
@@ -27,8 +27,8 @@ pub use suites::{
     TLS13_CHACHA20_POLY1305_SHA256,
 };
 pub use verify::{
-    cert_spki, certificate_verify_message, parse_spki, tls13_scheme_matches, verify_signature,
-    verify_tls13_signature, Spki, SpkiAlg,
+    cert_spki, certificate_verify_message, parse_spki, tls13_scheme_matches, verify_cert_signature,
+    verify_signature, verify_tls13_signature, CertSignatureAlg, Spki, SpkiAlg,
 };
 
 /// Hex to bytes, ignoring whitespace (test helper).

@@ -138,6 +138,61 @@ pub fn verify_signature(
         .map_err(|_| Error::DecryptError("bad CertificateVerify signature"))
 }
 
+/// A certificate's signature algorithm, as X.509 names it (the OID and its
+/// parameters are read by `x509`): RSA PKCS#1 v1.5 and PSS with SHA-256/384/512
+/// (keys of 2048 to 8192 bits), ECDSA P-256/P-384 with SHA-256/384, Ed25519.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertSignatureAlg {
+    /// sha256WithRSAEncryption
+    RsaPkcs1Sha256,
+    /// sha384WithRSAEncryption
+    RsaPkcs1Sha384,
+    /// sha512WithRSAEncryption
+    RsaPkcs1Sha512,
+    /// RSASSA-PSS with SHA-256, MGF1-SHA-256, 32-byte salt
+    RsaPssSha256,
+    /// RSASSA-PSS with SHA-384, MGF1-SHA-384, 48-byte salt
+    RsaPssSha384,
+    /// RSASSA-PSS with SHA-512, MGF1-SHA-512, 64-byte salt
+    RsaPssSha512,
+    /// ecdsa-with-SHA256 by a P-256 key
+    EcdsaP256Sha256,
+    /// ecdsa-with-SHA384 by a P-256 key
+    EcdsaP256Sha384,
+    /// ecdsa-with-SHA256 by a P-384 key
+    EcdsaP384Sha256,
+    /// ecdsa-with-SHA384 by a P-384 key
+    EcdsaP384Sha384,
+    /// Ed25519
+    Ed25519,
+}
+
+/// Verifies a certificate (or CRL) signature over `signed` with `public_key`
+/// (the subjectPublicKey bits of the signer's SPKI); false when it does not verify.
+pub fn verify_cert_signature(
+    alg: CertSignatureAlg,
+    public_key: &[u8],
+    signed: &[u8],
+    sig: &[u8],
+) -> bool {
+    let ring_alg: &'static dyn signature::VerificationAlgorithm = match alg {
+        CertSignatureAlg::RsaPkcs1Sha256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+        CertSignatureAlg::RsaPkcs1Sha384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+        CertSignatureAlg::RsaPkcs1Sha512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+        CertSignatureAlg::RsaPssSha256 => &signature::RSA_PSS_2048_8192_SHA256,
+        CertSignatureAlg::RsaPssSha384 => &signature::RSA_PSS_2048_8192_SHA384,
+        CertSignatureAlg::RsaPssSha512 => &signature::RSA_PSS_2048_8192_SHA512,
+        CertSignatureAlg::EcdsaP256Sha256 => &signature::ECDSA_P256_SHA256_ASN1,
+        CertSignatureAlg::EcdsaP256Sha384 => &signature::ECDSA_P256_SHA384_ASN1,
+        CertSignatureAlg::EcdsaP384Sha256 => &signature::ECDSA_P384_SHA256_ASN1,
+        CertSignatureAlg::EcdsaP384Sha384 => &signature::ECDSA_P384_SHA384_ASN1,
+        CertSignatureAlg::Ed25519 => &signature::ED25519,
+    };
+    signature::UnparsedPublicKey::new(ring_alg, public_key)
+        .verify(signed, sig)
+        .is_ok()
+}
+
 /// Verifies a TLS 1.3 CertificateVerify signature with the key of a DER
 /// SubjectPublicKeyInfo (see [`cert_spki`]). Errors as [`parse_spki`] and
 /// [`verify_signature`].

@@ -5,13 +5,12 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use ring::signature;
 use x509_parser::x509::X509Version;
 
 use super::constraints::{self, NameConstraints};
 use super::error::CertError;
 use super::names::{self, GeneralName, Rdn};
-use crate::crypto::{self, SpkiAlg};
+use crate::crypto::{self, CertSignatureAlg, SpkiAlg};
 use crate::der::{self, Reader};
 use crate::error::Error;
 
@@ -659,13 +658,10 @@ fn parse_pss_params(params: &[u8]) -> Option<Hash> {
     (mgf_hash == hash && salt == hash_len).then_some(hash)
 }
 
-/// The ring algorithm for a certificate signature algorithm and the signer's
-/// key type: RSA PKCS#1 v1.5 and PSS with SHA-256/384/512, ECDSA P-256/P-384
+/// The algorithm of a certificate signature given its AlgorithmIdentifier and
+/// the signer's key type: RSA PKCS#1 v1.5 and PSS with SHA-256/384/512, ECDSA P-256/P-384
 /// with SHA-256/384, Ed25519. Nothing weaker (no SHA-1, no MD5).
-fn signature_algorithm(
-    sig_alg: &[u8],
-    key: SpkiAlg,
-) -> Result<&'static dyn signature::VerificationAlgorithm, CertError> {
+fn signature_algorithm(sig_alg: &[u8], key: SpkiAlg) -> Result<CertSignatureAlg, CertError> {
     const UNSUPPORTED: CertError =
         CertError::UnsupportedAlgorithm("unsupported signature algorithm");
     const MISMATCH: CertError =
@@ -676,12 +672,12 @@ fn signature_algorithm(
     r.finish().ok_or(MALFORMED)?;
     let no_params = params.is_none();
     let null_or_none = params.map_or(true, |p| p.tag == der::NULL && p.contents.is_empty());
-    let alg: &'static dyn signature::VerificationAlgorithm = match (oid, key) {
+    let alg = match (oid, key) {
         (OID_SHA256_RSA | OID_SHA384_RSA | OID_SHA512_RSA, SpkiAlg::Rsa) if null_or_none => {
             match oid {
-                OID_SHA256_RSA => &signature::RSA_PKCS1_2048_8192_SHA256,
-                OID_SHA384_RSA => &signature::RSA_PKCS1_2048_8192_SHA384,
-                _ => &signature::RSA_PKCS1_2048_8192_SHA512,
+                OID_SHA256_RSA => CertSignatureAlg::RsaPkcs1Sha256,
+                OID_SHA384_RSA => CertSignatureAlg::RsaPkcs1Sha384,
+                _ => CertSignatureAlg::RsaPkcs1Sha512,
             }
         }
         (OID_RSA_PSS, SpkiAlg::Rsa) => {
@@ -690,16 +686,16 @@ fn signature_algorithm(
                 .and_then(|p| parse_pss_params(p.contents))
                 .ok_or(UNSUPPORTED)?;
             match params {
-                Hash::Sha256 => &signature::RSA_PSS_2048_8192_SHA256,
-                Hash::Sha384 => &signature::RSA_PSS_2048_8192_SHA384,
-                Hash::Sha512 => &signature::RSA_PSS_2048_8192_SHA512,
+                Hash::Sha256 => CertSignatureAlg::RsaPssSha256,
+                Hash::Sha384 => CertSignatureAlg::RsaPssSha384,
+                Hash::Sha512 => CertSignatureAlg::RsaPssSha512,
             }
         }
-        (OID_ECDSA_SHA256, SpkiAlg::EcdsaP256) if no_params => &signature::ECDSA_P256_SHA256_ASN1,
-        (OID_ECDSA_SHA384, SpkiAlg::EcdsaP256) if no_params => &signature::ECDSA_P256_SHA384_ASN1,
-        (OID_ECDSA_SHA256, SpkiAlg::EcdsaP384) if no_params => &signature::ECDSA_P384_SHA256_ASN1,
-        (OID_ECDSA_SHA384, SpkiAlg::EcdsaP384) if no_params => &signature::ECDSA_P384_SHA384_ASN1,
-        (OID_ED25519, SpkiAlg::Ed25519) if no_params => &signature::ED25519,
+        (OID_ECDSA_SHA256, SpkiAlg::EcdsaP256) if no_params => CertSignatureAlg::EcdsaP256Sha256,
+        (OID_ECDSA_SHA384, SpkiAlg::EcdsaP256) if no_params => CertSignatureAlg::EcdsaP256Sha384,
+        (OID_ECDSA_SHA256, SpkiAlg::EcdsaP384) if no_params => CertSignatureAlg::EcdsaP384Sha256,
+        (OID_ECDSA_SHA384, SpkiAlg::EcdsaP384) if no_params => CertSignatureAlg::EcdsaP384Sha384,
+        (OID_ED25519, SpkiAlg::Ed25519) if no_params => CertSignatureAlg::Ed25519,
         (
             OID_SHA256_RSA | OID_SHA384_RSA | OID_SHA512_RSA | OID_RSA_PSS | OID_ECDSA_SHA256
             | OID_ECDSA_SHA384 | OID_ED25519,
@@ -722,9 +718,11 @@ pub(crate) fn verify_signature(
     let key = crypto::parse_spki(signer_spki)
         .map_err(|_| CertError::Malformed("malformed subjectPublicKeyInfo"))?;
     let alg = signature_algorithm(sig_alg, key_alg)?;
-    signature::UnparsedPublicKey::new(alg, key.public_key)
-        .verify(signed, sig)
-        .map_err(|_| CertError::BadSignature)
+    if crypto::verify_cert_signature(alg, key.public_key, signed, sig) {
+        Ok(())
+    } else {
+        Err(CertError::BadSignature)
+    }
 }
 
 #[cfg(test)]
