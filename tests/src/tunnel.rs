@@ -100,6 +100,25 @@ impl Tunnel {
         t
     }
 
+    /// A server-mode tunnel listening on `listen` (whose port is `port`) and
+    /// forwarding to `target`, serving `cert`, with `extra` arguments after
+    /// those; returns once it listens.
+    pub fn server(
+        listen: &str,
+        target: &str,
+        cert: &CertFiles,
+        extra: &[&str],
+        port: u16,
+    ) -> Tunnel {
+        let (cert_path, key_path) = (cert.cert.to_str().unwrap(), cert.key.to_str().unwrap());
+        let mut args = vec![
+            "server", "--listen", listen, "--target", target, "--cert", cert_path, "--key",
+            key_path,
+        ];
+        args.extend_from_slice(extra);
+        Tunnel::start(args, &[port])
+    }
+
     /// Waits until its log contains `needle`; panics with the log otherwise.
     pub fn expect_log(&self, needle: &str) {
         assert!(

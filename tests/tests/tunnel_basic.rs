@@ -240,20 +240,7 @@ fn tunnel_half_close_delivers_everything() {
     let backend = echo();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let _tunnel = Tunnel::start(
-        [
-            "server",
-            "--listen",
-            &listen,
-            "--target",
-            &backend.addr(),
-            "--cert",
-            cert.cert.to_str().unwrap(),
-            "--key",
-            cert.key.to_str().unwrap(),
-        ],
-        &[port],
-    );
+    let _tunnel = Tunnel::server(&listen, &backend.addr(), &cert, &[], port);
     let mut tls = tls_client(port, "localhost", &cert.der);
     let data = payload(3, 200_000);
     tls.write_all(&data).unwrap();
@@ -282,20 +269,7 @@ fn tunnel_ipv6_listen_and_unix_socket_target() {
     let port = free_port();
     let listen = format!("[::1]:{port}");
     let target = format!("unix:{}", sock_path.display());
-    let tunnel = Tunnel::start(
-        [
-            "server",
-            "--listen",
-            &listen,
-            "--target",
-            &target,
-            "--cert",
-            cert.cert.to_str().unwrap(),
-            "--key",
-            cert.key.to_str().unwrap(),
-        ],
-        &[port],
-    );
+    let tunnel = Tunnel::server(&listen, &target, &cert, &[], port);
     let sock = TcpStream::connect(("::1", port)).expect("connect over IPv6");
     set_timeouts(&sock).unwrap();
     let config = std::sync::Arc::new(ClientConfig::with_pinned_certs(vec![cert.der.clone()]));

@@ -186,89 +186,29 @@ fn tunnel_bad_configs_give_one_clear_line() {
         std::fs::write(&p, text).unwrap();
         p.to_str().unwrap().to_string()
     };
-    let unknown = write(
-        "unknown.conf",
-        "foreground = yes\n[svc]\naccept = 1234\nconnect = 127.0.0.1:1\nengine = pkcs11\n",
-    );
-    assert_bad(
-        &["--config", &unknown],
-        &format!("{unknown}:5: unsupported option \"engine\""),
-    );
-
-    let old_tls = write(
-        "oldtls.conf",
-        "[svc]\naccept = 1234\nconnect = 127.0.0.1:1\nsslVersion = TLSv1\n",
-    );
-    assert_bad(
-        &["--config", &old_tls, "--check"],
-        &format!("{old_tls}:4: sslVersion = TLSv1: TLS below 1.2 is not supported"),
-    );
-
-    let bad_curve = write(
-        "curve.conf",
-        "curves = X25519:X448\n[svc]\naccept = 1234\nconnect = 127.0.0.1:1\n",
-    );
-    assert_bad(
-        &["--config", &bad_curve, "--check"],
-        &format!("{bad_curve}:1: curves = X25519:X448: curve \"X448\" is not supported"),
-    );
-
-    let no_cert = write(
-        "nocert.conf",
-        "[svc]\naccept = 1234\nconnect = 127.0.0.1:1\ncert = /nonexistent/cert.pem\n",
-    );
-    assert_bad(
-        &["--config", &no_cert, "--check"],
-        "cannot read certificate /nonexistent/cert.pem",
-    );
-
-    let bad_addr = write("addr.conf", "[svc]\naccept = 1234\nconnect = nowhere\n");
-    assert_bad(
-        &["--config", &bad_addr],
-        &format!("{bad_addr}:3: address \"nowhere\" has no port"),
-    );
-
-    let toml = write("bad.toml", "[[service]]\nname = \"x\"\nmode = \"server\"\nlisten = \"1\"\ntarget = \"127.0.0.1:1\"\ntls = true\n");
-    assert_bad(
-        &["--config", &toml],
-        &format!("{toml}:6: unknown field `tls`"),
-    );
-
-    let toml_mode = write("mode.toml", "[[service]]\nname = \"x\"\nmode = \"sideways\"\nlisten = \"1\"\ntarget = \"127.0.0.1:1\"\n");
-    assert_bad(
-        &["--config", &toml_mode],
-        &format!("{toml_mode}:1: service \"x\": mode must be server or client"),
-    );
-
-    let cache = write(
-        "cache.conf",
-        "[svc]\naccept = 1234\nconnect = 127.0.0.1:1\nsessionCacheSize = 0\n",
-    );
-    assert_bad(
-        &["--config", &cache],
-        &format!("{cache}:4: sessionCacheSize: session cache size 0 (unlimited in stunnel) is not supported"),
-    );
-    let options = write(
-        "options.conf",
-        "[svc]\naccept = 1234\nconnect = 127.0.0.1:1\noptions = ALLOW_UNSAFE_LEGACY_RENEGOTIATION\n",
-    );
-    assert_bad(
-        &["--config", &options],
-        &format!("{options}:4: options = ALLOW_UNSAFE_LEGACY_RENEGOTIATION: cannot be honoured"),
-    );
-    let client_timeout = write(
-        "client.conf",
-        "[svc]\nclient = yes\naccept = 1234\nconnect = 127.0.0.1:1\nsessionCacheTimeout = 60\n",
-    );
-    assert_bad(
-        &["--config", &client_timeout],
-        &format!("{client_timeout}:5: [svc]: sessionCacheTimeout applies to server mode only"),
-    );
-    let toml_timeout = write("timeout.toml", "[[service]]\nname = \"x\"\nmode = \"server\"\nlisten = \"1\"\ntarget = \"127.0.0.1:1\"\nsession_timeout = \"200h\"\n");
-    assert_bad(
-        &["--config", &toml_timeout],
-        &format!("{toml_timeout}:1: service \"x\": session timeout must be a whole number of seconds from 1s to 7 days"),
-    );
+    // (file, contents, the error line's text; {path} stands for the file).
+    const TOML_SERVICE: &str =
+        "[[service]]\nname = \"x\"\nmode = \"server\"\nlisten = \"1\"\ntarget = \"127.0.0.1:1\"\n";
+    let svc = "[svc]\naccept = 1234\nconnect = 127.0.0.1:1\n";
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("unknown.conf", format!("foreground = yes\n{svc}engine = pkcs11\n"), "{path}:5: unsupported option \"engine\""),
+        ("oldtls.conf", format!("{svc}sslVersion = TLSv1\n"), "{path}:4: sslVersion = TLSv1: TLS below 1.2 is not supported"),
+        ("curve.conf", format!("curves = X25519:X448\n{svc}"), "{path}:1: curves = X25519:X448: curve \"X448\" is not supported"),
+        ("nocert.conf", format!("{svc}cert = /nonexistent/cert.pem\n"), "cannot read certificate /nonexistent/cert.pem"),
+        ("addr.conf", "[svc]\naccept = 1234\nconnect = nowhere\n".into(), "{path}:3: address \"nowhere\" has no port"),
+        ("bad.toml", format!("{TOML_SERVICE}tls = true\n"), "{path}:6: unknown field `tls`"),
+        ("mode.toml", TOML_SERVICE.replace("\"server\"", "\"sideways\""), "{path}:1: service \"x\": mode must be server or client"),
+        ("cache.conf", format!("{svc}sessionCacheSize = 0\n"), "{path}:4: sessionCacheSize: session cache size 0 (unlimited in stunnel) is not supported"),
+        ("options.conf", format!("{svc}options = ALLOW_UNSAFE_LEGACY_RENEGOTIATION\n"), "{path}:4: options = ALLOW_UNSAFE_LEGACY_RENEGOTIATION: cannot be honoured"),
+        ("client.conf", "[svc]\nclient = yes\naccept = 1234\nconnect = 127.0.0.1:1\nsessionCacheTimeout = 60\n".into(), "{path}:5: [svc]: sessionCacheTimeout applies to server mode only"),
+        ("timeout.toml", format!("{TOML_SERVICE}session_timeout = \"200h\"\n"), "{path}:1: service \"x\": session timeout must be a whole number of seconds from 1s to 7 days"),
+    ];
+    for (name, text, want) in &cases {
+        let path = write(name, text);
+        let want = want.replace("{path}", &path);
+        assert_bad(&["--config", &path], &want);
+        assert_bad(&["--config", &path, "--check"], &want);
+    }
 
     assert_bad(
         &["--config", "/nonexistent/tunnel.conf"],

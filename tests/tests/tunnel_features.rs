@@ -64,21 +64,12 @@ fn tunnel_sends_proxy_v2_with_tls_tlvs() {
     let backend = Backend::start(BackendKind::ProxyV2Echo);
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let _tunnel = Tunnel::start(
-        [
-            "server",
-            "--listen",
-            &listen,
-            "--target",
-            &backend.addr(),
-            "--cert",
-            &arg(&cert.cert),
-            "--key",
-            &arg(&cert.key),
-            "--proxy-protocol",
-            "v2",
-        ],
-        &[port],
+    let _tunnel = Tunnel::server(
+        &listen,
+        &backend.addr(),
+        &cert,
+        &["--proxy-protocol", "v2"],
+        port,
     );
     let mut tls = tls_client(port, "localhost", &cert.der);
     let client_port = tls.get_ref().local_addr().unwrap().port();
@@ -121,21 +112,7 @@ fn tunnel_accepts_proxy_v1_from_a_balancer() {
     });
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let tunnel = Tunnel::start(
-        [
-            "server",
-            "--listen",
-            &listen,
-            "--target",
-            &backend.addr(),
-            "--cert",
-            &arg(&cert.cert),
-            "--key",
-            &arg(&cert.key),
-            "--accept-proxy",
-        ],
-        &[port],
-    );
+    let tunnel = Tunnel::server(&listen, &backend.addr(), &cert, &["--accept-proxy"], port);
     let mut sock = connect_local(port).unwrap();
     sock.write_all(b"PROXY TCP4 203.0.113.7 127.0.0.1 40000 443\r\n")
         .unwrap();
@@ -223,20 +200,7 @@ fn tunnel_sigterm_drains_established_connections() {
     });
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut tunnel = Tunnel::start(
-        [
-            "server",
-            "--listen",
-            &listen,
-            "--target",
-            &backend.addr(),
-            "--cert",
-            &arg(&cert.cert),
-            "--key",
-            &arg(&cert.key),
-        ],
-        &[port],
-    );
+    let mut tunnel = Tunnel::server(&listen, &backend.addr(), &cert, &[], port);
     let mut tls = tls_client(port, "localhost", &cert.der);
     tunnel.signal("TERM");
     tunnel.expect_log("draining");

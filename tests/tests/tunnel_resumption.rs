@@ -84,20 +84,7 @@ fn tunnel_server_resumes_openssl_sessions_tls13_and_tls12() {
     let backend = echo();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let tunnel = Tunnel::start(
-        [
-            "server",
-            "--listen",
-            &listen,
-            "--target",
-            &backend.addr(),
-            "--cert",
-            cert.cert.to_str().unwrap(),
-            "--key",
-            cert.key.to_str().unwrap(),
-        ],
-        &[port],
-    );
+    let tunnel = Tunnel::server(&listen, &backend.addr(), &cert, &[], port);
     for (version, flags) in VERSIONS {
         let sess = dir.join(format!("{version}.sess"));
         assert_eq!(
