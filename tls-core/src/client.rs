@@ -8,9 +8,7 @@ use alloc::vec::Vec;
 
 use crate::config::ClientConfig;
 use crate::conn::{Common, Negotiated, Side};
-use crate::crypto::{
-    certificate_verify_message, tls13_suite, KeyExchange, Secret, Suite, Transcript,
-};
+use crate::crypto::{tls13_suite, KeyExchange, Secret, Suite, Transcript};
 use crate::error::Error;
 use crate::key_schedule::{check_finished, finished_verify_data, EarlySecret, HandshakeSecret};
 use crate::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion};
@@ -684,20 +682,16 @@ impl ExpectCertificateVerify {
     ) -> Result<ClientState, Error> {
         let mut s = self.inner;
         let verifier = &s.hello.config.verifier;
-        if !verifier.supported_schemes().contains(&cv.scheme) {
-            return Err(Error::IllegalParameter(
-                "server signed with a scheme we did not offer",
-            ));
-        }
-        let message = certificate_verify_message(true, s.transcript.current().as_ref());
-        let end_entity = s
-            .negotiated
-            .peer_certificates
-            .first()
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let signed =
-            verifier.verify_tls13_signature(end_entity, cv.scheme, &message, &cv.signature)?;
+        let signed = crate::tls13::check_certificate_verify(
+            true,
+            verifier.supported_schemes(),
+            &s.transcript,
+            &s.negotiated.peer_certificates,
+            &cv,
+            |cert, scheme, message, signature| {
+                verifier.verify_tls13_signature(cert, scheme, message, signature)
+            },
+        )?;
         s.transcript.update(encoded);
         Ok(ClientState::ExpectFinished(ExpectFinished {
             inner: s,

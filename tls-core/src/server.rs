@@ -9,8 +9,7 @@ use alloc::vec::Vec;
 use crate::config::{CertifiedKey, ClientHelloInfo, ServerConfig, UnixTime};
 use crate::conn::{Common, Negotiated, Side};
 use crate::crypto::{
-    certificate_verify_message, supported_group, tls13_suite, KeyExchange, Secret, Suite,
-    TrafficKey, Transcript,
+    supported_group, tls13_suite, KeyExchange, Secret, Suite, TrafficKey, Transcript,
 };
 use crate::error::Error;
 use crate::key_schedule::{
@@ -686,20 +685,16 @@ impl ExpectCertificateVerify {
             mut awaiting,
             verifier,
         } = self.inner;
-        if !verifier.supported_schemes().contains(&cv.scheme) {
-            return Err(Error::IllegalParameter(
-                "client signed with a scheme we did not offer",
-            ));
-        }
-        let message = certificate_verify_message(false, awaiting.transcript.current().as_ref());
-        let end_entity = awaiting
-            .negotiated
-            .peer_certificates
-            .first()
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let signed =
-            verifier.verify_tls13_signature(end_entity, cv.scheme, &message, &cv.signature)?;
+        let signed = crate::tls13::check_certificate_verify(
+            false,
+            verifier.supported_schemes(),
+            &awaiting.transcript,
+            &awaiting.negotiated.peer_certificates,
+            &cv,
+            |cert, scheme, message, signature| {
+                verifier.verify_tls13_signature(cert, scheme, message, signature)
+            },
+        )?;
         awaiting.transcript.update(encoded);
         Ok(ServerState::ExpectFinished(ExpectFinished {
             awaiting,

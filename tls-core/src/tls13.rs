@@ -10,6 +10,7 @@ use crate::msgs::enums::SignatureScheme;
 use crate::msgs::handshake::{
     CertificateEntry, CertificatePayload, CertificateVerify, HandshakeMessage,
 };
+use crate::verify::SignatureVerified;
 
 /// The last 8 bytes of a TLS 1.3 server's random when it negotiates TLS 1.2
 /// (RFC 8446 §4.1.3).
@@ -49,4 +50,32 @@ pub(crate) fn send_certificate(
         common.send_message(&HandshakeMessage::CertificateVerify(verify), transcript)?;
     }
     Ok(())
+}
+
+/// Checks the peer's CertificateVerify (RFC 8446 §4.4.3) over `transcript`
+/// (through the peer's Certificate): the scheme must be one we offered
+/// (`offered`), and `verify` (the configured verifier) must accept the
+/// signature by the peer's end-entity certificate. `from_server` says who
+/// signed, which decides the signed context string.
+pub(crate) fn check_certificate_verify(
+    from_server: bool,
+    offered: &[SignatureScheme],
+    transcript: &Transcript,
+    peer_certificates: &[Vec<u8>],
+    cv: &CertificateVerify,
+    verify: impl FnOnce(&[u8], SignatureScheme, &[u8], &[u8]) -> Result<SignatureVerified, Error>,
+) -> Result<SignatureVerified, Error> {
+    if !offered.contains(&cv.scheme) {
+        return Err(Error::IllegalParameter(if from_server {
+            "server signed with a scheme we did not offer"
+        } else {
+            "client signed with a scheme we did not offer"
+        }));
+    }
+    let message = certificate_verify_message(from_server, transcript.current().as_ref());
+    let end_entity = peer_certificates
+        .first()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    verify(end_entity, cv.scheme, &message, &cv.signature)
 }
