@@ -249,6 +249,9 @@ pub struct ServerConfig {
     pub ticketer: Option<Arc<dyn TicketEncrypter>>,
     /// Keeps TLS 1.2 sessions for resumption by session ID; `None` turns it off.
     pub session_cache: Option<Arc<dyn SessionIdCache>>,
+    /// How long, in seconds, a TLS 1.2 session may be resumed; `None` means
+    /// the ticketer's lifetime, or two hours without a ticketer.
+    pub session_lifetime: Option<u32>,
     /// How many tickets to send after each full handshake.
     pub session_tickets: u8,
     /// Randomness for server randoms and cookies.
@@ -274,6 +277,7 @@ impl ServerConfig {
             client_verifier: None,
             ticketer: None,
             session_cache: None,
+            session_lifetime: None,
             session_tickets: 2,
             rng,
             clock,

@@ -174,11 +174,12 @@ impl Handshake {
             group: self.negotiated.group,
             master: Zeroizing::new(master.as_ref().to_vec()),
             issued_at: common.now().0,
-            lifetime: self
-                .config
-                .ticketer
-                .as_ref()
-                .map_or(DEFAULT_SESSION_LIFETIME, |t| t.lifetime()),
+            lifetime: self.config.session_lifetime.unwrap_or_else(|| {
+                self.config
+                    .ticketer
+                    .as_ref()
+                    .map_or(DEFAULT_SESSION_LIFETIME, |t| t.lifetime())
+            }),
             client_certificates: self.negotiated.peer_certificates.clone(),
         }
     }

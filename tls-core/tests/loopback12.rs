@@ -217,6 +217,33 @@ fn session_ids_resume_tls12_sessions() {
     assert!(!client.negotiated().unwrap().resumed);
 }
 
+/// A clock the test sets.
+struct SetClock(std::sync::atomic::AtomicU64);
+
+impl tls_core::Clock for SetClock {
+    fn now(&self) -> tls_core::UnixTime {
+        tls_core::UnixTime(self.0.load(std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+#[test]
+fn session_lifetime_bounds_session_id_resumption() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, mut sc) = configs(&p);
+    let clock = Arc::new(SetClock(1_800_000_000.into()));
+    sc.ticketer = None;
+    sc.session_lifetime = Some(60);
+    sc.clock = clock.clone();
+    let (cc, sc) = (Arc::new(cc), Arc::new(sc));
+    connect(&cc, &sc);
+    clock.0.fetch_add(59, std::sync::atomic::Ordering::Relaxed);
+    let (client, _) = connect(&cc, &sc);
+    assert!(client.negotiated().unwrap().resumed);
+    clock.0.fetch_add(2, std::sync::atomic::Ordering::Relaxed);
+    let (client, _) = connect(&cc, &sc);
+    assert!(!client.negotiated().unwrap().resumed);
+}
+
 struct ClientPins(tls_core::PinnedCertVerifier);
 
 impl tls_core::ClientCertVerifier for ClientPins {

@@ -3,10 +3,9 @@
 //! server-certificate verifier of client mode, and the session-resumption
 //! state that reloads hand on.
 
-use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 
 use tls_core::{
     CertifiedKey, ClientCertVerified, ClientCertVerifier, ClientConfig, ClientHelloInfo,
@@ -52,6 +51,7 @@ impl Live {
                 let sessions = Sessions::keep_or_new(previous, Basis::new(&service, None, trust))?;
                 config.ticketer = sessions.ticketer();
                 config.session_cache = sessions.session_cache();
+                config.session_lifetime = Some(service.resumption.lifetime_secs());
                 (TlsConfig::Server(Arc::new(config)), sessions)
             }
             Mode::Client => {
@@ -332,7 +332,7 @@ enum SessionState {
     Off,
     Server {
         ticketer: Option<Arc<RotatingTicketer>>,
-        cache: Arc<SessionCache>,
+        cache: Arc<MemorySessionCache>,
     },
     Client(Arc<MemorySessionStore>),
 }
@@ -352,11 +352,9 @@ impl Sessions {
             _ if !r.enabled => SessionState::Off,
             Mode::Server => {
                 let ticketer = if r.tickets {
-                    // Validated to at most seven days; the ticketer caps it there too.
-                    let lifetime = u32::try_from(r.timeout.as_secs()).unwrap_or(u32::MAX);
                     let ticketer = RotatingTicketer::new(
                         Arc::new(entropy::HostEntropy),
-                        lifetime,
+                        r.lifetime_secs(),
                         SystemClock.now(),
                     )
                     .map_err(|e| format!("cannot make session ticket keys: {e}"))?;
@@ -366,7 +364,7 @@ impl Sessions {
                 };
                 SessionState::Server {
                     ticketer,
-                    cache: Arc::new(SessionCache::new(r.cache_size, r.timeout.as_secs())),
+                    cache: Arc::new(MemorySessionCache::new(r.cache_size)),
                 }
             }
             Mode::Client => {
@@ -402,62 +400,6 @@ impl Sessions {
         match &self.state {
             SessionState::Client(store) => Some(store.clone()),
             _ => None,
-        }
-    }
-}
-
-/// The TLS 1.2 session-ID cache: tls-core's bounded in-memory cache, whose
-/// sessions are also forgotten after the session timeout. (tls-core gives a
-/// cached session the ticketer's lifetime, which is the timeout; without
-/// tickets it would keep it for two hours.)
-struct SessionCache {
-    sessions: MemorySessionCache,
-    /// When each cached id was stored, oldest first, evicted in step with
-    /// `sessions`.
-    stored_at: Mutex<VecDeque<(Vec<u8>, u64)>>,
-    capacity: usize,
-    timeout: u64,
-}
-
-impl SessionCache {
-    fn new(capacity: usize, timeout: u64) -> SessionCache {
-        SessionCache {
-            sessions: MemorySessionCache::new(capacity),
-            stored_at: Mutex::new(VecDeque::new()),
-            capacity,
-            timeout,
-        }
-    }
-}
-
-impl SessionIdCache for SessionCache {
-    fn put(&self, id: &[u8], session: Vec<u8>) {
-        let now = SystemClock.now().0;
-        let mut stored = self
-            .stored_at
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        stored.retain(|(k, _)| k != id);
-        stored.push_back((id.to_vec(), now));
-        while stored.len() > self.capacity {
-            stored.pop_front();
-        }
-        // Under the same lock, so both evict the same oldest entries.
-        self.sessions.put(id, session);
-    }
-
-    fn get(&self, id: &[u8]) -> Option<Vec<u8>> {
-        let now = SystemClock.now().0;
-        let fresh = self
-            .stored_at
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .any(|(k, at)| k == id && now.saturating_sub(*at) < self.timeout);
-        if fresh {
-            self.sessions.get(id)
-        } else {
-            None
         }
     }
 }
@@ -678,20 +620,5 @@ mod tests {
         let on = Live::build(server(Some(&ca)), Some(&off)).unwrap();
         assert!(on.sessions.continues(&off.sessions));
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn session_cache_forgets_after_the_timeout_and_is_bounded() {
-        let cache = SessionCache::new(2, 60);
-        cache.put(b"a", vec![1]);
-        assert_eq!(cache.get(b"a"), Some(vec![1]));
-        cache.put(b"b", vec![2]);
-        cache.put(b"c", vec![3]);
-        assert_eq!(cache.get(b"a"), None);
-        assert_eq!(cache.stored_at.lock().unwrap().len(), 2);
-        // Stored a minute ago: expired.
-        cache.stored_at.lock().unwrap()[0].1 -= 60;
-        assert_eq!(cache.get(b"b"), None);
-        assert_eq!(cache.get(b"c"), Some(vec![3]));
     }
 }

@@ -224,6 +224,14 @@ pub struct Resumption {
     pub cache_size: usize,
 }
 
+impl Resumption {
+    /// The timeout in whole seconds, as tls-core takes lifetimes (validated to
+    /// at most seven days).
+    pub fn lifetime_secs(&self) -> u32 {
+        u32::try_from(self.timeout.as_secs()).unwrap_or(u32::MAX)
+    }
+}
+
 impl Default for Resumption {
     fn default() -> Self {
         Resumption {
