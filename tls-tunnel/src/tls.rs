@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use tls_core::crypto::{HashAlg, Transcript};
 use tls_core::{
     CertifiedKey, ClientCertVerified, ClientCertVerifier, ClientConfig, ClientHelloInfo,
     ClientSessionStore, Clock, MemorySessionCache, MemorySessionStore, PinnedCertVerifier,
@@ -156,8 +157,8 @@ pub fn self_signed() -> Result<(Arc<CertifiedKey>, String), String> {
 /// The SHA-256 fingerprint of a DER certificate as colon-separated hex, the
 /// way `openssl x509 -fingerprint -sha256` prints it.
 pub fn fingerprint(der: &[u8]) -> String {
-    let digest = ring::digest::digest(&ring::digest::SHA256, der);
-    digest
+    HashAlg::Sha256
+        .hash(der)
         .as_ref()
         .iter()
         .map(|b| format!("{b:02X}"))
@@ -310,12 +311,12 @@ impl Basis {
 
 /// The SHA-256 digest of a list of DER certificates.
 fn digest_certs(certs: &[Vec<u8>]) -> Vec<u8> {
-    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut hash = Transcript::new(HashAlg::Sha256);
     for cert in certs {
-        ctx.update(&(cert.len() as u64).to_be_bytes());
-        ctx.update(cert);
+        hash.update(&(cert.len() as u64).to_be_bytes());
+        hash.update(cert);
     }
-    ctx.finish().as_ref().to_vec()
+    hash.current().as_ref().to_vec()
 }
 
 /// A service's session-resumption state: the server's ticket keys and TLS
