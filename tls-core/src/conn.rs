@@ -27,7 +27,7 @@ use crate::msgs::alert::{Alert, AlertLevel};
 use crate::msgs::enums::{AlertDescription, CipherSuite, ContentType, NamedGroup, ProtocolVersion};
 use crate::msgs::handshake::{HandshakeMessage, KeyUpdateRequest};
 use crate::msgs::handshake12::Message12;
-use crate::record::buffer::RecordBuffer;
+use crate::record::buffer::{run_fill, RecordBuffer};
 use crate::record::deframe::{Deframer, RecordRef};
 use crate::record::join::{HandshakeJoiner, RawHandshake};
 use crate::record::protect::{frame_plaintext, RecordOpener, RecordSealer};
@@ -116,17 +116,13 @@ fn fill_vec<E>(
 ) -> Result<Result<usize, E>, Error> {
     let start = held.len();
     held.resize(start + max, 0);
-    let result = fill(held.get_mut(start..).unwrap_or_default());
+    let result = run_fill(held.get_mut(start..).unwrap_or_default(), fill);
     let n = match &result {
-        Ok(n) if *n <= max => *n,
-        Ok(_) => {
-            held.truncate(start);
-            return Err(Error::Internal("fill wrote more than it was given"));
-        }
-        Err(_) => 0,
+        Ok(Ok(n)) => *n,
+        _ => 0,
     };
     held.truncate(start + n);
-    Ok(result)
+    result
 }
 
 /// Consecutive records carrying nothing (dummy ChangeCipherSpec, empty
@@ -466,17 +462,11 @@ impl Connection {
             // After processing, less than a whole record is held.
             KEEP_CAPACITY.saturating_sub(c.deframer.buffered()).max(1)
         };
-        let spare = c.deframer.spare(max.min(room));
-        let given = spare.len();
-        let n = match fill(spare) {
-            Ok(n) if n <= given => n,
-            Ok(_) => {
+        let n = match run_fill(c.deframer.spare(max.min(room)), fill) {
+            Ok(Ok(n)) => n,
+            failed => {
                 c.settle_deframer();
-                return Err(Error::Internal("fill wrote more than it was given"));
-            }
-            Err(e) => {
-                c.settle_deframer();
-                return Ok(Err(e));
+                return failed;
             }
         };
         if c.peer_closed {

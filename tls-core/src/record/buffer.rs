@@ -10,6 +10,8 @@
 use alloc::vec::Vec;
 use core::ops::Range;
 
+use crate::error::Error;
+
 /// Bytes `0..len` hold data; the `Vec`'s further bytes up to its length are
 /// initialised (zeros or stale data) and reusable without zeroing.
 #[derive(Debug, Default)]
@@ -127,6 +129,21 @@ impl RecordBuffer {
     /// Empties the buffer and gives its memory back.
     pub fn release(&mut self) {
         *self = RecordBuffer::new();
+    }
+}
+
+/// Runs a caller's `fill` on `buf`: `Ok(Ok(n))` when it wrote `n` bytes,
+/// `Ok(Err(e))` with its own error, and `Error::Internal` when it claims
+/// more bytes than `buf` holds. The one place the contract of
+/// `Connection::write_with` / `feed_with` fills is checked.
+pub(crate) fn run_fill<E>(
+    buf: &mut [u8],
+    fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+) -> Result<Result<usize, E>, Error> {
+    let given = buf.len();
+    match fill(buf) {
+        Ok(n) if n > given => Err(Error::Internal("fill wrote more than it was given")),
+        result => Ok(result),
     }
 }
 

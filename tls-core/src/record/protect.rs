@@ -6,7 +6,7 @@
 //! ([`RecordSealer::seal`]) or written there by the caller
 //! ([`RecordSealer::seal_with`]).
 
-use super::buffer::RecordBuffer;
+use super::buffer::{run_fill, RecordBuffer};
 use super::{HEADER_LEN, MAX_PLAINTEXT};
 use crate::crypto::tls12::{self, RecordKey12};
 use crate::crypto::TrafficKey;
@@ -186,9 +186,11 @@ impl RecordSealer {
         let max = max.min(MAX_PLAINTEXT);
         let (prefix, suffix) = (self.prefix_len(), self.suffix_len());
         let region = out.spare(prefix + max + suffix);
-        let n = match fill(region.get_mut(prefix..prefix + max).unwrap_or_default()) {
+        let n = match run_fill(
+            region.get_mut(prefix..prefix + max).unwrap_or_default(),
+            fill,
+        )? {
             Ok(0) => return Ok(Ok(0)),
-            Ok(n) if n > max => return Err(Error::Internal("fill wrote more than it was given")),
             Ok(n) => n,
             Err(e) => return Ok(Err(e)),
         };
