@@ -73,8 +73,10 @@ fn limbo_results_json_has_every_case() {
     }
 }
 
+/// x509-limbo's harness contract: standard output is the result JSON and
+/// nothing else; the summary goes to standard error.
 #[test]
-fn limbo_binary_reads_a_file_and_stdin() {
+fn limbo_binary_prints_only_json_on_stdout() {
     let bin = env!("CARGO_BIN_EXE_limbo");
     let out = Command::new(bin)
         .arg(limbo::BUNDLED_LIMBO_CORE)
@@ -82,11 +84,11 @@ fn limbo_binary_reads_a_file_and_stdin() {
         .expect("run limbo");
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    let mut lines = stdout.lines();
     let json: serde_json::Value =
-        serde_json::from_str(lines.next().expect("JSON line")).expect("first line is JSON");
+        serde_json::from_str(&stdout).expect("standard output is one JSON document, nothing else");
     assert_eq!(json["results"].as_array().map(Vec::len), Some(208));
-    let last = stdout.lines().last().expect("summary line");
+    let stderr = String::from_utf8(out.stderr).expect("utf-8");
+    let last = stderr.lines().last().expect("summary line");
     assert!(
         last.starts_with("limbo: ") && last.contains("(0 wrong accepts)"),
         "{last}"
@@ -115,9 +117,12 @@ fn limbo_binary_reads_a_file_and_stdin() {
     }
     let out = child.wait_with_output().expect("limbo exits");
     assert!(out.status.success());
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    let json: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("standard output is JSON alone");
+    assert_eq!(json["results"].as_array().map(Vec::len), Some(1));
+    let stderr = String::from_utf8(out.stderr).expect("utf-8");
     assert_eq!(
-        stdout.lines().last(),
+        stderr.lines().last(),
         Some("limbo: 1 agree, 0 disagree (0 wrong accepts), 0 skipped")
     );
 }

@@ -4,11 +4,11 @@
 //! the public suffix list in `tests/data/limbo/` unless `--psl` names
 //! another or `--no-psl` turns the check off.
 //!
-//! Output: limbo's result JSON on one line (or into RESULTS.json with
-//! `-o`), then a summary line `limbo: N agree, M disagree (W wrong accepts),
-//! K skipped` as the last line of standard output. Each disagreement and
-//! skip is also listed on standard error. Exit status 0 unless the input
-//! cannot be read or parsed.
+//! Output: limbo's result JSON, alone on standard output (x509-limbo's
+//! harness contract), or into RESULTS.json with `-o`. Everything else goes
+//! to standard error: each disagreement and skip, the SERVER agreement, and
+//! last a summary line `limbo: N agree, M disagree (W wrong accepts), K
+//! skipped`. Exit status 0 unless the input cannot be read or parsed.
 
 use std::io::Read;
 use std::process::ExitCode;
@@ -85,6 +85,6 @@ fn run() -> Result<(), String> {
         summary.server_total,
         summary.server_agreement_percent()
     );
-    println!("{}", summary.line());
+    eprintln!("{}", summary.line());
     Ok(())
 }
