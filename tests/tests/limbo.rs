@@ -1,8 +1,11 @@
 //! x509-limbo: the 208 limbo-core cases through `tls_core::x509`.
 //!
 //! Must hold: no wrong accept (we say SUCCESS, limbo expects FAILURE), at
-//! least 95% agreement on SERVER cases, and `data/limbo/exceptions.txt`
-//! lists exactly the cases we skip or disagree with.
+//! least 94% agreement on SERVER cases, and `data/limbo/exceptions.txt`
+//! lists exactly the cases we skip or disagree with. (The floor was 95%
+//! until issue 13 stopped refusing what OpenSSL, Go and webpki accept: a
+//! missing authorityKeyIdentifier, a zero serial, a CN naming another host;
+//! the cases that cost are each listed, with the reason, in that file.)
 
 use std::process::Command;
 
@@ -16,7 +19,7 @@ fn run() -> Vec<limbo::Scored> {
 }
 
 #[test]
-fn limbo_core_no_wrong_accepts_and_95_percent_server_agreement() {
+fn limbo_core_no_wrong_accepts_and_94_percent_server_agreement() {
     let scored = run();
     let wrong: Vec<&str> = scored
         .iter()
@@ -28,8 +31,8 @@ fn limbo_core_no_wrong_accepts_and_95_percent_server_agreement() {
     assert_eq!(summary.wrong_accepts, 0);
     assert_eq!(summary.server_total, 198);
     assert!(
-        summary.server_agree * 100 >= summary.server_total * 95,
-        "SERVER agreement {}/{} is below 95%",
+        summary.server_agree * 100 >= summary.server_total * 94,
+        "SERVER agreement {}/{} is below 94%",
         summary.server_agree,
         summary.server_total
     );

@@ -815,3 +815,361 @@ fn a_client_with_roots_validates_a_real_chain_in_a_handshake() {
         );
     }
 }
+
+/// A leaf for both usages: SAN example.com, EKU serverAuth and clientAuth,
+/// CN "leaf", and the keyUsage bits given (none: no keyUsage extension).
+fn dual_use_leaf(key_usages: &[KeyUsagePurpose]) -> CertificateParams {
+    let mut p = leaf_params(&["example.com"]);
+    p.distinguished_name = rcgen::DistinguishedName::new();
+    p.distinguished_name.push(DnType::CommonName, "leaf");
+    p.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    p.key_usages = key_usages.to_vec();
+    p
+}
+
+/// The verdict for `leaf` as a server certificate (for example.com) and as a
+/// client certificate, each as `Err(reason)` when refused.
+fn both_sides(
+    anchors: &TrustAnchors,
+    leaf: &[u8],
+    inters: &[Vec<u8>],
+) -> [Result<(), &'static str>; 2] {
+    let anchors = Arc::new(anchors.clone());
+    let reason = |e: Error| match e {
+        Error::BadCertificate(why) => why,
+        other => panic!("not a certificate refusal: {other:?}"),
+    };
+    [
+        WebPkiVerifier::new(anchors.clone())
+            .verify_server_cert(leaf, inters, Some("example.com"), NOW)
+            .map(|_| ())
+            .map_err(reason),
+        WebPkiClientVerifier::new(anchors)
+            .verify_client_cert(leaf, inters, NOW)
+            .map(|_| ())
+            .map_err(reason),
+    ]
+}
+
+/// Issue 13 item 5: an end-entity's keyUsage must allow digitalSignature and
+/// a CA certificate is no end-entity, for servers and clients alike.
+#[test]
+fn end_entity_key_usage_and_ca_bit_are_checked_alike_on_both_sides() {
+    use KeyUsagePurpose::{
+        ContentCommitment, DigitalSignature, KeyAgreement, KeyCertSign, KeyEncipherment,
+    };
+    let root = Ca::root("KU Root");
+    let anchors = root.anchors();
+    const NO_DS: Result<(), &str> = Err("end-entity keyUsage lacks digitalSignature");
+    for (usages, expected) in [
+        (&[][..], Ok(())),
+        (&[DigitalSignature][..], Ok(())),
+        (&[DigitalSignature, KeyEncipherment][..], Ok(())),
+        (&[KeyEncipherment][..], NO_DS),
+        (&[KeyAgreement][..], NO_DS),
+        (&[ContentCommitment][..], NO_DS),
+    ] {
+        let leaf = root.leaf(dual_use_leaf(usages));
+        assert_eq!(
+            both_sides(&anchors, &leaf, &[]),
+            [expected, expected],
+            "{usages:?}"
+        );
+    }
+    // cA TRUE in the leaf position: refused as server and as client.
+    let mut ca_leaf = dual_use_leaf(&[DigitalSignature, KeyCertSign]);
+    ca_leaf.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_leaf = root.leaf(ca_leaf);
+    let refused = Err("CA certificate used as end-entity");
+    assert_eq!(both_sides(&anchors, &ca_leaf, &[]), [refused, refused]);
+    // Even under the plain RFC 5280 profile.
+    let mut policy = Policy::new(KeyUsage::ServerAuth);
+    policy.profile = Profile::Rfc5280;
+    assert_eq!(
+        verify_chain_with_policy(&anchors, &ca_leaf, &[], None, NOW, &policy).err(),
+        Some(CertError::BasicConstraints(
+            "CA certificate used as end-entity"
+        ))
+    );
+}
+
+/// Issue 13 item 7: no authorityKeyIdentifier anywhere on the path; the
+/// issuer is found by name and signature, also among same-named CAs.
+#[test]
+fn certificates_without_authority_key_identifier_verify_on_both_sides() {
+    let root = Ca::root("No-AKI Root");
+    let mut inter_params = ca_params("No-AKI Issuing CA", None);
+    inter_params.use_authority_key_identifier_extension = false;
+    let inter_key = KeyPair::generate().expect("key");
+    let inter_der = inter_params
+        .signed_by(&inter_key, &root.issuer())
+        .expect("signed")
+        .der()
+        .to_vec();
+    let inter = Ca {
+        params: inter_params,
+        key: inter_key,
+        der: inter_der,
+    };
+    // A decoy with the same name and another key, offered first.
+    let decoy = root.intermediate("No-AKI Issuing CA", None);
+    let leaf_key = KeyPair::generate().expect("key");
+    let leaf = dual_use_leaf(&[KeyUsagePurpose::DigitalSignature])
+        .signed_by(&leaf_key, &inter.issuer())
+        .expect("signed")
+        .der()
+        .to_vec();
+    let inters = vec![decoy.der.clone(), inter.der.clone()];
+    assert_eq!(
+        both_sides(&root.anchors(), &leaf, &inters),
+        [Ok(()), Ok(())]
+    );
+    let path = server(&root.anchors(), &leaf, &inters, "example.com").expect("verifies");
+    assert_eq!(path.intermediates(), &[1], "the CA whose key signed it");
+    // Without its issuer the chain is still refused.
+    assert_eq!(
+        both_sides(&root.anchors(), &leaf, std::slice::from_ref(&decoy.der)),
+        [Err("bad signature"), Err("bad signature")]
+    );
+}
+
+/// Issue 13 item 10: the subject commonName is not used to match names, so
+/// one that names another host, an IP address outside the SANs, or is text
+/// we cannot decode leaves the chain valid. Only a CN that respells one of
+/// the SAN entries is refused (CA/Browser Forum BR §7.1.4.3).
+#[test]
+fn a_common_name_naming_something_else_does_not_invalidate_the_chain() {
+    let root = Ca::root("CN Root");
+    let anchors = root.anchors();
+    let leaf_with_cn = |cn: rcgen::DnValue| {
+        let mut p = leaf_params(&["example.com", "192.0.2.1"]);
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(DnType::CommonName, cn);
+        root.leaf(p)
+    };
+    let text = |s: &str| rcgen::DnValue::Utf8String(s.to_string());
+    for cn in [
+        text("10.1.2.3"),
+        text("010.1.2.3"),
+        text("12345"),
+        text("Bücher-Server"),
+        text("bücher.example"),
+        text("other.example.net"),
+        rcgen::DnValue::TeletexString("legacy-name".try_into().expect("T61")),
+    ] {
+        let leaf = leaf_with_cn(cn.clone());
+        assert!(
+            server(&anchors, &leaf, &[], "example.com").is_ok(),
+            "CN {cn:?}"
+        );
+        assert!(
+            server(&anchors, &leaf, &[], "192.0.2.1").is_ok(),
+            "CN {cn:?}"
+        );
+    }
+    for (cn, why) in [
+        (
+            "192.0.2.001",
+            "commonName is another spelling of an iPAddress",
+        ),
+        (
+            "0xC0000201",
+            "commonName is another spelling of an iPAddress",
+        ),
+        ("Example.COM", "commonName differs in case from a dNSName"),
+    ] {
+        let leaf = leaf_with_cn(text(cn));
+        assert_eq!(
+            server(&anchors, &leaf, &[], "example.com").err(),
+            Some(CertError::Profile(why)),
+            "CN {cn}"
+        );
+    }
+}
+
+/// Issue 13 item 10: a zero serial number is accepted (RFC 5280 §4.1.2.2
+/// asks users to handle one; OpenSSL, Go and webpki accept it).
+#[test]
+fn a_zero_serial_number_is_accepted() {
+    let root = Ca::root("Serial Root");
+    let mut params = dual_use_leaf(&[KeyUsagePurpose::DigitalSignature]);
+    params.serial_number = Some(SerialNumber::from(vec![0u8]));
+    let leaf = root.leaf(params);
+    assert_eq!(both_sides(&root.anchors(), &leaf, &[]), [Ok(()), Ok(())]);
+}
+
+/// OpenSSL as the oracle (issue 13 items 5, 7 and 10): certificates made by
+/// `openssl x509 -req` with the extension sections private CAs use, each
+/// judged by `openssl verify -purpose sslclient/sslserver` and by us as
+/// client and server certificate. Where we differ from OpenSSL on purpose it
+/// is spelled out: OpenSSL's sslserver purpose takes keyEncipherment alone
+/// (static RSA key exchange, which we never do), and OpenSSL lets a CA
+/// certificate stand as leaf (we side with webpki).
+#[test]
+fn openssl_verify_agrees_on_private_ca_certificates() {
+    use std::process::Command;
+    let openssl = tls_tests::peer::require("openssl", "openssl");
+    let dir = tls_tests::tunnel::temp_dir("x509-oracle");
+    let common = "extendedKeyUsage = serverAuth, clientAuth\nsubjectAltName = DNS:example.com\n";
+    let config = format!(
+        "[req]\ndistinguished_name = dn\n[dn]\n\
+         [root]\nbasicConstraints = critical, CA:TRUE\nkeyUsage = critical, keyCertSign, cRLSign\n\
+         subjectKeyIdentifier = hash\nauthorityKeyIdentifier = none\n\
+         [ds]\nkeyUsage = critical, digitalSignature\n{common}\
+         [no_ku]\nbasicConstraints = CA:FALSE\n{common}\
+         [kenc]\nkeyUsage = critical, keyEncipherment\n{common}\
+         [ca_leaf]\nbasicConstraints = critical, CA:TRUE\n\
+         keyUsage = critical, digitalSignature, keyCertSign\n{common}\
+         [no_aki]\nkeyUsage = digitalSignature\nauthorityKeyIdentifier = none\n{common}\
+         [aki_issuer_only]\nkeyUsage = digitalSignature\nauthorityKeyIdentifier = issuer:always\n{common}\
+         [aki_keyid_issuer]\nkeyUsage = digitalSignature\n\
+         authorityKeyIdentifier = keyid, issuer:always\n{common}"
+    );
+    let cnf = dir.join("openssl.cnf");
+    std::fs::write(&cnf, config).expect("write config");
+    let path = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    let run = |args: &[&str]| {
+        let out = Command::new(&openssl)
+            .args(args)
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        &path("root.key"),
+        "-out",
+        &path("root.pem"),
+        "-subj",
+        "/CN=Oracle Root",
+        "-days",
+        "30",
+        "-config",
+        &path("openssl.cnf"),
+        "-extensions",
+        "root",
+    ]);
+    let anchors = TrustAnchors::from_pem_file(dir.join("root.pem")).expect("root loads");
+    // Certificates made this second are valid from this second on.
+    let now = || {
+        UnixTime(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("clock")
+                .as_secs(),
+        )
+    };
+    let openssl_accepts = |purpose: &str, leaf: &str| {
+        Command::new(&openssl)
+            .args([
+                "verify",
+                "-purpose",
+                purpose,
+                "-CAfile",
+                &path("root.pem"),
+                leaf,
+            ])
+            .output()
+            .expect("run openssl verify")
+            .status
+            .success()
+    };
+    // (section, CN, serial, we accept, OpenSSL sslserver accepts, sslclient accepts)
+    for (section, cn, serial, ours, ossl_server, ossl_client) in [
+        ("ds", "leaf", "1", true, true, true),
+        ("no_ku", "leaf", "2", true, true, true),
+        ("kenc", "leaf", "3", false, true, false),
+        ("ca_leaf", "leaf", "4", false, true, true),
+        ("no_aki", "leaf", "5", true, true, true),
+        ("aki_issuer_only", "leaf", "6", true, true, true),
+        ("aki_keyid_issuer", "leaf", "7", true, true, true),
+        ("ds", "10.9.8.7", "8", true, true, true),
+        ("ds", "leaf", "0", true, true, true),
+    ] {
+        let name = format!("{section}-{serial}");
+        let (key, csr, pem) = (
+            path(&format!("{name}.key")),
+            path(&format!("{name}.csr")),
+            path(&format!("{name}.pem")),
+        );
+        run(&[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            &format!("/CN={cn}"),
+            "-config",
+            &path("openssl.cnf"),
+        ]);
+        run(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &path("root.pem"),
+            "-CAkey",
+            &path("root.key"),
+            "-set_serial",
+            serial,
+            "-days",
+            "10",
+            "-out",
+            &pem,
+            "-extfile",
+            &path("openssl.cnf"),
+            "-extensions",
+            section,
+        ]);
+        let der = tls_core::x509::pem_certificates(&std::fs::read(&pem).expect("leaf"))
+            .expect("PEM")
+            .remove(0);
+        let as_server = WebPkiVerifier::new(Arc::new(anchors.clone())).verify_server_cert(
+            &der,
+            &[],
+            Some("example.com"),
+            now(),
+        );
+        let as_client = WebPkiClientVerifier::new(Arc::new(anchors.clone())).verify_client_cert(
+            &der,
+            &[],
+            now(),
+        );
+        let case = format!("{section} CN={cn} serial={serial}");
+        assert_eq!(as_server.is_ok(), ours, "{case} as server: {as_server:?}");
+        assert_eq!(as_client.is_ok(), ours, "{case} as client: {as_client:?}");
+        assert_eq!(
+            openssl_accepts("sslserver", &pem),
+            ossl_server,
+            "{case}: openssl sslserver"
+        );
+        assert_eq!(
+            openssl_accepts("sslclient", &pem),
+            ossl_client,
+            "{case}: openssl sslclient"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

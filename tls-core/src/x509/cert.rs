@@ -32,6 +32,8 @@ pub(crate) const EKU_CLIENT_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 
 /// anyExtendedKeyUsage, 2.5.29.37.0.
 pub(crate) const EKU_ANY: &[u8] = &[0x55, 0x1d, 0x25, 0x00];
 
+/// digitalSignature (bit 0).
+pub(crate) const KU_DIGITAL_SIGNATURE: u16 = 1 << 15;
 /// keyCertSign (bit 5).
 pub(crate) const KU_KEY_CERT_SIGN: u16 = 1 << (15 - 5);
 /// cRLSign (bit 6).
@@ -139,6 +141,8 @@ impl<'a> Cert<'a> {
         if !rest.is_empty() {
             return Err(CertError::Malformed("trailing data after certificate"));
         }
+        // Only version 3 (as webpki): TLS needs the extensions (subjectAltName,
+        // extendedKeyUsage, basicConstraints) that only v3 carries (§4.1.2.1).
         if x509.version() != X509Version::V3 {
             return Err(CertError::Profile("not a version 3 certificate"));
         }
@@ -164,6 +168,8 @@ impl<'a> Cert<'a> {
         }
         let serial = t.take(der::INTEGER).ok_or(MALFORMED)?;
         let inner_alg = t.expect_tlv(der::SEQUENCE).ok_or(MALFORMED)?;
+        // §4.1.1.2: signatureAlgorithm MUST equal the signature field of
+        // tbsCertificate.
         if inner_alg.encoded != sig_alg.encoded {
             return Err(CertError::Profile(
                 "signature algorithm differs from the one in the signed part",
@@ -228,6 +234,7 @@ impl<'a> Cert<'a> {
             };
             let value = ext.take(der::OCTET_STRING).ok_or(BAD)?;
             ext.finish().ok_or(BAD)?;
+            // §4.2: at most one instance of a particular extension.
             if seen.contains(&oid) {
                 return Err(CertError::Profile("duplicate extension"));
             }
@@ -245,6 +252,7 @@ impl<'a> Cert<'a> {
     ) -> Result<(), CertError> {
         match oid {
             OID_SKI => {
+                // §4.2.1.2: MUST be non-critical.
                 if critical {
                     return Err(CertError::Profile("critical subjectKeyIdentifier"));
                 }
@@ -261,6 +269,7 @@ impl<'a> Cert<'a> {
                 let first = u16::from(bits.first().copied().unwrap_or(0));
                 let second = u16::from(bits.get(1).copied().unwrap_or(0));
                 let ku = (first << 8) | second;
+                // §4.2.1.3: at least one bit MUST be set.
                 if ku == 0 {
                     return Err(CertError::Profile("keyUsage with no bit set"));
                 }
@@ -284,6 +293,7 @@ impl<'a> Cert<'a> {
                     None => None,
                 };
                 r.finish().ok_or(BAD)?;
+                // §4.2.1.9: no pathLenConstraint unless cA is asserted.
                 if path_len.is_some() && !ca {
                     return Err(CertError::Profile("pathLenConstraint without cA"));
                 }
@@ -299,6 +309,7 @@ impl<'a> Cert<'a> {
             }
             OID_AKI => {
                 const BAD: CertError = CertError::Malformed("malformed authorityKeyIdentifier");
+                // §4.2.1.1: MUST be non-critical.
                 if critical {
                     return Err(CertError::Profile("critical authorityKeyIdentifier"));
                 }
@@ -325,6 +336,7 @@ impl<'a> Cert<'a> {
                 while !r.is_empty() {
                     purposes.push(r.take(der::OID).filter(|o| !o.is_empty()).ok_or(BAD)?);
                 }
+                // §4.2.1.12: KeyPurposeId SEQUENCE SIZE (1..MAX).
                 if purposes.is_empty() {
                     return Err(CertError::Profile("empty extendedKeyUsage"));
                 }
@@ -332,6 +344,7 @@ impl<'a> Cert<'a> {
             }
             OID_AIA => {
                 const BAD: CertError = CertError::Malformed("malformed authorityInfoAccess");
+                // §4.2.2.1: MUST be non-critical.
                 if critical {
                     return Err(CertError::Profile("critical authorityInfoAccess"));
                 }
@@ -347,7 +360,8 @@ impl<'a> Cert<'a> {
                 }
             }
             OID_POLICY_CONSTRAINTS => {
-                // We do no policy processing, so we cannot honour it.
+                // We do no policy processing, so we cannot honour it; and
+                // §4.2.1.11 says it MUST be critical.
                 return Err(if critical {
                     CertError::UnsupportedCriticalExtension
                 } else {
@@ -387,73 +401,82 @@ impl<'a> Cert<'a> {
     }
 
     /// The profile rules that do not depend on the rest of the path.
+    ///
+    /// Each rule here refuses what RFC 5280 (or, for trust anchors, the
+    /// CA/Browser Forum baseline) forbids, and the clause is named next to
+    /// it. What RFC 5280 allows, or only asks of CAs with a SHOULD, is not
+    /// refused, even where the CA/Browser Forum forbids it for the Web PKI
+    /// (those rules live with [`super::Profile::WebPki`]). Deliberately not
+    /// refused although RFC 5280 says MUST: a missing authorityKeyIdentifier
+    /// or one without keyIdentifier (§4.2.1.1; OpenSSL, Go and webpki accept
+    /// both, and path building matches issuers by name and signature, the key
+    /// identifiers being only a hint), an authorityKeyIdentifier with
+    /// authorityCertIssuer and serial (allowed by §4.2.1.1, and written by
+    /// OpenSSL's `keyid,issuer:always`), and a zero serial number (§4.1.2.2
+    /// asks certificate users to handle one gracefully).
     pub(crate) fn check_profile(&self, role: Role) -> Result<(), CertError> {
         if let Some(defect) = self.defect {
             return Err(defect);
         }
+        // §4.1.2.4: the issuer MUST be a non-empty distinguished name.
         if self.issuer_is_empty() {
             return Err(CertError::Profile("empty issuer name"));
         }
         let subject_empty = self.subject_rdns.is_empty();
         let is_ca = self.is_ca();
         let ku = self.key_usage;
+        // §4.2.1.9: without cA, keyCertSign MUST NOT be asserted.
         if ku.is_some_and(|k| k & KU_KEY_CERT_SIGN != 0) && !is_ca {
             return Err(CertError::BasicConstraints("keyCertSign without cA"));
         }
         if let Some(bc) = self.basic.filter(|b| b.ca) {
+            // §4.1.2.6: a CA's subject MUST be non-empty.
             if subject_empty {
                 return Err(CertError::Profile("CA certificate with an empty subject"));
             }
+            // §4.2.1.2: subjectKeyIdentifier MUST appear in every CA
+            // certificate. (OpenSSL, Go and webpki do not insist; limbo's
+            // rfc5280::ski cases do, and every CA tool we know writes one.)
             if self.ski.is_none() {
                 return Err(CertError::Profile(
                     "CA certificate without subjectKeyIdentifier",
                 ));
             }
+            // §4.2.1.9: basicConstraints MUST be critical in a CA
+            // certificate whose key verifies certificate signatures.
             if !bc.critical {
                 return Err(CertError::Profile(
                     "basicConstraints not critical in a CA certificate",
                 ));
             }
+            // §4.2.1.3: a key that verifies certificate signatures needs
+            // keyCertSign when keyUsage is present.
             if ku.is_some_and(|k| k & KU_KEY_CERT_SIGN == 0) {
                 return Err(CertError::BasicConstraints(
                     "CA certificate keyUsage lacks keyCertSign",
                 ));
             }
         }
+        // §4.2.1.10: nameConstraints MUST be used only in a CA certificate.
         if self.name_constraints.is_some() && !is_ca {
             return Err(CertError::Profile(
                 "nameConstraints in a non-CA certificate",
             ));
         }
-        match self.aki {
-            Some(aki) if aki.key_id.is_none() => {
-                return Err(CertError::Profile(
-                    "authorityKeyIdentifier without keyIdentifier",
-                ));
-            }
-            Some(aki) if aki.has_issuer_or_serial => {
-                return Err(CertError::Profile(
-                    "authorityKeyIdentifier with authorityCertIssuer or serial number",
-                ));
-            }
-            Some(_) => {}
-            // A trust anchor is trusted by configuration, not by its issuer.
-            None if !self.is_self_issued() && role != Role::Anchor => {
-                return Err(CertError::Profile("missing authorityKeyIdentifier"));
-            }
-            None => {}
-        }
         match &self.san {
+            // §4.2.1.6: with an empty subject, subjectAltName MUST be critical.
             Some(san) if subject_empty && !san.critical => {
                 return Err(CertError::Profile(
                     "empty subject without a critical subjectAltName",
                 ));
             }
+            // §4.1.2.6: an empty subject MUST come with a subjectAltName.
             None if subject_empty => {
                 return Err(CertError::Profile("empty subject without subjectAltName"));
             }
             _ => {}
         }
+        // §4.2.1.6: each name MUST follow its form's syntax.
         for name in self.san_names() {
             check_san_syntax(name)?;
         }
@@ -462,22 +485,29 @@ impl<'a> Cert<'a> {
             Role::EndEntity | Role::Intermediate => check_serial(self.serial)?,
             Role::Anchor => {}
         }
-        match role {
-            Role::EndEntity => {
-                if !subject_empty && self.san.as_ref().is_some_and(|s| s.critical) {
-                    return Err(CertError::Profile(
-                        "critical subjectAltName with a non-empty subject",
-                    ));
-                }
+        if role == Role::Anchor {
+            if !is_ca {
+                return Err(CertError::BasicConstraints(
+                    "trust anchor is not a CA certificate",
+                ));
             }
-            Role::Intermediate => {}
-            Role::Anchor => {
-                if !is_ca {
-                    return Err(CertError::BasicConstraints(
-                        "trust anchor is not a CA certificate",
+            // CA/Browser Forum BR §7.1.2.1.3 (root CA authorityKeyIdentifier):
+            // keyIdentifier MUST be present, equal to the subjectKeyIdentifier
+            // of a self-signed root; authorityCertIssuer and serial MUST NOT.
+            // A root is the one certificate whose AKI names itself, so these
+            // catch a root that was not made as one.
+            if let Some(aki) = self.aki {
+                if aki.key_id.is_none() {
+                    return Err(CertError::Profile(
+                        "trust anchor's authorityKeyIdentifier without keyIdentifier",
                     ));
                 }
-                if let (true, Some(aki), Some(ski)) = (self.is_self_issued(), self.aki, self.ski) {
+                if aki.has_issuer_or_serial {
+                    return Err(CertError::Profile(
+                        "trust anchor's authorityKeyIdentifier with authorityCertIssuer or serial number",
+                    ));
+                }
+                if let (true, Some(ski)) = (self.is_self_issued(), self.ski) {
                     if aki.key_id != Some(ski) {
                         return Err(CertError::Profile(
                             "self-signed trust anchor's authorityKeyIdentifier differs from its subjectKeyIdentifier",
@@ -532,12 +562,15 @@ fn check_san_syntax(name: &GeneralName<'_>) -> Result<(), CertError> {
     }
 }
 
-/// Serial numbers: positive, non-zero, minimally encoded, at most 20 octets
-/// (a leading zero octet that keeps a 20-octet value positive is allowed).
+/// Serial numbers (RFC 5280 §4.1.2.2): minimally encoded, not negative, at
+/// most 20 octets (a leading zero octet that keeps a 20-octet value positive
+/// is allowed). Zero is accepted: the same section asks certificate users to
+/// handle a zero or negative serial gracefully, and OpenSSL, Go and webpki
+/// accept zero. A negative one is refused as Go (since 1.23) refuses it; one
+/// longer than 20 octets is beyond what users "MUST be able to handle".
 fn check_serial(serial: &[u8]) -> Result<(), CertError> {
     let digits = match serial {
         [] => return Err(CertError::Malformed("empty serial number")),
-        [0] => return Err(CertError::Profile("zero serial number")),
         [first, ..] if first & 0x80 != 0 => {
             return Err(CertError::Profile("negative serial number"))
         }
@@ -733,7 +766,7 @@ mod tests {
     fn x509_serial_rules() {
         assert!(check_serial(&[1]).is_ok());
         assert!(check_serial(&[0, 0x80]).is_ok());
-        assert!(check_serial(&[0]).is_err());
+        assert!(check_serial(&[0]).is_ok(), "zero is accepted (§4.1.2.2)");
         assert!(check_serial(&[0x80]).is_err());
         assert!(check_serial(&[0, 1]).is_err());
         assert!(check_serial(&[1; 20]).is_ok());

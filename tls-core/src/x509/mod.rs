@@ -55,18 +55,18 @@ pub enum KeyUsage {
 }
 
 /// Which rule set applies where the web PKI and plain RFC 5280 differ.
-/// Everything else (the CA/Browser Forum key, name, extension and
-/// commonName rules we enforce) applies in both.
+/// Everything else applies in both: in particular, for either profile and
+/// either side a TLS end-entity certificate must not be a CA certificate and,
+/// when it has a keyUsage, must allow digitalSignature (see
+/// [`verify_chain_with_policy`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Profile {
     /// CA/Browser Forum rules: the end-entity must carry a non-critical
-    /// extendedKeyUsage naming the usage and not anyExtendedKeyUsage, must
-    /// not be a CA certificate, and trust anchors must not carry
-    /// extendedKeyUsage.
+    /// extendedKeyUsage naming the usage and not anyExtendedKeyUsage, and
+    /// trust anchors must not carry extendedKeyUsage.
     WebPki,
-    /// RFC 5280: an absent extendedKeyUsage allows any usage, a CA
-    /// certificate may stand as end-entity, and an anchor's
-    /// extendedKeyUsage (if any) need only allow the usage.
+    /// RFC 5280: an absent extendedKeyUsage allows any usage, and an
+    /// anchor's extendedKeyUsage (if any) need only allow the usage.
     Rfc5280,
 }
 
@@ -105,9 +105,12 @@ pub struct Policy {
     pub usage: KeyUsage,
     /// Web PKI or plain RFC 5280 rules where they differ.
     pub profile: Profile,
-    /// For [`KeyUsage::ServerAuth`]: when the end-entity names hosts in its
-    /// subjectAltName, every subject commonName without whitespace must be a
-    /// copy of one of those names (CA/Browser Forum BR §7.1.4.3).
+    /// For [`KeyUsage::ServerAuth`]: a subject commonName that is another
+    /// spelling of one of the end-entity's subjectAltName hosts (other
+    /// letter case, an IP address in a form other than the canonical text,
+    /// a U-label for an A-label) is refused (CA/Browser Forum BR §7.1.4.3
+    /// wants a character-for-character copy). A commonName naming anything
+    /// else is let be: it is never used to match names (RFC 6125).
     pub common_name_rule: bool,
     /// At most this many intermediates that are not self-issued.
     pub max_chain_depth: Option<usize>,
@@ -201,11 +204,7 @@ pub fn verify_chain_with_policy(
     let ee = Cert::parse(end_entity)?;
     ee.check_profile(Role::EndEntity)?;
     ee.check_validity(now)?;
-    if policy.profile == Profile::WebPki && ee.is_ca() {
-        return Err(CertError::BasicConstraints(
-            "CA certificate used as end-entity",
-        ));
-    }
+    check_tls_end_entity(&ee)?;
     path::check_end_entity_eku(ee.eku.as_ref(), policy.usage, policy.profile)?;
     if policy.usage == KeyUsage::ServerAuth && policy.common_name_rule {
         names::check_common_names(&ee.common_names(), ee.san_names())?;
@@ -242,6 +241,48 @@ pub fn verify_chain_with_policy(
         .map(|der| Crl::parse(der))
         .collect::<Result<Vec<_>, _>>()?;
     path::Search::new(anchors, &ee, &candidates, &crls, policy, now).run()
+}
+
+/// The rules for a TLS end-entity certificate, the same for servers and
+/// clients.
+///
+/// - Not a CA certificate (cA TRUE): webpki refuses one on both sides
+///   (`CaUsedAsEndEntity`) and the CA/Browser Forum requires cA FALSE
+///   (BR §7.1.2.7.8). OpenSSL's sslserver/sslclient purposes and Go let one
+///   pass; we side with webpki so that a CA key is never also a TLS identity
+///   (a self-signed certificate can still be trusted as it is, see
+///   [`check_trusted_certificate`]).
+/// - A keyUsage, when present, must allow digitalSignature. Both TLS
+///   versions here authenticate only by signing the handshake ((EC)DHE key
+///   exchange, never static RSA or (EC)DH), so that is the one bit a TLS key
+///   needs: RFC 5246 §7.4.2 (ECDHE_RSA, ECDHE_ECDSA) and §7.4.6 (client
+///   certificates), RFC 8446 §4.4.2.2. OpenSSL's sslclient purpose asks the
+///   same; its sslserver purpose also takes keyEncipherment or keyAgreement,
+///   which only static RSA and (EC)DH key exchange can use.
+/// - A subjectAltName must not be critical when the subject is not empty
+///   (CA/Browser Forum BR §7.1.2.7.12; RFC 5280 §4.2.1.6 says SHOULD). It
+///   names the peer, and a CA that marks it critical beside a subject name
+///   did not make the certificate for TLS.
+fn check_tls_end_entity(ee: &Cert<'_>) -> Result<(), CertError> {
+    if ee.is_ca() {
+        return Err(CertError::BasicConstraints(
+            "CA certificate used as end-entity",
+        ));
+    }
+    if ee
+        .key_usage
+        .is_some_and(|ku| ku & cert::KU_DIGITAL_SIGNATURE == 0)
+    {
+        return Err(CertError::BasicConstraints(
+            "end-entity keyUsage lacks digitalSignature",
+        ));
+    }
+    if !ee.subject_rdns.is_empty() && ee.san.as_ref().is_some_and(|s| s.critical) {
+        return Err(CertError::Profile(
+            "critical subjectAltName with a non-empty subject",
+        ));
+    }
+    Ok(())
 }
 
 /// A [`ServerCertVerifier`] doing full path validation against a set of

@@ -326,54 +326,143 @@ pub(crate) fn san_matches(san: &GeneralName<'_>, reference: &ServerName) -> bool
 
 /// The subject commonName of a server certificate against its
 /// subjectAltName (after CA/Browser Forum BR §7.1.4.3, which wants the CN to
-/// be a character-for-character copy of a SAN entry). When the certificate
-/// names hosts in its subjectAltName, a commonName that could be a host name
-/// (no whitespace) is refused if it is another spelling of a host: an IP
-/// address in any form but the canonical text (dotted decimal, RFC 5952) of
-/// one of the iPAddresses, a dNSName in other letter case, or a name that is
-/// not ASCII (a U-label can never be a copy of a dNSName). A CN naming an
-/// unrelated host is not refused: x509-limbo's own valid cases carry such
-/// CNs (see the limbo exceptions file).
+/// be a character-for-character copy of a SAN entry). The commonName is
+/// never used to match the peer's name (RFC 6125 §6.4.4; we have no CN
+/// fallback), so a CN naming anything else (another host, an IP address not
+/// among the iPAddresses, a person, text we cannot decode) does not make the
+/// certificate invalid. Only a CN that is another spelling of one of the
+/// subjectAltName hosts is refused, since it shows the certificate was not
+/// made to that rule: an IP address in any form but the canonical text
+/// (dotted decimal, RFC 5952) of the iPAddress it denotes, a dNSName in
+/// other letter case, or the U-label form of an A-label dNSName.
 pub(crate) fn check_common_names(
     common_names: &[Option<String>],
     sans: &[GeneralName<'_>],
 ) -> Result<(), CertError> {
-    let names_hosts = sans
-        .iter()
-        .any(|n| matches!(n, GeneralName::Dns(_) | GeneralName::Ip(_)));
-    if !names_hosts {
-        return Ok(());
-    }
-    for cn in common_names {
-        let cn = cn
-            .as_deref()
-            .ok_or(CertError::Profile("commonName that cannot be decoded"))?;
-        if cn.chars().any(char::is_whitespace) || sans.contains(&GeneralName::Dns(cn)) {
+    let dns = || {
+        sans.iter().filter_map(|n| match n {
+            GeneralName::Dns(d) => Some(*d),
+            _ => None,
+        })
+    };
+    for cn in common_names.iter().flatten() {
+        if cn.chars().any(char::is_whitespace) || dns().any(|d| d == cn) {
             continue;
         }
         if !cn.is_ascii() {
-            return Err(CertError::Profile(
-                "commonName is not a copy of a dNSName (not ASCII)",
-            ));
+            if to_a_labels(cn).is_some_and(|a| dns().any(|d| d.eq_ignore_ascii_case(&a))) {
+                return Err(CertError::Profile(
+                    "commonName is the U-label spelling of a dNSName",
+                ));
+            }
+            continue;
         }
-        if sans
-            .iter()
-            .any(|n| matches!(n, GeneralName::Dns(d) if d.eq_ignore_ascii_case(cn)))
-        {
+        if dns().any(|d| d.eq_ignore_ascii_case(cn)) {
             return Err(CertError::Profile(
                 "commonName differs in case from a dNSName",
             ));
         }
         if let Some(ip) = lenient_ip(cn) {
-            let canonical = ip.to_string() == cn;
-            if !canonical || !sans.iter().any(|n| san_matches(n, &ServerName::Ip(ip))) {
+            let among_sans = sans.iter().any(|n| san_matches(n, &ServerName::Ip(ip)));
+            if among_sans && ip.to_string() != *cn {
                 return Err(CertError::Profile(
-                    "commonName is not the canonical text of an iPAddress",
+                    "commonName is another spelling of an iPAddress",
                 ));
             }
         }
     }
     Ok(())
+}
+
+/// A domain name with each non-ASCII label in its ACE form (`xn--` and the
+/// label's Punycode, RFC 3492), after lower-casing; `None` if a label cannot
+/// be encoded. (No IDNA mapping beyond lower case: enough to recognise a
+/// U-label that spells an A-label, which is all it is used for.)
+fn to_a_labels(name: &str) -> Option<String> {
+    let mut out = String::with_capacity(name.len() + 8);
+    for (i, label) in name.split('.').enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        let label: String = label.chars().flat_map(char::to_lowercase).collect();
+        if label.is_ascii() {
+            out.push_str(&label);
+        } else {
+            out.push_str("xn--");
+            punycode_encode(&label, &mut out)?;
+        }
+    }
+    Some(out)
+}
+
+/// Punycode encoding (RFC 3492 §6.3) of `input`, appended to `out`; `None`
+/// on arithmetic overflow.
+fn punycode_encode(input: &str, out: &mut String) -> Option<()> {
+    const BASE: u32 = 36;
+    const T_MIN: u32 = 1;
+    const T_MAX: u32 = 26;
+    fn digit(d: u32) -> Option<char> {
+        match d {
+            0..=25 => char::from_u32(u32::from(b'a') + d),
+            26..=35 => char::from_u32(u32::from(b'0') + d - 26),
+            _ => None,
+        }
+    }
+    // §6.1: the bias adaptation function.
+    fn adapt(delta: u32, points: u32, first: bool) -> u32 {
+        let mut delta = if first { delta / 700 } else { delta / 2 };
+        delta += delta / points.max(1);
+        let mut k = 0;
+        while delta > ((BASE - T_MIN) * T_MAX) / 2 {
+            delta /= BASE - T_MIN;
+            k += BASE;
+        }
+        k + (BASE - T_MIN + 1) * delta / (delta + 38)
+    }
+    let chars: Vec<u32> = input.chars().map(u32::from).collect();
+    let basic = u32::try_from(chars.iter().filter(|&&c| c < 0x80).count()).ok()?;
+    let total = u32::try_from(chars.len()).ok()?;
+    out.extend(input.chars().filter(char::is_ascii));
+    if basic > 0 {
+        out.push('-');
+    }
+    let (mut n, mut delta, mut bias, mut handled) = (0x80_u32, 0_u32, 72_u32, basic);
+    while handled < total {
+        let m = chars.iter().copied().filter(|&c| c >= n).min()?;
+        delta = delta.checked_add((m - n).checked_mul(handled + 1)?)?;
+        n = m;
+        for &c in &chars {
+            if c < n {
+                delta = delta.checked_add(1)?;
+            }
+            if c == n {
+                let mut q = delta;
+                let mut k = BASE;
+                loop {
+                    let t = if k <= bias {
+                        T_MIN
+                    } else if k >= bias + T_MAX {
+                        T_MAX
+                    } else {
+                        k - bias
+                    };
+                    if q < t {
+                        break;
+                    }
+                    out.push(digit(t + (q - t) % (BASE - t))?);
+                    q = (q - t) / (BASE - t);
+                    k += BASE;
+                }
+                out.push(digit(q)?);
+                bias = adapt(delta, handled + 1, handled == basic);
+                delta = 0;
+                handled += 1;
+            }
+        }
+        delta = delta.checked_add(1)?;
+        n = n.checked_add(1)?;
+    }
+    Some(())
 }
 
 /// An IP address in any spelling a lax parser would take: textual IPv6
@@ -500,23 +589,54 @@ mod tests {
     fn x509_common_name_rule() {
         let sans = [
             GeneralName::Dns("example.com"),
+            GeneralName::Dns("xn--test--gs1lv54n.com"),
             GeneralName::Ip(&[192, 168, 1, 1]),
         ];
         let ok = |cn: &str| check_common_names(&[Some(cn.into())], &sans).is_ok();
+        // Copies of a SAN entry, and CNs that name something else.
         assert!(ok("example.com"));
         assert!(ok("192.168.1.1"));
         assert!(ok("my test server"));
         assert!(ok("other.example.net"));
+        assert!(ok("10.0.0.1"), "an IP literal not among the SANs");
+        assert!(ok("010.0.0.1"));
+        assert!(ok("12345"), "digits that a lax parser reads as 0.0.48.57");
+        assert!(ok("Bücher-Server"));
+        assert!(ok("bücher.example"));
+        assert!(check_common_names(&[None], &sans).is_ok(), "undecodable CN");
+        // Other spellings of a SAN entry.
         assert!(!ok("Example.COM"));
         assert!(!ok("192.168.001.001"));
         assert!(!ok("0xC0A80101"));
-        assert!(!ok("10.0.0.1"));
         assert!(!ok("test-測試.com"));
+        assert!(!ok("TEST-測試.com"));
         assert_eq!(lenient_ip("0xC0A80101"), "192.168.1.1".parse().ok());
         assert_eq!(lenient_ip("192.168.001.001"), "192.168.1.1".parse().ok());
         assert_eq!(lenient_ip("2001:DB8::1"), "2001:db8::1".parse().ok());
         assert_eq!(lenient_ip("example"), None);
         assert_eq!(lenient_ip("1.2.3.256"), None);
         assert!(check_common_names(&[Some("foo".into())], &[GeneralName::Other(0)]).is_ok());
+    }
+
+    #[test]
+    fn x509_punycode_rfc3492_samples() {
+        let a = |s: &str| to_a_labels(s);
+        assert_eq!(
+            a("test-測試.com").as_deref(),
+            Some("xn--test--gs1lv54n.com")
+        );
+        assert_eq!(a("⌘.com").as_deref(), Some("xn--bih.com"));
+        assert_eq!(a("☃.com").as_deref(), Some("xn--n3h.com"));
+        assert_eq!(a("בדיקה.com").as_deref(), Some("xn--5dbedt4e.com"));
+        // RFC 3492 §7.1 (A) Arabic (Egyptian) and (L) Japanese samples.
+        assert_eq!(
+            a("\u{644}\u{64A}\u{647}\u{645}\u{627}\u{628}\u{62A}\u{643}\u{644}\u{645}\u{648}\u{634}\u{639}\u{631}\u{628}\u{64A}\u{61F}").as_deref(),
+            Some("xn--egbpdaj6bu4bxfgehfvwxn")
+        );
+        assert_eq!(
+            a("3年B組金八先生").as_deref(),
+            Some("xn--3b-ww4c5e180e575a65lsy2b")
+        );
+        assert_eq!(a("example.com").as_deref(), Some("example.com"));
     }
 }
