@@ -1173,3 +1173,60 @@ fn openssl_verify_agrees_on_private_ca_certificates() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 13 item 10: an rfc822Name with a quoted local part is a valid RFC
+/// 5321 Mailbox (RFC 5280 §4.2.1.6), so it does not invalidate the leaf; an
+/// unquoted one with two `@` still does.
+#[test]
+fn a_quoted_mailbox_in_the_subject_alt_name_is_valid() {
+    let root = Ca::root("Mailbox Root");
+    let with_mailbox = |mailbox: &str| {
+        let mut p = leaf_params(&["example.com"]);
+        p.subject_alt_names.push(SanType::Rfc822Name(
+            mailbox.to_string().try_into().expect("IA5"),
+        ));
+        root.leaf(p)
+    };
+    let quoted = with_mailbox("\"john doe\"@example.com");
+    assert!(server(&root.anchors(), &quoted, &[], "example.com").is_ok());
+    let broken = with_mailbox("invalid@address@example.com");
+    assert_eq!(
+        server(&root.anchors(), &broken, &[], "example.com").err(),
+        Some(CertError::Profile("invalid rfc822Name in subjectAltName"))
+    );
+}
+
+/// Issue 13 item 10: a subject emailAddress that is not an IA5String cannot
+/// be checked against rfc822Name constraints, so it fails only where such
+/// constraints exist (RFC 5280 §4.2.1.10), not under DNS-only ones.
+#[test]
+fn an_unchecked_subject_email_fails_only_under_email_constraints() {
+    let email_oid = vec![1, 2, 840, 113_549, 1, 9, 1];
+    for (subtree, expected) in [
+        (GeneralSubtree::DnsName("example.com".into()), Ok(())),
+        (
+            GeneralSubtree::Rfc822Name("example.com".into()),
+            Err(CertError::NameConstraints(
+                "subject emailAddress that cannot be checked",
+            )),
+        ),
+    ] {
+        let mut params = ca_params("Constrained Root", None);
+        params.name_constraints = Some(NameConstraints {
+            permitted_subtrees: vec![subtree.clone()],
+            excluded_subtrees: vec![],
+        });
+        let root = Ca::root_with(params, KeyPair::generate().expect("key"));
+        let mut leaf = leaf_params(&["example.com"]);
+        leaf.distinguished_name.push(
+            DnType::CustomDnType(email_oid.clone()),
+            rcgen::DnValue::Utf8String("admin@example.com".into()),
+        );
+        let leaf = root.leaf(leaf);
+        assert_eq!(
+            server(&root.anchors(), &leaf, &[], "example.com").map(|_| ()),
+            expected,
+            "{subtree:?}"
+        );
+    }
+}

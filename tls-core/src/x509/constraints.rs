@@ -98,23 +98,31 @@ fn ip_constraint(b: &[u8]) -> Option<(&[u8], &[u8])> {
 
 /// The names of `cert` that name constraints apply to: its subjectAltName
 /// entries, its subject (when non-empty) and the emailAddress attributes of
-/// its subject.
-fn constrained_names<'a>(cert: &Cert<'a>) -> Result<Vec<GeneralName<'a>>, CertError> {
+/// its subject. An emailAddress that is not an IA5String cannot be checked:
+/// it fails only when `email_constrained` (rfc822Name constraints exist).
+fn constrained_names<'a>(
+    cert: &Cert<'a>,
+    email_constrained: bool,
+) -> Result<Vec<GeneralName<'a>>, CertError> {
     let mut out: Vec<GeneralName<'a>> = cert.san_names().to_vec();
     if !cert.subject_rdns.is_empty() {
         out.push(GeneralName::Directory(cert.subject));
         for attr in cert.subject_rdns.iter().flatten() {
             if attr.oid == names::OID_EMAIL_ADDRESS {
                 // IA5String only; anything else cannot be checked.
-                if attr.tag != 0x16 || !attr.value.is_ascii() {
-                    return Err(CertError::NameConstraints(
-                        "subject emailAddress that cannot be checked",
-                    ));
+                let text = (attr.tag == 0x16)
+                    .then(|| core::str::from_utf8(attr.value).ok())
+                    .flatten()
+                    .filter(|t| t.is_ascii());
+                match text {
+                    Some(text) => out.push(GeneralName::Email(text)),
+                    None if email_constrained => {
+                        return Err(CertError::NameConstraints(
+                            "subject emailAddress that cannot be checked",
+                        ))
+                    }
+                    None => {}
                 }
-                let text = core::str::from_utf8(attr.value).map_err(|_| {
-                    CertError::NameConstraints("subject emailAddress that cannot be checked")
-                })?;
-                out.push(GeneralName::Email(text));
             }
         }
     }
@@ -145,7 +153,12 @@ pub(crate) fn check(
     cert: &Cert<'_>,
     left: &mut u64,
 ) -> Result<(), CertError> {
-    for name in constrained_names(cert)? {
+    let email_constrained = nc
+        .permitted
+        .iter()
+        .chain(&nc.excluded)
+        .any(|c| matches!(c, GeneralName::Email(_)));
+    for name in constrained_names(cert, email_constrained)? {
         let form = name.form();
         for c in &nc.excluded {
             tick(left)?;
@@ -184,6 +197,8 @@ fn within(
     excluded: bool,
     left: &mut u64,
 ) -> Result<bool, CertError> {
+    // RFC 5280 §4.2.1.10: a constraint on a name form the application cannot
+    // process, when a name of that form is present, means rejecting.
     const UNSUPPORTED: CertError =
         CertError::NameConstraints("constraint on a name form we do not check");
     Ok(match (name, base) {
@@ -233,10 +248,11 @@ fn dns_within(name: &str, constraint: &str) -> bool {
 /// without case), every mailbox on one host, or (with a leading dot) every
 /// mailbox on any subdomain.
 fn email_within(name: &str, constraint: &str) -> bool {
-    let Some((local, host)) = name.split_once('@') else {
+    // The host follows the last `@` (a quoted local part may hold one).
+    let Some((local, host)) = name.rsplit_once('@') else {
         return false;
     };
-    if let Some((c_local, c_host)) = constraint.split_once('@') {
+    if let Some((c_local, c_host)) = constraint.rsplit_once('@') {
         local == c_local && host.eq_ignore_ascii_case(c_host)
     } else if let Some(domain) = constraint.strip_prefix('.') {
         host.len() > domain.len() && dns_within(host, domain) && !host.eq_ignore_ascii_case(domain)

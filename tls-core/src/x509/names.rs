@@ -286,21 +286,51 @@ pub(crate) fn dns_name_matches(presented: &str, reference: &str) -> bool {
     }
 }
 
-/// RFC 5322 atext plus `.` for the local part of a mailbox (no quoting, no
-/// leading, trailing or doubled dots, at most 64 characters), and a DNS
-/// name after the single `@`.
+/// An rfc822Name: a Mailbox of RFC 5321 §4.1.2 (which RFC 5280 §4.2.1.6
+/// names), with a DNS name after the last `@`. The local part is a
+/// Dot-string (RFC 5322 atext in dot-separated runs) or a Quoted-string
+/// (`"john doe"@example.com`, backslash escaping any printable character);
+/// at most 64 octets. Address literals (`user@[192.0.2.1]`) are not taken.
 pub(crate) fn valid_email(mailbox: &str) -> bool {
-    let Some((local, domain)) = mailbox.split_once('@') else {
+    let Some((local, domain)) = mailbox.rsplit_once('@') else {
         return false;
     };
-    let atext = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b);
     !local.is_empty()
         && local.len() <= 64
-        && local.bytes().all(|b| atext(b) || b == b'.')
-        && !local.starts_with('.')
-        && !local.ends_with('.')
-        && !local.contains("..")
+        && (valid_dot_string(local) || valid_quoted_string(local))
         && valid_dns_name(domain, false)
+}
+
+/// RFC 5321 Dot-string: atext runs separated by single dots.
+fn valid_dot_string(local: &str) -> bool {
+    let atext = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b);
+    local
+        .split('.')
+        .all(|run| !run.is_empty() && run.bytes().all(atext))
+}
+
+/// RFC 5321 Quoted-string: `"` ... `"` with printable ASCII (and space)
+/// inside; `"` and `\` only escaped by a backslash.
+fn valid_quoted_string(local: &str) -> bool {
+    let Some(inner) = local
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+    else {
+        return false;
+    };
+    let mut escaped = false;
+    for b in inner.bytes() {
+        if !(b' '..=b'~').contains(&b) {
+            return false;
+        }
+        match (escaped, b) {
+            (true, _) => escaped = false,
+            (false, b'\\') => escaped = true,
+            (false, b'"') => return false,
+            _ => {}
+        }
+    }
+    !escaped
 }
 
 /// An rfc822Name constraint: a mailbox, a host, or `.domain` for any
@@ -580,6 +610,14 @@ mod tests {
         assert!(valid_email("*@example.com"));
         assert!(!valid_email("invalid@address@example.com"));
         assert!(!valid_email("@example.com"));
+        assert!(!valid_email(".a@example.com"));
+        assert!(!valid_email("a..b@example.com"));
+        assert!(valid_email("\"john doe\"@example.com"));
+        assert!(valid_email("\"a@b\"@example.com"));
+        assert!(valid_email("\"say \\\"hi\\\"\"@example.com"));
+        assert!(!valid_email("\"unterminated@example.com"));
+        assert!(!valid_email("\"a\"b\"@example.com"));
+        assert!(!valid_email("a@[192.0.2.1]"));
         assert!(valid_email_constraint("example.com"));
         assert!(valid_email_constraint(".example.com"));
         assert!(!valid_email_constraint("invalid@invalid@example.com"));
