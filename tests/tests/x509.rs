@@ -1230,3 +1230,98 @@ fn an_unchecked_subject_email_fails_only_under_email_constraints() {
         );
     }
 }
+
+/// Issue 13 item 5 on the wire: a server requiring client certificates
+/// refuses one whose keyUsage is keyEncipherment alone, or that is a CA
+/// certificate, with a bad_certificate alert in the handshake (TLS 1.3 and
+/// 1.2); one with digitalSignature gets through.
+#[test]
+fn a_server_refuses_a_client_certificate_that_cannot_sign_in_the_handshake() {
+    use tls_core::{
+        AlertDescription, CertifiedKey, ClientConfig, Connection, ProtocolVersion, ServerConfig,
+    };
+    let pki = tls_tests::pki();
+    let server_leaf = pki.leaf(tls_tests::KeyType::EcdsaP256);
+    let server_key = || {
+        CertifiedKey::from_pem(&server_leaf.chain_pem_bytes, &server_leaf.key_pem_bytes)
+            .expect("server key")
+    };
+    let client_root = Ca::root("Client Root");
+    let client_cert = |params: CertificateParams| {
+        let key = KeyPair::generate().expect("key");
+        let cert = params
+            .signed_by(&key, &client_root.issuer())
+            .expect("signed");
+        Arc::new(
+            CertifiedKey::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes())
+                .expect("client key"),
+        )
+    };
+    let mut ca_leaf = dual_use_leaf(&[
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyCertSign,
+    ]);
+    ca_leaf.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let cases = [
+        (
+            "digitalSignature",
+            client_cert(dual_use_leaf(&[KeyUsagePurpose::DigitalSignature])),
+            None,
+        ),
+        (
+            "keyEncipherment",
+            client_cert(dual_use_leaf(&[KeyUsagePurpose::KeyEncipherment])),
+            Some("end-entity keyUsage lacks digitalSignature"),
+        ),
+        (
+            "cA",
+            client_cert(ca_leaf),
+            Some("CA certificate used as end-entity"),
+        ),
+    ];
+    for version in [ProtocolVersion::Tls13, ProtocolVersion::Tls12] {
+        for (what, cert, refusal) in &cases {
+            let mut server_config = ServerConfig::with_single_cert(server_key());
+            server_config.client_verifier = Some(Arc::new(WebPkiClientVerifier::new(Arc::new(
+                client_root.anchors(),
+            ))));
+            server_config.versions = vec![version];
+            let mut client_config =
+                ClientConfig::with_roots(TrustAnchors::from_pem_file(&pki.ca_pem).expect("CA"));
+            client_config.client_cert = Some(cert.clone());
+            client_config.versions = vec![version];
+            let mut client =
+                Connection::client(Arc::new(client_config), Some("localhost")).expect("client");
+            let mut server = Connection::server(Arc::new(server_config));
+            let (mut server_result, mut client_result) = (Ok(()), Ok(()));
+            for _ in 0..10 {
+                let to_server = client.pending_tls().to_vec();
+                client.consume_tls(to_server.len());
+                server_result = server.feed(&to_server);
+                let to_client = server.pending_tls().to_vec();
+                server.consume_tls(to_client.len());
+                client_result = client.feed(&to_client);
+                if server_result.is_err() || client_result.is_err() || !server.is_handshaking() {
+                    break;
+                }
+            }
+            let case = format!("{version:?} {what}");
+            match refusal {
+                None => {
+                    assert!(
+                        server_result.is_ok() && !server.is_handshaking(),
+                        "{case}: {server_result:?}"
+                    );
+                }
+                Some(why) => {
+                    assert_eq!(server_result, Err(Error::BadCertificate(why)), "{case}");
+                    assert_eq!(
+                        client_result,
+                        Err(Error::AlertReceived(AlertDescription::BadCertificate)),
+                        "{case}"
+                    );
+                }
+            }
+        }
+    }
+}
