@@ -749,7 +749,7 @@ fn plugs_in_as_a_client_cert_verifier() {
 }
 
 #[test]
-fn a_trusted_certificate_is_checked_for_validity_and_name_only() {
+fn a_trusted_certificate_is_checked_for_validity_key_usage_and_name() {
     use tls_core::x509::{check_trusted_certificate, CertError};
     use tls_core::UnixTime;
     let key = rcgen::KeyPair::generate().unwrap();
@@ -776,6 +776,28 @@ fn a_trusted_certificate_is_checked_for_validity_and_name_only() {
     );
     let in_2031 = UnixTime(1_924_992_000);
     assert!(check_trusted_certificate(&der, Some("svc.internal"), in_2031).is_err());
+
+    // Issue 13 item 5: its keyUsage must allow signing, as for any TLS
+    // end-entity; being a CA certificate is fine for one trusted as it is.
+    for (usages, ca, expected) in [
+        (vec![rcgen::KeyUsagePurpose::KeyEncipherment], false, false),
+        (vec![rcgen::KeyUsagePurpose::KeyCertSign], true, false),
+        (vec![rcgen::KeyUsagePurpose::DigitalSignature], false, true),
+        (vec![], true, true),
+    ] {
+        params.key_usages = usages.clone();
+        params.is_ca = if ca {
+            IsCa::Ca(BasicConstraints::Unconstrained)
+        } else {
+            IsCa::NoCa
+        };
+        let der = params.self_signed(&key).unwrap().der().to_vec();
+        assert_eq!(
+            check_trusted_certificate(&der, Some("svc.internal"), in_2025).is_ok(),
+            expected,
+            "{usages:?} cA {ca}"
+        );
+    }
 }
 
 #[test]

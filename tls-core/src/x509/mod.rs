@@ -269,17 +269,24 @@ fn check_tls_end_entity(ee: &Cert<'_>) -> Result<(), CertError> {
             "CA certificate used as end-entity",
         ));
     }
+    check_signing_key_usage(ee)?;
+    if !ee.subject_rdns.is_empty() && ee.san.as_ref().is_some_and(|s| s.critical) {
+        return Err(CertError::Profile(
+            "critical subjectAltName with a non-empty subject",
+        ));
+    }
+    Ok(())
+}
+
+/// A TLS end-entity's keyUsage, when present, must allow digitalSignature
+/// (see [`check_tls_end_entity`]).
+fn check_signing_key_usage(ee: &Cert<'_>) -> Result<(), CertError> {
     if ee
         .key_usage
         .is_some_and(|ku| ku & cert::KU_DIGITAL_SIGNATURE == 0)
     {
         return Err(CertError::BasicConstraints(
             "end-entity keyUsage lacks digitalSignature",
-        ));
-    }
-    if !ee.subject_rdns.is_empty() && ee.san.as_ref().is_some_and(|s| s.critical) {
-        return Err(CertError::Profile(
-            "critical subjectAltName with a non-empty subject",
         ));
     }
     Ok(())
@@ -342,9 +349,13 @@ impl ServerCertVerifier for WebPkiVerifier {
 }
 
 /// Checks a certificate trusted as it is (e.g. a self-signed server listed
-/// in a CA file, as OpenSSL treats one): valid at `now`, and, when `name` is
-/// given, valid for that DNS name or IP address by its subjectAltName (no
-/// Common Name fallback). No chain is built and no issuer is checked.
+/// in a CA file, as OpenSSL treats one): valid at `now`, a keyUsage (if
+/// any) that allows digitalSignature (as for any TLS end-entity, see
+/// [`verify_chain_with_policy`]; OpenSSL checks the purpose of such a
+/// certificate too), and, when `name` is given, valid for that DNS name or
+/// IP address by its subjectAltName (no Common Name fallback). No chain is
+/// built and no issuer is checked; a CA certificate is fine here (a
+/// self-signed certificate usually is one).
 pub fn check_trusted_certificate(
     cert_der: &[u8],
     name: Option<&str>,
@@ -352,6 +363,7 @@ pub fn check_trusted_certificate(
 ) -> Result<(), CertError> {
     let cert = Cert::parse(cert_der)?;
     cert.check_validity(i64::try_from(now.0).unwrap_or(i64::MAX))?;
+    check_signing_key_usage(&cert)?;
     if let Some(name) = name {
         let reference = ServerName::parse(name)?;
         if !cert
