@@ -137,6 +137,7 @@ impl<'p, 'a> Search<'p, 'a> {
         path: &[usize],
     ) -> Result<VerifiedPath, CertError> {
         anchor.check_validity(self.now)?;
+        // CA/Browser Forum BR §7.1.2.1.2: a root carries no extKeyUsage.
         if self.policy.profile == Profile::WebPki && anchor.eku().is_some() {
             return Err(CertError::ExtendedKeyUsage(
                 "trust anchor carries extendedKeyUsage",
@@ -368,8 +369,11 @@ fn eku_allows(purposes: Option<&[&[u8]]>, purpose: &[u8]) -> bool {
 }
 
 /// The end-entity's extendedKeyUsage. WebPki profile: present, not
-/// critical, naming the usage, without anyExtendedKeyUsage. Rfc5280
-/// profile: absent means any usage; present must name the usage.
+/// critical, naming the usage, without anyExtendedKeyUsage (CA/Browser Forum
+/// BR §7.1.2.7.10; RFC 5280 itself allows an absent one, and OpenSSL, Go and
+/// webpki accept that, hence the Rfc5280 profile for private PKIs). Rfc5280
+/// profile: absent means any usage; present must name the usage
+/// (§4.2.1.12).
 pub(crate) fn check_end_entity_eku(
     eku: Option<&Eku<'_>>,
     usage: KeyUsage,
