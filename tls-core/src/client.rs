@@ -784,6 +784,6 @@ fn send_client_certificate(
     let signer = config
         .client_cert
         .as_deref()
-        .and_then(|certified| Some((certified, certified.key.choose_tls13_scheme(offered)?)));
+        .and_then(|certified| Some((certified, certified.key().choose_tls13_scheme(offered)?)));
     tls13::send_certificate(common, request.context, signer, false, transcript)
 }

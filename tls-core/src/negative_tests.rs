@@ -327,10 +327,9 @@ fn unsolicited_extension_is_refused() {
 fn server_refuses_garbage_and_old_versions_in_plaintext() {
     use crate::config::{CertifiedKey, ServerConfig};
     let (cert, key) = test_cert();
-    let config = Arc::new(ServerConfig::with_single_cert(CertifiedKey {
-        chain: vec![cert],
-        key,
-    }));
+    let config = Arc::new(ServerConfig::with_single_cert(
+        CertifiedKey::new(vec![cert], key).unwrap(),
+    ));
     let cases: [(&[u8], Error); 3] = [
         // A ClientHello cut short inside its random.
         (
@@ -384,10 +383,7 @@ fn server_refuses_garbage_and_old_versions_in_plaintext() {
     let wire = wire.as_slice();
     // A TLS 1.3-only server: protocol_version.
     let (cert, key) = test_cert();
-    let mut only13 = ServerConfig::with_single_cert(CertifiedKey {
-        chain: vec![cert],
-        key,
-    });
+    let mut only13 = ServerConfig::with_single_cert(CertifiedKey::new(vec![cert], key).unwrap());
     only13.versions = vec![ProtocolVersion::Tls13];
     let mut server = Connection::server(Arc::new(only13));
     assert_eq!(server.feed(wire), Err(Error::ProtocolVersion));
@@ -469,10 +465,9 @@ fn keys_are_updated_automatically_at_the_record_limit() {
     use crate::config::{CertifiedKey, ServerConfig};
     let (cert, key) = test_cert();
     let client_config = Arc::new(ClientConfig::with_pinned_certs(vec![cert.clone()]));
-    let server_config = Arc::new(ServerConfig::with_single_cert(CertifiedKey {
-        chain: vec![cert],
-        key,
-    }));
+    let server_config = Arc::new(ServerConfig::with_single_cert(
+        CertifiedKey::new(vec![cert], key).unwrap(),
+    ));
     let mut client = Connection::client(client_config, Some("localhost")).unwrap();
     let mut server = Connection::server(server_config);
     let pump = |client: &mut Connection, server: &mut Connection| {
