@@ -260,7 +260,8 @@ impl Common {
         let _ = self.send(ContentType::Alert, &alert);
     }
 
-    fn send(&mut self, typ: ContentType, payload: &[u8]) -> Result<(), Error> {
+    /// Queues a record of `typ` (fragmented at 2^14), protected if we have keys.
+    pub(crate) fn send(&mut self, typ: ContentType, payload: &[u8]) -> Result<(), Error> {
         match &mut self.sealer {
             Some(sealer) => {
                 for fragment in payload.chunks(MAX_PLAINTEXT) {
@@ -356,7 +357,7 @@ impl Common {
 }
 
 /// Where the handshake stands.
-enum State {
+pub(crate) enum State {
     Client(Box<ClientState>),
     Server(Box<ServerState>),
     Traffic(Box<Traffic>),
@@ -851,6 +852,11 @@ impl Connection {
                 c.joiner.push(payload)?;
                 Ok(Content::Handshake)
             }
+            // Zero-length alert fragments are forbidden (RFC 8446 §5.1, §5.4):
+            // unexpected_message, padded or not, as for handshake records.
+            ContentType::Alert if payload.is_empty() => {
+                Err(Error::UnexpectedMessage("empty alert record"))
+            }
             ContentType::Alert => Ok(Content::Alert(Alert::decode(payload)?)),
             ContentType::ApplicationData if c.handshake_done => {
                 if payload.is_empty() {
@@ -872,11 +878,24 @@ impl Connection {
         }
     }
 
+    /// Handles the complete handshake messages gathered so far. A message's
+    /// type is checked against the state as soon as it arrives, before its
+    /// length or body: the wrong message is unexpected_message, however
+    /// malformed (RFC 8446 §6.2; OpenSSL checks the header the same way).
     fn process_handshake(&mut self) -> Result<(), Error> {
-        while let Some(raw) = self.common.joiner.next_message()? {
+        loop {
+            if let Some(typ) = self.common.joiner.pending_type() {
+                if !self.state.expects(typ) {
+                    return Err(Error::UnexpectedMessage(
+                        "handshake message type not expected in this state",
+                    ));
+                }
+            }
+            let Some(raw) = self.common.joiner.next_message()? else {
+                return Ok(());
+            };
             self.handle_message(raw)?;
         }
-        Ok(())
     }
 
     fn handle_message(&mut self, raw: RawHandshake) -> Result<(), Error> {

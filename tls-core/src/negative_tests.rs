@@ -27,6 +27,8 @@ use crate::record::buffer::RecordBuffer;
 use crate::record::protect::{RecordOpener, RecordSealer};
 use crate::record::HEADER_LEN;
 
+mod alert_table;
+
 /// A server written by hand: it answers one ClientHello with whatever flight
 /// a test composes.
 struct ScriptedServer {
@@ -282,7 +284,7 @@ fn message_out_of_order_is_unexpected_message() {
         &mut client,
         &server,
         &flight,
-        Error::UnexpectedMessage("handshake message out of order"),
+        Error::UnexpectedMessage("handshake message type not expected in this state"),
         AlertDescription::UnexpectedMessage,
     );
 }
@@ -339,7 +341,7 @@ fn server_refuses_garbage_and_old_versions_in_plaintext() {
         // Finished before any ClientHello.
         (
             &[22, 3, 3, 0, 8, 20, 0, 0, 4, 1, 2, 3, 4],
-            Error::UnexpectedMessage("handshake message out of order"),
+            Error::UnexpectedMessage("handshake message type not expected in this state"),
         ),
         // Application data before any handshake.
         (

@@ -216,6 +216,11 @@ pub fn check_finished12(
     transcript_hash: &[u8],
     received: &[u8],
 ) -> Result<Finished12Verified, Error> {
+    // verify_data is 12 bytes for every suite we have (RFC 5246 §7.4.9):
+    // another length is malformed, decode_error as OpenSSL answers it.
+    if received.len() != VERIFY_DATA_LEN {
+        return Err(Error::Decode("Finished of the wrong length"));
+    }
     let expected = finished_verify_data(hash, master, from_client, transcript_hash);
     let key = hmac::Key::new(hash.ring_hmac(), master);
     let tag = hmac::sign(&key, &expected);
