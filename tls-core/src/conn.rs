@@ -149,7 +149,9 @@ pub(crate) struct Common {
     handshake_done: bool,
     peer_closed: bool,
     we_closed: bool,
-    /// Dummy ChangeCipherSpec records are dropped until the peer's Finished.
+    /// Dummy ChangeCipherSpec records are dropped from the first ClientHello
+    /// until the peer's Finished (RFC 8446 §5); before it they are
+    /// unexpected_message. A client has sent its ClientHello from the start.
     pub ccs_allowed: bool,
     empty_records: u32,
     /// Bytes of undecryptable records (rejected 0-RTT data) a server may still skip.
@@ -187,7 +189,7 @@ impl Common {
             handshake_done: false,
             peer_closed: false,
             we_closed: false,
-            ccs_allowed: true,
+            ccs_allowed: side == Side::Client,
             empty_records: 0,
             early_data_skip: 0,
             key_update_answered: false,
@@ -925,11 +927,15 @@ impl Connection {
                 client::Next::Traffic(t) => State::Traffic(Box::new(t)),
                 client::Next::Tls12(s) => State::Client12(Box::new(s)),
             },
-            State::Server(s) => match s.handle(common, msg, &raw.encoded)? {
-                server::Next::Handshaking(s) => State::Server(Box::new(s)),
-                server::Next::Traffic(t) => State::Traffic(Box::new(t)),
-                server::Next::Tls12(s) => State::Server12(Box::new(s)),
-            },
+            State::Server(s) => {
+                // A ClientHello has arrived: dummy ChangeCipherSpecs may follow.
+                common.ccs_allowed = true;
+                match s.handle(common, msg, &raw.encoded)? {
+                    server::Next::Handshaking(s) => State::Server(Box::new(s)),
+                    server::Next::Traffic(t) => State::Traffic(Box::new(t)),
+                    server::Next::Tls12(s) => State::Server12(Box::new(s)),
+                }
+            }
             State::Traffic(mut traffic) => {
                 traffic.handle(common, msg)?;
                 State::Traffic(traffic)

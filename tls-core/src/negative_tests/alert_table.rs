@@ -595,6 +595,31 @@ fn the_three_cases_the_conformance_suite_found() {
     }
 }
 
+/// The dummy ChangeCipherSpec of TLS 1.3 middlebox compatibility may come
+/// only once the first ClientHello has been sent or received (RFC 8446 §5):
+/// before it, a server answers unexpected_message (as OpenSSL does); a client,
+/// which has sent its ClientHello, drops it; a server drops it after the
+/// ClientHello.
+#[test]
+fn dummy_change_cipher_spec_only_after_the_client_hello() {
+    let ccs = [20, 3, 3, 0, 1, 1];
+    let (mut client, mut server) = pair(Some(ProtocolVersion::Tls13));
+    assert_eq!(
+        server.feed(&ccs),
+        Err(Error::UnexpectedMessage("ChangeCipherSpec"))
+    );
+    let (mut client2, mut server) = pair(Some(ProtocolVersion::Tls13));
+    client.feed(&ccs).unwrap();
+    let mut hello = drain(&mut client2);
+    hello.extend_from_slice(&ccs);
+    server.feed(&hello).unwrap();
+    let flight = drain(&mut server);
+    client2.feed(&flight).unwrap();
+    let second = drain(&mut client2);
+    server.feed(&second).unwrap();
+    assert!(!server.is_handshaking() && !client2.is_handshaking());
+}
+
 impl ScriptedServer {
     /// One record protected with the server's handshake key, outside the transcript.
     fn record(&mut self, typ: ContentType, payload: &[u8]) -> Vec<u8> {
