@@ -534,8 +534,19 @@ mod tests {
         let h = [9u8; 32];
         let vd = finished_verify_data(HashAlg::Sha256, &[1; 48], true, &h);
         assert!(check_finished12(HashAlg::Sha256, &[1; 48], true, &h, &vd).is_ok());
-        assert!(check_finished12(HashAlg::Sha256, &[1; 48], false, &h, &vd).is_err());
-        assert!(check_finished12(HashAlg::Sha256, &[1; 48], true, &h, &vd[..11]).is_err());
+        assert_eq!(
+            check_finished12(HashAlg::Sha256, &[1; 48], false, &h, &vd).map(|_| ()),
+            Err(Error::DecryptError("bad Finished"))
+        );
+        // The wrong length is a malformed message, not a wrong MAC.
+        let mut long = vd.to_vec();
+        long.push(0);
+        for wrong in [&vd[..11], &long[..], &[][..]] {
+            assert_eq!(
+                check_finished12(HashAlg::Sha256, &[1; 48], true, &h, wrong).map(|_| ()),
+                Err(Error::Decode("Finished of the wrong length"))
+            );
+        }
         let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
         export(
             HashAlg::Sha256,
