@@ -343,8 +343,9 @@ fn traffic(which: usize) -> At {
 /// Input for one case: records built by the state's peer.
 type Input = fn(&mut Peer) -> Vec<u8>;
 
-/// The record-layer rows: (what, input, alert). `None` rows depend on the
-/// state and are built in the test.
+/// The record-layer rows, the same answer in every state: (what, input,
+/// alert). Inputs whose answer depends on the state (application data, a
+/// bad tag) are in the test itself.
 fn record_rows() -> Vec<(&'static str, Input, AlertDescription)> {
     vec![
         (
@@ -426,6 +427,7 @@ fn record_rows() -> Vec<(&'static str, Input, AlertDescription)> {
             },
             A::RecordOverflow,
         ),
+        // Deliberate (fuzz/DISAGREEMENTS.md D14): not TLS at all.
         (
             "record version 2.0",
             |_| vec![22, 2, 0, 0, 1, 0],
