@@ -28,6 +28,7 @@ use crate::record::protect::{RecordOpener, RecordSealer};
 use crate::record::HEADER_LEN;
 
 mod alert_table;
+mod hello_table;
 
 /// A server written by hand: it answers one ClientHello with whatever flight
 /// a test composes.

@@ -133,7 +133,7 @@ fn pump(client: &mut Connection, server: &mut Connection) {
 
 /// A client and server of `version` (none: both versions), TLS 1.2 without
 /// tickets or session cache so that its last flight is only CCS + Finished.
-fn pair(version: Option<ProtocolVersion>) -> (Connection, Connection) {
+pub(super) fn pair(version: Option<ProtocolVersion>) -> (Connection, Connection) {
     let (cert, key) = test_cert();
     let mut cc = ClientConfig::with_pinned_certs(vec![cert.clone()]);
     let mut sc = ServerConfig::with_single_cert(CertifiedKey::new(vec![cert], key).unwrap());
