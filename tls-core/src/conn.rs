@@ -24,7 +24,9 @@ use crate::crypto::tls12::RecordKey12;
 use crate::crypto::{Suite, TrafficKey};
 use crate::error::Error;
 use crate::msgs::alert::{Alert, AlertLevel};
-use crate::msgs::enums::{AlertDescription, CipherSuite, ContentType, NamedGroup, ProtocolVersion};
+use crate::msgs::enums::{
+    AlertDescription, CipherSuite, ContentType, HandshakeType, NamedGroup, ProtocolVersion,
+};
 use crate::msgs::handshake::{HandshakeMessage, KeyUpdateRequest};
 use crate::msgs::handshake12::Message12;
 use crate::record::buffer::{run_fill, RecordBuffer};
@@ -948,6 +950,14 @@ impl Connection {
 
     /// A handshake message in a TLS 1.2 connection.
     fn handle_message12(&mut self, raw: RawHandshake) -> Result<(), Error> {
+        // RFC 5246 §7.4.1.1: a client ignores a HelloRequest while it
+        // negotiates, and leaves it out of the transcript.
+        if raw.typ == HandshakeType::HelloRequest && matches!(self.state, State::Client12(_)) {
+            return match raw.body() {
+                [] => Ok(()),
+                _ => Err(Error::Decode("hello_request with a body")),
+            };
+        }
         let msg = Message12::decode(raw.typ, raw.body())?;
         let common = &mut self.common;
         self.state = match mem::replace(&mut self.state, State::Failed) {

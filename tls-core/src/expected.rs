@@ -69,17 +69,19 @@ impl ServerState {
 
 impl ClientState12 {
     fn expects(&self, typ: HandshakeType) -> bool {
-        match self {
-            ClientState12::ExpectCertificate(_) => typ == T::Certificate,
-            ClientState12::ExpectServerKeyExchange(_) => typ == T::ServerKeyExchange,
-            ClientState12::ExpectServerHelloDone(_) => {
-                matches!(typ, T::CertificateRequest | T::ServerHelloDone)
+        // A HelloRequest is ignored during the handshake (RFC 5246 §7.4.1.1).
+        typ == T::HelloRequest
+            || match self {
+                ClientState12::ExpectCertificate(_) => typ == T::Certificate,
+                ClientState12::ExpectServerKeyExchange(_) => typ == T::ServerKeyExchange,
+                ClientState12::ExpectServerHelloDone(_) => {
+                    matches!(typ, T::CertificateRequest | T::ServerHelloDone)
+                }
+                ClientState12::ExpectNewSessionTicket(_) => typ == T::NewSessionTicket,
+                // Only a ChangeCipherSpec record (or that HelloRequest).
+                ClientState12::ExpectChangeCipherSpec(_) => false,
+                ClientState12::ExpectFinished(_) => typ == T::Finished,
             }
-            ClientState12::ExpectNewSessionTicket(_) => typ == T::NewSessionTicket,
-            // Only a ChangeCipherSpec record may come here.
-            ClientState12::ExpectChangeCipherSpec(_) => false,
-            ClientState12::ExpectFinished(_) => typ == T::Finished,
-        }
     }
 }
 

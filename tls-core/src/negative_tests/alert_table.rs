@@ -248,16 +248,19 @@ fn client13(step: usize) -> At {
 /// The TLS 1.2 client, message by message through the server's flight.
 fn client12(step: usize) -> At {
     let steps: [(&str, &[HandshakeType]); 4] = [
-        ("client 1.2, expects Certificate", &[T::Certificate]),
+        (
+            "client 1.2, expects Certificate",
+            &[T::HelloRequest, T::Certificate],
+        ),
         (
             "client 1.2, expects ServerKeyExchange",
-            &[T::ServerKeyExchange],
+            &[T::HelloRequest, T::ServerKeyExchange],
         ),
         (
             "client 1.2, expects ServerHelloDone",
-            &[T::CertificateRequest, T::ServerHelloDone],
+            &[T::HelloRequest, T::CertificateRequest, T::ServerHelloDone],
         ),
-        ("client 1.2, expects ChangeCipherSpec", &[]),
+        ("client 1.2, expects ChangeCipherSpec", &[T::HelloRequest]),
     ];
     let (mut client, mut server) = pair(Some(ProtocolVersion::Tls12));
     server.feed(&drain(&mut client)).unwrap();
@@ -620,6 +623,40 @@ fn dummy_change_cipher_spec_only_after_the_client_hello() {
     let second = drain(&mut client2);
     server.feed(&second).unwrap();
     assert!(!server.is_handshaking() && !client2.is_handshaking());
+}
+
+/// RFC 5246 §7.4.1.1: a TLS 1.2 client ignores a HelloRequest while it
+/// negotiates (leaving it out of the transcript, or the Finished would not
+/// verify); with a body it is malformed.
+#[test]
+fn tls12_client_ignores_hello_request_while_negotiating() {
+    let hello_request = [22, 3, 3, 0, 4, 0, 0, 0, 0];
+    let (mut client, mut server) = pair(Some(ProtocolVersion::Tls12));
+    server.feed(&drain(&mut client)).unwrap();
+    // After the ServerHello, which tells the version, before each message.
+    for (i, message) in super::plaintext_messages(&drain(&mut server))
+        .iter()
+        .enumerate()
+    {
+        if i > 0 {
+            client.feed(&hello_request).unwrap();
+        }
+        let mut record = RecordBuffer::new();
+        frame_plaintext(ContentType::Handshake, message, &mut record);
+        client.feed(record.as_slice()).unwrap();
+    }
+    client.feed(&hello_request).unwrap();
+    server.feed(&drain(&mut client)).unwrap();
+    client.feed(&drain(&mut server)).unwrap();
+    assert!(!client.is_handshaking() && !server.is_handshaking());
+
+    let (mut client, mut server) = pair(Some(ProtocolVersion::Tls12));
+    server.feed(&drain(&mut client)).unwrap();
+    client.feed(&records(&drain(&mut server))[0]).unwrap();
+    assert_eq!(
+        client.feed(&[22, 3, 3, 0, 5, 0, 0, 0, 1, 0]),
+        Err(Error::Decode("hello_request with a body"))
+    );
 }
 
 impl ScriptedServer {
