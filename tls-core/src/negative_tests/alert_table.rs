@@ -12,6 +12,16 @@
 //! for the client's encrypted handshake states), and each input is framed
 //! as the peer would send it at that point: in plaintext, or protected with
 //! the peer's current key.
+//!
+//! Where the RFCs name no alert and OpenSSL answers otherwise (tests/tests/
+//! alerts_openssl.rs compares the cases where they agree), we keep ours:
+//! an alert record of 1 or 3 bytes is decode_error (the message's length is
+//! wrong; BoringSSL agrees, OpenSSL says unexpected_message); a record
+//! version other than 3.x is decode_error (fuzz/DISAGREEMENTS.md D14; OpenSSL
+//! says protocol_version, or nothing on a first record); a handshake message
+//! over our 64 KiB limit is decode_error (OpenSSL: illegal_parameter); an
+//! empty handshake record before the ClientHello is unexpected_message
+//! (OpenSSL waits for more).
 
 use alloc::format;
 use alloc::string::String;
