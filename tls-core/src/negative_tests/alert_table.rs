@@ -144,8 +144,22 @@ fn pump(client: &mut Connection, server: &mut Connection) {
 /// A client and server of `version` (none: both versions), TLS 1.2 without
 /// tickets or session cache so that its last flight is only CCS + Finished.
 pub(super) fn pair(version: Option<ProtocolVersion>) -> (Connection, Connection) {
+    pair_with(version, false)
+}
+
+/// [`pair`], with client certificates (the server's own, pinned) when `mtls`.
+fn pair_with(version: Option<ProtocolVersion>, mtls: bool) -> (Connection, Connection) {
     let (cert, key) = test_cert();
     let mut cc = ClientConfig::with_pinned_certs(vec![cert.clone()]);
+    let mut sc_verifier: Option<Arc<dyn crate::verify::ClientCertVerifier>> = None;
+    if mtls {
+        let (client_cert, client_key) = test_cert();
+        let pinned = crate::verify::PinnedCertVerifier::new(vec![client_cert.clone()]);
+        cc.client_cert = Some(Arc::new(
+            CertifiedKey::new(vec![client_cert], client_key).unwrap(),
+        ));
+        sc_verifier = Some(Arc::new(pinned));
+    }
     let mut sc = ServerConfig::with_single_cert(CertifiedKey::new(vec![cert], key).unwrap());
     if let Some(v) = version {
         cc.versions = vec![v];
@@ -153,6 +167,7 @@ pub(super) fn pair(version: Option<ProtocolVersion>) -> (Connection, Connection)
     }
     sc.ticketer = None;
     sc.session_cache = None;
+    sc.client_verifier = sc_verifier;
     (
         Connection::client(Arc::new(cc), Some("localhost")).unwrap(),
         Connection::server(Arc::new(sc)),
@@ -220,6 +235,7 @@ fn state(index: usize) -> Option<At> {
         7..=10 => client12(index - 7),
         11 | 12 => server12(index - 11),
         13..=16 => traffic(index - 13),
+        17..=19 => client_certificates(index - 17),
         _ => return None,
     })
 }
@@ -307,6 +323,51 @@ fn server12(step: usize) -> At {
             server,
             Peer::Plain,
             &[],
+            false,
+        )
+    }
+}
+
+/// The servers that asked for a client certificate: TLS 1.3 waiting for the
+/// client's Certificate (protected with the client's handshake key), TLS 1.2
+/// waiting for its Certificate and then its CertificateVerify.
+fn client_certificates(which: usize) -> At {
+    if which == 0 {
+        let (mut client, mut server) = pair_with(Some(ProtocolVersion::Tls13), true);
+        server.feed(&drain(&mut client)).unwrap();
+        let flight = drain(&mut server);
+        client.feed(&records(&flight)[0]).unwrap();
+        drain(&mut client);
+        return at(
+            "server 1.3 with client certificates, expects Certificate",
+            server,
+            Peer::Conn(client),
+            &[T::Certificate],
+            false,
+        );
+    }
+    let (mut client, mut server) = pair_with(Some(ProtocolVersion::Tls12), true);
+    server.feed(&drain(&mut client)).unwrap();
+    client.feed(&drain(&mut server)).unwrap();
+    // The client's flight: Certificate, ClientKeyExchange, CertificateVerify, ...
+    let fed = if which == 1 { 0 } else { 2 };
+    for record in &records(&drain(&mut client))[..fed] {
+        server.feed(record).unwrap();
+    }
+    if which == 1 {
+        at(
+            "server 1.2 with client certificates, expects Certificate",
+            server,
+            Peer::Plain,
+            &[T::Certificate],
+            false,
+        )
+    } else {
+        at(
+            "server 1.2 with client certificates, expects CertificateVerify",
+            server,
+            Peer::Plain,
+            &[T::CertificateVerify],
             false,
         )
     }
@@ -481,10 +542,12 @@ fn check(at: &mut At, what: &str, input: &[u8], want: AlertDescription) -> Resul
 fn each_state_answers_each_malformed_input_with_the_rfc_alert() {
     let mut failures = Vec::new();
     let mut cases = 0;
+    let mut states = 0;
     for index in 0.. {
         if state(index).is_none() {
             break;
         }
+        states += 1;
         // A fresh connection per case: the first error poisons it.
         let fresh = || state(index).unwrap();
 
@@ -546,6 +609,7 @@ fn each_state_answers_each_malformed_input_with_the_rfc_alert() {
             failures.extend(check(&mut at, "bad tag", &input, A::BadRecordMac).err());
         }
     }
+    assert_eq!(states, 20, "every state of the table was reached");
     assert!(
         failures.is_empty(),
         "{} of {cases} cases wrong:\n{}",
