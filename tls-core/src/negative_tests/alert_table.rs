@@ -196,7 +196,8 @@ fn state(index: usize) -> Option<At> {
         0 | 1 => {
             // Before any message: the server waits for a ClientHello, the
             // client (having sent its ClientHello) for a ServerHello.
-            let (client, server) = pair(None);
+            let (mut client, server) = pair(None);
+            drain(&mut client);
             if index == 0 {
                 at(
                     "server, start",
@@ -591,6 +592,15 @@ fn each_state_answers_each_malformed_input_with_the_rfc_alert() {
             let input = input(&mut at.peer);
             cases += 1;
             failures.extend(check(&mut at, what, &input, want).err());
+        }
+
+        // A fatal alert from the peer ends the connection; none is answered.
+        let mut at = fresh();
+        let input = at.peer.record(ContentType::Alert, &[2, 40]);
+        cases += 1;
+        match at.conn.feed(&input) {
+            Err(Error::AlertReceived(A::HandshakeFailure)) if at.conn.pending_tls().is_empty() => {}
+            other => failures.push(format!("{}: fatal alert received: {other:?}", at.name)),
         }
 
         // Application data before the handshake is over.
