@@ -88,10 +88,13 @@ pub fn server_identity() -> &'static (Vec<u8>, Vec<u8>) {
 /// [`server_identity`] as tls-core wants it.
 pub fn certified_key() -> Arc<CertifiedKey> {
     let (cert, key) = server_identity();
-    Arc::new(CertifiedKey {
-        chain: vec![cert.clone()],
-        key: SigningKey::from_der(key).expect("tls-core loads the key"),
-    })
+    Arc::new(
+        CertifiedKey::new(
+            vec![cert.clone()],
+            SigningKey::from_der(key).expect("tls-core loads the key"),
+        )
+        .unwrap(),
+    )
 }
 
 /// Feeds `data` to `conn` as the peer's bytes. The first byte picks how the

@@ -425,6 +425,8 @@ impl ExpectServerHello {
         transcript.update(encoded);
         let resumed = match (psk, hello.ticket.take()) {
             (None, _) => None,
+            // RFC 8446 §4.2: an extension we did not send is unsolicited.
+            (Some(_), None) => return Err(Error::UnsupportedExtension("pre_shared_key")),
             (Some(0), Some(ticket))
                 if tls13_suite(ticket.suite).is_some_and(|t| t.hash == suite.hash) =>
             {
@@ -784,6 +786,6 @@ fn send_client_certificate(
     let signer = config
         .client_cert
         .as_deref()
-        .and_then(|certified| Some((certified, certified.key.choose_tls13_scheme(offered)?)));
+        .and_then(|certified| Some((certified, certified.key().choose_tls13_scheme(offered)?)));
     tls13::send_certificate(common, request.context, signer, false, transcript)
 }

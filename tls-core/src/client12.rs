@@ -391,16 +391,16 @@ impl ExpectServerHelloDone {
         let signer = match &self.request {
             Some(request) => {
                 let usable = config.client_cert.as_ref().and_then(|certified| {
-                    let type_ok = match certified.key.alg() {
+                    let type_ok = match certified.key().alg() {
                         SpkiAlg::Rsa => request.cert_types.contains(&RSA_SIGN),
                         _ => request.cert_types.contains(&ECDSA_SIGN),
                     };
-                    let scheme = certified.key.choose_tls12_scheme(&request.schemes)?;
+                    let scheme = certified.key().choose_tls12_scheme(&request.schemes)?;
                     type_ok.then_some((certified.clone(), scheme))
                 });
                 let chain = usable
                     .as_ref()
-                    .map(|(c, _)| c.chain.clone())
+                    .map(|(c, _)| c.chain().to_vec())
                     .unwrap_or_default();
                 hs.send(common, &Message12::Certificate(chain))?;
                 usable
@@ -417,7 +417,7 @@ impl ExpectServerHelloDone {
             &hs.server_random,
         )?;
         if let Some((certified, scheme)) = signer {
-            let signature = certified.key.sign_tls12(scheme, hs.transcript.bytes())?;
+            let signature = certified.key().sign_tls12(scheme, hs.transcript.bytes())?;
             hs.send(
                 common,
                 &Message12::CertificateVerify(CertificateVerify { scheme, signature }),

@@ -169,22 +169,38 @@ impl ClientConfig {
 }
 
 /// A certificate chain (end-entity first, DER) and its private key.
+///
+/// Built only through [`CertifiedKey::new`] (or the PEM loaders that call
+/// it), which refuses a key that does not belong to the end-entity
+/// certificate: a mismatched pair would fail every handshake.
 pub struct CertifiedKey {
-    /// The chain as sent to the peer, end-entity certificate first.
-    pub chain: Vec<Vec<u8>>,
-    /// The private key of the end-entity certificate.
-    pub key: SigningKey,
+    chain: Vec<Vec<u8>>,
+    key: SigningKey,
 }
 
 impl CertifiedKey {
-    /// Loads a PEM certificate chain and a PEM private key (PKCS#8, SEC1 or PKCS#1).
-    pub fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
-        let chain = crate::keys::certs_from_pem(chain_pem)?;
-        let key = crate::keys::key_from_pem(key_pem)?;
+    /// Pairs a chain (end-entity certificate first) with the end-entity
+    /// certificate's private key. An empty chain is an error, and so is a key
+    /// whose public key is not the one in the end-entity certificate's
+    /// SubjectPublicKeyInfo ([`Error::KeyMismatch`]).
+    pub fn new(chain: Vec<Vec<u8>>, key: SigningKey) -> Result<Self, Error> {
+        let end_entity = chain
+            .first()
+            .ok_or(Error::Internal("empty certificate chain"))?;
+        key.check_matches_certificate(end_entity)?;
         Ok(CertifiedKey { chain, key })
     }
 
-    /// Loads a PEM certificate chain file and a PEM private key file.
+    /// Loads a PEM certificate chain and a PEM private key (PKCS#8, SEC1 or
+    /// PKCS#1), checked as [`CertifiedKey::new`] does.
+    pub fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, Error> {
+        let chain = crate::keys::certs_from_pem(chain_pem)?;
+        let key = crate::keys::key_from_pem(key_pem)?;
+        Self::new(chain, key)
+    }
+
+    /// Loads a PEM certificate chain file and a PEM private key file, checked
+    /// as [`CertifiedKey::new`] does.
     #[cfg(feature = "std")]
     pub fn from_pem_files(
         chain_path: impl AsRef<std::path::Path>,
@@ -192,7 +208,17 @@ impl CertifiedKey {
     ) -> Result<Self, Error> {
         let chain = crate::keys::certs_from_pem_file(chain_path)?;
         let key = crate::keys::key_from_pem_file(key_path)?;
-        Ok(CertifiedKey { chain, key })
+        Self::new(chain, key)
+    }
+
+    /// The chain as sent to the peer, end-entity certificate first.
+    pub fn chain(&self) -> &[Vec<u8>] {
+        &self.chain
+    }
+
+    /// The private key of the end-entity certificate.
+    pub fn key(&self) -> &SigningKey {
+        &self.key
     }
 }
 

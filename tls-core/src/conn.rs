@@ -24,7 +24,9 @@ use crate::crypto::tls12::RecordKey12;
 use crate::crypto::{Suite, TrafficKey};
 use crate::error::Error;
 use crate::msgs::alert::{Alert, AlertLevel};
-use crate::msgs::enums::{AlertDescription, CipherSuite, ContentType, NamedGroup, ProtocolVersion};
+use crate::msgs::enums::{
+    AlertDescription, CipherSuite, ContentType, HandshakeType, NamedGroup, ProtocolVersion,
+};
 use crate::msgs::handshake::{HandshakeMessage, KeyUpdateRequest};
 use crate::msgs::handshake12::Message12;
 use crate::record::buffer::{run_fill, RecordBuffer};
@@ -149,7 +151,9 @@ pub(crate) struct Common {
     handshake_done: bool,
     peer_closed: bool,
     we_closed: bool,
-    /// Dummy ChangeCipherSpec records are dropped until the peer's Finished.
+    /// Dummy ChangeCipherSpec records are dropped from the first ClientHello
+    /// until the peer's Finished (RFC 8446 §5); before it they are
+    /// unexpected_message. A client has sent its ClientHello from the start.
     pub ccs_allowed: bool,
     empty_records: u32,
     /// Bytes of undecryptable records (rejected 0-RTT data) a server may still skip.
@@ -187,7 +191,7 @@ impl Common {
             handshake_done: false,
             peer_closed: false,
             we_closed: false,
-            ccs_allowed: true,
+            ccs_allowed: side == Side::Client,
             empty_records: 0,
             early_data_skip: 0,
             key_update_answered: false,
@@ -260,7 +264,8 @@ impl Common {
         let _ = self.send(ContentType::Alert, &alert);
     }
 
-    fn send(&mut self, typ: ContentType, payload: &[u8]) -> Result<(), Error> {
+    /// Queues a record of `typ` (fragmented at 2^14), protected if we have keys.
+    pub(crate) fn send(&mut self, typ: ContentType, payload: &[u8]) -> Result<(), Error> {
         match &mut self.sealer {
             Some(sealer) => {
                 for fragment in payload.chunks(MAX_PLAINTEXT) {
@@ -356,7 +361,7 @@ impl Common {
 }
 
 /// Where the handshake stands.
-enum State {
+pub(crate) enum State {
     Client(Box<ClientState>),
     Server(Box<ServerState>),
     Traffic(Box<Traffic>),
@@ -851,6 +856,11 @@ impl Connection {
                 c.joiner.push(payload)?;
                 Ok(Content::Handshake)
             }
+            // Zero-length alert fragments are forbidden (RFC 8446 §5.1, §5.4):
+            // unexpected_message, padded or not, as for handshake records.
+            ContentType::Alert if payload.is_empty() => {
+                Err(Error::UnexpectedMessage("empty alert record"))
+            }
             ContentType::Alert => Ok(Content::Alert(Alert::decode(payload)?)),
             ContentType::ApplicationData if c.handshake_done => {
                 if payload.is_empty() {
@@ -872,11 +882,24 @@ impl Connection {
         }
     }
 
+    /// Handles the complete handshake messages gathered so far. A message's
+    /// type is checked against the state as soon as it arrives, before its
+    /// length or body: the wrong message is unexpected_message, however
+    /// malformed (RFC 8446 §6.2; OpenSSL checks the header the same way).
     fn process_handshake(&mut self) -> Result<(), Error> {
-        while let Some(raw) = self.common.joiner.next_message()? {
+        loop {
+            if let Some(typ) = self.common.joiner.pending_type() {
+                if !self.state.expects(typ) {
+                    return Err(Error::UnexpectedMessage(
+                        "handshake message type not expected in this state",
+                    ));
+                }
+            }
+            let Some(raw) = self.common.joiner.next_message()? else {
+                return Ok(());
+            };
             self.handle_message(raw)?;
         }
-        Ok(())
     }
 
     fn handle_message(&mut self, raw: RawHandshake) -> Result<(), Error> {
@@ -906,11 +929,15 @@ impl Connection {
                 client::Next::Traffic(t) => State::Traffic(Box::new(t)),
                 client::Next::Tls12(s) => State::Client12(Box::new(s)),
             },
-            State::Server(s) => match s.handle(common, msg, &raw.encoded)? {
-                server::Next::Handshaking(s) => State::Server(Box::new(s)),
-                server::Next::Traffic(t) => State::Traffic(Box::new(t)),
-                server::Next::Tls12(s) => State::Server12(Box::new(s)),
-            },
+            State::Server(s) => {
+                // A ClientHello has arrived: dummy ChangeCipherSpecs may follow.
+                common.ccs_allowed = true;
+                match s.handle(common, msg, &raw.encoded)? {
+                    server::Next::Handshaking(s) => State::Server(Box::new(s)),
+                    server::Next::Traffic(t) => State::Traffic(Box::new(t)),
+                    server::Next::Tls12(s) => State::Server12(Box::new(s)),
+                }
+            }
             State::Traffic(mut traffic) => {
                 traffic.handle(common, msg)?;
                 State::Traffic(traffic)
@@ -923,6 +950,14 @@ impl Connection {
 
     /// A handshake message in a TLS 1.2 connection.
     fn handle_message12(&mut self, raw: RawHandshake) -> Result<(), Error> {
+        // RFC 5246 §7.4.1.1: a client ignores a HelloRequest while it
+        // negotiates, and leaves it out of the transcript.
+        if raw.typ == HandshakeType::HelloRequest && matches!(self.state, State::Client12(_)) {
+            return match raw.body() {
+                [] => Ok(()),
+                _ => Err(Error::Decode("hello_request with a body")),
+            };
+        }
         let msg = Message12::decode(raw.typ, raw.body())?;
         let common = &mut self.common;
         self.state = match mem::replace(&mut self.state, State::Failed) {

@@ -51,6 +51,9 @@ pub enum Error {
     Closed,
     /// The random source failed.
     Entropy,
+    /// A private key was paired with a certificate that does not carry its
+    /// public key (a configuration error: building a [`crate::CertifiedKey`]).
+    KeyMismatch,
     /// A local failure (bad configuration, a crypto primitive refused its input).
     Internal(&'static str),
 }
@@ -77,7 +80,7 @@ impl Error {
             Error::BadCertificate(_) => A::BadCertificate,
             Error::UnsupportedCertificate(_) => A::UnsupportedCertificate,
             Error::CertificateRequired => A::CertificateRequired,
-            Error::Entropy | Error::Internal(_) => A::InternalError,
+            Error::Entropy | Error::KeyMismatch | Error::Internal(_) => A::InternalError,
             Error::AlertReceived(_) | Error::UnexpectedEof | Error::Closed => return None,
         })
     }
@@ -106,6 +109,7 @@ impl fmt::Display for Error {
             Error::UnexpectedEof => f.write_str("peer closed the transport without close_notify"),
             Error::Closed => f.write_str("connection is closed"),
             Error::Entropy => f.write_str("random source failed"),
+            Error::KeyMismatch => f.write_str("private key does not match certificate"),
             Error::Internal(why) => write!(f, "internal error: {why}"),
         }
     }

@@ -157,16 +157,19 @@ pub fn finished_verify_data(
     hmac_sign(alg, finished_key.as_ref(), transcript_hash)
 }
 
-/// Checks a received Finished verify_data in constant time. A wrong length or
-/// a mismatch is `Error::DecryptError("bad Finished")`.
+/// Checks a received Finished verify_data in constant time. A length other
+/// than the hash's is `Error::Decode` (a malformed message); a mismatch is
+/// `Error::DecryptError("bad Finished")`.
 pub fn check_finished(
     alg: HashAlg,
     base_traffic_secret: &[u8],
     transcript_hash: &[u8],
     received: &[u8],
 ) -> Result<FinishedVerified, Error> {
+    // A length other than the hash's is malformed, not a wrong MAC: decode_error
+    // (RFC 8446 §4.4.4 fixes the size; OpenSSL answers it so).
     if received.len() != alg.output_len() {
-        return Err(Error::DecryptError("bad Finished"));
+        return Err(Error::Decode("Finished of the wrong length"));
     }
     let finished_key = hkdf_expand_label_secret(alg, base_traffic_secret, b"finished", b"");
     hmac_verify(alg, finished_key.as_ref(), transcript_hash, received)?;
@@ -372,13 +375,14 @@ mod tests {
             check_finished(SHA256, &s_hs, &cv_hash, &flipped).map(|_| ()),
             bad
         );
+        let short = Err(Error::Decode("Finished of the wrong length"));
         assert_eq!(
             check_finished(SHA256, &s_hs, &cv_hash, &s_vd[..31]).map(|_| ()),
-            bad
+            short
         );
         assert_eq!(
             check_finished(SHA256, &s_hs, &cv_hash, &[]).map(|_| ()),
-            bad
+            short
         );
         assert_eq!(
             check_finished(SHA256, &c_hs, &cv_hash, &s_vd).map(|_| ()),
@@ -386,7 +390,7 @@ mod tests {
         );
         assert_eq!(
             check_finished(HashAlg::Sha384, &s_hs, &cv_hash, &s_vd).map(|_| ()),
-            bad
+            short
         );
     }
 

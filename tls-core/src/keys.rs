@@ -455,7 +455,7 @@ mod openssl_tests {
         let cert = &certs_from_pem(&dir.read("prime256v1-cert.pem")).unwrap()[0];
         assert_eq!(
             other.check_matches_certificate(cert),
-            Err(Error::Internal("private key does not match certificate"))
+            Err(Error::KeyMismatch)
         );
     }
 
@@ -535,6 +535,76 @@ mod openssl_tests {
             SpkiAlg::Rsa
         );
         assert!(SigningKey::from_pkcs8(&der("pkcs1.pem")).is_err());
+    }
+
+    /// Every pairing of four keys (RSA, two P-256, Ed25519) with their four
+    /// certificates: only a key with its own certificate makes a
+    /// `CertifiedKey`; any other pair is `Error::KeyMismatch`, whatever the
+    /// key types. The end-entity certificate is the one that counts.
+    #[test]
+    fn certified_key_refuses_a_key_of_another_certificate() {
+        use crate::config::CertifiedKey;
+        let dir = TempDir::new("mismatch");
+        let kinds: [(&str, &[&str]); 4] = [
+            (
+                "rsa",
+                &["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"],
+            ),
+            (
+                "p256a",
+                &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            ),
+            (
+                "p256b",
+                &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            ),
+            ("ed25519", &["-algorithm", "ed25519"]),
+        ];
+        for (name, alg) in kinds {
+            let key = format!("{name}.key");
+            let mut args = alloc::vec!["genpkey"];
+            args.extend_from_slice(alg);
+            args.extend_from_slice(&["-out", &key]);
+            openssl(&dir.0, &args);
+            self_signed(&dir, &key, &format!("{name}.crt"));
+        }
+        for (cert_name, _) in kinds {
+            let cert = dir.read(&format!("{cert_name}.crt"));
+            for (key_name, _) in kinds {
+                let key = dir.read(&format!("{key_name}.key"));
+                let got = CertifiedKey::from_pem(&cert, &key).map(|_| ());
+                let want = if cert_name == key_name {
+                    Ok(())
+                } else {
+                    Err(Error::KeyMismatch)
+                };
+                assert_eq!(got, want, "certificate {cert_name}, key {key_name}");
+            }
+        }
+        // A chain: the key must be the end entity's, not another member's.
+        let mut chain = dir.read("p256a.crt");
+        chain.extend_from_slice(&dir.read("rsa.crt"));
+        let rsa_key = dir.read("rsa.key");
+        assert!(CertifiedKey::from_pem(&chain, &dir.read("p256a.key")).is_ok());
+        assert_eq!(
+            CertifiedKey::from_pem(&chain, &rsa_key).map(|_| ()),
+            Err(Error::KeyMismatch)
+        );
+        assert_eq!(
+            CertifiedKey::from_pem_files(dir.path("ed25519.crt"), dir.path("p256b.key"))
+                .map(|_| ()),
+            Err(Error::KeyMismatch)
+        );
+        assert_eq!(
+            Error::KeyMismatch.to_string(),
+            "private key does not match certificate"
+        );
+        // No certificate at all.
+        let key = key_from_pem(&rsa_key).unwrap();
+        assert_eq!(
+            CertifiedKey::new(Vec::new(), key).map(|_| ()),
+            Err(Error::Internal("empty certificate chain"))
+        );
     }
 
     #[test]

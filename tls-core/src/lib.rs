@@ -20,6 +20,7 @@ pub mod crypto;
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
 mod der;
 pub mod error;
+mod expected;
 pub mod key_schedule;
 pub mod keys;
 pub mod msgs;

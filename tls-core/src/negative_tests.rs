@@ -27,6 +27,9 @@ use crate::record::buffer::RecordBuffer;
 use crate::record::protect::{RecordOpener, RecordSealer};
 use crate::record::HEADER_LEN;
 
+mod alert_table;
+mod hello_table;
+
 /// A server written by hand: it answers one ClientHello with whatever flight
 /// a test composes.
 struct ScriptedServer {
@@ -282,7 +285,7 @@ fn message_out_of_order_is_unexpected_message() {
         &mut client,
         &server,
         &flight,
-        Error::UnexpectedMessage("handshake message out of order"),
+        Error::UnexpectedMessage("handshake message type not expected in this state"),
         AlertDescription::UnexpectedMessage,
     );
 }
@@ -327,10 +330,9 @@ fn unsolicited_extension_is_refused() {
 fn server_refuses_garbage_and_old_versions_in_plaintext() {
     use crate::config::{CertifiedKey, ServerConfig};
     let (cert, key) = test_cert();
-    let config = Arc::new(ServerConfig::with_single_cert(CertifiedKey {
-        chain: vec![cert],
-        key,
-    }));
+    let config = Arc::new(ServerConfig::with_single_cert(
+        CertifiedKey::new(vec![cert], key).unwrap(),
+    ));
     let cases: [(&[u8], Error); 3] = [
         // A ClientHello cut short inside its random.
         (
@@ -340,7 +342,7 @@ fn server_refuses_garbage_and_old_versions_in_plaintext() {
         // Finished before any ClientHello.
         (
             &[22, 3, 3, 0, 8, 20, 0, 0, 4, 1, 2, 3, 4],
-            Error::UnexpectedMessage("handshake message out of order"),
+            Error::UnexpectedMessage("handshake message type not expected in this state"),
         ),
         // Application data before any handshake.
         (
@@ -384,10 +386,7 @@ fn server_refuses_garbage_and_old_versions_in_plaintext() {
     let wire = wire.as_slice();
     // A TLS 1.3-only server: protocol_version.
     let (cert, key) = test_cert();
-    let mut only13 = ServerConfig::with_single_cert(CertifiedKey {
-        chain: vec![cert],
-        key,
-    });
+    let mut only13 = ServerConfig::with_single_cert(CertifiedKey::new(vec![cert], key).unwrap());
     only13.versions = vec![ProtocolVersion::Tls13];
     let mut server = Connection::server(Arc::new(only13));
     assert_eq!(server.feed(wire), Err(Error::ProtocolVersion));
@@ -469,10 +468,9 @@ fn keys_are_updated_automatically_at_the_record_limit() {
     use crate::config::{CertifiedKey, ServerConfig};
     let (cert, key) = test_cert();
     let client_config = Arc::new(ClientConfig::with_pinned_certs(vec![cert.clone()]));
-    let server_config = Arc::new(ServerConfig::with_single_cert(CertifiedKey {
-        chain: vec![cert],
-        key,
-    }));
+    let server_config = Arc::new(ServerConfig::with_single_cert(
+        CertifiedKey::new(vec![cert], key).unwrap(),
+    ));
     let mut client = Connection::client(client_config, Some("localhost")).unwrap();
     let mut server = Connection::server(server_config);
     let pump = |client: &mut Connection, server: &mut Connection| {

@@ -340,7 +340,7 @@ impl ExpectClientHello {
                     None => return Err(Error::HandshakeFailure("no certificate to present")),
                 };
                 let scheme = certified
-                    .key
+                    .key()
                     .choose_tls13_scheme(schemes)
                     .ok_or(Error::HandshakeFailure("no signature scheme in common"))?;
                 Authentication::Certificate { certified, scheme }

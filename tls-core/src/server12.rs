@@ -427,7 +427,7 @@ fn full_handshake(
         None if negotiated.server_name.is_some() => return Err(Error::UnrecognizedName),
         None => return Err(Error::HandshakeFailure("no certificate to present")),
     };
-    let key_type = certified.key.alg();
+    let key_type = certified.key().alg();
     let offered_groups = ch.supported_groups().unwrap_or_default();
     // In TLS 1.2 the client's groups also bound the curve of an ECDSA
     // certificate (RFC 8422 §5.1): without it, no ECDHE_ECDSA suite.
@@ -444,7 +444,7 @@ fn full_handshake(
         .find(|s| s.auth.accepts(key_type) && curve_ok)
         .ok_or(Error::HandshakeFailure("no cipher suite in common"))?;
     let scheme = certified
-        .key
+        .key()
         .choose_tls12_scheme(schemes)
         .ok_or(Error::HandshakeFailure("no signature scheme in common"))?;
     let group = config
@@ -488,10 +488,10 @@ fn full_handshake(
             extensions,
         },
     )?;
-    hs.send(common, &Message12::Certificate(certified.chain.clone()))?;
+    hs.send(common, &Message12::Certificate(certified.chain().to_vec()))?;
     let kx = KeyExchange::generate(group)?;
     let params = ecdh_params(group, kx.public_key());
-    let signature = certified.key.sign_tls12(
+    let signature = certified.key().sign_tls12(
         scheme,
         &signed_params(&hs.client_random, &hs.server_random, &params),
     )?;

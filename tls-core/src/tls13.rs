@@ -39,13 +39,13 @@ pub(crate) fn send_certificate(
             cert: cert.clone(),
             extensions: Vec::new(),
         };
-        certified.chain.iter().map(entry).collect()
+        certified.chain().iter().map(entry).collect()
     });
     let certificate = CertificatePayload { context, entries };
     common.send_message(&HandshakeMessage::Certificate(certificate), transcript)?;
     if let Some((certified, scheme)) = signer {
         let message = certificate_verify_message(we_are_server, transcript.current().as_ref());
-        let signature = certified.key.sign(scheme, &message)?;
+        let signature = certified.key().sign(scheme, &message)?;
         let verify = CertificateVerify { scheme, signature };
         common.send_message(&HandshakeMessage::CertificateVerify(verify), transcript)?;
     }

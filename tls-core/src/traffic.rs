@@ -59,7 +59,7 @@ pub(crate) struct TicketSink {
 /// on KeyUpdate (RFC 8446 §7.2), to export keying material, and (client) to
 /// derive the PSKs of received tickets.
 pub(crate) struct Traffic {
-    side: Side,
+    pub(crate) side: Side,
     suite: &'static Suite,
     secrets: AppSecrets,
     /// The resumption master secret.

@@ -14,7 +14,7 @@ const MAX_RENEGOTIATION_ATTEMPTS: u32 = 8;
 
 /// An established TLS 1.2 connection's secrets.
 pub(crate) struct Traffic12 {
-    side: Side,
+    pub(crate) side: Side,
     suite: &'static Tls12Suite,
     master: Secret,
     client_random: [u8; 32],

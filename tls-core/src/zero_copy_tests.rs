@@ -50,10 +50,13 @@ fn pair(suite: CipherSuite) -> (Connection, Connection) {
     let mut cc = ClientConfig::with_pinned_certs(vec![der.clone()]);
     cc.cipher_suites = vec![suite];
     cc.versions = vec![version];
-    let mut sc = ServerConfig::with_single_cert(CertifiedKey {
-        chain: vec![der],
-        key: SigningKey::from_pkcs8(&key.serialize_der()).unwrap(),
-    });
+    let mut sc = ServerConfig::with_single_cert(
+        CertifiedKey::new(
+            vec![der],
+            SigningKey::from_pkcs8(&key.serialize_der()).unwrap(),
+        )
+        .unwrap(),
+    );
     sc.cipher_suites = vec![suite];
     sc.versions = vec![version];
     (

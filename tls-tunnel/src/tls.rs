@@ -265,7 +265,7 @@ fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
     );
     if let Some(files) = &service.cert {
         let key = load_cert(files)?;
-        trust.extend(digest_certs(&key.chain));
+        trust.extend(digest_certs(key.chain()));
         config.client_cert = Some(key);
     }
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();

@@ -170,14 +170,15 @@ impl SigningKey {
     }
 
     /// Checks that a DER certificate carries this key's public key (a
-    /// configuration check): otherwise `Error::Internal`.
+    /// configuration check): otherwise `Error::KeyMismatch`. A certificate
+    /// that cannot be parsed, or whose key type we do not support, gives the
+    /// parse error.
     pub fn check_matches_certificate(&self, cert_der: &[u8]) -> Result<(), Error> {
-        const MISMATCH: Error = Error::Internal("private key does not match certificate");
         let spki = parse_spki(cert_spki(cert_der)?)?;
         if spki.alg == self.alg() && spki.public_key == self.public_key() {
             Ok(())
         } else {
-            Err(MISMATCH)
+            Err(Error::KeyMismatch)
         }
     }
 

@@ -216,6 +216,11 @@ pub fn check_finished12(
     transcript_hash: &[u8],
     received: &[u8],
 ) -> Result<Finished12Verified, Error> {
+    // verify_data is 12 bytes for every suite we have (RFC 5246 §7.4.9):
+    // another length is malformed, decode_error as OpenSSL answers it.
+    if received.len() != VERIFY_DATA_LEN {
+        return Err(Error::Decode("Finished of the wrong length"));
+    }
     let expected = finished_verify_data(hash, master, from_client, transcript_hash);
     let key = hmac::Key::new(hash.ring_hmac(), master);
     let tag = hmac::sign(&key, &expected);
@@ -529,8 +534,19 @@ mod tests {
         let h = [9u8; 32];
         let vd = finished_verify_data(HashAlg::Sha256, &[1; 48], true, &h);
         assert!(check_finished12(HashAlg::Sha256, &[1; 48], true, &h, &vd).is_ok());
-        assert!(check_finished12(HashAlg::Sha256, &[1; 48], false, &h, &vd).is_err());
-        assert!(check_finished12(HashAlg::Sha256, &[1; 48], true, &h, &vd[..11]).is_err());
+        assert_eq!(
+            check_finished12(HashAlg::Sha256, &[1; 48], false, &h, &vd).map(|_| ()),
+            Err(Error::DecryptError("bad Finished"))
+        );
+        // The wrong length is a malformed message, not a wrong MAC.
+        let mut long = vd.to_vec();
+        long.push(0);
+        for wrong in [&vd[..11], &long[..], &[][..]] {
+            assert_eq!(
+                check_finished12(HashAlg::Sha256, &[1; 48], true, &h, wrong).map(|_| ()),
+                Err(Error::Decode("Finished of the wrong length"))
+            );
+        }
         let (mut a, mut b) = ([0u8; 16], [0u8; 16]);
         export(
             HashAlg::Sha256,

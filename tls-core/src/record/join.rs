@@ -46,6 +46,12 @@ impl HandshakeJoiner {
         self.buf.is_empty()
     }
 
+    /// The type of the message being gathered, as soon as its first byte is
+    /// here: the state checks it before waiting for (or decoding) the body.
+    pub fn pending_type(&self) -> Option<HandshakeType> {
+        self.buf.first().map(|&typ| HandshakeType::from_wire(typ))
+    }
+
     /// The next complete message, if one has fully arrived.
     pub fn next_message(&mut self) -> Result<Option<RawHandshake>, Error> {
         let Some(&[typ, a, b, c]) = self.buf.get(..4) else {

@@ -1,0 +1,393 @@
+//! The hellos' semantic rules, as two tables of (change to a valid hello,
+//! the alert RFC 8446 §4.1-§4.2 and §9.2, RFC 5246 and RFC 5746 prescribe):
+//! ServerHellos and HelloRetryRequests fed to a client that has sent its
+//! ClientHello, and ClientHellos (our client's, changed) fed to a server.
+//! A well-formed value that is not allowed is illegal_parameter, a required
+//! extension that is absent missing_extension, no common parameters
+//! handshake_failure, no common version protocol_version.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::alert_table::pair;
+use super::plaintext_messages;
+use crate::conn::Connection;
+use crate::crypto::KeyExchange;
+use crate::msgs::enums::{
+    AlertDescription, CipherSuite, ContentType, HandshakeType, NamedGroup, ProtocolVersion,
+};
+use crate::msgs::extensions::{ClientExtension, HrrExtension, KeyShareEntry, ServerExtension};
+use crate::msgs::handshake::{ClientHello, HandshakeMessage, HelloRetryRequest, ServerHello};
+use crate::record::buffer::RecordBuffer;
+use crate::record::protect::frame_plaintext;
+
+use AlertDescription as A;
+
+/// The random that marks a ServerHello as a HelloRetryRequest (RFC 8446 §4.1.3).
+const RETRY_RANDOM: [u8; 32] = [
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+];
+
+fn record(message: &HandshakeMessage) -> Vec<u8> {
+    let mut out = RecordBuffer::new();
+    frame_plaintext(ContentType::Handshake, &message.to_vec(), &mut out);
+    out.as_slice().to_vec()
+}
+
+/// The ClientHello `client` sent (and drains it).
+fn sent_hello(client: &mut Connection) -> ClientHello {
+    let wire = client.pending_tls().to_vec();
+    client.consume_tls(wire.len());
+    let body = plaintext_messages(&wire).remove(0);
+    match HandshakeMessage::decode(HandshakeType::ClientHello, &body[4..]).unwrap() {
+        HandshakeMessage::ClientHello(ch) => ch,
+        _ => unreachable!(),
+    }
+}
+
+/// Feeds `wire` and compares the alert with `want` (`None`: accepted).
+fn outcome(conn: &mut Connection, wire: &[u8], want: Option<AlertDescription>) -> Option<String> {
+    let got = conn.feed(wire).err();
+    let alert = got.as_ref().and_then(|e| e.alert());
+    (alert != want).then(|| format!("{got:?} ({alert:?}), want {want:?}"))
+}
+
+type ServerHelloChange = fn(&mut ServerHello);
+
+#[test]
+fn server_hello_fields_answer_with_the_rfc_alert() {
+    let share = |group| KeyShareEntry {
+        group,
+        key_exchange: KeyExchange::generate(group).unwrap().public_key().to_vec(),
+    };
+    let rows: Vec<(&str, ServerHelloChange, Option<AlertDescription>)> = vec![
+        ("as sent", |_| {}, None),
+        (
+            "a suite not offered",
+            |sh| sh.cipher_suite = CipherSuite::from_wire(0x1305),
+            Some(A::IllegalParameter),
+        ),
+        (
+            "a TLS 1.2 suite",
+            |sh| sh.cipher_suite = CipherSuite::EcdheEcdsaAes128GcmSha256,
+            Some(A::IllegalParameter),
+        ),
+        (
+            "another session_id",
+            |sh| sh.session_id = vec![7; 32],
+            Some(A::IllegalParameter),
+        ),
+        (
+            "compression",
+            |sh| sh.compression_method = 1,
+            Some(A::IllegalParameter),
+        ),
+        (
+            "supported_versions TLS 1.2",
+            |sh| sh.extensions[0] = ServerExtension::SupportedVersions(ProtocolVersion::Tls12),
+            Some(A::IllegalParameter),
+        ),
+        (
+            "supported_versions 3.5",
+            |sh| {
+                sh.extensions[0] =
+                    ServerExtension::SupportedVersions(ProtocolVersion::from_wire(0x0305))
+            },
+            Some(A::IllegalParameter),
+        ),
+        (
+            "key_share for a group without a client share",
+            |sh| {
+                sh.extensions[1] = ServerExtension::KeyShare(KeyShareEntry {
+                    group: NamedGroup::Secp384r1,
+                    key_exchange: KeyExchange::generate(NamedGroup::Secp384r1)
+                        .unwrap()
+                        .public_key()
+                        .to_vec(),
+                })
+            },
+            Some(A::IllegalParameter),
+        ),
+        (
+            "all-zero X25519 share",
+            |sh| {
+                sh.extensions[1] = ServerExtension::KeyShare(KeyShareEntry {
+                    group: NamedGroup::X25519,
+                    key_exchange: vec![0; 32],
+                })
+            },
+            Some(A::IllegalParameter),
+        ),
+        (
+            "X25519 share of 31 bytes",
+            |sh| {
+                sh.extensions[1] = ServerExtension::KeyShare(KeyShareEntry {
+                    group: NamedGroup::X25519,
+                    key_exchange: vec![9; 31],
+                })
+            },
+            Some(A::IllegalParameter),
+        ),
+        (
+            "no key_share",
+            |sh| {
+                sh.extensions.remove(1);
+            },
+            Some(A::MissingExtension),
+        ),
+        // Unsolicited (RFC 8446 §4.2), as OpenSSL answers it.
+        (
+            "pre_shared_key never offered",
+            |sh| sh.extensions.push(ServerExtension::PreSharedKey(0)),
+            Some(A::UnsupportedExtension),
+        ),
+        (
+            "supported_versions twice",
+            |sh| {
+                let again = sh.extensions[0].clone();
+                sh.extensions.push(again);
+            },
+            Some(A::IllegalParameter),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, change, want) in rows {
+        let (mut client, _) = pair(Some(ProtocolVersion::Tls13));
+        let ch = sent_hello(&mut client);
+        let mut sh = ServerHello {
+            legacy_version: 0x0303,
+            random: [9; 32],
+            session_id: ch.session_id.clone(),
+            cipher_suite: CipherSuite::Tls13Aes128GcmSha256,
+            compression_method: 0,
+            extensions: vec![
+                ServerExtension::SupportedVersions(ProtocolVersion::Tls13),
+                ServerExtension::KeyShare(share(NamedGroup::X25519)),
+            ],
+        };
+        change(&mut sh);
+        let wire = record(&HandshakeMessage::ServerHello(sh));
+        failures.extend(outcome(&mut client, &wire, want).map(|e| format!("{what}: {e}")));
+    }
+
+    // HelloRetryRequests: (what, the group asked for, suite, alert).
+    let retries = [
+        (
+            "retry for P-256",
+            NamedGroup::Secp256r1,
+            CipherSuite::Tls13Aes128GcmSha256,
+            None,
+        ),
+        (
+            "retry for the group already shared",
+            NamedGroup::X25519,
+            CipherSuite::Tls13Aes128GcmSha256,
+            Some(A::IllegalParameter),
+        ),
+        (
+            "retry for a group not supported",
+            NamedGroup::from_wire(0x001e),
+            CipherSuite::Tls13Aes128GcmSha256,
+            Some(A::IllegalParameter),
+        ),
+        (
+            "retry with a suite not offered",
+            NamedGroup::Secp256r1,
+            CipherSuite::from_wire(0x1305),
+            Some(A::IllegalParameter),
+        ),
+    ];
+    for (what, group, suite, want) in retries {
+        let (mut client, _) = pair(Some(ProtocolVersion::Tls13));
+        let ch = sent_hello(&mut client);
+        let hrr = HandshakeMessage::HelloRetryRequest(HelloRetryRequest {
+            legacy_version: 0x0303,
+            session_id: ch.session_id.clone(),
+            cipher_suite: suite,
+            compression_method: 0,
+            extensions: vec![
+                HrrExtension::SupportedVersions(ProtocolVersion::Tls13),
+                HrrExtension::KeyShare(group),
+            ],
+        });
+        let wire = record(&hrr);
+        assert_eq!(&wire[11..43], &RETRY_RANDOM, "encoded as a retry");
+        failures.extend(outcome(&mut client, &wire, want).map(|e| format!("{what}: {e}")));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+type ClientHelloChange = fn(&mut ClientHello);
+
+/// Removes every extension `drop` picks.
+fn without(ch: &mut ClientHello, drop: fn(&ClientExtension) -> bool) {
+    ch.extensions.retain(|e| !drop(e));
+}
+
+#[test]
+fn client_hello_fields_answer_with_the_rfc_alert() {
+    use ClientExtension as E;
+    // (what, versions the hello offers, change, alert)
+    let rows: Vec<(
+        &str,
+        Option<ProtocolVersion>,
+        ClientHelloChange,
+        Option<AlertDescription>,
+    )> = vec![
+        ("as sent", None, |_| {}, None),
+        (
+            "TLS 1.3 with compression",
+            None,
+            |ch| ch.compression_methods = vec![1, 0],
+            Some(A::IllegalParameter),
+        ),
+        (
+            "only TLS 1.1",
+            None,
+            |ch| {
+                ch.legacy_version = 0x0302;
+                without(ch, |e| matches!(e, E::SupportedVersions(_)));
+            },
+            Some(A::ProtocolVersion),
+        ),
+        (
+            "supported_versions with only TLS 1.1",
+            None,
+            |ch| {
+                for e in &mut ch.extensions {
+                    if let E::SupportedVersions(v) = e {
+                        *v = vec![ProtocolVersion::from_wire(0x0302)];
+                    }
+                }
+            },
+            Some(A::ProtocolVersion),
+        ),
+        (
+            "no signature_algorithms",
+            Some(ProtocolVersion::Tls13),
+            |ch| without(ch, |e| matches!(e, E::SignatureAlgorithms(_))),
+            Some(A::MissingExtension),
+        ),
+        (
+            "key_share without supported_groups",
+            Some(ProtocolVersion::Tls13),
+            |ch| without(ch, |e| matches!(e, E::SupportedGroups(_))),
+            Some(A::MissingExtension),
+        ),
+        (
+            "supported_groups without key_share",
+            Some(ProtocolVersion::Tls13),
+            |ch| without(ch, |e| matches!(e, E::KeyShare(_))),
+            Some(A::MissingExtension),
+        ),
+        (
+            "key_share for a group not in supported_groups",
+            Some(ProtocolVersion::Tls13),
+            |ch| {
+                for e in &mut ch.extensions {
+                    if let E::SupportedGroups(g) = e {
+                        *g = vec![NamedGroup::Secp256r1];
+                    }
+                }
+            },
+            Some(A::IllegalParameter),
+        ),
+        (
+            "two shares for one group",
+            Some(ProtocolVersion::Tls13),
+            |ch| {
+                for e in &mut ch.extensions {
+                    if let E::KeyShare(shares) = e {
+                        let again = shares[0].clone();
+                        shares.push(again);
+                    }
+                }
+            },
+            Some(A::IllegalParameter),
+        ),
+        (
+            "X25519 share of 31 bytes",
+            Some(ProtocolVersion::Tls13),
+            |ch| {
+                for e in &mut ch.extensions {
+                    if let E::KeyShare(shares) = e {
+                        shares[0].key_exchange.truncate(31);
+                    }
+                }
+            },
+            Some(A::IllegalParameter),
+        ),
+        (
+            "an extension twice",
+            None,
+            |ch| {
+                let again = ch.extensions[0].clone();
+                ch.extensions.push(again);
+            },
+            Some(A::IllegalParameter),
+        ),
+        (
+            "no suite in common",
+            Some(ProtocolVersion::Tls13),
+            |ch| ch.cipher_suites = vec![CipherSuite::from_wire(0x1305)],
+            Some(A::HandshakeFailure),
+        ),
+        (
+            "no group in common",
+            Some(ProtocolVersion::Tls13),
+            |ch| {
+                for e in &mut ch.extensions {
+                    match e {
+                        E::SupportedGroups(g) => *g = vec![NamedGroup::from_wire(0x001e)],
+                        E::KeyShare(s) => s.clear(),
+                        _ => {}
+                    }
+                }
+            },
+            Some(A::HandshakeFailure),
+        ),
+        (
+            "TLS 1.2 renegotiation_info not empty",
+            Some(ProtocolVersion::Tls12),
+            |ch| {
+                for e in &mut ch.extensions {
+                    if let E::RenegotiationInfo(v) = e {
+                        *v = vec![1; 12];
+                    }
+                }
+            },
+            Some(A::HandshakeFailure),
+        ),
+        // RFC 5246 names no alert; OpenSSL says decode_error, ours illegal_parameter.
+        (
+            "TLS 1.2 without null compression",
+            Some(ProtocolVersion::Tls12),
+            |ch| ch.compression_methods = vec![1],
+            Some(A::IllegalParameter),
+        ),
+        (
+            "TLS 1.2 ec_point_formats without uncompressed",
+            Some(ProtocolVersion::Tls12),
+            |ch| {
+                for e in &mut ch.extensions {
+                    if let E::EcPointFormats(f) = e {
+                        *f = vec![1];
+                    }
+                }
+            },
+            Some(A::IllegalParameter),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, version, change, want) in rows {
+        let (mut client, mut server) = pair(version);
+        let mut ch = sent_hello(&mut client);
+        change(&mut ch);
+        let wire = record(&HandshakeMessage::ClientHello(ch));
+        failures.extend(outcome(&mut server, &wire, want).map(|e| format!("{what}: {e}")));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
