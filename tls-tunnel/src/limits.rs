@@ -89,15 +89,6 @@ pub struct Admission {
     freed: Notify,
 }
 
-/// What [`Admission::admit`] did to make room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Admitted {
-    /// There was a free place.
-    Free,
-    /// The oldest connection without a ClientHello was told to close.
-    Evicted,
-}
-
 impl Admission {
     /// An empty table for at most `max_handshakes` handshakes at once and,
     /// when given, at most `max_per_source` connections per address.
@@ -140,12 +131,11 @@ impl Admission {
     /// Gives a newly accepted connection a handshake place, telling the
     /// oldest connection without a ClientHello to close when the table is
     /// full (and waiting for a place when none can be evicted).
-    pub async fn admit(self: &Arc<Self>) -> (HandshakeSlot, Admitted) {
+    pub async fn admit(self: &Arc<Self>) -> HandshakeSlot {
         loop {
             let freed = self.freed.notified();
             {
                 let mut st = self.lock();
-                let mut admitted = Admitted::Free;
                 if st.handshaking.len() >= self.max_handshakes {
                     let oldest_silent = st
                         .handshaking
@@ -153,7 +143,6 @@ impl Admission {
                         .position(|e| !e.hello.load(Ordering::Relaxed));
                     if let Some(victim) = oldest_silent.and_then(|i| st.handshaking.remove(i)) {
                         victim.evict.notify_one();
-                        admitted = Admitted::Evicted;
                     }
                 }
                 if st.handshaking.len() < self.max_handshakes {
@@ -172,7 +161,7 @@ impl Admission {
                         hello,
                         evict,
                     };
-                    return (slot, admitted);
+                    return slot;
                 }
             }
             freed.await;
@@ -220,6 +209,11 @@ impl HandshakeSlot {
     /// longer evicted to make room.
     pub fn hello_received(&self) {
         self.hello.store(true, Ordering::Relaxed);
+    }
+
+    /// True once [`HandshakeSlot::hello_received`] was called.
+    pub fn has_hello(&self) -> bool {
+        self.hello.load(Ordering::Relaxed)
     }
 
     /// Completes when the connection was chosen to make room for a newcomer.
@@ -277,13 +271,12 @@ mod tests {
     #[tokio::test]
     async fn oldest_silent_handshake_makes_room() {
         let a = Admission::new(2, None);
-        let (first, how) = a.admit().await;
-        assert_eq!(how, Admitted::Free);
-        let (second, _) = a.admit().await;
+        let first = a.admit().await;
+        let second = a.admit().await;
         second.hello_received();
+        assert!(second.has_hello() && !first.has_hello());
         // Full: the first (no ClientHello) is evicted, the second is kept.
-        let (third, how) = a.admit().await;
-        assert_eq!(how, Admitted::Evicted);
+        let third = a.admit().await;
         first.evicted().await;
         assert_eq!(a.handshaking(), 2);
         drop(first);

@@ -177,7 +177,11 @@ async fn run(cli: Cli, global: Global, lives: Vec<Live>) -> ExitCode {
                 tracing::warn!(service = %s.name, "no certificate given: serving a self-signed certificate for localhost, SHA-256 fingerprint {fp}");
             }
         }
-        tracing::info!(service = %s.name, mode = ?s.mode, listen = %listener.describe(),
+        let mode = match s.mode {
+            Mode::Server => "server",
+            Mode::Client => "client",
+        };
+        tracing::info!(service = %s.name, mode, listen = %listener.describe(),
             targets = %s.targets.iter().map(ToString::to_string).collect::<Vec<_>>().join(","), "listening");
         let max_connections = s.limits.max_connections.unwrap_or(default_max);
         let max_handshakes = s

@@ -11,7 +11,7 @@ use tls_core::{CipherSuite, Connection, Error, Negotiated, ProtocolVersion};
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{Mode, ProxyVersion};
-use crate::limits::{Admission, Admitted, HandshakeSlot, SourceSlot};
+use crate::limits::{Admission, HandshakeSlot, SourceSlot};
 use crate::listen::{connect, Listener, Stream};
 use crate::metrics::ServiceMetrics;
 use crate::proxy_protocol::{self, TlsInfo};
@@ -91,16 +91,19 @@ impl Drop for Guard {
     }
 }
 
-/// Runs `fut` to completion unless `stop` turns true first (`None`); writes
-/// the log summaries once a second meanwhile.
-async fn until_stop<F: Future>(
-    fut: F,
-    stop: &mut watch::Receiver<bool>,
-    logs: &LogLimits,
-) -> Option<F::Output> {
+/// What the accept loop waits on besides its work: the stop signal, and the
+/// once-a-second tick that writes the log summaries.
+struct Waits<'a> {
+    stop: watch::Receiver<bool>,
+    tick: tokio::time::Interval,
+    logs: &'a LogLimits,
+}
+
+/// Runs `fut` to completion unless the stop signal comes first (`None`);
+/// writes the log summaries once a second meanwhile.
+async fn until_stop<F: Future>(fut: F, w: &mut Waits<'_>) -> Option<F::Output> {
     tokio::pin!(fut);
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let Waits { stop, tick, logs } = w;
     loop {
         tokio::select! {
             _ = stop.changed() => return None,
@@ -127,24 +130,22 @@ pub async fn accept_loop(
     listener: Listener,
     handle: Arc<ServiceHandle>,
     tracker: Arc<Tracker>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
     let tls_server = handle.current().service.mode == Mode::Server;
     let logs = &handle.logs;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut w = Waits { stop, tick, logs };
     loop {
-        let Some(Ok(permit)) =
-            until_stop(handle.limit.clone().acquire_owned(), &mut stop, logs).await
+        let Some(Ok(permit)) = until_stop(handle.limit.clone().acquire_owned(), &mut w).await
         else {
             break;
         };
-        if tls_server
-            && until_stop(handle.admission.room(), &mut stop, logs)
-                .await
-                .is_none()
-        {
+        if tls_server && until_stop(handle.admission.room(), &mut w).await.is_none() {
             break;
         }
-        let Some(accepted) = until_stop(listener.accept(), &mut stop, logs).await else {
+        let Some(accepted) = until_stop(listener.accept(), &mut w).await else {
             break;
         };
         let stream = match accepted {
@@ -172,13 +173,9 @@ pub async fn accept_loop(
             continue;
         };
         let slot = if tls_server {
-            let Some((slot, how)) = until_stop(handle.admission.admit(), &mut stop, logs).await
-            else {
+            let Some(slot) = until_stop(handle.admission.admit(), &mut w).await else {
                 break;
             };
-            if how == Admitted::Evicted {
-                handle.metrics.evicted.fetch_add(1, Ordering::Relaxed);
-            }
             Some(slot)
         } else {
             None
@@ -320,10 +317,12 @@ async fn evicted(slot: Option<&HandshakeSlot>) {
 }
 
 /// Counts a handshake that did not finish: refused by the access rules,
-/// evicted (counted when it was chosen), or failed.
+/// evicted, or failed.
 fn count_failure(metrics: &ServiceMetrics, o: &Outcome) {
     match o {
-        Outcome::Evicted => {}
+        Outcome::Evicted => {
+            metrics.evicted.fetch_add(1, Ordering::Relaxed);
+        }
         Outcome::Tls(Error::AccessDenied(_)) => {
             metrics.refused_access.fetch_add(1, Ordering::Relaxed);
         }
@@ -345,7 +344,10 @@ async fn run(
         let header = tokio::time::timeout(t.handshake, proxy_protocol::read_header(stream));
         let header = tokio::select! {
             r = header => r,
-            _ = evicted(slot.as_ref()) => return report.outcome = Outcome::Evicted,
+            _ = evicted(slot.as_ref()) => {
+                metrics.evicted.fetch_add(1, Ordering::Relaxed);
+                return report.outcome = Outcome::Evicted;
+            }
         };
         match header {
             Ok(Ok(Some((src, dst)))) => {
@@ -371,9 +373,25 @@ async fn run(
                     slot.hello_received();
                 }
             };
-            let done = tokio::select! {
-                r = tls_io::handshake(&mut conn, stream, t.handshake, hello) => r,
-                _ = evicted(slot.as_ref()) => Err(Outcome::Evicted),
+            // The handshake goes first: a ClientHello already waiting in the
+            // socket (a task scheduled late under load) is read, and a
+            // connection chosen for eviction meanwhile is kept when it turns
+            // out to have sent one (it runs outside the table, bounded by the
+            // handshake timeout).
+            let done = {
+                let handshake = tls_io::handshake(&mut conn, stream, t.handshake, hello);
+                tokio::pin!(handshake);
+                tokio::select! {
+                    biased;
+                    r = &mut handshake => r,
+                    _ = evicted(slot.as_ref()) => {
+                        if slot.as_ref().is_some_and(HandshakeSlot::has_hello) {
+                            handshake.await
+                        } else {
+                            Err(Outcome::Evicted)
+                        }
+                    }
+                }
             };
             // The handshake place is free for the next connection.
             drop(slot);

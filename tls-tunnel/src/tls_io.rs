@@ -298,7 +298,7 @@ pub async fn relay(
                 match plain.try_write(conn.peek_plaintext()) {
                     Ok(n) => {
                         conn.consume_plaintext(n);
-                        bytes.from_tls += n as u64;
+                        bytes.from_tls = bytes.from_tls.saturating_add(n as u64);
                         last_activity = Instant::now();
                         released = false;
                     }
@@ -341,7 +341,7 @@ pub async fn relay(
                     Ok((0, _)) => { plain_open = false; conn.close(); }
                     Ok((n, Ok(()))) => {
                         last_activity = Instant::now();
-                        bytes.to_tls += n as u64;
+                        bytes.to_tls = bytes.to_tls.saturating_add(n as u64);
                     }
                     Ok((_, Err(e))) => return Outcome::Tls(e),
                     Err(e) if would_block(&e) => {}
