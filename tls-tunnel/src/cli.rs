@@ -45,6 +45,15 @@ SESSION RESUMPTION
   Ticket keys and caches survive SIGHUP unless the reload changes the session
   settings or how peers are verified. --no-session-resumption turns it off.
 
+CONNECTION LIMITS
+  At --max-connections (default: a share of the open-file limit, which is raised
+  to its hard limit at start) the listener stops accepting and the kernel's
+  backlog holds newcomers. At most --max-handshakes connections are in their
+  handshake; when full, the oldest one that has not sent a ClientHello is closed
+  for the newcomer. --max-connections-per-source caps one IP address. Lines about
+  refused or failed connections are limited to 10 a second per kind, the rest
+  counted in a 'suppressed N similar lines' line.
+
 SIGNALS
   SIGHUP   reload certificates, keys, CA files and targets; established connections
            stay; a bad reload keeps the old configuration and logs why
