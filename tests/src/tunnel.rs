@@ -332,15 +332,33 @@ fn handle(
     }
 }
 
+/// A tls-core client over `sock`, accepting exactly the server certificate
+/// `pin` (DER), with SNI `server_name`; the handshake is left to the first
+/// read, write or `handshake()`.
+pub fn tls_over(sock: TcpStream, server_name: &str, pin: &[u8]) -> TlsStream<TcpStream> {
+    let config = Arc::new(ClientConfig::with_pinned_certs(vec![pin.to_vec()]));
+    let conn = Connection::client(config, Some(server_name)).expect("client connection");
+    TlsStream::new(conn, sock)
+}
+
 /// A tls-core client connected to 127.0.0.1:`port`, accepting exactly the
 /// server certificate `pin` (DER), with SNI `server_name`.
 pub fn tls_client(port: u16, server_name: &str, pin: &[u8]) -> TlsStream<TcpStream> {
     let sock = crate::peer::connect_local(port).expect("connect to the tunnel");
-    let config = Arc::new(ClientConfig::with_pinned_certs(vec![pin.to_vec()]));
-    let conn = Connection::client(config, Some(server_name)).expect("client connection");
-    let mut tls = TlsStream::new(conn, sock);
+    let mut tls = tls_over(sock, server_name, pin);
     tls.handshake().expect("handshake through the tunnel");
     tls
+}
+
+/// GET /metrics from a tunnel's metrics endpoint on 127.0.0.1:`port`: the
+/// whole HTTP response.
+pub fn http_get(port: u16) -> String {
+    let mut sock = crate::peer::connect_local(port).expect("connect to the metrics endpoint");
+    sock.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("send the request");
+    let mut out = String::new();
+    sock.read_to_string(&mut out).expect("read the metrics");
+    out
 }
 
 /// Reads exactly `n` bytes (bounded by the socket timeouts).

@@ -215,7 +215,7 @@ fn gnutls_cli_without_extended_master_secret_is_refused() {
     assert_eq!(
         failure.tls,
         Some(tls_core::Error::HandshakeFailure(
-            "client does not support the extended master secret"
+            "client does not support the extended master secret (RFC 7627)"
         ))
     );
     let status = client.wait(PEER_TIMEOUT).expect("gnutls-cli exits");

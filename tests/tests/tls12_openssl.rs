@@ -474,7 +474,7 @@ fn s_client_without_extended_master_secret_gets_handshake_failure() {
     assert_eq!(
         err,
         Some(tls_core::Error::HandshakeFailure(
-            "client does not support the extended master secret"
+            "client does not support the extended master secret (RFC 7627)"
         )),
         "{}\n{}",
         trace(&msgfile),

@@ -250,3 +250,84 @@ fn tunnel_help_reads_like_a_man_page() {
         );
     }
 }
+
+/// Issue 13, item 4: absurd durations and counts, in every front end, are
+/// refused (with and without --check) by one line naming the knob and where
+/// it was written; before, they passed --check and every connection task
+/// then panicked ("overflow when adding duration to instant").
+#[test]
+fn tunnel_absurd_numbers_are_refused_naming_them() {
+    let dir = temp_dir("absurd");
+    const TOML_SERVICE: &str =
+        "[[service]]\nname = \"x\"\nmode = \"server\"\nlisten = \"1\"\ntarget = \"127.0.0.1:1\"\n";
+    let svc = "[svc]\naccept = 1234\nconnect = 127.0.0.1:1\n";
+    let huge = "18446744073709551615";
+    // (file, contents, the error line's text; {path} stands for the file).
+    let files: Vec<(&str, String, &str)> = vec![
+        ("idle.toml", format!("{TOML_SERVICE}idle_timeout = \"{huge}s\"\n"), "{path}:1: service \"x\": idle timeout (--idle-timeout, idle_timeout, TIMEOUTidle) 18446744073709551615s is too long: at most 2592000s"),
+        ("hours.toml", format!("{TOML_SERVICE}idle_timeout = \"99999999999999999h\"\n"), "{path}:1: service \"x\": idle timeout"),
+        ("busy.toml", format!("{TOML_SERVICE}handshake_timeout = \"2h\"\n"), "{path}:1: service \"x\": handshake timeout (--handshake-timeout, handshake_timeout, TIMEOUTbusy) 7200s is too long: at most 3600s"),
+        ("connect.toml", format!("{TOML_SERVICE}connect_timeout = \"{huge}ms\"\n"), "connect timeout"),
+        ("close.toml", format!("{TOML_SERVICE}close_timeout = \"25h\"\n"), "close timeout (close_timeout, TIMEOUTclose) 90000s is too long"),
+        ("drain.toml", format!("[global]\ndrain_timeout = \"{huge}s\"\n{TOML_SERVICE}"), "{path}: [global]: drain timeout (drain_timeout)"),
+        ("conns.toml", format!("{TOML_SERVICE}max_connections = 99999999999\n"), "max connections (--max-connections, max_connections) 99999999999 is too large: at most 1000000"),
+        ("hs.toml", format!("{TOML_SERVICE}max_handshakes = 0\n"), "max handshakes (--max-handshakes, max_handshakes) must be at least 1"),
+        ("src.toml", format!("{TOML_SERVICE}max_connections_per_source = 0\n"), "max connections per source"),
+        ("idle.conf", format!("{svc}TIMEOUTidle = {huge}\n"), "{path}:4: idle timeout (--idle-timeout, idle_timeout, TIMEOUTidle) 18446744073709551615s is too long"),
+        ("global.conf", format!("TIMEOUTidle = {huge}\n{svc}"), "{path}:1: idle timeout"),
+        ("busy.conf", format!("{svc}TIMEOUTbusy = 99999\n"), "{path}:4: handshake timeout"),
+        ("close.conf", format!("{svc}TIMEOUTclose = {huge}\n"), "{path}:4: close timeout"),
+        ("connect.conf", format!("{svc}TIMEOUTconnect = {huge}\n"), "{path}:4: connect timeout"),
+    ];
+    for (name, text, want) in &files {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let path = path.to_str().unwrap();
+        let want = want.replace("{path}", path);
+        assert_bad(&["--config", path], &want);
+        assert_bad(&["--config", path, "--check"], &want);
+    }
+    let server = [
+        "server",
+        "--listen",
+        "1",
+        "--target",
+        "127.0.0.1:1",
+        "--check",
+    ];
+    let huge_s = format!("{huge}s");
+    let cli: Vec<(&str, &str, &str)> = vec![
+        (
+            "--handshake-timeout",
+            &huge_s,
+            "command line: handshake timeout",
+        ),
+        (
+            "--idle-timeout",
+            "99999999999999999h",
+            "command line: idle timeout",
+        ),
+        ("--connect-timeout", "2h", "command line: connect timeout"),
+        (
+            "--max-connections",
+            "99999999999",
+            "command line: max connections",
+        ),
+        ("--max-connections", "0", "must be at least 1"),
+        (
+            "--max-handshakes",
+            "2000000",
+            "command line: max handshakes",
+        ),
+        (
+            "--max-connections-per-source",
+            "0",
+            "command line: max connections per source",
+        ),
+    ];
+    for (option, value, want) in cli {
+        let mut args = server.to_vec();
+        args.extend([option, value]);
+        assert_bad(&args, want);
+    }
+}

@@ -5,7 +5,9 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use tls_tests::peer::{connect_local, free_port};
-use tls_tests::tunnel::{cert_for, read_n, temp_dir, tls_client, Backend, BackendKind, Tunnel};
+use tls_tests::tunnel::{
+    cert_for, http_get, read_n, temp_dir, tls_client, tls_over, Backend, BackendKind, Tunnel,
+};
 use tls_tests::{assert_same_bytes, payload};
 
 fn arg(p: &std::path::Path) -> String {
@@ -222,15 +224,6 @@ fn tunnel_sigterm_drains_established_connections() {
     assert!(status.success(), "{status}");
 }
 
-fn http_get(port: u16) -> String {
-    let mut sock = connect_local(port).unwrap();
-    sock.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut out = String::new();
-    sock.read_to_string(&mut out).unwrap();
-    out
-}
-
 #[test]
 fn tunnel_metrics_limits_and_idle_timeout() {
     let dir = temp_dir("metrics");
@@ -263,24 +256,26 @@ fn tunnel_metrics_limits_and_idle_timeout() {
         ],
         &[port, mport],
     );
-    // One connection holds the only slot; a second is closed at once.
+    // One connection holds the only place: the tunnel stops accepting, and a
+    // second connection waits in the listen backlog (it is not closed).
     let mut tls = tls_client(port, "localhost", &cert.der);
     tls.write_all(b"x").unwrap();
     assert_eq!(read_n(&mut tls, 1), b"x");
-    let mut second = connect_local(port).unwrap();
-    let mut buf = [0u8; 1];
-    assert!(
-        matches!(second.read(&mut buf), Ok(0) | Err(_)),
-        "over the limit: closed"
-    );
-    tunnel.expect_log("max connections reached");
+    let mut waiting = tls_over(connect_local(port).unwrap(), "localhost", &cert.der);
 
-    // The idle connection is closed after about a second.
+    // The idle connection is closed after about a second; then the waiting
+    // one is accepted and served.
     let start = Instant::now();
     let mut rest = Vec::new();
     let _ = tls.read_to_end(&mut rest);
     assert!(start.elapsed() < Duration::from_secs(10));
     tunnel.expect_log("reason=idle timeout");
+    waiting
+        .handshake()
+        .expect("accepted once the place is free");
+    waiting.write_all(b"y").unwrap();
+    assert_eq!(read_n(&mut waiting, 1), b"y");
+    drop(waiting);
 
     // A failed handshake: garbage instead of a ClientHello.
     let mut bad = connect_local(port).unwrap();
@@ -292,10 +287,10 @@ fn tunnel_metrics_limits_and_idle_timeout() {
     assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
     for needle in [
         "tls_tunnel_connections_total{service=\"server\"} 3",
-        "tls_tunnel_connections_refused_total{service=\"server\"} 1",
+        "tls_tunnel_connections_refused_total{service=\"server\",reason=\"per_source\"} 0",
         "tls_tunnel_handshake_failures_total{service=\"server\",reason=",
-        "tls_tunnel_handshake_duration_seconds_count{service=\"server\"} 1",
-        "tls_tunnel_bytes_received_total{service=\"server\"} 1",
+        "tls_tunnel_handshake_duration_seconds_count{service=\"server\"} 2",
+        "tls_tunnel_bytes_received_total{service=\"server\"} 2",
     ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }

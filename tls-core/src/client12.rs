@@ -159,7 +159,7 @@ pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<Cli
     }
     if !ems && !config.allow_no_ems {
         return Err(Error::HandshakeFailure(
-            "server does not support the extended master secret",
+            "server does not support the extended master secret (RFC 7627)",
         ));
     }
     let mut transcript = Transcript12::new(suite.hash, &offer.client_hello);

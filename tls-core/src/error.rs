@@ -43,6 +43,10 @@ pub enum Error {
     UnsupportedCertificate(&'static str),
     /// The server requires a client certificate and the client sent none.
     CertificateRequired,
+    /// The peer's certificate is valid, but the access rules applied to it
+    /// refuse the connection (RFC 8446, section 6.2: access_denied). A
+    /// verifier returns it to refuse inside the handshake with that alert.
+    AccessDenied(&'static str),
     /// The peer sent a fatal alert (or a warning alert TLS 1.3 treats as fatal).
     AlertReceived(AlertDescription),
     /// The peer closed the transport without close_notify while data was expected.
@@ -80,6 +84,7 @@ impl Error {
             Error::BadCertificate(_) => A::BadCertificate,
             Error::UnsupportedCertificate(_) => A::UnsupportedCertificate,
             Error::CertificateRequired => A::CertificateRequired,
+            Error::AccessDenied(_) => A::AccessDenied,
             Error::Entropy | Error::KeyMismatch | Error::Internal(_) => A::InternalError,
             Error::AlertReceived(_) | Error::UnexpectedEof | Error::Closed => return None,
         })
@@ -105,6 +110,7 @@ impl fmt::Display for Error {
             Error::BadCertificate(why) => write!(f, "bad certificate: {why}"),
             Error::UnsupportedCertificate(why) => write!(f, "unsupported certificate: {why}"),
             Error::CertificateRequired => f.write_str("client certificate required but not sent"),
+            Error::AccessDenied(why) => write!(f, "access denied: {why}"),
             Error::AlertReceived(alert) => write!(f, "peer sent alert {alert:?}"),
             Error::UnexpectedEof => f.write_str("peer closed the transport without close_notify"),
             Error::Closed => f.write_str("connection is closed"),

@@ -238,7 +238,7 @@ pub(crate) fn start(
     let ems = ch.has(ExtensionType::ExtendedMasterSecret);
     if !ems && !config.allow_no_ems {
         return Err(Error::HandshakeFailure(
-            "client does not support the extended master secret",
+            "client does not support the extended master secret (RFC 7627)",
         ));
     }
     let server_name = match ch.server_name() {

@@ -9,8 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::toml::{parse_level, parse_log_format, parse_proxy_version};
 use crate::config::{
     parse_duration, parse_session_timeout, validate, Access, Addr, Algorithms, CertFiles, Config,
-    ConfigError, Global, LogFormat, Mode, ProxyVersion, Resumption, ServerVerify, Service,
-    Timeouts, DEFAULT_MAX_CONNECTIONS,
+    ConfigError, Global, Limits, LogFormat, Mode, ProxyVersion, Resumption, ServerVerify, Service,
+    Timeouts,
 };
 
 const ABOUT: &str = "A TLS tunnel: the stunnel replacement built on tls-core.";
@@ -44,6 +44,15 @@ SESSION RESUMPTION
   TLS 1.2 session-ID cache; a client offers its last session to the same server.
   Ticket keys and caches survive SIGHUP unless the reload changes the session
   settings or how peers are verified. --no-session-resumption turns it off.
+
+CONNECTION LIMITS
+  At --max-connections (default: a share of the open-file limit, which is raised
+  to its hard limit at start) the listener stops accepting and the kernel's
+  backlog holds newcomers. At most --max-handshakes connections are in their
+  handshake; when full, the oldest one that has not sent a ClientHello is closed
+  for the newcomer. --max-connections-per-source caps one IP address. Lines about
+  refused or failed connections are limited to 10 a second per kind, the rest
+  counted in a 'suppressed N similar lines' line.
 
 SIGNALS
   SIGHUP   reload certificates, keys, CA files and targets; established connections
@@ -141,9 +150,21 @@ pub struct Common {
     /// Limit for connecting to the target.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
     pub connect_timeout: Duration,
-    /// Most simultaneous connections; more are closed at once.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS)]
-    pub max_connections: usize,
+    /// Most simultaneous connections; at the limit the listener stops
+    /// accepting until one ends (default: from the open-file limit).
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+    /// Most connections still in their handshake; when full, the oldest one
+    /// that has not sent a complete ClientHello is closed (default: 1024).
+    #[arg(long, value_name = "N")]
+    pub max_handshakes: Option<usize>,
+    /// Most simultaneous connections from one IP address; more are closed at
+    /// accept (default: no limit).
+    #[arg(long, value_name = "N")]
+    pub max_connections_per_source: Option<usize>,
+    /// Let TLS 1.2 peers without the extended master secret (RFC 7627) connect.
+    #[arg(long)]
+    pub allow_no_ems: bool,
     /// Turn session resumption off: every connection makes a full handshake.
     #[arg(long)]
     pub no_session_resumption: bool,
@@ -260,12 +281,19 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
             connect: c.connect_timeout,
             ..Timeouts::default()
         },
-        max_connections: c.max_connections,
+        limits: Limits {
+            max_connections: c.max_connections,
+            max_handshakes: c.max_handshakes,
+            max_per_source: c.max_connections_per_source,
+        },
         resumption: Resumption {
             enabled: !c.no_session_resumption,
             ..Resumption::default()
         },
-        algorithms: Algorithms::default(),
+        algorithms: Algorithms {
+            allow_no_ems: c.allow_no_ems,
+            ..Algorithms::default()
+        },
     };
     match cmd {
         Command::Server(a) => {

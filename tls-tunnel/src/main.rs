@@ -7,9 +7,11 @@
 mod access;
 mod cli;
 mod config;
+mod limits;
 mod listen;
 mod metrics;
 mod proxy_protocol;
+mod ratelog;
 mod reload;
 mod service;
 mod systemd;
@@ -24,9 +26,11 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{watch, Semaphore};
 
 use crate::cli::Cli;
-use crate::config::{Global, LogFormat, Mode};
+use crate::config::{Global, LogFormat, Mode, DEFAULT_MAX_HANDSHAKES};
+use crate::limits::Admission;
 use crate::listen::Listener;
 use crate::metrics::Registry;
+use crate::ratelog::LogLimits;
 use crate::service::{ServiceHandle, Tracker};
 use crate::tls::Live;
 
@@ -140,6 +144,14 @@ fn daemonize() -> std::io::Result<()> {
 
 async fn run(cli: Cli, global: Global, lives: Vec<Live>) -> ExitCode {
     let registry = Arc::new(Registry::default());
+    // Servers raise their open-file limit; services without a connection
+    // limit share what it allows.
+    let nofile = limits::raise_nofile_limit();
+    let unlimited = lives
+        .iter()
+        .filter(|l| l.service.limits.max_connections.is_none())
+        .count();
+    let default_max = limits::default_max_connections(nofile, unlimited);
     let tracker = Arc::new(Tracker::default());
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut handles = Vec::new();
@@ -165,12 +177,27 @@ async fn run(cli: Cli, global: Global, lives: Vec<Live>) -> ExitCode {
                 tracing::warn!(service = %s.name, "no certificate given: serving a self-signed certificate for localhost, SHA-256 fingerprint {fp}");
             }
         }
-        tracing::info!(service = %s.name, mode = ?s.mode, listen = %listener.describe(),
+        let mode = match s.mode {
+            Mode::Server => "server",
+            Mode::Client => "client",
+        };
+        tracing::info!(service = %s.name, mode, listen = %listener.describe(),
             targets = %s.targets.iter().map(ToString::to_string).collect::<Vec<_>>().join(","), "listening");
+        let max_connections = s.limits.max_connections.unwrap_or(default_max);
+        let max_handshakes = s
+            .limits
+            .max_handshakes
+            .unwrap_or(DEFAULT_MAX_HANDSHAKES)
+            .min(max_connections);
+        tracing::info!(service = %s.name, max_connections, max_handshakes,
+            max_connections_per_source = s.limits.max_per_source.unwrap_or(0), open_file_limit = nofile,
+            "connection limits");
         let handle = Arc::new(ServiceHandle {
             name: s.name.clone(),
-            limit: Arc::new(Semaphore::new(s.max_connections)),
+            limit: Arc::new(Semaphore::new(max_connections)),
+            admission: Admission::new(max_handshakes, s.limits.max_per_source),
             metrics: registry.service(&s.name),
+            logs: LogLimits::new(&s.name),
             live: RwLock::new(Arc::new(live)),
         });
         tasks.push(tokio::spawn(service::accept_loop(

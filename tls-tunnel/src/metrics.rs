@@ -32,8 +32,13 @@ pub struct ServiceMetrics {
     pub accepted: AtomicU64,
     /// Connections open now.
     pub active: AtomicU64,
-    /// Connections refused because the limit was reached.
-    pub refused_limit: AtomicU64,
+    /// Connections closed at accept: their source address had its most.
+    pub refused_source: AtomicU64,
+    /// Clients refused by the access rules (allow-cn, allow-san), with an
+    /// access_denied alert.
+    pub refused_access: AtomicU64,
+    /// Connections closed before their ClientHello to make room for newer ones.
+    pub evicted: AtomicU64,
     /// Plaintext bytes received over TLS.
     pub bytes_from_tls: AtomicU64,
     /// Plaintext bytes sent over TLS.
@@ -67,7 +72,7 @@ impl ServiceMetrics {
             }
         }
         self.latency_sum_us
-            .fetch_add(took.as_micros() as u64, Relaxed);
+            .fetch_add(u64::try_from(took.as_micros()).unwrap_or(u64::MAX), Relaxed);
         self.latency_count.fetch_add(1, Relaxed);
     }
 }
@@ -110,10 +115,10 @@ impl Registry {
                 |m| m.active.load(Relaxed),
             ),
             (
-                "tls_tunnel_connections_refused_total",
+                "tls_tunnel_handshakes_evicted_total",
                 "counter",
-                "Connections refused at the connection limit.",
-                |m| m.refused_limit.load(Relaxed),
+                "Connections closed before their ClientHello to make room for newer ones.",
+                |m| m.evicted.load(Relaxed),
             ),
             (
                 "tls_tunnel_bytes_received_total",
@@ -132,6 +137,26 @@ impl Registry {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {typ}");
             for (svc, m) in map.iter() {
                 let _ = writeln!(out, "{name}{{service=\"{}\"}} {}", escape(svc), get(m));
+            }
+        }
+        let name = "tls_tunnel_connections_refused_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Connections refused: per_source (the source address had its most \
+             connections), access (client certificate refused by the access rules).\n\
+             # TYPE {name} counter"
+        );
+        for (svc, m) in map.iter() {
+            for (reason, n) in [
+                ("per_source", &m.refused_source),
+                ("access", &m.refused_access),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "{name}{{service=\"{}\",reason=\"{reason}\"}} {}",
+                    escape(svc),
+                    n.load(Relaxed)
+                );
             }
         }
         let name = "tls_tunnel_handshake_failures_total";

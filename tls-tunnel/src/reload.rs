@@ -24,10 +24,10 @@ pub fn reload(cli: &Cli, services: &[Arc<ServiceHandle>]) -> Result<usize, Strin
         let old = handle.current();
         if new.listen != old.service.listen
             || new.mode != old.service.mode
-            || new.max_connections != old.service.max_connections
+            || new.limits != old.service.limits
         {
             return Err(format!(
-                "service {:?}: listen address, mode or max connections changed; that needs a restart",
+                "service {:?}: listen address, mode or connection limits changed; that needs a restart",
                 handle.name
             ));
         }

@@ -1,23 +1,26 @@
 //! Running one service: the accept loop with its connection limit, and the
 //! life of one connection from accept to the log line that ends it.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use tls_core::{CipherSuite, Connection, Negotiated, ProtocolVersion};
+use tls_core::{CipherSuite, Connection, Error, Negotiated, ProtocolVersion};
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{Mode, ProxyVersion};
+use crate::limits::{Admission, HandshakeSlot, SourceSlot};
 use crate::listen::{connect, Listener, Stream};
 use crate::metrics::ServiceMetrics;
 use crate::proxy_protocol::{self, TlsInfo};
+use crate::ratelog::{Kind, LogLimits};
 use crate::tls::{Live, TlsConfig};
 use crate::tls_io::{self, Bytes, Outcome, RelayLimits};
 
 /// A running service: its current configuration (swapped on reload), its
-/// connection limit and counters.
+/// admission state, counters and log budgets.
 pub struct ServiceHandle {
     /// The service name.
     pub name: String,
@@ -25,8 +28,12 @@ pub struct ServiceHandle {
     pub live: RwLock<Arc<Live>>,
     /// One permit per allowed simultaneous connection.
     pub limit: Arc<Semaphore>,
+    /// Handshake places and per-source counts.
+    pub admission: Arc<Admission>,
     /// Counters.
     pub metrics: Arc<ServiceMetrics>,
+    /// Budgets of the log lines outsiders can cause.
+    pub logs: LogLimits,
 }
 
 impl ServiceHandle {
@@ -66,11 +73,13 @@ impl Tracker {
     }
 }
 
-/// Held by a connection task; its drop updates the tracker and the gauge.
+/// Held by a connection task; its drop updates the tracker and the gauge
+/// and gives back the connection's place and its count against its source.
 struct Guard {
     tracker: Arc<Tracker>,
     metrics: Arc<ServiceMetrics>,
     _permit: OwnedSemaphorePermit,
+    _source: SourceSlot,
 }
 
 impl Drop for Guard {
@@ -82,32 +91,94 @@ impl Drop for Guard {
     }
 }
 
+/// What the accept loop waits on besides its work: the stop signal, and the
+/// once-a-second tick that writes the log summaries.
+struct Waits<'a> {
+    stop: watch::Receiver<bool>,
+    tick: tokio::time::Interval,
+    logs: &'a LogLimits,
+}
+
+/// Runs `fut` to completion unless the stop signal comes first (`None`);
+/// writes the log summaries once a second meanwhile.
+async fn until_stop<F: Future>(fut: F, w: &mut Waits<'_>) -> Option<F::Output> {
+    tokio::pin!(fut);
+    let Waits { stop, tick, logs } = w;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return None,
+            _ = tick.tick() => logs.flush(),
+            r = &mut fut => return Some(r),
+        }
+    }
+}
+
+/// A peer address for logs: `1.2.3.4:5678`, `[::1]:5678`, or `unix`.
+pub fn show_peer(peer: Option<SocketAddr>) -> String {
+    peer.map_or_else(|| "unix".to_string(), |p| p.to_string())
+}
+
 /// Accepts connections until `stop` turns true, then drops the listener.
+///
+/// Admission follows [`crate::config::Limits`]: with every connection place
+/// taken, or every handshake place held by a connection past its
+/// ClientHello, the loop does not accept at all and the kernel's backlog
+/// holds newcomers; a connection from an address that has its most is
+/// closed at once; a full handshake table evicts its oldest connection
+/// without a ClientHello.
 pub async fn accept_loop(
     listener: Listener,
     handle: Arc<ServiceHandle>,
     tracker: Arc<Tracker>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
+    let tls_server = handle.current().service.mode == Mode::Server;
+    let logs = &handle.logs;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut w = Waits { stop, tick, logs };
     loop {
-        let accepted = tokio::select! {
-            _ = stop.changed() => break,
-            r = listener.accept() => r,
+        let Some(Ok(permit)) = until_stop(handle.limit.clone().acquire_owned(), &mut w).await
+        else {
+            break;
+        };
+        if tls_server && until_stop(handle.admission.room(), &mut w).await.is_none() {
+            break;
+        }
+        let Some(accepted) = until_stop(listener.accept(), &mut w).await else {
+            break;
         };
         let stream = match accepted {
             Ok(s) => s,
             Err(e) => {
                 // Out of descriptors and the like: back off instead of spinning.
-                tracing::warn!(service = %handle.name, "accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                if logs.allow(Kind::AcceptError) {
+                    tracing::warn!(service = %handle.name, "accept failed: {e}");
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
         };
         handle.metrics.accepted.fetch_add(1, Ordering::Relaxed);
-        let Ok(permit) = handle.limit.clone().try_acquire_owned() else {
-            handle.metrics.refused_limit.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(service = %handle.name, peer = ?stream.peer_addr(), "connection refused: max connections reached");
+        let peer = stream.peer_addr();
+        let Some(source) = handle.admission.source(peer.map(|p| p.ip())) else {
+            handle
+                .metrics
+                .refused_source
+                .fetch_add(1, Ordering::Relaxed);
+            if logs.allow(Kind::Refused) {
+                tracing::warn!(service = %handle.name, peer = %show_peer(peer),
+                    "connection refused: max connections per source address reached");
+            }
             continue;
+        };
+        let slot = if tls_server {
+            let Some(slot) = until_stop(handle.admission.admit(), &mut w).await else {
+                break;
+            };
+            Some(slot)
+        } else {
+            None
         };
         tracker.active.fetch_add(1, Ordering::SeqCst);
         handle.metrics.active.fetch_add(1, Ordering::Relaxed);
@@ -115,11 +186,12 @@ pub async fn accept_loop(
             tracker: tracker.clone(),
             metrics: handle.metrics.clone(),
             _permit: permit,
+            _source: source,
         };
         let live = handle.current();
-        let metrics = handle.metrics.clone();
+        let handle = handle.clone();
         tokio::spawn(async move {
-            connection(stream, live, metrics).await;
+            connection(stream, live, &handle, slot).await;
             drop(guard);
         });
     }
@@ -178,15 +250,36 @@ struct Report {
     outcome: Outcome,
 }
 
-async fn connection(mut stream: Stream, live: Arc<Live>, metrics: Arc<ServiceMetrics>) {
+/// The closing line's reason, with how to allow what was refused by a
+/// default that an operator may lift.
+fn reason(o: &Outcome) -> String {
+    let mut r = o.to_string();
+    if let Outcome::Tls(Error::HandshakeFailure(why)) = o {
+        if why.contains("extended master secret") {
+            r.push_str(
+                "; allow such peers with --allow-no-ems, allow_no_ems = true (TOML) or \
+                 allowNoEMS = yes (stunnel.conf)",
+            );
+        }
+    }
+    r
+}
+
+async fn connection(
+    mut stream: Stream,
+    live: Arc<Live>,
+    handle: &ServiceHandle,
+    slot: Option<HandshakeSlot>,
+) {
     let started = Instant::now();
+    let metrics = &handle.metrics;
     let mut report = Report {
         peer: stream.peer_addr(),
         negotiated: None,
         bytes: Bytes::default(),
         outcome: Outcome::Closed,
     };
-    run(&mut stream, &live, &metrics, &mut report).await;
+    run(&mut stream, &live, metrics, slot, &mut report).await;
     let s = &live.service;
     let n = report.negotiated.as_ref();
     metrics
@@ -195,27 +288,68 @@ async fn connection(mut stream: Stream, live: Arc<Live>, metrics: Arc<ServiceMet
     metrics
         .bytes_to_tls
         .fetch_add(report.bytes.to_tls, Ordering::Relaxed);
+    // Anyone can make a connection fail before its handshake ends, as often
+    // as they like: those closing lines are rate-limited.
+    if n.is_none() && !handle.logs.allow(Kind::Failed) {
+        return;
+    }
     tracing::info!(
         service = %s.name,
-        peer = %report.peer.map_or_else(|| "unix".to_string(), |p| p.to_string()),
+        peer = %show_peer(report.peer),
         sni = %n.and_then(|n| n.server_name.as_deref()).unwrap_or("-"),
         version = %n.map_or_else(|| "-".into(), |n| version_name(n.version)),
         suite = %n.map_or_else(|| "-".into(), |n| suite_name(n.suite)),
         resumed = n.is_some_and(|n| n.resumed),
         bytes_in = report.bytes.from_tls,
         bytes_out = report.bytes.to_tls,
-        duration_ms = started.elapsed().as_millis() as u64,
-        reason = %report.outcome,
+        duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        reason = %reason(&report.outcome),
         "connection closed"
     );
 }
 
-async fn run(stream: &mut Stream, live: &Live, metrics: &ServiceMetrics, report: &mut Report) {
+/// Completes when `slot` is evicted; never without a slot.
+async fn evicted(slot: Option<&HandshakeSlot>) {
+    match slot {
+        Some(slot) => slot.evicted().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Counts a handshake that did not finish: refused by the access rules,
+/// evicted, or failed.
+fn count_failure(metrics: &ServiceMetrics, o: &Outcome) {
+    match o {
+        Outcome::Evicted => {
+            metrics.evicted.fetch_add(1, Ordering::Relaxed);
+        }
+        Outcome::Tls(Error::AccessDenied(_)) => {
+            metrics.refused_access.fetch_add(1, Ordering::Relaxed);
+        }
+        _ => metrics.handshake_failed(&failure_label(o)),
+    }
+}
+
+async fn run(
+    stream: &mut Stream,
+    live: &Live,
+    metrics: &ServiceMetrics,
+    slot: Option<HandshakeSlot>,
+    report: &mut Report,
+) {
     let s = &live.service;
     let t = s.timeouts;
     let mut local = stream.local_addr();
     if s.proxy_accept {
-        match tokio::time::timeout(t.handshake, proxy_protocol::read_header(stream)).await {
+        let header = tokio::time::timeout(t.handshake, proxy_protocol::read_header(stream));
+        let header = tokio::select! {
+            r = header => r,
+            _ = evicted(slot.as_ref()) => {
+                metrics.evicted.fetch_add(1, Ordering::Relaxed);
+                return report.outcome = Outcome::Evicted;
+            }
+        };
+        match header {
             Ok(Ok(Some((src, dst)))) => {
                 report.peer = Some(src);
                 local = Some(dst);
@@ -234,8 +368,35 @@ async fn run(stream: &mut Stream, live: &Live, metrics: &ServiceMetrics, report:
         TlsConfig::Server(config) => {
             let mut conn = Connection::server(config.clone());
             let hs = Instant::now();
-            if let Err(o) = tls_io::handshake(&mut conn, stream, t.handshake).await {
-                metrics.handshake_failed(&failure_label(&o));
+            let hello = || {
+                if let Some(slot) = &slot {
+                    slot.hello_received();
+                }
+            };
+            // The handshake goes first: a ClientHello already waiting in the
+            // socket (a task scheduled late under load) is read, and a
+            // connection chosen for eviction meanwhile is kept when it turns
+            // out to have sent one (it runs outside the table, bounded by the
+            // handshake timeout).
+            let done = {
+                let handshake = tls_io::handshake(&mut conn, stream, t.handshake, hello);
+                tokio::pin!(handshake);
+                tokio::select! {
+                    biased;
+                    r = &mut handshake => r,
+                    _ = evicted(slot.as_ref()) => {
+                        if slot.as_ref().is_some_and(HandshakeSlot::has_hello) {
+                            handshake.await
+                        } else {
+                            Err(Outcome::Evicted)
+                        }
+                    }
+                }
+            };
+            // The handshake place is free for the next connection.
+            drop(slot);
+            if let Err(o) = done {
+                count_failure(metrics, &o);
                 return report.outcome = o;
             }
             metrics.handshake_done(hs.elapsed());
@@ -244,11 +405,15 @@ async fn run(stream: &mut Stream, live: &Live, metrics: &ServiceMetrics, report:
             let Some(n) = negotiated else {
                 return report.outcome = Outcome::Io("no negotiated parameters".into());
             };
+            // A full handshake already applied the access rules in the
+            // verifier (refused with an access_denied alert); a resumed one
+            // skipped it, so the rules in force now are applied again to the
+            // session's certificate, and such a refusal can only close.
             let leaf = n.peer_certificates.first().map(Vec::as_slice);
             let names = match crate::access::check(&s.access, leaf) {
                 Ok(names) => names,
                 Err(why) => {
-                    metrics.handshake_failed("access denied");
+                    metrics.refused_access.fetch_add(1, Ordering::Relaxed);
                     return report.outcome = Outcome::Io(format!("access denied: {why}"));
                 }
             };
@@ -290,7 +455,7 @@ async fn run(stream: &mut Stream, live: &Live, metrics: &ServiceMetrics, report:
                 Err(e) => return report.outcome = Outcome::Tls(e),
             };
             let hs = Instant::now();
-            if let Err(o) = tls_io::handshake(&mut conn, &target, t.handshake).await {
+            if let Err(o) = tls_io::handshake(&mut conn, &target, t.handshake, || {}).await {
                 metrics.handshake_failed(&failure_label(&o));
                 return report.outcome = o;
             }

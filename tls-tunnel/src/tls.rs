@@ -18,7 +18,7 @@ use tls_core::{
 
 use tls_core::x509::check_trusted_certificate;
 
-use crate::config::{Addr, CertFiles, Mode, Resumption, ServerVerify, Service};
+use crate::config::{Access, Addr, CertFiles, Mode, Resumption, ServerVerify, Service};
 
 /// A service with its TLS configuration built: what each new connection
 /// takes a snapshot of, and what a reload replaces.
@@ -211,12 +211,15 @@ fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
         config.client_verifier = Some(Arc::new(ClientChainVerifier {
             chain: WebPkiClientVerifier::new(ca.anchors.clone()),
             ca,
+            service: service.name.clone(),
+            access: service.access.clone(),
         }));
     }
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     config.versions = service.algorithms.versions.clone();
     config.cipher_suites = service.algorithms.cipher_suites();
     config.groups = service.algorithms.groups.clone();
+    config.allow_no_ems = service.algorithms.allow_no_ems;
     Ok((config, trust))
 }
 
@@ -272,6 +275,7 @@ fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
     config.versions = service.algorithms.versions.clone();
     config.cipher_suites = service.algorithms.cipher_suites();
     config.groups = service.algorithms.groups.clone();
+    config.allow_no_ems = service.algorithms.allow_no_ems;
     Ok((config, trust))
 }
 
@@ -513,10 +517,16 @@ impl ServerCertVerifier for ServerChainVerifier {
 }
 
 /// Server mode's check of client certificates: chain validation against the
-/// CA file, or the certificate itself listed in it.
+/// CA file, or the certificate itself listed in it; then the access rules
+/// (allow-cn, allow-san), inside the handshake, so that a refused client
+/// gets an access_denied alert (RFC 8446, section 6.2: a valid certificate
+/// that access control refuses) instead of a connection that ends after a
+/// handshake it took for a success.
 struct ClientChainVerifier {
     ca: CaFile,
     chain: WebPkiClientVerifier,
+    service: String,
+    access: Access,
 }
 
 impl ClientCertVerifier for ClientChainVerifier {
@@ -526,11 +536,19 @@ impl ClientCertVerifier for ClientChainVerifier {
         intermediates: &[Vec<u8>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, tls_core::Error> {
-        if self.ca.lists(end_entity) {
-            return Ok(ClientCertVerified::assertion());
+        let verified = if self.ca.lists(end_entity) {
+            ClientCertVerified::assertion()
+        } else {
+            self.chain
+                .verify_client_cert(end_entity, intermediates, now)?
+        };
+        if let Err(why) = crate::access::check(&self.access, Some(end_entity)) {
+            tracing::debug!(service = %self.service, "{why}");
+            return Err(tls_core::Error::AccessDenied(
+                "client certificate not admitted by the access rules (allow-cn, allow-san)",
+            ));
         }
-        self.chain
-            .verify_client_cert(end_entity, intermediates, now)
+        Ok(verified)
     }
 }
 

@@ -63,6 +63,9 @@ pub enum Outcome {
     IdleTimeout,
     /// The handshake did not finish in time.
     HandshakeTimeout,
+    /// Closed before sending a complete ClientHello to make room for a newer
+    /// connection (every handshake place was taken).
+    Evicted,
     /// The TLS engine failed.
     Tls(Error),
     /// A socket failed.
@@ -76,6 +79,9 @@ impl std::fmt::Display for Outcome {
             Outcome::Truncated => f.write_str("peer closed without close_notify"),
             Outcome::IdleTimeout => f.write_str("idle timeout"),
             Outcome::HandshakeTimeout => f.write_str("handshake timeout"),
+            Outcome::Evicted => {
+                f.write_str("evicted: no ClientHello yet and the handshake places were full")
+            }
             Outcome::Tls(e) => write!(f, "tls: {e}"),
             Outcome::Io(e) => write!(f, "io: {e}"),
         }
@@ -127,14 +133,53 @@ async fn flush_until(conn: &mut Connection, tls: &Stream, deadline: Instant) {
     }
 }
 
+/// `base + d`, or a far future when that cannot be represented (a limit
+/// validated by the configuration never gets there).
+pub fn later(base: Instant, d: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    base.checked_add(d)
+        .or_else(|| base.checked_add(FAR))
+        .unwrap_or(base)
+}
+
+/// Watches the first bytes read from a peer for the end of its first record
+/// (a client's ClientHello): read from the record header, before the engine
+/// spends any work on it.
+#[derive(Debug, Default)]
+struct FirstRecord {
+    header: [u8; 5],
+    seen: usize,
+}
+
+impl FirstRecord {
+    /// Notes bytes read; true once the first record is complete.
+    fn note(&mut self, bytes: &[u8]) -> bool {
+        for (i, b) in bytes
+            .iter()
+            .enumerate()
+            .take(5usize.saturating_sub(self.seen))
+        {
+            if let Some(slot) = self.header.get_mut(self.seen.saturating_add(i)) {
+                *slot = *b;
+            }
+        }
+        self.seen = self.seen.saturating_add(bytes.len());
+        let len = usize::from(u16::from_be_bytes([self.header[3], self.header[4]]));
+        self.seen >= 5 && self.seen >= 5 + len
+    }
+}
+
 /// Runs the handshake over `tls` within `timeout`. On failure the alert (if
-/// any) has been sent.
+/// any) has been sent. `hello` is called once the peer's first record (a
+/// client's ClientHello) has arrived whole.
 pub async fn handshake(
     conn: &mut Connection,
     tls: &Stream,
     timeout: Duration,
+    mut hello: impl FnMut(),
 ) -> Result<(), Outcome> {
-    let deadline = Instant::now() + timeout;
+    let deadline = later(Instant::now(), timeout);
+    let mut first = FirstRecord::default();
     while conn.is_handshaking() {
         tokio::select! {
             biased;
@@ -150,7 +195,13 @@ pub async fn handshake(
             r = tls.readable() => {
                 r.map_err(|e| Outcome::Io(e.to_string()))?;
                 let fed = with_read_buf(TLS_CHUNK, |buf| {
-                    tls.try_read(buf).map(|n| (n, feed_some(conn, buf.get(..n).unwrap_or_default())))
+                    tls.try_read(buf).map(|n| {
+                        let got = buf.get(..n).unwrap_or_default();
+                        if first.note(got) {
+                            hello();
+                        }
+                        (n, feed_some(conn, got))
+                    })
                 });
                 let fed = match fed {
                     Ok((0, _)) => return Err(Outcome::Tls(Error::UnexpectedEof)),
@@ -159,7 +210,7 @@ pub async fn handshake(
                     Err(e) => return Err(Outcome::Io(e.to_string())),
                 };
                 if let Err(e) = fed {
-                    flush_until(conn, tls, deadline.min(Instant::now() + Duration::from_secs(1))).await;
+                    flush_until(conn, tls, deadline.min(later(Instant::now(), Duration::from_secs(1)))).await;
                     return Err(Outcome::Tls(e));
                 }
             }
@@ -220,7 +271,7 @@ pub async fn relay(
         } else {
             limits.idle.min(limits.close)
         };
-        let deadline = last_activity + idle;
+        let deadline = later(last_activity, idle);
 
         let want_tls_read = tls_open && conn.plaintext_len() < MAX_PENDING_PLAIN;
         let want_tls_write = conn.wants_write();
@@ -229,7 +280,7 @@ pub async fn relay(
 
         tokio::select! {
             _ = sleep_until(deadline) => return Outcome::IdleTimeout,
-            _ = sleep_until(last_activity + RELEASE_AFTER), if !released => {
+            _ = sleep_until(later(last_activity, RELEASE_AFTER)), if !released => {
                 conn.release_buffers();
                 released = true;
             }
@@ -247,7 +298,7 @@ pub async fn relay(
                 match plain.try_write(conn.peek_plaintext()) {
                     Ok(n) => {
                         conn.consume_plaintext(n);
-                        bytes.from_tls += n as u64;
+                        bytes.from_tls = bytes.from_tls.saturating_add(n as u64);
                         last_activity = Instant::now();
                         released = false;
                     }
@@ -273,7 +324,7 @@ pub async fn relay(
                         if conn.peer_closed() { tls_open = false; }
                     }
                     Ok((_, Err(e))) => {
-                        flush_until(conn, tls, Instant::now() + Duration::from_secs(1)).await;
+                        flush_until(conn, tls, later(Instant::now(), Duration::from_secs(1))).await;
                         return Outcome::Tls(e);
                     }
                     Err(e) if would_block(&e) => {}
@@ -290,7 +341,7 @@ pub async fn relay(
                     Ok((0, _)) => { plain_open = false; conn.close(); }
                     Ok((n, Ok(()))) => {
                         last_activity = Instant::now();
-                        bytes.to_tls += n as u64;
+                        bytes.to_tls = bytes.to_tls.saturating_add(n as u64);
                     }
                     Ok((_, Err(e))) => return Outcome::Tls(e),
                     Err(e) if would_block(&e) => {}
@@ -298,5 +349,29 @@ pub async fn relay(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_record_ends_where_its_header_says() {
+        let mut r = FirstRecord::default();
+        assert!(!r.note(&[0x16, 0x03]));
+        assert!(!r.note(&[0x01, 0x00, 0x04, 1, 2]));
+        assert!(r.note(&[3, 4, 9]));
+        assert!(!FirstRecord::default().note(&[]));
+    }
+
+    #[test]
+    fn deadlines_never_overflow() {
+        let now = Instant::now();
+        assert!(later(now, Duration::MAX) > now);
+        assert_eq!(
+            later(now, Duration::from_secs(1)),
+            now + Duration::from_secs(1)
+        );
     }
 }

@@ -24,6 +24,11 @@ pub struct Algorithms {
     pub tls12_suites: Vec<CipherSuite>,
     /// Key-exchange groups, most preferred first; never empty.
     pub groups: Vec<NamedGroup>,
+    /// Let TLS 1.2 peers without the extended master secret (RFC 7627)
+    /// connect. Off by default: without it a TLS 1.2 session can be
+    /// synchronised with another one by a man in the middle (the triple
+    /// handshake attack).
+    pub allow_no_ems: bool,
 }
 
 impl Default for Algorithms {
@@ -33,6 +38,7 @@ impl Default for Algorithms {
             tls13_suites: DEFAULT_CIPHER_SUITES.to_vec(),
             tls12_suites: DEFAULT_TLS12_CIPHER_SUITES.to_vec(),
             groups: DEFAULT_GROUPS.to_vec(),
+            allow_no_ems: false,
         }
     }
 }

@@ -194,6 +194,72 @@ pub struct Timeouts {
     pub close: Duration,
 }
 
+/// The longest handshake timeout: a TLS handshake takes milliseconds; an
+/// hour already keeps a silent socket far longer than any client needs.
+pub const MAX_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The longest idle timeout: 30 days.
+pub const MAX_IDLE_TIMEOUT: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The longest connect timeout: an hour (the kernel gives up on a SYN long before).
+pub const MAX_CONNECT_TIMEOUT: Duration = Duration::from_secs(3600);
+/// The longest close timeout: a day.
+pub const MAX_CLOSE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+/// The longest drain timeout on SIGTERM: a day.
+pub const MAX_DRAIN_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// Checks that `d`, the value of the knob described by `what`, is at most `max`.
+fn check_at_most(what: &str, d: Duration, max: Duration) -> Result<(), String> {
+    if d > max {
+        return Err(format!(
+            "{what} {} is too long: at most {}",
+            show_duration(d),
+            show_duration(max)
+        ));
+    }
+    Ok(())
+}
+
+/// A duration as the operator writes it: `90s`, `1500ms`.
+fn show_duration(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+impl Timeouts {
+    /// Checks each limit against its maximum ([`MAX_HANDSHAKE_TIMEOUT`] and
+    /// the others), so that no deadline computed from one can overflow.
+    pub fn check(&self) -> Result<(), String> {
+        check_at_most(
+            "handshake timeout (--handshake-timeout, handshake_timeout, TIMEOUTbusy)",
+            self.handshake,
+            MAX_HANDSHAKE_TIMEOUT,
+        )?;
+        check_at_most(
+            "idle timeout (--idle-timeout, idle_timeout, TIMEOUTidle)",
+            self.idle,
+            MAX_IDLE_TIMEOUT,
+        )?;
+        check_at_most(
+            "connect timeout (--connect-timeout, connect_timeout, TIMEOUTconnect)",
+            self.connect,
+            MAX_CONNECT_TIMEOUT,
+        )?;
+        check_at_most(
+            "close timeout (close_timeout, TIMEOUTclose)",
+            self.close,
+            MAX_CLOSE_TIMEOUT,
+        )
+    }
+}
+
+/// Checks the SIGTERM drain timeout against [`MAX_DRAIN_TIMEOUT`].
+pub fn check_drain_timeout(d: Duration) -> Result<Duration, String> {
+    check_at_most("drain timeout (drain_timeout)", d, MAX_DRAIN_TIMEOUT)?;
+    Ok(d)
+}
+
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
@@ -321,8 +387,8 @@ pub struct Service {
     pub proxy_accept: bool,
     /// Time limits.
     pub timeouts: Timeouts,
-    /// Most simultaneous connections; more are closed at once.
-    pub max_connections: usize,
+    /// Connection admission: how many, how many handshaking, how many per source.
+    pub limits: Limits,
     /// Session resumption.
     pub resumption: Resumption,
     /// Protocol versions, cipher suites and groups.
@@ -381,8 +447,65 @@ pub struct Config {
     pub services: Vec<Service>,
 }
 
-/// The default most simultaneous connections per service.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// How a service admits connections, as HAProxy does: at `max_connections`
+/// it stops accepting (the kernel's listen backlog holds newcomers) rather
+/// than accepting and closing; connections still in their handshake have
+/// their own, smaller cap, and when it is full the oldest connection that
+/// has not yet sent a complete ClientHello is closed to admit the new one,
+/// so silent or trickling sockets cannot starve real clients; and one source
+/// address can be held to a share of the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Limits {
+    /// Most simultaneous connections, handshaking or established. `None`:
+    /// derived at start from the file-descriptor limit (each relayed
+    /// connection takes two descriptors), see `crate::limits`.
+    pub max_connections: Option<usize>,
+    /// Most connections still in their handshake (PROXY header and TLS
+    /// handshake, server mode). `None`: [`DEFAULT_MAX_HANDSHAKES`], at most
+    /// `max_connections`.
+    pub max_handshakes: Option<usize>,
+    /// Most simultaneous connections from one source IP address; more are
+    /// closed at accept. `None`: no per-source limit (clients behind one NAT
+    /// or proxy share an address).
+    pub max_per_source: Option<usize>,
+}
+
+/// The largest connection limit accepted in a configuration.
+pub const MAX_CONNECTIONS_CEILING: usize = 1_000_000;
+/// The default cap on connections still in their handshake.
+pub const DEFAULT_MAX_HANDSHAKES: usize = 1024;
+
+impl Limits {
+    /// Checks each limit: from 1 to [`MAX_CONNECTIONS_CEILING`].
+    pub fn check(&self) -> Result<(), String> {
+        for (what, value) in [
+            (
+                "max connections (--max-connections, max_connections)",
+                self.max_connections,
+            ),
+            (
+                "max handshakes (--max-handshakes, max_handshakes)",
+                self.max_handshakes,
+            ),
+            (
+                "max connections per source (--max-connections-per-source, \
+                 max_connections_per_source)",
+                self.max_per_source,
+            ),
+        ] {
+            match value {
+                Some(0) => return Err(format!("{what} must be at least 1")),
+                Some(n) if n > MAX_CONNECTIONS_CEILING => {
+                    return Err(format!(
+                        "{what} {n} is too large: at most {MAX_CONNECTIONS_CEILING}"
+                    ))
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
 
 /// Parses a duration: a number of seconds, or a number with `ms`, `s`, `m` or `h`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -436,9 +559,8 @@ pub fn validate(service: &Service) -> Result<(), String> {
             service.name
         ));
     }
-    if service.max_connections == 0 {
-        return Err("max connections must be at least 1".into());
-    }
+    service.limits.check()?;
+    service.timeouts.check()?;
     check_session_timeout(service.resumption.timeout)?;
     check_session_cache_size(service.resumption.cache_size)?;
     service.algorithms.check()?;

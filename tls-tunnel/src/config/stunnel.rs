@@ -10,8 +10,8 @@ use tls_core::{CipherSuite, NamedGroup, ProtocolVersion};
 use super::algorithms::{parse_groups, parse_tls12_suites, parse_tls13_suites, parse_version};
 use super::{
     check_session_cache_size, check_session_timeout, validate, Access, Addr, Algorithms, CertFiles,
-    Config, ConfigError, Global, Mode, Resumption, ServerVerify, Service, SniRoute, Timeouts,
-    DEFAULT_MAX_CONNECTIONS,
+    Config, ConfigError, Global, Limits, Mode, Resumption, ServerVerify, Service, SniRoute,
+    Timeouts,
 };
 
 /// Options of a service (or the global defaults), as written, with the line
@@ -45,6 +45,9 @@ struct Section {
     tls13_suites: Option<(Vec<CipherSuite>, usize)>,
     tls12_suites: Option<(Vec<CipherSuite>, usize)>,
     groups: Option<(Vec<NamedGroup>, usize)>,
+    /// Our extension `allowNoEMS = yes`: admit TLS 1.2 peers without the
+    /// extended master secret (OpenSSL has no such requirement to lift).
+    allow_no_ems: bool,
 }
 
 /// `options` values that only restate tls-tunnel's fixed policy: SSLv2/3 and
@@ -199,6 +202,7 @@ fn service_option(
             let size = check_session_cache_size(n).map_err(|e| format!("{key}: {e}"))?;
             s.session_cache_size = Some((size, line));
         }
+        "allownoems" => s.allow_no_ems = yes_no(key, value)?,
         "options" => option(s, value, line)?,
         "sslversionmin" => {
             // A lower minimum asks to allow older versions too: honoured by
@@ -245,9 +249,12 @@ fn service_option(
                  verifyChain, verifyPeer, checkHost, checkIP, sni, TIMEOUTbusy/idle/close/connect, \
                  sessionResume, sessionCacheTimeout, sessionCacheSize, options, sslVersion, \
                  sslVersionMin, sslVersionMax, ciphersuites, ciphers, curves, foreground, pid, \
-                 debug, output)"
+                 debug, output, and our allowNoEMS)"
             ))
         }
+    }
+    if lower.starts_with("timeout") {
+        s.timeouts.check()?;
     }
     Ok(())
 }
@@ -352,6 +359,7 @@ fn algorithms(s: &Section) -> Result<Algorithms, (String, usize)> {
     if let Some((groups, _)) = &s.groups {
         a.groups = groups.clone();
     }
+    a.allow_no_ems = s.allow_no_ems;
     Ok(a)
 }
 
@@ -518,7 +526,7 @@ fn build(file: &str, global: Global, sections: Vec<Section>) -> Result<Config, C
             proxy_send: None,
             proxy_accept: false,
             timeouts: s.timeouts,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
+            limits: Limits::default(),
             resumption: Resumption {
                 enabled: s.session_resume.map_or(true, |(on, _)| on),
                 ..Resumption::default()

@@ -7,9 +7,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    algorithms, check_session_cache_size, parse_duration, parse_session_timeout, validate, Access,
-    Addr, Algorithms, CertFiles, Config, ConfigError, Global, LogFormat, Mode, ProxyVersion,
-    Resumption, ServerVerify, Service, SniRoute, Timeouts, DEFAULT_MAX_CONNECTIONS,
+    algorithms, check_drain_timeout, check_session_cache_size, parse_duration,
+    parse_session_timeout, validate, Access, Addr, Algorithms, CertFiles, Config, ConfigError,
+    Global, Limits, LogFormat, Mode, ProxyVersion, Resumption, ServerVerify, Service, SniRoute,
+    Timeouts,
 };
 
 #[derive(Deserialize)]
@@ -64,6 +65,10 @@ struct ServiceToml {
     connect_timeout: Option<String>,
     close_timeout: Option<String>,
     max_connections: Option<usize>,
+    max_handshakes: Option<usize>,
+    max_connections_per_source: Option<usize>,
+    #[serde(default)]
+    allow_no_ems: bool,
     session_resumption: Option<bool>,
     session_tickets: Option<bool>,
     session_timeout: Option<String>,
@@ -117,7 +122,9 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
         );
     }
     if let Some(d) = g.drain_timeout {
-        global.drain_timeout = parse_duration(&d).map_err(gerr)?;
+        global.drain_timeout = parse_duration(&d)
+            .and_then(check_drain_timeout)
+            .map_err(gerr)?;
     }
     if parsed.service.is_empty() {
         return Err(ConfigError::new(file, "no [[service]] table"));
@@ -275,6 +282,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             }
         }
     }
+    algorithms.allow_no_ems = s.allow_no_ems;
     let access = match mode {
         Mode::Server => Access {
             cacert: s.cacert.clone(),
@@ -315,7 +323,11 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             .transpose()?,
         proxy_accept: s.accept_proxy,
         timeouts,
-        max_connections: s.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
+        limits: Limits {
+            max_connections: s.max_connections,
+            max_handshakes: s.max_handshakes,
+            max_per_source: s.max_connections_per_source,
+        },
         resumption,
         algorithms,
     })
