@@ -266,6 +266,8 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
             ..Resumption::default()
         },
         algorithms: Algorithms::default(),
+        trust: Default::default(),
+        net: Default::default(),
     };
     match cmd {
         Command::Server(a) => {
@@ -276,6 +278,7 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
                 allow_all: a.allow_all,
                 allow_cn: a.allow_cn.clone(),
                 allow_san: a.allow_san.clone(),
+                ..Access::default()
             };
             if c.cacert.is_some() && !a.allow_all && a.allow_cn.is_empty() && a.allow_san.is_empty()
             {

@@ -40,22 +40,32 @@ fn main() -> ExitCode {
     let config = match cli.to_config() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("tls-tunnel: {e}");
+            for line in e.lines() {
+                eprintln!("tls-tunnel: {line}");
+            }
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    // Every service is loaded, so that all their problems are reported at once.
     let mut lives = Vec::new();
+    let mut failed = false;
     for service in config.services {
         let (origin, name) = (service.origin.clone(), service.name.clone());
         match Live::build(service, None) {
             Ok(live) => lives.push(live),
             Err(e) => {
                 eprintln!("tls-tunnel: {origin}: [{name}]: {e}");
-                return ExitCode::from(EXIT_CONFIG);
+                failed = true;
             }
         }
     }
+    if failed {
+        return ExitCode::from(EXIT_CONFIG);
+    }
     if cli.check {
+        for notice in &config.global.notices {
+            println!("tls-tunnel: {notice}");
+        }
         println!("tls-tunnel: configuration OK ({} service(s))", lives.len());
         return ExitCode::SUCCESS;
     }
@@ -80,6 +90,9 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
+    for notice in &global.notices {
+        tracing::info!("{notice}");
+    }
     let code = runtime.block_on(run(cli, global.clone(), lives));
     if let Some(pid) = &global.pid_file {
         let _ = std::fs::remove_file(pid);
@@ -147,7 +160,7 @@ async fn run(cli: Cli, global: Global, lives: Vec<Live>) -> ExitCode {
 
     for live in lives {
         let s = &live.service;
-        let listener = match Listener::bind(&s.listen).await {
+        let listener = match Listener::bind(&s.listen, &s.net.accept).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::error!(service = %s.name, "cannot listen on {}: {e}", s.listen);

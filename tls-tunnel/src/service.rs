@@ -186,6 +186,17 @@ async fn connection(mut stream: Stream, live: Arc<Live>, metrics: Arc<ServiceMet
         bytes: Bytes::default(),
         outcome: Outcome::Closed,
     };
+    let peer = report
+        .peer
+        .map_or_else(|| "unix".to_string(), |p| p.to_string());
+    tracing::info!(service = %live.service.name, peer = %peer, "connection accepted");
+    if let Stream::Tcp(tcp) = &stream {
+        if let Err(e) =
+            crate::listen::set_options(socket2::SockRef::from(tcp), &live.service.net.local)
+        {
+            tracing::warn!(service = %live.service.name, peer = %peer, "socket options: {e}");
+        }
+    }
     run(&mut stream, &live, &metrics, &mut report).await;
     let s = &live.service;
     let n = report.negotiated.as_ref();
@@ -195,19 +206,69 @@ async fn connection(mut stream: Stream, live: Arc<Live>, metrics: Arc<ServiceMet
     metrics
         .bytes_to_tls
         .fetch_add(report.bytes.to_tls, Ordering::Relaxed);
-    tracing::info!(
-        service = %s.name,
-        peer = %report.peer.map_or_else(|| "unix".to_string(), |p| p.to_string()),
+    // A connection that failed is worth an operator's attention.
+    let failed = matches!(
+        report.outcome,
+        Outcome::Tls(_) | Outcome::Io(_) | Outcome::HandshakeTimeout
+    );
+    macro_rules! closed {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                service = %s.name,
+                peer = %peer,
         sni = %n.and_then(|n| n.server_name.as_deref()).unwrap_or("-"),
         version = %n.map_or_else(|| "-".into(), |n| version_name(n.version)),
         suite = %n.map_or_else(|| "-".into(), |n| suite_name(n.suite)),
         resumed = n.is_some_and(|n| n.resumed),
         bytes_in = report.bytes.from_tls,
         bytes_out = report.bytes.to_tls,
-        duration_ms = started.elapsed().as_millis() as u64,
-        reason = %report.outcome,
-        "connection closed"
+                duration_ms = started.elapsed().as_millis() as u64,
+                reason = %report.outcome,
+                "connection closed"
+            )
+        };
+    }
+    if failed {
+        closed!(tracing::Level::WARN);
+    } else {
+        closed!(tracing::Level::INFO);
+    }
+}
+
+/// The debug event of a finished handshake.
+fn handshake_done(s: &crate::config::Service, n: &Negotiated) {
+    tracing::debug!(
+        service = %s.name,
+        version = %version_name(n.version),
+        suite = %suite_name(n.suite),
+        sni = %n.server_name.as_deref().unwrap_or("-"),
+        resumed = n.resumed,
+        peer_certificate = !n.peer_certificates.is_empty(),
+        "handshake done"
     );
+}
+
+/// Connects to one of `targets` with the service's failover, source
+/// address and socket options; a failed attempt is logged and counted.
+async fn connect_target(
+    live: &Live,
+    metrics: &ServiceMetrics,
+    targets: &[crate::config::Addr],
+) -> std::io::Result<Stream> {
+    let s = &live.service;
+    let start = live.next_target.fetch_add(1, Ordering::Relaxed);
+    let target = connect(targets, s.timeouts.connect, &s.net, start, |e| {
+        metrics.target_failures.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(service = %s.name, "target failed: {e}");
+    })
+    .await?;
+    tracing::debug!(
+        service = %s.name,
+        target = %target.peer_addr().map_or_else(|| "unix".to_string(), |a| a.to_string()),
+        "target connected"
+    );
+    Ok(target)
 }
 
 async fn run(stream: &mut Stream, live: &Live, metrics: &ServiceMetrics, report: &mut Report) {
@@ -252,11 +313,12 @@ async fn run(stream: &mut Stream, live: &Live, metrics: &ServiceMetrics, report:
                     return report.outcome = Outcome::Io(format!("access denied: {why}"));
                 }
             };
-            let mut target =
-                match connect(live.targets_for(n.server_name.as_deref()), t.connect).await {
-                    Ok(target) => target,
-                    Err(e) => return report.outcome = Outcome::Io(format!("target: {e}")),
-                };
+            handshake_done(s, &n);
+            let targets = live.targets_for(n.server_name.as_deref());
+            let mut target = match connect_target(live, metrics, targets).await {
+                Ok(target) => target,
+                Err(e) => return report.outcome = Outcome::Io(format!("target: {e}")),
+            };
             if let Some(v) = s.proxy_send {
                 let cn = names.and_then(|n| n.cn.first().cloned());
                 let header = match v {
@@ -272,7 +334,7 @@ async fn run(stream: &mut Stream, live: &Live, metrics: &ServiceMetrics, report:
         }
         TlsConfig::Client(config, name) => {
             debug_assert_eq!(s.mode, Mode::Client);
-            let mut target = match connect(&s.targets, t.connect).await {
+            let mut target = match connect_target(live, metrics, &s.targets).await {
                 Ok(target) => target,
                 Err(e) => return report.outcome = Outcome::Io(format!("target: {e}")),
             };
@@ -296,6 +358,9 @@ async fn run(stream: &mut Stream, live: &Live, metrics: &ServiceMetrics, report:
             }
             metrics.handshake_done(hs.elapsed());
             report.negotiated = conn.negotiated().cloned();
+            if let Some(n) = &report.negotiated {
+                handshake_done(s, n);
+            }
             // In client mode the TLS peer is the target and the plaintext side the accepted socket.
             let mut bytes = Bytes::default();
             report.outcome = tls_io::relay(&mut conn, &target, stream, limits, &mut bytes).await;

@@ -16,9 +16,9 @@ use tls_core::{
     WebPkiVerifier,
 };
 
-use tls_core::x509::check_trusted_certificate;
+use tls_core::x509::{check_trusted_certificate, pem_blocks, pem_certificates, KeyUsage, Policy};
 
-use crate::config::{Addr, CertFiles, Mode, Resumption, ServerVerify, Service};
+use crate::config::{Addr, CertFiles, Mode, Resumption, ServerVerify, Service, TrustExtras};
 
 /// A service with its TLS configuration built: what each new connection
 /// takes a snapshot of, and what a reload replaces.
@@ -29,6 +29,8 @@ pub struct Live {
     pub tls: TlsConfig,
     /// Session tickets, caches and stores, handed on by a reload.
     pub sessions: Sessions,
+    /// Connections so far, for round-robin failover between targets.
+    pub next_target: std::sync::atomic::AtomicUsize,
 }
 
 /// The engine configuration of one service.
@@ -74,6 +76,7 @@ impl Live {
             service,
             tls,
             sessions,
+            next_target: Default::default(),
         })
     }
 
@@ -206,11 +209,19 @@ fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
     if let Some(cacert) = &service.access.cacert {
         // Client certificates must chain to the CA file (or be in it); then the
         // access rules (CN / SAN) apply to the verified certificate.
-        let ca = CaFile::load(cacert)?;
+        let ca = CaFile::load(cacert, &service.trust)?;
+        let crls = load_crls(&service.trust)?;
         trust = digest_certs(&ca.certs);
+        trust.extend(digest_certs(&crls));
+        let policy = Policy {
+            crls,
+            ..Policy::new(KeyUsage::ClientAuth)
+        };
         config.client_verifier = Some(Arc::new(ClientChainVerifier {
-            chain: WebPkiClientVerifier::new(ca.anchors.clone()),
+            chain: WebPkiClientVerifier::with_policy(ca.anchors.clone(), policy),
             ca,
+            pinned: service.access.pinned,
+            optional: service.access.optional,
         }));
     }
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
@@ -224,21 +235,23 @@ fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
 /// certificates the server is checked against followed by that of our own
 /// certificate.
 fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
-    let mut trust = digest_certs(&[]);
+    let crls = load_crls(&service.trust)?;
+    let mut trust = digest_certs(&crls);
     let verifier: Arc<dyn ServerCertVerifier> = match &service.verify {
         ServerVerify::Pinned(path) => {
-            let pins = load_certs(path)?;
+            let pins = CaFile::load(path, &service.trust)?.certs;
             trust = digest_certs(&pins);
             Arc::new(PinnedCertVerifier::new(pins))
         }
         ServerVerify::Insecure => Arc::new(NoVerification),
         ServerVerify::Chain(Some(path)) => {
-            let ca = CaFile::load(path)?;
-            trust = digest_certs(&ca.certs);
+            let ca = CaFile::load(path, &service.trust)?;
+            trust.extend(digest_certs(&ca.certs));
             Arc::new(ServerChainVerifier::new(
                 ca.anchors.clone(),
                 ca.certs,
                 service,
+                crls,
             ))
         }
         ServerVerify::Chain(None) => {
@@ -255,6 +268,7 @@ fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
                 Arc::new(anchors),
                 Vec::new(),
                 service,
+                crls,
             ))
         }
     };
@@ -421,23 +435,83 @@ impl ServerCertVerifier for NoVerification {
     }
 }
 
-/// A CA file: its certificates as trust anchors for chain validation, and as
-/// they are, so that a self-signed peer listed in it is accepted.
+/// The regular files of a directory (following links), in name order.
+fn dir_files(dir: &Path, what: &str) -> Result<Vec<std::path::PathBuf>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {what} {}: {e}", dir.display()))?;
+    let mut files: Vec<_> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The DER CRLs of stunnel's CRLfile (PEM blocks, or one DER CRL) and
+/// CRLpath (every file of the directory holding CRLs), in that order.
+fn load_crls(trust: &TrustExtras) -> Result<Vec<Vec<u8>>, String> {
+    let mut crls = Vec::new();
+    if let Some(file) = &trust.crl_file {
+        let data = read(file, "CRL file")?;
+        match pem_blocks(&data, "X509 CRL") {
+            Ok(blocks) => crls.extend(blocks),
+            Err(_) if data.first() == Some(&0x30) => crls.push(data),
+            Err(e) => return Err(format!("{}: no CRL found: {e}", file.display())),
+        }
+    }
+    if let Some(dir) = &trust.crl_dir {
+        for file in dir_files(dir, "CRL directory")? {
+            if let Ok(blocks) = pem_blocks(&read(&file, "CRL file")?, "X509 CRL") {
+                crls.extend(blocks);
+            }
+        }
+    }
+    Ok(crls)
+}
+
+/// A CA file, or stunnel's hashed CA directory: its certificates as trust
+/// anchors for chain validation, and as they are, so that a self-signed peer
+/// listed in it is accepted.
 struct CaFile {
     certs: Vec<Vec<u8>>,
     anchors: Arc<TrustAnchors>,
 }
 
 impl CaFile {
-    fn load(path: &Path) -> Result<CaFile, String> {
-        let certs = load_certs(path)?;
-        let pem = read(path, "CA file")?;
+    /// Loads `path` (a PEM file, or a directory whose every file holding
+    /// certificates counts) and the extra CA directory of `trust`.
+    fn load(path: &Path, trust: &TrustExtras) -> Result<CaFile, String> {
+        let mut certs: Vec<Vec<u8>> = Vec::new();
+        let mut add = |found: Vec<Vec<u8>>| {
+            for der in found {
+                if !certs.contains(&der) {
+                    certs.push(der);
+                }
+            }
+        };
+        for source in std::iter::once(path).chain(trust.ca_dir.as_deref()) {
+            if source.is_dir() {
+                // A hashed directory also holds CRLs and other files: only
+                // the certificates count.
+                for file in dir_files(source, "CA directory")? {
+                    if let Ok(found) = pem_certificates(&read(&file, "CA file")?) {
+                        add(found);
+                    }
+                }
+            } else {
+                add(load_certs(source)?);
+            }
+        }
+        if certs.is_empty() {
+            return Err(format!("{}: no CA certificate found", path.display()));
+        }
         let mut anchors = TrustAnchors::new();
         // Certificates that cannot be anchors (e.g. a self-signed end-entity
         // certificate) still count as listed certificates.
-        anchors
-            .add_pem_lenient(&pem)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        for der in &certs {
+            let _ = anchors.add_der(der);
+        }
         Ok(CaFile {
             certs,
             anchors: Arc::new(anchors),
@@ -462,15 +536,24 @@ struct ServerChainVerifier {
 }
 
 impl ServerChainVerifier {
-    fn new(anchors: Arc<TrustAnchors>, listed: Vec<Vec<u8>>, service: &Service) -> Self {
+    fn new(
+        anchors: Arc<TrustAnchors>,
+        listed: Vec<Vec<u8>>,
+        service: &Service,
+        crls: Vec<Vec<u8>>,
+    ) -> Self {
         let names = service
             .check_host
             .iter()
             .cloned()
             .chain(service.check_ip.iter().map(ToString::to_string))
             .collect();
+        let policy = Policy {
+            crls,
+            ..Policy::new(KeyUsage::ServerAuth)
+        };
         ServerChainVerifier {
-            chain: WebPkiVerifier::new(anchors),
+            chain: WebPkiVerifier::with_policy(anchors, policy),
             listed,
             names,
         }
@@ -513,10 +596,14 @@ impl ServerCertVerifier for ServerChainVerifier {
 }
 
 /// Server mode's check of client certificates: chain validation against the
-/// CA file, or the certificate itself listed in it.
+/// CA file, or the certificate itself listed in it; only the latter with
+/// stunnel's verifyPeer (`pinned`).
 struct ClientChainVerifier {
     ca: CaFile,
     chain: WebPkiClientVerifier,
+    pinned: bool,
+    /// stunnel's `requireCert = no`: a client may send no certificate.
+    optional: bool,
 }
 
 impl ClientCertVerifier for ClientChainVerifier {
@@ -529,8 +616,17 @@ impl ClientCertVerifier for ClientChainVerifier {
         if self.ca.lists(end_entity) {
             return Ok(ClientCertVerified::assertion());
         }
+        if self.pinned {
+            return Err(tls_core::Error::BadCertificate(
+                "client certificate is not in the CA file (verifyPeer)",
+            ));
+        }
         self.chain
             .verify_client_cert(end_entity, intermediates, now)
+    }
+
+    fn mandatory(&self) -> bool {
+        !self.optional
     }
 }
 

@@ -5,10 +5,12 @@
 //! done later by [`crate::tls`], so `--check` and reloads go through both.
 
 pub mod algorithms;
+pub mod net;
 pub mod stunnel;
 pub mod toml;
 
 pub use algorithms::Algorithms;
+pub use net::{Failover, NetOptions, SockOpt};
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -22,6 +24,9 @@ pub struct ConfigError {
     pub location: String,
     /// What is wrong, in one line.
     pub message: String,
+    /// Further problems found in the same file, in file order: a front end
+    /// that can go on after an error reports them all at once.
+    pub more: Vec<ConfigError>,
 }
 
 impl ConfigError {
@@ -30,15 +35,33 @@ impl ConfigError {
         ConfigError {
             location: location.into(),
             message: message.into(),
+            more: Vec::new(),
         }
+    }
+
+    /// The first of `errors` carrying the others, or `None` when there are none.
+    pub fn all(mut errors: Vec<ConfigError>) -> Option<ConfigError> {
+        if errors.is_empty() {
+            return None;
+        }
+        let mut first = errors.remove(0);
+        first.more.extend(errors);
+        Some(first)
+    }
+
+    /// Every problem as one `location: message` line each.
+    pub fn lines(&self) -> Vec<String> {
+        std::iter::once(self)
+            .chain(&self.more)
+            .map(|e| format!("{}: {}", e.location, e.message.replace('\n', " ")))
+            .collect()
     }
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // One line, always: newlines from nested errors are flattened.
-        let msg = self.message.replace('\n', " ");
-        write!(f, "{}: {}", self.location, msg)
+        // One line per problem: newlines from nested errors are flattened.
+        f.write_str(&self.lines().join("\n"))
     }
 }
 
@@ -151,6 +174,12 @@ pub struct Access {
     pub allow_cn: Vec<String>,
     /// Admitted DNS or URI subject alternative names (e.g. SPIFFE IDs).
     pub allow_san: Vec<String>,
+    /// Admitted email addresses (rfc822Name SANs or subject emailAddress):
+    /// stunnel's checkEmail.
+    pub allow_email: Vec<String>,
+    /// A client without a certificate is let in (stunnel's `requireCert = no`);
+    /// a certificate it does present is still verified and checked.
+    pub optional: bool,
 }
 
 impl Access {
@@ -179,6 +208,19 @@ pub enum ProxyVersion {
     V1,
     /// The binary header, with TLS TLVs.
     V2,
+}
+
+/// Trust material stunnel.conf can add to a CA file: a hashed CA
+/// directory and certificate revocation lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustExtras {
+    /// CA certificates from every file of this directory (stunnel's CApath),
+    /// besides the CA file.
+    pub ca_dir: Option<PathBuf>,
+    /// CRLs (PEM or DER) from this file (CRLfile).
+    pub crl_file: Option<PathBuf>,
+    /// CRLs from every file of this directory (CRLpath).
+    pub crl_dir: Option<PathBuf>,
 }
 
 /// Per-connection time limits.
@@ -327,6 +369,10 @@ pub struct Service {
     pub resumption: Resumption,
     /// Protocol versions, cipher suites and groups.
     pub algorithms: Algorithms,
+    /// CA directory and CRLs besides the CA file.
+    pub trust: TrustExtras,
+    /// Socket options, source address and failover between targets.
+    pub net: NetOptions,
 }
 
 /// Log output format.
@@ -356,6 +402,22 @@ pub struct Global {
     pub metrics: Option<SocketAddr>,
     /// On SIGTERM, how long established connections may take to finish.
     pub drain_timeout: Duration,
+    /// Truncate the log file when it is opened (stunnel's `log = overwrite`).
+    pub log_overwrite: bool,
+    /// Log to syslog (stunnel's `syslog = yes`, its default): used when
+    /// running in the background without a log file.
+    pub syslog: bool,
+    /// The name syslog lines carry (stunnel's `service`).
+    pub syslog_ident: String,
+    /// Once every listener is bound: change root to this directory.
+    pub chroot: Option<PathBuf>,
+    /// Once every listener is bound: run as this group (name or number).
+    pub setgid: Option<String>,
+    /// Once every listener is bound: run as this user (name or number).
+    pub setuid: Option<String>,
+    /// Lines logged at start: options accepted as restating our fixed
+    /// policy, or accepted without effect, with why.
+    pub notices: Vec<String>,
 }
 
 impl Default for Global {
@@ -368,6 +430,13 @@ impl Default for Global {
             log_format: LogFormat::Text,
             metrics: None,
             drain_timeout: Duration::from_secs(30),
+            log_overwrite: false,
+            syslog: false,
+            syslog_ident: "tls-tunnel".into(),
+            chroot: None,
+            setgid: None,
+            setuid: None,
+            notices: Vec::new(),
         }
     }
 }
@@ -445,7 +514,10 @@ pub fn validate(service: &Service) -> Result<(), String> {
     match service.mode {
         Mode::Server => {
             let a = &service.access;
-            let has_rule = a.allow_all || !a.allow_cn.is_empty() || !a.allow_san.is_empty();
+            let has_rule = a.allow_all
+                || !a.allow_cn.is_empty()
+                || !a.allow_san.is_empty()
+                || !a.allow_email.is_empty();
             if a.cacert.is_none() && (has_rule || a.pinned) {
                 return Err("client-certificate rules (allow-cn/allow-san/allow-all/verifyPeer) need a CA file (cacert/CAfile)".into());
             }

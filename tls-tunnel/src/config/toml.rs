@@ -282,6 +282,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             allow_all: s.allow_all,
             allow_cn: s.allow_cn.clone(),
             allow_san: s.allow_san.clone(),
+            ..Access::default()
         },
         Mode::Client => Access::default(),
     };
@@ -318,6 +319,8 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
         max_connections: s.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
         resumption,
         algorithms,
+        trust: Default::default(),
+        net: Default::default(),
     })
 }
 
