@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod listen;
 mod metrics;
+mod process;
 mod proxy_protocol;
 mod reload;
 mod service;
@@ -76,10 +77,21 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     }
-    if let Err(e) = init_logging(&global) {
-        eprintln!("tls-tunnel: {e}");
-        return ExitCode::from(EXIT_CONFIG);
-    }
+    let sink = match init_logging(&global) {
+        Ok(sink) => sink,
+        Err(e) => {
+            eprintln!("tls-tunnel: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    // Names are looked up while the process has one thread and no chroot.
+    let privileges = match process::Privileges::resolve(&global) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("tls-tunnel: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -93,7 +105,7 @@ fn main() -> ExitCode {
     for notice in &global.notices {
         tracing::info!("{notice}");
     }
-    let code = runtime.block_on(run(cli, global.clone(), lives));
+    let code = runtime.block_on(run(cli, global.clone(), lives, sink, privileges));
     if let Some(pid) = &global.pid_file {
         let _ = std::fs::remove_file(pid);
     }
@@ -102,31 +114,19 @@ fn main() -> ExitCode {
     code
 }
 
-fn init_logging(global: &Global) -> Result<(), String> {
-    use tracing_subscriber::fmt::writer::BoxMakeWriter;
-    let (writer, ansi) = match &global.log_file {
-        Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
-            (BoxMakeWriter::new(std::sync::Mutex::new(file)), false)
-        }
-        None => (
-            BoxMakeWriter::new(std::io::stderr),
-            std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        ),
-    };
+/// Installs the log subscriber writing to the destinations `global` asks
+/// for; the sink is returned for SIGUSR1 to reopen the file.
+fn init_logging(global: &Global) -> Result<Arc<process::LogSink>, String> {
+    let sink = process::LogSink::new(global)?;
     let builder = tracing_subscriber::fmt()
         .with_max_level(global.log_level)
-        .with_writer(writer)
+        .with_writer(process::SharedSink(sink.clone()))
         .with_target(false);
     match global.log_format {
         LogFormat::Json => builder.json().with_current_span(false).init(),
-        LogFormat::Text => builder.with_ansi(ansi).init(),
+        LogFormat::Text => builder.with_ansi(sink.terminal_only()).init(),
     }
-    Ok(())
+    Ok(sink)
 }
 
 /// Forks into the background (stunnel's `foreground = no`): the parent exits,
@@ -151,7 +151,13 @@ fn daemonize() -> std::io::Result<()> {
     Ok(())
 }
 
-async fn run(cli: Cli, global: Global, lives: Vec<Live>) -> ExitCode {
+async fn run(
+    cli: Cli,
+    global: Global,
+    lives: Vec<Live>,
+    sink: Arc<process::LogSink>,
+    privileges: process::Privileges,
+) -> ExitCode {
     let registry = Arc::new(Registry::default());
     let tracker = Arc::new(Tracker::default());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -206,6 +212,12 @@ async fn run(cli: Cli, global: Global, lives: Vec<Live>) -> ExitCode {
             }
         }
     }
+    // As stunnel: bound first, then into the chroot (where the pid file
+    // goes), then the user and group.
+    if let Err(e) = privileges.enter_chroot() {
+        eprintln!("tls-tunnel: {e}");
+        return ExitCode::from(EXIT_RUNTIME);
+    }
     if let Some(pid) = &global.pid_file {
         if let Err(e) = std::fs::write(pid, format!("{}\n", std::process::id())) {
             eprintln!("tls-tunnel: cannot write pid file {}: {e}", pid.display());
@@ -213,10 +225,17 @@ async fn run(cli: Cli, global: Global, lives: Vec<Live>) -> ExitCode {
         }
     }
 
-    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+    if let Err(e) = privileges.drop_ids() {
+        eprintln!("tls-tunnel: {e}");
+        return ExitCode::from(EXIT_RUNTIME);
+    }
+
+    let (Ok(mut hup), Ok(mut term), Ok(mut int), Ok(mut usr1), Ok(mut usr2)) = (
         signal(SignalKind::hangup()),
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::user_defined1()),
+        signal(SignalKind::user_defined2()),
     ) else {
         eprintln!("tls-tunnel: cannot install signal handlers");
         return ExitCode::from(EXIT_RUNTIME);
@@ -233,6 +252,11 @@ async fn run(cli: Cli, global: Global, lives: Vec<Live>) -> ExitCode {
                 }
                 systemd::notify("READY=1");
             }
+            _ = usr1.recv() => match sink.reopen() {
+                Ok(()) => tracing::info!("log file reopened"),
+                Err(e) => tracing::error!("{e}"),
+            },
+            _ = usr2.recv() => service::log_connections(),
             _ = term.recv() => break,
             _ = int.recv() => break,
         }

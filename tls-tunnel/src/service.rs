@@ -1,9 +1,10 @@
 //! Running one service: the accept loop with its connection limit, and the
 //! life of one connection from accept to the log line that ends it.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Instant;
 
 use tls_core::{CipherSuite, Connection, Negotiated, ProtocolVersion};
@@ -170,6 +171,20 @@ fn tls_info(n: &Negotiated, client_cn: Option<String>) -> TlsInfo {
     }
 }
 
+/// Open connections by number: service, peer and when it was accepted
+/// (for stunnel's SIGUSR2).
+static OPEN: Mutex<BTreeMap<u64, (String, String, Instant)>> = Mutex::new(BTreeMap::new());
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// Logs every open connection (stunnel's SIGUSR2).
+pub fn log_connections() {
+    let open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
+    tracing::info!(count = open.len(), "open connections");
+    for (id, (service, peer, since)) in open.iter() {
+        tracing::info!(id, service = %service, peer = %peer, seconds = since.elapsed().as_secs(), "open connection");
+    }
+}
+
 /// What the closing log line reports.
 struct Report {
     peer: Option<SocketAddr>,
@@ -189,7 +204,11 @@ async fn connection(mut stream: Stream, live: Arc<Live>, metrics: Arc<ServiceMet
     let peer = report
         .peer
         .map_or_else(|| "unix".to_string(), |p| p.to_string());
-    tracing::info!(service = %live.service.name, peer = %peer, "connection accepted");
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(id, service = %live.service.name, peer = %peer, "connection accepted");
+    OPEN.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, (live.service.name.clone(), peer.clone(), started));
     if let Stream::Tcp(tcp) = &stream {
         if let Err(e) =
             crate::listen::set_options(socket2::SockRef::from(tcp), &live.service.net.local)
@@ -198,6 +217,7 @@ async fn connection(mut stream: Stream, live: Arc<Live>, metrics: Arc<ServiceMet
         }
     }
     run(&mut stream, &live, &metrics, &mut report).await;
+    OPEN.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
     let s = &live.service;
     let n = report.negotiated.as_ref();
     metrics
@@ -215,6 +235,7 @@ async fn connection(mut stream: Stream, live: Arc<Live>, metrics: Arc<ServiceMet
         ($level:expr) => {
             tracing::event!(
                 $level,
+                id,
                 service = %s.name,
                 peer = %peer,
         sni = %n.and_then(|n| n.server_name.as_deref()).unwrap_or("-"),

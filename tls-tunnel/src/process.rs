@@ -1,0 +1,260 @@
+//! The process side of stunnel's global options: where log lines go
+//! (stderr, a file reopened on SIGUSR1, syslog) and giving up privileges
+//! (chroot, setgid, setuid) once every listener is bound.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tracing::{Level, Metadata};
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::config::Global;
+
+/// A log file that can be reopened (after log rotation).
+struct LogFile {
+    path: PathBuf,
+    overwrite: bool,
+    file: Mutex<File>,
+}
+
+fn open_log(path: &Path, overwrite: bool) -> Result<File, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true);
+    if overwrite {
+        options.write(true).truncate(true);
+    } else {
+        options.append(true);
+    }
+    options
+        .open(path)
+        .map_err(|e| format!("cannot open log file {}: {e}", path.display()))
+}
+
+/// Where log lines go: any of stderr, a file and syslog.
+pub struct LogSink {
+    stderr: bool,
+    file: Option<LogFile>,
+    /// The syslog socket and the name lines carry.
+    syslog: Option<(UnixDatagram, String)>,
+}
+
+impl LogSink {
+    /// The destinations `global` asks for, as stunnel chooses them: the
+    /// `output` file if given, else stderr in the foreground; and syslog
+    /// when `syslog = yes` (lines are lost only if neither is possible).
+    pub fn new(global: &Global) -> Result<Arc<LogSink>, String> {
+        let file = match &global.log_file {
+            Some(path) => Some(LogFile {
+                path: path.clone(),
+                overwrite: global.log_overwrite,
+                file: Mutex::new(open_log(path, global.log_overwrite)?),
+            }),
+            None => None,
+        };
+        let syslog = if global.syslog {
+            UnixDatagram::unbound()
+                .ok()
+                .map(|s| (s, global.syslog_ident.clone()))
+        } else {
+            None
+        };
+        Ok(Arc::new(LogSink {
+            stderr: file.is_none() && global.foreground,
+            file,
+            syslog,
+        }))
+    }
+
+    /// True when lines go to a terminal only (colours are then fine).
+    pub fn terminal_only(&self) -> bool {
+        self.stderr
+            && self.file.is_none()
+            && self.syslog.is_none()
+            && std::io::IsTerminal::is_terminal(&std::io::stderr())
+    }
+
+    /// Reopens the log file (stunnel's SIGUSR1).
+    pub fn reopen(&self) -> Result<(), String> {
+        if let Some(f) = &self.file {
+            let new = open_log(&f.path, f.overwrite)?;
+            *f.file.lock().unwrap_or_else(|e| e.into_inner()) = new;
+        }
+        Ok(())
+    }
+
+    fn emit(&self, level: Level, line: &[u8]) {
+        if self.stderr {
+            let _ = io::stderr().write_all(line);
+        }
+        if let Some(f) = &self.file {
+            let _ = f
+                .file
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .write_all(line);
+        }
+        if let Some((socket, ident)) = &self.syslog {
+            // Facility daemon (3), with the syslog severity of the level.
+            let severity = match level {
+                Level::ERROR => 3,
+                Level::WARN => 4,
+                Level::INFO => 5,
+                _ => 7,
+            };
+            let text = String::from_utf8_lossy(line);
+            let msg = format!(
+                "<{}>{ident}[{}]: {}",
+                3 * 8 + severity,
+                std::process::id(),
+                text.trim_end()
+            );
+            let _ = socket.send_to(msg.as_bytes(), "/dev/log");
+        }
+    }
+}
+
+/// One event's text, sent to every destination when complete.
+pub struct LineWriter<'a> {
+    sink: &'a LogSink,
+    level: Level,
+    buf: Vec<u8>,
+}
+
+impl Write for LineWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LineWriter<'_> {
+    fn drop(&mut self) {
+        if !self.buf.is_empty() {
+            self.sink.emit(self.level, &self.buf);
+        }
+    }
+}
+
+/// The writer tracing formats into: shares the sink with the SIGUSR1 handler.
+pub struct SharedSink(pub Arc<LogSink>);
+
+impl<'a> MakeWriter<'a> for SharedSink {
+    type Writer = LineWriter<'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LineWriter {
+            sink: &self.0,
+            level: Level::INFO,
+            buf: Vec::new(),
+        }
+    }
+
+    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> Self::Writer {
+        LineWriter {
+            sink: &self.0,
+            level: *meta.level(),
+            buf: Vec::new(),
+        }
+    }
+}
+
+/// The user and group to run as, resolved while the user database is
+/// still reachable (before chroot), and the directory to change root to.
+#[derive(Debug, Default)]
+pub struct Privileges {
+    chroot: Option<PathBuf>,
+    gid: Option<libc::gid_t>,
+    uid: Option<libc::uid_t>,
+}
+
+impl Privileges {
+    /// Resolves `setuid`/`setgid` (names or numbers). Call before any
+    /// thread starts: the user database functions are not thread-safe.
+    pub fn resolve(global: &Global) -> Result<Privileges, String> {
+        let gid = match &global.setgid {
+            None => None,
+            Some(g) => Some(match g.parse() {
+                Ok(n) => n,
+                Err(_) => {
+                    let name = CString::new(g.as_str())
+                        .map_err(|_| format!("setgid = {g:?}: bad name"))?;
+                    // SAFETY: a NUL-terminated name; the result is read before any other call.
+                    let gr = unsafe { libc::getgrnam(name.as_ptr()) };
+                    if gr.is_null() {
+                        return Err(format!("setgid = {g}: no such group"));
+                    }
+                    // SAFETY: checked non-null above.
+                    unsafe { (*gr).gr_gid }
+                }
+            }),
+        };
+        let uid = match &global.setuid {
+            None => None,
+            Some(u) => Some(match u.parse() {
+                Ok(n) => n,
+                Err(_) => {
+                    let name = CString::new(u.as_str())
+                        .map_err(|_| format!("setuid = {u:?}: bad name"))?;
+                    // SAFETY: a NUL-terminated name; the result is read before any other call.
+                    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+                    if pw.is_null() {
+                        return Err(format!("setuid = {u}: no such user"));
+                    }
+                    // SAFETY: checked non-null above.
+                    unsafe { (*pw).pw_uid }
+                }
+            }),
+        };
+        Ok(Privileges {
+            chroot: global.chroot.clone(),
+            gid,
+            uid,
+        })
+    }
+
+    /// stunnel's chroot, once the listeners are bound.
+    pub fn enter_chroot(&self) -> Result<(), String> {
+        let Some(dir) = &self.chroot else {
+            return Ok(());
+        };
+        let path = CString::new(dir.as_os_str().as_encoded_bytes())
+            .map_err(|_| format!("chroot = {}: bad path", dir.display()))?;
+        // SAFETY: a NUL-terminated path.
+        if unsafe { libc::chroot(path.as_ptr()) } != 0 {
+            return Err(format!(
+                "chroot {}: {}",
+                dir.display(),
+                io::Error::last_os_error()
+            ));
+        }
+        std::env::set_current_dir("/").map_err(|e| format!("chdir / in the chroot: {e}"))
+    }
+
+    /// stunnel's setgid (dropping every other group) then setuid, once the
+    /// listeners are bound (for every thread of the process).
+    pub fn drop_ids(&self) -> Result<(), String> {
+        if let Some(gid) = self.gid {
+            // SAFETY: plain system calls; glibc applies them to every thread.
+            let failed =
+                unsafe { libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 };
+            if failed {
+                return Err(format!("setgid {gid}: {}", io::Error::last_os_error()));
+            }
+        }
+        if let Some(uid) = self.uid {
+            // SAFETY: as above.
+            if unsafe { libc::setuid(uid) } != 0 {
+                return Err(format!("setuid {uid}: {}", io::Error::last_os_error()));
+            }
+        }
+        Ok(())
+    }
+}
