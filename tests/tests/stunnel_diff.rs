@@ -326,7 +326,7 @@ fn act(world: &World, action: &str, ports: &[u16]) -> String {
         "tls" => tls_client(world, "127.0.0.1", port(1), opt("sni="), opt("cert=")),
         "tls6" => tls_client(world, "[::1]", port(1), None, None),
         "tls-twice" => {
-            let mut seen = vec![
+            let mut seen = [
                 tls_client(world, "127.0.0.1", port(1), None, None),
                 tls_client(world, "127.0.0.1", port(1), None, None),
             ];
