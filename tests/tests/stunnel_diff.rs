@@ -61,8 +61,8 @@ fn corpus_dir() -> PathBuf {
 
 /// Writes the test PKI into `dir`: a CA; server (server.test), a.test and
 /// b.test certificates from it; client and revoked client certificates
-/// from it with a CRL revoking the latter; a self-signed stranger; a
-/// hashed CA directory.
+/// from it with a CRL revoking the latter; another CA's CRL; a self-signed
+/// stranger; a hashed CA directory.
 fn write_pki(dir: &Path) {
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca.distinguished_name.push(DnType::CommonName, "Oracle CA");
@@ -119,6 +119,29 @@ fn write_pki(dir: &Path) {
     .signed_by(&issuer)
     .unwrap();
     std::fs::write(dir.join("crl.pem"), crl.pem().unwrap()).unwrap();
+    // A CRL from another CA: it says nothing about our clients.
+    let mut other = CertificateParams::new(Vec::<String>::new()).unwrap();
+    other
+        .distinguished_name
+        .push(DnType::CommonName, "Other CA");
+    other.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    other.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let other_key = KeyPair::generate().unwrap();
+    other.self_signed(&other_key).unwrap();
+    let other_crl = CertificateRevocationListParams {
+        this_update: date_time_ymd(2024, 1, 1),
+        next_update: date_time_ymd(2040, 1, 1),
+        crl_number: SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: Vec::new(),
+        key_identifier_method: KeyIdMethod::Sha256,
+    }
+    .signed_by(&Issuer::new(other, other_key))
+    .unwrap();
+    std::fs::write(dir.join("other-crl.pem"), other_crl.pem().unwrap()).unwrap();
+    let crlpath = dir.join("crlpath");
+    std::fs::create_dir_all(&crlpath).unwrap();
+    std::fs::write(crlpath.join("crl.pem"), crl.pem().unwrap()).unwrap();
     let stranger = rcgen::generate_simple_self_signed(vec!["stranger".to_string()]).unwrap();
     std::fs::write(dir.join("stranger.crt"), stranger.cert.pem()).unwrap();
     std::fs::write(
@@ -129,10 +152,12 @@ fn write_pki(dir: &Path) {
     let capath = dir.join("capath");
     std::fs::create_dir_all(&capath).unwrap();
     std::fs::write(capath.join("ca.pem"), ca_cert.pem()).unwrap();
-    run_tool(
-        &require("openssl", "openssl"),
-        ["rehash", capath.to_str().unwrap()],
-    );
+    for hashed in [&capath, &crlpath] {
+        run_tool(
+            &require("openssl", "openssl"),
+            ["rehash", hashed.to_str().unwrap()],
+        );
+    }
 }
 
 /// A plaintext backend: each connection gets `backend-NAME\n`, then its

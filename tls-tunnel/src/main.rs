@@ -16,6 +16,7 @@ mod service;
 mod systemd;
 mod tls;
 mod tls_io;
+mod trust;
 
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};

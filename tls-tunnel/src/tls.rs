@@ -16,9 +16,10 @@ use tls_core::{
     WebPkiVerifier,
 };
 
-use tls_core::x509::{check_trusted_certificate, pem_blocks, pem_certificates, KeyUsage, Policy};
+use tls_core::x509::{check_trusted_certificate, KeyUsage, Policy};
 
-use crate::config::{Addr, CertFiles, Mode, Resumption, ServerVerify, Service, TrustExtras};
+use crate::config::{Addr, CertFiles, Mode, Resumption, ServerVerify, Service};
+use crate::trust::{CaFile, Crls};
 
 /// A service with its TLS configuration built: what each new connection
 /// takes a snapshot of, and what a reload replaces.
@@ -115,7 +116,8 @@ pub fn name_matches(pattern: &str, name: &str) -> bool {
     }
 }
 
-fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
+/// Reads a file; the error names it as `what`.
+pub fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
 }
 
@@ -210,16 +212,17 @@ fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
         // Client certificates must chain to the CA file (or be in it); then the
         // access rules (CN / SAN) apply to the verified certificate.
         let ca = CaFile::load(cacert, &service.trust)?;
-        let crls = load_crls(&service.trust)?;
+        let crls = Crls::load(&service.trust)?;
         trust = digest_certs(&ca.certs);
-        trust.extend(digest_certs(&crls));
+        trust.extend(digest_certs(&crls.ders));
         let policy = Policy {
-            crls,
+            crls: crls.ders.clone(),
             ..Policy::new(KeyUsage::ClientAuth)
         };
         config.client_verifier = Some(Arc::new(ClientChainVerifier {
             chain: WebPkiClientVerifier::with_policy(ca.anchors.clone(), policy),
             ca,
+            crls,
             pinned: service.access.pinned,
             optional: service.access.optional,
         }));
@@ -235,8 +238,8 @@ fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
 /// certificates the server is checked against followed by that of our own
 /// certificate.
 fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
-    let crls = load_crls(&service.trust)?;
-    let mut trust = digest_certs(&crls);
+    let crls = Crls::load(&service.trust)?;
+    let mut trust = digest_certs(&crls.ders);
     let verifier: Arc<dyn ServerCertVerifier> = match &service.verify {
         ServerVerify::Pinned(path) => {
             let pins = CaFile::load(path, &service.trust)?.certs;
@@ -435,94 +438,6 @@ impl ServerCertVerifier for NoVerification {
     }
 }
 
-/// The regular files of a directory (following links), in name order.
-fn dir_files(dir: &Path, what: &str) -> Result<Vec<std::path::PathBuf>, String> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| format!("cannot read {what} {}: {e}", dir.display()))?;
-    let mut files: Vec<_> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
-/// The DER CRLs of stunnel's CRLfile (PEM blocks, or one DER CRL) and
-/// CRLpath (every file of the directory holding CRLs), in that order.
-fn load_crls(trust: &TrustExtras) -> Result<Vec<Vec<u8>>, String> {
-    let mut crls = Vec::new();
-    if let Some(file) = &trust.crl_file {
-        let data = read(file, "CRL file")?;
-        match pem_blocks(&data, "X509 CRL") {
-            Ok(blocks) => crls.extend(blocks),
-            Err(_) if data.first() == Some(&0x30) => crls.push(data),
-            Err(e) => return Err(format!("{}: no CRL found: {e}", file.display())),
-        }
-    }
-    if let Some(dir) = &trust.crl_dir {
-        for file in dir_files(dir, "CRL directory")? {
-            if let Ok(blocks) = pem_blocks(&read(&file, "CRL file")?, "X509 CRL") {
-                crls.extend(blocks);
-            }
-        }
-    }
-    Ok(crls)
-}
-
-/// A CA file, or stunnel's hashed CA directory: its certificates as trust
-/// anchors for chain validation, and as they are, so that a self-signed peer
-/// listed in it is accepted.
-struct CaFile {
-    certs: Vec<Vec<u8>>,
-    anchors: Arc<TrustAnchors>,
-}
-
-impl CaFile {
-    /// Loads `path` (a PEM file, or a directory whose every file holding
-    /// certificates counts) and the extra CA directory of `trust`.
-    fn load(path: &Path, trust: &TrustExtras) -> Result<CaFile, String> {
-        let mut certs: Vec<Vec<u8>> = Vec::new();
-        let mut add = |found: Vec<Vec<u8>>| {
-            for der in found {
-                if !certs.contains(&der) {
-                    certs.push(der);
-                }
-            }
-        };
-        for source in std::iter::once(path).chain(trust.ca_dir.as_deref()) {
-            if source.is_dir() {
-                // A hashed directory also holds CRLs and other files: only
-                // the certificates count.
-                for file in dir_files(source, "CA directory")? {
-                    if let Ok(found) = pem_certificates(&read(&file, "CA file")?) {
-                        add(found);
-                    }
-                }
-            } else {
-                add(load_certs(source)?);
-            }
-        }
-        if certs.is_empty() {
-            return Err(format!("{}: no CA certificate found", path.display()));
-        }
-        let mut anchors = TrustAnchors::new();
-        // Certificates that cannot be anchors (e.g. a self-signed end-entity
-        // certificate) still count as listed certificates.
-        for der in &certs {
-            let _ = anchors.add_der(der);
-        }
-        Ok(CaFile {
-            certs,
-            anchors: Arc::new(anchors),
-        })
-    }
-
-    fn lists(&self, end_entity: &[u8]) -> bool {
-        self.certs.iter().any(|c| c.as_slice() == end_entity)
-    }
-}
-
 /// Client mode's check of the server: the chain must lead to a trust anchor
 /// and match the name (the checkHost/checkIP names when given, else the
 /// name we connect to). A certificate listed in the CA file itself is
@@ -533,6 +448,7 @@ struct ServerChainVerifier {
     chain: WebPkiVerifier,
     listed: Vec<Vec<u8>>,
     names: Vec<String>,
+    crls: Crls,
 }
 
 impl ServerChainVerifier {
@@ -540,7 +456,7 @@ impl ServerChainVerifier {
         anchors: Arc<TrustAnchors>,
         listed: Vec<Vec<u8>>,
         service: &Service,
-        crls: Vec<Vec<u8>>,
+        crls: Crls,
     ) -> Self {
         let names = service
             .check_host
@@ -549,13 +465,14 @@ impl ServerChainVerifier {
             .chain(service.check_ip.iter().map(ToString::to_string))
             .collect();
         let policy = Policy {
-            crls,
+            crls: crls.ders.clone(),
             ..Policy::new(KeyUsage::ServerAuth)
         };
         ServerChainVerifier {
             chain: WebPkiVerifier::with_policy(anchors, policy),
             listed,
             names,
+            crls,
         }
     }
 }
@@ -573,9 +490,11 @@ impl ServerCertVerifier for ServerChainVerifier {
             if listed {
                 return Ok(ServerCertVerified::assertion());
             }
-            return self
-                .chain
-                .verify_server_cert(end_entity, intermediates, server_name, now);
+            let verified =
+                self.chain
+                    .verify_server_cert(end_entity, intermediates, server_name, now)?;
+            self.crls.cover(end_entity, intermediates)?;
+            return Ok(verified);
         }
         let mut outcome = Err(tls_core::Error::BadCertificate("no name to check"));
         for name in &self.names {
@@ -591,6 +510,9 @@ impl ServerCertVerifier for ServerChainVerifier {
                 break;
             }
         }
+        if !listed && outcome.is_ok() {
+            self.crls.cover(end_entity, intermediates)?;
+        }
         outcome
     }
 }
@@ -601,6 +523,7 @@ impl ServerCertVerifier for ServerChainVerifier {
 struct ClientChainVerifier {
     ca: CaFile,
     chain: WebPkiClientVerifier,
+    crls: Crls,
     pinned: bool,
     /// stunnel's `requireCert = no`: a client may send no certificate.
     optional: bool,
@@ -621,8 +544,11 @@ impl ClientCertVerifier for ClientChainVerifier {
                 "client certificate is not in the CA file (verifyPeer)",
             ));
         }
-        self.chain
-            .verify_client_cert(end_entity, intermediates, now)
+        let verified = self
+            .chain
+            .verify_client_cert(end_entity, intermediates, now)?;
+        self.crls.cover(end_entity, intermediates)?;
+        Ok(verified)
     }
 
     fn mandatory(&self) -> bool {
