@@ -218,6 +218,10 @@ async fn connection(mut stream: Stream, live: Arc<Live>, metrics: Arc<ServiceMet
     }
     run(&mut stream, &live, &metrics, &mut report).await;
     OPEN.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+    // A PROXY header may have named the real peer.
+    let peer = report
+        .peer
+        .map_or_else(|| "unix".to_string(), |p| p.to_string());
     let s = &live.service;
     let n = report.negotiated.as_ref();
     metrics
