@@ -535,3 +535,85 @@ fn every_error_of_a_file_is_reported_at_once() {
         "{err}"
     );
 }
+
+#[test]
+fn debug_events_log_file_and_signals() {
+    let dir = temp_dir("process");
+    write_pki(&dir);
+    let backend = Greeter::start("b1");
+    let port = free_port();
+    let log = dir.join("tunnel.log");
+    std::fs::write(&log, "from an earlier run\n").unwrap();
+    let conf = dir.join("process.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\nsyslog = no\ndebug = 7\nlog = overwrite\noutput = {}\n\
+             [svc]\naccept = 127.0.0.1:{port}\nconnect = {}\ncert = {}\n",
+            log.display(),
+            backend.port,
+            dir.join("server.pem").display()
+        ),
+    )
+    .unwrap();
+    let mut tunnel = Peer::spawn(
+        &tunnel_bin(),
+        [Path::new("--config").as_os_str(), conf.as_os_str()],
+    );
+    tunnel.wait_for_port(port);
+    let seen = {
+        let mut client = Peer::spawn(
+            &require("openssl", "openssl"),
+            [
+                "s_client",
+                "-connect",
+                &format!("127.0.0.1:{port}"),
+                "-ign_eof",
+                "-noservername",
+            ],
+        );
+        client.close_stdin();
+        client.wait(PEER_TIMEOUT);
+        String::from_utf8_lossy(&client.stdout()).into_owned()
+    };
+    assert!(seen.contains("backend-b1"), "{seen}");
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let wait_log = |needle: &str| {
+        let deadline = Instant::now() + PEER_TIMEOUT;
+        while !read_log().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} never logged:\n{}",
+                read_log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // `log = overwrite` truncated it; debug = 7 follows the connection's life.
+    wait_log("connection closed");
+    let text = read_log();
+    assert!(!text.contains("earlier run"), "{text}");
+    for event in [
+        "connection accepted",
+        "handshake done",
+        "version=TLSv1.3",
+        "target connected",
+        "bytes_out=11",
+    ] {
+        assert!(text.contains(event), "{event:?} in\n{text}");
+    }
+    // SIGUSR2 lists open connections; SIGUSR1 reopens the (rotated) file.
+    let kill = |sig: &str| {
+        let status = std::process::Command::new("kill")
+            .args([format!("-{sig}"), tunnel.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    kill("USR2");
+    wait_log("open connections count=0");
+    std::fs::rename(&log, dir.join("tunnel.log.1")).unwrap();
+    kill("USR1");
+    wait_log("log file reopened");
+    tunnel.kill();
+}
