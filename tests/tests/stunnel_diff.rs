@@ -14,7 +14,9 @@
 //! - `tls6 N`: the same over IPv6 (`::1`);
 //! - `tls-twice N`: two connections; observes the set of backends reached;
 //! - `plain N`: a plaintext client of a client-mode service, whose target
-//!   is `openssl s_server -rev`; observes the reversed line.
+//!   is `openssl s_server -rev`; observes the reversed line;
+//! - `resume-restart N`: a TLS 1.3 session from before a restart of the
+//!   tool, offered after it; observes whether it resumed.
 //!
 //! Placeholders: `@DIR@` (the PKI), `@PORTn@` (accept ports), `@B1@`,
 //! `@B2@` (plaintext backends), `@TLS1@` (the TLS backend), `@DEAD@` (a
@@ -263,14 +265,14 @@ fn start(tool: Tool, conf: &Path, ports: &[u16]) -> Option<Peer> {
     Some(peer)
 }
 
-/// `openssl s_client` to `host:port`; the server certificate's CN and the
-/// backend greeting, `-` for what was not seen.
-fn tls_client(
+/// `openssl s_client` to `host:port` with `extra` arguments; its output.
+fn s_client(
     world: &World,
     host: &str,
     port: u16,
     sni: Option<&str>,
     cert: Option<&str>,
+    extra: &[String],
 ) -> String {
     let mut args: Vec<String> = vec![
         "s_client".into(),
@@ -291,12 +293,18 @@ fn tls_client(
             base.with_extension("key").to_str().unwrap().into(),
         ]);
     }
+    args.extend_from_slice(extra);
     let mut client = Peer::spawn(&require("openssl", "openssl"), &args);
     client.close_stdin();
     if client.wait(PEER_TIMEOUT).is_none() {
         client.kill();
     }
-    let out = String::from_utf8_lossy(&client.stdout()).into_owned();
+    String::from_utf8_lossy(&client.stdout()).into_owned()
+}
+
+/// What a TLS client saw: the server certificate's CN and the backend
+/// greeting, `-` for what was not seen.
+fn tls_seen(out: &str) -> String {
     let cn = out
         .lines()
         .find_map(|l| l.trim().strip_prefix("0 s:"))
@@ -309,6 +317,16 @@ fn tls_client(
         .find(|b| out.contains(&format!("backend-{b}")))
         .unwrap_or("-");
     format!("cn={cn} data={data}")
+}
+
+fn tls_client(
+    world: &World,
+    host: &str,
+    port: u16,
+    sni: Option<&str>,
+    cert: Option<&str>,
+) -> String {
+    tls_seen(&s_client(world, host, port, sni, cert, &[]))
 }
 
 /// A plaintext client: sends `ping`, observes what comes back.
@@ -393,7 +411,45 @@ fn observe(world: &World, tool: Tool, name: &str, text: &str, actions: &[String]
     let Some(mut peer) = start(tool, &conf, &ports) else {
         return vec!["file refused".to_string(); actions.len()];
     };
-    let seen = actions.iter().map(|a| act(world, a, &ports)).collect();
+    let mut seen = Vec::new();
+    for action in actions {
+        let Some(n) = action.strip_prefix("resume-restart ") else {
+            seen.push(act(world, action, &ports));
+            continue;
+        };
+        // A session from before a restart, offered after it.
+        let port = ports[n.trim().parse::<usize>().expect("port number") - 1];
+        let session = world.dir.join(format!("{name}.{tool:?}.session"));
+        let session = session.to_str().unwrap().to_string();
+        let first = s_client(
+            world,
+            "127.0.0.1",
+            port,
+            None,
+            None,
+            &["-sess_out".into(), session.clone()],
+        );
+        peer.kill();
+        let Some(restarted) = start(tool, &conf, &ports) else {
+            seen.push("restart refused".into());
+            continue;
+        };
+        peer = restarted;
+        let second = s_client(
+            world,
+            "127.0.0.1",
+            port,
+            None,
+            None,
+            &["-sess_in".into(), session],
+        );
+        seen.push(format!(
+            "{} then {} resumed={}",
+            tls_seen(&first),
+            tls_seen(&second),
+            second.contains("Reused, TLSv1.3")
+        ));
+    }
     peer.kill();
     seen
 }

@@ -12,8 +12,8 @@ use tls_core::{
     CertifiedKey, ClientCertVerified, ClientCertVerifier, ClientConfig, ClientHelloInfo,
     ClientSessionStore, Clock, MemorySessionCache, MemorySessionStore, PinnedCertVerifier,
     ResolvesServerCert, RotatingTicketer, ServerCertVerified, ServerCertVerifier, ServerConfig,
-    SessionIdCache, SystemClock, TicketEncrypter, TrustAnchors, UnixTime, WebPkiClientVerifier,
-    WebPkiVerifier,
+    SessionIdCache, SystemClock, TicketEncrypter, TicketKey, TrustAnchors, UnixTime,
+    WebPkiClientVerifier, WebPkiVerifier,
 };
 
 use tls_core::x509::{check_trusted_certificate, KeyUsage, Policy};
@@ -370,12 +370,23 @@ impl Sessions {
             _ if !r.enabled => SessionState::Off,
             Mode::Server => {
                 let ticketer = if r.tickets {
-                    let ticketer = RotatingTicketer::new(
+                    let mut ticketer = RotatingTicketer::new(
                         Arc::new(entropy::HostEntropy),
                         r.lifetime_secs(),
                         SystemClock.now(),
                     )
                     .map_err(|e| format!("cannot make session ticket keys: {e}"))?;
+                    if let Some(secret) = r.ticket_secret {
+                        // A fixed key: instances sharing the secret, and
+                        // restarts, open each other's tickets.
+                        let mut id = [0u8; 16];
+                        let digest = HashAlg::Sha256.hash(&secret.0);
+                        for (to, from) in id.iter_mut().zip(digest.as_ref()) {
+                            *to = *from;
+                        }
+                        let key = TicketKey { id, key: secret.0 };
+                        ticketer.set_keys(key, Vec::new(), SystemClock.now());
+                    }
                     Some(Arc::new(ticketer))
                 } else {
                     None

@@ -264,6 +264,20 @@ pub struct Resumption {
     /// Server mode: TLS 1.2 sessions kept for resumption by session ID
     /// (stunnel's sessionCacheSize).
     pub cache_size: usize,
+    /// Server mode: the ticket key comes from this secret instead of being
+    /// random and rotated, so instances sharing it, and restarts, resume each
+    /// other's sessions (stunnel's ticketKeySecret and ticketMacSecret).
+    pub ticket_secret: Option<TicketSecret>,
+}
+
+/// Secret material a fixed ticket key is derived from; never printed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TicketSecret(pub [u8; 32]);
+
+impl fmt::Debug for TicketSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TicketSecret(..)")
+    }
 }
 
 impl Resumption {
@@ -281,6 +295,7 @@ impl Default for Resumption {
             tickets: true,
             timeout: DEFAULT_SESSION_TIMEOUT,
             cache_size: DEFAULT_SESSION_CACHE_SIZE,
+            ticket_secret: None,
         }
     }
 }

@@ -378,6 +378,7 @@ target = "127.0.0.1:81"
                 tickets: false,
                 timeout: std::time::Duration::from_secs(600),
                 cache_size: 10,
+                ticket_secret: None,
             }
         );
         assert!(!c.services[1].resumption.enabled);

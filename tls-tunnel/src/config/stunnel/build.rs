@@ -8,7 +8,7 @@ use tls_core::ProtocolVersion;
 
 use super::super::{
     validate, Access, Algorithms, CertFiles, Mode, Resumption, ServerVerify, Service, SniRoute,
-    TrustExtras, DEFAULT_MAX_CONNECTIONS,
+    TicketSecret, TrustExtras, DEFAULT_MAX_CONNECTIONS,
 };
 use super::{Errors, Loc, Section};
 
@@ -225,6 +225,7 @@ fn section(s: &Section) -> Result<Built, (Loc, String)> {
                 r.cache_size = size;
             }
             r.tickets = s.no_ticket.is_none();
+            r.ticket_secret = ticket_secret(s)?;
             if !s.check_ip.is_empty() {
                 return Err(err("checkIP is supported in client mode only"));
             }
@@ -384,6 +385,35 @@ fn algorithms(s: &Section) -> Result<Algorithms, (Loc, String)> {
     Ok(a)
 }
 
+/// The fixed ticket key stunnel's ticketKeySecret and ticketMacSecret
+/// describe: both or neither. The key is derived from both with SHA-256,
+/// so instances (and restarts) given the same pair share it.
+fn ticket_secret(s: &Section) -> Result<Option<TicketSecret>, (Loc, String)> {
+    match (&s.ticket_key, &s.ticket_mac) {
+        (None, None) => Ok(None),
+        (Some((key, _)), Some((mac, _))) => {
+            let mut input = b"tls-tunnel stunnel ticket secrets".to_vec();
+            for part in [key, mac] {
+                input.push(part.len() as u8);
+                input.extend_from_slice(part);
+            }
+            let digest = tls_core::crypto::HashAlg::Sha256.hash(&input);
+            let mut secret = [0u8; 32];
+            for (to, from) in secret.iter_mut().zip(digest.as_ref()) {
+                *to = *from;
+            }
+            Ok(Some(TicketSecret(secret)))
+        }
+        (Some((_, at)), None) | (None, Some((_, at))) => Err((
+            at.clone(),
+            format!(
+                "[{}]: ticketKeySecret and ticketMacSecret go together: give both",
+                s.name
+            ),
+        )),
+    }
+}
+
 /// The first session option written in section `s` itself rather than
 /// inherited from the global part, with its line: in a client section only
 /// the server-side ones (`with_resume` false), in an SNI section any.
@@ -402,6 +432,12 @@ fn own_session_option(s: &Section, with_resume: bool) -> Option<(&'static str, L
         s.no_ticket
             .as_ref()
             .map(|l| ("options = NO_TICKET", l.clone())),
+        s.ticket_key
+            .as_ref()
+            .map(|(_, l)| ("ticketKeySecret", l.clone())),
+        s.ticket_mac
+            .as_ref()
+            .map(|(_, l)| ("ticketMacSecret", l.clone())),
     ]
     .into_iter()
     .flatten()

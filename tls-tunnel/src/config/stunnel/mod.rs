@@ -77,6 +77,8 @@ pub(super) struct Section {
     session_timeout: Option<(Duration, Loc)>,
     session_cache_size: Option<(usize, Loc)>,
     no_ticket: Option<Loc>,
+    ticket_key: Option<(Vec<u8>, Loc)>,
+    ticket_mac: Option<(Vec<u8>, Loc)>,
     // Protocol options, with their lines: see `build::protocol_option_lines`.
     version_min: Option<(ProtocolVersion, Loc)>,
     version_max: Option<(ProtocolVersion, Loc)>,

@@ -46,7 +46,7 @@ const RANDOM: &str = "randomness comes from the operating system (getrandom), th
                       generator to seed";
 
 /// Options refused whatever their value, with the reason.
-const REFUSED: [(&str, &str); 22] = [
+const REFUSED: [(&str, &str); 20] = [
     ("caengine", ENGINE),
     ("engineid", ENGINE),
     ("enginenum", ENGINE),
@@ -63,14 +63,6 @@ const REFUSED: [(&str, &str); 22] = [
     ("ocsp", "OCSP checking is not implemented yet"),
     ("pskidentity", "TLS 1.3 external PSK is not implemented yet"),
     ("psksecrets", "TLS 1.3 external PSK is not implemented yet"),
-    (
-        "ticketkeysecret",
-        "shared session ticket keys are not implemented yet",
-    ),
-    (
-        "ticketmacsecret",
-        "shared session ticket keys are not implemented yet",
-    ),
     ("exec", NOT_YET),
     ("execargs", NOT_YET),
     ("pty", NOT_YET),
@@ -306,6 +298,8 @@ fn service_option(
             s.session_cache_size = Some((size, at));
         }
         "options" => option(global, s, value, at)?,
+        "ticketkeysecret" => s.ticket_key = Some((hex_secret(key, value)?, at)),
+        "ticketmacsecret" => s.ticket_mac = Some((hex_secret(key, value)?, at)),
         "sslversionmin" => {
             // A lower minimum asks to allow older versions too: honoured by
             // our floor of TLS 1.2, since we need not offer them.
@@ -538,6 +532,26 @@ fn option(global: &mut Global, s: &mut Section, value: &str, at: Loc) -> Result<
         }
     }
     Ok(())
+}
+
+/// stunnel's ticket secrets: 16 or 32 bytes in hexadecimal, colons allowed
+/// between bytes.
+fn hex_secret(key: &str, value: &str) -> Result<Vec<u8>, String> {
+    let digits: String = value.chars().filter(|c| *c != ':').collect();
+    let bad = || format!("{key} takes 16 or 32 bytes as 32 or 64 hexadecimal digits");
+    if !matches!(digits.len(), 32 | 64) || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    digits
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(bad)
+        })
+        .collect()
 }
 
 fn yes_no(key: &str, value: &str) -> Result<bool, String> {

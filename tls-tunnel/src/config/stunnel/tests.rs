@@ -26,7 +26,10 @@ fn two_services_and_globals() {
 fn unknown_option_names_line() {
     let e = parse("s.conf", "[a]\naccept = 1\nengine = pkcs11\n").unwrap_err();
     assert_eq!(e.location, "s.conf:3");
-    assert!(e.message.starts_with("engine is a global option"), "{e}");
+    assert!(
+        e.message.starts_with("engine: cryptographic engines"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -52,6 +55,7 @@ fn session_options() {
             tickets: false,
             timeout: Duration::from_secs(600),
             cache_size: 50,
+            ticket_secret: None,
         }
     );
     assert_eq!(
@@ -473,4 +477,39 @@ fn every_manual_option_is_classified() {
         assert!(!line.contains("unknown option"), "{line}");
         assert!(!line.contains("global option"), "{line}");
     }
+}
+
+#[test]
+fn ticket_secrets() {
+    let conf = |extra: &str| {
+        format!(
+            "[a]\naccept = 1\nconnect = 2\n{extra}\n[b]\naccept = 3\nconnect = 4\n\
+             ticketKeySecret = 000102030405060708090a0b0c0d0e0f\n\
+             ticketMacSecret = 00:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f\n"
+        )
+    };
+    let c = parse("s.conf", &conf("")).unwrap();
+    assert!(c.services[0].resumption.ticket_secret.is_none());
+    let b = c.services[1].resumption.ticket_secret.unwrap();
+    // Colons or not, the same secrets give the same key.
+    let same = conf(
+        "ticketKeySecret = 00:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f\n\
+         ticketMacSecret = 000102030405060708090a0b0c0d0e0f",
+    );
+    let c = parse("s.conf", &same).unwrap();
+    assert_eq!(c.services[0].resumption.ticket_secret, Some(b));
+    assert_eq!(format!("{b:?}"), "TicketSecret(..)");
+
+    let e = parse("s.conf", &conf("ticketKeySecret = 0011")).unwrap_err();
+    assert!(e.message.contains("32 or 64 hexadecimal digits"), "{e}");
+    let e = parse(
+        "s.conf",
+        &conf("ticketKeySecret = 000102030405060708090a0b0c0d0e0f"),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("go together"), "{e}");
+    let client = "[c]\nclient = yes\naccept = 1\nconnect = 2\n\
+                  ticketKeySecret = 000102030405060708090a0b0c0d0e0f\n";
+    let e = parse("s.conf", client).unwrap_err();
+    assert!(e.message.contains("server mode only"), "{e}");
 }
