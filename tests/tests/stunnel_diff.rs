@@ -8,9 +8,10 @@
 //! the table tls-tunnel/README.md carries too.
 //!
 //! Actions, one `; oracle:` line each:
-//! - `tls N [sni=NAME|none] [cert=NAME|none]`: `openssl s_client` to the
-//!   Nth accept port; observes the server certificate's CN and the
-//!   backend's greeting (`backend-b1`, `backend-b2`) if it gets through;
+//! - `tls N [sni=NAME|none] [cert=NAME|none] [cipher12=SUITE]`: `openssl
+//!   s_client` to the Nth accept port (TLS 1.2 with only SUITE when given);
+//!   observes the server certificate's CN and the backend's greeting
+//!   (`backend-b1`, `backend-b2`) if it gets through;
 //! - `tls6 N`: the same over IPv6 (`::1`);
 //! - `tls-twice N`: two connections; observes the set of backends reached;
 //! - `plain N`: a plaintext client of a client-mode service, whose target
@@ -366,7 +367,21 @@ fn act(world: &World, action: &str, ports: &[u16]) -> String {
             .filter(|v| *v != "none")
     };
     match words[0] {
-        "tls" => tls_client(world, "127.0.0.1", port(1), opt("sni="), opt("cert=")),
+        "tls" => {
+            // TLS 1.2 with one suite, to see which suites a `ciphers` list leaves.
+            let extra: Vec<String> = opt("cipher12=")
+                .map(|c| vec!["-tls1_2".into(), "-cipher".into(), c.into()])
+                .unwrap_or_default();
+            let out = s_client(
+                world,
+                "127.0.0.1",
+                port(1),
+                opt("sni="),
+                opt("cert="),
+                &extra,
+            );
+            tls_seen(&out)
+        }
         "tls6" => tls_client(world, "[::1]", port(1), None, None),
         "tls-twice" => {
             let mut seen = [

@@ -5,6 +5,7 @@
 //! done later by [`crate::tls`], so `--check` and reloads go through both.
 
 pub mod algorithms;
+mod cipher_string;
 pub mod net;
 pub mod stunnel;
 pub mod toml;
