@@ -38,8 +38,11 @@ fn traits(s: CipherSuite) -> Traits {
     }
 }
 
+/// Whether a keyword selects a suite.
+type Selects = fn(&Traits) -> bool;
+
 /// Keywords and which of our suites they select.
-const KEYWORDS: [(&str, fn(&Traits) -> bool); 24] = [
+const KEYWORDS: [(&str, Selects); 24] = [
     ("ALL", |_| true),
     ("DEFAULT", |_| true),
     ("HIGH", |_| true),
