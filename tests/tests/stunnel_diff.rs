@@ -20,8 +20,8 @@
 //!   tool, offered after it; observes whether it resumed.
 //!
 //! Placeholders: `@DIR@` (the PKI), `@PORTn@` (accept ports), `@B1@`,
-//! `@B2@` (plaintext backends), `@TLS1@` (the TLS backend), `@DEAD@` (a
-//! port nobody listens on).
+//! `@B2@` (plaintext backends), `@TLS1@` (the TLS backend), `@TLS2@` (one
+//! requiring a client certificate), `@DEAD@` (a port nobody listens on).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -78,8 +78,15 @@ fn write_pki(dir: &Path) {
     std::fs::write(dir.join("ca.crt"), ca_cert.pem()).unwrap();
     let issuer = Issuer::new(ca, ca_key);
     let leaf = |name: &str, cn: &str, sans: &[&str], client: bool, serial: u64| {
-        let mut p =
-            CertificateParams::new(sans.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
+        for san in sans {
+            let ia5 = rcgen::string::Ia5String::try_from(*san).unwrap();
+            p.subject_alt_names.push(if san.contains('@') {
+                rcgen::SanType::Rfc822Name(ia5)
+            } else {
+                rcgen::SanType::DnsName(ia5)
+            });
+        }
         p.distinguished_name.push(DnType::CommonName, cn);
         p.serial_number = Some(SerialNumber::from(serial));
         p.not_before = date_time_ymd(2020, 1, 1);
@@ -106,6 +113,13 @@ fn write_pki(dir: &Path) {
     leaf("b", "b.test", &["b.test"], false, 12);
     leaf("client", "client", &[], true, 13);
     leaf("revoked", "revoked", &[], true, 4242);
+    leaf("mail", "mail", &["alice@example.test"], true, 14);
+    let listed = format!(
+        "{}{}",
+        std::fs::read_to_string(dir.join("client.crt")).unwrap(),
+        ca_cert.pem()
+    );
+    std::fs::write(dir.join("client-and-ca.crt"), listed).unwrap();
     let crl = CertificateRevocationListParams {
         this_update: date_time_ymd(2024, 1, 1),
         next_update: date_time_ymd(2040, 1, 1),
@@ -206,8 +220,10 @@ struct World {
     b1: Greeter,
     b2: Greeter,
     tls1: u16,
+    /// A TLS backend that requires a client certificate from the CA.
+    tls2: u16,
     dead: u16,
-    _tls_backend: Peer,
+    _tls_backends: [Peer; 2],
 }
 
 /// Which program runs the file.
@@ -228,6 +244,7 @@ fn instantiate(world: &World, text: &str, ports: &[u16]) -> String {
         .replace("@B1@", &world.b1.port.to_string())
         .replace("@B2@", &world.b2.port.to_string())
         .replace("@TLS1@", &world.tls1.to_string())
+        .replace("@TLS2@", &world.tls2.to_string())
         .replace("@DEAD@", &world.dead.to_string());
     for (i, port) in ports.iter().enumerate() {
         out = out.replace(&format!("@PORT{}@", i + 1), &port.to_string());
@@ -491,13 +508,33 @@ fn stunnel_and_tls_tunnel_agree_on_the_corpus() {
             "-quiet".into(),
         ]
     });
+    let ca_crt = dir.join("ca.crt");
+    let (mtls_backend, tls2) = Peer::spawn_listening(&openssl, |port| {
+        vec![
+            "s_server".into(),
+            "-accept".into(),
+            format!("127.0.0.1:{port}"),
+            "-cert".into(),
+            server_crt.to_str().unwrap().into(),
+            "-key".into(),
+            server_key.to_str().unwrap().into(),
+            "-Verify".into(),
+            "1".into(),
+            "-CAfile".into(),
+            ca_crt.to_str().unwrap().into(),
+            "-verify_return_error".into(),
+            "-rev".into(),
+            "-quiet".into(),
+        ]
+    });
     let world = World {
         dir: dir.clone(),
         b1: Greeter::start("b1"),
         b2: Greeter::start("b2"),
         tls1,
+        tls2,
         dead: free_port(),
-        _tls_backend: tls_backend,
+        _tls_backends: [tls_backend, mtls_backend],
     };
 
     let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())

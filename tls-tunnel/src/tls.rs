@@ -227,11 +227,30 @@ fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
             optional: service.access.optional,
         }));
     }
+    if service.access.require_any && config.client_verifier.is_none() {
+        config.client_verifier = Some(Arc::new(AnyClientCert));
+    }
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     config.versions = service.algorithms.versions.clone();
     config.cipher_suites = service.algorithms.cipher_suites();
     config.groups = service.algorithms.groups.clone();
     Ok((config, trust))
+}
+
+/// stunnel's `requireCert = yes` without verifyChain or verifyPeer: a
+/// client must present a certificate (and prove it holds its key), but any
+/// certificate will do.
+struct AnyClientCert;
+
+impl ClientCertVerifier for AnyClientCert {
+    fn verify_client_cert(
+        &self,
+        _end_entity: &[u8],
+        _intermediates: &[Vec<u8>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, tls_core::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
 }
 
 /// The client configuration, without session state, and the digest of the
@@ -302,6 +321,8 @@ struct Basis {
     settings: Resumption,
     verify: ServerVerify,
     pinned: bool,
+    optional: bool,
+    require_any: bool,
     /// Client mode: the name sessions are kept under.
     name: Option<String>,
     check_host: Vec<String>,
@@ -318,6 +339,8 @@ impl Basis {
             settings: service.resumption,
             verify: service.verify.clone(),
             pinned: service.access.pinned,
+            optional: service.access.optional,
+            require_any: service.access.require_any,
             name,
             check_host: service.check_host.clone(),
             check_ip: service.check_ip.clone(),

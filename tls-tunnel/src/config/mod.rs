@@ -181,6 +181,10 @@ pub struct Access {
     /// A client without a certificate is let in (stunnel's `requireCert = no`);
     /// a certificate it does present is still verified and checked.
     pub optional: bool,
+    /// Without a CA: a client must present a certificate, any certificate
+    /// (stunnel's `requireCert = yes` without verifyChain or verifyPeer);
+    /// the handshake still proves it holds the key.
+    pub require_any: bool,
 }
 
 impl Access {

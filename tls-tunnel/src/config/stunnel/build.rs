@@ -240,12 +240,11 @@ fn section(s: &Section) -> Result<Built, (Loc, String)> {
                     allow_san: s.check_host.clone(),
                     allow_email: emails,
                     optional: checks.require == Some(false),
+                    require_any: false,
                 };
             } else if checks.require == Some(true) {
-                return Err(err(
-                    "requireCert = yes without verifyChain or verifyPeer would admit any \
-                     certificate: add verifyChain = yes and a CAfile",
-                ));
+                // stunnel's meaning: any certificate, but one.
+                service.access.require_any = true;
             } else if !s.check_host.is_empty() || !s.check_email.is_empty() {
                 return Err(err(
                     "checkHost/checkEmail in server mode need verifyChain = yes",
