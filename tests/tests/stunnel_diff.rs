@@ -8,14 +8,17 @@
 //! the table tls-tunnel/README.md carries too.
 //!
 //! Actions, one `; oracle:` line each:
-//! - `tls N [sni=NAME|none] [cert=NAME|none] [cipher12=SUITE]`: `openssl
-//!   s_client` to the Nth accept port (TLS 1.2 with only SUITE when given);
+//! - `tls N [sni=NAME|none] [cert=NAME|none] [cipher12=SUITE] [ver=1.2|1.3]
+//!   [groups=G] [suite13=S]`: `openssl s_client` to the Nth accept port
+//!   (TLS 1.2 with only SUITE, one version, groups, TLS 1.3 suites);
 //!   observes the server certificate's CN and the backend's greeting
 //!   (`backend-b1`, `backend-b2`) if it gets through;
 //! - `tls6 N`: the same over IPv6 (`::1`);
 //! - `tls-twice N`: two connections; observes the set of backends reached;
 //! - `plain N`: a plaintext client of a client-mode service, whose target
 //!   is `openssl s_server -rev`; observes the reversed line;
+//! - `resume N [ver=1.2]`: a second connection offers the first's session;
+//!   observes whether it resumed;
 //! - `resume-restart N`: a TLS 1.3 session from before a restart of the
 //!   tool, offered after it; observes whether it resumed.
 //!
@@ -42,7 +45,7 @@ use tls_tests::peer::{
 use tls_tests::tunnel::{run_tunnel, temp_dir, tunnel_bin};
 
 /// The differences we keep on purpose, with the reason (README.md's table).
-const DIFFERENCES: [(&str, &str); 3] = [
+const DIFFERENCES: [(&str, &str); 4] = [
     (
         "verify-by-default",
         "a client-mode service verifies the server against the system CAs unless told \
@@ -55,6 +58,11 @@ const DIFFERENCES: [(&str, &str); 3] = [
     (
         "no-renegotiation",
         "renegotiation = yes is refused: tls-tunnel never renegotiates",
+    ),
+    (
+        "unresolvable-address",
+        "a connect address that is not HOST:PORT is refused at start; stunnel starts and \
+         fails every connection",
     ),
 ];
 
@@ -386,9 +394,20 @@ fn act(world: &World, action: &str, ports: &[u16]) -> String {
     match words[0] {
         "tls" => {
             // TLS 1.2 with one suite, to see which suites a `ciphers` list leaves.
-            let extra: Vec<String> = opt("cipher12=")
+            let mut extra: Vec<String> = opt("cipher12=")
                 .map(|c| vec!["-tls1_2".into(), "-cipher".into(), c.into()])
                 .unwrap_or_default();
+            match opt("ver=") {
+                Some("1.2") => extra.push("-tls1_2".into()),
+                Some("1.3") => extra.push("-tls1_3".into()),
+                _ => {}
+            }
+            if let Some(g) = opt("groups=") {
+                extra.extend(["-groups".into(), g.into()]);
+            }
+            if let Some(c) = opt("suite13=") {
+                extra.extend(["-ciphersuites".into(), c.into()]);
+            }
             let out = s_client(
                 world,
                 "127.0.0.1",
@@ -445,6 +464,31 @@ fn observe(world: &World, tool: Tool, name: &str, text: &str, actions: &[String]
     };
     let mut seen = Vec::new();
     for action in actions {
+        if let Some(rest) = action.strip_prefix("resume ") {
+            // Two connections to the same instance, the second offering the
+            // first's session (`ver=1.2` for TLS 1.2).
+            let mut words = rest.split_whitespace();
+            let n: usize = words
+                .next()
+                .and_then(|w| w.parse().ok())
+                .expect("port number");
+            let ver: Vec<String> = match words.next() {
+                Some("ver=1.2") => vec!["-tls1_2".into()],
+                _ => vec!["-tls1_3".into()],
+            };
+            let session = world.dir.join(format!("{name}.{tool:?}.{n}.session"));
+            let session = session.to_str().unwrap().to_string();
+            let with = |flag: &str| {
+                let mut a = ver.clone();
+                a.extend([flag.to_string(), session.clone()]);
+                a
+            };
+            let port = ports[n - 1];
+            s_client(world, "127.0.0.1", port, None, None, &with("-sess_out"));
+            let second = s_client(world, "127.0.0.1", port, None, None, &with("-sess_in"));
+            seen.push(format!("resumed={}", second.contains("Reused, TLSv1.")));
+            continue;
+        }
         let Some(n) = action.strip_prefix("resume-restart ") else {
             seen.push(act(world, action, &ports));
             continue;

@@ -13,6 +13,7 @@ mod process;
 mod proxy_protocol;
 mod reload;
 mod service;
+mod stateful_tickets;
 mod systemd;
 mod tls;
 mod tls_io;

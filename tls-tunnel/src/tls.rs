@@ -19,6 +19,7 @@ use tls_core::{
 use tls_core::x509::{check_trusted_certificate, KeyUsage, Policy};
 
 use crate::config::{Addr, CertFiles, Mode, Resumption, ServerVerify, Service};
+use crate::stateful_tickets::StatefulTickets;
 use crate::trust::{CaFile, Crls};
 
 /// A service with its TLS configuration built: what each new connection
@@ -372,7 +373,7 @@ pub struct Sessions {
 enum SessionState {
     Off,
     Server {
-        ticketer: Option<Arc<RotatingTicketer>>,
+        ticketer: Option<Arc<dyn TicketEncrypter>>,
         cache: Arc<MemorySessionCache>,
     },
     Client(Arc<MemorySessionStore>),
@@ -410,9 +411,15 @@ impl Sessions {
                         let key = TicketKey { id, key: secret.0 };
                         ticketer.set_keys(key, Vec::new(), SystemClock.now());
                     }
-                    Some(Arc::new(ticketer))
+                    Some(Arc::new(ticketer) as Arc<dyn TicketEncrypter>)
                 } else {
-                    None
+                    // stunnel's NO_TICKET: as OpenSSL does in TLS 1.3, a
+                    // session stays here and the client gets its name.
+                    Some(Arc::new(StatefulTickets::new(
+                        Arc::new(entropy::HostEntropy),
+                        r.lifetime_secs(),
+                        r.cache_size,
+                    )) as Arc<dyn TicketEncrypter>)
                 };
                 SessionState::Server {
                     ticketer,
@@ -635,7 +642,7 @@ mod tests {
                 SessionState::Server {
                     ticketer: Some(y), ..
                 },
-            ) => Arc::ptr_eq(x, y),
+            ) => std::ptr::addr_eq(Arc::as_ptr(x), Arc::as_ptr(y)),
             _ => false,
         }
     }

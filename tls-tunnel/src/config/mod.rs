@@ -259,9 +259,10 @@ pub struct Resumption {
     /// session-ID cache; client mode: keep the server's sessions and offer
     /// them on the next connection.
     pub enabled: bool,
-    /// Server mode: issue session tickets (TLS 1.3, and TLS 1.2 tickets when
-    /// asked for). Without them only TLS 1.2 resumes, by session ID
-    /// (stunnel's `options = NO_TICKET`).
+    /// Server mode: issue encrypted session tickets (TLS 1.3, and TLS 1.2
+    /// tickets when asked for). Without them (stunnel's `options =
+    /// NO_TICKET`) sessions stay in the server's cache and a ticket only
+    /// names one, as OpenSSL does.
     pub tickets: bool,
     /// Server mode: how long a ticket or cached session may be resumed
     /// (stunnel's sessionCacheTimeout).
