@@ -45,7 +45,7 @@ use tls_tests::peer::{
 use tls_tests::tunnel::{run_tunnel, temp_dir, tunnel_bin};
 
 /// The differences we keep on purpose, with the reason (README.md's table).
-const DIFFERENCES: [(&str, &str); 4] = [
+const DIFFERENCES: [(&str, &str); 6] = [
     (
         "verify-by-default",
         "a client-mode service verifies the server against the system CAs unless told \
@@ -63,6 +63,16 @@ const DIFFERENCES: [(&str, &str); 4] = [
         "unresolvable-address",
         "a connect address that is not HOST:PORT is refused at start; stunnel starts and \
          fails every connection",
+    ),
+    (
+        "duplicate-section",
+        "two sections with one name are refused: logs, metrics and reloads tell services \
+         apart by name; stunnel runs both",
+    ),
+    (
+        "self-signed-default",
+        "a server section without cert serves a self-signed certificate (fingerprint \
+         logged) where stunnel refuses the file: a file stunnel runs is unaffected",
     ),
 ];
 
