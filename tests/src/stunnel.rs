@@ -162,6 +162,30 @@ impl Greeter {
         });
         Greeter { port, stop }
     }
+
+    /// The same on a Unix stream socket at `path` (its `port` is 0).
+    pub fn start_unix(name: &str, path: &Path) -> Greeter {
+        let _ = std::fs::remove_file(path);
+        let listener = std::os::unix::net::UnixListener::bind(path).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (flag, greeting) = (stop.clone(), format!("backend-{name}\n"));
+        std::thread::spawn(move || {
+            while !flag.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((mut s, _)) => {
+                        let _ = s.set_nonblocking(false);
+                        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                        let _ = s.write_all(greeting.as_bytes());
+                        let _ = s.shutdown(Shutdown::Write);
+                        let _ = s.read(&mut [0u8; 64]);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        Greeter { port: 0, stop }
+    }
 }
 
 impl Drop for Greeter {

@@ -76,6 +76,8 @@ struct World {
     dir: PathBuf,
     b1: Greeter,
     b2: Greeter,
+    /// `backend-u1` on the Unix socket `@DIR@/u1.sock`.
+    _u1: Greeter,
     tls1: u16,
     /// A TLS backend that requires a client certificate from the CA.
     tls2: u16,
@@ -187,7 +189,7 @@ fn tls_seen(out: &str) -> String {
         .map_or("-".to_string(), |s| {
             s.split(',').next().unwrap_or("").trim().to_string()
         });
-    let data = ["b1", "b2"]
+    let data = ["b1", "b2", "u1"]
         .into_iter()
         .find(|b| out.contains(&format!("backend-{b}")))
         .unwrap_or("-");
@@ -424,6 +426,7 @@ fn stunnel_and_tls_tunnel_agree_on_the_corpus() {
         dir: dir.clone(),
         b1: Greeter::start("b1"),
         b2: Greeter::start("b2"),
+        _u1: Greeter::start_unix("u1", &dir.join("u1.sock")),
         tls1,
         tls2,
         dead: free_port(),
