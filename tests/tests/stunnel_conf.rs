@@ -195,3 +195,101 @@ fn failover_logs_and_counts_the_failed_target() {
     );
     tunnel.kill();
 }
+
+#[test]
+fn chroot_setgid_setuid_after_binding() {
+    let dir = temp_dir("jail");
+    write_pki(&dir);
+    let backend = Greeter::start("b1");
+    // A privileged port: only bindable before the privileges go.
+    let port = if is_root() {
+        1000 + free_port() % 23
+    } else {
+        free_port()
+    };
+    let conf = dir.join("jail.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\nsyslog = no\nchroot = {}\nsetuid = nobody\nsetgid = nogroup\n\
+             pid = /tunnel.pid\n[jailed]\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{}\n\
+             cert = {}\n",
+            dir.display(),
+            backend.port,
+            dir.join("server.pem").display()
+        ),
+    )
+    .unwrap();
+    let mut tunnel = Peer::spawn(
+        &tunnel_bin(),
+        [Path::new("--config").as_os_str(), conf.as_os_str()],
+    );
+    if !is_root() {
+        // Without the privilege to give up, it says so and stops.
+        let status = tunnel.wait(PEER_TIMEOUT).expect("exits");
+        assert_eq!(status.code(), Some(1), "{}", tunnel.diagnostics());
+        assert!(
+            tunnel.stderr().contains("chroot"),
+            "{}",
+            tunnel.diagnostics()
+        );
+        return;
+    }
+    tunnel.wait_for_port(port);
+    // The pid file is written inside the jail, then the ids change.
+    let pid_file = dir.join("tunnel.pid");
+    let deadline = Instant::now() + PEER_TIMEOUT;
+    while !std::fs::read_to_string(&pid_file).is_ok_and(|p| p.trim() == tunnel.id().to_string()) {
+        assert!(Instant::now() < deadline, "no pid file in the jail");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let proc_dir = format!("/proc/{}", tunnel.id());
+    let deadline = Instant::now() + PEER_TIMEOUT;
+    loop {
+        let status = std::fs::read_to_string(format!("{proc_dir}/status")).unwrap();
+        let ids = |key: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(key))
+                .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default()
+        };
+        if ids("Uid:") == "65534 65534 65534 65534" {
+            assert_eq!(ids("Gid:"), "65534 65534 65534 65534");
+            assert_eq!(ids("Groups:"), "");
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {status}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        std::fs::read_link(format!("{proc_dir}/root")).unwrap(),
+        dir.canonicalize().unwrap()
+    );
+    // Still serving: everything it needs was loaded before.
+    let mut client = Peer::spawn(
+        &require("openssl", "openssl"),
+        [
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-ign_eof",
+        ],
+    );
+    client.close_stdin();
+    client.wait(PEER_TIMEOUT);
+    let out = String::from_utf8_lossy(&client.stdout()).into_owned();
+    assert!(
+        out.contains("backend-b1"),
+        "{out}\n{}",
+        tunnel.diagnostics()
+    );
+    tunnel.kill();
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}
