@@ -1,7 +1,7 @@
 //! The stunnel.conf front end end to end, beyond the oracle
 //! (`stunnel_diff.rs`): Debian's sample file, every error of a file at once,
 //! debug events along a connection's life, the log file and stunnel's
-//! signals, failover logged and counted.
+//! signals, failover logged and counted, chroot/setgid/setuid after binding.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -201,9 +201,12 @@ fn chroot_setgid_setuid_after_binding() {
     let dir = temp_dir("jail");
     write_pki(&dir);
     let backend = Greeter::start("b1");
-    // A privileged port: only bindable before the privileges go.
+    // A privileged port (free a moment ago): only bindable before the
+    // privileges go.
     let port = if is_root() {
-        1000 + free_port() % 23
+        (900..1024)
+            .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+            .expect("a free port below 1024")
     } else {
         free_port()
     };
