@@ -68,6 +68,13 @@ pub fn write_pki(dir: &Path) {
     leaf("client", "client", &[], true, 13);
     leaf("revoked", "revoked", &[], true, 4242);
     leaf("mail", "mail", &["alice@example.test"], true, 14);
+    leaf(
+        "server-mail",
+        "server",
+        &["server.test", "ops@example.test"],
+        false,
+        15,
+    );
     let listed = format!(
         "{}{}",
         std::fs::read_to_string(dir.join("client.crt")).unwrap(),

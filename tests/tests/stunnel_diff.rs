@@ -24,7 +24,8 @@
 //!
 //! Placeholders: `@DIR@` (the PKI), `@PORTn@` (accept ports), `@B1@`,
 //! `@B2@` (plaintext backends), `@TLS1@` (the TLS backend), `@TLS2@` (one
-//! requiring a client certificate), `@DEAD@` (a port nobody listens on).
+//! requiring a client certificate), `@TLS3@` (one whose certificate names an
+//! email address), `@DEAD@` (a port nobody listens on).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -81,8 +82,10 @@ struct World {
     tls1: u16,
     /// A TLS backend that requires a client certificate from the CA.
     tls2: u16,
+    /// A TLS backend whose certificate also names ops@example.test.
+    tls3: u16,
     dead: u16,
-    _tls_backends: [Peer; 2],
+    _tls_backends: [Peer; 3],
 }
 
 /// Which program runs the file.
@@ -104,6 +107,7 @@ fn instantiate(world: &World, text: &str, ports: &[u16]) -> String {
         .replace("@B2@", &world.b2.port.to_string())
         .replace("@TLS1@", &world.tls1.to_string())
         .replace("@TLS2@", &world.tls2.to_string())
+        .replace("@TLS3@", &world.tls3.to_string())
         .replace("@DEAD@", &world.dead.to_string());
     for (i, port) in ports.iter().enumerate() {
         out = out.replace(&format!("@PORT{}@", i + 1), &port.to_string());
@@ -389,39 +393,36 @@ fn stunnel_and_tls_tunnel_agree_on_the_corpus() {
     write_pki(&dir);
     let conf_d = dir.join("conf.d");
     std::fs::create_dir_all(&conf_d).unwrap();
-    let (server_crt, server_key) = (dir.join("server.crt"), dir.join("server.key"));
-    let (tls_backend, tls1) = Peer::spawn_listening(&openssl, |port| {
-        vec![
-            "s_server".into(),
-            "-accept".into(),
-            format!("127.0.0.1:{port}"),
-            "-cert".into(),
-            server_crt.to_str().unwrap().into(),
-            "-key".into(),
-            server_key.to_str().unwrap().into(),
-            "-rev".into(),
-            "-quiet".into(),
-        ]
-    });
     let ca_crt = dir.join("ca.crt");
-    let (mtls_backend, tls2) = Peer::spawn_listening(&openssl, |port| {
-        vec![
-            "s_server".into(),
-            "-accept".into(),
-            format!("127.0.0.1:{port}"),
-            "-cert".into(),
-            server_crt.to_str().unwrap().into(),
-            "-key".into(),
-            server_key.to_str().unwrap().into(),
-            "-Verify".into(),
-            "1".into(),
-            "-CAfile".into(),
-            ca_crt.to_str().unwrap().into(),
-            "-verify_return_error".into(),
-            "-rev".into(),
-            "-quiet".into(),
-        ]
-    });
+    let s_server = |cert: &str, extra: &[&str]| {
+        let (crt, key) = (
+            dir.join(format!("{cert}.crt")),
+            dir.join(format!("{cert}.key")),
+        );
+        let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+        Peer::spawn_listening(&openssl, move |port| {
+            let mut args: Vec<String> = vec![
+                "s_server".into(),
+                "-accept".into(),
+                format!("127.0.0.1:{port}"),
+                "-cert".into(),
+                crt.to_str().unwrap().into(),
+                "-key".into(),
+                key.to_str().unwrap().into(),
+                "-rev".into(),
+                "-quiet".into(),
+            ];
+            args.extend(extra.iter().cloned());
+            args
+        })
+    };
+    let (tls_backend, tls1) = s_server("server", &[]);
+    let ca = ca_crt.to_str().unwrap();
+    let (mtls_backend, tls2) = s_server(
+        "server",
+        &["-Verify", "1", "-CAfile", ca, "-verify_return_error"],
+    );
+    let (mail_backend, tls3) = s_server("server-mail", &[]);
     let world = World {
         dir: dir.clone(),
         b1: Greeter::start("b1"),
@@ -429,8 +430,9 @@ fn stunnel_and_tls_tunnel_agree_on_the_corpus() {
         _u1: Greeter::start_unix("u1", &dir.join("u1.sock")),
         tls1,
         tls2,
+        tls3,
         dead: free_port(),
-        _tls_backends: [tls_backend, mtls_backend],
+        _tls_backends: [tls_backend, mtls_backend, mail_backend],
     };
 
     let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())

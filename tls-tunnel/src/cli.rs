@@ -249,6 +249,7 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
         server_name: None,
         check_host: Vec::new(),
         check_ip: Vec::new(),
+        check_email: Vec::new(),
         access: Access::default(),
         sni_routes: Vec::new(),
         alpn: c.alpn.clone(),

@@ -372,6 +372,9 @@ pub struct Service {
     pub check_host: Vec<String>,
     /// Client mode: IP addresses the server certificate must match (checkIP).
     pub check_ip: Vec<std::net::IpAddr>,
+    /// Client mode: email addresses the server certificate may carry instead
+    /// (checkEmail); any match of checkHost, checkIP or checkEmail will do.
+    pub check_email: Vec<String>,
     /// Server mode: client-certificate checks.
     pub access: Access,
     /// Server mode: routes chosen by SNI.
@@ -545,7 +548,10 @@ pub fn validate(service: &Service) -> Result<(), String> {
             if a.allow_all && (!a.allow_cn.is_empty() || !a.allow_san.is_empty()) {
                 return Err("allow-all cannot be combined with allow-cn or allow-san".into());
             }
-            if !service.check_host.is_empty() || !service.check_ip.is_empty() {
+            if !service.check_host.is_empty()
+                || !service.check_ip.is_empty()
+                || !service.check_email.is_empty()
+            {
                 return Err("checkHost/checkIP apply to client mode only".into());
             }
         }

@@ -306,6 +306,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
         verify,
         check_host: Vec::new(),
         check_ip: Vec::new(),
+        check_email: Vec::new(),
         access,
         sni_routes,
         alpn: s.alpn.clone(),

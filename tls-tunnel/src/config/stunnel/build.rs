@@ -151,6 +151,7 @@ fn section(s: &Section) -> Result<Built, (Loc, String)> {
         server_name: None,
         check_host: Vec::new(),
         check_ip: Vec::new(),
+        check_email: Vec::new(),
         access: Access::default(),
         sni_routes: Vec::new(),
         alpn: Vec::new(),
@@ -186,16 +187,6 @@ fn section(s: &Section) -> Result<Built, (Loc, String)> {
                     ),
                 ));
             }
-            if let Some((_, at)) = s.check_email.first() {
-                return Err((
-                    at.clone(),
-                    format!(
-                        "[{}]: checkEmail on a server's certificate (client mode) is not \
-                         implemented yet",
-                        s.name
-                    ),
-                ));
-            }
             service.verify = match (checks.peer, checks.chain) {
                 (Some(true), _) => ServerVerify::Pinned(primary.ok_or_else(need_ca)?),
                 (_, Some(false)) => ServerVerify::Insecure,
@@ -203,6 +194,7 @@ fn section(s: &Section) -> Result<Built, (Loc, String)> {
             };
             service.check_host = s.check_host.clone();
             service.check_ip = s.check_ip.clone();
+            service.check_email = s.check_email.iter().map(|(e, _)| e.clone()).collect();
             service.server_name = match &s.sni {
                 Some((name, _)) if name.is_empty() => None,
                 Some((name, _)) => Some(name.clone()),
