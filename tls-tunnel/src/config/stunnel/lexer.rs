@@ -19,18 +19,20 @@ pub(super) enum Item {
 const MAX_INCLUDE_DEPTH: usize = 8;
 
 /// Splits `text` (the contents of `file`) into items, reading included
-/// directories; problems go to `errors` and the line is skipped.
-pub(super) fn read(file: &str, text: &str, errors: &mut Errors) -> Vec<Item> {
+/// directories when `includes` is true (else `include` is an error); problems
+/// go to `errors` and the line is skipped.
+pub(super) fn read(file: &str, text: &str, includes: bool, errors: &mut Errors) -> Vec<Item> {
     let mut out = Vec::new();
     let mut seq = 0;
-    read_into(file, text, 0, &mut seq, &mut out, errors);
+    let max_depth = if includes { MAX_INCLUDE_DEPTH } else { 0 };
+    read_into(file, text, (0, max_depth), &mut seq, &mut out, errors);
     out
 }
 
 fn read_into(
     file: &str,
     text: &str,
-    depth: usize,
+    (depth, max_depth): (usize, usize),
     seq: &mut usize,
     out: &mut Vec<Item>,
     errors: &mut Errors,
@@ -69,7 +71,11 @@ fn read_into(
         };
         let (key, value) = (key.trim(), value.trim());
         if key.eq_ignore_ascii_case("include") {
-            include(value, &at, depth, seq, out, errors);
+            if max_depth == 0 {
+                errors.add(&at, "include is not read here (no file system access)");
+            } else {
+                include(value, &at, (depth, max_depth), seq, out, errors);
+            }
             continue;
         }
         out.push(Item::Option {
@@ -86,12 +92,12 @@ fn read_into(
 fn include(
     dir: &str,
     at: &Loc,
-    depth: usize,
+    (depth, max_depth): (usize, usize),
     seq: &mut usize,
     out: &mut Vec<Item>,
     errors: &mut Errors,
 ) {
-    if depth >= MAX_INCLUDE_DEPTH {
+    if depth >= max_depth {
         errors.add(
             at,
             format!("include = {dir}: nested more than {MAX_INCLUDE_DEPTH} deep"),
@@ -121,7 +127,7 @@ fn include(
         }
         let shown = path.display().to_string();
         match std::fs::read_to_string(&path) {
-            Ok(text) => read_into(&shown, &text, depth + 1, seq, out, errors),
+            Ok(text) => read_into(&shown, &text, (depth + 1, max_depth), seq, out, errors),
             Err(e) => errors.add(at, format!("include = {dir}: cannot read {shown}: {e}")),
         }
     }

@@ -517,3 +517,12 @@ fn ticket_secrets() {
     let e = parse("s.conf", client).unwrap_err();
     assert!(e.message.contains("server mode only"), "{e}");
 }
+
+#[test]
+fn parse_text_reads_no_directory() {
+    let e = parse_text("s.conf", "include = /etc\n[a]\naccept = 1\nconnect = 2\n").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "s.conf:1: include is not read here (no file system access)"
+    );
+}
