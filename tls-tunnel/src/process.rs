@@ -44,8 +44,8 @@ pub struct LogSink {
 
 impl LogSink {
     /// The destinations `global` asks for, as stunnel chooses them: the
-    /// `output` file if given, else stderr in the foreground; and syslog
-    /// when `syslog = yes` (lines are lost only if neither is possible).
+    /// `output` file if given, else stderr in the foreground (not with
+    /// `foreground = quiet`); and syslog when `syslog = yes`.
     pub fn new(global: &Global) -> Result<Arc<LogSink>, String> {
         let file = match &global.log_file {
             Some(path) => Some(LogFile {
@@ -63,7 +63,7 @@ impl LogSink {
             None
         };
         Ok(Arc::new(LogSink {
-            stderr: file.is_none() && global.foreground,
+            stderr: file.is_none() && global.foreground && !global.quiet,
             file,
             syslog,
         }))

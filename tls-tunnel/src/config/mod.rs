@@ -428,6 +428,8 @@ pub struct Global {
     pub drain_timeout: Duration,
     /// Truncate the log file when it is opened (stunnel's `log = overwrite`).
     pub log_overwrite: bool,
+    /// In the foreground, do not log to stderr (stunnel's `foreground = quiet`).
+    pub quiet: bool,
     /// Log to syslog (stunnel's `syslog = yes`, its default): used when
     /// running in the background without a log file.
     pub syslog: bool,
@@ -455,6 +457,7 @@ impl Default for Global {
             metrics: None,
             drain_timeout: Duration::from_secs(30),
             log_overwrite: false,
+            quiet: false,
             syslog: false,
             syslog_ident: "tls-tunnel".into(),
             chroot: None,

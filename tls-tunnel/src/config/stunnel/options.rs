@@ -196,9 +196,10 @@ fn global_option(global: &mut Global, key: &str, lower: &str, value: &str) -> Re
             }
         },
         "foreground" => {
-            global.foreground = match value.to_ascii_lowercase().as_str() {
-                "yes" | "quiet" => true,
-                "no" => false,
+            (global.foreground, global.quiet) = match value.to_ascii_lowercase().as_str() {
+                "yes" => (true, false),
+                "quiet" => (true, true),
+                "no" => (false, false),
                 _ => {
                     return Err(format!(
                         "foreground must be yes, quiet or no, not {value:?}"

@@ -9,7 +9,13 @@ use tls_core::{CipherSuite, NamedGroup, ProtocolVersion};
 fn two_services_and_globals() {
     let conf = "; comment\nforeground = yes\npid = /tmp/x.pid\ndebug = 7\nTIMEOUTidle = 30\n\n[web]\naccept = 8443\nconnect = 127.0.0.1:80\ncert = /c.pem\nkey = /k.pem\n\n[db]\nclient = yes\naccept = 127.0.0.1:5432\nconnect = db.example.com:5433\nCAfile = /ca.pem\nverifyChain = yes\n";
     let c = parse("s.conf", conf).unwrap();
-    assert!(c.global.foreground);
+    assert!(c.global.foreground && !c.global.quiet);
+    let quiet = parse(
+        "s.conf",
+        "foreground = quiet\n[a]\naccept = 1\nconnect = 2\n",
+    )
+    .unwrap();
+    assert!(quiet.global.foreground && quiet.global.quiet);
     assert_eq!(c.global.log_level, tracing::Level::DEBUG);
     assert_eq!(c.services.len(), 2);
     assert_eq!(c.services[0].listen, Addr::Tcp("0.0.0.0:8443".into()));
