@@ -296,3 +296,45 @@ fn is_root() -> bool {
         .lines()
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
 }
+
+#[test]
+fn setuid_in_a_section_owns_its_unix_socket() {
+    let dir = temp_dir("unix-owner");
+    write_pki(&dir);
+    let backend = Greeter::start("b1");
+    let socket = dir.join("front.sock");
+    // As root the socket goes to nobody; otherwise to ourselves (all a
+    // user may give away).
+    let (user, group, id) = if is_root() {
+        ("nobody".to_string(), "nogroup".to_string(), 65534)
+    } else {
+        let me = std::fs::metadata(&dir).unwrap();
+        let uid = std::os::unix::fs::MetadataExt::uid(&me);
+        let gid = std::os::unix::fs::MetadataExt::gid(&me);
+        (uid.to_string(), gid.to_string(), uid)
+    };
+    let conf = dir.join("owner.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\nsyslog = no\n[front]\naccept = {}\nconnect = 127.0.0.1:{}\n\
+             cert = {}\nsetuid = {user}\nsetgid = {group}\n",
+            socket.display(),
+            backend.port,
+            dir.join("server.pem").display()
+        ),
+    )
+    .unwrap();
+    let mut tunnel = Peer::spawn(
+        &tunnel_bin(),
+        [Path::new("--config").as_os_str(), conf.as_os_str()],
+    );
+    assert!(
+        tunnel.wait_output_contains("ready", PEER_TIMEOUT),
+        "{}",
+        tunnel.diagnostics()
+    );
+    let meta = std::fs::metadata(&socket).unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), id);
+    tunnel.kill();
+}

@@ -87,7 +87,8 @@ fn main() -> ExitCode {
         }
     };
     // Names are looked up while the process has one thread and no chroot.
-    let privileges = match process::Privileges::resolve(&global) {
+    let services: Vec<_> = lives.iter().map(|l| l.service.clone()).collect();
+    let privileges = match process::Privileges::resolve(&global, &services) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("tls-tunnel: {e}");
@@ -179,6 +180,12 @@ async fn run(
                 return ExitCode::from(EXIT_RUNTIME);
             }
         };
+        if let crate::config::Addr::Unix(path) = &s.listen {
+            if let Err(e) = privileges.own_socket(&s.name, path) {
+                eprintln!("tls-tunnel: {}: [{}]: {e}", s.origin, s.name);
+                return ExitCode::from(EXIT_RUNTIME);
+            }
+        }
         if s.mode == Mode::Server
             && (s.cert.is_none() || s.sni_routes.iter().any(|r| r.cert.is_none()))
         {

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use tracing::{Level, Metadata};
 use tracing_subscriber::fmt::MakeWriter;
 
-use crate::config::Global;
+use crate::config::{Global, Service};
 
 /// A log file that can be reopened (after log rotation).
 struct LogFile {
@@ -173,51 +173,71 @@ pub struct Privileges {
     chroot: Option<PathBuf>,
     gid: Option<libc::gid_t>,
     uid: Option<libc::uid_t>,
+    /// Owners of services' Unix accept sockets, by service name.
+    owners: Vec<(String, Option<libc::uid_t>, Option<libc::gid_t>)>,
+}
+
+/// A group by name or number (`setgid`). Not thread-safe: call before any
+/// thread starts.
+fn group_id(g: &str) -> Result<libc::gid_t, String> {
+    if let Ok(n) = g.parse() {
+        return Ok(n);
+    }
+    let name = CString::new(g).map_err(|_| format!("setgid = {g:?}: bad name"))?;
+    // SAFETY: a NUL-terminated name; the result is read before any other call.
+    let gr = unsafe { libc::getgrnam(name.as_ptr()) };
+    if gr.is_null() {
+        return Err(format!("setgid = {g}: no such group"));
+    }
+    // SAFETY: checked non-null above.
+    Ok(unsafe { (*gr).gr_gid })
+}
+
+/// A user by name or number (`setuid`). Not thread-safe: call before any
+/// thread starts.
+fn user_id(u: &str) -> Result<libc::uid_t, String> {
+    if let Ok(n) = u.parse() {
+        return Ok(n);
+    }
+    let name = CString::new(u).map_err(|_| format!("setuid = {u:?}: bad name"))?;
+    // SAFETY: a NUL-terminated name; the result is read before any other call.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        return Err(format!("setuid = {u}: no such user"));
+    }
+    // SAFETY: checked non-null above.
+    Ok(unsafe { (*pw).pw_uid })
 }
 
 impl Privileges {
-    /// Resolves `setuid`/`setgid` (names or numbers). Call before any
-    /// thread starts: the user database functions are not thread-safe.
-    pub fn resolve(global: &Global) -> Result<Privileges, String> {
-        let gid = match &global.setgid {
-            None => None,
-            Some(g) => Some(match g.parse() {
-                Ok(n) => n,
-                Err(_) => {
-                    let name = CString::new(g.as_str())
-                        .map_err(|_| format!("setgid = {g:?}: bad name"))?;
-                    // SAFETY: a NUL-terminated name; the result is read before any other call.
-                    let gr = unsafe { libc::getgrnam(name.as_ptr()) };
-                    if gr.is_null() {
-                        return Err(format!("setgid = {g}: no such group"));
-                    }
-                    // SAFETY: checked non-null above.
-                    unsafe { (*gr).gr_gid }
-                }
-            }),
-        };
-        let uid = match &global.setuid {
-            None => None,
-            Some(u) => Some(match u.parse() {
-                Ok(n) => n,
-                Err(_) => {
-                    let name = CString::new(u.as_str())
-                        .map_err(|_| format!("setuid = {u:?}: bad name"))?;
-                    // SAFETY: a NUL-terminated name; the result is read before any other call.
-                    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
-                    if pw.is_null() {
-                        return Err(format!("setuid = {u}: no such user"));
-                    }
-                    // SAFETY: checked non-null above.
-                    unsafe { (*pw).pw_uid }
-                }
-            }),
-        };
+    /// Resolves `setuid`/`setgid` (names or numbers), global and of each
+    /// service. Call before any thread starts: the user database functions
+    /// are not thread-safe.
+    pub fn resolve(global: &Global, services: &[Service]) -> Result<Privileges, String> {
+        let mut owners = Vec::new();
+        for s in services {
+            if let Some(owner) = &s.net.unix_owner {
+                let uid = owner.user.as_deref().map(user_id).transpose()?;
+                let gid = owner.group.as_deref().map(group_id).transpose()?;
+                owners.push((s.name.clone(), uid, gid));
+            }
+        }
         Ok(Privileges {
             chroot: global.chroot.clone(),
-            gid,
-            uid,
+            gid: global.setgid.as_deref().map(group_id).transpose()?,
+            uid: global.setuid.as_deref().map(user_id).transpose()?,
+            owners,
         })
+    }
+
+    /// Gives service `name`'s Unix accept socket at `path` the owner its
+    /// section asks for (stunnel's setuid/setgid in a section).
+    pub fn own_socket(&self, name: &str, path: &Path) -> Result<(), String> {
+        if let Some((_, uid, gid)) = self.owners.iter().find(|(n, _, _)| n == name) {
+            std::os::unix::fs::chown(path, *uid, *gid)
+                .map_err(|e| format!("cannot set the owner of {}: {e}", path.display()))?;
+        }
+        Ok(())
     }
 
     /// stunnel's chroot, once the listeners are bound.

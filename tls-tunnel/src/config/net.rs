@@ -61,6 +61,17 @@ pub struct NetOptions {
     pub source: Option<IpAddr>,
     /// How a target is chosen.
     pub failover: Failover,
+    /// Owner of a Unix accept socket (stunnel's setuid/setgid in a section).
+    pub unix_owner: Option<UnixOwner>,
+}
+
+/// The user and group (names or numbers) a Unix accept socket is given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnixOwner {
+    /// The owning user.
+    pub user: Option<String>,
+    /// The owning group.
+    pub group: Option<String>,
 }
 
 /// Which socket a `socket = X:OPTION=VALUE` line is about.

@@ -7,18 +7,23 @@ use std::path::PathBuf;
 use tls_core::ProtocolVersion;
 
 use super::super::{
-    validate, Access, Algorithms, CertFiles, Mode, Resumption, ServerVerify, Service, SniRoute,
-    TicketSecret, TrustExtras, DEFAULT_MAX_CONNECTIONS,
+    validate, Access, Addr, Algorithms, CertFiles, Mode, Resumption, ServerVerify, Service,
+    SniRoute, TicketSecret, TrustExtras, DEFAULT_MAX_CONNECTIONS,
 };
 use super::{Errors, Loc, Section};
 
-/// The services of `sections`; each section's problems go to `errors`.
-pub(super) fn build(sections: &[Section], errors: &mut Errors) -> Vec<Service> {
+/// The services of `sections`; each section's problems go to `errors`,
+/// options accepted without effect to `notices`.
+pub(super) fn build(
+    sections: &[Section],
+    errors: &mut Errors,
+    notices: &mut Vec<String>,
+) -> Vec<Service> {
     let mut services: Vec<Service> = Vec::new();
     // SNI sections, attached to their parent once all parents exist.
     let mut slaves: Vec<(String, SniRoute, Loc)> = Vec::new();
     for s in sections.iter().filter(|s| !s.broken) {
-        match section(s) {
+        match section(s, notices) {
             Ok(Built::Service(service)) => services.push(*service),
             Ok(Built::Route(parent, route, at)) => slaves.push((parent, route, at)),
             Err((at, e)) => errors.add(&at, e),
@@ -101,7 +106,7 @@ fn checks(s: &Section) -> Result<Checks, (Loc, String)> {
     })
 }
 
-fn section(s: &Section) -> Result<Built, (Loc, String)> {
+fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String)> {
     let err = |msg: &str| (s.at.clone(), format!("[{}]: {msg}", s.name));
     let mode = if s.client.unwrap_or(false) {
         Mode::Client
@@ -131,6 +136,17 @@ fn section(s: &Section) -> Result<Built, (Loc, String)> {
     let Some((listen, _)) = s.accept.clone() else {
         return Err(err("no accept address"));
     };
+    let mut net = s.net.clone();
+    if net.unix_owner.is_some() && !matches!(listen, Addr::Unix(_)) {
+        // As stunnel: accepted, with nothing to act on.
+        net.unix_owner = None;
+        notices.push(format!(
+            "[{}]: setuid/setgid in a section set the owner of a Unix accept socket: accept \
+             here is TCP, so they have no effect (before the first section they change the \
+             user the process runs as)",
+            s.name
+        ));
+    }
     let algorithms = algorithms(s)?;
     let checks = checks(s)?;
     // The CA file, else the CA directory, is the primary trust source; a
@@ -169,7 +185,7 @@ fn section(s: &Section) -> Result<Built, (Loc, String)> {
             crl_file: s.crlfile.as_ref().map(PathBuf::from),
             crl_dir: s.crlpath.as_ref().map(PathBuf::from),
         },
-        net: s.net.clone(),
+        net,
     };
     let need_ca = || err("verifyChain/verifyPeer need CAfile or CApath");
     match mode {

@@ -151,7 +151,7 @@ fn parse_with(file: &str, text: &str, includes: bool) -> Result<Config, ConfigEr
             .0
             .push(ConfigError::new(file, "no [service] section"));
     }
-    let services = build::build(&sections, &mut errors);
+    let services = build::build(&sections, &mut errors, &mut global.notices);
     global.notices.dedup();
     match ConfigError::all(errors.0) {
         Some(e) => Err(e),

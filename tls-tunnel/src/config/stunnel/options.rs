@@ -159,9 +159,17 @@ pub(super) fn apply(
             return Ok(());
         }
         "setuid" | "setgid" => {
-            return Err(format!(
-                "{key} in a service (owner of its Unix accept socket) is not implemented yet"
-            ))
+            // In a section: the owner of its Unix accept socket.
+            if value.is_empty() {
+                return Err(format!("{key} needs a user or group name or number"));
+            }
+            let s = section.unwrap_or(defaults);
+            let owner = s.net.unix_owner.get_or_insert_with(Default::default);
+            match lower.as_str() {
+                "setuid" => owner.user = Some(value.to_string()),
+                _ => owner.group = Some(value.to_string()),
+            }
+            return Ok(());
         }
         "service" => {
             if section.is_none() {

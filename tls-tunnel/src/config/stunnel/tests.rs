@@ -532,3 +532,23 @@ fn parse_text_reads_no_directory() {
         "s.conf:1: include is not read here (no file system access)"
     );
 }
+
+#[test]
+fn unix_socket_owner_in_a_section() {
+    let conf = "setuid = root\n[u]\naccept = /run/x.sock\nconnect = 2\nsetuid = nobody\n\
+                setgid = nogroup\n[t]\naccept = 1\nconnect = 2\nsetgid = nogroup\n";
+    // On a TCP accept (section [t]) they have nothing to act on, as in stunnel.
+    let c = parse("s.conf", conf).unwrap();
+    assert!(c.services[1].net.unix_owner.is_none());
+    assert!(
+        c.global.notices[0].starts_with("[t]: setuid/setgid in a section"),
+        "{:?}",
+        c.global.notices
+    );
+    assert_eq!(c.global.setuid.as_deref(), Some("root"));
+    let owner = c.services[0].net.unix_owner.clone().unwrap();
+    assert_eq!(
+        (owner.user.as_deref(), owner.group.as_deref()),
+        (Some("nobody"), Some("nogroup"))
+    );
+}
