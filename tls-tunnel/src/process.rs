@@ -38,8 +38,8 @@ fn open_log(path: &Path, overwrite: bool) -> Result<File, String> {
 pub struct LogSink {
     stderr: bool,
     file: Option<LogFile>,
-    /// The syslog socket and the name lines carry.
-    syslog: Option<(UnixDatagram, String)>,
+    /// The syslog socket, the name lines carry and the facility code.
+    syslog: Option<(UnixDatagram, String, u8)>,
 }
 
 impl LogSink {
@@ -58,7 +58,7 @@ impl LogSink {
         let syslog = if global.syslog {
             UnixDatagram::unbound()
                 .ok()
-                .map(|s| (s, global.syslog_ident.clone()))
+                .map(|s| (s, global.syslog_ident.clone(), global.syslog_facility))
         } else {
             None
         };
@@ -97,8 +97,8 @@ impl LogSink {
                 .unwrap_or_else(|e| e.into_inner())
                 .write_all(line);
         }
-        if let Some((socket, ident)) = &self.syslog {
-            // Facility daemon (3), with the syslog severity of the level.
+        if let Some((socket, ident, facility)) = &self.syslog {
+            // The facility, with the syslog severity of the level.
             let severity = match level {
                 Level::ERROR => 3,
                 Level::WARN => 4,
@@ -108,7 +108,7 @@ impl LogSink {
             let text = String::from_utf8_lossy(line);
             let msg = format!(
                 "<{}>{ident}[{}]: {}",
-                3 * 8 + severity,
+                u16::from(*facility) * 8 + severity,
                 std::process::id(),
                 text.trim_end()
             );

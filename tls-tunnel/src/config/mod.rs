@@ -435,6 +435,8 @@ pub struct Global {
     pub syslog: bool,
     /// The name syslog lines carry (stunnel's `service`).
     pub syslog_ident: String,
+    /// The syslog facility code (stunnel's `debug = FACILITY.level`; daemon).
+    pub syslog_facility: u8,
     /// Once every listener is bound: change root to this directory.
     pub chroot: Option<PathBuf>,
     /// Once every listener is bound: run as this group (name or number).
@@ -460,6 +462,7 @@ impl Default for Global {
             quiet: false,
             syslog: false,
             syslog_ident: "tls-tunnel".into(),
+            syslog_facility: 3,
             chroot: None,
             setgid: None,
             setuid: None,

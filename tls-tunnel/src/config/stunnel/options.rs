@@ -141,8 +141,13 @@ pub(super) fn apply(
         "debug" => {
             // stunnel accepts a per-service level; we log per process, at
             // the most verbose level asked for.
-            let level = parse_debug(value)?;
-            if section.is_none() || level > global.log_level {
+            let (facility, level) = parse_debug(value)?;
+            if section.is_none() {
+                global.log_level = level;
+                if let Some(f) = facility {
+                    global.syslog_facility = f;
+                }
+            } else if level > global.log_level {
                 global.log_level = level;
             }
             return Ok(());
@@ -571,14 +576,45 @@ fn yes_no(key: &str, value: &str) -> Result<bool, String> {
     }
 }
 
-/// stunnel's `debug = [facility.]level`, level 0..7 or a syslog name.
-fn parse_debug(value: &str) -> Result<tracing::Level, String> {
-    let level = value
-        .rsplit('.')
-        .next()
-        .unwrap_or(value)
-        .to_ascii_lowercase();
-    Ok(match level.as_str() {
+/// Syslog facilities by name, with their codes (RFC 5424, section 6.2.1).
+const FACILITIES: [(&str, u8); 20] = [
+    ("kern", 0),
+    ("user", 1),
+    ("mail", 2),
+    ("daemon", 3),
+    ("auth", 4),
+    ("syslog", 5),
+    ("lpr", 6),
+    ("news", 7),
+    ("uucp", 8),
+    ("cron", 9),
+    ("authpriv", 10),
+    ("ftp", 11),
+    ("local0", 16),
+    ("local1", 17),
+    ("local2", 18),
+    ("local3", 19),
+    ("local4", 20),
+    ("local5", 21),
+    ("local6", 22),
+    ("local7", 23),
+];
+
+/// stunnel's `debug = [facility.]level`: the syslog facility if given, and
+/// the level (0..7 or a syslog name), case ignored.
+fn parse_debug(value: &str) -> Result<(Option<u8>, tracing::Level), String> {
+    let (facility, level) = match value.split_once('.') {
+        Some((f, l)) => {
+            let code = FACILITIES
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(f.trim()))
+                .map(|(_, code)| *code)
+                .ok_or_else(|| format!("debug: unknown syslog facility {f:?}"))?;
+            (Some(code), l)
+        }
+        None => (None, value),
+    };
+    let level = match level.trim().to_ascii_lowercase().as_str() {
         "emerg" | "0" | "alert" | "1" | "crit" | "2" | "err" | "3" => tracing::Level::ERROR,
         "warning" | "4" => tracing::Level::WARN,
         "notice" | "5" | "info" | "6" => tracing::Level::INFO,
@@ -588,5 +624,6 @@ fn parse_debug(value: &str) -> Result<tracing::Level, String> {
                 "debug level must be 0-7 or a syslog level name, not {value:?}"
             ))
         }
-    })
+    };
+    Ok((facility, level))
 }

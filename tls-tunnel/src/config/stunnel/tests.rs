@@ -552,3 +552,21 @@ fn unix_socket_owner_in_a_section() {
         (Some("nobody"), Some("nogroup"))
     );
 }
+
+#[test]
+fn debug_facility_and_level() {
+    let global = |debug: &str| {
+        let conf = format!("debug = {debug}\n[a]\naccept = 1\nconnect = 2\n");
+        parse("s.conf", &conf).map(|c| c.global)
+    };
+    let g = global("LOCAL3.Info").unwrap();
+    assert_eq!((g.syslog_facility, g.log_level), (19, tracing::Level::INFO));
+    let g = global("warning").unwrap();
+    assert_eq!((g.syslog_facility, g.log_level), (3, tracing::Level::WARN));
+    let g = global("7").unwrap();
+    assert_eq!(g.log_level, tracing::Level::DEBUG);
+    let e = global("local9.info").unwrap_err();
+    assert!(e.message.contains("unknown syslog facility"), "{e}");
+    let e = global("daemon.loud").unwrap_err();
+    assert!(e.message.contains("0-7 or a syslog level name"), "{e}");
+}
