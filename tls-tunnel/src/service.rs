@@ -176,6 +176,28 @@ fn tls_info(n: &Negotiated, client_cn: Option<String>) -> TlsInfo {
 static OPEN: Mutex<BTreeMap<u64, (String, String, Instant)>> = Mutex::new(BTreeMap::new());
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// A connection's entry in [`OPEN`], removed when the connection's task
+/// ends however it ends.
+struct OpenEntry(u64);
+
+impl OpenEntry {
+    fn new(service: &str, peer: &str, since: Instant) -> OpenEntry {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        OPEN.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, (service.to_string(), peer.to_string(), since));
+        OpenEntry(id)
+    }
+}
+
+impl Drop for OpenEntry {
+    fn drop(&mut self) {
+        OPEN.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.0);
+    }
+}
+
 /// Logs every open connection (stunnel's SIGUSR2).
 pub fn log_connections() {
     let open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
@@ -204,11 +226,9 @@ async fn connection(mut stream: Stream, live: Arc<Live>, metrics: Arc<ServiceMet
     let peer = report
         .peer
         .map_or_else(|| "unix".to_string(), |p| p.to_string());
-    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    let entry = OpenEntry::new(&live.service.name, &peer, started);
+    let id = entry.0;
     tracing::info!(id, service = %live.service.name, peer = %peer, "connection accepted");
-    OPEN.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(id, (live.service.name.clone(), peer.clone(), started));
     if let Stream::Tcp(tcp) = &stream {
         if let Err(e) =
             crate::listen::set_options(socket2::SockRef::from(tcp), &live.service.net.local)
@@ -217,7 +237,7 @@ async fn connection(mut stream: Stream, live: Arc<Live>, metrics: Arc<ServiceMet
         }
     }
     run(&mut stream, &live, &metrics, &mut report).await;
-    OPEN.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+    drop(entry);
     // A PROXY header may have named the real peer.
     let peer = report
         .peer
@@ -242,12 +262,12 @@ async fn connection(mut stream: Stream, live: Arc<Live>, metrics: Arc<ServiceMet
                 id,
                 service = %s.name,
                 peer = %peer,
-        sni = %n.and_then(|n| n.server_name.as_deref()).unwrap_or("-"),
-        version = %n.map_or_else(|| "-".into(), |n| version_name(n.version)),
-        suite = %n.map_or_else(|| "-".into(), |n| suite_name(n.suite)),
-        resumed = n.is_some_and(|n| n.resumed),
-        bytes_in = report.bytes.from_tls,
-        bytes_out = report.bytes.to_tls,
+                sni = %n.and_then(|n| n.server_name.as_deref()).unwrap_or("-"),
+                version = %n.map_or_else(|| "-".into(), |n| version_name(n.version)),
+                suite = %n.map_or_else(|| "-".into(), |n| suite_name(n.suite)),
+                resumed = n.is_some_and(|n| n.resumed),
+                bytes_in = report.bytes.from_tls,
+                bytes_out = report.bytes.to_tls,
                 duration_ms = started.elapsed().as_millis() as u64,
                 reason = %report.outcome,
                 "connection closed"
