@@ -129,7 +129,7 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
 
     if mode == Mode::Server {
         if let Some((sni, at)) = &s.sni {
-            return route(s, sni, at, cert);
+            return route(s, sni, at, cert, notices);
         }
     }
 
@@ -269,6 +269,7 @@ fn route(
     sni: &str,
     at: &Loc,
     cert: Option<CertFiles>,
+    notices: &mut Vec<String>,
 ) -> Result<Built, (Loc, String)> {
     let Some((parent, pattern)) = sni.split_once(':') else {
         return Err((
@@ -277,27 +278,21 @@ fn route(
         ));
     };
     let parent = parent.trim();
+    // As stunnel: accepted, but the TLS settings and sessions of a
+    // connection are its parent's (the name only picks the certificate and
+    // the target).
     if let Some((what, at)) = own_session_option(s, true) {
-        return Err((
-            at,
-            format!(
-                "[{}]: {what} belongs in [{parent}]: an sni section shares the sessions of its \
-                 parent",
-                s.name
-            ),
+        notices.push(format!(
+            "{at}: [{}]: {what} has no effect in an sni section: it shares the sessions of \
+             [{parent}]",
+            s.name
         ));
     }
-    if let Some((what, at)) = protocol_option_lines(s)
-        .filter(|(_, l)| *l > s.at)
-        .min_by(|a, b| a.1.cmp(&b.1))
-    {
-        return Err((
-            at,
-            format!(
-                "[{}]: {what} belongs in [{parent}]: an sni section uses the TLS settings of its \
-                 parent",
-                s.name
-            ),
+    for (what, at) in protocol_option_lines(s).filter(|(_, l)| *l > s.at) {
+        notices.push(format!(
+            "{at}: [{}]: {what} has no effect in an sni section: it uses the TLS settings of \
+             [{parent}]",
+            s.name
         ));
     }
     if s.accept.as_ref().is_some_and(|(_, l)| *l > s.at) {

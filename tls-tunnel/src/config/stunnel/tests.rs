@@ -102,9 +102,15 @@ fn bad_session_options_name_their_line() {
     assert!(e.message.contains("server mode only"), "{e}");
 
     let sni = "[main]\naccept = 443\nconnect = 127.0.0.1:1\n[a]\nsni = main:a.example\nsessionResume = no\n";
-    let e = parse("s.conf", sni).unwrap_err();
-    assert_eq!(e.location, "s.conf:6", "{e}");
-    assert!(e.message.contains("sessionResume belongs in [main]"), "{e}");
+    let c = parse("s.conf", sni).unwrap();
+    assert_eq!(
+        c.global.notices,
+        [
+            "s.conf:6: [a]: sessionResume has no effect in an sni section: it shares the \
+          sessions of [main]"
+        ]
+    );
+    assert!(c.services[0].resumption.enabled);
 }
 
 /// The algorithms of a one-service config with `options` in its section.
@@ -226,9 +232,20 @@ fn options_restating_policy_are_accepted() {
 fn sni_section_takes_protocol_options_from_its_parent() {
     let conf = "curves = P-256\n[main]\naccept = 443\nconnect = 127.0.0.1:1\n\
                 [a]\nsni = main:a.example\nciphers = ECDHE-RSA-AES128-GCM-SHA256\n";
-    let e = parse("s.conf", conf).unwrap_err();
-    assert_eq!(e.location, "s.conf:7", "{e}");
-    assert!(e.message.contains("ciphers belongs in [main]"), "{e}");
+    // As stunnel: accepted without effect (the parent's settings apply),
+    // and a start-up line says so; the inherited curves say nothing.
+    let c = parse("s.conf", conf).unwrap();
+    assert_eq!(
+        c.global.notices,
+        [
+            "s.conf:7: [a]: ciphers has no effect in an sni section: it uses the TLS settings \
+          of [main]"
+        ]
+    );
+    assert_eq!(
+        c.services[0].algorithms.tls12_suites,
+        Algorithms::default().tls12_suites
+    );
 }
 
 #[test]
