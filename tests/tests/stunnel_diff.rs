@@ -37,7 +37,7 @@ use tls_tests::stunnel::{write_pki, Greeter};
 use tls_tests::tunnel::{temp_dir, tunnel_bin};
 
 /// The differences we keep on purpose, with the reason (README.md's table).
-const DIFFERENCES: [(&str, &str); 6] = [
+const DIFFERENCES: [(&str, &str); 7] = [
     (
         "verify-by-default",
         "a client-mode service verifies the server against the system CAs unless told \
@@ -65,6 +65,10 @@ const DIFFERENCES: [(&str, &str); 6] = [
         "self-signed-default",
         "a server section without cert serves a self-signed certificate (fingerprint \
          logged) where stunnel refuses the file: a file stunnel runs is unaffected",
+    ),
+    (
+        "bounded-cache",
+        "sessionCacheSize = 0 (unlimited) is refused: a client could fill the memory",
     ),
 ];
 

@@ -203,6 +203,15 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
                     ),
                 ));
             }
+            let verifying = checks.chain == Some(true) || checks.peer == Some(true);
+            if !verifying
+                && (!s.check_host.is_empty() || !s.check_ip.is_empty() || !s.check_email.is_empty())
+            {
+                return Err(err(
+                    "checkHost, checkIP and checkEmail need verifyChain = yes or verifyPeer = \
+                     yes (stunnel refuses them without too)",
+                ));
+            }
             service.verify = match (checks.peer, checks.chain) {
                 (Some(true), _) => ServerVerify::Pinned(primary.ok_or_else(need_ca)?),
                 (_, Some(false)) => ServerVerify::Insecure,

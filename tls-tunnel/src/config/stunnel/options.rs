@@ -76,6 +76,18 @@ const REFUSED: [(&str, &str); 20] = [
     ("redirect", NOT_YET),
 ];
 
+/// Curves OpenSSL offers that tls-core does not implement.
+const LACKING_CURVES: [&str; 8] = [
+    "X448",
+    "P-521",
+    "secp521r1",
+    "ffdhe2048",
+    "ffdhe3072",
+    "ffdhe4096",
+    "ffdhe6144",
+    "ffdhe8192",
+];
+
 /// `options` values that only restate tls-tunnel's fixed policy: SSLv2/3 and
 /// TLS below 1.2 are never spoken, there is no compression, every ECDHE key
 /// is fresh (and there is no DHE), the server's suite order always wins,
@@ -350,7 +362,25 @@ fn service_option(
             s.tls12_suites = Some((suites, at));
         }
         "curves" => {
-            let groups = parse_groups(value).map_err(|e| format!("{key} = {value}: {e}"))?;
+            // Curves OpenSSL has and tls-core lacks are left out (fewer
+            // curves weaken nothing), so stunnel's own default list works.
+            let (ours, lacking): (Vec<&str>, Vec<&str>) = value
+                .split(':')
+                .map(str::trim)
+                .partition(|c| !LACKING_CURVES.iter().any(|l| l.eq_ignore_ascii_case(c)));
+            let groups =
+                parse_groups(&ours.join(":")).map_err(|e| format!("{key} = {value}: {e}"))?;
+            if !lacking.is_empty() {
+                note(
+                    global,
+                    key,
+                    value,
+                    &format!(
+                        "{} left out: tls-tunnel has X25519, P-256 and P-384",
+                        lacking.join(", ")
+                    ),
+                );
+            }
             s.groups = Some((groups, at));
         }
         "socket" => {
@@ -527,6 +557,13 @@ fn option(global: &mut Global, s: &mut Section, value: &str, at: Loc) -> Result<
         (true, _) if weakening.is_some() => {
             note(global, "options", value, "the option is never set")
         }
+        (false, "ALL") => note(
+            global,
+            "options",
+            value,
+            "workarounds for bugs of old peers tls-tunnel does not need; LEGACY_SERVER_CONNECT \
+             among them is not honoured (TLS 1.2 servers must support secure renegotiation)",
+        ),
         (false, _) if weakening.is_some() => {
             let why = weakening.map_or("", |(_, why)| why);
             return Err(format!("options = {value}: cannot be honoured ({why})"));

@@ -201,8 +201,8 @@ fn suites_and_curves() {
     );
     bad_at_line_4("ciphers = AES128-SHA", "\"AES128-SHA\" is not supported");
     bad_at_line_4(
-        "curves = X25519:secp521r1",
-        "curve \"secp521r1\" is not supported",
+        "curves = X25519:brainpoolP256r1",
+        "curve \"brainpoolP256r1\" is not supported",
     );
     bad_at_line_4("curves = ", "names no curve");
 }
@@ -225,7 +225,31 @@ fn options_restating_policy_are_accepted() {
         "options = -NO_SSLv3",
         "NO_SSLv3 is tls-tunnel's fixed policy",
     );
-    bad_at_line_4("options = ALL", "options = ALL: unsupported");
+    bad_at_line_4("options = NETSCAPE_CHALLENGE_BUG", "unsupported");
+    // stunnel's default curve list and OpenSSL's bug workarounds: accepted,
+    // with what is left out said at start.
+    let conf =
+        "curves = X25519:P-256:X448:P-521:P-384\noptions = ALL\n[a]\naccept = 1\nconnect = 2\n";
+    let c = parse("s.conf", conf).unwrap();
+    assert_eq!(
+        c.services[0].algorithms.groups,
+        [
+            NamedGroup::X25519,
+            NamedGroup::Secp256r1,
+            NamedGroup::Secp384r1
+        ]
+    );
+    assert!(
+        c.global.notices[0].contains("X448, P-521 left out"),
+        "{:?}",
+        c.global.notices
+    );
+    assert!(
+        c.global.notices[1].contains("LEGACY_SERVER_CONNECT"),
+        "{:?}",
+        c.global.notices
+    );
+    bad_at_line_4("curves = X448:P-521", "names no curve");
 }
 
 #[test]
