@@ -61,6 +61,12 @@ pub fn write_pki(dir: &Path) {
             format!("{}{}", cert.pem(), key.serialize_pem()),
         )
         .unwrap();
+        // The key first, as some tools write the pair.
+        std::fs::write(
+            dir.join(format!("{name}-keyfirst.pem")),
+            format!("{}{}", key.serialize_pem(), cert.pem()),
+        )
+        .unwrap();
     };
     leaf("server", "server", &["server.test", "localhost"], false, 10);
     leaf("a", "a.test", &["a.test"], false, 11);
