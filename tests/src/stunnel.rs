@@ -87,6 +87,29 @@ pub fn write_pki(dir: &Path) {
         ca_cert.pem()
     );
     std::fs::write(dir.join("client-and-ca.crt"), listed).unwrap();
+    // An intermediate CA and a server certificate from it: the chain file
+    // holds the leaf, the intermediate and the key.
+    let mut mid = CertificateParams::new(Vec::<String>::new()).unwrap();
+    mid.distinguished_name
+        .push(DnType::CommonName, "Oracle Intermediate");
+    mid.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    mid.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    mid.use_authority_key_identifier_extension = true;
+    let mid_key = KeyPair::generate().unwrap();
+    let mid_cert = mid.clone().signed_by(&mid_key, &issuer).unwrap();
+    let mid_issuer = Issuer::new(mid, mid_key);
+    let mut p = CertificateParams::new(vec!["server.test".to_string()]).unwrap();
+    p.distinguished_name
+        .push(DnType::CommonName, "inter-server");
+    p.use_authority_key_identifier_extension = true;
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let key = KeyPair::generate().unwrap();
+    let cert = p.signed_by(&key, &mid_issuer).unwrap();
+    std::fs::write(
+        dir.join("inter-server.pem"),
+        format!("{}{}{}", cert.pem(), mid_cert.pem(), key.serialize_pem()),
+    )
+    .unwrap();
     let crl = CertificateRevocationListParams {
         this_update: date_time_ymd(2024, 1, 1),
         next_update: date_time_ymd(2040, 1, 1),

@@ -9,8 +9,9 @@
 //!
 //! Actions, one `; oracle:` line each:
 //! - `tls N [sni=NAME|none] [cert=NAME|none] [cipher12=SUITE] [ver=1.2|1.3]
-//!   [groups=G] [suite13=S]`: `openssl s_client` to the Nth accept port
-//!   (TLS 1.2 with only SUITE, one version, groups, TLS 1.3 suites);
+//!   [groups=G] [suite13=S] [verify=NAME]`: `openssl s_client` to the Nth
+//!   accept port (TLS 1.2 with only SUITE, one version, groups, TLS 1.3
+//!   suites, the chain verified against the CA for NAME);
 //!   observes the server certificate's CN and the backend's greeting
 //!   (`backend-b1`, `backend-b2`) if it gets through;
 //! - `tls6 N`: the same over IPv6 (`::1`);
@@ -266,6 +267,17 @@ fn act(world: &World, action: &str, ports: &[u16]) -> String {
             }
             if let Some(c) = opt("suite13=") {
                 extra.extend(["-ciphersuites".into(), c.into()]);
+            }
+            if let Some(name) = opt("verify=") {
+                // The client checks the chain it is sent against our CA.
+                let ca = world.dir.join("ca.crt");
+                extra.extend([
+                    "-CAfile".into(),
+                    ca.to_str().unwrap().into(),
+                    "-verify_return_error".into(),
+                    "-verify_hostname".into(),
+                    name.into(),
+                ]);
             }
             let out = s_client(
                 world,
