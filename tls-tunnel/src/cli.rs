@@ -49,6 +49,8 @@ SIGNALS
   SIGHUP   reload certificates, keys, CA files and targets; established connections
            stay; a bad reload keeps the old configuration and logs why
   SIGTERM  stop accepting, let established connections finish (drain), exit
+  SIGUSR1  reopen the log file (after rotation)
+  SIGUSR2  log every open connection
 
 EXIT STATUS
   0 on success, 1 on a runtime failure (cannot bind), 2 on a bad configuration
