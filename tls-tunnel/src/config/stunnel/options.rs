@@ -191,6 +191,8 @@ pub(super) fn apply(
         "service" => {
             if section.is_none() {
                 global.syslog_ident = value.to_string();
+            } else {
+                note(global, key, value, "in a section it names nothing (as in stunnel)");
             }
             return Ok(());
         }
