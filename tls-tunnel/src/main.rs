@@ -127,6 +127,7 @@ fn init_logging(global: &Global) -> Result<Arc<process::LogSink>, String> {
         .with_target(false);
     match global.log_format {
         LogFormat::Json => builder.json().with_current_span(false).init(),
+        LogFormat::Text if sink.syslog_only() => builder.without_time().with_ansi(false).init(),
         LogFormat::Text => builder.with_ansi(sink.terminal_only()).init(),
     }
     Ok(sink)

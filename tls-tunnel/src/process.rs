@@ -77,6 +77,11 @@ impl LogSink {
             && std::io::IsTerminal::is_terminal(&std::io::stderr())
     }
 
+    /// True when lines go to syslog only, which stamps them itself.
+    pub fn syslog_only(&self) -> bool {
+        self.syslog.is_some() && !self.stderr && self.file.is_none()
+    }
+
     /// Reopens the log file (stunnel's SIGUSR1).
     pub fn reopen(&self) -> Result<(), String> {
         if let Some(f) = &self.file {
@@ -110,7 +115,7 @@ impl LogSink {
                 "<{}>{ident}[{}]: {}",
                 u16::from(*facility) * 8 + severity,
                 std::process::id(),
-                text.trim_end()
+                text.trim()
             );
             let _ = socket.send_to(msg.as_bytes(), "/dev/log");
         }

@@ -192,7 +192,12 @@ pub(super) fn apply(
             if section.is_none() {
                 global.syslog_ident = value.to_string();
             } else {
-                note(global, key, value, "in a section it names nothing (as in stunnel)");
+                note(
+                    global,
+                    key,
+                    value,
+                    "in a section it names nothing (as in stunnel)",
+                );
             }
             return Ok(());
         }
