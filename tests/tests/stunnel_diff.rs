@@ -125,9 +125,10 @@ fn instantiate(world: &World, text: &str, ports: &[u16]) -> String {
     format!("{bom}{PRELUDE}{rest}")
 }
 
-/// Starts `tool` on `conf`; `None` when it exits (refuses the file) before
-/// listening on every one of `ports`.
-fn start(tool: Tool, conf: &Path, ports: &[u16]) -> Option<Peer> {
+/// Starts `tool` on `conf`; `Err` with its output when it exits (refuses
+/// the file, or a port was taken meanwhile) before listening on every one
+/// of `ports`.
+fn start(tool: Tool, conf: &Path, ports: &[u16]) -> Result<Peer, String> {
     let mut peer = match tool {
         Tool::Stunnel => Peer::spawn(&require("stunnel4", "stunnel4"), [conf]),
         Tool::Tunnel => Peer::spawn(
@@ -140,7 +141,7 @@ fn start(tool: Tool, conf: &Path, ports: &[u16]) -> Option<Peer> {
     while !waiting.is_empty() {
         waiting.retain(|&p| !wait_for_port(p, Duration::from_millis(50)));
         if peer.try_status().is_some() {
-            return None;
+            return Err(peer.stderr());
         }
         assert!(
             Instant::now() < deadline,
@@ -148,7 +149,7 @@ fn start(tool: Tool, conf: &Path, ports: &[u16]) -> Option<Peer> {
             peer.diagnostics()
         );
     }
-    Some(peer)
+    Ok(peer)
 }
 
 /// `openssl s_client` to `host:port` with `extra` arguments; its output.
@@ -321,17 +322,24 @@ fn observe(world: &World, tool: Tool, name: &str, text: &str, actions: &[String]
         let p = format!("@PORT{i}@");
         text.contains(&p) || fragments.iter().any(|(_, f)| f.contains(&p))
     };
-    let ports: Vec<u16> = (1..=4).filter(|&i| uses(i)).map(|_| free_port()).collect();
-    let conf_d = world.dir.join("conf.d");
-    for (file, fragment) in &fragments {
-        // The foreground prelude belongs to the main file only.
-        let filled = instantiate(world, fragment, &ports).replacen(PRELUDE, "", 1);
-        std::fs::write(conf_d.join(file), filled).unwrap();
-    }
-    let conf = world.dir.join(format!("{name}.{tool:?}.conf"));
-    std::fs::write(&conf, instantiate(world, text, &ports)).unwrap();
-    let Some(mut peer) = start(tool, &conf, &ports) else {
-        return vec!["file refused".to_string(); actions.len()];
+    // Ports free a moment ago may be taken by the time the tool binds them:
+    // then it is started again on others.
+    let mut attempts = 0;
+    let (mut peer, ports, conf) = loop {
+        let ports: Vec<u16> = (1..=4).filter(|&i| uses(i)).map(|_| free_port()).collect();
+        let conf_d = world.dir.join("conf.d");
+        for (file, fragment) in &fragments {
+            // The foreground prelude belongs to the main file only.
+            let filled = instantiate(world, fragment, &ports).replacen(PRELUDE, "", 1);
+            std::fs::write(conf_d.join(file), filled).unwrap();
+        }
+        let conf = world.dir.join(format!("{name}.{tool:?}.conf"));
+        std::fs::write(&conf, instantiate(world, text, &ports)).unwrap();
+        match start(tool, &conf, &ports) {
+            Ok(peer) => break (peer, ports, conf),
+            Err(out) if out.contains("in use") && attempts < 3 => attempts += 1,
+            Err(_) => return vec!["file refused".to_string(); actions.len()],
+        }
     };
     let mut seen = Vec::new();
     for action in actions {
@@ -377,7 +385,7 @@ fn observe(world: &World, tool: Tool, name: &str, text: &str, actions: &[String]
             &["-sess_out".into(), session.clone()],
         );
         peer.kill();
-        let Some(restarted) = start(tool, &conf, &ports) else {
+        let Ok(restarted) = start(tool, &conf, &ports) else {
             seen.push("restart refused".into());
             continue;
         };
