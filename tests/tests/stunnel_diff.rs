@@ -38,7 +38,7 @@ use tls_tests::stunnel::{write_pki, Greeter};
 use tls_tests::tunnel::{temp_dir, tunnel_bin};
 
 /// The differences we keep on purpose, with the reason (README.md's table).
-const DIFFERENCES: [(&str, &str); 7] = [
+const DIFFERENCES: [(&str, &str); 6] = [
     (
         "verify-by-default",
         "a client-mode service verifies the server against the system CAs unless told \
@@ -56,11 +56,6 @@ const DIFFERENCES: [(&str, &str); 7] = [
         "unresolvable-address",
         "a connect address that is not HOST:PORT is refused at start; stunnel starts and \
          fails every connection",
-    ),
-    (
-        "duplicate-section",
-        "two sections with one name are refused: logs, metrics and reloads tell services \
-         apart by name; stunnel runs both",
     ),
     (
         "self-signed-default",

@@ -121,9 +121,20 @@ fn parse_with(file: &str, text: &str, includes: bool) -> Result<Config, ConfigEr
     let mut sections: Vec<Section> = Vec::new();
     for item in items {
         match item {
-            Item::Section { name, at } => {
+            Item::Section { mut name, at } => {
+                // stunnel runs both sections of one name; logs, metrics and
+                // reloads tell services apart by name, so the later one gets
+                // a suffix (and a start-up line says so).
                 if sections.iter().any(|s| s.name == name) {
-                    errors.add(&at, format!("section [{name}] defined twice"));
+                    let mut n = 2;
+                    while sections.iter().any(|s| s.name == format!("{name}#{n}")) {
+                        n += 1;
+                    }
+                    let renamed = format!("{name}#{n}");
+                    global.notices.push(format!(
+                        "{at}: a second section [{name}] runs as [{renamed}] in logs and metrics"
+                    ));
+                    name = renamed;
                 }
                 let mut s = defaults.clone();
                 s.name = name;

@@ -611,3 +611,15 @@ fn debug_facility_and_level() {
     let e = global("daemon.loud").unwrap_err();
     assert!(e.message.contains("0-7 or a syslog level name"), "{e}");
 }
+
+#[test]
+fn a_second_section_of_one_name_runs_renamed() {
+    let conf = "[a]\naccept = 1\nconnect = 2\n[a]\naccept = 3\nconnect = 4\n[a]\naccept = 5\nconnect = 6\n";
+    let c = parse("s.conf", conf).unwrap();
+    let names: Vec<_> = c.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["a", "a#2", "a#3"]);
+    assert_eq!(
+        c.global.notices[0],
+        "s.conf:4: a second section [a] runs as [a#2] in logs and metrics"
+    );
+}
