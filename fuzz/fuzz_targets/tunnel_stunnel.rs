@@ -5,6 +5,6 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = tls_tunnel::config::stunnel::parse("fuzz.conf", text);
+        let _ = tls_tunnel::config::stunnel::parse_text("fuzz.conf", text);
     }
 });

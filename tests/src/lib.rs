@@ -12,6 +12,7 @@ pub mod limbo;
 pub mod openssl_peer;
 pub mod peer;
 pub mod pki;
+pub mod stunnel;
 pub mod tunnel;
 
 pub use data::{assert_same_bytes, payload, MIB};

@@ -13,6 +13,9 @@ pub struct PeerNames {
     pub cn: Vec<String>,
     /// DNS and URI subject alternative names.
     pub san: Vec<String>,
+    /// Email addresses: rfc822Name subject alternative names and subject
+    /// emailAddress attributes.
+    pub email: Vec<String>,
 }
 
 /// Extracts the names of a DER certificate.
@@ -25,10 +28,16 @@ pub fn peer_names(der: &[u8]) -> Result<PeerNames, String> {
             names.cn.push(s.to_string());
         }
     }
+    for email in cert.subject().iter_email() {
+        if let Ok(s) = email.as_str() {
+            names.email.push(s.to_string());
+        }
+    }
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for name in &san.value.general_names {
             match name {
                 GeneralName::DNSName(s) | GeneralName::URI(s) => names.san.push(s.to_string()),
+                GeneralName::RFC822Name(s) => names.email.push(s.to_string()),
                 _ => {}
             }
         }
@@ -42,7 +51,12 @@ pub fn check(access: &Access, leaf: Option<&[u8]>) -> Result<Option<PeerNames>, 
         return Ok(None);
     }
     let Some(leaf) = leaf else {
-        return Err("no client certificate".into());
+        // stunnel's requireCert = no: a client without a certificate is let in.
+        return if access.optional {
+            Ok(None)
+        } else {
+            Err("no client certificate".into())
+        };
     };
     let names = peer_names(leaf)?;
     if access.allow_all
@@ -51,12 +65,16 @@ pub fn check(access: &Access, leaf: Option<&[u8]>) -> Result<Option<PeerNames>, 
             .san
             .iter()
             .any(|san| access.allow_san.iter().any(|a| a.eq_ignore_ascii_case(san)))
+        || names
+            .email
+            .iter()
+            .any(|e| access.allow_email.iter().any(|a| a.eq_ignore_ascii_case(e)))
     {
         Ok(Some(names))
     } else {
         Err(format!(
-            "client certificate not allowed (CN {:?}, SAN {:?})",
-            names.cn, names.san
+            "client certificate not allowed (CN {:?}, SAN {:?}, email {:?})",
+            names.cn, names.san, names.email
         ))
     }
 }

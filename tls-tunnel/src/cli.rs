@@ -58,6 +58,8 @@ SIGNALS
   SIGHUP   reload certificates, keys, CA files and targets; established connections
            stay; a bad reload keeps the old configuration and logs why
   SIGTERM  stop accepting, let established connections finish (drain), exit
+  SIGUSR1  reopen the log file (after rotation)
+  SIGUSR2  log every open connection
 
 EXIT STATUS
   0 on success, 1 on a runtime failure (cannot bind), 2 on a bad configuration
@@ -270,6 +272,7 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
         server_name: None,
         check_host: Vec::new(),
         check_ip: Vec::new(),
+        check_email: Vec::new(),
         access: Access::default(),
         sni_routes: Vec::new(),
         alpn: c.alpn.clone(),
@@ -294,6 +297,8 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
             allow_no_ems: c.allow_no_ems,
             ..Algorithms::default()
         },
+        trust: Default::default(),
+        net: Default::default(),
     };
     match cmd {
         Command::Server(a) => {
@@ -304,6 +309,7 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
                 allow_all: a.allow_all,
                 allow_cn: a.allow_cn.clone(),
                 allow_san: a.allow_san.clone(),
+                ..Access::default()
             };
             if c.cacert.is_some() && !a.allow_all && a.allow_cn.is_empty() && a.allow_san.is_empty()
             {

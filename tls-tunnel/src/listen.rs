@@ -1,15 +1,64 @@
 //! Sockets: TCP (IPv4 and IPv6) and Unix stream sockets, for listening and
-//! for connecting to targets, behind one [`Stream`] type.
+//! for connecting to targets, behind one [`Stream`] type; socket options,
+//! source address and failover between targets.
 
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use socket2::{SockRef, TcpKeepalive};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream, UnixListener, UnixStream};
 
-use crate::config::Addr;
+use crate::config::{Addr, Failover, NetOptions, SockOpt};
+
+/// Sets `opts` on a TCP socket, in order.
+pub fn set_options(sock: SockRef<'_>, opts: &[SockOpt]) -> io::Result<()> {
+    let v6 = sock
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .is_some_and(|a| a.is_ipv6());
+    for opt in opts {
+        match opt {
+            SockOpt::KeepAlive(on) => sock.set_keepalive(*on)?,
+            SockOpt::NoDelay(on) => sock.set_tcp_nodelay(*on)?,
+            SockOpt::ReuseAddr(on) => sock.set_reuse_address(*on)?,
+            SockOpt::ReusePort(on) => sock.set_reuse_port(*on)?,
+            SockOpt::V6Only(on) => sock.set_only_v6(*on)?,
+            SockOpt::Linger(secs) => {
+                sock.set_linger(secs.map(|s| Duration::from_secs(u64::from(s))))?
+            }
+            SockOpt::RecvBuffer(n) => sock.set_recv_buffer_size(*n as usize)?,
+            SockOpt::SendBuffer(n) => sock.set_send_buffer_size(*n as usize)?,
+            SockOpt::KeepIdle(s) => sock.set_tcp_keepalive(
+                &TcpKeepalive::new().with_time(Duration::from_secs(u64::from(*s))),
+            )?,
+            SockOpt::KeepInterval(s) => sock.set_tcp_keepalive(
+                &TcpKeepalive::new().with_interval(Duration::from_secs(u64::from(*s))),
+            )?,
+            SockOpt::KeepCount(n) => {
+                sock.set_tcp_keepalive(&TcpKeepalive::new().with_retries(*n))?
+            }
+            SockOpt::BindToDevice(dev) => sock.bind_device(Some(dev.as_bytes()))?,
+            SockOpt::Ttl(n) if v6 => sock.set_unicast_hops_v6(*n)?,
+            SockOpt::Ttl(n) => sock.set_ttl_v4(*n)?,
+            SockOpt::Tos(n) if v6 => sock.set_tclass_v6(*n)?,
+            SockOpt::Tos(n) => sock.set_tos_v4(*n)?,
+        }
+    }
+    Ok(())
+}
+
+/// A new TCP socket of `addr`'s family.
+fn tcp_socket(addr: &SocketAddr) -> io::Result<TcpSocket> {
+    if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+}
 
 /// A connected stream socket.
 #[derive(Debug)]
@@ -92,19 +141,17 @@ pub enum Listener {
 }
 
 impl Listener {
-    /// Binds `addr`. A leftover Unix socket file is replaced.
-    pub async fn bind(addr: &Addr) -> io::Result<Listener> {
+    /// Binds `addr` with the socket options `opts` (SO_REUSEADDR is on
+    /// unless they say otherwise). A leftover Unix socket file is replaced.
+    pub async fn bind(addr: &Addr, opts: &[SockOpt]) -> io::Result<Listener> {
         match addr {
-            Addr::Tcp(s) => match TcpListener::bind(s.as_str()).await {
+            Addr::Tcp(s) => match Self::bind_tcp(s, opts).await {
                 // A bare port means all interfaces: fall back to IPv4 on a host without IPv6.
                 Err(e) if s.starts_with("[::]:") => {
                     let v4 = s.replacen("[::]", "0.0.0.0", 1);
-                    TcpListener::bind(v4.as_str())
-                        .await
-                        .map(Listener::Tcp)
-                        .map_err(|_| e)
+                    Self::bind_tcp(&v4, opts).await.map_err(|_| e)
                 }
-                other => other.map(Listener::Tcp),
+                other => other,
             },
             Addr::Unix(path) => {
                 use std::os::unix::fs::FileTypeExt;
@@ -116,6 +163,25 @@ impl Listener {
                 Ok(Listener::Unix(UnixListener::bind(path)?, path.clone()))
             }
         }
+    }
+
+    /// Binds the first address `host:port` resolves to that can be bound.
+    async fn bind_tcp(host_port: &str, opts: &[SockOpt]) -> io::Result<Listener> {
+        let mut last = io::Error::new(io::ErrorKind::NotFound, "address resolves to nothing");
+        for addr in tokio::net::lookup_host(host_port).await? {
+            let attempt = || -> io::Result<TcpListener> {
+                let socket = tcp_socket(&addr)?;
+                socket.set_reuseaddr(true)?;
+                set_options(SockRef::from(&socket), opts)?;
+                socket.bind(addr)?;
+                socket.listen(1024)
+            };
+            match attempt() {
+                Ok(l) => return Ok(Listener::Tcp(l)),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 
     /// Accepts one connection.
@@ -149,30 +215,79 @@ impl Drop for Listener {
     }
 }
 
-/// Connects to the first of `targets` that answers within `timeout` each.
-pub async fn connect(targets: &[Addr], timeout: Duration) -> io::Result<Stream> {
+/// Connects to a target: the first of `targets` (each address a name
+/// resolves to in turn) that answers within `timeout`, starting at
+/// `targets[start % len]` (round-robin failover) or at the first
+/// (priority). Each attempt that fails is reported to
+/// `failed`, whether or not a later one succeeds. TCP connections come from `net.source` when set and carry
+/// `net.remote`'s socket options.
+pub async fn connect(
+    targets: &[Addr],
+    timeout: Duration,
+    net: &NetOptions,
+    start: usize,
+    mut failed: impl FnMut(&io::Error),
+) -> io::Result<Stream> {
     let mut last = io::Error::new(io::ErrorKind::NotFound, "no target");
-    for target in targets {
-        let attempt = async {
-            match target {
-                Addr::Tcp(s) => {
-                    let s = TcpStream::connect(s.as_str()).await?;
-                    let _ = s.set_nodelay(true);
-                    Ok(Stream::Tcp(s))
+    let first = match net.failover {
+        Failover::RoundRobin if !targets.is_empty() => start % targets.len(),
+        _ => 0,
+    };
+    let order = targets.iter().skip(first).chain(targets.iter().take(first));
+    for target in order {
+        let addrs = match target {
+            Addr::Tcp(s) => {
+                match tokio::time::timeout(timeout, tokio::net::lookup_host(s.as_str())).await {
+                    Ok(Ok(addrs)) => addrs.map(Some).collect(),
+                    Ok(Err(e)) => {
+                        last = io::Error::new(e.kind(), format!("{target}: {e}"));
+                        failed(&last);
+                        continue;
+                    }
+                    Err(_) => {
+                        last = io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            format!("{target}: name lookup timed out"),
+                        );
+                        failed(&last);
+                        continue;
+                    }
                 }
-                Addr::Unix(p) => UnixStream::connect(p).await.map(Stream::Unix),
             }
+            Addr::Unix(_) => vec![None],
         };
-        match tokio::time::timeout(timeout, attempt).await {
-            Ok(Ok(s)) => return Ok(s),
-            Ok(Err(e)) => last = io::Error::new(e.kind(), format!("{target}: {e}")),
-            Err(_) => {
-                last = io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("{target}: connect timed out"),
-                )
+        for addr in addrs {
+            let attempt = async {
+                match (target, addr) {
+                    (_, Some(addr)) => connect_tcp(addr, net).await.map(Stream::Tcp),
+                    (Addr::Unix(p), None) => UnixStream::connect(p).await.map(Stream::Unix),
+                    (Addr::Tcp(_), None) => Err(io::ErrorKind::NotFound.into()),
+                }
+            };
+            let shown = addr.map_or_else(|| target.to_string(), |a| format!("{target} ({a})"));
+            match tokio::time::timeout(timeout, attempt).await {
+                Ok(Ok(s)) => return Ok(s),
+                Ok(Err(e)) => last = io::Error::new(e.kind(), format!("{shown}: {e}")),
+                Err(_) => {
+                    last = io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("{shown}: connect timed out"),
+                    )
+                }
             }
+            failed(&last);
         }
     }
     Err(last)
+}
+
+/// One TCP connection with the source address and options of `net`.
+async fn connect_tcp(addr: SocketAddr, net: &NetOptions) -> io::Result<TcpStream> {
+    let socket = tcp_socket(&addr)?;
+    if let Some(ip) = net.source {
+        socket.bind(SocketAddr::new(ip, 0))?;
+    }
+    socket.set_nodelay(true)?;
+    set_options(SockRef::from(&socket), &net.remote)?;
+    socket.connect(addr).await
 }

@@ -10,13 +10,16 @@ mod config;
 mod limits;
 mod listen;
 mod metrics;
+mod process;
 mod proxy_protocol;
 mod ratelog;
 mod reload;
 mod service;
+mod stateful_tickets;
 mod systemd;
 mod tls;
 mod tls_io;
+mod trust;
 
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
@@ -44,22 +47,32 @@ fn main() -> ExitCode {
     let config = match cli.to_config() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("tls-tunnel: {e}");
+            for line in e.lines() {
+                eprintln!("tls-tunnel: {line}");
+            }
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    // Every service is loaded, so that all their problems are reported at once.
     let mut lives = Vec::new();
+    let mut failed = false;
     for service in config.services {
         let (origin, name) = (service.origin.clone(), service.name.clone());
         match Live::build(service, None) {
             Ok(live) => lives.push(live),
             Err(e) => {
                 eprintln!("tls-tunnel: {origin}: [{name}]: {e}");
-                return ExitCode::from(EXIT_CONFIG);
+                failed = true;
             }
         }
     }
+    if failed {
+        return ExitCode::from(EXIT_CONFIG);
+    }
     if cli.check {
+        for notice in &config.global.notices {
+            println!("tls-tunnel: {notice}");
+        }
         println!("tls-tunnel: configuration OK ({} service(s))", lives.len());
         return ExitCode::SUCCESS;
     }
@@ -70,10 +83,22 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     }
-    if let Err(e) = init_logging(&global) {
-        eprintln!("tls-tunnel: {e}");
-        return ExitCode::from(EXIT_CONFIG);
-    }
+    let sink = match init_logging(&global) {
+        Ok(sink) => sink,
+        Err(e) => {
+            eprintln!("tls-tunnel: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    // Names are looked up while the process has one thread and no chroot.
+    let services: Vec<_> = lives.iter().map(|l| l.service.clone()).collect();
+    let privileges = match process::Privileges::resolve(&global, &services) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("tls-tunnel: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -84,7 +109,10 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_RUNTIME);
         }
     };
-    let code = runtime.block_on(run(cli, global.clone(), lives));
+    for notice in &global.notices {
+        tracing::info!("{notice}");
+    }
+    let code = runtime.block_on(run(cli, global.clone(), lives, sink, privileges));
     if let Some(pid) = &global.pid_file {
         let _ = std::fs::remove_file(pid);
     }
@@ -93,31 +121,20 @@ fn main() -> ExitCode {
     code
 }
 
-fn init_logging(global: &Global) -> Result<(), String> {
-    use tracing_subscriber::fmt::writer::BoxMakeWriter;
-    let (writer, ansi) = match &global.log_file {
-        Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
-            (BoxMakeWriter::new(std::sync::Mutex::new(file)), false)
-        }
-        None => (
-            BoxMakeWriter::new(std::io::stderr),
-            std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        ),
-    };
+/// Installs the log subscriber writing to the destinations `global` asks
+/// for; the sink is returned for SIGUSR1 to reopen the file.
+fn init_logging(global: &Global) -> Result<Arc<process::LogSink>, String> {
+    let sink = process::LogSink::new(global)?;
     let builder = tracing_subscriber::fmt()
         .with_max_level(global.log_level)
-        .with_writer(writer)
+        .with_writer(process::SharedSink(sink.clone()))
         .with_target(false);
     match global.log_format {
         LogFormat::Json => builder.json().with_current_span(false).init(),
-        LogFormat::Text => builder.with_ansi(ansi).init(),
+        LogFormat::Text if sink.syslog_only() => builder.without_time().with_ansi(false).init(),
+        LogFormat::Text => builder.with_ansi(sink.terminal_only()).init(),
     }
-    Ok(())
+    Ok(sink)
 }
 
 /// Forks into the background (stunnel's `foreground = no`): the parent exits,
@@ -142,7 +159,13 @@ fn daemonize() -> std::io::Result<()> {
     Ok(())
 }
 
-async fn run(cli: Cli, global: Global, lives: Vec<Live>) -> ExitCode {
+async fn run(
+    cli: Cli,
+    global: Global,
+    lives: Vec<Live>,
+    sink: Arc<process::LogSink>,
+    privileges: process::Privileges,
+) -> ExitCode {
     let registry = Arc::new(Registry::default());
     // Servers raise their open-file limit; services without a connection
     // limit share what it allows.
@@ -159,7 +182,7 @@ async fn run(cli: Cli, global: Global, lives: Vec<Live>) -> ExitCode {
 
     for live in lives {
         let s = &live.service;
-        let listener = match Listener::bind(&s.listen).await {
+        let listener = match Listener::bind(&s.listen, &s.net.accept).await {
             Ok(l) => l,
             Err(e) => {
                 tracing::error!(service = %s.name, "cannot listen on {}: {e}", s.listen);
@@ -170,6 +193,12 @@ async fn run(cli: Cli, global: Global, lives: Vec<Live>) -> ExitCode {
                 return ExitCode::from(EXIT_RUNTIME);
             }
         };
+        if let crate::config::Addr::Unix(path) = &s.listen {
+            if let Err(e) = privileges.own_socket(&s.name, path) {
+                eprintln!("tls-tunnel: {}: [{}]: {e}", s.origin, s.name);
+                return ExitCode::from(EXIT_RUNTIME);
+            }
+        }
         if s.mode == Mode::Server
             && (s.cert.is_none() || s.sni_routes.iter().any(|r| r.cert.is_none()))
         {
@@ -220,6 +249,12 @@ async fn run(cli: Cli, global: Global, lives: Vec<Live>) -> ExitCode {
             }
         }
     }
+    // As stunnel: bound first, then into the chroot (where the pid file
+    // goes), then the user and group.
+    if let Err(e) = privileges.enter_chroot() {
+        eprintln!("tls-tunnel: {e}");
+        return ExitCode::from(EXIT_RUNTIME);
+    }
     if let Some(pid) = &global.pid_file {
         if let Err(e) = std::fs::write(pid, format!("{}\n", std::process::id())) {
             eprintln!("tls-tunnel: cannot write pid file {}: {e}", pid.display());
@@ -227,10 +262,17 @@ async fn run(cli: Cli, global: Global, lives: Vec<Live>) -> ExitCode {
         }
     }
 
-    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+    if let Err(e) = privileges.drop_ids() {
+        eprintln!("tls-tunnel: {e}");
+        return ExitCode::from(EXIT_RUNTIME);
+    }
+
+    let (Ok(mut hup), Ok(mut term), Ok(mut int), Ok(mut usr1), Ok(mut usr2)) = (
         signal(SignalKind::hangup()),
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
+        signal(SignalKind::user_defined1()),
+        signal(SignalKind::user_defined2()),
     ) else {
         eprintln!("tls-tunnel: cannot install signal handlers");
         return ExitCode::from(EXIT_RUNTIME);
@@ -247,6 +289,11 @@ async fn run(cli: Cli, global: Global, lives: Vec<Live>) -> ExitCode {
                 }
                 systemd::notify("READY=1");
             }
+            _ = usr1.recv() => match sink.reopen() {
+                Ok(()) => tracing::info!("log file reopened"),
+                Err(e) => tracing::error!("{e}"),
+            },
+            _ = usr2.recv() => service::log_connections(),
             _ = term.recv() => break,
             _ = int.recv() => break,
         }

@@ -43,6 +43,9 @@ pub struct ServiceMetrics {
     pub bytes_from_tls: AtomicU64,
     /// Plaintext bytes sent over TLS.
     pub bytes_to_tls: AtomicU64,
+    /// Attempts to connect to a target that failed (the next target, if
+    /// any, was tried).
+    pub target_failures: AtomicU64,
     failures: Mutex<BTreeMap<String, u64>>,
     buckets: [AtomicU64; BUCKETS.len()],
     latency_sum_us: AtomicU64,
@@ -101,7 +104,7 @@ impl Registry {
     pub fn render(&self) -> String {
         let map = self.services.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
-        let counters: [Counter; 5] = [
+        let counters: [Counter; 6] = [
             (
                 "tls_tunnel_connections_total",
                 "counter",
@@ -131,6 +134,12 @@ impl Registry {
                 "counter",
                 "Plaintext bytes sent to TLS peers.",
                 |m| m.bytes_to_tls.load(Relaxed),
+            ),
+            (
+                "tls_tunnel_target_failures_total",
+                "counter",
+                "Failed attempts to connect to a target (failover to the next).",
+                |m| m.target_failures.load(Relaxed),
             ),
         ];
         for (name, typ, help, get) in counters {

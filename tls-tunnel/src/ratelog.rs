@@ -22,16 +22,19 @@ pub enum Kind {
     Failed,
     /// accept(2) itself failed (out of descriptors).
     AcceptError,
+    /// The line that opens a connection (before anything is known of it).
+    Accepted,
 }
 
 impl Kind {
-    const ALL: [Kind; 3] = [Kind::Refused, Kind::Failed, Kind::AcceptError];
+    const ALL: [Kind; 4] = [Kind::Refused, Kind::Failed, Kind::AcceptError, Kind::Accepted];
 
     fn index(self) -> usize {
         match self {
             Kind::Refused => 0,
             Kind::Failed => 1,
             Kind::AcceptError => 2,
+            Kind::Accepted => 3,
         }
     }
 
@@ -41,6 +44,7 @@ impl Kind {
             Kind::Refused => "connection refused",
             Kind::Failed => "connection failed",
             Kind::AcceptError => "accept failed",
+            Kind::Accepted => "connection accepted",
         }
     }
 }
@@ -56,7 +60,7 @@ struct Window {
 #[derive(Debug)]
 pub struct LogLimits {
     service: String,
-    windows: [Mutex<Window>; 3],
+    windows: [Mutex<Window>; 4],
 }
 
 impl LogLimits {
@@ -72,7 +76,7 @@ impl LogLimits {
         };
         LogLimits {
             service: service.to_string(),
-            windows: [window(), window(), window()],
+            windows: [window(), window(), window(), window()],
         }
     }
 

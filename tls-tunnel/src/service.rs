@@ -1,10 +1,11 @@
 //! Running one service: the accept loop with its connection limit, and the
 //! life of one connection from accept to the log line that ends it.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use tls_core::{CipherSuite, Connection, Error, Negotiated, ProtocolVersion};
@@ -242,6 +243,42 @@ fn tls_info(n: &Negotiated, client_cn: Option<String>) -> TlsInfo {
     }
 }
 
+/// Open connections by number: service, peer and when it was accepted
+/// (for stunnel's SIGUSR2).
+static OPEN: Mutex<BTreeMap<u64, (String, String, Instant)>> = Mutex::new(BTreeMap::new());
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A connection's entry in [`OPEN`], removed when the connection's task
+/// ends however it ends.
+struct OpenEntry(u64);
+
+impl OpenEntry {
+    fn new(service: &str, peer: &str, since: Instant) -> OpenEntry {
+        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        OPEN.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, (service.to_string(), peer.to_string(), since));
+        OpenEntry(id)
+    }
+}
+
+impl Drop for OpenEntry {
+    fn drop(&mut self) {
+        OPEN.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.0);
+    }
+}
+
+/// Logs every open connection (stunnel's SIGUSR2).
+pub fn log_connections() {
+    let open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
+    tracing::info!(count = open.len(), "open connections");
+    for (id, (service, peer, since)) in open.iter() {
+        tracing::info!(id, service = %service, peer = %peer, seconds = since.elapsed().as_secs(), "open connection");
+    }
+}
+
 /// What the closing log line reports.
 struct Report {
     peer: Option<SocketAddr>,
@@ -279,7 +316,23 @@ async fn connection(
         bytes: Bytes::default(),
         outcome: Outcome::Closed,
     };
+    let peer = show_peer(report.peer);
+    let entry = OpenEntry::new(&live.service.name, &peer, started);
+    let id = entry.0;
+    if handle.logs.allow(Kind::Accepted) {
+        tracing::info!(id, service = %live.service.name, peer = %peer, "connection accepted");
+    }
+    if let Stream::Tcp(tcp) = &stream {
+        if let Err(e) =
+            crate::listen::set_options(socket2::SockRef::from(tcp), &live.service.net.local)
+        {
+            tracing::warn!(service = %live.service.name, peer = %peer, "socket options: {e}");
+        }
+    }
     run(&mut stream, &live, metrics, slot, &mut report).await;
+    drop(entry);
+    // A PROXY header may have named the real peer.
+    let peer = show_peer(report.peer);
     let s = &live.service;
     let n = report.negotiated.as_ref();
     metrics
@@ -293,19 +346,70 @@ async fn connection(
     if n.is_none() && !handle.logs.allow(Kind::Failed) {
         return;
     }
-    tracing::info!(
-        service = %s.name,
-        peer = %show_peer(report.peer),
-        sni = %n.and_then(|n| n.server_name.as_deref()).unwrap_or("-"),
-        version = %n.map_or_else(|| "-".into(), |n| version_name(n.version)),
-        suite = %n.map_or_else(|| "-".into(), |n| suite_name(n.suite)),
-        resumed = n.is_some_and(|n| n.resumed),
-        bytes_in = report.bytes.from_tls,
-        bytes_out = report.bytes.to_tls,
-        duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        reason = %reason(&report.outcome),
-        "connection closed"
+    // A connection that failed is worth an operator's attention.
+    let failed = matches!(
+        report.outcome,
+        Outcome::Tls(_) | Outcome::Io(_) | Outcome::HandshakeTimeout
     );
+    macro_rules! closed {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                id,
+                service = %s.name,
+                peer = %peer,
+                sni = %n.and_then(|n| n.server_name.as_deref()).unwrap_or("-"),
+                version = %n.map_or_else(|| "-".into(), |n| version_name(n.version)),
+                suite = %n.map_or_else(|| "-".into(), |n| suite_name(n.suite)),
+                resumed = n.is_some_and(|n| n.resumed),
+                bytes_in = report.bytes.from_tls,
+                bytes_out = report.bytes.to_tls,
+                duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                reason = %reason(&report.outcome),
+                "connection closed"
+            )
+        };
+    }
+    if failed {
+        closed!(tracing::Level::WARN);
+    } else {
+        closed!(tracing::Level::INFO);
+    }
+}
+
+/// The debug event of a finished handshake.
+fn handshake_done(s: &crate::config::Service, n: &Negotiated) {
+    tracing::debug!(
+        service = %s.name,
+        version = %version_name(n.version),
+        suite = %suite_name(n.suite),
+        sni = %n.server_name.as_deref().unwrap_or("-"),
+        resumed = n.resumed,
+        peer_certificate = !n.peer_certificates.is_empty(),
+        "handshake done"
+    );
+}
+
+/// Connects to one of `targets` with the service's failover, source
+/// address and socket options; a failed attempt is logged and counted.
+async fn connect_target(
+    live: &Live,
+    metrics: &ServiceMetrics,
+    targets: &[crate::config::Addr],
+) -> std::io::Result<Stream> {
+    let s = &live.service;
+    let start = live.next_target.fetch_add(1, Ordering::Relaxed);
+    let target = connect(targets, s.timeouts.connect, &s.net, start, |e| {
+        metrics.target_failures.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(service = %s.name, "target failed: {e}");
+    })
+    .await?;
+    tracing::debug!(
+        service = %s.name,
+        target = %target.peer_addr().map_or_else(|| "unix".to_string(), |a| a.to_string()),
+        "target connected"
+    );
+    Ok(target)
 }
 
 /// Completes when `slot` is evicted; never without a slot.
@@ -417,11 +521,12 @@ async fn run(
                     return report.outcome = Outcome::Io(format!("access denied: {why}"));
                 }
             };
-            let mut target =
-                match connect(live.targets_for(n.server_name.as_deref()), t.connect).await {
-                    Ok(target) => target,
-                    Err(e) => return report.outcome = Outcome::Io(format!("target: {e}")),
-                };
+            handshake_done(s, &n);
+            let targets = live.targets_for(n.server_name.as_deref());
+            let mut target = match connect_target(live, metrics, targets).await {
+                Ok(target) => target,
+                Err(e) => return report.outcome = Outcome::Io(format!("target: {e}")),
+            };
             if let Some(v) = s.proxy_send {
                 let cn = names.and_then(|n| n.cn.first().cloned());
                 let header = match v {
@@ -437,7 +542,7 @@ async fn run(
         }
         TlsConfig::Client(config, name) => {
             debug_assert_eq!(s.mode, Mode::Client);
-            let mut target = match connect(&s.targets, t.connect).await {
+            let mut target = match connect_target(live, metrics, &s.targets).await {
                 Ok(target) => target,
                 Err(e) => return report.outcome = Outcome::Io(format!("target: {e}")),
             };
@@ -461,6 +566,9 @@ async fn run(
             }
             metrics.handshake_done(hs.elapsed());
             report.negotiated = conn.negotiated().cloned();
+            if let Some(n) = &report.negotiated {
+                handshake_done(s, n);
+            }
             // In client mode the TLS peer is the target and the plaintext side the accepted socket.
             let mut bytes = Bytes::default();
             report.outcome = tls_io::relay(&mut conn, &target, stream, limits, &mut bytes).await;

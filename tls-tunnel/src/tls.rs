@@ -12,13 +12,15 @@ use tls_core::{
     CertifiedKey, ClientCertVerified, ClientCertVerifier, ClientConfig, ClientHelloInfo,
     ClientSessionStore, Clock, MemorySessionCache, MemorySessionStore, PinnedCertVerifier,
     ResolvesServerCert, RotatingTicketer, ServerCertVerified, ServerCertVerifier, ServerConfig,
-    SessionIdCache, SystemClock, TicketEncrypter, TrustAnchors, UnixTime, WebPkiClientVerifier,
-    WebPkiVerifier,
+    SessionIdCache, SystemClock, TicketEncrypter, TicketKey, TrustAnchors, UnixTime,
+    WebPkiClientVerifier, WebPkiVerifier,
 };
 
-use tls_core::x509::check_trusted_certificate;
+use tls_core::x509::{check_trusted_certificate, verify_chain_with_policy, KeyUsage, Policy};
 
 use crate::config::{Access, Addr, CertFiles, Mode, Resumption, ServerVerify, Service};
+use crate::stateful_tickets::StatefulTickets;
+use crate::trust::{CaFile, Crls};
 
 /// A service with its TLS configuration built: what each new connection
 /// takes a snapshot of, and what a reload replaces.
@@ -29,6 +31,8 @@ pub struct Live {
     pub tls: TlsConfig,
     /// Session tickets, caches and stores, handed on by a reload.
     pub sessions: Sessions,
+    /// Connections so far, for round-robin failover between targets.
+    pub next_target: std::sync::atomic::AtomicUsize,
 }
 
 /// The engine configuration of one service.
@@ -74,6 +78,7 @@ impl Live {
             service,
             tls,
             sessions,
+            next_target: Default::default(),
         })
     }
 
@@ -112,7 +117,8 @@ pub fn name_matches(pattern: &str, name: &str) -> bool {
     }
 }
 
-fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
+/// Reads a file; the error names it as `what`.
+pub fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
 }
 
@@ -206,14 +212,26 @@ fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
     if let Some(cacert) = &service.access.cacert {
         // Client certificates must chain to the CA file (or be in it); then the
         // access rules (CN / SAN) apply to the verified certificate.
-        let ca = CaFile::load(cacert)?;
+        let ca = CaFile::load(cacert, &service.trust)?;
+        let crls = Crls::load(&service.trust)?;
         trust = digest_certs(&ca.certs);
+        trust.extend(digest_certs(&crls.ders));
+        let policy = Policy {
+            crls: crls.ders.clone(),
+            ..Policy::new(KeyUsage::ClientAuth)
+        };
         config.client_verifier = Some(Arc::new(ClientChainVerifier {
-            chain: WebPkiClientVerifier::new(ca.anchors.clone()),
+            chain: WebPkiClientVerifier::with_policy(ca.anchors.clone(), policy),
             ca,
+            crls,
+            pinned: service.access.pinned,
+            optional: service.access.optional,
             service: service.name.clone(),
             access: service.access.clone(),
         }));
+    }
+    if service.access.require_any && config.client_verifier.is_none() {
+        config.client_verifier = Some(Arc::new(AnyClientCert));
     }
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     config.versions = service.algorithms.versions.clone();
@@ -223,25 +241,43 @@ fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
     Ok((config, trust))
 }
 
+/// stunnel's `requireCert = yes` without verifyChain or verifyPeer: a
+/// client must present a certificate (and prove it holds its key), but any
+/// certificate will do.
+struct AnyClientCert;
+
+impl ClientCertVerifier for AnyClientCert {
+    fn verify_client_cert(
+        &self,
+        _end_entity: &[u8],
+        _intermediates: &[Vec<u8>],
+        _now: UnixTime,
+    ) -> Result<ClientCertVerified, tls_core::Error> {
+        Ok(ClientCertVerified::assertion())
+    }
+}
+
 /// The client configuration, without session state, and the digest of the
 /// certificates the server is checked against followed by that of our own
 /// certificate.
 fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
-    let mut trust = digest_certs(&[]);
+    let crls = Crls::load(&service.trust)?;
+    let mut trust = digest_certs(&crls.ders);
     let verifier: Arc<dyn ServerCertVerifier> = match &service.verify {
         ServerVerify::Pinned(path) => {
-            let pins = load_certs(path)?;
+            let pins = CaFile::load(path, &service.trust)?.certs;
             trust = digest_certs(&pins);
             Arc::new(PinnedCertVerifier::new(pins))
         }
         ServerVerify::Insecure => Arc::new(NoVerification),
         ServerVerify::Chain(Some(path)) => {
-            let ca = CaFile::load(path)?;
-            trust = digest_certs(&ca.certs);
+            let ca = CaFile::load(path, &service.trust)?;
+            trust.extend(digest_certs(&ca.certs));
             Arc::new(ServerChainVerifier::new(
                 ca.anchors.clone(),
                 ca.certs,
                 service,
+                crls,
             ))
         }
         ServerVerify::Chain(None) => {
@@ -258,6 +294,7 @@ fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
                 Arc::new(anchors),
                 Vec::new(),
                 service,
+                crls,
             ))
         }
     };
@@ -289,10 +326,13 @@ struct Basis {
     settings: Resumption,
     verify: ServerVerify,
     pinned: bool,
+    optional: bool,
+    require_any: bool,
     /// Client mode: the name sessions are kept under.
     name: Option<String>,
     check_host: Vec<String>,
     check_ip: Vec<IpAddr>,
+    check_email: Vec<String>,
     /// Digests of the certificates peers are checked against and, in
     /// client mode, of our own certificate.
     trust: Vec<u8>,
@@ -305,9 +345,12 @@ impl Basis {
             settings: service.resumption,
             verify: service.verify.clone(),
             pinned: service.access.pinned,
+            optional: service.access.optional,
+            require_any: service.access.require_any,
             name,
             check_host: service.check_host.clone(),
             check_ip: service.check_ip.clone(),
+            check_email: service.check_email.clone(),
             trust,
         }
     }
@@ -336,7 +379,7 @@ pub struct Sessions {
 enum SessionState {
     Off,
     Server {
-        ticketer: Option<Arc<RotatingTicketer>>,
+        ticketer: Option<Arc<dyn TicketEncrypter>>,
         cache: Arc<MemorySessionCache>,
     },
     Client(Arc<MemorySessionStore>),
@@ -357,15 +400,32 @@ impl Sessions {
             _ if !r.enabled => SessionState::Off,
             Mode::Server => {
                 let ticketer = if r.tickets {
-                    let ticketer = RotatingTicketer::new(
+                    let mut ticketer = RotatingTicketer::new(
                         Arc::new(entropy::HostEntropy),
                         r.lifetime_secs(),
                         SystemClock.now(),
                     )
                     .map_err(|e| format!("cannot make session ticket keys: {e}"))?;
-                    Some(Arc::new(ticketer))
+                    if let Some(secret) = r.ticket_secret {
+                        // A fixed key: instances sharing the secret, and
+                        // restarts, open each other's tickets.
+                        let mut id = [0u8; 16];
+                        let digest = HashAlg::Sha256.hash(&secret.0);
+                        for (to, from) in id.iter_mut().zip(digest.as_ref()) {
+                            *to = *from;
+                        }
+                        let key = TicketKey { id, key: secret.0 };
+                        ticketer.set_keys(key, Vec::new(), SystemClock.now());
+                    }
+                    Some(Arc::new(ticketer) as Arc<dyn TicketEncrypter>)
                 } else {
-                    None
+                    // stunnel's NO_TICKET: as OpenSSL does in TLS 1.3, a
+                    // session stays here and the client gets its name.
+                    Some(Arc::new(StatefulTickets::new(
+                        Arc::new(entropy::HostEntropy),
+                        r.lifetime_secs(),
+                        r.cache_size,
+                    )) as Arc<dyn TicketEncrypter>)
                 };
                 SessionState::Server {
                     ticketer,
@@ -425,34 +485,6 @@ impl ServerCertVerifier for NoVerification {
     }
 }
 
-/// A CA file: its certificates as trust anchors for chain validation, and as
-/// they are, so that a self-signed peer listed in it is accepted.
-struct CaFile {
-    certs: Vec<Vec<u8>>,
-    anchors: Arc<TrustAnchors>,
-}
-
-impl CaFile {
-    fn load(path: &Path) -> Result<CaFile, String> {
-        let certs = load_certs(path)?;
-        let pem = read(path, "CA file")?;
-        let mut anchors = TrustAnchors::new();
-        // Certificates that cannot be anchors (e.g. a self-signed end-entity
-        // certificate) still count as listed certificates.
-        anchors
-            .add_pem_lenient(&pem)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(CaFile {
-            certs,
-            anchors: Arc::new(anchors),
-        })
-    }
-
-    fn lists(&self, end_entity: &[u8]) -> bool {
-        self.certs.iter().any(|c| c.as_slice() == end_entity)
-    }
-}
-
 /// Client mode's check of the server: the chain must lead to a trust anchor
 /// and match the name (the checkHost/checkIP names when given, else the
 /// name we connect to). A certificate listed in the CA file itself is
@@ -463,20 +495,33 @@ struct ServerChainVerifier {
     chain: WebPkiVerifier,
     listed: Vec<Vec<u8>>,
     names: Vec<String>,
+    emails: Vec<String>,
+    crls: Crls,
 }
 
 impl ServerChainVerifier {
-    fn new(anchors: Arc<TrustAnchors>, listed: Vec<Vec<u8>>, service: &Service) -> Self {
+    fn new(
+        anchors: Arc<TrustAnchors>,
+        listed: Vec<Vec<u8>>,
+        service: &Service,
+        crls: Crls,
+    ) -> Self {
         let names = service
             .check_host
             .iter()
             .cloned()
             .chain(service.check_ip.iter().map(ToString::to_string))
             .collect();
+        let policy = Policy {
+            crls: crls.ders.clone(),
+            ..Policy::new(KeyUsage::ServerAuth)
+        };
         ServerChainVerifier {
-            chain: WebPkiVerifier::new(anchors),
+            chain: WebPkiVerifier::with_policy(anchors, policy),
             listed,
             names,
+            emails: service.check_email.clone(),
+            crls,
         }
     }
 }
@@ -490,13 +535,15 @@ impl ServerCertVerifier for ServerChainVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, tls_core::Error> {
         let listed = self.listed.iter().any(|c| c.as_slice() == end_entity);
-        if self.names.is_empty() {
+        if self.names.is_empty() && self.emails.is_empty() {
             if listed {
                 return Ok(ServerCertVerified::assertion());
             }
-            return self
-                .chain
-                .verify_server_cert(end_entity, intermediates, server_name, now);
+            let verified =
+                self.chain
+                    .verify_server_cert(end_entity, intermediates, server_name, now)?;
+            self.crls.cover(end_entity, intermediates)?;
+            return Ok(verified);
         }
         let mut outcome = Err(tls_core::Error::BadCertificate("no name to check"));
         for name in &self.names {
@@ -512,19 +559,51 @@ impl ServerCertVerifier for ServerChainVerifier {
                 break;
             }
         }
+        if outcome.is_err() && !self.emails.is_empty() {
+            // checkEmail: a trusted certificate naming one of the addresses.
+            let trusted = if listed {
+                check_trusted_certificate(end_entity, None, now).is_ok()
+            } else {
+                verify_chain_with_policy(
+                    self.chain.anchors(),
+                    end_entity,
+                    intermediates,
+                    None,
+                    now,
+                    self.chain.policy(),
+                )
+                .is_ok()
+            };
+            let named = crate::access::peer_names(end_entity).is_ok_and(|n| {
+                n.email
+                    .iter()
+                    .any(|e| self.emails.iter().any(|w| w.eq_ignore_ascii_case(e)))
+            });
+            if trusted && named {
+                outcome = Ok(ServerCertVerified::assertion());
+            }
+        }
+        if !listed && outcome.is_ok() {
+            self.crls.cover(end_entity, intermediates)?;
+        }
         outcome
     }
 }
 
 /// Server mode's check of client certificates: chain validation against the
-/// CA file, or the certificate itself listed in it; then the access rules
-/// (allow-cn, allow-san), inside the handshake, so that a refused client
-/// gets an access_denied alert (RFC 8446, section 6.2: a valid certificate
-/// that access control refuses) instead of a connection that ends after a
+/// CA file, or the certificate itself listed in it (only that with
+/// stunnel's verifyPeer, `pinned`); then the access rules (allow-cn,
+/// allow-san), inside the handshake, so that a refused client gets an
+/// access_denied alert (RFC 8446, section 6.2: a valid certificate that
+/// access control refuses) instead of a connection that ends after a
 /// handshake it took for a success.
 struct ClientChainVerifier {
     ca: CaFile,
     chain: WebPkiClientVerifier,
+    crls: Crls,
+    pinned: bool,
+    /// stunnel's `requireCert = no`: a client may send no certificate.
+    optional: bool,
     service: String,
     access: Access,
 }
@@ -538,9 +617,16 @@ impl ClientCertVerifier for ClientChainVerifier {
     ) -> Result<ClientCertVerified, tls_core::Error> {
         let verified = if self.ca.lists(end_entity) {
             ClientCertVerified::assertion()
+        } else if self.pinned {
+            return Err(tls_core::Error::BadCertificate(
+                "client certificate is not in the CA file (verifyPeer)",
+            ));
         } else {
-            self.chain
-                .verify_client_cert(end_entity, intermediates, now)?
+            let verified = self
+                .chain
+                .verify_client_cert(end_entity, intermediates, now)?;
+            self.crls.cover(end_entity, intermediates)?;
+            verified
         };
         if let Err(why) = crate::access::check(&self.access, Some(end_entity)) {
             tracing::debug!(service = %self.service, "{why}");
@@ -549,6 +635,10 @@ impl ClientCertVerifier for ClientChainVerifier {
             ));
         }
         Ok(verified)
+    }
+
+    fn mandatory(&self) -> bool {
+        !self.optional
     }
 }
 
@@ -597,7 +687,7 @@ mod tests {
                 SessionState::Server {
                     ticketer: Some(y), ..
                 },
-            ) => Arc::ptr_eq(x, y),
+            ) => std::ptr::addr_eq(Arc::as_ptr(x), Arc::as_ptr(y)),
             _ => false,
         }
     }

@@ -198,38 +198,14 @@ pub fn parse_tls13_suites(list: &str) -> Result<Vec<CipherSuite>, String> {
     Ok(suites)
 }
 
-/// A TLS 1.2 OpenSSL cipher list (`ciphers`): exact suite names, in order.
-/// Exclusions (`!X`, `-X`) are honoured: one naming a supported suite removes
-/// it, any other excludes something never offered anyway. Keywords (`HIGH`,
-/// `DEFAULT`, `@STRENGTH`, ...) and other suite names are errors.
+/// A TLS 1.2 OpenSSL cipher list (`ciphers`), in OpenSSL's cipher-string
+/// language evaluated over our suites (see [`super::cipher_string`]).
 pub fn parse_tls12_suites(list: &str) -> Result<Vec<CipherSuite>, String> {
-    let mut suites = Vec::new();
-    let mut excluded = Vec::new();
-    for item in items(list) {
-        if let Some(name) = item.strip_prefix(['!', '-']) {
-            if let Some(suite) = lookup(&TLS12_NAMES, name) {
-                excluded.push(suite);
-            }
-            continue;
-        }
-        let suite = lookup(&TLS12_NAMES, item).ok_or_else(|| {
-            let what = if item.contains('-') {
-                "is not supported"
-            } else {
-                "is an OpenSSL keyword, which tls-tunnel does not expand"
-            };
-            format!(
-                "TLS 1.2 cipher {item:?} {what}: list suites by name, from {}",
-                names(&TLS12_NAMES)
-            )
-        })?;
-        push_new(&mut suites, suite);
-    }
-    suites.retain(|s| !excluded.contains(s));
+    let suites = super::cipher_string::evaluate(list, &TLS12_NAMES)?;
     if suites.is_empty() {
         return Err(format!(
-            "names no TLS 1.2 cipher suite (supported: {}; to turn TLS 1.2 off use \
-             sslVersionMin = TLSv1.3)",
+            "names no TLS 1.2 cipher suite tls-tunnel has (it has {}; to turn TLS 1.2 off \
+             use sslVersionMin = TLSv1.3)",
             names(&TLS12_NAMES)
         ));
     }
@@ -307,14 +283,59 @@ mod tests {
     }
 
     #[test]
+    fn openssl_cipher_strings() {
+        use CipherSuite as C;
+        let all = DEFAULT_TLS12_CIPHER_SUITES.to_vec();
+        assert_eq!(parse_tls12_suites("HIGH:!aNULL:!MD5").unwrap(), all);
+        // stunnel's own default.
+        assert_eq!(
+            parse_tls12_suites("HIGH:!aNULL:!SSLv2:!DH:!kDHEPSK").unwrap(),
+            all
+        );
+        assert_eq!(
+            parse_tls12_suites("ECDHE+AESGCM:!aRSA").unwrap(),
+            [C::EcdheEcdsaAes128GcmSha256, C::EcdheEcdsaAes256GcmSha384]
+        );
+        assert_eq!(
+            parse_tls12_suites("EECDH+CHACHA20:EECDH+AES256:-aECDSA").unwrap(),
+            [
+                C::EcdheRsaChacha20Poly1305Sha256,
+                C::EcdheRsaAes256GcmSha384
+            ]
+        );
+        assert_eq!(
+            parse_tls12_suites("AES128:CHACHA20:@STRENGTH").unwrap(),
+            [
+                C::EcdheEcdsaChacha20Poly1305Sha256,
+                C::EcdheRsaChacha20Poly1305Sha256,
+                C::EcdheEcdsaAes128GcmSha256,
+                C::EcdheRsaAes128GcmSha256
+            ]
+        );
+        // `!` is for good, `-` not; `+X` moves to the end.
+        assert_eq!(
+            parse_tls12_suites("!AES256:HIGH:+CHACHA20:-aRSA").unwrap(),
+            [
+                C::EcdheEcdsaAes128GcmSha256,
+                C::EcdheEcdsaChacha20Poly1305Sha256
+            ]
+        );
+        let e = parse_tls12_suites("MEDIUM:RC4").unwrap_err();
+        assert!(e.contains("names no TLS 1.2 cipher suite"), "{e}");
+    }
+
+    #[test]
     fn bad_names_are_named() {
         let e = parse_tls13_suites("TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256").unwrap_err();
         assert!(
             e.contains("\"TLS_AES_128_CCM_SHA256\" is not supported"),
             "{e}"
         );
-        let e = parse_tls12_suites("HIGH:!aNULL").unwrap_err();
-        assert!(e.contains("\"HIGH\" is an OpenSSL keyword"), "{e}");
+        let e = parse_tls12_suites("HIGHEST:!aNULL").unwrap_err();
+        assert!(
+            e.contains("\"HIGHEST\" is not an OpenSSL cipher keyword"),
+            "{e}"
+        );
         let e = parse_tls12_suites("DHE-RSA-AES128-GCM-SHA256").unwrap_err();
         assert!(
             e.contains("\"DHE-RSA-AES128-GCM-SHA256\" is not supported"),

@@ -5,10 +5,13 @@
 //! done later by [`crate::tls`], so `--check` and reloads go through both.
 
 pub mod algorithms;
+mod cipher_string;
+pub mod net;
 pub mod stunnel;
 pub mod toml;
 
 pub use algorithms::Algorithms;
+pub use net::{Failover, NetOptions, SockOpt};
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -22,6 +25,9 @@ pub struct ConfigError {
     pub location: String,
     /// What is wrong, in one line.
     pub message: String,
+    /// Further problems found in the same file, in file order: a front end
+    /// that can go on after an error reports them all at once.
+    pub more: Vec<ConfigError>,
 }
 
 impl ConfigError {
@@ -30,15 +36,33 @@ impl ConfigError {
         ConfigError {
             location: location.into(),
             message: message.into(),
+            more: Vec::new(),
         }
+    }
+
+    /// The first of `errors` carrying the others, or `None` when there are none.
+    pub fn all(mut errors: Vec<ConfigError>) -> Option<ConfigError> {
+        if errors.is_empty() {
+            return None;
+        }
+        let mut first = errors.remove(0);
+        first.more.extend(errors);
+        Some(first)
+    }
+
+    /// Every problem as one `location: message` line each.
+    pub fn lines(&self) -> Vec<String> {
+        std::iter::once(self)
+            .chain(&self.more)
+            .map(|e| format!("{}: {}", e.location, e.message.replace('\n', " ")))
+            .collect()
     }
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // One line, always: newlines from nested errors are flattened.
-        let msg = self.message.replace('\n', " ");
-        write!(f, "{}: {}", self.location, msg)
+        // One line per problem: newlines from nested errors are flattened.
+        f.write_str(&self.lines().join("\n"))
     }
 }
 
@@ -151,6 +175,16 @@ pub struct Access {
     pub allow_cn: Vec<String>,
     /// Admitted DNS or URI subject alternative names (e.g. SPIFFE IDs).
     pub allow_san: Vec<String>,
+    /// Admitted email addresses (rfc822Name SANs or subject emailAddress):
+    /// stunnel's checkEmail.
+    pub allow_email: Vec<String>,
+    /// A client without a certificate is let in (stunnel's `requireCert = no`);
+    /// a certificate it does present is still verified and checked.
+    pub optional: bool,
+    /// Without a CA: a client must present a certificate, any certificate
+    /// (stunnel's `requireCert = yes` without verifyChain or verifyPeer);
+    /// the handshake still proves it holds the key.
+    pub require_any: bool,
 }
 
 impl Access {
@@ -179,6 +213,19 @@ pub enum ProxyVersion {
     V1,
     /// The binary header, with TLS TLVs.
     V2,
+}
+
+/// Trust material stunnel.conf can add to a CA file: a hashed CA
+/// directory and certificate revocation lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustExtras {
+    /// CA certificates from every file of this directory (stunnel's CApath),
+    /// besides the CA file.
+    pub ca_dir: Option<PathBuf>,
+    /// CRLs (PEM or DER) from this file (CRLfile).
+    pub crl_file: Option<PathBuf>,
+    /// CRLs from every file of this directory (CRLpath).
+    pub crl_dir: Option<PathBuf>,
 }
 
 /// Per-connection time limits.
@@ -278,9 +325,10 @@ pub struct Resumption {
     /// session-ID cache; client mode: keep the server's sessions and offer
     /// them on the next connection.
     pub enabled: bool,
-    /// Server mode: issue session tickets (TLS 1.3, and TLS 1.2 tickets when
-    /// asked for). Without them only TLS 1.2 resumes, by session ID
-    /// (stunnel's `options = NO_TICKET`).
+    /// Server mode: issue encrypted session tickets (TLS 1.3, and TLS 1.2
+    /// tickets when asked for). Without them (stunnel's `options =
+    /// NO_TICKET`) sessions stay in the server's cache and a ticket only
+    /// names one, as OpenSSL does.
     pub tickets: bool,
     /// Server mode: how long a ticket or cached session may be resumed
     /// (stunnel's sessionCacheTimeout).
@@ -288,6 +336,20 @@ pub struct Resumption {
     /// Server mode: TLS 1.2 sessions kept for resumption by session ID
     /// (stunnel's sessionCacheSize).
     pub cache_size: usize,
+    /// Server mode: the ticket key comes from this secret instead of being
+    /// random and rotated, so instances sharing it, and restarts, resume each
+    /// other's sessions (stunnel's ticketKeySecret and ticketMacSecret).
+    pub ticket_secret: Option<TicketSecret>,
+}
+
+/// Secret material a fixed ticket key is derived from; never printed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct TicketSecret(pub [u8; 32]);
+
+impl fmt::Debug for TicketSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TicketSecret(..)")
+    }
 }
 
 impl Resumption {
@@ -305,6 +367,7 @@ impl Default for Resumption {
             tickets: true,
             timeout: DEFAULT_SESSION_TIMEOUT,
             cache_size: DEFAULT_SESSION_CACHE_SIZE,
+            ticket_secret: None,
         }
     }
 }
@@ -375,6 +438,9 @@ pub struct Service {
     pub check_host: Vec<String>,
     /// Client mode: IP addresses the server certificate must match (checkIP).
     pub check_ip: Vec<std::net::IpAddr>,
+    /// Client mode: email addresses the server certificate may carry instead
+    /// (checkEmail); any match of checkHost, checkIP or checkEmail will do.
+    pub check_email: Vec<String>,
     /// Server mode: client-certificate checks.
     pub access: Access,
     /// Server mode: routes chosen by SNI.
@@ -393,6 +459,10 @@ pub struct Service {
     pub resumption: Resumption,
     /// Protocol versions, cipher suites and groups.
     pub algorithms: Algorithms,
+    /// CA directory and CRLs besides the CA file.
+    pub trust: TrustExtras,
+    /// Socket options, source address and failover between targets.
+    pub net: NetOptions,
 }
 
 /// Log output format.
@@ -422,6 +492,26 @@ pub struct Global {
     pub metrics: Option<SocketAddr>,
     /// On SIGTERM, how long established connections may take to finish.
     pub drain_timeout: Duration,
+    /// Truncate the log file when it is opened (stunnel's `log = overwrite`).
+    pub log_overwrite: bool,
+    /// In the foreground, do not log to stderr (stunnel's `foreground = quiet`).
+    pub quiet: bool,
+    /// Log to syslog (stunnel's `syslog = yes`, its default): used when
+    /// running in the background without a log file.
+    pub syslog: bool,
+    /// The name syslog lines carry (stunnel's `service`).
+    pub syslog_ident: String,
+    /// The syslog facility code (stunnel's `debug = FACILITY.level`; daemon).
+    pub syslog_facility: u8,
+    /// Once every listener is bound: change root to this directory.
+    pub chroot: Option<PathBuf>,
+    /// Once every listener is bound: run as this group (name or number).
+    pub setgid: Option<String>,
+    /// Once every listener is bound: run as this user (name or number).
+    pub setuid: Option<String>,
+    /// Lines logged at start: options accepted as restating our fixed
+    /// policy, or accepted without effect, with why.
+    pub notices: Vec<String>,
 }
 
 impl Default for Global {
@@ -434,6 +524,15 @@ impl Default for Global {
             log_format: LogFormat::Text,
             metrics: None,
             drain_timeout: Duration::from_secs(30),
+            log_overwrite: false,
+            quiet: false,
+            syslog: false,
+            syslog_ident: "tls-tunnel".into(),
+            syslog_facility: 3,
+            chroot: None,
+            setgid: None,
+            setuid: None,
+            notices: Vec::new(),
         }
     }
 }
@@ -567,14 +666,20 @@ pub fn validate(service: &Service) -> Result<(), String> {
     match service.mode {
         Mode::Server => {
             let a = &service.access;
-            let has_rule = a.allow_all || !a.allow_cn.is_empty() || !a.allow_san.is_empty();
+            let has_rule = a.allow_all
+                || !a.allow_cn.is_empty()
+                || !a.allow_san.is_empty()
+                || !a.allow_email.is_empty();
             if a.cacert.is_none() && (has_rule || a.pinned) {
                 return Err("client-certificate rules (allow-cn/allow-san/allow-all/verifyPeer) need a CA file (cacert/CAfile)".into());
             }
             if a.allow_all && (!a.allow_cn.is_empty() || !a.allow_san.is_empty()) {
                 return Err("allow-all cannot be combined with allow-cn or allow-san".into());
             }
-            if !service.check_host.is_empty() || !service.check_ip.is_empty() {
+            if !service.check_host.is_empty()
+                || !service.check_ip.is_empty()
+                || !service.check_email.is_empty()
+            {
                 return Err("checkHost/checkIP apply to client mode only".into());
             }
         }

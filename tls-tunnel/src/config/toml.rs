@@ -290,6 +290,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             allow_all: s.allow_all,
             allow_cn: s.allow_cn.clone(),
             allow_san: s.allow_san.clone(),
+            ..Access::default()
         },
         Mode::Client => Access::default(),
     };
@@ -313,6 +314,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
         verify,
         check_host: Vec::new(),
         check_ip: Vec::new(),
+        check_email: Vec::new(),
         access,
         sni_routes,
         alpn: s.alpn.clone(),
@@ -330,6 +332,8 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
         },
         resumption,
         algorithms,
+        trust: Default::default(),
+        net: Default::default(),
     })
 }
 
@@ -387,6 +391,7 @@ target = "127.0.0.1:81"
                 tickets: false,
                 timeout: std::time::Duration::from_secs(600),
                 cache_size: 10,
+                ticket_secret: None,
             }
         );
         assert!(!c.services[1].resumption.enabled);

@@ -1,0 +1,340 @@
+//! The stunnel.conf front end end to end, beyond the oracle
+//! (`stunnel_diff.rs`): Debian's sample file, every error of a file at once,
+//! debug events along a connection's life, the log file and stunnel's
+//! signals, failover logged and counted, chroot/setgid/setuid after binding.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use tls_tests::peer::{free_port, require, Peer, PEER_TIMEOUT};
+use tls_tests::stunnel::{write_pki, Greeter};
+use tls_tests::tunnel::{run_tunnel, temp_dir, tunnel_bin};
+
+#[test]
+fn debian_sample_config_passes_check_unchanged() {
+    let sample = Path::new("/usr/share/doc/stunnel4/examples/stunnel.conf-sample");
+    assert!(
+        sample.exists(),
+        "{} missing: apt-get install stunnel4",
+        sample.display()
+    );
+    let (code, out, err) = run_tunnel(["--config", sample.to_str().unwrap(), "--check"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("configuration OK (3 service(s))"), "{out}");
+    assert!(
+        out.contains("OCSPaia = yes: accepted without effect"),
+        "{out}"
+    );
+}
+
+#[test]
+fn every_error_of_a_file_is_reported_at_once() {
+    let dir = temp_dir("errors");
+    let conf = dir.join("bad.conf");
+    std::fs::write(
+        &conf,
+        "\u{feff}compression = zlib\n[a]\naccept = 1\nconnect = 2\nbogus = 1\n\
+         socket = r:SO_OOBINLINE=yes\n[b]\naccept = 3\nconnect = 4\nrenegotiation = yes\n",
+    )
+    .unwrap();
+    let (code, _, err) = run_tunnel(["--config", conf.to_str().unwrap(), "--check"]);
+    assert_eq!(code, Some(2), "{err}");
+    let path = conf.display().to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            format!("tls-tunnel: {path}:1: compression = zlib: TLS compression is never used (it leaks secrets: CRIME)"),
+            format!("tls-tunnel: {path}:5: unknown option \"bogus\": not a stunnel option"),
+            format!("tls-tunnel: {path}:6: socket: SO_OOBINLINE: not supported (out-of-band data is not relayed)"),
+            format!("tls-tunnel: {path}:10: renegotiation = yes: tls-tunnel never renegotiates (it invites a CPU-exhaustion attack, and TLS 1.3 has none)"),
+        ],
+        "{err}"
+    );
+}
+
+#[test]
+fn debug_events_log_file_and_signals() {
+    let dir = temp_dir("process");
+    write_pki(&dir);
+    let backend = Greeter::start("b1");
+    let port = free_port();
+    let log = dir.join("tunnel.log");
+    std::fs::write(&log, "from an earlier run\n").unwrap();
+    let conf = dir.join("process.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\nsyslog = no\ndebug = 7\nlog = overwrite\noutput = {}\n\
+             [svc]\naccept = 127.0.0.1:{port}\nconnect = {}\ncert = {}\n",
+            log.display(),
+            backend.port,
+            dir.join("server.pem").display()
+        ),
+    )
+    .unwrap();
+    let mut tunnel = Peer::spawn(
+        &tunnel_bin(),
+        [Path::new("--config").as_os_str(), conf.as_os_str()],
+    );
+    tunnel.wait_for_port(port);
+    let seen = {
+        let mut client = Peer::spawn(
+            &require("openssl", "openssl"),
+            [
+                "s_client",
+                "-connect",
+                &format!("127.0.0.1:{port}"),
+                "-ign_eof",
+                "-noservername",
+            ],
+        );
+        client.close_stdin();
+        client.wait(PEER_TIMEOUT);
+        String::from_utf8_lossy(&client.stdout()).into_owned()
+    };
+    assert!(seen.contains("backend-b1"), "{seen}");
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    let wait_log = |needle: &str| {
+        let deadline = Instant::now() + PEER_TIMEOUT;
+        while !read_log().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "{needle:?} never logged:\n{}",
+                read_log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    // `log = overwrite` truncated it; debug = 7 follows the connection's life.
+    wait_log("connection closed");
+    let text = read_log();
+    assert!(!text.contains("earlier run"), "{text}");
+    for event in [
+        "connection accepted",
+        "handshake done",
+        "version=TLSv1.3",
+        "target connected",
+        "bytes_out=11",
+    ] {
+        assert!(text.contains(event), "{event:?} in\n{text}");
+    }
+    // SIGUSR2 lists open connections; SIGUSR1 reopens the (rotated) file.
+    let kill = |sig: &str| {
+        let status = std::process::Command::new("kill")
+            .args([format!("-{sig}"), tunnel.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    };
+    kill("USR2");
+    wait_log("open connections count=0");
+    std::fs::rename(&log, dir.join("tunnel.log.1")).unwrap();
+    kill("USR1");
+    wait_log("log file reopened");
+    tunnel.kill();
+}
+
+#[test]
+fn failover_logs_and_counts_the_failed_target() {
+    let dir = temp_dir("failover");
+    write_pki(&dir);
+    let backend = Greeter::start("b2");
+    let (port, dead, metrics) = (free_port(), free_port(), free_port());
+    let conf = dir.join("failover.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\nsyslog = no\n[fo]\naccept = 127.0.0.1:{port}\n\
+             connect = 127.0.0.1:{dead}\nconnect = 127.0.0.1:{}\ncert = {}\n",
+            backend.port,
+            dir.join("server.pem").display()
+        ),
+    )
+    .unwrap();
+    let metrics_addr = format!("127.0.0.1:{metrics}");
+    let mut tunnel = Peer::spawn(
+        &tunnel_bin(),
+        [
+            "--config",
+            conf.to_str().unwrap(),
+            "--metrics",
+            metrics_addr.as_str(),
+        ],
+    );
+    tunnel.wait_for_port(port);
+    tunnel.wait_for_port(metrics);
+    let mut client = Peer::spawn(
+        &require("openssl", "openssl"),
+        [
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-ign_eof",
+        ],
+    );
+    client.close_stdin();
+    client.wait(PEER_TIMEOUT);
+    let out = String::from_utf8_lossy(&client.stdout()).into_owned();
+    assert!(out.contains("backend-b2"), "{out}");
+    assert!(
+        tunnel.wait_output_contains("target failed", PEER_TIMEOUT),
+        "{}",
+        tunnel.diagnostics()
+    );
+    let log = tunnel.stderr();
+    let line = log.lines().find(|l| l.contains("target failed")).unwrap();
+    assert!(
+        line.contains("WARN") && line.contains(&format!("127.0.0.1:{dead}")),
+        "{line}"
+    );
+    let page = tls_tests::tunnel::metrics_page(metrics);
+    assert!(
+        page.contains("tls_tunnel_target_failures_total{service=\"fo\"} 1"),
+        "{page}"
+    );
+    tunnel.kill();
+}
+
+#[test]
+fn chroot_setgid_setuid_after_binding() {
+    let dir = temp_dir("jail");
+    write_pki(&dir);
+    let backend = Greeter::start("b1");
+    // A privileged port (free a moment ago): only bindable before the
+    // privileges go.
+    let port = if is_root() {
+        (900..1024)
+            .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+            .expect("a free port below 1024")
+    } else {
+        free_port()
+    };
+    let conf = dir.join("jail.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\nsyslog = no\nchroot = {}\nsetuid = nobody\nsetgid = nogroup\n\
+             pid = /tunnel.pid\n[jailed]\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{}\n\
+             cert = {}\n",
+            dir.display(),
+            backend.port,
+            dir.join("server.pem").display()
+        ),
+    )
+    .unwrap();
+    let mut tunnel = Peer::spawn(
+        &tunnel_bin(),
+        [Path::new("--config").as_os_str(), conf.as_os_str()],
+    );
+    if !is_root() {
+        // Without the privilege to give up, it says so and stops.
+        let status = tunnel.wait(PEER_TIMEOUT).expect("exits");
+        assert_eq!(status.code(), Some(1), "{}", tunnel.diagnostics());
+        assert!(
+            tunnel.stderr().contains("chroot"),
+            "{}",
+            tunnel.diagnostics()
+        );
+        return;
+    }
+    tunnel.wait_for_port(port);
+    // The pid file is written inside the jail, then the ids change.
+    let pid_file = dir.join("tunnel.pid");
+    let deadline = Instant::now() + PEER_TIMEOUT;
+    while !std::fs::read_to_string(&pid_file).is_ok_and(|p| p.trim() == tunnel.id().to_string()) {
+        assert!(Instant::now() < deadline, "no pid file in the jail");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let proc_dir = format!("/proc/{}", tunnel.id());
+    let deadline = Instant::now() + PEER_TIMEOUT;
+    loop {
+        let status = std::fs::read_to_string(format!("{proc_dir}/status")).unwrap();
+        let ids = |key: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(key))
+                .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+                .unwrap_or_default()
+        };
+        if ids("Uid:") == "65534 65534 65534 65534" {
+            assert_eq!(ids("Gid:"), "65534 65534 65534 65534");
+            assert_eq!(ids("Groups:"), "");
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {status}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        std::fs::read_link(format!("{proc_dir}/root")).unwrap(),
+        dir.canonicalize().unwrap()
+    );
+    // Still serving: everything it needs was loaded before.
+    let mut client = Peer::spawn(
+        &require("openssl", "openssl"),
+        [
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-ign_eof",
+        ],
+    );
+    client.close_stdin();
+    client.wait(PEER_TIMEOUT);
+    let out = String::from_utf8_lossy(&client.stdout()).into_owned();
+    assert!(
+        out.contains("backend-b1"),
+        "{out}\n{}",
+        tunnel.diagnostics()
+    );
+    tunnel.kill();
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}
+
+#[test]
+fn setuid_in_a_section_owns_its_unix_socket() {
+    let dir = temp_dir("unix-owner");
+    write_pki(&dir);
+    let backend = Greeter::start("b1");
+    let socket = dir.join("front.sock");
+    // As root the socket goes to nobody; otherwise to ourselves (all a
+    // user may give away).
+    let (user, group, id) = if is_root() {
+        ("nobody".to_string(), "nogroup".to_string(), 65534)
+    } else {
+        let me = std::fs::metadata(&dir).unwrap();
+        let uid = std::os::unix::fs::MetadataExt::uid(&me);
+        let gid = std::os::unix::fs::MetadataExt::gid(&me);
+        (uid.to_string(), gid.to_string(), uid)
+    };
+    let conf = dir.join("owner.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\nsyslog = no\n[front]\naccept = {}\nconnect = 127.0.0.1:{}\n\
+             cert = {}\nsetuid = {user}\nsetgid = {group}\n",
+            socket.display(),
+            backend.port,
+            dir.join("server.pem").display()
+        ),
+    )
+    .unwrap();
+    let mut tunnel = Peer::spawn(
+        &tunnel_bin(),
+        [Path::new("--config").as_os_str(), conf.as_os_str()],
+    );
+    assert!(
+        tunnel.wait_output_contains("ready", PEER_TIMEOUT),
+        "{}",
+        tunnel.diagnostics()
+    );
+    let meta = std::fs::metadata(&socket).unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), id);
+    tunnel.kill();
+}

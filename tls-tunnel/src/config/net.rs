@@ -1,0 +1,225 @@
+//! Network settings beyond addresses: socket options on the listening,
+//! accepted and outgoing sockets, the source address of outgoing
+//! connections, and how a target is chosen among several (stunnel's
+//! `socket`, `local` and `failover`).
+
+use std::net::IpAddr;
+
+/// How a connection picks among several targets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Failover {
+    /// In the order written; the next only when one fails (stunnel's `prio`).
+    #[default]
+    Priority,
+    /// Each connection starts one further along the list (stunnel's `rr`).
+    RoundRobin,
+}
+
+/// One socket option with its value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SockOpt {
+    /// SO_KEEPALIVE.
+    KeepAlive(bool),
+    /// TCP_NODELAY.
+    NoDelay(bool),
+    /// SO_REUSEADDR (listening sockets).
+    ReuseAddr(bool),
+    /// SO_REUSEPORT (listening sockets).
+    ReusePort(bool),
+    /// SO_LINGER: `None` off, `Some(seconds)` on.
+    Linger(Option<u32>),
+    /// SO_RCVBUF in bytes.
+    RecvBuffer(u32),
+    /// SO_SNDBUF in bytes.
+    SendBuffer(u32),
+    /// TCP_KEEPIDLE in seconds.
+    KeepIdle(u32),
+    /// TCP_KEEPINTVL in seconds.
+    KeepInterval(u32),
+    /// TCP_KEEPCNT.
+    KeepCount(u32),
+    /// SO_BINDTODEVICE: an interface name.
+    BindToDevice(String),
+    /// IP_TTL.
+    Ttl(u32),
+    /// IP_TOS.
+    Tos(u32),
+    /// IPV6_V6ONLY (listening sockets).
+    V6Only(bool),
+}
+
+/// Socket options, source address and failover of a service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetOptions {
+    /// Options on the listening socket (stunnel's `socket = a:...`).
+    pub accept: Vec<SockOpt>,
+    /// Options on each accepted connection (`socket = l:...`).
+    pub local: Vec<SockOpt>,
+    /// Options on each connection to a target (`socket = r:...`).
+    pub remote: Vec<SockOpt>,
+    /// Source address of connections to targets (stunnel's `local`).
+    pub source: Option<IpAddr>,
+    /// How a target is chosen.
+    pub failover: Failover,
+    /// Owner of a Unix accept socket (stunnel's setuid/setgid in a section).
+    pub unix_owner: Option<UnixOwner>,
+}
+
+/// The user and group (names or numbers) a Unix accept socket is given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnixOwner {
+    /// The owning user.
+    pub user: Option<String>,
+    /// The owning group.
+    pub group: Option<String>,
+}
+
+/// Which socket a `socket = X:OPTION=VALUE` line is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketSide {
+    /// `a`: the listening socket.
+    Accept,
+    /// `l`: accepted connections.
+    Local,
+    /// `r`: connections to targets.
+    Remote,
+}
+
+/// Options stunnel knows that we refuse, with why.
+const REFUSED_SOCKET_OPTIONS: [(&str, &str); 8] = [
+    ("SO_DEBUG", "kernel socket debugging is not supported"),
+    ("SO_DONTROUTE", "bypassing routing is not supported"),
+    ("SO_OOBINLINE", "out-of-band data is not relayed"),
+    ("SO_RCVLOWAT", "low-water marks are not supported"),
+    ("SO_SNDLOWAT", "low-water marks are not supported"),
+    (
+        "SO_RCVTIMEO",
+        "socket timeouts are set with TIMEOUTidle and TIMEOUTbusy",
+    ),
+    (
+        "SO_SNDTIMEO",
+        "socket timeouts are set with TIMEOUTidle and TIMEOUTbusy",
+    ),
+    (
+        "IP_FREEBIND",
+        "binding to an address not (yet) configured is not supported",
+    ),
+];
+
+/// The options we set, for the error naming them.
+const SUPPORTED: &str = "SO_KEEPALIVE, TCP_NODELAY, SO_REUSEADDR, SO_REUSEPORT, SO_LINGER, \
+                         SO_RCVBUF, SO_SNDBUF, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, \
+                         SO_BINDTODEVICE, IP_TTL, IP_TOS, IPV6_V6ONLY";
+
+/// Parses stunnel's `a|l|r:OPTION=VALUE[:VALUE]`.
+pub fn parse_socket_option(value: &str) -> Result<(SocketSide, SockOpt), String> {
+    let (side, rest) = value
+        .split_once(':')
+        .ok_or_else(|| format!("{value:?}: expected a|l|r:OPTION=VALUE"))?;
+    let side = match side.trim() {
+        "a" | "A" => SocketSide::Accept,
+        "l" | "L" => SocketSide::Local,
+        "r" | "R" => SocketSide::Remote,
+        other => {
+            return Err(format!(
+                "{other:?} is not a socket: a (accept), l (local) or r (remote)"
+            ))
+        }
+    };
+    let (name, arg) = rest
+        .split_once('=')
+        .ok_or_else(|| format!("{value:?}: expected a|l|r:OPTION=VALUE"))?;
+    let (name, arg) = (name.trim().to_ascii_uppercase(), arg.trim());
+    let flag = || -> Result<bool, String> {
+        match arg.to_ascii_lowercase().as_str() {
+            "yes" | "1" => Ok(true),
+            "no" | "0" => Ok(false),
+            _ => Err(format!("{name} takes yes or no, not {arg:?}")),
+        }
+    };
+    let int = || -> Result<u32, String> {
+        arg.parse::<u32>()
+            .map_err(|_| format!("{name} takes a whole number, not {arg:?}"))
+    };
+    let opt = match name.as_str() {
+        "SO_KEEPALIVE" => SockOpt::KeepAlive(flag()?),
+        "TCP_NODELAY" => SockOpt::NoDelay(flag()?),
+        "SO_REUSEADDR" => SockOpt::ReuseAddr(flag()?),
+        "SO_REUSEPORT" => SockOpt::ReusePort(flag()?),
+        "IPV6_V6ONLY" => SockOpt::V6Only(flag()?),
+        "SO_LINGER" => {
+            let (on, secs) = arg
+                .split_once(':')
+                .ok_or_else(|| format!("SO_LINGER takes l_onoff:l_linger, not {arg:?}"))?;
+            let secs: u32 = secs
+                .trim()
+                .parse()
+                .map_err(|_| format!("SO_LINGER: bad l_linger {secs:?}"))?;
+            match on.trim() {
+                "0" => SockOpt::Linger(None),
+                "1" => SockOpt::Linger(Some(secs)),
+                _ => return Err(format!("SO_LINGER: l_onoff is 0 or 1, not {on:?}")),
+            }
+        }
+        "SO_RCVBUF" => SockOpt::RecvBuffer(int()?),
+        "SO_SNDBUF" => SockOpt::SendBuffer(int()?),
+        "TCP_KEEPIDLE" => SockOpt::KeepIdle(int()?),
+        "TCP_KEEPINTVL" => SockOpt::KeepInterval(int()?),
+        "TCP_KEEPCNT" => SockOpt::KeepCount(int()?),
+        "IP_TTL" => SockOpt::Ttl(int()?),
+        "IP_TOS" => SockOpt::Tos(int()?),
+        "SO_BINDTODEVICE" if !arg.is_empty() && !arg.contains(char::is_whitespace) => {
+            SockOpt::BindToDevice(arg.to_string())
+        }
+        "SO_BINDTODEVICE" => return Err(format!("SO_BINDTODEVICE: bad interface {arg:?}")),
+        other => {
+            if let Some((_, why)) = REFUSED_SOCKET_OPTIONS.iter().find(|(n, _)| *n == other) {
+                return Err(format!("{other}: not supported ({why})"));
+            }
+            return Err(format!(
+                "unknown socket option {other:?} (tls-tunnel sets {SUPPORTED})"
+            ));
+        }
+    };
+    let listen_only = matches!(
+        opt,
+        SockOpt::ReuseAddr(_) | SockOpt::ReusePort(_) | SockOpt::V6Only(_)
+    );
+    if listen_only && side != SocketSide::Accept {
+        return Err(format!(
+            "{name} applies to the accept socket only (a:{name}=...)"
+        ));
+    }
+    Ok((side, opt))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_options() {
+        assert_eq!(
+            parse_socket_option("l:SO_KEEPALIVE=yes").unwrap(),
+            (SocketSide::Local, SockOpt::KeepAlive(true))
+        );
+        assert_eq!(
+            parse_socket_option("a:SO_REUSEADDR=no").unwrap(),
+            (SocketSide::Accept, SockOpt::ReuseAddr(false))
+        );
+        assert_eq!(
+            parse_socket_option("r:SO_LINGER=1:60").unwrap(),
+            (SocketSide::Remote, SockOpt::Linger(Some(60)))
+        );
+        assert_eq!(
+            parse_socket_option("r:TCP_NODELAY=no").unwrap().1,
+            SockOpt::NoDelay(false)
+        );
+        let err = |v: &str| parse_socket_option(v).unwrap_err();
+        assert!(err("r:SO_OOBINLINE=yes").contains("out-of-band"));
+        assert!(err("l:SO_FOO=1").contains("unknown socket option"));
+        assert!(err("x:SO_KEEPALIVE=yes").contains("not a socket"));
+        assert!(err("l:SO_REUSEADDR=yes").contains("accept socket only"));
+        assert!(err("l:SO_KEEPALIVE=maybe").contains("yes or no"));
+    }
+}

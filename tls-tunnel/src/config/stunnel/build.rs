@@ -1,0 +1,458 @@
+//! Turning the sections of a stunnel.conf into validated services: modes,
+//! certificates, the peer checks stunnel's verify options describe, SNI
+//! sections attached to their parent.
+
+use std::path::PathBuf;
+
+use tls_core::ProtocolVersion;
+
+use super::super::{
+    validate, Access, Addr, Algorithms, CertFiles, Mode, Resumption, ServerVerify, Service,
+    SniRoute, TicketSecret, TrustExtras, Limits,
+};
+use super::{Errors, Loc, Section};
+
+/// The services of `sections`; each section's problems go to `errors`,
+/// options accepted without effect to `notices`.
+pub(super) fn build(
+    sections: &[Section],
+    errors: &mut Errors,
+    notices: &mut Vec<String>,
+) -> Vec<Service> {
+    let mut services: Vec<Service> = Vec::new();
+    // SNI sections, attached to their parent once all parents exist.
+    let mut slaves: Vec<(String, SniRoute, Loc)> = Vec::new();
+    for s in sections.iter().filter(|s| !s.broken) {
+        match section(s, notices) {
+            Ok(Built::Service(service)) => services.push(*service),
+            Ok(Built::Route(parent, route, at)) => slaves.push((parent, route, at)),
+            Err((at, e)) => errors.add(&at, e),
+        }
+    }
+    for (parent, route, at) in slaves {
+        let Some(p) = services.iter_mut().find(|s| s.name == parent) else {
+            // A parent with an error of its own has been reported already.
+            if !sections.iter().any(|s| s.broken && s.name == parent) {
+                errors.add(&at, format!("sni refers to unknown service [{parent}]"));
+            }
+            continue;
+        };
+        if p.mode != Mode::Server {
+            errors.add(
+                &at,
+                format!("sni parent [{parent}] is not a server-mode service"),
+            );
+            continue;
+        }
+        p.sni_routes.push(route);
+    }
+    for s in &services {
+        if let Err(e) = validate(s) {
+            errors.0.push(super::ConfigError::new(
+                &s.origin,
+                format!("[{}]: {e}", s.name),
+            ));
+        }
+    }
+    services
+}
+
+/// What one section becomes.
+enum Built {
+    Service(Box<Service>),
+    /// A server-mode `sni = parent:pattern` section: a route of its parent.
+    Route(String, SniRoute, Loc),
+}
+
+/// The peer checks stunnel's options ask for, the legacy `verify` level
+/// translated (stunnel's meaning: 0 request and ignore, 1 verify if
+/// present, 2 verify, 3 verify and require the certificate to be installed
+/// locally, 4 only the locally installed certificate).
+struct Checks {
+    chain: Option<bool>,
+    peer: Option<bool>,
+    require: Option<bool>,
+}
+
+fn checks(s: &Section) -> Result<Checks, (Loc, String)> {
+    let Some((level, at)) = &s.verify_level else {
+        return Ok(Checks {
+            chain: s.verify_chain,
+            peer: s.verify_peer,
+            require: s.require_cert.as_ref().map(|(r, _)| *r),
+        });
+    };
+    if s.verify_chain.is_some() || s.verify_peer.is_some() || s.require_cert.is_some() {
+        return Err((
+            at.clone(),
+            format!(
+                "[{}]: verify is the legacy form of verifyChain, verifyPeer and requireCert: use \
+                 one or the other",
+                s.name
+            ),
+        ));
+    }
+    let (chain, peer, require) = match level {
+        0 => (false, false, false),
+        1 => (true, false, false),
+        2 => (true, false, true),
+        3 => (true, true, true),
+        _ => (false, true, true),
+    };
+    Ok(Checks {
+        chain: Some(chain),
+        peer: Some(peer),
+        require: Some(require),
+    })
+}
+
+fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String)> {
+    let err = |msg: &str| (s.at.clone(), format!("[{}]: {msg}", s.name));
+    let mode = if s.client.unwrap_or(false) {
+        Mode::Client
+    } else {
+        Mode::Server
+    };
+    let cert = match (&s.cert, &s.key) {
+        (Some(c), Some(k)) => Some(CertFiles {
+            cert: c.into(),
+            key: k.into(),
+        }),
+        // stunnel reads the key from the certificate file when no key is given.
+        (Some(c), None) => Some(CertFiles {
+            cert: c.into(),
+            key: c.into(),
+        }),
+        (None, Some(_)) => return Err(err("key given without cert")),
+        (None, None) => None,
+    };
+
+    if mode == Mode::Server {
+        if let Some((sni, at)) = &s.sni {
+            return route(s, sni, at, cert, notices);
+        }
+    }
+
+    let Some((listen, _)) = s.accept.clone() else {
+        return Err(err("no accept address"));
+    };
+    let mut net = s.net.clone();
+    if net.unix_owner.is_some() && !matches!(listen, Addr::Unix(_)) {
+        // As stunnel: accepted, with nothing to act on.
+        net.unix_owner = None;
+        notices.push(format!(
+            "[{}]: setuid/setgid in a section set the owner of a Unix accept socket: accept \
+             here is TCP, so they have no effect (before the first section they change the \
+             user the process runs as)",
+            s.name
+        ));
+    }
+    let algorithms = algorithms(s)?;
+    let checks = checks(s)?;
+    // The CA file, else the CA directory, is the primary trust source; a
+    // directory given with a file is added to it.
+    let (primary, ca_dir) = match (&s.cafile, &s.capath) {
+        (Some(f), dir) => (Some(PathBuf::from(f)), dir.as_ref().map(PathBuf::from)),
+        (None, Some(dir)) => (Some(PathBuf::from(dir)), None),
+        (None, None) => (None, None),
+    };
+    let mut service = Service {
+        name: s.name.clone(),
+        origin: s.at.to_string(),
+        mode,
+        listen,
+        targets: s.connect.clone(),
+        cert,
+        verify: ServerVerify::Chain(None),
+        server_name: None,
+        check_host: Vec::new(),
+        check_ip: Vec::new(),
+        check_email: Vec::new(),
+        access: Access::default(),
+        sni_routes: Vec::new(),
+        alpn: Vec::new(),
+        proxy_send: None,
+        proxy_accept: false,
+        timeouts: s.timeouts,
+        limits: Limits::default(),
+        resumption: Resumption {
+            enabled: s.session_resume.as_ref().map_or(true, |(on, _)| *on),
+            ..Resumption::default()
+        },
+        algorithms,
+        trust: TrustExtras {
+            ca_dir,
+            crl_file: s.crlfile.as_ref().map(PathBuf::from),
+            crl_dir: s.crlpath.as_ref().map(PathBuf::from),
+        },
+        net,
+    };
+    let need_ca = || err("verifyChain/verifyPeer need CAfile or CApath");
+    match mode {
+        Mode::Client => {
+            // From the global defaults they are meant for server sections;
+            // written in a client section they would be silently ignored.
+            if let Some((what, at)) = own_session_option(s, false) {
+                return Err((
+                    at,
+                    format!(
+                        "[{}]: {what} applies to server mode only (a client keeps a session as \
+                         long as the server's ticket says; sessionResume = no turns resumption \
+                         off)",
+                        s.name
+                    ),
+                ));
+            }
+            let verifying = checks.chain == Some(true) || checks.peer == Some(true);
+            if !verifying
+                && (!s.check_host.is_empty() || !s.check_ip.is_empty() || !s.check_email.is_empty())
+            {
+                return Err(err(
+                    "checkHost, checkIP and checkEmail need verifyChain = yes or verifyPeer = \
+                     yes (stunnel refuses them without too)",
+                ));
+            }
+            service.verify = match (checks.peer, checks.chain) {
+                (Some(true), _) => ServerVerify::Pinned(primary.ok_or_else(need_ca)?),
+                (_, Some(false)) => ServerVerify::Insecure,
+                _ => ServerVerify::Chain(primary),
+            };
+            service.check_host = s.check_host.clone();
+            service.check_ip = s.check_ip.clone();
+            service.check_email = s.check_email.iter().map(|(e, _)| e.clone()).collect();
+            service.server_name = match &s.sni {
+                Some((name, _)) if name.is_empty() => None,
+                Some((name, _)) => Some(name.clone()),
+                None => s.check_host.first().cloned().or_else(|| {
+                    service
+                        .targets
+                        .first()
+                        .and_then(|t| t.host())
+                        .filter(|h| h.parse::<std::net::IpAddr>().is_err())
+                        .map(str::to_string)
+                }),
+            };
+        }
+        Mode::Server => {
+            let r = &mut service.resumption;
+            if let Some((timeout, _)) = s.session_timeout {
+                r.timeout = timeout;
+            }
+            if let Some((size, _)) = s.session_cache_size {
+                r.cache_size = size;
+            }
+            r.tickets = s.no_ticket.is_none();
+            r.ticket_secret = ticket_secret(s)?;
+            if !s.check_ip.is_empty() {
+                return Err(err("checkIP is supported in client mode only"));
+            }
+            let pinned = checks.peer == Some(true);
+            if checks.chain == Some(true) || pinned {
+                let emails: Vec<String> = s.check_email.iter().map(|(e, _)| e.clone()).collect();
+                service.access = Access {
+                    cacert: Some(primary.ok_or_else(need_ca)?),
+                    pinned,
+                    allow_all: s.check_host.is_empty() && emails.is_empty(),
+                    allow_cn: s.check_host.clone(),
+                    allow_san: s.check_host.clone(),
+                    allow_email: emails,
+                    optional: checks.require == Some(false),
+                    require_any: false,
+                };
+            } else if checks.require == Some(true) {
+                // stunnel's meaning: any certificate, but one.
+                service.access.require_any = true;
+            } else if !s.check_host.is_empty() || !s.check_email.is_empty() {
+                return Err(err(
+                    "checkHost/checkEmail in server mode need verifyChain = yes",
+                ));
+            }
+        }
+    }
+    Ok(Built::Service(Box::new(service)))
+}
+
+/// A server-mode `sni = parent:pattern` section.
+fn route(
+    s: &Section,
+    sni: &str,
+    at: &Loc,
+    cert: Option<CertFiles>,
+    notices: &mut Vec<String>,
+) -> Result<Built, (Loc, String)> {
+    let Some((parent, pattern)) = sni.split_once(':') else {
+        return Err((
+            at.clone(),
+            "in server mode sni must be SERVICE:SERVER_NAME_PATTERN".into(),
+        ));
+    };
+    let parent = parent.trim();
+    // As stunnel: accepted, but the TLS settings and sessions of a
+    // connection are its parent's (the name only picks the certificate and
+    // the target).
+    if let Some((what, at)) = own_session_option(s, true) {
+        notices.push(format!(
+            "{at}: [{}]: {what} has no effect in an sni section: it shares the sessions of \
+             [{parent}]",
+            s.name
+        ));
+    }
+    for (what, at) in protocol_option_lines(s).filter(|(_, l)| *l > s.at) {
+        notices.push(format!(
+            "{at}: [{}]: {what} has no effect in an sni section: it uses the TLS settings of \
+             [{parent}]",
+            s.name
+        ));
+    }
+    if s.accept.as_ref().is_some_and(|(_, l)| *l > s.at) {
+        return Err((
+            s.at.clone(),
+            format!(
+                "[{}]: an sni section takes its connections from its parent: remove accept",
+                s.name
+            ),
+        ));
+    }
+    Ok(Built::Route(
+        parent.to_string(),
+        SniRoute {
+            name: pattern.trim().to_ascii_lowercase(),
+            cert,
+            targets: s.connect.clone(),
+        },
+        at.clone(),
+    ))
+}
+
+/// The protocol options of section `s` (versions, suites, curves), with
+/// their lines, in no particular order.
+fn protocol_option_lines(s: &Section) -> impl Iterator<Item = (&'static str, Loc)> + '_ {
+    [
+        s.version_min
+            .as_ref()
+            .map(|(_, l)| ("sslVersion/sslVersionMin", l.clone())),
+        s.version_max
+            .as_ref()
+            .map(|(_, l)| ("sslVersion/sslVersionMax", l.clone())),
+        s.tls13_suites
+            .as_ref()
+            .map(|(_, l)| ("ciphersuites", l.clone())),
+        s.tls12_suites.as_ref().map(|(_, l)| ("ciphers", l.clone())),
+        s.groups.as_ref().map(|(_, l)| ("curves", l.clone())),
+    ]
+    .into_iter()
+    .flatten()
+    .chain(
+        s.no_versions
+            .iter()
+            .map(|(_, l)| ("options = NO_TLSv1_x", l.clone())),
+    )
+}
+
+/// The versions, suites and groups section `s` asks for; an error names
+/// the last line involved.
+fn algorithms(s: &Section) -> Result<Algorithms, (Loc, String)> {
+    let mut a = Algorithms::default();
+    let min = s
+        .version_min
+        .as_ref()
+        .map_or(ProtocolVersion::Tls12, |(v, _)| *v);
+    let max = s
+        .version_max
+        .as_ref()
+        .map_or(ProtocolVersion::Tls13, |(v, _)| *v);
+    a.versions.retain(|v| {
+        v.to_wire() >= min.to_wire()
+            && v.to_wire() <= max.to_wire()
+            && !s.no_versions.iter().any(|(off, _)| off == v)
+    });
+    if a.versions.is_empty() {
+        let at = [&s.version_min, &s.version_max]
+            .into_iter()
+            .flatten()
+            .map(|(_, l)| l)
+            .chain(s.no_versions.iter().map(|(_, l)| l))
+            .max()
+            .unwrap_or(&s.at)
+            .clone();
+        return Err((
+            at,
+            format!(
+                "[{}]: sslVersionMin, sslVersionMax and options = NO_TLSv1_x leave no protocol \
+                 version enabled",
+                s.name
+            ),
+        ));
+    }
+    if let Some((suites, _)) = &s.tls13_suites {
+        a.tls13_suites = suites.clone();
+    }
+    if let Some((suites, _)) = &s.tls12_suites {
+        a.tls12_suites = suites.clone();
+    }
+    if let Some((groups, _)) = &s.groups {
+        a.groups = groups.clone();
+    }
+    a.allow_no_ems = s.allow_no_ems;
+    Ok(a)
+}
+
+/// The fixed ticket key stunnel's ticketKeySecret and ticketMacSecret
+/// describe: both or neither. The key is derived from both with SHA-256,
+/// so instances (and restarts) given the same pair share it.
+fn ticket_secret(s: &Section) -> Result<Option<TicketSecret>, (Loc, String)> {
+    match (&s.ticket_key, &s.ticket_mac) {
+        (None, None) => Ok(None),
+        (Some((key, _)), Some((mac, _))) => {
+            let mut input = b"tls-tunnel stunnel ticket secrets".to_vec();
+            for part in [key, mac] {
+                input.push(part.len() as u8);
+                input.extend_from_slice(part);
+            }
+            let digest = tls_core::crypto::HashAlg::Sha256.hash(&input);
+            let mut secret = [0u8; 32];
+            for (to, from) in secret.iter_mut().zip(digest.as_ref()) {
+                *to = *from;
+            }
+            Ok(Some(TicketSecret(secret)))
+        }
+        (Some((_, at)), None) | (None, Some((_, at))) => Err((
+            at.clone(),
+            format!(
+                "[{}]: ticketKeySecret and ticketMacSecret go together: give both",
+                s.name
+            ),
+        )),
+    }
+}
+
+/// The first session option written in section `s` itself rather than
+/// inherited from the global part, with its line: in a client section only
+/// the server-side ones (`with_resume` false), in an SNI section any.
+fn own_session_option(s: &Section, with_resume: bool) -> Option<(&'static str, Loc)> {
+    [
+        s.session_resume
+            .as_ref()
+            .filter(|_| with_resume)
+            .map(|(_, l)| ("sessionResume", l.clone())),
+        s.session_timeout
+            .as_ref()
+            .map(|(_, l)| ("sessionCacheTimeout", l.clone())),
+        s.session_cache_size
+            .as_ref()
+            .map(|(_, l)| ("sessionCacheSize", l.clone())),
+        s.no_ticket
+            .as_ref()
+            .map(|l| ("options = NO_TICKET", l.clone())),
+        s.ticket_key
+            .as_ref()
+            .map(|(_, l)| ("ticketKeySecret", l.clone())),
+        s.ticket_mac
+            .as_ref()
+            .map(|(_, l)| ("ticketMacSecret", l.clone())),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|(_, l)| *l > s.at)
+    .min_by(|a, b| a.1.cmp(&b.1))
+}

@@ -1,0 +1,677 @@
+//! Every option of stunnel's manual: applied with stunnel's meaning,
+//! accepted as restating tls-tunnel's fixed policy (a notice logged at
+//! start), or refused with the reason. tls-tunnel/README.md carries the
+//! same table for operators.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tls_core::ProtocolVersion;
+
+use super::super::algorithms::{
+    parse_groups, parse_tls12_suites, parse_tls13_suites, parse_version,
+};
+use super::super::net::{parse_socket_option, SocketSide};
+use super::super::{check_session_cache_size, check_session_timeout, Addr, Failover, Global};
+use super::{Loc, Section};
+
+/// Options that only make sense for the whole process.
+const GLOBAL_ONLY: [&str; 19] = [
+    "chroot",
+    "compression",
+    "egd",
+    "engine",
+    "enginectrl",
+    "enginedefault",
+    "fips",
+    "foreground",
+    "iconactive",
+    "iconerror",
+    "iconidle",
+    "log",
+    "output",
+    "pid",
+    "rndbytes",
+    "rndfile",
+    "rndoverwrite",
+    "syslog",
+    "taskbar",
+];
+
+const ENGINE: &str = "cryptographic engines (PKCS#11, CNG) are not supported: certificates, keys \
+                      and CA certificates are read from files";
+const WINDOWS: &str = "a Windows GUI option (stunnel on Unix refuses it too)";
+const NOT_YET: &str = "not implemented yet";
+const RANDOM: &str = "randomness comes from the operating system (getrandom), there is no OpenSSL \
+                      generator to seed";
+
+/// Options refused whatever their value, with the reason.
+const REFUSED: [(&str, &str); 20] = [
+    ("caengine", ENGINE),
+    ("engineid", ENGINE),
+    ("enginenum", ENGINE),
+    (
+        "config",
+        "OpenSSL configuration commands have no meaning: tls-tunnel does not use OpenSSL (use \
+         ciphers, ciphersuites, curves and sslVersion)",
+    ),
+    ("ident", "IDENT (RFC 1413) user checks are not supported"),
+    (
+        "sessiond",
+        "the sessiond shared session cache is not supported",
+    ),
+    ("ocsp", "OCSP checking is not implemented yet"),
+    ("pskidentity", "TLS 1.3 external PSK is not implemented yet"),
+    ("psksecrets", "TLS 1.3 external PSK is not implemented yet"),
+    ("exec", NOT_YET),
+    ("execargs", NOT_YET),
+    ("pty", NOT_YET),
+    ("protocol", NOT_YET),
+    ("protocolauthentication", NOT_YET),
+    ("protocoldomain", NOT_YET),
+    ("protocolheader", NOT_YET),
+    ("protocolhost", NOT_YET),
+    ("protocolpassword", NOT_YET),
+    ("protocolusername", NOT_YET),
+    ("redirect", NOT_YET),
+];
+
+/// Curves OpenSSL offers that tls-core does not implement.
+const LACKING_CURVES: [&str; 8] = [
+    "X448",
+    "P-521",
+    "secp521r1",
+    "ffdhe2048",
+    "ffdhe3072",
+    "ffdhe4096",
+    "ffdhe6144",
+    "ffdhe8192",
+];
+
+/// `options` values that only restate tls-tunnel's fixed policy: SSLv2/3 and
+/// TLS below 1.2 are never spoken, there is no compression, every ECDHE key
+/// is fresh (and there is no DHE), the server's suite order always wins,
+/// there is no renegotiation and there are no CBC suites to pad.
+const POLICY_OPTIONS: [&str; 12] = [
+    "NO_SSLv2",
+    "NO_SSLv3",
+    "NO_TLSv1",
+    "NO_TLSv1_1",
+    "NO_COMPRESSION",
+    "SINGLE_ECDH_USE",
+    "SINGLE_DH_USE",
+    "CIPHER_SERVER_PREFERENCE",
+    "NO_RENEGOTIATION",
+    "NO_SESSION_RESUMPTION_ON_RENEGOTIATION",
+    "DONT_INSERT_EMPTY_FRAGMENTS",
+    "NO_DTLSv1",
+];
+
+/// `options` that would weaken the policy: refused when set, and their
+/// clearing (`options = -X`) accepted as a restatement.
+const WEAKENING_OPTIONS: [(&str, &str); 8] = [
+    ("ALLOW_UNSAFE_LEGACY_RENEGOTIATION", "tls-tunnel never renegotiates and requires secure renegotiation support from TLS 1.2 peers"),
+    ("UNSAFE_LEGACY_RENEGOTIATION", "tls-tunnel never renegotiates and requires secure renegotiation support from TLS 1.2 peers"),
+    ("LEGACY_SERVER_CONNECT", "tls-tunnel requires secure renegotiation support from TLS 1.2 servers"),
+    ("IGNORE_UNEXPECTED_EOF", "a connection closed without close_notify is reported as truncated"),
+    ("NO_EXTENDED_MASTER_SECRET", "TLS 1.2 without the extended master secret is refused"),
+    ("ALLOW_NO_DHE_KEX", "every TLS 1.3 handshake uses (EC)DHE"),
+    ("NO_ANTI_REPLAY", "tls-tunnel accepts no 0-RTT data to replay"),
+    ("TLS_ROLLBACK_BUG", "version rollback checks always apply"),
+];
+
+/// Adds a notice (once) for the start-up log.
+fn note(global: &mut Global, key: &str, value: &str, why: &str) {
+    let line = format!("stunnel option {key} = {value}: accepted without effect: {why}");
+    if !global.notices.contains(&line) {
+        global.notices.push(line);
+    }
+}
+
+/// Applies one `key = value` line: to the global settings, to `section`, or
+/// (before the first section) to the defaults every section starts from.
+pub(super) fn apply(
+    global: &mut Global,
+    section: Option<&mut Section>,
+    defaults: &mut Section,
+    key: &str,
+    value: &str,
+    at: &Loc,
+) -> Result<(), String> {
+    let lower = key.to_ascii_lowercase();
+    if GLOBAL_ONLY.contains(&lower.as_str()) {
+        if section.is_some() {
+            // An option refused anyway says why; else where it belongs.
+            global_option(&mut Global::default(), key, &lower, value)?;
+            return Err(format!(
+                "{key} is a global option: put it before the first [section]"
+            ));
+        }
+        return global_option(global, key, &lower, value);
+    }
+    match lower.as_str() {
+        "debug" => {
+            // stunnel accepts a per-service level; we log per process, at
+            // the most verbose level asked for.
+            let (facility, level) = parse_debug(value)?;
+            if section.is_none() {
+                global.log_level = level;
+                if let Some(f) = facility {
+                    global.syslog_facility = f;
+                }
+            } else if level > global.log_level {
+                global.log_level = level;
+            }
+            return Ok(());
+        }
+        "setuid" | "setgid" if section.is_none() => {
+            if value.is_empty() {
+                return Err(format!("{key} needs a user or group name or number"));
+            }
+            let slot = match lower.as_str() {
+                "setuid" => &mut global.setuid,
+                _ => &mut global.setgid,
+            };
+            *slot = Some(value.to_string());
+            return Ok(());
+        }
+        "setuid" | "setgid" => {
+            // In a section: the owner of its Unix accept socket.
+            if value.is_empty() {
+                return Err(format!("{key} needs a user or group name or number"));
+            }
+            let s = section.unwrap_or(defaults);
+            let owner = s.net.unix_owner.get_or_insert_with(Default::default);
+            match lower.as_str() {
+                "setuid" => owner.user = Some(value.to_string()),
+                _ => owner.group = Some(value.to_string()),
+            }
+            return Ok(());
+        }
+        "service" => {
+            if section.is_none() {
+                global.syslog_ident = value.to_string();
+            } else {
+                note(
+                    global,
+                    key,
+                    value,
+                    "in a section it names nothing (as in stunnel)",
+                );
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
+    let s = section.unwrap_or(defaults);
+    service_option(global, s, key, &lower, value, at)
+}
+
+fn global_option(global: &mut Global, key: &str, lower: &str, value: &str) -> Result<(), String> {
+    match lower {
+        "chroot" => global.chroot = Some(PathBuf::from(value)),
+        "compression" => match value.to_ascii_lowercase().as_str() {
+            "no" | "none" => note(global, key, value, "TLS compression is never used"),
+            _ => {
+                return Err(format!(
+                    "compression = {value}: TLS compression is never used (it leaks secrets: \
+                     CRIME)"
+                ))
+            }
+        },
+        "egd" | "rndbytes" | "rndfile" | "rndoverwrite" => note(global, key, value, RANDOM),
+        "engine" | "enginectrl" | "enginedefault" => return Err(format!("{key}: {ENGINE}")),
+        "fips" => match yes_no(key, value)? {
+            false => note(global, key, value, "FIPS mode is off, as stunnel's default"),
+            true => {
+                return Err("fips = yes: tls-tunnel has no FIPS 140 validated module (ring)".into())
+            }
+        },
+        "foreground" => {
+            (global.foreground, global.quiet) = match value.to_ascii_lowercase().as_str() {
+                "yes" => (true, false),
+                "quiet" => (true, true),
+                "no" => (false, false),
+                _ => {
+                    return Err(format!(
+                        "foreground must be yes, quiet or no, not {value:?}"
+                    ))
+                }
+            }
+        }
+        "iconactive" | "iconerror" | "iconidle" | "taskbar" => {
+            return Err(format!("{key}: {WINDOWS}"))
+        }
+        "log" => {
+            global.log_overwrite = match value.to_ascii_lowercase().as_str() {
+                "append" => false,
+                "overwrite" => true,
+                _ => return Err(format!("log must be append or overwrite, not {value:?}")),
+            }
+        }
+        "output" => global.log_file = Some(PathBuf::from(value)),
+        "pid" => global.pid_file = (!value.is_empty()).then(|| PathBuf::from(value)),
+        _ => global.syslog = yes_no(key, value)?,
+    }
+    Ok(())
+}
+
+/// Applies one service-level option.
+fn service_option(
+    global: &mut Global,
+    s: &mut Section,
+    key: &str,
+    lower: &str,
+    value: &str,
+    at: &Loc,
+) -> Result<(), String> {
+    let secs = |v: &str| -> Result<Duration, String> {
+        let n: u64 = v
+            .parse()
+            .map_err(|_| format!("{key} takes a number of seconds, not {v:?}"))?;
+        Ok(Duration::from_secs(n.max(1)))
+    };
+    let at = at.clone();
+    match lower {
+        "accept" => s.accept = Some((address(value, "0.0.0.0")?, at)),
+        "connect" => s.connect.push(address(value, "localhost")?),
+        "client" => s.client = Some(yes_no(key, value)?),
+        "cert" => {
+            let l = value.to_ascii_lowercase();
+            if l.ends_with(".p12") || l.ends_with(".pfx") {
+                return Err(format!(
+                    "cert = {value}: PKCS#12 files are {NOT_YET} (give PEM)"
+                ));
+            }
+            s.cert = Some(value.to_string());
+        }
+        "key" => s.key = Some(value.to_string()),
+        "cafile" => s.cafile = Some(value.to_string()),
+        "capath" => s.capath = Some(value.to_string()),
+        "crlfile" => s.crlfile = Some(value.to_string()),
+        "crlpath" => s.crlpath = Some(value.to_string()),
+        "verifychain" => s.verify_chain = Some(yes_no(key, value)?),
+        "verifypeer" => s.verify_peer = Some(yes_no(key, value)?),
+        "verify" => match value.parse::<u8>() {
+            Ok(level @ 0..=4) => s.verify_level = Some((level, at)),
+            _ => return Err(format!("verify takes a level from 0 to 4, not {value:?}")),
+        },
+        "requirecert" => s.require_cert = Some((yes_no(key, value)?, at)),
+        "checkhost" => s.check_host.push(value.to_string()),
+        "checkip" => s.check_ip.push(
+            value
+                .parse()
+                .map_err(|_| format!("checkIP: {value:?} is not an IP address"))?,
+        ),
+        "checkemail" => {
+            if !value.contains('@') {
+                return Err(format!("checkEmail: {value:?} is not an email address"));
+            }
+            s.check_email.push((value.to_string(), at));
+        }
+        "sni" => s.sni = Some((value.to_string(), at)),
+        "timeoutbusy" => s.timeouts.handshake = secs(value)?,
+        "timeoutidle" => s.timeouts.idle = secs(value)?,
+        "timeoutclose" => s.timeouts.close = secs(value)?,
+        "timeoutconnect" => s.timeouts.connect = secs(value)?,
+        "sessionresume" => s.session_resume = Some((yes_no(key, value)?, at)),
+        "sessioncachetimeout" => {
+            let n: u64 = value
+                .parse()
+                .map_err(|_| format!("{key} takes a number of seconds, not {value:?}"))?;
+            let timeout =
+                check_session_timeout(Duration::from_secs(n)).map_err(|e| format!("{key}: {e}"))?;
+            s.session_timeout = Some((timeout, at));
+        }
+        "sessioncachesize" => {
+            let n: usize = value
+                .parse()
+                .map_err(|_| format!("{key} takes a number of sessions, not {value:?}"))?;
+            let size = check_session_cache_size(n).map_err(|e| format!("{key}: {e}"))?;
+            s.session_cache_size = Some((size, at));
+        }
+        "allownoems" => s.allow_no_ems = yes_no(key, value)?,
+        "options" => option(global, s, value, at)?,
+        "ticketkeysecret" => s.ticket_key = Some((hex_secret(key, value)?, at)),
+        "ticketmacsecret" => s.ticket_mac = Some((hex_secret(key, value)?, at)),
+        "sslversionmin" => {
+            // A lower minimum asks to allow older versions too: honoured by
+            // our floor of TLS 1.2, since we need not offer them.
+            let v = match value.to_ascii_lowercase().as_str() {
+                "all" => None,
+                _ => parse_version(value).map_err(|e| format!("{key}: {e}"))?,
+            };
+            s.version_min = Some((v.unwrap_or(ProtocolVersion::Tls12), at));
+        }
+        "sslversionmax" => {
+            let v = match value.to_ascii_lowercase().as_str() {
+                "all" => ProtocolVersion::Tls13,
+                _ => modern_version(key, value)?,
+            };
+            s.version_max = Some((v, at));
+        }
+        "sslversion" => {
+            let (min, max) = match value.to_ascii_lowercase().as_str() {
+                "all" => (ProtocolVersion::Tls12, ProtocolVersion::Tls13),
+                _ => {
+                    let v = modern_version(key, value)?;
+                    (v, v)
+                }
+            };
+            s.version_min = Some((min, at.clone()));
+            s.version_max = Some((max, at));
+        }
+        "ciphersuites" => {
+            let suites = parse_tls13_suites(value).map_err(|e| format!("{key} = {value}: {e}"))?;
+            s.tls13_suites = Some((suites, at));
+        }
+        "ciphers" => {
+            let suites = parse_tls12_suites(value).map_err(|e| format!("{key} = {value}: {e}"))?;
+            s.tls12_suites = Some((suites, at));
+        }
+        "curves" => {
+            // Curves OpenSSL has and tls-core lacks are left out (fewer
+            // curves weaken nothing), so stunnel's own default list works.
+            let (ours, lacking): (Vec<&str>, Vec<&str>) = value
+                .split(':')
+                .map(str::trim)
+                .partition(|c| !LACKING_CURVES.iter().any(|l| l.eq_ignore_ascii_case(c)));
+            let groups =
+                parse_groups(&ours.join(":")).map_err(|e| format!("{key} = {value}: {e}"))?;
+            if !lacking.is_empty() {
+                note(
+                    global,
+                    key,
+                    value,
+                    &format!(
+                        "{} left out: tls-tunnel has X25519, P-256 and P-384",
+                        lacking.join(", ")
+                    ),
+                );
+            }
+            s.groups = Some((groups, at));
+        }
+        "socket" => {
+            let (side, opt) = parse_socket_option(value).map_err(|e| format!("socket: {e}"))?;
+            match side {
+                SocketSide::Accept => s.net.accept.push(opt),
+                SocketSide::Local => s.net.local.push(opt),
+                SocketSide::Remote => s.net.remote.push(opt),
+            }
+        }
+        "local" => {
+            s.net.source = Some(
+                value
+                    .parse()
+                    .map_err(|_| format!("local = {value}: give the IP address to connect from"))?,
+            )
+        }
+        "failover" => {
+            s.net.failover = match value.to_ascii_lowercase().as_str() {
+                "rr" => Failover::RoundRobin,
+                "prio" => Failover::Priority,
+                _ => return Err(format!("failover must be rr or prio, not {value:?}")),
+            }
+        }
+        // Host names are resolved at each connection, which is what
+        // `delay = yes` asks for and a safe reading of `delay = no`.
+        "delay" => {
+            yes_no(key, value)?;
+        }
+        "retry" => {
+            if yes_no(key, value)? {
+                return Err(format!(
+                    "retry = yes (re-running an exec+connect section) is {NOT_YET}"
+                ));
+            }
+        }
+        "libwrap" => {
+            if yes_no(key, value)? {
+                return Err("libwrap = yes: TCP wrappers (hosts.allow) are not supported".into());
+            }
+        }
+        "renegotiation" => {
+            if yes_no(key, value)? {
+                return Err(
+                    "renegotiation = yes: tls-tunnel never renegotiates (it invites a \
+                            CPU-exhaustion attack, and TLS 1.3 has none)"
+                        .into(),
+                );
+            }
+            note(global, key, value, "tls-tunnel never renegotiates");
+        }
+        "reset" => {
+            yes_no(key, value)?;
+            note(
+                global,
+                key,
+                value,
+                "a failed connection is closed, without TCP RST",
+            );
+        }
+        "transparent" => match value.to_ascii_lowercase().as_str() {
+            "none" | "no" => {}
+            _ => {
+                return Err(format!(
+                    "transparent = {value}: transparent proxying is {NOT_YET}"
+                ))
+            }
+        },
+        "securitylevel" => match value.parse::<u8>() {
+            Ok(0..=2) => note(
+                global,
+                key,
+                value,
+                "tls-tunnel's fixed policy (TLS 1.2 and up, AEAD suites with ECDHE) is at least \
+                 OpenSSL level 2",
+            ),
+            Ok(3..=5) => {
+                return Err(format!(
+                    "securityLevel = {value}: levels above 2 (key size minimums) are {NOT_YET}"
+                ))
+            }
+            _ => return Err(format!("securityLevel takes 0 to 5, not {value:?}")),
+        },
+        "ocspaia" => {
+            if yes_no(key, value)? {
+                note(
+                    global,
+                    key,
+                    value,
+                    "OCSP is not implemented yet: certificates are checked against the CAs and \
+                     CRLs only",
+                );
+            }
+        }
+        "ocspflag" | "ocspnonce" | "ocsprequire" | "timeoutocsp" => {
+            note(global, key, value, "OCSP is not implemented yet")
+        }
+        "logid" => note(
+            global,
+            key,
+            value,
+            "log lines name the service and the peer address instead",
+        ),
+        "stack" => note(
+            global,
+            key,
+            value,
+            "connections are tasks, not threads with a stack of their own",
+        ),
+        _ => {
+            if let Some((_, why)) = REFUSED.iter().find(|(name, _)| *name == lower) {
+                return Err(format!("{key}: {why}"));
+            }
+            return Err(format!("unknown option {key:?}: not a stunnel option"));
+        }
+    }
+    if lower.starts_with("timeout") {
+        s.timeouts.check()?;
+    }
+    Ok(())
+}
+
+/// stunnel's address: a Unix socket path, `PORT` (on `default_host`), or
+/// `HOST:PORT` split at the last colon, so `::1:443` is IPv6 `::1` port 443.
+/// `[v6]:port` and `unix:/path` are accepted too.
+fn address(value: &str, default_host: &str) -> Result<Addr, String> {
+    if value.starts_with('/') || value.starts_with("unix:") || value.starts_with('[') {
+        return Addr::parse(value);
+    }
+    let (host, port) = value.rsplit_once(':').unwrap_or((default_host, value));
+    port.parse::<u16>()
+        .map_err(|_| format!("bad port {port:?} in address {value:?}"))?;
+    if host.is_empty() || host.contains(char::is_whitespace) {
+        return Err(format!("bad host in address {value:?}"));
+    }
+    if host.contains(':') {
+        let ip: std::net::Ipv6Addr = host
+            .parse()
+            .map_err(|_| format!("bad IPv6 address {host:?} in {value:?}"))?;
+        return Ok(Addr::Tcp(format!("[{ip}]:{port}")));
+    }
+    Ok(Addr::Tcp(format!("{host}:{port}")))
+}
+
+/// A version for `sslVersion` or `sslVersionMax`, which cannot be below TLS 1.2.
+fn modern_version(key: &str, value: &str) -> Result<ProtocolVersion, String> {
+    parse_version(value)
+        .map_err(|e| format!("{key}: {e}"))?
+        .ok_or_else(|| {
+            format!(
+                "{key} = {value}: TLS below 1.2 is not supported (tls-tunnel speaks TLSv1.2 and \
+                 TLSv1.3)"
+            )
+        })
+}
+
+/// Applies one `options = [-]NAME` line (stunnel takes one option a line;
+/// a dash clears it).
+fn option(global: &mut Global, s: &mut Section, value: &str, at: Loc) -> Result<(), String> {
+    let upper = value.to_ascii_uppercase();
+    let (clear, name) = match upper.strip_prefix('-') {
+        Some(name) => (true, name.trim()),
+        None => (false, upper.as_str()),
+    };
+    let policy = POLICY_OPTIONS.iter().find(|o| o.eq_ignore_ascii_case(name));
+    let weakening = WEAKENING_OPTIONS
+        .iter()
+        .find(|(o, _)| o.eq_ignore_ascii_case(name));
+    match (clear, name) {
+        (false, "NO_TICKET") => s.no_ticket = Some(at),
+        (true, "NO_TICKET") => s.no_ticket = None,
+        (false, "NO_TLSV1_2") => s.no_versions.push((ProtocolVersion::Tls12, at)),
+        (false, "NO_TLSV1_3") => s.no_versions.push((ProtocolVersion::Tls13, at)),
+        (true, "NO_TLSV1_2") => s.no_versions.retain(|(v, _)| *v != ProtocolVersion::Tls12),
+        (true, "NO_TLSV1_3") => s.no_versions.retain(|(v, _)| *v != ProtocolVersion::Tls13),
+        (false, _) if policy.is_some() => {}
+        (true, _) if weakening.is_some() => {
+            note(global, "options", value, "the option is never set")
+        }
+        (false, "ALL") => note(
+            global,
+            "options",
+            value,
+            "workarounds for bugs of old peers tls-tunnel does not need; LEGACY_SERVER_CONNECT \
+             among them is not honoured (TLS 1.2 servers must support secure renegotiation)",
+        ),
+        (false, _) if weakening.is_some() => {
+            let why = weakening.map_or("", |(_, why)| why);
+            return Err(format!("options = {value}: cannot be honoured ({why})"));
+        }
+        (true, _) if policy.is_some() => {
+            return Err(format!(
+                "options = {value}: cannot be honoured: {} is tls-tunnel's fixed policy",
+                value.trim_start_matches('-').trim()
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "options = {value}: unsupported (tls-tunnel accepts NO_TICKET, NO_TLSv1_2, \
+                 NO_TLSv1_3, and {} as restating its fixed policy)",
+                POLICY_OPTIONS.join(", ")
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// stunnel's ticket secrets: 16 or 32 bytes in hexadecimal, colons allowed
+/// between bytes.
+fn hex_secret(key: &str, value: &str) -> Result<Vec<u8>, String> {
+    let digits: String = value.chars().filter(|c| *c != ':').collect();
+    let bad = || format!("{key} takes 16 or 32 bytes as 32 or 64 hexadecimal digits");
+    if !matches!(digits.len(), 32 | 64) || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(bad());
+    }
+    digits
+        .as_bytes()
+        .chunks(2)
+        .map(|pair| {
+            std::str::from_utf8(pair)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(bad)
+        })
+        .collect()
+}
+
+fn yes_no(key: &str, value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(format!("{key} must be yes or no, not {value:?}")),
+    }
+}
+
+/// Syslog facilities by name, with their codes (RFC 5424, section 6.2.1).
+const FACILITIES: [(&str, u8); 20] = [
+    ("kern", 0),
+    ("user", 1),
+    ("mail", 2),
+    ("daemon", 3),
+    ("auth", 4),
+    ("syslog", 5),
+    ("lpr", 6),
+    ("news", 7),
+    ("uucp", 8),
+    ("cron", 9),
+    ("authpriv", 10),
+    ("ftp", 11),
+    ("local0", 16),
+    ("local1", 17),
+    ("local2", 18),
+    ("local3", 19),
+    ("local4", 20),
+    ("local5", 21),
+    ("local6", 22),
+    ("local7", 23),
+];
+
+/// stunnel's `debug = [facility.]level`: the syslog facility if given, and
+/// the level (0..7 or a syslog name), case ignored.
+fn parse_debug(value: &str) -> Result<(Option<u8>, tracing::Level), String> {
+    let (facility, level) = match value.split_once('.') {
+        Some((f, l)) => {
+            let code = FACILITIES
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case(f.trim()))
+                .map(|(_, code)| *code)
+                .ok_or_else(|| format!("debug: unknown syslog facility {f:?}"))?;
+            (Some(code), l)
+        }
+        None => (None, value),
+    };
+    let level = match level.trim().to_ascii_lowercase().as_str() {
+        "emerg" | "0" | "alert" | "1" | "crit" | "2" | "err" | "3" => tracing::Level::ERROR,
+        "warning" | "4" => tracing::Level::WARN,
+        "notice" | "5" | "info" | "6" => tracing::Level::INFO,
+        "debug" | "7" => tracing::Level::DEBUG,
+        _ => {
+            return Err(format!(
+                "debug level must be 0-7 or a syslog level name, not {value:?}"
+            ))
+        }
+    };
+    Ok((facility, level))
+}

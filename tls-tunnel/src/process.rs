@@ -1,0 +1,285 @@
+//! The process side of stunnel's global options: where log lines go
+//! (stderr, a file reopened on SIGUSR1, syslog) and giving up privileges
+//! (chroot, setgid, setuid) once every listener is bound.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tracing::{Level, Metadata};
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::config::{Global, Service};
+
+/// A log file that can be reopened (after log rotation).
+struct LogFile {
+    path: PathBuf,
+    overwrite: bool,
+    file: Mutex<File>,
+}
+
+fn open_log(path: &Path, overwrite: bool) -> Result<File, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true);
+    if overwrite {
+        options.write(true).truncate(true);
+    } else {
+        options.append(true);
+    }
+    options
+        .open(path)
+        .map_err(|e| format!("cannot open log file {}: {e}", path.display()))
+}
+
+/// Where log lines go: any of stderr, a file and syslog.
+pub struct LogSink {
+    stderr: bool,
+    file: Option<LogFile>,
+    /// The syslog socket, the name lines carry and the facility code.
+    syslog: Option<(UnixDatagram, String, u8)>,
+}
+
+impl LogSink {
+    /// The destinations `global` asks for, as stunnel chooses them: the
+    /// `output` file if given, else stderr in the foreground (not with
+    /// `foreground = quiet`); and syslog when `syslog = yes`.
+    pub fn new(global: &Global) -> Result<Arc<LogSink>, String> {
+        let file = match &global.log_file {
+            Some(path) => Some(LogFile {
+                path: path.clone(),
+                overwrite: global.log_overwrite,
+                file: Mutex::new(open_log(path, global.log_overwrite)?),
+            }),
+            None => None,
+        };
+        let syslog = if global.syslog {
+            UnixDatagram::unbound()
+                .ok()
+                .map(|s| (s, global.syslog_ident.clone(), global.syslog_facility))
+        } else {
+            None
+        };
+        Ok(Arc::new(LogSink {
+            stderr: file.is_none() && global.foreground && !global.quiet,
+            file,
+            syslog,
+        }))
+    }
+
+    /// True when lines go to a terminal only (colours are then fine).
+    pub fn terminal_only(&self) -> bool {
+        self.stderr
+            && self.file.is_none()
+            && self.syslog.is_none()
+            && std::io::IsTerminal::is_terminal(&std::io::stderr())
+    }
+
+    /// True when lines go to syslog only, which stamps them itself.
+    pub fn syslog_only(&self) -> bool {
+        self.syslog.is_some() && !self.stderr && self.file.is_none()
+    }
+
+    /// Reopens the log file (stunnel's SIGUSR1).
+    pub fn reopen(&self) -> Result<(), String> {
+        if let Some(f) = &self.file {
+            let new = open_log(&f.path, f.overwrite)?;
+            *f.file.lock().unwrap_or_else(|e| e.into_inner()) = new;
+        }
+        Ok(())
+    }
+
+    fn emit(&self, level: Level, line: &[u8]) {
+        if self.stderr {
+            let _ = io::stderr().write_all(line);
+        }
+        if let Some(f) = &self.file {
+            let _ = f
+                .file
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .write_all(line);
+        }
+        if let Some((socket, ident, facility)) = &self.syslog {
+            // The facility, with the syslog severity of the level.
+            let severity = match level {
+                Level::ERROR => 3,
+                Level::WARN => 4,
+                Level::INFO => 5,
+                _ => 7,
+            };
+            let text = String::from_utf8_lossy(line);
+            let msg = format!(
+                "<{}>{ident}[{}]: {}",
+                u16::from(*facility) * 8 + severity,
+                std::process::id(),
+                text.trim()
+            );
+            let _ = socket.send_to(msg.as_bytes(), "/dev/log");
+        }
+    }
+}
+
+/// One event's text, sent to every destination when complete.
+pub struct LineWriter<'a> {
+    sink: &'a LogSink,
+    level: Level,
+    buf: Vec<u8>,
+}
+
+impl Write for LineWriter<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LineWriter<'_> {
+    fn drop(&mut self) {
+        if !self.buf.is_empty() {
+            self.sink.emit(self.level, &self.buf);
+        }
+    }
+}
+
+/// The writer tracing formats into: shares the sink with the SIGUSR1 handler.
+pub struct SharedSink(pub Arc<LogSink>);
+
+impl<'a> MakeWriter<'a> for SharedSink {
+    type Writer = LineWriter<'a>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        LineWriter {
+            sink: &self.0,
+            level: Level::INFO,
+            buf: Vec::new(),
+        }
+    }
+
+    fn make_writer_for(&'a self, meta: &Metadata<'_>) -> Self::Writer {
+        LineWriter {
+            sink: &self.0,
+            level: *meta.level(),
+            buf: Vec::new(),
+        }
+    }
+}
+
+/// The user and group to run as, resolved while the user database is
+/// still reachable (before chroot), and the directory to change root to.
+#[derive(Debug, Default)]
+pub struct Privileges {
+    chroot: Option<PathBuf>,
+    gid: Option<libc::gid_t>,
+    uid: Option<libc::uid_t>,
+    /// Owners of services' Unix accept sockets, by service name.
+    owners: Vec<(String, Option<libc::uid_t>, Option<libc::gid_t>)>,
+}
+
+/// A group by name or number (`setgid`). Not thread-safe: call before any
+/// thread starts.
+fn group_id(g: &str) -> Result<libc::gid_t, String> {
+    if let Ok(n) = g.parse() {
+        return Ok(n);
+    }
+    let name = CString::new(g).map_err(|_| format!("setgid = {g:?}: bad name"))?;
+    // SAFETY: a NUL-terminated name; the result is read before any other call.
+    let gr = unsafe { libc::getgrnam(name.as_ptr()) };
+    if gr.is_null() {
+        return Err(format!("setgid = {g}: no such group"));
+    }
+    // SAFETY: checked non-null above.
+    Ok(unsafe { (*gr).gr_gid })
+}
+
+/// A user by name or number (`setuid`). Not thread-safe: call before any
+/// thread starts.
+fn user_id(u: &str) -> Result<libc::uid_t, String> {
+    if let Ok(n) = u.parse() {
+        return Ok(n);
+    }
+    let name = CString::new(u).map_err(|_| format!("setuid = {u:?}: bad name"))?;
+    // SAFETY: a NUL-terminated name; the result is read before any other call.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        return Err(format!("setuid = {u}: no such user"));
+    }
+    // SAFETY: checked non-null above.
+    Ok(unsafe { (*pw).pw_uid })
+}
+
+impl Privileges {
+    /// Resolves `setuid`/`setgid` (names or numbers), global and of each
+    /// service. Call before any thread starts: the user database functions
+    /// are not thread-safe.
+    pub fn resolve(global: &Global, services: &[Service]) -> Result<Privileges, String> {
+        let mut owners = Vec::new();
+        for s in services {
+            if let Some(owner) = &s.net.unix_owner {
+                let uid = owner.user.as_deref().map(user_id).transpose()?;
+                let gid = owner.group.as_deref().map(group_id).transpose()?;
+                owners.push((s.name.clone(), uid, gid));
+            }
+        }
+        Ok(Privileges {
+            chroot: global.chroot.clone(),
+            gid: global.setgid.as_deref().map(group_id).transpose()?,
+            uid: global.setuid.as_deref().map(user_id).transpose()?,
+            owners,
+        })
+    }
+
+    /// Gives service `name`'s Unix accept socket at `path` the owner its
+    /// section asks for (stunnel's setuid/setgid in a section).
+    pub fn own_socket(&self, name: &str, path: &Path) -> Result<(), String> {
+        if let Some((_, uid, gid)) = self.owners.iter().find(|(n, _, _)| n == name) {
+            std::os::unix::fs::chown(path, *uid, *gid)
+                .map_err(|e| format!("cannot set the owner of {}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// stunnel's chroot, once the listeners are bound.
+    pub fn enter_chroot(&self) -> Result<(), String> {
+        let Some(dir) = &self.chroot else {
+            return Ok(());
+        };
+        let path = CString::new(dir.as_os_str().as_encoded_bytes())
+            .map_err(|_| format!("chroot = {}: bad path", dir.display()))?;
+        // SAFETY: a NUL-terminated path.
+        if unsafe { libc::chroot(path.as_ptr()) } != 0 {
+            return Err(format!(
+                "chroot {}: {}",
+                dir.display(),
+                io::Error::last_os_error()
+            ));
+        }
+        std::env::set_current_dir("/").map_err(|e| format!("chdir / in the chroot: {e}"))
+    }
+
+    /// stunnel's setgid (dropping every other group) then setuid, once the
+    /// listeners are bound (for every thread of the process).
+    pub fn drop_ids(&self) -> Result<(), String> {
+        if let Some(gid) = self.gid {
+            // SAFETY: plain system calls; glibc applies them to every thread.
+            let failed =
+                unsafe { libc::setgroups(0, std::ptr::null()) != 0 || libc::setgid(gid) != 0 };
+            if failed {
+                return Err(format!("setgid {gid}: {}", io::Error::last_os_error()));
+            }
+        }
+        if let Some(uid) = self.uid {
+            // SAFETY: as above.
+            if unsafe { libc::setuid(uid) } != 0 {
+                return Err(format!("setuid {uid}: {}", io::Error::last_os_error()));
+            }
+        }
+        Ok(())
+    }
+}
