@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod listen;
 mod metrics;
+mod protocol;
 mod proxy_protocol;
 mod reload;
 mod service;

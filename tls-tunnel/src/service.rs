@@ -232,6 +232,19 @@ async fn run(stream: &mut Stream, live: &Live, metrics: &ServiceMetrics, report:
     };
     match &live.tls {
         TlsConfig::Server(config) => {
+            // An application protocol's prelude, which may connect the target early.
+            let mut early = None;
+            if let Some(p) = &s.protocol {
+                let targets = live.targets_for(None);
+                match crate::protocol::run_server(p, stream, targets, t.connect, t.handshake).await
+                {
+                    Ok(target) => early = target,
+                    Err(e) => {
+                        metrics.handshake_failed("protocol prelude");
+                        return report.outcome = Outcome::Io(e);
+                    }
+                }
+            }
             let mut conn = Connection::server(config.clone());
             let hs = Instant::now();
             if let Err(o) = tls_io::handshake(&mut conn, stream, t.handshake).await {
@@ -252,11 +265,15 @@ async fn run(stream: &mut Stream, live: &Live, metrics: &ServiceMetrics, report:
                     return report.outcome = Outcome::Io(format!("access denied: {why}"));
                 }
             };
-            let mut target =
-                match connect(live.targets_for(n.server_name.as_deref()), t.connect).await {
-                    Ok(target) => target,
-                    Err(e) => return report.outcome = Outcome::Io(format!("target: {e}")),
-                };
+            let mut target = match early {
+                Some(target) => target,
+                None => {
+                    match connect(live.targets_for(n.server_name.as_deref()), t.connect).await {
+                        Ok(target) => target,
+                        Err(e) => return report.outcome = Outcome::Io(format!("target: {e}")),
+                    }
+                }
+            };
             if let Some(v) = s.proxy_send {
                 let cn = names.and_then(|n| n.cn.first().cloned());
                 let header = match v {
@@ -283,6 +300,13 @@ async fn run(stream: &mut Stream, live: &Live, metrics: &ServiceMetrics, report:
                 };
                 if let Err(e) = target.write_all(&header).await {
                     return report.outcome = Outcome::Io(format!("target: {e}"));
+                }
+            }
+            if let Some(p) = &s.protocol {
+                let prelude = crate::protocol::run_client(p, stream, &mut target, t.handshake);
+                if let Err(e) = prelude.await {
+                    metrics.handshake_failed("protocol prelude");
+                    return report.outcome = Outcome::Io(e);
                 }
             }
             let mut conn = match Connection::client(config.clone(), name.as_deref()) {

@@ -319,6 +319,8 @@ pub struct Service {
     pub proxy_send: Option<ProxyVersion>,
     /// Expect a PROXY header (v1 or v2) from whoever connects.
     pub proxy_accept: bool,
+    /// An application protocol spoken before TLS (stunnel's `protocol`).
+    pub protocol: Option<crate::protocol::Protocol>,
     /// Time limits.
     pub timeouts: Timeouts,
     /// Most simultaneous connections; more are closed at once.
@@ -442,6 +444,16 @@ pub fn validate(service: &Service) -> Result<(), String> {
     check_session_timeout(service.resumption.timeout)?;
     check_session_cache_size(service.resumption.cache_size)?;
     service.algorithms.check()?;
+    if let Some(p) = &service.protocol {
+        if service.mode == Mode::Server && p.kind.connects_early() && !service.sni_routes.is_empty()
+        {
+            return Err(format!(
+                "protocol = {} in server mode takes no SNI routes (the server is connected \
+                 before the client sends its name)",
+                p.kind
+            ));
+        }
+    }
     match service.mode {
         Mode::Server => {
             let a = &service.access;

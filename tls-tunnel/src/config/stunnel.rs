@@ -45,6 +45,8 @@ struct Section {
     tls13_suites: Option<(Vec<CipherSuite>, usize)>,
     tls12_suites: Option<(Vec<CipherSuite>, usize)>,
     groups: Option<(Vec<NamedGroup>, usize)>,
+    /// `protocol` and `protocol*` options, with the first one's line.
+    protocol: (crate::protocol::Options, usize),
 }
 
 /// `options` values that only restate tls-tunnel's fixed policy: SSLv2/3 and
@@ -200,6 +202,21 @@ fn service_option(
             s.session_cache_size = Some((size, line));
         }
         "options" => option(s, value, line)?,
+        "protocol" | "protocolhost" | "protocolusername" | "protocolpassword"
+        | "protocolauthentication" => {
+            let p = &mut s.protocol.0;
+            let slot = match lower {
+                "protocol" => &mut p.name,
+                "protocolhost" => &mut p.host,
+                "protocolusername" => &mut p.username,
+                "protocolpassword" => &mut p.password,
+                _ => &mut p.authentication,
+            };
+            *slot = Some(value.to_string());
+            if s.protocol.1 == 0 || lower == "protocol" {
+                s.protocol.1 = line;
+            }
+        }
         "sslversionmin" => {
             // A lower minimum asks to allow older versions too: honoured by
             // our floor of TLS 1.2, since we need not offer them.
@@ -244,7 +261,8 @@ fn service_option(
                 "unsupported option {key:?} (tls-tunnel reads accept, connect, client, cert, key, CAfile, \
                  verifyChain, verifyPeer, checkHost, checkIP, sni, TIMEOUTbusy/idle/close/connect, \
                  sessionResume, sessionCacheTimeout, sessionCacheSize, options, sslVersion, \
-                 sslVersionMin, sslVersionMax, ciphersuites, ciphers, curves, foreground, pid, \
+                 sslVersionMin, sslVersionMax, ciphersuites, ciphers, curves, protocol, protocolHost, \
+                 protocolUsername, protocolPassword, protocolAuthentication, foreground, pid, \
                  debug, output)"
             ))
         }
@@ -517,6 +535,7 @@ fn build(file: &str, global: Global, sections: Vec<Section>) -> Result<Config, C
             alpn: Vec::new(),
             proxy_send: None,
             proxy_accept: false,
+            protocol: None,
             timeouts: s.timeouts,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             resumption: Resumption {
@@ -596,6 +615,10 @@ fn build(file: &str, global: Global, sections: Vec<Section>) -> Result<Config, C
                 }
             }
         }
+        let (options, line) = &s.protocol;
+        options
+            .apply(&mut service)
+            .map_err(|e| ConfigError::new(at((*line).max(s.line)), format!("[{}]: {e}", s.name)))?;
         services.push(service);
     }
 

@@ -59,6 +59,11 @@ struct ServiceToml {
     proxy_protocol: Option<String>,
     #[serde(default)]
     accept_proxy: bool,
+    protocol: Option<String>,
+    protocol_host: Option<String>,
+    protocol_username: Option<String>,
+    protocol_password: Option<String>,
+    protocol_authentication: Option<String>,
     handshake_timeout: Option<String>,
     idle_timeout: Option<String>,
     connect_timeout: Option<String>,
@@ -285,7 +290,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
         },
         Mode::Client => Access::default(),
     };
-    Ok(Service {
+    let mut service = Service {
         name: s.name.clone(),
         origin,
         mode,
@@ -314,11 +319,21 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             .map(parse_proxy_version)
             .transpose()?,
         proxy_accept: s.accept_proxy,
+        protocol: None,
         timeouts,
         max_connections: s.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
         resumption,
         algorithms,
-    })
+    };
+    crate::protocol::Options {
+        name: s.protocol.clone(),
+        host: s.protocol_host.clone(),
+        username: s.protocol_username.clone(),
+        password: s.protocol_password.clone(),
+        authentication: s.protocol_authentication.clone(),
+    }
+    .apply(&mut service)?;
+    Ok(service)
 }
 
 #[cfg(test)]
