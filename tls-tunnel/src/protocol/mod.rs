@@ -423,6 +423,19 @@ pub async fn run_client(
 /// detection, also 200 ms).
 const SPEAKS_FIRST_WAIT: Duration = Duration::from_millis(200);
 
+/// Whether the client sends a byte within [`SPEAKS_FIRST_WAIT`] (left in
+/// the socket for the handshake). Unix sockets are not checked.
+async fn speaks_first(local: &Stream) -> bool {
+    let Stream::Tcp(s) = local else {
+        return false;
+    };
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(SPEAKS_FIRST_WAIT, s.peek(&mut byte)).await,
+        Ok(Ok(n)) if n > 0
+    )
+}
+
 /// Server mode, in the connection path: connects the plaintext server
 /// first when the prelude needs its greeting, then runs [`server`] within
 /// `limit`. Returns the early connection, if one was made.
@@ -437,11 +450,7 @@ pub async fn run_server(
         if !p.kind.connects_early() {
             return server::<_, Stream>(p, local, None).await.map(|()| None);
         }
-        if matches!(p.kind, Kind::Smtp | Kind::Imap)
-            && tokio::time::timeout(SPEAKS_FIRST_WAIT, local.readable())
-                .await
-                .is_ok()
-        {
+        if matches!(p.kind, Kind::Smtp | Kind::Imap) && speaks_first(local).await {
             // The client spoke first: TLS without the prelude.
             return Ok(None);
         }
