@@ -720,3 +720,73 @@ fn pgsql_both_modes_with_a_real_postgres() {
     assert!(!out.status.success());
     server.expect_log("pgsql prelude: client did not send SSLRequest");
 }
+
+// ---- HTTP CONNECT ----
+
+/// tinyproxy on a free port, admitting 127.0.0.1 with Basic credentials
+/// `user`/`secret`, CONNECT to any port.
+fn tinyproxy(dir: &Path) -> (Peer, u16) {
+    let tinyproxy = require("tinyproxy", "tinyproxy");
+    let dir = dir.to_path_buf();
+    Peer::spawn_listening(&tinyproxy, move |port| {
+        let conf = dir.join(format!("tinyproxy-{port}.conf"));
+        std::fs::write(
+            &conf,
+            format!(
+                "Port {port}\nListen 127.0.0.1\nTimeout 30\nMaxClients 10\nAllow 127.0.0.1\n\
+                 BasicAuth user secret\n"
+            ),
+        )
+        .expect("write tinyproxy.conf");
+        vec!["-d".into(), "-c".into(), conf.display().to_string()]
+    })
+}
+
+#[test]
+fn connect_through_tinyproxy_with_basic_auth() {
+    let dir = temp_dir("connect");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let (mut server, tls_port) = s_server(&cert);
+    let (proxy, proxy_port) = tinyproxy(&dir);
+    let (good, bad) = (free_port(), free_port());
+    let service = |name: &str, port: u16, password: &str| {
+        format!(
+            "[[service]]\nname = \"{name}\"\nmode = \"client\"\nlisten = \"127.0.0.1:{port}\"\n\
+             target = \"127.0.0.1:{proxy_port}\"\ncacert = \"{}\"\nserver_name = \"localhost\"\n\
+             protocol = \"connect\"\nprotocol_host = \"127.0.0.1:{tls_port}\"\n\
+             protocol_username = \"user\"\nprotocol_password = \"{password}\"\n\
+             protocol_authentication = \"basic\"\n",
+            cert.cert.display()
+        )
+    };
+    let conf = dir.join("connect.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "{}\n{}",
+            service("good", good, "secret"),
+            service("bad", bad, "wrong")
+        ),
+    )
+    .unwrap();
+    let tunnel = Tunnel::start(["--config".as_ref(), conf.as_os_str()], &[good, bad]);
+
+    // Wrong credentials: tinyproxy refuses (401), the tunnel closes and says so.
+    expect_clean_close(
+        &tunnel,
+        bad,
+        "connect prelude: proxy refused CONNECT: \"HTTP/1.0 401",
+    );
+
+    let mut sock = connect_local(good).expect("connect to the tunnel");
+    sock.write_all(b"ping via the proxy\n").unwrap();
+    assert!(
+        server.wait_output_contains("ping via the proxy", PEER_TIMEOUT),
+        "{}\n{}\n{}",
+        server.diagnostics(),
+        tunnel.log(),
+        proxy.diagnostics()
+    );
+    server.write_stdin(b"pong\n".to_vec());
+    assert_eq!(read_n(&mut sock, 5), b"pong\n");
+}
