@@ -790,3 +790,126 @@ fn connect_through_tinyproxy_with_basic_auth() {
     server.write_stdin(b"pong\n".to_vec());
     assert_eq!(read_n(&mut sock, 5), b"pong\n");
 }
+
+// ---- SMTP with a real server (aiosmtpd) and a real client (smtplib) ----
+
+/// Python 3 with aiosmtpd; panics naming what to install.
+fn python_with_aiosmtpd() -> PathBuf {
+    let python = require("python3", "python3");
+    let ok = Command::new(&python)
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "python3 lacks aiosmtpd: pip install aiosmtpd");
+    python
+}
+
+/// aiosmtpd on a free port, printing received messages (its Debugging
+/// handler); with `tls`, STARTTLS is offered and required.
+fn aiosmtpd(tls: Option<&CertFiles>) -> (Peer, u16) {
+    let python = python_with_aiosmtpd();
+    let port = free_port();
+    let mut cmd = Command::new(python);
+    cmd.env("PYTHONUNBUFFERED", "1").args([
+        "-m",
+        "aiosmtpd",
+        "-n",
+        "-l",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    if let Some(cert) = tls {
+        cmd.arg("--tlscert")
+            .arg(&cert.cert)
+            .arg("--tlskey")
+            .arg(&cert.key);
+    }
+    let mut peer = Peer::spawn_command(cmd);
+    peer.wait_for_port(port);
+    (peer, port)
+}
+
+/// Sends `line` and reads the reply's lines up to the last (`NNN `).
+fn smtp(w: &mut TcpStream, r: &mut impl BufRead, line: &str) -> String {
+    if !line.is_empty() {
+        w.write_all(format!("{line}\r\n").as_bytes()).unwrap();
+    }
+    let mut reply = String::new();
+    loop {
+        let l = self::line(r);
+        reply.push_str(&l);
+        if l.as_bytes().get(3) != Some(&b'-') {
+            return reply;
+        }
+    }
+}
+
+#[test]
+fn smtp_both_modes_with_aiosmtpd() {
+    let dir = temp_dir("aiosmtpd");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+
+    // Client mode: a plaintext SMTP client, the tunnel upgrades with
+    // STARTTLS to aiosmtpd, which refuses mail without TLS.
+    let (server, sport) = aiosmtpd(Some(&cert));
+    let (tunnel, port) = client_tunnel("smtp", sport, &cert, &["--protocol-host", "relay.example"]);
+    let sock = connect_local(port).expect("connect to the tunnel");
+    let mut w = sock.try_clone().unwrap();
+    let mut r = BufReader::new(sock);
+    let greeting = smtp(&mut w, &mut r, "");
+    assert!(greeting.starts_with("220 "), "{greeting}\n{}", tunnel.log());
+    let ehlo = smtp(&mut w, &mut r, "EHLO plain.example");
+    assert!(ehlo.starts_with("250"), "{ehlo}");
+    assert!(!ehlo.contains("STARTTLS"), "already in TLS: {ehlo}");
+    for (cmd, code) in [
+        ("MAIL FROM:<a@example.org>", "250"),
+        ("RCPT TO:<b@example.org>", "250"),
+        ("DATA", "354"),
+        ("Subject: t\r\n\r\nclient-mode-token\r\n.", "250"),
+        ("QUIT", "221"),
+    ] {
+        let reply = smtp(&mut w, &mut r, cmd);
+        assert!(
+            reply.starts_with(code),
+            "{cmd}: {reply}\n{}",
+            server.diagnostics()
+        );
+    }
+    assert!(
+        server.wait_output_contains("client-mode-token", PEER_TIMEOUT),
+        "{}",
+        server.diagnostics()
+    );
+
+    // Server mode: Python's smtplib asks the tunnel for STARTTLS, in front
+    // of a plaintext aiosmtpd.
+    let (plain, pport) = aiosmtpd(None);
+    let lport = free_port();
+    let listen = format!("127.0.0.1:{lport}");
+    let target = format!("127.0.0.1:{pport}");
+    let front = Tunnel::server(&listen, &target, &cert, &["--starttls", "smtp"], lport);
+    let script = "import smtplib, ssl, sys\n\
+        ctx = ssl.create_default_context(cafile=sys.argv[2])\n\
+        ctx.check_hostname = False\n\
+        s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]), local_hostname='c.example', timeout=20)\n\
+        s.starttls(context=ctx)\n\
+        print(s.sock.version())\n\
+        s.sendmail('a@example.org', ['b@example.org'], 'Subject: t\\r\\n\\r\\nserver-mode-token\\r\\n')\n\
+        s.quit()\n";
+    let out = Command::new(python_with_aiosmtpd())
+        .args(["-c", script, &lport.to_string()])
+        .arg(&cert.cert)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "smtplib: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        front.log()
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "TLSv1.3");
+    assert!(
+        plain.wait_output_contains("server-mode-token", PEER_TIMEOUT),
+        "{}",
+        plain.diagnostics()
+    );
+}
