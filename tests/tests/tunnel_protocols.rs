@@ -31,9 +31,12 @@ fn line(r: &mut impl BufRead) -> String {
     s
 }
 
-/// A plaintext IMAP server that greets, answers CAPABILITY, then echoes:
-/// what the server-mode tunnel sits in front of.
-fn imap_backend() -> (thread::JoinHandle<()>, u16) {
+/// A plaintext line server for one connection: sends `greeting`, then
+/// answers each line with `reply(line)` (None: echo it).
+fn line_backend(
+    greeting: &'static str,
+    reply: fn(&str) -> Option<String>,
+) -> (thread::JoinHandle<()>, u16) {
     let (listener, port) = local_listener();
     let h = thread::spawn(move || {
         let Ok((sock, _)) = listener.accept() else {
@@ -42,22 +45,41 @@ fn imap_backend() -> (thread::JoinHandle<()>, u16) {
         let _ = set_timeouts(&sock);
         let mut w = sock.try_clone().expect("clone");
         let mut r = BufReader::new(sock);
-        let _ = w.write_all(b"* OK [CAPABILITY IMAP4rev1] backend ready\r\n");
+        let _ = w.write_all(greeting.as_bytes());
         let mut l = String::new();
         while r.read_line(&mut l).is_ok_and(|n| n > 0) {
-            let reply = match l.split_once(' ') {
-                Some((tag, cmd)) if cmd.trim().eq_ignore_ascii_case("CAPABILITY") => {
-                    format!("* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK done\r\n")
-                }
-                _ => l.clone(),
-            };
-            if w.write_all(reply.as_bytes()).is_err() {
+            let answer = reply(&l).unwrap_or_else(|| l.clone());
+            if w.write_all(answer.as_bytes()).is_err() {
                 return;
             }
             l.clear();
         }
     });
     (h, port)
+}
+
+/// A plaintext IMAP server that greets, answers CAPABILITY, NOOP and
+/// LOGOUT, and echoes anything else: what the server-mode tunnel sits in
+/// front of.
+fn imap_backend() -> (thread::JoinHandle<()>, u16) {
+    line_backend("* OK [CAPABILITY IMAP4rev1] backend ready\r\n", |l| {
+        let (tag, cmd) = l.split_once(' ')?;
+        match cmd.trim().to_ascii_uppercase().as_str() {
+            "CAPABILITY" => Some(format!(
+                "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK done\r\n"
+            )),
+            "NOOP" => Some(format!("{tag} OK backend noop\r\n")),
+            "LOGOUT" => Some(format!("* BYE\r\n{tag} OK bye\r\n")),
+            _ => None,
+        }
+    })
+}
+
+/// A plaintext POP3 server that answers +OK to every command.
+fn pop3_backend() -> (thread::JoinHandle<()>, u16) {
+    line_backend("+OK backend POP3 ready\r\n", |l| {
+        Some(format!("+OK backend got {}\r\n", l.trim()))
+    })
 }
 
 /// `openssl s_client -starttls proto` against a server-mode tunnel whose
@@ -911,5 +933,73 @@ fn smtp_both_modes_with_aiosmtpd() {
         plain.wait_output_contains("server-mode-token", PEER_TIMEOUT),
         "{}",
         plain.diagnostics()
+    );
+}
+
+// ---- IMAP and POP3 with real clients (Python's imaplib and poplib) ----
+
+/// Runs a Python script with the tunnel's port and the CA file as
+/// arguments; returns its stdout.
+fn python(script: &str, port: u16, cert: &CertFiles, log: impl Fn() -> String) -> String {
+    let out = Command::new(require("python3", "python3"))
+        .args(["-c", script, &port.to_string()])
+        .arg(&cert.cert)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        log()
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn server_mode_imap_and_pop3_with_python_clients() {
+    let dir = temp_dir("imaplib");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let (_h, iport) = imap_backend();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let imap = Tunnel::server(
+        &listen,
+        &format!("127.0.0.1:{iport}"),
+        &cert,
+        &["--starttls", "imap"],
+        port,
+    );
+    let script = "import imaplib, ssl, sys\n\
+        ctx = ssl.create_default_context(cafile=sys.argv[2])\n\
+        ctx.check_hostname = False\n\
+        m = imaplib.IMAP4('127.0.0.1', int(sys.argv[1]), timeout=20)\n\
+        m.starttls(ssl_context=ctx)\n\
+        print(m.sock.version())\n\
+        print(m.noop()[1][0].decode())\n";
+    let out = python(script, port, &cert, || imap.log());
+    assert_eq!(out, "TLSv1.3\nbackend noop");
+
+    let (_h, pport) = pop3_backend();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let pop3 = Tunnel::server(
+        &listen,
+        &format!("127.0.0.1:{pport}"),
+        &cert,
+        &["--starttls", "pop3"],
+        port,
+    );
+    let script = "import poplib, ssl, sys\n\
+        ctx = ssl.create_default_context(cafile=sys.argv[2])\n\
+        ctx.check_hostname = False\n\
+        p = poplib.POP3('127.0.0.1', int(sys.argv[1]), timeout=20)\n\
+        print(p.getwelcome().decode())\n\
+        p.stls(context=ctx)\n\
+        print(p.sock.version())\n\
+        print(p.noop().decode())\n";
+    let out = python(script, port, &cert, || pop3.log());
+    assert_eq!(
+        out,
+        "+OK backend POP3 ready + tls-tunnel\nTLSv1.3\n+OK backend got NOOP"
     );
 }
