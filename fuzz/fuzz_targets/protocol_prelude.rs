@@ -1,6 +1,6 @@
 //! The application-protocol preludes (`tls_tunnel::protocol`: SMTP, IMAP,
 //! POP3, NNTP, LDAP, PostgreSQL, HTTP CONNECT) on scripted peers, and the
-//! LDAP BER parsers on the raw bytes.
+//! LDAP BER parsers and the SOCKS request parser on the raw bytes.
 //!
 //! Input: a selector byte (low bits: the protocol; 0x80: server mode;
 //! 0x40: proxy credentials), a big-endian u16 `n`, then bytes cut after `n`
@@ -12,16 +12,24 @@
 use libfuzzer_sys::fuzz_target;
 use tls_tunnel::config::Mode;
 use tls_tunnel::protocol::script::{run, Script};
+use tls_tunnel::protocol::socks::{self, Step};
 use tls_tunnel::protocol::{ldap, pgsql, Credentials, Kind, Protocol};
 
 fuzz_target!(|data: &[u8]| {
     let _ = ldap::parse_extended_response(data);
     let _ = ldap::parse_extended_request(data);
+    for greeted in [false, true] {
+        // What a step uses lies within the input.
+        match socks::parse(data, greeted) {
+            Step::Greeted { used, .. } | Step::Connect { used, .. } => assert!(used <= data.len()),
+            Step::More | Step::Refuse { .. } => {}
+        }
+    }
     let [sel, hi, lo, rest @ ..] = data else { return };
     let kind = Kind::ALL[usize::from(sel & 0x3f) % Kind::ALL.len()];
     let mode = if sel & 0x80 != 0 { Mode::Server } else { Mode::Client };
-    if mode == Mode::Server && matches!(kind, Kind::Nntp | Kind::Connect) {
-        return; // refused by the configuration
+    if matches!((mode, kind), (Mode::Server, Kind::Nntp | Kind::Connect) | (_, Kind::Socks)) {
+        return; // refused by the configuration, or spoken inside TLS (parsed above)
     }
     let p = Protocol {
         kind,

@@ -499,7 +499,7 @@ fn server_mode_wrong_client_closes_with_a_reason() {
 fn stunnel_conf_protocol_options() {
     let dir = temp_dir("conf");
     let bad = [
-        ("protocol = socks", "protocol = socks is not supported"),
+        ("protocol = cifs", "protocol = cifs is not supported"),
         ("protocol = nntp", "supported in client mode only"),
         ("protocol = connect", "supported in client mode only"),
         ("protocolHost = x:1", "protocolHost needs a protocol"),
@@ -1002,4 +1002,82 @@ fn server_mode_imap_and_pop3_with_python_clients() {
         out,
         "+OK backend POP3 ready + tls-tunnel\nTLSv1.3\n+OK backend got NOOP"
     );
+}
+
+// ---- SOCKS ----
+
+#[test]
+fn socks_inside_tls_with_curl() {
+    let curl = require("curl", "curl");
+    let dir = temp_dir("socks");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let backend = Backend::start(BackendKind::Http("reached through socks".into()));
+    // Server mode speaks SOCKS inside TLS; a client-mode tunnel in front of
+    // it gives curl a plaintext SOCKS proxy (stunnel's VPN-style setup).
+    let sport = free_port();
+    let slisten = format!("127.0.0.1:{sport}");
+    let server = Tunnel::server(
+        &slisten,
+        "127.0.0.1:9",
+        &cert,
+        &["--starttls", "socks"],
+        sport,
+    );
+    let (client, cport) = {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let args = [
+            "client",
+            "--listen",
+            &listen,
+            "--target",
+            &slisten,
+            "--cacert",
+            cert.cert.to_str().unwrap(),
+            "--server-name",
+            "localhost",
+        ];
+        (Tunnel::start(args, &[port]), port)
+    };
+    for (flag, host) in [
+        ("--socks4", "127.0.0.1"),
+        ("--socks4a", "localhost"),
+        ("--socks5", "127.0.0.1"),
+        ("--socks5-hostname", "localhost"),
+    ] {
+        let out = Command::new(&curl)
+            .args([
+                "-sS",
+                "--max-time",
+                "20",
+                flag,
+                &format!("127.0.0.1:{cport}"),
+            ])
+            .arg(format!("http://{host}:{}/", backend.port))
+            .output()
+            .expect("run curl");
+        assert!(
+            out.status.success(),
+            "curl {flag}: {}\n{}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            server.log(),
+            client.log()
+        );
+        assert_eq!(out.stdout, b"reached through socks", "curl {flag}");
+    }
+    // A destination that refuses: curl is told so, the tunnel logs why.
+    let closed = free_port();
+    let out = Command::new(&curl)
+        .args([
+            "-sS",
+            "--max-time",
+            "20",
+            "--socks5",
+            &format!("127.0.0.1:{cport}"),
+        ])
+        .arg(format!("http://127.0.0.1:{closed}/"))
+        .output()
+        .expect("run curl");
+    assert!(!out.status.success());
+    server.expect_log(&format!("socks: destination 127.0.0.1:{closed}"));
 }

@@ -12,6 +12,7 @@ use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use crate::config::{Mode, ProxyVersion};
 use crate::listen::{connect, Listener, Stream};
 use crate::metrics::ServiceMetrics;
+use crate::protocol::{socks, Kind};
 use crate::proxy_protocol::{self, TlsInfo};
 use crate::tls::{Live, TlsConfig};
 use crate::tls_io::{self, Bytes, Outcome, RelayLimits};
@@ -265,6 +266,13 @@ async fn run(stream: &mut Stream, live: &Live, metrics: &ServiceMetrics, report:
                     return report.outcome = Outcome::Io(format!("access denied: {why}"));
                 }
             };
+            if s.protocol.as_ref().is_some_and(|p| p.kind == Kind::Socks) {
+                match socks::serve(&mut conn, stream, t.handshake, t.connect).await {
+                    Ok(target) => early = Some(target),
+                    Err(socks::Outcome::Tls(e)) => return report.outcome = Outcome::Tls(e),
+                    Err(socks::Outcome::Io(e)) => return report.outcome = Outcome::Io(e),
+                }
+            }
             let mut target = match early {
                 Some(target) => target,
                 None => {

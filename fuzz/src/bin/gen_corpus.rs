@@ -466,6 +466,10 @@ fn preludes(out: &mut Out) {
         (0x84, b"", &ldap_req),
         (0x85, b"", &[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30, 0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]),
     ];
+    // SOCKS messages, which the target also parses whole.
+    out.put("protocol_prelude", &[5, 2, 0, 2]);
+    out.put("protocol_prelude", b"\x05\x01\x00\x03\x09localhost\x1f\x90");
+    out.put("protocol_prelude", b"\x04\x01\x01\xbb\x00\x00\x00\x01user\x00example.org\x00");
     for (sel, far, near) in seeds {
         let mut input = vec![sel];
         input.extend_from_slice(&(far.len() as u16).to_be_bytes());

@@ -426,7 +426,15 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
 /// Checks what every front end must agree on; the caller adds where the
 /// service was defined.
 pub fn validate(service: &Service) -> Result<(), String> {
-    if service.targets.is_empty() && service.sni_routes.iter().all(|r| r.targets.is_empty()) {
+    // SOCKS clients name their own destination.
+    let socks = service
+        .protocol
+        .as_ref()
+        .is_some_and(|p| p.kind == crate::protocol::Kind::Socks);
+    if !socks
+        && service.targets.is_empty()
+        && service.sni_routes.iter().all(|r| r.targets.is_empty())
+    {
         return Err(format!(
             "service {:?} has no target (connect)",
             service.name

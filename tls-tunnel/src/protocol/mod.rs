@@ -20,6 +20,7 @@ pub mod pgsql;
 // The fuzz targets' and unit tests' way in; the daemon itself never runs a script.
 #[cfg_attr(not(test), allow(dead_code))]
 pub mod script;
+pub mod socks;
 
 use std::fmt;
 use std::time::Duration;
@@ -46,11 +47,13 @@ pub enum Kind {
     Pgsql,
     /// HTTP CONNECT through a proxy (RFC 9110, section 9.3.6); client mode only.
     Connect,
+    /// SOCKS 4/4a/5 inside TLS, choosing the destination; server mode only.
+    Socks,
 }
 
 impl Kind {
     /// Every kind, for tests and fuzz targets.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 8] = [
         Kind::Smtp,
         Kind::Imap,
         Kind::Pop3,
@@ -58,6 +61,7 @@ impl Kind {
         Kind::Ldap,
         Kind::Pgsql,
         Kind::Connect,
+        Kind::Socks,
     ];
 
     /// The stunnel.conf / TOML / CLI name.
@@ -70,6 +74,7 @@ impl Kind {
             Kind::Ldap => "ldap",
             Kind::Pgsql => "pgsql",
             Kind::Connect => "connect",
+            Kind::Socks => "socks",
         }
     }
 
@@ -107,14 +112,11 @@ pub fn parse_name(s: &str) -> Result<Choice, String> {
         return Ok(Choice::Prelude(*k));
     }
     Err(match lower.as_str() {
-        "socks" => "protocol = socks is not supported by tls-tunnel (use a SOCKS server behind \
-                    the tunnel)"
-            .into(),
         "cifs" => "protocol = cifs is not supported (Samba dropped this extension in 3.0.0)".into(),
         "capwin" | "capwinctrl" => format!("protocol = {lower} is not supported"),
         _ => format!(
-            "unknown protocol {s:?} (expected smtp, imap, pop3, nntp, ldap, pgsql, connect or \
-             proxy)"
+            "unknown protocol {s:?} (expected smtp, imap, pop3, nntp, ldap, pgsql, connect, \
+             socks or proxy)"
         ),
     })
 }
@@ -190,6 +192,14 @@ impl Options {
             return Err(format!(
                 "protocol = {kind} is supported in client mode only (as in stunnel)"
             ));
+        }
+        if service.mode == Mode::Client && kind == Kind::Socks {
+            return Err(
+                "protocol = socks is supported in server mode only (stunnel's SOCKS \
+                        client needs the original destination of a transparently redirected \
+                        connection, which tls-tunnel does not take)"
+                    .into(),
+            );
         }
         if kind == Kind::Connect && self.host.is_none() {
             return Err(
@@ -380,6 +390,7 @@ where
         Kind::Ldap => ldap::client(remote).await,
         Kind::Pgsql => pgsql::client(remote).await,
         Kind::Connect => connect::client(p, remote).await,
+        Kind::Socks => fail("socks has no client-mode prelude"),
     }
 }
 
@@ -447,6 +458,10 @@ pub async fn run_server(
     limit: Duration,
 ) -> Result<Option<Stream>, String> {
     let work = async {
+        if p.kind == Kind::Socks {
+            // Spoken inside TLS, after the handshake (see `socks::serve`).
+            return Ok(None);
+        }
         if !p.kind.connects_early() {
             return server::<_, Stream>(p, local, None).await.map(|()| None);
         }

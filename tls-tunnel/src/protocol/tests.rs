@@ -277,6 +277,9 @@ fn options_are_checked() {
     let with = |o: Options, s: &mut Service| o.apply(s);
     assert!(with(options("socks"), &mut s.clone())
         .unwrap_err()
+        .contains("server mode only"));
+    assert!(with(options("cifs"), &mut s.clone())
+        .unwrap_err()
         .contains("not supported"));
     assert!(with(options("gopher"), &mut s.clone())
         .unwrap_err()
