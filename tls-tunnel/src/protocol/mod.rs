@@ -213,6 +213,13 @@ impl Options {
                 "protocolHost applies to connect and smtp, not {kind}"
             ));
         }
+        if self.host.is_some() && service.mode == Mode::Server {
+            return Err(
+                "protocolHost applies to client mode only (the server-mode greeting is \
+                        the server's)"
+                    .into(),
+            );
+        }
         if let Some(host) = &self.host {
             if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c.is_control()) {
                 return Err(format!("protocolHost {host:?} must be one word"));

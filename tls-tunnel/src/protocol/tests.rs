@@ -317,6 +317,13 @@ fn options_are_checked() {
         host: Some("x".into()),
         ..Options::default()
     };
+    let host = Options {
+        host: Some("mx.example".into()),
+        ..options("smtp")
+    };
+    assert!(with(host, &mut srv.clone())
+        .unwrap_err()
+        .contains("client mode only"));
     assert!(with(stray, &mut srv.clone())
         .unwrap_err()
         .contains("needs a protocol"));
