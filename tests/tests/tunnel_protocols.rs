@@ -503,6 +503,10 @@ fn stunnel_conf_protocol_options() {
         ("protocol = nntp", "supported in client mode only"),
         ("protocol = connect", "supported in client mode only"),
         ("protocolHost = x:1", "protocolHost needs a protocol"),
+        (
+            "exec = /bin/true",
+            "exec and connect (target, SNI routes) exclude each other",
+        ),
     ];
     for (line, want) in bad {
         let conf = dir.join("bad.conf");
@@ -1080,4 +1084,66 @@ fn socks_inside_tls_with_curl() {
         .expect("run curl");
     assert!(!out.status.success());
     server.expect_log(&format!("socks: destination 127.0.0.1:{closed}"));
+}
+
+// ---- exec ----
+
+#[test]
+fn exec_runs_a_program_per_connection_with_stunnels_environment() {
+    let openssl = require("openssl", "openssl");
+    let dir = temp_dir("exec");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let alice = cert_for(&dir, "alice", &[]);
+    let script = dir.join("prog.sh");
+    std::fs::write(
+        &script,
+        "echo \"REMOTE_HOST=$REMOTE_HOST\"\necho \"SSL_CLIENT_DN=$SSL_CLIENT_DN\"\n\
+         echo \"SSL_CLIENT_I_DN=$SSL_CLIENT_I_DN\"\necho \"ARG1=$1\"\nread line\n\
+         echo \"got: $line\"\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let conf = dir.join("exec.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\n[prog]\naccept = 127.0.0.1:{port}\ncert = {}\nkey = {}\n\
+             CAfile = {}\nverifyPeer = yes\nexec = /bin/sh\nexecArgs = sh {} first\n",
+            cert.cert.display(),
+            cert.key.display(),
+            alice.cert.display(),
+            script.display()
+        ),
+    )
+    .unwrap();
+    let tunnel = Tunnel::start(["--config".as_ref(), conf.as_os_str()], &[port]);
+    let mut client = Peer::spawn(
+        &openssl,
+        [
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-cert",
+            alice.cert.to_str().unwrap(),
+            "-key",
+            alice.key.to_str().unwrap(),
+            "-quiet",
+        ],
+    );
+    client.write_stdin(b"hello program\n".to_vec());
+    assert!(
+        client.wait_output_contains("got: hello program", PEER_TIMEOUT),
+        "{}\n{}",
+        client.diagnostics(),
+        tunnel.log()
+    );
+    let out = String::from_utf8_lossy(&client.stdout()).into_owned();
+    for want in [
+        "REMOTE_HOST=127.0.0.1\n",
+        "SSL_CLIENT_DN=CN=alice\n",
+        "SSL_CLIENT_I_DN=CN=alice\n",
+        "ARG1=first\n",
+    ] {
+        assert!(out.contains(want), "{want:?} missing from {out:?}");
+    }
 }

@@ -264,6 +264,7 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
         proxy_send: c.proxy_protocol,
         proxy_accept: c.accept_proxy,
         protocol: None,
+        exec: None,
         timeouts: Timeouts {
             handshake: c.handshake_timeout,
             idle: c.idle_timeout,

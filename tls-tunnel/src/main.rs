@@ -7,6 +7,7 @@
 mod access;
 mod cli;
 mod config;
+mod exec;
 mod listen;
 mod metrics;
 mod protocol;

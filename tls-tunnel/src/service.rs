@@ -273,6 +273,17 @@ async fn run(stream: &mut Stream, live: &Live, metrics: &ServiceMetrics, report:
                     Err(socks::Outcome::Io(e)) => return report.outcome = Outcome::Io(e),
                 }
             }
+            let mut program = None;
+            if let Some(exec) = &s.exec {
+                let env = crate::exec::environment(report.peer, leaf);
+                match crate::exec::spawn(exec, &env) {
+                    Ok((stdio, child)) => {
+                        early = Some(stdio);
+                        program = Some(child);
+                    }
+                    Err(e) => return report.outcome = Outcome::Io(format!("exec: {e}")),
+                }
+            }
             let mut target = match early {
                 Some(target) => target,
                 None => {
@@ -294,6 +305,10 @@ async fn run(stream: &mut Stream, live: &Live, metrics: &ServiceMetrics, report:
             }
             report.outcome =
                 tls_io::relay(&mut conn, stream, &mut target, limits, &mut report.bytes).await;
+            if let Some(child) = program {
+                drop(target);
+                crate::exec::reap(child, t.close, &s.name).await;
+            }
         }
         TlsConfig::Client(config, name) => {
             debug_assert_eq!(s.mode, Mode::Client);

@@ -321,6 +321,9 @@ pub struct Service {
     pub proxy_accept: bool,
     /// An application protocol spoken before TLS (stunnel's `protocol`).
     pub protocol: Option<crate::protocol::Protocol>,
+    /// Server mode: run this program per connection instead of connecting
+    /// to a target (stunnel's `exec`/`execArgs`).
+    pub exec: Option<Exec>,
     /// Time limits.
     pub timeouts: Timeouts,
     /// Most simultaneous connections; more are closed at once.
@@ -329,6 +332,16 @@ pub struct Service {
     pub resumption: Resumption,
     /// Protocol versions, cipher suites and groups.
     pub algorithms: Algorithms,
+}
+
+/// A program run per connection, its standard input and output the
+/// plaintext side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exec {
+    /// The program (an absolute path, or found on `PATH`).
+    pub program: PathBuf,
+    /// Its arguments, starting with its name (`argv[0]`).
+    pub args: Vec<String>,
 }
 
 /// Log output format.
@@ -426,12 +439,24 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
 /// Checks what every front end must agree on; the caller adds where the
 /// service was defined.
 pub fn validate(service: &Service) -> Result<(), String> {
-    // SOCKS clients name their own destination.
+    if service.exec.is_some() {
+        if service.mode == Mode::Client {
+            return Err("exec is supported in server mode only".into());
+        }
+        if !service.targets.is_empty() || !service.sni_routes.is_empty() {
+            return Err("exec and connect (target, SNI routes) exclude each other".into());
+        }
+        if service.protocol.is_some() || service.proxy_send.is_some() {
+            return Err("exec takes no protocol and no PROXY header".into());
+        }
+    }
+    // SOCKS clients name their own destination; exec runs a program.
     let socks = service
         .protocol
         .as_ref()
         .is_some_and(|p| p.kind == crate::protocol::Kind::Socks);
     if !socks
+        && service.exec.is_none()
         && service.targets.is_empty()
         && service.sni_routes.iter().all(|r| r.targets.is_empty())
     {

@@ -45,6 +45,9 @@ struct Section {
     tls13_suites: Option<(Vec<CipherSuite>, usize)>,
     tls12_suites: Option<(Vec<CipherSuite>, usize)>,
     groups: Option<(Vec<NamedGroup>, usize)>,
+    /// `exec` and `execArgs` (split on whitespace, as stunnel: no quoting).
+    exec: Option<String>,
+    exec_args: Option<String>,
     /// `protocol` and `protocol*` options, with the first one's line.
     protocol: (crate::protocol::Options, usize),
 }
@@ -202,6 +205,8 @@ fn service_option(
             s.session_cache_size = Some((size, line));
         }
         "options" => option(s, value, line)?,
+        "exec" => s.exec = Some(value.to_string()),
+        "execargs" => s.exec_args = Some(value.to_string()),
         "protocol" | "protocolhost" | "protocolusername" | "protocolpassword"
         | "protocolauthentication" => {
             let p = &mut s.protocol.0;
@@ -261,7 +266,7 @@ fn service_option(
                 "unsupported option {key:?} (tls-tunnel reads accept, connect, client, cert, key, CAfile, \
                  verifyChain, verifyPeer, checkHost, checkIP, sni, TIMEOUTbusy/idle/close/connect, \
                  sessionResume, sessionCacheTimeout, sessionCacheSize, options, sslVersion, \
-                 sslVersionMin, sslVersionMax, ciphersuites, ciphers, curves, protocol, protocolHost, \
+                 sslVersionMin, sslVersionMax, ciphersuites, ciphers, curves, exec, execArgs, protocol, protocolHost, \
                  protocolUsername, protocolPassword, protocolAuthentication, foreground, pid, \
                  debug, output)"
             ))
@@ -536,6 +541,13 @@ fn build(file: &str, global: Global, sections: Vec<Section>) -> Result<Config, C
             proxy_send: None,
             proxy_accept: false,
             protocol: None,
+            exec: s.exec.as_ref().map(|program| super::Exec {
+                program: PathBuf::from(program),
+                args: match &s.exec_args {
+                    Some(a) => a.split_whitespace().map(str::to_string).collect(),
+                    None => vec![program.clone()],
+                },
+            }),
             timeouts: s.timeouts,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             resumption: Resumption {

@@ -59,6 +59,7 @@ struct ServiceToml {
     proxy_protocol: Option<String>,
     #[serde(default)]
     accept_proxy: bool,
+    exec: Option<Vec<String>>,
     protocol: Option<String>,
     protocol_host: Option<String>,
     protocol_username: Option<String>,
@@ -320,6 +321,14 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             .transpose()?,
         proxy_accept: s.accept_proxy,
         protocol: None,
+        exec: match s.exec.as_deref() {
+            None => None,
+            Some([program, ..]) => Some(super::Exec {
+                program: PathBuf::from(program),
+                args: s.exec.clone().unwrap_or_default(),
+            }),
+            Some([]) => return Err("exec needs the program: exec = [\"/path\", \"arg\"...]".into()),
+        },
         timeouts,
         max_connections: s.max_connections.unwrap_or(DEFAULT_MAX_CONNECTIONS),
         resumption,

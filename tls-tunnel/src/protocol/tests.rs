@@ -333,3 +333,28 @@ fn options_are_checked() {
         .unwrap_err()
         .contains("PROXY header"));
 }
+
+#[test]
+fn exec_in_toml_and_stunnel_conf() {
+    let toml = "[[service]]\nname = \"p\"\nmode = \"server\"\nlisten = \"127.0.0.1:1\"\n\
+                exec = [\"/bin/sh\", \"-c\", \"echo hi\"]\n";
+    let c = crate::config::toml::parse("t.toml", toml).unwrap();
+    let exec = c.services[0].exec.clone().unwrap();
+    assert_eq!(exec.program, std::path::PathBuf::from("/bin/sh"));
+    assert_eq!(exec.args, ["/bin/sh", "-c", "echo hi"]);
+    let e = crate::config::toml::parse(
+        "t.toml",
+        &toml.replace("[\"/bin/sh\", \"-c\", \"echo hi\"]", "[]"),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("exec needs the program"), "{e}");
+    let conf = "[p]\naccept = 127.0.0.1:1\nexec = /usr/bin/prog\nexecArgs = prog -v  x\n";
+    let c = crate::config::stunnel::parse("s.conf", conf).unwrap();
+    assert_eq!(
+        c.services[0].exec.clone().unwrap().args,
+        ["prog", "-v", "x"]
+    );
+    let client = format!("{conf}client = yes\n");
+    let e = crate::config::stunnel::parse("s.conf", &client).unwrap_err();
+    assert!(e.message.contains("server mode only"), "{e}");
+}
