@@ -499,16 +499,18 @@ fn server_mode_wrong_client_closes_with_a_reason() {
 fn stunnel_conf_protocol_options() {
     let dir = temp_dir("conf");
     let bad = [
-        ("protocol = cifs", "protocol = cifs is not supported"),
-        ("protocol = nntp", "supported in client mode only"),
-        ("protocol = connect", "supported in client mode only"),
-        ("protocolHost = x:1", "protocolHost needs a protocol"),
+        ("protocol = cifs", 4, "protocol = cifs is not supported"),
+        ("protocol = nntp", 4, "supported in client mode only"),
+        ("protocol = connect", 4, "supported in client mode only"),
+        ("protocolHost = x:1", 4, "protocolHost needs a protocol"),
+        // Found when the section is checked as a whole: named by its header.
         (
             "exec = /bin/true",
+            1,
             "exec and connect (target, SNI routes) exclude each other",
         ),
     ];
-    for (line, want) in bad {
+    for (line, at, want) in bad {
         let conf = dir.join("bad.conf");
         std::fs::write(
             &conf,
@@ -522,7 +524,7 @@ fn stunnel_conf_protocol_options() {
         ]);
         assert_ne!(code, Some(0), "{line}: {err}");
         assert!(
-            err.contains(&format!("{}:4: [s]: ", conf.display())) && err.contains(want),
+            err.contains(&format!("{}:{at}: [s]: ", conf.display())) && err.contains(want),
             "{line}: {err}"
         );
     }
