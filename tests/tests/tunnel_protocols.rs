@@ -1149,3 +1149,49 @@ fn exec_runs_a_program_per_connection_with_stunnels_environment() {
         assert!(out.contains(want), "{want:?} missing from {out:?}");
     }
 }
+
+// ---- protocol = proxy ----
+
+#[test]
+fn protocol_proxy_sends_a_proxy_v1_line() {
+    let dir = temp_dir("proxy-line");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let (listener, bport) = local_listener();
+    let got = thread::spawn(move || {
+        let (sock, _) = listener.accept().expect("accept");
+        set_timeouts(&sock).unwrap();
+        let mut w = sock.try_clone().unwrap();
+        let mut r = BufReader::new(sock);
+        let header = line(&mut r);
+        let data = line(&mut r);
+        w.write_all(data.as_bytes()).unwrap();
+        header
+    });
+    let port = free_port();
+    let conf = dir.join("proxy.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\n[p]\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{bport}\n\
+             cert = {}\nkey = {}\nprotocol = proxy\n",
+            cert.cert.display(),
+            cert.key.display()
+        ),
+    )
+    .unwrap();
+    let tunnel = Tunnel::start(["--config".as_ref(), conf.as_os_str()], &[port]);
+    let mut tls = tls_tests::tunnel::tls_client(port, "localhost", &cert.der);
+    tls.write_all(b"after the header\n").unwrap();
+    assert_eq!(
+        read_n(&mut tls, 17),
+        b"after the header\n",
+        "{}",
+        tunnel.log()
+    );
+    let header = got.join().unwrap();
+    assert!(
+        header.starts_with("PROXY TCP4 127.0.0.1 127.0.0.1 ")
+            && header.ends_with(&format!(" {port}\r\n")),
+        "{header:?}"
+    );
+}
