@@ -143,6 +143,15 @@ pub struct Common {
     /// Expect a PROXY protocol header (v1 or v2) from each incoming connection.
     #[arg(long)]
     pub accept_proxy: bool,
+    /// Speak this application protocol's plaintext prelude before TLS
+    /// (stunnel's `protocol`): smtp, imap, pop3, ldap, pgsql (both modes),
+    /// nntp or connect (client mode).
+    #[arg(long, value_name = "PROTO")]
+    pub starttls: Option<String>,
+    /// With --starttls connect: the host:port the proxy connects to (--target
+    /// names the proxy); with smtp: the EHLO name.
+    #[arg(long, value_name = "HOST", requires = "starttls")]
+    pub protocol_host: Option<String>,
     /// Limit for the TLS handshake (e.g. 10s).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
     pub handshake_timeout: Duration,
@@ -278,6 +287,8 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
         alpn: c.alpn.clone(),
         proxy_send: c.proxy_protocol,
         proxy_accept: c.accept_proxy,
+        protocol: None,
+        exec: None,
         timeouts: Timeouts {
             handshake: c.handshake_timeout,
             idle: c.idle_timeout,
@@ -329,6 +340,13 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
             });
         }
     }
+    crate::protocol::Options {
+        name: c.starttls.clone(),
+        host: c.protocol_host.clone(),
+        ..Default::default()
+    }
+    .apply(&mut service)
+    .map_err(|e| ConfigError::new("--starttls", e))?;
     validate(&service).map_err(|e| ConfigError::new("command line", e))?;
     Ok(service)
 }

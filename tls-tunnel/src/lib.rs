@@ -7,4 +7,5 @@
 pub mod config;
 // `proxy_protocol` reads headers from a `listen::Stream`.
 pub mod listen;
+pub mod protocol;
 pub mod proxy_protocol;

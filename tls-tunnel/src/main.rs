@@ -7,10 +7,12 @@
 mod access;
 mod cli;
 mod config;
+mod exec;
 mod limits;
 mod listen;
 mod metrics;
 mod process;
+mod protocol;
 mod proxy_protocol;
 mod ratelog;
 mod reload;

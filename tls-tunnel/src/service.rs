@@ -15,6 +15,7 @@ use crate::config::{Mode, ProxyVersion};
 use crate::limits::{Admission, HandshakeSlot, SourceSlot};
 use crate::listen::{connect, Listener, Stream};
 use crate::metrics::ServiceMetrics;
+use crate::protocol::{socks, Kind as ProtocolKind};
 use crate::proxy_protocol::{self, TlsInfo};
 use crate::ratelog::{Kind, LogLimits};
 use crate::tls::{Live, TlsConfig};
@@ -470,6 +471,20 @@ async fn run(
     };
     match &live.tls {
         TlsConfig::Server(config) => {
+            // An application protocol's prelude, which may connect the target early.
+            let mut early = None;
+            if let Some(p) = &s.protocol {
+                let targets = live.targets_for(None);
+                let connect = || connect_target(live, metrics, targets);
+                match crate::protocol::run_server(p, stream, connect, t.handshake).await
+                {
+                    Ok(target) => early = target,
+                    Err(e) => {
+                        metrics.handshake_failed("protocol prelude");
+                        return report.outcome = Outcome::Io(e);
+                    }
+                }
+            }
             let mut conn = Connection::server(config.clone());
             let hs = Instant::now();
             let hello = || {
@@ -522,10 +537,33 @@ async fn run(
                 }
             };
             handshake_done(s, &n);
-            let targets = live.targets_for(n.server_name.as_deref());
-            let mut target = match connect_target(live, metrics, targets).await {
-                Ok(target) => target,
-                Err(e) => return report.outcome = Outcome::Io(format!("target: {e}")),
+            if s.protocol.as_ref().is_some_and(|p| p.kind == ProtocolKind::Socks) {
+                match socks::serve(&mut conn, stream, t.handshake, t.connect, &s.net).await {
+                    Ok(target) => early = Some(target),
+                    Err(socks::Outcome::Tls(e)) => return report.outcome = Outcome::Tls(e),
+                    Err(socks::Outcome::Io(e)) => return report.outcome = Outcome::Io(e),
+                }
+            }
+            let mut program = None;
+            if let Some(exec) = &s.exec {
+                let env = crate::exec::environment(report.peer, leaf);
+                match crate::exec::spawn(exec, &env) {
+                    Ok((stdio, child)) => {
+                        early = Some(stdio);
+                        program = Some(child);
+                    }
+                    Err(e) => return report.outcome = Outcome::Io(format!("exec: {e}")),
+                }
+            }
+            let mut target = match early {
+                Some(target) => target,
+                None => {
+                    let targets = live.targets_for(n.server_name.as_deref());
+                    match connect_target(live, metrics, targets).await {
+                        Ok(target) => target,
+                        Err(e) => return report.outcome = Outcome::Io(format!("target: {e}")),
+                    }
+                }
             };
             if let Some(v) = s.proxy_send {
                 let cn = names.and_then(|n| n.cn.first().cloned());
@@ -539,6 +577,10 @@ async fn run(
             }
             report.outcome =
                 tls_io::relay(&mut conn, stream, &mut target, limits, &mut report.bytes).await;
+            if let Some(child) = program {
+                drop(target);
+                crate::exec::reap(child, t.close, &s.name).await;
+            }
         }
         TlsConfig::Client(config, name) => {
             debug_assert_eq!(s.mode, Mode::Client);
@@ -553,6 +595,13 @@ async fn run(
                 };
                 if let Err(e) = target.write_all(&header).await {
                     return report.outcome = Outcome::Io(format!("target: {e}"));
+                }
+            }
+            if let Some(p) = &s.protocol {
+                let prelude = crate::protocol::run_client(p, stream, &mut target, t.handshake);
+                if let Err(e) = prelude.await {
+                    metrics.handshake_failed("protocol prelude");
+                    return report.outcome = Outcome::Io(e);
                 }
             }
             let mut conn = match Connection::client(config.clone(), name.as_deref()) {

@@ -446,12 +446,46 @@ fn tunnel(out: &mut Out) {
     }
 }
 
+/// Seeds for `protocol_prelude`: each protocol's good exchange (selector,
+/// the far peer's byte count, its bytes, the plaintext peer's bytes).
+fn preludes(out: &mut Out) {
+    let ldap_ok: &[u8] = &[0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00];
+    let mut ldap_req = vec![0x30, 0x1d, 0x02, 0x01, 0x01, 0x77, 0x18, 0x80, 0x16];
+    ldap_req.extend_from_slice(b"1.3.6.1.4.1.1466.20037");
+    let seeds: [(u8, &[u8], &[u8]); 12] = [
+        (0, b"220-a\r\n220 b\r\n250-x\r\n250 STARTTLS\r\n220 go\r\n", b""),
+        (1, b"* OK ready\r\n* note\r\ntunnel OK go\r\n", b""),
+        (2, b"+OK hi\r\n+OK go\r\n", b""),
+        (3, b"200 news\r\n382 go\r\n", b""),
+        (4, ldap_ok, b""),
+        (5, b"S", b""),
+        (0x46, b"HTTP/1.1 200 Connection established\r\nVia: x\r\n\r\n", b""),
+        (0x80, b"220 mail ESMTP\r\n", b"EHLO c\r\nSTARTTLS\r\n"),
+        (0x81, b"* OK [CAPABILITY IMAP4rev1] hi\r\n* CAPABILITY IMAP4rev1\r\na OK\r\n", b"a CAPABILITY\r\nb STARTTLS\r\n"),
+        (0x82, b"+OK hi\r\n", b"CAPA\r\nSTLS\r\n"),
+        (0x84, b"", &ldap_req),
+        (0x85, b"", &[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30, 0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]),
+    ];
+    // SOCKS messages, which the target also parses whole.
+    out.put("protocol_prelude", &[5, 2, 0, 2]);
+    out.put("protocol_prelude", b"\x05\x01\x00\x03\x09localhost\x1f\x90");
+    out.put("protocol_prelude", b"\x04\x01\x01\xbb\x00\x00\x00\x01user\x00example.org\x00");
+    for (sel, far, near) in seeds {
+        let mut input = vec![sel];
+        input.extend_from_slice(&(far.len() as u16).to_be_bytes());
+        input.extend_from_slice(far);
+        input.extend_from_slice(near);
+        out.put("protocol_prelude", &input);
+    }
+}
+
 fn main() {
     let root = std::env::args_os()
         .nth(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus"));
     let mut out = Out { root, n: 0 };
+    preludes(&mut out);
     use ProtocolVersion::{Tls12, Tls13};
     let all = tls_core::config::DEFAULT_GROUPS;
     let transcripts = vec![

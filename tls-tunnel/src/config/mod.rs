@@ -451,6 +451,11 @@ pub struct Service {
     pub proxy_send: Option<ProxyVersion>,
     /// Expect a PROXY header (v1 or v2) from whoever connects.
     pub proxy_accept: bool,
+    /// An application protocol spoken before TLS (stunnel's `protocol`).
+    pub protocol: Option<crate::protocol::Protocol>,
+    /// Server mode: run this program per connection instead of connecting
+    /// to a target (stunnel's `exec`/`execArgs`).
+    pub exec: Option<Exec>,
     /// Time limits.
     pub timeouts: Timeouts,
     /// Connection admission: how many, how many handshaking, how many per source.
@@ -463,6 +468,16 @@ pub struct Service {
     pub trust: TrustExtras,
     /// Socket options, source address and failover between targets.
     pub net: NetOptions,
+}
+
+/// A program run per connection, its standard input and output the
+/// plaintext side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exec {
+    /// The program (an absolute path, or found on `PATH`).
+    pub program: PathBuf,
+    /// Its arguments, starting with its name (`argv[0]`).
+    pub args: Vec<String>,
 }
 
 /// Log output format.
@@ -646,7 +661,27 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
 /// Checks what every front end must agree on; the caller adds where the
 /// service was defined.
 pub fn validate(service: &Service) -> Result<(), String> {
-    if service.targets.is_empty() && service.sni_routes.iter().all(|r| r.targets.is_empty()) {
+    if service.exec.is_some() {
+        if service.mode == Mode::Client {
+            return Err("exec is supported in server mode only".into());
+        }
+        if !service.targets.is_empty() || !service.sni_routes.is_empty() {
+            return Err("exec and connect (target, SNI routes) exclude each other".into());
+        }
+        if service.protocol.is_some() || service.proxy_send.is_some() {
+            return Err("exec takes no protocol and no PROXY header".into());
+        }
+    }
+    // SOCKS clients name their own destination; exec runs a program.
+    let socks = service
+        .protocol
+        .as_ref()
+        .is_some_and(|p| p.kind == crate::protocol::Kind::Socks);
+    if !socks
+        && service.exec.is_none()
+        && service.targets.is_empty()
+        && service.sni_routes.iter().all(|r| r.targets.is_empty())
+    {
         return Err(format!(
             "service {:?} has no target (connect)",
             service.name
@@ -663,6 +698,16 @@ pub fn validate(service: &Service) -> Result<(), String> {
     check_session_timeout(service.resumption.timeout)?;
     check_session_cache_size(service.resumption.cache_size)?;
     service.algorithms.check()?;
+    if let Some(p) = &service.protocol {
+        if service.mode == Mode::Server && p.kind.connects_early() && !service.sni_routes.is_empty()
+        {
+            return Err(format!(
+                "protocol = {} in server mode takes no SNI routes (the server is connected \
+                 before the client sends its name)",
+                p.kind
+            ));
+        }
+    }
     match service.mode {
         Mode::Server => {
             let a = &service.access;

@@ -60,6 +60,14 @@ struct ServiceToml {
     proxy_protocol: Option<String>,
     #[serde(default)]
     accept_proxy: bool,
+    exec: Option<Vec<String>>,
+    protocol: Option<String>,
+    protocol_host: Option<String>,
+    protocol_username: Option<String>,
+    protocol_password: Option<String>,
+    protocol_authentication: Option<String>,
+    /// Extra CONNECT request header lines (`protocolHeader`).
+    protocol_headers: Option<Vec<String>>,
     handshake_timeout: Option<String>,
     idle_timeout: Option<String>,
     connect_timeout: Option<String>,
@@ -294,7 +302,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
         },
         Mode::Client => Access::default(),
     };
-    Ok(Service {
+    let mut service = Service {
         name: s.name.clone(),
         origin,
         mode,
@@ -324,6 +332,15 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             .map(parse_proxy_version)
             .transpose()?,
         proxy_accept: s.accept_proxy,
+        protocol: None,
+        exec: match s.exec.as_deref() {
+            None => None,
+            Some([program, ..]) => Some(super::Exec {
+                program: PathBuf::from(program),
+                args: s.exec.clone().unwrap_or_default(),
+            }),
+            Some([]) => return Err("exec needs the program: exec = [\"/path\", \"arg\"...]".into()),
+        },
         timeouts,
         limits: Limits {
             max_connections: s.max_connections,
@@ -334,7 +351,17 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
         algorithms,
         trust: Default::default(),
         net: Default::default(),
-    })
+    };
+    crate::protocol::Options {
+        name: s.protocol.clone(),
+        host: s.protocol_host.clone(),
+        username: s.protocol_username.clone(),
+        password: s.protocol_password.clone(),
+        authentication: s.protocol_authentication.clone(),
+        headers: s.protocol_headers.clone().unwrap_or_default(),
+    }
+    .apply(&mut service)?;
+    Ok(service)
 }
 
 #[cfg(test)]

@@ -134,6 +134,12 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
     }
 
     let Some((listen, _)) = s.accept.clone() else {
+        if s.exec.is_some() {
+            return Err(err(
+                "exec without accept is stunnel's inetd mode (the program's standard input \
+                 is the connection), which tls-tunnel does not support: add accept",
+            ));
+        }
         return Err(err("no accept address"));
     };
     let mut net = s.net.clone();
@@ -173,6 +179,8 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
         alpn: Vec::new(),
         proxy_send: None,
         proxy_accept: false,
+        protocol: None,
+        exec: None,
         timeouts: s.timeouts,
         limits: Limits::default(),
         resumption: Resumption {
@@ -269,6 +277,17 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
             }
         }
     }
+    service.exec = s.exec.as_ref().map(|(program, _)| super::super::Exec {
+        program: PathBuf::from(program),
+        args: match &s.exec_args {
+            Some(a) => a.split_whitespace().map(str::to_string).collect(),
+            None => vec![program.clone()],
+        },
+    });
+    let (options, at) = &s.protocol;
+    options
+        .apply(&mut service)
+        .map_err(|e| (at.clone().unwrap_or_else(|| s.at.clone()), format!("[{}]: {e}", s.name)))?;
     Ok(Built::Service(Box::new(service)))
 }
 

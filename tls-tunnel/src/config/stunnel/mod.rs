@@ -90,6 +90,12 @@ pub(super) struct Section {
     /// Our extension `allowNoEMS = yes`: admit TLS 1.2 peers without the
     /// extended master secret (OpenSSL has no such requirement to lift).
     allow_no_ems: bool,
+    /// `exec` and `execArgs` (split on whitespace, as stunnel: no quoting).
+    exec: Option<(String, Loc)>,
+    exec_args: Option<String>,
+    /// `protocol` and `protocol*` options, with the line of `protocol` (or
+    /// of the first of the others).
+    protocol: (crate::protocol::Options, Option<Loc>),
     net: NetOptions,
     /// One of its lines was refused: its service is not built, so that the
     /// error is not followed by consequences of it ("no target").

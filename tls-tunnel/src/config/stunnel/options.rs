@@ -46,7 +46,7 @@ const RANDOM: &str = "randomness comes from the operating system (getrandom), th
                       generator to seed";
 
 /// Options refused whatever their value, with the reason.
-const REFUSED: [(&str, &str); 20] = [
+const REFUSED: [(&str, &str); 11] = [
     ("caengine", ENGINE),
     ("engineid", ENGINE),
     ("enginenum", ENGINE),
@@ -63,17 +63,16 @@ const REFUSED: [(&str, &str); 20] = [
     ("ocsp", "OCSP checking is not implemented yet"),
     ("pskidentity", "TLS 1.3 external PSK is not implemented yet"),
     ("psksecrets", "TLS 1.3 external PSK is not implemented yet"),
-    ("exec", NOT_YET),
-    ("execargs", NOT_YET),
-    ("pty", NOT_YET),
-    ("protocol", NOT_YET),
-    ("protocolauthentication", NOT_YET),
-    ("protocoldomain", NOT_YET),
-    ("protocolheader", NOT_YET),
-    ("protocolhost", NOT_YET),
-    ("protocolpassword", NOT_YET),
-    ("protocolusername", NOT_YET),
-    ("redirect", NOT_YET),
+    (
+        "protocoldomain",
+        "protocolDomain is the NTLM domain of protocolAuthentication = ntlm, and NTLM is not \
+         supported (it rests on MD4 and DES): use protocolAuthentication = basic",
+    ),
+    (
+        "redirect",
+        "redirecting clients whose certificate fails verification to another address is not \
+         implemented yet: such clients are refused with an alert",
+    ),
 ];
 
 /// Curves OpenSSL offers that tls-core does not implement.
@@ -332,6 +331,39 @@ fn service_option(
         }
         "allownoems" => s.allow_no_ems = yes_no(key, value)?,
         "options" => option(global, s, value, at)?,
+        "exec" => s.exec = Some((value.to_string(), at)),
+        "pty" => {
+            if yes_no(key, value)? {
+                return Err(
+                    "pty = yes (running exec on a pseudo-terminal) is not implemented yet: \
+                     exec runs the program on a pair of pipes"
+                        .into(),
+                );
+            }
+        }
+        "execargs" => s.exec_args = Some(value.to_string()),
+        "protocol" | "protocolhost" | "protocolusername" | "protocolpassword"
+        | "protocolauthentication" => {
+            let p = &mut s.protocol.0;
+            let slot = match lower {
+                "protocol" => &mut p.name,
+                "protocolhost" => &mut p.host,
+                "protocolusername" => &mut p.username,
+                "protocolpassword" => &mut p.password,
+                _ => &mut p.authentication,
+            };
+            *slot = Some(value.to_string());
+            if s.protocol.1.is_none() || lower == "protocol" {
+                s.protocol.1 = Some(at);
+            }
+        }
+        "protocolheader" => {
+            // One header, as stunnel: a later line replaces an earlier one.
+            s.protocol.0.headers = vec![value.to_string()];
+            if s.protocol.1.is_none() {
+                s.protocol.1 = Some(at);
+            }
+        }
         "ticketkeysecret" => s.ticket_key = Some((hex_secret(key, value)?, at)),
         "ticketmacsecret" => s.ticket_mac = Some((hex_secret(key, value)?, at)),
         "sslversionmin" => {
