@@ -27,7 +27,12 @@ pub enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [Kind::Refused, Kind::Failed, Kind::AcceptError, Kind::Accepted];
+    const ALL: [Kind; 4] = [
+        Kind::Refused,
+        Kind::Failed,
+        Kind::AcceptError,
+        Kind::Accepted,
+    ];
 
     fn index(self) -> usize {
         match self {

@@ -476,8 +476,7 @@ async fn run(
             if let Some(p) = &s.protocol {
                 let targets = live.targets_for(None);
                 let connect = || connect_target(live, metrics, targets);
-                match crate::protocol::run_server(p, stream, connect, t.handshake).await
-                {
+                match crate::protocol::run_server(p, stream, connect, t.handshake).await {
                     Ok(target) => early = target,
                     Err(e) => {
                         metrics.handshake_failed("protocol prelude");
@@ -537,7 +536,10 @@ async fn run(
                 }
             };
             handshake_done(s, &n);
-            if s.protocol.as_ref().is_some_and(|p| p.kind == ProtocolKind::Socks) {
+            if s.protocol
+                .as_ref()
+                .is_some_and(|p| p.kind == ProtocolKind::Socks)
+            {
                 match socks::serve(&mut conn, stream, t.handshake, t.connect, &s.net).await {
                     Ok(target) => early = Some(target),
                     Err(socks::Outcome::Tls(e)) => return report.outcome = Outcome::Tls(e),

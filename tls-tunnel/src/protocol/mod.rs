@@ -327,10 +327,14 @@ fn check_header(h: &str) -> Result<(), String> {
     };
     let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     if name.is_empty() || !name.chars().all(token) {
-        return Err(format!("protocolHeader {h:?}: {name:?} is not a header name"));
+        return Err(format!(
+            "protocolHeader {h:?}: {name:?} is not a header name"
+        ));
     }
     if value.chars().any(|c| c.is_control() && c != '\t') {
-        return Err(format!("protocolHeader {h:?}: control characters in the value"));
+        return Err(format!(
+            "protocolHeader {h:?}: control characters in the value"
+        ));
     }
     Ok(())
 }

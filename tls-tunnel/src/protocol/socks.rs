@@ -271,7 +271,9 @@ pub async fn serve(
                 } else {
                     (reply5(0), reply5(5))
                 };
-                return match connect(std::slice::from_ref(&addr), connect_limit, net, 0, |_| {}).await {
+                return match connect(std::slice::from_ref(&addr), connect_limit, net, 0, |_| {})
+                    .await
+                {
                     Ok(stream) => {
                         send(conn, tls, &ok, deadline).await?;
                         tracing::debug!(%target, "socks: connected");

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use tls_core::ProtocolVersion;
 
 use super::super::{
-    validate, Access, Addr, Algorithms, CertFiles, Mode, Resumption, ServerVerify, Service,
-    SniRoute, TicketSecret, TrustExtras, Limits,
+    validate, Access, Addr, Algorithms, CertFiles, Limits, Mode, Resumption, ServerVerify, Service,
+    SniRoute, TicketSecret, TrustExtras,
 };
 use super::{Errors, Loc, Section};
 
@@ -285,9 +285,12 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
         },
     });
     let (options, at) = &s.protocol;
-    options
-        .apply(&mut service)
-        .map_err(|e| (at.clone().unwrap_or_else(|| s.at.clone()), format!("[{}]: {e}", s.name)))?;
+    options.apply(&mut service).map_err(|e| {
+        (
+            at.clone().unwrap_or_else(|| s.at.clone()),
+            format!("[{}]: {e}", s.name),
+        )
+    })?;
     Ok(Built::Service(Box::new(service)))
 }
 

@@ -342,7 +342,10 @@ fn service_option(
             }
         }
         "execargs" => s.exec_args = Some(value.to_string()),
-        "protocol" | "protocolhost" | "protocolusername" | "protocolpassword"
+        "protocol"
+        | "protocolhost"
+        | "protocolusername"
+        | "protocolpassword"
         | "protocolauthentication" => {
             let p = &mut s.protocol.0;
             let slot = match lower {
