@@ -203,7 +203,10 @@ mod tests {
 
     #[test]
     fn ou_dns_uri_and_pin_rules() {
-        let leaf = cert("alice", &["alice.internal", "spiffe://example.org/ns/prod/sa/alice"]);
+        let leaf = cert(
+            "alice",
+            &["alice.internal", "spiffe://example.org/ns/prod/sa/alice"],
+        );
         let base = rules(&[], &[]);
         let dns = Access {
             allow_dns: vec!["ALICE.internal".into()],

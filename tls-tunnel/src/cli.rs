@@ -8,9 +8,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::toml::{client_verify, parse_level, parse_log_format, parse_proxy_version};
 use crate::config::{
-    check_drain_timeout, parse_duration, parse_session_timeout, validate, Access, Addr,
-    Algorithms, CertFiles, Config, ConfigError, Global, Limits, LogFormat, Mode, NameRules,
-    ProxyVersion, QuietKind, Resumption, ServerVerify, Service, SpkiPin, Timeouts,
+    check_drain_timeout, parse_duration, parse_session_timeout, validate, Access, Addr, Algorithms,
+    CertFiles, Config, ConfigError, Global, Limits, LogFormat, Mode, NameRules, ProxyVersion,
+    QuietKind, Resumption, ServerVerify, Service, SpkiPin, Timeouts,
 };
 
 /// The help heading of the options accepted before or after the subcommand.

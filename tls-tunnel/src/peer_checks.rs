@@ -78,9 +78,9 @@ impl ServerCertVerifier for NamesChecked {
         server_name: Option<&str>,
         now: UnixTime,
     ) -> Result<ServerCertVerified, tls_core::Error> {
-        let verified = self
-            .inner
-            .verify_server_cert(end_entity, intermediates, server_name, now)?;
+        let verified =
+            self.inner
+                .verify_server_cert(end_entity, intermediates, server_name, now)?;
         if let Err(why) = crate::access::check_server(&self.rules, end_entity) {
             tracing::warn!(service = %self.service, "{why}");
             return Err(tls_core::Error::BadCertificate(

@@ -18,7 +18,10 @@ pub fn run(cli: &Cli, services: &[Arc<ServiceHandle>], why: &str) {
     match reload(cli, services) {
         Ok(n) => tracing::info!(trigger = why, "reloaded {n} service(s)"),
         Err(e) => {
-            tracing::error!(trigger = why, "reload failed, keeping the old configuration: {e}")
+            tracing::error!(
+                trigger = why,
+                "reload failed, keeping the old configuration: {e}"
+            )
         }
     }
     crate::systemd::notify("READY=1");

@@ -252,7 +252,11 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             *slot = parse_duration(v)?;
         }
     }
-    timeouts.max_lifetime = s.max_conn_lifetime.as_deref().map(parse_duration).transpose()?;
+    timeouts.max_lifetime = s
+        .max_conn_lifetime
+        .as_deref()
+        .map(parse_duration)
+        .transpose()?;
     let mut sni_routes = Vec::new();
     for r in &s.sni {
         sni_routes.push(SniRoute {
@@ -270,7 +274,9 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
     let verify = match (mode, s.verify.as_deref()) {
         (Mode::Client, v) if s.verify_spki_pin.is_empty() => client_verify(v, s.cacert.clone())?,
         (Mode::Client, None) => ServerVerify::Spki(pins(&s.verify_spki_pin)?),
-        (Mode::Client, Some(_)) => return Err("verify and verify_spki_pin exclude each other".into()),
+        (Mode::Client, Some(_)) => {
+            return Err("verify and verify_spki_pin exclude each other".into())
+        }
         (Mode::Server, None) => ServerVerify::Chain(None),
         (Mode::Server, Some(v)) => {
             return Err(format!(
@@ -354,13 +360,19 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
         uri: s.verify_uri.clone(),
     };
     if mode == Mode::Server && (!verify_names.is_empty() || !s.verify_spki_pin.is_empty()) {
-        return Err("verify_cn, verify_ou, verify_dns, verify_uri and verify_spki_pin apply to \
+        return Err(
+            "verify_cn, verify_ou, verify_dns, verify_uri and verify_spki_pin apply to \
                     client mode only"
-            .into());
+                .into(),
+        );
     }
     if mode == Mode::Client
-        && (s.allow_all || !s.allow_cn.is_empty() || !s.allow_san.is_empty()
-            || !s.allow_ou.is_empty() || !s.allow_dns.is_empty() || !s.allow_uri.is_empty()
+        && (s.allow_all
+            || !s.allow_cn.is_empty()
+            || !s.allow_san.is_empty()
+            || !s.allow_ou.is_empty()
+            || !s.allow_dns.is_empty()
+            || !s.allow_uri.is_empty()
             || !s.allow_spki_pin.is_empty())
     {
         return Err("allow_* rules apply to server mode only (client mode: verify_*)".into());
