@@ -226,8 +226,13 @@ fn cert_files(cert: &Option<PathBuf>, key: &Option<PathBuf>) -> Result<Option<Ce
             cert: c.clone(),
             key: k.clone(),
         })),
+        // The key may be in the certificate's file, as stunnel and ghostunnel allow.
+        (Some(c), None) => Ok(Some(CertFiles {
+            cert: c.clone(),
+            key: c.clone(),
+        })),
         (None, None) => Ok(None),
-        _ => Err("cert and key go together".into()),
+        (None, Some(_)) => Err("key without cert".into()),
     }
 }
 
@@ -553,6 +558,57 @@ target = "127.0.0.1:81"
             service("versions = [\"TLSv1.3\"]\ncipher_suites = [\"TLS_AES_128_GCM_SHA256\"]")
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn ghostunnel_keys() {
+        let service = |mode: &str, keys: &str| {
+            let text = format!(
+                "[global]\ntimed_reload = \"5m\"\n[[service]]\nname = \"a\"\nmode = \"{mode}\"\n\
+                 listen = \"1\"\ntarget = \"127.0.0.1:1\"\n{keys}\n"
+            );
+            parse("t.toml", &text)
+        };
+        let c = service(
+            "server",
+            "cert = \"/both.pem\"\ncacert = \"/ca.pem\"\nallow_ou = [\"eng\"]\n\
+             allow_dns = [\"a.internal\"]\nallow_uri = [\"spiffe://x/*\"]\nmax_conn_lifetime = \"1h\"",
+        )
+        .unwrap();
+        assert_eq!(
+            c.global.timed_reload,
+            Some(std::time::Duration::from_secs(300))
+        );
+        let s = &c.services[0];
+        assert_eq!(s.cert.as_ref().unwrap().key, PathBuf::from("/both.pem"));
+        assert_eq!(s.access.allow_ou, ["eng"]);
+        assert_eq!(s.access.allow_dns, ["a.internal"]);
+        assert_eq!(s.access.allow_uri, ["spiffe://x/*"]);
+        assert_eq!(
+            s.timeouts.max_lifetime,
+            Some(std::time::Duration::from_secs(3600))
+        );
+        let pin = format!("sha256:{}", "A".repeat(43) + "=");
+        let c = service(
+            "client",
+            &format!("verify_cn = [\"db\"]\nverify_uri = [\"spiffe://x/db\"]\nverify_spki_pin = [\"{pin}\"]"),
+        );
+        // Pins replace chain verification, which the name rules build on.
+        assert!(c.unwrap_err().message.contains("verify-spki-pin"));
+        let c = service("client", "verify_cn = [\"db\"]").unwrap();
+        assert_eq!(c.services[0].verify_names.cn, ["db"]);
+        let c = service("client", &format!("verify_spki_pin = [\"{pin}\"]")).unwrap();
+        assert!(matches!(c.services[0].verify, ServerVerify::Spki(_)));
+        for (mode, keys, want) in [
+            ("server", "verify_cn = [\"x\"]", "client mode only"),
+            ("client", "allow_ou = [\"x\"]", "server mode only"),
+            ("client", "verify = \"pinned\"", "needs a CA file"),
+            ("server", "allow_spki_pin = [\"sha256:xx\"]", "SPKI pin"),
+            ("server", "key = \"/k.pem\"", "key without cert"),
+        ] {
+            let e = service(mode, keys).unwrap_err();
+            assert!(e.message.contains(want), "{keys}: {e}");
+        }
     }
 
     #[test]
