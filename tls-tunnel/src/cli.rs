@@ -287,7 +287,8 @@ pub struct ClientArgs {
     pub verify_uri: Vec<String>,
     /// Accept the server by the key of its certificate alone: no chain,
     /// validity or name check (sha256:BASE64, repeatable).
-    #[arg(long, value_name = "PIN", value_parser = SpkiPin::parse, conflicts_with = "cacert")]
+    #[arg(long, value_name = "PIN", value_parser = SpkiPin::parse,
+        conflicts_with_all = ["cacert", "verify"])]
     pub verify_spki_pin: Vec<SpkiPin>,
     /// Let --listen be other than loopback or a Unix socket (plaintext
     /// arrives from the network).

@@ -781,13 +781,6 @@ pub fn validate(service: &Service) -> Result<(), String> {
         Mode::Server => {
             let a = &service.access;
             let has_rule = a.allow_all || a.has_name_rule();
-            if !a.allow_spki.is_empty() && (has_rule || a.pinned || a.cacert.is_some()) {
-                return Err(
-                    "allow-spki-pin admits clients by their key alone: it takes no CA \
-                            file and no other allow rule"
-                        .into(),
-                );
-            }
             if a.cacert.is_none() && (has_rule || a.pinned) {
                 return Err(
                     "client-certificate rules (allow-cn/-ou/-dns/-uri/-san/-all, verifyPeer) \
@@ -797,9 +790,6 @@ pub fn validate(service: &Service) -> Result<(), String> {
             }
             if a.allow_all && a.has_name_rule() {
                 return Err("allow-all cannot be combined with the other allow rules".into());
-            }
-            if !service.verify_names.is_empty() {
-                return Err("verify-cn/-ou/-dns/-uri apply to client mode only".into());
             }
             if !service.check_host.is_empty()
                 || !service.check_ip.is_empty()
@@ -812,18 +802,7 @@ pub fn validate(service: &Service) -> Result<(), String> {
             if service.access.enabled() || !service.sni_routes.is_empty() {
                 return Err("client mode takes no client-certificate rules or SNI routes".into());
             }
-            if matches!(
-                service.verify,
-                ServerVerify::Spki(_) | ServerVerify::Insecure
-            ) && !service.verify_names.is_empty()
-            {
-                return Err(
-                    "verify-cn/-ou/-dns/-uri need the server's chain verified: not with \
-                            verify-spki-pin or verify = insecure"
-                        .into(),
-                );
-            }
         }
     }
-    Ok(())
+    peer::check_rules(service)
 }

@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use super::{Mode, ServerVerify, Service};
+
 /// A hash algorithm of an SPKI pin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PinAlg {
@@ -151,6 +153,31 @@ impl NameRules {
     /// True when no rule is given (any verified certificate will do).
     pub fn is_empty(&self) -> bool {
         self.cn.is_empty() && self.ou.is_empty() && self.dns.is_empty() && self.uri.is_empty()
+    }
+}
+
+/// Checks how the pins and name rules of `service` combine.
+pub fn check_rules(service: &Service) -> Result<(), String> {
+    let a = &service.access;
+    let others = a.allow_all || a.has_name_rule() || a.pinned || a.cacert.is_some();
+    if !a.allow_spki.is_empty() && others {
+        return Err(
+            "allow-spki-pin admits clients by their key alone: it takes no CA file \
+                    and no other allow rule"
+                .into(),
+        );
+    }
+    if service.verify_names.is_empty() {
+        return Ok(());
+    }
+    match (service.mode, &service.verify) {
+        (Mode::Server, _) => Err("verify-cn/-ou/-dns/-uri apply to client mode only".into()),
+        (Mode::Client, ServerVerify::Spki(_) | ServerVerify::Insecure) => Err(
+            "verify-cn/-ou/-dns/-uri need the server's chain verified: not with \
+             verify-spki-pin or verify = insecure"
+                .into(),
+        ),
+        (Mode::Client, _) => Ok(()),
     }
 }
 
