@@ -30,7 +30,9 @@ MODES
 
 ADDRESSES
   host:port, 1.2.3.4:443, [::1]:443, a bare port (all interfaces), or a Unix
-  socket as unix:/path or /path.";
+  socket as unix:/path or /path. The plaintext side (server --target, client
+  --listen) must be loopback, localhost or a Unix socket unless --unsafe-target
+  or --unsafe-listen is given.";
 
 const AFTER_HELP: &str = "\
 EXAMPLES
@@ -59,7 +61,8 @@ CONNECTION LIMITS
 
 SIGNALS
   SIGHUP   reload certificates, keys, CA files and targets; established connections
-           stay; a bad reload keeps the old configuration and logs why
+           stay; a bad reload keeps the old configuration and logs why (--timed-reload
+           does the same on a clock)
   SIGTERM  stop accepting, let established connections finish (drain), exit
   SIGUSR1  reopen the log file (after rotation)
   SIGUSR2  log every open connection
