@@ -580,6 +580,30 @@ fn tunnel_cli_syslog_and_quiet() {
     assert_eq!(log.matches("connection closed").count(), 1, "{log}");
     assert!(!log.contains("connection accepted"), "{log}");
     assert!(!log.contains("reason=closed"), "{log}");
+    drop(tunnel);
+
+    // --quiet handshake-errs: the failed handshake leaves no line; a good
+    // connection still does.
+    let port = free_port();
+    let tunnel = Tunnel::server(
+        &format!("127.0.0.1:{port}"),
+        &backend.addr(),
+        &cert,
+        &["--quiet", "handshake-errs"],
+        port,
+    );
+    let mut junk = connect_local(port).unwrap();
+    junk.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let _ = junk.read_to_end(&mut Vec::new());
+    let mut tls = tls_client(port, "localhost", &cert.der);
+    tls.write_all(b"x").unwrap();
+    tls.read_exact(&mut one).unwrap();
+    tls.close_notify().unwrap();
+    drop(tls);
+    tunnel.expect_log("reason=closed");
+    let log = tunnel.log();
+    assert_eq!(log.matches("connection closed").count(), 1, "{log}");
+    assert_eq!(log.matches("connection accepted").count(), 2, "{log}");
 }
 
 #[test]
