@@ -175,10 +175,20 @@ pub struct CertFiles {
 /// A self-signed ECDSA P-256 certificate with subject CN `cn` and these
 /// subject alternative names (DNS names, or URIs when they contain `://`).
 pub fn cert_for(dir: &Path, cn: &str, sans: &[&str]) -> CertFiles {
+    cert_with_ou(dir, cn, None, sans)
+}
+
+/// [`cert_for`] with a subject organizational unit.
+pub fn cert_with_ou(dir: &Path, cn: &str, ou: Option<&str>, sans: &[&str]) -> CertFiles {
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, cn);
+    if let Some(ou) = ou {
+        params
+            .distinguished_name
+            .push(rcgen::DnType::OrganizationalUnitName, ou);
+    }
     for san in sans {
         let ia5 = rcgen::string::Ia5String::try_from(*san).expect("ascii SAN");
         params.subject_alt_names.push(if san.contains("://") {

@@ -19,9 +19,9 @@ fn arg(p: &Path) -> String {
 /// The line tls-tunnel prints for this certificate and key.
 fn mismatch_line(cert: &Path, key: &Path) -> String {
     format!(
-        "{} / {}: private key does not match certificate",
-        cert.display(),
-        key.display()
+        "key file {} does not hold the private key of the first certificate of {}",
+        key.display(),
+        cert.display()
     )
 }
 

@@ -1,10 +1,13 @@
-//! Access control on a verified client certificate: subject common name, DNS
-//! SAN or URI SAN (SPIFFE IDs), as ghostunnel's --allow-cn / --allow-uri.
+//! Access control on a verified client certificate: subject common name or
+//! organizational unit, DNS SAN or URI SAN (SPIFFE IDs), email, or the
+//! public key alone (SPKI pin), as ghostunnel's --allow-* flags; and the
+//! same name checks on a server certificate (--verify-*).
 
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::config::Access;
+use crate::config::peer::uri_matches;
+use crate::config::{Access, NameRules};
 
 /// The names of a certificate that access rules look at.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -16,6 +19,31 @@ pub struct PeerNames {
     /// Email addresses: rfc822Name subject alternative names and subject
     /// emailAddress attributes.
     pub email: Vec<String>,
+    /// Subject organizational units.
+    pub ou: Vec<String>,
+    /// DNS subject alternative names.
+    pub dns: Vec<String>,
+    /// URI subject alternative names.
+    pub uri: Vec<String>,
+    /// The DER SubjectPublicKeyInfo.
+    pub spki: Vec<u8>,
+}
+
+impl PeerNames {
+    /// True when one of the names matches one of `rules` (exact CN and OU,
+    /// case-insensitive DNS, URI with wildcards).
+    pub fn match_rules(&self, rules: &NameRules) -> bool {
+        self.cn.iter().any(|cn| rules.cn.contains(cn))
+            || self.ou.iter().any(|ou| rules.ou.contains(ou))
+            || self
+                .dns
+                .iter()
+                .any(|d| rules.dns.iter().any(|r| r.eq_ignore_ascii_case(d)))
+            || self
+                .uri
+                .iter()
+                .any(|u| rules.uri.iter().any(|r| uri_matches(r, u)))
+    }
 }
 
 /// Extracts the names of a DER certificate.
@@ -28,6 +56,12 @@ pub fn peer_names(der: &[u8]) -> Result<PeerNames, String> {
             names.cn.push(s.to_string());
         }
     }
+    for ou in cert.subject().iter_organizational_unit() {
+        if let Ok(s) = ou.as_str() {
+            names.ou.push(s.to_string());
+        }
+    }
+    names.spki = cert.public_key().raw.to_vec();
     for email in cert.subject().iter_email() {
         if let Ok(s) = email.as_str() {
             names.email.push(s.to_string());
@@ -36,7 +70,14 @@ pub fn peer_names(der: &[u8]) -> Result<PeerNames, String> {
     if let Ok(Some(san)) = cert.subject_alternative_name() {
         for name in &san.value.general_names {
             match name {
-                GeneralName::DNSName(s) | GeneralName::URI(s) => names.san.push(s.to_string()),
+                GeneralName::DNSName(s) => {
+                    names.san.push(s.to_string());
+                    names.dns.push(s.to_string());
+                }
+                GeneralName::URI(s) => {
+                    names.san.push(s.to_string());
+                    names.uri.push(s.to_string());
+                }
                 GeneralName::RFC822Name(s) => names.email.push(s.to_string()),
                 _ => {}
             }
@@ -59,8 +100,21 @@ pub fn check(access: &Access, leaf: Option<&[u8]>) -> Result<Option<PeerNames>, 
         };
     };
     let names = peer_names(leaf)?;
+    if !access.allow_spki.is_empty() {
+        return if access.allow_spki.iter().any(|p| p.matches(&names.spki)) {
+            Ok(Some(names))
+        } else {
+            Err("client certificate's public key matches no --allow-spki-pin".into())
+        };
+    }
+    let rules = NameRules {
+        cn: access.allow_cn.clone(),
+        ou: access.allow_ou.clone(),
+        dns: access.allow_dns.clone(),
+        uri: access.allow_uri.clone(),
+    };
     if access.allow_all
-        || names.cn.iter().any(|cn| access.allow_cn.contains(cn))
+        || names.match_rules(&rules)
         || names
             .san
             .iter()
@@ -73,8 +127,26 @@ pub fn check(access: &Access, leaf: Option<&[u8]>) -> Result<Option<PeerNames>, 
         Ok(Some(names))
     } else {
         Err(format!(
-            "client certificate not allowed (CN {:?}, SAN {:?}, email {:?})",
-            names.cn, names.san, names.email
+            "client certificate not allowed (CN {:?}, OU {:?}, SAN {:?}, email {:?})",
+            names.cn, names.ou, names.san, names.email
+        ))
+    }
+}
+
+/// Client mode's --verify-* check of a verified server certificate: with
+/// rules, one of its names must match one of them.
+pub fn check_server(rules: &NameRules, leaf: &[u8]) -> Result<(), String> {
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let names = peer_names(leaf)?;
+    if names.match_rules(rules) {
+        Ok(())
+    } else {
+        Err(format!(
+            "server certificate matches no --verify-cn/-ou/-dns/-uri (CN {:?}, OU {:?}, DNS {:?}, \
+             URI {:?})",
+            names.cn, names.ou, names.dns, names.uri
         ))
     }
 }
@@ -127,5 +199,48 @@ mod tests {
         )
         .is_err());
         assert!(check(&rules(&["alice"], &[]), None).is_err());
+    }
+
+    #[test]
+    fn ou_dns_uri_and_pin_rules() {
+        let leaf = cert(
+            "alice",
+            &["alice.internal", "spiffe://example.org/ns/prod/sa/alice"],
+        );
+        let base = rules(&[], &[]);
+        let dns = Access {
+            allow_dns: vec!["ALICE.internal".into()],
+            ..base.clone()
+        };
+        assert!(check(&dns, Some(&leaf)).is_ok());
+        // A URI SAN is not a DNS name, and the other way round.
+        let wrong_kind = Access {
+            allow_dns: vec!["spiffe://example.org/ns/prod/sa/alice".into()],
+            allow_uri: vec!["alice.internal".into()],
+            ..base.clone()
+        };
+        assert!(check(&wrong_kind, Some(&leaf)).is_err());
+        let uri = Access {
+            allow_uri: vec!["spiffe://example.org/ns/*/sa/alice".into()],
+            ..base.clone()
+        };
+        assert!(check(&uri, Some(&leaf)).is_ok());
+        let names = peer_names(&leaf).unwrap();
+        let pin = crate::config::SpkiPin::of(crate::config::peer::PinAlg::Sha256, &names.spki);
+        let pinned = Access {
+            cacert: None,
+            allow_spki: vec![pin],
+            ..Access::default()
+        };
+        assert!(check(&pinned, Some(&leaf)).is_ok());
+        let other = cert("bob", &[]);
+        assert!(check(&pinned, Some(&other)).is_err());
+        assert!(check_server(&NameRules::default(), &other).is_ok());
+        let verify = NameRules {
+            dns: vec!["alice.internal".into()],
+            ..NameRules::default()
+        };
+        assert!(check_server(&verify, &leaf).is_ok());
+        assert!(check_server(&verify, &other).is_err());
     }
 }

@@ -6,12 +6,15 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::toml::{parse_level, parse_log_format, parse_proxy_version};
+use crate::config::toml::{client_verify, parse_level, parse_log_format, parse_proxy_version};
 use crate::config::{
-    parse_duration, parse_session_timeout, validate, Access, Addr, Algorithms, CertFiles, Config,
-    ConfigError, Global, Limits, LogFormat, Mode, ProxyVersion, Resumption, ServerVerify, Service,
-    Timeouts,
+    check_drain_timeout, parse_duration, parse_session_timeout, validate, Access, Addr, Algorithms,
+    CertFiles, Config, ConfigError, Global, Limits, LogFormat, Mode, NameRules, ProxyVersion,
+    QuietKind, Resumption, ServerVerify, Service, SpkiPin, Timeouts,
 };
+
+/// The help heading of the options accepted before or after the subcommand.
+const GLOBAL: &str = "Global options (before or after the subcommand)";
 
 const ABOUT: &str = "A TLS tunnel: the stunnel replacement built on tls-core.";
 
@@ -27,7 +30,9 @@ MODES
 
 ADDRESSES
   host:port, 1.2.3.4:443, [::1]:443, a bare port (all interfaces), or a Unix
-  socket as unix:/path or /path.";
+  socket as unix:/path or /path. The plaintext side (server --target, client
+  --listen) must be loopback, localhost or a Unix socket unless --unsafe-target
+  or --unsafe-listen is given.";
 
 const AFTER_HELP: &str = "\
 EXAMPLES
@@ -56,7 +61,8 @@ CONNECTION LIMITS
 
 SIGNALS
   SIGHUP   reload certificates, keys, CA files and targets; established connections
-           stay; a bad reload keeps the old configuration and logs why
+           stay; a bad reload keeps the old configuration and logs why (--timed-reload
+           does the same on a clock)
   SIGTERM  stop accepting, let established connections finish (drain), exit
   SIGUSR1  reopen the log file (after rotation)
   SIGUSR2  log every open connection
@@ -71,36 +77,59 @@ SYSTEMD
 
 /// The parsed command line.
 #[derive(Debug, Parser)]
-#[command(name = "tls-tunnel", version, about = ABOUT, long_about = LONG_ABOUT, after_long_help = AFTER_HELP,
-    args_conflicts_with_subcommands = true)]
+#[command(name = "tls-tunnel", version, about = ABOUT, long_about = LONG_ABOUT, after_long_help = AFTER_HELP)]
 pub struct Cli {
     /// Run the services of this file: TOML (*.toml) or stunnel.conf syntax.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
     /// Validate the configuration (including certificates and keys) and exit.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub check: bool,
 
     /// Log format.
-    #[arg(long, value_name = "text|json", global = true, value_parser = parse_log_format)]
+    #[arg(long, value_name = "text|json", global = true, value_parser = parse_log_format, help_heading = GLOBAL)]
     pub log_format: Option<LogFormat>,
 
     /// Most verbose level logged: error, warn, info, debug, trace.
-    #[arg(long, value_name = "LEVEL", global = true, value_parser = parse_level)]
+    #[arg(long, value_name = "LEVEL", global = true, value_parser = parse_level, help_heading = GLOBAL)]
     pub log_level: Option<tracing::Level>,
 
     /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9100).
-    #[arg(long, value_name = "ADDR", global = true)]
+    #[arg(long, value_name = "ADDR", global = true, help_heading = GLOBAL)]
     pub metrics: Option<SocketAddr>,
 
     /// Stay in the foreground even if a stunnel.conf says `foreground = no`.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub foreground: bool,
 
     /// Write the process id to this file.
-    #[arg(long, value_name = "FILE", global = true)]
+    #[arg(long, value_name = "FILE", global = true, help_heading = GLOBAL)]
     pub pid_file: Option<PathBuf>,
+
+    /// Send log lines to syslog instead of stderr.
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub syslog: bool,
+
+    /// The syslog socket (with --syslog).
+    #[arg(long, value_name = "PATH", global = true, default_value = "/dev/log", help_heading = GLOBAL)]
+    pub syslog_socket: PathBuf,
+
+    /// Leave out log lines of a kind (repeatable): conns (opened and
+    /// closed), conn-errs (failures after the handshake), handshake-errs
+    /// (failed handshakes), all (everything but errors).
+    #[arg(long, value_name = "KIND", global = true, value_parser = parse_quiet, help_heading = GLOBAL)]
+    pub quiet: Vec<QuietKind>,
+
+    /// Reload certificates, keys and CA files this often, as SIGHUP does
+    /// (a failed reload keeps the running configuration).
+    #[arg(long, value_name = "DURATION", global = true, value_parser = parse_duration, help_heading = GLOBAL)]
+    pub timed_reload: Option<Duration>,
+
+    /// On SIGTERM, how long established connections may take to finish
+    /// before they are closed (default 30s).
+    #[arg(long, value_name = "DURATION", global = true, value_parser = parse_duration, help_heading = GLOBAL)]
+    pub shutdown_timeout: Option<Duration>,
 
     /// The tunnel to run, when no --config is given.
     #[command(subcommand)]
@@ -125,10 +154,12 @@ pub struct Common {
     /// Address to connect to.
     #[arg(long, value_name = "ADDR")]
     pub target: String,
-    /// Certificate chain (PEM): the server's, or the client's for mutual TLS.
-    #[arg(long, value_name = "PEM", requires = "key")]
+    /// Certificate chain (PEM): the server's, or the client's for mutual
+    /// TLS; it may hold the private key too.
+    #[arg(long, value_name = "PEM")]
     pub cert: Option<PathBuf>,
-    /// Private key (PEM: PKCS#8, SEC1 or PKCS#1) for --cert.
+    /// Private key (PEM: PKCS#8, SEC1 or PKCS#1) for --cert (default: the
+    /// --cert file).
     #[arg(long, value_name = "PEM", requires = "cert")]
     pub key: Option<PathBuf>,
     /// CA certificates (PEM): verify the peer against them.
@@ -161,6 +192,13 @@ pub struct Common {
     /// Limit for connecting to the target.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "10s")]
     pub connect_timeout: Duration,
+    /// Once one side has finished, how long the other may stay silent.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "60s")]
+    pub close_timeout: Duration,
+    /// Close a connection this long after its handshake, traffic or not
+    /// (default: no limit).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub max_conn_lifetime: Option<Duration>,
     /// Most simultaneous connections; at the limit the listener stops
     /// accepting until one ends (default: from the open-file limit).
     #[arg(long, value_name = "N")]
@@ -183,6 +221,7 @@ pub struct Common {
 
 /// `tls-tunnel server`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Service options")]
 pub struct ServerArgs {
     #[command(flatten)]
     /// Shared options.
@@ -190,9 +229,29 @@ pub struct ServerArgs {
     /// Admit client certificates with this subject common name (repeatable).
     #[arg(long, value_name = "NAME")]
     pub allow_cn: Vec<String>,
-    /// Admit client certificates with this DNS or URI SAN, e.g. a SPIFFE ID (repeatable).
+    /// Admit client certificates with this DNS or URI SAN, exact (repeatable;
+    /// ours: --allow-dns or --allow-uri say which).
     #[arg(long, value_name = "NAME")]
     pub allow_san: Vec<String>,
+    /// Admit client certificates with this subject organizational unit (repeatable).
+    #[arg(long, value_name = "OU")]
+    pub allow_ou: Vec<String>,
+    /// Admit client certificates with this DNS SAN (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub allow_dns: Vec<String>,
+    /// Admit client certificates with this URI SAN, e.g. a SPIFFE ID; `*`
+    /// matches within a path segment, `**` across them (repeatable).
+    #[arg(long, value_name = "URI")]
+    pub allow_uri: Vec<String>,
+    /// Admit clients by the key of their certificate alone, no CA: the pin
+    /// is sha256:BASE64 (or curl's sha256//BASE64) of the DER public key
+    /// (repeatable; excludes --cacert and the other --allow rules).
+    #[arg(long, value_name = "PIN", value_parser = SpkiPin::parse)]
+    pub allow_spki_pin: Vec<SpkiPin>,
+    /// Let --target be other than loopback or a Unix socket (plaintext
+    /// leaves the host).
+    #[arg(long)]
+    pub unsafe_target: bool,
     /// Admit any client certificate that verifies against --cacert.
     #[arg(long)]
     pub allow_all: bool,
@@ -203,6 +262,7 @@ pub struct ServerArgs {
 
 /// `tls-tunnel client`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Service options")]
 pub struct ClientArgs {
     #[command(flatten)]
     /// Shared options.
@@ -210,6 +270,70 @@ pub struct ClientArgs {
     /// Name sent as SNI and checked in the server certificate (default: the target's host).
     #[arg(long, value_name = "NAME")]
     pub server_name: Option<String>,
+    /// How the server is checked: chain (against --cacert or the system
+    /// store, and the name), pinned (its certificate must be in --cacert),
+    /// insecure (not at all).
+    #[arg(long, value_name = "chain|pinned|insecure", default_value = "chain")]
+    pub verify: String,
+    /// The server certificate must also have this subject common name
+    /// (repeatable; any --verify-* match will do).
+    #[arg(long, value_name = "CN")]
+    pub verify_cn: Vec<String>,
+    /// ... or this subject organizational unit (repeatable).
+    #[arg(long, value_name = "OU")]
+    pub verify_ou: Vec<String>,
+    /// ... or this DNS SAN (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub verify_dns: Vec<String>,
+    /// ... or this URI SAN, `*`/`**` wildcards allowed (repeatable).
+    #[arg(long, value_name = "URI")]
+    pub verify_uri: Vec<String>,
+    /// Accept the server by the key of its certificate alone: no chain,
+    /// validity or name check (sha256:BASE64, repeatable).
+    #[arg(long, value_name = "PIN", value_parser = SpkiPin::parse,
+        conflicts_with_all = ["cacert", "verify"])]
+    pub verify_spki_pin: Vec<SpkiPin>,
+    /// Let --listen be other than loopback or a Unix socket (plaintext
+    /// arrives from the network).
+    #[arg(long)]
+    pub unsafe_listen: bool,
+}
+
+/// Parses a --quiet kind.
+fn parse_quiet(s: &str) -> Result<QuietKind, String> {
+    match s {
+        "all" => Ok(QuietKind::All),
+        "conns" => Ok(QuietKind::Conns),
+        "conn-errs" => Ok(QuietKind::ConnErrs),
+        "handshake-errs" => Ok(QuietKind::HandshakeErrs),
+        _ => Err(format!(
+            "quiet kind must be all, conns, conn-errs or handshake-errs, not {s:?}"
+        )),
+    }
+}
+
+/// ghostunnel's guard: the plaintext side of a command-line tunnel stays on
+/// this host (a loopback address, `localhost` or a Unix socket) unless
+/// `--unsafe-target`/`--unsafe-listen` says otherwise.
+fn check_local(addr: &Addr, option: &str, unsafe_flag: &str) -> Result<(), ConfigError> {
+    let local = match addr {
+        Addr::Unix(_) => true,
+        Addr::Tcp(_) => addr.host().is_some_and(|h| {
+            h.eq_ignore_ascii_case("localhost")
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }),
+    };
+    if local {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        option,
+        format!(
+            "{addr} is not a loopback address or a Unix socket: the plaintext side would \
+             cross the network; give {unsafe_flag} if that is meant"
+        ),
+    ))
 }
 
 impl Cli {
@@ -223,13 +347,13 @@ impl Cli {
             },
             (None, None) => {
                 return Err(ConfigError::new(
-                    "tls-tunnel",
+                    "command line",
                     "nothing to run: give `server`, `client` or --config FILE (see --help)",
                 ))
             }
             (Some(_), Some(_)) => {
                 return Err(ConfigError::new(
-                    "tls-tunnel",
+                    "command line",
                     "--config and a subcommand are exclusive",
                 ))
             }
@@ -249,6 +373,22 @@ impl Cli {
         }
         if self.foreground {
             g.foreground = true;
+        }
+        if self.syslog {
+            // As ghostunnel: syslog instead of stderr.
+            g.syslog = true;
+            g.quiet = true;
+            g.syslog_socket = self.syslog_socket.clone();
+        }
+        if !self.quiet.is_empty() {
+            g.quiet_kinds = self.quiet.clone();
+        }
+        if self.timed_reload.is_some() {
+            g.timed_reload = self.timed_reload;
+        }
+        if let Some(d) = self.shutdown_timeout {
+            g.drain_timeout =
+                check_drain_timeout(d).map_err(|e| ConfigError::new("--shutdown-timeout", e))?;
         }
         Ok(config)
     }
@@ -270,19 +410,18 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
         mode,
         listen: Addr::parse(&c.listen).map_err(|e| arg_err("--listen", e))?,
         targets: vec![target.clone()],
-        cert: match (&c.cert, &c.key) {
-            (Some(cert), Some(key)) => Some(CertFiles {
-                cert: cert.clone(),
-                key: key.clone(),
-            }),
-            _ => None,
-        },
+        // The key may be in the certificate's file, as stunnel and ghostunnel allow.
+        cert: c.cert.as_ref().map(|cert| CertFiles {
+            cert: cert.clone(),
+            key: c.key.clone().unwrap_or_else(|| cert.clone()),
+        }),
         verify: ServerVerify::Chain(None),
         server_name: None,
         check_host: Vec::new(),
         check_ip: Vec::new(),
         check_email: Vec::new(),
         access: Access::default(),
+        verify_names: NameRules::default(),
         sni_routes: Vec::new(),
         alpn: c.alpn.clone(),
         proxy_send: c.proxy_protocol,
@@ -293,7 +432,8 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
             handshake: c.handshake_timeout,
             idle: c.idle_timeout,
             connect: c.connect_timeout,
-            ..Timeouts::default()
+            close: c.close_timeout,
+            max_lifetime: c.max_conn_lifetime,
         },
         limits: Limits {
             max_connections: c.max_connections,
@@ -320,18 +460,39 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
                 allow_all: a.allow_all,
                 allow_cn: a.allow_cn.clone(),
                 allow_san: a.allow_san.clone(),
+                allow_ou: a.allow_ou.clone(),
+                allow_dns: a.allow_dns.clone(),
+                allow_uri: a.allow_uri.clone(),
+                allow_spki: a.allow_spki_pin.clone(),
                 ..Access::default()
             };
-            if c.cacert.is_some() && !a.allow_all && a.allow_cn.is_empty() && a.allow_san.is_empty()
-            {
+            if c.cacert.is_some() && !a.allow_all && !service.access.has_name_rule() {
                 return Err(ConfigError::new(
                     "--cacert",
-                    "server mode with --cacert needs --allow-all, --allow-cn or --allow-san",
+                    "server mode with --cacert needs --allow-all, --allow-cn, --allow-ou, \
+                     --allow-dns, --allow-uri or --allow-san",
                 ));
+            }
+            if !a.unsafe_target {
+                check_local(&target, "--target", "--unsafe-target")?;
             }
         }
         Command::Client(a) => {
-            service.verify = ServerVerify::Chain(c.cacert.clone());
+            service.verify = if a.verify_spki_pin.is_empty() {
+                client_verify(Some(&a.verify), c.cacert.clone())
+                    .map_err(|e| ConfigError::new("--verify", e))?
+            } else {
+                ServerVerify::Spki(a.verify_spki_pin.clone())
+            };
+            service.verify_names = NameRules {
+                cn: a.verify_cn.clone(),
+                ou: a.verify_ou.clone(),
+                dns: a.verify_dns.clone(),
+                uri: a.verify_uri.clone(),
+            };
+            if !a.unsafe_listen {
+                check_local(&service.listen, "--listen", "--unsafe-listen")?;
+            }
             service.server_name = a.server_name.clone().or_else(|| {
                 target
                     .host()

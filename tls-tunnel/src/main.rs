@@ -8,12 +8,15 @@ mod access;
 mod cli;
 mod config;
 mod exec;
+mod keyfile;
 mod limits;
 mod listen;
 mod metrics;
+mod peer_checks;
 mod process;
 mod protocol;
 mod proxy_protocol;
+mod quiet;
 mod ratelog;
 mod reload;
 mod service;
@@ -127,8 +130,15 @@ fn main() -> ExitCode {
 /// for; the sink is returned for SIGUSR1 to reopen the file.
 fn init_logging(global: &Global) -> Result<Arc<process::LogSink>, String> {
     let sink = process::LogSink::new(global)?;
+    quiet::set(&global.quiet_kinds);
+    // --quiet all: errors only.
+    let level = if global.quiet_kinds.contains(&config::QuietKind::All) {
+        tracing::Level::ERROR
+    } else {
+        global.log_level
+    };
     let builder = tracing_subscriber::fmt()
-        .with_max_level(global.log_level)
+        .with_max_level(level)
         .with_writer(process::SharedSink(sink.clone()))
         .with_target(false);
     match global.log_format {
@@ -281,15 +291,17 @@ async fn run(
     };
     systemd::notify("READY=1");
     tracing::info!("ready");
+    // --timed-reload: the SIGHUP reload, on a clock.
+    let mut timed = global.timed_reload.map(|every| {
+        let mut i = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        i
+    });
     loop {
         tokio::select! {
-            _ = hup.recv() => {
-                systemd::notify("RELOADING=1");
-                match reload::reload(&cli, &handles) {
-                    Ok(n) => tracing::info!("reloaded {n} service(s)"),
-                    Err(e) => tracing::error!("reload failed, keeping the old configuration: {e}"),
-                }
-                systemd::notify("READY=1");
+            _ = hup.recv() => reload::run(&cli, &handles, "SIGHUP"),
+            _ = async { timed.as_mut()?.tick().await; Some(()) }, if timed.is_some() => {
+                reload::run(&cli, &handles, "timed");
             }
             _ = usr1.recv() => match sink.reopen() {
                 Ok(()) => tracing::info!("log file reopened"),

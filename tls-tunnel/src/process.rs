@@ -40,6 +40,8 @@ pub struct LogSink {
     file: Option<LogFile>,
     /// The syslog socket, the name lines carry and the facility code.
     syslog: Option<(UnixDatagram, String, u8)>,
+    /// Where syslog lines are sent.
+    syslog_path: PathBuf,
 }
 
 impl LogSink {
@@ -66,6 +68,7 @@ impl LogSink {
             stderr: file.is_none() && global.foreground && !global.quiet,
             file,
             syslog,
+            syslog_path: global.syslog_socket.clone(),
         }))
     }
 
@@ -117,7 +120,7 @@ impl LogSink {
                 std::process::id(),
                 text.trim()
             );
-            let _ = socket.send_to(msg.as_bytes(), "/dev/log");
+            let _ = socket.send_to(msg.as_bytes(), &self.syslog_path);
         }
     }
 }

@@ -11,6 +11,22 @@ use crate::cli::Cli;
 use crate::service::ServiceHandle;
 use crate::tls::Live;
 
+/// A reload (`why`: SIGHUP or timed) as systemd and the log see it: the
+/// new configuration, or the old one kept and the error logged.
+pub fn run(cli: &Cli, services: &[Arc<ServiceHandle>], why: &str) {
+    crate::systemd::notify("RELOADING=1");
+    match reload(cli, services) {
+        Ok(n) => tracing::info!(trigger = why, "reloaded {n} service(s)"),
+        Err(e) => {
+            tracing::error!(
+                trigger = why,
+                "reload failed, keeping the old configuration: {e}"
+            )
+        }
+    }
+    crate::systemd::notify("READY=1");
+}
+
 /// Reloads every service from `cli`'s source. Returns an error (and changes
 /// nothing) if the new configuration is bad.
 pub fn reload(cli: &Cli, services: &[Arc<ServiceHandle>]) -> Result<usize, String> {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tls_core::{CipherSuite, Connection, Error, Negotiated, ProtocolVersion};
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
-use crate::config::{Mode, ProxyVersion};
+use crate::config::{Mode, ProxyVersion, QuietKind};
 use crate::limits::{Admission, HandshakeSlot, SourceSlot};
 use crate::listen::{connect, Listener, Stream};
 use crate::metrics::ServiceMetrics;
@@ -320,7 +320,7 @@ async fn connection(
     let peer = show_peer(report.peer);
     let entry = OpenEntry::new(&live.service.name, &peer, started);
     let id = entry.0;
-    if handle.logs.allow(Kind::Accepted) {
+    if !crate::quiet::is(QuietKind::Conns) && handle.logs.allow(Kind::Accepted) {
         tracing::info!(id, service = %live.service.name, peer = %peer, "connection accepted");
     }
     if let Stream::Tcp(tcp) = &stream {
@@ -352,6 +352,14 @@ async fn connection(
         report.outcome,
         Outcome::Tls(_) | Outcome::Io(_) | Outcome::HandshakeTimeout
     );
+    let kind = match (failed, n.is_some()) {
+        (false, _) => QuietKind::Conns,
+        (true, true) => QuietKind::ConnErrs,
+        (true, false) => QuietKind::HandshakeErrs,
+    };
+    if crate::quiet::is(kind) {
+        return;
+    }
     macro_rules! closed {
         ($level:expr) => {
             tracing::event!(
@@ -402,7 +410,9 @@ async fn connect_target(
     let start = live.next_target.fetch_add(1, Ordering::Relaxed);
     let target = connect(targets, s.timeouts.connect, &s.net, start, |e| {
         metrics.target_failures.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(service = %s.name, "target failed: {e}");
+        if !crate::quiet::is(QuietKind::ConnErrs) {
+            tracing::warn!(service = %s.name, "target failed: {e}");
+        }
     })
     .await?;
     tracing::debug!(
@@ -468,6 +478,7 @@ async fn run(
     let limits = RelayLimits {
         idle: t.idle,
         close: t.close,
+        lifetime: t.max_lifetime,
     };
     match &live.tls {
         TlsConfig::Server(config) => {

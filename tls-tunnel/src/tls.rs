@@ -124,22 +124,12 @@ pub fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
 
 /// Loads a certificate chain and key.
 pub fn load_cert(files: &CertFiles) -> Result<Arc<CertifiedKey>, String> {
-    let chain = read(&files.cert, "certificate")?;
-    let key = read(&files.key, "key")?;
-    CertifiedKey::from_pem(&chain, &key)
-        .map(Arc::new)
-        .map_err(|e| format!("{} / {}: {e}", files.cert.display(), files.key.display()))
+    crate::keyfile::load(files)
 }
 
-/// Loads the certificates of a PEM file (DER, in file order).
+/// Loads the certificates of a CA file (DER, in file order).
 pub fn load_certs(path: &Path) -> Result<Vec<Vec<u8>>, String> {
-    let pem = read(path, "CA file")?;
-    let certs =
-        tls_core::keys::certs_from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?;
-    if certs.is_empty() {
-        return Err(format!("{}: no certificate found", path.display()));
-    }
-    Ok(certs)
+    crate::keyfile::certificates(path, "CA file")
 }
 
 /// The in-memory self-signed certificate for `localhost` (ECDSA P-256), made
@@ -230,6 +220,11 @@ fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
             access: service.access.clone(),
         }));
     }
+    if !service.access.allow_spki.is_empty() {
+        config.client_verifier = Some(Arc::new(crate::peer_checks::PinnedClients(
+            service.access.allow_spki.clone(),
+        )));
+    }
     if service.access.require_any && config.client_verifier.is_none() {
         config.client_verifier = Some(Arc::new(AnyClientCert));
     }
@@ -270,6 +265,7 @@ fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
             Arc::new(PinnedCertVerifier::new(pins))
         }
         ServerVerify::Insecure => Arc::new(NoVerification),
+        ServerVerify::Spki(pins) => Arc::new(crate::peer_checks::PinnedServer(pins.clone())),
         ServerVerify::Chain(Some(path)) => {
             let ca = CaFile::load(path, &service.trust)?;
             trust.extend(digest_certs(&ca.certs));
@@ -297,6 +293,15 @@ fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
                 crls,
             ))
         }
+    };
+    let verifier: Arc<dyn ServerCertVerifier> = if service.verify_names.is_empty() {
+        verifier
+    } else {
+        Arc::new(crate::peer_checks::NamesChecked {
+            inner: verifier,
+            rules: service.verify_names.clone(),
+            service: service.name.clone(),
+        })
     };
     let mut config = ClientConfig::new(
         verifier,
@@ -333,6 +338,7 @@ struct Basis {
     check_host: Vec<String>,
     check_ip: Vec<IpAddr>,
     check_email: Vec<String>,
+    verify_names: crate::config::NameRules,
     /// Digests of the certificates peers are checked against and, in
     /// client mode, of our own certificate.
     trust: Vec<u8>,
@@ -351,6 +357,7 @@ impl Basis {
             check_host: service.check_host.clone(),
             check_ip: service.check_ip.clone(),
             check_email: service.check_email.clone(),
+            verify_names: service.verify_names.clone(),
             trust,
         }
     }

@@ -61,6 +61,8 @@ pub enum Outcome {
     Truncated,
     /// No byte moved within the idle (or close) timeout.
     IdleTimeout,
+    /// The connection reached its longest life (--max-conn-lifetime).
+    MaxLifetime,
     /// The handshake did not finish in time.
     HandshakeTimeout,
     /// Closed before sending a complete ClientHello to make room for a newer
@@ -78,6 +80,7 @@ impl std::fmt::Display for Outcome {
             Outcome::Closed => f.write_str("closed"),
             Outcome::Truncated => f.write_str("peer closed without close_notify"),
             Outcome::IdleTimeout => f.write_str("idle timeout"),
+            Outcome::MaxLifetime => f.write_str("max connection lifetime reached"),
             Outcome::HandshakeTimeout => f.write_str("handshake timeout"),
             Outcome::Evicted => {
                 f.write_str("evicted: no ClientHello yet and the handshake places were full")
@@ -231,6 +234,8 @@ pub struct RelayLimits {
     pub idle: Duration,
     /// Longest time without traffic once one direction has finished.
     pub close: Duration,
+    /// Longest time in the relay, traffic or not; `None`: no limit.
+    pub lifetime: Option<Duration>,
 }
 
 /// Moves data both ways until both directions have finished, honouring
@@ -252,6 +257,7 @@ pub async fn relay(
     let mut plain_shut = false; // we shut down writing to the plaintext side
     let mut truncated = false;
     let mut last_activity = Instant::now();
+    let end_of_life = limits.lifetime.map(|d| later(last_activity, d));
 
     loop {
         // Propagate end-of-stream once everything before it is delivered.
@@ -280,6 +286,9 @@ pub async fn relay(
 
         tokio::select! {
             _ = sleep_until(deadline) => return Outcome::IdleTimeout,
+            _ = sleep_until(end_of_life.unwrap_or(deadline)), if end_of_life.is_some() => {
+                return Outcome::MaxLifetime
+            }
             _ = sleep_until(later(last_activity, RELEASE_AFTER)), if !released => {
                 conn.release_buffers();
                 released = true;

@@ -2,7 +2,7 @@
 //! certificate revocation lists, and stunnel's rule that with CRLs given
 //! every certificate of the peer's chain needs a CRL from its issuer.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use tls_core::x509::{pem_blocks, pem_certificates};
@@ -27,21 +27,28 @@ fn dir_files(dir: &Path, what: &str) -> Result<Vec<std::path::PathBuf>, String> 
 }
 
 /// The DER CRLs of stunnel's CRLfile (PEM blocks, or one DER CRL) and
-/// CRLpath (every file of the directory holding CRLs), in that order.
-fn load_crl_ders(trust: &TrustExtras) -> Result<Vec<Vec<u8>>, String> {
+/// CRLpath (every file of the directory holding CRLs), in that order, each
+/// with the file it came from.
+fn load_crl_ders(trust: &TrustExtras) -> Result<Vec<(PathBuf, Vec<u8>)>, String> {
     let mut crls = Vec::new();
     if let Some(file) = &trust.crl_file {
         let data = read(file, "CRL file")?;
         match pem_blocks(&data, "X509 CRL") {
-            Ok(blocks) => crls.extend(blocks),
-            Err(_) if data.first() == Some(&0x30) => crls.push(data),
-            Err(e) => return Err(format!("{}: no CRL found: {e}", file.display())),
+            Ok(blocks) => crls.extend(blocks.into_iter().map(|b| (file.clone(), b))),
+            Err(_) if data.first() == Some(&0x30) => crls.push((file.clone(), data)),
+            Err(e) => {
+                return Err(format!(
+                    "CRL file {}: no CRL in this file (expected PEM blocks -----BEGIN X509 \
+                     CRL----- or one DER CRL): {e}",
+                    file.display()
+                ))
+            }
         }
     }
     if let Some(dir) = &trust.crl_dir {
         for file in dir_files(dir, "CRL directory")? {
             if let Ok(blocks) = pem_blocks(&read(&file, "CRL file")?, "X509 CRL") {
-                crls.extend(blocks);
+                crls.extend(blocks.into_iter().map(|b| (file.clone(), b)));
             }
         }
     }
@@ -82,7 +89,11 @@ impl CaFile {
             }
         }
         if certs.is_empty() {
-            return Err(format!("{}: no CA certificate found", path.display()));
+            return Err(format!(
+                "CA file {}: no CA certificate found (expected PEM blocks -----BEGIN \
+                 CERTIFICATE-----)",
+                path.display()
+            ));
         }
         let mut anchors = TrustAnchors::new();
         // Certificates that cannot be anchors (e.g. a self-signed end-entity
@@ -114,12 +125,13 @@ pub struct Crls {
 impl Crls {
     /// Loads CRLfile and CRLpath.
     pub fn load(trust: &TrustExtras) -> Result<Crls, String> {
-        let ders = load_crl_ders(trust)?;
+        let mut ders = Vec::new();
         let mut issuers = Vec::new();
-        for der in &ders {
-            let (_, crl) = CertificateRevocationList::from_der(der)
-                .map_err(|e| format!("cannot parse a CRL: {e}"))?;
+        for (file, der) in load_crl_ders(trust)? {
+            let (_, crl) = CertificateRevocationList::from_der(&der)
+                .map_err(|e| format!("CRL file {}: cannot parse a CRL: {e}", file.display()))?;
             issuers.push(crl.issuer().as_raw().to_vec());
+            ders.push(der);
         }
         Ok(Crls { ders, issuers })
     }

@@ -7,11 +7,13 @@
 pub mod algorithms;
 mod cipher_string;
 pub mod net;
+pub mod peer;
 pub mod stunnel;
 pub mod toml;
 
 pub use algorithms::Algorithms;
 pub use net::{Failover, NetOptions, SockOpt};
+pub use peer::{NameRules, SpkiPin};
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -160,6 +162,9 @@ pub enum ServerVerify {
     Pinned(PathBuf),
     /// No verification at all (stunnel's default, only when asked for explicitly).
     Insecure,
+    /// The server's public key must match one of these pins (ghostunnel's
+    /// --verify-spki-pin): no chain, validity or name check.
+    Spki(Vec<SpkiPin>),
 }
 
 /// Which client certificates a server-mode service admits.
@@ -175,6 +180,16 @@ pub struct Access {
     pub allow_cn: Vec<String>,
     /// Admitted DNS or URI subject alternative names (e.g. SPIFFE IDs).
     pub allow_san: Vec<String>,
+    /// Admitted subject organizational units (ghostunnel's --allow-ou).
+    pub allow_ou: Vec<String>,
+    /// Admitted DNS subject alternative names (--allow-dns).
+    pub allow_dns: Vec<String>,
+    /// Admitted URI subject alternative names, `*` and `**` wildcards
+    /// allowed (--allow-uri).
+    pub allow_uri: Vec<String>,
+    /// Clients are admitted by the public key of their certificate alone
+    /// (--allow-spki-pin): no CA, chain or validity check.
+    pub allow_spki: Vec<SpkiPin>,
     /// Admitted email addresses (rfc822Name SANs or subject emailAddress):
     /// stunnel's checkEmail.
     pub allow_email: Vec<String>,
@@ -190,7 +205,21 @@ pub struct Access {
 impl Access {
     /// True when client certificates are requested.
     pub fn enabled(&self) -> bool {
-        self.cacert.is_some()
+        self.cacert.is_some() || !self.allow_spki.is_empty()
+    }
+
+    /// True when a name rule (CN, OU, SAN, email) is given.
+    pub fn has_name_rule(&self) -> bool {
+        [
+            &self.allow_cn,
+            &self.allow_san,
+            &self.allow_ou,
+            &self.allow_dns,
+            &self.allow_uri,
+            &self.allow_email,
+        ]
+        .iter()
+        .any(|v| !v.is_empty())
     }
 }
 
@@ -239,6 +268,9 @@ pub struct Timeouts {
     pub connect: Duration,
     /// After one side finished, how long the other may stay silent (TIMEOUTclose).
     pub close: Duration,
+    /// Longest life of a connection after its handshake, traffic or not
+    /// (ghostunnel's --max-conn-lifetime); `None`: no limit.
+    pub max_lifetime: Option<Duration>,
 }
 
 /// The longest handshake timeout: a TLS handshake takes milliseconds; an
@@ -294,16 +326,25 @@ impl Timeouts {
             MAX_CONNECT_TIMEOUT,
         )?;
         check_at_most(
-            "close timeout (close_timeout, TIMEOUTclose)",
+            "close timeout (--close-timeout, close_timeout, TIMEOUTclose)",
             self.close,
             MAX_CLOSE_TIMEOUT,
+        )?;
+        check_at_most(
+            "connection lifetime (--max-conn-lifetime, max_conn_lifetime)",
+            self.max_lifetime.unwrap_or_default(),
+            MAX_IDLE_TIMEOUT,
         )
     }
 }
 
 /// Checks the SIGTERM drain timeout against [`MAX_DRAIN_TIMEOUT`].
 pub fn check_drain_timeout(d: Duration) -> Result<Duration, String> {
-    check_at_most("drain timeout (drain_timeout)", d, MAX_DRAIN_TIMEOUT)?;
+    check_at_most(
+        "drain timeout (--shutdown-timeout, drain_timeout)",
+        d,
+        MAX_DRAIN_TIMEOUT,
+    )?;
     Ok(d)
 }
 
@@ -314,6 +355,7 @@ impl Default for Timeouts {
             idle: Duration::from_secs(43200),
             connect: Duration::from_secs(10),
             close: Duration::from_secs(60),
+            max_lifetime: None,
         }
     }
 }
@@ -443,6 +485,9 @@ pub struct Service {
     pub check_email: Vec<String>,
     /// Server mode: client-certificate checks.
     pub access: Access,
+    /// Client mode: names the server certificate must also carry, any one
+    /// of them (ghostunnel's --verify-cn/-ou/-dns/-uri).
+    pub verify_names: NameRules,
     /// Server mode: routes chosen by SNI.
     pub sni_routes: Vec<SniRoute>,
     /// ALPN protocols offered (client) or accepted (server).
@@ -516,6 +561,12 @@ pub struct Global {
     pub syslog: bool,
     /// The name syslog lines carry (stunnel's `service`).
     pub syslog_ident: String,
+    /// The syslog socket lines are sent to (`/dev/log`).
+    pub syslog_socket: PathBuf,
+    /// Kinds of log lines left out (ghostunnel's --quiet).
+    pub quiet_kinds: Vec<QuietKind>,
+    /// Reload every this often, as on SIGHUP (ghostunnel's --timed-reload).
+    pub timed_reload: Option<Duration>,
     /// The syslog facility code (stunnel's `debug = FACILITY.level`; daemon).
     pub syslog_facility: u8,
     /// Once every listener is bound: change root to this directory.
@@ -543,6 +594,9 @@ impl Default for Global {
             quiet: false,
             syslog: false,
             syslog_ident: "tls-tunnel".into(),
+            syslog_socket: PathBuf::from("/dev/log"),
+            quiet_kinds: Vec::new(),
+            timed_reload: None,
             syslog_facility: 3,
             chroot: None,
             setgid: None,
@@ -550,6 +604,19 @@ impl Default for Global {
             notices: Vec::new(),
         }
     }
+}
+
+/// Kinds of log lines `--quiet` leaves out, as ghostunnel names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuietKind {
+    /// Every line but errors.
+    All,
+    /// Connection opened and closed lines.
+    Conns,
+    /// Connections that failed after their handshake (target, relay).
+    ConnErrs,
+    /// Failed and refused handshakes.
+    HandshakeErrs,
 }
 
 /// A whole configuration.
@@ -621,7 +688,8 @@ impl Limits {
     }
 }
 
-/// Parses a duration: a number of seconds, or a number with `ms`, `s`, `m` or `h`.
+/// Parses a duration: a number of seconds, or a number with `ms`, `s`, `m`,
+/// `h` or `d`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
@@ -636,7 +704,8 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "s" => Duration::from_secs(n),
         "m" => Duration::from_secs(n.saturating_mul(60)),
         "h" => Duration::from_secs(n.saturating_mul(3600)),
-        _ => return Err(format!("bad duration unit in {s:?} (use ms, s, m or h)")),
+        "d" => Duration::from_secs(n.saturating_mul(86400)),
+        _ => return Err(format!("bad duration unit in {s:?} (use ms, s, m, h or d)")),
     };
     if d.is_zero() {
         return Err(format!("duration {s:?} must be more than zero"));
@@ -711,15 +780,16 @@ pub fn validate(service: &Service) -> Result<(), String> {
     match service.mode {
         Mode::Server => {
             let a = &service.access;
-            let has_rule = a.allow_all
-                || !a.allow_cn.is_empty()
-                || !a.allow_san.is_empty()
-                || !a.allow_email.is_empty();
+            let has_rule = a.allow_all || a.has_name_rule();
             if a.cacert.is_none() && (has_rule || a.pinned) {
-                return Err("client-certificate rules (allow-cn/allow-san/allow-all/verifyPeer) need a CA file (cacert/CAfile)".into());
+                return Err(
+                    "client-certificate rules (allow-cn/-ou/-dns/-uri/-san/-all, verifyPeer) \
+                            need a CA file (cacert/CAfile)"
+                        .into(),
+                );
             }
-            if a.allow_all && (!a.allow_cn.is_empty() || !a.allow_san.is_empty()) {
-                return Err("allow-all cannot be combined with allow-cn or allow-san".into());
+            if a.allow_all && a.has_name_rule() {
+                return Err("allow-all cannot be combined with the other allow rules".into());
             }
             if !service.check_host.is_empty()
                 || !service.check_ip.is_empty()
@@ -734,5 +804,5 @@ pub fn validate(service: &Service) -> Result<(), String> {
             }
         }
     }
-    Ok(())
+    peer::check_rules(service)
 }

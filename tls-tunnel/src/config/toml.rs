@@ -9,8 +9,8 @@ use toml::Spanned;
 use super::{
     algorithms, check_drain_timeout, check_session_cache_size, parse_duration,
     parse_session_timeout, validate, Access, Addr, Algorithms, CertFiles, Config, ConfigError,
-    Global, Limits, LogFormat, Mode, ProxyVersion, Resumption, ServerVerify, Service, SniRoute,
-    Timeouts,
+    Global, Limits, LogFormat, Mode, NameRules, ProxyVersion, Resumption, ServerVerify, Service,
+    SniRoute, SpkiPin, Timeouts,
 };
 
 #[derive(Deserialize)]
@@ -31,6 +31,7 @@ struct GlobalToml {
     log_format: Option<String>,
     metrics: Option<String>,
     drain_timeout: Option<String>,
+    timed_reload: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +57,24 @@ struct ServiceToml {
     #[serde(default)]
     allow_san: Vec<String>,
     #[serde(default)]
+    allow_ou: Vec<String>,
+    #[serde(default)]
+    allow_dns: Vec<String>,
+    #[serde(default)]
+    allow_uri: Vec<String>,
+    #[serde(default)]
+    allow_spki_pin: Vec<String>,
+    #[serde(default)]
+    verify_cn: Vec<String>,
+    #[serde(default)]
+    verify_ou: Vec<String>,
+    #[serde(default)]
+    verify_dns: Vec<String>,
+    #[serde(default)]
+    verify_uri: Vec<String>,
+    #[serde(default)]
+    verify_spki_pin: Vec<String>,
+    #[serde(default)]
     alpn: Vec<String>,
     proxy_protocol: Option<String>,
     #[serde(default)]
@@ -72,6 +91,7 @@ struct ServiceToml {
     idle_timeout: Option<String>,
     connect_timeout: Option<String>,
     close_timeout: Option<String>,
+    max_conn_lifetime: Option<String>,
     max_connections: Option<usize>,
     max_handshakes: Option<usize>,
     max_connections_per_source: Option<usize>,
@@ -134,6 +154,9 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
             .and_then(check_drain_timeout)
             .map_err(gerr)?;
     }
+    if let Some(d) = g.timed_reload {
+        global.timed_reload = Some(parse_duration(&d).map_err(gerr)?);
+    }
     if parsed.service.is_empty() {
         return Err(ConfigError::new(file, "no [[service]] table"));
     }
@@ -167,6 +190,25 @@ pub fn parse_log_format(s: &str) -> Result<LogFormat, String> {
     }
 }
 
+/// A client's `verify` (TOML) or `--verify` (command line): chain (the
+/// default), pinned (the server's certificate is in `cacert`) or insecure.
+pub fn client_verify(v: Option<&str>, cacert: Option<PathBuf>) -> Result<ServerVerify, String> {
+    match v {
+        None | Some("chain") => Ok(ServerVerify::Chain(cacert)),
+        Some("pinned") => Ok(ServerVerify::Pinned(
+            cacert.ok_or("verify = pinned needs a CA file (cacert) holding the certificate")?,
+        )),
+        Some("insecure") => Ok(ServerVerify::Insecure),
+        Some(v) => Err(format!(
+            "verify must be chain, pinned or insecure (client mode), not {v:?}"
+        )),
+    }
+}
+
+fn pins(texts: &[String]) -> Result<Vec<SpkiPin>, String> {
+    texts.iter().map(|t| SpkiPin::parse(t)).collect()
+}
+
 /// Parses `v1` or `v2`.
 pub fn parse_proxy_version(s: &str) -> Result<ProxyVersion, String> {
     match s {
@@ -184,8 +226,13 @@ fn cert_files(cert: &Option<PathBuf>, key: &Option<PathBuf>) -> Result<Option<Ce
             cert: c.clone(),
             key: k.clone(),
         })),
+        // The key may be in the certificate's file, as stunnel and ghostunnel allow.
+        (Some(c), None) => Ok(Some(CertFiles {
+            cert: c.clone(),
+            key: c.clone(),
+        })),
         (None, None) => Ok(None),
-        _ => Err("cert and key go together".into()),
+        (None, Some(_)) => Err("key without cert".into()),
     }
 }
 
@@ -210,6 +257,11 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             *slot = parse_duration(v)?;
         }
     }
+    timeouts.max_lifetime = s
+        .max_conn_lifetime
+        .as_deref()
+        .map(parse_duration)
+        .transpose()?;
     let mut sni_routes = Vec::new();
     for r in &s.sni {
         sni_routes.push(SniRoute {
@@ -225,13 +277,13 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
         });
     }
     let verify = match (mode, s.verify.as_deref()) {
-        (Mode::Client, None | Some("chain")) => ServerVerify::Chain(s.cacert.clone()),
-        (Mode::Client, Some("pinned")) => {
-            ServerVerify::Pinned(s.cacert.clone().ok_or("verify = \"pinned\" needs cacert")?)
+        (Mode::Client, v) if s.verify_spki_pin.is_empty() => client_verify(v, s.cacert.clone())?,
+        (Mode::Client, None) => ServerVerify::Spki(pins(&s.verify_spki_pin)?),
+        (Mode::Client, Some(_)) => {
+            return Err("verify and verify_spki_pin exclude each other".into())
         }
-        (Mode::Client, Some("insecure")) => ServerVerify::Insecure,
         (Mode::Server, None) => ServerVerify::Chain(None),
-        (_, Some(v)) => {
+        (Mode::Server, Some(v)) => {
             return Err(format!(
                 "verify must be chain, pinned or insecure (client mode), not {v:?}"
             ))
@@ -298,10 +350,38 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             allow_all: s.allow_all,
             allow_cn: s.allow_cn.clone(),
             allow_san: s.allow_san.clone(),
+            allow_ou: s.allow_ou.clone(),
+            allow_dns: s.allow_dns.clone(),
+            allow_uri: s.allow_uri.clone(),
+            allow_spki: pins(&s.allow_spki_pin)?,
             ..Access::default()
         },
         Mode::Client => Access::default(),
     };
+    let verify_names = NameRules {
+        cn: s.verify_cn.clone(),
+        ou: s.verify_ou.clone(),
+        dns: s.verify_dns.clone(),
+        uri: s.verify_uri.clone(),
+    };
+    if mode == Mode::Server && (!verify_names.is_empty() || !s.verify_spki_pin.is_empty()) {
+        return Err(
+            "verify_cn, verify_ou, verify_dns, verify_uri and verify_spki_pin apply to \
+                    client mode only"
+                .into(),
+        );
+    }
+    if mode == Mode::Client
+        && (s.allow_all
+            || !s.allow_cn.is_empty()
+            || !s.allow_san.is_empty()
+            || !s.allow_ou.is_empty()
+            || !s.allow_dns.is_empty()
+            || !s.allow_uri.is_empty()
+            || !s.allow_spki_pin.is_empty())
+    {
+        return Err("allow_* rules apply to server mode only (client mode: verify_*)".into());
+    }
     let mut service = Service {
         name: s.name.clone(),
         origin,
@@ -324,6 +404,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
         check_ip: Vec::new(),
         check_email: Vec::new(),
         access,
+        verify_names,
         sni_routes,
         alpn: s.alpn.clone(),
         proxy_send: s
@@ -477,6 +558,57 @@ target = "127.0.0.1:81"
             service("versions = [\"TLSv1.3\"]\ncipher_suites = [\"TLS_AES_128_GCM_SHA256\"]")
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn ghostunnel_keys() {
+        let service = |mode: &str, keys: &str| {
+            let text = format!(
+                "[global]\ntimed_reload = \"5m\"\n[[service]]\nname = \"a\"\nmode = \"{mode}\"\n\
+                 listen = \"1\"\ntarget = \"127.0.0.1:1\"\n{keys}\n"
+            );
+            parse("t.toml", &text)
+        };
+        let c = service(
+            "server",
+            "cert = \"/both.pem\"\ncacert = \"/ca.pem\"\nallow_ou = [\"eng\"]\n\
+             allow_dns = [\"a.internal\"]\nallow_uri = [\"spiffe://x/*\"]\nmax_conn_lifetime = \"1h\"",
+        )
+        .unwrap();
+        assert_eq!(
+            c.global.timed_reload,
+            Some(std::time::Duration::from_secs(300))
+        );
+        let s = &c.services[0];
+        assert_eq!(s.cert.as_ref().unwrap().key, PathBuf::from("/both.pem"));
+        assert_eq!(s.access.allow_ou, ["eng"]);
+        assert_eq!(s.access.allow_dns, ["a.internal"]);
+        assert_eq!(s.access.allow_uri, ["spiffe://x/*"]);
+        assert_eq!(
+            s.timeouts.max_lifetime,
+            Some(std::time::Duration::from_secs(3600))
+        );
+        let pin = format!("sha256:{}", "A".repeat(43) + "=");
+        let c = service(
+            "client",
+            &format!("verify_cn = [\"db\"]\nverify_uri = [\"spiffe://x/db\"]\nverify_spki_pin = [\"{pin}\"]"),
+        );
+        // Pins replace chain verification, which the name rules build on.
+        assert!(c.unwrap_err().message.contains("verify-spki-pin"));
+        let c = service("client", "verify_cn = [\"db\"]").unwrap();
+        assert_eq!(c.services[0].verify_names.cn, ["db"]);
+        let c = service("client", &format!("verify_spki_pin = [\"{pin}\"]")).unwrap();
+        assert!(matches!(c.services[0].verify, ServerVerify::Spki(_)));
+        for (mode, keys, want) in [
+            ("server", "verify_cn = [\"x\"]", "client mode only"),
+            ("client", "allow_ou = [\"x\"]", "server mode only"),
+            ("client", "verify = \"pinned\"", "needs a CA file"),
+            ("server", "allow_spki_pin = [\"sha256:xx\"]", "SPKI pin"),
+            ("server", "key = \"/k.pem\"", "key without cert"),
+        ] {
+            let e = service(mode, keys).unwrap_err();
+            assert!(e.message.contains(want), "{keys}: {e}");
+        }
     }
 
     #[test]

@@ -175,6 +175,7 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
         check_ip: Vec::new(),
         check_email: Vec::new(),
         access: Access::default(),
+        verify_names: Default::default(),
         sni_routes: Vec::new(),
         alpn: Vec::new(),
         proxy_send: None,
@@ -266,6 +267,7 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
                     allow_email: emails,
                     optional: checks.require == Some(false),
                     require_any: false,
+                    ..Access::default()
                 };
             } else if checks.require == Some(true) {
                 // stunnel's meaning: any certificate, but one.

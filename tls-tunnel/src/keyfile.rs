@@ -1,0 +1,78 @@
+//! Loading the operator's certificate, key and CA files, with errors that
+//! name the file and say what it should hold: tls-core reports PEM and key
+//! problems as its internal errors, but here they are the user's file.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tls_core::keys::{certs_from_pem, key_from_pem};
+use tls_core::CertifiedKey;
+use zeroize::Zeroizing;
+
+use crate::config::CertFiles;
+use crate::tls::read;
+
+/// What the engine said, without the "internal error" tag.
+fn engine_says(e: &tls_core::Error) -> String {
+    match e {
+        tls_core::Error::Internal(why) => (*why).to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The certificates of a PEM file; `what` says what it is for.
+pub fn certificates(path: &Path, what: &str) -> Result<Vec<Vec<u8>>, String> {
+    let pem = read(path, what)?;
+    certs_from_pem(&pem).map_err(|e| match e {
+        tls_core::Error::Internal(why) if why.starts_with("no CERTIFICATE") => format!(
+            "{what} {}: no certificate in this file (expected PEM blocks \
+             -----BEGIN CERTIFICATE-----)",
+            path.display()
+        ),
+        e => format!(
+            "{what} {}: not a valid PEM file: {}",
+            path.display(),
+            engine_says(&e)
+        ),
+    })
+}
+
+/// A certificate chain and its private key (possibly from the same file).
+pub fn cert_and_key(files: &CertFiles) -> Result<CertifiedKey, String> {
+    let chain = certificates(&files.cert, "certificate file")?;
+    let pem = Zeroizing::new(read(&files.key, "key file")?);
+    let key = key_from_pem(&pem).map_err(|e| match e {
+        tls_core::Error::Internal(why) if why.starts_with("no private key") => {
+            let hint = if files.key == files.cert {
+                " (the key was looked for in the certificate file: give its own file with \
+                 --key, key = or stunnel's key =)"
+            } else {
+                ""
+            };
+            format!(
+                "key file {}: no private key in this file (expected a PEM block \
+                 -----BEGIN PRIVATE KEY-----, EC PRIVATE KEY or RSA PRIVATE KEY){hint}",
+                files.key.display()
+            )
+        }
+        e => format!("key file {}: {}", files.key.display(), engine_says(&e)),
+    })?;
+    CertifiedKey::new(chain, key).map_err(|e| match e {
+        tls_core::Error::KeyMismatch => format!(
+            "key file {} does not hold the private key of the first certificate of {}",
+            files.key.display(),
+            files.cert.display()
+        ),
+        e => format!(
+            "{} / {}: {}",
+            files.cert.display(),
+            files.key.display(),
+            engine_says(&e)
+        ),
+    })
+}
+
+/// Loads a certificate chain and key, shared.
+pub fn load(files: &CertFiles) -> Result<Arc<CertifiedKey>, String> {
+    cert_and_key(files).map(Arc::new)
+}
