@@ -12,6 +12,7 @@ use crate::config::{
     ConfigError, Global, Limits, LogFormat, Mode, ProxyVersion, Resumption, ServerVerify, Service,
     Timeouts,
 };
+use crate::keystore::StorePass;
 
 const ABOUT: &str = "A TLS tunnel: the stunnel replacement built on tls-core.";
 
@@ -131,6 +132,24 @@ pub struct Common {
     /// Private key (PEM: PKCS#8, SEC1 or PKCS#1) for --cert.
     #[arg(long, value_name = "PEM", requires = "cert")]
     pub key: Option<PathBuf>,
+    /// Certificate chain and private key in one file, instead of --cert and
+    /// --key (ghostunnel's --keystore): a PKCS#12 key store (.p12/.pfx) or a
+    /// PEM file holding both.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["cert", "key"])]
+    pub keystore: Option<PathBuf>,
+    /// Password of a PKCS#12 --keystore (default: the KEYSTORE_PASS
+    /// environment variable, else the empty password). Other users can see
+    /// it in the process list: prefer --storepass-file or KEYSTORE_PASS.
+    #[arg(
+        long,
+        value_name = "PASS",
+        requires = "keystore",
+        conflicts_with = "storepass_file"
+    )]
+    pub storepass: Option<String>,
+    /// File whose first line is the --keystore password (read again on reload).
+    #[arg(long, value_name = "FILE", requires = "keystore")]
+    pub storepass_file: Option<PathBuf>,
     /// CA certificates (PEM): verify the peer against them.
     #[arg(long, value_name = "PEM")]
     pub cacert: Option<PathBuf>,
@@ -274,6 +293,7 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
             (Some(cert), Some(key)) => Some(CertFiles {
                 cert: cert.clone(),
                 key: key.clone(),
+                password: None,
             }),
             _ => None,
         },
@@ -311,6 +331,13 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
         trust: Default::default(),
         net: Default::default(),
     };
+    if let Some(store) = &c.keystore {
+        service.cert = Some(CertFiles {
+            cert: store.clone(),
+            key: store.clone(),
+            password: StorePass::from_cli(c.storepass.as_deref(), c.storepass_file.as_deref()),
+        });
+    }
     match cmd {
         Command::Server(a) => {
             service.resumption.timeout = a.session_timeout;

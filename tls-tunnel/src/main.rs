@@ -8,6 +8,7 @@ mod access;
 mod cli;
 mod config;
 mod exec;
+mod keystore;
 mod limits;
 mod listen;
 mod metrics;

@@ -7,6 +7,8 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+use zeroize::Zeroizing;
+
 use tls_core::crypto::{HashAlg, Transcript};
 use tls_core::{
     CertifiedKey, ClientCertVerified, ClientCertVerifier, ClientConfig, ClientHelloInfo,
@@ -19,6 +21,7 @@ use tls_core::{
 use tls_core::x509::{check_trusted_certificate, verify_chain_with_policy, KeyUsage, Policy};
 
 use crate::config::{Access, Addr, CertFiles, Mode, Resumption, ServerVerify, Service};
+use crate::keystore;
 use crate::stateful_tickets::StatefulTickets;
 use crate::trust::{CaFile, Crls};
 
@@ -122,13 +125,50 @@ pub fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
 }
 
-/// Loads a certificate chain and key.
+/// Loads a certificate chain and key. Either file may be PEM or a PKCS#12
+/// key store (told apart by content). A key store's own key is used even
+/// when a separate key file is named (stunnel 5.68 ignores `key` for a
+/// PKCS#12 `cert`); the key file serves a key store without one. The key
+/// must belong to the chain's first certificate.
 pub fn load_cert(files: &CertFiles) -> Result<Arc<CertifiedKey>, String> {
-    let chain = read(&files.cert, "certificate")?;
-    let key = read(&files.key, "key")?;
-    CertifiedKey::from_pem(&chain, &key)
-        .map(Arc::new)
-        .map_err(|e| format!("{} / {}: {e}", files.cert.display(), files.key.display()))
+    let both = |e: tls_core::Error| {
+        if files.cert == files.key {
+            format!("{}: {e}", files.cert.display())
+        } else {
+            format!("{} / {}: {e}", files.cert.display(), files.key.display())
+        }
+    };
+    let pass = files.password.as_ref();
+    let cert_bytes = Zeroizing::new(read(&files.cert, "certificate")?);
+    let (chain, key_in_cert) = if keystore::is_pkcs12(&cert_bytes) {
+        let id = keystore::open(&files.cert, &cert_bytes, pass)?;
+        (id.chain, id.key)
+    } else {
+        let chain = tls_core::keys::certs_from_pem(&cert_bytes)
+            .map_err(|e| format!("{}: {e}", files.cert.display()))?;
+        (chain, None)
+    };
+    let no_key = |path: &Path| format!("{}: the key store holds no private key", path.display());
+    let key = match key_in_cert {
+        Some(key) => key,
+        None if files.key == files.cert => {
+            if keystore::is_pkcs12(&cert_bytes) {
+                return Err(no_key(&files.cert));
+            }
+            tls_core::keys::key_from_pem(&cert_bytes).map_err(both)?
+        }
+        None => {
+            let key_bytes = Zeroizing::new(read(&files.key, "key")?);
+            if keystore::is_pkcs12(&key_bytes) {
+                keystore::open(&files.key, &key_bytes, pass)?
+                    .key
+                    .ok_or_else(|| no_key(&files.key))?
+            } else {
+                tls_core::keys::key_from_pem(&key_bytes).map_err(both)?
+            }
+        }
+    };
+    CertifiedKey::new(chain, key).map(Arc::new).map_err(both)
 }
 
 /// Loads the certificates of a PEM file (DER, in file order).
