@@ -18,6 +18,16 @@ use tls_tests::tunnel::{
     cert_for, read_n, run_tunnel, temp_dir, tls_client, tunnel_bin, Backend, BackendKind, Tunnel,
 };
 
+/// One way of making and opening a key store: name, export password,
+/// `openssl pkcs12` options, tls-tunnel options, environment.
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    &'a [&'a str],
+    &'a [&'a str],
+    &'a [(&'a str, &'a str)],
+);
+
 fn arg(p: &Path) -> String {
     p.to_str().unwrap().to_string()
 }
@@ -103,7 +113,7 @@ fn tunnel_serves_pkcs12_keystores_from_openssl() {
     for key_type in [KeyType::EcdsaP256, KeyType::Rsa2048] {
         let leaf: &Leaf = pki().leaf(key_type);
         let t = key_type.name();
-        let cases: [(&str, &str, &[&str], &[&str], &[(&str, &str)]); 6] = [
+        let cases: [Case; 6] = [
             ("modern", "pw", &[], &pass_flag, &[]),
             ("env", "pw", &[], &[], &[("KEYSTORE_PASS", "pw")]),
             ("legacy", "pw", &["-legacy"], &pass_from_file, &[]),
@@ -252,7 +262,7 @@ fn tunnel_refuses_bad_pkcs12_keystores_naming_the_file() {
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     assert_refused(
         &keystore_check(&cut, &["--storepass", "pw"]),
-        &[&arg(&cut), "not a readable PKCS#12 file"],
+        &[&arg(&cut), "neither PEM nor a readable PKCS#12 file"],
     );
     let mut flipped = bytes.clone();
     let mid = flipped.len() / 2;

@@ -178,7 +178,7 @@ fn describe(e: P12Error) -> String {
         P12Error::InvalidParameters => {
             "the key store's encryption parameters are refused (more than 1,000,000 iterations, or malformed)".into()
         }
-        other => format!("not a readable PKCS#12 file: {other}"),
+        other => format!("neither PEM nor a readable PKCS#12 file: {other}"),
     }
 }
 
