@@ -1,7 +1,8 @@
 //! PKCS#12 key stores end to end: files made by `openssl pkcs12 -export`
 //! (OpenSSL 3's default PBES2/AES-256-CBC with a SHA-256 MAC, `-legacy`
 //! 3DES/RC2, `-nomac`, the empty password, no encryption at all) serve
-//! their certificate through `--keystore`, TOML's `keystore` and
+//! their certificate through `--keystore` (which takes a combined PEM file
+//! too), TOML's `keystore` and
 //! stunnel.conf's `cert = x.p12`; a wrong password, a damaged file, a key
 //! store without a key and a key that is not the certificate's are refused
 //! with one line naming the file, at start and on SIGHUP (which keeps the
@@ -142,6 +143,21 @@ fn tunnel_serves_pkcs12_keystores_from_openssl() {
             drop(tunnel);
         }
     }
+}
+
+/// `--keystore` also takes one PEM file holding the chain and the key, as
+/// ghostunnel's does.
+#[test]
+fn tunnel_keystore_takes_a_combined_pem_file() {
+    let dir = temp_dir("p12-pem");
+    let leaf = pki().leaf(KeyType::Ed25519);
+    let combined = dir.join("combined.pem");
+    let mut text = leaf.chain_pem_bytes.clone();
+    text.extend_from_slice(&leaf.key_pem_bytes);
+    std::fs::write(&combined, text).unwrap();
+    let backend = echo();
+    let (_tunnel, port) = keystore_tunnel(&combined, &backend.addr(), &[], &[]);
+    assert_serves(port, &leaf.cert_der, "combined PEM");
 }
 
 /// openssl s_client sees the chain of the key store (leaf, then CA) and
@@ -336,6 +352,10 @@ fn tunnel_stunnel_conf_takes_pkcs12_cert_files() {
     drop(tunnel);
 
     let check = || vec!["--config".to_string(), arg(&conf), "--check".into()];
+    // A key store's own key wins over `key`, as stunnel 5.68 ignores it.
+    write(&empty, Some(&other.key_pem));
+    let (code, _, stderr) = run_tunnel(check());
+    assert_eq!(code, Some(0), "{stderr}");
     write(&certs_only, Some(&other.key_pem));
     assert_refused(
         &check(),
