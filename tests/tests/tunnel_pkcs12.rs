@@ -2,11 +2,10 @@
 //! (OpenSSL 3's default PBES2/AES-256-CBC with a SHA-256 MAC, `-legacy`
 //! 3DES/RC2, `-nomac`, the empty password, no encryption at all) serve
 //! their certificate through `--keystore` (which takes a combined PEM file
-//! too), TOML's `keystore` and
-//! stunnel.conf's `cert = x.p12`; a wrong password, a damaged file, a key
-//! store without a key and a key that is not the certificate's are refused
-//! with one line naming the file, at start and on SIGHUP (which keeps the
-//! old configuration).
+//! too), TOML's `keystore` and stunnel.conf's `cert = x.p12`; a wrong
+//! password, a damaged file, a key store without a key and a key that is
+//! not the certificate's are refused with one line naming the file, at
+//! start and on SIGHUP (which keeps the old configuration).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
