@@ -110,6 +110,22 @@ pub fn write_pki(dir: &Path) {
         format!("{}{}{}", cert.pem(), mid_cert.pem(), key.serialize_pem()),
     )
     .unwrap();
+    // The same identities as PKCS#12 key stores with the empty password
+    // (stunnel 5.68 asks for any other on the terminal); the `.PFX` one is
+    // neither encrypted nor MACed.
+    let openssl = require("openssl", "openssl");
+    let plain: &[&str] = &["-nomac", "-keypbe", "NONE", "-certpbe", "NONE"];
+    for (pem, p12, extra) in [
+        ("server.pem", "server.p12", &[][..]),
+        ("inter-server.pem", "inter-server.p12", &[][..]),
+        ("server.pem", "server-plain.PFX", plain),
+    ] {
+        let (pem, p12) = (dir.join(pem), dir.join(p12));
+        let mut args = vec!["pkcs12", "-export", "-passout", "pass:", "-in"];
+        args.extend([pem.to_str().unwrap(), "-out", p12.to_str().unwrap()]);
+        args.extend(extra);
+        run_tool(&openssl, args);
+    }
     let crl = CertificateRevocationListParams {
         this_update: date_time_ymd(2024, 1, 1),
         next_update: date_time_ymd(2040, 1, 1),

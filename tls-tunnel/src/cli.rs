@@ -12,6 +12,7 @@ use crate::config::{
     CertFiles, Config, ConfigError, Global, Limits, LogFormat, Mode, NameRules, ProxyVersion,
     QuietKind, Resumption, ServerVerify, Service, SpkiPin, Timeouts,
 };
+use crate::keystore::StorePass;
 
 /// The help heading of the options accepted before or after the subcommand.
 const GLOBAL: &str = "Global options (before or after the subcommand)";
@@ -162,6 +163,24 @@ pub struct Common {
     /// --cert file).
     #[arg(long, value_name = "PEM", requires = "cert")]
     pub key: Option<PathBuf>,
+    /// Certificate chain and private key in one file, instead of --cert and
+    /// --key (ghostunnel's --keystore): a PKCS#12 key store (.p12/.pfx) or a
+    /// PEM file holding both.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["cert", "key"])]
+    pub keystore: Option<PathBuf>,
+    /// Password of a PKCS#12 --keystore (default: the KEYSTORE_PASS
+    /// environment variable, else the empty password). Other users can see
+    /// it in the process list: prefer --storepass-file or KEYSTORE_PASS.
+    #[arg(
+        long,
+        value_name = "PASS",
+        requires = "keystore",
+        conflicts_with = "storepass_file"
+    )]
+    pub storepass: Option<String>,
+    /// File whose first line is the --keystore password (read again on reload).
+    #[arg(long, value_name = "FILE", requires = "keystore")]
+    pub storepass_file: Option<PathBuf>,
     /// CA certificates (PEM): verify the peer against them.
     #[arg(long, value_name = "PEM")]
     pub cacert: Option<PathBuf>,
@@ -414,6 +433,7 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
         cert: c.cert.as_ref().map(|cert| CertFiles {
             cert: cert.clone(),
             key: c.key.clone().unwrap_or_else(|| cert.clone()),
+            password: None,
         }),
         verify: ServerVerify::Chain(None),
         server_name: None,
@@ -451,6 +471,13 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
         trust: Default::default(),
         net: Default::default(),
     };
+    if let Some(store) = &c.keystore {
+        service.cert = Some(CertFiles {
+            cert: store.clone(),
+            key: store.clone(),
+            password: StorePass::from_cli(c.storepass.as_deref(), c.storepass_file.as_deref()),
+        });
+    }
     match cmd {
         Command::Server(a) => {
             service.resumption.timeout = a.session_timeout;

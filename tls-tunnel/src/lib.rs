@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod config;
+pub mod keystore;
 // `proxy_protocol` reads headers from a `listen::Stream`.
 pub mod listen;
 pub mod protocol;

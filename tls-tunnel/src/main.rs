@@ -9,6 +9,7 @@ mod cli;
 mod config;
 mod exec;
 mod keyfile;
+mod keystore;
 mod limits;
 mod listen;
 mod metrics;

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
+
 use tls_core::crypto::{HashAlg, Transcript};
 use tls_core::{
     CertifiedKey, ClientCertVerified, ClientCertVerifier, ClientConfig, ClientHelloInfo,
@@ -122,7 +123,8 @@ pub fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
 }
 
-/// Loads a certificate chain and key.
+/// Loads a certificate chain and key (PEM or PKCS#12: see
+/// [`crate::keyfile::cert_and_key`]).
 pub fn load_cert(files: &CertFiles) -> Result<Arc<CertifiedKey>, String> {
     crate::keyfile::load(files)
 }

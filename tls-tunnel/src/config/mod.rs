@@ -144,13 +144,16 @@ pub enum Mode {
     Client,
 }
 
-/// A certificate chain file and its private key file (PEM).
+/// A certificate chain file and its private key file: PEM, or a PKCS#12 key
+/// store holding both (then `key` is the same path).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertFiles {
     /// The chain, end-entity first.
     pub cert: PathBuf,
     /// The private key.
     pub key: PathBuf,
+    /// The password of a PKCS#12 file; none means the empty password.
+    pub password: Option<crate::keystore::StorePass>,
 }
 
 /// How a client-mode service checks the server's certificate.

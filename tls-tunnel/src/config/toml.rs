@@ -4,6 +4,8 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
+
+use crate::keystore::StorePass;
 use toml::Spanned;
 
 use super::{
@@ -46,6 +48,8 @@ struct ServiceToml {
     targets: Vec<String>,
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
+    keystore: Option<PathBuf>,
+    keystore_password_file: Option<PathBuf>,
     cacert: Option<PathBuf>,
     #[serde(default)]
     verify: Option<String>,
@@ -114,6 +118,8 @@ struct SniToml {
     name: String,
     cert: Option<PathBuf>,
     key: Option<PathBuf>,
+    keystore: Option<PathBuf>,
+    keystore_password_file: Option<PathBuf>,
     target: Option<String>,
 }
 
@@ -220,16 +226,36 @@ pub fn parse_proxy_version(s: &str) -> Result<ProxyVersion, String> {
     }
 }
 
-fn cert_files(cert: &Option<PathBuf>, key: &Option<PathBuf>) -> Result<Option<CertFiles>, String> {
+fn cert_files(
+    cert: &Option<PathBuf>,
+    key: &Option<PathBuf>,
+    keystore: &Option<PathBuf>,
+    password_file: &Option<PathBuf>,
+) -> Result<Option<CertFiles>, String> {
+    if let Some(store) = keystore {
+        if cert.is_some() || key.is_some() {
+            return Err("keystore replaces cert and key: give one or the other".into());
+        }
+        return Ok(Some(CertFiles {
+            cert: store.clone(),
+            key: store.clone(),
+            password: password_file.clone().map(StorePass::File),
+        }));
+    }
+    if password_file.is_some() {
+        return Err("keystore_password_file goes with keystore".into());
+    }
     match (cert, key) {
         (Some(c), Some(k)) => Ok(Some(CertFiles {
             cert: c.clone(),
             key: k.clone(),
+            password: None,
         })),
         // The key may be in the certificate's file, as stunnel and ghostunnel allow.
         (Some(c), None) => Ok(Some(CertFiles {
             cert: c.clone(),
             key: c.clone(),
+            password: None,
         })),
         (None, None) => Ok(None),
         (None, Some(_)) => Err("key without cert".into()),
@@ -266,7 +292,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
     for r in &s.sni {
         sni_routes.push(SniRoute {
             name: r.name.to_ascii_lowercase(),
-            cert: cert_files(&r.cert, &r.key)?,
+            cert: cert_files(&r.cert, &r.key, &r.keystore, &r.keystore_password_file)?,
             targets: r
                 .target
                 .as_deref()
@@ -398,7 +424,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             Mode::Server => None,
         },
         targets,
-        cert: cert_files(&s.cert, &s.key)?,
+        cert: cert_files(&s.cert, &s.key, &s.keystore, &s.keystore_password_file)?,
         verify,
         check_host: Vec::new(),
         check_ip: Vec::new(),

@@ -117,11 +117,13 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
         (Some(c), Some(k)) => Some(CertFiles {
             cert: c.into(),
             key: k.into(),
+            password: None,
         }),
         // stunnel reads the key from the certificate file when no key is given.
         (Some(c), None) => Some(CertFiles {
             cert: c.into(),
             key: c.into(),
+            password: None,
         }),
         (None, Some(_)) => return Err(err("key given without cert")),
         (None, None) => None,

@@ -275,15 +275,7 @@ fn service_option(
         "accept" => s.accept = Some((address(value, "0.0.0.0")?, at)),
         "connect" => s.connect.push(address(value, "localhost")?),
         "client" => s.client = Some(yes_no(key, value)?),
-        "cert" => {
-            let l = value.to_ascii_lowercase();
-            if l.ends_with(".p12") || l.ends_with(".pfx") {
-                return Err(format!(
-                    "cert = {value}: PKCS#12 files are {NOT_YET} (give PEM)"
-                ));
-            }
-            s.cert = Some(value.to_string());
-        }
+        "cert" => s.cert = Some(value.to_string()),
         "key" => s.key = Some(value.to_string()),
         "cafile" => s.cafile = Some(value.to_string()),
         "capath" => s.capath = Some(value.to_string()),
