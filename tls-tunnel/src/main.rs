@@ -8,6 +8,7 @@ mod access;
 mod cli;
 mod config;
 mod exec;
+mod http;
 mod limits;
 mod listen;
 mod metrics;
@@ -18,6 +19,7 @@ mod ratelog;
 mod reload;
 mod service;
 mod stateful_tickets;
+mod status;
 mod systemd;
 mod tls;
 mod tls_io;
@@ -239,11 +241,14 @@ async fn run(
         )));
         handles.push(handle);
     }
+    let status = status::Status::new(registry.clone(), handles.clone());
     if let Some(addr) = global.metrics {
-        match metrics::bind(addr).await {
+        match http::bind(addr).await {
             Ok(l) => {
-                tracing::info!("metrics on http://{addr}/metrics");
-                tokio::spawn(metrics::serve(l, registry.clone()));
+                tracing::info!(
+                    "metrics on http://{addr}/metrics, status on /_status, probes on /livez and /readyz"
+                );
+                tokio::spawn(http::serve(l, status.clone()));
             }
             Err(e) => {
                 eprintln!("tls-tunnel: cannot serve metrics on {addr}: {e}");
@@ -280,15 +285,18 @@ async fn run(
         return ExitCode::from(EXIT_RUNTIME);
     };
     systemd::notify("READY=1");
+    status.set(status::Phase::Listening);
     tracing::info!("ready");
     loop {
         tokio::select! {
             _ = hup.recv() => {
                 systemd::notify("RELOADING=1");
+                status.set(status::Phase::Reloading);
                 match reload::reload(&cli, &handles) {
                     Ok(n) => tracing::info!("reloaded {n} service(s)"),
                     Err(e) => tracing::error!("reload failed, keeping the old configuration: {e}"),
                 }
+                status.set(status::Phase::Listening);
                 systemd::notify("READY=1");
             }
             _ = usr1.recv() => match sink.reopen() {
@@ -301,6 +309,7 @@ async fn run(
         }
     }
     systemd::notify("STOPPING=1");
+    status.set(status::Phase::Draining);
     let _ = stop_tx.send(true);
     for t in tasks {
         let _ = t.await;
