@@ -575,8 +575,8 @@ pub struct Limits {
     /// connection takes two descriptors), see `crate::limits`.
     pub max_connections: Option<usize>,
     /// Most connections still in their handshake (PROXY header and TLS
-    /// handshake, server mode). `None`: [`DEFAULT_MAX_HANDSHAKES`], at most
-    /// `max_connections`.
+    /// handshake; in client mode from the target connect on). `None`:
+    /// [`DEFAULT_MAX_HANDSHAKES`], at most `max_connections`.
     pub max_handshakes: Option<usize>,
     /// Most simultaneous connections from one source IP address; more are
     /// closed at accept. `None`: no per-source limit (clients behind one NAT
