@@ -151,6 +151,31 @@ fn tunnel_status_endpoints_follow_start_reload_and_drain() {
     assert_eq!(open(&text, "handshaking"), Some(0), "{text}");
     assert_eq!(open(&text, "draining"), Some(0), "{text}");
 
+    // A plaintext request on the TLS port fails the handshake: counted
+    // under a fixed reason, as every reason on the page is.
+    let mut junk = connect_local(port).unwrap();
+    junk.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let _ = junk.read_to_end(&mut Vec::new());
+    tunnel.expect_log("reason=tls:");
+    let text = metrics(mport);
+    let failures: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("tls_tunnel_handshake_failures_total{"))
+        .collect();
+    assert_eq!(failures.len(), 1, "{text}");
+    for line in text.lines().filter(|l| l.contains("reason=\"")) {
+        let reason = line
+            .split("reason=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next());
+        assert!(
+            reason.is_some_and(
+                |r| !r.is_empty() && r.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            ),
+            "{line}"
+        );
+    }
+
     // The status page.
     let (code, s) = status(mport);
     assert_eq!(code, 200, "{s}");

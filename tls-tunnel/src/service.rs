@@ -639,7 +639,10 @@ async fn run(
             }
             let mut conn = match Connection::client(config.clone(), name.as_deref()) {
                 Ok(c) => c,
-                Err(e) => return report.outcome = Outcome::Tls(e),
+                Err(e) => {
+                    metrics.count(Reason::of_tls(&e));
+                    return report.outcome = Outcome::Tls(e);
+                }
             };
             let hs = Instant::now();
             if let Err(o) = tls_io::handshake(&mut conn, &target, t.handshake, || {}).await {
