@@ -195,7 +195,7 @@ pub async fn accept_loop(
         let live = handle.current();
         let handle = handle.clone();
         tokio::spawn(async move {
-            connection(stream, live, &handle, Some(slot)).await;
+            connection(stream, live, &handle, slot).await;
             drop(guard);
         });
     }
@@ -309,7 +309,7 @@ async fn connection(
     mut stream: Stream,
     live: Arc<Live>,
     handle: &ServiceHandle,
-    slot: Option<HandshakeSlot>,
+    slot: HandshakeSlot,
 ) {
     let started = Instant::now();
     let metrics = &handle.metrics;
@@ -417,14 +417,6 @@ async fn connect_target(
     Ok(target)
 }
 
-/// Completes when `slot` is evicted; never without a slot.
-async fn evicted(slot: Option<&HandshakeSlot>) {
-    match slot {
-        Some(slot) => slot.evicted().await,
-        None => std::future::pending().await,
-    }
-}
-
 /// Counts a handshake that did not finish: refused by the access rules
 /// (counted as a refusal: the reason is access_denied), evicted, or failed.
 fn count_failure(metrics: &ServiceMetrics, o: &Outcome) {
@@ -447,7 +439,7 @@ async fn run(
     stream: &mut Stream,
     live: &Live,
     metrics: &ServiceMetrics,
-    slot: Option<HandshakeSlot>,
+    slot: HandshakeSlot,
     state: &mut ConnState,
     report: &mut Report,
 ) {
@@ -458,7 +450,7 @@ async fn run(
         let header = tokio::time::timeout(t.handshake, proxy_protocol::read_header(stream));
         let header = tokio::select! {
             r = header => r,
-            _ = evicted(slot.as_ref()) => {
+            _ = slot.evicted() => {
                 metrics.evicted.fetch_add(1, Ordering::Relaxed);
                 return report.outcome = Outcome::Evicted;
             }
@@ -502,9 +494,7 @@ async fn run(
             let mut conn = Connection::server(config.clone());
             let hs = Instant::now();
             let hello = || {
-                if let Some(slot) = &slot {
-                    slot.hello_received();
-                }
+                slot.hello_received();
             };
             // The handshake goes first: a ClientHello already waiting in the
             // socket (a task scheduled late under load) is read, and a
@@ -517,8 +507,8 @@ async fn run(
                 tokio::select! {
                     biased;
                     r = &mut handshake => r,
-                    _ = evicted(slot.as_ref()) => {
-                        if slot.as_ref().is_some_and(HandshakeSlot::has_hello) {
+                    _ = slot.evicted() => {
+                        if slot.has_hello() {
                             handshake.await
                         } else {
                             Err(Outcome::Evicted)
