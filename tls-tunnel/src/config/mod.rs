@@ -503,7 +503,7 @@ pub struct Global {
     pub log_file: Option<PathBuf>,
     /// Text or JSON logs.
     pub log_format: LogFormat,
-    /// Serve Prometheus metrics here.
+    /// Serve metrics, status and probes here (see `crate::http`).
     pub metrics: Option<SocketAddr>,
     /// On SIGTERM, how long established connections may take to finish.
     pub drain_timeout: Duration,
