@@ -387,3 +387,33 @@ pub fn metrics_page(port: u16) -> String {
     sock.read_to_string(&mut out).expect("read the page");
     out
 }
+
+/// Sends `request` as is to the HTTP endpoint (metrics, status, probes) on
+/// 127.0.0.1:`port` and returns the whole response (the server closes the
+/// connection after one response).
+pub fn http_raw(port: u16, request: &[u8]) -> String {
+    let mut sock = crate::peer::connect_local(port).expect("connect to the HTTP endpoint");
+    sock.write_all(request).expect("send the request");
+    let mut out = Vec::new();
+    sock.read_to_end(&mut out).expect("read the response");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// GET `path` from the HTTP endpoint on 127.0.0.1:`port`: the status code
+/// and the body.
+pub fn http_get_path(port: u16, path: &str) -> (u16, String) {
+    let resp = http_raw(
+        port,
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+    );
+    let code = resp
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|r| r.get(..3))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {resp:?}"));
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
+}

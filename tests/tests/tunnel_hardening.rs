@@ -343,13 +343,15 @@ fn tunnel_access_rules_refuse_with_access_denied_alert() {
     assert_eq!(
         metric(
             &text,
-            "tls_tunnel_connections_refused_total{service=\"server\",reason=\"access\"} "
+            "tls_tunnel_connections_refused_total{service=\"server\",reason=\"access_denied\"} "
         ),
         2,
         "{text}"
     );
     assert!(
-        !text.contains("tls_tunnel_handshake_failures_total{service=\"server\",reason=\"access"),
+        !text.contains(
+            "tls_tunnel_handshake_failures_total{service=\"server\",reason=\"access_denied"
+        ),
         "{text}"
     );
     tunnel.expect_log("reason=tls: access denied");

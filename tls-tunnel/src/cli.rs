@@ -96,7 +96,8 @@ pub struct Cli {
     #[arg(long, value_name = "LEVEL", global = true, value_parser = parse_level, help_heading = GLOBAL)]
     pub log_level: Option<tracing::Level>,
 
-    /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9100).
+    /// Serve HTTP on this address (e.g. 127.0.0.1:9100): Prometheus metrics at
+    /// /metrics, JSON status at /_status, probes at /livez and /readyz.
     #[arg(long, value_name = "ADDR", global = true, help_heading = GLOBAL)]
     pub metrics: Option<SocketAddr>,
 

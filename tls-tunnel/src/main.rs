@@ -8,6 +8,7 @@ mod access;
 mod cli;
 mod config;
 mod exec;
+mod http;
 mod keyfile;
 mod keystore;
 mod limits;
@@ -22,6 +23,7 @@ mod ratelog;
 mod reload;
 mod service;
 mod stateful_tickets;
+mod status;
 mod systemd;
 mod tls;
 mod tls_io;
@@ -250,11 +252,14 @@ async fn run(
         )));
         handles.push(handle);
     }
+    let status = status::Status::new(registry.clone(), handles.clone());
     if let Some(addr) = global.metrics {
-        match metrics::bind(addr).await {
+        match http::bind(addr).await {
             Ok(l) => {
-                tracing::info!("metrics on http://{addr}/metrics");
-                tokio::spawn(metrics::serve(l, registry.clone()));
+                tracing::info!(
+                    "metrics on http://{addr}/metrics, status on /_status, probes on /livez and /readyz"
+                );
+                tokio::spawn(http::serve(l, status.clone()));
             }
             Err(e) => {
                 eprintln!("tls-tunnel: cannot serve metrics on {addr}: {e}");
@@ -291,6 +296,7 @@ async fn run(
         return ExitCode::from(EXIT_RUNTIME);
     };
     systemd::notify("READY=1");
+    status.set(status::Phase::Listening);
     tracing::info!("ready");
     // --timed-reload: the SIGHUP reload, on a clock.
     let mut timed = global.timed_reload.map(|every| {
@@ -300,9 +306,15 @@ async fn run(
     });
     loop {
         tokio::select! {
-            _ = hup.recv() => reload::run(&cli, &handles, "SIGHUP"),
+            _ = hup.recv() => {
+                status.set(status::Phase::Reloading);
+                reload::run(&cli, &handles, "SIGHUP");
+                status.set(status::Phase::Listening);
+            }
             _ = async { timed.as_mut()?.tick().await; Some(()) }, if timed.is_some() => {
+                status.set(status::Phase::Reloading);
                 reload::run(&cli, &handles, "timed");
+                status.set(status::Phase::Listening);
             }
             _ = usr1.recv() => match sink.reopen() {
                 Ok(()) => tracing::info!("log file reopened"),
@@ -314,6 +326,7 @@ async fn run(
         }
     }
     systemd::notify("STOPPING=1");
+    status.set(status::Phase::Draining);
     let _ = stop_tx.send(true);
     for t in tasks {
         let _ = t.await;

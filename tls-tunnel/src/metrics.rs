@@ -1,17 +1,14 @@
-//! Counters per service and a tiny HTTP endpoint serving them as Prometheus
-//! text: connections, handshake failures by reason, bytes, and a handshake
-//! latency histogram.
+//! Counters per service, rendered as Prometheus text: connections by state,
+//! refusals and failures by a fixed machine-readable reason, bytes, and a
+//! handshake latency histogram. The HTTP endpoint serving them is
+//! [`crate::http`]; what needs the running services (certificate expiry,
+//! build information) is added by [`crate::status`].
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-
 /// A counter's metric name, help text, type, and how to read it.
 type Counter = (
     &'static str,
@@ -19,6 +16,183 @@ type Counter = (
     &'static str,
     fn(&ServiceMetrics) -> u64,
 );
+
+/// Why a connection was refused or failed: the `reason` label, a fixed
+/// snake_case value (never free text), so dashboards and alerts can match it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// Refused at accept: the source address had its most connections.
+    PerSource,
+    /// Refused by the access rules (allow-cn, allow-san...) after the
+    /// client certificate verified.
+    AccessDenied,
+    /// The incoming PROXY protocol header was missing or malformed.
+    ProxyHeader,
+    /// The application protocol's prelude (STARTTLS, CONNECT...) failed.
+    ProtocolPrelude,
+    /// The handshake (with its PROXY header and prelude) did not finish in time.
+    HandshakeTimeout,
+    /// The peer closed the connection before the handshake finished.
+    PeerClosed,
+    /// A socket error during the handshake.
+    IoError,
+    /// The peer sent a fatal alert.
+    PeerAlert,
+    /// Undecodable handshake bytes (decode_error alert).
+    DecodeError,
+    /// A message the handshake state did not expect.
+    UnexpectedMessage,
+    /// A well-formed but forbidden value.
+    IllegalParameter,
+    /// No acceptable parameters in common (versions, suites, groups, EMS).
+    HandshakeFailure,
+    /// A Finished MAC or a signature did not verify.
+    DecryptError,
+    /// A record failed authentication.
+    BadRecordMac,
+    /// A record was too large.
+    RecordOverflow,
+    /// Only refused protocol versions offered.
+    ProtocolVersion,
+    /// A required extension was missing.
+    MissingExtension,
+    /// An extension where it is not allowed.
+    UnsupportedExtension,
+    /// A downgrade retry (TLS_FALLBACK_SCSV) refused.
+    InappropriateFallback,
+    /// No ALPN protocol in common.
+    NoApplicationProtocol,
+    /// No certificate for the name asked for.
+    UnrecognizedName,
+    /// The peer's certificate was rejected (chain, name, expiry, pin).
+    BadCertificate,
+    /// The peer's certificate uses an unsupported key or algorithm.
+    UnsupportedCertificate,
+    /// A client certificate was required and none was sent.
+    CertificateRequired,
+    /// A local failure (entropy, a primitive refused its input).
+    InternalError,
+    /// Every target failed to connect.
+    TargetUnreachable,
+    /// Writing the PROXY header to the target failed.
+    TargetError,
+    /// The PROXY v2 header to send did not fit the format's lengths.
+    ProxyHeaderTooLong,
+    /// The program of `exec` could not be started.
+    ExecFailed,
+    /// The SOCKS exchange inside TLS failed.
+    SocksFailed,
+}
+
+impl Reason {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::PerSource => "per_source",
+            Reason::AccessDenied => "access_denied",
+            Reason::ProxyHeader => "proxy_header",
+            Reason::ProtocolPrelude => "protocol_prelude",
+            Reason::HandshakeTimeout => "handshake_timeout",
+            Reason::PeerClosed => "peer_closed",
+            Reason::IoError => "io_error",
+            Reason::PeerAlert => "peer_alert",
+            Reason::DecodeError => "decode_error",
+            Reason::UnexpectedMessage => "unexpected_message",
+            Reason::IllegalParameter => "illegal_parameter",
+            Reason::HandshakeFailure => "handshake_failure",
+            Reason::DecryptError => "decrypt_error",
+            Reason::BadRecordMac => "bad_record_mac",
+            Reason::RecordOverflow => "record_overflow",
+            Reason::ProtocolVersion => "protocol_version",
+            Reason::MissingExtension => "missing_extension",
+            Reason::UnsupportedExtension => "unsupported_extension",
+            Reason::InappropriateFallback => "inappropriate_fallback",
+            Reason::NoApplicationProtocol => "no_application_protocol",
+            Reason::UnrecognizedName => "unrecognized_name",
+            Reason::BadCertificate => "bad_certificate",
+            Reason::UnsupportedCertificate => "unsupported_certificate",
+            Reason::CertificateRequired => "certificate_required",
+            Reason::InternalError => "internal_error",
+            Reason::TargetUnreachable => "target_unreachable",
+            Reason::TargetError => "target_error",
+            Reason::ProxyHeaderTooLong => "proxy_header_too_long",
+            Reason::ExecFailed => "exec_failed",
+            Reason::SocksFailed => "socks_failed",
+        }
+    }
+
+    /// The reason of a TLS engine error.
+    pub fn of_tls(e: &tls_core::Error) -> Reason {
+        use tls_core::Error as E;
+        match e {
+            E::Decode(_) => Reason::DecodeError,
+            E::UnexpectedMessage(_) => Reason::UnexpectedMessage,
+            E::IllegalParameter(_) => Reason::IllegalParameter,
+            E::HandshakeFailure(_) => Reason::HandshakeFailure,
+            E::DecryptError(_) => Reason::DecryptError,
+            E::BadRecordMac => Reason::BadRecordMac,
+            E::RecordOverflow => Reason::RecordOverflow,
+            E::ProtocolVersion => Reason::ProtocolVersion,
+            E::MissingExtension(_) => Reason::MissingExtension,
+            E::UnsupportedExtension(_) => Reason::UnsupportedExtension,
+            E::InappropriateFallback => Reason::InappropriateFallback,
+            E::NoApplicationProtocol => Reason::NoApplicationProtocol,
+            E::UnrecognizedName => Reason::UnrecognizedName,
+            E::BadCertificate(_) => Reason::BadCertificate,
+            E::UnsupportedCertificate(_) => Reason::UnsupportedCertificate,
+            E::CertificateRequired => Reason::CertificateRequired,
+            E::AccessDenied(_) => Reason::AccessDenied,
+            E::AlertReceived(_) => Reason::PeerAlert,
+            E::UnexpectedEof | E::Closed => Reason::PeerClosed,
+            E::Entropy | E::KeyMismatch | E::Internal(_) => Reason::InternalError,
+        }
+    }
+}
+
+/// The reasons of `tls_tunnel_connections_refused_total`.
+const REFUSALS: [Reason; 2] = [Reason::PerSource, Reason::AccessDenied];
+
+/// The reasons of `tls_tunnel_handshake_failures_total`: what ends a
+/// connection before its TLS handshake is done.
+const HANDSHAKE_FAILURES: [Reason; 23] = [
+    Reason::ProxyHeader,
+    Reason::ProtocolPrelude,
+    Reason::HandshakeTimeout,
+    Reason::PeerClosed,
+    Reason::IoError,
+    Reason::PeerAlert,
+    Reason::DecodeError,
+    Reason::UnexpectedMessage,
+    Reason::IllegalParameter,
+    Reason::HandshakeFailure,
+    Reason::DecryptError,
+    Reason::BadRecordMac,
+    Reason::RecordOverflow,
+    Reason::ProtocolVersion,
+    Reason::MissingExtension,
+    Reason::UnsupportedExtension,
+    Reason::InappropriateFallback,
+    Reason::NoApplicationProtocol,
+    Reason::UnrecognizedName,
+    Reason::BadCertificate,
+    Reason::UnsupportedCertificate,
+    Reason::CertificateRequired,
+    Reason::InternalError,
+];
+
+/// The reasons of `tls_tunnel_connection_failures_total`: what ends a
+/// connection after its handshake, before any data is relayed.
+const CONNECTION_FAILURES: [Reason; 5] = [
+    Reason::TargetUnreachable,
+    Reason::TargetError,
+    Reason::ProxyHeaderTooLong,
+    Reason::ExecFailed,
+    Reason::SocksFailed,
+];
+
+/// How many [`Reason`]s there are (the size of the counter table).
+const REASONS: usize = 30;
+const _: () = assert!(Reason::SocksFailed as usize + 1 == REASONS);
 
 /// Upper bounds (seconds) of the handshake latency buckets.
 const BUCKETS: [f64; 12] = [
@@ -32,11 +206,11 @@ pub struct ServiceMetrics {
     pub accepted: AtomicU64,
     /// Connections open now.
     pub active: AtomicU64,
-    /// Connections closed at accept: their source address had its most.
-    pub refused_source: AtomicU64,
-    /// Clients refused by the access rules (allow-cn, allow-san), with an
-    /// access_denied alert.
-    pub refused_access: AtomicU64,
+    /// Open connections whose TLS handshake is not done yet (with their
+    /// PROXY header, prelude, and in client mode the target connect).
+    handshaking: AtomicU64,
+    /// Open connections past their handshake.
+    established: AtomicU64,
     /// Connections closed before their ClientHello to make room for newer ones.
     pub evicted: AtomicU64,
     /// Plaintext bytes received over TLS.
@@ -46,24 +220,25 @@ pub struct ServiceMetrics {
     /// Attempts to connect to a target that failed (the next target, if
     /// any, was tried).
     pub target_failures: AtomicU64,
-    failures: Mutex<BTreeMap<String, u64>>,
+    /// Refusals and failures, indexed by `Reason as usize`.
+    reasons: [AtomicU64; REASONS],
     buckets: [AtomicU64; BUCKETS.len()],
     latency_sum_us: AtomicU64,
     latency_count: AtomicU64,
 }
 
 impl ServiceMetrics {
-    /// Counts a failed handshake under `reason`.
-    pub fn handshake_failed(&self, reason: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            // Bound the label set: reasons are short engine strings, but be safe.
-            let key = if map.len() < 64 || map.contains_key(reason) {
-                reason
-            } else {
-                "other"
-            };
-            *map.entry(key.to_string()).or_default() += 1;
+    /// Counts a refused or failed connection under `reason`.
+    pub fn count(&self, reason: Reason) {
+        if let Some(n) = self.reasons.get(reason as usize) {
+            n.fetch_add(1, Relaxed);
         }
+    }
+
+    fn counted(&self, reason: Reason) -> u64 {
+        self.reasons
+            .get(reason as usize)
+            .map_or(0, |n| n.load(Relaxed))
     }
 
     /// Records a completed handshake's duration.
@@ -78,19 +253,73 @@ impl ServiceMetrics {
             .fetch_add(u64::try_from(took.as_micros()).unwrap_or(u64::MAX), Relaxed);
         self.latency_count.fetch_add(1, Relaxed);
     }
+
+    /// Open connections now: (handshaking, established).
+    pub fn open(&self) -> (u64, u64) {
+        (
+            self.handshaking.load(Relaxed),
+            self.established.load(Relaxed),
+        )
+    }
+}
+
+/// A connection's place in the by-state gauges: handshaking from its
+/// creation, established after [`ConnState::established`], gone on drop.
+pub struct ConnState {
+    metrics: Arc<ServiceMetrics>,
+    established: bool,
+}
+
+impl ConnState {
+    /// Counts a new connection as handshaking.
+    pub fn new(metrics: Arc<ServiceMetrics>) -> ConnState {
+        metrics.handshaking.fetch_add(1, Relaxed);
+        ConnState {
+            metrics,
+            established: false,
+        }
+    }
+
+    /// Moves the connection to the established gauge (once).
+    pub fn established(&mut self) {
+        if !self.established {
+            self.established = true;
+            self.metrics.established.fetch_add(1, Relaxed);
+            self.metrics.handshaking.fetch_sub(1, Relaxed);
+        }
+    }
+}
+
+impl Drop for ConnState {
+    fn drop(&mut self) {
+        let gauge = if self.established {
+            &self.metrics.established
+        } else {
+            &self.metrics.handshaking
+        };
+        gauge.fetch_sub(1, Relaxed);
+    }
 }
 
 /// Every service's counters, by name.
 #[derive(Debug, Default)]
 pub struct Registry {
     services: Mutex<BTreeMap<String, Arc<ServiceMetrics>>>,
+    /// Set when the process stops: open connections are then draining.
+    pub draining: AtomicBool,
 }
 
-fn escape(label: &str) -> String {
+/// A label value with `\`, `"` and newlines escaped.
+pub fn escape(label: &str) -> String {
     label
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+/// Writes a metric family's HELP and TYPE lines.
+pub fn family(out: &mut String, name: &str, typ: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {typ}");
 }
 
 impl Registry {
@@ -143,52 +372,78 @@ impl Registry {
             ),
         ];
         for (name, typ, help, get) in counters {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {typ}");
+            family(&mut out, name, typ, help);
             for (svc, m) in map.iter() {
                 let _ = writeln!(out, "{name}{{service=\"{}\"}} {}", escape(svc), get(m));
             }
         }
-        let name = "tls_tunnel_connections_refused_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Connections refused: per_source (the source address had its most \
-             connections), access (client certificate refused by the access rules).\n\
-             # TYPE {name} counter"
+        let name = "tls_tunnel_connections_open";
+        family(
+            &mut out,
+            name,
+            "gauge",
+            "Open connections by state: handshaking (before the TLS handshake is done), \
+             established, draining (open while the process stops).",
         );
+        let draining = self.draining.load(Relaxed);
         for (svc, m) in map.iter() {
-            for (reason, n) in [
-                ("per_source", &m.refused_source),
-                ("access", &m.refused_access),
+            let (handshaking, established) = m.open();
+            let (established, drained) = if draining {
+                (0, established)
+            } else {
+                (established, 0)
+            };
+            for (state, n) in [
+                ("handshaking", handshaking),
+                ("established", established),
+                ("draining", drained),
             ] {
                 let _ = writeln!(
                     out,
-                    "{name}{{service=\"{}\",reason=\"{reason}\"}} {}",
-                    escape(svc),
-                    n.load(Relaxed)
+                    "{name}{{service=\"{}\",state=\"{state}\"}} {n}",
+                    escape(svc)
                 );
             }
         }
-        let name = "tls_tunnel_handshake_failures_total";
-        let _ = writeln!(
-            out,
-            "# HELP {name} Failed TLS handshakes by reason.\n# TYPE {name} counter"
-        );
-        for (svc, m) in map.iter() {
-            let failures = m.failures.lock().unwrap_or_else(|e| e.into_inner());
-            for (reason, n) in failures.iter() {
-                let _ = writeln!(
-                    out,
-                    "{name}{{service=\"{}\",reason=\"{}\"}} {n}",
-                    escape(svc),
-                    escape(reason)
-                );
+        let families: [(&str, &str, &[Reason], bool); 3] = [
+            (
+                "tls_tunnel_connections_refused_total",
+                "Connections refused: per_source (the source address had its most \
+                 connections), access_denied (client certificate refused by the access rules).",
+                &REFUSALS,
+                true,
+            ),
+            (
+                "tls_tunnel_handshake_failures_total",
+                "Connections that ended before their TLS handshake was done, by reason.",
+                &HANDSHAKE_FAILURES,
+                false,
+            ),
+            (
+                "tls_tunnel_connection_failures_total",
+                "Connections that failed after their handshake, before relaying, by reason.",
+                &CONNECTION_FAILURES,
+                true,
+            ),
+        ];
+        for (name, help, reasons, zeros) in families {
+            family(&mut out, name, "counter", help);
+            for (svc, m) in map.iter() {
+                for &reason in reasons {
+                    let n = m.counted(reason);
+                    if n > 0 || zeros {
+                        let _ = writeln!(
+                            out,
+                            "{name}{{service=\"{}\",reason=\"{}\"}} {n}",
+                            escape(svc),
+                            reason.as_str()
+                        );
+                    }
+                }
             }
         }
         let name = "tls_tunnel_handshake_duration_seconds";
-        let _ = writeln!(
-            out,
-            "# HELP {name} TLS handshake latency.\n# TYPE {name} histogram"
-        );
+        family(&mut out, name, "histogram", "TLS handshake latency.");
         for (svc, m) in map.iter() {
             let svc = escape(svc);
             for (i, bound) in BUCKETS.iter().enumerate() {
@@ -211,47 +466,61 @@ impl Registry {
     }
 }
 
-/// Serves `registry` at `http://addr/metrics` until the process ends.
-pub async fn serve(listener: TcpListener, registry: Arc<Registry>) {
-    loop {
-        let Ok((mut sock, _)) = listener.accept().await else {
-            continue;
-        };
-        let registry = registry.clone();
-        tokio::spawn(async move {
-            let mut req = Vec::with_capacity(512);
-            let mut buf = [0u8; 1024];
-            let read = tokio::time::timeout(Duration::from_secs(5), async {
-                while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 8192 {
-                    let n = sock.read(&mut buf).await?;
-                    if n == 0 {
-                        break;
-                    }
-                    req.extend_from_slice(&buf[..n]);
-                }
-                Ok::<_, std::io::Error>(())
-            })
-            .await;
-            if !matches!(read, Ok(Ok(()))) {
-                return;
-            }
-            let path_ok = req.starts_with(b"GET /metrics ") || req.starts_with(b"GET / ");
-            let (status, body) = if path_ok {
-                ("200 OK", registry.render())
-            } else {
-                ("404 Not Found", "not found: try /metrics\n".to_string())
-            };
-            let resp = format!(
-                "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = sock.write_all(resp.as_bytes()).await;
-            let _ = sock.shutdown().await;
-        });
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Binds the metrics endpoint.
-pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    TcpListener::bind(addr).await
+    #[test]
+    fn reason_labels_are_snake_case_and_distinct() {
+        let all: Vec<Reason> = REFUSALS
+            .iter()
+            .chain(&HANDSHAKE_FAILURES)
+            .chain(&CONNECTION_FAILURES)
+            .copied()
+            .collect();
+        assert_eq!(all.len(), REASONS);
+        let mut seen = std::collections::BTreeSet::new();
+        for r in all {
+            let label = r.as_str();
+            assert!(
+                label.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{label}"
+            );
+            assert!(seen.insert(label), "{label} twice");
+            assert!(seen.len() <= REASONS);
+            assert!((r as usize) < REASONS);
+        }
+    }
+
+    #[test]
+    fn render_shows_states_and_reasons() {
+        let reg = Registry::default();
+        let m = reg.service("web");
+        m.count(Reason::HandshakeTimeout);
+        m.count(Reason::of_tls(&tls_core::Error::BadCertificate("expired")));
+        let mut a = ConnState::new(m.clone());
+        let _b = ConnState::new(m.clone());
+        a.established();
+        let text = reg.render();
+        for line in [
+            "tls_tunnel_handshake_failures_total{service=\"web\",reason=\"handshake_timeout\"} 1",
+            "tls_tunnel_handshake_failures_total{service=\"web\",reason=\"bad_certificate\"} 1",
+            "tls_tunnel_connections_refused_total{service=\"web\",reason=\"access_denied\"} 0",
+            "tls_tunnel_connections_open{service=\"web\",state=\"handshaking\"} 1",
+            "tls_tunnel_connections_open{service=\"web\",state=\"established\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} missing:\n{text}");
+        }
+        assert!(!text.contains("reason=\"decode_error\""));
+        reg.draining.store(true, Relaxed);
+        let text = reg.render();
+        for line in [
+            "tls_tunnel_connections_open{service=\"web\",state=\"established\"} 0",
+            "tls_tunnel_connections_open{service=\"web\",state=\"draining\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} missing:\n{text}");
+        }
+        drop(a);
+        assert_eq!(m.open(), (1, 0));
+    }
 }

@@ -74,15 +74,32 @@ pub fn encode_v1(addrs: Option<(SocketAddr, SocketAddr)>) -> Vec<u8> {
     }
 }
 
-fn push_tlv(out: &mut Vec<u8>, typ: u8, value: &[u8]) {
-    let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
+/// The largest value a TLV (or the whole v2 address block) can hold: its
+/// length is a 16-bit field.
+const MAX_V2_LEN: usize = u16::MAX as usize;
+
+/// Appends one TLV; a value longer than its 16-bit length field allows is
+/// an error (never a wrapped or truncated length).
+fn push_tlv(out: &mut Vec<u8>, typ: u8, value: &[u8]) -> Result<(), String> {
+    let len = u16::try_from(value.len()).map_err(|_| {
+        format!(
+            "PROXY v2 TLV 0x{typ:02x} too long: {} bytes, at most {MAX_V2_LEN}",
+            value.len()
+        )
+    })?;
     out.push(typ);
     out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(&value[..usize::from(len)]);
+    out.extend_from_slice(value);
+    Ok(())
 }
 
-/// A v2 header for a connection from `src` to `dst`, with TLS TLVs.
-pub fn encode_v2(addrs: Option<(SocketAddr, SocketAddr)>, tls: Option<&TlsInfo>) -> Vec<u8> {
+/// A v2 header for a connection from `src` to `dst`, with TLS TLVs; an
+/// error when a TLV or the whole block is longer than the 16-bit lengths of
+/// the format allow (a huge client certificate name, say).
+pub fn encode_v2(
+    addrs: Option<(SocketAddr, SocketAddr)>,
+    tls: Option<&TlsInfo>,
+) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     let fam = match addrs.map(|(s, d)| same_family(s, d)) {
         Some((SocketAddr::V4(s), SocketAddr::V4(d))) => {
@@ -107,10 +124,10 @@ pub fn encode_v2(addrs: Option<(SocketAddr, SocketAddr)>, tls: Option<&TlsInfo>)
     };
     if let Some(tls) = tls {
         if let Some(alpn) = &tls.alpn {
-            push_tlv(&mut body, PP2_TYPE_ALPN, alpn);
+            push_tlv(&mut body, PP2_TYPE_ALPN, alpn)?;
         }
         if let Some(sni) = &tls.sni {
-            push_tlv(&mut body, PP2_TYPE_AUTHORITY, sni.as_bytes());
+            push_tlv(&mut body, PP2_TYPE_AUTHORITY, sni.as_bytes())?;
         }
         let mut ssl = Vec::new();
         let client = PP2_CLIENT_SSL
@@ -121,20 +138,26 @@ pub fn encode_v2(addrs: Option<(SocketAddr, SocketAddr)>, tls: Option<&TlsInfo>)
             };
         ssl.push(client);
         ssl.extend_from_slice(&0u32.to_be_bytes()); // verify: 0 = success
-        push_tlv(&mut ssl, PP2_SUBTYPE_SSL_VERSION, tls.version.as_bytes());
-        push_tlv(&mut ssl, PP2_SUBTYPE_SSL_CIPHER, tls.cipher.as_bytes());
+        push_tlv(&mut ssl, PP2_SUBTYPE_SSL_VERSION, tls.version.as_bytes())?;
+        push_tlv(&mut ssl, PP2_SUBTYPE_SSL_CIPHER, tls.cipher.as_bytes())?;
         if let Some(cn) = &tls.client_cn {
-            push_tlv(&mut ssl, PP2_SUBTYPE_SSL_CN, cn.as_bytes());
+            push_tlv(&mut ssl, PP2_SUBTYPE_SSL_CN, cn.as_bytes())?;
         }
-        push_tlv(&mut body, PP2_TYPE_SSL, &ssl);
+        push_tlv(&mut body, PP2_TYPE_SSL, &ssl)?;
     }
     let mut out = Vec::with_capacity(16 + body.len());
     out.extend_from_slice(&V2_SIGNATURE);
     out.push(0x21); // version 2, PROXY command
     out.push(fam);
-    out.extend_from_slice(&(body.len() as u16).to_be_bytes());
+    let len = u16::try_from(body.len()).map_err(|_| {
+        format!(
+            "PROXY v2 header too long: {} bytes, at most {MAX_V2_LEN}",
+            body.len()
+        )
+    })?;
+    out.extend_from_slice(&len.to_be_bytes());
     out.extend_from_slice(&body);
-    out
+    Ok(out)
 }
 
 /// A parsed incoming header: the original client and destination, when the
@@ -295,7 +318,7 @@ mod tests {
             sni: Some("a.example".into()),
             client_cn: None,
         };
-        let h = encode_v2(Some(addrs()), Some(&info));
+        let h = encode_v2(Some(addrs()), Some(&info)).unwrap();
         assert_eq!(h[..12], V2_SIGNATURE);
         let body = &h[16..];
         assert_eq!(parse_v2(h[12], h[13], body).unwrap(), Some(addrs()));
@@ -311,7 +334,37 @@ mod tests {
     fn v2_mixed_families_use_v6() {
         let src: SocketAddr = "[2001:db8::1]:1".parse().unwrap();
         let dst: SocketAddr = "127.0.0.1:2".parse().unwrap();
-        let h = encode_v2(Some((src, dst)), None);
+        let h = encode_v2(Some((src, dst)), None).unwrap();
         assert_eq!(h[13], 0x21);
+    }
+
+    fn info_with_cn(cn_len: usize) -> TlsInfo {
+        TlsInfo {
+            version: "TLSv1.3".into(),
+            cipher: "TLS_AES_128_GCM_SHA256".into(),
+            alpn: None,
+            sni: None,
+            client_cn: Some("c".repeat(cn_len)),
+        }
+    }
+
+    #[test]
+    fn v2_overlong_tlvs_are_errors_not_wrapped_lengths() {
+        // The SSL TLV's value: client flag and verify (5), the version and
+        // cipher sub-TLVs (3 + 7, 3 + 22), the CN sub-TLV (3 + n): 43 + n.
+        // With an IPv4 address block (12) and the SSL TLV's own header (3),
+        // n = 65477 makes the body exactly 65535 bytes: the most that fits.
+        let h = encode_v2(Some(addrs()), Some(&info_with_cn(65_477))).unwrap();
+        assert_eq!(u16::from_be_bytes([h[14], h[15]]), u16::MAX);
+        assert_eq!(h.len(), 16 + 65_535);
+        // One byte more: the body no longer fits its length field.
+        let e = encode_v2(Some(addrs()), Some(&info_with_cn(65_478))).unwrap_err();
+        assert!(e.contains("PROXY v2 header too long: 65536 bytes"), "{e}");
+        // The SSL TLV's value itself too long (but each sub-TLV fits).
+        let e = encode_v2(Some(addrs()), Some(&info_with_cn(65_500))).unwrap_err();
+        assert!(e.contains("TLV 0x20 too long"), "{e}");
+        // A CN longer than a sub-TLV can carry.
+        let e = encode_v2(None, Some(&info_with_cn(70_000))).unwrap_err();
+        assert!(e.contains("TLV 0x22 too long: 70000 bytes"), "{e}");
     }
 }

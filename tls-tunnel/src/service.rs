@@ -14,7 +14,7 @@ use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use crate::config::{Mode, ProxyVersion, QuietKind};
 use crate::limits::{Admission, HandshakeSlot, SourceSlot};
 use crate::listen::{connect, Listener, Stream};
-use crate::metrics::ServiceMetrics;
+use crate::metrics::{ConnState, Reason, ServiceMetrics};
 use crate::protocol::{socks, Kind as ProtocolKind};
 use crate::proxy_protocol::{self, TlsInfo};
 use crate::ratelog::{Kind, LogLimits};
@@ -128,6 +128,13 @@ pub fn show_peer(peer: Option<SocketAddr>) -> String {
 /// holds newcomers; a connection from an address that has its most is
 /// closed at once; a full handshake table evicts its oldest connection
 /// without a ClientHello.
+///
+/// In client mode each accepted connection makes us connect to the target
+/// and run a handshake there at once (nothing is awaited from the plaintext
+/// side), so there is nothing to evict: the handshake places are taken as
+/// if the ClientHello had arrived, and with all of them busy the loop stops
+/// accepting. That bounds the outgoing connections and key exchanges a
+/// burst of local connections starts at once.
 pub async fn accept_loop(
     listener: Listener,
     handle: Arc<ServiceHandle>,
@@ -144,7 +151,7 @@ pub async fn accept_loop(
         else {
             break;
         };
-        if tls_server && until_stop(handle.admission.room(), &mut w).await.is_none() {
+        if until_stop(handle.admission.room(), &mut w).await.is_none() {
             break;
         }
         let Some(accepted) = until_stop(listener.accept(), &mut w).await else {
@@ -164,24 +171,19 @@ pub async fn accept_loop(
         handle.metrics.accepted.fetch_add(1, Ordering::Relaxed);
         let peer = stream.peer_addr();
         let Some(source) = handle.admission.source(peer.map(|p| p.ip())) else {
-            handle
-                .metrics
-                .refused_source
-                .fetch_add(1, Ordering::Relaxed);
+            handle.metrics.count(Reason::PerSource);
             if logs.allow(Kind::Refused) {
                 tracing::warn!(service = %handle.name, peer = %show_peer(peer),
                     "connection refused: max connections per source address reached");
             }
             continue;
         };
-        let slot = if tls_server {
-            let Some(slot) = until_stop(handle.admission.admit(), &mut w).await else {
-                break;
-            };
-            Some(slot)
-        } else {
-            None
+        let Some(slot) = until_stop(handle.admission.admit(), &mut w).await else {
+            break;
         };
+        if !tls_server {
+            slot.hello_received();
+        }
         tracker.active.fetch_add(1, Ordering::SeqCst);
         handle.metrics.active.fetch_add(1, Ordering::Relaxed);
         let guard = Guard {
@@ -224,13 +226,15 @@ pub fn suite_name(s: CipherSuite) -> String {
     }
 }
 
-/// The metric label for a failed handshake.
-fn failure_label(o: &Outcome) -> String {
+/// The metric reason of a connection that ended before its handshake was done.
+fn failure_reason(o: &Outcome) -> Reason {
     match o {
-        Outcome::Tls(e) => e.to_string(),
-        Outcome::HandshakeTimeout => "timeout".into(),
-        Outcome::Io(_) => "io error".into(),
-        other => other.to_string(),
+        Outcome::Tls(e) => Reason::of_tls(e),
+        Outcome::HandshakeTimeout | Outcome::IdleTimeout | Outcome::MaxLifetime => {
+            Reason::HandshakeTimeout
+        }
+        Outcome::Io(_) => Reason::IoError,
+        Outcome::Closed | Outcome::Truncated | Outcome::Evicted => Reason::PeerClosed,
     }
 }
 
@@ -307,7 +311,7 @@ async fn connection(
     mut stream: Stream,
     live: Arc<Live>,
     handle: &ServiceHandle,
-    slot: Option<HandshakeSlot>,
+    slot: HandshakeSlot,
 ) {
     let started = Instant::now();
     let metrics = &handle.metrics;
@@ -330,7 +334,9 @@ async fn connection(
             tracing::warn!(service = %live.service.name, peer = %peer, "socket options: {e}");
         }
     }
-    run(&mut stream, &live, metrics, slot, &mut report).await;
+    let mut state = ConnState::new(metrics.clone());
+    run(&mut stream, &live, metrics, slot, &mut state, &mut report).await;
+    drop(state);
     drop(entry);
     // A PROXY header may have named the real peer.
     let peer = show_peer(report.peer);
@@ -423,33 +429,30 @@ async fn connect_target(
     Ok(target)
 }
 
-/// Completes when `slot` is evicted; never without a slot.
-async fn evicted(slot: Option<&HandshakeSlot>) {
-    match slot {
-        Some(slot) => slot.evicted().await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Counts a handshake that did not finish: refused by the access rules,
-/// evicted, or failed.
+/// Counts a handshake that did not finish: refused by the access rules
+/// (counted as a refusal: the reason is access_denied), evicted, or failed.
 fn count_failure(metrics: &ServiceMetrics, o: &Outcome) {
     match o {
         Outcome::Evicted => {
             metrics.evicted.fetch_add(1, Ordering::Relaxed);
         }
-        Outcome::Tls(Error::AccessDenied(_)) => {
-            metrics.refused_access.fetch_add(1, Ordering::Relaxed);
-        }
-        _ => metrics.handshake_failed(&failure_label(o)),
+        _ => metrics.count(failure_reason(o)),
     }
+}
+
+/// Ends a connection that failed after its handshake: counts `reason` and
+/// reports `what` in the closing line.
+fn failed(metrics: &ServiceMetrics, report: &mut Report, reason: Reason, what: String) {
+    metrics.count(reason);
+    report.outcome = Outcome::Io(what);
 }
 
 async fn run(
     stream: &mut Stream,
     live: &Live,
     metrics: &ServiceMetrics,
-    slot: Option<HandshakeSlot>,
+    slot: HandshakeSlot,
+    state: &mut ConnState,
     report: &mut Report,
 ) {
     let s = &live.service;
@@ -459,7 +462,7 @@ async fn run(
         let header = tokio::time::timeout(t.handshake, proxy_protocol::read_header(stream));
         let header = tokio::select! {
             r = header => r,
-            _ = evicted(slot.as_ref()) => {
+            _ = slot.evicted() => {
                 metrics.evicted.fetch_add(1, Ordering::Relaxed);
                 return report.outcome = Outcome::Evicted;
             }
@@ -470,8 +473,14 @@ async fn run(
                 local = Some(dst);
             }
             Ok(Ok(None)) => {}
-            Ok(Err(e)) => return report.outcome = Outcome::Io(e),
-            Err(_) => return report.outcome = Outcome::HandshakeTimeout,
+            Ok(Err(e)) => {
+                metrics.count(Reason::ProxyHeader);
+                return report.outcome = Outcome::Io(e);
+            }
+            Err(_) => {
+                metrics.count(Reason::HandshakeTimeout);
+                return report.outcome = Outcome::HandshakeTimeout;
+            }
         }
     }
     let addrs = report.peer.zip(local);
@@ -490,7 +499,7 @@ async fn run(
                 match crate::protocol::run_server(p, stream, connect, t.handshake).await {
                     Ok(target) => early = target,
                     Err(e) => {
-                        metrics.handshake_failed("protocol prelude");
+                        metrics.count(Reason::ProtocolPrelude);
                         return report.outcome = Outcome::Io(e);
                     }
                 }
@@ -498,9 +507,7 @@ async fn run(
             let mut conn = Connection::server(config.clone());
             let hs = Instant::now();
             let hello = || {
-                if let Some(slot) = &slot {
-                    slot.hello_received();
-                }
+                slot.hello_received();
             };
             // The handshake goes first: a ClientHello already waiting in the
             // socket (a task scheduled late under load) is read, and a
@@ -513,8 +520,8 @@ async fn run(
                 tokio::select! {
                     biased;
                     r = &mut handshake => r,
-                    _ = evicted(slot.as_ref()) => {
-                        if slot.as_ref().is_some_and(HandshakeSlot::has_hello) {
+                    _ = slot.evicted() => {
+                        if slot.has_hello() {
                             handshake.await
                         } else {
                             Err(Outcome::Evicted)
@@ -529,6 +536,7 @@ async fn run(
                 return report.outcome = o;
             }
             metrics.handshake_done(hs.elapsed());
+            state.established();
             let negotiated = conn.negotiated().cloned();
             report.negotiated = negotiated.clone();
             let Some(n) = negotiated else {
@@ -542,7 +550,7 @@ async fn run(
             let names = match crate::access::check(&s.access, leaf) {
                 Ok(names) => names,
                 Err(why) => {
-                    metrics.refused_access.fetch_add(1, Ordering::Relaxed);
+                    metrics.count(Reason::AccessDenied);
                     return report.outcome = Outcome::Io(format!("access denied: {why}"));
                 }
             };
@@ -553,8 +561,13 @@ async fn run(
             {
                 match socks::serve(&mut conn, stream, t.handshake, t.connect, &s.net).await {
                     Ok(target) => early = Some(target),
-                    Err(socks::Outcome::Tls(e)) => return report.outcome = Outcome::Tls(e),
-                    Err(socks::Outcome::Io(e)) => return report.outcome = Outcome::Io(e),
+                    Err(socks::Outcome::Tls(e)) => {
+                        metrics.count(Reason::SocksFailed);
+                        return report.outcome = Outcome::Tls(e);
+                    }
+                    Err(socks::Outcome::Io(e)) => {
+                        return failed(metrics, report, Reason::SocksFailed, e)
+                    }
                 }
             }
             let mut program = None;
@@ -565,7 +578,9 @@ async fn run(
                         early = Some(stdio);
                         program = Some(child);
                     }
-                    Err(e) => return report.outcome = Outcome::Io(format!("exec: {e}")),
+                    Err(e) => {
+                        return failed(metrics, report, Reason::ExecFailed, format!("exec: {e}"))
+                    }
                 }
             }
             let mut target = match early {
@@ -574,18 +589,21 @@ async fn run(
                     let targets = live.targets_for(n.server_name.as_deref());
                     match connect_target(live, metrics, targets).await {
                         Ok(target) => target,
-                        Err(e) => return report.outcome = Outcome::Io(format!("target: {e}")),
+                        Err(e) => {
+                            let what = format!("target: {e}");
+                            return failed(metrics, report, Reason::TargetUnreachable, what);
+                        }
                     }
                 }
             };
             if let Some(v) = s.proxy_send {
                 let cn = names.and_then(|n| n.cn.first().cloned());
                 let header = match v {
-                    ProxyVersion::V1 => proxy_protocol::encode_v1(addrs),
+                    ProxyVersion::V1 => Ok(proxy_protocol::encode_v1(addrs)),
                     ProxyVersion::V2 => proxy_protocol::encode_v2(addrs, Some(&tls_info(&n, cn))),
                 };
-                if let Err(e) = target.write_all(&header).await {
-                    return report.outcome = Outcome::Io(format!("target: {e}"));
+                if let Err(e) = send_proxy_header(&mut target, header).await {
+                    return failed(metrics, report, e.0, e.1);
                 }
             }
             report.outcome =
@@ -597,36 +615,46 @@ async fn run(
         }
         TlsConfig::Client(config, name) => {
             debug_assert_eq!(s.mode, Mode::Client);
+            // The target connect and everything up to the end of the
+            // handshake count as handshaking (the handshake place is held).
             let mut target = match connect_target(live, metrics, &s.targets).await {
                 Ok(target) => target,
-                Err(e) => return report.outcome = Outcome::Io(format!("target: {e}")),
+                Err(e) => {
+                    let what = format!("target: {e}");
+                    return failed(metrics, report, Reason::TargetUnreachable, what);
+                }
             };
             if let Some(v) = s.proxy_send {
                 let header = match v {
-                    ProxyVersion::V1 => proxy_protocol::encode_v1(addrs),
+                    ProxyVersion::V1 => Ok(proxy_protocol::encode_v1(addrs)),
                     ProxyVersion::V2 => proxy_protocol::encode_v2(addrs, None),
                 };
-                if let Err(e) = target.write_all(&header).await {
-                    return report.outcome = Outcome::Io(format!("target: {e}"));
+                if let Err(e) = send_proxy_header(&mut target, header).await {
+                    return failed(metrics, report, e.0, e.1);
                 }
             }
             if let Some(p) = &s.protocol {
                 let prelude = crate::protocol::run_client(p, stream, &mut target, t.handshake);
                 if let Err(e) = prelude.await {
-                    metrics.handshake_failed("protocol prelude");
+                    metrics.count(Reason::ProtocolPrelude);
                     return report.outcome = Outcome::Io(e);
                 }
             }
             let mut conn = match Connection::client(config.clone(), name.as_deref()) {
                 Ok(c) => c,
-                Err(e) => return report.outcome = Outcome::Tls(e),
+                Err(e) => {
+                    metrics.count(Reason::of_tls(&e));
+                    return report.outcome = Outcome::Tls(e);
+                }
             };
             let hs = Instant::now();
             if let Err(o) = tls_io::handshake(&mut conn, &target, t.handshake, || {}).await {
-                metrics.handshake_failed(&failure_label(&o));
+                count_failure(metrics, &o);
                 return report.outcome = o;
             }
+            drop(slot);
             metrics.handshake_done(hs.elapsed());
+            state.established();
             report.negotiated = conn.negotiated().cloned();
             if let Some(n) = &report.negotiated {
                 handshake_done(s, n);
@@ -637,4 +665,17 @@ async fn run(
             report.bytes = bytes;
         }
     }
+}
+
+/// Writes the PROXY header (already encoded, or why it could not be) to
+/// the target; a failure comes with its reason and the closing line's text.
+async fn send_proxy_header(
+    target: &mut Stream,
+    header: Result<Vec<u8>, String>,
+) -> Result<(), (Reason, String)> {
+    let header = header.map_err(|e| (Reason::ProxyHeaderTooLong, e))?;
+    target
+        .write_all(&header)
+        .await
+        .map_err(|e| (Reason::TargetError, format!("target: {e}")))
 }

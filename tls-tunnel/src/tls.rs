@@ -21,6 +21,7 @@ use tls_core::x509::{check_trusted_certificate, verify_chain_with_policy, KeyUsa
 
 use crate::config::{Access, Addr, CertFiles, Mode, Resumption, ServerVerify, Service};
 use crate::stateful_tickets::StatefulTickets;
+use crate::status::CertInfo;
 use crate::trust::{CaFile, Crls};
 
 /// A service with its TLS configuration built: what each new connection
@@ -34,6 +35,9 @@ pub struct Live {
     pub sessions: Sessions,
     /// Connections so far, for round-robin failover between targets.
     pub next_target: std::sync::atomic::AtomicUsize,
+    /// The certificates this configuration serves or presents, for
+    /// `/_status` and the expiry gauge.
+    pub certificates: Vec<CertInfo>,
 }
 
 /// The engine configuration of one service.
@@ -51,9 +55,10 @@ impl Live {
     /// what they were made under changed (see [`Sessions::continues`]).
     pub fn build(service: Service, previous: Option<&Live>) -> Result<Live, String> {
         let previous = previous.map(|p| &p.sessions);
+        let mut certificates = Vec::new();
         let (tls, sessions) = match service.mode {
             Mode::Server => {
-                let (mut config, trust) = server_config(&service)?;
+                let (mut config, trust) = server_config(&service, &mut certificates)?;
                 let sessions = Sessions::keep_or_new(previous, Basis::new(&service, None, trust))?;
                 config.ticketer = sessions.ticketer();
                 config.session_cache = sessions.session_cache();
@@ -68,7 +73,7 @@ impl Live {
                         .and_then(Addr::host)
                         .map(str::to_string)
                 });
-                let (mut config, trust) = client_config(&service)?;
+                let (mut config, trust) = client_config(&service, &mut certificates)?;
                 let basis = Basis::new(&service, name.clone(), trust);
                 let sessions = Sessions::keep_or_new(previous, basis)?;
                 config.session_store = sessions.client_store();
@@ -80,6 +85,7 @@ impl Live {
             tls,
             sessions,
             next_target: Default::default(),
+            certificates,
         })
     }
 
@@ -182,17 +188,35 @@ impl ResolvesServerCert for SniResolver {
     }
 }
 
+/// Adds what the end-entity certificate of `key` says to `certs`.
+fn describe(certs: &mut Vec<CertInfo>, role: String, key: &CertifiedKey) {
+    if let Some(info) = key
+        .chain()
+        .first()
+        .and_then(|der| CertInfo::from_der(role, der))
+    {
+        certs.push(info);
+    }
+}
+
 /// The server configuration, without session state, and the digest of the
-/// CA file client certificates are checked against.
-fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
+/// CA file client certificates are checked against; the certificates
+/// served are described in `certs`.
+fn server_config(
+    service: &Service,
+    certs: &mut Vec<CertInfo>,
+) -> Result<(ServerConfig, Vec<u8>), String> {
     let default = match &service.cert {
         Some(files) => load_cert(files)?,
         None => self_signed()?.0,
     };
+    describe(certs, "default".into(), &default);
     let mut routes = Vec::new();
     for route in &service.sni_routes {
         if let Some(files) = &route.cert {
-            routes.push((route.name.clone(), load_cert(files)?));
+            let key = load_cert(files)?;
+            describe(certs, format!("sni:{}", route.name), &key);
+            routes.push((route.name.clone(), key));
         }
     }
     let mut config = ServerConfig::new(
@@ -256,8 +280,11 @@ impl ClientCertVerifier for AnyClientCert {
 
 /// The client configuration, without session state, and the digest of the
 /// certificates the server is checked against followed by that of our own
-/// certificate.
-fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
+/// certificate (described in `certs`).
+fn client_config(
+    service: &Service,
+    certs: &mut Vec<CertInfo>,
+) -> Result<(ClientConfig, Vec<u8>), String> {
     let crls = Crls::load(&service.trust)?;
     let mut trust = digest_certs(&crls.ders);
     let verifier: Arc<dyn ServerCertVerifier> = match &service.verify {
@@ -312,6 +339,7 @@ fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
     );
     if let Some(files) = &service.cert {
         let key = load_cert(files)?;
+        describe(certs, "client".into(), &key);
         trust.extend(digest_certs(key.chain()));
         config.client_cert = Some(key);
     }

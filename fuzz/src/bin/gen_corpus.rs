@@ -441,8 +441,8 @@ fn tunnel(out: &mut Out) {
     };
     for a in [Some(v4), Some(v6), None] {
         out.put("proxy_protocol", &encode_v1(a));
-        out.put("proxy_protocol", &encode_v2(a, None));
-        out.put("proxy_protocol", &encode_v2(a, Some(&info)));
+        out.put("proxy_protocol", &encode_v2(a, None).expect("small header"));
+        out.put("proxy_protocol", &encode_v2(a, Some(&info)).expect("small header"));
     }
 }
 

@@ -551,7 +551,7 @@ pub struct Global {
     pub log_file: Option<PathBuf>,
     /// Text or JSON logs.
     pub log_format: LogFormat,
-    /// Serve Prometheus metrics here.
+    /// Serve metrics, status and probes here (see `crate::http`).
     pub metrics: Option<SocketAddr>,
     /// On SIGTERM, how long established connections may take to finish.
     pub drain_timeout: Duration,
@@ -645,8 +645,8 @@ pub struct Limits {
     /// connection takes two descriptors), see `crate::limits`.
     pub max_connections: Option<usize>,
     /// Most connections still in their handshake (PROXY header and TLS
-    /// handshake, server mode). `None`: [`DEFAULT_MAX_HANDSHAKES`], at most
-    /// `max_connections`.
+    /// handshake; in client mode from the target connect on). `None`:
+    /// [`DEFAULT_MAX_HANDSHAKES`], at most `max_connections`.
     pub max_handshakes: Option<usize>,
     /// Most simultaneous connections from one source IP address; more are
     /// closed at accept. `None`: no per-source limit (clients behind one NAT
