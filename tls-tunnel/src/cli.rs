@@ -102,6 +102,16 @@ pub struct Cli {
     #[arg(long, value_name = "FILE", global = true)]
     pub pid_file: Option<PathBuf>,
 
+    /// Do not restrict the process after start-up (Landlock file rules and
+    /// the seccomp system-call filter are on by default).
+    #[arg(long, global = true)]
+    pub no_sandbox: bool,
+
+    /// Keep the self-signed default key here (default: $STATE_DIRECTORY,
+    /// $XDG_STATE_HOME/tls-tunnel or ~/.local/state/tls-tunnel).
+    #[arg(long, value_name = "DIR", global = true)]
+    pub state_dir: Option<PathBuf>,
+
     /// The tunnel to run, when no --config is given.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -249,6 +259,12 @@ impl Cli {
         }
         if self.foreground {
             g.foreground = true;
+        }
+        if self.no_sandbox {
+            g.sandbox = false;
+        }
+        if self.state_dir.is_some() {
+            g.state_dir = self.state_dir.clone();
         }
         Ok(config)
     }

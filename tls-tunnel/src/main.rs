@@ -16,6 +16,8 @@ mod protocol;
 mod proxy_protocol;
 mod ratelog;
 mod reload;
+mod sandbox;
+mod selfsigned;
 mod service;
 mod stateful_tickets;
 mod systemd;
@@ -55,6 +57,18 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    // The self-signed default is made (or read from the state directory)
+    // before the services that use it are built.
+    let self_signed = config.services.iter().any(|s| {
+        s.mode == Mode::Server
+            && (s.cert.is_none() || s.sni_routes.iter().any(|r| r.cert.is_none()))
+    });
+    if self_signed {
+        if let Err(e) = selfsigned::init(config.global.state_dir.as_deref(), !cli.check) {
+            eprintln!("tls-tunnel: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    }
     // Every service is loaded, so that all their problems are reported at once.
     let mut lives = Vec::new();
     let mut failed = false;
@@ -101,6 +115,25 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    // Landlock before the runtime's threads start, so that they inherit it.
+    let sandbox = if global.sandbox {
+        let state_dir = match selfsigned::get() {
+            Ok(selfsigned::SelfSigned {
+                kept: selfsigned::Kept::Stored { key, .. },
+                ..
+            }) if self_signed => key.parent(),
+            _ => None,
+        };
+        let plan = sandbox::Plan::new(cli.config.as_deref(), &global, &services, state_dir);
+        if let Err(e) = sandbox::enter_landlock(&plan) {
+            eprintln!("tls-tunnel: cannot enter the sandbox: {e} (--no-sandbox runs without it)");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+        Some(plan)
+    } else {
+        tracing::info!("sandbox: off (--no-sandbox)");
+        None
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -114,7 +147,7 @@ fn main() -> ExitCode {
     for notice in &global.notices {
         tracing::info!("{notice}");
     }
-    let code = runtime.block_on(run(cli, global.clone(), lives, sink, privileges));
+    let code = runtime.block_on(run(cli, global.clone(), lives, sink, privileges, sandbox));
     if let Some(pid) = &global.pid_file {
         let _ = std::fs::remove_file(pid);
     }
@@ -167,6 +200,7 @@ async fn run(
     lives: Vec<Live>,
     sink: Arc<process::LogSink>,
     privileges: process::Privileges,
+    sandbox: Option<sandbox::Plan>,
 ) -> ExitCode {
     let registry = Arc::new(Registry::default());
     // Servers raise their open-file limit; services without a connection
@@ -204,8 +238,8 @@ async fn run(
         if s.mode == Mode::Server
             && (s.cert.is_none() || s.sni_routes.iter().any(|r| r.cert.is_none()))
         {
-            if let Ok((_, fp)) = tls::self_signed() {
-                tracing::warn!(service = %s.name, "no certificate given: serving a self-signed certificate for localhost, SHA-256 fingerprint {fp}");
+            if let Ok(made) = selfsigned::get() {
+                tracing::warn!(service = %s.name, "{}", made.describe());
             }
         }
         let mode = match s.mode {
@@ -268,6 +302,13 @@ async fn run(
         eprintln!("tls-tunnel: {e}");
         return ExitCode::from(EXIT_RUNTIME);
     }
+    if let Some(plan) = &sandbox {
+        if let Err(e) = sandbox::enter_seccomp(plan) {
+            eprintln!("tls-tunnel: cannot enter the sandbox: {e} (--no-sandbox runs without it)");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    }
+    sandbox::probe();
 
     let (Ok(mut hup), Ok(mut term), Ok(mut int), Ok(mut usr1), Ok(mut usr2)) = (
         signal(SignalKind::hangup()),

@@ -31,6 +31,8 @@ struct GlobalToml {
     log_format: Option<String>,
     metrics: Option<String>,
     drain_timeout: Option<String>,
+    sandbox: Option<bool>,
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -115,6 +117,8 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     let mut global = Global {
         pid_file: g.pid_file,
         log_file: g.log_file,
+        sandbox: g.sandbox.unwrap_or(true),
+        state_dir: g.state_dir,
         ..Global::default()
     };
     if let Some(l) = g.log_level {
