@@ -32,8 +32,8 @@ ADDRESSES
 const AFTER_HELP: &str = "\
 EXAMPLES
   tls-tunnel server --listen 0.0.0.0:8443 --target 127.0.0.1:8080
-      TLS on 8443 with a self-signed certificate generated in memory (its SHA-256
-      fingerprint is logged), plaintext to 8080.
+      TLS on 8443 with the self-signed default (its key kept in the state
+      directory; its fingerprint and public-key pin are logged), plaintext to 8080.
   tls-tunnel server --listen [::]:5433 --target unix:/run/postgresql/.s.PGSQL.5432 \\
       --cert db.pem --key db.key
   tls-tunnel client --listen 127.0.0.1:2525 --target mail.example.com:465 --cacert ca.pem
@@ -64,6 +64,12 @@ SIGNALS
 EXIT STATUS
   0 on success, 1 on a runtime failure (cannot bind), 2 on a bad configuration
   or command line (one line on stderr names the file and line).
+
+SANDBOX
+  After start-up the process restricts itself: Landlock leaves only the files
+  and directories the configuration names (read-only) and the log, pid and Unix
+  socket directories (writable); a seccomp filter allows only the system calls
+  the tunnel makes (others fail with EPERM). --no-sandbox turns both off.
 
 SYSTEMD
   With Type=notify, READY=1 is sent once every listener is bound; RELOADING=1 and

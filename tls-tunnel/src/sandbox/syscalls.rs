@@ -125,7 +125,7 @@ pub fn install() -> Result<(), String> {
         .map_err(|e| format!("seccomp: {e} (run with --no-sandbox)"))?;
     let rules = ALLOWED
         .iter()
-        .map(|&n| (i64::from(n), Vec::new()))
+        .map(|&n| (n, Vec::new()))
         .collect::<BTreeMap<_, _>>();
     let filter = SeccompFilter::new(
         rules,
