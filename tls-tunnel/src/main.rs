@@ -115,6 +115,9 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    // Counted while /proc and cgroup files are readable (a container's CPU
+    // quota counts), as tokio would count them.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     // Landlock before the runtime's threads start, so that they inherit it.
     let sandbox = if global.sandbox {
         let state_dir = match selfsigned::get() {
@@ -135,6 +138,7 @@ fn main() -> ExitCode {
         None
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()
     {
