@@ -52,7 +52,6 @@ pub const ALLOWED: &[libc::c_long] = &[
     libc::SYS_rt_sigprocmask,
     libc::SYS_rt_sigreturn,
     libc::SYS_tgkill,
-    libc::SYS_kill,
     // Event loop.
     libc::SYS_epoll_create1,
     libc::SYS_epoll_ctl,
@@ -98,7 +97,6 @@ pub const ALLOWED: &[libc::c_long] = &[
     libc::SYS_readlinkat,
     libc::SYS_getcwd,
     libc::SYS_unlinkat,
-    libc::SYS_fsync,
     libc::SYS_uname,
     // Unix socket and pid file removal, by path (x86_64 names).
     #[cfg(target_arch = "x86_64")]
@@ -113,10 +111,6 @@ pub const ALLOWED: &[libc::c_long] = &[
     libc::SYS_epoll_wait,
     #[cfg(target_arch = "x86_64")]
     libc::SYS_arch_prctl,
-    // Children of exec services are reaped (no exec here: such services
-    // run without the filter).
-    libc::SYS_wait4,
-    libc::SYS_waitid,
 ];
 
 /// Builds the filter and installs it on every thread of the process.
