@@ -400,6 +400,17 @@ target = "127.0.0.1:81"
     }
 
     #[test]
+    fn sandbox_and_state_dir() {
+        let service = "[[service]]\nname = \"a\"\nmode = \"server\"\nlisten = \"1\"\ntarget = \"127.0.0.1:1\"\n";
+        let c = parse("t.toml", service).unwrap();
+        assert!(c.global.sandbox && c.global.state_dir.is_none());
+        let text = format!("[global]\nsandbox = false\nstate_dir = \"/var/lib/t\"\n{service}");
+        let c = parse("t.toml", &text).unwrap();
+        assert!(!c.global.sandbox);
+        assert_eq!(c.global.state_dir, Some("/var/lib/t".into()));
+    }
+
+    #[test]
     fn unknown_key_names_line() {
         let text = "[[service]]\nname = \"a\"\nmode = \"server\"\nlisten = \"1\"\nbogus = 1\n";
         let e = parse("t.toml", text).unwrap_err();
