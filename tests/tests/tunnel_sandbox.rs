@@ -332,3 +332,77 @@ fn self_signed_default_state_directory_is_xdg_state_home() {
     let ders = tls_core::keys::certs_from_pem(&der).unwrap();
     relays(port, &ders[0]);
 }
+
+#[test]
+fn stunnel_conf_writes_and_includes_work_under_the_sandbox() {
+    let dir = temp_dir("sandbox-files");
+    let certs = dir.join("certs");
+    let include = dir.join("conf.d");
+    let run = dir.join("run");
+    for d in [&certs, &include, &run] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let first = cert_for(&certs, "localhost", &["localhost"]);
+    let backend = echo();
+    let port = free_port();
+    let (log, pid) = (run.join("tunnel.log"), run.join("tunnel.pid"));
+    let conf = dir.join("stunnel.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\nsyslog = no\noutput = {}\npid = {}\ninclude = {}\n",
+            log.display(),
+            pid.display(),
+            include.display()
+        ),
+    )
+    .unwrap();
+    let section = |cert: &CertFiles| {
+        format!(
+            "[web]\naccept = 127.0.0.1:{port}\nconnect = {}\ncert = {}\nkey = {}\n",
+            backend.addr(),
+            cert.cert.display(),
+            cert.key.display()
+        )
+    };
+    std::fs::write(include.join("web.conf"), section(&first)).unwrap();
+    let mut tunnel = Tunnel::start(["--config".as_ref(), conf.as_os_str()], &[port]);
+    let log_has = |needle: &str| std::fs::read_to_string(&log).is_ok_and(|l| l.contains(needle));
+    let wait_log = |needle: &str| {
+        let deadline = std::time::Instant::now() + tls_tests::peer::PEER_TIMEOUT;
+        while !log_has(needle) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} never contained {needle:?}: {:?}",
+                log.display(),
+                std::fs::read_to_string(&log)
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    wait_log("ready");
+    assert!(
+        log_has("Landlock file rules enforced"),
+        "this kernel has no Landlock"
+    );
+    assert!(pid.exists());
+    relays(port, &first.der);
+
+    // A new certificate file beside the old one, named by the included file.
+    let second = cert_for(&certs, "second", &["localhost"]);
+    std::fs::write(include.join("web.conf"), section(&second)).unwrap();
+    tunnel.signal("HUP");
+    wait_log("reloaded 1 service(s)");
+    relays(port, &second.der);
+
+    // Log rotation: the file moved away, SIGUSR1 makes a new one.
+    std::fs::rename(&log, run.join("tunnel.log.1")).unwrap();
+    tunnel.signal("USR1");
+    wait_log("log file reopened");
+
+    // SIGTERM: the pid file is removed on the way out.
+    tunnel.signal("TERM");
+    let status = tunnel.peer.wait(tls_tests::peer::PEER_TIMEOUT);
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    assert!(!pid.exists(), "pid file left behind");
+}
