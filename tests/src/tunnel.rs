@@ -74,6 +74,18 @@ pub fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// `tls-tunnel args...`, with the self-signed default's state directory
+/// (`$XDG_STATE_HOME/tls-tunnel`) under the temporary directory rather
+/// than the home directory of whoever runs the tests.
+pub fn tunnel_command<A: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = A>) -> Command {
+    let mut cmd = Command::new(tunnel_bin());
+    cmd.args(args).env_remove("STATE_DIRECTORY").env(
+        "XDG_STATE_HOME",
+        std::env::temp_dir().join("tls-tunnel-test-state"),
+    );
+    cmd
+}
+
 /// A running tls-tunnel; killed on drop. Its logs are on stderr.
 pub struct Tunnel {
     /// The child process.
@@ -84,7 +96,7 @@ impl Tunnel {
     /// Starts `tls-tunnel args...`.
     pub fn spawn<A: AsRef<std::ffi::OsStr>>(args: impl IntoIterator<Item = A>) -> Tunnel {
         Tunnel {
-            peer: Peer::spawn(&tunnel_bin(), args),
+            peer: Peer::spawn_command(tunnel_command(args)),
         }
     }
 
@@ -149,7 +161,7 @@ impl Tunnel {
 pub fn run_tunnel<A: AsRef<std::ffi::OsStr>>(
     args: impl IntoIterator<Item = A>,
 ) -> (Option<i32>, String, String) {
-    let mut peer = Peer::spawn(&tunnel_bin(), args);
+    let mut peer = Peer::spawn_command(tunnel_command(args));
     peer.close_stdin();
     let status = peer
         .wait(PEER_TIMEOUT)

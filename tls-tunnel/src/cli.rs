@@ -38,8 +38,8 @@ ADDRESSES
 const AFTER_HELP: &str = "\
 EXAMPLES
   tls-tunnel server --listen 0.0.0.0:8443 --target 127.0.0.1:8080
-      TLS on 8443 with a self-signed certificate generated in memory (its SHA-256
-      fingerprint is logged), plaintext to 8080.
+      TLS on 8443 with the self-signed default (its key kept in the state
+      directory; its fingerprint and public-key pin are logged), plaintext to 8080.
   tls-tunnel server --listen [::]:5433 --target unix:/run/postgresql/.s.PGSQL.5432 \\
       --cert db.pem --key db.key
   tls-tunnel client --listen 127.0.0.1:2525 --target mail.example.com:465 --cacert ca.pem
@@ -71,6 +71,12 @@ SIGNALS
 EXIT STATUS
   0 on success, 1 on a runtime failure (cannot bind), 2 on a bad configuration
   or command line (one line on stderr names the file and line).
+
+SANDBOX
+  After start-up the process restricts itself: Landlock leaves only the files
+  and directories the configuration names (read-only) and the log, pid and Unix
+  socket directories (writable); a seccomp filter allows only the system calls
+  the tunnel makes (others fail with EPERM). --no-sandbox turns both off.
 
 SYSTEMD
   With Type=notify, READY=1 is sent once every listener is bound; RELOADING=1 and
@@ -132,6 +138,16 @@ pub struct Cli {
     /// before they are closed (default 30s).
     #[arg(long, value_name = "DURATION", global = true, value_parser = parse_duration, help_heading = GLOBAL)]
     pub shutdown_timeout: Option<Duration>,
+
+    /// Do not restrict the process after start-up (Landlock file rules and
+    /// the seccomp system-call filter are on by default).
+    #[arg(long, global = true, help_heading = GLOBAL)]
+    pub no_sandbox: bool,
+
+    /// Keep the self-signed default key here (default: $STATE_DIRECTORY,
+    /// $XDG_STATE_HOME/tls-tunnel or ~/.local/state/tls-tunnel).
+    #[arg(long, value_name = "DIR", global = true, help_heading = GLOBAL)]
+    pub state_dir: Option<PathBuf>,
 
     /// The tunnel to run, when no --config is given.
     #[command(subcommand)]
@@ -409,6 +425,12 @@ impl Cli {
         if let Some(d) = self.shutdown_timeout {
             g.drain_timeout =
                 check_drain_timeout(d).map_err(|e| ConfigError::new("--shutdown-timeout", e))?;
+        }
+        if self.no_sandbox {
+            g.sandbox = false;
+        }
+        if self.state_dir.is_some() {
+            g.state_dir = self.state_dir.clone();
         }
         Ok(config)
     }

@@ -21,6 +21,8 @@ mod proxy_protocol;
 mod quiet;
 mod ratelog;
 mod reload;
+mod sandbox;
+mod selfsigned;
 mod service;
 mod stateful_tickets;
 mod status;
@@ -61,6 +63,18 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    // The self-signed default is made (or read from the state directory)
+    // before the services that use it are built.
+    let self_signed = config.services.iter().any(|s| {
+        s.mode == Mode::Server
+            && (s.cert.is_none() || s.sni_routes.iter().any(|r| r.cert.is_none()))
+    });
+    if self_signed {
+        if let Err(e) = selfsigned::init(config.global.state_dir.as_deref(), !cli.check) {
+            eprintln!("tls-tunnel: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    }
     // Every service is loaded, so that all their problems are reported at once.
     let mut lives = Vec::new();
     let mut failed = false;
@@ -107,7 +121,30 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    // Counted while /proc and cgroup files are readable (a container's CPU
+    // quota counts), as tokio would count them.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Landlock before the runtime's threads start, so that they inherit it.
+    let sandbox = if global.sandbox {
+        let state_dir = match selfsigned::get() {
+            Ok(selfsigned::SelfSigned {
+                kept: selfsigned::Kept::Stored { key, .. },
+                ..
+            }) if self_signed => key.parent(),
+            _ => None,
+        };
+        let plan = sandbox::Plan::new(cli.config.as_deref(), &global, &services, state_dir);
+        if let Err(e) = sandbox::enter_landlock(&plan) {
+            eprintln!("tls-tunnel: cannot enter the sandbox: {e} (--no-sandbox runs without it)");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+        Some(plan)
+    } else {
+        tracing::info!("sandbox: off (--no-sandbox)");
+        None
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
         .enable_all()
         .build()
     {
@@ -120,7 +157,7 @@ fn main() -> ExitCode {
     for notice in &global.notices {
         tracing::info!("{notice}");
     }
-    let code = runtime.block_on(run(cli, global.clone(), lives, sink, privileges));
+    let code = runtime.block_on(run(cli, global.clone(), lives, sink, privileges, sandbox));
     if let Some(pid) = &global.pid_file {
         let _ = std::fs::remove_file(pid);
     }
@@ -180,6 +217,7 @@ async fn run(
     lives: Vec<Live>,
     sink: Arc<process::LogSink>,
     privileges: process::Privileges,
+    sandbox: Option<sandbox::Plan>,
 ) -> ExitCode {
     let registry = Arc::new(Registry::default());
     // Servers raise their open-file limit; services without a connection
@@ -217,8 +255,8 @@ async fn run(
         if s.mode == Mode::Server
             && (s.cert.is_none() || s.sni_routes.iter().any(|r| r.cert.is_none()))
         {
-            if let Ok((_, fp)) = tls::self_signed() {
-                tracing::warn!(service = %s.name, "no certificate given: serving a self-signed certificate for localhost, SHA-256 fingerprint {fp}");
+            if let Ok(made) = selfsigned::get() {
+                tracing::warn!(service = %s.name, "{}", made.describe());
             }
         }
         let mode = match s.mode {
@@ -284,6 +322,13 @@ async fn run(
         eprintln!("tls-tunnel: {e}");
         return ExitCode::from(EXIT_RUNTIME);
     }
+    if let Some(plan) = &sandbox {
+        if let Err(e) = sandbox::enter_seccomp(plan) {
+            eprintln!("tls-tunnel: cannot enter the sandbox: {e} (--no-sandbox runs without it)");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    }
+    sandbox::probe();
 
     let (Ok(mut hup), Ok(mut term), Ok(mut int), Ok(mut usr1), Ok(mut usr2)) = (
         signal(SignalKind::hangup()),

@@ -31,6 +31,7 @@ pub fn run(cli: &Cli, services: &[Arc<ServiceHandle>], why: &str) {
 /// nothing) if the new configuration is bad.
 pub fn reload(cli: &Cli, services: &[Arc<ServiceHandle>]) -> Result<usize, String> {
     let config = cli.to_config().map_err(|e| e.to_string())?;
+    crate::sandbox::check_reload(cli.config.as_deref(), &config)?;
     let mut staged = Vec::new();
     for handle in services {
         let Some(new) = config.services.iter().find(|s| s.name == handle.name) else {

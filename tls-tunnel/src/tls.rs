@@ -5,7 +5,7 @@
 
 use std::net::IpAddr;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 
 use tls_core::crypto::{HashAlg, Transcript};
@@ -140,24 +140,6 @@ pub fn load_certs(path: &Path) -> Result<Vec<Vec<u8>>, String> {
     crate::keyfile::certificates(path, "CA file")
 }
 
-/// The in-memory self-signed certificate for `localhost` (ECDSA P-256), made
-/// once per process so reloads keep its fingerprint, and its SHA-256 fingerprint.
-pub fn self_signed() -> Result<(Arc<CertifiedKey>, String), String> {
-    static CELL: OnceLock<Result<(Arc<CertifiedKey>, String), String>> = OnceLock::new();
-    CELL.get_or_init(|| {
-        let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
-            .map_err(|e| format!("cannot generate a self-signed certificate: {e}"))?;
-        let der = generated.cert.der().to_vec();
-        let key = CertifiedKey::from_pem(
-            generated.cert.pem().as_bytes(),
-            generated.signing_key.serialize_pem().as_bytes(),
-        )
-        .map_err(|e| format!("self-signed certificate: {e}"))?;
-        Ok((Arc::new(key), fingerprint(&der)))
-    })
-    .clone()
-}
-
 /// The SHA-256 fingerprint of a DER certificate as colon-separated hex, the
 /// way `openssl x509 -fingerprint -sha256` prints it.
 pub fn fingerprint(der: &[u8]) -> String {
@@ -208,7 +190,7 @@ fn server_config(
 ) -> Result<(ServerConfig, Vec<u8>), String> {
     let default = match &service.cert {
         Some(files) => load_cert(files)?,
-        None => self_signed()?.0,
+        None => crate::selfsigned::get()?.key.clone(),
     };
     describe(certs, "default".into(), &default);
     let mut routes = Vec::new();
@@ -689,15 +671,6 @@ mod tests {
         assert!(!name_matches("*.example.com", "a.b.example.com"));
         assert!(!name_matches("*.example.com", "example.com"));
         assert!(name_matches("A.example", "a.EXAMPLE"));
-    }
-
-    #[test]
-    fn self_signed_is_stable() {
-        let (a, fa) = self_signed().unwrap();
-        let (b, fb) = self_signed().unwrap();
-        assert!(Arc::ptr_eq(&a, &b));
-        assert_eq!(fa, fb);
-        assert_eq!(fa.len(), 32 * 3 - 1);
     }
 
     fn server(cacert: Option<&Path>) -> Service {

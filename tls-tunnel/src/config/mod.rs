@@ -581,6 +581,15 @@ pub struct Global {
     /// Lines logged at start: options accepted as restating our fixed
     /// policy, or accepted without effect, with why.
     pub notices: Vec<String>,
+    /// Restrict the process after start-up (Landlock, seccomp); see
+    /// `crate::sandbox`. On unless `--no-sandbox` or `sandbox = false`.
+    pub sandbox: bool,
+    /// Where the self-signed default key is kept (`--state-dir`,
+    /// `state_dir`); `None`: the default place (`crate::selfsigned`).
+    pub state_dir: Option<PathBuf>,
+    /// Directories stunnel.conf's `include` read (the sandbox keeps them
+    /// readable for reloads).
+    pub include_dirs: Vec<PathBuf>,
 }
 
 impl Default for Global {
@@ -605,6 +614,9 @@ impl Default for Global {
             setgid: None,
             setuid: None,
             notices: Vec::new(),
+            sandbox: true,
+            state_dir: None,
+            include_dirs: Vec::new(),
         }
     }
 }

@@ -34,6 +34,8 @@ struct GlobalToml {
     metrics: Option<String>,
     drain_timeout: Option<String>,
     timed_reload: Option<String>,
+    sandbox: Option<bool>,
+    state_dir: Option<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -141,6 +143,8 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     let mut global = Global {
         pid_file: g.pid_file,
         log_file: g.log_file,
+        sandbox: g.sandbox.unwrap_or(true),
+        state_dir: g.state_dir,
         ..Global::default()
     };
     if let Some(l) = g.log_level {
@@ -500,6 +504,17 @@ target = "127.0.0.1:81"
         assert_eq!(s.sni_routes[0].name, "a.example");
         assert_eq!(s.proxy_send, Some(ProxyVersion::V2));
         assert_eq!(s.origin, "t.toml:6");
+    }
+
+    #[test]
+    fn sandbox_and_state_dir() {
+        let service = "[[service]]\nname = \"a\"\nmode = \"server\"\nlisten = \"1\"\ntarget = \"127.0.0.1:1\"\n";
+        let c = parse("t.toml", service).unwrap();
+        assert!(c.global.sandbox && c.global.state_dir.is_none());
+        let text = format!("[global]\nsandbox = false\nstate_dir = \"/var/lib/t\"\n{service}");
+        let c = parse("t.toml", &text).unwrap();
+        assert!(!c.global.sandbox);
+        assert_eq!(c.global.state_dir, Some("/var/lib/t".into()));
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub(super) enum Item {
     Section { name: String, at: Loc },
     /// `key = value`, both trimmed.
     Option { key: String, value: String, at: Loc },
+    /// An `include` directory that was read.
+    Included(std::path::PathBuf),
 }
 
 /// How deep `include` may nest (a directory including itself stops here).
@@ -105,7 +107,10 @@ fn include(
         return;
     }
     let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
+        Ok(e) => {
+            out.push(Item::Included(Path::new(dir).to_path_buf()));
+            e
+        }
         Err(e) => {
             errors.add(
                 at,

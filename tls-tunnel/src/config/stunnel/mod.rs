@@ -130,6 +130,7 @@ fn parse_with(file: &str, text: &str, includes: bool) -> Result<Config, ConfigEr
     let mut sections: Vec<Section> = Vec::new();
     for item in items {
         match item {
+            Item::Included(dir) => global.include_dirs.push(dir),
             Item::Section { mut name, at } => {
                 // stunnel runs both sections of one name; logs, metrics and
                 // reloads tell services apart by name, so the later one gets

@@ -338,6 +338,8 @@ fn include_directory_in_name_order() {
     let c = parse("s.conf", &conf).unwrap();
     let names: Vec<_> = c.services.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["a", "b", "c"]);
+    // Recorded for the sandbox, which keeps it readable for reloads.
+    assert_eq!(c.global.include_dirs, std::slice::from_ref(&dir));
     assert_eq!(c.services[1].targets.len(), 2);
     assert_eq!(
         c.services[1].origin,
