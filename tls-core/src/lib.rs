@@ -26,6 +26,9 @@ pub mod keys;
 pub mod msgs;
 #[cfg(all(test, feature = "std"))]
 mod negative_tests;
+pub mod psk;
+#[cfg(all(test, feature = "std"))]
+mod psk_tests;
 pub mod record;
 mod server;
 mod server12;
@@ -56,6 +59,7 @@ pub use error::Error;
 pub use msgs::enums::{
     AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme,
 };
+pub use psk::{ExternalPsk, NoCertificate};
 #[cfg(feature = "std")]
 pub use session12::MemorySessionCache;
 pub use session12::{SessionIdCache, StoredSession12};
