@@ -90,6 +90,11 @@ impl ExternalPsk {
     pub fn hash(&self) -> HashAlg {
         self.hash
     }
+
+    /// The key itself, as given.
+    pub fn key(&self) -> &[u8] {
+        &self.secret
+    }
 }
 
 /// The PSK a server accepted from a client's offer.

@@ -289,6 +289,7 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
         proxy_accept: c.accept_proxy,
         protocol: None,
         exec: None,
+        psk: None,
         timeouts: Timeouts {
             handshake: c.handshake_timeout,
             idle: c.idle_timeout,

@@ -193,28 +193,41 @@ impl ResolvesServerCert for SniResolver {
 /// The server configuration, without session state, and the digest of the
 /// CA file client certificates are checked against.
 fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
-    let default = match &service.cert {
-        Some(files) => load_cert(files)?,
-        None => self_signed()?.0,
-    };
     let mut routes = Vec::new();
     for route in &service.sni_routes {
         if let Some(files) = &route.cert {
             routes.push((route.name.clone(), load_cert(files)?));
         }
     }
+    let resolver: Arc<dyn ResolvesServerCert> = match &service.cert {
+        // As stunnel: PSKs without a certificate serve PSK clients only.
+        None if service.psk.is_some() && routes.is_empty() => Arc::new(tls_core::NoCertificate),
+        Some(files) => Arc::new(SniResolver {
+            default: load_cert(files)?,
+            routes,
+        }),
+        None => Arc::new(SniResolver {
+            default: self_signed()?.0,
+            routes,
+        }),
+    };
     let mut config = ServerConfig::new(
-        Arc::new(SniResolver { default, routes }),
+        resolver,
         Arc::new(entropy::HostEntropy),
         Arc::new(SystemClock),
     );
     let mut trust = digest_certs(&[]);
+    if let Some(psk) = &service.psk {
+        // Every identity of the file (PSKidentity is for clients).
+        config.external_psks = crate::config::psk::load(&psk.secrets)?;
+        trust.extend(crate::config::psk::digest(&config.external_psks, None));
+    }
     if let Some(cacert) = &service.access.cacert {
         // Client certificates must chain to the CA file (or be in it); then the
         // access rules (CN / SAN) apply to the verified certificate.
         let ca = CaFile::load(cacert, &service.trust)?;
         let crls = Crls::load(&service.trust)?;
-        trust = digest_certs(&ca.certs);
+        trust.extend(digest_certs(&ca.certs));
         trust.extend(digest_certs(&crls.ders));
         let policy = Policy {
             crls: crls.ders.clone(),
@@ -307,6 +320,12 @@ fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
         let key = load_cert(files)?;
         trust.extend(digest_certs(key.chain()));
         config.client_cert = Some(key);
+    }
+    if let Some(psk) = &service.psk {
+        let psks = crate::config::psk::load(&psk.secrets)?;
+        let identity = psk.identity.as_deref();
+        trust.extend(crate::config::psk::digest(&psks, identity));
+        config.external_psk = Some(crate::config::psk::client_psk(psks, identity)?);
     }
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     config.versions = service.algorithms.versions.clone();

@@ -333,6 +333,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             .transpose()?,
         proxy_accept: s.accept_proxy,
         protocol: None,
+        psk: None,
         exec: match s.exec.as_deref() {
             None => None,
             Some([program, ..]) => Some(super::Exec {
