@@ -190,6 +190,12 @@ impl ResolvesServerCert for SniResolver {
     }
 }
 
+/// As stunnel: a server with PSKs and no certificate at all serves PSK
+/// clients only (no self-signed default).
+pub fn psk_only(service: &Service) -> bool {
+    service.cert.is_none() && service.psk.is_some() && service.sni_routes.is_empty()
+}
+
 /// The server configuration, without session state, and the digest of the
 /// CA file client certificates are checked against.
 fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
@@ -200,8 +206,7 @@ fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
         }
     }
     let resolver: Arc<dyn ResolvesServerCert> = match &service.cert {
-        // As stunnel: PSKs without a certificate serve PSK clients only.
-        None if service.psk.is_some() && routes.is_empty() => Arc::new(tls_core::NoCertificate),
+        None if psk_only(service) => Arc::new(tls_core::NoCertificate),
         Some(files) => Arc::new(SniResolver {
             default: load_cert(files)?,
             routes,

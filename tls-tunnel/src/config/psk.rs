@@ -36,13 +36,19 @@ const MAX_IDENTITY: usize = 255;
 pub fn load(path: &Path) -> Result<Vec<ExternalPsk>, String> {
     let text = std::fs::read(path)
         .map_err(|e| format!("cannot read PSKsecrets file {}: {e}", path.display()))?;
+    warn_if_insecure(path);
+    parse(&path.display().to_string(), &text)
+}
+
+/// Logs a warning when others may read or change the secrets file, as
+/// stunnel does (it still uses the file).
+pub fn warn_if_insecure(path: &Path) {
     if let Some(why) = insecure_permissions(path) {
         tracing::warn!(
             file = %path.display(),
             "insecure file permissions on the PSKsecrets file: {why}"
         );
     }
-    parse(&path.display().to_string(), &text)
 }
 
 /// Why others could read or change the file, if they can.
