@@ -129,4 +129,26 @@ fn tunnel_refuses_a_bad_psk_file_naming_the_line() {
     );
     assert!(stderr.contains(&want), "{want:?} in {stderr:?}");
     assert!(stderr.contains("[svc]"), "{stderr}");
+
+    // The command line's form: an identity the file lacks.
+    let good = dir.join("good.txt");
+    write_secrets(&good, &format!("alice:{ALICE}\n"), 0o600);
+    let (code, _, stderr) = run_tunnel([
+        "client",
+        "--listen",
+        "127.0.0.1:1",
+        "--target",
+        "127.0.0.1:2",
+        "--psk-secrets",
+        good.to_str().unwrap(),
+        "--psk-identity",
+        "carol",
+        "--check",
+    ]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("PSKidentity \"carol\" is not in the PSKsecrets file"),
+        "{stderr}"
+    );
 }

@@ -34,8 +34,10 @@ const MAX_IDENTITY: usize = 255;
 /// The file's identities and keys, in file order. Errors name the file and
 /// the line.
 pub fn load(path: &Path) -> Result<Vec<ExternalPsk>, String> {
-    let text = std::fs::read(path)
-        .map_err(|e| format!("cannot read PSKsecrets file {}: {e}", path.display()))?;
+    let text = zeroize::Zeroizing::new(
+        std::fs::read(path)
+            .map_err(|e| format!("cannot read PSKsecrets file {}: {e}", path.display()))?,
+    );
     warn_if_insecure(path);
     parse(&path.display().to_string(), &text)
 }
