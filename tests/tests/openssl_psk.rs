@@ -268,3 +268,30 @@ fn our_server_with_a_certificate_falls_back_for_an_unknown_identity() {
     assert!(!trace.messages(false, "ServerHello")[0].has_extension("psk"));
     assert_eq!(trace.messages(false, "Certificate").len(), 1);
 }
+
+#[test]
+fn our_server_keeps_ecdhe_when_s_client_allows_psk_ke() {
+    // `-allow_no_dhe_kex` offers psk_ke besides psk_dhe_ke: we take
+    // psk_dhe_ke, so the handshake still has a key share (forward secrecy).
+    let (outcome, client) = s_client_connection(
+        psk_only_server(),
+        "psk-ke",
+        &[
+            "-psk",
+            KEY_HEX,
+            "-psk_identity",
+            "alice",
+            "-allow_no_dhe_kex",
+        ],
+    );
+    if outcome.failure.is_some() {
+        println!("{}", client.peer.diagnostics());
+    }
+    outcome.expect_ok("s_client -allow_no_dhe_kex");
+    let trace = client.trace();
+    let hello = &trace.messages(true, "ClientHello")[0];
+    assert!(hello.detail.contains("psk_ke (0)"), "{}", hello.detail);
+    let server_hello = &trace.messages(false, "ServerHello")[0];
+    assert!(server_hello.has_extension("psk"), "{}", trace.text);
+    assert!(server_hello.has_extension("key_share"), "{}", trace.text);
+}

@@ -3,6 +3,11 @@
 //!
 //! Time and randomness are inputs through the configuration, so a handshake can
 //! be replayed byte for byte and a unikernel can supply its own sources.
+//!
+//! Besides certificates, a TLS 1.3 handshake can be authenticated by an
+//! external pre-shared key ([`ExternalPsk`] in `ClientConfig::external_psk`
+//! and `ServerConfig::external_psks`), always combined with (EC)DHE; see
+//! the [`psk`] module.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -247,3 +247,29 @@ fn keys_and_identities_are_bounded() {
     // Debug never shows the key.
     assert!(!alloc::format!("{ok:?}").contains("171"));
 }
+
+#[test]
+fn the_client_checks_the_selected_identity() {
+    let sha256 = tls13_suite(CipherSuite::Tls13Aes128GcmSha256).unwrap();
+    let sha384 = tls13_suite(CipherSuite::Tls13Aes256GcmSha384).unwrap();
+    let alice = || Some(psk(b"alice", 7));
+    let pick = |index, external, suite| {
+        crate::psk::selected(Some(index), None, external, suite).map(|p| p.is_some())
+    };
+    assert_eq!(pick(0, alice(), sha256), Ok(true));
+    let not_offered = Err(Error::IllegalParameter(
+        "server selected a PSK we did not offer",
+    ));
+    // An index past our offer, or a suite of another hash than the PSK's.
+    assert_eq!(pick(1, alice(), sha256), not_offered);
+    assert_eq!(pick(0, alice(), sha384), not_offered);
+    // A pre_shared_key answering no offer at all is unsolicited.
+    assert_eq!(
+        pick(0, None, sha256),
+        Err(Error::UnsupportedExtension("pre_shared_key"))
+    );
+    assert_eq!(
+        crate::psk::selected(None, None, alice(), sha256).map(|p| p.is_some()),
+        Ok(false)
+    );
+}
