@@ -273,3 +273,19 @@ fn the_client_checks_the_selected_identity() {
         Ok(false)
     );
 }
+
+#[test]
+fn a_ticket_another_server_cannot_open_leaves_the_external_psk() {
+    let (unused_pin, _) = test_cert();
+    let cc = Arc::new(client(Some(psk(b"alice", 7)), unused_pin));
+    let first = Arc::new(server(vec![psk(b"alice", 7)], None));
+    let (mut c, mut s) = connect(&cc, &first);
+    exchange(&mut c, &mut s);
+    // Another server (its own ticket key) knowing the same PSK: the ticket
+    // is offered first and skipped, the PSK after it is taken.
+    let other = Arc::new(server(vec![psk(b"alice", 7)], None));
+    let (c, s) = connect(&cc, &other);
+    for n in [c.negotiated().unwrap(), s.negotiated().unwrap()] {
+        assert!(!n.resumed && n.peer_certificates.is_empty(), "{n:?}");
+    }
+}
