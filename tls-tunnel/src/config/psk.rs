@@ -83,7 +83,8 @@ pub fn parse(file: &str, text: &[u8]) -> Result<Vec<ExternalPsk>, String> {
             .iter()
             .position(|b| *b == b':')
             .ok_or_else(|| err("not in IDENTITY:KEY format"))?;
-        let (identity, key) = (&line[..colon], &line[colon + 1..]);
+        let (identity, rest) = line.split_at(colon);
+        let key = rest.get(1..).unwrap_or_default();
         if identity.len() > MAX_IDENTITY {
             return Err(err("identity longer than 255 bytes"));
         }
