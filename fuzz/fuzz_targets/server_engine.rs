@@ -1,14 +1,16 @@
 //! A server connection fed arbitrary bytes as the client's flight. It must
 //! never panic, whatever arrives. TLS 1.3 and 1.2 (the defaults), ALPN, a
 //! deterministic ticket key and a session cache, so resumption attempts
-//! reach the ticket and cache code.
+//! reach the ticket and cache code; an external PSK (identity `fuzz`), so
+//! offered PSKs reach the identity lookup and the binder check.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use tls_core::{
-    Connection, MemorySessionCache, RotatingTicketer, ServerConfig, SingleCert, TicketEncrypter,
+    Connection, ExternalPsk, MemorySessionCache, RotatingTicketer, ServerConfig, SingleCert,
+    TicketEncrypter,
 };
 use tls_core_fuzz::{certified_key, drive, FixedClock, FixedEntropy, FIXED_NOW};
 
@@ -27,6 +29,9 @@ fn config() -> Arc<ServerConfig> {
                 .ok()
                 .map(|t| Arc::new(t) as Arc<dyn TicketEncrypter>);
             config.session_cache = Some(Arc::new(MemorySessionCache::new(4)));
+            config.external_psks = ExternalPsk::new(b"fuzz".to_vec(), vec![0x42; 32])
+                .into_iter()
+                .collect();
             Arc::new(config)
         })
         .clone()

@@ -9,9 +9,10 @@
 //!
 //! Actions, one `; oracle:` line each:
 //! - `tls N [sni=NAME|none] [cert=NAME|none] [cipher12=SUITE] [ver=1.2|1.3]
-//!   [groups=G] [suite13=S] [verify=NAME]`: `openssl s_client` to the Nth
-//!   accept port (TLS 1.2 with only SUITE, one version, groups, TLS 1.3
-//!   suites, the chain verified against the CA for NAME);
+//!   [groups=G] [suite13=S] [verify=NAME] [psk=IDENTITY:HEX]`: `openssl
+//!   s_client` to the Nth accept port (TLS 1.2 with only SUITE, one version,
+//!   groups, TLS 1.3 suites, the chain verified against the CA for NAME, an
+//!   external PSK offered);
 //!   observes the server certificate's CN and the backend's greeting
 //!   (`backend-b1`, `backend-b2`) if it gets through;
 //! - `tls6 N`: the same over IPv6 (`::1`);
@@ -26,7 +27,9 @@
 //! Placeholders: `@DIR@` (the PKI), `@PORTn@` (accept ports), `@B1@`,
 //! `@B2@` (plaintext backends), `@TLS1@` (the TLS backend), `@TLS2@` (one
 //! requiring a client certificate), `@TLS3@` (one whose certificate names an
-//! email address), `@DEAD@` (a port nobody listens on).
+//! email address), `@TLS4@` (one with no certificate that takes only the
+//! PSK `bob` of `@DIR@/psk.txt`, [`PSK_FILE`]), `@DEAD@` (a port nobody
+//! listens on).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -38,7 +41,7 @@ use tls_tests::stunnel::{write_pki, Greeter};
 use tls_tests::tunnel::{temp_dir, tunnel_bin};
 
 /// The differences we keep on purpose, with the reason (README.md's table).
-const DIFFERENCES: [(&str, &str); 7] = [
+const DIFFERENCES: [(&str, &str); 8] = [
     (
         "verify-by-default",
         "a client-mode service verifies the server against the system CAs unless told \
@@ -68,6 +71,13 @@ const DIFFERENCES: [(&str, &str); 7] = [
          sends the leaf alone (later stunnel versions send them too)",
     ),
     (
+        "psk-server-preference",
+        "a server with a certificate and PSKsecrets picks the TLS 1.3 suite by its own order \
+         (a SHA-256 one first), so a client offering a known PSK gets the PSK handshake; \
+         stunnel takes the client's order and, when that puts a SHA-384 suite first, drops \
+         the SHA-256 PSK for its certificate",
+    ),
+    (
         "bounded-cache",
         "sessionCacheSize = 0 (unlimited) is refused: a client could fill the memory",
     ),
@@ -89,9 +99,15 @@ struct World {
     tls2: u16,
     /// A TLS backend whose certificate also names ops@example.test.
     tls3: u16,
+    /// A TLS backend taking only the PSK `bob`, with no certificate.
+    tls4: u16,
     dead: u16,
-    _tls_backends: [Peer; 3],
+    _tls_backends: [Peer; 4],
 }
+
+/// `@DIR@/psk.txt`: the PSKsecrets file of the corpus (stunnel's format).
+const PSK_FILE: &str = "alice:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n\
+                        bob:b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0\n";
 
 /// Which program runs the file.
 #[derive(Clone, Copy, Debug)]
@@ -113,6 +129,7 @@ fn instantiate(world: &World, text: &str, ports: &[u16]) -> String {
         .replace("@TLS1@", &world.tls1.to_string())
         .replace("@TLS2@", &world.tls2.to_string())
         .replace("@TLS3@", &world.tls3.to_string())
+        .replace("@TLS4@", &world.tls4.to_string())
         .replace("@DEAD@", &world.dead.to_string());
     for (i, port) in ports.iter().enumerate() {
         out = out.replace(&format!("@PORT{}@", i + 1), &port.to_string());
@@ -268,6 +285,14 @@ fn act(world: &World, action: &str, ports: &[u16]) -> String {
             }
             if let Some(c) = opt("suite13=") {
                 extra.extend(["-ciphersuites".into(), c.into()]);
+            }
+            if let Some((identity, key)) = opt("psk=").and_then(|p| p.split_once(':')) {
+                extra.extend([
+                    "-psk".into(),
+                    key.into(),
+                    "-psk_identity".into(),
+                    identity.into(),
+                ]);
             }
             if let Some(name) = opt("verify=") {
                 // The client checks the chain it is sent against our CA.
@@ -447,6 +472,18 @@ fn stunnel_and_tls_tunnel_agree_on_the_corpus() {
         &["-Verify", "1", "-CAfile", ca, "-verify_return_error"],
     );
     let (mail_backend, tls3) = s_server("server-mail", &[]);
+    let psk_file = dir.join("psk.txt");
+    std::fs::write(&psk_file, PSK_FILE).unwrap();
+    // As stunnel asks: readable by its owner only.
+    let owner_only = std::os::unix::fs::PermissionsExt::from_mode(0o600);
+    std::fs::set_permissions(&psk_file, owner_only).unwrap();
+    let bob = PSK_FILE
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_once(':'))
+        .unwrap()
+        .1;
+    let (psk_backend, tls4) = s_server("server", &["-nocert", "-psk", bob, "-psk_identity", "bob"]);
     let world = World {
         dir: dir.clone(),
         b1: Greeter::start("b1"),
@@ -455,8 +492,9 @@ fn stunnel_and_tls_tunnel_agree_on_the_corpus() {
         tls1,
         tls2,
         tls3,
+        tls4,
         dead: free_port(),
-        _tls_backends: [tls_backend, mtls_backend, mail_backend],
+        _tls_backends: [tls_backend, mtls_backend, mail_backend, psk_backend],
     };
 
     let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())

@@ -15,12 +15,11 @@ use crate::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::{
     ClientExtension, EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension,
 };
-use crate::msgs::extensions::{OfferedPsks, PskIdentity};
 use crate::msgs::handshake::{
     CertificatePayload, CertificateRequest, ClientHello, EncryptedExtensions, Finished,
     HandshakeMessage, HelloRetryRequest, ServerHello,
 };
-use crate::server::PSK_DHE_KE;
+use crate::psk::{Offer, ServerPsk, PSK_DHE_KE};
 use crate::session12::StoredSession12;
 use crate::tickets::StoredTicket;
 use crate::tls13;
@@ -67,6 +66,8 @@ struct Hello {
     offer_tls12: bool,
     /// The TLS 1.2 session offered for resumption, if any.
     session12: Option<StoredSession12>,
+    /// The configured external PSK is offered (after the ticket, if any).
+    offer_external: bool,
 }
 
 /// Starts a handshake: queues the ClientHello.
@@ -112,6 +113,7 @@ pub(crate) fn start(
         Some(s) if s.ticket.is_empty() && !s.session_id.is_empty() => s.session_id.clone(),
         _ => session_id.to_vec(),
     };
+    let config_has_psk = config.external_psk.is_some();
     let hello = Hello {
         server_name: server_name.map(ToString::to_string),
         config,
@@ -123,6 +125,7 @@ pub(crate) fn start(
         offer_tls13,
         offer_tls12,
         session12,
+        offer_external: offer_tls13 && config_has_psk,
     };
     // A key share is only for TLS 1.3; a TLS 1.2-only hello carries none.
     let key_share = if offer_tls13 {
@@ -151,36 +154,25 @@ impl Hello {
         prefix: Option<&Transcript>,
     ) -> Result<Vec<u8>, Error> {
         let mut ch = self.client_hello(key_share, cookie);
-        if self.config.session_store.is_some() && self.offer_tls13 {
+        let external = self
+            .config
+            .external_psk
+            .as_ref()
+            .filter(|_| self.offer_external);
+        if (self.config.session_store.is_some() || external.is_some()) && self.offer_tls13 {
             ch.extensions
                 .push(ClientExtension::PskKeyExchangeModes(vec![PSK_DHE_KE]));
         }
-        let Some(ticket) = &self.ticket else {
-            return Ok(HandshakeMessage::ClientHello(ch).to_vec());
-        };
-        let hash = tls13_suite(ticket.suite)
-            .ok_or(Error::Internal("ticket suite"))?
-            .hash;
-        let offered = OfferedPsks {
-            identities: vec![PskIdentity {
-                identity: ticket.ticket.clone(),
-                obfuscated_ticket_age: ticket.obfuscated_age(self.config.clock.now()),
-            }],
-            binders: vec![vec![0; hash.output_len()]],
-        };
-        let binders_len = offered.binders_encoded_len();
-        ch.extensions.push(ClientExtension::PreSharedKey(offered));
-        let mut encoded = HandshakeMessage::ClientHello(ch).to_vec();
-        let truncated = encoded.len().saturating_sub(binders_len);
-        let mut transcript = prefix.cloned().unwrap_or_else(|| Transcript::new(hash));
-        transcript.update(encoded.get(..truncated).unwrap_or_default());
-        let binder_key = EarlySecret::new(hash, Some(ticket.psk.as_ref())).binder_key(false);
-        let binder = finished_verify_data(hash, binder_key.as_ref(), transcript.current().as_ref());
-        let binder_at = encoded.len().saturating_sub(hash.output_len());
-        if let Some(slot) = encoded.get_mut(binder_at..) {
-            slot.copy_from_slice(binder.as_ref());
+        let now = self.config.clock.now();
+        let mut offers = Vec::new();
+        if let Some(ticket) = &self.ticket {
+            let hash = tls13_suite(ticket.suite)
+                .ok_or(Error::Internal("ticket suite"))?
+                .hash;
+            offers.push(Offer::ticket(ticket, hash, now));
         }
-        Ok(encoded)
+        offers.extend(external.map(Offer::external));
+        crate::psk::encode_with_binders(ch, &offers, prefix)
     }
 
     fn client_hello(&self, key_share: Option<&KeyExchange>, cookie: Option<&[u8]>) -> ClientHello {
@@ -423,22 +415,10 @@ impl ExpectServerHello {
             }
         };
         transcript.update(encoded);
-        let resumed = match (psk, hello.ticket.take()) {
-            (None, _) => None,
-            // RFC 8446 §4.2: an extension we did not send is unsolicited.
-            (Some(_), None) => return Err(Error::UnsupportedExtension("pre_shared_key")),
-            (Some(0), Some(ticket))
-                if tls13_suite(ticket.suite).is_some_and(|t| t.hash == suite.hash) =>
-            {
-                Some(ticket)
-            }
-            _ => {
-                return Err(Error::IllegalParameter(
-                    "server selected a PSK we did not offer",
-                ))
-            }
-        };
-        let early = EarlySecret::new(suite.hash, resumed.as_ref().map(|t| t.psk.as_ref()));
+        let external = hello.config.external_psk.as_ref();
+        let external = external.filter(|_| hello.offer_external).cloned();
+        let psk = crate::psk::selected(psk, hello.ticket.take(), external, suite)?;
+        let early = EarlySecret::new(suite.hash, psk.as_ref().map(ServerPsk::secret));
         let secrets = HandshakeSecrets::derive(early, shared, &transcript);
         common.set_keys(suite, secrets.server.as_ref(), secrets.client.as_ref())?;
         Ok(ClientState::ExpectEncryptedExtensions(
@@ -448,7 +428,7 @@ impl ExpectServerHello {
                 group,
                 transcript,
                 secrets,
-                resumed,
+                psk,
             },
         ))
     }
@@ -503,7 +483,7 @@ impl ExpectServerHello {
         hello.hello_retry = true;
         // Middlebox compatibility: a dummy ChangeCipherSpec before the second flight.
         common.send_ccs();
-        // A ticket whose hash differs from the chosen suite's cannot be offered now.
+        // A PSK whose hash differs from the chosen suite's cannot be offered now.
         if hello
             .ticket
             .as_ref()
@@ -511,6 +491,14 @@ impl ExpectServerHello {
             .is_some_and(|t| t.hash != suite.hash)
         {
             hello.ticket = None;
+        }
+        if hello
+            .config
+            .external_psk
+            .as_ref()
+            .is_some_and(|psk| psk.hash() != suite.hash)
+        {
+            hello.offer_external = false;
         }
         let second = hello.encode_hello(Some(&key_share), cookie, Some(&transcript))?;
         transcript.update(&second);
@@ -550,8 +538,8 @@ pub(crate) struct ExpectEncryptedExtensions {
     group: NamedGroup,
     transcript: Transcript,
     secrets: HandshakeSecrets,
-    /// The ticket the server accepted, when resuming.
-    resumed: Option<StoredTicket>,
+    /// The PSK the server accepted, if any.
+    psk: Option<ServerPsk>,
 }
 
 impl ExpectEncryptedExtensions {
@@ -595,9 +583,9 @@ impl ExpectEncryptedExtensions {
             secrets: self.secrets,
             certificate_requested: None,
         };
-        Ok(match self.resumed {
+        Ok(match self.psk {
             // The server was authenticated in the session being resumed.
-            Some(ticket) => {
+            Some(ServerPsk::Ticket(ticket)) => {
                 state.negotiated.resumed = true;
                 state.negotiated.peer_certificates = ticket.server_certificates;
                 ClientState::ExpectFinished(ExpectFinished {
@@ -605,6 +593,11 @@ impl ExpectEncryptedExtensions {
                     _server_auth: ServerAuth::Resumed,
                 })
             }
+            // No certificate: the server's Finished will prove it holds the key.
+            Some(ServerPsk::External(_)) => ClientState::ExpectFinished(ExpectFinished {
+                inner: state,
+                _server_auth: ServerAuth::ExternalPsk,
+            }),
             None => ClientState::ExpectCertificate(state),
         })
     }
@@ -714,6 +707,9 @@ enum ServerAuth {
     Signed(SignatureVerified),
     /// It resumed a session whose server was authenticated then.
     Resumed,
+    /// It accepted our external PSK; its Finished, keyed from the PSK,
+    /// proves it holds the key.
+    ExternalPsk,
 }
 
 impl ExpectFinished {

@@ -104,6 +104,11 @@ pub struct ClientConfig {
     pub session_store: Option<Arc<dyn ClientSessionStore>>,
     /// Our certificate, sent when the server asks for one (mutual TLS).
     pub client_cert: Option<Arc<CertifiedKey>>,
+    /// An external PSK to offer (TLS 1.3, psk_dhe_ke). When the server
+    /// accepts it, the handshake is authenticated by the key and carries no
+    /// certificate; when it does not, the server's certificate is verified
+    /// as usual.
+    pub external_psk: Option<crate::psk::ExternalPsk>,
     /// Randomness for hello randoms and session ids.
     pub rng: Arc<dyn EntropySource>,
     /// The time, for certificate validity.
@@ -125,6 +130,7 @@ impl ClientConfig {
             alpn_protocols: Vec::new(),
             verifier,
             client_cert: None,
+            external_psk: None,
             session_store: None,
             rng,
             clock,
@@ -270,6 +276,11 @@ pub struct ServerConfig {
     pub cert_resolver: Arc<dyn ResolvesServerCert>,
     /// When set, clients are asked for a certificate and this decides on it.
     pub client_verifier: Option<Arc<dyn ClientCertVerifier>>,
+    /// External PSKs a TLS 1.3 client may authenticate with, found by
+    /// identity (psk_dhe_ke only). A handshake on one of them sends no
+    /// certificate and asks for none; a client offering none of them gets
+    /// the certificate handshake.
+    pub external_psks: Vec<crate::psk::ExternalPsk>,
     /// Seals session tickets (TLS 1.3, and RFC 5077 tickets in TLS 1.2);
     /// `None` turns ticket resumption off.
     pub ticketer: Option<Arc<dyn TicketEncrypter>>,
@@ -287,6 +298,13 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// The external PSK with this identity, if configured.
+    pub(crate) fn external_psk(&self, identity: &[u8]) -> Option<&crate::psk::ExternalPsk> {
+        self.external_psks
+            .iter()
+            .find(|psk| psk.identity() == identity)
+    }
+
     /// A configuration with the default suites and groups.
     pub fn new(
         cert_resolver: Arc<dyn ResolvesServerCert>,
@@ -301,6 +319,7 @@ impl ServerConfig {
             alpn_protocols: Vec::new(),
             cert_resolver,
             client_verifier: None,
+            external_psks: Vec::new(),
             ticketer: None,
             session_cache: None,
             session_lifetime: None,

@@ -3,6 +3,11 @@
 //!
 //! Time and randomness are inputs through the configuration, so a handshake can
 //! be replayed byte for byte and a unikernel can supply its own sources.
+//!
+//! Besides certificates, a TLS 1.3 handshake can be authenticated by an
+//! external pre-shared key ([`ExternalPsk`] in `ClientConfig::external_psk`
+//! and `ServerConfig::external_psks`), always combined with (EC)DHE; see
+//! the [`psk`] module.
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -26,6 +31,9 @@ pub mod keys;
 pub mod msgs;
 #[cfg(all(test, feature = "std"))]
 mod negative_tests;
+pub mod psk;
+#[cfg(all(test, feature = "std"))]
+mod psk_tests;
 pub mod record;
 mod server;
 mod server12;
@@ -56,6 +64,7 @@ pub use error::Error;
 pub use msgs::enums::{
     AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme,
 };
+pub use psk::{ExternalPsk, NoCertificate};
 #[cfg(feature = "std")]
 pub use session12::MemorySessionCache;
 pub use session12::{SessionIdCache, StoredSession12};

@@ -6,7 +6,7 @@ use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::config::{CertifiedKey, ClientHelloInfo, ServerConfig, UnixTime};
+use crate::config::{CertifiedKey, ClientHelloInfo, ServerConfig};
 use crate::conn::{Common, Negotiated, Side};
 use crate::crypto::{
     supported_group, tls13_suite, KeyExchange, Secret, Suite, TrafficKey, Transcript,
@@ -23,6 +23,7 @@ use crate::msgs::handshake::{
     CertificatePayload, CertificateRequest, CertificateVerify, ClientHello, EncryptedExtensions,
     Finished, HandshakeMessage, HelloRetryRequest, NewSessionTicket, ServerHello,
 };
+use crate::psk::{AcceptedPsk, PskKind, PSK_DHE_KE};
 use crate::tickets::ServerSession;
 use crate::tls13;
 use crate::traffic::{AppSecrets, Traffic};
@@ -124,90 +125,9 @@ enum Authentication {
         certified: Arc<CertifiedKey>,
         scheme: SignatureScheme,
     },
-    /// By resuming a session whose binder checked out.
-    Resumed(Resumption),
-}
-
-/// A session being resumed: its early secret (from the ticket's PSK) and
-/// what the ticket remembered.
-struct Resumption {
-    early: EarlySecret,
-    identity: u16,
-    session: ServerSession,
-}
-
-/// psk_dhe_ke, the only PSK key-exchange mode we accept (RFC 8446 §4.2.9).
-pub(crate) const PSK_DHE_KE: u8 = 1;
-
-/// PSK identities tried per ClientHello, bounding the ticket decryptions a
-/// client can make us do.
-const MAX_PSK_IDENTITIES: usize = 4;
-
-/// The first offered ticket we can resume from, its binder verified (a bad
-/// binder on it fails the handshake with decrypt_error). `prefix` is the
-/// transcript before this ClientHello.
-fn accept_psk(
-    config: &ServerConfig,
-    ch: &ClientHello,
-    suite: &'static Suite,
-    prefix: &Transcript,
-    encoded: &[u8],
-    now: UnixTime,
-) -> Result<Option<Resumption>, Error> {
-    let (Some(ticketer), Some(offered)) = (&config.ticketer, ch.pre_shared_key()) else {
-        return Ok(None);
-    };
-    if !ch
-        .psk_modes()
-        .is_some_and(|modes| modes.contains(&PSK_DHE_KE))
-    {
-        return Ok(None);
-    }
-    let truncated_len = encoded
-        .len()
-        .checked_sub(offered.binders_encoded_len())
-        .ok_or(Error::Decode("pre_shared_key binders"))?;
-    for (index, identity) in offered
-        .identities
-        .iter()
-        .enumerate()
-        .take(MAX_PSK_IDENTITIES)
-    {
-        let Some(mut plain) = ticketer.decrypt(&identity.identity, now) else {
-            continue;
-        };
-        let session = ServerSession::decode(&plain);
-        plain.zeroize();
-        let Some(session) = session else { continue };
-        let fresh = now.0.saturating_sub(session.issued_at) < u64::from(session.lifetime);
-        let same_hash = tls13_suite(session.suite).is_some_and(|s| s.hash == suite.hash);
-        if !fresh || !same_hash {
-            continue;
-        }
-        let binder = offered
-            .binders
-            .get(index)
-            .ok_or(Error::Decode("pre_shared_key binders"))?;
-        let mut transcript = prefix.clone();
-        transcript.update(encoded.get(..truncated_len).unwrap_or_default());
-        let early = EarlySecret::new(suite.hash, Some(&session.psk));
-        let binder_key = early.binder_key(false);
-        check_finished(
-            suite.hash,
-            binder_key.as_ref(),
-            transcript.current().as_ref(),
-            binder,
-        )
-        .map_err(|_| Error::DecryptError("bad PSK binder"))?;
-        let identity =
-            u16::try_from(index).map_err(|_| Error::Decode("too many PSK identities"))?;
-        return Ok(Some(Resumption {
-            early,
-            identity,
-            session,
-        }));
-    }
-    Ok(None)
+    /// By a PSK (a ticket we issued, or an external PSK) whose binder
+    /// checked out.
+    Psk(AcceptedPsk),
 }
 
 impl ExpectClientHello {
@@ -250,8 +170,8 @@ impl ExpectClientHello {
             Some(retry) => (retry.transcript.clone(), Some(retry.sent_ccs)),
             None => (Transcript::new(suite.hash), None),
         };
-        let resumption = accept_psk(&self.config, &ch, suite, &transcript, encoded, common.now())?;
-        let choices = self.choose_rest(&ch, suite, share, resumption)?;
+        let psk = crate::psk::accept(&self.config, &ch, suite, &transcript, encoded, common.now())?;
+        let choices = self.choose_rest(&ch, suite, share, psk)?;
         transcript.update(encoded);
         send_flight(common, &self.config, &ch, choices, transcript, retried)
     }
@@ -299,11 +219,8 @@ impl ExpectClientHello {
         ch: &ClientHello,
         suite: &'static Suite,
         share: KeyShareEntry,
-        resumption: Option<Resumption>,
+        psk: Option<AcceptedPsk>,
     ) -> Result<Choices, Error> {
-        let schemes = ch
-            .signature_algorithms()
-            .ok_or(Error::MissingExtension("signature_algorithms"))?;
         let server_name = match ch.server_name() {
             Some(name) => Some(host_name(name)?),
             None => None,
@@ -326,9 +243,12 @@ impl ExpectClientHello {
         let wants_tickets = ch
             .psk_modes()
             .is_some_and(|modes| modes.contains(&PSK_DHE_KE));
-        let auth = match resumption {
-            Some(resumption) => Authentication::Resumed(resumption),
+        let auth = match psk {
+            Some(psk) => Authentication::Psk(psk),
             None => {
+                let schemes = ch
+                    .signature_algorithms()
+                    .ok_or(Error::MissingExtension("signature_algorithms"))?;
                 let info = ClientHelloInfo {
                     server_name: server_name.as_deref(),
                     signature_schemes: schemes,
@@ -336,6 +256,11 @@ impl ExpectClientHello {
                 };
                 let certified = match self.config.cert_resolver.resolve(&info) {
                     Some(certified) => certified,
+                    None if !self.config.external_psks.is_empty() => {
+                        return Err(Error::HandshakeFailure(
+                            "no usable PSK offered and no certificate to present",
+                        ))
+                    }
                     None if server_name.is_some() => return Err(Error::UnrecognizedName),
                     None => return Err(Error::HandshakeFailure("no certificate to present")),
                 };
@@ -465,13 +390,19 @@ fn send_flight(
         key_exchange: kx.public_key().to_vec(),
     };
     let shared = kx.complete(&share.key_exchange)?;
-    let (early, certificate, psk_identity, peer_certificates) = match auth {
-        Authentication::Resumed(r) => (
-            r.early,
-            None,
-            Some(r.identity),
-            r.session.client_certificates,
-        ),
+    let (early, certificate, psk, peer_certificates) = match auth {
+        Authentication::Psk(psk) => {
+            let (client_auth, certificates) = match psk.kind {
+                PskKind::Resumption(session) => (ClientAuth::Resumed, session.client_certificates),
+                PskKind::External => (ClientAuth::ExternalPsk, Vec::new()),
+            };
+            (
+                psk.early,
+                None,
+                Some((psk.index, client_auth)),
+                certificates,
+            )
+        }
         Authentication::Certificate { certified, scheme } => (
             EarlySecret::new(suite.hash, None),
             Some((certified, scheme)),
@@ -485,7 +416,10 @@ fn send_flight(
         ServerExtension::SupportedVersions(ProtocolVersion::Tls13),
         ServerExtension::KeyShare(our_share),
     ];
-    extensions.extend(psk_identity.map(ServerExtension::PreSharedKey));
+    extensions.extend(
+        psk.as_ref()
+            .map(|(index, _)| ServerExtension::PreSharedKey(*index)),
+    );
     let hello = ServerHello {
         legacy_version: 0x0303,
         random,
@@ -573,16 +507,16 @@ fn send_flight(
             server_name,
             peer_certificates,
             hello_retry: retried.is_some(),
-            resumed: psk_identity.is_some(),
+            resumed: matches!(psk, Some((_, ClientAuth::Resumed))),
         },
     };
-    Ok(match (client_verifier, psk_identity) {
+    Ok(match (client_verifier, psk) {
         (Some(verifier), _) => {
             ServerState::ExpectCertificate(ExpectCertificate { awaiting, verifier })
         }
-        (None, Some(_)) => ServerState::ExpectFinished(ExpectFinished {
+        (None, Some((_, client_auth))) => ServerState::ExpectFinished(ExpectFinished {
             awaiting,
-            _client_auth: ClientAuth::Resumed,
+            _client_auth: client_auth,
         }),
         (None, None) => ServerState::ExpectFinished(ExpectFinished {
             awaiting,
@@ -714,6 +648,8 @@ enum ClientAuth {
     /// A resumed session: the client was authenticated (or not) originally,
     /// and its PSK binder checked out now.
     Resumed,
+    /// The client's binder proved it holds one of our external PSKs.
+    ExternalPsk,
 }
 
 /// Waiting for the client's Finished; our whole flight is sent.

@@ -204,6 +204,9 @@ pub struct Common {
     /// ALPN protocol to offer or accept (repeatable).
     #[arg(long, value_name = "PROTO")]
     pub alpn: Vec<String>,
+    /// TLS 1.3 external PSKs: a file of IDENTITY:KEY lines (stunnel's PSKsecrets).
+    #[arg(long, value_name = "FILE")]
+    pub psk_secrets: Option<PathBuf>,
     /// Send a PROXY protocol header (v1 or v2) to the target.
     #[arg(long, value_name = "v1|v2", value_parser = parse_proxy_version)]
     pub proxy_protocol: Option<ProxyVersion>,
@@ -333,6 +336,9 @@ pub struct ClientArgs {
     /// arrives from the network).
     #[arg(long)]
     pub unsafe_listen: bool,
+    /// The identity of --psk-secrets to offer (default: the file's first).
+    #[arg(long, value_name = "ID", requires = "psk_secrets")]
+    pub psk_identity: Option<String>,
 }
 
 /// Parses a --quiet kind.
@@ -471,6 +477,16 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
         proxy_accept: c.accept_proxy,
         protocol: None,
         exec: None,
+        psk: c
+            .psk_secrets
+            .as_ref()
+            .map(|secrets| crate::config::psk::PskSettings {
+                secrets: secrets.clone(),
+                identity: match cmd {
+                    Command::Client(a) => a.psk_identity.clone(),
+                    Command::Server(_) => None,
+                },
+            }),
         timeouts: Timeouts {
             handshake: c.handshake_timeout,
             idle: c.idle_timeout,

@@ -252,7 +252,11 @@ async fn run(
                 return ExitCode::from(EXIT_RUNTIME);
             }
         }
+        if let Some(psk) = &s.psk {
+            crate::config::psk::warn_if_insecure(&psk.secrets);
+        }
         if s.mode == Mode::Server
+            && !tls::psk_only(s)
             && (s.cert.is_none() || s.sni_routes.iter().any(|r| r.cert.is_none()))
         {
             if let Ok(made) = selfsigned::get() {

@@ -181,6 +181,12 @@ fn describe(certs: &mut Vec<CertInfo>, role: String, key: &CertifiedKey) {
     }
 }
 
+/// As stunnel: a server with PSKs and no certificate at all serves PSK
+/// clients only (no self-signed default).
+pub fn psk_only(service: &Service) -> bool {
+    service.cert.is_none() && service.psk.is_some() && service.sni_routes.is_empty()
+}
+
 /// The server configuration, without session state, and the digest of the
 /// CA file client certificates are checked against; the certificates
 /// served are described in `certs`.
@@ -188,11 +194,6 @@ fn server_config(
     service: &Service,
     certs: &mut Vec<CertInfo>,
 ) -> Result<(ServerConfig, Vec<u8>), String> {
-    let default = match &service.cert {
-        Some(files) => load_cert(files)?,
-        None => crate::selfsigned::get()?.key.clone(),
-    };
-    describe(certs, "default".into(), &default);
     let mut routes = Vec::new();
     for route in &service.sni_routes {
         if let Some(files) = &route.cert {
@@ -201,18 +202,33 @@ fn server_config(
             routes.push((route.name.clone(), key));
         }
     }
+    let resolver: Arc<dyn ResolvesServerCert> = if psk_only(service) {
+        Arc::new(tls_core::NoCertificate)
+    } else {
+        let default = match &service.cert {
+            Some(files) => load_cert(files)?,
+            None => crate::selfsigned::get()?.key.clone(),
+        };
+        describe(certs, "default".into(), &default);
+        Arc::new(SniResolver { default, routes })
+    };
     let mut config = ServerConfig::new(
-        Arc::new(SniResolver { default, routes }),
+        resolver,
         Arc::new(entropy::HostEntropy),
         Arc::new(SystemClock),
     );
     let mut trust = digest_certs(&[]);
+    if let Some(psk) = &service.psk {
+        // Every identity of the file (PSKidentity is for clients).
+        config.external_psks = crate::config::psk::load(&psk.secrets)?;
+        trust.extend(crate::config::psk::digest(&config.external_psks, None));
+    }
     if let Some(cacert) = &service.access.cacert {
         // Client certificates must chain to the CA file (or be in it); then the
         // access rules (CN / SAN) apply to the verified certificate.
         let ca = CaFile::load(cacert, &service.trust)?;
         let crls = Crls::load(&service.trust)?;
-        trust = digest_certs(&ca.certs);
+        trust.extend(digest_certs(&ca.certs));
         trust.extend(digest_certs(&crls.ders));
         let policy = Policy {
             crls: crls.ders.clone(),
@@ -324,6 +340,12 @@ fn client_config(
         describe(certs, "client".into(), &key);
         trust.extend(digest_certs(key.chain()));
         config.client_cert = Some(key);
+    }
+    if let Some(psk) = &service.psk {
+        let psks = crate::config::psk::load(&psk.secrets)?;
+        let identity = psk.identity.as_deref();
+        trust.extend(crate::config::psk::digest(&psks, identity));
+        config.external_psk = Some(crate::config::psk::client_psk(psks, identity)?);
     }
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     config.versions = service.algorithms.versions.clone();

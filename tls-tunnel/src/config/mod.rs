@@ -8,6 +8,7 @@ pub mod algorithms;
 mod cipher_string;
 pub mod net;
 pub mod peer;
+pub mod psk;
 pub mod stunnel;
 pub mod toml;
 
@@ -516,6 +517,8 @@ pub struct Service {
     pub trust: TrustExtras,
     /// Socket options, source address and failover between targets.
     pub net: NetOptions,
+    /// TLS 1.3 external PSKs (stunnel's PSKsecrets and PSKidentity).
+    pub psk: Option<psk::PskSettings>,
 }
 
 /// A program run per connection, its standard input and output the
@@ -782,6 +785,9 @@ pub fn validate(service: &Service) -> Result<(), String> {
     check_session_timeout(service.resumption.timeout)?;
     check_session_cache_size(service.resumption.cache_size)?;
     service.algorithms.check()?;
+    if service.psk.is_some() {
+        psk::check(&service.algorithms)?;
+    }
     if let Some(p) = &service.protocol {
         if service.mode == Mode::Server && p.kind.connects_early() && !service.sni_routes.is_empty()
         {

@@ -103,6 +103,10 @@ struct ServiceToml {
     max_connections_per_source: Option<usize>,
     #[serde(default)]
     allow_no_ems: bool,
+    /// TLS 1.3 external PSKs: a file in stunnel's PSKsecrets format.
+    psk_secrets: Option<PathBuf>,
+    /// Client mode: the identity of `psk_secrets` to offer (default: the first).
+    psk_identity: Option<String>,
     session_resumption: Option<bool>,
     session_tickets: Option<bool>,
     session_timeout: Option<String>,
@@ -444,6 +448,14 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             .transpose()?,
         proxy_accept: s.accept_proxy,
         protocol: None,
+        psk: match (&s.psk_secrets, &s.psk_identity) {
+            (None, None) => None,
+            (None, Some(_)) => return Err("psk_identity needs psk_secrets".into()),
+            (Some(secrets), identity) => Some(super::psk::PskSettings {
+                secrets: secrets.clone(),
+                identity: identity.clone().filter(|_| mode == Mode::Client),
+            }),
+        },
         exec: match s.exec.as_deref() {
             None => None,
             Some([program, ..]) => Some(super::Exec {

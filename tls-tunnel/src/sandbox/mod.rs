@@ -108,6 +108,7 @@ pub fn config_reads(
             }
         }
         out.extend(s.access.cacert.iter().cloned());
+        out.extend(s.psk.iter().map(|p| p.secrets.clone()));
         match &s.verify {
             ServerVerify::Chain(Some(p)) | ServerVerify::Pinned(p) => out.push(p.clone()),
             ServerVerify::Chain(None) if s.mode == crate::config::Mode::Client => {

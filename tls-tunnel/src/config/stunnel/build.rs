@@ -197,6 +197,7 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
             crl_dir: s.crlpath.as_ref().map(PathBuf::from),
         },
         net,
+        psk: psk(s)?,
     };
     let need_ca = || err("verifyChain/verifyPeer need CAfile or CApath");
     match mode {
@@ -296,6 +297,25 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
         )
     })?;
     Ok(Built::Service(Box::new(service)))
+}
+
+/// stunnel's PSKsecrets and PSKidentity (the identity matters in client
+/// mode only; stunnel ignores it in server sections).
+fn psk(s: &Section) -> Result<Option<super::super::psk::PskSettings>, (Loc, String)> {
+    match (&s.psk_secrets, &s.psk_identity) {
+        (None, None) => Ok(None),
+        (None, Some((_, at))) => Err((
+            at.clone(),
+            format!("[{}]: PSKidentity needs PSKsecrets", s.name),
+        )),
+        (Some((file, _)), identity) => Ok(Some(super::super::psk::PskSettings {
+            secrets: file.into(),
+            identity: match s.client {
+                Some(true) => identity.as_ref().map(|(id, _)| id.clone()),
+                _ => None,
+            },
+        })),
+    }
 }
 
 /// A server-mode `sni = parent:pattern` section.

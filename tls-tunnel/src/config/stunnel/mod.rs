@@ -97,6 +97,9 @@ pub(super) struct Section {
     /// of the first of the others).
     protocol: (crate::protocol::Options, Option<Loc>),
     net: NetOptions,
+    /// `PSKsecrets` with its line, and `PSKidentity`.
+    psk_secrets: Option<(String, Loc)>,
+    psk_identity: Option<(String, Loc)>,
     /// One of its lines was refused: its service is not built, so that the
     /// error is not followed by consequences of it ("no target").
     broken: bool,

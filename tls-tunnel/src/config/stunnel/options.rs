@@ -46,7 +46,7 @@ const RANDOM: &str = "randomness comes from the operating system (getrandom), th
                       generator to seed";
 
 /// Options refused whatever their value, with the reason.
-const REFUSED: [(&str, &str); 11] = [
+const REFUSED: [(&str, &str); 9] = [
     ("caengine", ENGINE),
     ("engineid", ENGINE),
     ("enginenum", ENGINE),
@@ -61,8 +61,6 @@ const REFUSED: [(&str, &str); 11] = [
         "the sessiond shared session cache is not supported",
     ),
     ("ocsp", "OCSP checking is not implemented yet"),
-    ("pskidentity", "TLS 1.3 external PSK is not implemented yet"),
-    ("psksecrets", "TLS 1.3 external PSK is not implemented yet"),
     (
         "protocoldomain",
         "protocolDomain is the NTLM domain of protocolAuthentication = ntlm, and NTLM is not \
@@ -322,6 +320,8 @@ fn service_option(
             s.session_cache_size = Some((size, at));
         }
         "allownoems" => s.allow_no_ems = yes_no(key, value)?,
+        "psksecrets" => s.psk_secrets = Some((value.to_string(), at)),
+        "pskidentity" => s.psk_identity = Some((value.to_string(), at)),
         "options" => option(global, s, value, at)?,
         "exec" => s.exec = Some((value.to_string(), at)),
         "pty" => {

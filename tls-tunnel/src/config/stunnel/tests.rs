@@ -625,3 +625,32 @@ fn a_second_section_of_one_name_runs_renamed() {
         "s.conf:4: a second section [a] runs as [a#2] in logs and metrics"
     );
 }
+
+#[test]
+fn psk_options() {
+    let conf = "[s]\naccept = 1\nconnect = 127.0.0.1:1\nPSKsecrets = /psk.txt\nPSKidentity = ignored\n\
+                [c]\nclient = yes\naccept = 2\nconnect = 127.0.0.1:1\nPSKsecrets = /psk.txt\nPSKidentity = bob\n";
+    let c = parse("s.conf", conf).unwrap();
+    let psk = |i: usize| c.services[i].psk.clone().unwrap();
+    assert_eq!(psk(0).secrets, std::path::PathBuf::from("/psk.txt"));
+    // As stunnel: PSKidentity only matters to a client.
+    assert_eq!(psk(0).identity, None);
+    assert_eq!(psk(1).identity.as_deref(), Some("bob"));
+
+    let e = parse("s.conf", "[a]\naccept = 1\nconnect = 2\nPSKidentity = x\n").unwrap_err();
+    assert_eq!(e.location, "s.conf:4");
+    assert!(e.message.contains("PSKidentity needs PSKsecrets"), "{e}");
+    // The keys are TLS 1.3 PSKs used with SHA-256.
+    let e = parse(
+        "s.conf",
+        "[a]\naccept = 1\nconnect = 2\nPSKsecrets = /p\nsslVersion = TLSv1.2\n",
+    )
+    .unwrap_err();
+    assert!(e.message.contains("TLS 1.3 only"), "{e}");
+    let e = parse(
+        "s.conf",
+        "[a]\naccept = 1\nconnect = 2\nPSKsecrets = /p\nciphersuites = TLS_AES_256_GCM_SHA384\n",
+    )
+    .unwrap_err();
+    assert!(e.message.contains("SHA-256"), "{e}");
+}
