@@ -8,6 +8,7 @@ mod access;
 mod cli;
 mod config;
 mod exec;
+mod generate;
 mod limits;
 mod listen;
 mod metrics;
@@ -45,6 +46,9 @@ const EXIT_CONFIG: u8 = 2;
 const EXIT_RUNTIME: u8 = 1;
 
 fn main() -> ExitCode {
+    if let Some(code) = generate::dispatch() {
+        return code;
+    }
     let cli = Cli::parse();
     let config = match cli.to_config() {
         Ok(c) => c,
