@@ -320,7 +320,10 @@ mod tests {
                 .1;
             let section = section.split("\n.SH ").next().unwrap();
             assert!(section.contains(&format!("tls\\-tunnel {name}")));
-            for arg in sub.get_arguments().filter(|a| !a.is_global_set()) {
+            for arg in sub
+                .get_arguments()
+                .filter(|a| !a.is_global_set() && !a.is_hide_set())
+            {
                 if let Some(long) = arg.get_long() {
                     let long = long.replace('-', "\\-");
                     assert!(
