@@ -1,14 +1,14 @@
 //! What a packager ships, checked with the tools that consume it: the man
 //! page (`tls-tunnel generate man`) through groff and mandoc's linters, the
-//! bash completion script loaded into bash, and the systemd unit and sample
-//! configuration in tls-tunnel/dist through `systemd-analyze verify` and
-//! `--check`.
+//! bash completion script loaded into bash, and the systemd unit, sample
+//! configuration and logrotate file in tls-tunnel/dist through
+//! `systemd-analyze verify`, `--check` and a real rotation.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tls_tests::peer::{require, run_tool, Peer, PEER_TIMEOUT};
-use tls_tests::tunnel::{run_tunnel, temp_dir, tunnel_bin};
+use tls_tests::peer::{free_port, require, run_tool, Peer, PEER_TIMEOUT};
+use tls_tests::tunnel::{run_tunnel, temp_dir, tunnel_bin, Tunnel};
 
 /// A file of tls-tunnel/dist.
 fn dist(name: &str) -> PathBuf {
@@ -216,4 +216,71 @@ fn sample_config_checks() {
     ]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("configuration OK (1 service(s))"), "{out}");
+}
+
+/// The logrotate file rotates a running tunnel's log_file: logrotate renames
+/// it, the postrotate signal makes the daemon reopen it by name, and new
+/// lines go to the new file.
+#[test]
+fn logrotate_rotates_a_running_tunnels_log() {
+    let logrotate = require("logrotate", "logrotate");
+    let dir = temp_dir("logrotate");
+    let log = dir.join("tunnel.log");
+    let port = free_port();
+    let conf = dir.join("tunnel.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[global]\nlog_file = \"{}\"\n[[service]]\nname = \"web\"\nmode = \"server\"\n\
+             listen = \"127.0.0.1:{port}\"\ntarget = \"127.0.0.1:9\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    let tunnel = Tunnel::start(
+        [
+            "--config".as_ref(),
+            conf.as_os_str(),
+            "--foreground".as_ref(),
+        ],
+        &[port],
+    );
+    let wait_for = |path: &Path, needle: &str| {
+        let deadline = std::time::Instant::now() + PEER_TIMEOUT;
+        loop {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{needle:?} never in {}:\n{text}\n{}",
+                path.display(),
+                tunnel.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    wait_for(&log, "ready");
+
+    // The shipped rules, for this directory and this process.
+    let rules = std::fs::read_to_string(dist("tls-tunnel.logrotate")).unwrap();
+    let signal = "systemctl kill --signal=USR1 --kill-whom=main tls-tunnel.service";
+    assert!(rules.contains(signal) && rules.contains("/var/log/tls-tunnel/*.log"));
+    let rules = rules
+        .replace("/var/log/tls-tunnel", dir.to_str().unwrap())
+        .replace(signal, &format!("kill -USR1 {}", tunnel.peer.id()));
+    let rules_path = dir.join("logrotate.conf");
+    std::fs::write(&rules_path, rules).unwrap();
+    let mut cmd = Command::new(logrotate);
+    cmd.arg("--force")
+        .arg("--state")
+        .arg(dir.join("state"))
+        .arg(&rules_path);
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, Some(0), "logrotate:\n{out}{err}");
+
+    let old = wait_for(&dir.join("tunnel.log.1"), "ready");
+    assert!(!old.contains("log file reopened"), "{old}");
+    wait_for(&log, "log file reopened");
 }
