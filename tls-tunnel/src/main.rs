@@ -8,6 +8,7 @@ mod access;
 mod cli;
 mod config;
 mod exec;
+mod generate;
 mod http;
 mod keyfile;
 mod keystore;
@@ -53,6 +54,9 @@ const EXIT_CONFIG: u8 = 2;
 const EXIT_RUNTIME: u8 = 1;
 
 fn main() -> ExitCode {
+    if let Some(code) = generate::dispatch() {
+        return code;
+    }
     let cli = Cli::parse();
     let config = match cli.to_config() {
         Ok(c) => c,
