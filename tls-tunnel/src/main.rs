@@ -8,6 +8,7 @@ mod access;
 mod cli;
 mod config;
 mod exec;
+mod inetd;
 mod limits;
 mod listen;
 mod metrics;
@@ -79,7 +80,11 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let global = config.global;
-    if !global.foreground {
+    // inetd mode: the connection is on our standard streams; no fork.
+    let inetd = lives
+        .iter()
+        .any(|l| l.service.listen == crate::config::Addr::Stdio);
+    if !global.foreground && !inetd {
         if let Err(e) = daemonize() {
             eprintln!("tls-tunnel: cannot go to the background: {e}");
             return ExitCode::from(EXIT_RUNTIME);
@@ -113,6 +118,20 @@ fn main() -> ExitCode {
     };
     for notice in &global.notices {
         tracing::info!("{notice}");
+    }
+    if inetd {
+        // A file without sections has exactly one service.
+        let Some(live) = lives.pop() else {
+            return ExitCode::from(EXIT_CONFIG);
+        };
+        return match inetd::serve(&runtime, live, &privileges) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("tls-tunnel: {e}");
+                ExitCode::from(EXIT_RUNTIME)
+            }
+        };
     }
     let code = runtime.block_on(run(cli, global.clone(), lives, sink, privileges));
     if let Some(pid) = &global.pid_file {

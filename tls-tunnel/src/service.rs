@@ -199,6 +199,13 @@ pub async fn accept_loop(
     }
 }
 
+/// Serves one connection that something else accepted (inetd mode): its
+/// whole life and its closing line, as for a connection we accepted.
+pub async fn serve_one(stream: Stream, handle: &ServiceHandle) {
+    handle.metrics.accepted.fetch_add(1, Ordering::Relaxed);
+    connection(stream, handle.current(), handle, None).await;
+}
+
 /// The IANA name of a protocol version.
 pub fn version_name(v: ProtocolVersion) -> String {
     match v {

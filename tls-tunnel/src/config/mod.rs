@@ -75,6 +75,10 @@ pub enum Addr {
     Tcp(String),
     /// A Unix stream socket path (`unix:/path` or an absolute path).
     Unix(PathBuf),
+    /// No listener: the one connection is the socket on standard input and
+    /// output, as inetd, xinetd or systemd (`Accept=yes`) hand it over
+    /// (stunnel's inetd mode, a stunnel.conf without sections). Never a target.
+    Stdio,
 }
 
 impl Addr {
@@ -119,7 +123,7 @@ impl Addr {
                 let (host, _) = s.rsplit_once(':')?;
                 Some(host.trim_start_matches('[').trim_end_matches(']'))
             }
-            Addr::Unix(_) => None,
+            Addr::Unix(_) | Addr::Stdio => None,
         }
     }
 }
@@ -129,6 +133,7 @@ impl fmt::Display for Addr {
         match self {
             Addr::Tcp(s) => f.write_str(s),
             Addr::Unix(p) => write!(f, "unix:{}", p.display()),
+            Addr::Stdio => f.write_str("stdin (inetd mode)"),
         }
     }
 }

@@ -133,14 +133,15 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
         }
     }
 
-    let Some((listen, _)) = s.accept.clone() else {
-        if s.exec.is_some() {
+    let listen = match (s.accept.clone(), s.inetd) {
+        (Some((listen, _)), _) => listen,
+        (None, true) => Addr::Stdio,
+        (None, false) => {
             return Err(err(
-                "exec without accept is stunnel's inetd mode (the program's standard input \
-                 is the connection), which tls-tunnel does not support: add accept",
-            ));
+                "no accept address (stunnel's inetd mode, serving standard input, is a file \
+                 without [sections], its service options before any section)",
+            ))
         }
-        return Err(err("no accept address"));
     };
     let mut net = s.net.clone();
     if net.unix_owner.is_some() && !matches!(listen, Addr::Unix(_)) {

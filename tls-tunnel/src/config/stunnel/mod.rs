@@ -97,6 +97,9 @@ pub(super) struct Section {
     /// of the first of the others).
     protocol: (crate::protocol::Options, Option<Loc>),
     net: NetOptions,
+    /// The service of a file without sections: stunnel's inetd mode, which
+    /// serves the connection on standard input instead of accepting.
+    inetd: bool,
     /// One of its lines was refused: its service is not built, so that the
     /// error is not followed by consequences of it ("no target").
     broken: bool,
@@ -166,10 +169,20 @@ fn parse_with(file: &str, text: &str, includes: bool) -> Result<Config, ConfigEr
             }
         }
     }
-    if sections.is_empty() && errors.0.is_empty() {
-        errors
-            .0
-            .push(ConfigError::new(file, "no [service] section"));
+    if sections.is_empty() && (!defaults.connect.is_empty() || defaults.exec.is_some()) {
+        // stunnel's inetd mode: the service options are the global ones.
+        defaults.name = global.syslog_ident.clone();
+        defaults.at = Loc {
+            seq: 0,
+            at: file.to_string(),
+        };
+        defaults.inetd = true;
+        sections.push(defaults);
+    } else if sections.is_empty() && errors.0.is_empty() {
+        errors.0.push(ConfigError::new(
+            file,
+            "no [service] section (and no connect or exec for inetd mode)",
+        ));
     }
     let services = build::build(&sections, &mut errors, &mut global.notices);
     global.notices.dedup();

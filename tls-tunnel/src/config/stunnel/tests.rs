@@ -623,3 +623,27 @@ fn a_second_section_of_one_name_runs_renamed() {
         "s.conf:4: a second section [a] runs as [a#2] in logs and metrics"
     );
 }
+
+#[test]
+fn a_file_without_sections_is_inetd_mode() {
+    let c = parse("i.conf", "cert = /c.pem\nkey = /k.pem\nconnect = 143\n").unwrap();
+    assert_eq!(c.services.len(), 1);
+    let s = &c.services[0];
+    assert_eq!(s.listen, Addr::Stdio);
+    assert_eq!(s.name, "stunnel");
+    assert_eq!(s.mode, Mode::Server);
+    let c = parse(
+        "i.conf",
+        "service = imapd\nexec = /usr/sbin/imapd\nexecArgs = imapd\n",
+    )
+    .unwrap();
+    assert_eq!(c.services[0].name, "imapd");
+    assert_eq!(c.services[0].listen, Addr::Stdio);
+    assert!(c.services[0].exec.is_some());
+    // A section still needs its accept, as in stunnel.
+    let e = parse("i.conf", "[a]\nexec = /bin/cat\n").unwrap_err();
+    assert!(e.message.contains("no accept address"), "{e}");
+    // Globals alone, without connect or exec, are no service.
+    let e = parse("i.conf", "foreground = yes\n").unwrap_err();
+    assert!(e.message.contains("no [service] section"), "{e}");
+}
