@@ -9,3 +9,4 @@ pub mod config;
 pub mod listen;
 pub mod protocol;
 pub mod proxy_protocol;
+pub mod seclevel;

@@ -17,6 +17,7 @@ mod protocol;
 mod proxy_protocol;
 mod ratelog;
 mod reload;
+mod seclevel;
 mod service;
 mod stateful_tickets;
 mod systemd;

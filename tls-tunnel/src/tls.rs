@@ -131,6 +131,14 @@ pub fn load_cert(files: &CertFiles) -> Result<Arc<CertifiedKey>, String> {
         .map_err(|e| format!("{} / {}: {e}", files.cert.display(), files.key.display()))
 }
 
+/// Checks our own chain against the service's securityLevel, as OpenSSL
+/// does when it loads a certificate: `what` names it in the error.
+fn own_level(service: &Service, key: &CertifiedKey, what: &str) -> Result<(), String> {
+    let chain = key.chain().iter().map(Vec::as_slice);
+    crate::seclevel::check_chain(service.algorithms.security_level, chain)
+        .map_err(|e| format!("{what}: {e}"))
+}
+
 /// Loads the certificates of a PEM file (DER, in file order).
 pub fn load_certs(path: &Path) -> Result<Vec<Vec<u8>>, String> {
     let pem = read(path, "CA file")?;
@@ -197,10 +205,19 @@ fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
         Some(files) => load_cert(files)?,
         None => self_signed()?.0,
     };
+    let name = |c: Option<&CertFiles>| {
+        c.map_or_else(
+            || "the self-signed certificate (no cert given)".to_string(),
+            |f| f.cert.display().to_string(),
+        )
+    };
+    own_level(service, &default, &name(service.cert.as_ref()))?;
     let mut routes = Vec::new();
     for route in &service.sni_routes {
         if let Some(files) = &route.cert {
-            routes.push((route.name.clone(), load_cert(files)?));
+            let key = load_cert(files)?;
+            own_level(service, &key, &name(Some(files)))?;
+            routes.push((route.name.clone(), key));
         }
     }
     let mut config = ServerConfig::new(
@@ -232,6 +249,15 @@ fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
     }
     if service.access.require_any && config.client_verifier.is_none() {
         config.client_verifier = Some(Arc::new(AnyClientCert));
+    }
+    let level = service.algorithms.security_level;
+    if crate::seclevel::bits(level) > 0 {
+        // Chains are held to the level when they are verified at all.
+        let chains = service.access.cacert.is_some();
+        config.client_verifier = config.client_verifier.map(|v| {
+            Arc::new(crate::seclevel::ClientLevel::new(v, level, chains))
+                as Arc<dyn ClientCertVerifier>
+        });
     }
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     config.versions = service.algorithms.versions.clone();
@@ -298,6 +324,13 @@ fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
             ))
         }
     };
+    let level = service.algorithms.security_level;
+    let verifier: Arc<dyn ServerCertVerifier> = if crate::seclevel::bits(level) > 0 {
+        let chains = service.verify != ServerVerify::Insecure;
+        Arc::new(crate::seclevel::ServerLevel::new(verifier, level, chains))
+    } else {
+        verifier
+    };
     let mut config = ClientConfig::new(
         verifier,
         Arc::new(entropy::HostEntropy),
@@ -305,6 +338,7 @@ fn client_config(service: &Service) -> Result<(ClientConfig, Vec<u8>), String> {
     );
     if let Some(files) = &service.cert {
         let key = load_cert(files)?;
+        own_level(service, &key, &files.cert.display().to_string())?;
         trust.extend(digest_certs(key.chain()));
         config.client_cert = Some(key);
     }
@@ -333,6 +367,9 @@ struct Basis {
     check_host: Vec<String>,
     check_ip: Vec<IpAddr>,
     check_email: Vec<String>,
+    /// stunnel's securityLevel: a session made under a lower one must not
+    /// resume under a higher one.
+    security_level: u8,
     /// Digests of the certificates peers are checked against and, in
     /// client mode, of our own certificate.
     trust: Vec<u8>,
@@ -351,6 +388,7 @@ impl Basis {
             check_host: service.check_host.clone(),
             check_ip: service.check_ip.clone(),
             check_email: service.check_email.clone(),
+            security_level: service.algorithms.security_level,
             trust,
         }
     }

@@ -250,7 +250,8 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
             if let Some((size, _)) = s.session_cache_size {
                 r.cache_size = size;
             }
-            r.tickets = s.no_ticket.is_none();
+            // securityLevel 3 and up turns tickets off, as in OpenSSL.
+            r.tickets = s.no_ticket.is_none() && service.algorithms.security_level < 3;
             r.ticket_secret = ticket_secret(s)?;
             if !s.check_ip.is_empty() {
                 return Err(err("checkIP is supported in client mode only"));
@@ -417,6 +418,11 @@ fn algorithms(s: &Section) -> Result<Algorithms, (Loc, String)> {
         a.groups = groups.clone();
     }
     a.allow_no_ems = s.allow_no_ems;
+    if let Some((level, at)) = &s.security_level {
+        a.security_level = *level;
+        crate::seclevel::restrict(&mut a, *level)
+            .map_err(|e| (at.clone(), format!("[{}]: {e}", s.name)))?;
+    }
     Ok(a)
 }
 

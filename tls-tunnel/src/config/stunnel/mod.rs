@@ -90,6 +90,8 @@ pub(super) struct Section {
     /// Our extension `allowNoEMS = yes`: admit TLS 1.2 peers without the
     /// extended master secret (OpenSSL has no such requirement to lift).
     allow_no_ems: bool,
+    /// `securityLevel` 3 to 5, with its line (0 to 2 restate our policy).
+    security_level: Option<(u8, Loc)>,
     /// `exec` and `execArgs` (split on whitespace, as stunnel: no quoting).
     exec: Option<(String, Loc)>,
     exec_args: Option<String>,

@@ -500,11 +500,7 @@ fn service_option(
                 "tls-tunnel's fixed policy (TLS 1.2 and up, AEAD suites with ECDHE) is at least \
                  OpenSSL level 2",
             ),
-            Ok(3..=5) => {
-                return Err(format!(
-                    "securityLevel = {value}: levels above 2 (key size minimums) are {NOT_YET}"
-                ))
-            }
+            Ok(level @ 3..=5) => s.security_level = Some((level, at)),
             _ => return Err(format!("securityLevel takes 0 to 5, not {value:?}")),
         },
         "ocspaia" => {
