@@ -16,6 +16,7 @@ mod process;
 mod protocol;
 mod proxy_protocol;
 mod ratelog;
+mod redirect;
 mod reload;
 mod seclevel;
 mod service;

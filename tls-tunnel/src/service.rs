@@ -18,6 +18,7 @@ use crate::metrics::ServiceMetrics;
 use crate::protocol::{socks, Kind as ProtocolKind};
 use crate::proxy_protocol::{self, TlsInfo};
 use crate::ratelog::{Kind, LogLimits};
+use crate::redirect::Destination;
 use crate::tls::{Live, TlsConfig};
 use crate::tls_io::{self, Bytes, Outcome, RelayLimits};
 
@@ -535,12 +536,21 @@ async fn run(
             // skipped it, so the rules in force now are applied again to the
             // session's certificate, and such a refusal can only close.
             let leaf = n.peer_certificates.first().map(Vec::as_slice);
-            let names = match crate::access::check(&s.access, leaf) {
-                Ok(names) => names,
-                Err(why) => {
-                    metrics.refused_access.fetch_add(1, Ordering::Relaxed);
-                    return report.outcome = Outcome::Io(format!("access denied: {why}"));
+            // stunnel's redirect: a client that failed goes elsewhere.
+            let destination = crate::redirect::destination(live.redirect.as_ref(), &n);
+            let names = match &destination {
+                Destination::Redirected(_, why) => {
+                    tracing::info!(service = %s.name, peer = %show_peer(report.peer),
+                        "client certificate refused ({why}): redirected");
+                    None
                 }
+                Destination::Service(_) => match crate::access::check(&s.access, leaf) {
+                    Ok(names) => names,
+                    Err(why) => {
+                        metrics.refused_access.fetch_add(1, Ordering::Relaxed);
+                        return report.outcome = Outcome::Io(format!("access denied: {why}"));
+                    }
+                },
             };
             handshake_done(s, &n);
             if s.protocol
@@ -554,7 +564,7 @@ async fn run(
                 }
             }
             let mut program = None;
-            if let Some(exec) = &s.exec {
+            if let (Some(exec), Destination::Service(_)) = (&s.exec, &destination) {
                 let env = crate::exec::environment(report.peer, leaf);
                 match crate::exec::spawn(exec, &env) {
                     Ok((stdio, child)) => {
@@ -567,7 +577,10 @@ async fn run(
             let mut target = match early {
                 Some(target) => target,
                 None => {
-                    let targets = live.targets_for(n.server_name.as_deref());
+                    let targets = match &destination {
+                        Destination::Service(_) => live.targets_for(n.server_name.as_deref()),
+                        Destination::Redirected(targets, _) => targets,
+                    };
                     match connect_target(live, metrics, targets).await {
                         Ok(target) => target,
                         Err(e) => return report.outcome = Outcome::Io(format!("target: {e}")),

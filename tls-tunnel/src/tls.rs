@@ -33,6 +33,8 @@ pub struct Live {
     pub sessions: Sessions,
     /// Connections so far, for round-robin failover between targets.
     pub next_target: std::sync::atomic::AtomicUsize,
+    /// Server mode with stunnel's redirect: judges clients after the handshake.
+    pub redirect: Option<crate::redirect::Redirect>,
 }
 
 /// The engine configuration of one service.
@@ -50,9 +52,14 @@ impl Live {
     /// what they were made under changed (see [`Sessions::continues`]).
     pub fn build(service: Service, previous: Option<&Live>) -> Result<Live, String> {
         let previous = previous.map(|p| &p.sessions);
+        let mut redirect = None;
         let (tls, sessions) = match service.mode {
             Mode::Server => {
                 let (mut config, trust) = server_config(&service)?;
+                redirect = crate::redirect::Redirect::install(
+                    &mut config.client_verifier,
+                    &service.access.redirect,
+                );
                 let sessions = Sessions::keep_or_new(previous, Basis::new(&service, None, trust))?;
                 config.ticketer = sessions.ticketer();
                 config.session_cache = sessions.session_cache();
@@ -79,6 +86,7 @@ impl Live {
             tls,
             sessions,
             next_target: Default::default(),
+            redirect,
         })
     }
 
@@ -370,6 +378,9 @@ struct Basis {
     /// stunnel's securityLevel: a session made under a lower one must not
     /// resume under a higher one.
     security_level: u8,
+    /// stunnel's redirect: a session admitted for redirection must not
+    /// resume in a configuration that refuses such clients.
+    redirect: Vec<Addr>,
     /// Digests of the certificates peers are checked against and, in
     /// client mode, of our own certificate.
     trust: Vec<u8>,
@@ -389,6 +400,7 @@ impl Basis {
             check_ip: service.check_ip.clone(),
             check_email: service.check_email.clone(),
             security_level: service.algorithms.security_level,
+            redirect: service.access.redirect.clone(),
             trust,
         }
     }

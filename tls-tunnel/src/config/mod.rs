@@ -190,6 +190,10 @@ pub struct Access {
     /// (stunnel's `requireCert = yes` without verifyChain or verifyPeer);
     /// the handshake still proves it holds the key.
     pub require_any: bool,
+    /// stunnel's `redirect`: a client whose certificate fails these checks
+    /// (or who sends none) is not refused but connected here instead of the
+    /// service's targets. Empty: such clients are refused.
+    pub redirect: Vec<Addr>,
 }
 
 impl Access {

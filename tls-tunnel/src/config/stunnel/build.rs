@@ -268,6 +268,7 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
                     allow_email: emails,
                     optional: checks.require == Some(false),
                     require_any: false,
+                    redirect: Vec::new(),
                 };
             } else if checks.require == Some(true) {
                 // stunnel's meaning: any certificate, but one.
@@ -293,7 +294,48 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
             format!("[{}]: {e}", s.name),
         )
     })?;
+    redirect(s, &mut service, notices)?;
     Ok(Built::Service(Box::new(service)))
+}
+
+/// stunnel's `redirect`: server mode, clients that fail certificate
+/// verification go to these addresses. As in stunnel it has no effect in
+/// client mode or with a protocol (such clients are refused); without
+/// certificate verification there is no failure to redirect.
+fn redirect(
+    s: &Section,
+    service: &mut Service,
+    notices: &mut Vec<String>,
+) -> Result<(), (Loc, String)> {
+    let Some((_, at)) = s.redirect.first() else {
+        return Ok(());
+    };
+    let no_effect = match (service.mode, &service.protocol) {
+        (Mode::Client, _) => "it applies to server mode only",
+        (Mode::Server, Some(_)) => {
+            "protocol negotiations do not combine with it: clients whose certificate fails \
+             verification are refused"
+        }
+        (Mode::Server, None) => {
+            if !service.access.enabled() {
+                return Err((
+                    at.clone(),
+                    format!(
+                        "[{}]: redirect sends clients whose certificate fails verification \
+                         elsewhere: it needs verifyChain or verifyPeer with CAfile",
+                        s.name
+                    ),
+                ));
+            }
+            service.access.redirect = s.redirect.iter().map(|(a, _)| a.clone()).collect();
+            return Ok(());
+        }
+    };
+    notices.push(format!(
+        "{at}: [{}]: redirect has no effect (as in stunnel): {no_effect}",
+        s.name
+    ));
+    Ok(())
 }
 
 /// A server-mode `sni = parent:pattern` section.

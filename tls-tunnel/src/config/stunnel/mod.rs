@@ -55,6 +55,8 @@ pub(super) struct Section {
     at: Loc,
     accept: Option<(Addr, Loc)>,
     connect: Vec<Addr>,
+    /// `redirect` addresses, with their lines.
+    redirect: Vec<(Addr, Loc)>,
     client: Option<bool>,
     cert: Option<String>,
     key: Option<String>,

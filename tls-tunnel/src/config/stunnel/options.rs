@@ -46,7 +46,7 @@ const RANDOM: &str = "randomness comes from the operating system (getrandom), th
                       generator to seed";
 
 /// Options refused whatever their value, with the reason.
-const REFUSED: [(&str, &str); 11] = [
+const REFUSED: [(&str, &str); 10] = [
     ("caengine", ENGINE),
     ("engineid", ENGINE),
     ("enginenum", ENGINE),
@@ -67,11 +67,6 @@ const REFUSED: [(&str, &str); 11] = [
         "protocoldomain",
         "protocolDomain is the NTLM domain of protocolAuthentication = ntlm, and NTLM is not \
          supported (it rests on MD4 and DES): use protocolAuthentication = basic",
-    ),
-    (
-        "redirect",
-        "redirecting clients whose certificate fails verification to another address is not \
-         implemented yet: such clients are refused with an alert",
     ),
 ];
 
@@ -274,6 +269,7 @@ fn service_option(
     match lower {
         "accept" => s.accept = Some((address(value, "0.0.0.0")?, at)),
         "connect" => s.connect.push(address(value, "localhost")?),
+        "redirect" => s.redirect.push((address(value, "localhost")?, at)),
         "client" => s.client = Some(yes_no(key, value)?),
         "cert" => {
             let l = value.to_ascii_lowercase();
