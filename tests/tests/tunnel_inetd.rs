@@ -3,7 +3,8 @@
 //! accepted TCP connection as its standard input and output. Server mode
 //! to a target and to a program (exec, with stunnel's environment), client
 //! mode to a TLS server; the process serves that one connection and exits,
-//! and nothing but the connection's bytes reaches standard output.
+//! and nothing but the connection's bytes reaches standard output. Also
+//! exec with `pty = yes`: the program runs on a pseudo-terminal.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -224,4 +225,52 @@ fn inetd_mode_refuses_a_standard_input_that_is_not_a_socket() {
     assert!(out.stdout.is_empty(), "{:?}", out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("inetd mode"), "{err}");
+}
+
+#[test]
+fn pty_yes_runs_the_program_on_a_terminal() {
+    let dir = temp_dir("pty");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let script = dir.join("prog.sh");
+    std::fs::write(
+        &script,
+        "[ -t 0 ] && [ -t 1 ] && echo \"terminal: yes\"\ntty\nread line\necho \"got: $line\"\n",
+    )
+    .unwrap();
+    let (probe, port) = local_listener();
+    drop(probe);
+    let conf = dir.join("pty.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\n[prog]\naccept = 127.0.0.1:{port}\ncert = {}\nkey = {}\n\
+             exec = /bin/sh\nexecArgs = sh {}\npty = yes\n",
+            cert.cert.display(),
+            cert.key.display(),
+            script.display()
+        ),
+    )
+    .unwrap();
+    let tunnel = Tunnel::start(["--config".as_ref(), conf.as_os_str()], &[port]);
+    let sock = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    set_timeouts(&sock).unwrap();
+    let mut tls = tls_over(sock, "localhost", &cert.der);
+    tls.write_all(b"hello terminal\n").unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("got: hello terminal") {
+        match tls.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    let seen = String::from_utf8_lossy(&seen).into_owned();
+    // A terminal: the program sees one, and its lines end in CR LF.
+    assert!(
+        seen.contains("terminal: yes\r\n"),
+        "{seen:?}\n{}",
+        tunnel.log()
+    );
+    assert!(seen.contains("/dev/pts/"), "{seen:?}");
+    assert!(seen.contains("got: hello terminal"), "{seen:?}");
 }

@@ -487,6 +487,9 @@ pub struct Exec {
     pub program: PathBuf,
     /// Its arguments, starting with its name (`argv[0]`).
     pub args: Vec<String>,
+    /// Its standard input and output are a pseudo-terminal (stunnel's
+    /// `pty = yes`) instead of a socket.
+    pub pty: bool,
 }
 
 /// Log output format.

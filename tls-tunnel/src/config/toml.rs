@@ -338,6 +338,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             Some([program, ..]) => Some(super::Exec {
                 program: PathBuf::from(program),
                 args: s.exec.clone().unwrap_or_default(),
+                pty: false,
             }),
             Some([]) => return Err("exec needs the program: exec = [\"/path\", \"arg\"...]".into()),
         },

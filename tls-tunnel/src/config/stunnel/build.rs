@@ -286,6 +286,7 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
             Some(a) => a.split_whitespace().map(str::to_string).collect(),
             None => vec![program.clone()],
         },
+        pty: s.pty,
     });
     let (options, at) = &s.protocol;
     options.apply(&mut service).map_err(|e| {

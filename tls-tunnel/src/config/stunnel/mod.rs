@@ -97,6 +97,8 @@ pub(super) struct Section {
     /// `exec` and `execArgs` (split on whitespace, as stunnel: no quoting).
     exec: Option<(String, Loc)>,
     exec_args: Option<String>,
+    /// `pty = yes`: exec on a pseudo-terminal.
+    pty: bool,
     /// `protocol` and `protocol*` options, with the line of `protocol` (or
     /// of the first of the others).
     protocol: (crate::protocol::Options, Option<Loc>),

@@ -328,15 +328,7 @@ fn service_option(
         "allownoems" => s.allow_no_ems = yes_no(key, value)?,
         "options" => option(global, s, value, at)?,
         "exec" => s.exec = Some((value.to_string(), at)),
-        "pty" => {
-            if yes_no(key, value)? {
-                return Err(
-                    "pty = yes (running exec on a pseudo-terminal) is not implemented yet: \
-                     exec runs the program on a pair of pipes"
-                        .into(),
-                );
-            }
-        }
+        "pty" => s.pty = yes_no(key, value)?,
         "execargs" => s.exec_args = Some(value.to_string()),
         "protocol"
         | "protocolhost"
