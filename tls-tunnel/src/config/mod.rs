@@ -730,6 +730,13 @@ pub fn validate(service: &Service) -> Result<(), String> {
             if a.cacert.is_none() && (has_rule || a.pinned) {
                 return Err("client-certificate rules (allow-cn/allow-san/allow-all/verifyPeer) need a CA file (cacert/CAfile)".into());
             }
+            if !a.redirect.is_empty() && a.cacert.is_none() {
+                return Err(
+                    "redirect needs a CA file (cacert/CAfile): it sends clients whose \
+                            certificate fails verification elsewhere"
+                        .into(),
+                );
+            }
             if a.allow_all && (!a.allow_cn.is_empty() || !a.allow_san.is_empty()) {
                 return Err("allow-all cannot be combined with allow-cn or allow-san".into());
             }
