@@ -4,7 +4,8 @@
 //! to a target and to a program (exec, with stunnel's environment), client
 //! mode to a TLS server; the process serves that one connection and exits,
 //! and nothing but the connection's bytes reaches standard output. Also
-//! exec with `pty = yes`: the program runs on a pseudo-terminal.
+//! exec with `pty = yes`: the program runs on a pseudo-terminal. stunnel4
+//! runs the same inetd files as the oracle.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -273,4 +274,71 @@ fn pty_yes_runs_the_program_on_a_terminal() {
     );
     assert!(seen.contains("/dev/pts/"), "{seen:?}");
     assert!(seen.contains("got: hello terminal"), "{seen:?}");
+}
+
+/// stunnel4 is the oracle: the same inetd-mode file, the same connection
+/// on standard input, the same bytes through (server mode to a backend
+/// that greets, and exec).
+#[test]
+fn stunnel_and_tls_tunnel_agree_in_inetd_mode() {
+    let stunnel = require("stunnel4", "stunnel4");
+    let dir = temp_dir("inetd-oracle");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let greeter = tls_tests::stunnel::Greeter::start("b1");
+    let script = dir.join("prog.sh");
+    std::fs::write(&script, "echo \"program for $REMOTE_HOST\"\n").unwrap();
+    let files = [
+        (
+            "connect",
+            format!("connect = 127.0.0.1:{}\n", greeter.port),
+            "backend-b1\n",
+        ),
+        (
+            "exec",
+            format!("exec = /bin/sh\nexecArgs = sh {}\n", script.display()),
+            "program for 127.0.0.1\n",
+        ),
+    ];
+    for (name, service, want) in files {
+        let conf = dir.join(format!("{name}.conf"));
+        std::fs::write(
+            &conf,
+            format!(
+                "foreground = yes\nsyslog = no\npid =\ncert = {}\nkey = {}\n{service}",
+                cert.cert.display(),
+                cert.key.display()
+            ),
+        )
+        .unwrap();
+        for tool in ["stunnel4", "tls-tunnel"] {
+            let (client, accepted) = tcp_pair();
+            let log = dir.join(format!("{name}-{tool}.log"));
+            let input = OwnedFd::from(accepted.try_clone().unwrap());
+            let mut cmd = if tool == "stunnel4" {
+                Command::new(&stunnel)
+            } else {
+                let mut c = Command::new(tunnel_bin());
+                c.arg("--config");
+                c
+            };
+            let mut child = cmd
+                .arg(&conf)
+                .stdin(Stdio::from(input))
+                .stdout(Stdio::from(OwnedFd::from(accepted)))
+                .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+                .spawn()
+                .unwrap();
+            let mut tls = tls_over(client, "localhost", &cert.der);
+            let mut got = Vec::new();
+            let _ = tls.read_to_end(&mut got);
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                want,
+                "{tool} on {name}:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            drop(tls);
+            exits_cleanly(&mut child, &log);
+        }
+    }
 }
