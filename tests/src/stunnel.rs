@@ -181,6 +181,50 @@ pub fn write_pki(dir: &Path) {
             ["rehash", hashed.to_str().unwrap()],
         );
     }
+    write_level_certs(dir);
+}
+
+/// Self-signed server certificates of given key strengths, for the
+/// securityLevel files: `p384` (192 bits), `rsa2048` (112) and `rsa3072`
+/// (128); each as NAME.crt, NAME.key and NAME.pem. RSA keys come from
+/// `openssl genpkey` (rcgen's ring backend cannot make them).
+pub fn write_level_certs(dir: &Path) {
+    let openssl = require("openssl", "openssl");
+    let rsa = |bits: u32| {
+        let out = run_tool(
+            &openssl,
+            [
+                "genpkey".to_string(),
+                "-algorithm".into(),
+                "RSA".into(),
+                "-pkeyopt".into(),
+                format!("rsa_keygen_bits:{bits}"),
+            ],
+        );
+        let pem = String::from_utf8(out).unwrap();
+        KeyPair::from_pem_and_sign_algo(&pem, &rcgen::PKCS_RSA_SHA256).unwrap()
+    };
+    for (name, key) in [
+        (
+            "p384",
+            KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap(),
+        ),
+        ("rsa2048", rsa(2048)),
+        ("rsa3072", rsa(3072)),
+    ] {
+        let mut p = CertificateParams::new(vec!["server.test".to_string()]).unwrap();
+        p.distinguished_name.push(DnType::CommonName, name);
+        p.not_before = date_time_ymd(2020, 1, 1);
+        p.not_after = date_time_ymd(2049, 12, 31);
+        let cert = p.self_signed(&key).unwrap();
+        std::fs::write(dir.join(format!("{name}.crt")), cert.pem()).unwrap();
+        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+        std::fs::write(
+            dir.join(format!("{name}.pem")),
+            format!("{}{}", cert.pem(), key.serialize_pem()),
+        )
+        .unwrap();
+    }
 }
 
 /// A plaintext backend: each connection gets `backend-NAME\n`, then its

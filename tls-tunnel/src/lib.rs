@@ -10,3 +10,4 @@ pub mod keystore;
 pub mod listen;
 pub mod protocol;
 pub mod proxy_protocol;
+pub mod seclevel;

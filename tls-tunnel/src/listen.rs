@@ -198,6 +198,10 @@ impl Listener {
                 }
                 Ok(Listener::Unix(UnixListener::bind(path)?, path.clone()))
             }
+            Addr::Stdio => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "inetd mode serves its standard input and has no listener",
+            )),
         }
     }
 
@@ -291,13 +295,18 @@ pub async fn connect(
                 }
             }
             Addr::Unix(_) => vec![None],
+            Addr::Stdio => {
+                last = io::Error::new(io::ErrorKind::Unsupported, "stdin is not a target");
+                failed(&last);
+                continue;
+            }
         };
         for addr in addrs {
             let attempt = async {
                 match (target, addr) {
                     (_, Some(addr)) => connect_tcp(addr, net).await.map(Stream::Tcp),
                     (Addr::Unix(p), None) => UnixStream::connect(p).await.map(Stream::Unix),
-                    (Addr::Tcp(_), None) => Err(io::ErrorKind::NotFound.into()),
+                    (Addr::Tcp(_) | Addr::Stdio, None) => Err(io::ErrorKind::NotFound.into()),
                 }
             };
             let shown = addr.map_or_else(|| target.to_string(), |a| format!("{target} ({a})"));

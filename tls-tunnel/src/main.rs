@@ -10,6 +10,7 @@ mod config;
 mod exec;
 mod generate;
 mod http;
+mod inetd;
 mod keyfile;
 mod keystore;
 mod limits;
@@ -21,9 +22,11 @@ mod protocol;
 mod proxy_protocol;
 mod quiet;
 mod ratelog;
+mod redirect;
 mod reload;
 mod sandbox;
 mod selfsigned;
+mod seclevel;
 mod service;
 mod stateful_tickets;
 mod status;
@@ -103,7 +106,11 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let global = config.global;
-    if !global.foreground {
+    // inetd mode: the connection is on our standard streams; no fork.
+    let inetd = lives
+        .iter()
+        .any(|l| l.service.listen == crate::config::Addr::Stdio);
+    if !global.foreground && !inetd {
         if let Err(e) = daemonize() {
             eprintln!("tls-tunnel: cannot go to the background: {e}");
             return ExitCode::from(EXIT_RUNTIME);
@@ -160,6 +167,20 @@ fn main() -> ExitCode {
     };
     for notice in &global.notices {
         tracing::info!("{notice}");
+    }
+    if inetd {
+        // A file without sections has exactly one service.
+        let Some(live) = lives.pop() else {
+            return ExitCode::from(EXIT_CONFIG);
+        };
+        return match inetd::serve(&runtime, live, &privileges) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e}");
+                eprintln!("tls-tunnel: {e}");
+                ExitCode::from(EXIT_RUNTIME)
+            }
+        };
     }
     let code = runtime.block_on(run(cli, global.clone(), lives, sink, privileges, sandbox));
     if let Some(pid) = &global.pid_file {

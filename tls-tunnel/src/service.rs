@@ -18,6 +18,7 @@ use crate::metrics::{ConnState, Reason, ServiceMetrics};
 use crate::protocol::{socks, Kind as ProtocolKind};
 use crate::proxy_protocol::{self, TlsInfo};
 use crate::ratelog::{Kind, LogLimits};
+use crate::redirect::Destination;
 use crate::tls::{Live, TlsConfig};
 use crate::tls_io::{self, Bytes, Outcome, RelayLimits};
 
@@ -199,6 +200,15 @@ pub async fn accept_loop(
             drop(guard);
         });
     }
+}
+
+/// Serves one connection that something else accepted (inetd mode): its
+/// whole life and its closing line, as for a connection we accepted.
+pub async fn serve_one(stream: Stream, handle: &ServiceHandle) {
+    handle.metrics.accepted.fetch_add(1, Ordering::Relaxed);
+    // The only connection: its handshake place is never contested.
+    let slot = handle.admission.admit().await;
+    connection(stream, handle.current(), handle, slot).await;
 }
 
 /// The IANA name of a protocol version.
@@ -547,12 +557,21 @@ async fn run(
             // skipped it, so the rules in force now are applied again to the
             // session's certificate, and such a refusal can only close.
             let leaf = n.peer_certificates.first().map(Vec::as_slice);
-            let names = match crate::access::check(&s.access, leaf) {
-                Ok(names) => names,
-                Err(why) => {
-                    metrics.count(Reason::AccessDenied);
-                    return report.outcome = Outcome::Io(format!("access denied: {why}"));
+            // stunnel's redirect: a client that failed goes elsewhere.
+            let destination = crate::redirect::destination(live.redirect.as_ref(), &n);
+            let names = match &destination {
+                Destination::Redirected(_, why) => {
+                    tracing::info!(service = %s.name, peer = %show_peer(report.peer),
+                        "client certificate refused ({why}): redirected");
+                    None
                 }
+                Destination::Service(_) => match crate::access::check(&s.access, leaf) {
+                    Ok(names) => names,
+                    Err(why) => {
+                        metrics.count(Reason::AccessDenied);
+                        return report.outcome = Outcome::Io(format!("access denied: {why}"));
+                    }
+                },
             };
             handshake_done(s, &n);
             if s.protocol
@@ -571,7 +590,7 @@ async fn run(
                 }
             }
             let mut program = None;
-            if let Some(exec) = &s.exec {
+            if let (Some(exec), Destination::Service(_)) = (&s.exec, &destination) {
                 let env = crate::exec::environment(report.peer, leaf);
                 match crate::exec::spawn(exec, &env) {
                     Ok((stdio, child)) => {
@@ -586,7 +605,10 @@ async fn run(
             let mut target = match early {
                 Some(target) => target,
                 None => {
-                    let targets = live.targets_for(n.server_name.as_deref());
+                    let targets = match &destination {
+                        Destination::Service(_) => live.targets_for(n.server_name.as_deref()),
+                        Destination::Redirected(targets, _) => targets,
+                    };
                     match connect_target(live, metrics, targets).await {
                         Ok(target) => target,
                         Err(e) => {

@@ -38,6 +38,8 @@ pub struct Live {
     /// The certificates this configuration serves or presents, for
     /// `/_status` and the expiry gauge.
     pub certificates: Vec<CertInfo>,
+    /// Server mode with stunnel's redirect: judges clients after the handshake.
+    pub redirect: Option<crate::redirect::Redirect>,
 }
 
 /// The engine configuration of one service.
@@ -56,9 +58,14 @@ impl Live {
     pub fn build(service: Service, previous: Option<&Live>) -> Result<Live, String> {
         let previous = previous.map(|p| &p.sessions);
         let mut certificates = Vec::new();
+        let mut redirect = None;
         let (tls, sessions) = match service.mode {
             Mode::Server => {
                 let (mut config, trust) = server_config(&service, &mut certificates)?;
+                redirect = crate::redirect::Redirect::install(
+                    &mut config.client_verifier,
+                    &service.access.redirect,
+                );
                 let sessions = Sessions::keep_or_new(previous, Basis::new(&service, None, trust))?;
                 config.ticketer = sessions.ticketer();
                 config.session_cache = sessions.session_cache();
@@ -86,6 +93,7 @@ impl Live {
             sessions,
             next_target: Default::default(),
             certificates,
+            redirect,
         })
     }
 
@@ -133,6 +141,14 @@ pub fn read(path: &Path, what: &str) -> Result<Vec<u8>, String> {
 /// [`crate::keyfile::cert_and_key`]).
 pub fn load_cert(files: &CertFiles) -> Result<Arc<CertifiedKey>, String> {
     crate::keyfile::load(files)
+}
+
+/// Checks our own chain against the service's securityLevel, as OpenSSL
+/// does when it loads a certificate: `what` names it in the error.
+fn own_level(service: &Service, key: &CertifiedKey, what: &str) -> Result<(), String> {
+    let chain = key.chain().iter().map(Vec::as_slice);
+    crate::seclevel::check_chain(service.algorithms.security_level, chain)
+        .map_err(|e| format!("{what}: {e}"))
 }
 
 /// Loads the certificates of a CA file (DER, in file order).
@@ -194,11 +210,18 @@ fn server_config(
     service: &Service,
     certs: &mut Vec<CertInfo>,
 ) -> Result<(ServerConfig, Vec<u8>), String> {
+    let name = |c: Option<&CertFiles>| {
+        c.map_or_else(
+            || "the self-signed certificate (no cert given)".to_string(),
+            |f| f.cert.display().to_string(),
+        )
+    };
     let mut routes = Vec::new();
     for route in &service.sni_routes {
         if let Some(files) = &route.cert {
             let key = load_cert(files)?;
             describe(certs, format!("sni:{}", route.name), &key);
+            own_level(service, &key, &name(Some(files)))?;
             routes.push((route.name.clone(), key));
         }
     }
@@ -209,6 +232,7 @@ fn server_config(
             Some(files) => load_cert(files)?,
             None => crate::selfsigned::get()?.key.clone(),
         };
+        own_level(service, &default, &name(service.cert.as_ref()))?;
         describe(certs, "default".into(), &default);
         Arc::new(SniResolver { default, routes })
     };
@@ -251,6 +275,15 @@ fn server_config(
     }
     if service.access.require_any && config.client_verifier.is_none() {
         config.client_verifier = Some(Arc::new(AnyClientCert));
+    }
+    let level = service.algorithms.security_level;
+    if crate::seclevel::bits(level) > 0 {
+        // Chains are held to the level when they are verified at all.
+        let chains = service.access.cacert.is_some();
+        config.client_verifier = config.client_verifier.map(|v| {
+            Arc::new(crate::seclevel::ClientLevel::new(v, level, chains))
+                as Arc<dyn ClientCertVerifier>
+        });
     }
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     config.versions = service.algorithms.versions.clone();
@@ -330,6 +363,13 @@ fn client_config(
             service: service.name.clone(),
         })
     };
+    let level = service.algorithms.security_level;
+    let verifier: Arc<dyn ServerCertVerifier> = if crate::seclevel::bits(level) > 0 {
+        let chains = service.verify != ServerVerify::Insecure;
+        Arc::new(crate::seclevel::ServerLevel::new(verifier, level, chains))
+    } else {
+        verifier
+    };
     let mut config = ClientConfig::new(
         verifier,
         Arc::new(entropy::HostEntropy),
@@ -338,6 +378,7 @@ fn client_config(
     if let Some(files) = &service.cert {
         let key = load_cert(files)?;
         describe(certs, "client".into(), &key);
+        own_level(service, &key, &files.cert.display().to_string())?;
         trust.extend(digest_certs(key.chain()));
         config.client_cert = Some(key);
     }
@@ -373,6 +414,12 @@ struct Basis {
     check_ip: Vec<IpAddr>,
     check_email: Vec<String>,
     verify_names: crate::config::NameRules,
+    /// stunnel's securityLevel: a session made under a lower one must not
+    /// resume under a higher one.
+    security_level: u8,
+    /// stunnel's redirect: a session admitted for redirection must not
+    /// resume in a configuration that refuses such clients.
+    redirect: Vec<Addr>,
     /// Digests of the certificates peers are checked against and, in
     /// client mode, of our own certificate.
     trust: Vec<u8>,
@@ -392,6 +439,8 @@ impl Basis {
             check_ip: service.check_ip.clone(),
             check_email: service.check_email.clone(),
             verify_names: service.verify_names.clone(),
+            security_level: service.algorithms.security_level,
+            redirect: service.access.redirect.clone(),
             trust,
         }
     }

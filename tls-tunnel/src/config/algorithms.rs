@@ -29,6 +29,10 @@ pub struct Algorithms {
     /// synchronised with another one by a man in the middle (the triple
     /// handshake attack).
     pub allow_no_ems: bool,
+    /// OpenSSL's security level (stunnel's securityLevel): 2 and below are
+    /// our fixed policy; 3 and 4 ask for 128 and 192 bits of security of
+    /// keys, signatures, groups and ciphers (see `crate::seclevel`).
+    pub security_level: u8,
 }
 
 impl Default for Algorithms {
@@ -39,6 +43,7 @@ impl Default for Algorithms {
             tls12_suites: DEFAULT_TLS12_CIPHER_SUITES.to_vec(),
             groups: DEFAULT_GROUPS.to_vec(),
             allow_no_ems: false,
+            security_level: 2,
         }
     }
 }

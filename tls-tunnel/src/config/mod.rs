@@ -78,6 +78,10 @@ pub enum Addr {
     Tcp(String),
     /// A Unix stream socket path (`unix:/path` or an absolute path).
     Unix(PathBuf),
+    /// No listener: the one connection is the socket on standard input and
+    /// output, as inetd, xinetd or systemd (`Accept=yes`) hand it over
+    /// (stunnel's inetd mode, a stunnel.conf without sections). Never a target.
+    Stdio,
 }
 
 impl Addr {
@@ -122,7 +126,7 @@ impl Addr {
                 let (host, _) = s.rsplit_once(':')?;
                 Some(host.trim_start_matches('[').trim_end_matches(']'))
             }
-            Addr::Unix(_) => None,
+            Addr::Unix(_) | Addr::Stdio => None,
         }
     }
 }
@@ -132,6 +136,7 @@ impl fmt::Display for Addr {
         match self {
             Addr::Tcp(s) => f.write_str(s),
             Addr::Unix(p) => write!(f, "unix:{}", p.display()),
+            Addr::Stdio => f.write_str("stdin (inetd mode)"),
         }
     }
 }
@@ -204,6 +209,10 @@ pub struct Access {
     /// (stunnel's `requireCert = yes` without verifyChain or verifyPeer);
     /// the handshake still proves it holds the key.
     pub require_any: bool,
+    /// stunnel's `redirect`: a client whose certificate fails these checks
+    /// (or who sends none) is not refused but connected here instead of the
+    /// service's targets. Empty: such clients are refused.
+    pub redirect: Vec<Addr>,
 }
 
 impl Access {
@@ -529,6 +538,9 @@ pub struct Exec {
     pub program: PathBuf,
     /// Its arguments, starting with its name (`argv[0]`).
     pub args: Vec<String>,
+    /// Its standard input and output are a pseudo-terminal (stunnel's
+    /// `pty = yes`) instead of a socket.
+    pub pty: bool,
 }
 
 /// Log output format.
@@ -806,6 +818,13 @@ pub fn validate(service: &Service) -> Result<(), String> {
                 return Err(
                     "client-certificate rules (allow-cn/-ou/-dns/-uri/-san/-all, verifyPeer) \
                             need a CA file (cacert/CAfile)"
+                        .into(),
+                );
+            }
+            if !a.redirect.is_empty() && a.cacert.is_none() {
+                return Err(
+                    "redirect needs a CA file (cacert/CAfile): it sends clients whose \
+                            certificate fails verification elsewhere"
                         .into(),
                 );
             }

@@ -86,6 +86,14 @@ struct ServiceToml {
     #[serde(default)]
     accept_proxy: bool,
     exec: Option<Vec<String>>,
+    /// exec on a pseudo-terminal (stunnel's `pty = yes`).
+    #[serde(default)]
+    exec_pty: bool,
+    /// Where clients failing certificate verification go (stunnel's `redirect`).
+    #[serde(default)]
+    redirect: Vec<String>,
+    /// OpenSSL's security level, 0 to 4 (stunnel's `securityLevel`).
+    security_level: Option<u8>,
     protocol: Option<String>,
     protocol_host: Option<String>,
     protocol_username: Option<String>,
@@ -335,7 +343,9 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             if let Some(n) = s.session_cache_size {
                 resumption.cache_size = check_session_cache_size(n)?;
             }
-            resumption.tickets = s.session_tickets.unwrap_or(true);
+            // From securityLevel 3 tickets are off, as in OpenSSL.
+            resumption.tickets =
+                s.session_tickets.unwrap_or(true) && s.security_level.unwrap_or(2) < 3;
         }
         Mode::Client => {
             if s.session_timeout.is_some()
@@ -377,6 +387,17 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
         }
     }
     algorithms.allow_no_ems = s.allow_no_ems;
+    if let Some(level) = s.security_level {
+        algorithms.security_level = level;
+        crate::seclevel::restrict(&mut algorithms, level)
+            .map_err(|e| e.replace("securityLevel", "security_level"))?;
+    }
+    if mode == Mode::Client && !s.redirect.is_empty() {
+        return Err("redirect applies to server mode only".into());
+    }
+    if s.exec_pty && s.exec.is_none() {
+        return Err("exec_pty needs exec".into());
+    }
     let access = match mode {
         Mode::Server => Access {
             cacert: s.cacert.clone(),
@@ -388,6 +409,11 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             allow_dns: s.allow_dns.clone(),
             allow_uri: s.allow_uri.clone(),
             allow_spki: pins(&s.allow_spki_pin)?,
+            redirect: s
+                .redirect
+                .iter()
+                .map(|a| Addr::parse(a))
+                .collect::<Result<_, _>>()?,
             ..Access::default()
         },
         Mode::Client => Access::default(),
@@ -461,6 +487,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             Some([program, ..]) => Some(super::Exec {
                 program: PathBuf::from(program),
                 args: s.exec.clone().unwrap_or_default(),
+                pty: s.exec_pty,
             }),
             Some([]) => return Err("exec needs the program: exec = [\"/path\", \"arg\"...]".into()),
         },
@@ -691,5 +718,29 @@ target = "127.0.0.1:81"
         bad("server", "session_resumption = \"yes\"", "t.toml:8:");
         bad("client", "session_timeout = \"5m\"", "server mode only");
         bad("client", "session_tickets = false", "server mode only");
+        bad("client", "redirect = [\"127.0.0.1:2\"]", "server mode only");
+        bad(
+            "server",
+            "redirect = [\"127.0.0.1:2\"]",
+            "redirect needs a CA file",
+        );
+        bad("server", "security_level = 5", "P-521");
+        bad("server", "exec_pty = true", "exec_pty needs exec");
+    }
+
+    #[test]
+    fn security_level_and_redirect() {
+        let c = parse(
+            "t.toml",
+            "[[service]]\nname = \"a\"\nmode = \"server\"\nlisten = \"1\"\n\
+             target = \"127.0.0.1:1\"\ncacert = \"/ca.pem\"\nallow_all = true\n\
+             redirect = [\"127.0.0.1:2\"]\nsecurity_level = 4\n",
+        )
+        .unwrap();
+        let s = &c.services[0];
+        assert_eq!(s.access.redirect, vec![Addr::Tcp("127.0.0.1:2".into())]);
+        assert_eq!(s.algorithms.security_level, 4);
+        assert_eq!(s.algorithms.groups, vec![tls_core::NamedGroup::Secp384r1]);
+        assert!(!s.resumption.tickets);
     }
 }

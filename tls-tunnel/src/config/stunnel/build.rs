@@ -135,14 +135,15 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
         }
     }
 
-    let Some((listen, _)) = s.accept.clone() else {
-        if s.exec.is_some() {
+    let listen = match (s.accept.clone(), s.inetd) {
+        (Some((listen, _)), _) => listen,
+        (None, true) => Addr::Stdio,
+        (None, false) => {
             return Err(err(
-                "exec without accept is stunnel's inetd mode (the program's standard input \
-                 is the connection), which tls-tunnel does not support: add accept",
-            ));
+                "no accept address (stunnel's inetd mode, serving standard input, is a file \
+                 without [sections], its service options before any section)",
+            ))
         }
-        return Err(err("no accept address"));
     };
     let mut net = s.net.clone();
     if net.unix_owner.is_some() && !matches!(listen, Addr::Unix(_)) {
@@ -253,7 +254,8 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
             if let Some((size, _)) = s.session_cache_size {
                 r.cache_size = size;
             }
-            r.tickets = s.no_ticket.is_none();
+            // securityLevel 3 and up turns tickets off, as in OpenSSL.
+            r.tickets = s.no_ticket.is_none() && service.algorithms.security_level < 3;
             r.ticket_secret = ticket_secret(s)?;
             if !s.check_ip.is_empty() {
                 return Err(err("checkIP is supported in client mode only"));
@@ -288,6 +290,7 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
             Some(a) => a.split_whitespace().map(str::to_string).collect(),
             None => vec![program.clone()],
         },
+        pty: s.pty,
     });
     let (options, at) = &s.protocol;
     options.apply(&mut service).map_err(|e| {
@@ -296,6 +299,7 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
             format!("[{}]: {e}", s.name),
         )
     })?;
+    redirect(s, &mut service, notices)?;
     Ok(Built::Service(Box::new(service)))
 }
 
@@ -316,6 +320,46 @@ fn psk(s: &Section) -> Result<Option<super::super::psk::PskSettings>, (Loc, Stri
             },
         })),
     }
+}
+
+/// stunnel's `redirect`: server mode, clients that fail certificate
+/// verification go to these addresses. As in stunnel it has no effect in
+/// client mode or with a protocol (such clients are refused); without
+/// certificate verification there is no failure to redirect.
+fn redirect(
+    s: &Section,
+    service: &mut Service,
+    notices: &mut Vec<String>,
+) -> Result<(), (Loc, String)> {
+    let Some((_, at)) = s.redirect.first() else {
+        return Ok(());
+    };
+    let no_effect = match (service.mode, &service.protocol) {
+        (Mode::Client, _) => "it applies to server mode only",
+        (Mode::Server, Some(_)) => {
+            "protocol negotiations do not combine with it: clients whose certificate fails \
+             verification are refused"
+        }
+        (Mode::Server, None) => {
+            if !service.access.enabled() {
+                return Err((
+                    at.clone(),
+                    format!(
+                        "[{}]: redirect sends clients whose certificate fails verification \
+                         elsewhere: it needs verifyChain or verifyPeer with CAfile",
+                        s.name
+                    ),
+                ));
+            }
+            service.access.redirect = s.redirect.iter().map(|(a, _)| a.clone()).collect();
+            return Ok(());
+        }
+    };
+    notices.push(format!(
+        "{at}: [{}]: redirect has no effect (as in stunnel): {no_effect}",
+        s.name
+    ));
+    Ok(())
 }
 
 /// A server-mode `sni = parent:pattern` section.
@@ -440,6 +484,11 @@ fn algorithms(s: &Section) -> Result<Algorithms, (Loc, String)> {
         a.groups = groups.clone();
     }
     a.allow_no_ems = s.allow_no_ems;
+    if let Some((level, at)) = &s.security_level {
+        a.security_level = *level;
+        crate::seclevel::restrict(&mut a, *level)
+            .map_err(|e| (at.clone(), format!("[{}]: {e}", s.name)))?;
+    }
     Ok(a)
 }
 

@@ -55,6 +55,8 @@ pub(super) struct Section {
     at: Loc,
     accept: Option<(Addr, Loc)>,
     connect: Vec<Addr>,
+    /// `redirect` addresses, with their lines.
+    redirect: Vec<(Addr, Loc)>,
     client: Option<bool>,
     cert: Option<String>,
     key: Option<String>,
@@ -90,9 +92,13 @@ pub(super) struct Section {
     /// Our extension `allowNoEMS = yes`: admit TLS 1.2 peers without the
     /// extended master secret (OpenSSL has no such requirement to lift).
     allow_no_ems: bool,
+    /// `securityLevel` 3 to 5, with its line (0 to 2 restate our policy).
+    security_level: Option<(u8, Loc)>,
     /// `exec` and `execArgs` (split on whitespace, as stunnel: no quoting).
     exec: Option<(String, Loc)>,
     exec_args: Option<String>,
+    /// `pty = yes`: exec on a pseudo-terminal.
+    pty: bool,
     /// `protocol` and `protocol*` options, with the line of `protocol` (or
     /// of the first of the others).
     protocol: (crate::protocol::Options, Option<Loc>),
@@ -100,6 +106,9 @@ pub(super) struct Section {
     /// `PSKsecrets` with its line, and `PSKidentity`.
     psk_secrets: Option<(String, Loc)>,
     psk_identity: Option<(String, Loc)>,
+    /// The service of a file without sections: stunnel's inetd mode, which
+    /// serves the connection on standard input instead of accepting.
+    inetd: bool,
     /// One of its lines was refused: its service is not built, so that the
     /// error is not followed by consequences of it ("no target").
     broken: bool,
@@ -170,10 +179,20 @@ fn parse_with(file: &str, text: &str, includes: bool) -> Result<Config, ConfigEr
             }
         }
     }
-    if sections.is_empty() && errors.0.is_empty() {
-        errors
-            .0
-            .push(ConfigError::new(file, "no [service] section"));
+    if sections.is_empty() && (!defaults.connect.is_empty() || defaults.exec.is_some()) {
+        // stunnel's inetd mode: the service options are the global ones.
+        defaults.name = global.syslog_ident.clone();
+        defaults.at = Loc {
+            seq: 0,
+            at: file.to_string(),
+        };
+        defaults.inetd = true;
+        sections.push(defaults);
+    } else if sections.is_empty() && errors.0.is_empty() {
+        errors.0.push(ConfigError::new(
+            file,
+            "no [service] section (and no connect or exec for inetd mode)",
+        ));
     }
     let services = build::build(&sections, &mut errors, &mut global.notices);
     global.notices.dedup();

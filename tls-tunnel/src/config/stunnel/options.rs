@@ -46,7 +46,7 @@ const RANDOM: &str = "randomness comes from the operating system (getrandom), th
                       generator to seed";
 
 /// Options refused whatever their value, with the reason.
-const REFUSED: [(&str, &str); 9] = [
+const REFUSED: [(&str, &str); 8] = [
     ("caengine", ENGINE),
     ("engineid", ENGINE),
     ("enginenum", ENGINE),
@@ -65,11 +65,6 @@ const REFUSED: [(&str, &str); 9] = [
         "protocoldomain",
         "protocolDomain is the NTLM domain of protocolAuthentication = ntlm, and NTLM is not \
          supported (it rests on MD4 and DES): use protocolAuthentication = basic",
-    ),
-    (
-        "redirect",
-        "redirecting clients whose certificate fails verification to another address is not \
-         implemented yet: such clients are refused with an alert",
     ),
 ];
 
@@ -272,6 +267,7 @@ fn service_option(
     match lower {
         "accept" => s.accept = Some((address(value, "0.0.0.0")?, at)),
         "connect" => s.connect.push(address(value, "localhost")?),
+        "redirect" => s.redirect.push((address(value, "localhost")?, at)),
         "client" => s.client = Some(yes_no(key, value)?),
         "cert" => s.cert = Some(value.to_string()),
         "key" => s.key = Some(value.to_string()),
@@ -324,15 +320,7 @@ fn service_option(
         "pskidentity" => s.psk_identity = Some((value.to_string(), at)),
         "options" => option(global, s, value, at)?,
         "exec" => s.exec = Some((value.to_string(), at)),
-        "pty" => {
-            if yes_no(key, value)? {
-                return Err(
-                    "pty = yes (running exec on a pseudo-terminal) is not implemented yet: \
-                     exec runs the program on a pair of pipes"
-                        .into(),
-                );
-            }
-        }
+        "pty" => s.pty = yes_no(key, value)?,
         "execargs" => s.exec_args = Some(value.to_string()),
         "protocol"
         | "protocolhost"
@@ -492,11 +480,7 @@ fn service_option(
                 "tls-tunnel's fixed policy (TLS 1.2 and up, AEAD suites with ECDHE) is at least \
                  OpenSSL level 2",
             ),
-            Ok(3..=5) => {
-                return Err(format!(
-                    "securityLevel = {value}: levels above 2 (key size minimums) are {NOT_YET}"
-                ))
-            }
+            Ok(level @ 3..=5) => s.security_level = Some((level, at)),
             _ => return Err(format!("securityLevel takes 0 to 5, not {value:?}")),
         },
         "ocspaia" => {

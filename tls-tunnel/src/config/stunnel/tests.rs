@@ -654,3 +654,59 @@ fn psk_options() {
     .unwrap_err();
     assert!(e.message.contains("SHA-256"), "{e}");
 }
+
+#[test]
+fn a_file_without_sections_is_inetd_mode() {
+    let c = parse("i.conf", "cert = /c.pem\nkey = /k.pem\nconnect = 143\n").unwrap();
+    assert_eq!(c.services.len(), 1);
+    let s = &c.services[0];
+    assert_eq!(s.listen, Addr::Stdio);
+    assert_eq!(s.name, "stunnel");
+    assert_eq!(s.mode, Mode::Server);
+    let c = parse(
+        "i.conf",
+        "service = imapd\nexec = /usr/sbin/imapd\nexecArgs = imapd\n",
+    )
+    .unwrap();
+    assert_eq!(c.services[0].name, "imapd");
+    assert_eq!(c.services[0].listen, Addr::Stdio);
+    assert!(c.services[0].exec.is_some());
+    // A section still needs its accept, as in stunnel.
+    let e = parse("i.conf", "[a]\nexec = /bin/cat\n").unwrap_err();
+    assert!(e.message.contains("no accept address"), "{e}");
+    // Globals alone, without connect or exec, are no service.
+    let e = parse("i.conf", "foreground = yes\n").unwrap_err();
+    assert!(e.message.contains("no [service] section"), "{e}");
+}
+
+#[test]
+fn redirect_as_stunnel_reads_it() {
+    let c = parse(
+        "r.conf",
+        "[r]\naccept = 1\nconnect = 2\nredirect = 3\nverifyChain = yes\nCAfile = /ca.pem\n",
+    )
+    .unwrap();
+    assert_eq!(
+        c.services[0].access.redirect,
+        vec![Addr::Tcp("localhost:3".into())]
+    );
+    // Nothing to fail without verification: refused on its line, as stunnel does.
+    let e = parse("r.conf", "[r]\naccept = 1\nconnect = 2\nredirect = 3\n").unwrap_err();
+    assert_eq!(e.location, "r.conf:4");
+    assert!(e.message.contains("verifyChain or verifyPeer"), "{e}");
+    // Client mode: no effect, said at start.
+    let c = parse(
+        "r.conf",
+        "[r]\nclient = yes\naccept = 1\nconnect = h:2\nredirect = 3\nverifyChain = no\n",
+    )
+    .unwrap();
+    assert!(c.services[0].access.redirect.is_empty());
+    assert!(
+        c.global
+            .notices
+            .iter()
+            .any(|n| n.contains("r.conf:5") && n.contains("server mode only")),
+        "{:?}",
+        c.global.notices
+    );
+}
