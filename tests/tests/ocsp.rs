@@ -40,7 +40,11 @@ impl Fixture {
     }
 
     fn target(&self, name: &str) -> OcspTarget {
-        OcspTarget::find(&self.pki.der(name), &self.issuers).expect("issuer found")
+        let (target, index) =
+            OcspTarget::find(&self.pki.der(name), &self.issuers).expect("issuer found");
+        let issuer = if name == "stranger" { 0 } else { 1 };
+        assert_eq!(index, issuer, "{name}'s issuer");
+        target
     }
 
     /// Asks `openssl ocsp` about `name` with our request, signed by `signer`.

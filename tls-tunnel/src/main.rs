@@ -11,6 +11,7 @@ mod exec;
 mod limits;
 mod listen;
 mod metrics;
+mod ocsp;
 mod process;
 mod protocol;
 mod proxy_protocol;

@@ -535,6 +535,11 @@ async fn run(
                     return report.outcome = Outcome::Io(format!("access denied: {why}"));
                 }
             };
+            if let Some(ocsp) = &live.ocsp {
+                if let Err(why) = ocsp.check(&n.peer_certificates, &s.name).await {
+                    return report.outcome = Outcome::Io(format!("OCSP: {why}"));
+                }
+            }
             handshake_done(s, &n);
             if s.protocol
                 .as_ref()
@@ -618,6 +623,11 @@ async fn run(
             metrics.handshake_done(hs.elapsed());
             report.negotiated = conn.negotiated().cloned();
             if let Some(n) = &report.negotiated {
+                if let Some(ocsp) = &live.ocsp {
+                    if let Err(why) = ocsp.check(&n.peer_certificates, &s.name).await {
+                        return report.outcome = Outcome::Io(format!("OCSP: {why}"));
+                    }
+                }
                 handshake_done(s, n);
             }
             // In client mode the TLS peer is the target and the plaintext side the accepted socket.

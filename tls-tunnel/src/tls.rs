@@ -33,6 +33,8 @@ pub struct Live {
     pub sessions: Sessions,
     /// Connections so far, for round-robin failover between targets.
     pub next_target: std::sync::atomic::AtomicUsize,
+    /// OCSP checks of the peer's certificates, when configured.
+    pub ocsp: Option<Arc<crate::ocsp::OcspChecker>>,
 }
 
 /// The engine configuration of one service.
@@ -74,11 +76,13 @@ impl Live {
                 (TlsConfig::Client(Arc::new(config), name), sessions)
             }
         };
+        let ocsp = crate::ocsp::OcspChecker::build(&service)?;
         Ok(Live {
             service,
             tls,
             sessions,
             next_target: Default::default(),
+            ocsp,
         })
     }
 

@@ -134,19 +134,21 @@ impl Default for OcspSigners {
 impl OcspTarget {
     /// The target for `cert` (DER), issued by the first of `issuers` whose
     /// subject is the certificate's issuer name and whose key verifies the
-    /// certificate's signature; `None` when none does (or `cert` does not
-    /// parse).
-    pub fn find(cert: &[u8], issuers: &[OcspIssuer]) -> Option<OcspTarget> {
+    /// certificate's signature, with that issuer's index; `None` when none
+    /// does (or `cert` does not parse).
+    pub fn find(cert: &[u8], issuers: &[OcspIssuer]) -> Option<(OcspTarget, usize)> {
         let c = Cert::parse(cert).ok()?;
-        let issuer = issuers
+        let index = issuers
             .iter()
-            .find(|i| i.subject == c.issuer && c.verify_signed_by(&i.spki).is_ok())?;
-        Some(OcspTarget {
+            .position(|i| i.subject == c.issuer && c.verify_signed_by(&i.spki).is_ok())?;
+        let issuer = issuers.get(index)?;
+        let target = OcspTarget {
             cert: cert.to_vec(),
             serial: c.serial.to_vec(),
             issuer_name: c.issuer.to_vec(),
             issuer_spki: issuer.spki.clone(),
-        })
+        };
+        Some((target, index))
     }
 
     /// The certificate asked about (DER).

@@ -46,7 +46,7 @@ const RANDOM: &str = "randomness comes from the operating system (getrandom), th
                       generator to seed";
 
 /// Options refused whatever their value, with the reason.
-const REFUSED: [(&str, &str); 11] = [
+const REFUSED: [(&str, &str); 10] = [
     ("caengine", ENGINE),
     ("engineid", ENGINE),
     ("enginenum", ENGINE),
@@ -60,7 +60,6 @@ const REFUSED: [(&str, &str); 11] = [
         "sessiond",
         "the sessiond shared session cache is not supported",
     ),
-    ("ocsp", "OCSP checking is not implemented yet"),
     ("pskidentity", "TLS 1.3 external PSK is not implemented yet"),
     ("psksecrets", "TLS 1.3 external PSK is not implemented yet"),
     (
@@ -507,20 +506,15 @@ fn service_option(
             }
             _ => return Err(format!("securityLevel takes 0 to 5, not {value:?}")),
         },
-        "ocspaia" => {
-            if yes_no(key, value)? {
-                note(
-                    global,
-                    key,
-                    value,
-                    "OCSP is not implemented yet: certificates are checked against the CAs and \
-                     CRLs only",
-                );
-            }
+        "ocsp" => {
+            crate::config::ocsp::parse_http_url(value)?;
+            s.ocsp.url = Some(value.to_string());
         }
-        "ocspflag" | "ocspnonce" | "ocsprequire" | "timeoutocsp" => {
-            note(global, key, value, "OCSP is not implemented yet")
-        }
+        "ocspaia" => s.ocsp.aia = yes_no(key, value)?,
+        "ocspflag" => s.ocsp.apply_flag(value)?,
+        "ocspnonce" => s.ocsp.nonce = yes_no(key, value)?,
+        "ocsprequire" => s.ocsp.require = yes_no(key, value)?,
+        "timeoutocsp" => s.ocsp.timeout = secs(value)?,
         "logid" => note(
             global,
             key,

@@ -1,0 +1,155 @@
+//! stunnel's OCSP options end to end: a tls-tunnel configured by
+//! stunnel.conf checks its peer's certificate with `openssl ocsp` as the
+//! responder (behind an HTTP front on 127.0.0.1, see `tls_tests::ocsp`).
+//! Client mode checks the server's certificate, server mode the client's:
+//! good passes, revoked is refused, a responder that is down refuses with
+//! `OCSPrequire = yes` (the default) and passes with `no`; `OCSPaia` finds
+//! the responder in the certificate; `OCSPnonce` round-trips.
+
+use std::io::Read;
+use std::path::Path;
+
+use tls_tests::ocsp::{OcspPki, Responder, ResponderSocket};
+use tls_tests::peer::{connect_local, free_port};
+use tls_tests::stunnel::Greeter;
+use tls_tests::tunnel::{temp_dir, Tunnel};
+
+/// A PKI whose leaves' AIA names the responder, and the responder.
+fn setup(tag: &str, requests: usize) -> (OcspPki, Responder) {
+    let dir = temp_dir(tag);
+    let socket = ResponderSocket::bind();
+    let pki = OcspPki::generate(&dir, socket.port);
+    let responder = socket.serve(&pki, "resp", requests);
+    (pki, responder)
+}
+
+/// Starts tls-tunnel on a stunnel.conf with one service `[svc]` made of
+/// `lines`, listening on `port`.
+fn start(pki: &OcspPki, name: &str, port: u16, lines: &[String]) -> Tunnel {
+    let conf = pki.file(&format!("{name}.conf"));
+    let text = format!(
+        "foreground = yes\nsyslog = no\ndebug = 7\n[svc]\naccept = 127.0.0.1:{port}\n{}\n",
+        lines.join("\n")
+    );
+    std::fs::write(&conf, text).expect("write conf");
+    Tunnel::start(["--config", conf.to_str().expect("utf-8")], &[port])
+}
+
+fn path(p: &Path) -> String {
+    p.to_str().expect("utf-8").to_string()
+}
+
+/// What a plaintext client of `port` reads until the end.
+fn greeting(port: u16) -> String {
+    let mut sock = connect_local(port).expect("connect");
+    let mut out = Vec::new();
+    let _ = sock.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A server-mode tunnel presenting `leaf` in front of `backend`.
+fn server(pki: &OcspPki, leaf: &str, backend: &Greeter, extra: &[String]) -> (Tunnel, u16) {
+    let port = free_port();
+    let mut lines = vec![
+        format!("connect = 127.0.0.1:{}", backend.port),
+        format!("cert = {}", path(&pki.file(&format!("{leaf}.pem")))),
+        format!("key = {}", path(&pki.file(&format!("{leaf}.key")))),
+    ];
+    lines.extend_from_slice(extra);
+    (
+        start(pki, &format!("server-{leaf}-{port}"), port, &lines),
+        port,
+    )
+}
+
+/// A client-mode tunnel to `target` verifying the server against the CA.
+fn client(pki: &OcspPki, target: u16, extra: &[String]) -> (Tunnel, u16) {
+    let port = free_port();
+    let mut lines = vec![
+        "client = yes".to_string(),
+        format!("connect = 127.0.0.1:{target}"),
+        format!("CAfile = {}", path(&pki.file("ca.pem"))),
+        "verifyChain = yes".into(),
+        "checkHost = localhost".into(),
+    ];
+    lines.extend_from_slice(extra);
+    (start(pki, &format!("client-{port}"), port, &lines), port)
+}
+
+#[test]
+fn client_mode_checks_the_server_certificate() {
+    let (pki, responder) = setup("ocsp-client", 16);
+    let backend = Greeter::start("ocsp");
+    let ocsp = format!("OCSP = {}", responder.url());
+    let (_good_server, good) = server(&pki, "good", &backend, &[]);
+    let (_revoked_server, revoked) = server(&pki, "revoked", &backend, &[]);
+
+    // OCSP = URL, nonce on and off.
+    for nonce in ["no", "yes"] {
+        let extra = [ocsp.clone(), format!("OCSPnonce = {nonce}")];
+        let (t, port) = client(&pki, good, &extra);
+        assert_eq!(greeting(port), "backend-ocsp\n", "{}", t.log());
+        let (t, port) = client(&pki, revoked, &extra);
+        assert_eq!(
+            greeting(port),
+            "",
+            "revoked server let through\n{}",
+            t.log()
+        );
+        t.expect_log("OCSP: certificate revoked");
+    }
+    // OCSPaia: the responder named in the certificate.
+    let (t, port) = client(&pki, good, &["OCSPaia = yes".into()]);
+    assert_eq!(greeting(port), "backend-ocsp\n", "{}", t.log());
+    let (t, port) = client(&pki, revoked, &["OCSPaia = yes".into()]);
+    assert_eq!(greeting(port), "");
+    t.expect_log("OCSP: certificate revoked");
+    assert!(responder.served() >= 6, "served {}", responder.served());
+
+    // Without OCSP options the revoked certificate passes (CAs only).
+    let (_t, port) = client(&pki, revoked, &[]);
+    assert_eq!(greeting(port), "backend-ocsp\n");
+}
+
+#[test]
+fn responder_down_follows_ocsp_require() {
+    let (pki, _responder) = setup("ocsp-down", 1);
+    let backend = Greeter::start("ocsp");
+    let (_good_server, good) = server(&pki, "good", &backend, &[]);
+    // Nothing listens there.
+    let down = format!("OCSP = http://127.0.0.1:{}/", free_port());
+
+    let (t, port) = client(&pki, good, std::slice::from_ref(&down));
+    assert_eq!(greeting(port), "", "{}", t.log());
+    t.expect_log("no conclusive OCSP answer");
+    let (t, port) = client(&pki, good, &[down.clone(), "OCSPrequire = yes".into()]);
+    assert_eq!(greeting(port), "", "{}", t.log());
+
+    let (t, port) = client(&pki, good, &[down, "OCSPrequire = no".into()]);
+    assert_eq!(greeting(port), "backend-ocsp\n", "{}", t.log());
+    t.expect_log("allowed by OCSPrequire = no");
+}
+
+#[test]
+fn server_mode_checks_client_certificates() {
+    let (pki, responder) = setup("ocsp-server", 8);
+    let backend = Greeter::start("mtls");
+    let checks = [
+        format!("CAfile = {}", path(&pki.file("ca.pem"))),
+        "verifyChain = yes".to_string(),
+        format!("OCSP = {}", responder.url()),
+    ];
+    let (t, server_port) = server(&pki, "good", &backend, &checks);
+    for (leaf, expected) in [("good", "backend-mtls\n"), ("revoked", "")] {
+        let (_c, port) = client(
+            &pki,
+            server_port,
+            &[
+                format!("cert = {}", path(&pki.file(&format!("{leaf}.pem")))),
+                format!("key = {}", path(&pki.file(&format!("{leaf}.key")))),
+            ],
+        );
+        assert_eq!(greeting(port), expected, "client {leaf}\n{}", t.log());
+    }
+    t.expect_log("OCSP: certificate revoked");
+}
