@@ -4,13 +4,16 @@
 //! Client mode checks the server's certificate, server mode the client's:
 //! good passes, revoked is refused, a responder that is down refuses with
 //! `OCSPrequire = yes` (the default) and passes with `no`; `OCSPaia` finds
-//! the responder in the certificate; `OCSPnonce` round-trips.
+//! the responder in the certificate; `OCSPnonce` round-trips. In server
+//! mode the service's own certificate gets its AIA response stapled, seen
+//! by `openssl s_client -status` over TLS 1.3 and TLS 1.2.
 
 use std::io::Read;
 use std::path::Path;
 
 use tls_tests::ocsp::{OcspPki, Responder, ResponderSocket};
-use tls_tests::peer::{connect_local, free_port};
+use tls_tests::openssl_peer::openssl;
+use tls_tests::peer::{connect_local, free_port, Peer, PEER_TIMEOUT};
 use tls_tests::stunnel::Greeter;
 use tls_tests::tunnel::{temp_dir, Tunnel};
 
@@ -152,4 +155,81 @@ fn server_mode_checks_client_certificates() {
         assert_eq!(greeting(port), expected, "client {leaf}\n{}", t.log());
     }
     t.expect_log("OCSP: certificate revoked");
+}
+
+/// `openssl s_client -status` against `port` with `version`: its output.
+fn s_client_status(pki: &OcspPki, port: u16, version: &str) -> String {
+    let mut client = Peer::spawn(
+        &openssl(),
+        [
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-status",
+            version,
+            "-CAfile",
+            &path(&pki.file("ca.pem")),
+            "-verify_return_error",
+            "-ign_eof",
+        ],
+    );
+    client.close_stdin();
+    client.wait(PEER_TIMEOUT);
+    String::from_utf8_lossy(&client.stdout()).into_owned()
+}
+
+#[test]
+fn server_mode_staples_the_aia_response() {
+    let (pki, responder) = setup("ocsp-staple", 8);
+    let backend = Greeter::start("staple");
+    // The certificate file carries the issuer, so the request can name it.
+    let chain = pki.file("good-chain.pem");
+    let mut text = std::fs::read(pki.file("good.pem")).expect("good.pem");
+    text.extend(std::fs::read(pki.file("ca.pem")).expect("ca.pem"));
+    std::fs::write(&chain, text).expect("chain");
+    let port = free_port();
+    let t = start(
+        &pki,
+        "staple",
+        port,
+        &[
+            format!("connect = 127.0.0.1:{}", backend.port),
+            format!("cert = {}", path(&chain)),
+            format!("key = {}", path(&pki.file("good.key"))),
+        ],
+    );
+    // The fetch starts with the service; the first handshakes may come
+    // before the response is in (bounded wait for it).
+    t.expect_log("OCSP stapling: response from");
+    for version in ["-tls1_3", "-tls1_2"] {
+        let out = s_client_status(&pki, port, version);
+        assert!(
+            out.contains("OCSP Response Status: successful") && out.contains("Cert Status: good"),
+            "{version}: no staple\n{out}\n{}",
+            t.log()
+        );
+        assert!(out.contains("backend-staple"), "{out}");
+    }
+    assert_eq!(responder.served(), 1, "one fetch serves every handshake");
+
+    // The revoked certificate is not stapled (the response says revoked).
+    let (pki2, _responder2) = setup("ocsp-staple-revoked", 2);
+    let chain = pki2.file("revoked-chain.pem");
+    let mut text = std::fs::read(pki2.file("revoked.pem")).expect("revoked.pem");
+    text.extend(std::fs::read(pki2.file("ca.pem")).expect("ca.pem"));
+    std::fs::write(&chain, text).expect("chain");
+    let port = free_port();
+    let t = start(
+        &pki2,
+        "staple-revoked",
+        port,
+        &[
+            format!("connect = 127.0.0.1:{}", backend.port),
+            format!("cert = {}", path(&chain)),
+            format!("key = {}", path(&pki2.file("revoked.key"))),
+        ],
+    );
+    t.expect_log("not stapled");
+    let out = s_client_status(&pki2, port, "-tls1_3");
+    assert!(out.contains("OCSP response: no response sent"), "{out}");
 }

@@ -18,6 +18,7 @@ mod proxy_protocol;
 mod ratelog;
 mod reload;
 mod service;
+mod stapling;
 mod stateful_tickets;
 mod systemd;
 mod tls;

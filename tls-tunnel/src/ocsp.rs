@@ -29,6 +29,8 @@ use crate::trust::CaFile;
 /// Certificates of one path checked at most (the peer's chain is bounded by
 /// the handshake's size limits too).
 const MAX_DEPTH: usize = 10;
+/// AIA responders asked per certificate, at most.
+const MAX_AIA_URLS: usize = 4;
 /// Bytes of HTTP headers accepted before the response body.
 const MAX_HEADERS: usize = 16 * 1024;
 
@@ -143,6 +145,8 @@ impl OcspChecker {
         } else {
             Vec::new()
         };
+        // A certificate could name many: each may cost TIMEOUTocsp.
+        urls.truncate(MAX_AIA_URLS);
         urls.extend(self.settings.url.iter().cloned());
         if urls.is_empty() {
             return Answer::Inconclusive("the certificate names no OCSP responder".into());
@@ -199,7 +203,7 @@ impl OcspChecker {
 
 /// POSTs `request` to `url` and returns the response body, all within
 /// `timeout`.
-async fn fetch(url: &str, request: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
+pub async fn fetch(url: &str, request: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
     let u = parse_http_url(url)?;
     let exchange = async {
         let mut sock = tokio::net::TcpStream::connect((u.host.as_str(), u.port))

@@ -135,6 +135,9 @@ pub async fn accept_loop(
     stop: watch::Receiver<bool>,
 ) {
     let tls_server = handle.current().service.mode == Mode::Server;
+    if let Some(stapler) = &handle.current().stapler {
+        stapler.kick();
+    }
     let logs = &handle.logs;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -483,6 +486,9 @@ async fn run(
                         return report.outcome = Outcome::Io(e);
                     }
                 }
+            }
+            if let Some(stapler) = &live.stapler {
+                stapler.kick();
             }
             let mut conn = Connection::server(config.clone());
             let hs = Instant::now();

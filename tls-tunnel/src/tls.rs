@@ -35,6 +35,8 @@ pub struct Live {
     pub next_target: std::sync::atomic::AtomicUsize,
     /// OCSP checks of the peer's certificates, when configured.
     pub ocsp: Option<Arc<crate::ocsp::OcspChecker>>,
+    /// OCSP responses stapled by a server-mode service.
+    pub stapler: Option<Arc<crate::stapling::Stapler>>,
 }
 
 /// The engine configuration of one service.
@@ -52,9 +54,15 @@ impl Live {
     /// what they were made under changed (see [`Sessions::continues`]).
     pub fn build(service: Service, previous: Option<&Live>) -> Result<Live, String> {
         let previous = previous.map(|p| &p.sessions);
+        let mut stapler = None;
         let (tls, sessions) = match service.mode {
             Mode::Server => {
                 let (mut config, trust) = server_config(&service)?;
+                stapler = crate::stapling::Stapler::build(&service, &config.certs)?;
+                config.tls.ocsp_stapler = stapler
+                    .clone()
+                    .map(|s| s as Arc<dyn tls_core::stapling::OcspStapler>);
+                let mut config = config.tls;
                 let sessions = Sessions::keep_or_new(previous, Basis::new(&service, None, trust))?;
                 config.ticketer = sessions.ticketer();
                 config.session_cache = sessions.session_cache();
@@ -83,6 +91,7 @@ impl Live {
             sessions,
             next_target: Default::default(),
             ocsp,
+            stapler,
         })
     }
 
@@ -194,9 +203,15 @@ impl ResolvesServerCert for SniResolver {
     }
 }
 
+/// A server configuration with the certificates it presents.
+struct ServerSetup {
+    tls: ServerConfig,
+    certs: Vec<Arc<CertifiedKey>>,
+}
+
 /// The server configuration, without session state, and the digest of the
 /// CA file client certificates are checked against.
-fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
+fn server_config(service: &Service) -> Result<(ServerSetup, Vec<u8>), String> {
     let default = match &service.cert {
         Some(files) => load_cert(files)?,
         None => self_signed()?.0,
@@ -207,6 +222,8 @@ fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
             routes.push((route.name.clone(), load_cert(files)?));
         }
     }
+    let mut certs = vec![default.clone()];
+    certs.extend(routes.iter().map(|(_, k)| k.clone()));
     let mut config = ServerConfig::new(
         Arc::new(SniResolver { default, routes }),
         Arc::new(entropy::HostEntropy),
@@ -242,7 +259,7 @@ fn server_config(service: &Service) -> Result<(ServerConfig, Vec<u8>), String> {
     config.cipher_suites = service.algorithms.cipher_suites();
     config.groups = service.algorithms.groups.clone();
     config.allow_no_ems = service.algorithms.allow_no_ems;
-    Ok((config, trust))
+    Ok((ServerSetup { tls: config, certs }, trust))
 }
 
 /// stunnel's `requireCert = yes` without verifyChain or verifyPeer: a

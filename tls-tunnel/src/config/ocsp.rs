@@ -24,10 +24,14 @@ pub struct OcspSettings {
     /// Responses signed by a delegated responder are accepted (cleared by
     /// `OCSPflag = NODELEGATED`).
     pub delegated: bool,
+    /// Server mode: the service's own certificates get OCSP responses
+    /// fetched from their AIA responders and stapled (stunnel does this
+    /// whenever it can).
+    pub staple: bool,
 }
 
 impl Default for OcspSettings {
-    /// Off (no URL, no AIA); when turned on: no nonce, require a conclusive
+    /// Off (no URL, no AIA, no stapling); when turned on: no nonce, require a conclusive
     /// answer, 5 s per request (stunnel's defaults), both kinds of signer.
     fn default() -> Self {
         OcspSettings {
@@ -38,6 +42,7 @@ impl Default for OcspSettings {
             timeout: Duration::from_secs(5),
             ca_signed: true,
             delegated: true,
+            staple: false,
         }
     }
 }
