@@ -13,7 +13,7 @@ use std::path::Path;
 
 use tls_tests::ocsp::{OcspPki, Responder, ResponderSocket};
 use tls_tests::openssl_peer::openssl;
-use tls_tests::peer::{connect_local, free_port, Peer, PEER_TIMEOUT};
+use tls_tests::peer::{connect_local, free_port, require, Peer, PEER_TIMEOUT};
 use tls_tests::stunnel::Greeter;
 use tls_tests::tunnel::{temp_dir, Tunnel};
 
@@ -31,7 +31,7 @@ fn setup(tag: &str, requests: usize) -> (OcspPki, Responder) {
 fn start(pki: &OcspPki, name: &str, port: u16, lines: &[String]) -> Tunnel {
     let conf = pki.file(&format!("{name}.conf"));
     let text = format!(
-        "foreground = yes\nsyslog = no\ndebug = 7\n[svc]\naccept = 127.0.0.1:{port}\n{}\n",
+        "foreground = yes\npid =\nsyslog = no\ndebug = 7\n[svc]\naccept = 127.0.0.1:{port}\n{}\n",
         lines.join("\n")
     );
     std::fs::write(&conf, text).expect("write conf");
@@ -232,4 +232,104 @@ fn server_mode_staples_the_aia_response() {
     t.expect_log("not stapled");
     let out = s_client_status(&pki2, port, "-tls1_3");
     assert!(out.contains("OCSP response: no response sent"), "{out}");
+}
+
+/// stunnel4 on the same file as [`start`] writes.
+fn start_stunnel(pki: &OcspPki, name: &str, port: u16) -> Peer {
+    let conf = pki.file(&format!("{name}.conf"));
+    let mut peer = Peer::spawn(&require("stunnel4", "stunnel4"), [conf]);
+    peer.wait_for_port(port);
+    peer
+}
+
+/// stunnel itself is the oracle: the same stunnel.conf (the OCSP options
+/// stunnel 5.68 has: OCSP, OCSPaia, OCSPnonce, OCSPflag) under stunnel4 and
+/// under tls-tunnel, the same clients, the same outcomes. (OCSPflag
+/// NOCASIGN/NODELEGATED change nothing under stunnel: OpenSSL ignores them.)
+#[test]
+fn stunnel_agrees() {
+    let (pki, responder) = setup("ocsp-oracle", 64);
+    let backend = Greeter::start("oracle");
+    let (_good_server, good) = server(&pki, "good", &backend, &[]);
+    let (_revoked_server, revoked) = server(&pki, "revoked", &backend, &[]);
+    let ocsp = format!("OCSP = {}", responder.url());
+    let cases: Vec<(&str, u16, Vec<String>)> = vec![
+        ("url-good", good, vec![ocsp.clone()]),
+        ("url-revoked", revoked, vec![ocsp.clone()]),
+        (
+            "nonce-good",
+            good,
+            vec![ocsp.clone(), "OCSPnonce = yes".into()],
+        ),
+        (
+            "nonce-revoked",
+            revoked,
+            vec![ocsp.clone(), "OCSPnonce = yes".into()],
+        ),
+        ("aia-good", good, vec!["OCSPaia = yes".into()]),
+        ("aia-revoked", revoked, vec!["OCSPaia = yes".into()]),
+        (
+            "nocasign",
+            good,
+            vec![ocsp.clone(), "OCSPflag = NOCASIGN".into()],
+        ),
+        (
+            "nodelegated",
+            good,
+            vec![ocsp.clone(), "OCSPflag = NODELEGATED".into()],
+        ),
+    ];
+    for (case, target, extra) in cases {
+        let (tunnel, port) = client(&pki, target, &extra);
+        let ours = greeting(port);
+        drop(tunnel);
+        let conf = pki.file(&format!("client-{port}.conf"));
+        let text = std::fs::read_to_string(&conf).expect("conf");
+        let port2 = free_port();
+        let text = text.replace(
+            &format!("127.0.0.1:{port}\n"),
+            &format!("127.0.0.1:{port2}\n"),
+        );
+        let name = format!("stunnel-{case}");
+        std::fs::write(pki.file(&format!("{name}.conf")), text).expect("conf");
+        let stunnel = start_stunnel(&pki, &name, port2);
+        let theirs = greeting(port2);
+        assert_eq!(ours, theirs, "{case}\n{}", stunnel.diagnostics());
+        let expected = if case.ends_with("revoked") {
+            ""
+        } else {
+            "backend-oracle\n"
+        };
+        assert_eq!(ours, expected, "{case}");
+    }
+
+    // Server mode: client certificates checked at the responder.
+    let checks = [
+        format!("CAfile = {}", path(&pki.file("ca.pem"))),
+        "verifyChain = yes".to_string(),
+        ocsp.clone(),
+    ];
+    let (t, ours_port) = server(&pki, "good", &backend, &checks);
+    drop(t);
+    let conf =
+        std::fs::read_to_string(pki.file(&format!("server-good-{ours_port}.conf"))).expect("conf");
+    let theirs_port = free_port();
+    let conf = conf.replace(
+        &format!("127.0.0.1:{ours_port}\n"),
+        &format!("127.0.0.1:{theirs_port}\n"),
+    );
+    std::fs::write(pki.file("stunnel-server.conf"), conf).expect("conf");
+    let (_t, ours_port) = server(&pki, "good", &backend, &checks);
+    let _stunnel = start_stunnel(&pki, "stunnel-server", theirs_port);
+    for (leaf, expected) in [("good", "backend-oracle\n"), ("revoked", "")] {
+        let client_cert = [
+            format!("cert = {}", path(&pki.file(&format!("{leaf}.pem")))),
+            format!("key = {}", path(&pki.file(&format!("{leaf}.key")))),
+        ];
+        let (_c1, p1) = client(&pki, ours_port, &client_cert);
+        let (_c2, p2) = client(&pki, theirs_port, &client_cert);
+        let ours = greeting(p1);
+        assert_eq!(ours, greeting(p2), "client certificate {leaf}");
+        assert_eq!(ours, expected, "client certificate {leaf}");
+    }
 }

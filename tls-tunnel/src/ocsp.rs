@@ -151,10 +151,9 @@ impl OcspChecker {
         if urls.is_empty() {
             return Answer::Inconclusive("the certificate names no OCSP responder".into());
         }
-        let signers = OcspSigners {
-            issuer: self.settings.ca_signed,
-            delegated: self.settings.delegated,
-        };
+        // The CA and delegated responders may both sign (see
+        // `OcspSettings::check_flag` for NOCASIGN and NODELEGATED).
+        let signers = OcspSigners::default();
         let mut last = String::new();
         for url in &urls {
             let nonce = if self.settings.nonce {

@@ -18,12 +18,6 @@ pub struct OcspSettings {
     pub require: bool,
     /// The longest one request may take, connect to last byte (`TIMEOUTocsp`).
     pub timeout: Duration,
-    /// Responses signed by the issuing CA itself are accepted (cleared by
-    /// `OCSPflag = NOCASIGN`).
-    pub ca_signed: bool,
-    /// Responses signed by a delegated responder are accepted (cleared by
-    /// `OCSPflag = NODELEGATED`).
-    pub delegated: bool,
     /// Server mode: the service's own certificates get OCSP responses
     /// fetched from their AIA responders and stapled (stunnel does this
     /// whenever it can).
@@ -32,7 +26,7 @@ pub struct OcspSettings {
 
 impl Default for OcspSettings {
     /// Off (no URL, no AIA, no stapling); when turned on: no nonce, require a conclusive
-    /// answer, 5 s per request (stunnel's defaults), both kinds of signer.
+    /// answer, 5 s per request (stunnel's defaults).
     fn default() -> Self {
         OcspSettings {
             url: None,
@@ -40,8 +34,6 @@ impl Default for OcspSettings {
             nonce: false,
             require: true,
             timeout: Duration::from_secs(5),
-            ca_signed: true,
-            delegated: true,
             staple: false,
         }
     }
@@ -53,16 +45,22 @@ impl OcspSettings {
         self.url.is_some() || self.aia
     }
 
-    /// Applies one `OCSPflag` value (stunnel's names of OpenSSL's
+    /// Checks one `OCSPflag` value (stunnel's names of OpenSSL's
     /// `OCSP_basic_verify` flags, case-insensitive). Flags that would skip
-    /// a check of the response are refused, with the reason.
-    pub fn apply_flag(&mut self, flag: &str) -> Result<(), String> {
+    /// a check of the response are refused, with the reason; the others
+    /// change nothing, and `Ok` says why.
+    pub fn check_flag(flag: &str) -> Result<&'static str, String> {
         const WEAKENS: &str = "it would skip a check of the responder's answer";
         match flag.to_ascii_uppercase().as_str() {
-            "NOCASIGN" => self.ca_signed = false,
-            "NODELEGATED" => self.delegated = false,
-            // Requests are not signed and responses are not made here.
-            "NOCERTS" | "RESPID_KEY" => {}
+            // OpenSSL defines them but its verification never reads them, so
+            // under stunnel they change nothing either.
+            "NOCASIGN" | "NODELEGATED" => Ok(
+                "OpenSSL's OCSP verification ignores this flag: responses signed by the CA \
+                    or by a delegated responder are both accepted, as RFC 6960 allows",
+            ),
+            "NOCERTS" | "RESPID_KEY" => Ok(
+                "it concerns signing requests or making responses, which tls-tunnel does not do",
+            ),
             "NOSIGS" | "NOVERIFY" | "NOCHECKS" | "NOTIME" | "NOCHAIN" | "NOEXPLICIT"
             | "TRUSTOTHER" => return Err(format!("OCSPflag = {flag}: refused: {WEAKENS}")),
             "NOINTERN" => {
@@ -71,9 +69,8 @@ impl OcspSettings {
                      only from the response (there is no other place to look for it)"
                 ))
             }
-            _ => return Err(format!("OCSPflag: unknown flag {flag:?}")),
+            _ => Err(format!("OCSPflag: unknown flag {flag:?}")),
         }
-        Ok(())
     }
 }
 
@@ -170,11 +167,9 @@ mod tests {
 
     #[test]
     fn ocsp_flags() {
-        let mut s = OcspSettings::default();
-        s.apply_flag("nocasign").unwrap();
-        s.apply_flag("NODELEGATED").unwrap();
-        s.apply_flag("NOCERTS").unwrap();
-        assert!(!s.ca_signed && !s.delegated);
+        for no_op in ["nocasign", "NODELEGATED", "NOCERTS", "respid_key"] {
+            assert!(OcspSettings::check_flag(no_op).is_ok(), "{no_op}");
+        }
         for weak in [
             "NOSIGS",
             "NOVERIFY",
@@ -183,7 +178,7 @@ mod tests {
             "NOINTERN",
             "BOGUS",
         ] {
-            assert!(s.apply_flag(weak).is_err(), "{weak}");
+            assert!(OcspSettings::check_flag(weak).is_err(), "{weak}");
         }
     }
 }

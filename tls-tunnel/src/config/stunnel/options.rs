@@ -12,6 +12,7 @@ use super::super::algorithms::{
     parse_groups, parse_tls12_suites, parse_tls13_suites, parse_version,
 };
 use super::super::net::{parse_socket_option, SocketSide};
+use super::super::ocsp::OcspSettings;
 use super::super::{check_session_cache_size, check_session_timeout, Addr, Failover, Global};
 use super::{Loc, Section};
 
@@ -511,7 +512,7 @@ fn service_option(
             s.ocsp.url = Some(value.to_string());
         }
         "ocspaia" => s.ocsp.aia = yes_no(key, value)?,
-        "ocspflag" => s.ocsp.apply_flag(value)?,
+        "ocspflag" => note(global, key, value, OcspSettings::check_flag(value)?),
         "ocspnonce" => s.ocsp.nonce = yes_no(key, value)?,
         "ocsprequire" => s.ocsp.require = yes_no(key, value)?,
         "timeoutocsp" => s.ocsp.timeout = secs(value)?,

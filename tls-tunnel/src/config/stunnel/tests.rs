@@ -632,7 +632,12 @@ fn ocsp_options() {
     let c = parse("s.conf", conf).unwrap();
     let o = &c.services[0].trust.ocsp;
     assert_eq!(o.url.as_deref(), Some("http://127.0.0.1:8080/ocsp"));
-    assert!(o.aia && o.nonce && !o.require && !o.ca_signed && o.delegated);
+    assert!(o.aia && o.nonce && !o.require);
+    assert!(c
+        .global
+        .notices
+        .iter()
+        .any(|n| n.contains("OCSPflag = NOCASIGN")));
     assert_eq!(o.timeout, Duration::from_secs(2));
     // The global OCSPaia reaches the other section with stunnel's defaults.
     let o = &c.services[1].trust.ocsp;
