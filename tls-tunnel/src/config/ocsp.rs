@@ -62,13 +62,11 @@ impl OcspSettings {
                 "it concerns signing requests or making responses, which tls-tunnel does not do",
             ),
             "NOSIGS" | "NOVERIFY" | "NOCHECKS" | "NOTIME" | "NOCHAIN" | "NOEXPLICIT"
-            | "TRUSTOTHER" => return Err(format!("OCSPflag = {flag}: refused: {WEAKENS}")),
-            "NOINTERN" => {
-                return Err(format!(
-                    "OCSPflag = {flag}: refused: a delegated responder's certificate is taken \
+            | "TRUSTOTHER" => Err(format!("OCSPflag = {flag}: refused: {WEAKENS}")),
+            "NOINTERN" => Err(format!(
+                "OCSPflag = {flag}: refused: a delegated responder's certificate is taken \
                      only from the response (there is no other place to look for it)"
-                ))
-            }
+            )),
             _ => Err(format!("OCSPflag: unknown flag {flag:?}")),
         }
     }
