@@ -19,8 +19,8 @@ pub struct OcspSettings {
     /// The longest one request may take, connect to last byte (`TIMEOUTocsp`).
     pub timeout: Duration,
     /// Server mode: the service's own certificates get OCSP responses
-    /// fetched from their AIA responders and stapled (stunnel does this
-    /// whenever it can).
+    /// fetched from their AIA responders and stapled (set for stunnel.conf
+    /// server services).
     pub staple: bool,
 }
 
