@@ -1,13 +1,13 @@
 //! OCSP stapling in server mode (stunnel.conf services; issue #14 asks for
-//! it, though Debian's stunnel 5.68 sent no staple for the same file in
-//! our test): for each
-//! certificate the service presents whose authorityInfoAccess names an
-//! OCSP responder and whose issuer is known (the rest of the certificate
-//! file, or the CA file), a response is fetched in the background, verified
-//! (it must say `good`), kept, and refreshed half-way to its nextUpdate (or
-//! hourly without one). Clients that send status_request get it stapled;
-//! an expired or missing response is simply not stapled. Fetches start on
-//! the first connection and are retried at most once a minute.
+//! it, though Debian's stunnel 5.68 sent no staple for the same file in our
+//! test). For each certificate the service presents whose
+//! authorityInfoAccess names an OCSP responder and whose issuer is known
+//! (the rest of the certificate file, or the CA file), a response is
+//! fetched in the background, verified (it must say `good`), kept, and
+//! refreshed half-way to its nextUpdate (or hourly without one). Clients
+//! that send status_request get it stapled; an expired or missing response
+//! is simply not stapled. Fetches start with the accept loop and on
+//! connections when due, retried at most once a minute after a failure.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
