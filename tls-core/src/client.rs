@@ -783,5 +783,5 @@ fn send_client_certificate(
         .client_cert
         .as_deref()
         .and_then(|certified| Some((certified, certified.key().choose_tls13_scheme(offered)?)));
-    tls13::send_certificate(common, request.context, signer, false, transcript)
+    tls13::send_certificate(common, request.context, signer, None, false, transcript)
 }

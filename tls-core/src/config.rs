@@ -295,6 +295,9 @@ pub struct ServerConfig {
     pub rng: Arc<dyn EntropySource>,
     /// The time.
     pub clock: Arc<dyn Clock>,
+    /// Stapled OCSP responses for clients that ask (status_request); none
+    /// by default.
+    pub ocsp_stapler: Option<Arc<dyn crate::stapling::OcspStapler>>,
 }
 
 impl ServerConfig {
@@ -326,6 +329,7 @@ impl ServerConfig {
             session_tickets: 2,
             rng,
             clock,
+            ocsp_stapler: None,
         }
     }
 

@@ -38,6 +38,7 @@ pub mod record;
 mod server;
 mod server12;
 pub mod session12;
+pub mod stapling;
 #[cfg(feature = "std")]
 mod stream;
 pub mod tickets;

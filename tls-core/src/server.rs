@@ -466,10 +466,12 @@ fn send_flight(
             if let Some(verifier) = &verifier {
                 send_certificate_request(common, verifier.as_ref(), &mut transcript)?;
             }
+            let staple = crate::stapling::for_hello(config, ch, certified);
             tls13::send_certificate(
                 common,
                 Vec::new(),
                 Some((certified, *scheme)),
+                staple.as_deref(),
                 true,
                 &mut transcript,
             )?;

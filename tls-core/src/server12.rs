@@ -466,6 +466,12 @@ fn full_handshake(
     if ch.has(ExtensionType::EcPointFormats) {
         extensions.push(ServerExtension::EcPointFormats(vec![0]));
     }
+    let staple = crate::stapling::for_hello(&config, &ch, &certified);
+    if staple.is_some() {
+        extensions.push(ServerExtension::Unknown(
+            crate::stapling::server_hello_extension(),
+        ));
+    }
     let mut hs = Handshake {
         config: config.clone(),
         suite,
@@ -489,6 +495,10 @@ fn full_handshake(
         },
     )?;
     hs.send(common, &Message12::Certificate(certified.chain().to_vec()))?;
+    if let Some(staple) = &staple {
+        hs.transcript
+            .send(common, &crate::stapling::tls12_message(staple))?;
+    }
     let kx = KeyExchange::generate(group)?;
     let params = ecdh_params(group, kx.public_key());
     let signature = certified.key().sign_tls12(

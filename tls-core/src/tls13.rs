@@ -27,19 +27,25 @@ pub fn has_downgrade_sentinel(random: &[u8; 32]) -> bool {
 /// Sends our Certificate (with the request's `context`) and, when we have a
 /// certificate to present, a CertificateVerify over the transcript signed with
 /// `scheme` (RFC 8446 §4.4.2–4.4.3). With no signer, the Certificate is empty.
+/// A `staple` (an OCSP response) goes in the end-entity's entry.
 pub(crate) fn send_certificate(
     common: &mut Common,
     context: Vec<u8>,
     signer: Option<(&CertifiedKey, SignatureScheme)>,
+    staple: Option<&[u8]>,
     we_are_server: bool,
     transcript: &mut Transcript,
 ) -> Result<(), Error> {
     let entries = signer.map_or_else(Vec::new, |(certified, _)| {
-        let entry = |cert: &Vec<u8>| CertificateEntry {
+        let entry = |(i, cert): (usize, &Vec<u8>)| CertificateEntry {
             cert: cert.clone(),
-            extensions: Vec::new(),
+            extensions: staple
+                .filter(|_| i == 0)
+                .map(crate::stapling::entry_extension)
+                .into_iter()
+                .collect(),
         };
-        certified.chain().iter().map(entry).collect()
+        certified.chain().iter().enumerate().map(entry).collect()
     });
     let certificate = CertificatePayload { context, entries };
     common.send_message(&HandshakeMessage::Certificate(certificate), transcript)?;

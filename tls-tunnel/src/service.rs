@@ -143,6 +143,9 @@ pub async fn accept_loop(
     stop: watch::Receiver<bool>,
 ) {
     let tls_server = handle.current().service.mode == Mode::Server;
+    if let Some(stapler) = &handle.current().stapler {
+        stapler.kick();
+    }
     let logs = &handle.logs;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -514,6 +517,9 @@ async fn run(
                     }
                 }
             }
+            if let Some(stapler) = &live.stapler {
+                stapler.kick();
+            }
             let mut conn = Connection::server(config.clone());
             let hs = Instant::now();
             let hello = || {
@@ -573,6 +579,11 @@ async fn run(
                     }
                 },
             };
+            if let Some(ocsp) = &live.ocsp {
+                if let Err(why) = ocsp.check(&n.peer_certificates, &s.name).await {
+                    return report.outcome = Outcome::Io(format!("OCSP: {why}"));
+                }
+            }
             handshake_done(s, &n);
             if s.protocol
                 .as_ref()
@@ -679,6 +690,11 @@ async fn run(
             state.established();
             report.negotiated = conn.negotiated().cloned();
             if let Some(n) = &report.negotiated {
+                if let Some(ocsp) = &live.ocsp {
+                    if let Err(why) = ocsp.check(&n.peer_certificates, &s.name).await {
+                        return report.outcome = Outcome::Io(format!("OCSP: {why}"));
+                    }
+                }
                 handshake_done(s, n);
             }
             // In client mode the TLS peer is the target and the plaintext side the accepted socket.

@@ -40,6 +40,10 @@ pub struct Live {
     pub certificates: Vec<CertInfo>,
     /// Server mode with stunnel's redirect: judges clients after the handshake.
     pub redirect: Option<crate::redirect::Redirect>,
+    /// OCSP checks of the peer's certificates, when configured.
+    pub ocsp: Option<Arc<crate::ocsp::OcspChecker>>,
+    /// OCSP responses stapled by a server-mode service.
+    pub stapler: Option<Arc<crate::stapling::Stapler>>,
 }
 
 /// The engine configuration of one service.
@@ -59,13 +63,19 @@ impl Live {
         let previous = previous.map(|p| &p.sessions);
         let mut certificates = Vec::new();
         let mut redirect = None;
+        let mut stapler = None;
         let (tls, sessions) = match service.mode {
             Mode::Server => {
                 let (mut config, trust) = server_config(&service, &mut certificates)?;
                 redirect = crate::redirect::Redirect::install(
-                    &mut config.client_verifier,
+                    &mut config.tls.client_verifier,
                     &service.access.redirect,
                 );
+                stapler = crate::stapling::Stapler::build(&service, &config.presented)?;
+                config.tls.ocsp_stapler = stapler
+                    .clone()
+                    .map(|s| s as Arc<dyn tls_core::stapling::OcspStapler>);
+                let mut config = config.tls;
                 let sessions = Sessions::keep_or_new(previous, Basis::new(&service, None, trust))?;
                 config.ticketer = sessions.ticketer();
                 config.session_cache = sessions.session_cache();
@@ -87,6 +97,7 @@ impl Live {
                 (TlsConfig::Client(Arc::new(config), name), sessions)
             }
         };
+        let ocsp = crate::ocsp::OcspChecker::build(&service)?;
         Ok(Live {
             service,
             tls,
@@ -94,6 +105,8 @@ impl Live {
             next_target: Default::default(),
             certificates,
             redirect,
+            ocsp,
+            stapler,
         })
     }
 
@@ -186,6 +199,12 @@ impl ResolvesServerCert for SniResolver {
     }
 }
 
+/// A server configuration with the certificates it presents.
+struct ServerSetup {
+    tls: ServerConfig,
+    presented: Vec<Arc<CertifiedKey>>,
+}
+
 /// Adds what the end-entity certificate of `key` says to `certs`.
 fn describe(certs: &mut Vec<CertInfo>, role: String, key: &CertifiedKey) {
     if let Some(info) = key
@@ -209,19 +228,21 @@ pub fn psk_only(service: &Service) -> bool {
 fn server_config(
     service: &Service,
     certs: &mut Vec<CertInfo>,
-) -> Result<(ServerConfig, Vec<u8>), String> {
+) -> Result<(ServerSetup, Vec<u8>), String> {
     let name = |c: Option<&CertFiles>| {
         c.map_or_else(
             || "the self-signed certificate (no cert given)".to_string(),
             |f| f.cert.display().to_string(),
         )
     };
+    let mut presented = Vec::new();
     let mut routes = Vec::new();
     for route in &service.sni_routes {
         if let Some(files) = &route.cert {
             let key = load_cert(files)?;
             describe(certs, format!("sni:{}", route.name), &key);
             own_level(service, &key, &name(Some(files)))?;
+            presented.push(key.clone());
             routes.push((route.name.clone(), key));
         }
     }
@@ -234,6 +255,7 @@ fn server_config(
         };
         own_level(service, &default, &name(service.cert.as_ref()))?;
         describe(certs, "default".into(), &default);
+        presented.push(default.clone());
         Arc::new(SniResolver { default, routes })
     };
     let mut config = ServerConfig::new(
@@ -290,7 +312,13 @@ fn server_config(
     config.cipher_suites = service.algorithms.cipher_suites();
     config.groups = service.algorithms.groups.clone();
     config.allow_no_ems = service.algorithms.allow_no_ems;
-    Ok((config, trust))
+    Ok((
+        ServerSetup {
+            tls: config,
+            presented,
+        },
+        trust,
+    ))
 }
 
 /// stunnel's `requireCert = yes` without verifyChain or verifyPeer: a

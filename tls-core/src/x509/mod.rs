@@ -23,6 +23,7 @@ mod constraints;
 mod crl;
 mod error;
 mod names;
+mod ocsp;
 mod path;
 mod psl;
 #[cfg(test)]
@@ -34,6 +35,10 @@ use alloc::vec::Vec;
 pub use anchors::{pem_blocks, pem_certificates, TrustAnchor, TrustAnchors, SYSTEM_BUNDLE_PATHS};
 pub use error::CertError;
 pub use names::ServerName;
+pub use ocsp::{
+    OcspIssuer, OcspSigners, OcspStatus, OcspTarget, OcspVerified, MAX_OCSP_RESPONSE,
+    OCSP_NONCE_LEN,
+};
 pub use psl::{PublicSuffixList, SYSTEM_PUBLIC_SUFFIX_LIST};
 
 use crate::config::UnixTime;

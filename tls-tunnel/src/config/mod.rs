@@ -7,6 +7,7 @@
 pub mod algorithms;
 mod cipher_string;
 pub mod net;
+pub mod ocsp;
 pub mod peer;
 pub mod psk;
 pub mod stunnel;
@@ -268,6 +269,8 @@ pub struct TrustExtras {
     pub crl_file: Option<PathBuf>,
     /// CRLs from every file of this directory (CRLpath).
     pub crl_dir: Option<PathBuf>,
+    /// OCSP checks of the peer's certificates.
+    pub ocsp: ocsp::OcspSettings,
 }
 
 /// Per-connection time limits.

@@ -196,6 +196,10 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
             ca_dir,
             crl_file: s.crlfile.as_ref().map(PathBuf::from),
             crl_dir: s.crlpath.as_ref().map(PathBuf::from),
+            ocsp: crate::config::ocsp::OcspSettings {
+                staple: mode == Mode::Server,
+                ..s.ocsp.clone()
+            },
         },
         net,
         psk: psk(s)?,

@@ -64,6 +64,7 @@ pub(super) struct Section {
     capath: Option<String>,
     crlfile: Option<String>,
     crlpath: Option<String>,
+    ocsp: super::ocsp::OcspSettings,
     verify_chain: Option<bool>,
     verify_peer: Option<bool>,
     /// `verify = 0..4` (the legacy form), with its line.

@@ -12,6 +12,7 @@ use super::super::algorithms::{
     parse_groups, parse_tls12_suites, parse_tls13_suites, parse_version,
 };
 use super::super::net::{parse_socket_option, SocketSide};
+use super::super::ocsp::OcspSettings;
 use super::super::{check_session_cache_size, check_session_timeout, Addr, Failover, Global};
 use super::{Loc, Section};
 
@@ -46,7 +47,7 @@ const RANDOM: &str = "randomness comes from the operating system (getrandom), th
                       generator to seed";
 
 /// Options refused whatever their value, with the reason.
-const REFUSED: [(&str, &str); 8] = [
+const REFUSED: [(&str, &str); 7] = [
     ("caengine", ENGINE),
     ("engineid", ENGINE),
     ("enginenum", ENGINE),
@@ -60,7 +61,6 @@ const REFUSED: [(&str, &str); 8] = [
         "sessiond",
         "the sessiond shared session cache is not supported",
     ),
-    ("ocsp", "OCSP checking is not implemented yet"),
     (
         "protocoldomain",
         "protocolDomain is the NTLM domain of protocolAuthentication = ntlm, and NTLM is not \
@@ -483,20 +483,15 @@ fn service_option(
             Ok(level @ 3..=5) => s.security_level = Some((level, at)),
             _ => return Err(format!("securityLevel takes 0 to 5, not {value:?}")),
         },
-        "ocspaia" => {
-            if yes_no(key, value)? {
-                note(
-                    global,
-                    key,
-                    value,
-                    "OCSP is not implemented yet: certificates are checked against the CAs and \
-                     CRLs only",
-                );
-            }
+        "ocsp" => {
+            crate::config::ocsp::parse_http_url(value)?;
+            s.ocsp.url = Some(value.to_string());
         }
-        "ocspflag" | "ocspnonce" | "ocsprequire" | "timeoutocsp" => {
-            note(global, key, value, "OCSP is not implemented yet")
-        }
+        "ocspaia" => s.ocsp.aia = yes_no(key, value)?,
+        "ocspflag" => note(global, key, value, OcspSettings::check_flag(value)?),
+        "ocspnonce" => s.ocsp.nonce = yes_no(key, value)?,
+        "ocsprequire" => s.ocsp.require = yes_no(key, value)?,
+        "timeoutocsp" => s.ocsp.timeout = secs(value)?,
         "logid" => note(
             global,
             key,

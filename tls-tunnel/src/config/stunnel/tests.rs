@@ -710,3 +710,38 @@ fn redirect_as_stunnel_reads_it() {
         c.global.notices
     );
 }
+
+#[test]
+fn ocsp_options() {
+    let conf = "OCSPaia = yes\n[a]\nclient = yes\naccept = 1\nconnect = 2\nCAfile = /ca.pem\n\
+                verifyChain = yes\nOCSP = http://127.0.0.1:8080/ocsp\nOCSPnonce = yes\n\
+                OCSPrequire = no\nTIMEOUTocsp = 2\nOCSPflag = NOCASIGN\n[b]\naccept = 3\nconnect = 4\n";
+    let c = parse("s.conf", conf).unwrap();
+    let o = &c.services[0].trust.ocsp;
+    assert_eq!(o.url.as_deref(), Some("http://127.0.0.1:8080/ocsp"));
+    assert!(o.aia && o.nonce && !o.require);
+    assert!(c
+        .global
+        .notices
+        .iter()
+        .any(|n| n.contains("OCSPflag = NOCASIGN")));
+    assert_eq!(o.timeout, Duration::from_secs(2));
+    // The global OCSPaia reaches the other section with stunnel's defaults.
+    let o = &c.services[1].trust.ocsp;
+    assert!(o.aia && o.url.is_none() && o.require && !o.nonce);
+
+    let e = parse(
+        "s.conf",
+        "[a]\naccept = 1\nconnect = 2\nOCSP = https://ocsp.example/\nOCSPflag = NOTIME\n",
+    )
+    .unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("s.conf:4: OCSP responder \"https://ocsp.example/\": only http://"),
+        "{text}"
+    );
+    assert!(
+        text.contains("s.conf:5: OCSPflag = NOTIME: refused"),
+        "{text}"
+    );
+}
