@@ -358,7 +358,11 @@ fn tunnel_stunnel_conf_takes_pkcs12_cert_files() {
     write(&certs_only, Some(&other.key_pem));
     assert_refused(
         &check(),
-        &[&arg(&certs_only), &arg(&other.key_pem), "does not hold the private key"],
+        &[
+            &arg(&certs_only),
+            &arg(&other.key_pem),
+            "does not hold the private key",
+        ],
     );
     write(&certs_only, Some(&leaf.key_pem));
     let (code, _, stderr) = run_tunnel(check());

@@ -92,7 +92,10 @@ pub fn cert_and_key(files: &CertFiles) -> Result<CertifiedKey, String> {
                 keystore::open(&files.key, &key_bytes, pass)?
                     .key
                     .ok_or_else(|| {
-                        format!("{}: the key store holds no private key", files.key.display())
+                        format!(
+                            "{}: the key store holds no private key",
+                            files.key.display()
+                        )
                     })?
             } else {
                 pem_key(files, &key_bytes)?

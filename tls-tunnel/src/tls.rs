@@ -7,7 +7,6 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-
 use tls_core::crypto::{HashAlg, Transcript};
 use tls_core::{
     CertifiedKey, ClientCertVerified, ClientCertVerifier, ClientConfig, ClientHelloInfo,
