@@ -80,6 +80,8 @@ pub struct Plan {
     write_files: Vec<PathBuf>,
     /// Directories where Unix sockets are created and removed.
     socket_dirs: Vec<PathBuf>,
+    /// Terminal devices (`pty = yes`): opened read-write, with ioctls.
+    terminals: Vec<PathBuf>,
     /// A service runs programs: no seccomp filter.
     runs_programs: bool,
 }
@@ -179,6 +181,10 @@ impl Plan {
             if let Some(exec) = &s.exec {
                 plan.runs_programs = true;
                 plan.exec.extend(find_program(&exec.program));
+                if exec.pty {
+                    // The multiplexer, and the terminal the program gets.
+                    plan.terminals = vec!["/dev/ptmx".into(), "/dev/pts".into()];
+                }
             }
         }
         if plan.runs_programs {
@@ -276,6 +282,13 @@ pub fn enter_landlock(plan: &Plan) -> Result<(), String> {
     }
     for p in &plan.socket_dirs {
         ruleset = add_rule(ruleset, p, AccessFs::MakeSock | AccessFs::RemoveFile)?;
+    }
+    for p in &plan.terminals {
+        ruleset = add_rule(
+            ruleset,
+            p,
+            AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::IoctlDev | AccessFs::ReadDir,
+        )?;
     }
     let status = ruleset
         .restrict_self()
