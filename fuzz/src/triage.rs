@@ -103,6 +103,13 @@ pub const KNOWN: &[Known] = &[
         },
     },
     Known {
+        id: "D15",
+        side: "any",
+        ours: "handshake message type not expected",
+        rustls: "accept",
+        when: ends_in_partial_handshake_header,
+    },
+    Known {
         id: "D13",
         side: "client",
         ours: "accept",
@@ -318,6 +325,30 @@ pub fn complete_records_end(input: &[u8]) -> usize {
 fn incomplete_tail_only(side: Side, input: &[u8]) -> bool {
     let end = complete_records_end(input);
     end < input.len() && resolved(side, &input[..end])
+}
+
+/// The plaintext handshake bytes of the input's complete records end in
+/// a handshake header cut short (1 to 3 of its 4 bytes): we judge a
+/// message's type on its first byte, rustls waits for the whole header.
+fn ends_in_partial_handshake_header(_side: Side, input: &[u8]) -> bool {
+    let end = complete_records_end(input);
+    let mut joined = Vec::new();
+    let mut at = 0;
+    while let Some(h) = input.get(at..at + 5) {
+        let next = at + 5 + usize::from(u16::from_be_bytes([h[3], h[4]]));
+        if next > end {
+            break;
+        }
+        if h[0] == 22 {
+            joined.extend_from_slice(input.get(at + 5..next).unwrap_or_default());
+        }
+        at = next;
+    }
+    let mut p = 0;
+    while let Some(h) = joined.get(p..p + 4) {
+        p += 4 + u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
+    }
+    p < joined.len() && joined.len() - p <= 3
 }
 
 /// Some handshake message header in the input's handshake records
