@@ -107,7 +107,7 @@ pub const KNOWN: &[Known] = &[
         side: "any",
         ours: "handshake message type not expected",
         rustls: "accept",
-        when: ends_in_partial_handshake_header,
+        when: ends_in_partial_handshake_message,
     },
     Known {
         id: "D13",
@@ -327,10 +327,11 @@ fn incomplete_tail_only(side: Side, input: &[u8]) -> bool {
     end < input.len() && resolved(side, &input[..end])
 }
 
-/// The plaintext handshake bytes of the input's complete records end in
-/// a handshake header cut short (1 to 3 of its 4 bytes): we judge a
-/// message's type on its first byte, rustls waits for the whole header.
-fn ends_in_partial_handshake_header(_side: Side, input: &[u8]) -> bool {
+/// The plaintext handshake bytes of the input's complete records end in a
+/// message not all there (1 to 3 bytes of its header, or a body shorter
+/// than announced): we judge a message's type on its first byte, rustls
+/// waits for the whole message.
+fn ends_in_partial_handshake_message(_side: Side, input: &[u8]) -> bool {
     let end = complete_records_end(input);
     let mut joined = Vec::new();
     let mut at = 0;
@@ -348,7 +349,7 @@ fn ends_in_partial_handshake_header(_side: Side, input: &[u8]) -> bool {
     while let Some(h) = joined.get(p..p + 4) {
         p += 4 + u32::from_be_bytes([0, h[1], h[2], h[3]]) as usize;
     }
-    p < joined.len() && joined.len() - p <= 3
+    p != joined.len()
 }
 
 /// Some handshake message header in the input's handshake records

@@ -372,8 +372,17 @@ fn gnutls_no_ems(port: u16, ca: &std::path::Path) -> (bool, String) {
             "localhost".to_string(),
         ],
     );
-    client.write_stdin(b"no ems\n".to_vec());
-    let echoed = client.wait_output_contains("no ems", PEER_TIMEOUT / 3);
+    // Writes only once the handshake is done: a refused gnutls-cli exits at
+    // once, and a write racing its exit fails with a broken pipe.
+    let handshake = |out: &str, _: &str| {
+        out.contains("Handshake was completed") || out.contains("Handshake failed")
+    };
+    client.wait_output(PEER_TIMEOUT, handshake);
+    let completed = String::from_utf8_lossy(&client.stdout()).contains("Handshake was completed");
+    let echoed = completed && {
+        client.write_stdin(b"no ems\n".to_vec());
+        client.wait_output_contains("no ems", PEER_TIMEOUT / 3)
+    };
     client.close_stdin();
     let status = client.wait(PEER_TIMEOUT);
     let out = format!(
