@@ -282,6 +282,21 @@ fn weak(why: &str) -> tls_core::Error {
     tls_core::Error::BadCertificate("certificate below the securityLevel")
 }
 
+/// A verified peer chain held to `level` (when `chains`: OpenSSL skips the
+/// level's chain errors where it does not verify), for both wrappers.
+fn peer_chain(
+    level: u8,
+    chains: bool,
+    end_entity: &[u8],
+    intermediates: &[Vec<u8>],
+) -> Result<(), tls_core::Error> {
+    if chains {
+        let chain = std::iter::once(end_entity).chain(intermediates.iter().map(Vec::as_slice));
+        check_chain(level, chain).map_err(|e| weak(&e))?;
+    }
+    Ok(())
+}
+
 impl ServerCertVerifier for ServerLevel {
     fn verify_server_cert(
         &self,
@@ -293,10 +308,7 @@ impl ServerCertVerifier for ServerLevel {
         let verified =
             self.inner
                 .verify_server_cert(end_entity, intermediates, server_name, now)?;
-        if self.chains {
-            let chain = std::iter::once(end_entity).chain(intermediates.iter().map(Vec::as_slice));
-            check_chain(self.level, chain).map_err(|e| weak(&e))?;
-        }
+        peer_chain(self.level, self.chains, end_entity, intermediates)?;
         Ok(verified)
     }
 
@@ -367,10 +379,7 @@ impl ClientCertVerifier for ClientLevel {
         let verified = self
             .inner
             .verify_client_cert(end_entity, intermediates, now)?;
-        if self.chains {
-            let chain = std::iter::once(end_entity).chain(intermediates.iter().map(Vec::as_slice));
-            check_chain(self.level, chain).map_err(|e| weak(&e))?;
-        }
+        peer_chain(self.level, self.chains, end_entity, intermediates)?;
         Ok(verified)
     }
 
