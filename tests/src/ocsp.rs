@@ -257,9 +257,7 @@ impl ResponderSocket {
                 if halt.load(Ordering::SeqCst) {
                     return;
                 }
-                if answer(sock, &pki, &signer).is_ok() {
-                    count.fetch_add(1, Ordering::SeqCst);
-                }
+                let _ = answer(sock, &pki, &signer, &count);
             }
         });
         Responder {
@@ -282,7 +280,7 @@ impl Responder {
         format!("http://127.0.0.1:{}/", self.port)
     }
 
-    /// Requests answered so far.
+    /// Requests answered so far (counted as each reply is sent).
     pub fn served(&self) -> usize {
         self.served.load(Ordering::SeqCst)
     }
@@ -300,7 +298,14 @@ impl Drop for Responder {
 }
 
 /// Reads one HTTP POST (bounded), answers it with `openssl ocsp`'s response.
-fn answer(mut sock: TcpStream, pki: &OcspPki, signer: &str) -> std::io::Result<()> {
+/// `served` is counted before the reply is written, so a test that has seen
+/// the tunnel act on the answer also sees the count.
+fn answer(
+    mut sock: TcpStream,
+    pki: &OcspPki,
+    signer: &str,
+    served: &AtomicUsize,
+) -> std::io::Result<()> {
     set_timeouts(&sock)?;
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
@@ -330,5 +335,6 @@ fn answer(mut sock: TcpStream, pki: &OcspPki, signer: &str) -> std::io::Result<(
     )
     .into_bytes();
     reply.extend_from_slice(&response);
+    served.fetch_add(1, Ordering::SeqCst);
     sock.write_all(&reply)
 }
