@@ -182,6 +182,36 @@ pub fn write_pki(dir: &Path) {
         );
     }
     write_level_certs(dir);
+    write_expired_certs(dir);
+}
+
+/// Self-signed certificates that expired in 2021, to be listed in a CA
+/// file as they are: `old-client` (clientAuth) and `old-server` (serverAuth,
+/// server.test and localhost); each as NAME.crt, NAME.key and NAME.pem.
+pub fn write_expired_certs(dir: &Path) {
+    for (name, sans, purpose) in [
+        ("old-client", vec![], ExtendedKeyUsagePurpose::ClientAuth),
+        (
+            "old-server",
+            vec!["server.test".to_string(), "localhost".to_string()],
+            ExtendedKeyUsagePurpose::ServerAuth,
+        ),
+    ] {
+        let mut p = CertificateParams::new(sans).unwrap();
+        p.distinguished_name.push(DnType::CommonName, name);
+        p.not_before = date_time_ymd(2019, 1, 1);
+        p.not_after = date_time_ymd(2021, 1, 1);
+        p.extended_key_usages = vec![purpose];
+        let key = KeyPair::generate().unwrap();
+        let cert = p.self_signed(&key).unwrap();
+        std::fs::write(dir.join(format!("{name}.crt")), cert.pem()).unwrap();
+        std::fs::write(dir.join(format!("{name}.key")), key.serialize_pem()).unwrap();
+        std::fs::write(
+            dir.join(format!("{name}.pem")),
+            format!("{}{}", cert.pem(), key.serialize_pem()),
+        )
+        .unwrap();
+    }
 }
 
 /// Self-signed server certificates of given key strengths, for the

@@ -28,8 +28,9 @@
 //! `@B2@` (plaintext backends), `@TLS1@` (the TLS backend), `@TLS2@` (one
 //! requiring a client certificate), `@TLS3@` (one whose certificate names an
 //! email address), `@TLS4@` (one with no certificate that takes only the
-//! PSK `bob` of `@DIR@/psk.txt`, [`PSK_FILE`]), `@DEAD@` (a port nobody
-//! listens on).
+//! PSK `bob` of `@DIR@/psk.txt`, [`PSK_FILE`]), `@TLS5@` (one presenting
+//! the expired self-signed `old-server`), `@DEAD@` (a port nobody listens
+//! on).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -101,8 +102,10 @@ struct World {
     tls3: u16,
     /// A TLS backend taking only the PSK `bob`, with no certificate.
     tls4: u16,
+    /// A TLS backend presenting an expired self-signed certificate.
+    tls5: u16,
     dead: u16,
-    _tls_backends: [Peer; 4],
+    _tls_backends: [Peer; 5],
 }
 
 /// `@DIR@/psk.txt`: the PSKsecrets file of the corpus (stunnel's format).
@@ -130,6 +133,7 @@ fn instantiate(world: &World, text: &str, ports: &[u16]) -> String {
         .replace("@TLS2@", &world.tls2.to_string())
         .replace("@TLS3@", &world.tls3.to_string())
         .replace("@TLS4@", &world.tls4.to_string())
+        .replace("@TLS5@", &world.tls5.to_string())
         .replace("@DEAD@", &world.dead.to_string());
     for (i, port) in ports.iter().enumerate() {
         out = out.replace(&format!("@PORT{}@", i + 1), &port.to_string());
@@ -484,6 +488,7 @@ fn stunnel_and_tls_tunnel_agree_on_the_corpus() {
         .unwrap()
         .1;
     let (psk_backend, tls4) = s_server("server", &["-nocert", "-psk", bob, "-psk_identity", "bob"]);
+    let (old_backend, tls5) = s_server("old-server", &[]);
     let world = World {
         dir: dir.clone(),
         b1: Greeter::start("b1"),
@@ -493,8 +498,15 @@ fn stunnel_and_tls_tunnel_agree_on_the_corpus() {
         tls2,
         tls3,
         tls4,
+        tls5,
         dead: free_port(),
-        _tls_backends: [tls_backend, mtls_backend, mail_backend, psk_backend],
+        _tls_backends: [
+            tls_backend,
+            mtls_backend,
+            mail_backend,
+            psk_backend,
+            old_backend,
+        ],
     };
 
     let mut files: Vec<PathBuf> = std::fs::read_dir(corpus_dir())

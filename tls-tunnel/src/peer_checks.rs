@@ -60,6 +60,31 @@ impl ServerCertVerifier for PinnedServer {
     }
 }
 
+/// Client mode's stunnel `verifyPeer`: the server's certificate must be one
+/// of those listed in the CA file, byte for byte, and valid now (OpenSSL
+/// checks the validity of the trusted certificate too, so stunnel refuses an
+/// expired one).
+pub struct ListedServer(pub Vec<Vec<u8>>);
+
+impl ServerCertVerifier for ListedServer {
+    fn verify_server_cert(
+        &self,
+        end_entity: &[u8],
+        _intermediates: &[Vec<u8>],
+        _server_name: Option<&str>,
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, tls_core::Error> {
+        // Certificates are public: no constant-time comparison is needed.
+        if !self.0.iter().any(|c| c.as_slice() == end_entity) {
+            return Err(tls_core::Error::BadCertificate(
+                "server certificate is not in the CA file (verifyPeer)",
+            ));
+        }
+        tls_core::x509::check_trusted_certificate(end_entity, None, now)?;
+        Ok(ServerCertVerified::assertion())
+    }
+}
+
 /// Client mode: `inner`'s verification, then one of the names of `rules`.
 pub struct NamesChecked {
     /// The chain and host-name verification.

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use tls_core::crypto::{HashAlg, Transcript};
 use tls_core::{
     CertifiedKey, ClientCertVerified, ClientCertVerifier, ClientConfig, ClientHelloInfo,
-    ClientSessionStore, Clock, MemorySessionCache, MemorySessionStore, PinnedCertVerifier,
-    ResolvesServerCert, RotatingTicketer, ServerCertVerified, ServerCertVerifier, ServerConfig,
-    SessionIdCache, SystemClock, TicketEncrypter, TicketKey, TrustAnchors, UnixTime,
-    WebPkiClientVerifier, WebPkiVerifier,
+    ClientSessionStore, Clock, MemorySessionCache, MemorySessionStore, ResolvesServerCert,
+    RotatingTicketer, ServerCertVerified, ServerCertVerifier, ServerConfig, SessionIdCache,
+    SystemClock, TicketEncrypter, TicketKey, TrustAnchors, UnixTime, WebPkiClientVerifier,
+    WebPkiVerifier,
 };
 
 use tls_core::x509::{check_trusted_certificate, verify_chain_with_policy, KeyUsage, Policy};
@@ -349,7 +349,7 @@ fn client_config(
         ServerVerify::Pinned(path) => {
             let pins = CaFile::load(path, &service.trust)?.certs;
             trust = digest_certs(&pins);
-            Arc::new(PinnedCertVerifier::new(pins))
+            Arc::new(crate::peer_checks::ListedServer(pins))
         }
         ServerVerify::Insecure => Arc::new(NoVerification),
         ServerVerify::Spki(pins) => Arc::new(crate::peer_checks::PinnedServer(pins.clone())),
@@ -606,8 +606,8 @@ impl ServerCertVerifier for NoVerification {
 /// and match the name (the checkHost/checkIP names when given, else the
 /// name we connect to). A certificate listed in the CA file itself is
 /// trusted as it is (as OpenSSL trusts a self-signed certificate in its CA
-/// file): accepted outright, or, with checkHost/checkIP, when it is valid now
-/// and names one of them.
+/// file) while it is valid now: accepted, or, with checkHost/checkIP, when
+/// it also names one of them.
 struct ServerChainVerifier {
     chain: WebPkiVerifier,
     listed: Vec<Vec<u8>>,
@@ -654,6 +654,10 @@ impl ServerCertVerifier for ServerChainVerifier {
         let listed = self.listed.iter().any(|c| c.as_slice() == end_entity);
         if self.names.is_empty() && self.emails.is_empty() {
             if listed {
+                // Trusted as it is, but only while valid: OpenSSL checks
+                // the validity of every certificate of the path, the
+                // trusted one included (stunnel refuses an expired one).
+                check_trusted_certificate(end_entity, None, now)?;
                 return Ok(ServerCertVerified::assertion());
             }
             let verified =
@@ -733,6 +737,9 @@ impl ClientCertVerifier for ClientChainVerifier {
         now: UnixTime,
     ) -> Result<ClientCertVerified, tls_core::Error> {
         let verified = if self.ca.lists(end_entity) {
+            // Listed as it is (verifyPeer, or a self-signed client in the
+            // CA file): still only while valid, as OpenSSL checks.
+            check_trusted_certificate(end_entity, None, now)?;
             ClientCertVerified::assertion()
         } else if self.pinned {
             return Err(tls_core::Error::BadCertificate(
