@@ -390,16 +390,6 @@ pub fn read_n(r: &mut impl Read, n: usize) -> Vec<u8> {
     buf
 }
 
-/// The Prometheus page a tunnel started with `--metrics 127.0.0.1:port` serves.
-pub fn metrics_page(port: u16) -> String {
-    let mut sock = crate::peer::connect_local(port).expect("connect to the metrics port");
-    sock.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
-        .expect("send the request");
-    let mut out = String::new();
-    sock.read_to_string(&mut out).expect("read the page");
-    out
-}
-
 /// Sends `request` as is to the HTTP endpoint (metrics, status, probes) on
 /// 127.0.0.1:`port` and returns the whole response (the server closes the
 /// connection after one response).

@@ -188,7 +188,7 @@ fn failover_logs_and_counts_the_failed_target() {
         line.contains("WARN") && line.contains(&format!("127.0.0.1:{dead}")),
         "{line}"
     );
-    let page = tls_tests::tunnel::metrics_page(metrics);
+    let page = tls_tests::tunnel::http_get(metrics);
     assert!(
         page.contains("tls_tunnel_target_failures_total{service=\"fo\"} 1"),
         "{page}"

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use tls_tests::peer::{free_port, require, Peer, PEER_TIMEOUT};
 use tls_tests::stunnel::{write_pki, Greeter};
-use tls_tests::tunnel::{temp_dir, Tunnel};
+use tls_tests::tunnel::{http_get, temp_dir, Tunnel};
 
 /// `openssl s_client` to `port` with the PKI's certificate `cert` (or
 /// none), saving or offering a session; its output.
@@ -49,7 +49,7 @@ fn failed_client_certificates_are_redirected_also_on_resumption() {
     let dir = temp_dir("redirect");
     write_pki(&dir);
     let (b1, b2) = (Greeter::start("b1"), Greeter::start("b2"));
-    let port = free_port();
+    let (port, metrics) = (free_port(), free_port());
     let conf = dir.join("r.conf");
     std::fs::write(
         &conf,
@@ -63,11 +63,26 @@ fn failed_client_certificates_are_redirected_also_on_resumption() {
         ),
     )
     .unwrap();
-    let tunnel = Tunnel::start(["--config".as_ref(), conf.as_os_str()], &[port]);
+    let metrics_addr = format!("127.0.0.1:{metrics}");
+    let tunnel = Tunnel::start(
+        [
+            "--config".as_ref(),
+            conf.as_os_str(),
+            "--metrics".as_ref(),
+            metrics_addr.as_ref(),
+        ],
+        &[port, metrics],
+    );
     assert_eq!(backend(&s_client(&dir, port, Some("client"), &[])), "b1");
     assert_eq!(backend(&s_client(&dir, port, Some("stranger"), &[])), "b2");
     assert_eq!(backend(&s_client(&dir, port, None, &[])), "b2");
     tunnel.expect_log("redirected");
+    // Counted: the two clients that went to the redirect, not the third.
+    let page = http_get(metrics);
+    assert!(
+        page.contains("tls_tunnel_connections_redirected_total{service=\"r\"} 2"),
+        "{page}"
+    );
     // Sessions: a redirected client's session resumes into the redirect,
     // a verified client's into connect.
     for (cert, want) in [("stranger", "b2"), ("client", "b1")] {

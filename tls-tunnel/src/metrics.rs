@@ -220,6 +220,9 @@ pub struct ServiceMetrics {
     /// Attempts to connect to a target that failed (the next target, if
     /// any, was tried).
     pub target_failures: AtomicU64,
+    /// Connections whose client certificate failed the checks and that
+    /// went to the `redirect` targets instead (stunnel's redirect).
+    pub redirected: AtomicU64,
     /// Refusals and failures, indexed by `Reason as usize`.
     reasons: [AtomicU64; REASONS],
     buckets: [AtomicU64; BUCKETS.len()],
@@ -333,7 +336,7 @@ impl Registry {
     pub fn render(&self) -> String {
         let map = self.services.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = String::new();
-        let counters: [Counter; 6] = [
+        let counters: [Counter; 7] = [
             (
                 "tls_tunnel_connections_total",
                 "counter",
@@ -369,6 +372,13 @@ impl Registry {
                 "counter",
                 "Failed attempts to connect to a target (failover to the next).",
                 |m| m.target_failures.load(Relaxed),
+            ),
+            (
+                "tls_tunnel_connections_redirected_total",
+                "counter",
+                "Connections whose client certificate failed the checks, sent to the \
+                 redirect targets.",
+                |m| m.redirected.load(Relaxed),
             ),
         ];
         for (name, typ, help, get) in counters {

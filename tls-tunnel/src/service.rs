@@ -567,6 +567,7 @@ async fn run(
             let destination = crate::redirect::destination(live.redirect.as_ref(), &n);
             let names = match &destination {
                 Destination::Redirected(_, why) => {
+                    metrics.redirected.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(service = %s.name, peer = %show_peer(report.peer),
                         "client certificate refused ({why}): redirected");
                     None
