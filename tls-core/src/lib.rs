@@ -51,6 +51,13 @@ pub mod verify;
 pub mod x509;
 #[cfg(all(test, feature = "std"))]
 mod zero_copy_tests;
+// The integration tests' support module, shared with the unit tests: it
+// names this crate `tls_core`, as they do.
+#[cfg(all(test, feature = "std"))]
+extern crate self as tls_core;
+#[cfg(all(test, feature = "std"))]
+#[path = "../tests/support/mod.rs"]
+mod support;
 
 #[cfg(feature = "std")]
 pub use config::SystemClock;

@@ -1,7 +1,6 @@
 //! Negative tests against a scripted peer built from the crate's own codec and
 //! key schedule, so that a message can be well encrypted yet wrong.
 
-use alloc::string::ToString;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -26,6 +25,7 @@ use crate::msgs::handshake::{
 use crate::record::buffer::RecordBuffer;
 use crate::record::protect::{RecordOpener, RecordSealer};
 use crate::record::HEADER_LEN;
+use crate::support::cert_and_key;
 
 mod alert_table;
 mod hello_table;
@@ -43,15 +43,7 @@ struct ScriptedServer {
 }
 
 fn test_cert() -> (Vec<u8>, SigningKey) {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    (
-        cert.der().to_vec(),
-        SigningKey::from_pkcs8(&key.serialize_der()).unwrap(),
-    )
+    cert_and_key(&crate::support::pki(&rcgen::PKCS_ED25519))
 }
 
 /// The handshake messages in a run of unprotected records.

@@ -16,17 +16,10 @@ use crate::msgs::enums::{AlertDescription, CipherSuite, NamedGroup, ProtocolVers
 use crate::msgs::extensions::{ClientExtension, OfferedPsks, PskIdentity};
 use crate::msgs::handshake::ClientHello;
 use crate::psk::{ExternalPsk, NoCertificate};
+use crate::support::{cert_and_key, connect, pki_p256, pump, take};
 
 fn test_cert() -> (Vec<u8>, SigningKey) {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    (
-        cert.der().to_vec(),
-        SigningKey::from_pkcs8(&key.serialize_der()).unwrap(),
-    )
+    cert_and_key(pki_p256())
 }
 
 fn psk(identity: &[u8], key: u8) -> ExternalPsk {
@@ -56,43 +49,15 @@ fn server(psks: Vec<ExternalPsk>, cert: Option<(Vec<u8>, SigningKey)>) -> Server
     sc
 }
 
-fn drain(from: &mut Connection) -> Vec<u8> {
-    let wire = from.pending_tls().to_vec();
-    from.consume_tls(wire.len());
-    wire
-}
-
-/// Runs the pair until both are quiet or one fails; the first error.
-fn run(client: &mut Connection, server: &mut Connection) -> Result<(), Error> {
-    for _ in 0..10 {
-        let to_server = drain(client);
-        server.feed(&to_server)?;
-        let to_client = drain(server);
-        client.feed(&to_client)?;
-        if !client.wants_write() && !server.wants_write() {
-            return Ok(());
-        }
-    }
-    panic!("handshake did not settle");
-}
-
-fn connect(cc: &Arc<ClientConfig>, sc: &Arc<ServerConfig>) -> (Connection, Connection) {
-    let mut c = Connection::client(cc.clone(), Some("localhost")).unwrap();
-    let mut s = Connection::server(sc.clone());
-    run(&mut c, &mut s).unwrap();
-    assert!(!c.is_handshaking() && !s.is_handshaking());
-    (c, s)
-}
-
 /// Data goes both ways over a finished pair.
 fn exchange(c: &mut Connection, s: &mut Connection) {
     c.write(b"ping").unwrap();
-    s.feed(&drain(c)).unwrap();
+    s.feed(&take(c)).unwrap();
     let mut buf = [0u8; 16];
     let n = s.read(&mut buf);
     assert_eq!(&buf[..n], b"ping");
     s.write(b"pong").unwrap();
-    c.feed(&drain(s)).unwrap();
+    c.feed(&take(s)).unwrap();
     let n = c.read(&mut buf);
     assert_eq!(&buf[..n], b"pong");
 }
@@ -119,11 +84,11 @@ fn wrong_key_is_decrypt_error() {
     let mut c = Connection::client(cc, Some("localhost")).unwrap();
     let mut s = Connection::server(sc);
     assert_eq!(
-        run(&mut c, &mut s),
+        pump(&mut c, &mut s),
         Err(Error::DecryptError("bad PSK binder"))
     );
     assert_eq!(
-        c.feed(&drain(&mut s)),
+        c.feed(&take(&mut s)),
         Err(Error::AlertReceived(AlertDescription::DecryptError))
     );
 }
@@ -144,7 +109,7 @@ fn unknown_identity_without_certificate_is_refused() {
     let sc = Arc::new(server(vec![psk(b"alice", 7)], None));
     let mut c = Connection::client(cc, Some("localhost")).unwrap();
     let mut s = Connection::server(sc);
-    let err = run(&mut c, &mut s).unwrap_err();
+    let err = pump(&mut c, &mut s).unwrap_err();
     assert_eq!(err.alert(), Some(AlertDescription::HandshakeFailure));
 }
 

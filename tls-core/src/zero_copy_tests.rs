@@ -1,19 +1,18 @@
 //! [`Connection::write_with`] and [`Connection::feed_with`]: the same
 //! behaviour as `write` and `feed` in every state, without the copies.
 
-use alloc::string::ToString;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::convert::Infallible;
 
-use crate::config::{CertifiedKey, ClientConfig, ServerConfig};
 use crate::conn::{Connection, Event};
 use crate::crypto::tls12::{tls12_suite, RecordKey12};
-use crate::crypto::{tls13_suite, SigningKey, TrafficKey};
+use crate::crypto::{tls13_suite, TrafficKey};
 use crate::error::Error;
 use crate::msgs::enums::{CipherSuite, ProtocolVersion};
 use crate::record::{HEADER_LEN, MAX_PLAINTEXT};
+use crate::support::{configs, pki_p256, pump, read_all, take};
 
 const TLS13_SUITES: [CipherSuite; 3] = [
     CipherSuite::Tls13Aes128GcmSha256,
@@ -36,27 +35,14 @@ fn is_tls12(suite: CipherSuite) -> bool {
 
 /// A client and a server agreeing on `suite` only, not yet connected.
 fn pair(suite: CipherSuite) -> (Connection, Connection) {
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let der = cert.der().to_vec();
     let version = if is_tls12(suite) {
         ProtocolVersion::Tls12
     } else {
         ProtocolVersion::Tls13
     };
-    let mut cc = ClientConfig::with_pinned_certs(vec![der.clone()]);
+    let (mut cc, mut sc) = configs(pki_p256());
     cc.cipher_suites = vec![suite];
     cc.versions = vec![version];
-    let mut sc = ServerConfig::with_single_cert(
-        CertifiedKey::new(
-            vec![der],
-            SigningKey::from_pkcs8(&key.serialize_der()).unwrap(),
-        )
-        .unwrap(),
-    );
     sc.cipher_suites = vec![suite];
     sc.versions = vec![version];
     (
@@ -65,41 +51,13 @@ fn pair(suite: CipherSuite) -> (Connection, Connection) {
     )
 }
 
-/// Moves bytes both ways with `feed` until neither side has any to send.
-fn pump(a: &mut Connection, b: &mut Connection) {
-    for _ in 0..20 {
-        let ab = take(a);
-        let ba = take(b);
-        if ab.is_empty() && ba.is_empty() {
-            return;
-        }
-        b.feed(&ab).unwrap();
-        a.feed(&ba).unwrap();
-    }
-    panic!("pump did not settle");
-}
-
 fn connected(suite: CipherSuite) -> (Connection, Connection) {
     let (mut client, mut server) = pair(suite);
-    pump(&mut client, &mut server);
+    pump(&mut client, &mut server).unwrap();
     assert_eq!(client.next_event(), Some(Event::HandshakeComplete));
     assert_eq!(server.next_event(), Some(Event::HandshakeComplete));
     assert_eq!(client.negotiated().unwrap().suite, suite);
     (client, server)
-}
-
-/// Everything `conn` has to send, marked as sent.
-fn take(conn: &mut Connection) -> Vec<u8> {
-    let out = conn.pending_tls().to_vec();
-    conn.consume_tls(out.len());
-    out
-}
-
-/// All received application data, read out.
-fn read_all(conn: &mut Connection) -> Vec<u8> {
-    let got = conn.peek_plaintext().to_vec();
-    conn.consume_plaintext(got.len());
-    got
 }
 
 /// A fill that copies as much of `data` as fits.

@@ -7,61 +7,8 @@ use tls_core::{
     CertifiedKey, CipherSuite, ClientConfig, Connection, Error, Event, NamedGroup, ServerConfig,
 };
 
-struct Pki {
-    cert_pem: String,
-    key_pem: String,
-    cert_der: Vec<u8>,
-}
-
-fn pki(alg: &'static rcgen::SignatureAlgorithm) -> Pki {
-    let key = rcgen::KeyPair::generate_for(alg).unwrap();
-    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    Pki {
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-        cert_der: cert.der().to_vec(),
-    }
-}
-
-fn configs(p: &Pki) -> (ClientConfig, ServerConfig) {
-    let client = ClientConfig::with_pinned_certs(vec![p.cert_der.clone()]);
-    let key = CertifiedKey::from_pem(p.cert_pem.as_bytes(), p.key_pem.as_bytes()).unwrap();
-    (client, ServerConfig::with_single_cert(key))
-}
-
-/// Moves bytes both ways until neither side has anything to send.
-fn pump(client: &mut Connection, server: &mut Connection) -> Result<(), Error> {
-    for _ in 0..100 {
-        let to_server = client.pending_tls().to_vec();
-        client.consume_tls(to_server.len());
-        let to_client = server.pending_tls().to_vec();
-        server.consume_tls(to_client.len());
-        if to_server.is_empty() && to_client.is_empty() {
-            return Ok(());
-        }
-        server.feed(&to_server)?;
-        client.feed(&to_client)?;
-    }
-    panic!("pump did not settle");
-}
-
-fn handshake(cc: ClientConfig, sc: ServerConfig) -> (Connection, Connection) {
-    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
-    let mut server = Connection::server(Arc::new(sc));
-    pump(&mut client, &mut server).unwrap();
-    assert!(!client.is_handshaking() && !server.is_handshaking());
-    assert_eq!(client.next_event(), Some(Event::HandshakeComplete));
-    assert_eq!(server.next_event(), Some(Event::HandshakeComplete));
-    (client, server)
-}
-
-fn read_all(conn: &mut Connection) -> Vec<u8> {
-    let mut out = vec![0u8; conn.plaintext_len()];
-    let n = conn.read(&mut out);
-    out.truncate(n);
-    out
-}
+mod support;
+use support::*;
 
 #[test]
 fn every_suite_and_group_completes_and_moves_data() {

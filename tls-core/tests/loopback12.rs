@@ -11,68 +11,17 @@ use tls_core::msgs::handshake::HandshakeMessage;
 use tls_core::record::buffer::RecordBuffer;
 use tls_core::record::protect::frame_plaintext;
 use tls_core::{
-    CertifiedKey, CipherSuite, ClientConfig, Connection, Error, Event, NamedGroup, ProtocolVersion,
-    ServerConfig,
+    CipherSuite, ClientConfig, Connection, Error, NamedGroup, ProtocolVersion, ServerConfig,
 };
 
-struct Pki {
-    cert_pem: String,
-    key_pem: String,
-    cert_der: Vec<u8>,
-}
-
-fn pki(alg: &'static rcgen::SignatureAlgorithm) -> Pki {
-    let key = rcgen::KeyPair::generate_for(alg).unwrap();
-    let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-    let cert = params.self_signed(&key).unwrap();
-    Pki {
-        cert_pem: cert.pem(),
-        key_pem: key.serialize_pem(),
-        cert_der: cert.der().to_vec(),
-    }
-}
-
-fn certified(p: &Pki) -> CertifiedKey {
-    CertifiedKey::from_pem(p.cert_pem.as_bytes(), p.key_pem.as_bytes()).unwrap()
-}
+mod support;
+use support::*;
 
 /// A TLS 1.2-only client and a server speaking both versions.
-fn configs(p: &Pki) -> (ClientConfig, ServerConfig) {
-    let mut client = ClientConfig::with_pinned_certs(vec![p.cert_der.clone()]);
+fn configs12(p: &Pki) -> (ClientConfig, ServerConfig) {
+    let (mut client, server) = configs(p);
     client.versions = vec![ProtocolVersion::Tls12];
-    (client, ServerConfig::with_single_cert(certified(p)))
-}
-
-fn pump(client: &mut Connection, server: &mut Connection) -> Result<(), Error> {
-    for _ in 0..100 {
-        let to_server = client.pending_tls().to_vec();
-        client.consume_tls(to_server.len());
-        let to_client = server.pending_tls().to_vec();
-        server.consume_tls(to_client.len());
-        if to_server.is_empty() && to_client.is_empty() {
-            return Ok(());
-        }
-        server.feed(&to_server)?;
-        client.feed(&to_client)?;
-    }
-    panic!("pump did not settle");
-}
-
-fn connect(cc: &Arc<ClientConfig>, sc: &Arc<ServerConfig>) -> (Connection, Connection) {
-    let mut client = Connection::client(cc.clone(), Some("localhost")).unwrap();
-    let mut server = Connection::server(sc.clone());
-    pump(&mut client, &mut server).unwrap();
-    assert!(!client.is_handshaking() && !server.is_handshaking());
-    assert_eq!(client.next_event(), Some(Event::HandshakeComplete));
-    assert_eq!(server.next_event(), Some(Event::HandshakeComplete));
     (client, server)
-}
-
-fn read_all(conn: &mut Connection) -> Vec<u8> {
-    let mut out = vec![0u8; conn.plaintext_len()];
-    let n = conn.read(&mut out);
-    out.truncate(n);
-    out
 }
 
 fn exchange_data(client: &mut Connection, server: &mut Connection) {
@@ -98,7 +47,7 @@ fn every_ecdsa_suite_and_group_completes_and_moves_data() {
     let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
     for suite in ECDSA_SUITES {
         for group in tls_core::config::DEFAULT_GROUPS {
-            let (mut cc, mut sc) = configs(&p);
+            let (mut cc, mut sc) = configs12(&p);
             cc.cipher_suites = vec![suite];
             // The client's groups also bound the certificate's curve (RFC 8422).
             cc.groups = vec![group];
@@ -121,7 +70,7 @@ fn every_ecdsa_suite_and_group_completes_and_moves_data() {
 fn ed25519_and_p384_certificates_sign_the_key_exchange() {
     for alg in [&rcgen::PKCS_ED25519, &rcgen::PKCS_ECDSA_P384_SHA384] {
         let p = pki(alg);
-        let (cc, sc) = configs(&p);
+        let (cc, sc) = configs12(&p);
         let (client, _) = connect(&Arc::new(cc), &Arc::new(sc));
         assert_eq!(
             client.negotiated().unwrap().peer_certificates,
@@ -134,18 +83,18 @@ fn ed25519_and_p384_certificates_sign_the_key_exchange() {
 fn versions_are_negotiated_both_ways() {
     let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
     // A client offering both against a TLS 1.2-only server: no sentinel.
-    let (mut cc, mut sc) = configs(&p);
+    let (mut cc, mut sc) = configs12(&p);
     cc.versions = vec![ProtocolVersion::Tls13, ProtocolVersion::Tls12];
     sc.versions = vec![ProtocolVersion::Tls12];
     let (client, _) = connect(&Arc::new(cc), &Arc::new(sc));
     assert_eq!(client.negotiated().unwrap().version, ProtocolVersion::Tls12);
     // Both offering both: TLS 1.3.
-    let (mut cc, sc) = configs(&p);
+    let (mut cc, sc) = configs12(&p);
     cc.versions = vec![ProtocolVersion::Tls13, ProtocolVersion::Tls12];
     let (client, _) = connect(&Arc::new(cc), &Arc::new(sc));
     assert_eq!(client.negotiated().unwrap().version, ProtocolVersion::Tls13);
     // A TLS 1.3-only client against a TLS 1.2-only server: protocol_version.
-    let (mut cc, mut sc) = configs(&p);
+    let (mut cc, mut sc) = configs12(&p);
     cc.versions = vec![ProtocolVersion::Tls13];
     sc.versions = vec![ProtocolVersion::Tls12];
     let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
@@ -160,7 +109,7 @@ fn server_sets_the_downgrade_sentinel_when_it_also_speaks_tls13() {
         (vec![ProtocolVersion::Tls13, ProtocolVersion::Tls12], true),
         (vec![ProtocolVersion::Tls12], false),
     ] {
-        let (cc, mut sc) = configs(&p);
+        let (cc, mut sc) = configs12(&p);
         sc.versions = versions;
         let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
         let mut server = Connection::server(Arc::new(sc));
@@ -176,7 +125,7 @@ fn server_sets_the_downgrade_sentinel_when_it_also_speaks_tls13() {
 #[test]
 fn tickets_resume_tls12_sessions() {
     let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
-    let (cc, sc) = configs(&p);
+    let (cc, sc) = configs12(&p);
     let (cc, sc) = (Arc::new(cc), Arc::new(sc));
     let (first, _) = connect(&cc, &sc);
     assert!(!first.negotiated().unwrap().resumed);
@@ -198,7 +147,7 @@ fn tickets_resume_tls12_sessions() {
 #[test]
 fn session_ids_resume_tls12_sessions() {
     let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
-    let (cc, mut sc) = configs(&p);
+    let (cc, mut sc) = configs12(&p);
     sc.ticketer = None;
     let (cc, sc) = (Arc::new(cc), Arc::new(sc));
     let (first, _) = connect(&cc, &sc);
@@ -208,7 +157,7 @@ fn session_ids_resume_tls12_sessions() {
     assert!(server.negotiated().unwrap().resumed);
     exchange_data(&mut client, &mut server);
     // Without a cache nor tickets nothing resumes.
-    let (cc2, mut sc2) = configs(&p);
+    let (cc2, mut sc2) = configs12(&p);
     sc2.ticketer = None;
     sc2.session_cache = None;
     let (cc2, sc2) = (Arc::new(cc2), Arc::new(sc2));
@@ -229,7 +178,7 @@ impl tls_core::Clock for SetClock {
 #[test]
 fn session_lifetime_bounds_session_id_resumption() {
     let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
-    let (cc, mut sc) = configs(&p);
+    let (cc, mut sc) = configs12(&p);
     let clock = Arc::new(SetClock(1_800_000_000.into()));
     sc.ticketer = None;
     sc.session_lifetime = Some(60);
@@ -262,7 +211,7 @@ fn client_certificates_are_verified() {
     let server_pki = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
     for alg in [&rcgen::PKCS_ED25519, &rcgen::PKCS_ECDSA_P384_SHA384] {
         let client_pki = pki(alg);
-        let (mut cc, mut sc) = configs(&server_pki);
+        let (mut cc, mut sc) = configs12(&server_pki);
         cc.client_cert = Some(Arc::new(certified(&client_pki)));
         sc.client_verifier = Some(Arc::new(ClientPins(tls_core::PinnedCertVerifier::new(
             vec![client_pki.cert_der.clone()],
@@ -275,7 +224,7 @@ fn client_certificates_are_verified() {
         exchange_data(&mut client, &mut server);
     }
     // No certificate: certificate_required... in TLS 1.2 the alert is handshake-level.
-    let (cc, mut sc) = configs(&server_pki);
+    let (cc, mut sc) = configs12(&server_pki);
     sc.client_verifier = Some(Arc::new(ClientPins(tls_core::PinnedCertVerifier::new(
         vec![server_pki.cert_der.clone()],
     ))));
@@ -290,7 +239,7 @@ fn client_certificates_are_verified() {
 #[test]
 fn exporters_agree_and_distinguish_absent_from_empty_context() {
     let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
-    let (cc, sc) = configs(&p);
+    let (cc, sc) = configs12(&p);
     let (mut client, server) = connect(&Arc::new(cc), &Arc::new(sc));
     let export = |conn: &Connection, context: Option<&[u8]>| {
         let mut out = [0u8; 32];
@@ -339,7 +288,7 @@ fn server_error(sc: ServerConfig, wire: &[u8]) -> (Error, Vec<u8>) {
 #[test]
 fn a_client_without_extended_master_secret_is_refused() {
     let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
-    let (cc, sc) = configs(&p);
+    let (cc, sc) = configs12(&p);
     let wire = edited_hello(cc, |ch| {
         ch.extensions
             .retain(|e| e.typ() != ExtensionType::ExtendedMasterSecret)
@@ -348,7 +297,7 @@ fn a_client_without_extended_master_secret_is_refused() {
     assert!(matches!(err, Error::HandshakeFailure(_)), "{err:?}");
     assert_eq!(alert, [21, 3, 3, 0, 2, 2, 40]);
     // Allowed for legacy peers only when configured.
-    let (_, mut sc) = configs(&p);
+    let (_, mut sc) = configs12(&p);
     sc.allow_no_ems = true;
     let mut server = Connection::server(Arc::new(sc));
     server.feed(&wire).unwrap();
@@ -358,23 +307,23 @@ fn a_client_without_extended_master_secret_is_refused() {
 fn old_versions_sslv2_hellos_and_fallbacks_are_refused() {
     let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
     for version in [0x0300u16, 0x0301, 0x0302] {
-        let (cc, sc) = configs(&p);
+        let (cc, sc) = configs12(&p);
         let wire = edited_hello(cc, |ch| ch.legacy_version = version);
         let (err, alert) = server_error(sc, &wire);
         assert_eq!(err, Error::ProtocolVersion);
         assert_eq!(alert, [21, 3, 3, 0, 2, 2, 70]);
     }
-    let (_, sc) = configs(&p);
+    let (_, sc) = configs12(&p);
     let sslv2 = [0x80, 0x2e, 1, 3, 1, 0, 0x15, 0, 0, 0, 0x10];
     assert_eq!(server_error(sc, &sslv2).0, Error::ProtocolVersion);
     // TLS_FALLBACK_SCSV from a TLS 1.2 client to a TLS 1.3 server.
-    let (cc, sc) = configs(&p);
+    let (cc, sc) = configs12(&p);
     let wire = edited_hello(cc, |ch| ch.cipher_suites.push(CipherSuite::FallbackScsv));
     let (err, alert) = server_error(sc, &wire);
     assert_eq!(err, Error::InappropriateFallback);
     assert_eq!(alert, [21, 3, 3, 0, 2, 2, 86]);
     // ... but not to a TLS 1.2-only server.
-    let (cc, mut sc) = configs(&p);
+    let (cc, mut sc) = configs12(&p);
     sc.versions = vec![ProtocolVersion::Tls12];
     let wire = edited_hello(cc, |ch| ch.cipher_suites.push(CipherSuite::FallbackScsv));
     Connection::server(Arc::new(sc)).feed(&wire).unwrap();
@@ -383,7 +332,7 @@ fn old_versions_sslv2_hellos_and_fallbacks_are_refused() {
 #[test]
 fn renegotiation_info_must_be_empty_and_present() {
     let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
-    let (cc, sc) = configs(&p);
+    let (cc, sc) = configs12(&p);
     let wire = edited_hello(cc, |ch| {
         for e in &mut ch.extensions {
             if let ClientExtension::RenegotiationInfo(v) = e {
@@ -395,7 +344,7 @@ fn renegotiation_info_must_be_empty_and_present() {
         server_error(sc, &wire).0,
         Error::HandshakeFailure(_)
     ));
-    let (cc, sc) = configs(&p);
+    let (cc, sc) = configs12(&p);
     let wire = edited_hello(cc, |ch| {
         ch.extensions
             .retain(|e| e.typ() != ExtensionType::RenegotiationInfo)
@@ -409,7 +358,7 @@ fn renegotiation_info_must_be_empty_and_present() {
 #[test]
 fn change_cipher_spec_out_of_place_is_unexpected() {
     let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
-    let (cc, sc) = configs(&p);
+    let (cc, sc) = configs12(&p);
     let client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
     let mut server = Connection::server(Arc::new(sc));
     server.feed(client.pending_tls()).unwrap();
@@ -423,7 +372,7 @@ fn change_cipher_spec_out_of_place_is_unexpected() {
 #[test]
 fn a_server_without_extended_master_secret_is_refused_by_our_client() {
     let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
-    let (cc, mut sc) = configs(&p);
+    let (cc, mut sc) = configs12(&p);
     // Our server allows a client without EMS; strip EMS from the hello so the
     // server answers without it, and our client refuses.
     sc.allow_no_ems = true;

@@ -4,27 +4,18 @@
 //! flights — the same version, suite, group, ALPN, SNI, HelloRetryRequest
 //! and resumption — and then move application data both ways intact.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use proptest::collection::vec;
 use proptest::prelude::*;
 
 use tls_core::tickets::MemorySessionStore;
 use tls_core::{
-    CertifiedKey, ClientConfig, Connection, Event, NamedGroup, Negotiated, ProtocolVersion,
-    ServerConfig,
+    ClientConfig, Connection, Event, NamedGroup, Negotiated, ProtocolVersion, ServerConfig,
 };
 
-/// One certificate and key for every case (made once: the suite must stay fast).
-fn pki() -> &'static (String, String, Vec<u8>) {
-    static PKI: OnceLock<(String, String, Vec<u8>)> = OnceLock::new();
-    PKI.get_or_init(|| {
-        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
-        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
-        let cert = params.self_signed(&key).unwrap();
-        (cert.pem(), key.serialize_pem(), cert.der().to_vec())
-    })
-}
+mod support;
+use support::*;
 
 #[derive(Debug, Clone)]
 struct Setup {
@@ -50,12 +41,12 @@ fn setup() -> impl Strategy<Value = Setup> {
         })
 }
 
-fn configs(s: &Setup, store: &Arc<MemorySessionStore>) -> (Arc<ClientConfig>, Arc<ServerConfig>) {
-    let (cert_pem, key_pem, cert_der) = pki();
-    let mut cc = ClientConfig::with_pinned_certs(vec![cert_der.clone()]);
+fn configs_for(
+    s: &Setup,
+    store: &Arc<MemorySessionStore>,
+) -> (Arc<ClientConfig>, Arc<ServerConfig>) {
+    let (mut cc, mut sc) = configs(pki_p256());
     cc.session_store = Some(store.clone());
-    let key = CertifiedKey::from_pem(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap();
-    let mut sc = ServerConfig::with_single_cert(key);
     if let Some(v) = s.version {
         cc.versions = vec![v];
         sc.versions = vec![v];
@@ -71,66 +62,27 @@ fn configs(s: &Setup, store: &Arc<MemorySessionStore>) -> (Arc<ClientConfig>, Ar
     (Arc::new(cc), Arc::new(sc))
 }
 
-/// Feeds `bytes` to `to` in pieces whose sizes cycle through `sizes`
-/// (every size >= 1), taking a fresh size from `at`.
-fn feed_in_pieces(to: &mut Connection, bytes: &[u8], sizes: &[usize], at: &mut usize) {
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let n = if sizes.is_empty() {
-            rest.len()
-        } else {
-            sizes[*at % sizes.len()].min(rest.len())
-        };
-        *at += 1;
-        to.feed(&rest[..n]).expect("peer's bytes accepted");
-        rest = &rest[n..];
-    }
-}
-
-/// Moves bytes both ways, in pieces, until neither side has anything to send.
-fn pump(client: &mut Connection, server: &mut Connection, sizes: &[usize], at: &mut usize) {
-    for _ in 0..200 {
-        let to_server = client.pending_tls().to_vec();
-        client.consume_tls(to_server.len());
-        let to_client = server.pending_tls().to_vec();
-        server.consume_tls(to_client.len());
-        if to_server.is_empty() && to_client.is_empty() {
-            return;
-        }
-        feed_in_pieces(server, &to_server, sizes, at);
-        feed_in_pieces(client, &to_client, sizes, at);
-    }
-    panic!("pump did not settle");
-}
-
-fn read_all(conn: &mut Connection) -> Vec<u8> {
-    let mut out = vec![0u8; conn.plaintext_len()];
-    let n = conn.read(&mut out);
-    out.truncate(n);
-    out
-}
-
 /// One handshake (and a resumption), bytes cut by `sizes`; what both sides
 /// agreed on each time.
 fn run(s: &Setup, sizes: &[usize], data: &[u8]) -> Vec<(Negotiated, Negotiated)> {
     let store = Arc::new(MemorySessionStore::new(4));
-    let (cc, sc) = configs(s, &store);
+    let (cc, sc) = configs_for(s, &store);
     let mut at = 0;
     let mut agreed = Vec::new();
     for _ in 0..2 {
         let mut client = Connection::client(cc.clone(), Some("localhost")).unwrap();
         let mut server = Connection::server(sc.clone());
-        pump(&mut client, &mut server, sizes, &mut at);
+        pump_in_pieces(&mut client, &mut server, sizes, &mut at);
         assert!(!client.is_handshaking() && !server.is_handshaking());
         assert_eq!(client.next_event(), Some(Event::HandshakeComplete));
         assert_eq!(server.next_event(), Some(Event::HandshakeComplete));
         client.write(data).unwrap();
         server.write(b"reply").unwrap();
-        pump(&mut client, &mut server, sizes, &mut at);
+        pump_in_pieces(&mut client, &mut server, sizes, &mut at);
         assert_eq!(read_all(&mut server), data);
         assert_eq!(read_all(&mut client), b"reply");
         client.close();
-        pump(&mut client, &mut server, sizes, &mut at);
+        pump_in_pieces(&mut client, &mut server, sizes, &mut at);
         assert!(server.peer_closed());
         let mut c = client.negotiated().unwrap().clone();
         let mut sv = server.negotiated().unwrap().clone();

@@ -120,25 +120,9 @@ fn records(wire: &[u8]) -> Vec<Vec<u8>> {
     out
 }
 
-/// Everything `from` has to send.
-fn drain(from: &mut Connection) -> Vec<u8> {
-    let wire = from.pending_tls().to_vec();
-    from.consume_tls(wire.len());
-    wire
-}
-
 /// Runs a pair until neither has anything to send.
 fn pump(client: &mut Connection, server: &mut Connection) {
-    for _ in 0..10 {
-        let to_server = drain(client);
-        server.feed(&to_server).unwrap();
-        let to_client = drain(server);
-        client.feed(&to_client).unwrap();
-        if !client.wants_write() && !server.wants_write() {
-            return;
-        }
-    }
-    panic!("handshake did not settle");
+    crate::support::pump(client, server).unwrap();
 }
 
 /// A client and server of `version` (none: both versions), TLS 1.2 without
@@ -197,7 +181,7 @@ fn state(index: usize) -> Option<At> {
             // Before any message: the server waits for a ClientHello, the
             // client (having sent its ClientHello) for a ServerHello.
             let (mut client, server) = pair(None);
-            drain(&mut client);
+            crate::support::take(&mut client);
             if index == 0 {
                 at(
                     "server, start",
@@ -221,10 +205,10 @@ fn state(index: usize) -> Option<At> {
             // The TLS 1.3 server after its flight: the client's records are
             // protected with its handshake key once it has the ServerHello.
             let (mut client, mut server) = pair(Some(ProtocolVersion::Tls13));
-            server.feed(&drain(&mut client)).unwrap();
-            let flight = drain(&mut server);
+            server.feed(&crate::support::take(&mut client)).unwrap();
+            let flight = crate::support::take(&mut server);
             client.feed(&records(&flight)[0]).unwrap();
-            drain(&mut client);
+            crate::support::take(&mut client);
             at(
                 "server 1.3, expects Finished",
                 server,
@@ -290,14 +274,14 @@ fn client12(step: usize) -> At {
         ("client 1.2, expects ChangeCipherSpec", &[T::HelloRequest]),
     ];
     let (mut client, mut server) = pair(Some(ProtocolVersion::Tls12));
-    server.feed(&drain(&mut client)).unwrap();
-    let flight = super::plaintext_messages(&drain(&mut server));
+    server.feed(&crate::support::take(&mut client)).unwrap();
+    let flight = super::plaintext_messages(&crate::support::take(&mut server));
     for message in &flight[..=step] {
         let mut record = RecordBuffer::new();
         frame_plaintext(ContentType::Handshake, message, &mut record);
         client.feed(record.as_slice()).unwrap();
     }
-    drain(&mut client);
+    crate::support::take(&mut client);
     let (name, accepts) = steps[step];
     at(name, client, Peer::Plain, accepts, false)
 }
@@ -305,9 +289,9 @@ fn client12(step: usize) -> At {
 /// The TLS 1.2 server before and after the ClientKeyExchange.
 fn server12(step: usize) -> At {
     let (mut client, mut server) = pair(Some(ProtocolVersion::Tls12));
-    server.feed(&drain(&mut client)).unwrap();
-    client.feed(&drain(&mut server)).unwrap();
-    for record in &records(&drain(&mut client))[..step] {
+    server.feed(&crate::support::take(&mut client)).unwrap();
+    client.feed(&crate::support::take(&mut server)).unwrap();
+    for record in &records(&crate::support::take(&mut client))[..step] {
         server.feed(record).unwrap();
     }
     if step == 0 {
@@ -335,10 +319,10 @@ fn server12(step: usize) -> At {
 fn client_certificates(which: usize) -> At {
     if which == 0 {
         let (mut client, mut server) = pair_with(Some(ProtocolVersion::Tls13), true);
-        server.feed(&drain(&mut client)).unwrap();
-        let flight = drain(&mut server);
+        server.feed(&crate::support::take(&mut client)).unwrap();
+        let flight = crate::support::take(&mut server);
         client.feed(&records(&flight)[0]).unwrap();
-        drain(&mut client);
+        crate::support::take(&mut client);
         return at(
             "server 1.3 with client certificates, expects Certificate",
             server,
@@ -348,11 +332,11 @@ fn client_certificates(which: usize) -> At {
         );
     }
     let (mut client, mut server) = pair_with(Some(ProtocolVersion::Tls12), true);
-    server.feed(&drain(&mut client)).unwrap();
-    client.feed(&drain(&mut server)).unwrap();
+    server.feed(&crate::support::take(&mut client)).unwrap();
+    client.feed(&crate::support::take(&mut server)).unwrap();
     // The client's flight: Certificate, ClientKeyExchange, CertificateVerify, ...
     let fed = if which == 1 { 0 } else { 2 };
-    for record in &records(&drain(&mut client))[..fed] {
+    for record in &records(&crate::support::take(&mut client))[..fed] {
         server.feed(record).unwrap();
     }
     if which == 1 {
@@ -699,12 +683,12 @@ fn dummy_change_cipher_spec_only_after_the_client_hello() {
     );
     let (mut client2, mut server) = pair(Some(ProtocolVersion::Tls13));
     client.feed(&ccs).unwrap();
-    let mut hello = drain(&mut client2);
+    let mut hello = crate::support::take(&mut client2);
     hello.extend_from_slice(&ccs);
     server.feed(&hello).unwrap();
-    let flight = drain(&mut server);
+    let flight = crate::support::take(&mut server);
     client2.feed(&flight).unwrap();
-    let second = drain(&mut client2);
+    let second = crate::support::take(&mut client2);
     server.feed(&second).unwrap();
     assert!(!server.is_handshaking() && !client2.is_handshaking());
 }
@@ -716,9 +700,9 @@ fn dummy_change_cipher_spec_only_after_the_client_hello() {
 fn tls12_client_ignores_hello_request_while_negotiating() {
     let hello_request = [22, 3, 3, 0, 4, 0, 0, 0, 0];
     let (mut client, mut server) = pair(Some(ProtocolVersion::Tls12));
-    server.feed(&drain(&mut client)).unwrap();
+    server.feed(&crate::support::take(&mut client)).unwrap();
     // After the ServerHello, which tells the version, before each message.
-    for (i, message) in super::plaintext_messages(&drain(&mut server))
+    for (i, message) in super::plaintext_messages(&crate::support::take(&mut server))
         .iter()
         .enumerate()
     {
@@ -730,13 +714,15 @@ fn tls12_client_ignores_hello_request_while_negotiating() {
         client.feed(record.as_slice()).unwrap();
     }
     client.feed(&hello_request).unwrap();
-    server.feed(&drain(&mut client)).unwrap();
-    client.feed(&drain(&mut server)).unwrap();
+    server.feed(&crate::support::take(&mut client)).unwrap();
+    client.feed(&crate::support::take(&mut server)).unwrap();
     assert!(!client.is_handshaking() && !server.is_handshaking());
 
     let (mut client, mut server) = pair(Some(ProtocolVersion::Tls12));
-    server.feed(&drain(&mut client)).unwrap();
-    client.feed(&records(&drain(&mut server))[0]).unwrap();
+    server.feed(&crate::support::take(&mut client)).unwrap();
+    client
+        .feed(&records(&crate::support::take(&mut server))[0])
+        .unwrap();
     assert_eq!(
         client.feed(&[22, 3, 3, 0, 5, 0, 0, 0, 1, 0]),
         Err(Error::Decode("hello_request with a body"))
