@@ -118,14 +118,25 @@ impl Slapd {
     }
 }
 
-/// `ldapsearch -x` (simple anonymous bind, no StartTLS of its own) at
-/// `ldap://127.0.0.1:port` for [`ENTRY`]'s `sn`, ignoring the system's
-/// ldap.conf. Returns (success, stdout, stderr); bounded by the test
-/// timeouts through `-l` and `-o nettimeout`.
-pub fn ldapsearch(port: u16) -> (bool, String, String) {
+/// `ldapsearch -x` (simple anonymous bind) at `ldap://127.0.0.1:port` for
+/// [`ENTRY`]'s `sn`. Without `starttls` it speaks plaintext and ignores the
+/// system's ldap.conf (`LDAPNOINIT`); with `Some(cacert)` it asks for
+/// StartTLS (`-ZZ`: failing if it cannot) and verifies the server's
+/// certificate against `cacert`, which must name the IP address 127.0.0.1
+/// (libldap checks a host named `localhost` against the machine's own
+/// name). Returns (success, stdout, stderr); bounded through `-l` and
+/// `-o nettimeout`.
+pub fn ldapsearch(port: u16, starttls: Option<&Path>) -> (bool, String, String) {
     let ldapsearch = require("ldapsearch", "ldap-utils");
-    let out = Command::new(ldapsearch)
-        .env("LDAPNOINIT", "1")
+    let mut cmd = Command::new(ldapsearch);
+    match starttls {
+        None => cmd.env("LDAPNOINIT", "1"),
+        Some(cacert) => cmd
+            .env("LDAPTLS_CACERT", cacert)
+            .env("LDAPTLS_REQCERT", "demand")
+            .arg("-ZZ"),
+    };
+    let out = cmd
         .args([
             "-x",
             "-LLL",

@@ -3,7 +3,8 @@
 //! the tunnel's LDAP StartTLS; INN's nnrpd, read with a plain NNTP client
 //! through the tunnel's NNTP STARTTLS (RFC 4642). Each front end (command
 //! line, stunnel.conf, TOML) is driven. A server that cannot start TLS ends
-//! the connection with a log line naming its reply, never a hang.
+//! the connection with a log line naming its reply, never a hang. Server
+//! mode's LDAP StartTLS is driven by `ldapsearch -ZZ` in front of slapd.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -12,7 +13,7 @@ use std::path::Path;
 use tls_tests::nnrpd::{Nnrpd, GROUP, GROUP_DESCRIPTION};
 use tls_tests::peer::{connect_local, free_port, PEER_TIMEOUT};
 use tls_tests::slapd::{ldapsearch, Slapd, ENTRY, ENTRY_SN};
-use tls_tests::tunnel::{temp_dir, Tunnel};
+use tls_tests::tunnel::{cert_for, temp_dir, Tunnel};
 
 /// The three ways of configuring one client-mode service with `protocol`
 /// in front of 127.0.0.1:`server`, trusting `cacert` for `localhost`.
@@ -82,7 +83,7 @@ fn client_tunnel(front: FrontEnd, protocol: &str, server: u16, cacert: &Path) ->
 fn ldap_client_mode_with_a_real_slapd() {
     let slapd = Slapd::start(true);
     // Without TLS, slapd refuses the bind: confidentiality required (13).
-    let (ok, out, err) = ldapsearch(slapd.port);
+    let (ok, out, err) = ldapsearch(slapd.port, None);
     assert!(
         !ok && err.contains("Confidentiality required"),
         "a plaintext search was not refused\n{out}\n{err}\n{}",
@@ -92,7 +93,7 @@ fn ldap_client_mode_with_a_real_slapd() {
         let (tunnel, port) = client_tunnel(front, "ldap", slapd.port, &slapd.cert.cert);
         // ldapsearch speaks plaintext LDAP to the tunnel, which has upgraded
         // its connection to slapd with the StartTLS extended operation.
-        let (ok, out, err) = ldapsearch(port);
+        let (ok, out, err) = ldapsearch(port, None);
         assert!(
             ok && out.contains(&format!("dn: {ENTRY}")) && out.contains(&format!("sn: {ENTRY_SN}")),
             "{front:?}: search through the tunnel failed\n{out}\n{err}\n{}\n{}",
@@ -116,7 +117,7 @@ fn ldap_client_mode_when_slapd_refuses_starttls() {
     let slapd = Slapd::start(false);
     for front in FRONT_ENDS {
         let (tunnel, port) = client_tunnel(front, "ldap", slapd.port, &slapd.cert.cert);
-        let (ok, out, err) = ldapsearch(port);
+        let (ok, out, err) = ldapsearch(port, None);
         assert!(!ok, "{front:?}: search succeeded without TLS\n{out}\n{err}");
         // slapd without a certificate does not know the operation.
         tunnel.expect_log("ldap prelude: server refused StartTLS: resultCode 2");
@@ -126,6 +127,35 @@ fn ldap_client_mode_when_slapd_refuses_starttls() {
             tunnel.log()
         );
     }
+}
+
+#[test]
+fn ldap_server_mode_in_front_of_a_real_slapd() {
+    // slapd without TLS; the tunnel offers StartTLS in front of it.
+    let slapd = Slapd::start(false);
+    let dir = temp_dir("ldap-server");
+    let cert = cert_for(&dir, "localhost", &["localhost", "127.0.0.1"]);
+    let port = free_port();
+    let tunnel = Tunnel::server(
+        &format!("127.0.0.1:{port}"),
+        &format!("127.0.0.1:{}", slapd.port),
+        &cert,
+        &["--starttls", "ldap"],
+        port,
+    );
+    // ldapsearch -ZZ: StartTLS answered by the tunnel, the certificate
+    // verified, the search over TLS and on to slapd in plaintext.
+    let (ok, out, err) = ldapsearch(port, Some(&cert.cert));
+    assert!(
+        ok && out.contains(&format!("sn: {ENTRY_SN}")),
+        "search with StartTLS failed\n{out}\n{err}\n{}",
+        tunnel.log()
+    );
+    tunnel.expect_log("version=TLSv1.3");
+    // A client that does not ask for StartTLS is turned away.
+    let (ok, out, err) = ldapsearch(port, None);
+    assert!(!ok, "a plaintext search passed\n{out}\n{err}");
+    tunnel.expect_log("ldap prelude: client did not ask for StartTLS");
 }
 
 // ---- NNTP: nnrpd and a plain NNTP client ----
