@@ -12,7 +12,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::peer::Peer;
+use crate::peer::{require, Peer};
 use crate::tunnel::{cert_for, temp_dir, CertFiles};
 
 /// INN's private programs.
@@ -127,7 +127,7 @@ impl Nnrpd {
         }
         // The (empty) overview database nnrpd opens at each connection.
         let mut overview = if root {
-            let mut cmd = Command::new("runuser");
+            let mut cmd = Command::new(require("runuser", "util-linux"));
             cmd.args(["-u", "news", "--"]).arg(&makehistory);
             cmd
         } else {
