@@ -9,10 +9,12 @@
 pub mod data;
 pub mod engine;
 pub mod limbo;
+pub mod nnrpd;
 pub mod ocsp;
 pub mod openssl_peer;
 pub mod peer;
 pub mod pki;
+pub mod slapd;
 pub mod stunnel;
 pub mod tunnel;
 

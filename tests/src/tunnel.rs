@@ -185,7 +185,8 @@ pub struct CertFiles {
 }
 
 /// A self-signed ECDSA P-256 certificate with subject CN `cn` and these
-/// subject alternative names (DNS names, or URIs when they contain `://`).
+/// subject alternative names (DNS names, or URIs when they contain `://`,
+/// or IP addresses when they parse as one).
 pub fn cert_for(dir: &Path, cn: &str, sans: &[&str]) -> CertFiles {
     cert_with_ou(dir, cn, None, sans)
 }
@@ -202,6 +203,10 @@ pub fn cert_with_ou(dir: &Path, cn: &str, ou: Option<&str>, sans: &[&str]) -> Ce
             .push(rcgen::DnType::OrganizationalUnitName, ou);
     }
     for san in sans {
+        if let Ok(ip) = san.parse::<std::net::IpAddr>() {
+            params.subject_alt_names.push(rcgen::SanType::IpAddress(ip));
+            continue;
+        }
         let ia5 = rcgen::string::Ia5String::try_from(*san).expect("ascii SAN");
         params.subject_alt_names.push(if san.contains("://") {
             rcgen::SanType::URI(ia5)
