@@ -1,7 +1,7 @@
 //! The line-based preludes: SMTP (RFC 3207), IMAP and POP3 (RFC 2595),
 //! NNTP (RFC 4642). Client mode passes the server's greeting on to the
-//! plaintext client, as stunnel does: after the handshake the client goes on
-//! as if it had just been greeted.
+//! plaintext client (IMAP's without its capability list), as stunnel does:
+//! after the handshake the client goes on as if it had just been greeted.
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -196,8 +196,9 @@ where
 /// mechanisms (Dovecot does). A client trusting it would send STARTTLS
 /// over the tunnel's TLS, or find no way to log in. Without the list it
 /// asks with CAPABILITY, which the server answers over TLS, as RFC 3501
-/// (section 6.2.1) has a client do after STARTTLS. stunnel passes the
-/// greeting on unchanged.
+/// (section 6.2.1) has a client do after STARTTLS. stunnel 5 leaves the
+/// list out too: it sends `* OK Connected.` in place of the greeting; the
+/// server's own text is kept here.
 fn without_capabilities(greeting: &str) -> String {
     const CODE: &str = "* OK [CAPABILITY ";
     let code_start = greeting
