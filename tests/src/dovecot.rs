@@ -13,7 +13,7 @@
 //! Run as root (as in CI), the login and internal processes use the
 //! package's `dovenull` and `dovecot` users and the mail processes run as
 //! `dovecot` (Dovecot refuses mail processes as root); run as anyone else,
-//! everything runs as that user.
+//! everything runs as that user, without chroot.
 
 use std::net::TcpListener;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -108,8 +108,20 @@ fn free_port() -> u16 {
     listener.local_addr().expect("local_addr").port()
 }
 
+/// The name of group `gid` from /etc/group.
+fn group_name(gid: u32) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/group").ok()?;
+    text.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let (name, _, id) = (fields.next()?, fields.next()?, fields.next()?);
+        (id.parse() == Ok(gid)).then(|| name.to_string())
+    })
+}
+
 /// The settings that depend on who runs the test: the service users, and
-/// the uid, gid and lowest uid of the mail processes.
+/// the uid, gid and lowest uid of the mail processes. Not as root, the
+/// login processes and anvil cannot chroot, and the internal group is the
+/// user's (Dovecot's documented way of running as one user).
 fn users(dir: &Path) -> String {
     let meta = std::fs::metadata(dir).expect("stat the temporary directory");
     if meta.uid() == 0 {
@@ -117,16 +129,20 @@ fn users(dir: &Path) -> String {
             .unwrap_or_else(|| panic!("no `dovecot` user: apt-get install {PACKAGES}"));
         format!("mail_uid = {uid}\nmail_gid = {gid}\nfirst_valid_uid = {uid}\n")
     } else {
-        let name = passwd_entry(&meta.uid().to_string())
+        let (uid, gid) = (meta.uid(), meta.gid());
+        let name = passwd_entry(&uid.to_string())
             .map(|(name, _, _)| name)
             .expect("the current user in /etc/passwd");
-        format!(
+        let group = group_name(gid).expect("the current group in /etc/group");
+        let mut out = format!(
             "default_login_user = {name}\ndefault_internal_user = {name}\n\
-             mail_uid = {}\nmail_gid = {}\nfirst_valid_uid = {}\n",
-            meta.uid(),
-            meta.gid(),
-            meta.uid()
-        )
+             default_internal_group = {group}\nmail_uid = {uid}\nmail_gid = {gid}\n\
+             first_valid_uid = {uid}\n"
+        );
+        for service in ["imap-login", "pop3-login", "anvil"] {
+            out.push_str(&format!("service {service} {{\n  chroot =\n}}\n"));
+        }
+        out
     }
 }
 
