@@ -5,8 +5,9 @@
 //! (Python's imaplib and poplib, curl) that logs in through the tunnel
 //! shows the tunnel did STARTTLS/STLS; the same through the command line,
 //! TOML and stunnel.conf, and through stunnel4 on the same stunnel.conf.
-//! A Dovecot without TLS makes the tunnel close with a reason. Server mode:
-//! `curl --ssl-reqd` through the tunnel in front of a plaintext Dovecot.
+//! A Dovecot without TLS makes the tunnel close with a reason. Server mode
+//! in front of a plaintext Dovecot: `curl --ssl-reqd`, and stunnel4's
+//! client-mode preludes.
 
 use std::io::Read;
 use std::path::Path;
@@ -117,11 +118,17 @@ fn logins_over_tls(dovecot: &Dovecot, n: usize) {
     );
 }
 
-/// A client-mode stunnel.conf with an imap and a pop3 section to
-/// `dovecot`, accepting on `imap` and `pop3`; `foreground` and `pid =`
+/// A client-mode stunnel.conf with an imap and a pop3 section to `targets`
+/// (IMAP, POP3), accepting on `imap` and `pop3`; `foreground` and `pid =`
 /// let stunnel4 run it as is.
-fn stunnel_conf(dir: &Path, dovecot: &Dovecot, cert: &CertFiles, imap: u16, pop3: u16) -> String {
-    let conf = dir.join("client.conf");
+fn stunnel_conf(
+    dir: &Path,
+    targets: (String, String),
+    cert: &CertFiles,
+    imap: u16,
+    pop3: u16,
+) -> String {
+    let conf = dir.join(format!("client-{imap}.conf"));
     let section = |name: &str, port: u16, target: String| {
         format!(
             "[{name}]\nclient = yes\naccept = 127.0.0.1:{port}\nconnect = {target}\n\
@@ -134,12 +141,17 @@ fn stunnel_conf(dir: &Path, dovecot: &Dovecot, cert: &CertFiles, imap: u16, pop3
         &conf,
         format!(
             "foreground = yes\npid =\n{}{}",
-            section("imap", imap, dovecot.imap_addr()),
-            section("pop3", pop3, dovecot.pop3_addr())
+            section("imap", imap, targets.0),
+            section("pop3", pop3, targets.1)
         ),
     )
     .expect("write stunnel.conf");
     conf.to_string_lossy().into_owned()
+}
+
+/// Dovecot's IMAP and POP3 addresses.
+fn dovecot_targets(dovecot: &Dovecot) -> (String, String) {
+    (dovecot.imap_addr(), dovecot.pop3_addr())
 }
 
 #[test]
@@ -239,7 +251,7 @@ fn client_mode_logs_in_to_a_dovecot_that_wants_tls_first() {
     // stunnel.conf, under tls-tunnel and under stunnel4: the same outcome
     // (stunnel passes the greeting's capability list on unchanged).
     let (imap, pop3) = (free_port(), free_port());
-    let conf = stunnel_conf(&dir, &dovecot, &cert, imap, pop3);
+    let conf = stunnel_conf(&dir, dovecot_targets(&dovecot), &cert, imap, pop3);
     let tunnel = Tunnel::start(["--config", &conf], &[imap, pop3]);
     let diag = || format!("{}\n{}", tunnel.log(), dovecot.diagnostics());
     let ours = (
@@ -282,7 +294,7 @@ fn client_mode_to_a_dovecot_without_tls_closes_with_a_reason() {
     let cert = cert_for(&dir, "localhost", &["localhost"]);
     let dovecot = Dovecot::start(&dir, Tls::Off);
     let (imap, pop3) = (free_port(), free_port());
-    let conf = stunnel_conf(&dir, &dovecot, &cert, imap, pop3);
+    let conf = stunnel_conf(&dir, dovecot_targets(&dovecot), &cert, imap, pop3);
     let tunnel = Tunnel::start(["--config", &conf], &[imap, pop3]);
 
     let got = read_until_closed(imap);
@@ -336,4 +348,54 @@ fn server_mode_in_front_of_a_plaintext_dovecot_with_curl_ssl_reqd() {
         log.contains("imap-login: Info: Login: user=<alice>"),
         "{log}"
     );
+}
+
+#[test]
+fn server_mode_behind_stunnel4_client_mode_in_front_of_a_plaintext_dovecot() {
+    // imaplib/poplib -> stunnel4 (client, protocol = imap|pop3) -> tls-tunnel
+    // (server, --starttls imap|pop3) -> Dovecot without TLS: our server-mode
+    // preludes against stunnel's client-mode ones.
+    let dir = temp_dir("dovecot-chain");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let dovecot = Dovecot::start(&dir, Tls::Off);
+    let mut servers = Vec::new();
+    let mut ports = Vec::new();
+    for (proto, target) in [("imap", dovecot.imap_addr()), ("pop3", dovecot.pop3_addr())] {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        servers.push(Tunnel::server(
+            &listen,
+            &target,
+            &cert,
+            &["--starttls", proto],
+            port,
+        ));
+        ports.push(format!("127.0.0.1:{port}"));
+    }
+    let (imap, pop3) = (free_port(), free_port());
+    let conf = stunnel_conf(
+        &dir,
+        (ports[0].clone(), ports[1].clone()),
+        &cert,
+        imap,
+        pop3,
+    );
+    let mut stunnel = Peer::spawn(&require("stunnel4", "stunnel4"), [&conf]);
+    stunnel.wait_for_port(imap);
+    stunnel.wait_for_port(pop3);
+    let diag = || {
+        format!(
+            "{}\n{}\n{}\n{}",
+            stunnel.diagnostics(),
+            servers[0].log(),
+            servers[1].log(),
+            dovecot.diagnostics()
+        )
+    };
+    let (want_imap, want_pop3) = expected();
+    assert_eq!(python_through(IMAP_SCRIPT, imap, diag).1, want_imap);
+    assert_eq!(python_through(POP3_SCRIPT, pop3, diag).1, want_pop3);
+    for server in &servers {
+        server.expect_log("version=TLSv1.3");
+    }
 }
