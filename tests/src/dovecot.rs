@@ -15,16 +15,18 @@
 //! `dovecot` (Dovecot refuses mail processes as root); run as anyone else,
 //! everything runs as that user, without chroot.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::peer::{wait_for_port, Peer, PEER_TIMEOUT};
+use crate::peer::{Peer, PEER_TIMEOUT};
 
 /// The address Dovecot listens on (see the module documentation).
 pub const HOST: &str = "127.0.0.2";
+/// [`HOST`] as an address.
+const HOST_IP: [u8; 4] = [127, 0, 0, 2];
 /// The test user.
 pub const USER: &str = "alice";
 /// The test user's password.
@@ -104,7 +106,7 @@ fn passwd_entry(who: &str) -> Option<(String, u32, u32)> {
 
 /// A free TCP port on [`HOST`].
 fn free_port() -> u16 {
-    let listener = TcpListener::bind((HOST, 0)).expect("bind 127.0.0.2:0");
+    let listener = TcpListener::bind(SocketAddr::from((HOST_IP, 0))).expect("bind 127.0.0.2:0");
     listener.local_addr().expect("local_addr").port()
 }
 
@@ -236,12 +238,17 @@ impl Dovecot {
         panic!("Dovecot did not start\n{last}");
     }
 
-    /// Waits until it listens on both ports; false if it exited first.
+    /// Waits until it accepts connections on both ports; false if it
+    /// exited first. A connection is the test, not /proc: another process
+    /// may listen on the same port number on another address.
     fn listens(&mut self) -> bool {
         let deadline = Instant::now() + PEER_TIMEOUT;
         let mut pending = vec![self.imap, self.pop3];
         while !pending.is_empty() {
-            pending.retain(|&p| !wait_for_port(p, Duration::from_millis(50)));
+            pending.retain(|&port| {
+                let addr = SocketAddr::from((HOST_IP, port));
+                TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err()
+            });
             if self.peer.try_status().is_some() {
                 return false;
             }
@@ -250,6 +257,7 @@ impl Dovecot {
                 "Dovecot not listening after {PEER_TIMEOUT:?}\n{}",
                 self.diagnostics()
             );
+            std::thread::sleep(Duration::from_millis(20));
         }
         true
     }
