@@ -308,6 +308,33 @@ fn client_mode_to_a_dovecot_without_tls_closes_with_a_reason() {
     let got = read_until_closed(pop3);
     assert_eq!(got, "+OK Dovecot (Debian) ready.\r\n");
     tunnel.expect_log("pop3 prelude: server refused STLS: \"-ERR");
+    drop(tunnel);
+
+    // stunnel4 on the same file: the same closes, in its own words.
+    let mut stunnel = Peer::spawn(&require("stunnel4", "stunnel4"), [&conf]);
+    stunnel.wait_for_port(imap);
+    stunnel.wait_for_port(pop3);
+    assert_eq!(
+        read_until_closed(imap),
+        "* OK Connected.\r\n* BYE stunnel: Server does not support TLS\r\n"
+    );
+    // stunnel resets this one (tls-tunnel closes cleanly): it ends, at least.
+    let mut sock = connect_local(pop3).expect("connect to stunnel");
+    let mut rest = Vec::new();
+    match sock.read_to_end(&mut rest) {
+        Ok(_) => {}
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+    }
+    assert!(
+        stunnel.wait_output(PEER_TIMEOUT, |out, err| {
+            format!("{out}{err}")
+                .matches("Server does not support TLS")
+                .count()
+                >= 2
+        }),
+        "{}",
+        stunnel.diagnostics()
+    );
 }
 
 #[test]
