@@ -7,6 +7,7 @@
 //! killed when their guard drops, and waits for peers give up after 30 s.
 
 pub mod data;
+pub mod dovecot;
 pub mod engine;
 pub mod limbo;
 pub mod nnrpd;

@@ -342,3 +342,93 @@ fn stunnel_and_tls_tunnel_agree_in_inetd_mode() {
         }
     }
 }
+
+/// A field of /proc/PID/status, e.g. "Seccomp" (0: none, 2: filter).
+fn proc_status(pid: u32, field: &str) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// Waits (bounded) until the log file contains `needle`.
+fn log_shows(log: &Path, needle: &str) {
+    let deadline = Instant::now() + PEER_TIMEOUT;
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if text.contains(needle) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "log never said {needle:?}:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn inetd_mode_runs_under_the_seccomp_filter_unless_it_runs_programs() {
+    let dir = temp_dir("inetd-seccomp");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let backend = Backend::start(BackendKind::Echo {
+        greeting: "backend\n".into(),
+    });
+    let conf = dir.join("inetd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\ncert = {}\nkey = {}\nconnect = {}\n",
+            cert.cert.display(),
+            cert.key.display(),
+            backend.addr()
+        ),
+    )
+    .unwrap();
+    let (client, accepted) = tcp_pair();
+    let log = dir.join("tunnel.log");
+    let mut child = inetd_tunnel(&conf, accepted, &log);
+    let mut tls = tls_over(client, "localhost", &cert.der);
+    // The connection is being served: the filter is in place by now.
+    assert_eq!(read_n(&mut tls, 8), b"backend\n");
+    assert_eq!(
+        proc_status(child.id(), "Seccomp"),
+        "2",
+        "seccomp filter mode"
+    );
+    assert_eq!(proc_status(child.id(), "NoNewPrivs"), "1");
+    log_shows(&log, "seccomp filter installed");
+    tls.write_all(b"under seccomp\n").unwrap();
+    assert_eq!(read_n(&mut tls, 14), b"under seccomp\n");
+    drop(tls);
+    exits_cleanly(&mut child, &log);
+
+    // exec: no filter (the program would inherit it), and the program runs.
+    let script = dir.join("prog.sh");
+    std::fs::write(&script, "echo ready\nread line\necho \"got: $line\"\n").unwrap();
+    let conf = dir.join("inetd-exec.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\ncert = {}\nkey = {}\nexec = /bin/sh\nexecArgs = sh {}\n",
+            cert.cert.display(),
+            cert.key.display(),
+            script.display()
+        ),
+    )
+    .unwrap();
+    let (client, accepted) = tcp_pair();
+    let log = dir.join("tunnel-exec.log");
+    let mut child = inetd_tunnel(&conf, accepted, &log);
+    let mut tls = tls_over(client, "localhost", &cert.der);
+    assert_eq!(read_n(&mut tls, 6), b"ready\n");
+    assert_eq!(proc_status(child.id(), "Seccomp"), "0");
+    log_shows(&log, "no seccomp filter, because a service runs programs");
+    tls.write_all(b"program\n").unwrap();
+    assert_eq!(read_n(&mut tls, 13), b"got: program\n");
+    drop(tls);
+    exits_cleanly(&mut child, &log);
+}

@@ -21,6 +21,7 @@ use crate::listen::Stream;
 use crate::metrics::Registry;
 use crate::process::Privileges;
 use crate::ratelog::LogLimits;
+use crate::sandbox::Plan;
 use crate::service::ServiceHandle;
 use crate::tls::Live;
 
@@ -80,16 +81,27 @@ fn stream(socket: Socket) -> Result<Stream, String> {
 }
 
 /// Serves the connection on standard input with the one service of `live`,
-/// after entering the chroot and dropping privileges as a daemon does once
-/// bound; returns when the connection is over.
+/// after entering the chroot, dropping privileges and installing the
+/// seccomp filter (with `sandbox`, the plan whose Landlock rules are
+/// already in force) as a daemon does once bound; returns when the
+/// connection is over.
 pub fn serve(
     runtime: &tokio::runtime::Runtime,
     live: Live,
     privileges: &Privileges,
+    sandbox: Option<&Plan>,
 ) -> Result<(), String> {
     let socket = stdio_socket()?;
     privileges.enter_chroot()?;
     privileges.drop_ids()?;
+    // The same policy as the daemon's: the filter unless the service runs
+    // a program (which would inherit it). It goes on every thread, the
+    // runtime's included.
+    if let Some(plan) = sandbox {
+        crate::sandbox::enter_seccomp(plan)
+            .map_err(|e| format!("cannot enter the sandbox: {e} (--no-sandbox runs without it)"))?;
+    }
+    crate::sandbox::probe();
     let name = live.service.name.clone();
     let handle = ServiceHandle {
         name: name.clone(),

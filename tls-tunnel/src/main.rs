@@ -175,7 +175,7 @@ fn main() -> ExitCode {
         let Some(live) = lives.pop() else {
             return ExitCode::from(EXIT_CONFIG);
         };
-        return match inetd::serve(&runtime, live, &privileges) {
+        return match inetd::serve(&runtime, live, &privileges, sandbox.as_ref()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!("{e}");

@@ -1,7 +1,7 @@
 //! The line-based preludes: SMTP (RFC 3207), IMAP and POP3 (RFC 2595),
 //! NNTP (RFC 4642). Client mode passes the server's greeting on to the
-//! plaintext client, as stunnel does: after the handshake the client goes on
-//! as if it had just been greeted.
+//! plaintext client (IMAP's without its capability list), as stunnel does:
+//! after the handshake the client goes on as if it had just been greeted.
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -165,7 +165,8 @@ where
 /// The tag of the tunnel's own IMAP command.
 const IMAP_TAG: &str = "tunnel";
 
-/// IMAP client: `* OK` greeting (copied to the client), `tunnel STARTTLS`,
+/// IMAP client: `* OK` greeting (copied to the client without its
+/// capability list, see [`without_capabilities`]), `tunnel STARTTLS`,
 /// `tunnel OK` (untagged lines before it are skipped).
 pub async fn imap_client<L, R>(local: &mut L, remote: &mut R) -> Result<(), Failure>
 where
@@ -179,7 +180,7 @@ where
             quoted(&greeting)
         ));
     }
-    write_line(local, &greeting).await?;
+    write_line(local, &without_capabilities(&greeting)).await?;
     write_line(remote, &format!("{IMAP_TAG} STARTTLS")).await?;
     let reply = last_line(remote, "* ").await?;
     if !has_prefix(&reply, &format!("{IMAP_TAG} OK")) {
@@ -187,6 +188,32 @@ where
         return fail(format!("server refused STARTTLS: {}", quoted(&reply)));
     }
     Ok(())
+}
+
+/// The greeting without a `[CAPABILITY ...]` response code (RFC 3501,
+/// section 7.1). That list describes the plaintext connection: a server
+/// that wants TLS first lists STARTTLS and LOGINDISABLED and no AUTH=
+/// mechanisms (Dovecot does). A client trusting it would send STARTTLS
+/// over the tunnel's TLS, or find no way to log in. Without the list it
+/// asks with CAPABILITY, which the server answers over TLS, as RFC 3501
+/// (section 6.2.1) has a client do after STARTTLS. stunnel 5 leaves the
+/// list out too: it sends `* OK Connected.` in place of the greeting; the
+/// server's own text is kept here.
+fn without_capabilities(greeting: &str) -> String {
+    const CODE: &str = "* OK [CAPABILITY ";
+    let code_start = greeting
+        .get(..CODE.len())
+        .is_some_and(|s| s.eq_ignore_ascii_case(CODE));
+    let end = greeting.find(']');
+    let (true, Some(end)) = (code_start, end) else {
+        return greeting.to_string();
+    };
+    let text = greeting.get(end + 1..).unwrap_or_default().trim_start();
+    if text.is_empty() {
+        "* OK ready".to_string()
+    } else {
+        format!("* OK {text}")
+    }
 }
 
 /// Adds STARTTLS to a capability list (`* CAPABILITY ...` or the greeting's
@@ -296,7 +323,33 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::with_starttls;
+    use super::{with_starttls, without_capabilities};
+
+    #[test]
+    fn the_plaintext_capability_list_is_not_passed_on() {
+        assert_eq!(
+            without_capabilities(
+                "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] Dovecot (Debian) ready."
+            ),
+            "* OK Dovecot (Debian) ready."
+        );
+        assert_eq!(
+            without_capabilities("* ok [capability IMAP4rev1]   hi"),
+            "* OK hi"
+        );
+        assert_eq!(
+            without_capabilities("* OK [CAPABILITY IMAP4rev1]"),
+            "* OK ready"
+        );
+        for unchanged in [
+            "* OK ready",
+            "* OK [ALERT] note",
+            "* OK [CAPABILITY x",
+            "* OK",
+        ] {
+            assert_eq!(without_capabilities(unchanged), unchanged);
+        }
+    }
 
     #[test]
     fn starttls_is_added_to_capability_lists() {

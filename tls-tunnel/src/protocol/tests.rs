@@ -88,6 +88,13 @@ fn imap_pop3_nntp_clients() {
         (local.as_str(), sent.as_slice()),
         ("* OK ready\r\n", &b"tunnel STARTTLS\r\n"[..])
     );
+    // The greeting's capability list describes the plaintext connection.
+    let (local, _, r) = client_run(
+        &proto(Kind::Imap),
+        b"* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] hi\r\ntunnel OK go\r\n",
+    );
+    r.unwrap();
+    assert_eq!(local, "* OK hi\r\n");
     let (local, _, r) = client_run(&proto(Kind::Imap), b"* OK ready\r\ntunnel NO nope\r\n");
     assert!(err_of(r).contains("server refused STARTTLS"));
     assert!(local.ends_with("* BYE tls-tunnel: server does not support TLS\r\n"));

@@ -11,8 +11,9 @@
 //!   (name resolution, shared libraries for NSS) readable. Everything else
 //!   on the file system is out of reach. A kernel without Landlock logs a
 //!   line and the tunnel runs without it.
-//! - seccomp (once privileges are dropped): the system calls the tunnel
-//!   makes (see [`syscalls`]) are allowed; any other fails with EPERM.
+//! - seccomp (once privileges are dropped, in the daemon and in inetd
+//!   mode alike): the system calls the tunnel makes (see [`syscalls`]) are
+//!   allowed; any other fails with EPERM.
 //!
 //! A service that runs programs (`exec`) gets what programs need (system
 //! directories readable and executable); its programs inherit the
