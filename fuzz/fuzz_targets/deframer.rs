@@ -41,7 +41,9 @@ fn deframe(data: &[u8], piece: usize) -> (Records, Option<tls_core::Error>) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&control, data)) = data.split_first() else { return };
+    let Some((&control, data)) = data.split_first() else {
+        return;
+    };
     let (whole, whole_err) = deframe(data, data.len());
     let (pieces, pieces_err) = deframe(data, usize::from(control & 0x3f) + 1);
     assert_eq!(whole, pieces, "cutting the stream changed the records");

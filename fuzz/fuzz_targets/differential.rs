@@ -10,8 +10,12 @@ use libfuzzer_sys::fuzz_target;
 use tls_core_fuzz::{diff, triage};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((side, input)) = diff::split_input(data) else { return };
-    let Some(d) = diff::compare(side, input) else { return };
+    let Some((side, input)) = diff::split_input(data) else {
+        return;
+    };
+    let Some(d) = diff::compare(side, input) else {
+        return;
+    };
     if triage::classify(&d, input).is_some() {
         return;
     }

@@ -17,7 +17,9 @@ fn body(encoded: &[u8]) -> &[u8] {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&typ, input)) = data.split_first() else { return };
+    let Some((&typ, input)) = data.split_first() else {
+        return;
+    };
     let typ = HandshakeType::from_wire(typ);
     if let Ok(msg) = HandshakeMessage::decode(typ, input) {
         let encoded = msg.to_vec();

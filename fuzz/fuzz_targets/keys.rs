@@ -8,7 +8,9 @@ use tls_core::crypto::{cert_spki, parse_spki};
 use tls_core::{keys, SigningKey};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, input)) = data.split_first() else { return };
+    let Some((&mode, input)) = data.split_first() else {
+        return;
+    };
     match mode % 5 {
         0 => {
             let _ = keys::pem_blocks(input);

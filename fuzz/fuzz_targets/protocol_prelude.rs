@@ -25,10 +25,19 @@ fuzz_target!(|data: &[u8]| {
             Step::More | Step::Refuse { .. } => {}
         }
     }
-    let [sel, hi, lo, rest @ ..] = data else { return };
+    let [sel, hi, lo, rest @ ..] = data else {
+        return;
+    };
     let kind = Kind::ALL[usize::from(sel & 0x3f) % Kind::ALL.len()];
-    let mode = if sel & 0x80 != 0 { Mode::Server } else { Mode::Client };
-    if matches!((mode, kind), (Mode::Server, Kind::Nntp | Kind::Connect) | (_, Kind::Socks)) {
+    let mode = if sel & 0x80 != 0 {
+        Mode::Server
+    } else {
+        Mode::Client
+    };
+    if matches!(
+        (mode, kind),
+        (Mode::Server, Kind::Connect) | (_, Kind::Socks)
+    ) {
         return; // refused by the configuration, or spoken inside TLS (parsed above)
     }
     let p = Protocol {
@@ -38,7 +47,10 @@ fuzz_target!(|data: &[u8]| {
             username: "user".into(),
             password: "pass".into(),
         }),
-        headers: (sel & 0x20 != 0).then(|| "User-Agent: fuzz".to_string()).into_iter().collect(),
+        headers: (sel & 0x20 != 0)
+            .then(|| "User-Agent: fuzz".to_string())
+            .into_iter()
+            .collect(),
     };
     let cut = usize::from(u16::from_be_bytes([*hi, *lo])).min(rest.len());
     let (far, near) = rest.split_at(cut);

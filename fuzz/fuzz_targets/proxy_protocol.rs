@@ -9,7 +9,9 @@ use tls_tunnel::proxy_protocol::{parse_v1, parse_v2, tlvs, V2_SIGNATURE};
 
 fuzz_target!(|data: &[u8]| {
     if let Some(rest) = data.strip_prefix(&V2_SIGNATURE[..]) {
-        let [ver_cmd, fam, hi, lo, body @ ..] = rest else { return };
+        let [ver_cmd, fam, hi, lo, body @ ..] = rest else {
+            return;
+        };
         let len = usize::from(u16::from_be_bytes([*hi, *lo]));
         let Some(body) = body.get(..len) else { return };
         let _ = parse_v2(*ver_cmd, *fam, body);

@@ -25,9 +25,13 @@ fn config() -> Arc<ServerConfig> {
             );
             config.alpn_protocols = vec![b"h2".to_vec()];
             // Keys from FixedEntropy: the same every run.
-            config.ticketer = RotatingTicketer::new(Arc::new(FixedEntropy(tls_core_fuzz::SERVER_SEED)), 7200, FIXED_NOW)
-                .ok()
-                .map(|t| Arc::new(t) as Arc<dyn TicketEncrypter>);
+            config.ticketer = RotatingTicketer::new(
+                Arc::new(FixedEntropy(tls_core_fuzz::SERVER_SEED)),
+                7200,
+                FIXED_NOW,
+            )
+            .ok()
+            .map(|t| Arc::new(t) as Arc<dyn TicketEncrypter>);
             config.session_cache = Some(Arc::new(MemorySessionCache::new(4)));
             config.external_psks = ExternalPsk::new(b"fuzz".to_vec(), vec![0x42; 32])
                 .into_iter()

@@ -11,7 +11,9 @@ use tls_core::x509::{verify_chain, Budget, KeyUsage, ServerName, TrustAnchor, Tr
 use tls_core_fuzz::{split_pieces, FIXED_NOW};
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     let pieces = split_pieces(rest);
     let n_anchors = usize::from(mode >> 6).clamp(1, 2);
     if pieces.len() < n_anchors + 1 {
@@ -27,11 +29,23 @@ fuzz_target!(|data: &[u8]| {
     }
     let ee = pieces[n_anchors];
     let intermediates: Vec<Vec<u8>> = pieces[n_anchors + 1..].iter().map(|p| p.to_vec()).collect();
-    let usage = if mode & 1 == 0 { KeyUsage::ServerAuth } else { KeyUsage::ClientAuth };
+    let usage = if mode & 1 == 0 {
+        KeyUsage::ServerAuth
+    } else {
+        KeyUsage::ClientAuth
+    };
     let name = match (mode >> 1) & 3 {
         0 | 1 => ServerName::parse("localhost").ok(),
         2 => ServerName::parse("127.0.0.1").ok(),
         _ => None,
     };
-    let _ = verify_chain(&anchors, ee, &intermediates, usage, name.as_ref(), FIXED_NOW, &Budget::default());
+    let _ = verify_chain(
+        &anchors,
+        ee,
+        &intermediates,
+        usage,
+        name.as_ref(),
+        FIXED_NOW,
+        &Budget::default(),
+    );
 });

@@ -42,7 +42,7 @@ use tls_tests::stunnel::{write_pki, Greeter};
 use tls_tests::tunnel::{temp_dir, tunnel_bin};
 
 /// The differences we keep on purpose, with the reason (README.md's table).
-const DIFFERENCES: [(&str, &str); 8] = [
+const DIFFERENCES: [(&str, &str); 9] = [
     (
         "verify-by-default",
         "a client-mode service verifies the server against the system CAs unless told \
@@ -77,6 +77,11 @@ const DIFFERENCES: [(&str, &str); 8] = [
          (a SHA-256 one first), so a client offering a known PSK gets the PSK handshake; \
          stunnel takes the client's order and, when that puts a SHA-384 suite first, drops \
          the SHA-256 PSK for its certificate",
+    ),
+    (
+        "nntp-server",
+        "protocol = nntp is also taken in server mode (STARTTLS offered in front of a \
+         plaintext news server); stunnel has it in client mode only and refuses the file",
     ),
     (
         "bounded-cache",

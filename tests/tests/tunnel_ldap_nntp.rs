@@ -4,14 +4,17 @@
 //! through the tunnel's NNTP STARTTLS (RFC 4642). Each front end (command
 //! line, stunnel.conf, TOML) is driven. A server that cannot start TLS ends
 //! the connection with a log line naming its reply, never a hang. Server
-//! mode's LDAP StartTLS is driven by `ldapsearch -ZZ` in front of slapd.
+//! mode's LDAP StartTLS is driven by `ldapsearch -ZZ` in front of slapd,
+//! its NNTP STARTTLS by `openssl s_client -starttls nntp` in front of a
+//! plaintext nnrpd.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 
 use tls_tests::nnrpd::{Nnrpd, GROUP, GROUP_DESCRIPTION};
-use tls_tests::peer::{connect_local, free_port, PEER_TIMEOUT};
+use tls_tests::openssl_peer::openssl;
+use tls_tests::peer::{connect_local, free_port, Peer, PEER_TIMEOUT};
 use tls_tests::slapd::{ldapsearch, Slapd, ENTRY, ENTRY_SN};
 use tls_tests::tunnel::{cert_for, temp_dir, Tunnel};
 
@@ -254,4 +257,58 @@ fn nntp_client_mode_when_nnrpd_cannot_start_tls() {
         );
         tunnel.expect_log("nntp prelude: server refused STARTTLS: \"580");
     }
+}
+
+#[test]
+fn nntp_server_mode_in_front_of_a_plaintext_nnrpd() {
+    // nnrpd without a usable certificate: the tunnel offers STARTTLS.
+    let nnrpd = Nnrpd::start(false);
+    let dir = temp_dir("nntp-server");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let tunnel = Tunnel::server(
+        &listen,
+        &format!("127.0.0.1:{}", nnrpd.port),
+        &cert,
+        &["--starttls", "nntp"],
+        port,
+    );
+    // s_client reads the greeting, asks CAPABILITIES for STARTTLS, sends
+    // STARTTLS and expects 382; then LIST NEWSGROUPS, over TLS, reaches
+    // nnrpd.
+    let mut client = Peer::spawn(
+        &openssl(),
+        [
+            "s_client",
+            "-connect",
+            &listen,
+            "-starttls",
+            "nntp",
+            "-servername",
+            "localhost",
+            "-verify_return_error",
+            "-CAfile",
+            cert.cert.to_str().expect("utf-8"),
+            "-crlf",
+            "-quiet",
+        ],
+    );
+    client.write_stdin(b"LIST NEWSGROUPS\n".to_vec());
+    assert!(
+        client.wait_output_contains(GROUP_DESCRIPTION, PEER_TIMEOUT),
+        "{}\n{}",
+        client.diagnostics(),
+        tunnel.log()
+    );
+    drop(client);
+    tunnel.expect_log("version=TLSv1.3");
+    // A client that does not ask for STARTTLS gets 483 for its commands.
+    let sock = connect_local(port).expect("connect");
+    let mut w = sock.try_clone().expect("clone the socket");
+    let mut r = BufReader::new(sock);
+    assert!(line(&mut r).starts_with("200 "));
+    w.write_all(b"LIST\r\n").expect("send LIST");
+    let reply = line(&mut r);
+    assert!(reply.starts_with("483 "), "{reply:?}");
 }

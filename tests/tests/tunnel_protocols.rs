@@ -119,6 +119,12 @@ fn s_client_starttls(proto: &str, target: &str) {
 }
 
 #[test]
+fn server_mode_nntp_with_openssl_s_client() {
+    let backend = echo_with("200 backend.example InterNetNews NNRP server ready\r\n");
+    s_client_starttls("nntp", &backend.addr());
+}
+
+#[test]
 fn server_mode_smtp_with_openssl_s_client() {
     let backend = echo_with("220 backend.example ESMTP test\r\n");
     s_client_starttls("smtp", &backend.addr());
@@ -500,7 +506,6 @@ fn stunnel_conf_protocol_options() {
     let dir = temp_dir("conf");
     let bad = [
         ("protocol = cifs", 4, "protocol = cifs is not supported"),
-        ("protocol = nntp", 4, "supported in client mode only"),
         ("protocol = connect", 4, "supported in client mode only"),
         ("protocolHost = x:1", 4, "protocolHost needs a protocol"),
         // Found when the section is checked as a whole: named by its header.

@@ -214,8 +214,8 @@ pub struct Common {
     #[arg(long)]
     pub accept_proxy: bool,
     /// Speak this application protocol's plaintext prelude before TLS
-    /// (stunnel's `protocol`): smtp, imap, pop3, ldap, pgsql (both modes),
-    /// nntp or connect (client mode).
+    /// (stunnel's `protocol`): smtp, imap, pop3, nntp, ldap, pgsql (both
+    /// modes) or connect (client mode).
     #[arg(long, value_name = "PROTO")]
     pub starttls: Option<String>,
     /// With --starttls connect: the host:port the proxy connects to (--target

@@ -14,14 +14,19 @@ fn main() {
     for path in std::env::args_os().skip(1) {
         let data = std::fs::read(&path).expect("read input");
         println!("== {}", path.to_string_lossy());
-        let Some((side, input)) = diff::split_input(&data) else { continue };
+        let Some((side, input)) = diff::split_input(&data) else {
+            continue;
+        };
         let Some(d) = diff::compare(side, input) else {
             println!("agree");
             continue;
         };
         let class = d.class();
         println!("class: {class}");
-        println!("triage: {}", triage::classify(&d, input).unwrap_or("UNTRIAGED"));
+        println!(
+            "triage: {}",
+            triage::classify(&d, input).unwrap_or("UNTRIAGED")
+        );
         let mode = data[0];
         let keep = |cand: &[u8]| diff::compare(side, cand).is_some_and(|d| d.class() == class);
         // Drop whole hello extensions first (lengths fixed up), then bytes.
@@ -34,6 +39,12 @@ fn main() {
             }
         }
         let min = diff::minimize(&start, keep);
-        println!("minimized ({} -> {} bytes): {:02x}{}", input.len(), min.len(), mode & 1, hex(&min));
+        println!(
+            "minimized ({} -> {} bytes): {:02x}{}",
+            input.len(),
+            min.len(),
+            mode & 1,
+            hex(&min)
+        );
     }
 }

@@ -14,15 +14,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tls_core::msgs::handshake::*;
-use tls_core::msgs::extensions::UnknownExtension;
-use tls_core::msgs::extensions::EncryptedExtension;
 use tls_core::msgs::enums::{NamedGroup, ProtocolVersion, SignatureScheme};
+use tls_core::msgs::extensions::EncryptedExtension;
+use tls_core::msgs::extensions::UnknownExtension;
+use tls_core::msgs::handshake::*;
 use tls_core::{
     ClientConfig, Connection, MemorySessionCache, MemorySessionStore, PinnedCertVerifier,
     RotatingTicketer, ServerConfig, SingleCert, TicketEncrypter,
 };
-use tls_core_fuzz::{certified_key, join_pieces, server_identity, FixedClock, FixedEntropy, FIXED_NOW};
+use tls_core_fuzz::{
+    certified_key, join_pieces, server_identity, FixedClock, FixedEntropy, FIXED_NOW,
+};
 
 struct Out {
     root: PathBuf,
@@ -66,9 +68,13 @@ fn server_config(versions: &[ProtocolVersion], groups: &[NamedGroup]) -> ServerC
     c.versions = versions.to_vec();
     c.groups = groups.to_vec();
     c.alpn_protocols = vec![b"h2".to_vec()];
-    c.ticketer = RotatingTicketer::new(Arc::new(FixedEntropy(tls_core_fuzz::SERVER_SEED)), 7200, FIXED_NOW)
-        .ok()
-        .map(|t| Arc::new(t) as Arc<dyn TicketEncrypter>);
+    c.ticketer = RotatingTicketer::new(
+        Arc::new(FixedEntropy(tls_core_fuzz::SERVER_SEED)),
+        7200,
+        FIXED_NOW,
+    )
+    .ok()
+    .map(|t| Arc::new(t) as Arc<dyn TicketEncrypter>);
     c.session_cache = Some(Arc::new(MemorySessionCache::new(4)));
     c
 }
@@ -255,7 +261,9 @@ fn records(wire: &[u8]) -> Vec<(u8, &[u8])> {
     let mut rest = wire;
     while rest.len() >= 5 {
         let len = usize::from(u16::from_be_bytes([rest[3], rest[4]]));
-        let Some(body) = rest.get(5..5 + len) else { break };
+        let Some(body) = rest.get(5..5 + len) else {
+            break;
+        };
         out.push((rest[0], body));
         rest = &rest[5 + len..];
     }
@@ -277,7 +285,9 @@ fn plaintext_messages(wire: &[u8]) -> Vec<(u8, Vec<u8>)> {
     let mut rest = &joined[..];
     while rest.len() >= 4 {
         let len = u32::from_be_bytes([0, rest[1], rest[2], rest[3]]) as usize;
-        let Some(body) = rest.get(4..4 + len) else { break };
+        let Some(body) = rest.get(4..4 + len) else {
+            break;
+        };
         out.push((rest[0], body.to_vec()));
         rest = &rest[4 + len..];
     }
@@ -286,7 +296,9 @@ fn plaintext_messages(wire: &[u8]) -> Vec<(u8, Vec<u8>)> {
 
 /// The first record of `wire`, with its header.
 fn first_record(wire: &[u8]) -> &[u8] {
-    let len = wire.get(3..5).map_or(0, |l| usize::from(u16::from_be_bytes([l[0], l[1]])));
+    let len = wire
+        .get(3..5)
+        .map_or(0, |l| usize::from(u16::from_be_bytes([l[0], l[1]])));
     wire.get(..5 + len).unwrap_or(wire)
 }
 
@@ -307,7 +319,10 @@ fn encrypted_messages() -> Vec<HandshakeMessage> {
             context: Vec::new(),
             entries: vec![CertificateEntry {
                 cert: server_identity().0.clone(),
-                extensions: vec![UnknownExtension { typ: 18, data: vec![0, 0] }],
+                extensions: vec![UnknownExtension {
+                    typ: 18,
+                    data: vec![0, 0],
+                }],
             }],
         }),
         M::CertificateRequest(CertificateRequest {
@@ -326,13 +341,17 @@ fn encrypted_messages() -> Vec<HandshakeMessage> {
             scheme: SignatureScheme::Ed25519,
             signature: vec![0x55; 64],
         }),
-        M::Finished(Finished { verify_data: vec![0xaa; 32] }),
+        M::Finished(Finished {
+            verify_data: vec![0xaa; 32],
+        }),
         M::NewSessionTicket(NewSessionTicket {
             lifetime: 7200,
             age_add: 0x01020304,
             nonce: vec![0, 1],
             ticket: vec![0x77; 48],
-            extensions: vec![tls_core::msgs::extensions::TicketExtension::EarlyData(16384)],
+            extensions: vec![tls_core::msgs::extensions::TicketExtension::EarlyData(
+                16384,
+            )],
         }),
         M::KeyUpdate(KeyUpdateRequest::Requested),
         M::EndOfEarlyData,
@@ -345,12 +364,14 @@ fn chains(out: &mut Out) {
     let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("key");
     let mut ca = CertificateParams::new(Vec::<String>::new()).expect("params");
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(rcgen::DnType::CommonName, "Fuzz Root");
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "Fuzz Root");
     let ca_cert = ca.self_signed(&ca_key).expect("root");
     let int_key = KeyPair::generate_for(&rcgen::PKCS_ED25519).expect("key");
     let mut int = CertificateParams::new(Vec::<String>::new()).expect("params");
     int.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    int.distinguished_name.push(rcgen::DnType::CommonName, "Fuzz Intermediate");
+    int.distinguished_name
+        .push(rcgen::DnType::CommonName, "Fuzz Intermediate");
     int.name_constraints = Some(rcgen::NameConstraints {
         permitted_subtrees: vec![rcgen::GeneralSubtree::DnsName("localhost".into())],
         excluded_subtrees: vec![],
@@ -361,7 +382,10 @@ fn chains(out: &mut Out) {
     let ee_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).expect("key");
     let mut ee = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
         .expect("params");
-    ee.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    ee.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
     let ee_direct = ee.signed_by(&ee_key, &issuer_root).expect("ee");
     let ee_via = ee.signed_by(&ee_key, &issuer_int).expect("ee");
     let root = ca_cert.der().to_vec();
@@ -369,12 +393,32 @@ fn chains(out: &mut Out) {
     let direct = ee_direct.der().to_vec();
     let via = ee_via.der().to_vec();
     for mode in [0x40u8, 0x41, 0x44, 0x46] {
-        out.put("x509", &[&[mode][..], &join_pieces(&[&root, &direct])].concat());
-        out.put("x509", &[&[mode][..], &join_pieces(&[&root, &via, &inter])].concat());
+        out.put(
+            "x509",
+            &[&[mode][..], &join_pieces(&[&root, &direct])].concat(),
+        );
+        out.put(
+            "x509",
+            &[&[mode][..], &join_pieces(&[&root, &via, &inter])].concat(),
+        );
     }
-    out.put("x509", &[&[0x80u8][..], &join_pieces(&[&root, &inter, &via, &inter, &direct])].concat());
+    out.put(
+        "x509",
+        &[
+            &[0x80u8][..],
+            &join_pieces(&[&root, &inter, &via, &inter, &direct]),
+        ]
+        .concat(),
+    );
     // The fixed server identity, self-signed, as its own anchor.
-    out.put("x509", &[&[0x40u8][..], &join_pieces(&[&server_identity().0, &server_identity().0])].concat());
+    out.put(
+        "x509",
+        &[
+            &[0x40u8][..],
+            &join_pieces(&[&server_identity().0, &server_identity().0]),
+        ]
+        .concat(),
+    );
 
     // Keys and certificates for the keys target.
     for cert in [&root, &inter, &direct, &via, &server_identity().0] {
@@ -385,11 +429,22 @@ fn chains(out: &mut Out) {
         );
         out.put("keys", &[&[0u8][..], pem.as_bytes()].concat());
     }
-    for alg in [&rcgen::PKCS_ECDSA_P256_SHA256, &rcgen::PKCS_ECDSA_P384_SHA384, &rcgen::PKCS_ED25519] {
+    for alg in [
+        &rcgen::PKCS_ECDSA_P256_SHA256,
+        &rcgen::PKCS_ECDSA_P384_SHA384,
+        &rcgen::PKCS_ED25519,
+    ] {
         let k = KeyPair::generate_for(alg).expect("key");
         out.put("keys", &[&[1u8][..], k.serialize_pem().as_bytes()].concat());
         out.put("keys", &[&[2u8][..], &k.serialize_der()].concat());
-        out.put("keys", &[&[4u8][..], &rcgen::PublicKeyData::subject_public_key_info(&k)].concat());
+        out.put(
+            "keys",
+            &[
+                &[4u8][..],
+                &rcgen::PublicKeyData::subject_public_key_info(&k),
+            ]
+            .concat(),
+        );
     }
 }
 
@@ -430,8 +485,14 @@ fn tunnel(out: &mut Out) {
     }
     use std::net::SocketAddr;
     use tls_tunnel::proxy_protocol::{encode_v1, encode_v2, TlsInfo};
-    let v4: (SocketAddr, SocketAddr) = ("10.0.0.1:1234".parse().unwrap(), "10.0.0.2:443".parse().unwrap());
-    let v6: (SocketAddr, SocketAddr) = ("[2001:db8::1]:1234".parse().unwrap(), "[::1]:443".parse().unwrap());
+    let v4: (SocketAddr, SocketAddr) = (
+        "10.0.0.1:1234".parse().unwrap(),
+        "10.0.0.2:443".parse().unwrap(),
+    );
+    let v6: (SocketAddr, SocketAddr) = (
+        "[2001:db8::1]:1234".parse().unwrap(),
+        "[::1]:443".parse().unwrap(),
+    );
     let info = TlsInfo {
         version: "TLSv1.3".into(),
         cipher: "TLS_AES_128_GCM_SHA256".into(),
@@ -442,34 +503,60 @@ fn tunnel(out: &mut Out) {
     for a in [Some(v4), Some(v6), None] {
         out.put("proxy_protocol", &encode_v1(a));
         out.put("proxy_protocol", &encode_v2(a, None).expect("small header"));
-        out.put("proxy_protocol", &encode_v2(a, Some(&info)).expect("small header"));
+        out.put(
+            "proxy_protocol",
+            &encode_v2(a, Some(&info)).expect("small header"),
+        );
     }
 }
 
 /// Seeds for `protocol_prelude`: each protocol's good exchange (selector,
 /// the far peer's byte count, its bytes, the plaintext peer's bytes).
 fn preludes(out: &mut Out) {
-    let ldap_ok: &[u8] = &[0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00];
+    let ldap_ok: &[u8] = &[
+        0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00,
+    ];
     let mut ldap_req = vec![0x30, 0x1d, 0x02, 0x01, 0x01, 0x77, 0x18, 0x80, 0x16];
     ldap_req.extend_from_slice(b"1.3.6.1.4.1.1466.20037");
     let seeds: [(u8, &[u8], &[u8]); 12] = [
-        (0, b"220-a\r\n220 b\r\n250-x\r\n250 STARTTLS\r\n220 go\r\n", b""),
+        (
+            0,
+            b"220-a\r\n220 b\r\n250-x\r\n250 STARTTLS\r\n220 go\r\n",
+            b"",
+        ),
         (1, b"* OK ready\r\n* note\r\ntunnel OK go\r\n", b""),
         (2, b"+OK hi\r\n+OK go\r\n", b""),
         (3, b"200 news\r\n382 go\r\n", b""),
         (4, ldap_ok, b""),
         (5, b"S", b""),
-        (0x46, b"HTTP/1.1 200 Connection established\r\nVia: x\r\n\r\n", b""),
+        (
+            0x46,
+            b"HTTP/1.1 200 Connection established\r\nVia: x\r\n\r\n",
+            b"",
+        ),
         (0x80, b"220 mail ESMTP\r\n", b"EHLO c\r\nSTARTTLS\r\n"),
-        (0x81, b"* OK [CAPABILITY IMAP4rev1] hi\r\n* CAPABILITY IMAP4rev1\r\na OK\r\n", b"a CAPABILITY\r\nb STARTTLS\r\n"),
+        (
+            0x81,
+            b"* OK [CAPABILITY IMAP4rev1] hi\r\n* CAPABILITY IMAP4rev1\r\na OK\r\n",
+            b"a CAPABILITY\r\nb STARTTLS\r\n",
+        ),
         (0x82, b"+OK hi\r\n", b"CAPA\r\nSTLS\r\n"),
         (0x84, b"", &ldap_req),
-        (0x85, b"", &[0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30, 0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]),
+        (
+            0x85,
+            b"",
+            &[
+                0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x30, 0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f,
+            ],
+        ),
     ];
     // SOCKS messages, which the target also parses whole.
     out.put("protocol_prelude", &[5, 2, 0, 2]);
     out.put("protocol_prelude", b"\x05\x01\x00\x03\x09localhost\x1f\x90");
-    out.put("protocol_prelude", b"\x04\x01\x01\xbb\x00\x00\x00\x01user\x00example.org\x00");
+    out.put(
+        "protocol_prelude",
+        b"\x04\x01\x01\xbb\x00\x00\x00\x01user\x00example.org\x00",
+    );
     for (sel, far, near) in seeds {
         let mut input = vec![sel];
         input.extend_from_slice(&(far.len() as u16).to_be_bytes());
@@ -489,23 +576,57 @@ fn main() {
     use ProtocolVersion::{Tls12, Tls13};
     let all = tls_core::config::DEFAULT_GROUPS;
     let transcripts = vec![
-        ("tls13", ours(client_config(&[Tls13], &all), server_config(&[Tls13], &all))),
-        ("tls13-hrr", ours(
-            client_config(&[Tls13], &[NamedGroup::X25519, NamedGroup::Secp384r1]),
-            server_config(&[Tls13], &[NamedGroup::Secp384r1]),
-        )),
-        ("tls12", ours(client_config(&[Tls12], &all), server_config(&[Tls12], &all))),
-        ("both", ours(client_config(&[Tls13, Tls12], &all), server_config(&[Tls13, Tls12], &all))),
+        (
+            "tls13",
+            ours(client_config(&[Tls13], &all), server_config(&[Tls13], &all)),
+        ),
+        (
+            "tls13-hrr",
+            ours(
+                client_config(&[Tls13], &[NamedGroup::X25519, NamedGroup::Secp384r1]),
+                server_config(&[Tls13], &[NamedGroup::Secp384r1]),
+            ),
+        ),
+        (
+            "tls12",
+            ours(client_config(&[Tls12], &all), server_config(&[Tls12], &all)),
+        ),
+        (
+            "both",
+            ours(
+                client_config(&[Tls13, Tls12], &all),
+                server_config(&[Tls13, Tls12], &all),
+            ),
+        ),
         ("tls13-resumed", ours_resumed(&[Tls13])),
         ("tls12-resumed", ours_resumed(&[Tls12])),
-        ("rustls-client-13", rustls_client(&[&rustls::version::TLS13])),
-        ("rustls-client-12", rustls_client(&[&rustls::version::TLS12])),
-        ("rustls-server-13", rustls_server(&[&rustls::version::TLS13], false)),
-        ("rustls-server-13-hrr", rustls_server(&[&rustls::version::TLS13], true)),
-        ("rustls-server-12", rustls_server(&[&rustls::version::TLS12], false)),
+        (
+            "rustls-client-13",
+            rustls_client(&[&rustls::version::TLS13]),
+        ),
+        (
+            "rustls-client-12",
+            rustls_client(&[&rustls::version::TLS12]),
+        ),
+        (
+            "rustls-server-13",
+            rustls_server(&[&rustls::version::TLS13], false),
+        ),
+        (
+            "rustls-server-13-hrr",
+            rustls_server(&[&rustls::version::TLS13], true),
+        ),
+        (
+            "rustls-server-12",
+            rustls_server(&[&rustls::version::TLS12], false),
+        ),
     ];
     for (name, t) in &transcripts {
-        eprintln!("{name}: {} flights to the server, {} to the client", t.to_server.len(), t.to_client.len());
+        eprintln!(
+            "{name}: {} flights to the server, {} to the client",
+            t.to_server.len(),
+            t.to_client.len()
+        );
         let client_bytes: Vec<u8> = t.to_server.concat();
         let server_bytes: Vec<u8> = t.to_client.concat();
         // Engines: the whole peer side (control byte 0: one feed), and cut

@@ -1,5 +1,5 @@
 //! The line-based preludes: SMTP (RFC 3207), IMAP and POP3 (RFC 2595),
-//! NNTP (RFC 4642). Client mode passes the server's greeting on to the
+//! NNTP (RFC 4642; server mode is ours, stunnel has it in client mode only). Client mode passes the server's greeting on to the
 //! plaintext client (IMAP's without its capability list), as stunnel does:
 //! after the handshake the client goes on as if it had just been greeted.
 
@@ -241,7 +241,7 @@ fn with_starttls(line: &str) -> String {
 }
 
 /// Most client commands answered before STARTTLS.
-const MAX_IMAP_COMMANDS: usize = 16;
+const MAX_COMMANDS_BEFORE_TLS: usize = 16;
 
 /// IMAP server: the server's greeting (STARTTLS added to its capabilities),
 /// then client commands: `CAPABILITY` goes to the server and comes back
@@ -260,7 +260,7 @@ where
         ));
     }
     write_line(local, &with_starttls(&greeting)).await?;
-    for _ in 0..MAX_IMAP_COMMANDS {
+    for _ in 0..MAX_COMMANDS_BEFORE_TLS {
         let line = read_line(local).await?;
         let Some((tag, command)) = line.split_once(' ') else {
             write_line(local, "* BAD missing command").await?;
@@ -296,7 +296,9 @@ where
             return fail(format!("client sent {} before STARTTLS", quoted(verb)));
         }
     }
-    fail(format!("no STARTTLS within {MAX_IMAP_COMMANDS} commands"))
+    fail(format!(
+        "no STARTTLS within {MAX_COMMANDS_BEFORE_TLS} commands"
+    ))
 }
 
 /// NNTP client: 200/201 greeting (copied to the client), `STARTTLS`, 382.
@@ -319,6 +321,45 @@ where
         return fail(format!("server refused STARTTLS: {}", quoted(&reply)));
     }
     Ok(())
+}
+
+/// NNTP server (RFC 4642; stunnel has none): the server's 200/201
+/// greeting, `CAPABILITIES` answered with STARTTLS, `STARTTLS` answered with
+/// 382; any other command gets 483 (privacy required), at most
+/// [`MAX_COMMANDS_BEFORE_TLS`] of them.
+pub async fn nntp_server<L, R>(local: &mut L, remote: &mut R) -> Result<(), Failure>
+where
+    L: AsyncRead + AsyncWrite + Unpin,
+    R: AsyncRead + Unpin,
+{
+    let greeting = read_line(remote).await?;
+    if !has_prefix(&greeting, "200 ") && !has_prefix(&greeting, "201 ") {
+        return fail(format!(
+            "server greeting is not 200 or 201: {}",
+            quoted(&greeting)
+        ));
+    }
+    write_line(local, &greeting).await?;
+    for _ in 0..MAX_COMMANDS_BEFORE_TLS {
+        let line = read_line(local).await?;
+        let command = line.split_ascii_whitespace().next().unwrap_or("");
+        if command.eq_ignore_ascii_case("STARTTLS") {
+            return write_line(local, "382 Continue with TLS negotiation").await;
+        }
+        if command.eq_ignore_ascii_case("CAPABILITIES") {
+            for reply in ["101 Capability list:", "VERSION 2", "STARTTLS", "."] {
+                write_line(local, reply).await?;
+            }
+        } else if command.eq_ignore_ascii_case("QUIT") {
+            write_line(local, "205 Bye").await?;
+            return fail("client quit before STARTTLS");
+        } else {
+            write_line(local, "483 Encryption required: STARTTLS first").await?;
+        }
+    }
+    fail(format!(
+        "no STARTTLS within {MAX_COMMANDS_BEFORE_TLS} commands"
+    ))
 }
 
 #[cfg(test)]

@@ -81,7 +81,7 @@ impl Kind {
     /// Server mode: whether the plaintext server must be connected before
     /// the prelude (its greeting is passed on to the client).
     pub fn connects_early(self) -> bool {
-        matches!(self, Kind::Smtp | Kind::Imap | Kind::Pop3)
+        matches!(self, Kind::Smtp | Kind::Imap | Kind::Pop3 | Kind::Nntp)
     }
 }
 
@@ -193,7 +193,7 @@ impl Options {
             }
             Choice::Prelude(kind) => kind,
         };
-        if service.mode == Mode::Server && matches!(kind, Kind::Nntp | Kind::Connect) {
+        if service.mode == Mode::Server && kind == Kind::Connect {
             return Err(format!(
                 "protocol = {kind} is supported in client mode only (as in stunnel)"
             ));
@@ -449,6 +449,7 @@ where
         (Kind::Smtp, Some(r)) => mail::smtp_server(local, r).await,
         (Kind::Imap, Some(r)) => mail::imap_server(local, r).await,
         (Kind::Pop3, Some(r)) => mail::pop3_server(local, r).await,
+        (Kind::Nntp, Some(r)) => mail::nntp_server(local, r).await,
         (Kind::Ldap, _) => ldap::server(local).await,
         (Kind::Pgsql, _) => pgsql::server(local).await,
         (kind, _) => fail(format!("{kind} has no server-mode prelude")),

@@ -276,6 +276,28 @@ fn pop3_ldap_pgsql_servers() {
     assert!(err_of(server_run(Kind::Pgsql, &startup, b"").2).contains("SSLRequest"));
 }
 
+#[test]
+fn nntp_server_offers_starttls() {
+    let (to_client, to_server, r) = server_run(
+        Kind::Nntp,
+        b"CAPABILITIES\r\nLIST\r\nSTARTTLS\r\n",
+        b"200 news.example InterNetNews NNRP server ready\r\n",
+    );
+    r.unwrap();
+    assert_eq!(
+        to_client,
+        "200 news.example InterNetNews NNRP server ready\r\n101 Capability list:\r\n\
+         VERSION 2\r\nSTARTTLS\r\n.\r\n483 Encryption required: STARTTLS first\r\n\
+         382 Continue with TLS negotiation\r\n"
+    );
+    // Nothing the client says before TLS reaches the server.
+    assert_eq!(to_server, "");
+    assert!(err_of(server_run(Kind::Nntp, b"QUIT\r\n", b"200 hi\r\n").2).contains("quit"));
+    assert!(err_of(server_run(Kind::Nntp, b"", b"400 go away\r\n").2).contains("not 200"));
+    let many = b"LIST\r\n".repeat(20);
+    assert!(err_of(server_run(Kind::Nntp, &many, b"200 hi\r\n").2).contains("no STARTTLS"));
+}
+
 fn options(name: &str) -> Options {
     Options {
         name: Some(name.into()),
@@ -331,9 +353,7 @@ fn options_are_checked() {
     assert_eq!(s.protocol.as_ref().map(|p| p.kind), Some(Kind::Connect));
 
     let mut srv = service("server");
-    assert!(with(options("nntp"), &mut srv.clone())
-        .unwrap_err()
-        .contains("client mode only"));
+    with(options("nntp"), &mut srv.clone()).unwrap();
     assert!(with(options("connect"), &mut srv.clone())
         .unwrap_err()
         .contains("client mode only"));
