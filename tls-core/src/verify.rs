@@ -84,7 +84,8 @@ pub trait ServerCertVerifier: Send + Sync {
     /// (asked for with [`crate::ClientConfig::request_ocsp`]); called once
     /// [`ServerCertVerifier::verify_server_cert`] has accepted the same
     /// chain, and only when a response came. An error aborts the handshake
-    /// with its alert (RFC 6066 §8 names bad_certificate_status_response).
+    /// with its alert ([`Error::BadCertificateStatus`] for an unsatisfactory
+    /// response: bad_certificate_status_response, RFC 6066 §8).
     ///
     /// The default accepts it unchecked: the response stays available in
     /// [`crate::Negotiated::ocsp_response`] for a caller that checks it
