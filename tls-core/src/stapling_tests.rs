@@ -257,6 +257,14 @@ fn tls12_certificate_status_only_once_after_certificate_and_an_ack() {
         &[f[0].clone(), f[1].clone(), multi],
         AlertDescription::IllegalParameter,
     );
+    // An acknowledgement we did not ask for.
+    let (_, f) = tls12_flight(true);
+    let (unasked, _, _, _) = pair(ProtocolVersion::Tls12, false, true);
+    refused(
+        unasked,
+        &[f[0].clone()],
+        AlertDescription::UnsupportedExtension,
+    );
     // The acknowledgement may stand alone: the server need not send one.
     let (mut client, f) = tls12_flight(true);
     client
