@@ -1,7 +1,9 @@
 //! A client connection fed arbitrary bytes as the server's flight. It must
 //! never panic, whatever arrives. The client offers TLS 1.3 and 1.2 (the
-//! defaults), ALPN, and has a session store, so 1.2 and 1.3 server flights
-//! both reach their parsers.
+//! defaults), ALPN, asks for OCSP stapling (status_request, so a TLS 1.2
+//! CertificateStatus and a TLS 1.3 certificate entry's status are expected
+//! states), and has a session store, so 1.2 and 1.3 server flights both
+//! reach their parsers.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -21,6 +23,7 @@ fn config() -> Arc<ClientConfig> {
             );
             config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
             config.session_store = Some(Arc::new(MemorySessionStore::new(4)));
+            config.request_ocsp = true;
             Arc::new(config)
         })
         .clone()

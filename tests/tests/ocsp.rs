@@ -3,15 +3,21 @@
 //! it), its response comes back to `OcspTarget::verify`. Good, revoked and
 //! unknown certificates; responses signed by the CA and by a delegated
 //! responder; nonces; SHA-256 CertIDs; wrong signers, tampering, times and
-//! truncations.
+//! truncations. And tls-core's client taking a response that `openssl
+//! s_server -status_file` staples to its verifier.
 
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tls_core::x509::{CertError, OcspIssuer, OcspSigners, OcspStatus, OcspTarget, OcspVerified};
-use tls_core::UnixTime;
+use tls_core::{
+    ClientConfig, Error, ServerCertVerified, ServerCertVerifier, TrustAnchors, UnixTime,
+    WebPkiVerifier,
+};
+use tls_tests::engine::{connect, tls_error};
 use tls_tests::ocsp::OcspPki;
-use tls_tests::openssl_peer::openssl;
-use tls_tests::peer::run_tool;
+use tls_tests::openssl_peer::{openssl, Trace};
+use tls_tests::peer::{run_tool, Peer, PEER_TIMEOUT};
 use tls_tests::tunnel::temp_dir;
 
 fn now() -> UnixTime {
@@ -224,4 +230,122 @@ fn ocsp_aia_urls_and_issuer_lookup() {
     // No issuer among the candidates: no target.
     let only_other = [OcspIssuer::from_cert(&f.pki.der("other-ca")).expect("CA")];
     assert!(OcspTarget::find(&f.pki.der("good"), &only_other).is_none());
+}
+
+/// Accepts the test CA's `localhost` chain and checks a stapled response
+/// in the handshake with `OcspTarget::verify`: revoked or unverifiable is
+/// bad_certificate_status_response. Keeps every response it was handed.
+struct StapleChecker {
+    inner: WebPkiVerifier,
+    issuers: Vec<OcspIssuer>,
+    seen: Mutex<Vec<Vec<u8>>>,
+}
+
+impl ServerCertVerifier for StapleChecker {
+    fn verify_server_cert(
+        &self,
+        end_entity: &[u8],
+        intermediates: &[Vec<u8>],
+        server_name: Option<&str>,
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, now)
+    }
+
+    fn verify_stapled_ocsp(
+        &self,
+        end_entity: &[u8],
+        _intermediates: &[Vec<u8>],
+        response: &[u8],
+        now: UnixTime,
+    ) -> Result<(), Error> {
+        self.seen.lock().expect("lock").push(response.to_vec());
+        let (target, _) = OcspTarget::find(end_entity, &self.issuers)
+            .ok_or(Error::BadCertificateStatus("issuer not known"))?;
+        match target.verify(response, None, OcspSigners::default(), now) {
+            Ok(v) if v.status == OcspStatus::Good => Ok(()),
+            Ok(_) => Err(Error::BadCertificateStatus("not good")),
+            Err(_) => Err(Error::BadCertificateStatus("does not verify")),
+        }
+    }
+}
+
+/// `openssl s_server` stapling `status_file` for `leaf`, over `version`,
+/// tracing into a file.
+fn stapling_s_server(f: &Fixture, leaf: &str, status_file: &str, version: &str) -> (Peer, u16) {
+    let p = |n: &str| f.pki.file(n).to_str().expect("utf-8").to_string();
+    let args = |port: u16| {
+        vec![
+            "s_server".to_string(),
+            version.into(),
+            "-naccept".into(),
+            "1".into(),
+            "-accept".into(),
+            format!("127.0.0.1:{port}"),
+            "-cert".into(),
+            p(&format!("{leaf}.pem")),
+            "-key".into(),
+            p(&format!("{leaf}.key")),
+            "-status_file".into(),
+            p(status_file),
+            "-trace".into(),
+            "-msgfile".into(),
+            p(&format!("s_server-{port}.trace")),
+        ]
+    };
+    Peer::spawn_listening(&openssl(), args)
+}
+
+/// tls-core's client asks openssl s_server for a staple over TLS 1.3 and
+/// TLS 1.2: the response it staples reaches the verifier and `Negotiated`,
+/// and a verifier refusing it (revoked) ends the handshake with
+/// bad_certificate_status_response, which s_server receives.
+#[test]
+fn openssl_stapled_response_reaches_the_verifier() {
+    let f = Fixture::new();
+    for leaf in ["good", "revoked"] {
+        let (target, response) = f.ask(leaf, "resp", None);
+        assert_eq!(target.cert(), f.pki.der(leaf));
+        std::fs::write(f.pki.file(&format!("{leaf}.der")), &response).expect("staple");
+    }
+    let anchors = TrustAnchors::from_pem_file(f.pki.file("ca.pem")).expect("CA");
+    for version in ["-tls1_3", "-tls1_2"] {
+        for leaf in ["good", "revoked"] {
+            let checker = Arc::new(StapleChecker {
+                inner: WebPkiVerifier::new(Arc::new(anchors.clone())),
+                issuers: f.issuers.clone(),
+                seen: Mutex::new(Vec::new()),
+            });
+            let mut config = ClientConfig::with_roots(anchors.clone());
+            config.verifier = checker.clone();
+            config.request_ocsp = true;
+            let (mut server, port) = stapling_s_server(&f, leaf, &format!("{leaf}.der"), version);
+            let staple = std::fs::read(f.pki.file(&format!("{leaf}.der"))).expect("staple");
+            let result = connect(port, config, Some("localhost"));
+            let seen = checker.seen.lock().expect("lock").clone();
+            assert_eq!(seen, std::slice::from_ref(&staple), "{leaf} {version}");
+            match (leaf, result) {
+                ("good", Ok(stream)) => {
+                    let n = stream.conn().negotiated().expect("negotiated");
+                    assert_eq!(n.ocsp_response.as_ref(), Some(&staple));
+                }
+                ("revoked", Err(e)) => {
+                    assert_eq!(
+                        tls_error(&e),
+                        Some(Error::BadCertificateStatus("not good")),
+                        "{version}"
+                    );
+                    server.wait(PEER_TIMEOUT);
+                    let trace = Trace::read(&f.pki.file(&format!("s_server-{port}.trace")));
+                    assert!(trace.has_alert(false, 113), "{version}\n{}", trace.text);
+                }
+                (_, other) => panic!(
+                    "{leaf} {version}: {:?}\n{}",
+                    other.err(),
+                    server.diagnostics()
+                ),
+            }
+        }
+    }
 }

@@ -2,15 +2,17 @@
 //! buffers: our engine's `pending_tls`/`feed` on one side, rustls's
 //! `write_tls`/`read_tls` on the other. Each test moves 1 MiB each way and
 //! closes with close_notify both ways (ours first, then rustls's answer).
+//! Also: the OCSP response a rustls server staples reaches our verifier.
 
 use std::io::{self, Read, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rustls::crypto::{ring as provider, CryptoProvider, SupportedKxGroup};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use rustls::{HandshakeKind, RootCertStore, SupportedCipherSuite};
 use tls_core::{
-    CipherSuite, Connection, Event, NamedGroup, Negotiated, ProtocolVersion, ServerConfig,
+    CipherSuite, Connection, Event, NamedGroup, Negotiated, ProtocolVersion, ServerCertVerified,
+    ServerCertVerifier, ServerConfig, UnixTime,
 };
 use tls_tests::{assert_same_bytes, client_config, payload, pki, server_config, KeyType, MIB};
 
@@ -421,4 +423,75 @@ fn server_alpn_vs_rustls() {
     let provider = provider_with(&all_suites(), &ALL_GROUPS);
     let (ours, _) = rustls_vs_server(config, provider, &[b"x-unknown", b"h2"]);
     assert_eq!(ours.alpn.as_deref(), Some(&b"h2"[..]));
+}
+
+// ---- OCSP stapling: rustls's staple reaches our verifier ----
+
+/// Our usual verifier, keeping the stapled responses it is handed.
+struct Recording {
+    inner: Arc<dyn ServerCertVerifier>,
+    seen: Mutex<Vec<Vec<u8>>>,
+}
+
+impl ServerCertVerifier for Recording {
+    fn verify_server_cert(
+        &self,
+        end_entity: &[u8],
+        intermediates: &[Vec<u8>],
+        server_name: Option<&str>,
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, tls_core::Error> {
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, now)
+    }
+
+    fn verify_stapled_ocsp(
+        &self,
+        _end_entity: &[u8],
+        _intermediates: &[Vec<u8>],
+        response: &[u8],
+        _now: UnixTime,
+    ) -> Result<(), tls_core::Error> {
+        self.seen.lock().expect("lock").push(response.to_vec());
+        Ok(())
+    }
+}
+
+#[test]
+fn client_takes_the_rustls_staple_when_it_asks() {
+    // rustls staples these bytes as they are (it does not parse them).
+    let staple = vec![0x30, 0x03, 0x0a, 0x01, 0x00];
+    for ask in [true, false] {
+        let p = pki();
+        let leaf = p.leaf(KeyType::EcdsaP256);
+        let chain = vec![
+            CertificateDer::from(leaf.cert_der.clone()),
+            CertificateDer::from(p.ca_der.clone()),
+        ];
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key_der.clone()));
+        let server_config =
+            rustls::ServerConfig::builder_with_provider(provider_with(&all_suites(), &ALL_GROUPS))
+                .with_protocol_versions(&[&rustls::version::TLS13])
+                .expect("TLS 1.3")
+                .with_no_client_auth()
+                .with_single_cert_with_ocsp(chain, key, staple.clone())
+                .expect("rustls accepts the test key");
+        let mut server = rustls::Connection::from(
+            rustls::ServerConnection::new(Arc::new(server_config)).expect("rustls server"),
+        );
+        let mut config = client_config(KeyType::EcdsaP256);
+        let verifier = Arc::new(Recording {
+            inner: config.verifier.clone(),
+            seen: Mutex::new(Vec::new()),
+        });
+        config.verifier = verifier.clone();
+        config.request_ocsp = ask;
+        let mut client = Connection::client(Arc::new(config), Some("localhost")).expect("client");
+        let (ours, theirs) = exchange(&mut client, &mut server);
+        assert_agree(&ours, &theirs);
+        let expected = ask.then(|| staple.clone());
+        assert_eq!(ours.ocsp_response, expected);
+        let seen = verifier.seen.lock().expect("lock").clone();
+        assert_eq!(seen, expected.into_iter().collect::<Vec<_>>());
+    }
 }

@@ -224,6 +224,9 @@ impl Hello {
         if !config.alpn_protocols.is_empty() {
             extensions.push(ClientExtension::Alpn(config.alpn_protocols.clone()));
         }
+        if config.request_ocsp {
+            extensions.push(crate::stapling::client_hello_extension());
+        }
         if let Some(cookie) = cookie {
             extensions.push(ClientExtension::Cookie(cookie.to_vec()));
         }
@@ -574,6 +577,7 @@ impl ExpectEncryptedExtensions {
             peer_certificates: Vec::new(),
             hello_retry: self.hello.hello_retry,
             resumed: false,
+            ocsp_response: None,
         };
         let mut state = ExpectCertificate {
             negotiated,
@@ -639,18 +643,26 @@ impl ExpectCertificate {
                 "server Certificate has a request context",
             ));
         }
+        let config = &self.hello.config;
+        let ocsp = crate::stapling::tls13_leaf_response(&payload.entries, config.request_ocsp)?;
         let mut chain = payload.entries.into_iter().map(|entry| entry.cert);
         let end_entity = chain
             .next()
             .ok_or(Error::Decode("empty server Certificate"))?;
         let intermediates: Vec<Vec<u8>> = chain.collect();
-        let config = &self.hello.config;
+        let now = config.clock.now();
         let verified = config.verifier.verify_server_cert(
             &end_entity,
             &intermediates,
             self.hello.server_name.as_deref(),
-            config.clock.now(),
+            now,
         )?;
+        if let Some(response) = &ocsp {
+            config
+                .verifier
+                .verify_stapled_ocsp(&end_entity, &intermediates, response, now)?;
+        }
+        self.negotiated.ocsp_response = ocsp;
         self.transcript.update(encoded);
         self.negotiated.peer_certificates.push(end_entity);
         self.negotiated.peer_certificates.extend(intermediates);

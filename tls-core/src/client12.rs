@@ -1,7 +1,8 @@
 //! The client's TLS 1.2 handshake (RFC 5246 §7.3, ECDHE only), entered from
 //! the TLS 1.3 client when the server answers with a TLS 1.2 ServerHello.
 //!
-//! Full: ServerHello → Certificate → ServerKeyExchange → [CertificateRequest]
+//! Full: ServerHello → Certificate → [CertificateStatus] → ServerKeyExchange
+//! → [CertificateRequest]
 //! → ServerHelloDone; we send [Certificate] ClientKeyExchange
 //! [CertificateVerify] ChangeCipherSpec Finished; then [NewSessionTicket]
 //! → ChangeCipherSpec → Finished.
@@ -59,6 +60,9 @@ pub(crate) enum Next12 {
 #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
 pub(crate) enum ClientState12 {
     ExpectCertificate(Handshake),
+    /// The ServerHello acknowledged our status_request: a CertificateStatus
+    /// may come before the ServerKeyExchange (RFC 6066 §8).
+    ExpectCertificateStatus(ExpectServerKeyExchange),
     ExpectServerKeyExchange(ExpectServerKeyExchange),
     ExpectServerHelloDone(ExpectServerHelloDone),
     ExpectNewSessionTicket(ExpectCcs),
@@ -76,6 +80,9 @@ pub(crate) struct Handshake {
     session_id: Vec<u8>,
     /// The server will send a NewSessionTicket.
     ticket_acked: bool,
+    /// The server acknowledged our status_request: it may send a
+    /// CertificateStatus.
+    status_acked: bool,
     /// The ticket it sent.
     new_ticket: Option<NewSessionTicket12>,
     ems: bool,
@@ -123,6 +130,7 @@ pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<Cli
     }
     let (mut secure_renegotiation, mut ems, mut ticket_acked, mut alpn) =
         (false, false, false, None);
+    let mut status_acked = false;
     for ext in sh.extensions {
         match ext {
             ServerExtension::RenegotiationInfo(v) if v.is_empty() => secure_renegotiation = true,
@@ -145,6 +153,11 @@ pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<Cli
             }
             // An empty server_name acknowledges our SNI.
             ServerExtension::Unknown(u) if u.typ == 0 && u.data.is_empty() && offer.sent_sni => {}
+            ServerExtension::Unknown(u)
+                if config.request_ocsp && crate::stapling::is_server_hello_ack(u.typ, &u.data)? =>
+            {
+                status_acked = true
+            }
             _ => {
                 return Err(Error::UnsupportedExtension(
                     "unsolicited extension in ServerHello",
@@ -175,6 +188,7 @@ pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<Cli
             peer_certificates: Vec::new(),
             hello_retry: false,
             resumed,
+            ocsp_response: None,
         },
         offer,
         suite,
@@ -182,6 +196,7 @@ pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<Cli
         transcript,
         session_id: sh.session_id,
         ticket_acked,
+        status_acked,
         new_ticket: None,
         ems,
     };
@@ -230,9 +245,13 @@ impl ClientState12 {
             (S::ExpectCertificate(hs), Message12::Certificate(chain)) => {
                 handle_certificate(hs, chain, encoded)?
             }
-            (S::ExpectServerKeyExchange(s), Message12::ServerKeyExchange(ske)) => {
-                s.handle(ske, encoded)?
+            (S::ExpectCertificateStatus(s), Message12::CertificateStatus(response)) => {
+                s.handle_status(response, encoded)?
             }
+            (
+                S::ExpectCertificateStatus(s) | S::ExpectServerKeyExchange(s),
+                Message12::ServerKeyExchange(ske),
+            ) => s.handle(ske, encoded)?,
             (S::ExpectServerHelloDone(s), Message12::CertificateRequest(cr)) => {
                 s.handle_request(cr, encoded)?
             }
@@ -298,12 +317,15 @@ fn handle_certificate(
     hs.add(encoded);
     hs.negotiated.peer_certificates.push(end_entity);
     hs.negotiated.peer_certificates.extend(intermediates);
-    Ok(ClientState12::ExpectServerKeyExchange(
-        ExpectServerKeyExchange {
-            hs,
-            _verified: verified,
-        },
-    ))
+    let next = ExpectServerKeyExchange {
+        hs,
+        _verified: verified,
+    };
+    Ok(if next.hs.status_acked {
+        ClientState12::ExpectCertificateStatus(next)
+    } else {
+        ClientState12::ExpectServerKeyExchange(next)
+    })
 }
 
 /// Waiting for the signed ECDHE parameters; the chain is accepted.
@@ -313,6 +335,25 @@ pub(crate) struct ExpectServerKeyExchange {
 }
 
 impl ExpectServerKeyExchange {
+    /// The stapled OCSP response, for the verifier; at most one, and only
+    /// right after the Certificate (the state machine sees to both).
+    fn handle_status(mut self, response: Vec<u8>, encoded: &[u8]) -> Result<ClientState12, Error> {
+        let config = &self.hs.offer.config;
+        if let Some((end_entity, intermediates)) =
+            self.hs.negotiated.peer_certificates.split_first()
+        {
+            config.verifier.verify_stapled_ocsp(
+                end_entity,
+                intermediates,
+                &response,
+                config.clock.now(),
+            )?;
+        }
+        self.hs.add(encoded);
+        self.hs.negotiated.ocsp_response = Some(response);
+        Ok(ClientState12::ExpectServerKeyExchange(self))
+    }
+
     fn handle(mut self, ske: ServerKeyExchange, encoded: &[u8]) -> Result<ClientState12, Error> {
         let config = &self.hs.offer.config;
         if !config.groups.contains(&ske.group) || !supported_group(ske.group) {

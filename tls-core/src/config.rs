@@ -100,6 +100,11 @@ pub struct ClientConfig {
     pub alpn_protocols: Vec<Vec<u8>>,
     /// Decides whether the server's certificate is acceptable.
     pub verifier: Arc<dyn ServerCertVerifier>,
+    /// Ask the server for a stapled OCSP response (status_request, RFC
+    /// 6066 §8). One it sends goes to the verifier's
+    /// [`ServerCertVerifier::verify_stapled_ocsp`] and into
+    /// [`crate::Negotiated::ocsp_response`]. Off by default.
+    pub request_ocsp: bool,
     /// Keeps session tickets for resumption; `None` turns resumption off.
     pub session_store: Option<Arc<dyn ClientSessionStore>>,
     /// Our certificate, sent when the server asks for one (mutual TLS).
@@ -129,6 +134,7 @@ impl ClientConfig {
             groups: DEFAULT_GROUPS.to_vec(),
             alpn_protocols: Vec::new(),
             verifier,
+            request_ocsp: false,
             client_cert: None,
             external_psk: None,
             session_store: None,

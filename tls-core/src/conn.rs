@@ -75,6 +75,11 @@ pub struct Negotiated {
     pub hello_retry: bool,
     /// True when a previous session was resumed with a ticket.
     pub resumed: bool,
+    /// Client: the DER OCSPResponse the server stapled for its end-entity
+    /// certificate, when [`crate::ClientConfig::request_ocsp`] asked for one
+    /// and the server sent it (already handed to the verifier's
+    /// [`crate::ServerCertVerifier::verify_stapled_ocsp`]).
+    pub ocsp_response: Option<Vec<u8>>,
 }
 
 /// Which end of the connection we are.

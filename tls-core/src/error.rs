@@ -41,6 +41,10 @@ pub enum Error {
     BadCertificate(&'static str),
     /// The peer's certificate uses a key or algorithm we do not support.
     UnsupportedCertificate(&'static str),
+    /// The OCSP response the server stapled is not satisfactory: it does not
+    /// verify, or says the certificate is revoked (RFC 6066 §8). A verifier
+    /// returns it from [`crate::ServerCertVerifier::verify_stapled_ocsp`].
+    BadCertificateStatus(&'static str),
     /// The server requires a client certificate and the client sent none.
     CertificateRequired,
     /// The peer's certificate is valid, but the access rules applied to it
@@ -83,6 +87,7 @@ impl Error {
             Error::UnrecognizedName => A::UnrecognizedName,
             Error::BadCertificate(_) => A::BadCertificate,
             Error::UnsupportedCertificate(_) => A::UnsupportedCertificate,
+            Error::BadCertificateStatus(_) => A::BadCertificateStatusResponse,
             Error::CertificateRequired => A::CertificateRequired,
             Error::AccessDenied(_) => A::AccessDenied,
             Error::Entropy | Error::KeyMismatch | Error::Internal(_) => A::InternalError,
@@ -109,6 +114,7 @@ impl fmt::Display for Error {
             Error::UnrecognizedName => f.write_str("no certificate for the requested name"),
             Error::BadCertificate(why) => write!(f, "bad certificate: {why}"),
             Error::UnsupportedCertificate(why) => write!(f, "unsupported certificate: {why}"),
+            Error::BadCertificateStatus(why) => write!(f, "bad stapled OCSP response: {why}"),
             Error::CertificateRequired => f.write_str("client certificate required but not sent"),
             Error::AccessDenied(why) => write!(f, "access denied: {why}"),
             Error::AlertReceived(alert) => write!(f, "peer sent alert {alert:?}"),

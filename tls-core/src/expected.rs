@@ -73,6 +73,9 @@ impl ClientState12 {
         typ == T::HelloRequest
             || match self {
                 ClientState12::ExpectCertificate(_) => typ == T::Certificate,
+                ClientState12::ExpectCertificateStatus(_) => {
+                    matches!(typ, T::CertificateStatus | T::ServerKeyExchange)
+                }
                 ClientState12::ExpectServerKeyExchange(_) => typ == T::ServerKeyExchange,
                 ClientState12::ExpectServerHelloDone(_) => {
                     matches!(typ, T::CertificateRequest | T::ServerHelloDone)

@@ -39,6 +39,8 @@ mod server;
 mod server12;
 pub mod session12;
 pub mod stapling;
+#[cfg(all(test, feature = "std"))]
+mod stapling_tests;
 #[cfg(feature = "std")]
 mod stream;
 pub mod tickets;

@@ -196,8 +196,14 @@ impl ScriptedServer {
 /// A client pinned to the scripted server's certificate, the server, and the
 /// server's ServerHello record.
 fn client_and_server() -> (Connection, ScriptedServer, Vec<u8>) {
+    client_and_server_with(false)
+}
+
+/// [`client_and_server`], the client asking for OCSP stapling when `ocsp`.
+fn client_and_server_with(ocsp: bool) -> (Connection, ScriptedServer, Vec<u8>) {
     let (cert, key) = test_cert();
-    let config = ClientConfig::with_pinned_certs(vec![cert.clone()]);
+    let mut config = ClientConfig::with_pinned_certs(vec![cert.clone()]);
+    config.request_ocsp = ocsp;
     let mut client = Connection::client(Arc::new(config), Some("localhost")).unwrap();
     let hello = client.pending_tls().to_vec();
     client.consume_tls(hello.len());
@@ -316,6 +322,51 @@ fn unsolicited_extension_is_refused() {
         error,
         AlertDescription::UnsupportedExtension,
     );
+}
+
+#[test]
+fn certificate_entry_staples_only_on_the_leaf_and_only_when_asked() {
+    let staple = crate::stapling::entry_extension(&[0x30, 0]);
+    let mut malformed = staple.clone();
+    malformed.data.pop();
+    let cases = [
+        // (asked, staple on the leaf, on a second entry, error's alert)
+        (
+            false,
+            Some(staple.clone()),
+            None,
+            AlertDescription::UnsupportedExtension,
+        ),
+        (
+            true,
+            None,
+            Some(staple.clone()),
+            AlertDescription::IllegalParameter,
+        ),
+        (true, Some(malformed), None, AlertDescription::DecodeError),
+    ];
+    for (asked, leaf, second, alert) in cases {
+        let (mut client, mut server, mut flight) = client_and_server_with(asked);
+        flight.extend(server.encrypted_extensions());
+        let entry = |cert: &Vec<u8>, ext: Option<crate::msgs::extensions::UnknownExtension>| {
+            CertificateEntry {
+                cert: cert.clone(),
+                extensions: ext.into_iter().collect(),
+            }
+        };
+        let cert = server.cert.clone();
+        let entries = vec![entry(&cert, leaf), entry(&cert, second)];
+        flight.extend(
+            server.send(HandshakeMessage::Certificate(CertificatePayload {
+                context: vec![],
+                entries,
+            })),
+        );
+        client.feed(&flight).unwrap_err();
+        let error = client.error().cloned().unwrap();
+        assert_eq!(error.alert(), Some(alert), "{error:?}");
+        expect_failure_after(&mut client, &server, error, alert);
+    }
 }
 
 #[test]

@@ -510,6 +510,7 @@ fn send_flight(
             peer_certificates,
             hello_retry: retried.is_some(),
             resumed: matches!(psk, Some((_, ClientAuth::Resumed))),
+            ocsp_response: None,
         },
     };
     Ok(match (client_verifier, psk) {
@@ -582,6 +583,8 @@ impl ExpectCertificate {
                 "client Certificate has a request context",
             ));
         }
+        // Our CertificateRequest asks for no CertificateEntry extension.
+        crate::stapling::tls13_leaf_response(&payload.entries, false)?;
         self.awaiting.transcript.update(encoded);
         let mut chain = payload.entries.into_iter().map(|entry| entry.cert);
         let Some(end_entity) = chain.next() else {

@@ -264,6 +264,7 @@ pub(crate) fn start(
         peer_certificates: Vec::new(),
         hello_retry: false,
         resumed: false,
+        ocsp_response: None,
     };
     let mut extensions = vec![ServerExtension::RenegotiationInfo(Vec::new())];
     if ems {

@@ -80,6 +80,27 @@ pub trait ServerCertVerifier: Send + Sync {
         &TLS13_SIGNATURE_SCHEMES
     }
 
+    /// Checks the DER OCSPResponse the server stapled for `end_entity`
+    /// (asked for with [`crate::ClientConfig::request_ocsp`]); called once
+    /// [`ServerCertVerifier::verify_server_cert`] has accepted the same
+    /// chain, and only when a response came. An error aborts the handshake
+    /// with its alert ([`Error::BadCertificateStatus`] for an unsatisfactory
+    /// response: bad_certificate_status_response, RFC 6066 §8).
+    ///
+    /// The default accepts it unchecked: the response stays available in
+    /// [`crate::Negotiated::ocsp_response`] for a caller that checks it
+    /// after the handshake.
+    fn verify_stapled_ocsp(
+        &self,
+        end_entity: &[u8],
+        intermediates: &[Vec<u8>],
+        response: &[u8],
+        now: UnixTime,
+    ) -> Result<(), Error> {
+        let _ = (end_entity, intermediates, response, now);
+        Ok(())
+    }
+
     /// Checks a TLS 1.2 ServerKeyExchange signature made with the end-entity
     /// certificate's key.
     fn verify_tls12_signature(

@@ -68,6 +68,8 @@ pub enum Reason {
     BadCertificate,
     /// The peer's certificate uses an unsupported key or algorithm.
     UnsupportedCertificate,
+    /// The server's stapled OCSP response was refused.
+    BadCertificateStatusResponse,
     /// A client certificate was required and none was sent.
     CertificateRequired,
     /// A local failure (entropy, a primitive refused its input).
@@ -111,6 +113,7 @@ impl Reason {
             Reason::UnrecognizedName => "unrecognized_name",
             Reason::BadCertificate => "bad_certificate",
             Reason::UnsupportedCertificate => "unsupported_certificate",
+            Reason::BadCertificateStatusResponse => "bad_certificate_status_response",
             Reason::CertificateRequired => "certificate_required",
             Reason::InternalError => "internal_error",
             Reason::TargetUnreachable => "target_unreachable",
@@ -140,6 +143,7 @@ impl Reason {
             E::UnrecognizedName => Reason::UnrecognizedName,
             E::BadCertificate(_) => Reason::BadCertificate,
             E::UnsupportedCertificate(_) => Reason::UnsupportedCertificate,
+            E::BadCertificateStatus(_) => Reason::BadCertificateStatusResponse,
             E::CertificateRequired => Reason::CertificateRequired,
             E::AccessDenied(_) => Reason::AccessDenied,
             E::AlertReceived(_) => Reason::PeerAlert,
@@ -154,7 +158,7 @@ const REFUSALS: [Reason; 2] = [Reason::PerSource, Reason::AccessDenied];
 
 /// The reasons of `tls_tunnel_handshake_failures_total`: what ends a
 /// connection before its TLS handshake is done.
-const HANDSHAKE_FAILURES: [Reason; 23] = [
+const HANDSHAKE_FAILURES: [Reason; 24] = [
     Reason::ProxyHeader,
     Reason::ProtocolPrelude,
     Reason::HandshakeTimeout,
@@ -176,6 +180,7 @@ const HANDSHAKE_FAILURES: [Reason; 23] = [
     Reason::UnrecognizedName,
     Reason::BadCertificate,
     Reason::UnsupportedCertificate,
+    Reason::BadCertificateStatusResponse,
     Reason::CertificateRequired,
     Reason::InternalError,
 ];
@@ -191,7 +196,7 @@ const CONNECTION_FAILURES: [Reason; 5] = [
 ];
 
 /// How many [`Reason`]s there are (the size of the counter table).
-const REASONS: usize = 30;
+const REASONS: usize = 31;
 const _: () = assert!(Reason::SocksFailed as usize + 1 == REASONS);
 
 /// Upper bounds (seconds) of the handshake latency buckets.

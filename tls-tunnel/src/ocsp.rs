@@ -7,10 +7,16 @@
 //! answer (responder down, error, a response that does not verify,
 //! `unknown`) refuses it too unless `OCSPrequire = no`.
 //!
+//! In client mode the server is asked to staple a response (status_request),
+//! and for its own certificate a stapled response is looked at first, as
+//! stunnel does: `good` or `revoked` there is the answer and no responder is
+//! contacted; a staple that does not verify or says `unknown`, or none at
+//! all, leaves the responders to ask.
+//!
 //! The check runs once the handshake is done and before any byte is
-//! forwarded: a refused peer is closed. Responses are verified by
-//! `tls_core::x509` (signature, signer, CertID, times, nonce); the fetch is
-//! a bounded HTTP/1.0 POST here.
+//! forwarded: a refused peer is closed. Responses, stapled or fetched, are
+//! verified by `tls_core::x509` (signature, signer, CertID, times, and the
+//! nonce of a fetched one); the fetch is a bounded HTTP/1.0 POST here.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -19,7 +25,7 @@ use entropy::EntropySource;
 use tls_core::x509::{
     OcspIssuer, OcspSigners, OcspStatus, OcspTarget, MAX_OCSP_RESPONSE, OCSP_NONCE_LEN,
 };
-use tls_core::{TrustAnchors, UnixTime};
+use tls_core::{Negotiated, TrustAnchors, UnixTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::config::ocsp::{parse_http_url, OcspSettings};
@@ -85,9 +91,11 @@ impl OcspChecker {
         Ok(Some(Arc::new(OcspChecker { settings, issuers })))
     }
 
-    /// Checks the peer's chain (end-entity first, as sent). `Err` says why
-    /// the peer is refused.
-    pub async fn check(&self, chain: &[Vec<u8>], service: &str) -> Result<(), String> {
+    /// Checks the peer's chain (end-entity first, as sent), its own
+    /// certificate first against the response it stapled, if any. `Err`
+    /// says why the peer is refused.
+    pub async fn check(&self, negotiated: &Negotiated, service: &str) -> Result<(), String> {
+        let chain = &negotiated.peer_certificates;
         let Some(leaf) = chain.first() else {
             return Ok(()); // no certificate (requireCert = no): nothing to ask
         };
@@ -103,9 +111,14 @@ impl OcspChecker {
         let mut cert = leaf;
         for depth in 0..MAX_DEPTH {
             let found = OcspTarget::find(cert, &issuers);
-            let answer = match &found {
-                Some((target, _)) => self.ask(target).await,
-                None => Answer::Inconclusive("the issuer certificate is not known".into()),
+            let stapled = negotiated.ocsp_response.as_deref().filter(|_| depth == 0);
+            let answer = match (
+                &found,
+                stapled.and_then(|r| stapled_answer(&found, r, service)),
+            ) {
+                (_, Some(answer)) => answer,
+                (Some((target, _)), None) => self.ask(target).await,
+                (None, None) => Answer::Inconclusive("the issuer certificate is not known".into()),
             };
             match answer {
                 Answer::Good => {
@@ -174,14 +187,11 @@ impl OcspChecker {
                     continue;
                 }
             };
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
             match target.verify(
                 &response,
                 nonce.as_ref().map(|n| n.as_slice()),
                 signers,
-                UnixTime(now),
+                now(),
             ) {
                 Ok(v) => match v.status {
                     OcspStatus::Good => return Answer::Good,
@@ -198,6 +208,51 @@ impl OcspChecker {
         }
         Answer::Inconclusive(last)
     }
+}
+
+/// The answer of the server's stapled `response` for its certificate, when
+/// it is conclusive: it must verify as a fetched one does (without a nonce,
+/// which a staple cannot carry), for the issuer `found`. `None` (logged)
+/// leaves the responders to ask, as stunnel does.
+fn stapled_answer(
+    found: &Option<(OcspTarget, usize)>,
+    response: &[u8],
+    service: &str,
+) -> Option<Answer> {
+    let Some((target, _)) = found else {
+        tracing::warn!(
+            service,
+            "OCSP: stapled response not checked: the issuer is not known"
+        );
+        return None;
+    };
+    match target.verify(response, None, OcspSigners::default(), now()) {
+        Ok(v) => match v.status {
+            OcspStatus::Good => {
+                tracing::info!(service, "OCSP: stapled response: certificate good");
+                Some(Answer::Good)
+            }
+            OcspStatus::Revoked(at) => Some(Answer::Revoked(format!(
+                "revoked at {at} (stapled response)"
+            ))),
+            OcspStatus::Unknown => {
+                tracing::warn!(service, "OCSP: stapled response: status unknown");
+                None
+            }
+        },
+        Err(e) => {
+            tracing::warn!(service, "OCSP: stapled response refused: {e}");
+            None
+        }
+    }
+}
+
+/// The wall clock, for response freshness.
+fn now() -> UnixTime {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    UnixTime(secs)
 }
 
 /// POSTs `request` to `url` and returns the response body, all within

@@ -581,7 +581,7 @@ async fn run(
                 },
             };
             if let Some(ocsp) = &live.ocsp {
-                if let Err(why) = ocsp.check(&n.peer_certificates, &s.name).await {
+                if let Err(why) = ocsp.check(&n, &s.name).await {
                     return report.outcome = Outcome::Io(format!("OCSP: {why}"));
                 }
             }
@@ -692,7 +692,7 @@ async fn run(
             report.negotiated = conn.negotiated().cloned();
             if let Some(n) = &report.negotiated {
                 if let Some(ocsp) = &live.ocsp {
-                    if let Err(why) = ocsp.check(&n.peer_certificates, &s.name).await {
+                    if let Err(why) = ocsp.check(n, &s.name).await {
                         return report.outcome = Outcome::Io(format!("OCSP: {why}"));
                     }
                 }

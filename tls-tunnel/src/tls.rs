@@ -63,6 +63,7 @@ impl Live {
         let mut certificates = Vec::new();
         let mut redirect = None;
         let mut stapler = None;
+        let ocsp = crate::ocsp::OcspChecker::build(&service)?;
         let (tls, sessions) = match service.mode {
             Mode::Server => {
                 let (mut config, trust) = server_config(&service, &mut certificates)?;
@@ -93,10 +94,11 @@ impl Live {
                 let basis = Basis::new(&service, name.clone(), trust);
                 let sessions = Sessions::keep_or_new(previous, basis)?;
                 config.session_store = sessions.client_store();
+                // The server's stapled response is checked first, as stunnel does.
+                config.request_ocsp = ocsp.is_some();
                 (TlsConfig::Client(Arc::new(config), name), sessions)
             }
         };
-        let ocsp = crate::ocsp::OcspChecker::build(&service)?;
         Ok(Live {
             service,
             tls,

@@ -2,7 +2,8 @@
 //! `gen_corpus [DIR]` (default `fuzz/corpus`), one subdirectory per target.
 //!
 //! Handshakes are run in memory: our client against our server (TLS 1.3
-//! with and without HelloRetryRequest, TLS 1.2, ALPN, resumption), and
+//! with and without HelloRetryRequest, TLS 1.2, ALPN, resumption, OCSP
+//! stapling), and
 //! rustls's client and server against ours. Every flight is recorded as
 //! sent; the seeds are those flights (whole, and cut into small pieces),
 //! the handshake messages inside them, certificate chains and keys from
@@ -57,6 +58,26 @@ fn client_config(versions: &[ProtocolVersion], groups: &[NamedGroup]) -> ClientC
     c.groups = groups.to_vec();
     c.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     c
+}
+
+/// Staples a fixed DER-shaped response (the engine does not parse it).
+struct FixedStapler;
+
+impl tls_core::stapling::OcspStapler for FixedStapler {
+    fn staple(&self, _end_entity: &[u8]) -> Option<Vec<u8>> {
+        Some(vec![0x30, 0x03, 0x0a, 0x01, 0x00])
+    }
+}
+
+/// Our client asking for a staple and our server sending one: the TLS 1.2
+/// flight carries a CertificateStatus, the TLS 1.3 certificate entry a status.
+fn ours_stapled(versions: &[ProtocolVersion]) -> Transcript {
+    let all = tls_core::config::DEFAULT_GROUPS;
+    let mut cc = client_config(versions, &all);
+    cc.request_ocsp = true;
+    let mut sc = server_config(versions, &all);
+    sc.ocsp_stapler = Some(Arc::new(FixedStapler));
+    ours(cc, sc)
 }
 
 fn server_config(versions: &[ProtocolVersion], groups: &[NamedGroup]) -> ServerConfig {
@@ -600,6 +621,8 @@ fn main() {
         ),
         ("tls13-resumed", ours_resumed(&[Tls13])),
         ("tls12-resumed", ours_resumed(&[Tls12])),
+        ("tls13-stapled", ours_stapled(&[Tls13])),
+        ("tls12-stapled", ours_stapled(&[Tls12])),
         (
             "rustls-client-13",
             rustls_client(&[&rustls::version::TLS13]),

@@ -89,6 +89,8 @@ wire_enum! {
         ClientKeyExchange = 16,
         /// finished
         Finished = 20,
+        /// certificate_status (TLS 1.2, RFC 6066 §8)
+        CertificateStatus = 22,
         /// key_update
         KeyUpdate = 24,
         /// message_hash, the synthetic message of the HelloRetryRequest transcript rule

@@ -40,6 +40,8 @@ pub enum Message12 {
     Finished(Finished),
     /// new_session_ticket (RFC 5077)
     NewSessionTicket(NewSessionTicket12),
+    /// certificate_status (RFC 6066 §8): the stapled DER OCSPResponse
+    CertificateStatus(Vec<u8>),
 }
 
 /// ECDHE parameters signed by the server (RFC 8422 §5.4), named curves only.
@@ -185,6 +187,11 @@ impl Message12 {
                 lifetime_hint: r.u32("ticket_lifetime_hint")?,
                 ticket: bytes_of(&mut r, LenPrefix::U16, "ticket")?,
             }),
+            HandshakeType::CertificateStatus => {
+                M::CertificateStatus(crate::stapling::read_certificate_status(
+                    r.take(body.len(), "certificate_status")?,
+                )?)
+            }
             _ => {
                 return Err(Error::UnexpectedMessage(
                     "handshake type not used in TLS 1.2",
@@ -210,6 +217,7 @@ impl Message12 {
             M::ClientKeyExchange(_) => HandshakeType::ClientKeyExchange,
             M::Finished(_) => HandshakeType::Finished,
             M::NewSessionTicket(_) => HandshakeType::NewSessionTicket,
+            M::CertificateStatus(_) => HandshakeType::CertificateStatus,
         }
     }
 
@@ -248,6 +256,9 @@ impl Message12 {
             M::NewSessionTicket(t) => {
                 put_u32(out, t.lifetime_hint);
                 put_bytes(out, LenPrefix::U16, &t.ticket);
+            }
+            M::CertificateStatus(response) => {
+                out.extend_from_slice(&crate::stapling::certificate_status(response))
             }
         });
     }
@@ -310,6 +321,7 @@ mod tests {
         round_trip(Message12::Finished(Finished {
             verify_data: vec![1; 12],
         }));
+        round_trip(Message12::CertificateStatus(vec![0x30, 3, 10, 1, 0]));
     }
 
     #[test]
