@@ -36,6 +36,7 @@ mod systemd;
 mod tls;
 mod tls_io;
 mod trust;
+mod wipe;
 
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
