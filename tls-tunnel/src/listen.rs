@@ -198,9 +198,9 @@ impl Listener {
                 }
                 Ok(Listener::Unix(UnixListener::bind(path)?, path.clone()))
             }
-            Addr::Stdio => Err(io::Error::new(
+            Addr::Stdio | Addr::Exec => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
-                "inetd mode serves its standard input and has no listener",
+                "inetd mode and exec+connect have no listener",
             )),
         }
     }
@@ -295,8 +295,11 @@ pub async fn connect(
                 }
             }
             Addr::Unix(_) => vec![None],
-            Addr::Stdio => {
-                last = io::Error::new(io::ErrorKind::Unsupported, "stdin is not a target");
+            Addr::Stdio | Addr::Exec => {
+                last = io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!("{target} is not a target"),
+                );
                 failed(&last);
                 continue;
             }
@@ -306,7 +309,9 @@ pub async fn connect(
                 match (target, addr) {
                     (_, Some(addr)) => connect_tcp(addr, net).await.map(Stream::Tcp),
                     (Addr::Unix(p), None) => UnixStream::connect(p).await.map(Stream::Unix),
-                    (Addr::Tcp(_) | Addr::Stdio, None) => Err(io::ErrorKind::NotFound.into()),
+                    (Addr::Tcp(_) | Addr::Stdio | Addr::Exec, None) => {
+                        Err(io::ErrorKind::NotFound.into())
+                    }
                 }
             };
             let shown = addr.map_or_else(|| target.to_string(), |a| format!("{target} ({a})"));

@@ -8,6 +8,7 @@ mod access;
 mod cli;
 mod config;
 mod exec;
+mod exec_connect;
 mod generate;
 mod http;
 mod inetd;
@@ -263,8 +264,11 @@ async fn run(
 
     for live in lives {
         let s = &live.service;
+        // exec+connect has no listener.
+        let exec_connect = s.listen == crate::config::Addr::Exec;
         let listener = match Listener::bind(&s.listen, &s.net.accept).await {
-            Ok(l) => l,
+            _ if exec_connect => None,
+            Ok(l) => Some(l),
             Err(e) => {
                 tracing::error!(service = %s.name, "cannot listen on {}: {e}", s.listen);
                 eprintln!(
@@ -295,7 +299,10 @@ async fn run(
             Mode::Server => "server",
             Mode::Client => "client",
         };
-        tracing::info!(service = %s.name, mode, listen = %listener.describe(),
+        let listen = listener
+            .as_ref()
+            .map_or_else(|| s.listen.to_string(), Listener::describe);
+        tracing::info!(service = %s.name, mode, listen = %listen,
             targets = %s.targets.iter().map(ToString::to_string).collect::<Vec<_>>().join(","), "listening");
         let max_connections = s.limits.max_connections.unwrap_or(default_max);
         let max_handshakes = s
@@ -314,12 +321,15 @@ async fn run(
             logs: LogLimits::new(&s.name),
             live: RwLock::new(Arc::new(live)),
         });
-        tasks.push(tokio::spawn(service::accept_loop(
-            listener,
-            handle.clone(),
-            tracker.clone(),
-            stop_rx.clone(),
-        )));
+        tasks.push(match listener {
+            Some(listener) => tokio::spawn(service::accept_loop(
+                listener,
+                handle.clone(),
+                tracker.clone(),
+                stop_rx.clone(),
+            )),
+            None => tokio::spawn(exec_connect::run(handle.clone(), stop_rx.clone())),
+        });
         handles.push(handle);
     }
     let status = status::Status::new(registry.clone(), handles.clone());

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tls_core::{CipherSuite, Connection, Error, Negotiated, ProtocolVersion};
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
-use crate::config::{Mode, ProxyVersion, QuietKind};
+use crate::config::{Addr, Mode, ProxyVersion, QuietKind};
 use crate::limits::{Admission, HandshakeSlot, SourceSlot};
 use crate::listen::{connect, Listener, Stream};
 use crate::metrics::{ConnState, Reason, ServiceMetrics};
@@ -349,6 +349,9 @@ async fn connection(
     }
     let mut state = ConnState::new(metrics.clone());
     run(&mut stream, &live, metrics, slot, &mut state, &mut report).await;
+    if live.service.net.reset {
+        reset_if_failed(&stream, &report.outcome);
+    }
     drop(state);
     drop(entry);
     // A PROXY header may have named the real peer.
@@ -402,6 +405,25 @@ async fn connection(
         closed!(tracing::Level::WARN);
     } else {
         closed!(tracing::Level::INFO);
+    }
+}
+
+/// stunnel's `reset = yes`: a connection that ended in an error (a TLS
+/// error or alert, an I/O error such as an unreachable target, a timeout)
+/// is closed with a TCP RST rather than a FIN, so the client sees it fail
+/// (ECONNRESET) instead of an orderly end of file.
+fn reset_if_failed(stream: &Stream, outcome: &Outcome) {
+    let failed = matches!(
+        outcome,
+        Outcome::Tls(_)
+            | Outcome::Io(_)
+            | Outcome::HandshakeTimeout
+            | Outcome::IdleTimeout
+            | Outcome::MaxLifetime
+    );
+    if let (true, Stream::Tcp(tcp)) = (failed, stream) {
+        // SO_LINGER with a zero timeout: close() sends RST.
+        let _ = socket2::SockRef::from(tcp).set_linger(Some(Duration::ZERO));
     }
 }
 
@@ -601,7 +623,9 @@ async fn run(
                 }
             }
             let mut program = None;
-            if let (Some(exec), Destination::Service(_)) = (&s.exec, &destination) {
+            // exec+connect: the program is the TLS client; the target is connected.
+            let per_connection = s.exec.as_ref().filter(|_| s.listen != Addr::Exec);
+            if let (Some(exec), Destination::Service(_)) = (per_connection, &destination) {
                 let env = crate::exec::environment(report.peer, leaf);
                 match crate::exec::spawn(exec, &env) {
                     Ok((stdio, child)) => {

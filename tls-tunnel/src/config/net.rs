@@ -63,6 +63,12 @@ pub struct NetOptions {
     pub failover: Failover,
     /// Owner of a Unix accept socket (stunnel's setuid/setgid in a section).
     pub unix_owner: Option<UnixOwner>,
+    /// exec+connect: run the program and connect again one second after
+    /// each connection ends (stunnel's `retry = yes`).
+    pub retry: bool,
+    /// A connection that fails is closed with a TCP RST (SO_LINGER 0), not
+    /// a FIN, on the accepted socket (stunnel's `reset = yes`, its default).
+    pub reset: bool,
 }
 
 /// The user and group (names or numbers) a Unix accept socket is given.

@@ -433,13 +433,7 @@ fn service_option(
         "delay" => {
             yes_no(key, value)?;
         }
-        "retry" => {
-            if yes_no(key, value)? {
-                return Err(format!(
-                    "retry = yes (re-running an exec+connect section) is {NOT_YET}"
-                ));
-            }
-        }
+        "retry" => s.net.retry = yes_no(key, value)?,
         "libwrap" => {
             if yes_no(key, value)? {
                 return Err("libwrap = yes: TCP wrappers (hosts.allow) are not supported".into());
@@ -455,15 +449,7 @@ fn service_option(
             }
             note(global, key, value, "tls-tunnel never renegotiates");
         }
-        "reset" => {
-            yes_no(key, value)?;
-            note(
-                global,
-                key,
-                value,
-                "a failed connection is closed, without TCP RST",
-            );
-        }
+        "reset" => s.reset = Some(yes_no(key, value)?),
         "transparent" => match value.to_ascii_lowercase().as_str() {
             "none" | "no" => {}
             _ => {

@@ -745,3 +745,40 @@ fn ocsp_options() {
         "{text}"
     );
 }
+
+#[test]
+fn exec_connect_sections_and_retry() {
+    let conf = "[ppp]\nclient = yes\nexec = /usr/sbin/pppd\nexecArgs = pppd local\n\
+                connect = vpn.example.com:443\nretry = yes\n\
+                [web]\naccept = 1\nconnect = 2\nretry = yes\n";
+    let c = parse("s.conf", conf).unwrap();
+    let ppp = &c.services[0];
+    assert_eq!(ppp.listen, Addr::Exec);
+    assert_eq!(ppp.mode, Mode::Client);
+    assert_eq!(ppp.targets, [Addr::Tcp("vpn.example.com:443".into())]);
+    assert!(ppp.net.retry);
+    // In a section with accept, as in stunnel, retry does nothing.
+    assert!(!c.services[1].net.retry);
+    assert!(
+        c.global
+            .notices
+            .iter()
+            .any(|n| n.contains("[web]: retry = yes has no effect")),
+        "{:?}",
+        c.global.notices
+    );
+    // Without connect, a section without accept is still refused.
+    let e = parse("s.conf", "[a]\nexec = /bin/cat\n").unwrap_err();
+    assert!(e.message.contains("no accept address"), "{e}");
+}
+
+#[test]
+fn reset_defaults_to_yes_as_in_stunnel() {
+    let c = parse(
+        "s.conf",
+        "[a]\naccept = 1\nconnect = 2\n[b]\naccept = 3\nconnect = 4\nreset = no\n",
+    )
+    .unwrap();
+    assert!(c.services[0].net.reset);
+    assert!(!c.services[1].net.reset);
+}
