@@ -335,6 +335,14 @@ pub async fn connect(
 async fn connect_tcp(addr: SocketAddr, net: &NetOptions) -> io::Result<TcpStream> {
     let socket = tcp_socket(&addr)?;
     if let Some(ip) = net.source {
+        if net.transparent.source {
+            // The client's address (transparent = source), foreign to this
+            // host in real use: binding it takes IP_TRANSPARENT.
+            match ip {
+                std::net::IpAddr::V4(_) => SockRef::from(&socket).set_ip_transparent_v4(true)?,
+                std::net::IpAddr::V6(_) => SockRef::from(&socket).set_ip_transparent_v6(true)?,
+            }
+        }
         socket.bind(SocketAddr::new(ip, 0))?;
     }
     socket.set_nodelay(true)?;

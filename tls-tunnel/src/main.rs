@@ -36,6 +36,7 @@ mod status;
 mod systemd;
 mod tls;
 mod tls_io;
+mod transparent;
 mod trust;
 mod wipe;
 
@@ -283,6 +284,10 @@ async fn run(
                 eprintln!("tls-tunnel: {}: [{}]: {e}", s.origin, s.name);
                 return ExitCode::from(EXIT_RUNTIME);
             }
+        }
+        if let Err(e) = transparent::check_source_privilege(&s.net, global.setuid.is_some()) {
+            eprintln!("tls-tunnel: {}: [{}]: {e}", s.origin, s.name);
+            return ExitCode::from(EXIT_CONFIG);
         }
         if let Some(psk) = &s.psk {
             crate::config::psk::warn_if_insecure(&psk.secrets);

@@ -441,15 +441,25 @@ fn handshake_done(s: &crate::config::Service, n: &Negotiated) {
 }
 
 /// Connects to one of `targets` with the service's failover, source
-/// address and socket options; a failed attempt is logged and counted.
+/// address (with `transparent = source`: the address of `client`) and
+/// socket options; a failed attempt is logged and counted.
 async fn connect_target(
     live: &Live,
     metrics: &ServiceMetrics,
-    targets: &[crate::config::Addr],
+    targets: &[Addr],
+    client: Option<SocketAddr>,
 ) -> std::io::Result<Stream> {
     let s = &live.service;
     let start = live.next_target.fetch_add(1, Ordering::Relaxed);
-    let target = connect(targets, s.timeouts.connect, &s.net, start, |e| {
+    let source = crate::transparent::source_for(&s.net, client)?;
+    let net = match source == s.net.source {
+        true => std::borrow::Cow::Borrowed(&s.net),
+        false => std::borrow::Cow::Owned(crate::config::NetOptions {
+            source,
+            ..s.net.clone()
+        }),
+    };
+    let target = connect(targets, s.timeouts.connect, &net, start, |e| {
         metrics.target_failures.fetch_add(1, Ordering::Relaxed);
         if !crate::quiet::is(QuietKind::ConnErrs) {
             tracing::warn!(service = %s.name, "target failed: {e}");
@@ -519,6 +529,17 @@ async fn run(
         }
     }
     let addrs = report.peer.zip(local);
+    // transparent = destination: the target is where the client meant to go.
+    let original = match s.net.transparent.destination {
+        false => None,
+        true => match crate::transparent::original_destination(stream) {
+            Ok(addr) => Some(vec![addr]),
+            Err(e) => {
+                let what = format!("target: {e}");
+                return failed(metrics, report, Reason::TargetUnreachable, what);
+            }
+        },
+    };
     let limits = RelayLimits {
         idle: t.idle,
         close: t.close,
@@ -529,8 +550,8 @@ async fn run(
             // An application protocol's prelude, which may connect the target early.
             let mut early = None;
             if let Some(p) = &s.protocol {
-                let targets = live.targets_for(None);
-                let connect = || connect_target(live, metrics, targets);
+                let targets = original.as_deref().unwrap_or(live.targets_for(None));
+                let connect = || connect_target(live, metrics, targets, report.peer);
                 match crate::protocol::run_server(p, stream, connect, t.handshake).await {
                     Ok(target) => early = target,
                     Err(e) => {
@@ -641,10 +662,12 @@ async fn run(
                 Some(target) => target,
                 None => {
                     let targets = match &destination {
-                        Destination::Service(_) => live.targets_for(n.server_name.as_deref()),
+                        Destination::Service(_) => original
+                            .as_deref()
+                            .unwrap_or(live.targets_for(n.server_name.as_deref())),
                         Destination::Redirected(targets, _) => targets,
                     };
-                    match connect_target(live, metrics, targets).await {
+                    match connect_target(live, metrics, targets, report.peer).await {
                         Ok(target) => target,
                         Err(e) => {
                             let what = format!("target: {e}");
@@ -674,7 +697,8 @@ async fn run(
             debug_assert_eq!(s.mode, Mode::Client);
             // The target connect and everything up to the end of the
             // handshake count as handshaking (the handshake place is held).
-            let mut target = match connect_target(live, metrics, &s.targets).await {
+            let targets = original.as_deref().unwrap_or(&s.targets);
+            let mut target = match connect_target(live, metrics, targets, report.peer).await {
                 Ok(target) => target,
                 Err(e) => {
                     let what = format!("target: {e}");

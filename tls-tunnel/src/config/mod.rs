@@ -796,6 +796,7 @@ pub fn validate(service: &Service) -> Result<(), String> {
         .is_some_and(|p| p.kind == crate::protocol::Kind::Socks);
     if !socks
         && service.exec.is_none()
+        && !service.net.transparent.destination
         && service.targets.is_empty()
         && service.sni_routes.iter().all(|r| r.targets.is_empty())
     {

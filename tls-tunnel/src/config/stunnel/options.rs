@@ -42,7 +42,6 @@ const GLOBAL_ONLY: [&str; 19] = [
 const ENGINE: &str = "cryptographic engines (PKCS#11, CNG) are not supported: certificates, keys \
                       and CA certificates are read from files";
 const WINDOWS: &str = "a Windows GUI option (stunnel on Unix refuses it too)";
-const NOT_YET: &str = "not implemented yet";
 const RANDOM: &str = "randomness comes from the operating system (getrandom), there is no OpenSSL \
                       generator to seed";
 
@@ -450,14 +449,7 @@ fn service_option(
             note(global, key, value, "tls-tunnel never renegotiates");
         }
         "reset" => s.reset = Some(yes_no(key, value)?),
-        "transparent" => match value.to_ascii_lowercase().as_str() {
-            "none" | "no" => {}
-            _ => {
-                return Err(format!(
-                    "transparent = {value}: transparent proxying is {NOT_YET}"
-                ))
-            }
-        },
+        "transparent" => s.net.transparent = super::super::net::Transparent::parse(value)?,
         "securitylevel" => match value.parse::<u8>() {
             Ok(0..=2) => note(
                 global,

@@ -782,3 +782,51 @@ fn reset_defaults_to_yes_as_in_stunnel() {
     assert!(c.services[0].net.reset);
     assert!(!c.services[1].net.reset);
 }
+
+#[test]
+fn transparent_values() {
+    let t = |v: &str| {
+        parse(
+            "s.conf",
+            &format!("[a]\naccept = 1\nconnect = 2\ntransparent = {v}\n"),
+        )
+        .map(|c| c.services[0].net.transparent)
+    };
+    assert_eq!(
+        t("none").map(|x| (x.source, x.destination)),
+        Ok((false, false))
+    );
+    assert_eq!(
+        t("no").map(|x| (x.source, x.destination)),
+        Ok((false, false))
+    );
+    assert_eq!(
+        t("source").map(|x| (x.source, x.destination)),
+        Ok((true, false))
+    );
+    assert_eq!(
+        t("yes").map(|x| (x.source, x.destination)),
+        Ok((true, false))
+    );
+    assert_eq!(
+        t("Destination").map(|x| (x.source, x.destination)),
+        Ok((false, true))
+    );
+    assert_eq!(
+        t("both").map(|x| (x.source, x.destination)),
+        Ok((true, true))
+    );
+    let e = t("sideways").unwrap_err();
+    assert!(
+        e.message
+            .contains("transparent must be none, source, destination or both"),
+        "{e}"
+    );
+    // With destination the target comes from each connection: no connect needed.
+    let c = parse(
+        "s.conf",
+        "[a]\naccept = 1\ntransparent = destination\ncert = /c\n",
+    )
+    .unwrap();
+    assert!(c.services[0].targets.is_empty());
+}
