@@ -9,6 +9,7 @@
 pub mod data;
 pub mod engine;
 pub mod limbo;
+pub mod netns;
 pub mod ocsp;
 pub mod openssl_peer;
 pub mod peer;

@@ -14,6 +14,7 @@ mod http;
 mod inetd;
 mod keyfile;
 mod keystore;
+mod libwrap;
 mod limits;
 mod listen;
 mod metrics;
@@ -285,7 +286,13 @@ async fn run(
                 return ExitCode::from(EXIT_RUNTIME);
             }
         }
-        if let Err(e) = transparent::check_source_privilege(&s.net, global.setuid.is_some()) {
+        let wrap = match s.net.libwrap {
+            true => libwrap::check_files(&s.name),
+            false => Ok(()),
+        };
+        if let Err(e) =
+            wrap.and_then(|()| transparent::check_source_privilege(&s.net, global.setuid.is_some()))
+        {
             eprintln!("tls-tunnel: {}: [{}]: {e}", s.origin, s.name);
             return ExitCode::from(EXIT_CONFIG);
         }

@@ -502,6 +502,13 @@ async fn run(
 ) {
     let s = &live.service;
     let t = s.timeouts;
+    if s.net.libwrap {
+        // Checked on the address that connected, as libwrap does.
+        if let Err(why) = crate::libwrap::allowed(&s.name, report.peer.map(|p| p.ip())) {
+            metrics.count(Reason::AccessDenied);
+            return report.outcome = Outcome::Io(why);
+        }
+    }
     let mut local = stream.local_addr();
     if s.proxy_accept {
         let header = tokio::time::timeout(t.handshake, proxy_protocol::read_header(stream));

@@ -71,6 +71,9 @@ pub struct NetOptions {
     pub reset: bool,
     /// Transparent proxying (stunnel's `transparent`).
     pub transparent: Transparent,
+    /// TCP wrappers: /etc/hosts.allow and /etc/hosts.deny decide who may
+    /// connect (stunnel's `libwrap = yes`).
+    pub libwrap: bool,
 }
 
 /// stunnel's `transparent = none | source | destination | both` (Linux).

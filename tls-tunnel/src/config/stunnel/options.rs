@@ -433,11 +433,7 @@ fn service_option(
             yes_no(key, value)?;
         }
         "retry" => s.net.retry = yes_no(key, value)?,
-        "libwrap" => {
-            if yes_no(key, value)? {
-                return Err("libwrap = yes: TCP wrappers (hosts.allow) are not supported".into());
-            }
-        }
+        "libwrap" => s.net.libwrap = yes_no(key, value)?,
         "renegotiation" => {
             if yes_no(key, value)? {
                 return Err(
