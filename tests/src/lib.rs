@@ -10,6 +10,7 @@ pub mod data;
 pub mod dovecot;
 pub mod engine;
 pub mod limbo;
+pub mod netns;
 pub mod nnrpd;
 pub mod ocsp;
 pub mod openssl_peer;

@@ -19,10 +19,17 @@
 //! - `tls-twice N`: two connections; observes the set of backends reached;
 //! - `plain N`: a plaintext client of a client-mode service, whose target
 //!   is `openssl s_server -rev`; observes the reversed line;
+//! - `plain-end N`: a plaintext client that reads to the end (sending
+//!   nothing: unread data would make any close a reset); observes how the
+//!   connection ended: `eof` (FIN) or `reset` (RST, ECONNRESET);
 //! - `resume N [ver=1.2]`: a second connection offers the first's session;
 //!   observes whether it resumed;
 //! - `resume-restart N`: a TLS 1.3 session from before a restart of the
-//!   tool, offered after it; observes whether it resumed.
+//!   tool, offered after it; observes whether it resumed;
+//! - `recorded`: what `@REC@` received, for files with no accept port
+//!   (exec+connect): waits for a first `ping` line, then for three more
+//!   seconds (the time for two restarts one second apart); observes whether
+//!   there was one run or several.
 //!
 //! Placeholders: `@DIR@` (the PKI), `@PORTn@` (accept ports), `@B1@`,
 //! `@B2@` (plaintext backends), `@TLS1@` (the TLS backend), `@TLS2@` (one
@@ -30,7 +37,8 @@
 //! email address), `@TLS4@` (one with no certificate that takes only the
 //! PSK `bob` of `@DIR@/psk.txt`, [`PSK_FILE`]), `@TLS5@` (one presenting
 //! the expired self-signed `old-server`), `@DEAD@` (a port nobody listens
-//! on).
+//! on), `@REC@` (a TLS server started for each run of the file, printing
+//! what it receives).
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -265,6 +273,26 @@ fn plain_client(port: u16) -> String {
     }
 }
 
+/// A plaintext client that reads until the connection ends; observes how
+/// it ended.
+fn plain_end(port: u16) -> String {
+    // Not connect_local: its socket options fail on a connection already
+    // reset by the time they are set.
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return "refused".into();
+    };
+    let _ = s.set_read_timeout(Some(PEER_TIMEOUT));
+    let mut buf = [0u8; 256];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return "end=eof".into(),
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return "end=reset".into(),
+            Err(e) => return format!("end={:?}", e.kind()),
+        }
+    }
+}
+
 /// Plays one `; oracle:` action.
 fn act(world: &World, action: &str, ports: &[u16]) -> String {
     let words: Vec<&str> = action.split_whitespace().collect();
@@ -334,7 +362,43 @@ fn act(world: &World, action: &str, ports: &[u16]) -> String {
             seen.join(" + ")
         }
         "plain" => plain_client(port(1)),
+        "plain-end" => plain_end(port(1)),
         other => panic!("unknown oracle action {other:?}"),
+    }
+}
+
+/// `openssl s_server` with the corpus's server certificate, printing what
+/// its clients send (one at a time, as many as come).
+fn recorder(world: &World) -> (Peer, u16) {
+    let (crt, key) = (world.dir.join("server.crt"), world.dir.join("server.key"));
+    Peer::spawn_listening(&require("openssl", "openssl"), move |port| {
+        vec![
+            "s_server".into(),
+            "-accept".into(),
+            format!("127.0.0.1:{port}"),
+            "-cert".into(),
+            crt.to_str().unwrap().into(),
+            "-key".into(),
+            key.to_str().unwrap().into(),
+        ]
+    })
+}
+
+/// The `recorded` action: how many clients of `rec` said `ping`.
+fn recorded(rec: &Peer) -> String {
+    let pings = || {
+        String::from_utf8_lossy(&rec.stdout())
+            .lines()
+            .filter(|l| l.trim() == "ping")
+            .count()
+    };
+    if !rec.wait_output_contains("ping", PEER_TIMEOUT) {
+        return "runs=0".into();
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    match pings() {
+        1 => "runs=1".into(),
+        _ => "runs=several".into(),
     }
 }
 
@@ -352,6 +416,16 @@ fn observe(world: &World, tool: Tool, name: &str, text: &str, actions: &[String]
             ));
         }
     }
+    // A recording TLS server of this run, and the file naming it.
+    let rec = text.contains("@REC@").then(|| recorder(world));
+    let owned;
+    let text = match &rec {
+        Some((_, port)) => {
+            owned = text.replace("@REC@", &port.to_string());
+            owned.as_str()
+        }
+        None => text,
+    };
     let uses = |i: usize| {
         let p = format!("@PORT{i}@");
         text.contains(&p) || fragments.iter().any(|(_, f)| f.contains(&p))
@@ -377,6 +451,12 @@ fn observe(world: &World, tool: Tool, name: &str, text: &str, actions: &[String]
     };
     let mut seen = Vec::new();
     for action in actions {
+        if action == "recorded" {
+            seen.push(recorded(
+                rec.as_ref().map(|(p, _)| p).expect("@REC@ in the file"),
+            ));
+            continue;
+        }
         if let Some(rest) = action.strip_prefix("resume ") {
             // Two connections to the same instance, the second offering the
             // first's session (`ver=1.2` for TLS 1.2).

@@ -9,7 +9,8 @@
 //! by `openssl s_client -status` over TLS 1.3 and TLS 1.2. In client mode
 //! a response the server staples (`openssl s_server -status_file`, or our
 //! own server mode) is checked first, as stunnel does: good or revoked
-//! there is the answer, and the responder is not asked.
+//! there is the answer, and the responder is not asked. A TOML service's
+//! `[service.ocsp]` table has the same meaning.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -494,4 +495,55 @@ fn stunnel_agrees_on_stapled_responses() {
             assert_eq!(ours, expected, "{leaf} {version}");
         }
     }
+}
+
+/// A client-mode tunnel to `target` configured in TOML, verifying the
+/// server against the CA, with `ocsp` as its `[service.ocsp]` table.
+fn toml_client(pki: &OcspPki, target: u16, ocsp: &str) -> (Tunnel, u16) {
+    let port = free_port();
+    let conf = pki.file(&format!("toml-client-{port}.toml"));
+    let text = format!(
+        "[[service]]\nname = \"svc\"\nmode = \"client\"\nlisten = \"127.0.0.1:{port}\"\n\
+         target = \"127.0.0.1:{target}\"\nserver_name = \"localhost\"\ncacert = \"{}\"\n\
+         [service.ocsp]\n{ocsp}\n",
+        path(&pki.file("ca.pem"))
+    );
+    std::fs::write(&conf, text).expect("write conf");
+    let t = Tunnel::start(["--config", conf.to_str().expect("utf-8")], &[port]);
+    (t, port)
+}
+
+#[test]
+fn toml_services_take_the_same_ocsp_settings() {
+    let (pki, responder) = setup("ocsp-toml", 8);
+    let backend = Greeter::start("ocsp");
+    let (_good_server, good) = server(&pki, "good", &backend, &[]);
+    let (_revoked_server, revoked) = server(&pki, "revoked", &backend, &[]);
+    let url = format!(
+        "url = \"{}\"\nnonce = true\ntimeout = \"5s\"",
+        responder.url()
+    );
+    let (t, port) = toml_client(&pki, good, &url);
+    assert_eq!(greeting(port), "backend-ocsp\n", "{}", t.log());
+    let (t, port) = toml_client(&pki, revoked, &url);
+    assert_eq!(
+        greeting(port),
+        "",
+        "revoked server let through\n{}",
+        t.log()
+    );
+    t.expect_log("OCSP: certificate revoked");
+    // aia: the responder named in the certificate.
+    let (t, port) = toml_client(&pki, revoked, "aia = true\nflags = [\"NOCASIGN\"]");
+    assert_eq!(greeting(port), "", "{}", t.log());
+    t.expect_log("OCSP: certificate revoked");
+    assert!(responder.served() >= 3, "served {}", responder.served());
+    // require = false: a responder that is down lets the server in.
+    let down = format!(
+        "url = \"http://127.0.0.1:{}/\"\nrequire = false",
+        free_port()
+    );
+    let (t, port) = toml_client(&pki, good, &down);
+    assert_eq!(greeting(port), "backend-ocsp\n", "{}", t.log());
+    t.expect_log("allowed by OCSPrequire = no");
 }

@@ -359,7 +359,7 @@ fn parse_quiet(s: &str) -> Result<QuietKind, String> {
 /// `--unsafe-target`/`--unsafe-listen` says otherwise.
 fn check_local(addr: &Addr, option: &str, unsafe_flag: &str) -> Result<(), ConfigError> {
     let local = match addr {
-        Addr::Unix(_) | Addr::Stdio => true,
+        Addr::Unix(_) | Addr::Stdio | Addr::Exec => true,
         Addr::Tcp(_) => addr.host().is_some_and(|h| {
             h.eq_ignore_ascii_case("localhost")
                 || h.parse::<std::net::IpAddr>()

@@ -8,9 +8,11 @@
 //! the DER certificates and the PKCS#8 key that `CertifiedKey` takes.
 //!
 //! Secrets: the password and the bytes we hold are wiped on drop. The
-//! crate's own copies of the decrypted PKCS#8 key are plain vectors it does
-//! not wipe (its `PrivateKey` gives no mutable access); they are dropped as
-//! soon as the key has been handed to tls-core.
+//! crate's own copies (the decrypted key bags, the PKCS#8 key in its
+//! `PrivateKey`, its encodings of the password) are plain vectors it does
+//! not wipe and gives no mutable access to: decoding runs inside a
+//! [`crate::wipe::Scope`], so each of them is overwritten as it is freed,
+//! the archive itself before `open` returns.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -102,6 +104,8 @@ pub struct Identity {
 /// password from `pass` (the empty password when `None`). Errors name the
 /// file and say whether the password or the file is at fault.
 pub fn open(path: &Path, der: &[u8], pass: Option<&StorePass>) -> Result<Identity, String> {
+    // Declared first, so dropped last: after the archive and the password.
+    let _wipe = crate::wipe::Scope::enter();
     let at = |e: String| format!("{}: {e}", path.display());
     let password = match pass {
         Some(p) => p.resolve()?,
@@ -203,6 +207,59 @@ mod tests {
         std::fs::remove_file(&file).unwrap();
         let e = StorePass::File(file.clone()).resolve().unwrap_err();
         assert!(e.contains(&file.display().to_string()), "{e}");
+    }
+
+    #[test]
+    fn decrypted_key_material_is_wiped() {
+        let dir = std::env::temp_dir().join(format!("tls-tunnel-p12wipe-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (key, cert, p12) = (dir.join("k.pem"), dir.join("c.pem"), dir.join("s.p12"));
+        let openssl = |args: &[&std::ffi::OsStr]| {
+            let st = std::process::Command::new("openssl")
+                .args(args)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("openssl (apt package openssl)");
+            assert!(st.success(), "openssl {args:?}");
+        };
+        let s = |x: &'static str| std::ffi::OsStr::new(x);
+        openssl(&[
+            s("req"),
+            s("-x509"),
+            s("-newkey"),
+            s("ec"),
+            s("-pkeyopt"),
+            s("ec_paramgen_curve:P-256"),
+            s("-nodes"),
+            s("-subj"),
+            s("/CN=wipe"),
+            s("-keyout"),
+            key.as_os_str(),
+            s("-out"),
+            cert.as_os_str(),
+        ]);
+        openssl(&[
+            s("pkcs12"),
+            s("-export"),
+            s("-inkey"),
+            key.as_os_str(),
+            s("-in"),
+            cert.as_os_str(),
+            s("-passout"),
+            s("pass:pw"),
+            s("-out"),
+            p12.as_os_str(),
+        ]);
+        let der = std::fs::read(&p12).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let pass = StorePass::Literal(Password::new("pw".into()));
+        let before = crate::wipe::wiped();
+        let id = open(Path::new("s.p12"), &der, Some(&pass)).unwrap();
+        assert!(id.key.is_some());
+        // At least the decrypted PKCS#8 key (138 bytes for P-256), in the
+        // crate's bag buffer and its PrivateKey, was overwritten when freed.
+        let wiped = crate::wipe::wiped() - before;
+        assert!(wiped >= 2 * 138, "only {wiped} bytes wiped");
     }
 
     #[test]

@@ -11,3 +11,4 @@ pub mod listen;
 pub mod protocol;
 pub mod proxy_protocol;
 pub mod seclevel;
+mod wipe;

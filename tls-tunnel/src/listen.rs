@@ -198,9 +198,9 @@ impl Listener {
                 }
                 Ok(Listener::Unix(UnixListener::bind(path)?, path.clone()))
             }
-            Addr::Stdio => Err(io::Error::new(
+            Addr::Stdio | Addr::Exec => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
-                "inetd mode serves its standard input and has no listener",
+                "inetd mode and exec+connect have no listener",
             )),
         }
     }
@@ -295,8 +295,11 @@ pub async fn connect(
                 }
             }
             Addr::Unix(_) => vec![None],
-            Addr::Stdio => {
-                last = io::Error::new(io::ErrorKind::Unsupported, "stdin is not a target");
+            Addr::Stdio | Addr::Exec => {
+                last = io::Error::new(
+                    io::ErrorKind::Unsupported,
+                    format!("{target} is not a target"),
+                );
                 failed(&last);
                 continue;
             }
@@ -306,7 +309,9 @@ pub async fn connect(
                 match (target, addr) {
                     (_, Some(addr)) => connect_tcp(addr, net).await.map(Stream::Tcp),
                     (Addr::Unix(p), None) => UnixStream::connect(p).await.map(Stream::Unix),
-                    (Addr::Tcp(_) | Addr::Stdio, None) => Err(io::ErrorKind::NotFound.into()),
+                    (Addr::Tcp(_) | Addr::Stdio | Addr::Exec, None) => {
+                        Err(io::ErrorKind::NotFound.into())
+                    }
                 }
             };
             let shown = addr.map_or_else(|| target.to_string(), |a| format!("{target} ({a})"));
@@ -330,6 +335,14 @@ pub async fn connect(
 async fn connect_tcp(addr: SocketAddr, net: &NetOptions) -> io::Result<TcpStream> {
     let socket = tcp_socket(&addr)?;
     if let Some(ip) = net.source {
+        if net.transparent.source {
+            // The client's address (transparent = source), foreign to this
+            // host in real use: binding it takes IP_TRANSPARENT.
+            match ip {
+                std::net::IpAddr::V4(_) => SockRef::from(&socket).set_ip_transparent_v4(true)?,
+                std::net::IpAddr::V6(_) => SockRef::from(&socket).set_ip_transparent_v6(true)?,
+            }
+        }
         socket.bind(SocketAddr::new(ip, 0))?;
     }
     socket.set_nodelay(true)?;

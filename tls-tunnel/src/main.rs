@@ -8,11 +8,13 @@ mod access;
 mod cli;
 mod config;
 mod exec;
+mod exec_connect;
 mod generate;
 mod http;
 mod inetd;
 mod keyfile;
 mod keystore;
+mod libwrap;
 mod limits;
 mod listen;
 mod metrics;
@@ -35,7 +37,9 @@ mod status;
 mod systemd;
 mod tls;
 mod tls_io;
+mod transparent;
 mod trust;
+mod wipe;
 
 use std::process::ExitCode;
 use std::sync::{Arc, RwLock};
@@ -262,8 +266,11 @@ async fn run(
 
     for live in lives {
         let s = &live.service;
+        // exec+connect has no listener.
+        let exec_connect = s.listen == crate::config::Addr::Exec;
         let listener = match Listener::bind(&s.listen, &s.net.accept).await {
-            Ok(l) => l,
+            _ if exec_connect => None,
+            Ok(l) => Some(l),
             Err(e) => {
                 tracing::error!(service = %s.name, "cannot listen on {}: {e}", s.listen);
                 eprintln!(
@@ -278,6 +285,16 @@ async fn run(
                 eprintln!("tls-tunnel: {}: [{}]: {e}", s.origin, s.name);
                 return ExitCode::from(EXIT_RUNTIME);
             }
+        }
+        let wrap = match s.net.libwrap {
+            true => libwrap::check_files(&s.name),
+            false => Ok(()),
+        };
+        if let Err(e) =
+            wrap.and_then(|()| transparent::check_source_privilege(&s.net, global.setuid.is_some()))
+        {
+            eprintln!("tls-tunnel: {}: [{}]: {e}", s.origin, s.name);
+            return ExitCode::from(EXIT_CONFIG);
         }
         if let Some(psk) = &s.psk {
             crate::config::psk::warn_if_insecure(&psk.secrets);
@@ -294,7 +311,10 @@ async fn run(
             Mode::Server => "server",
             Mode::Client => "client",
         };
-        tracing::info!(service = %s.name, mode, listen = %listener.describe(),
+        let listen = listener
+            .as_ref()
+            .map_or_else(|| s.listen.to_string(), Listener::describe);
+        tracing::info!(service = %s.name, mode, listen = %listen,
             targets = %s.targets.iter().map(ToString::to_string).collect::<Vec<_>>().join(","), "listening");
         let max_connections = s.limits.max_connections.unwrap_or(default_max);
         let max_handshakes = s
@@ -313,12 +333,15 @@ async fn run(
             logs: LogLimits::new(&s.name),
             live: RwLock::new(Arc::new(live)),
         });
-        tasks.push(tokio::spawn(service::accept_loop(
-            listener,
-            handle.clone(),
-            tracker.clone(),
-            stop_rx.clone(),
-        )));
+        tasks.push(match listener {
+            Some(listener) => tokio::spawn(service::accept_loop(
+                listener,
+                handle.clone(),
+                tracker.clone(),
+                stop_rx.clone(),
+            )),
+            None => tokio::spawn(exec_connect::run(handle.clone(), stop_rx.clone())),
+        });
         handles.push(handle);
     }
     let status = status::Status::new(registry.clone(), handles.clone());

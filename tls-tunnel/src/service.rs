@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tls_core::{CipherSuite, Connection, Error, Negotiated, ProtocolVersion};
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
-use crate::config::{Mode, ProxyVersion, QuietKind};
+use crate::config::{Addr, Mode, ProxyVersion, QuietKind};
 use crate::limits::{Admission, HandshakeSlot, SourceSlot};
 use crate::listen::{connect, Listener, Stream};
 use crate::metrics::{ConnState, Reason, ServiceMetrics};
@@ -349,6 +349,9 @@ async fn connection(
     }
     let mut state = ConnState::new(metrics.clone());
     run(&mut stream, &live, metrics, slot, &mut state, &mut report).await;
+    if live.service.net.reset {
+        reset_if_failed(&stream, &report.outcome);
+    }
     drop(state);
     drop(entry);
     // A PROXY header may have named the real peer.
@@ -405,6 +408,25 @@ async fn connection(
     }
 }
 
+/// stunnel's `reset = yes`: a connection that ended in an error (a TLS
+/// error or alert, an I/O error such as an unreachable target, a timeout)
+/// is closed with a TCP RST rather than a FIN, so the client sees it fail
+/// (ECONNRESET) instead of an orderly end of file.
+fn reset_if_failed(stream: &Stream, outcome: &Outcome) {
+    let failed = matches!(
+        outcome,
+        Outcome::Tls(_)
+            | Outcome::Io(_)
+            | Outcome::HandshakeTimeout
+            | Outcome::IdleTimeout
+            | Outcome::MaxLifetime
+    );
+    if let (true, Stream::Tcp(tcp)) = (failed, stream) {
+        // SO_LINGER with a zero timeout: close() sends RST.
+        let _ = socket2::SockRef::from(tcp).set_linger(Some(Duration::ZERO));
+    }
+}
+
 /// The debug event of a finished handshake.
 fn handshake_done(s: &crate::config::Service, n: &Negotiated) {
     tracing::debug!(
@@ -419,15 +441,25 @@ fn handshake_done(s: &crate::config::Service, n: &Negotiated) {
 }
 
 /// Connects to one of `targets` with the service's failover, source
-/// address and socket options; a failed attempt is logged and counted.
+/// address (with `transparent = source`: the address of `client`) and
+/// socket options; a failed attempt is logged and counted.
 async fn connect_target(
     live: &Live,
     metrics: &ServiceMetrics,
-    targets: &[crate::config::Addr],
+    targets: &[Addr],
+    client: Option<SocketAddr>,
 ) -> std::io::Result<Stream> {
     let s = &live.service;
     let start = live.next_target.fetch_add(1, Ordering::Relaxed);
-    let target = connect(targets, s.timeouts.connect, &s.net, start, |e| {
+    let source = crate::transparent::source_for(&s.net, client)?;
+    let net = match source == s.net.source {
+        true => std::borrow::Cow::Borrowed(&s.net),
+        false => std::borrow::Cow::Owned(crate::config::NetOptions {
+            source,
+            ..s.net.clone()
+        }),
+    };
+    let target = connect(targets, s.timeouts.connect, &net, start, |e| {
         metrics.target_failures.fetch_add(1, Ordering::Relaxed);
         if !crate::quiet::is(QuietKind::ConnErrs) {
             tracing::warn!(service = %s.name, "target failed: {e}");
@@ -470,6 +502,13 @@ async fn run(
 ) {
     let s = &live.service;
     let t = s.timeouts;
+    if s.net.libwrap {
+        // Checked on the address that connected, as libwrap does.
+        if let Err(why) = crate::libwrap::allowed(&s.name, report.peer.map(|p| p.ip())) {
+            metrics.count(Reason::AccessDenied);
+            return report.outcome = Outcome::Io(why);
+        }
+    }
     let mut local = stream.local_addr();
     if s.proxy_accept {
         let header = tokio::time::timeout(t.handshake, proxy_protocol::read_header(stream));
@@ -497,6 +536,17 @@ async fn run(
         }
     }
     let addrs = report.peer.zip(local);
+    // transparent = destination: the target is where the client meant to go.
+    let original = match s.net.transparent.destination {
+        false => None,
+        true => match crate::transparent::original_destination(stream) {
+            Ok(addr) => Some(vec![addr]),
+            Err(e) => {
+                let what = format!("target: {e}");
+                return failed(metrics, report, Reason::TargetUnreachable, what);
+            }
+        },
+    };
     let limits = RelayLimits {
         idle: t.idle,
         close: t.close,
@@ -507,8 +557,8 @@ async fn run(
             // An application protocol's prelude, which may connect the target early.
             let mut early = None;
             if let Some(p) = &s.protocol {
-                let targets = live.targets_for(None);
-                let connect = || connect_target(live, metrics, targets);
+                let targets = original.as_deref().unwrap_or(live.targets_for(None));
+                let connect = || connect_target(live, metrics, targets, report.peer);
                 match crate::protocol::run_server(p, stream, connect, t.handshake).await {
                     Ok(target) => early = target,
                     Err(e) => {
@@ -602,7 +652,9 @@ async fn run(
                 }
             }
             let mut program = None;
-            if let (Some(exec), Destination::Service(_)) = (&s.exec, &destination) {
+            // exec+connect: the program is the TLS client; the target is connected.
+            let per_connection = s.exec.as_ref().filter(|_| s.listen != Addr::Exec);
+            if let (Some(exec), Destination::Service(_)) = (per_connection, &destination) {
                 let env = crate::exec::environment(report.peer, leaf);
                 match crate::exec::spawn(exec, &env) {
                     Ok((stdio, child)) => {
@@ -618,10 +670,12 @@ async fn run(
                 Some(target) => target,
                 None => {
                     let targets = match &destination {
-                        Destination::Service(_) => live.targets_for(n.server_name.as_deref()),
+                        Destination::Service(_) => original
+                            .as_deref()
+                            .unwrap_or(live.targets_for(n.server_name.as_deref())),
                         Destination::Redirected(targets, _) => targets,
                     };
-                    match connect_target(live, metrics, targets).await {
+                    match connect_target(live, metrics, targets, report.peer).await {
                         Ok(target) => target,
                         Err(e) => {
                             let what = format!("target: {e}");
@@ -651,7 +705,8 @@ async fn run(
             debug_assert_eq!(s.mode, Mode::Client);
             // The target connect and everything up to the end of the
             // handshake count as handshaking (the handshake place is held).
-            let mut target = match connect_target(live, metrics, &s.targets).await {
+            let targets = original.as_deref().unwrap_or(&s.targets);
+            let mut target = match connect_target(live, metrics, targets, report.peer).await {
                 Ok(target) => target,
                 Err(e) => {
                     let what = format!("target: {e}");

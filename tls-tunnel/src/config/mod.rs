@@ -83,6 +83,11 @@ pub enum Addr {
     /// output, as inetd, xinetd or systemd (`Accept=yes`) hand it over
     /// (stunnel's inetd mode, a stunnel.conf without sections). Never a target.
     Stdio,
+    /// No listener: stunnel's exec+connect (a section with `exec` and
+    /// `connect` and no `accept`): at start the program is run and the
+    /// target connected, the program's standard input and output being the
+    /// plaintext side; with `retry` again after each end. Never a target.
+    Exec,
 }
 
 impl Addr {
@@ -127,7 +132,7 @@ impl Addr {
                 let (host, _) = s.rsplit_once(':')?;
                 Some(host.trim_start_matches('[').trim_end_matches(']'))
             }
-            Addr::Unix(_) | Addr::Stdio => None,
+            Addr::Unix(_) | Addr::Stdio | Addr::Exec => None,
         }
     }
 }
@@ -138,6 +143,7 @@ impl fmt::Display for Addr {
             Addr::Tcp(s) => f.write_str(s),
             Addr::Unix(p) => write!(f, "unix:{}", p.display()),
             Addr::Stdio => f.write_str("stdin (inetd mode)"),
+            Addr::Exec => f.write_str("its program (exec+connect)"),
         }
     }
 }
@@ -763,7 +769,16 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
 /// Checks what every front end must agree on; the caller adds where the
 /// service was defined.
 pub fn validate(service: &Service) -> Result<(), String> {
-    if service.exec.is_some() {
+    if service.listen == Addr::Exec {
+        // stunnel's exec+connect, either mode: the program on one side,
+        // the target on the other.
+        if service.exec.is_none() || service.targets.is_empty() {
+            return Err("a service without accept needs exec and connect (exec+connect)".into());
+        }
+        if !service.sni_routes.is_empty() || service.proxy_accept {
+            return Err("exec+connect takes no SNI routes and no PROXY header in".into());
+        }
+    } else if service.exec.is_some() {
         if service.mode == Mode::Client {
             return Err("exec is supported in server mode only".into());
         }
@@ -781,6 +796,7 @@ pub fn validate(service: &Service) -> Result<(), String> {
         .is_some_and(|p| p.kind == crate::protocol::Kind::Socks);
     if !socks
         && service.exec.is_none()
+        && !service.net.transparent.destination
         && service.targets.is_empty()
         && service.sni_routes.iter().all(|r| r.targets.is_empty())
     {

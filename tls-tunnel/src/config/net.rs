@@ -63,6 +63,49 @@ pub struct NetOptions {
     pub failover: Failover,
     /// Owner of a Unix accept socket (stunnel's setuid/setgid in a section).
     pub unix_owner: Option<UnixOwner>,
+    /// exec+connect: run the program and connect again one second after
+    /// each connection ends (stunnel's `retry = yes`).
+    pub retry: bool,
+    /// A connection that fails is closed with a TCP RST (SO_LINGER 0), not
+    /// a FIN, on the accepted socket (stunnel's `reset = yes`, its default).
+    pub reset: bool,
+    /// Transparent proxying (stunnel's `transparent`).
+    pub transparent: Transparent,
+    /// TCP wrappers: /etc/hosts.allow and /etc/hosts.deny decide who may
+    /// connect (stunnel's `libwrap = yes`).
+    pub libwrap: bool,
+}
+
+/// stunnel's `transparent = none | source | destination | both` (Linux).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Transparent {
+    /// Connections to the target come from the client's IP address
+    /// (IP_TRANSPARENT; needs CAP_NET_ADMIN and policy routing).
+    pub source: bool,
+    /// The target is the original destination of a connection netfilter
+    /// redirected here (SO_ORIGINAL_DST), instead of `connect`.
+    pub destination: bool,
+}
+
+impl Transparent {
+    /// Parses stunnel's value (`yes` is the legacy `source`, `no` `none`).
+    pub fn parse(value: &str) -> Result<Transparent, String> {
+        let (source, destination) = match value.to_ascii_lowercase().as_str() {
+            "none" | "no" => (false, false),
+            "source" | "yes" => (true, false),
+            "destination" => (false, true),
+            "both" => (true, true),
+            _ => {
+                return Err(format!(
+                    "transparent must be none, source, destination or both, not {value:?}"
+                ))
+            }
+        };
+        Ok(Transparent {
+            source,
+            destination,
+        })
+    }
 }
 
 /// The user and group (names or numbers) a Unix accept socket is given.

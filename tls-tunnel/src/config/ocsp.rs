@@ -72,6 +72,57 @@ impl OcspSettings {
     }
 }
 
+/// The OCSP keys of a TOML service, as written.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OcspToml {
+    /// The responder asked about every certificate (stunnel's `OCSP`).
+    pub url: Option<String>,
+    /// Ask the responders of each certificate's AIA first (`OCSPaia`).
+    #[serde(default)]
+    pub aia: bool,
+    /// `OCSPflag` values: those restating what is checked anyway are
+    /// accepted, those skipping a check refused.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// Send a nonce, which must come back (`OCSPnonce`).
+    #[serde(default)]
+    pub nonce: bool,
+    /// Refuse the peer without a conclusive answer (`OCSPrequire`, default true).
+    pub require: Option<bool>,
+    /// The longest one request may take, e.g. `"5s"` (`TIMEOUTocsp`).
+    pub timeout: Option<String>,
+}
+
+impl OcspToml {
+    /// The settings these keys describe (no stapling: that is the
+    /// stunnel.conf front end's).
+    pub fn settings(&self) -> Result<OcspSettings, String> {
+        let mut s = OcspSettings {
+            aia: self.aia,
+            nonce: self.nonce,
+            require: self.require.unwrap_or(true),
+            ..OcspSettings::default()
+        };
+        if let Some(url) = &self.url {
+            parse_http_url(url).map_err(|e| format!("ocsp.url: {e}"))?;
+            s.url = Some(url.clone());
+        }
+        for flag in &self.flags {
+            OcspSettings::check_flag(flag).map_err(|e| format!("ocsp.flags: {e}"))?;
+        }
+        if let Some(t) = &self.timeout {
+            s.timeout = super::parse_duration(t).map_err(|e| format!("ocsp.timeout: {e}"))?;
+            if s.timeout < Duration::from_secs(1) || s.timeout > Duration::from_secs(3600) {
+                return Err(format!(
+                    "ocsp.timeout = {t:?}: give 1s to 1h for one OCSP request"
+                ));
+            }
+        }
+        Ok(s)
+    }
+}
+
 /// An `http://` responder URL, split for the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
@@ -160,6 +211,39 @@ mod tests {
             "http://host/a b",
         ] {
             assert!(parse_http_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn toml_keys() {
+        let t = OcspToml {
+            url: Some("http://127.0.0.1:8888/".into()),
+            flags: vec!["NOCASIGN".into()],
+            nonce: true,
+            require: Some(false),
+            timeout: Some("2s".into()),
+            ..OcspToml::default()
+        };
+        let s = t.settings().unwrap();
+        assert_eq!(s.url.as_deref(), Some("http://127.0.0.1:8888/"));
+        assert!(s.nonce && !s.require && !s.aia && !s.staple && s.enabled());
+        assert_eq!(s.timeout, Duration::from_secs(2));
+        assert!(OcspToml::default().settings().unwrap().require);
+        for bad in [
+            OcspToml {
+                url: Some("https://x/".into()),
+                ..OcspToml::default()
+            },
+            OcspToml {
+                flags: vec!["NOVERIFY".into()],
+                ..OcspToml::default()
+            },
+            OcspToml {
+                timeout: Some("0s".into()),
+                ..OcspToml::default()
+            },
+        ] {
+            assert!(bad.settings().is_err(), "{bad:?}");
         }
     }
 

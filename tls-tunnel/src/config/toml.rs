@@ -124,6 +124,8 @@ struct ServiceToml {
     groups: Option<Vec<String>>,
     #[serde(default)]
     sni: Vec<SniToml>,
+    /// stunnel's OCSP options: `[service.ocsp]`.
+    ocsp: Option<super::ocsp::OcspToml>,
 }
 
 #[derive(Deserialize)]
@@ -499,7 +501,10 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
         },
         resumption,
         algorithms,
-        trust: Default::default(),
+        trust: super::TrustExtras {
+            ocsp: s.ocsp.clone().unwrap_or_default().settings()?,
+            ..Default::default()
+        },
         net: Default::default(),
     };
     crate::protocol::Options {

@@ -112,6 +112,10 @@ pub fn config_reads(
         }
         out.extend(s.access.cacert.iter().cloned());
         out.extend(s.psk.iter().map(|p| p.secrets.clone()));
+        if s.net.libwrap {
+            // Read at each connection.
+            out.extend([crate::libwrap::ALLOW, crate::libwrap::DENY].map(PathBuf::from));
+        }
         match &s.verify {
             ServerVerify::Chain(Some(p)) | ServerVerify::Pinned(p) => out.push(p.clone()),
             ServerVerify::Chain(None) if s.mode == crate::config::Mode::Client => {

@@ -138,14 +138,26 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
     let listen = match (s.accept.clone(), s.inetd) {
         (Some((listen, _)), _) => listen,
         (None, true) => Addr::Stdio,
+        (None, false) if s.exec.is_some() && !s.connect.is_empty() => Addr::Exec,
         (None, false) => {
             return Err(err(
                 "no accept address (stunnel's inetd mode, serving standard input, is a file \
-                 without [sections], its service options before any section)",
+                 without [sections], its service options before any section; a section with \
+                 exec and connect and no accept runs its program connected to the target)",
             ))
         }
     };
     let mut net = s.net.clone();
+    net.reset = s.reset.unwrap_or(true);
+    if net.retry && listen != Addr::Exec {
+        // As stunnel: accepted, with nothing to act on.
+        net.retry = false;
+        notices.push(format!(
+            "[{}]: retry = yes has no effect: it restarts an exec+connect section (exec and \
+             connect, no accept)",
+            s.name
+        ));
+    }
     if net.unix_owner.is_some() && !matches!(listen, Addr::Unix(_)) {
         // As stunnel: accepted, with nothing to act on.
         net.unix_owner = None;

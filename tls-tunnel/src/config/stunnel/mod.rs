@@ -104,6 +104,8 @@ pub(super) struct Section {
     /// of the first of the others).
     protocol: (crate::protocol::Options, Option<Loc>),
     net: NetOptions,
+    /// `reset`, when written (stunnel's default is yes).
+    reset: Option<bool>,
     /// `PSKsecrets` with its line, and `PSKidentity`.
     psk_secrets: Option<(String, Loc)>,
     psk_identity: Option<(String, Loc)>,

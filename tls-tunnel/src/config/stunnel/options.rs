@@ -42,7 +42,6 @@ const GLOBAL_ONLY: [&str; 19] = [
 const ENGINE: &str = "cryptographic engines (PKCS#11, CNG) are not supported: certificates, keys \
                       and CA certificates are read from files";
 const WINDOWS: &str = "a Windows GUI option (stunnel on Unix refuses it too)";
-const NOT_YET: &str = "not implemented yet";
 const RANDOM: &str = "randomness comes from the operating system (getrandom), there is no OpenSSL \
                       generator to seed";
 
@@ -433,18 +432,8 @@ fn service_option(
         "delay" => {
             yes_no(key, value)?;
         }
-        "retry" => {
-            if yes_no(key, value)? {
-                return Err(format!(
-                    "retry = yes (re-running an exec+connect section) is {NOT_YET}"
-                ));
-            }
-        }
-        "libwrap" => {
-            if yes_no(key, value)? {
-                return Err("libwrap = yes: TCP wrappers (hosts.allow) are not supported".into());
-            }
-        }
+        "retry" => s.net.retry = yes_no(key, value)?,
+        "libwrap" => s.net.libwrap = yes_no(key, value)?,
         "renegotiation" => {
             if yes_no(key, value)? {
                 return Err(
@@ -455,23 +444,8 @@ fn service_option(
             }
             note(global, key, value, "tls-tunnel never renegotiates");
         }
-        "reset" => {
-            yes_no(key, value)?;
-            note(
-                global,
-                key,
-                value,
-                "a failed connection is closed, without TCP RST",
-            );
-        }
-        "transparent" => match value.to_ascii_lowercase().as_str() {
-            "none" | "no" => {}
-            _ => {
-                return Err(format!(
-                    "transparent = {value}: transparent proxying is {NOT_YET}"
-                ))
-            }
-        },
+        "reset" => s.reset = Some(yes_no(key, value)?),
+        "transparent" => s.net.transparent = super::super::net::Transparent::parse(value)?,
         "securitylevel" => match value.parse::<u8>() {
             Ok(0..=2) => note(
                 global,

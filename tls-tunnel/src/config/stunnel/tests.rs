@@ -745,3 +745,88 @@ fn ocsp_options() {
         "{text}"
     );
 }
+
+#[test]
+fn exec_connect_sections_and_retry() {
+    let conf = "[ppp]\nclient = yes\nexec = /usr/sbin/pppd\nexecArgs = pppd local\n\
+                connect = vpn.example.com:443\nretry = yes\n\
+                [web]\naccept = 1\nconnect = 2\nretry = yes\n";
+    let c = parse("s.conf", conf).unwrap();
+    let ppp = &c.services[0];
+    assert_eq!(ppp.listen, Addr::Exec);
+    assert_eq!(ppp.mode, Mode::Client);
+    assert_eq!(ppp.targets, [Addr::Tcp("vpn.example.com:443".into())]);
+    assert!(ppp.net.retry);
+    // In a section with accept, as in stunnel, retry does nothing.
+    assert!(!c.services[1].net.retry);
+    assert!(
+        c.global
+            .notices
+            .iter()
+            .any(|n| n.contains("[web]: retry = yes has no effect")),
+        "{:?}",
+        c.global.notices
+    );
+    // Without connect, a section without accept is still refused.
+    let e = parse("s.conf", "[a]\nexec = /bin/cat\n").unwrap_err();
+    assert!(e.message.contains("no accept address"), "{e}");
+}
+
+#[test]
+fn reset_defaults_to_yes_as_in_stunnel() {
+    let c = parse(
+        "s.conf",
+        "[a]\naccept = 1\nconnect = 2\n[b]\naccept = 3\nconnect = 4\nreset = no\n",
+    )
+    .unwrap();
+    assert!(c.services[0].net.reset);
+    assert!(!c.services[1].net.reset);
+}
+
+#[test]
+fn transparent_values() {
+    let t = |v: &str| {
+        parse(
+            "s.conf",
+            &format!("[a]\naccept = 1\nconnect = 2\ntransparent = {v}\n"),
+        )
+        .map(|c| c.services[0].net.transparent)
+    };
+    assert_eq!(
+        t("none").map(|x| (x.source, x.destination)),
+        Ok((false, false))
+    );
+    assert_eq!(
+        t("no").map(|x| (x.source, x.destination)),
+        Ok((false, false))
+    );
+    assert_eq!(
+        t("source").map(|x| (x.source, x.destination)),
+        Ok((true, false))
+    );
+    assert_eq!(
+        t("yes").map(|x| (x.source, x.destination)),
+        Ok((true, false))
+    );
+    assert_eq!(
+        t("Destination").map(|x| (x.source, x.destination)),
+        Ok((false, true))
+    );
+    assert_eq!(
+        t("both").map(|x| (x.source, x.destination)),
+        Ok((true, true))
+    );
+    let e = t("sideways").unwrap_err();
+    assert!(
+        e.message
+            .contains("transparent must be none, source, destination or both"),
+        "{e}"
+    );
+    // With destination the target comes from each connection: no connect needed.
+    let c = parse(
+        "s.conf",
+        "[a]\naccept = 1\ntransparent = destination\ncert = /c\n",
+    )
+    .unwrap();
+    assert!(c.services[0].targets.is_empty());
+}
