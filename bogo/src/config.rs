@@ -4,7 +4,7 @@
 //! the server's ticket key and session cache) is made once in [`Shared`];
 //! everything else is built per connection from that connection's options.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tls_core::config::{CertifiedKey, ClientConfig, ServerConfig, SingleCert, UnixTime};
@@ -45,6 +45,9 @@ pub struct Shared {
     pub store: Arc<CountingStore>,
     ticketer: Option<Arc<RotatingTicketer>>,
     session_cache: Arc<MemorySessionCache>,
+    /// The scheme the peer signed with in the last full handshake: what a
+    /// resumed session reports, as BoringSSL keeps it in the session.
+    pub session_scheme: Mutex<Option<SignatureScheme>>,
 }
 
 impl Shared {
@@ -57,6 +60,7 @@ impl Shared {
             store: Arc::new(CountingStore::default()),
             ticketer: Some(Arc::new(ticketer)),
             session_cache: Arc::new(MemorySessionCache::new(16)),
+            session_scheme: Mutex::new(None),
         })
     }
 }
@@ -103,11 +107,20 @@ impl ClientSessionStore for CountingStore {
 }
 
 /// The certificate verifier of BoringSSL's shim: any chain is accepted
-/// (unless `-verify-fail`), handshake signatures are checked, and the
-/// scheme the peer signed with is recorded for
-/// `-expect-peer-signature-algorithm`.
+/// unless `-verify-fail`, handshake signatures are checked, and the scheme
+/// the peer signed with is recorded for `-expect-peer-signature-algorithm`.
+///
+/// `-verify-fail` refuses the chain only with `-verify-peer` (BoringSSL's
+/// clients otherwise run in soft-fail mode: the failure is recorded, the
+/// handshake goes on). The refusal sends what BoringSSL's verify callback
+/// sends: handshake_failure, or bad_certificate for the custom callback
+/// (BoringSSL sends certificate_unknown there, for which tls-core has no
+/// error).
 pub struct ShimVerifier {
     fail: bool,
+    custom_callback: bool,
+    /// Set when this verifier refused the peer's chain.
+    pub refused: AtomicBool,
     mandatory: bool,
     tls13: Vec<SignatureScheme>,
     tls12: Vec<SignatureScheme>,
@@ -132,7 +145,9 @@ impl ShimVerifier {
             (tls13, all)
         };
         ShimVerifier {
-            fail: o.verify_fail,
+            fail: o.verify_fail && o.verify_peer,
+            custom_callback: o.use_custom_verify_callback,
+            refused: AtomicBool::new(false),
             mandatory: o.require_any_client_cert,
             tls13,
             tls12,
@@ -141,10 +156,17 @@ impl ShimVerifier {
     }
 
     fn check_chain(&self) -> Result<(), Error> {
-        if self.fail {
+        if !self.fail {
+            // Without -verify-peer a -verify-fail is BoringSSL's soft fail:
+            // the handshake goes on (-expect-verify-result then finds the
+            // failure recorded, which a completed handshake implies here).
+            return Ok(());
+        }
+        self.refused.store(true, Ordering::Relaxed);
+        if self.custom_callback {
             Err(Error::BadCertificate("-verify-fail"))
         } else {
-            Ok(())
+            Err(Error::HandshakeFailure("-verify-fail"))
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Ipv6Addr, SocketAddr, TcpStream};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tls_core::{Connection, Error, Negotiated, ProtocolVersion};
@@ -17,6 +18,9 @@ pub enum Failure {
     Unimplemented(String),
     /// The engine refused the connection (the error the runner checks).
     Tls(Error),
+    /// Our verifier refused the peer's certificate (`-verify-fail`); the
+    /// engine's error is the one the verifier returned.
+    VerifyFailed(Error),
     /// The socket failed, or a check of the options did not hold.
     Other(String),
 }
@@ -100,13 +104,19 @@ pub fn run(o: &Options, shared: &Shared, index: u32) -> Result<(), Failure> {
     sock.write_all(&o.shim_id.to_le_bytes())?;
     let mut link = Link { tls, sock };
 
-    handshake(&mut link)?;
+    if let Err(failure) = handshake(&mut link) {
+        return Err(match failure {
+            Failure::Tls(e) if verifier.refused.load(Ordering::Relaxed) => Failure::VerifyFailed(e),
+            other => other,
+        });
+    }
     let negotiated = link
         .tls
         .negotiated()
         .cloned()
         .ok_or_else(|| Failure::Other("handshake ended without a result".into()))?;
-    check_handshake(o, &negotiated, &verifier, is_resume)?;
+    let scheme = peer_scheme(shared, &verifier, negotiated.resumed);
+    check_handshake(o, &negotiated, scheme, is_resume)?;
 
     if o.export_keying_material > 0 {
         let mut out = vec![0u8; o.export_keying_material];
@@ -163,11 +173,21 @@ fn handshake(link: &mut Link) -> Result<(), Failure> {
     }
 }
 
+/// The scheme the peer signed with: seen by the verifier in a full
+/// handshake (and kept for the session), or the session's on resumption.
+fn peer_scheme(shared: &Shared, verifier: &ShimVerifier, resumed: bool) -> Option<u16> {
+    let mut kept = shared.session_scheme.lock().ok()?;
+    if !resumed {
+        *kept = verifier.seen.lock().ok().and_then(|s| *s);
+    }
+    kept.map(|s| s.to_wire())
+}
+
 /// The checks BoringSSL's shim makes once the handshake is done.
 fn check_handshake(
     o: &Options,
     n: &Negotiated,
-    verifier: &ShimVerifier,
+    peer_scheme: Option<u16>,
     is_resume: bool,
 ) -> Result<(), Failure> {
     let fail = |what: String| Err(Failure::Other(what));
@@ -211,15 +231,9 @@ fn check_handshake(
         }
     }
     if let Some(want) = o.expect_peer_signature_algorithm {
-        let seen = verifier
-            .seen
-            .lock()
-            .ok()
-            .and_then(|s| *s)
-            .map(|s| s.to_wire());
-        if seen != Some(want) {
+        if peer_scheme != Some(want) {
             return fail(format!(
-                "peer signature algorithm {seen:?}, expected {want:#06x}"
+                "peer signature algorithm {peer_scheme:?}, expected {want:#06x}"
             ));
         }
     }

@@ -26,7 +26,7 @@ pub fn token(error: &Error) -> String {
         Error::InappropriateFallback => "INAPPROPRIATE_FALLBACK",
         Error::NoApplicationProtocol => "NO_APPLICATION_PROTOCOL",
         Error::UnrecognizedName => "UNRECOGNIZED_NAME",
-        Error::BadCertificate(_) => "CERTIFICATE_VERIFY_FAILED",
+        Error::BadCertificate(_) => "BAD_CERTIFICATE",
         Error::UnsupportedCertificate(_) => "UNSUPPORTED_CERTIFICATE",
         Error::CertificateRequired => "PEER_DID_NOT_RETURN_A_CERTIFICATE",
         Error::AccessDenied(_) => "ACCESS_DENIED",

@@ -74,6 +74,13 @@ fn report(index: u32, failure: Failure) -> ExitCode {
             eprintln!("{} connection {} failed: {e}", errors::token(&e), index + 1);
             ExitCode::FAILURE
         }
+        Failure::VerifyFailed(e) => {
+            eprintln!(
+                ":CERTIFICATE_VERIFY_FAILED: connection {} failed: {e}",
+                index + 1
+            );
+            ExitCode::FAILURE
+        }
         Failure::Other(what) => {
             eprintln!("connection {} failed: {what}", index + 1);
             ExitCode::FAILURE

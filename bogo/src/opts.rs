@@ -65,6 +65,9 @@ pub struct Options {
     pub require_any_client_cert: bool,
     /// Our certificate verifier refuses the peer's chain.
     pub verify_fail: bool,
+    /// BoringSSL's custom verify callback rather than its X.509 one (they
+    /// differ in the alert a refusal sends).
+    pub use_custom_verify_callback: bool,
     /// Client: ALPN protocols to offer.
     pub advertise_alpn: Vec<Vec<u8>>,
     /// Server: the ALPN protocol to select.
@@ -132,8 +135,6 @@ const NO_OPS: &[&str] = &[
     "-no-tls1",
     "-no-tls11",
     "-no-ssl3",
-    // BoringSSL's SSL_set_custom_verify: our shim's verifier is custom already.
-    "-use-custom-verify-callback",
     // A successful handshake implies the verification succeeded: with
     // -verify-fail the handshake itself fails.
     "-expect-verify-result",
@@ -160,6 +161,7 @@ pub fn parse(args: &[String], phase: Phase) -> Result<Options, ParseError> {
             "-verify-peer" => Some(&mut o.verify_peer),
             "-require-any-client-certificate" => Some(&mut o.require_any_client_cert),
             "-verify-fail" => Some(&mut o.verify_fail),
+            "-use-custom-verify-callback" => Some(&mut o.use_custom_verify_callback),
             "-decline-alpn" => Some(&mut o.decline_alpn),
             "-use-export-context" => Some(&mut o.use_export_context),
             "-no-tls12" => Some(&mut o.no_tls12),
