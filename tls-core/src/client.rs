@@ -420,6 +420,14 @@ impl ExpectServerHello {
         let psk = crate::psk::selected(psk, hello.ticket.take(), external, suite)?;
         let early = EarlySecret::new(suite.hash, psk.as_ref().map(ServerPsk::secret));
         let secrets = HandshakeSecrets::derive(early, shared, &transcript);
+        if !hello.hello_retry {
+            // Middlebox compatibility: the dummy ChangeCipherSpec goes before
+            // anything we protect, so an alert we send while the server's
+            // flight is read follows it too, as peers in compatibility mode
+            // expect (RFC 8446 §D.4; after a HelloRetryRequest it went before
+            // the second ClientHello).
+            common.send_ccs();
+        }
         common.set_keys(suite, secrets.server.as_ref(), secrets.client.as_ref())?;
         Ok(ClientState::ExpectEncryptedExtensions(
             ExpectEncryptedExtensions {
@@ -738,10 +746,6 @@ impl ExpectFinished {
         let master = secrets.schedule.into_master();
         let app = AppSecrets::derive(&master, handshake_hash.as_ref());
         common.set_read_key(crate::crypto::TrafficKey::from_secret(suite, app.server())?)?;
-        if !hello.hello_retry {
-            // Middlebox compatibility: a dummy ChangeCipherSpec before the second flight.
-            common.send_ccs();
-        }
         if let Some(request) = certificate_requested {
             send_client_certificate(common, &hello.config, request, &mut transcript)?;
         }
