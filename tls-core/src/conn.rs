@@ -351,6 +351,11 @@ impl Common {
             .is_some_and(|s| s.records_sealed() >= self.records_per_key)
     }
 
+    /// True once the peer's records are TLS 1.3 protected ones.
+    fn tls13_records(&self) -> bool {
+        self.opener.as_ref().is_some_and(|o| !o.is_tls12())
+    }
+
     fn count_empty_record(&mut self) -> Result<(), Error> {
         self.empty_records += 1;
         if self.empty_records > MAX_EMPTY_RECORDS {
@@ -997,6 +1002,18 @@ impl Connection {
                 Ok(())
             }
             AlertDescription::UserCanceled => self.common.count_empty_record(),
+            // TLS 1.2 lets the connection go on after a warning (RFC 5246
+            // §7.2; e.g. a server's unrecognized_name, RFC 6066 §3), counted
+            // against the empty-record budget. TLS 1.3 treats every alert
+            // but close_notify and user_canceled as fatal whatever its level
+            // (RFC 8446 §6), which applies once records are TLS 1.3 ones.
+            other
+                if other != AlertDescription::CloseNotify
+                    && alert.level == AlertLevel::Warning
+                    && !self.common.tls13_records() =>
+            {
+                self.common.count_empty_record()
+            }
             other => Err(Error::AlertReceived(other)),
         }
     }

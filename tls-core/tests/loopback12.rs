@@ -398,3 +398,46 @@ fn a_server_without_extended_master_secret_is_refused_by_our_client() {
         "{err:?}"
     );
 }
+
+/// BoGo's SendSNIWarningAlert and SendWarningAlerts-Pass: a TLS 1.2 peer's
+/// warning alert (a server's unrecognized_name, RFC 6066 §3) lets the
+/// handshake and the connection go on; a warning close_notify still ends the
+/// handshake, and a flood of warnings is refused.
+#[test]
+fn warning_alerts_are_tolerated_in_tls12() {
+    let warning = |description: u8| {
+        let mut record = RecordBuffer::new();
+        frame_plaintext(ContentType::Alert, &[1, description], &mut record);
+        record.as_slice().to_vec()
+    };
+    let (cc, sc) = configs12(pki_p256());
+    let (cc, sc) = (Arc::new(cc), Arc::new(sc));
+    let mut client = Connection::client(cc.clone(), Some("localhost")).unwrap();
+    let mut server = Connection::server(sc.clone());
+    server.feed(&take(&mut client)).unwrap();
+    // unrecognized_name, then the server's flight.
+    client.feed(&warning(112)).unwrap();
+    client.feed(&take(&mut server)).unwrap();
+    pump(&mut client, &mut server).unwrap();
+    assert!(!client.is_handshaking() && !server.is_handshaking());
+    exchange_data(&mut client, &mut server);
+
+    // A warning close_notify in the handshake is still the end of it.
+    let mut client = Connection::client(cc.clone(), Some("localhost")).unwrap();
+    let mut server = Connection::server(sc.clone());
+    server.feed(&take(&mut client)).unwrap();
+    assert_eq!(
+        client.feed(&warning(0)),
+        Err(Error::AlertReceived(
+            tls_core::AlertDescription::CloseNotify
+        ))
+    );
+
+    // Warnings without end are refused.
+    let mut client = Connection::client(cc, Some("localhost")).unwrap();
+    let flood: Vec<u8> = (0..100).flat_map(|_| warning(112)).collect();
+    assert!(matches!(
+        client.feed(&flood),
+        Err(Error::UnexpectedMessage(_))
+    ));
+}
