@@ -557,6 +557,10 @@ impl ExpectEncryptedExtensions {
             match ext {
                 EncryptedExtension::ServerName if self.hello.sent_sni => {}
                 EncryptedExtension::SupportedGroups(_) => {}
+                EncryptedExtension::Alpn(_) if self.hello.config.alpn_protocols.is_empty() => {
+                    // ALPN we did not offer at all is unsolicited (RFC 8446 §4.2).
+                    return Err(Error::UnsupportedExtension("unsolicited ALPN"));
+                }
                 EncryptedExtension::Alpn(protocol) => {
                     if !self.hello.config.alpn_protocols.contains(&protocol) {
                         return Err(Error::IllegalParameter(

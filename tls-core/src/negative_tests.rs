@@ -318,6 +318,27 @@ fn unsolicited_extension_is_refused() {
     );
 }
 
+/// BoGo's UnofferedExtension-Client-TLS13: ALPN chosen when the client
+/// offered none is unsolicited (unsupported_extension, RFC 8446 §4.2), not
+/// a protocol it did not offer (illegal_parameter).
+#[test]
+fn unsolicited_alpn_is_unsupported_extension() {
+    let (mut client, mut server, mut flight) = client_and_server();
+    let ee = EncryptedExtensions {
+        extensions: vec![crate::msgs::extensions::EncryptedExtension::Alpn(
+            b"h2".to_vec(),
+        )],
+    };
+    flight.extend(server.send(HandshakeMessage::EncryptedExtensions(ee)));
+    expect_failure(
+        &mut client,
+        &server,
+        &flight,
+        Error::UnsupportedExtension("unsolicited ALPN"),
+        AlertDescription::UnsupportedExtension,
+    );
+}
+
 #[test]
 fn server_refuses_garbage_and_old_versions_in_plaintext() {
     use crate::config::{CertifiedKey, ServerConfig};

@@ -441,3 +441,31 @@ fn warning_alerts_are_tolerated_in_tls12() {
         Err(Error::UnexpectedMessage(_))
     ));
 }
+
+/// BoGo's UnofferedExtension-Client: a TLS 1.2 ServerHello choosing ALPN for
+/// a client that offered none is an unsolicited extension (RFC 5246
+/// §7.4.1.4: unsupported_extension), not a protocol it did not offer.
+#[test]
+fn unsolicited_alpn_in_a_server_hello_is_unsupported_extension() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, mut sc) = configs12(&p);
+    sc.alpn_protocols = vec![b"h2".to_vec()];
+    let wire = edited_hello(
+        {
+            let mut c = ClientConfig::with_pinned_certs(vec![p.cert_der.clone()]);
+            c.versions = vec![ProtocolVersion::Tls12];
+            c
+        },
+        |ch| {
+            ch.extensions
+                .push(ClientExtension::Alpn(vec![b"h2".to_vec()]))
+        },
+    );
+    let mut server = Connection::server(Arc::new(sc));
+    server.feed(&wire).unwrap();
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    assert_eq!(
+        client.feed(server.pending_tls()),
+        Err(Error::UnsupportedExtension("unsolicited ALPN"))
+    );
+}
