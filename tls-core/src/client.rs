@@ -108,9 +108,11 @@ pub(crate) fn start(
         _ => None,
     };
     // Resumption by session ID sends the server's ID; with a ticket (or for
-    // TLS 1.3 middlebox compatibility) a random one.
+    // TLS 1.3 middlebox compatibility) a random one. A TLS 1.2-only client
+    // with no session to resume sends none (RFC 5246 §7.4.1.2).
     let session_id = match &session12 {
         Some(s) if s.ticket.is_empty() && !s.session_id.is_empty() => s.session_id.clone(),
+        None if !offer_tls13 => Vec::new(),
         _ => session_id.to_vec(),
     };
     let config_has_psk = config.external_psk.is_some();

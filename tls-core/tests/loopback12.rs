@@ -469,3 +469,36 @@ fn unsolicited_alpn_in_a_server_hello_is_unsupported_extension() {
         Err(Error::UnsupportedExtension("unsolicited ALPN"))
     );
 }
+
+/// The session ID of the first ClientHello `cc` sends.
+fn hello_session_id(cc: ClientConfig) -> Vec<u8> {
+    let client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let wire = client.pending_tls();
+    let HandshakeMessage::ClientHello(ch) =
+        HandshakeMessage::decode(HandshakeType::ClientHello, &wire[5 + 4..]).unwrap()
+    else {
+        unreachable!()
+    };
+    ch.session_id
+}
+
+/// BoGo's TLS12NoSessionID-TLS13: a TLS 1.2-only client with nothing to
+/// resume sends an empty session ID (RFC 5246 §7.4.1.2); offering TLS 1.3 it
+/// sends a random one (middlebox compatibility), and resuming a TLS 1.2
+/// session by ticket too (RFC 5077 §3.4), so resumption still works.
+#[test]
+fn a_tls12_only_client_sends_a_session_id_only_to_resume() {
+    let p = pki_p256();
+    let (cc, _) = configs12(p);
+    assert_eq!(hello_session_id(cc), Vec::<u8>::new());
+    let (cc, _) = configs(p);
+    assert_eq!(hello_session_id(cc).len(), 32);
+    // A resumed TLS 1.2 session (by ticket) still completes as resumed.
+    let (cc, sc) = configs12(p);
+    let (cc, sc) = (Arc::new(cc), Arc::new(sc));
+    let (mut client, mut server) = connect(&cc, &sc);
+    pump(&mut client, &mut server).unwrap();
+    let (mut client, mut server) = connect(&cc, &sc);
+    pump(&mut client, &mut server).unwrap();
+    assert!(client.negotiated().unwrap().resumed);
+}
