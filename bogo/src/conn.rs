@@ -278,11 +278,10 @@ fn shutdown(o: &Options, link: &mut Link) -> Result<(), Failure> {
         return Ok(());
     }
     while !link.tls.peer_closed() {
-        if link.tls.plaintext_len() > 0 {
-            return Err(Failure::Other(
-                "application data after our close_notify".into(),
-            ));
-        }
+        // The peer may still send data after our close_notify (a
+        // half-closed connection): it is read and dropped.
+        let pending = link.tls.plaintext_len();
+        link.tls.consume_plaintext(pending);
         if !link.receive()? {
             return Err(Failure::Tls(Error::UnexpectedEof));
         }
