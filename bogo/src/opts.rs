@@ -143,6 +143,9 @@ const NO_OPS: &[&str] = &[
     "-expect-extended-master-secret",
     // We never offer 0-RTT.
     "-expect-no-offer-early-data",
+    // BoringSSL's legacy way of supplying the client certificate (a callback
+    // rather than the config): the certificate sent is the same.
+    "-use-old-client-cert-callback",
 ];
 
 /// Parses the command line (without the program name) for one phase.
