@@ -136,7 +136,7 @@ pub(crate) fn start(
         None
     };
     let encoded = hello.encode_hello(key_share.as_ref(), None, None)?;
-    common.send_handshake(&encoded)?;
+    common.send_initial_hello(&encoded);
     Ok(ClientState::ExpectServerHello(ExpectServerHello {
         hello,
         key_share,

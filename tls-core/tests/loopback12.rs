@@ -440,6 +440,17 @@ fn warning_alerts_are_tolerated_in_tls12() {
         client.feed(&flood),
         Err(Error::UnexpectedMessage(_))
     ));
+
+    // A TLS 1.3-only client treats the warning as fatal (RFC 8446 §6).
+    let (mut cc13, _) = configs(pki_p256());
+    cc13.versions = vec![ProtocolVersion::Tls13];
+    let mut client = Connection::client(Arc::new(cc13), Some("localhost")).unwrap();
+    assert_eq!(
+        client.feed(&warning(112)),
+        Err(Error::AlertReceived(
+            tls_core::AlertDescription::UnrecognizedName
+        ))
+    );
 }
 
 /// BoGo's UnofferedExtension-Client: a TLS 1.2 ServerHello choosing ALPN for
@@ -501,4 +512,27 @@ fn a_tls12_only_client_sends_a_session_id_only_to_resume() {
     let (mut client, mut server) = connect(&cc, &sc);
     pump(&mut client, &mut server).unwrap();
     assert!(client.negotiated().unwrap().resumed);
+}
+
+/// BoGo's VersionNegotiation-Client-*: the first ClientHello goes in records
+/// saying TLS 1.0 (RFC 8446 §5.1 allows it for compatibility; OpenSSL,
+/// BoringSSL and NSS send it), with or without TLS 1.3 offered; our replies
+/// after it say TLS 1.2, and the handshake completes.
+#[test]
+fn the_first_client_hello_record_says_tls10() {
+    let p = pki_p256();
+    for (cc, sc) in [configs12(p), configs(p)] {
+        let (cc, sc) = (Arc::new(cc), Arc::new(sc));
+        let mut client = Connection::client(cc, Some("localhost")).unwrap();
+        let mut server = Connection::server(sc);
+        let hello = take(&mut client);
+        assert_eq!(hello[..3], [22, 3, 1]);
+        server.feed(&hello).unwrap();
+        client.feed(&take(&mut server)).unwrap();
+        let second = take(&mut client);
+        assert_eq!(second[1..3], [3, 3], "{:02x?}", &second[..5]);
+        server.feed(&second).unwrap();
+        pump(&mut client, &mut server).unwrap();
+        assert!(!client.is_handshaking() && !server.is_handshaking());
+    }
 }

@@ -242,9 +242,22 @@ impl RecordSealer {
 
 /// Appends `payload` as unprotected records of type `typ`, split at 2^14 bytes.
 pub fn frame_plaintext(typ: ContentType, payload: &[u8], out: &mut RecordBuffer) {
+    frame_with_version(typ, [3, 3], payload, out);
+}
+
+/// Appends an initial ClientHello as handshake records carrying record
+/// version TLS 1.0, which RFC 8446 §5.1 allows there "for compatibility"
+/// and which old servers and middleboxes expect (as OpenSSL, BoringSSL and
+/// NSS send it); every later record says TLS 1.2.
+pub fn frame_initial_hello(payload: &[u8], out: &mut RecordBuffer) {
+    frame_with_version(ContentType::Handshake, [3, 1], payload, out);
+}
+
+fn frame_with_version(typ: ContentType, version: [u8; 2], payload: &[u8], out: &mut RecordBuffer) {
     for fragment in payload.chunks(MAX_PLAINTEXT) {
         let [len_hi, len_lo] = (fragment.len() as u16).to_be_bytes();
-        out.extend_from_slice(&[typ.to_wire(), 3, 3, len_hi, len_lo]);
+        let [major, minor] = version;
+        out.extend_from_slice(&[typ.to_wire(), major, minor, len_hi, len_lo]);
         out.extend_from_slice(fragment);
     }
 }
