@@ -70,7 +70,17 @@ fn received_alert(alert: AlertDescription) -> String {
         A::UnknownPskIdentity => "TLSV1_ALERT_UNKNOWN_PSK_IDENTITY",
         A::CertificateRequired => "TLSV1_ALERT_CERTIFICATE_REQUIRED",
         A::NoApplicationProtocol => "TLSV1_ALERT_NO_APPLICATION_PROTOCOL",
-        other => return format!("TLSV1_ALERT_UNKNOWN_{}", other.to_wire()),
+        other => match other.to_wire() {
+            // Alerts tls-core has no name for, by their wire value.
+            21 => "TLSV1_ALERT_DECRYPTION_FAILED",
+            30 => "SSLV3_ALERT_DECOMPRESSION_FAILURE",
+            41 => "SSLV3_ALERT_NO_CERTIFICATE",
+            60 => "TLSV1_ALERT_EXPORT_RESTRICTION",
+            111 => "TLSV1_ALERT_CERTIFICATE_UNOBTAINABLE",
+            114 => "TLSV1_ALERT_BAD_CERTIFICATE_HASH_VALUE",
+            121 => "TLSV1_ALERT_ECH_REQUIRED",
+            value => return format!("TLSV1_ALERT_UNKNOWN_{value}"),
+        },
     };
     name.to_string()
 }
