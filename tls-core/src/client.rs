@@ -108,9 +108,11 @@ pub(crate) fn start(
         _ => None,
     };
     // Resumption by session ID sends the server's ID; with a ticket (or for
-    // TLS 1.3 middlebox compatibility) a random one.
+    // TLS 1.3 middlebox compatibility) a random one. A TLS 1.2-only client
+    // with no session to resume sends none (RFC 5246 §7.4.1.2).
     let session_id = match &session12 {
         Some(s) if s.ticket.is_empty() && !s.session_id.is_empty() => s.session_id.clone(),
+        None if !offer_tls13 => Vec::new(),
         _ => session_id.to_vec(),
     };
     let config_has_psk = config.external_psk.is_some();
@@ -134,7 +136,7 @@ pub(crate) fn start(
         None
     };
     let encoded = hello.encode_hello(key_share.as_ref(), None, None)?;
-    common.send_handshake(&encoded)?;
+    common.send_initial_hello(&encoded);
     Ok(ClientState::ExpectServerHello(ExpectServerHello {
         hello,
         key_share,
@@ -423,6 +425,14 @@ impl ExpectServerHello {
         let psk = crate::psk::selected(psk, hello.ticket.take(), external, suite)?;
         let early = EarlySecret::new(suite.hash, psk.as_ref().map(ServerPsk::secret));
         let secrets = HandshakeSecrets::derive(early, shared, &transcript);
+        if !hello.hello_retry {
+            // Middlebox compatibility: the dummy ChangeCipherSpec goes before
+            // anything we protect, so an alert we send while the server's
+            // flight is read follows it too, as peers in compatibility mode
+            // expect (RFC 8446 §D.4; after a HelloRetryRequest it went before
+            // the second ClientHello).
+            common.send_ccs();
+        }
         common.set_keys(suite, secrets.server.as_ref(), secrets.client.as_ref())?;
         Ok(ClientState::ExpectEncryptedExtensions(
             ExpectEncryptedExtensions {
@@ -552,6 +562,10 @@ impl ExpectEncryptedExtensions {
             match ext {
                 EncryptedExtension::ServerName if self.hello.sent_sni => {}
                 EncryptedExtension::SupportedGroups(_) => {}
+                EncryptedExtension::Alpn(_) if self.hello.config.alpn_protocols.is_empty() => {
+                    // ALPN we did not offer at all is unsolicited (RFC 8446 §4.2).
+                    return Err(Error::UnsupportedExtension("unsolicited ALPN"));
+                }
                 EncryptedExtension::Alpn(protocol) => {
                     if !self.hello.config.alpn_protocols.contains(&protocol) {
                         return Err(Error::IllegalParameter(
@@ -750,10 +764,6 @@ impl ExpectFinished {
         let master = secrets.schedule.into_master();
         let app = AppSecrets::derive(&master, handshake_hash.as_ref());
         common.set_read_key(crate::crypto::TrafficKey::from_secret(suite, app.server())?)?;
-        if !hello.hello_retry {
-            // Middlebox compatibility: a dummy ChangeCipherSpec before the second flight.
-            common.send_ccs();
-        }
         if let Some(request) = certificate_requested {
             send_client_certificate(common, &hello.config, request, &mut transcript)?;
         }

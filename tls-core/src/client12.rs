@@ -146,6 +146,10 @@ pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<Cli
             ServerExtension::Alpn(protocol) if config.alpn_protocols.contains(&protocol) => {
                 alpn = Some(protocol)
             }
+            // ALPN we did not offer at all is unsolicited (RFC 5246 §7.4.1.4).
+            ServerExtension::Alpn(_) if config.alpn_protocols.is_empty() => {
+                return Err(Error::UnsupportedExtension("unsolicited ALPN"))
+            }
             ServerExtension::Alpn(_) => {
                 return Err(Error::IllegalParameter(
                     "server chose an ALPN protocol we did not offer",

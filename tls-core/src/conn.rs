@@ -161,6 +161,8 @@ pub(crate) struct Common {
     /// unexpected_message. A client has sent its ClientHello from the start.
     pub ccs_allowed: bool,
     empty_records: u32,
+    /// TLS 1.2 is among our versions (warning alerts may then pass).
+    tls12_enabled: bool,
     /// Bytes of undecryptable records (rejected 0-RTT data) a server may still skip.
     pub early_data_skip: usize,
     /// Set once we answered a KeyUpdate request; cleared when we send data.
@@ -198,6 +200,7 @@ impl Common {
             we_closed: false,
             ccs_allowed: side == Side::Client,
             empty_records: 0,
+            tls12_enabled: false,
             early_data_skip: 0,
             key_update_answered: false,
             data_received: false,
@@ -211,6 +214,12 @@ impl Common {
     /// Queues a handshake message (already encoded), protected if we have keys.
     pub fn send_handshake(&mut self, encoded: &[u8]) -> Result<(), Error> {
         self.send(ContentType::Handshake, encoded)
+    }
+
+    /// Queues the client's first ClientHello (record version TLS 1.0, see
+    /// [`crate::record::protect::frame_initial_hello`]).
+    pub fn send_initial_hello(&mut self, encoded: &[u8]) {
+        crate::record::protect::frame_initial_hello(encoded, &mut self.sendable);
     }
 
     /// Encodes, adds to `transcript`, and queues a handshake message.
@@ -356,6 +365,14 @@ impl Common {
             .is_some_and(|s| s.records_sealed() >= self.records_per_key)
     }
 
+    /// True when a warning alert may be let pass: TLS 1.2 is enabled and
+    /// the peer's records are not TLS 1.3 protected ones. A TLS 1.3-only
+    /// endpoint treats every warning but close_notify and user_canceled as
+    /// fatal from the start (RFC 8446 §6).
+    fn warnings_tolerated(&self) -> bool {
+        self.tls12_enabled && !self.opener.as_ref().is_some_and(|o| !o.is_tls12())
+    }
+
     fn count_empty_record(&mut self) -> Result<(), Error> {
         self.empty_records += 1;
         if self.empty_records > MAX_EMPTY_RECORDS {
@@ -405,6 +422,7 @@ impl Connection {
     /// ClientHello is queued at once.
     pub fn client(config: Arc<ClientConfig>, server_name: Option<&str>) -> Result<Self, Error> {
         let mut common = Common::new(Side::Client, config.clock.clone());
+        common.tls12_enabled = config.versions.contains(&ProtocolVersion::Tls12);
         let state = client::start(config, server_name, &mut common)?;
         Ok(Connection {
             common,
@@ -414,8 +432,10 @@ impl Connection {
 
     /// A server connection waiting for a ClientHello.
     pub fn server(config: Arc<ServerConfig>) -> Self {
+        let mut common = Common::new(Side::Server, config.clock.clone());
+        common.tls12_enabled = config.versions.contains(&ProtocolVersion::Tls12);
         Connection {
-            common: Common::new(Side::Server, config.clock.clone()),
+            common,
             state: State::Server(Box::new(server::start(config))),
         }
     }
@@ -1002,6 +1022,19 @@ impl Connection {
                 Ok(())
             }
             AlertDescription::UserCanceled => self.common.count_empty_record(),
+            // TLS 1.2 lets the connection go on after a warning (RFC 5246
+            // §7.2; e.g. a server's unrecognized_name, RFC 6066 §3), counted
+            // against the empty-record budget. TLS 1.3 treats every alert
+            // but close_notify and user_canceled as fatal whatever its level
+            // (RFC 8446 §6): once records are TLS 1.3 ones, or when TLS 1.3
+            // is all we speak.
+            other
+                if other != AlertDescription::CloseNotify
+                    && alert.level == AlertLevel::Warning
+                    && self.common.warnings_tolerated() =>
+            {
+                self.common.count_empty_record()
+            }
             other => Err(Error::AlertReceived(other)),
         }
     }

@@ -324,6 +324,27 @@ fn unsolicited_extension_is_refused() {
     );
 }
 
+/// BoGo's UnofferedExtension-Client-TLS13: ALPN chosen when the client
+/// offered none is unsolicited (unsupported_extension, RFC 8446 §4.2), not
+/// a protocol it did not offer (illegal_parameter).
+#[test]
+fn unsolicited_alpn_is_unsupported_extension() {
+    let (mut client, mut server, mut flight) = client_and_server();
+    let ee = EncryptedExtensions {
+        extensions: vec![crate::msgs::extensions::EncryptedExtension::Alpn(
+            b"h2".to_vec(),
+        )],
+    };
+    flight.extend(server.send(HandshakeMessage::EncryptedExtensions(ee)));
+    expect_failure(
+        &mut client,
+        &server,
+        &flight,
+        Error::UnsupportedExtension("unsolicited ALPN"),
+        AlertDescription::UnsupportedExtension,
+    );
+}
+
 #[test]
 fn certificate_entry_staples_only_on_the_leaf_and_only_when_asked() {
     let staple = crate::stapling::entry_extension(&[0x30, 0]);
@@ -544,4 +565,42 @@ fn keys_are_updated_automatically_at_the_record_limit() {
     let mut got = vec![0u8; data.len()];
     assert_eq!(server.read(&mut got), data.len());
     assert_eq!(got, data);
+}
+
+/// BoGo's TLS 1.3 client tests whose server flight fails: a peer in
+/// middlebox compatibility mode reads the client's dummy ChangeCipherSpec
+/// before any protected record, so it must precede an alert sent while the
+/// server's flight is read, not only the client's Finished.
+#[test]
+fn compatibility_ccs_precedes_an_alert_on_the_server_flight() {
+    let (mut client, mut server, mut flight) = client_and_server();
+    flight.extend(server.encrypted_extensions());
+    flight.extend(server.certificate());
+    flight.extend(server.certificate_verify());
+    flight.extend(server.finished(true));
+    assert!(client.feed(&flight).is_err());
+    let wire = client.pending_tls().to_vec();
+    let ccs = [ContentType::ChangeCipherSpec.to_wire(), 3, 3, 0, 1, 1];
+    assert_eq!(wire.get(..ccs.len()), Some(&ccs[..]), "{wire:02x?}");
+    assert_eq!(
+        server.read_alert(&wire[ccs.len()..]),
+        AlertDescription::DecryptError
+    );
+    // One dummy ChangeCipherSpec only: a successful handshake sends it once.
+    let (mut client, mut server, mut flight) = client_and_server();
+    flight.extend(server.encrypted_extensions());
+    flight.extend(server.certificate());
+    flight.extend(server.certificate_verify());
+    flight.extend(server.finished(false));
+    client.feed(&flight).unwrap();
+    let wire = client.pending_tls().to_vec();
+    assert_eq!(wire.get(..ccs.len()), Some(&ccs[..]));
+    let mut types = Vec::new();
+    let mut rest = &wire[..];
+    while rest.len() >= HEADER_LEN {
+        types.push(rest[0]);
+        rest = &rest[HEADER_LEN + usize::from(u16::from_be_bytes([rest[3], rest[4]]))..];
+    }
+    // The ChangeCipherSpec, then the protected Finished.
+    assert_eq!(types, vec![20, 23]);
 }

@@ -398,3 +398,141 @@ fn a_server_without_extended_master_secret_is_refused_by_our_client() {
         "{err:?}"
     );
 }
+
+/// BoGo's SendSNIWarningAlert and SendWarningAlerts-Pass: a TLS 1.2 peer's
+/// warning alert (a server's unrecognized_name, RFC 6066 §3) lets the
+/// handshake and the connection go on; a warning close_notify still ends the
+/// handshake, and a flood of warnings is refused.
+#[test]
+fn warning_alerts_are_tolerated_in_tls12() {
+    let warning = |description: u8| {
+        let mut record = RecordBuffer::new();
+        frame_plaintext(ContentType::Alert, &[1, description], &mut record);
+        record.as_slice().to_vec()
+    };
+    let (cc, sc) = configs12(pki_p256());
+    let (cc, sc) = (Arc::new(cc), Arc::new(sc));
+    let mut client = Connection::client(cc.clone(), Some("localhost")).unwrap();
+    let mut server = Connection::server(sc.clone());
+    server.feed(&take(&mut client)).unwrap();
+    // unrecognized_name, then the server's flight.
+    client.feed(&warning(112)).unwrap();
+    client.feed(&take(&mut server)).unwrap();
+    pump(&mut client, &mut server).unwrap();
+    assert!(!client.is_handshaking() && !server.is_handshaking());
+    exchange_data(&mut client, &mut server);
+
+    // A warning close_notify in the handshake is still the end of it.
+    let mut client = Connection::client(cc.clone(), Some("localhost")).unwrap();
+    let mut server = Connection::server(sc.clone());
+    server.feed(&take(&mut client)).unwrap();
+    assert_eq!(
+        client.feed(&warning(0)),
+        Err(Error::AlertReceived(
+            tls_core::AlertDescription::CloseNotify
+        ))
+    );
+
+    // Warnings without end are refused.
+    let mut client = Connection::client(cc, Some("localhost")).unwrap();
+    let flood: Vec<u8> = (0..100).flat_map(|_| warning(112)).collect();
+    assert!(matches!(
+        client.feed(&flood),
+        Err(Error::UnexpectedMessage(_))
+    ));
+
+    // A TLS 1.3-only client treats the warning as fatal (RFC 8446 §6).
+    let (mut cc13, _) = configs(pki_p256());
+    cc13.versions = vec![ProtocolVersion::Tls13];
+    let mut client = Connection::client(Arc::new(cc13), Some("localhost")).unwrap();
+    assert_eq!(
+        client.feed(&warning(112)),
+        Err(Error::AlertReceived(
+            tls_core::AlertDescription::UnrecognizedName
+        ))
+    );
+}
+
+/// BoGo's UnofferedExtension-Client: a TLS 1.2 ServerHello choosing ALPN for
+/// a client that offered none is an unsolicited extension (RFC 5246
+/// §7.4.1.4: unsupported_extension), not a protocol it did not offer.
+#[test]
+fn unsolicited_alpn_in_a_server_hello_is_unsupported_extension() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (cc, mut sc) = configs12(&p);
+    sc.alpn_protocols = vec![b"h2".to_vec()];
+    let wire = edited_hello(
+        {
+            let mut c = ClientConfig::with_pinned_certs(vec![p.cert_der.clone()]);
+            c.versions = vec![ProtocolVersion::Tls12];
+            c
+        },
+        |ch| {
+            ch.extensions
+                .push(ClientExtension::Alpn(vec![b"h2".to_vec()]))
+        },
+    );
+    let mut server = Connection::server(Arc::new(sc));
+    server.feed(&wire).unwrap();
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    assert_eq!(
+        client.feed(server.pending_tls()),
+        Err(Error::UnsupportedExtension("unsolicited ALPN"))
+    );
+}
+
+/// The session ID of the first ClientHello `cc` sends.
+fn hello_session_id(cc: ClientConfig) -> Vec<u8> {
+    let client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let wire = client.pending_tls();
+    let HandshakeMessage::ClientHello(ch) =
+        HandshakeMessage::decode(HandshakeType::ClientHello, &wire[5 + 4..]).unwrap()
+    else {
+        unreachable!()
+    };
+    ch.session_id
+}
+
+/// BoGo's TLS12NoSessionID-TLS13: a TLS 1.2-only client with nothing to
+/// resume sends an empty session ID (RFC 5246 §7.4.1.2); offering TLS 1.3 it
+/// sends a random one (middlebox compatibility), and resuming a TLS 1.2
+/// session by ticket too (RFC 5077 §3.4), so resumption still works.
+#[test]
+fn a_tls12_only_client_sends_a_session_id_only_to_resume() {
+    let p = pki_p256();
+    let (cc, _) = configs12(p);
+    assert_eq!(hello_session_id(cc), Vec::<u8>::new());
+    let (cc, _) = configs(p);
+    assert_eq!(hello_session_id(cc).len(), 32);
+    // A resumed TLS 1.2 session (by ticket) still completes as resumed.
+    let (cc, sc) = configs12(p);
+    let (cc, sc) = (Arc::new(cc), Arc::new(sc));
+    let (mut client, mut server) = connect(&cc, &sc);
+    pump(&mut client, &mut server).unwrap();
+    let (mut client, mut server) = connect(&cc, &sc);
+    pump(&mut client, &mut server).unwrap();
+    assert!(client.negotiated().unwrap().resumed);
+}
+
+/// BoGo's VersionNegotiation-Client-*: the first ClientHello goes in records
+/// saying TLS 1.0 (RFC 8446 §5.1 allows it for compatibility; OpenSSL,
+/// BoringSSL and NSS send it), with or without TLS 1.3 offered; our replies
+/// after it say TLS 1.2, and the handshake completes.
+#[test]
+fn the_first_client_hello_record_says_tls10() {
+    let p = pki_p256();
+    for (cc, sc) in [configs12(p), configs(p)] {
+        let (cc, sc) = (Arc::new(cc), Arc::new(sc));
+        let mut client = Connection::client(cc, Some("localhost")).unwrap();
+        let mut server = Connection::server(sc);
+        let hello = take(&mut client);
+        assert_eq!(hello[..3], [22, 3, 1]);
+        server.feed(&hello).unwrap();
+        client.feed(&take(&mut server)).unwrap();
+        let second = take(&mut client);
+        assert_eq!(second[1..3], [3, 3], "{:02x?}", &second[..5]);
+        server.feed(&second).unwrap();
+        pump(&mut client, &mut server).unwrap();
+        assert!(!client.is_handshaking() && !server.is_handshaking());
+    }
+}

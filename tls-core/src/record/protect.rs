@@ -73,14 +73,16 @@ impl RecordOpener {
         };
         let inner = key.open_in_place(seq, header, body)?;
         self.seq = next;
+        // RFC 8446 §5.2: TLSInnerPlaintext (content, type and padding) is at
+        // most 2^14 + 1 bytes; padding does not buy room past that.
+        if inner.len() > MAX_PLAINTEXT + 1 {
+            return Err(Error::RecordOverflow);
+        }
         let Some(type_at) = inner.iter().rposition(|&b| b != 0) else {
             return Err(Error::UnexpectedMessage(
                 "protected record has no content type",
             ));
         };
-        if type_at > MAX_PLAINTEXT {
-            return Err(Error::RecordOverflow);
-        }
         let (content, rest) = inner.split_at(type_at);
         let typ = rest.first().copied().map(ContentType::from_wire);
         match typ {
@@ -240,9 +242,22 @@ impl RecordSealer {
 
 /// Appends `payload` as unprotected records of type `typ`, split at 2^14 bytes.
 pub fn frame_plaintext(typ: ContentType, payload: &[u8], out: &mut RecordBuffer) {
+    frame_with_version(typ, [3, 3], payload, out);
+}
+
+/// Appends an initial ClientHello as handshake records carrying record
+/// version TLS 1.0, which RFC 8446 §5.1 allows there "for compatibility"
+/// and which old servers and middleboxes expect (as OpenSSL, BoringSSL and
+/// NSS send it); every later record says TLS 1.2.
+pub fn frame_initial_hello(payload: &[u8], out: &mut RecordBuffer) {
+    frame_with_version(ContentType::Handshake, [3, 1], payload, out);
+}
+
+fn frame_with_version(typ: ContentType, version: [u8; 2], payload: &[u8], out: &mut RecordBuffer) {
     for fragment in payload.chunks(MAX_PLAINTEXT) {
         let [len_hi, len_lo] = (fragment.len() as u16).to_be_bytes();
-        out.extend_from_slice(&[typ.to_wire(), 3, 3, len_hi, len_lo]);
+        let [major, minor] = version;
+        out.extend_from_slice(&[typ.to_wire(), major, minor, len_hi, len_lo]);
         out.extend_from_slice(fragment);
     }
 }
@@ -324,6 +339,39 @@ mod tests {
             .unwrap();
         inner.extend_from_slice(tag.as_ref());
         assert_eq!(opener.open(&header, &mut inner), Err(Error::RecordOverflow));
+    }
+
+    /// BoGo's LargePlaintext-TLS13-Padded-*: content within 2^14 but
+    /// padding that takes TLSInnerPlaintext past 2^14 + 1 is record_overflow.
+    #[test]
+    fn padding_past_the_inner_plaintext_limit_overflows() {
+        for (content, padding, fits) in [
+            (8193, 8192, false),
+            (MAX_PLAINTEXT, 1, false),
+            (1, MAX_PLAINTEXT, false),
+            (MAX_PLAINTEXT, 0, true),
+            (1, MAX_PLAINTEXT - 1, true),
+        ] {
+            let (_, mut opener) = pair();
+            let key = TrafficKey::from_secret(&TLS13_AES_128_GCM_SHA256, &[7u8; 32]).unwrap();
+            let mut inner = vec![b'a'; content];
+            inner.push(23);
+            inner.resize(content + 1 + padding, 0);
+            let len = u16::try_from(inner.len() + 16).unwrap();
+            let header = [23, 3, 3, (len >> 8) as u8, len as u8];
+            let tag = key
+                .seal_in_place_separate_tag(0, &header, &mut inner)
+                .unwrap();
+            inner.extend_from_slice(tag.as_ref());
+            let opened = opener
+                .open(&header, &mut inner)
+                .map(|(typ, data)| (typ, data.len()));
+            if fits {
+                assert_eq!(opened, Ok((ContentType::ApplicationData, content)));
+            } else {
+                assert_eq!(opened, Err(Error::RecordOverflow), "{content} + {padding}");
+            }
+        }
     }
 
     #[test]
