@@ -247,14 +247,25 @@ fn nntp_client_mode_when_nnrpd_cannot_start_tls() {
         let (tunnel, port) = client_tunnel(front, "nntp", nnrpd.port, &nnrpd.cert.cert);
         let mut sock = connect_local(port).expect("connect");
         let mut got = Vec::new();
-        sock.read_to_end(&mut got)
-            .unwrap_or_else(|e| panic!("{front:?}: tunnel did not close: {e}\n{}", tunnel.log()));
-        // The greeting was passed on, then the connection closed.
-        let got = String::from_utf8_lossy(&got);
-        assert!(
-            got.starts_with("200 ") && got.lines().count() == 1,
-            "{front:?}: {got:?}"
-        );
+        match sock.read_to_end(&mut got) {
+            // The greeting was passed on, then the connection closed.
+            Ok(_) => {
+                let got = String::from_utf8_lossy(&got);
+                assert!(
+                    got.starts_with("200 ") && got.lines().count() == 1,
+                    "{front:?}: {got:?}"
+                );
+            }
+            // stunnel.conf services reset a failed connection (stunnel's
+            // `reset = yes` default, as stunnel does for this failure), which
+            // may discard the greeting still unread.
+            Err(e) => assert!(
+                matches!(front, FrontEnd::StunnelConf)
+                    && e.kind() == std::io::ErrorKind::ConnectionReset,
+                "{front:?}: tunnel did not close: {e}\n{}",
+                tunnel.log()
+            ),
+        }
         tunnel.expect_log("nntp prelude: server refused STARTTLS: \"580");
     }
 }

@@ -303,6 +303,9 @@ struct Report {
     negotiated: Option<Negotiated>,
     bytes: Bytes,
     outcome: Outcome,
+    /// The failure was a goodbye in the protocol's words: closed in order
+    /// even under `reset = yes` (see [`crate::protocol::Failure`]).
+    graceful: bool,
 }
 
 /// The closing line's reason, with how to allow what was refused by a
@@ -333,6 +336,7 @@ async fn connection(
         negotiated: None,
         bytes: Bytes::default(),
         outcome: Outcome::Closed,
+        graceful: false,
     };
     let peer = show_peer(report.peer);
     let entry = OpenEntry::new(&live.service.name, &peer, started);
@@ -349,7 +353,7 @@ async fn connection(
     }
     let mut state = ConnState::new(metrics.clone());
     run(&mut stream, &live, metrics, slot, &mut state, &mut report).await;
-    if live.service.net.reset {
+    if live.service.net.reset && !report.graceful {
         reset_if_failed(&stream, &report.outcome);
     }
     drop(state);
@@ -563,7 +567,8 @@ async fn run(
                     Ok(target) => early = target,
                     Err(e) => {
                         metrics.count(Reason::ProtocolPrelude);
-                        return report.outcome = Outcome::Io(e);
+                        report.graceful = e.graceful;
+                        return report.outcome = Outcome::Io(e.message);
                     }
                 }
             }
@@ -726,7 +731,8 @@ async fn run(
                 let prelude = crate::protocol::run_client(p, stream, &mut target, t.handshake);
                 if let Err(e) = prelude.await {
                     metrics.count(Reason::ProtocolPrelude);
-                    return report.outcome = Outcome::Io(e);
+                    report.graceful = e.graceful;
+                    return report.outcome = Outcome::Io(e.message);
                 }
             }
             let mut conn = match Connection::client(config.clone(), name.as_deref()) {

@@ -151,7 +151,8 @@ pub async fn client<R: AsyncRead + AsyncWrite + Unpin>(remote: &mut R) -> Result
     remote.write_all(&req).await?;
     remote.flush().await?;
     let body = read_message(remote).await?;
-    let resp = parse_extended_response(&body).map_err(|e| Failure(format!("bad reply: {e}")))?;
+    let resp =
+        parse_extended_response(&body).map_err(|e| Failure::new(format!("bad reply: {e}")))?;
     if resp.message_id != 1 {
         return fail(format!(
             "reply to message {} (server notice?): resultCode {} {:?}",

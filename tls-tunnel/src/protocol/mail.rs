@@ -5,7 +5,7 @@
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
-use super::{fail, has_prefix, quoted, read_line, write_line, Failure, MAX_LINES};
+use super::{fail, goodbye, has_prefix, quoted, read_line, write_line, Failure, MAX_LINES};
 
 /// Reads a reply's lines while they start with `more` (e.g. `250-`), then
 /// returns the last one; at most [`MAX_LINES`].
@@ -185,7 +185,7 @@ where
     let reply = last_line(remote, "* ").await?;
     if !has_prefix(&reply, &format!("{IMAP_TAG} OK")) {
         write_line(local, "* BYE tls-tunnel: server does not support TLS").await?;
-        return fail(format!("server refused STARTTLS: {}", quoted(&reply)));
+        return goodbye(format!("server refused STARTTLS: {}", quoted(&reply)));
     }
     Ok(())
 }
@@ -282,18 +282,19 @@ where
                 }
                 write_line(local, &reply).await?;
                 if !has_prefix(&reply, &format!("{tag} OK")) {
-                    return fail(format!("server refused CAPABILITY: {}", quoted(&reply)));
+                    write_line(local, "* BYE tls-tunnel: unexpected server response").await?;
+                    return goodbye(format!("server refused CAPABILITY: {}", quoted(&reply)));
                 }
                 break;
             }
         } else if verb.eq_ignore_ascii_case("LOGOUT") {
             write_line(local, "* BYE logging out").await?;
             write_line(local, &format!("{tag} OK LOGOUT completed")).await?;
-            return fail("client logged out before STARTTLS");
+            return goodbye("client logged out before STARTTLS");
         } else {
             write_line(local, "* BYE tls-tunnel: STARTTLS required").await?;
             write_line(local, &format!("{tag} BAD {verb} before STARTTLS")).await?;
-            return fail(format!("client sent {} before STARTTLS", quoted(verb)));
+            return goodbye(format!("client sent {} before STARTTLS", quoted(verb)));
         }
     }
     fail(format!(

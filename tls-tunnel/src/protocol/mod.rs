@@ -341,27 +341,53 @@ fn check_header(h: &str) -> Result<(), String> {
 
 /// A prelude failure, worded for the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure(pub String);
+pub struct Failure {
+    /// What went wrong.
+    pub message: String,
+    /// The client was told goodbye in the protocol's own words (IMAP's
+    /// `* BYE`), so the connection ends with an orderly close even under
+    /// stunnel's `reset = yes`, as stunnel does for these.
+    pub graceful: bool,
+}
+
+impl Failure {
+    /// A failure that ends the connection as an error.
+    pub fn new(message: impl Into<String>) -> Failure {
+        Failure {
+            message: message.into(),
+            graceful: false,
+        }
+    }
+}
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
         if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            Failure("peer closed the connection".into())
+            Failure::new("peer closed the connection")
         } else {
-            Failure(e.to_string())
+            Failure::new(e.to_string())
         }
     }
 }
 
 /// Shorthand for a failure.
 fn fail<T>(msg: impl Into<String>) -> Result<T, Failure> {
-    Err(Failure(msg.into()))
+    Err(Failure::new(msg))
+}
+
+/// Shorthand for a failure after the client was told goodbye
+/// ([`Failure::graceful`]).
+fn goodbye<T>(msg: impl Into<String>) -> Result<T, Failure> {
+    Err(Failure {
+        message: msg.into(),
+        graceful: true,
+    })
 }
 
 /// Longest prelude line (RFC 5321 allows 512 for replies; IMAP greetings
@@ -462,11 +488,14 @@ pub async fn run_client(
     local: &mut Stream,
     remote: &mut Stream,
     limit: Duration,
-) -> Result<(), String> {
+) -> Result<(), Failure> {
     match tokio::time::timeout(limit, client(p, local, remote)).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("{} prelude: {e}", p.kind)),
-        Err(_) => Err(format!("{} prelude: timed out", p.kind)),
+        Ok(Err(e)) => Err(Failure {
+            message: format!("{} prelude: {e}", p.kind),
+            ..e
+        }),
+        Err(_) => Err(Failure::new(format!("{} prelude: timed out", p.kind))),
     }
 }
 
@@ -496,7 +525,7 @@ pub async fn run_server<F, C>(
     local: &mut Stream,
     connect: C,
     limit: Duration,
-) -> Result<Option<Stream>, String>
+) -> Result<Option<Stream>, Failure>
 where
     C: FnOnce() -> F,
     F: std::future::Future<Output = std::io::Result<Stream>>,
@@ -515,14 +544,17 @@ where
         }
         let mut remote = connect()
             .await
-            .map_err(|e| Failure(format!("target: {e}")))?;
+            .map_err(|e| Failure::new(format!("target: {e}")))?;
         server(p, local, Some(&mut remote)).await?;
         Ok(Some(remote))
     };
     match tokio::time::timeout(limit, work).await {
         Ok(Ok(remote)) => Ok(remote),
-        Ok(Err(e)) => Err(format!("{} prelude: {e}", p.kind)),
-        Err(_) => Err(format!("{} prelude: timed out", p.kind)),
+        Ok(Err(e)) => Err(Failure {
+            message: format!("{} prelude: {e}", p.kind),
+            ..e
+        }),
+        Err(_) => Err(Failure::new(format!("{} prelude: timed out", p.kind))),
     }
 }
 

@@ -88,6 +88,6 @@ pub fn run(
     };
     match fut.as_mut().poll(&mut cx) {
         Poll::Ready(r) => r,
-        Poll::Pending => Err(Failure("prelude waited on a script".into())),
+        Poll::Pending => Err(Failure::new("prelude waited on a script")),
     }
 }

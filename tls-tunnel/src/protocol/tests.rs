@@ -36,7 +36,7 @@ fn server_run(kind: Kind, client: &[u8], server: &[u8]) -> (String, String, Resu
 }
 
 fn err_of(r: Result<(), Failure>) -> String {
-    r.expect_err("prelude should fail").0
+    r.expect_err("prelude should fail").message
 }
 
 #[test]
