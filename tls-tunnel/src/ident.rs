@@ -120,11 +120,11 @@ pub fn parse(line: &str, their_port: u16, our_port: u16) -> Result<String, Strin
     let (Some(_opsys), Some(id)) = (fields.next(), fields.next()) else {
         return Err(malformed());
     };
-    // The user id is the first word after the colon (leading blanks are
-    // padding); an empty one identifies nobody.
-    match id.split_whitespace().next() {
-        Some(user) => Ok(user.to_string()),
-        None => Err(malformed()),
+    // Blanks around the user id are padding (RFC 1413: white space
+    // between tokens is not important); an empty one identifies nobody.
+    match id.trim_matches([' ', '\t']) {
+        "" => Err(malformed()),
+        user => Ok(user.to_string()),
     }
 }
 
@@ -147,8 +147,9 @@ mod tests {
             parse("6195, 23 : USERID : OTHER,US-ASCII :  joe ", 6195, 23).unwrap(),
             "joe"
         );
-        // The user id may hold colons: they belong to it.
+        // The user id may hold colons and inner blanks: they belong to it.
         assert_eq!(parse("1,2:USERID:UNIX:a:b", 1, 2).unwrap(), "a:b");
+        assert_eq!(parse("1,2:USERID:OTHER: a b\t", 1, 2).unwrap(), "a b");
     }
 
     #[test]
