@@ -11,6 +11,7 @@ mod exec;
 mod exec_connect;
 mod generate;
 mod http;
+mod ident;
 mod inetd;
 mod keyfile;
 mod keystore;

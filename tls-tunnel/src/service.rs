@@ -514,6 +514,17 @@ async fn run(
         }
     }
     let mut local = stream.local_addr();
+    if let Some(user) = &s.net.ident {
+        // Asked about the TCP connection itself, as stunnel does.
+        let asked = match (report.peer, local) {
+            (Some(peer), Some(ours)) => crate::ident::check(peer, ours, user, t.connect).await,
+            _ => Err("ident: not a TCP connection".into()),
+        };
+        if let Err(why) = asked {
+            metrics.count(Reason::AccessDenied);
+            return report.outcome = Outcome::Io(why);
+        }
+    }
     if s.proxy_accept {
         let header = tokio::time::timeout(t.handshake, proxy_protocol::read_header(stream));
         let header = tokio::select! {

@@ -74,6 +74,9 @@ pub struct NetOptions {
     /// TCP wrappers: /etc/hosts.allow and /etc/hosts.deny decide who may
     /// connect (stunnel's `libwrap = yes`).
     pub libwrap: bool,
+    /// RFC 1413 check: only clients whose identd names this user are let
+    /// in (stunnel's `ident = USERNAME`).
+    pub ident: Option<String>,
 }
 
 /// stunnel's `transparent = none | source | destination | both` (Linux).

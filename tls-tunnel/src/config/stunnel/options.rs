@@ -46,7 +46,7 @@ const RANDOM: &str = "randomness comes from the operating system (getrandom), th
                       generator to seed";
 
 /// Options refused whatever their value, with the reason.
-const REFUSED: [(&str, &str); 7] = [
+const REFUSED: [(&str, &str); 6] = [
     ("caengine", ENGINE),
     ("engineid", ENGINE),
     ("enginenum", ENGINE),
@@ -55,7 +55,6 @@ const REFUSED: [(&str, &str); 7] = [
         "OpenSSL configuration commands have no meaning: tls-tunnel does not use OpenSSL (use \
          ciphers, ciphersuites, curves and sslVersion)",
     ),
-    ("ident", "IDENT (RFC 1413) user checks are not supported"),
     (
         "sessiond",
         "the sessiond shared session cache is not supported",
@@ -434,6 +433,7 @@ fn service_option(
         }
         "retry" => s.net.retry = yes_no(key, value)?,
         "libwrap" => s.net.libwrap = yes_no(key, value)?,
+        "ident" => s.net.ident = Some(value.to_string()),
         "renegotiation" => {
             if yes_no(key, value)? {
                 return Err(
