@@ -1,14 +1,47 @@
-//! The tunnel's input parsers as a library, so the fuzz targets (and tests)
-//! can reach them: the config front ends (TOML and stunnel.conf) and the
-//! PROXY protocol parser. The daemon itself is the `tls-tunnel` binary,
-//! which compiles these same modules on its own.
-#![allow(dead_code)]
+//! tls-tunnel, the stunnel replacement built on tls-core, as a library: the
+//! `tls-tunnel` binary is [`daemon::main`]; the input parsers (the config
+//! front ends, TOML and stunnel.conf, the PROXY protocol, the application
+//! protocols' preludes) are public for the fuzz targets.
+//!
+//! Data flows cli/config → tls (engine configurations) → listen (sockets) →
+//! service (accept, one task per connection) → tls_io (the engine driver) →
+//! the target, with proxy_protocol, metrics and reload alongside.
 
+mod access;
+mod cli;
 pub mod config;
+pub mod daemon;
+mod exec;
+mod exec_connect;
+mod generate;
+mod http;
+mod ident;
+mod inetd;
+mod keyfile;
 pub mod keystore;
-// `proxy_protocol` reads headers from a `listen::Stream`.
+mod libwrap;
+mod limits;
 pub mod listen;
+mod metrics;
+mod ocsp;
+mod peer_checks;
+mod process;
 pub mod protocol;
 pub mod proxy_protocol;
+mod quiet;
+mod ratelog;
+mod redirect;
+mod reload;
+mod sandbox;
 pub mod seclevel;
+mod selfsigned;
+mod service;
+mod stapling;
+mod stateful_tickets;
+mod status;
+mod systemd;
+mod tls;
+mod tls_io;
+mod transparent;
+mod trust;
 mod wipe;

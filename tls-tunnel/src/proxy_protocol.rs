@@ -269,7 +269,6 @@ pub fn parse_v2(ver_cmd: u8, fam: u8, body: &[u8]) -> Result<Received, String> {
 }
 
 /// Splits a v2 header's TLVs (after the address block of family `fam`).
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn tlvs(fam: u8, body: &[u8]) -> Vec<(u8, Vec<u8>)> {
     let skip = match fam {
         0x11 => 12,

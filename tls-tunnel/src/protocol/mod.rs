@@ -18,7 +18,6 @@ pub mod ldap;
 mod mail;
 pub mod pgsql;
 // The fuzz targets' and unit tests' way in; the daemon itself never runs a script.
-#[cfg_attr(not(test), allow(dead_code))]
 pub mod script;
 pub mod socks;
 

@@ -125,8 +125,6 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
 
 /// [`parse`] without touching the file system: `include` is an error (for
 /// the fuzz target, which must not read whatever directory it names).
-// Reached through the library (the fuzz target), not the daemon.
-#[allow(dead_code)]
 pub fn parse_text(file: &str, text: &str) -> Result<Config, ConfigError> {
     parse_with(file, text, false)
 }
