@@ -20,6 +20,13 @@ use tls_core::{ClientConfig, Connection, TlsStream};
 use crate::peer::{local_listener, set_timeouts, Peer, PEER_TIMEOUT};
 
 /// The tls-tunnel binary, built on first use.
+///
+/// It is built into its own target directory (`target/tunnel-bin`): a
+/// `cargo build -p tls-tunnel` unifies dependency features differently from
+/// the `cargo test` that runs us, and in the shared directory it would
+/// rebuild crates such as tls-core in place under the same file names while
+/// tests run, leaving the outer run's later steps (doc tests) with libraries
+/// that no longer match.
 pub fn tunnel_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -33,8 +40,9 @@ pub fn tunnel_bin() -> PathBuf {
             .and_then(Path::parent)
             .expect("test executable lives in target/<profile>/deps")
             .to_path_buf();
-        let target_dir = profile_dir.parent().expect("target dir").to_path_buf();
-        let bin = profile_dir.join("tls-tunnel");
+        let profile = profile_dir.file_name().expect("profile name").to_owned();
+        let target_dir = profile_dir.parent().expect("target dir").join("tunnel-bin");
+        let bin = target_dir.join(&profile).join("tls-tunnel");
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let mut cmd = Command::new(cargo);
         cmd.args([
