@@ -66,6 +66,28 @@ pub fn tunnel_bin() -> PathBuf {
     .clone()
 }
 
+/// A client-mode tunnel (command line) with `--starttls proto` to `target`,
+/// trusting `cacert` for `localhost`, plus `extra` flags; it and its port.
+pub fn starttls_client(proto: &str, target: &str, cacert: &Path, extra: &[&str]) -> (Tunnel, u16) {
+    let port = crate::peer::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec![
+        "client",
+        "--listen",
+        &listen,
+        "--target",
+        target,
+        "--cacert",
+        cacert.to_str().expect("utf-8 path"),
+        "--server-name",
+        "localhost",
+        "--starttls",
+        proto,
+    ];
+    args.extend_from_slice(extra);
+    (Tunnel::start(args, &[port]), port)
+}
+
 /// A fresh temporary directory for one test.
 pub fn temp_dir(tag: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);

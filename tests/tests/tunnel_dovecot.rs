@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tls_tests::dovecot::{Dovecot, Tls, HOST, PASSWORD, USER};
 use tls_tests::peer::{connect_local, free_port, require, Peer, PEER_TIMEOUT};
-use tls_tests::tunnel::{cert_for, temp_dir, CertFiles, Tunnel};
+use tls_tests::tunnel::{cert_for, starttls_client, temp_dir, CertFiles, Tunnel};
 
 /// Logs in with imaplib through 127.0.0.1:`port`, selects INBOX and
 /// fetches the message's body; prints the greeting first.
@@ -183,24 +183,7 @@ fn client_mode_logs_in_to_a_dovecot_that_wants_tls_first() {
         ("imap", dovecot.imap_addr(), IMAP_SCRIPT, &want_imap),
         ("pop3", dovecot.pop3_addr(), POP3_SCRIPT, &want_pop3),
     ] {
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let tunnel = Tunnel::start(
-            [
-                "client",
-                "--listen",
-                &listen,
-                "--target",
-                &target,
-                "--cacert",
-                cert.cert.to_str().unwrap(),
-                "--server-name",
-                "localhost",
-                "--starttls",
-                proto,
-            ],
-            &[port],
-        );
+        let (tunnel, port) = starttls_client(proto, &target, &cert.cert, &[]);
         let diag = || format!("{}\n{}", tunnel.log(), dovecot.diagnostics());
         let (greeting, got) = python_through(script, port, diag);
         assert_eq!(&got, want, "{proto}\n{}", diag());

@@ -16,7 +16,7 @@ use tls_tests::nnrpd::{Nnrpd, GROUP, GROUP_DESCRIPTION};
 use tls_tests::openssl_peer::openssl;
 use tls_tests::peer::{connect_local, free_port, Peer, PEER_TIMEOUT};
 use tls_tests::slapd::{ldapsearch, Slapd, ENTRY, ENTRY_SN};
-use tls_tests::tunnel::{cert_for, temp_dir, Tunnel};
+use tls_tests::tunnel::{cert_for, starttls_client, temp_dir, Tunnel};
 
 /// The three ways of configuring one client-mode service with `protocol`
 /// in front of 127.0.0.1:`server`, trusting `cacert` for `localhost`.
@@ -37,29 +37,16 @@ const FRONT_ENDS: [FrontEnd; 3] = [FrontEnd::Cli, FrontEnd::StunnelConf, FrontEn
 fn client_tunnel(front: FrontEnd, protocol: &str, server: u16, cacert: &Path) -> (Tunnel, u16) {
     let dir = temp_dir(protocol);
     let port = free_port();
-    let cacert = cacert.display();
+    let ca = cacert.display();
     let config = match front {
         FrontEnd::Cli => {
-            let args = [
-                "client".to_string(),
-                "--listen".into(),
-                format!("127.0.0.1:{port}"),
-                "--target".into(),
-                format!("127.0.0.1:{server}"),
-                "--cacert".into(),
-                cacert.to_string(),
-                "--server-name".into(),
-                "localhost".into(),
-                "--starttls".into(),
-                protocol.into(),
-            ];
-            return (Tunnel::start(args, &[port]), port);
+            return starttls_client(protocol, &format!("127.0.0.1:{server}"), cacert, &[]);
         }
         FrontEnd::StunnelConf => (
             dir.join("client.conf"),
             format!(
                 "foreground = yes\ndebug = info\n[{protocol}]\nclient = yes\naccept = 127.0.0.1:{port}\n\
-                 connect = 127.0.0.1:{server}\nCAfile = {cacert}\nverifyChain = yes\n\
+                 connect = 127.0.0.1:{server}\nCAfile = {ca}\nverifyChain = yes\n\
                  checkHost = localhost\nprotocol = {protocol}\n"
             ),
         ),
@@ -68,7 +55,7 @@ fn client_tunnel(front: FrontEnd, protocol: &str, server: u16, cacert: &Path) ->
             format!(
                 "[[service]]\nname = \"{protocol}\"\nmode = \"client\"\n\
                  listen = \"127.0.0.1:{port}\"\ntarget = \"127.0.0.1:{server}\"\n\
-                 cacert = \"{cacert}\"\nserver_name = \"localhost\"\nprotocol = \"{protocol}\"\n"
+                 cacert = \"{ca}\"\nserver_name = \"localhost\"\nprotocol = \"{protocol}\"\n"
             ),
         ),
     };

@@ -16,7 +16,9 @@ use std::time::Duration;
 use tls_tests::peer::{
     connect_local, free_port, local_listener, require, set_timeouts, Peer, PEER_TIMEOUT,
 };
-use tls_tests::tunnel::{cert_for, read_n, temp_dir, Backend, BackendKind, CertFiles, Tunnel};
+use tls_tests::tunnel::{
+    cert_for, read_n, starttls_client, temp_dir, Backend, BackendKind, CertFiles, Tunnel,
+};
 
 fn echo_with(greeting: &str) -> Backend {
     Backend::start(BackendKind::Echo {
@@ -178,24 +180,7 @@ fn stunnel_server(proto: &str, backend: &str, cert: &CertFiles, dir: &Path) -> (
 /// A client-mode tunnel with `--starttls proto` to 127.0.0.1:`server`,
 /// trusting `cert` for `localhost`.
 fn client_tunnel(proto: &str, server: u16, cert: &CertFiles, extra: &[&str]) -> (Tunnel, u16) {
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let target = format!("127.0.0.1:{server}");
-    let mut args = vec![
-        "client",
-        "--listen",
-        &listen,
-        "--target",
-        &target,
-        "--cacert",
-        cert.cert.to_str().unwrap(),
-        "--server-name",
-        "localhost",
-        "--starttls",
-        proto,
-    ];
-    args.extend_from_slice(extra);
-    (Tunnel::start(args, &[port]), port)
+    starttls_client(proto, &format!("127.0.0.1:{server}"), &cert.cert, extra)
 }
 
 /// Client mode behind stunnel's server-mode `proto`: the plaintext client
