@@ -276,9 +276,7 @@ fn plain_client(port: u16) -> String {
 /// A plaintext client that reads until the connection ends; observes how
 /// it ended.
 fn plain_end(port: u16) -> String {
-    // Not connect_local: its socket options fail on a connection already
-    // reset by the time they are set.
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+    let Ok(mut s) = connect_local(port) else {
         return "refused".into();
     };
     let _ = s.set_read_timeout(Some(PEER_TIMEOUT));
