@@ -75,6 +75,16 @@ impl Deframer {
             if h[0] & 0x80 != 0 && h[2] == 1 {
                 return Err(Error::ProtocolVersion);
             }
+            // Five printable bytes are a peer speaking a text protocol
+            // (HTTP, SMTP after a failed STARTTLS, ...) in the clear: say
+            // so, as that is what an operator reading the log must learn.
+            if h.iter()
+                .all(|b| b.is_ascii_graphic() || b.is_ascii_whitespace())
+            {
+                return Err(Error::UnexpectedMessage(
+                    "plaintext where a TLS record was expected (the peer is not speaking TLS)",
+                ));
+            }
             return Err(Error::UnexpectedMessage("unknown record content type"));
         }
         if h[1] != 3 {
@@ -220,7 +230,17 @@ mod tests {
     fn non_tls_bytes_are_refused() {
         let mut d = Deframer::default();
         d.push(b"GET / HTTP/1.1\r\n");
-        assert!(d.next_record().is_err());
+        assert!(matches!(
+            d.next_record(),
+            Err(Error::UnexpectedMessage(m)) if m.starts_with("plaintext where a TLS record")
+        ));
+        // Not text and not a content type: the generic reason.
+        let mut d = Deframer::default();
+        d.push(&[0x30, 3, 3, 0, 1, 0]);
+        assert_eq!(
+            d.next_record(),
+            Err(Error::UnexpectedMessage("unknown record content type"))
+        );
         let mut d = Deframer::default();
         // An SSLv2-format ClientHello offering SSL 3.0 / TLS 1.0.
         d.push(&[0x80, 0x2e, 1, 3, 1, 0, 0x15, 0, 0, 0, 0x10]);
