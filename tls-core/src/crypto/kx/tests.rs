@@ -435,3 +435,36 @@ fn ml_kem_key_generation_matches_the_published_examples() {
     let digest = ring::digest::digest(&ring::digest::SHA256, &share.public_key()[..1184]);
     assert_eq!(digest.as_ref(), &crate::crypto::unhex(cases[0].1)[..]);
 }
+
+mod arbitrary_shares {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A hybrid group and arbitrary bytes near its share lengths.
+    fn group_and_share() -> impl Strategy<Value = (NamedGroup, Vec<u8>)> {
+        (0..HYBRIDS.len()).prop_flat_map(|i| {
+            let (g, client_len, server_len, ..) = HYBRIDS[i];
+            let lens = prop_oneof![
+                Just(client_len),
+                Just(server_len),
+                0..client_len.max(server_len) + 2
+            ];
+            lens.prop_flat_map(move |n| (Just(g), proptest::collection::vec(any::<u8>(), n)))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Random bytes never make either side panic, and as a client's
+        /// share they are refused: a random encapsulation key passes the
+        /// modulus check with probability (3329/4096)^768, about 2^-230.
+        #[test]
+        fn random_shares_fail_closed((g, share) in group_and_share()) {
+            let got = KeyExchange::respond(g, &share, &host()).map(|_| ());
+            prop_assert_eq!(got, BAD_SHARE);
+            let client = KeyExchange::start(g, &host()).unwrap();
+            let _ = client.complete(&share);
+        }
+    }
+}
