@@ -1,5 +1,6 @@
-//! All cryptography, through `ring`, in one place the rest of the engine calls:
-//! hashes and the transcript, HKDF and HMAC, record AEADs, (EC)DHE, and
+//! All cryptography, through `ring` (and ML-KEM through `libcrux-ml-kem`), in
+//! one place the rest of the engine calls: hashes and the transcript, HKDF and
+//! HMAC, record AEADs, (EC)DHE and the post-quantum hybrid key exchanges, and
 //! signatures (our key signing, the peer's certificate key verifying).
 
 mod aead;
