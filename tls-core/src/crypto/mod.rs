@@ -1,5 +1,6 @@
-//! All cryptography, through `ring`, in one place the rest of the engine calls:
-//! hashes and the transcript, HKDF and HMAC, record AEADs, (EC)DHE, and
+//! All cryptography, through `ring` (and ML-KEM through `libcrux-ml-kem`), in
+//! one place the rest of the engine calls: hashes and the transcript, HKDF and
+//! HMAC, record AEADs, (EC)DHE and the post-quantum hybrid key exchanges, and
 //! signatures (our key signing, the peer's certificate key verifying).
 
 mod aead;
@@ -16,7 +17,7 @@ pub(crate) mod rfc8448;
 
 pub use aead::{open_aes256_gcm, seal_aes256_gcm, AeadAlg, TrafficKey, IV_LEN};
 pub use hash::{HashAlg, HashOutput, Transcript, MAX_HASH_LEN};
-pub use kx::{supported_group, KeyExchange};
+pub use kx::{supported_group, supported_tls13_group, KeyExchange};
 pub use secret::{
     hkdf_expand_label, hkdf_expand_label_secret, hkdf_extract, hmac_sign, hmac_verify, Secret,
     MAX_SECRET_LEN,

@@ -8,10 +8,11 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 use super::hash::{HashAlg, HashOutput};
 use crate::error::Error;
 
-/// The longest [`Secret`].
-pub const MAX_SECRET_LEN: usize = 64;
+/// The longest [`Secret`]: the SecP384r1MLKEM1024 hybrid key-exchange secret
+/// (a 48-byte P-384 secret and a 32-byte ML-KEM secret); hashes give at most 64.
+pub const MAX_SECRET_LEN: usize = 80;
 
-/// Secret bytes (up to 64), wiped on drop. `Debug` shows only the length.
+/// Secret bytes (up to [`MAX_SECRET_LEN`]), wiped on drop. `Debug` shows only the length.
 #[derive(Clone)]
 pub struct Secret {
     buf: [u8; MAX_SECRET_LEN],
@@ -26,6 +27,20 @@ impl Secret {
         }
         let mut s = Secret::zeroed(bytes.len());
         s.buf[..bytes.len()].copy_from_slice(bytes);
+        Ok(s)
+    }
+
+    /// `first` followed by `second` (a hybrid key exchange's two secrets);
+    /// fails if together longer than [`MAX_SECRET_LEN`].
+    pub(crate) fn concat(first: &[u8], second: &[u8]) -> Result<Secret, Error> {
+        let len = first.len().saturating_add(second.len());
+        if len > MAX_SECRET_LEN {
+            return Err(Error::Internal("secret too long"));
+        }
+        let mut s = Secret::zeroed(len);
+        let (a, b) = s.as_mut().split_at_mut(first.len());
+        a.copy_from_slice(first);
+        b.copy_from_slice(second);
         Ok(s)
     }
 
@@ -203,7 +218,17 @@ mod tests {
         let s = Secret::from_slice(&[0xab; 32]).unwrap();
         let text = alloc::format!("{s:?}");
         assert!(!text.contains("ab") && !text.contains("171"), "{text}");
-        assert!(Secret::from_slice(&[0; 65]).is_err());
+        assert!(Secret::from_slice(&[0; MAX_SECRET_LEN]).is_ok());
+        assert!(Secret::from_slice(&[0; MAX_SECRET_LEN + 1]).is_err());
+    }
+
+    #[test]
+    fn concat_keeps_order_and_bounds() {
+        let s = Secret::concat(&[1; 48], &[2; 32]).unwrap();
+        assert_eq!(s.len(), 80);
+        assert_eq!(&s.as_ref()[..48], &[1; 48]);
+        assert_eq!(&s.as_ref()[48..], &[2; 32]);
+        assert!(Secret::concat(&[1; 49], &[2; 32]).is_err());
     }
 
     #[test]

@@ -201,6 +201,15 @@ wire_enum! {
         X25519 = 0x001d,
         /// x448 (not supported)
         X448 = 0x001e,
+        /// SecP256r1MLKEM768: P-256 and ML-KEM-768 hybrid (RFC 10024,
+        /// draft-ietf-tls-ecdhe-mlkem), TLS 1.3 only
+        Secp256r1MlKem768 = 0x11eb,
+        /// X25519MLKEM768: X25519 and ML-KEM-768 hybrid (RFC 10024,
+        /// draft-ietf-tls-ecdhe-mlkem), TLS 1.3 only
+        X25519MlKem768 = 0x11ec,
+        /// SecP384r1MLKEM1024: P-384 and ML-KEM-1024 hybrid (RFC 10024,
+        /// draft-ietf-tls-ecdhe-mlkem), TLS 1.3 only
+        Secp384r1MlKem1024 = 0x11ed,
     }
 }
 
