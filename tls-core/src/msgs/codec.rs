@@ -47,6 +47,11 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
+    /// Every byte not yet read, leaving the reader empty.
+    pub fn take_rest(&mut self) -> &'a [u8] {
+        core::mem::take(&mut self.buf)
+    }
+
     /// The next `N` bytes as an array.
     pub fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Error> {
         let mut out = [0u8; N];
@@ -143,6 +148,129 @@ pub fn put_vec(out: &mut Vec<u8>, prefix: LenPrefix, body: impl FnOnce(&mut Vec<
 /// Appends `bytes` with a length prefix.
 pub fn put_bytes(out: &mut Vec<u8>, prefix: LenPrefix, bytes: &[u8]) {
     put_vec(out, prefix, |out| out.extend_from_slice(bytes));
+}
+
+/// The rule of one length-prefixed vector, as the RFCs write
+/// `T name<floor..ceiling>`: the width of its length prefix, the fewest bytes
+/// its body may hold, and the name its errors carry.
+///
+/// Every vector it refuses (a length past the end of the input, a body
+/// shorter than `min`) is [`Error::Decode`] with that name, so the alert is
+/// `decode_error`. A rule is declared once, next to the type or field it
+/// describes, and both directions go through it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct VecRule {
+    prefix: LenPrefix,
+    min: usize,
+    what: &'static str,
+}
+
+impl VecRule {
+    /// A vector that may be empty (`<0..2^k-1>`).
+    pub(crate) const fn new(prefix: LenPrefix, what: &'static str) -> Self {
+        VecRule::at_least(prefix, 0, what)
+    }
+
+    /// A vector of at least one byte (`<1..2^k-1>`).
+    pub(crate) const fn non_empty(prefix: LenPrefix, what: &'static str) -> Self {
+        VecRule::at_least(prefix, 1, what)
+    }
+
+    /// A vector of at least `min` bytes (`<min..2^k-1>`).
+    pub(crate) const fn at_least(prefix: LenPrefix, min: usize, what: &'static str) -> Self {
+        VecRule { prefix, min, what }
+    }
+
+    /// The name the vector's errors carry.
+    pub(crate) const fn what(&self) -> &'static str {
+        self.what
+    }
+
+    /// The error for a malformed vector.
+    pub(crate) const fn error(&self) -> Error {
+        Error::Decode(self.what)
+    }
+
+    /// The vector's body as a sub-reader, its length checked against the
+    /// input and against `min`.
+    pub(crate) fn body<'a>(&self, r: &mut Reader<'a>) -> Result<Reader<'a>, Error> {
+        let body = match self.prefix {
+            LenPrefix::U8 => r.vec_u8(self.what),
+            LenPrefix::U16 => r.vec_u16(self.what),
+            LenPrefix::U24 => r.vec_u24(self.what),
+        }?;
+        if body.rest().len() < self.min {
+            return Err(self.error());
+        }
+        Ok(body)
+    }
+
+    /// The vector's body as bytes, copied out.
+    pub(crate) fn read_bytes(&self, r: &mut Reader<'_>) -> Result<Vec<u8>, Error> {
+        Ok(self.body(r)?.rest().to_vec())
+    }
+
+    /// Appends the vector whose body `body` writes (see [`put_vec`]).
+    pub(crate) fn write_with(&self, out: &mut Vec<u8>, body: impl FnOnce(&mut Vec<u8>)) {
+        put_vec(out, self.prefix, body);
+    }
+
+    /// Appends `bytes` as the vector's body.
+    pub(crate) fn write_bytes(&self, out: &mut Vec<u8>, bytes: &[u8]) {
+        put_bytes(out, self.prefix, bytes);
+    }
+}
+
+/// One kind of element of a length-prefixed list, with the list's wire rule
+/// declared once here instead of at every place the list is read or written
+/// (the idea of rustls's `TlsListElement`).
+///
+/// `Item` is the value a list holds; it is `Self` for the wire types, and a
+/// plain type (such as `Vec<u8>`) when `Self` is a marker that names one
+/// kind of opaque element (an ALPN name, a certificate).
+pub(crate) trait ListElement {
+    /// The decoded value of one element.
+    type Item;
+    /// The rule of the list as a whole: prefix width, whether it may be empty,
+    /// and the name of its [`Error::Decode`].
+    const LIST: VecRule;
+    /// The encoded size of every element when they all have the same one: a
+    /// list whose length is not a multiple of it is refused with the list's
+    /// error.
+    const FIXED_SIZE: Option<usize> = None;
+
+    /// Decodes one element.
+    fn read(r: &mut Reader<'_>) -> Result<Self::Item, Error>;
+
+    /// Appends one element.
+    fn write(item: &Self::Item, out: &mut Vec<u8>);
+}
+
+/// Decodes a list of `T` by `T`'s rule; every element must decode and the
+/// list's body must be read to its end.
+pub(crate) fn read_list<T: ListElement>(r: &mut Reader<'_>) -> Result<Vec<T::Item>, Error> {
+    let mut body = T::LIST.body(r)?;
+    let mut out = Vec::new();
+    if let Some(size) = T::FIXED_SIZE {
+        let len = body.rest().len();
+        if len.checked_rem(size) != Some(0) {
+            return Err(T::LIST.error());
+        }
+        out.reserve(len.checked_div(size).unwrap_or(0));
+    }
+    while !body.is_empty() {
+        out.push(T::read(&mut body)?);
+    }
+    Ok(out)
+}
+
+/// Appends a list of `T` by `T`'s rule.
+pub(crate) fn write_list<T: ListElement>(out: &mut Vec<u8>, items: &[T::Item]) {
+    T::LIST.write_with(out, |out| {
+        for item in items {
+            T::write(item, out);
+        }
+    });
 }
 
 #[cfg(test)]
