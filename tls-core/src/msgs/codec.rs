@@ -276,6 +276,123 @@ pub(crate) fn write_list<T: ListElement>(out: &mut Vec<u8>, items: &[T::Item]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec;
+    use proptest::prelude::*;
+
+    /// Two-byte elements in a non-empty u16-prefixed list.
+    struct Pair;
+
+    impl ListElement for Pair {
+        type Item = u16;
+        const LIST: VecRule = VecRule::non_empty(LenPrefix::U16, "pairs");
+        const FIXED_SIZE: Option<usize> = Some(2);
+
+        fn read(r: &mut Reader<'_>) -> Result<u16, Error> {
+            r.u16("pair")
+        }
+
+        fn write(item: &u16, out: &mut Vec<u8>) {
+            put_u16(out, *item)
+        }
+    }
+
+    /// Non-empty u8-prefixed names in a u24-prefixed list that may be empty.
+    struct Name;
+
+    impl Name {
+        const NAME: VecRule = VecRule::non_empty(LenPrefix::U8, "name");
+    }
+
+    impl ListElement for Name {
+        type Item = Vec<u8>;
+        const LIST: VecRule = VecRule::new(LenPrefix::U24, "names");
+
+        fn read(r: &mut Reader<'_>) -> Result<Vec<u8>, Error> {
+            Self::NAME.read_bytes(r)
+        }
+
+        fn write(item: &Vec<u8>, out: &mut Vec<u8>) {
+            Self::NAME.write_bytes(out, item)
+        }
+    }
+
+    fn pairs(bytes: &[u8]) -> Result<Vec<u16>, Error> {
+        let mut r = Reader::new(bytes);
+        let list = read_list::<Pair>(&mut r)?;
+        r.finish("after pairs")?;
+        Ok(list)
+    }
+
+    fn names(bytes: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+        let mut r = Reader::new(bytes);
+        let list = read_list::<Name>(&mut r)?;
+        r.finish("after names")?;
+        Ok(list)
+    }
+
+    #[test]
+    fn list_rules_come_from_the_element_type() {
+        assert_eq!(pairs(&[0, 4, 0, 1, 0xbe, 0xef]), Ok(vec![1, 0xbeef]));
+        // Empty where the rule refuses it, and where it allows it.
+        assert_eq!(pairs(&[0, 0]), Err(Error::Decode("pairs")));
+        assert_eq!(names(&[0, 0, 0]), Ok(vec![]));
+        // A length that is not a multiple of the element size.
+        assert_eq!(pairs(&[0, 3, 0, 1, 2]), Err(Error::Decode("pairs")));
+        // A prefix longer than the input, or cut short.
+        assert_eq!(pairs(&[0, 4, 0, 1]), Err(Error::Decode("pairs")));
+        assert_eq!(pairs(&[0]), Err(Error::Decode("pairs")));
+        assert_eq!(names(&[0, 0, 3, 1, b'a']), Err(Error::Decode("names")));
+        // Bytes inside the list that do not make a whole element.
+        assert_eq!(names(&[0, 0, 3, 1, b'a', 5]), Err(Error::Decode("name")));
+        // An element that breaks its own rule.
+        assert_eq!(names(&[0, 0, 1, 0]), Err(Error::Decode("name")));
+        // Bytes after the list are the caller's to refuse.
+        assert_eq!(pairs(&[0, 2, 0, 1, 9]), Err(Error::Decode("after pairs")));
+    }
+
+    #[test]
+    fn vector_floors_are_checked() {
+        let rule = VecRule::at_least(LenPrefix::U8, 3, "three");
+        assert_eq!(
+            rule.read_bytes(&mut Reader::new(&[2, 1, 2])),
+            Err(Error::Decode("three"))
+        );
+        assert_eq!(
+            rule.read_bytes(&mut Reader::new(&[3, 1, 2, 3])),
+            Ok(vec![1, 2, 3])
+        );
+        let mut out = Vec::new();
+        rule.write_bytes(&mut out, b"abc");
+        assert_eq!(out, [3, b'a', b'b', b'c']);
+    }
+
+    proptest! {
+        #[test]
+        fn lists_round_trip(
+            v in prop::collection::vec(any::<u16>(), 1..64),
+            n in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..8), 0..16),
+        ) {
+            let mut out = Vec::new();
+            write_list::<Pair>(&mut out, &v);
+            write_list::<Name>(&mut out, &n);
+            let mut r = Reader::new(&out);
+            prop_assert_eq!(read_list::<Pair>(&mut r).unwrap(), v);
+            prop_assert_eq!(read_list::<Name>(&mut r).unwrap(), n);
+            prop_assert!(r.is_empty());
+        }
+
+        /// Whatever a list decoder accepts re-encodes to the bytes it read.
+        #[test]
+        fn accepted_lists_re_encode(bytes in prop::collection::vec(any::<u8>(), 0..40)) {
+            let mut r = Reader::new(&bytes);
+            if let Ok(list) = read_list::<Name>(&mut r) {
+                let used = bytes.len() - r.rest().len();
+                let mut out = Vec::new();
+                write_list::<Name>(&mut out, &list);
+                prop_assert_eq!(&out[..], &bytes[..used]);
+            }
+        }
+    }
 
     #[test]
     fn reader_rejects_lengths_past_the_end() {
