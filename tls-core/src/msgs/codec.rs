@@ -1,5 +1,10 @@
 //! Reading and writing the TLS presentation language: integers and
 //! length-prefixed vectors, every length checked.
+//!
+//! A vector's rule (`VecRule`: prefix width, floor, error name) and a
+//! list's rule (`ListElement`, on the element type) are each declared once,
+//! next to the type or field they describe; `read_list` and `write_list`
+//! apply them, so no decoder restates a width or an emptiness check.
 
 use alloc::vec::Vec;
 

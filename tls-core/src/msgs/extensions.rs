@@ -56,6 +56,7 @@ const PSK_KEY_EXCHANGE_MODES: VecRule = VecRule::non_empty(LenPrefix::U8, "psk_k
 pub(crate) struct ProtocolName;
 
 impl ProtocolName {
+    /// One name's rule.
     pub(crate) const NAME: VecRule = VecRule::non_empty(LenPrefix::U8, "alpn name");
 }
 
@@ -78,6 +79,7 @@ impl ListElement for ProtocolName {
 pub(crate) struct DistinguishedName;
 
 impl DistinguishedName {
+    /// One name's rule.
     const NAME: VecRule = VecRule::non_empty(LenPrefix::U16, "certificate_authorities");
 }
 
@@ -131,7 +133,7 @@ pub(crate) fn decode_entries<T: ExtensionBody>(mut block: Reader<'_>) -> Result<
         let typ = block.u16("extension type")?;
         let mut body = EXTENSION_DATA.body(&mut block)?;
         let ext = T::read(typ, &mut body)?;
-        body.finish("extension data")?;
+        body.finish(EXTENSION_DATA.what())?;
         types.push(typ);
         out.push(ext);
     }
