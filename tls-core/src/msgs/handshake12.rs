@@ -316,6 +316,42 @@ mod tests {
     }
 
     #[test]
+    fn certificate_verify_and_finished_decode_alike_in_both_versions() {
+        let cv = [0x08, 0x07, 0, 2, 0xaa, 0xbb];
+        let expected = CertificateVerify {
+            scheme: SignatureScheme::Ed25519,
+            signature: vec![0xaa, 0xbb],
+        };
+        assert_eq!(
+            Message12::decode(HandshakeType::CertificateVerify, &cv),
+            Ok(Message12::CertificateVerify(expected.clone()))
+        );
+        assert_eq!(
+            HandshakeMessage::decode(HandshakeType::CertificateVerify, &cv),
+            Ok(HandshakeMessage::CertificateVerify(expected))
+        );
+        for bad in [&cv[..5], &[0x08, 0x07, 0, 2, 0xaa, 0xbb, 0][..]] {
+            let e12 = Message12::decode(HandshakeType::CertificateVerify, bad).unwrap_err();
+            let e13 = HandshakeMessage::decode(HandshakeType::CertificateVerify, bad).unwrap_err();
+            assert_eq!(e12, e13);
+            assert!(matches!(e12, Error::Decode(_)));
+        }
+        let fin = [7u8; 12];
+        assert_eq!(
+            Message12::decode(HandshakeType::Finished, &fin),
+            Ok(Message12::Finished(Finished {
+                verify_data: fin.to_vec()
+            }))
+        );
+        assert_eq!(
+            HandshakeMessage::decode(HandshakeType::Finished, &fin),
+            Ok(HandshakeMessage::Finished(Finished {
+                verify_data: fin.to_vec()
+            }))
+        );
+    }
+
+    #[test]
     fn empty_messages_and_refusals() {
         assert_eq!(
             Message12::decode(HandshakeType::ServerHelloDone, &[]),
