@@ -8,8 +8,9 @@ use zeroize::Zeroizing;
 
 use crate::config::UnixTime;
 use crate::crypto::Secret;
-use crate::msgs::codec::{put_bytes, put_u16, put_u32, put_vec, LenPrefix, Reader};
+use crate::msgs::codec::{put_bytes, put_u16, put_u32, read_list, write_list, LenPrefix, Reader};
 use crate::msgs::enums::{CipherSuite, NamedGroup};
+use crate::msgs::handshake::Asn1Cert;
 
 /// What a server remembers about a TLS 1.2 session (always one that used
 /// the extended master secret: others are never made resumable).
@@ -38,11 +39,7 @@ impl ServerSession12 {
         put_bytes(&mut out, LenPrefix::U8, &self.master);
         out.extend_from_slice(&self.issued_at.to_be_bytes());
         put_u32(&mut out, self.lifetime);
-        put_vec(&mut out, LenPrefix::U24, |out| {
-            for cert in &self.client_certificates {
-                put_bytes(out, LenPrefix::U24, cert);
-            }
-        });
+        write_list::<Asn1Cert>(&mut out, &self.client_certificates);
         out
     }
 
@@ -57,11 +54,7 @@ impl ServerSession12 {
         let master = Zeroizing::new(r.vec_u8("master").ok()?.rest().to_vec());
         let issued_at = u64::from_be_bytes(r.array("issued").ok()?);
         let lifetime = r.u32("lifetime").ok()?;
-        let mut certs = r.vec_u24("certs").ok()?;
-        let mut client_certificates = Vec::new();
-        while !certs.is_empty() {
-            client_certificates.push(certs.vec_u24("cert").ok()?.rest().to_vec());
-        }
+        let client_certificates = read_list::<Asn1Cert>(&mut r).ok()?;
         r.finish("session").ok()?;
         (master.len() == crate::crypto::tls12::MASTER_SECRET_LEN).then_some(ServerSession12 {
             suite,

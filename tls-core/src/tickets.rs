@@ -11,8 +11,9 @@ use crate::config::UnixTime;
 use crate::crypto::Secret;
 #[cfg(feature = "std")]
 use crate::error::Error;
-use crate::msgs::codec::{put_bytes, put_u16, put_u32, LenPrefix, Reader};
+use crate::msgs::codec::{put_bytes, put_u16, put_u32, read_list, write_list, LenPrefix, Reader};
 use crate::msgs::enums::CipherSuite;
+use crate::msgs::handshake::Asn1Cert;
 
 /// Encrypts and decrypts the tickets a server issues. Implementations must
 /// authenticate the ticket: a forged or altered ticket decrypts to `None`.
@@ -48,11 +49,7 @@ impl ServerSession {
         out.extend_from_slice(&self.issued_at.to_be_bytes());
         put_u32(&mut out, self.age_add);
         put_u32(&mut out, self.lifetime);
-        crate::msgs::codec::put_vec(&mut out, LenPrefix::U24, |out| {
-            for cert in &self.client_certificates {
-                put_bytes(out, LenPrefix::U24, cert);
-            }
-        });
+        write_list::<Asn1Cert>(&mut out, &self.client_certificates);
         out
     }
 
@@ -67,11 +64,7 @@ impl ServerSession {
         let issued_at = u64::from_be_bytes(r.array("issued").ok()?);
         let age_add = r.u32("age_add").ok()?;
         let lifetime = r.u32("lifetime").ok()?;
-        let mut certs = r.vec_u24("certs").ok()?;
-        let mut client_certificates = Vec::new();
-        while !certs.is_empty() {
-            client_certificates.push(certs.vec_u24("cert").ok()?.rest().to_vec());
-        }
+        let client_certificates = read_list::<Asn1Cert>(&mut r).ok()?;
         r.finish("session").ok()?;
         Some(ServerSession {
             suite,

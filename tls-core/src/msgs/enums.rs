@@ -1,5 +1,10 @@
 //! Wire enumerations. Unknown values are kept as `Unknown(..)`, never rejected here.
 
+use alloc::vec::Vec;
+
+use crate::error::Error;
+use crate::msgs::codec::{put_u16, LenPrefix, ListElement, Reader, VecRule};
+
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident : $repr:ty { $($(#[$vdoc:meta])* $variant:ident = $value:expr,)* }) => {
         $(#[$doc])*
@@ -299,6 +304,50 @@ wire_enum! {
         /// renegotiation_info (TLS 1.2)
         RenegotiationInfo = 0xff01,
     }
+}
+
+/// Declares the list rule of a two-byte wire enum: every element is two bytes,
+/// so a list of odd length is refused with the list's error.
+macro_rules! u16_list_element {
+    ($(#[$doc:meta])* $name:ident: $rule:expr) => {
+        $(#[$doc])*
+        impl ListElement for $name {
+            type Item = Self;
+            const LIST: VecRule = $rule;
+            const FIXED_SIZE: Option<usize> = Some(2);
+
+            fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+                Ok($name::from_wire(r.u16(Self::LIST.what())?))
+            }
+
+            fn write(item: &Self, out: &mut Vec<u8>) {
+                put_u16(out, item.to_wire());
+            }
+        }
+    };
+}
+
+u16_list_element! {
+    /// `CipherSuite cipher_suites<2..2^16-2>` (RFC 8446 §4.1.2).
+    CipherSuite: VecRule::non_empty(LenPrefix::U16, "cipher_suites")
+}
+
+u16_list_element! {
+    /// `NamedGroup named_group_list<2..2^16-1>` (RFC 8446 §4.2.7).
+    NamedGroup: VecRule::non_empty(LenPrefix::U16, "supported_groups")
+}
+
+u16_list_element! {
+    /// `SignatureScheme supported_signature_algorithms<2..2^16-2>` (RFC 8446
+    /// §4.2.3, RFC 5246 §7.4.4): signature_algorithms,
+    /// signature_algorithms_cert and the TLS 1.2 CertificateRequest.
+    SignatureScheme: VecRule::non_empty(LenPrefix::U16, "signature_algorithms")
+}
+
+u16_list_element! {
+    /// `ProtocolVersion versions<2..254>` in a ClientHello's
+    /// supported_versions (RFC 8446 §4.2.1).
+    ProtocolVersion: VecRule::non_empty(LenPrefix::U8, "supported_versions")
 }
 
 #[cfg(test)]

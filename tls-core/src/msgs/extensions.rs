@@ -14,7 +14,9 @@
 use alloc::vec::Vec;
 
 use crate::error::Error;
-use crate::msgs::codec::{put_bytes, put_u16, put_u32, put_vec, LenPrefix, Reader};
+use crate::msgs::codec::{
+    put_u16, put_u32, read_list, write_list, LenPrefix, ListElement, Reader, VecRule,
+};
 use crate::msgs::enums::{ExtensionType, NamedGroup, ProtocolVersion, SignatureScheme};
 
 pub use crate::msgs::server_ext::{
@@ -22,102 +24,76 @@ pub use crate::msgs::server_ext::{
 };
 
 // ---------------------------------------------------------------------------
-// Shared wire helpers
+// Shared wire rules
 // ---------------------------------------------------------------------------
 
-/// A length-prefixed vector as a sub-reader.
-pub(crate) fn vec_of<'a>(
-    r: &mut Reader<'a>,
-    prefix: LenPrefix,
-    what: &'static str,
-) -> Result<Reader<'a>, Error> {
-    match prefix {
-        LenPrefix::U8 => r.vec_u8(what),
-        LenPrefix::U16 => r.vec_u16(what),
-        LenPrefix::U24 => r.vec_u24(what),
+/// An extension block: `Extension extensions<0..2^16-1>`.
+const EXTENSIONS: VecRule = VecRule::new(LenPrefix::U16, "extensions");
+
+/// One extension's body: `opaque extension_data<0..2^16-1>`.
+const EXTENSION_DATA: VecRule = VecRule::new(LenPrefix::U16, "extension data");
+
+/// `opaque cookie<1..2^16-1>` (ClientHello and HelloRetryRequest).
+pub(crate) const COOKIE: VecRule = VecRule::non_empty(LenPrefix::U16, "cookie");
+
+/// `opaque renegotiated_connection<0..255>` (RFC 5746 §3.2).
+pub(crate) const RENEGOTIATION_INFO: VecRule = VecRule::new(LenPrefix::U8, "renegotiation_info");
+
+/// `ECPointFormat ec_point_format_list<1..2^8-1>` (RFC 8422 §5.1.2), kept raw.
+pub(crate) const EC_POINT_FORMATS: VecRule = VecRule::non_empty(LenPrefix::U8, "ec_point_formats");
+
+/// The one-entry `ServerName server_name_list<1..2^16-1>` we accept.
+const SERVER_NAME_LIST: VecRule = VecRule::non_empty(LenPrefix::U16, "server_name list");
+
+/// `opaque HostName<1..2^16-1>` (RFC 6066 §3).
+const HOST_NAME: VecRule = VecRule::non_empty(LenPrefix::U16, "server_name host_name");
+
+/// `PskKeyExchangeMode ke_modes<1..255>` (RFC 8446 §4.2.9), kept raw.
+const PSK_KEY_EXCHANGE_MODES: VecRule = VecRule::non_empty(LenPrefix::U8, "psk_key_exchange_modes");
+
+/// An element of an ALPN `ProtocolNameList protocol_name_list<2..2^16-1>`:
+/// `opaque ProtocolName<1..2^8-1>` (RFC 7301 §3.1).
+pub(crate) struct ProtocolName;
+
+impl ProtocolName {
+    /// One name's rule.
+    pub(crate) const NAME: VecRule = VecRule::non_empty(LenPrefix::U8, "alpn name");
+}
+
+impl ListElement for ProtocolName {
+    type Item = Vec<u8>;
+    const LIST: VecRule = VecRule::non_empty(LenPrefix::U16, "alpn list");
+
+    fn read(r: &mut Reader<'_>) -> Result<Vec<u8>, Error> {
+        Self::NAME.read_bytes(r)
+    }
+
+    fn write(item: &Vec<u8>, out: &mut Vec<u8>) {
+        Self::NAME.write_bytes(out, item)
     }
 }
 
-/// A length-prefixed vector that must hold at least one byte.
-pub(crate) fn nonempty_vec<'a>(
-    r: &mut Reader<'a>,
-    prefix: LenPrefix,
-    what: &'static str,
-) -> Result<Reader<'a>, Error> {
-    let v = vec_of(r, prefix, what)?;
-    if v.is_empty() {
-        return Err(Error::Decode(what));
+/// An element of TLS 1.3's `DistinguishedName authorities<3..2^16-1>`:
+/// `opaque DistinguishedName<1..2^16-1>` (RFC 8446 §4.2.4). The TLS 1.2
+/// CertificateRequest also allows an empty list and says so where it reads one.
+pub(crate) struct DistinguishedName;
+
+impl DistinguishedName {
+    /// One name's rule.
+    const NAME: VecRule = VecRule::non_empty(LenPrefix::U16, "certificate_authorities");
+}
+
+impl ListElement for DistinguishedName {
+    type Item = Vec<u8>;
+    const LIST: VecRule = VecRule::non_empty(LenPrefix::U16, "certificate_authorities");
+
+    fn read(r: &mut Reader<'_>) -> Result<Vec<u8>, Error> {
+        Self::NAME.read_bytes(r)
     }
-    Ok(v)
-}
 
-/// A length-prefixed opaque value, copied out.
-pub(crate) fn bytes_of(
-    r: &mut Reader<'_>,
-    prefix: LenPrefix,
-    what: &'static str,
-) -> Result<Vec<u8>, Error> {
-    Ok(vec_of(r, prefix, what)?.rest().to_vec())
-}
-
-/// A length-prefixed opaque value of at least one byte, copied out.
-pub(crate) fn nonempty_bytes(
-    r: &mut Reader<'_>,
-    prefix: LenPrefix,
-    what: &'static str,
-) -> Result<Vec<u8>, Error> {
-    Ok(nonempty_vec(r, prefix, what)?.rest().to_vec())
-}
-
-/// A non-empty, length-prefixed list of `u16` values, each mapped by `f`.
-/// An odd byte length is a decode error.
-pub(crate) fn u16_list<T>(
-    r: &mut Reader<'_>,
-    prefix: LenPrefix,
-    what: &'static str,
-    f: impl Fn(u16) -> T,
-) -> Result<Vec<T>, Error> {
-    let mut l = nonempty_vec(r, prefix, what)?;
-    if l.rest().len() % 2 != 0 {
-        return Err(Error::Decode(what));
+    fn write(item: &Vec<u8>, out: &mut Vec<u8>) {
+        Self::NAME.write_bytes(out, item)
     }
-    let mut out = Vec::with_capacity(l.rest().len() / 2);
-    while !l.is_empty() {
-        out.push(f(l.u16(what)?));
-    }
-    Ok(out)
-}
-
-/// Appends a length-prefixed list of `u16` values.
-pub(crate) fn put_u16_list(
-    out: &mut Vec<u8>,
-    prefix: LenPrefix,
-    items: impl IntoIterator<Item = u16>,
-) {
-    put_vec(out, prefix, |out| {
-        for v in items {
-            put_u16(out, v);
-        }
-    });
-}
-
-/// A non-empty u16-prefixed list of non-empty u16-prefixed opaque values
-/// (certificate_authorities).
-pub(crate) fn dn_list(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<Vec<u8>>, Error> {
-    let mut l = nonempty_vec(r, LenPrefix::U16, what)?;
-    let mut out = Vec::new();
-    while !l.is_empty() {
-        out.push(nonempty_bytes(&mut l, LenPrefix::U16, what)?);
-    }
-    Ok(out)
-}
-
-pub(crate) fn put_dn_list(out: &mut Vec<u8>, dns: &[Vec<u8>]) {
-    put_vec(out, LenPrefix::U16, |out| {
-        for dn in dns {
-            put_bytes(out, LenPrefix::U16, dn);
-        }
-    });
 }
 
 /// A record_size_limit value (RFC 8449): at least 64.
@@ -155,9 +131,9 @@ pub(crate) fn decode_entries<T: ExtensionBody>(mut block: Reader<'_>) -> Result<
     let mut types = Vec::new();
     while !block.is_empty() {
         let typ = block.u16("extension type")?;
-        let mut body = block.vec_u16("extension data")?;
+        let mut body = EXTENSION_DATA.body(&mut block)?;
         let ext = T::read(typ, &mut body)?;
-        body.finish("extension data")?;
+        body.finish(EXTENSION_DATA.what())?;
         types.push(typ);
         out.push(ext);
     }
@@ -169,20 +145,30 @@ pub(crate) fn decode_entries<T: ExtensionBody>(mut block: Reader<'_>) -> Result<
 
 /// Decodes a u16-prefixed extension block.
 pub(crate) fn decode_block<T: ExtensionBody>(r: &mut Reader<'_>) -> Result<Vec<T>, Error> {
-    decode_entries(r.vec_u16("extensions")?)
+    decode_entries(EXTENSIONS.body(r)?)
 }
 
 /// Appends the entries of an extension block without the block's prefix.
 pub(crate) fn encode_entries<T: ExtensionBody>(list: &[T], out: &mut Vec<u8>) {
     for ext in list {
         put_u16(out, ext.wire_type());
-        put_vec(out, LenPrefix::U16, |out| ext.write(out));
+        EXTENSION_DATA.write_with(out, |out| ext.write(out));
     }
 }
 
 /// Appends a u16-prefixed extension block.
 pub(crate) fn encode_block<T: ExtensionBody>(list: &[T], out: &mut Vec<u8>) {
-    put_vec(out, LenPrefix::U16, |out| encode_entries(list, out));
+    EXTENSIONS.write_with(out, |out| encode_entries(list, out));
+}
+
+/// Appends a u16-prefixed block of extensions kept raw (a CertificateEntry's).
+pub(crate) fn encode_raw_block(list: &[UnknownExtension], out: &mut Vec<u8>) {
+    EXTENSIONS.write_with(out, |out| {
+        for ext in list {
+            put_u16(out, ext.typ);
+            EXTENSION_DATA.write_bytes(out, &ext.data);
+        }
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -200,9 +186,8 @@ pub struct UnknownExtension {
 
 impl UnknownExtension {
     pub(crate) fn read(typ: u16, body: &mut Reader<'_>) -> Self {
-        let data = body.rest().to_vec();
         // Consume the body so the caller's `finish` succeeds.
-        let _ = body.take(data.len(), "extension data");
+        let data = body.take_rest().to_vec();
         UnknownExtension { typ, data }
     }
 }
@@ -216,20 +201,29 @@ pub struct KeyShareEntry {
     pub key_exchange: Vec<u8>,
 }
 
-impl KeyShareEntry {
-    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+/// `KeyShareEntry client_shares<0..2^16-1>` (RFC 8446 §4.2.8); an entry's
+/// `opaque key_exchange<1..2^16-1>`.
+impl ListElement for KeyShareEntry {
+    type Item = Self;
+    const LIST: VecRule = VecRule::new(LenPrefix::U16, "key_share list");
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
         let group = NamedGroup::from_wire(r.u16("key_share group")?);
-        let key_exchange = nonempty_bytes(r, LenPrefix::U16, "key_share key_exchange")?;
+        let key_exchange = Self::KEY_EXCHANGE.read_bytes(r)?;
         Ok(KeyShareEntry {
             group,
             key_exchange,
         })
     }
 
-    pub(crate) fn write(&self, out: &mut Vec<u8>) {
-        put_u16(out, self.group.to_wire());
-        put_bytes(out, LenPrefix::U16, &self.key_exchange);
+    fn write(item: &Self, out: &mut Vec<u8>) {
+        put_u16(out, item.group.to_wire());
+        Self::KEY_EXCHANGE.write_bytes(out, &item.key_exchange);
     }
+}
+
+impl KeyShareEntry {
+    const KEY_EXCHANGE: VecRule = VecRule::non_empty(LenPrefix::U16, "key_share key_exchange");
 }
 
 /// One PSK identity offered by the client (RFC 8446 §4.2.11).
@@ -250,27 +244,56 @@ pub struct OfferedPsks {
     pub binders: Vec<Vec<u8>>,
 }
 
+/// `PskIdentity identities<7..2^16-1>` (RFC 8446 §4.2.11); an identity's
+/// `opaque identity<1..2^16-1>`.
+impl ListElement for PskIdentity {
+    type Item = Self;
+    const LIST: VecRule = VecRule::non_empty(LenPrefix::U16, "psk identities");
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let identity = Self::IDENTITY.read_bytes(r)?;
+        let obfuscated_ticket_age = r.u32("psk ticket age")?;
+        Ok(PskIdentity {
+            identity,
+            obfuscated_ticket_age,
+        })
+    }
+
+    fn write(item: &Self, out: &mut Vec<u8>) {
+        Self::IDENTITY.write_bytes(out, &item.identity);
+        put_u32(out, item.obfuscated_ticket_age);
+    }
+}
+
+impl PskIdentity {
+    const IDENTITY: VecRule = VecRule::non_empty(LenPrefix::U16, "psk identity");
+}
+
+/// An element of `PskBinderEntry binders<33..2^16-1>`: `opaque
+/// PskBinderEntry<32..255>` (RFC 8446 §4.2.11).
+struct PskBinder;
+
+impl PskBinder {
+    const BINDER: VecRule = VecRule::at_least(LenPrefix::U8, 32, "psk binder");
+}
+
+impl ListElement for PskBinder {
+    type Item = Vec<u8>;
+    const LIST: VecRule = VecRule::non_empty(LenPrefix::U16, "psk binders");
+
+    fn read(r: &mut Reader<'_>) -> Result<Vec<u8>, Error> {
+        Self::BINDER.read_bytes(r)
+    }
+
+    fn write(item: &Vec<u8>, out: &mut Vec<u8>) {
+        Self::BINDER.write_bytes(out, item)
+    }
+}
+
 impl OfferedPsks {
     fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
-        let mut ids = nonempty_vec(r, LenPrefix::U16, "psk identities")?;
-        let mut identities = Vec::new();
-        while !ids.is_empty() {
-            let identity = nonempty_bytes(&mut ids, LenPrefix::U16, "psk identity")?;
-            let obfuscated_ticket_age = ids.u32("psk ticket age")?;
-            identities.push(PskIdentity {
-                identity,
-                obfuscated_ticket_age,
-            });
-        }
-        let mut bs = nonempty_vec(r, LenPrefix::U16, "psk binders")?;
-        let mut binders = Vec::new();
-        while !bs.is_empty() {
-            let b = bytes_of(&mut bs, LenPrefix::U8, "psk binder")?;
-            if b.len() < 32 {
-                return Err(Error::Decode("psk binder"));
-            }
-            binders.push(b);
-        }
+        let identities = read_list::<PskIdentity>(r)?;
+        let binders = read_list::<PskBinder>(r)?;
         if binders.len() != identities.len() {
             return Err(Error::IllegalParameter("psk binder count"));
         }
@@ -281,21 +304,12 @@ impl OfferedPsks {
     }
 
     fn write(&self, out: &mut Vec<u8>) {
-        put_vec(out, LenPrefix::U16, |out| {
-            for id in &self.identities {
-                put_bytes(out, LenPrefix::U16, &id.identity);
-                put_u32(out, id.obfuscated_ticket_age);
-            }
-        });
+        write_list::<PskIdentity>(out, &self.identities);
         self.write_binders(out);
     }
 
     fn write_binders(&self, out: &mut Vec<u8>) {
-        put_vec(out, LenPrefix::U16, |out| {
-            for b in &self.binders {
-                put_bytes(out, LenPrefix::U8, b);
-            }
-        });
+        write_list::<PskBinder>(out, &self.binders);
     }
 
     /// The encoded length of the binders list, its 2-byte prefix included.
@@ -395,74 +409,39 @@ impl ExtensionBody for ClientExtension {
         use ExtensionType as E;
         Ok(match ExtensionType::from_wire(typ) {
             E::ServerName => {
-                let mut list = nonempty_vec(r, LenPrefix::U16, "server_name list")?;
+                let mut list = SERVER_NAME_LIST.body(r)?;
                 if list.u8("server_name type")? != 0 {
                     return Err(Error::Decode("server_name type"));
                 }
-                let name = nonempty_bytes(&mut list, LenPrefix::U16, "server_name host_name")?;
-                list.finish("server_name list")?;
+                let name = HOST_NAME.read_bytes(&mut list)?;
+                list.finish(SERVER_NAME_LIST.what())?;
                 C::ServerName(name)
             }
-            E::SupportedGroups => C::SupportedGroups(u16_list(
-                r,
-                LenPrefix::U16,
-                "supported_groups",
-                NamedGroup::from_wire,
-            )?),
-            E::SignatureAlgorithms => C::SignatureAlgorithms(u16_list(
-                r,
-                LenPrefix::U16,
-                "signature_algorithms",
-                SignatureScheme::from_wire,
-            )?),
-            E::SignatureAlgorithmsCert => C::SignatureAlgorithmsCert(u16_list(
-                r,
-                LenPrefix::U16,
-                "signature_algorithms_cert",
-                SignatureScheme::from_wire,
-            )?),
-            E::Alpn => {
-                let mut list = nonempty_vec(r, LenPrefix::U16, "alpn list")?;
-                let mut names = Vec::new();
-                while !list.is_empty() {
-                    names.push(nonempty_bytes(&mut list, LenPrefix::U8, "alpn name")?);
-                }
-                C::Alpn(names)
+            E::SupportedGroups => C::SupportedGroups(read_list::<NamedGroup>(r)?),
+            E::SignatureAlgorithms => C::SignatureAlgorithms(read_list::<SignatureScheme>(r)?),
+            E::SignatureAlgorithmsCert => {
+                C::SignatureAlgorithmsCert(read_list::<SignatureScheme>(r)?)
             }
-            E::SupportedVersions => C::SupportedVersions(u16_list(
-                r,
-                LenPrefix::U8,
-                "supported_versions",
-                ProtocolVersion::from_wire,
-            )?),
+            E::Alpn => C::Alpn(read_list::<ProtocolName>(r)?),
+            E::SupportedVersions => C::SupportedVersions(read_list::<ProtocolVersion>(r)?),
             E::KeyShare => {
-                let mut list = r.vec_u16("key_share list")?;
-                let mut shares = Vec::new();
-                while !list.is_empty() {
-                    shares.push(KeyShareEntry::read(&mut list)?);
-                }
+                let shares = read_list::<KeyShareEntry>(r)?;
                 if has_duplicates(shares.iter().map(|s| s.group.to_wire()).collect()) {
                     return Err(Error::IllegalParameter("duplicate key_share group"));
                 }
                 C::KeyShare(shares)
             }
-            E::Cookie => C::Cookie(nonempty_bytes(r, LenPrefix::U16, "cookie")?),
-            E::PskKeyExchangeModes => {
-                C::PskKeyExchangeModes(nonempty_bytes(r, LenPrefix::U8, "psk_key_exchange_modes")?)
-            }
+            E::Cookie => C::Cookie(COOKIE.read_bytes(r)?),
+            E::PskKeyExchangeModes => C::PskKeyExchangeModes(PSK_KEY_EXCHANGE_MODES.read_bytes(r)?),
             E::PreSharedKey => C::PreSharedKey(OfferedPsks::read(r)?),
             E::EarlyData => C::EarlyData,
             E::PostHandshakeAuth => C::PostHandshakeAuth,
             E::CertificateAuthorities => {
-                C::CertificateAuthorities(dn_list(r, "certificate_authorities")?)
+                C::CertificateAuthorities(read_list::<DistinguishedName>(r)?)
             }
             E::ExtendedMasterSecret => C::ExtendedMasterSecret,
-            E::RenegotiationInfo => {
-                C::RenegotiationInfo(bytes_of(r, LenPrefix::U8, "renegotiation_info")?)
-            }
-            E::EcPointFormats => {
-                C::EcPointFormats(nonempty_bytes(r, LenPrefix::U8, "ec_point_formats")?)
-            }
+            E::RenegotiationInfo => C::RenegotiationInfo(RENEGOTIATION_INFO.read_bytes(r)?),
+            E::EcPointFormats => C::EcPointFormats(EC_POINT_FORMATS.read_bytes(r)?),
             E::SessionTicket => C::SessionTicket(UnknownExtension::read(typ, r).data),
             E::RecordSizeLimit => C::RecordSizeLimit(record_size_limit(r)?),
             E::StatusRequest => C::StatusRequest(UnknownExtension::read(typ, r).data),
@@ -510,36 +489,24 @@ impl ExtensionBody for ClientExtension {
     fn write(&self, out: &mut Vec<u8>) {
         use ClientExtension as C;
         match self {
-            C::ServerName(name) => put_vec(out, LenPrefix::U16, |out| {
+            C::ServerName(name) => SERVER_NAME_LIST.write_with(out, |out| {
                 out.push(0);
-                put_bytes(out, LenPrefix::U16, name);
+                HOST_NAME.write_bytes(out, name);
             }),
-            C::SupportedGroups(v) => {
-                put_u16_list(out, LenPrefix::U16, v.iter().map(|g| g.to_wire()))
-            }
+            C::SupportedGroups(v) => write_list::<NamedGroup>(out, v),
             C::SignatureAlgorithms(v) | C::SignatureAlgorithmsCert(v) => {
-                put_u16_list(out, LenPrefix::U16, v.iter().map(|s| s.to_wire()))
+                write_list::<SignatureScheme>(out, v)
             }
-            C::Alpn(names) => put_vec(out, LenPrefix::U16, |out| {
-                for n in names {
-                    put_bytes(out, LenPrefix::U8, n);
-                }
-            }),
-            C::SupportedVersions(v) => {
-                put_u16_list(out, LenPrefix::U8, v.iter().map(|p| p.to_wire()))
-            }
-            C::KeyShare(shares) => put_vec(out, LenPrefix::U16, |out| {
-                for s in shares {
-                    s.write(out);
-                }
-            }),
-            C::Cookie(c) => put_bytes(out, LenPrefix::U16, c),
-            C::PskKeyExchangeModes(m) => put_bytes(out, LenPrefix::U8, m),
+            C::Alpn(names) => write_list::<ProtocolName>(out, names),
+            C::SupportedVersions(v) => write_list::<ProtocolVersion>(out, v),
+            C::KeyShare(shares) => write_list::<KeyShareEntry>(out, shares),
+            C::Cookie(c) => COOKIE.write_bytes(out, c),
+            C::PskKeyExchangeModes(m) => PSK_KEY_EXCHANGE_MODES.write_bytes(out, m),
             C::PreSharedKey(psk) => psk.write(out),
             C::EarlyData | C::PostHandshakeAuth | C::ExtendedMasterSecret => {}
-            C::CertificateAuthorities(dns) => put_dn_list(out, dns),
-            C::RenegotiationInfo(v) => put_bytes(out, LenPrefix::U8, v),
-            C::EcPointFormats(v) => put_bytes(out, LenPrefix::U8, v),
+            C::CertificateAuthorities(dns) => write_list::<DistinguishedName>(out, dns),
+            C::RenegotiationInfo(v) => RENEGOTIATION_INFO.write_bytes(out, v),
+            C::EcPointFormats(v) => EC_POINT_FORMATS.write_bytes(out, v),
             C::SessionTicket(v) | C::StatusRequest(v) => out.extend_from_slice(v),
             C::RecordSizeLimit(v) => put_u16(out, *v),
             // A count past the u16 body limit cannot be encoded; it is capped.
@@ -552,6 +519,7 @@ impl ExtensionBody for ClientExtension {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::msgs::codec::{put_bytes, put_vec};
     use crate::msgs::strategies;
     use alloc::vec;
     use proptest::prelude::*;

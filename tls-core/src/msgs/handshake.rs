@@ -11,14 +11,15 @@
 use alloc::vec::Vec;
 
 use crate::error::Error;
-use crate::msgs::codec::{put_bytes, put_u16, put_u32, put_vec, LenPrefix, Reader};
+use crate::msgs::codec::{
+    put_u16, put_u32, read_list, write_list, LenPrefix, ListElement, Reader, VecRule,
+};
 use crate::msgs::enums::{
     CipherSuite, ExtensionType, HandshakeType, NamedGroup, ProtocolVersion, SignatureScheme,
 };
 use crate::msgs::extensions::{
-    bytes_of, decode_block, nonempty_bytes, nonempty_vec, u16_list, CertReqExtension,
-    ClientExtension, EncryptedExtension, HrrExtension, KeyShareEntry, OfferedPsks, ServerExtension,
-    TicketExtension, UnknownExtension,
+    decode_block, encode_raw_block, CertReqExtension, ClientExtension, EncryptedExtension,
+    HrrExtension, KeyShareEntry, OfferedPsks, ServerExtension, TicketExtension, UnknownExtension,
 };
 use crate::msgs::server_ext::CertEntryExtension;
 
@@ -75,14 +76,10 @@ impl HandshakeMessage {
             HandshakeType::CertificateRequest => {
                 M::CertificateRequest(CertificateRequest::read(&mut r)?)
             }
-            HandshakeType::CertificateVerify => M::CertificateVerify(CertificateVerify {
-                scheme: SignatureScheme::from_wire(r.u16("certificate_verify scheme")?),
-                signature: bytes_of(&mut r, LenPrefix::U16, "certificate_verify signature")?,
-            }),
-            HandshakeType::Finished => {
-                let verify_data = r.take(body.len(), "finished")?.to_vec();
-                M::Finished(Finished { verify_data })
+            HandshakeType::CertificateVerify => {
+                M::CertificateVerify(CertificateVerify::read(&mut r)?)
             }
+            HandshakeType::Finished => M::Finished(Finished::read(&mut r)),
             HandshakeType::KeyUpdate => M::KeyUpdate(match r.u8("key_update")? {
                 0 => KeyUpdateRequest::NotRequested,
                 1 => KeyUpdateRequest::Requested,
@@ -119,7 +116,7 @@ impl HandshakeMessage {
     pub fn encode(&self, out: &mut Vec<u8>) {
         use HandshakeMessage as M;
         out.push(self.typ().to_wire());
-        put_vec(out, LenPrefix::U24, |out| match self {
+        Self::BODY.write_with(out, |out| match self {
             M::ClientHello(m) => m.write(out),
             M::ServerHello(m) => m.write(out),
             M::HelloRetryRequest(m) => m.write(out),
@@ -128,14 +125,11 @@ impl HandshakeMessage {
             M::EncryptedExtensions(m) => EncryptedExtension::encode_list(&m.extensions, out),
             M::Certificate(m) => m.write(out),
             M::CertificateRequest(m) => {
-                put_bytes(out, LenPrefix::U8, &m.context);
+                REQUEST_CONTEXT.write_bytes(out, &m.context);
                 CertReqExtension::encode_list(&m.extensions, out);
             }
-            M::CertificateVerify(m) => {
-                put_u16(out, m.scheme.to_wire());
-                put_bytes(out, LenPrefix::U16, &m.signature);
-            }
-            M::Finished(m) => out.extend_from_slice(&m.verify_data),
+            M::CertificateVerify(m) => m.write(out),
+            M::Finished(m) => m.write(out),
             M::KeyUpdate(k) => out.push(match k {
                 KeyUpdateRequest::NotRequested => 0,
                 KeyUpdateRequest::Requested => 1,
@@ -149,11 +143,23 @@ impl HandshakeMessage {
         self.encode(&mut out);
         out
     }
+
+    /// A handshake message's body after its type: `uint24 length` and the
+    /// bytes (RFC 8446 §4). TLS 1.2 messages are framed the same way.
+    pub(crate) const BODY: VecRule = VecRule::new(LenPrefix::U24, "handshake message");
 }
+
+/// `opaque legacy_session_id<0..32>`: the prefix is read here, the bound of
+/// 32 by [`read_session_id`].
+const SESSION_ID: VecRule = VecRule::new(LenPrefix::U8, "legacy_session_id");
+
+/// `opaque certificate_request_context<0..2^8-1>` (Certificate and
+/// CertificateRequest).
+const REQUEST_CONTEXT: VecRule = VecRule::new(LenPrefix::U8, "certificate_request_context");
 
 /// A legacy_session_id (or its echo): 0..=32 bytes.
 fn read_session_id(r: &mut Reader<'_>) -> Result<Vec<u8>, Error> {
-    let id = bytes_of(r, LenPrefix::U8, "legacy_session_id")?;
+    let id = SESSION_ID.read_bytes(r)?;
     if id.len() > 32 {
         return Err(Error::Decode("legacy_session_id longer than 32 bytes"));
     }
@@ -215,10 +221,8 @@ impl ClientHello {
         let legacy_version = r.u16("client_hello legacy_version")?;
         let random = r.array("client_hello random")?;
         let session_id = read_session_id(r)?;
-        let cipher_suites = u16_list(r, LenPrefix::U16, "cipher_suites", CipherSuite::from_wire)?;
-        let compression_methods = nonempty_vec(r, LenPrefix::U8, "legacy_compression_methods")?
-            .rest()
-            .to_vec();
+        let cipher_suites = read_list::<CipherSuite>(r)?;
+        let compression_methods = Self::COMPRESSION_METHODS.read_bytes(r)?;
         let extensions = if r.is_empty() {
             Vec::new()
         } else {
@@ -237,17 +241,17 @@ impl ClientHello {
     fn write(&self, out: &mut Vec<u8>) {
         put_u16(out, self.legacy_version);
         out.extend_from_slice(&self.random);
-        put_bytes(out, LenPrefix::U8, &self.session_id);
-        put_vec(out, LenPrefix::U16, |out| {
-            for s in &self.cipher_suites {
-                put_u16(out, s.to_wire());
-            }
-        });
-        put_bytes(out, LenPrefix::U8, &self.compression_methods);
+        SESSION_ID.write_bytes(out, &self.session_id);
+        write_list::<CipherSuite>(out, &self.cipher_suites);
+        Self::COMPRESSION_METHODS.write_bytes(out, &self.compression_methods);
         if !self.extensions.is_empty() {
             ClientExtension::encode_list(&self.extensions, out);
         }
     }
+
+    /// `opaque legacy_compression_methods<1..2^8-1>`.
+    const COMPRESSION_METHODS: VecRule =
+        VecRule::non_empty(LenPrefix::U8, "legacy_compression_methods");
 
     /// True when an extension of type `typ` is present.
     pub fn has(&self, typ: ExtensionType) -> bool {
@@ -375,7 +379,7 @@ impl ServerHello {
     fn write(&self, out: &mut Vec<u8>) {
         put_u16(out, self.legacy_version);
         out.extend_from_slice(&self.random);
-        put_bytes(out, LenPrefix::U8, &self.session_id);
+        SESSION_ID.write_bytes(out, &self.session_id);
         put_u16(out, self.cipher_suite.to_wire());
         out.push(self.compression_method);
         if !self.extensions.is_empty() {
@@ -433,7 +437,7 @@ impl HelloRetryRequest {
     fn write(&self, out: &mut Vec<u8>) {
         put_u16(out, self.legacy_version);
         out.extend_from_slice(&HRR_RANDOM);
-        put_bytes(out, LenPrefix::U8, &self.session_id);
+        SESSION_ID.write_bytes(out, &self.session_id);
         put_u16(out, self.cipher_suite.to_wire());
         out.push(self.compression_method);
         HrrExtension::encode_list(&self.extensions, out);
@@ -519,33 +523,57 @@ pub struct CertificateEntry {
 
 impl CertificatePayload {
     fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
-        let context = bytes_of(r, LenPrefix::U8, "certificate_request_context")?;
-        let mut list = r.vec_u24("certificate_list")?;
-        let mut entries = Vec::new();
-        while !list.is_empty() {
-            let cert = nonempty_bytes(&mut list, LenPrefix::U24, "cert_data")?;
-            let extensions = decode_block::<CertEntryExtension>(&mut list)?
-                .into_iter()
-                .map(|e| e.0)
-                .collect();
-            entries.push(CertificateEntry { cert, extensions });
-        }
+        let context = REQUEST_CONTEXT.read_bytes(r)?;
+        let entries = read_list::<CertificateEntry>(r)?;
         Ok(CertificatePayload { context, entries })
     }
 
     fn write(&self, out: &mut Vec<u8>) {
-        put_bytes(out, LenPrefix::U8, &self.context);
-        put_vec(out, LenPrefix::U24, |out| {
-            for e in &self.entries {
-                put_bytes(out, LenPrefix::U24, &e.cert);
-                put_vec(out, LenPrefix::U16, |out| {
-                    for x in &e.extensions {
-                        put_u16(out, x.typ);
-                        put_bytes(out, LenPrefix::U16, &x.data);
-                    }
-                });
-            }
-        });
+        REQUEST_CONTEXT.write_bytes(out, &self.context);
+        write_list::<CertificateEntry>(out, &self.entries);
+    }
+}
+
+/// `CertificateEntry certificate_list<0..2^24-1>` (RFC 8446 §4.4.2): the
+/// entry's cert_data is an [`Asn1Cert`], then its extensions block.
+impl ListElement for CertificateEntry {
+    type Item = Self;
+    const LIST: VecRule = Asn1Cert::LIST;
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        let cert = Asn1Cert::read(r)?;
+        let extensions = decode_block::<CertEntryExtension>(r)?
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
+        Ok(CertificateEntry { cert, extensions })
+    }
+
+    fn write(item: &Self, out: &mut Vec<u8>) {
+        Asn1Cert::write(&item.cert, out);
+        encode_raw_block(&item.extensions, out);
+    }
+}
+
+/// An element of TLS 1.2's `ASN.1Cert certificate_list<0..2^24-1>`:
+/// `opaque ASN.1Cert<1..2^24-1>` (RFC 5246 §7.4.2), also TLS 1.3's cert_data
+/// and the chains kept in session tickets.
+pub(crate) struct Asn1Cert;
+
+impl Asn1Cert {
+    const CERT: VecRule = VecRule::non_empty(LenPrefix::U24, "cert_data");
+}
+
+impl ListElement for Asn1Cert {
+    type Item = Vec<u8>;
+    const LIST: VecRule = VecRule::new(LenPrefix::U24, "certificate_list");
+
+    fn read(r: &mut Reader<'_>) -> Result<Vec<u8>, Error> {
+        Self::CERT.read_bytes(r)
+    }
+
+    fn write(item: &Vec<u8>, out: &mut Vec<u8>) {
+        Self::CERT.write_bytes(out, item)
     }
 }
 
@@ -560,7 +588,7 @@ pub struct CertificateRequest {
 
 impl CertificateRequest {
     fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
-        let context = bytes_of(r, LenPrefix::U8, "certificate_request_context")?;
+        let context = REQUEST_CONTEXT.read_bytes(r)?;
         let extensions = CertReqExtension::decode_list(r)?;
         let req = CertificateRequest {
             context,
@@ -597,7 +625,8 @@ impl CertificateRequest {
     }
 }
 
-/// A CertificateVerify (RFC 8446 §4.4.3).
+/// A CertificateVerify (RFC 8446 §4.4.3; the TLS 1.2 message, RFC 5246
+/// §7.4.8, has the same form).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateVerify {
     /// The signature scheme.
@@ -606,12 +635,47 @@ pub struct CertificateVerify {
     pub signature: Vec<u8>,
 }
 
-/// A Finished message (RFC 8446 §4.4.4): its length is checked by the state
-/// machine against the hash length.
+impl CertificateVerify {
+    /// `opaque signature<0..2^16-1>`.
+    const SIGNATURE: VecRule = VecRule::new(LenPrefix::U16, "certificate_verify signature");
+
+    /// Decodes the body, for both TLS versions. The caller checks that the
+    /// body ends here.
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
+        Ok(CertificateVerify {
+            scheme: SignatureScheme::from_wire(r.u16("certificate_verify scheme")?),
+            signature: Self::SIGNATURE.read_bytes(r)?,
+        })
+    }
+
+    /// Appends the body.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        put_u16(out, self.scheme.to_wire());
+        Self::SIGNATURE.write_bytes(out, &self.signature);
+    }
+}
+
+/// A Finished message (RFC 8446 §4.4.4, RFC 5246 §7.4.9): its length is
+/// checked by the state machine against the hash length (TLS 1.3) or 12
+/// (TLS 1.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finished {
     /// The verify_data, the whole body.
     pub verify_data: Vec<u8>,
+}
+
+impl Finished {
+    /// Decodes the body, for both TLS versions: verify_data is all of it.
+    pub(crate) fn read(r: &mut Reader<'_>) -> Self {
+        Finished {
+            verify_data: r.take_rest().to_vec(),
+        }
+    }
+
+    /// Appends the body.
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.verify_data);
+    }
 }
 
 /// A NewSessionTicket (RFC 8446 §4.6.1).
@@ -634,8 +698,8 @@ impl NewSessionTicket {
         Ok(NewSessionTicket {
             lifetime: r.u32("ticket_lifetime")?,
             age_add: r.u32("ticket_age_add")?,
-            nonce: bytes_of(r, LenPrefix::U8, "ticket_nonce")?,
-            ticket: nonempty_bytes(r, LenPrefix::U16, "ticket")?,
+            nonce: Self::NONCE.read_bytes(r)?,
+            ticket: Self::TICKET.read_bytes(r)?,
             extensions: TicketExtension::decode_list(r)?,
         })
     }
@@ -643,10 +707,16 @@ impl NewSessionTicket {
     fn write(&self, out: &mut Vec<u8>) {
         put_u32(out, self.lifetime);
         put_u32(out, self.age_add);
-        put_bytes(out, LenPrefix::U8, &self.nonce);
-        put_bytes(out, LenPrefix::U16, &self.ticket);
+        Self::NONCE.write_bytes(out, &self.nonce);
+        Self::TICKET.write_bytes(out, &self.ticket);
         TicketExtension::encode_list(&self.extensions, out);
     }
+
+    /// `opaque ticket_nonce<0..255>`.
+    const NONCE: VecRule = VecRule::new(LenPrefix::U8, "ticket_nonce");
+
+    /// `opaque ticket<1..2^16-1>`.
+    const TICKET: VecRule = VecRule::non_empty(LenPrefix::U16, "ticket");
 
     /// The early_data max_early_data_size.
     pub fn max_early_data_size(&self) -> Option<u32> {
@@ -669,6 +739,7 @@ pub enum KeyUpdateRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::msgs::codec::put_bytes;
     use crate::msgs::strategies;
     use alloc::vec;
     use proptest::prelude::*;

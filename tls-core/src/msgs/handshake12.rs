@@ -6,13 +6,11 @@
 use alloc::vec::Vec;
 
 use crate::error::Error;
-use crate::msgs::codec::{put_bytes, put_u16, put_u32, put_vec, LenPrefix, Reader};
+use crate::msgs::codec::{put_u16, put_u32, read_list, write_list, LenPrefix, Reader, VecRule};
 use crate::msgs::enums::{HandshakeType, NamedGroup, SignatureScheme};
-use crate::msgs::extensions::{
-    bytes_of, dn_list, nonempty_bytes, put_dn_list, put_u16_list, u16_list,
-};
+use crate::msgs::extensions::DistinguishedName;
 use crate::msgs::handshake::{
-    CertificateVerify, ClientHello, Finished, HandshakeMessage, ServerHello,
+    Asn1Cert, CertificateVerify, ClientHello, Finished, HandshakeMessage, ServerHello,
 };
 
 /// A decoded TLS 1.2 handshake message.
@@ -60,6 +58,19 @@ pub struct ServerKeyExchange {
 /// ECCurveType named_curve.
 const NAMED_CURVE: u8 = 3;
 
+/// `opaque point<1..2^8-1>` (RFC 8422 §5.4): ServerECDHParams' public and
+/// the ClientKeyExchange's ecdh_Yc.
+const ECDH_POINT: VecRule = VecRule::non_empty(LenPrefix::U8, "ecdh point");
+
+/// The ServerKeyExchange's `opaque signature<0..2^16-1>`.
+const SKE_SIGNATURE: VecRule = VecRule::new(LenPrefix::U16, "signature");
+
+/// `ClientCertificateType certificate_types<1..2^8-1>`, kept raw.
+const CERTIFICATE_TYPES: VecRule = VecRule::non_empty(LenPrefix::U8, "certificate_types");
+
+/// The TLS 1.2 NewSessionTicket's `opaque ticket<0..2^16-1>` (RFC 5077 §3.3).
+const TICKET12: VecRule = VecRule::new(LenPrefix::U16, "ticket");
+
 impl ServerKeyExchange {
     /// The ServerECDHParams as encoded: curve type, group, point.
     pub fn params(&self) -> Vec<u8> {
@@ -72,7 +83,7 @@ pub fn ecdh_params(group: NamedGroup, public: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(4 + public.len());
     out.push(NAMED_CURVE);
     put_u16(&mut out, group.to_wire());
-    put_bytes(&mut out, LenPrefix::U8, public);
+    ECDH_POINT.write_bytes(&mut out, public);
     out
 }
 
@@ -133,38 +144,28 @@ impl Message12 {
         let mut r = Reader::new(body);
         let msg = match typ {
             HandshakeType::HelloRequest => M::HelloRequest,
-            HandshakeType::Certificate => {
-                let mut list = r.vec_u24("certificate_list")?;
-                let mut chain = Vec::new();
-                while !list.is_empty() {
-                    chain.push(nonempty_bytes(&mut list, LenPrefix::U24, "cert_data")?);
-                }
-                M::Certificate(chain)
-            }
+            HandshakeType::Certificate => M::Certificate(read_list::<Asn1Cert>(&mut r)?),
             HandshakeType::ServerKeyExchange => {
                 if r.u8("ec curve type")? != NAMED_CURVE {
                     return Err(Error::IllegalParameter("ECDH parameters not a named curve"));
                 }
                 M::ServerKeyExchange(ServerKeyExchange {
                     group: NamedGroup::from_wire(r.u16("named curve")?),
-                    public: nonempty_bytes(&mut r, LenPrefix::U8, "ecdh point")?,
+                    public: ECDH_POINT.read_bytes(&mut r)?,
                     scheme: SignatureScheme::from_wire(r.u16("signature scheme")?),
-                    signature: bytes_of(&mut r, LenPrefix::U16, "signature")?,
+                    signature: SKE_SIGNATURE.read_bytes(&mut r)?,
                 })
             }
             HandshakeType::CertificateRequest => {
-                let cert_types = nonempty_bytes(&mut r, LenPrefix::U8, "certificate_types")?;
-                let schemes = u16_list(
-                    &mut r,
-                    LenPrefix::U16,
-                    "supported_signature_algorithms",
-                    SignatureScheme::from_wire,
-                )?;
+                let cert_types = CERTIFICATE_TYPES.read_bytes(&mut r)?;
+                let schemes = read_list::<SignatureScheme>(&mut r)?;
+                // `DistinguishedName certificate_authorities<0..2^16-1>`: unlike
+                // TLS 1.3's extension, the list may be empty.
                 let authorities = if r.rest() == [0, 0] {
                     let _ = r.take(2, "certificate_authorities")?;
                     Vec::new()
                 } else {
-                    dn_list(&mut r, "certificate_authorities")?
+                    read_list::<DistinguishedName>(&mut r)?
                 };
                 M::CertificateRequest(CertificateRequest12 {
                     cert_types,
@@ -173,19 +174,16 @@ impl Message12 {
                 })
             }
             HandshakeType::ServerHelloDone => M::ServerHelloDone,
-            HandshakeType::CertificateVerify => M::CertificateVerify(CertificateVerify {
-                scheme: SignatureScheme::from_wire(r.u16("certificate_verify scheme")?),
-                signature: bytes_of(&mut r, LenPrefix::U16, "certificate_verify signature")?,
-            }),
-            HandshakeType::ClientKeyExchange => {
-                M::ClientKeyExchange(nonempty_bytes(&mut r, LenPrefix::U8, "ecdh point")?)
+            HandshakeType::CertificateVerify => {
+                M::CertificateVerify(CertificateVerify::read(&mut r)?)
             }
-            HandshakeType::Finished => M::Finished(Finished {
-                verify_data: r.take(body.len(), "finished")?.to_vec(),
-            }),
+            HandshakeType::ClientKeyExchange => {
+                M::ClientKeyExchange(ECDH_POINT.read_bytes(&mut r)?)
+            }
+            HandshakeType::Finished => M::Finished(Finished::read(&mut r)),
             HandshakeType::NewSessionTicket => M::NewSessionTicket(NewSessionTicket12 {
                 lifetime_hint: r.u32("ticket_lifetime_hint")?,
-                ticket: bytes_of(&mut r, LenPrefix::U16, "ticket")?,
+                ticket: TICKET12.read_bytes(&mut r)?,
             }),
             HandshakeType::CertificateStatus => {
                 M::CertificateStatus(crate::stapling::read_certificate_status(
@@ -230,32 +228,25 @@ impl Message12 {
             _ => {}
         }
         out.push(self.typ().to_wire());
-        put_vec(out, LenPrefix::U24, |out| match self {
+        HandshakeMessage::BODY.write_with(out, |out| match self {
             M::HelloRequest | M::ServerHelloDone | M::ClientHello(_) | M::ServerHello(_) => {}
-            M::Certificate(chain) => put_vec(out, LenPrefix::U24, |out| {
-                for cert in chain {
-                    put_bytes(out, LenPrefix::U24, cert);
-                }
-            }),
+            M::Certificate(chain) => write_list::<Asn1Cert>(out, chain),
             M::ServerKeyExchange(ske) => {
                 out.extend_from_slice(&ske.params());
                 put_u16(out, ske.scheme.to_wire());
-                put_bytes(out, LenPrefix::U16, &ske.signature);
+                SKE_SIGNATURE.write_bytes(out, &ske.signature);
             }
             M::CertificateRequest(cr) => {
-                put_bytes(out, LenPrefix::U8, &cr.cert_types);
-                put_u16_list(out, LenPrefix::U16, cr.schemes.iter().map(|s| s.to_wire()));
-                put_dn_list(out, &cr.authorities);
+                CERTIFICATE_TYPES.write_bytes(out, &cr.cert_types);
+                write_list::<SignatureScheme>(out, &cr.schemes);
+                write_list::<DistinguishedName>(out, &cr.authorities);
             }
-            M::CertificateVerify(cv) => {
-                put_u16(out, cv.scheme.to_wire());
-                put_bytes(out, LenPrefix::U16, &cv.signature);
-            }
-            M::ClientKeyExchange(point) => put_bytes(out, LenPrefix::U8, point),
-            M::Finished(f) => out.extend_from_slice(&f.verify_data),
+            M::CertificateVerify(cv) => cv.write(out),
+            M::ClientKeyExchange(point) => ECDH_POINT.write_bytes(out, point),
+            M::Finished(f) => f.write(out),
             M::NewSessionTicket(t) => {
                 put_u32(out, t.lifetime_hint);
-                put_bytes(out, LenPrefix::U16, &t.ticket);
+                TICKET12.write_bytes(out, &t.ticket);
             }
             M::CertificateStatus(response) => {
                 out.extend_from_slice(&crate::stapling::certificate_status(response))
@@ -322,6 +313,42 @@ mod tests {
             verify_data: vec![1; 12],
         }));
         round_trip(Message12::CertificateStatus(vec![0x30, 3, 10, 1, 0]));
+    }
+
+    #[test]
+    fn certificate_verify_and_finished_decode_alike_in_both_versions() {
+        let cv = [0x08, 0x07, 0, 2, 0xaa, 0xbb];
+        let expected = CertificateVerify {
+            scheme: SignatureScheme::Ed25519,
+            signature: vec![0xaa, 0xbb],
+        };
+        assert_eq!(
+            Message12::decode(HandshakeType::CertificateVerify, &cv),
+            Ok(Message12::CertificateVerify(expected.clone()))
+        );
+        assert_eq!(
+            HandshakeMessage::decode(HandshakeType::CertificateVerify, &cv),
+            Ok(HandshakeMessage::CertificateVerify(expected))
+        );
+        for bad in [&cv[..5], &[0x08, 0x07, 0, 2, 0xaa, 0xbb, 0][..]] {
+            let e12 = Message12::decode(HandshakeType::CertificateVerify, bad).unwrap_err();
+            let e13 = HandshakeMessage::decode(HandshakeType::CertificateVerify, bad).unwrap_err();
+            assert_eq!(e12, e13);
+            assert!(matches!(e12, Error::Decode(_)));
+        }
+        let fin = [7u8; 12];
+        assert_eq!(
+            Message12::decode(HandshakeType::Finished, &fin),
+            Ok(Message12::Finished(Finished {
+                verify_data: fin.to_vec()
+            }))
+        );
+        assert_eq!(
+            HandshakeMessage::decode(HandshakeType::Finished, &fin),
+            Ok(HandshakeMessage::Finished(Finished {
+                verify_data: fin.to_vec()
+            }))
+        );
     }
 
     #[test]

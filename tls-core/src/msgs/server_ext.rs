@@ -5,25 +5,23 @@
 use alloc::vec::Vec;
 
 use crate::error::Error;
-use crate::msgs::codec::{put_bytes, put_u16, put_u32, put_vec, LenPrefix, Reader};
+use crate::msgs::codec::{put_u16, put_u32, read_list, write_list, ListElement, Reader};
 use crate::msgs::enums::{ExtensionType, NamedGroup, ProtocolVersion, SignatureScheme};
 use crate::msgs::extensions::{
-    bytes_of, decode_block, dn_list, encode_block, nonempty_bytes, nonempty_vec, put_dn_list,
-    put_u16_list, record_size_limit, u16_list, ExtensionBody, KeyShareEntry, UnknownExtension,
+    decode_block, encode_block, record_size_limit, DistinguishedName, ExtensionBody, KeyShareEntry,
+    ProtocolName, UnknownExtension, COOKIE, EC_POINT_FORMATS, RENEGOTIATION_INFO,
 };
 
 /// A protocol name list holding exactly one name (the server's ALPN choice).
 fn single_alpn(r: &mut Reader<'_>) -> Result<Vec<u8>, Error> {
-    let mut list = nonempty_vec(r, LenPrefix::U16, "alpn list")?;
-    let name = nonempty_bytes(&mut list, LenPrefix::U8, "alpn name")?;
+    let mut list = ProtocolName::LIST.body(r)?;
+    let name = ProtocolName::read(&mut list)?;
     list.finish("alpn list: more than one name")?;
     Ok(name)
 }
 
 fn put_single_alpn(out: &mut Vec<u8>, name: &[u8]) {
-    put_vec(out, LenPrefix::U16, |out| {
-        put_bytes(out, LenPrefix::U8, name)
-    });
+    ProtocolName::LIST.write_with(out, |out| ProtocolName::NAME.write_bytes(out, name));
 }
 
 // ---------------------------------------------------------------------------
@@ -84,13 +82,9 @@ impl ExtensionBody for ServerExtension {
             }
             E::KeyShare => S::KeyShare(KeyShareEntry::read(r)?),
             E::PreSharedKey => S::PreSharedKey(r.u16("pre_shared_key")?),
-            E::RenegotiationInfo => {
-                S::RenegotiationInfo(bytes_of(r, LenPrefix::U8, "renegotiation_info")?)
-            }
+            E::RenegotiationInfo => S::RenegotiationInfo(RENEGOTIATION_INFO.read_bytes(r)?),
             E::ExtendedMasterSecret => S::ExtendedMasterSecret,
-            E::EcPointFormats => {
-                S::EcPointFormats(nonempty_bytes(r, LenPrefix::U8, "ec_point_formats")?)
-            }
+            E::EcPointFormats => S::EcPointFormats(EC_POINT_FORMATS.read_bytes(r)?),
             E::SessionTicket => S::SessionTicket,
             E::Alpn => S::Alpn(single_alpn(r)?),
             E::SupportedGroups
@@ -131,11 +125,11 @@ impl ExtensionBody for ServerExtension {
         use ServerExtension as S;
         match self {
             S::SupportedVersions(v) => put_u16(out, v.to_wire()),
-            S::KeyShare(k) => k.write(out),
+            S::KeyShare(k) => KeyShareEntry::write(k, out),
             S::PreSharedKey(i) => put_u16(out, *i),
-            S::RenegotiationInfo(v) => put_bytes(out, LenPrefix::U8, v),
+            S::RenegotiationInfo(v) => RENEGOTIATION_INFO.write_bytes(out, v),
             S::ExtendedMasterSecret | S::SessionTicket => {}
-            S::EcPointFormats(v) => put_bytes(out, LenPrefix::U8, v),
+            S::EcPointFormats(v) => EC_POINT_FORMATS.write_bytes(out, v),
             S::Alpn(name) => put_single_alpn(out, name),
             S::Unknown(u) => out.extend_from_slice(&u.data),
         }
@@ -185,7 +179,7 @@ impl ExtensionBody for HrrExtension {
                 H::SupportedVersions(ProtocolVersion::from_wire(r.u16("supported_versions")?))
             }
             E::KeyShare => H::KeyShare(NamedGroup::from_wire(r.u16("key_share group")?)),
-            E::Cookie => H::Cookie(nonempty_bytes(r, LenPrefix::U16, "cookie")?),
+            E::Cookie => H::Cookie(COOKIE.read_bytes(r)?),
             E::Unknown(_) => H::Unknown(UnknownExtension::read(typ, r)),
             _ => {
                 return Err(Error::IllegalParameter(
@@ -212,7 +206,7 @@ impl ExtensionBody for HrrExtension {
         match self {
             H::SupportedVersions(v) => put_u16(out, v.to_wire()),
             H::KeyShare(g) => put_u16(out, g.to_wire()),
-            H::Cookie(c) => put_bytes(out, LenPrefix::U16, c),
+            H::Cookie(c) => COOKIE.write_bytes(out, c),
             H::Unknown(u) => out.extend_from_slice(&u.data),
         }
     }
@@ -262,12 +256,7 @@ impl ExtensionBody for EncryptedExtension {
         use ExtensionType as E;
         Ok(match ExtensionType::from_wire(typ) {
             E::ServerName => X::ServerName,
-            E::SupportedGroups => X::SupportedGroups(u16_list(
-                r,
-                LenPrefix::U16,
-                "supported_groups",
-                NamedGroup::from_wire,
-            )?),
+            E::SupportedGroups => X::SupportedGroups(read_list::<NamedGroup>(r)?),
             E::Alpn => X::Alpn(single_alpn(r)?),
             E::EarlyData => X::EarlyData,
             E::RecordSizeLimit => X::RecordSizeLimit(record_size_limit(r)?),
@@ -300,9 +289,7 @@ impl ExtensionBody for EncryptedExtension {
         use EncryptedExtension as X;
         match self {
             X::ServerName | X::EarlyData => {}
-            X::SupportedGroups(v) => {
-                put_u16_list(out, LenPrefix::U16, v.iter().map(|g| g.to_wire()))
-            }
+            X::SupportedGroups(v) => write_list::<NamedGroup>(out, v),
             X::Alpn(name) => put_single_alpn(out, name),
             X::RecordSizeLimit(v) => put_u16(out, *v),
             X::Unknown(u) => out.extend_from_slice(&u.data),
@@ -350,20 +337,12 @@ impl ExtensionBody for CertReqExtension {
         use CertReqExtension as X;
         use ExtensionType as E;
         Ok(match ExtensionType::from_wire(typ) {
-            E::SignatureAlgorithms => X::SignatureAlgorithms(u16_list(
-                r,
-                LenPrefix::U16,
-                "signature_algorithms",
-                SignatureScheme::from_wire,
-            )?),
-            E::SignatureAlgorithmsCert => X::SignatureAlgorithmsCert(u16_list(
-                r,
-                LenPrefix::U16,
-                "signature_algorithms_cert",
-                SignatureScheme::from_wire,
-            )?),
+            E::SignatureAlgorithms => X::SignatureAlgorithms(read_list::<SignatureScheme>(r)?),
+            E::SignatureAlgorithmsCert => {
+                X::SignatureAlgorithmsCert(read_list::<SignatureScheme>(r)?)
+            }
             E::CertificateAuthorities => {
-                X::CertificateAuthorities(dn_list(r, "certificate_authorities")?)
+                X::CertificateAuthorities(read_list::<DistinguishedName>(r)?)
             }
             E::StatusRequest | E::SignedCertificateTimestamp | E::Unknown(_) => {
                 X::Unknown(UnknownExtension::read(typ, r))
@@ -392,9 +371,9 @@ impl ExtensionBody for CertReqExtension {
         use CertReqExtension as X;
         match self {
             X::SignatureAlgorithms(v) | X::SignatureAlgorithmsCert(v) => {
-                put_u16_list(out, LenPrefix::U16, v.iter().map(|s| s.to_wire()))
+                write_list::<SignatureScheme>(out, v)
             }
-            X::CertificateAuthorities(dns) => put_dn_list(out, dns),
+            X::CertificateAuthorities(dns) => write_list::<DistinguishedName>(out, dns),
             X::Unknown(u) => out.extend_from_slice(&u.data),
         }
     }
