@@ -7,7 +7,9 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tls_core::config::{CertifiedKey, ClientConfig, ServerConfig, SingleCert, UnixTime};
+use tls_core::config::{
+    CertifiedKey, ClientConfig, ClientHelloInfo, ResolvesServerCert, ServerConfig, UnixTime,
+};
 use tls_core::session12::StoredSession12;
 use tls_core::stapling::OcspStapler;
 use tls_core::tickets::{ClientSessionStore, MemorySessionStore, RotatingTicketer, StoredTicket};
@@ -19,7 +21,7 @@ use tls_core::{
     Clock, Error, MemorySessionCache, NamedGroup, ProtocolVersion, SignatureScheme, SystemClock,
 };
 
-use crate::opts::{Options, ParseError};
+use crate::opts::{Credential, Options, ParseError};
 
 /// Why a configuration could not be built.
 #[derive(Debug)]
@@ -45,9 +47,19 @@ pub struct Shared {
     pub store: Arc<CountingStore>,
     ticketer: Option<Arc<RotatingTicketer>>,
     session_cache: Arc<MemorySessionCache>,
-    /// The scheme the peer signed with in the last full handshake: what a
-    /// resumed session reports, as BoringSSL keeps it in the session.
-    pub session_scheme: Mutex<Option<SignatureScheme>>,
+    /// What the last full handshake learnt of the peer: what a resumed
+    /// session reports, as BoringSSL keeps it in the session.
+    pub session: Mutex<SessionFacts>,
+}
+
+/// What BoringSSL keeps in a session about the peer, and reports again
+/// when the session is resumed.
+#[derive(Debug, Default)]
+pub struct SessionFacts {
+    /// The scheme the peer signed with.
+    pub scheme: Option<SignatureScheme>,
+    /// The OCSP response the server stapled.
+    pub ocsp_response: Option<Vec<u8>>,
 }
 
 impl Shared {
@@ -60,7 +72,7 @@ impl Shared {
             store: Arc::new(CountingStore::default()),
             ticketer: Some(Arc::new(ticketer)),
             session_cache: Arc::new(MemorySessionCache::new(16)),
-            session_scheme: Mutex::new(None),
+            session: Mutex::new(SessionFacts::default()),
         })
     }
 }
@@ -118,6 +130,9 @@ impl ClientSessionStore for CountingStore {
 /// error).
 pub struct ShimVerifier {
     fail: bool,
+    /// Client: BoringSSL's OCSP callback is installed and fails
+    /// (`-use-ocsp-callback -fail-ocsp-callback`).
+    ocsp_callback_fails: bool,
     custom_callback: bool,
     /// Set when this verifier refused the peer's chain.
     pub refused: AtomicBool,
@@ -146,6 +161,13 @@ impl ShimVerifier {
         };
         ShimVerifier {
             fail: o.verify_fail && o.verify_peer,
+            // BoringSSL's client runs its OCSP callback once the chain is
+            // verified, whether or not a response was stapled, when it
+            // asked for stapling.
+            ocsp_callback_fails: !o.server
+                && o.enable_ocsp_stapling
+                && o.use_ocsp_callback
+                && o.fail_ocsp_callback,
             custom_callback: o.use_custom_verify_callback,
             refused: AtomicBool::new(false),
             mandatory: o.require_any_client_cert,
@@ -198,6 +220,9 @@ impl ServerCertVerifier for ShimVerifier {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         self.check_chain()?;
+        if self.ocsp_callback_fails {
+            return Err(Error::BadCertificateStatus("-fail-ocsp-callback"));
+        }
         Ok(ServerCertVerified::assertion())
     }
     fn verify_tls13_signature(
@@ -271,12 +296,50 @@ impl ClientCertVerifier for ShimVerifier {
     }
 }
 
-/// A stapler with one fixed OCSP response (`-ocsp-response`).
-struct FixedStaple(Vec<u8>);
+/// An end-entity certificate (DER) and the OCSP response stapled with it.
+type Staple = (Vec<u8>, Vec<u8>);
 
-impl OcspStapler for FixedStaple {
-    fn staple(&self, _end_entity: &[u8]) -> Option<Vec<u8>> {
-        Some(self.0.clone())
+/// The server's OCSP responses (`-ocsp-response`), each for the
+/// end-entity certificate of its credential.
+struct Staples(Vec<Staple>);
+
+impl OcspStapler for Staples {
+    fn staple(&self, end_entity: &[u8]) -> Option<Vec<u8>> {
+        self.0
+            .iter()
+            .find(|(leaf, _)| leaf.as_slice() == end_entity)
+            .map(|(_, response)| response.clone())
+    }
+}
+
+/// The server's credentials in BoringSSL's preference order: those of
+/// `-new-x509-credential` first, then the default one. The first whose key
+/// can sign with a scheme the client offers is presented, as BoringSSL
+/// selects (tls-core then picks the scheme); the choice is recorded for
+/// `-expect-selected-credential`. When none can, the first is presented
+/// unrecorded, and the engine refuses the handshake for want of a common
+/// scheme, as BoringSSL does (a `None` from a resolver means "no
+/// certificate for this name" to tls-core: unrecognized_name).
+pub struct Credentials {
+    /// Each credential with its index (-1 for the default one).
+    keys: Vec<(i32, Arc<CertifiedKey>)>,
+    /// The index of the credential last presented.
+    pub selected: Mutex<Option<i32>>,
+}
+
+impl ResolvesServerCert for Credentials {
+    fn resolve(&self, hello: &ClientHelloInfo<'_>) -> Option<Arc<CertifiedKey>> {
+        let offered = hello.signature_schemes;
+        // The TLS 1.2 schemes include the TLS 1.3 ones; the hello does not
+        // say which version is being negotiated.
+        let fits = self
+            .keys
+            .iter()
+            .find(|(_, k)| k.key().choose_tls12_scheme(offered).is_some());
+        if let (Some((index, _)), Ok(mut selected)) = (fits, self.selected.lock()) {
+            *selected = Some(*index);
+        }
+        fits.or(self.keys.first()).map(|(_, key)| key.clone())
     }
 }
 
@@ -321,9 +384,17 @@ fn groups(o: &Options) -> Result<Option<Vec<NamedGroup>>, SetupError> {
         .map(Some)
 }
 
-/// Our certificate and key, if the options name them.
+/// Our default certificate and key, if the options name them.
 fn certified_key(o: &Options) -> Result<Option<Arc<CertifiedKey>>, SetupError> {
-    match (&o.cert_file, &o.key_file) {
+    load_key(&o.cert_file, &o.key_file)
+}
+
+/// A certificate and key from PEM files, if both are named.
+fn load_key(
+    cert: &Option<String>,
+    key: &Option<String>,
+) -> Result<Option<Arc<CertifiedKey>>, SetupError> {
+    match (cert, key) {
         (Some(cert), Some(key)) => CertifiedKey::from_pem_files(cert, key)
             .map(|k| Some(Arc::new(k)))
             .map_err(|e| SetupError::Failed(format!("{cert} / {key}: {e}"))),
@@ -339,7 +410,8 @@ pub fn client(
     o: &Options,
     shared: &Shared,
 ) -> Result<(ClientConfig, Arc<ShimVerifier>), SetupError> {
-    if o.ocsp_response.is_some() || o.select_alpn.is_some() {
+    let credential_ocsp = o.credentials.iter().any(|c| c.ocsp_response.is_some());
+    if o.ocsp_response.is_some() || credential_ocsp || o.select_alpn.is_some() {
         return Err(SetupError::Unimplemented(
             "server-only flag on a client".into(),
         ));
@@ -356,21 +428,42 @@ pub fn client(
     }
     c.alpn_protocols = o.advertise_alpn.clone();
     c.session_store = Some(shared.store.clone());
-    c.client_cert = certified_key(o)?;
+    c.request_ocsp = o.enable_ocsp_stapling;
+    c.client_cert = client_credential(o)?;
     Ok((c, verifier))
 }
 
-/// A server configuration for one connection, with its client verifier.
+/// The client's certificate. tls-core's client has one certificate, sent
+/// when asked, so the shim can stand for BoringSSL's client only when one
+/// credential is configured (BoringSSL's selection among several has no
+/// counterpart).
+fn client_credential(o: &Options) -> Result<Option<Arc<CertifiedKey>>, SetupError> {
+    let default = certified_key(o)?;
+    match (o.credentials.as_slice(), default) {
+        ([], default) => Ok(default),
+        ([only], None) => load_key(&only.cert_file, &only.key_file),
+        _ => Err(SetupError::Unimplemented(
+            "client certificate selection among several credentials".into(),
+        )),
+    }
+}
+
+/// A server configuration for one connection, with its client verifier and
+/// its credentials.
 pub fn server(
     o: &Options,
     shared: &Shared,
-) -> Result<(ServerConfig, Arc<ShimVerifier>), SetupError> {
-    let key = certified_key(o)?.ok_or_else(|| {
-        SetupError::Unimplemented("a server without a certificate (PSK-only)".into())
-    })?;
+) -> Result<(ServerConfig, Arc<ShimVerifier>, Arc<Credentials>), SetupError> {
+    if o.fail_ocsp_callback {
+        // tls-core's stapler can only staple or not, not fail the handshake.
+        return Err(SetupError::Unimplemented(
+            "a server OCSP callback that fails".into(),
+        ));
+    }
+    let (credentials, staples) = server_credentials(o)?;
     let verifier = Arc::new(ShimVerifier::new(o));
     let mut c = ServerConfig::new(
-        Arc::new(SingleCert(key)),
+        credentials.clone(),
         Arc::new(entropy::HostEntropy),
         Arc::new(SystemClock),
     );
@@ -386,9 +479,43 @@ pub fn server(
     }
     c.ticketer = shared.ticketer.clone().map(|t| t as _);
     c.session_cache = Some(shared.session_cache.clone());
-    c.ocsp_stapler = o
-        .ocsp_response
-        .clone()
-        .map(|r| Arc::new(FixedStaple(r)) as _);
-    Ok((c, verifier))
+    // BoringSSL's callback declining (-decline-ocsp-callback) staples
+    // nothing, as if the client had not asked; supplying the response from
+    // the callback (-set-ocsp-in-callback) staples the same one.
+    let declined = o.use_ocsp_callback && o.decline_ocsp_callback;
+    if !staples.is_empty() && !declined {
+        c.ocsp_stapler = Some(Arc::new(Staples(staples)));
+    }
+    Ok((c, verifier, credentials))
+}
+
+/// The server's credentials (each with its OCSP response, if any).
+fn server_credentials(o: &Options) -> Result<(Arc<Credentials>, Vec<Staple>), SetupError> {
+    let mut keys = Vec::new();
+    let mut staples = Vec::new();
+    let default = Credential {
+        cert_file: o.cert_file.clone(),
+        key_file: o.key_file.clone(),
+        ocsp_response: o.ocsp_response.clone(),
+    };
+    let numbered = o.credentials.iter().zip(0..);
+    for (credential, index) in numbered.chain([(&default, -1)]) {
+        let Some(key) = load_key(&credential.cert_file, &credential.key_file)? else {
+            continue;
+        };
+        if let (Some(response), Some(leaf)) = (&credential.ocsp_response, key.chain().first()) {
+            staples.push((leaf.clone(), response.clone()));
+        }
+        keys.push((index, key));
+    }
+    if keys.is_empty() {
+        return Err(SetupError::Unimplemented(
+            "a server without a certificate (PSK-only)".into(),
+        ));
+    }
+    let credentials = Credentials {
+        keys,
+        selected: Mutex::new(None),
+    };
+    Ok((Arc::new(credentials), staples))
 }
