@@ -384,9 +384,49 @@ fn groups(o: &Options) -> Result<Option<Vec<NamedGroup>>, SetupError> {
         .map(Some)
 }
 
-/// Our default certificate and key, if the options name them.
-fn certified_key(o: &Options) -> Result<Option<Arc<CertifiedKey>>, SetupError> {
-    load_key(&o.cert_file, &o.key_file)
+/// The default credential of the options.
+fn default_credential(o: &Options) -> Credential {
+    Credential {
+        cert_file: o.cert_file.clone(),
+        key_file: o.key_file.clone(),
+        ocsp_response: o.ocsp_response.clone(),
+        signing_prefs: o.signing_prefs.clone(),
+    }
+}
+
+/// A credential's certificate and key, if both are named, checked against
+/// its `-signing-prefs`.
+fn load_credential(c: &Credential) -> Result<Option<Arc<CertifiedKey>>, SetupError> {
+    let key = load_key(&c.cert_file, &c.key_file)?;
+    if let Some(key) = &key {
+        check_signing_prefs(&c.signing_prefs, key)?;
+    }
+    Ok(key)
+}
+
+/// `-signing-prefs` restricts and orders the schemes BoringSSL signs with.
+/// tls-core signs with the first of its key's own schemes (a fixed list,
+/// best first) that the peer offers, so the flag is honoured exactly when
+/// that list, in that order, is what the preferences leave for this key;
+/// any other list is unimplemented (exit 89).
+fn check_signing_prefs(prefs: &[u16], key: &CertifiedKey) -> Result<(), SetupError> {
+    if prefs.is_empty() {
+        return Ok(());
+    }
+    let ours: Vec<u16> = key
+        .key()
+        .tls12_schemes()
+        .iter()
+        .map(|s| s.to_wire())
+        .collect();
+    let left: Vec<u16> = prefs.iter().copied().filter(|p| ours.contains(p)).collect();
+    if left == ours {
+        Ok(())
+    } else {
+        Err(SetupError::Unimplemented(format!(
+            "-signing-prefs {prefs:?}: tls-core signs with {ours:?} in that order"
+        )))
+    }
 }
 
 /// A certificate and key from PEM files, if both are named.
@@ -438,10 +478,10 @@ pub fn client(
 /// credential is configured (BoringSSL's selection among several has no
 /// counterpart).
 fn client_credential(o: &Options) -> Result<Option<Arc<CertifiedKey>>, SetupError> {
-    let default = certified_key(o)?;
+    let default = load_credential(&default_credential(o))?;
     match (o.credentials.as_slice(), default) {
         ([], default) => Ok(default),
-        ([only], None) => load_key(&only.cert_file, &only.key_file),
+        ([only], None) => load_credential(only),
         _ => Err(SetupError::Unimplemented(
             "client certificate selection among several credentials".into(),
         )),
@@ -493,14 +533,10 @@ pub fn server(
 fn server_credentials(o: &Options) -> Result<(Arc<Credentials>, Vec<Staple>), SetupError> {
     let mut keys = Vec::new();
     let mut staples = Vec::new();
-    let default = Credential {
-        cert_file: o.cert_file.clone(),
-        key_file: o.key_file.clone(),
-        ocsp_response: o.ocsp_response.clone(),
-    };
+    let default = default_credential(o);
     let numbered = o.credentials.iter().zip(0..);
     for (credential, index) in numbered.chain([(&default, -1)]) {
-        let Some(key) = load_key(&credential.cert_file, &credential.key_file)? else {
+        let Some(key) = load_credential(credential)? else {
             continue;
         };
         if let (Some(response), Some(leaf)) = (&credential.ocsp_response, key.chain().first()) {

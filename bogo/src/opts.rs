@@ -59,6 +59,9 @@ pub struct Options {
     /// The credentials added with `-new-x509-credential`, in preference
     /// order (the default credential, if any, comes after them).
     pub credentials: Vec<Credential>,
+    /// The signature schemes the default credential may sign with, most
+    /// preferred first (empty: the engine's own).
+    pub signing_prefs: Vec<u16>,
     /// The credential the handshake must have used: its index in
     /// `credentials`, or -1 for the default one.
     pub expect_selected_credential: Option<i32>,
@@ -154,6 +157,8 @@ pub struct Credential {
     pub key_file: Option<String>,
     /// The OCSP response stapled with this certificate.
     pub ocsp_response: Option<Vec<u8>>,
+    /// The signature schemes this credential may sign with.
+    pub signing_prefs: Vec<u16>,
 }
 
 /// Flags that take no value and change nothing for this engine, with why.
@@ -297,6 +302,7 @@ fn takes_value(flag: &str) -> bool {
             | "-ocsp-response"
             | "-expect-ocsp-response"
             | "-expect-selected-credential"
+            | "-signing-prefs"
     )
 }
 
@@ -319,6 +325,13 @@ fn set_value(o: &mut Options, flag: &str, value: &str) -> Result<(), ParseError>
             Some(c) => c.ocsp_response = Some(base64(value)?),
             None => o.ocsp_response = Some(base64(value)?),
         },
+        "-signing-prefs" => {
+            let scheme = number(flag, value)?;
+            match o.credentials.last_mut() {
+                Some(c) => c.signing_prefs.push(scheme),
+                None => o.signing_prefs.push(scheme),
+            }
+        }
         "-expect-ocsp-response" => o.expect_ocsp_response = Some(base64(value)?),
         "-expect-selected-credential" => o.expect_selected_credential = Some(number(flag, value)?),
         "-trust-cert" => o.trust_cert = Some(value.to_string()),
@@ -435,6 +448,8 @@ mod tests {
             "first.pem",
             "-ocsp-response",
             "AQID",
+            "-signing-prefs",
+            "1027",
             "-on-resume-new-x509-credential",
             "-on-resume-key-file",
             "second.pem",
@@ -451,6 +466,8 @@ mod tests {
             Some("first.pem")
         );
         assert_eq!(initial.credentials[0].ocsp_response, Some(vec![1, 2, 3]));
+        assert_eq!(initial.credentials[0].signing_prefs, vec![0x0403]);
+        assert!(initial.signing_prefs.is_empty());
         assert_eq!(resume.credentials.len(), 2);
         assert_eq!(
             resume.credentials[1].key_file.as_deref(),
