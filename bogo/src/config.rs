@@ -22,6 +22,7 @@ use tls_core::{
 };
 
 use crate::opts::{Credential, Options, ParseError};
+use crate::policy::Policy;
 
 /// Why a configuration could not be built.
 #[derive(Debug)]
@@ -146,9 +147,19 @@ pub struct ShimVerifier {
 impl ShimVerifier {
     fn new(o: &Options) -> Self {
         let (tls13, tls12) = if o.verify_prefs.is_empty() {
+            // A compliance policy narrows our defaults.
+            let allowed = |s: &SignatureScheme| !matches!(o.policy, Some(p) if !p.allows(*s));
             (
-                tls_core::verify::TLS13_SIGNATURE_SCHEMES.to_vec(),
-                tls_core::crypto::tls12::TLS12_SIGNATURE_SCHEMES.to_vec(),
+                tls_core::verify::TLS13_SIGNATURE_SCHEMES
+                    .iter()
+                    .copied()
+                    .filter(allowed)
+                    .collect(),
+                tls_core::crypto::tls12::TLS12_SIGNATURE_SCHEMES
+                    .iter()
+                    .copied()
+                    .filter(allowed)
+                    .collect(),
             )
         } else {
             let all: Vec<_> = o
@@ -365,8 +376,17 @@ fn versions(o: &Options) -> Result<Vec<ProtocolVersion>, SetupError> {
     Ok(out)
 }
 
-/// The groups of `-curves`, refusing any this engine lacks.
+/// The groups of a compliance policy, or of `-curves` (refusing any this
+/// engine lacks).
 fn groups(o: &Options) -> Result<Option<Vec<NamedGroup>>, SetupError> {
+    if let Some(policy) = o.policy {
+        if !o.curves.is_empty() || !o.verify_prefs.is_empty() {
+            return Err(SetupError::Unimplemented(
+                "a compliance policy with -curves or -verify-prefs".into(),
+            ));
+        }
+        return Ok(Some(policy.groups()));
+    }
     if o.curves.is_empty() {
         return Ok(None);
     }
@@ -396,12 +416,33 @@ fn default_credential(o: &Options) -> Credential {
 
 /// A credential's certificate and key, if both are named, checked against
 /// its `-signing-prefs`.
-fn load_credential(c: &Credential) -> Result<Option<Arc<CertifiedKey>>, SetupError> {
+fn load_credential(
+    c: &Credential,
+    policy: Option<Policy>,
+) -> Result<Option<Arc<CertifiedKey>>, SetupError> {
     let key = load_key(&c.cert_file, &c.key_file)?;
     if let Some(key) = &key {
         check_signing_prefs(&c.signing_prefs, key)?;
+        check_policy(policy, key)?;
     }
     Ok(key)
+}
+
+/// A compliance policy is honoured for our signatures when every scheme
+/// tls-core may sign with using this key is one the policy allows (see
+/// `policy`).
+fn check_policy(policy: Option<Policy>, key: &CertifiedKey) -> Result<(), SetupError> {
+    let Some(policy) = policy else {
+        return Ok(());
+    };
+    let ours = key.key().tls12_schemes();
+    if ours.iter().all(|s| policy.allows(*s)) {
+        Ok(())
+    } else {
+        Err(SetupError::Unimplemented(format!(
+            "{policy:?}: tls-core may sign with {ours:?} with this key"
+        )))
+    }
 }
 
 /// `-signing-prefs` restricts and orders the schemes BoringSSL signs with.
@@ -463,6 +504,9 @@ pub fn client(
         Arc::new(SystemClock),
     );
     c.versions = versions(o)?;
+    if let Some(policy) = o.policy {
+        c.cipher_suites = policy.cipher_suites();
+    }
     if let Some(g) = groups(o)? {
         c.groups = g;
     }
@@ -478,10 +522,10 @@ pub fn client(
 /// credential is configured (BoringSSL's selection among several has no
 /// counterpart).
 fn client_credential(o: &Options) -> Result<Option<Arc<CertifiedKey>>, SetupError> {
-    let default = load_credential(&default_credential(o))?;
+    let default = load_credential(&default_credential(o), o.policy)?;
     match (o.credentials.as_slice(), default) {
         ([], default) => Ok(default),
-        ([only], None) => load_credential(only),
+        ([only], None) => load_credential(only, o.policy),
         _ => Err(SetupError::Unimplemented(
             "client certificate selection among several credentials".into(),
         )),
@@ -508,6 +552,9 @@ pub fn server(
         Arc::new(SystemClock),
     );
     c.versions = versions(o)?;
+    if let Some(policy) = o.policy {
+        c.cipher_suites = policy.cipher_suites();
+    }
     if let Some(g) = groups(o)? {
         c.groups = g;
     }
@@ -536,7 +583,7 @@ fn server_credentials(o: &Options) -> Result<(Arc<Credentials>, Vec<Staple>), Se
     let default = default_credential(o);
     let numbered = o.credentials.iter().zip(0..);
     for (credential, index) in numbered.chain([(&default, -1)]) {
-        let Some(key) = load_credential(credential)? else {
+        let Some(key) = load_credential(credential, o.policy)? else {
             continue;
         };
         if let (Some(response), Some(leaf)) = (&credential.ocsp_response, key.chain().first()) {

@@ -12,6 +12,8 @@
 
 use std::fmt;
 
+use crate::policy::Policy;
+
 /// Which connection of a run the options are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -129,6 +131,8 @@ pub struct Options {
     pub expect_peer_signature_algorithm: Option<u16>,
     /// The signature schemes we accept from the peer.
     pub verify_prefs: Vec<u16>,
+    /// A compliance policy (`-fips-202205`, `-wpa-202304`).
+    pub policy: Option<Policy>,
     /// Server: the OCSP response to staple with the default credential.
     pub ocsp_response: Option<Vec<u8>>,
     /// Client: ask the server for a stapled OCSP response.
@@ -228,6 +232,12 @@ pub fn parse(args: &[String], phase: Phase) -> Result<Options, ParseError> {
         if matches!(flag, "-expect-hrr" | "-expect-no-hrr") {
             if applies {
                 o.expect_hrr = Some(flag == "-expect-hrr");
+            }
+            continue;
+        }
+        if let Some(policy) = Policy::from_flag(flag) {
+            if applies {
+                o.policy = Some(policy);
             }
             continue;
         }
