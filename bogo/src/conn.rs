@@ -268,6 +268,16 @@ fn check_handshake(
             ));
         }
     }
+    if let Some(path) = &o.expect_peer_cert_file {
+        let want = tls_core::keys::certs_from_pem_file(path)
+            .map_err(|e| Failure::Other(format!("{path}: {e}")))?;
+        if n.peer_certificates != want {
+            return fail(format!(
+                "the peer sent {} certificates, not the chain of {path}",
+                n.peer_certificates.len()
+            ));
+        }
+    }
     let peer_scheme = peer.scheme.map(|s| s.to_wire());
     if let Some(want) = o.expect_peer_signature_algorithm {
         if peer_scheme != Some(want) {

@@ -127,6 +127,8 @@ pub struct Options {
     pub expect_server_name: Option<String>,
     /// The handshake must (true) or must not (false) have had a HelloRetryRequest.
     pub expect_hrr: Option<bool>,
+    /// A PEM file holding the certificate chain the peer must have sent.
+    pub expect_peer_cert_file: Option<String>,
     /// The signature scheme the peer must have signed with.
     pub expect_peer_signature_algorithm: Option<u16>,
     /// The signature schemes we accept from the peer.
@@ -313,6 +315,7 @@ fn takes_value(flag: &str) -> bool {
             | "-expect-ocsp-response"
             | "-expect-selected-credential"
             | "-signing-prefs"
+            | "-expect-peer-cert-file"
     )
 }
 
@@ -342,6 +345,7 @@ fn set_value(o: &mut Options, flag: &str, value: &str) -> Result<(), ParseError>
                 None => o.signing_prefs.push(scheme),
             }
         }
+        "-expect-peer-cert-file" => o.expect_peer_cert_file = Some(value.to_string()),
         "-expect-ocsp-response" => o.expect_ocsp_response = Some(base64(value)?),
         "-expect-selected-credential" => o.expect_selected_credential = Some(number(flag, value)?),
         "-trust-cert" => o.trust_cert = Some(value.to_string()),
