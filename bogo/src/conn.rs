@@ -112,6 +112,14 @@ pub fn run(o: &Options, shared: &Shared, index: u32) -> Result<(), Failure> {
             other => other,
         });
     }
+    if o.no_op_extra_handshake {
+        // The handshake returned with nothing left to send; called again,
+        // it must return at once, without reading.
+        if link.tls.wants_write() || link.tls.is_handshaking() {
+            return Err(Failure::Other("the extra handshake call has work".into()));
+        }
+        handshake(&mut link)?;
+    }
     let negotiated = link
         .tls
         .negotiated()

@@ -115,6 +115,9 @@ pub struct Options {
     pub shim_shuts_down: bool,
     /// Exchange close_notify with the peer at the end.
     pub check_close_notify: bool,
+    /// Call the handshake again once it is done: it must neither read nor
+    /// write.
+    pub no_op_extra_handshake: bool,
     /// Send a KeyUpdate before each echo.
     pub key_update: bool,
     /// A resumption attempt must do a full handshake.
@@ -186,6 +189,9 @@ const NO_OPS: &[&str] = &[
     "-expect-extended-master-secret",
     // We never offer 0-RTT.
     "-expect-no-offer-early-data",
+    // BoringSSL's DoS-protection callback, which lets every ClientHello
+    // through (-fail-ddos-callback, which refuses, is not implemented).
+    "-install-ddos-callback",
     // BoringSSL's legacy way of supplying the client certificate (a callback
     // rather than the config): the certificate sent is the same.
     "-use-old-client-cert-callback",
@@ -216,6 +222,7 @@ pub fn parse(args: &[String], phase: Phase) -> Result<Options, ParseError> {
             "-shim-shuts-down" => Some(&mut o.shim_shuts_down),
             "-check-close-notify" => Some(&mut o.check_close_notify),
             "-key-update" => Some(&mut o.key_update),
+            "-no-op-extra-handshake" => Some(&mut o.no_op_extra_handshake),
             "-expect-session-miss" => Some(&mut o.expect_session_miss),
             "-expect-no-session" => Some(&mut o.expect_no_session),
             "-enable-ocsp-stapling" => Some(&mut o.enable_ocsp_stapling),
