@@ -192,6 +192,10 @@ const NO_OPS: &[&str] = &[
     // BoringSSL's DoS-protection callback, which lets every ClientHello
     // through (-fail-ddos-callback, which refuses, is not implemented).
     "-install-ddos-callback",
+    // BoringSSL's server supplies its certificate from the early
+    // (ClientHello) callback rather than its configuration: ours always
+    // comes from the engine's ClientHello-time resolver (`config::Credentials`).
+    "-use-early-callback",
     // BoringSSL's legacy way of supplying the client certificate (a callback
     // rather than the config): the certificate sent is the same.
     "-use-old-client-cert-callback",
