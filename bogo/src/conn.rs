@@ -301,7 +301,11 @@ fn check_handshake(
 fn echo(o: &Options, link: &mut Link) -> Result<(), Failure> {
     let mut buf = vec![0u8; 512];
     loop {
-        let n = link.tls.read(&mut buf);
+        let n = if o.peek_then_read {
+            peek_then_read(link, &mut buf)?
+        } else {
+            link.tls.read(&mut buf)
+        };
         if n > 0 {
             if o.key_update {
                 link.tls.update_keys(false).map_err(Failure::Tls)?;
@@ -321,6 +325,26 @@ fn echo(o: &Options, link: &mut Link) -> Result<(), Failure> {
             return Ok(());
         }
     }
+}
+
+/// Reads as BoringSSL's shim does with `-peek-then-read`: a peek, a second
+/// peek that must see the same bytes, and a read that must return them.
+fn peek_then_read(link: &mut Link, buf: &mut [u8]) -> Result<usize, Failure> {
+    let first = link.tls.peek_plaintext();
+    let first = first
+        .get(..first.len().min(buf.len()))
+        .unwrap_or_default()
+        .to_vec();
+    if !link.tls.peek_plaintext().starts_with(&first) {
+        return Err(Failure::Other("the second peek saw other data".into()));
+    }
+    let n = link.tls.read(buf);
+    if buf.get(..n) != Some(first.as_slice()) {
+        return Err(Failure::Other(
+            "the read returned other data than the peek".into(),
+        ));
+    }
+    Ok(n)
 }
 
 /// Ends the connection: with -check-close-notify (or -shim-shuts-down) we

@@ -118,6 +118,9 @@ pub struct Options {
     /// Call the handshake again once it is done: it must neither read nor
     /// write.
     pub no_op_extra_handshake: bool,
+    /// Peek at received data (twice) before reading it: the peeks and the
+    /// read must return the same bytes.
+    pub peek_then_read: bool,
     /// Send a KeyUpdate before each echo.
     pub key_update: bool,
     /// A resumption attempt must do a full handshake.
@@ -227,6 +230,7 @@ pub fn parse(args: &[String], phase: Phase) -> Result<Options, ParseError> {
             "-check-close-notify" => Some(&mut o.check_close_notify),
             "-key-update" => Some(&mut o.key_update),
             "-no-op-extra-handshake" => Some(&mut o.no_op_extra_handshake),
+            "-peek-then-read" => Some(&mut o.peek_then_read),
             "-expect-session-miss" => Some(&mut o.expect_session_miss),
             "-expect-no-session" => Some(&mut o.expect_no_session),
             "-enable-ocsp-stapling" => Some(&mut o.enable_ocsp_stapling),
