@@ -7,7 +7,9 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tls_core::config::{CertifiedKey, ClientConfig, ServerConfig, SingleCert, UnixTime};
+use tls_core::config::{
+    CertifiedKey, ClientConfig, ClientHelloInfo, ResolvesServerCert, ServerConfig, UnixTime,
+};
 use tls_core::session12::StoredSession12;
 use tls_core::stapling::OcspStapler;
 use tls_core::tickets::{ClientSessionStore, MemorySessionStore, RotatingTicketer, StoredTicket};
@@ -19,7 +21,8 @@ use tls_core::{
     Clock, Error, MemorySessionCache, NamedGroup, ProtocolVersion, SignatureScheme, SystemClock,
 };
 
-use crate::opts::{Options, ParseError};
+use crate::opts::{Credential, Options, ParseError};
+use crate::policy::Policy;
 
 /// Why a configuration could not be built.
 #[derive(Debug)]
@@ -45,9 +48,19 @@ pub struct Shared {
     pub store: Arc<CountingStore>,
     ticketer: Option<Arc<RotatingTicketer>>,
     session_cache: Arc<MemorySessionCache>,
-    /// The scheme the peer signed with in the last full handshake: what a
-    /// resumed session reports, as BoringSSL keeps it in the session.
-    pub session_scheme: Mutex<Option<SignatureScheme>>,
+    /// What the last full handshake learnt of the peer: what a resumed
+    /// session reports, as BoringSSL keeps it in the session.
+    pub session: Mutex<SessionFacts>,
+}
+
+/// What BoringSSL keeps in a session about the peer, and reports again
+/// when the session is resumed.
+#[derive(Debug, Default)]
+pub struct SessionFacts {
+    /// The scheme the peer signed with.
+    pub scheme: Option<SignatureScheme>,
+    /// The OCSP response the server stapled.
+    pub ocsp_response: Option<Vec<u8>>,
 }
 
 impl Shared {
@@ -60,7 +73,7 @@ impl Shared {
             store: Arc::new(CountingStore::default()),
             ticketer: Some(Arc::new(ticketer)),
             session_cache: Arc::new(MemorySessionCache::new(16)),
-            session_scheme: Mutex::new(None),
+            session: Mutex::new(SessionFacts::default()),
         })
     }
 }
@@ -118,6 +131,9 @@ impl ClientSessionStore for CountingStore {
 /// error).
 pub struct ShimVerifier {
     fail: bool,
+    /// Client: BoringSSL's OCSP callback is installed and fails
+    /// (`-use-ocsp-callback -fail-ocsp-callback`).
+    ocsp_callback_fails: bool,
     custom_callback: bool,
     /// Set when this verifier refused the peer's chain.
     pub refused: AtomicBool,
@@ -131,9 +147,19 @@ pub struct ShimVerifier {
 impl ShimVerifier {
     fn new(o: &Options) -> Self {
         let (tls13, tls12) = if o.verify_prefs.is_empty() {
+            // A compliance policy narrows our defaults.
+            let allowed = |s: &SignatureScheme| !matches!(o.policy, Some(p) if !p.allows(*s));
             (
-                tls_core::verify::TLS13_SIGNATURE_SCHEMES.to_vec(),
-                tls_core::crypto::tls12::TLS12_SIGNATURE_SCHEMES.to_vec(),
+                tls_core::verify::TLS13_SIGNATURE_SCHEMES
+                    .iter()
+                    .copied()
+                    .filter(allowed)
+                    .collect(),
+                tls_core::crypto::tls12::TLS12_SIGNATURE_SCHEMES
+                    .iter()
+                    .copied()
+                    .filter(allowed)
+                    .collect(),
             )
         } else {
             let all: Vec<_> = o
@@ -146,6 +172,13 @@ impl ShimVerifier {
         };
         ShimVerifier {
             fail: o.verify_fail && o.verify_peer,
+            // BoringSSL's client runs its OCSP callback once the chain is
+            // verified, whether or not a response was stapled, when it
+            // asked for stapling.
+            ocsp_callback_fails: !o.server
+                && o.enable_ocsp_stapling
+                && o.use_ocsp_callback
+                && o.fail_ocsp_callback,
             custom_callback: o.use_custom_verify_callback,
             refused: AtomicBool::new(false),
             mandatory: o.require_any_client_cert,
@@ -198,6 +231,9 @@ impl ServerCertVerifier for ShimVerifier {
         _now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
         self.check_chain()?;
+        if self.ocsp_callback_fails {
+            return Err(Error::BadCertificateStatus("-fail-ocsp-callback"));
+        }
         Ok(ServerCertVerified::assertion())
     }
     fn verify_tls13_signature(
@@ -271,12 +307,50 @@ impl ClientCertVerifier for ShimVerifier {
     }
 }
 
-/// A stapler with one fixed OCSP response (`-ocsp-response`).
-struct FixedStaple(Vec<u8>);
+/// An end-entity certificate (DER) and the OCSP response stapled with it.
+type Staple = (Vec<u8>, Vec<u8>);
 
-impl OcspStapler for FixedStaple {
-    fn staple(&self, _end_entity: &[u8]) -> Option<Vec<u8>> {
-        Some(self.0.clone())
+/// The server's OCSP responses (`-ocsp-response`), each for the
+/// end-entity certificate of its credential.
+struct Staples(Vec<Staple>);
+
+impl OcspStapler for Staples {
+    fn staple(&self, end_entity: &[u8]) -> Option<Vec<u8>> {
+        self.0
+            .iter()
+            .find(|(leaf, _)| leaf.as_slice() == end_entity)
+            .map(|(_, response)| response.clone())
+    }
+}
+
+/// The server's credentials in BoringSSL's preference order: those of
+/// `-new-x509-credential` first, then the default one. The first whose key
+/// can sign with a scheme the client offers is presented, as BoringSSL
+/// selects (tls-core then picks the scheme); the choice is recorded for
+/// `-expect-selected-credential`. When none can, the first is presented
+/// unrecorded, and the engine refuses the handshake for want of a common
+/// scheme, as BoringSSL does (a `None` from a resolver means "no
+/// certificate for this name" to tls-core: unrecognized_name).
+pub struct Credentials {
+    /// Each credential with its index (-1 for the default one).
+    keys: Vec<(i32, Arc<CertifiedKey>)>,
+    /// The index of the credential last presented.
+    pub selected: Mutex<Option<i32>>,
+}
+
+impl ResolvesServerCert for Credentials {
+    fn resolve(&self, hello: &ClientHelloInfo<'_>) -> Option<Arc<CertifiedKey>> {
+        let offered = hello.signature_schemes;
+        // The TLS 1.2 schemes include the TLS 1.3 ones; the hello does not
+        // say which version is being negotiated.
+        let fits = self
+            .keys
+            .iter()
+            .find(|(_, k)| k.key().choose_tls12_scheme(offered).is_some());
+        if let (Some((index, _)), Ok(mut selected)) = (fits, self.selected.lock()) {
+            *selected = Some(*index);
+        }
+        fits.or(self.keys.first()).map(|(_, key)| key.clone())
     }
 }
 
@@ -302,8 +376,17 @@ fn versions(o: &Options) -> Result<Vec<ProtocolVersion>, SetupError> {
     Ok(out)
 }
 
-/// The groups of `-curves`, refusing any this engine lacks.
+/// The groups of a compliance policy, or of `-curves` (refusing any this
+/// engine lacks).
 fn groups(o: &Options) -> Result<Option<Vec<NamedGroup>>, SetupError> {
+    if let Some(policy) = o.policy {
+        if !o.curves.is_empty() || !o.verify_prefs.is_empty() {
+            return Err(SetupError::Unimplemented(
+                "a compliance policy with -curves or -verify-prefs".into(),
+            ));
+        }
+        return Ok(Some(policy.groups()));
+    }
     if o.curves.is_empty() {
         return Ok(None);
     }
@@ -321,9 +404,78 @@ fn groups(o: &Options) -> Result<Option<Vec<NamedGroup>>, SetupError> {
         .map(Some)
 }
 
-/// Our certificate and key, if the options name them.
-fn certified_key(o: &Options) -> Result<Option<Arc<CertifiedKey>>, SetupError> {
-    match (&o.cert_file, &o.key_file) {
+/// The default credential of the options.
+fn default_credential(o: &Options) -> Credential {
+    Credential {
+        cert_file: o.cert_file.clone(),
+        key_file: o.key_file.clone(),
+        ocsp_response: o.ocsp_response.clone(),
+        signing_prefs: o.signing_prefs.clone(),
+    }
+}
+
+/// A credential's certificate and key, if both are named, checked against
+/// its `-signing-prefs`.
+fn load_credential(
+    c: &Credential,
+    policy: Option<Policy>,
+) -> Result<Option<Arc<CertifiedKey>>, SetupError> {
+    let key = load_key(&c.cert_file, &c.key_file)?;
+    if let Some(key) = &key {
+        check_signing_prefs(&c.signing_prefs, key)?;
+        check_policy(policy, key)?;
+    }
+    Ok(key)
+}
+
+/// A compliance policy is honoured for our signatures when every scheme
+/// tls-core may sign with using this key is one the policy allows (see
+/// `policy`).
+fn check_policy(policy: Option<Policy>, key: &CertifiedKey) -> Result<(), SetupError> {
+    let Some(policy) = policy else {
+        return Ok(());
+    };
+    let ours = key.key().tls12_schemes();
+    if ours.iter().all(|s| policy.allows(*s)) {
+        Ok(())
+    } else {
+        Err(SetupError::Unimplemented(format!(
+            "{policy:?}: tls-core may sign with {ours:?} with this key"
+        )))
+    }
+}
+
+/// `-signing-prefs` restricts and orders the schemes BoringSSL signs with.
+/// tls-core signs with the first of its key's own schemes (a fixed list,
+/// best first) that the peer offers, so the flag is honoured exactly when
+/// that list, in that order, is what the preferences leave for this key;
+/// any other list is unimplemented (exit 89).
+fn check_signing_prefs(prefs: &[u16], key: &CertifiedKey) -> Result<(), SetupError> {
+    if prefs.is_empty() {
+        return Ok(());
+    }
+    let ours: Vec<u16> = key
+        .key()
+        .tls12_schemes()
+        .iter()
+        .map(|s| s.to_wire())
+        .collect();
+    let left: Vec<u16> = prefs.iter().copied().filter(|p| ours.contains(p)).collect();
+    if left == ours {
+        Ok(())
+    } else {
+        Err(SetupError::Unimplemented(format!(
+            "-signing-prefs {prefs:?}: tls-core signs with {ours:?} in that order"
+        )))
+    }
+}
+
+/// A certificate and key from PEM files, if both are named.
+fn load_key(
+    cert: &Option<String>,
+    key: &Option<String>,
+) -> Result<Option<Arc<CertifiedKey>>, SetupError> {
+    match (cert, key) {
         (Some(cert), Some(key)) => CertifiedKey::from_pem_files(cert, key)
             .map(|k| Some(Arc::new(k)))
             .map_err(|e| SetupError::Failed(format!("{cert} / {key}: {e}"))),
@@ -339,7 +491,8 @@ pub fn client(
     o: &Options,
     shared: &Shared,
 ) -> Result<(ClientConfig, Arc<ShimVerifier>), SetupError> {
-    if o.ocsp_response.is_some() || o.select_alpn.is_some() {
+    let credential_ocsp = o.credentials.iter().any(|c| c.ocsp_response.is_some());
+    if o.ocsp_response.is_some() || credential_ocsp || o.select_alpn.is_some() {
         return Err(SetupError::Unimplemented(
             "server-only flag on a client".into(),
         ));
@@ -351,30 +504,57 @@ pub fn client(
         Arc::new(SystemClock),
     );
     c.versions = versions(o)?;
+    if let Some(policy) = o.policy {
+        c.cipher_suites = policy.cipher_suites();
+    }
     if let Some(g) = groups(o)? {
         c.groups = g;
     }
     c.alpn_protocols = o.advertise_alpn.clone();
     c.session_store = Some(shared.store.clone());
-    c.client_cert = certified_key(o)?;
+    c.request_ocsp = o.enable_ocsp_stapling;
+    c.client_cert = client_credential(o)?;
     Ok((c, verifier))
 }
 
-/// A server configuration for one connection, with its client verifier.
+/// The client's certificate. tls-core's client has one certificate, sent
+/// when asked, so the shim can stand for BoringSSL's client only when one
+/// credential is configured (BoringSSL's selection among several has no
+/// counterpart).
+fn client_credential(o: &Options) -> Result<Option<Arc<CertifiedKey>>, SetupError> {
+    let default = load_credential(&default_credential(o), o.policy)?;
+    match (o.credentials.as_slice(), default) {
+        ([], default) => Ok(default),
+        ([only], None) => load_credential(only, o.policy),
+        _ => Err(SetupError::Unimplemented(
+            "client certificate selection among several credentials".into(),
+        )),
+    }
+}
+
+/// A server configuration for one connection, with its client verifier and
+/// its credentials.
 pub fn server(
     o: &Options,
     shared: &Shared,
-) -> Result<(ServerConfig, Arc<ShimVerifier>), SetupError> {
-    let key = certified_key(o)?.ok_or_else(|| {
-        SetupError::Unimplemented("a server without a certificate (PSK-only)".into())
-    })?;
+) -> Result<(ServerConfig, Arc<ShimVerifier>, Arc<Credentials>), SetupError> {
+    if o.fail_ocsp_callback {
+        // tls-core's stapler can only staple or not, not fail the handshake.
+        return Err(SetupError::Unimplemented(
+            "a server OCSP callback that fails".into(),
+        ));
+    }
+    let (credentials, staples) = server_credentials(o)?;
     let verifier = Arc::new(ShimVerifier::new(o));
     let mut c = ServerConfig::new(
-        Arc::new(SingleCert(key)),
+        credentials.clone(),
         Arc::new(entropy::HostEntropy),
         Arc::new(SystemClock),
     );
     c.versions = versions(o)?;
+    if let Some(policy) = o.policy {
+        c.cipher_suites = policy.cipher_suites();
+    }
     if let Some(g) = groups(o)? {
         c.groups = g;
     }
@@ -386,9 +566,39 @@ pub fn server(
     }
     c.ticketer = shared.ticketer.clone().map(|t| t as _);
     c.session_cache = Some(shared.session_cache.clone());
-    c.ocsp_stapler = o
-        .ocsp_response
-        .clone()
-        .map(|r| Arc::new(FixedStaple(r)) as _);
-    Ok((c, verifier))
+    // BoringSSL's callback declining (-decline-ocsp-callback) staples
+    // nothing, as if the client had not asked; supplying the response from
+    // the callback (-set-ocsp-in-callback) staples the same one.
+    let declined = o.use_ocsp_callback && o.decline_ocsp_callback;
+    if !staples.is_empty() && !declined {
+        c.ocsp_stapler = Some(Arc::new(Staples(staples)));
+    }
+    Ok((c, verifier, credentials))
+}
+
+/// The server's credentials (each with its OCSP response, if any).
+fn server_credentials(o: &Options) -> Result<(Arc<Credentials>, Vec<Staple>), SetupError> {
+    let mut keys = Vec::new();
+    let mut staples = Vec::new();
+    let default = default_credential(o);
+    let numbered = o.credentials.iter().zip(0..);
+    for (credential, index) in numbered.chain([(&default, -1)]) {
+        let Some(key) = load_credential(credential, o.policy)? else {
+            continue;
+        };
+        if let (Some(response), Some(leaf)) = (&credential.ocsp_response, key.chain().first()) {
+            staples.push((leaf.clone(), response.clone()));
+        }
+        keys.push((index, key));
+    }
+    if keys.is_empty() {
+        return Err(SetupError::Unimplemented(
+            "a server without a certificate (PSK-only)".into(),
+        ));
+    }
+    let credentials = Credentials {
+        keys,
+        selected: Mutex::new(None),
+    };
+    Ok((Arc::new(credentials), staples))
 }

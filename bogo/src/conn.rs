@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tls_core::{Connection, Error, Negotiated, ProtocolVersion};
 
-use crate::config::{self, SetupError, Shared, ShimVerifier};
+use crate::config::{self, Credentials, SessionFacts, SetupError, Shared, ShimVerifier};
 use crate::opts::Options;
 
 /// How a connection failed.
@@ -82,8 +82,10 @@ impl Link {
 /// Runs connection `index` (0 is the initial one) of the shim.
 pub fn run(o: &Options, shared: &Shared, index: u32) -> Result<(), Failure> {
     let is_resume = index > 0;
+    let mut credentials = None;
     let (tls, verifier) = if o.server {
-        let (c, v) = config::server(o, shared)?;
+        let (c, v, creds) = config::server(o, shared)?;
+        credentials = Some(creds);
         (Connection::server(Arc::new(c)), v)
     } else {
         let (c, v) = config::client(o, shared)?;
@@ -110,13 +112,22 @@ pub fn run(o: &Options, shared: &Shared, index: u32) -> Result<(), Failure> {
             other => other,
         });
     }
+    if o.no_op_extra_handshake {
+        // The handshake returned with nothing left to send; called again,
+        // it must return at once, without reading.
+        if link.tls.wants_write() || link.tls.is_handshaking() {
+            return Err(Failure::Other("the extra handshake call has work".into()));
+        }
+        handshake(&mut link)?;
+    }
     let negotiated = link
         .tls
         .negotiated()
         .cloned()
         .ok_or_else(|| Failure::Other("handshake ended without a result".into()))?;
-    let scheme = peer_scheme(shared, &verifier, negotiated.resumed);
-    check_handshake(o, &negotiated, scheme, is_resume)?;
+    let peer = session_facts(shared, &verifier, &negotiated);
+    check_handshake(o, &negotiated, &peer, is_resume)?;
+    check_credential(o, credentials.as_deref())?;
 
     if o.export_keying_material > 0 {
         let mut out = vec![0u8; o.export_keying_material];
@@ -173,21 +184,48 @@ fn handshake(link: &mut Link) -> Result<(), Failure> {
     }
 }
 
-/// The scheme the peer signed with: seen by the verifier in a full
-/// handshake (and kept for the session), or the session's on resumption.
-fn peer_scheme(shared: &Shared, verifier: &ShimVerifier, resumed: bool) -> Option<u16> {
-    let mut kept = shared.session_scheme.lock().ok()?;
-    if !resumed {
-        *kept = verifier.seen.lock().ok().and_then(|s| *s);
+/// What the connection reports of the peer: from a full handshake (the
+/// scheme the verifier saw, the stapled OCSP response), which is kept for
+/// the session, or the session's on resumption, as BoringSSL reports it.
+fn session_facts(shared: &Shared, verifier: &ShimVerifier, n: &Negotiated) -> SessionFacts {
+    let Ok(mut kept) = shared.session.lock() else {
+        return SessionFacts::default();
+    };
+    if !n.resumed {
+        kept.scheme = verifier.seen.lock().ok().and_then(|s| *s);
+        kept.ocsp_response = n.ocsp_response.clone();
     }
-    kept.map(|s| s.to_wire())
+    SessionFacts {
+        scheme: kept.scheme,
+        ocsp_response: kept.ocsp_response.clone(),
+    }
+}
+
+/// The credential used must be the one `-expect-selected-credential` names:
+/// on a server the one the resolver presented; on a client the only one
+/// configured (see `config::client`: the runner checks it was sent).
+fn check_credential(o: &Options, credentials: Option<&Credentials>) -> Result<(), Failure> {
+    let Some(want) = o.expect_selected_credential else {
+        return Ok(());
+    };
+    let selected = match credentials {
+        Some(credentials) => credentials.selected.lock().ok().and_then(|s| *s),
+        None if !o.credentials.is_empty() => Some(0),
+        None => o.cert_file.as_ref().map(|_| -1),
+    };
+    if selected != Some(want) {
+        return Err(Failure::Other(format!(
+            "credential {selected:?} selected, expected {want}"
+        )));
+    }
+    Ok(())
 }
 
 /// The checks BoringSSL's shim makes once the handshake is done.
 fn check_handshake(
     o: &Options,
     n: &Negotiated,
-    peer_scheme: Option<u16>,
+    peer: &SessionFacts,
     is_resume: bool,
 ) -> Result<(), Failure> {
     let fail = |what: String| Err(Failure::Other(what));
@@ -230,6 +268,25 @@ fn check_handshake(
             ));
         }
     }
+    if let Some(want) = &o.expect_ocsp_response {
+        if peer.ocsp_response.as_ref() != Some(want) {
+            return fail(format!(
+                "OCSP response {:?}, expected {want:?}",
+                peer.ocsp_response
+            ));
+        }
+    }
+    if let Some(path) = &o.expect_peer_cert_file {
+        let want = tls_core::keys::certs_from_pem_file(path)
+            .map_err(|e| Failure::Other(format!("{path}: {e}")))?;
+        if n.peer_certificates != want {
+            return fail(format!(
+                "the peer sent {} certificates, not the chain of {path}",
+                n.peer_certificates.len()
+            ));
+        }
+    }
+    let peer_scheme = peer.scheme.map(|s| s.to_wire());
     if let Some(want) = o.expect_peer_signature_algorithm {
         if peer_scheme != Some(want) {
             return fail(format!(
@@ -244,7 +301,11 @@ fn check_handshake(
 fn echo(o: &Options, link: &mut Link) -> Result<(), Failure> {
     let mut buf = vec![0u8; 512];
     loop {
-        let n = link.tls.read(&mut buf);
+        let n = if o.peek_then_read {
+            peek_then_read(link, &mut buf)?
+        } else {
+            link.tls.read(&mut buf)
+        };
         if n > 0 {
             if o.key_update {
                 link.tls.update_keys(false).map_err(Failure::Tls)?;
@@ -264,6 +325,26 @@ fn echo(o: &Options, link: &mut Link) -> Result<(), Failure> {
             return Ok(());
         }
     }
+}
+
+/// Reads as BoringSSL's shim does with `-peek-then-read`: a peek, a second
+/// peek that must see the same bytes, and a read that must return them.
+fn peek_then_read(link: &mut Link, buf: &mut [u8]) -> Result<usize, Failure> {
+    let first = link.tls.peek_plaintext();
+    let first = first
+        .get(..first.len().min(buf.len()))
+        .unwrap_or_default()
+        .to_vec();
+    if !link.tls.peek_plaintext().starts_with(&first) {
+        return Err(Failure::Other("the second peek saw other data".into()));
+    }
+    let n = link.tls.read(buf);
+    if buf.get(..n) != Some(first.as_slice()) {
+        return Err(Failure::Other(
+            "the read returned other data than the peek".into(),
+        ));
+    }
+    Ok(n)
 }
 
 /// Ends the connection: with -check-close-notify (or -shim-shuts-down) we

@@ -20,6 +20,7 @@ mod config;
 mod conn;
 mod errors;
 mod opts;
+mod policy;
 
 use std::process::ExitCode;
 

@@ -12,6 +12,8 @@
 
 use std::fmt;
 
+use crate::policy::Policy;
+
 /// Which connection of a run the options are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -52,10 +54,19 @@ pub struct Options {
     pub server: bool,
     /// Resumption attempts after the first connection.
     pub resume_count: u32,
-    /// Our certificate chain (PEM).
+    /// Our certificate chain (PEM): the default credential's.
     pub cert_file: Option<String>,
-    /// Our private key (PEM).
+    /// Our private key (PEM): the default credential's.
     pub key_file: Option<String>,
+    /// The credentials added with `-new-x509-credential`, in preference
+    /// order (the default credential, if any, comes after them).
+    pub credentials: Vec<Credential>,
+    /// The signature schemes the default credential may sign with, most
+    /// preferred first (empty: the engine's own).
+    pub signing_prefs: Vec<u16>,
+    /// The credential the handshake must have used: its index in
+    /// `credentials`, or -1 for the default one.
+    pub expect_selected_credential: Option<i32>,
     /// The runner's root certificate (BoringSSL's shim only loads it; its
     /// verify callback accepts any chain unless `-verify-fail`).
     pub trust_cert: Option<String>,
@@ -104,6 +115,12 @@ pub struct Options {
     pub shim_shuts_down: bool,
     /// Exchange close_notify with the peer at the end.
     pub check_close_notify: bool,
+    /// Call the handshake again once it is done: it must neither read nor
+    /// write.
+    pub no_op_extra_handshake: bool,
+    /// Peek at received data (twice) before reading it: the peeks and the
+    /// read must return the same bytes.
+    pub peek_then_read: bool,
     /// Send a KeyUpdate before each echo.
     pub key_update: bool,
     /// A resumption attempt must do a full handshake.
@@ -116,12 +133,44 @@ pub struct Options {
     pub expect_server_name: Option<String>,
     /// The handshake must (true) or must not (false) have had a HelloRetryRequest.
     pub expect_hrr: Option<bool>,
+    /// A PEM file holding the certificate chain the peer must have sent.
+    pub expect_peer_cert_file: Option<String>,
     /// The signature scheme the peer must have signed with.
     pub expect_peer_signature_algorithm: Option<u16>,
     /// The signature schemes we accept from the peer.
     pub verify_prefs: Vec<u16>,
-    /// Server: the OCSP response to staple.
+    /// A compliance policy (`-fips-202205`, `-wpa-202304`).
+    pub policy: Option<Policy>,
+    /// Server: the OCSP response to staple with the default credential.
     pub ocsp_response: Option<Vec<u8>>,
+    /// Client: ask the server for a stapled OCSP response.
+    pub enable_ocsp_stapling: bool,
+    /// Client: the OCSP response the connection must report.
+    pub expect_ocsp_response: Option<Vec<u8>>,
+    /// BoringSSL's legacy OCSP callback: on a client it runs after the
+    /// certificate is verified, on a server when the client asks for OCSP.
+    pub use_ocsp_callback: bool,
+    /// Server: the callback, not the configuration, supplies the response.
+    pub set_ocsp_in_callback: bool,
+    /// Server: the callback declines to staple.
+    pub decline_ocsp_callback: bool,
+    /// The callback fails the handshake.
+    pub fail_ocsp_callback: bool,
+}
+
+/// A credential added with `-new-x509-credential`; the credential flags
+/// that follow it (`-cert-file`, `-key-file`, `-ocsp-response`) set its
+/// fields rather than the default credential's, as in BoringSSL's shim.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credential {
+    /// The certificate chain (PEM).
+    pub cert_file: Option<String>,
+    /// The private key (PEM).
+    pub key_file: Option<String>,
+    /// The OCSP response stapled with this certificate.
+    pub ocsp_response: Option<Vec<u8>>,
+    /// The signature schemes this credential may sign with.
+    pub signing_prefs: Vec<u16>,
 }
 
 /// Flags that take no value and change nothing for this engine, with why.
@@ -143,6 +192,13 @@ const NO_OPS: &[&str] = &[
     "-expect-extended-master-secret",
     // We never offer 0-RTT.
     "-expect-no-offer-early-data",
+    // BoringSSL's DoS-protection callback, which lets every ClientHello
+    // through (-fail-ddos-callback, which refuses, is not implemented).
+    "-install-ddos-callback",
+    // BoringSSL's server supplies its certificate from the early
+    // (ClientHello) callback rather than its configuration: ours always
+    // comes from the engine's ClientHello-time resolver (`config::Credentials`).
+    "-use-early-callback",
     // BoringSSL's legacy way of supplying the client certificate (a callback
     // rather than the config): the certificate sent is the same.
     "-use-old-client-cert-callback",
@@ -173,8 +229,15 @@ pub fn parse(args: &[String], phase: Phase) -> Result<Options, ParseError> {
             "-shim-shuts-down" => Some(&mut o.shim_shuts_down),
             "-check-close-notify" => Some(&mut o.check_close_notify),
             "-key-update" => Some(&mut o.key_update),
+            "-no-op-extra-handshake" => Some(&mut o.no_op_extra_handshake),
+            "-peek-then-read" => Some(&mut o.peek_then_read),
             "-expect-session-miss" => Some(&mut o.expect_session_miss),
             "-expect-no-session" => Some(&mut o.expect_no_session),
+            "-enable-ocsp-stapling" => Some(&mut o.enable_ocsp_stapling),
+            "-use-ocsp-callback" => Some(&mut o.use_ocsp_callback),
+            "-set-ocsp-in-callback" => Some(&mut o.set_ocsp_in_callback),
+            "-decline-ocsp-callback" => Some(&mut o.decline_ocsp_callback),
+            "-fail-ocsp-callback" => Some(&mut o.fail_ocsp_callback),
             _ => None,
         };
         if let Some(field) = switch {
@@ -186,6 +249,18 @@ pub fn parse(args: &[String], phase: Phase) -> Result<Options, ParseError> {
         if matches!(flag, "-expect-hrr" | "-expect-no-hrr") {
             if applies {
                 o.expect_hrr = Some(flag == "-expect-hrr");
+            }
+            continue;
+        }
+        if let Some(policy) = Policy::from_flag(flag) {
+            if applies {
+                o.policy = Some(policy);
+            }
+            continue;
+        }
+        if flag == "-new-x509-credential" {
+            if applies {
+                o.credentials.push(Credential::default());
             }
             continue;
         }
@@ -252,6 +327,10 @@ fn takes_value(flag: &str) -> bool {
             | "-expect-peer-signature-algorithm"
             | "-verify-prefs"
             | "-ocsp-response"
+            | "-expect-ocsp-response"
+            | "-expect-selected-credential"
+            | "-signing-prefs"
+            | "-expect-peer-cert-file"
     )
 }
 
@@ -261,8 +340,29 @@ fn set_value(o: &mut Options, flag: &str, value: &str) -> Result<(), ParseError>
         "-port" => o.port = number(flag, value)?,
         "-shim-id" => o.shim_id = number(flag, value)?,
         "-resume-count" => o.resume_count = number(flag, value)?,
-        "-cert-file" => o.cert_file = Some(value.to_string()),
-        "-key-file" => o.key_file = Some(value.to_string()),
+        // The credential flags set the last -new-x509-credential, if any.
+        "-cert-file" => match o.credentials.last_mut() {
+            Some(c) => c.cert_file = Some(value.to_string()),
+            None => o.cert_file = Some(value.to_string()),
+        },
+        "-key-file" => match o.credentials.last_mut() {
+            Some(c) => c.key_file = Some(value.to_string()),
+            None => o.key_file = Some(value.to_string()),
+        },
+        "-ocsp-response" => match o.credentials.last_mut() {
+            Some(c) => c.ocsp_response = Some(base64(value)?),
+            None => o.ocsp_response = Some(base64(value)?),
+        },
+        "-signing-prefs" => {
+            let scheme = number(flag, value)?;
+            match o.credentials.last_mut() {
+                Some(c) => c.signing_prefs.push(scheme),
+                None => o.signing_prefs.push(scheme),
+            }
+        }
+        "-expect-peer-cert-file" => o.expect_peer_cert_file = Some(value.to_string()),
+        "-expect-ocsp-response" => o.expect_ocsp_response = Some(base64(value)?),
+        "-expect-selected-credential" => o.expect_selected_credential = Some(number(flag, value)?),
         "-trust-cert" => o.trust_cert = Some(value.to_string()),
         "-advertise-alpn" => o.advertise_alpn = alpn_list(value.as_bytes())?,
         "-select-alpn" => o.select_alpn = Some(value.as_bytes().to_vec()),
@@ -281,7 +381,6 @@ fn set_value(o: &mut Options, flag: &str, value: &str) -> Result<(), ParseError>
             o.expect_peer_signature_algorithm = Some(number(flag, value)?)
         }
         "-verify-prefs" => o.verify_prefs.push(number(flag, value)?),
-        "-ocsp-response" => o.ocsp_response = Some(base64(value)?),
         _ => return Err(ParseError::Unimplemented(flag.to_string())),
     }
     Ok(())
@@ -366,6 +465,44 @@ mod tests {
             parse(&a, Phase::Initial).unwrap_err(),
             ParseError::Unimplemented("-enable-early-data".into())
         );
+    }
+
+    #[test]
+    fn credential_flags_set_the_last_new_credential() {
+        let a = args(&[
+            "-cert-file",
+            "default.pem",
+            "-new-x509-credential",
+            "-cert-file",
+            "first.pem",
+            "-ocsp-response",
+            "AQID",
+            "-signing-prefs",
+            "1027",
+            "-on-resume-new-x509-credential",
+            "-on-resume-key-file",
+            "second.pem",
+            "-expect-selected-credential",
+            "-1",
+        ]);
+        let initial = parse(&a, Phase::Initial).unwrap();
+        let resume = parse(&a, Phase::Resume).unwrap();
+        assert_eq!(initial.cert_file.as_deref(), Some("default.pem"));
+        assert_eq!(initial.ocsp_response, None);
+        assert_eq!(initial.credentials.len(), 1);
+        assert_eq!(
+            initial.credentials[0].cert_file.as_deref(),
+            Some("first.pem")
+        );
+        assert_eq!(initial.credentials[0].ocsp_response, Some(vec![1, 2, 3]));
+        assert_eq!(initial.credentials[0].signing_prefs, vec![0x0403]);
+        assert!(initial.signing_prefs.is_empty());
+        assert_eq!(resume.credentials.len(), 2);
+        assert_eq!(
+            resume.credentials[1].key_file.as_deref(),
+            Some("second.pem")
+        );
+        assert_eq!(resume.expect_selected_credential, Some(-1));
     }
 
     #[test]
