@@ -240,7 +240,7 @@ impl Status {
 fn service_json(j: &mut String, handle: &ServiceHandle, backend: &Result<(), String>, now: i64) {
     let live = handle.current();
     let s = &live.service;
-    let mode = match s.mode {
+    let mode = match s.role.mode() {
         Mode::Server => "server",
         Mode::Client => "client",
     };

@@ -157,6 +157,77 @@ pub enum Mode {
     Client,
 }
 
+/// Which way TLS goes, with the settings only that way has: a client-mode
+/// service cannot carry client-certificate rules, a server-mode one no
+/// server-certificate check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// Accept TLS, forward plaintext.
+    Server(ServerRole),
+    /// Accept plaintext, connect with TLS.
+    Client(ClientRole),
+}
+
+impl Role {
+    /// The direction alone, for logs, the status page and protocol preludes.
+    pub fn mode(&self) -> Mode {
+        match self {
+            Role::Server(_) => Mode::Server,
+            Role::Client(_) => Mode::Client,
+        }
+    }
+
+    /// The SNI routes: a server's, none for a client.
+    pub fn sni_routes(&self) -> &[SniRoute] {
+        match self {
+            Role::Server(server) => &server.sni_routes,
+            Role::Client(_) => &[],
+        }
+    }
+}
+
+/// What only a server-mode service has.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServerRole {
+    /// Client-certificate checks.
+    pub access: Access,
+    /// Routes chosen by SNI.
+    pub sni_routes: Vec<SniRoute>,
+}
+
+/// What only a client-mode service has: how the server is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRole {
+    /// How the server's certificate is checked.
+    pub verify: ServerVerify,
+    /// The SNI name sent (and checked, unless `check_host` is set).
+    pub server_name: Option<String>,
+    /// Names the server certificate must match (checkHost).
+    pub check_host: Vec<String>,
+    /// IP addresses the server certificate must match (checkIP).
+    pub check_ip: Vec<std::net::IpAddr>,
+    /// Email addresses the server certificate may carry instead
+    /// (checkEmail); any match of checkHost, checkIP or checkEmail will do.
+    pub check_email: Vec<String>,
+    /// Names the server certificate must also carry, any one of them
+    /// (ghostunnel's --verify-cn/-ou/-dns/-uri).
+    pub verify_names: NameRules,
+}
+
+impl Default for ClientRole {
+    /// Chain validation against the system trust store, no name given.
+    fn default() -> Self {
+        ClientRole {
+            verify: ServerVerify::Chain(None),
+            server_name: None,
+            check_host: Vec::new(),
+            check_ip: Vec::new(),
+            check_email: Vec::new(),
+            verify_names: NameRules::default(),
+        }
+    }
+}
+
 /// A certificate chain file and its private key file: PEM, or a PKCS#12 key
 /// store holding both (then `key` is the same path).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -485,8 +556,8 @@ pub struct Service {
     pub name: String,
     /// Where the service was defined (`file:line`), for errors found later.
     pub origin: String,
-    /// Server or client.
-    pub mode: Mode,
+    /// Server or client, with the settings only that side has.
+    pub role: Role,
     /// Where to accept connections.
     pub listen: Addr,
     /// Where to connect, tried in order.
@@ -494,24 +565,6 @@ pub struct Service {
     /// Our certificate: the server's (a self-signed one is generated when
     /// absent) or the client's for mutual TLS.
     pub cert: Option<CertFiles>,
-    /// Client mode: how the server is checked.
-    pub verify: ServerVerify,
-    /// Client mode: the SNI name sent (and checked, unless `check_host` is set).
-    pub server_name: Option<String>,
-    /// Client mode: names the server certificate must match (checkHost).
-    pub check_host: Vec<String>,
-    /// Client mode: IP addresses the server certificate must match (checkIP).
-    pub check_ip: Vec<std::net::IpAddr>,
-    /// Client mode: email addresses the server certificate may carry instead
-    /// (checkEmail); any match of checkHost, checkIP or checkEmail will do.
-    pub check_email: Vec<String>,
-    /// Server mode: client-certificate checks.
-    pub access: Access,
-    /// Client mode: names the server certificate must also carry, any one
-    /// of them (ghostunnel's --verify-cn/-ou/-dns/-uri).
-    pub verify_names: NameRules,
-    /// Server mode: routes chosen by SNI.
-    pub sni_routes: Vec<SniRoute>,
     /// ALPN protocols offered (client) or accepted (server).
     pub alpn: Vec<String>,
     /// Send a PROXY header to the target.
@@ -521,7 +574,8 @@ pub struct Service {
     /// An application protocol spoken before TLS (stunnel's `protocol`).
     pub protocol: Option<crate::protocol::Protocol>,
     /// Server mode: run this program per connection instead of connecting
-    /// to a target (stunnel's `exec`/`execArgs`).
+    /// to a target (stunnel's `exec`/`execArgs`); either mode: with
+    /// [`Addr::Exec`], the program of exec+connect.
     pub exec: Option<Exec>,
     /// Time limits.
     pub timeouts: Timeouts,
@@ -537,6 +591,25 @@ pub struct Service {
     pub net: NetOptions,
     /// TLS 1.3 external PSKs (stunnel's PSKsecrets and PSKidentity).
     pub psk: Option<psk::PskSettings>,
+}
+
+#[cfg(test)]
+impl Service {
+    /// The server side of a service the test made in server mode.
+    pub(crate) fn server(&self) -> &ServerRole {
+        match &self.role {
+            Role::Server(server) => server,
+            Role::Client(_) => panic!("{}: a client-mode service", self.name),
+        }
+    }
+
+    /// The client side of a service the test made in client mode.
+    pub(crate) fn client(&self) -> &ClientRole {
+        match &self.role {
+            Role::Client(client) => client,
+            Role::Server(_) => panic!("{}: a server-mode service", self.name),
+        }
+    }
 }
 
 /// A program run per connection, its standard input and output the
@@ -769,20 +842,21 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
 /// Checks what every front end must agree on; the caller adds where the
 /// service was defined.
 pub fn validate(service: &Service) -> Result<(), String> {
+    let sni_routes = service.role.sni_routes();
     if service.listen == Addr::Exec {
         // stunnel's exec+connect, either mode: the program on one side,
         // the target on the other.
         if service.exec.is_none() || service.targets.is_empty() {
             return Err("a service without accept needs exec and connect (exec+connect)".into());
         }
-        if !service.sni_routes.is_empty() || service.proxy_accept {
+        if !sni_routes.is_empty() || service.proxy_accept {
             return Err("exec+connect takes no SNI routes and no PROXY header in".into());
         }
     } else if service.exec.is_some() {
-        if service.mode == Mode::Client {
+        if let Role::Client(_) = service.role {
             return Err("exec is supported in server mode only".into());
         }
-        if !service.targets.is_empty() || !service.sni_routes.is_empty() {
+        if !service.targets.is_empty() || !sni_routes.is_empty() {
             return Err("exec and connect (target, SNI routes) exclude each other".into());
         }
         if service.protocol.is_some() || service.proxy_send.is_some() {
@@ -798,14 +872,14 @@ pub fn validate(service: &Service) -> Result<(), String> {
         && service.exec.is_none()
         && !service.net.transparent.destination
         && service.targets.is_empty()
-        && service.sni_routes.iter().all(|r| r.targets.is_empty())
+        && sni_routes.iter().all(|r| r.targets.is_empty())
     {
         return Err(format!(
             "service {:?} has no target (connect)",
             service.name
         ));
     }
-    if service.targets.is_empty() && service.sni_routes.iter().any(|r| r.targets.is_empty()) {
+    if service.targets.is_empty() && sni_routes.iter().any(|r| r.targets.is_empty()) {
         return Err(format!(
             "service {:?}: an SNI route has no target and the service has no default target",
             service.name
@@ -819,19 +893,18 @@ pub fn validate(service: &Service) -> Result<(), String> {
     if service.psk.is_some() {
         psk::check(&service.algorithms)?;
     }
-    if let Some(p) = &service.protocol {
-        if service.mode == Mode::Server && p.kind.connects_early() && !service.sni_routes.is_empty()
-        {
-            return Err(format!(
-                "protocol = {} in server mode takes no SNI routes (the server is connected \
-                 before the client sends its name)",
-                p.kind
-            ));
-        }
-    }
-    match service.mode {
-        Mode::Server => {
-            let a = &service.access;
+    match &service.role {
+        Role::Server(server) => {
+            if let Some(p) = &service.protocol {
+                if p.kind.connects_early() && !server.sni_routes.is_empty() {
+                    return Err(format!(
+                        "protocol = {} in server mode takes no SNI routes (the server is \
+                         connected before the client sends its name)",
+                        p.kind
+                    ));
+                }
+            }
+            let a = &server.access;
             let has_rule = a.allow_all || a.has_name_rule();
             if a.cacert.is_none() && (has_rule || a.pinned) {
                 return Err(
@@ -850,18 +923,8 @@ pub fn validate(service: &Service) -> Result<(), String> {
             if a.allow_all && a.has_name_rule() {
                 return Err("allow-all cannot be combined with the other allow rules".into());
             }
-            if !service.check_host.is_empty()
-                || !service.check_ip.is_empty()
-                || !service.check_email.is_empty()
-            {
-                return Err("checkHost/checkIP apply to client mode only".into());
-            }
+            peer::check_server_rules(a)
         }
-        Mode::Client => {
-            if service.access.enabled() || !service.sni_routes.is_empty() {
-                return Err("client mode takes no client-certificate rules or SNI routes".into());
-            }
-        }
+        Role::Client(client) => peer::check_client_rules(client),
     }
-    peer::check_rules(service)
 }

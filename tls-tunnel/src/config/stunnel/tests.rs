@@ -20,12 +20,10 @@ fn two_services_and_globals() {
     assert_eq!(c.services.len(), 2);
     assert_eq!(c.services[0].listen, Addr::Tcp("0.0.0.0:8443".into()));
     assert_eq!(c.services[0].timeouts.idle, Duration::from_secs(30));
-    assert_eq!(c.services[1].mode, Mode::Client);
-    assert_eq!(c.services[1].server_name.as_deref(), Some("db.example.com"));
-    assert_eq!(
-        c.services[1].verify,
-        ServerVerify::Chain(Some("/ca.pem".into()))
-    );
+    assert_eq!(c.services[1].role.mode(), Mode::Client);
+    let client = c.services[1].client();
+    assert_eq!(client.server_name.as_deref(), Some("db.example.com"));
+    assert_eq!(client.verify, ServerVerify::Chain(Some("/ca.pem".into())));
 }
 
 #[test]
@@ -43,7 +41,20 @@ fn sni_slave_becomes_route() {
     let conf = "[main]\naccept = 443\nconnect = 127.0.0.1:1\n[a]\nsni = main:a.example\nconnect = 127.0.0.1:2\ncert = /a.pem\n";
     let c = parse("s.conf", conf).unwrap();
     assert_eq!(c.services.len(), 1);
-    assert_eq!(c.services[0].sni_routes[0].name, "a.example");
+    assert_eq!(c.services[0].server().sni_routes[0].name, "a.example");
+}
+
+#[test]
+fn sni_parent_must_be_server_mode() {
+    let conf = "[main]\nclient = yes\naccept = 1\nconnect = db.example:2\n\
+                [a]\nsni = main:a.example\nconnect = 127.0.0.1:2\n";
+    let e = parse("s.conf", conf).unwrap_err();
+    assert_eq!(e.location, "s.conf:6");
+    assert!(
+        e.message
+            .contains("sni parent [main] is not a server-mode service"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -364,7 +375,7 @@ fn include_directory_in_name_order() {
 fn legacy_verify_levels() {
     let server = |opts: &str| {
         let conf = format!("[a]\naccept = 1\nconnect = 2\nCAfile = /ca.pem\n{opts}\n");
-        parse("s.conf", &conf).map(|mut c| c.services.remove(0).access)
+        parse("s.conf", &conf).map(|c| c.services[0].server().access.clone())
     };
     assert!(!server("verify = 0").unwrap().enabled());
     let one = server("verify = 1").unwrap();
@@ -388,7 +399,7 @@ fn legacy_verify_levels() {
         let conf = format!(
             "[a]\nclient = yes\naccept = 1\nconnect = 2\nCApath = /etc/ssl/certs\n{opts}\n"
         );
-        parse("s.conf", &conf).map(|mut c| c.services.remove(0).verify)
+        parse("s.conf", &conf).map(|c| c.services[0].client().verify.clone())
     };
     assert_eq!(client("verify = 0").unwrap(), ServerVerify::Insecure);
     assert_eq!(
@@ -662,7 +673,7 @@ fn a_file_without_sections_is_inetd_mode() {
     let s = &c.services[0];
     assert_eq!(s.listen, Addr::Stdio);
     assert_eq!(s.name, "stunnel");
-    assert_eq!(s.mode, Mode::Server);
+    assert_eq!(s.role.mode(), Mode::Server);
     let c = parse(
         "i.conf",
         "service = imapd\nexec = /usr/sbin/imapd\nexecArgs = imapd\n",
@@ -687,7 +698,7 @@ fn redirect_as_stunnel_reads_it() {
     )
     .unwrap();
     assert_eq!(
-        c.services[0].access.redirect,
+        c.services[0].server().access.redirect,
         vec![Addr::Tcp("localhost:3".into())]
     );
     // Nothing to fail without verification: refused on its line, as stunnel does.
@@ -700,7 +711,7 @@ fn redirect_as_stunnel_reads_it() {
         "[r]\nclient = yes\naccept = 1\nconnect = h:2\nredirect = 3\nverifyChain = no\n",
     )
     .unwrap();
-    assert!(c.services[0].access.redirect.is_empty());
+    assert_eq!(c.services[0].role.mode(), Mode::Client);
     assert!(
         c.global
             .notices
@@ -754,7 +765,7 @@ fn exec_connect_sections_and_retry() {
     let c = parse("s.conf", conf).unwrap();
     let ppp = &c.services[0];
     assert_eq!(ppp.listen, Addr::Exec);
-    assert_eq!(ppp.mode, Mode::Client);
+    assert_eq!(ppp.role.mode(), Mode::Client);
     assert_eq!(ppp.targets, [Addr::Tcp("vpn.example.com:443".into())]);
     assert!(ppp.net.retry);
     // In a section with accept, as in stunnel, retry does nothing.
