@@ -477,7 +477,11 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
             }
             Role::Server(ServerRole {
                 access,
-                sni_routes: Vec::new(),
+                resumption: Resumption {
+                    timeout: a.session_timeout,
+                    ..Resumption::default()
+                },
+                ..ServerRole::default()
             })
         }
         Command::Client(a) => {
@@ -550,14 +554,7 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
             max_handshakes: c.max_handshakes,
             max_per_source: c.max_connections_per_source,
         },
-        resumption: Resumption {
-            enabled: !c.no_session_resumption,
-            timeout: match cmd {
-                Command::Server(a) => a.session_timeout,
-                Command::Client(_) => Resumption::default().timeout,
-            },
-            ..Resumption::default()
-        },
+        resume: !c.no_session_resumption,
         algorithms: Algorithms {
             allow_no_ems: c.allow_no_ems,
             ..Algorithms::default()

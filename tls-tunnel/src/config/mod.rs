@@ -193,6 +193,11 @@ pub struct ServerRole {
     pub access: Access,
     /// Routes chosen by SNI.
     pub sni_routes: Vec<SniRoute>,
+    /// How sessions are resumed.
+    pub resumption: Resumption,
+    /// Our own certificates get OCSP responses fetched from their AIA
+    /// responders and stapled (set for stunnel.conf server services).
+    pub staple_ocsp: bool,
 }
 
 /// What only a client-mode service has: how the server is checked.
@@ -453,27 +458,24 @@ impl Default for Timeouts {
     }
 }
 
-/// Session resumption: a returning client skips the full handshake.
+/// How a server resumes sessions, when [`Service::resume`] is on: a
+/// returning client skips the full handshake.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Resumption {
-    /// Resume at all. Server mode: issue tickets and keep a TLS 1.2
-    /// session-ID cache; client mode: keep the server's sessions and offer
-    /// them on the next connection.
-    pub enabled: bool,
-    /// Server mode: issue encrypted session tickets (TLS 1.3, and TLS 1.2
-    /// tickets when asked for). Without them (stunnel's `options =
-    /// NO_TICKET`) sessions stay in the server's cache and a ticket only
-    /// names one, as OpenSSL does.
+    /// Issue encrypted session tickets (TLS 1.3, and TLS 1.2 tickets when
+    /// asked for). Without them (stunnel's `options = NO_TICKET`) sessions
+    /// stay in the server's cache and a ticket only names one, as OpenSSL
+    /// does.
     pub tickets: bool,
-    /// Server mode: how long a ticket or cached session may be resumed
-    /// (stunnel's sessionCacheTimeout).
+    /// How long a ticket or cached session may be resumed (stunnel's
+    /// sessionCacheTimeout).
     pub timeout: Duration,
-    /// Server mode: TLS 1.2 sessions kept for resumption by session ID
-    /// (stunnel's sessionCacheSize).
+    /// TLS 1.2 sessions kept for resumption by session ID (stunnel's
+    /// sessionCacheSize).
     pub cache_size: usize,
-    /// Server mode: the ticket key comes from this secret instead of being
-    /// random and rotated, so instances sharing it, and restarts, resume each
-    /// other's sessions (stunnel's ticketKeySecret and ticketMacSecret).
+    /// The ticket key comes from this secret instead of being random and
+    /// rotated, so instances sharing it, and restarts, resume each other's
+    /// sessions (stunnel's ticketKeySecret and ticketMacSecret).
     pub ticket_secret: Option<TicketSecret>,
 }
 
@@ -498,7 +500,6 @@ impl Resumption {
 impl Default for Resumption {
     fn default() -> Self {
         Resumption {
-            enabled: true,
             tickets: true,
             timeout: DEFAULT_SESSION_TIMEOUT,
             cache_size: DEFAULT_SESSION_CACHE_SIZE,
@@ -581,8 +582,11 @@ pub struct Service {
     pub timeouts: Timeouts,
     /// Connection admission: how many, how many handshaking, how many per source.
     pub limits: Limits,
-    /// Session resumption.
-    pub resumption: Resumption,
+    /// Session resumption at all. Server mode: issue tickets and keep a TLS
+    /// 1.2 session-ID cache, as [`ServerRole::resumption`] says; client
+    /// mode: keep the server's sessions and offer them on the next
+    /// connection.
+    pub resume: bool,
     /// Protocol versions, cipher suites and groups.
     pub algorithms: Algorithms,
     /// CA directory and CRLs besides the CA file.
@@ -887,14 +891,14 @@ pub fn validate(service: &Service) -> Result<(), String> {
     }
     service.limits.check()?;
     service.timeouts.check()?;
-    check_session_timeout(service.resumption.timeout)?;
-    check_session_cache_size(service.resumption.cache_size)?;
     service.algorithms.check()?;
     if service.psk.is_some() {
         psk::check(&service.algorithms)?;
     }
     match &service.role {
         Role::Server(server) => {
+            check_session_timeout(server.resumption.timeout)?;
+            check_session_cache_size(server.resumption.cache_size)?;
             if let Some(p) = &service.protocol {
                 if p.kind.connects_early() && !server.sni_routes.is_empty() {
                     return Err(format!(

@@ -11,8 +11,8 @@ use toml::Spanned;
 use super::{
     algorithms, check_drain_timeout, check_session_cache_size, parse_duration,
     parse_session_timeout, validate, Access, Addr, Algorithms, CertFiles, ClientRole, Config,
-    ConfigError, Global, Limits, LogFormat, Mode, NameRules, ProxyVersion, Resumption, Role,
-    ServerRole, ServerVerify, Service, SniRoute, SpkiPin, Timeouts,
+    ConfigError, Global, Limits, LogFormat, Mode, NameRules, ProxyVersion, Role, ServerRole,
+    ServerVerify, Service, SniRoute, SpkiPin, Timeouts,
 };
 
 #[derive(Deserialize)]
@@ -341,12 +341,9 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             ))
         }
     };
-    let mut resumption = Resumption {
-        enabled: s.session_resumption.unwrap_or(true),
-        ..Resumption::default()
-    };
-    match mode {
-        Mode::Server => {
+    match &mut role {
+        Role::Server(server) => {
+            let resumption = &mut server.resumption;
             if let Some(t) = &s.session_timeout {
                 resumption.timeout = parse_session_timeout(t)?;
             }
@@ -357,7 +354,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             resumption.tickets =
                 s.session_tickets.unwrap_or(true) && s.security_level.unwrap_or(2) < 3;
         }
-        Mode::Client => {
+        Role::Client(_) => {
             if s.session_timeout.is_some()
                 || s.session_cache_size.is_some()
                 || s.session_tickets.is_some()
@@ -505,7 +502,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             max_handshakes: s.max_handshakes,
             max_per_source: s.max_connections_per_source,
         },
-        resumption,
+        resume: s.session_resumption.unwrap_or(true),
         algorithms,
         trust: super::TrustExtras {
             ocsp: s.ocsp.clone().unwrap_or_default().settings()?,
@@ -528,6 +525,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Resumption;
 
     #[test]
     fn parses_services_and_routes() {
@@ -583,18 +581,19 @@ target = "127.0.0.1:81"
                     session_resumption = false\n\
                     [[service]]\nname = \"c\"\nmode = \"server\"\nlisten = \"3\"\ntarget = \"127.0.0.1:1\"\n";
         let c = parse("t.toml", text).unwrap();
+        assert!(c.services[0].resume);
         assert_eq!(
-            c.services[0].resumption,
+            c.services[0].server().resumption,
             Resumption {
-                enabled: true,
                 tickets: false,
                 timeout: std::time::Duration::from_secs(600),
                 cache_size: 10,
                 ticket_secret: None,
             }
         );
-        assert!(!c.services[1].resumption.enabled);
-        assert_eq!(c.services[2].resumption, Resumption::default());
+        assert!(!c.services[1].resume);
+        assert!(c.services[2].resume);
+        assert_eq!(c.services[2].server().resumption, Resumption::default());
     }
 
     #[test]
@@ -773,6 +772,6 @@ target = "127.0.0.1:81"
         );
         assert_eq!(s.algorithms.security_level, 4);
         assert_eq!(s.algorithms.groups, vec![tls_core::NamedGroup::Secp384r1]);
-        assert!(!s.resumption.tickets);
+        assert!(!s.server().resumption.tickets);
     }
 }

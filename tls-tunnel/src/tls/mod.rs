@@ -70,17 +70,16 @@ impl Live {
                     &mut config.tls.client_verifier,
                     &server.access.redirect,
                 );
-                stapler =
-                    crate::stapling::Stapler::build(&service, &server.access, &config.presented)?;
+                stapler = crate::stapling::Stapler::build(&service, server, &config.presented)?;
                 config.tls.ocsp_stapler = stapler
                     .clone()
                     .map(|s| s as Arc<dyn tls_core::stapling::OcspStapler>);
                 let mut config = config.tls;
-                let basis = Basis::server(&service, &server.access, trust);
+                let basis = Basis::server(&service, server, trust);
                 let sessions = Sessions::keep_or_new(previous, basis)?;
                 config.ticketer = sessions.ticketer();
                 config.session_cache = sessions.session_cache();
-                config.session_lifetime = Some(service.resumption.lifetime_secs());
+                config.session_lifetime = Some(server.resumption.lifetime_secs());
                 (
                     TlsConfig::Server(Arc::new(config), server.access.clone()),
                     sessions,

@@ -10,7 +10,7 @@ use tls_core::{
     SessionIdCache, SystemClock, TicketEncrypter, TicketKey,
 };
 
-use crate::config::{Access, Addr, ClientRole, Resumption, Service};
+use crate::config::{Addr, ClientRole, Resumption, ServerRole, Service};
 use crate::stateful_tickets::StatefulTickets;
 
 /// What a service's sessions were made under. Sessions made under another
@@ -19,7 +19,8 @@ use crate::stateful_tickets::StatefulTickets;
 /// certificate or the names checked would bypass the new checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Basis {
-    settings: Resumption,
+    /// Sessions are resumed at all.
+    resume: bool,
     /// What the peer's certificate is checked against, per side.
     side: SideBasis,
     /// stunnel's securityLevel: a session made under a lower one must not
@@ -33,8 +34,10 @@ pub(super) struct Basis {
 /// The part of a [`Basis`] only one side has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum SideBasis {
-    /// How client certificates are required and pinned.
+    /// How sessions are kept, and how client certificates are required
+    /// and pinned.
     Server {
+        settings: Resumption,
         pinned: bool,
         optional: bool,
         require_any: bool,
@@ -48,9 +51,11 @@ enum SideBasis {
 }
 
 impl Basis {
-    /// The basis of a server-mode `service` checking clients by `access`.
-    pub(super) fn server(service: &Service, access: &Access, trust: Vec<u8>) -> Basis {
+    /// The basis of a server-mode `service` whose server side is `server`.
+    pub(super) fn server(service: &Service, server: &ServerRole, trust: Vec<u8>) -> Basis {
+        let access = &server.access;
         let side = SideBasis::Server {
+            settings: server.resumption,
             pinned: access.pinned,
             optional: access.optional,
             require_any: access.require_any,
@@ -76,7 +81,7 @@ impl Basis {
 
     fn new(service: &Service, side: SideBasis, trust: Vec<u8>) -> Basis {
         Basis {
-            settings: service.resumption,
+            resume: service.resume,
             side,
             security_level: service.algorithms.security_level,
             trust,
@@ -116,10 +121,9 @@ impl Sessions {
         if let Some(previous) = previous.filter(|p| p.basis == basis) {
             return Ok(previous.clone());
         }
-        let r = basis.settings;
-        let state = match basis.side {
-            _ if !r.enabled => SessionState::Off,
-            SideBasis::Server { .. } => {
+        let state = match &basis.side {
+            _ if !basis.resume => SessionState::Off,
+            SideBasis::Server { settings: r, .. } => {
                 let ticketer = if r.tickets {
                     let mut ticketer = RotatingTicketer::new(
                         Arc::new(entropy::HostEntropy),
@@ -248,12 +252,15 @@ mod tests {
         assert!(!new_ca.sessions.continues(&same.sessions));
 
         let mut longer = server(Some(&ca));
-        longer.resumption.timeout = std::time::Duration::from_secs(600);
+        let crate::config::Role::Server(side) = &mut longer.role else {
+            panic!("server mode")
+        };
+        side.resumption.timeout = std::time::Duration::from_secs(600);
         let longer = Live::build(longer, Some(&new_ca)).unwrap();
         assert!(!same_ticketer(&new_ca, &longer));
 
         let mut off = server(Some(&ca));
-        off.resumption.enabled = false;
+        off.resume = false;
         let off = Live::build(off, Some(&longer)).unwrap();
         let TlsConfig::Server(config, _) = &off.tls else {
             panic!("server mode")

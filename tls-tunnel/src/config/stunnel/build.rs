@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use tls_core::ProtocolVersion;
 
 use super::super::{
-    validate, Access, Addr, Algorithms, CertFiles, ClientRole, Limits, Mode, Resumption, Role,
-    ServerRole, ServerVerify, Service, SniRoute, TicketSecret, TrustExtras,
+    validate, Access, Addr, Algorithms, CertFiles, ClientRole, Limits, Mode, Role, ServerRole,
+    ServerVerify, Service, SniRoute, TicketSecret, TrustExtras,
 };
 use super::{Errors, Loc, Section};
 
@@ -193,19 +193,13 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
         exec: None,
         timeouts: s.timeouts,
         limits: Limits::default(),
-        resumption: Resumption {
-            enabled: s.session_resume.as_ref().map_or(true, |(on, _)| *on),
-            ..Resumption::default()
-        },
+        resume: s.session_resume.as_ref().map_or(true, |(on, _)| *on),
         algorithms,
         trust: TrustExtras {
             ca_dir,
             crl_file: s.crlfile.as_ref().map(PathBuf::from),
             crl_dir: s.crlpath.as_ref().map(PathBuf::from),
-            ocsp: crate::config::ocsp::OcspSettings {
-                staple: mode == Mode::Server,
-                ..s.ocsp.clone()
-            },
+            ocsp: s.ocsp.clone(),
         },
         net,
         psk: psk(s)?,
@@ -257,7 +251,8 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
             };
         }
         Role::Server(server) => {
-            let r = &mut service.resumption;
+            server.staple_ocsp = true;
+            let r = &mut server.resumption;
             if let Some((timeout, _)) = s.session_timeout {
                 r.timeout = timeout;
             }

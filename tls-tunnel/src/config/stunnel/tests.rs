@@ -64,11 +64,14 @@ fn session_options() {
                 [b]\naccept = 2\nconnect = 127.0.0.1:1\n\
                 [c]\nclient = yes\naccept = 3\nconnect = 127.0.0.1:1\nsessionResume = no\n";
     let c = parse("s.conf", conf).unwrap();
-    let r: Vec<Resumption> = c.services.iter().map(|s| s.resumption).collect();
+    let r: Vec<Resumption> = c.services[..2]
+        .iter()
+        .map(|s| s.server().resumption)
+        .collect();
+    assert!(c.services[0].resume && c.services[1].resume);
     assert_eq!(
         r[0],
         Resumption {
-            enabled: true,
             tickets: false,
             timeout: Duration::from_secs(600),
             cache_size: 50,
@@ -82,9 +85,10 @@ fn session_options() {
             ..Resumption::default()
         }
     );
-    // The global sessionCacheTimeout is meant for server sections.
-    assert!(!r[2].enabled);
-    assert_eq!(r[2].timeout, Duration::from_secs(300));
+    // The global sessionCacheTimeout is meant for server sections: a
+    // client-mode service has no server session settings to take it.
+    assert!(!c.services[2].resume);
+    assert_eq!(c.services[2].role.mode(), Mode::Client);
 }
 
 #[test]
@@ -121,7 +125,7 @@ fn bad_session_options_name_their_line() {
           sessions of [main]"
         ]
     );
-    assert!(c.services[0].resumption.enabled);
+    assert!(c.services[0].resume);
 }
 
 /// The algorithms of a one-service config with `options` in its section.
@@ -226,7 +230,8 @@ fn options_restating_policy_are_accepted() {
                 [a]\naccept = 1\nconnect = 127.0.0.1:1\n";
     let c = parse("s.conf", conf).unwrap();
     assert_eq!(c.services[0].algorithms, Algorithms::default());
-    assert_eq!(c.services[0].resumption, Resumption::default());
+    assert!(c.services[0].resume);
+    assert_eq!(c.services[0].server().resumption, Resumption::default());
 
     bad_at_line_4(
         "options = ALLOW_UNSAFE_LEGACY_RENEGOTIATION",
@@ -553,15 +558,15 @@ fn ticket_secrets() {
         )
     };
     let c = parse("s.conf", &conf("")).unwrap();
-    assert!(c.services[0].resumption.ticket_secret.is_none());
-    let b = c.services[1].resumption.ticket_secret.unwrap();
+    assert!(c.services[0].server().resumption.ticket_secret.is_none());
+    let b = c.services[1].server().resumption.ticket_secret.unwrap();
     // Colons or not, the same secrets give the same key.
     let same = conf(
         "ticketKeySecret = 00:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f\n\
          ticketMacSecret = 000102030405060708090a0b0c0d0e0f",
     );
     let c = parse("s.conf", &same).unwrap();
-    assert_eq!(c.services[0].resumption.ticket_secret, Some(b));
+    assert_eq!(c.services[0].server().resumption.ticket_secret, Some(b));
     assert_eq!(format!("{b:?}"), "TicketSecret(..)");
 
     let e = parse("s.conf", &conf("ticketKeySecret = 0011")).unwrap_err();
