@@ -9,9 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::toml::{client_verify, parse_level, parse_log_format, parse_proxy_version};
 use crate::config::{
     check_drain_timeout, parse_duration, parse_session_timeout, validate, Access, Addr, Algorithms,
-    CertFiles, ClientRole, Config, ConfigError, Global, Limits, LogFormat, Mode, NameRules,
-    ProxyVersion, QuietKind, Resumption, Role, ServerRole, ServerVerify, Service, SpkiPin,
-    Timeouts,
+    CertFiles, ClientRole, Config, ConfigError, Global, Limits, LogFormat, NameRules, ProxyVersion,
+    QuietKind, Resumption, Role, ServerRole, ServerVerify, Service, SpkiPin, Timeouts,
 };
 use crate::keystore::StorePass;
 
@@ -513,10 +512,7 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
         }
     };
     let mut service = Service {
-        name: match role.mode() {
-            Mode::Server => "server".into(),
-            Mode::Client => "client".into(),
-        },
+        name: role.mode().name().into(),
         origin: "command line".into(),
         role,
         listen,

@@ -9,7 +9,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{watch, Semaphore};
 
 use crate::cli::Cli;
-use crate::config::{Global, LogFormat, Mode, Role, Service, DEFAULT_MAX_HANDSHAKES};
+use crate::config::{Global, LogFormat, Role, Service, DEFAULT_MAX_HANDSHAKES};
 use crate::limits::Admission;
 use crate::listen::Listener;
 use crate::metrics::Registry;
@@ -279,10 +279,7 @@ async fn run(
                 tracing::warn!(service = %s.name, "{}", made.describe());
             }
         }
-        let mode = match s.role.mode() {
-            Mode::Server => "server",
-            Mode::Client => "client",
-        };
+        let mode = s.role.mode().name();
         let listen = listener
             .as_ref()
             .map_or_else(|| s.listen.to_string(), Listener::describe);
