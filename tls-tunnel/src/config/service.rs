@@ -9,7 +9,8 @@ use super::{
     NameRules, NetOptions, Resumption, SpkiPin, Timeouts,
 };
 
-/// Which way TLS goes.
+/// Which way TLS goes, as a plain value (a [`Role`] carries the settings
+/// of its side): for labels and protocol preludes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// Accept TLS, forward plaintext.
