@@ -161,8 +161,6 @@ pub fn main() -> ExitCode {
     code
 }
 
-/// Installs the log subscriber writing to the destinations `global` asks
-/// for; the sink is returned for SIGUSR1 to reopen the file.
 /// A server-mode service with no certificate of its own, or an SNI route
 /// without one: the self-signed default may be served.
 fn wants_self_signed(s: &Service) -> bool {
@@ -174,6 +172,8 @@ fn wants_self_signed(s: &Service) -> bool {
     }
 }
 
+/// Installs the log subscriber writing to the destinations `global` asks
+/// for; the sink is returned for SIGUSR1 to reopen the file.
 fn init_logging(global: &Global) -> Result<Arc<process::LogSink>, String> {
     let sink = process::LogSink::new(global)?;
     quiet::set(&global.quiet_kinds);
