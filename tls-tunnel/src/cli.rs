@@ -9,8 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::toml::{client_verify, parse_level, parse_log_format, parse_proxy_version};
 use crate::config::{
     check_drain_timeout, parse_duration, parse_session_timeout, validate, Access, Addr, Algorithms,
-    CertFiles, Config, ConfigError, Global, Limits, LogFormat, Mode, NameRules, ProxyVersion,
-    QuietKind, Resumption, ServerVerify, Service, SpkiPin, Timeouts,
+    CertFiles, ClientRole, Config, ConfigError, Global, Limits, LogFormat, NameRules, ProxyVersion,
+    QuietKind, Resumption, Role, ServerRole, ServerVerify, Service, SpkiPin, Timeouts,
 };
 use crate::keystore::StorePass;
 
@@ -443,35 +443,86 @@ impl Cli {
 }
 
 fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
-    let (c, mode) = match cmd {
-        Command::Server(a) => (&a.common, Mode::Server),
-        Command::Client(a) => (&a.common, Mode::Client),
+    let c = match cmd {
+        Command::Server(a) => &a.common,
+        Command::Client(a) => &a.common,
     };
     let arg_err = |opt: &str, e: String| ConfigError::new(opt, e);
     let target = Addr::parse(&c.target).map_err(|e| arg_err("--target", e))?;
+    let listen = Addr::parse(&c.listen).map_err(|e| arg_err("--listen", e))?;
+    let role = match cmd {
+        Command::Server(a) => {
+            let access = Access {
+                cacert: c.cacert.clone(),
+                pinned: false,
+                allow_all: a.allow_all,
+                allow_cn: a.allow_cn.clone(),
+                allow_san: a.allow_san.clone(),
+                allow_ou: a.allow_ou.clone(),
+                allow_dns: a.allow_dns.clone(),
+                allow_uri: a.allow_uri.clone(),
+                allow_spki: a.allow_spki_pin.clone(),
+                ..Access::default()
+            };
+            if c.cacert.is_some() && !a.allow_all && !access.has_name_rule() {
+                return Err(ConfigError::new(
+                    "--cacert",
+                    "server mode with --cacert needs --allow-all, --allow-cn, --allow-ou, \
+                     --allow-dns, --allow-uri or --allow-san",
+                ));
+            }
+            if !a.unsafe_target {
+                check_local(&target, "--target", "--unsafe-target")?;
+            }
+            Role::Server(ServerRole {
+                access,
+                resumption: Resumption {
+                    timeout: a.session_timeout,
+                    ..Resumption::default()
+                },
+                ..ServerRole::default()
+            })
+        }
+        Command::Client(a) => {
+            let verify = if a.verify_spki_pin.is_empty() {
+                client_verify(Some(&a.verify), c.cacert.clone())
+                    .map_err(|e| ConfigError::new("--verify", e))?
+            } else {
+                ServerVerify::Spki(a.verify_spki_pin.clone())
+            };
+            if !a.unsafe_listen {
+                check_local(&listen, "--listen", "--unsafe-listen")?;
+            }
+            Role::Client(ClientRole {
+                verify,
+                server_name: a.server_name.clone().or_else(|| {
+                    target
+                        .host()
+                        .filter(|h| h.parse::<std::net::IpAddr>().is_err())
+                        .map(str::to_string)
+                }),
+                verify_names: NameRules {
+                    cn: a.verify_cn.clone(),
+                    ou: a.verify_ou.clone(),
+                    dns: a.verify_dns.clone(),
+                    uri: a.verify_uri.clone(),
+                },
+                ..ClientRole::default()
+            })
+        }
+    };
     let mut service = Service {
-        name: match mode {
-            Mode::Server => "server".into(),
-            Mode::Client => "client".into(),
-        },
+        name: role.mode().name().into(),
         origin: "command line".into(),
-        mode,
-        listen: Addr::parse(&c.listen).map_err(|e| arg_err("--listen", e))?,
-        targets: vec![target.clone()],
+        role,
+        listen,
+        targets: vec![target],
         // The key may be in the certificate's file, as stunnel and ghostunnel allow.
         cert: c.cert.as_ref().map(|cert| CertFiles {
             cert: cert.clone(),
             key: c.key.clone().unwrap_or_else(|| cert.clone()),
             password: None,
         }),
-        verify: ServerVerify::Chain(None),
-        server_name: None,
-        check_host: Vec::new(),
-        check_ip: Vec::new(),
-        check_email: Vec::new(),
-        access: Access::default(),
-        verify_names: NameRules::default(),
-        sni_routes: Vec::new(),
         alpn: c.alpn.clone(),
         proxy_send: c.proxy_protocol,
         proxy_accept: c.accept_proxy,
@@ -499,10 +550,7 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
             max_handshakes: c.max_handshakes,
             max_per_source: c.max_connections_per_source,
         },
-        resumption: Resumption {
-            enabled: !c.no_session_resumption,
-            ..Resumption::default()
-        },
+        resume: !c.no_session_resumption,
         algorithms: Algorithms {
             allow_no_ems: c.allow_no_ems,
             ..Algorithms::default()
@@ -516,56 +564,6 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
             key: store.clone(),
             password: StorePass::from_cli(c.storepass.as_deref(), c.storepass_file.as_deref()),
         });
-    }
-    match cmd {
-        Command::Server(a) => {
-            service.resumption.timeout = a.session_timeout;
-            service.access = Access {
-                cacert: c.cacert.clone(),
-                pinned: false,
-                allow_all: a.allow_all,
-                allow_cn: a.allow_cn.clone(),
-                allow_san: a.allow_san.clone(),
-                allow_ou: a.allow_ou.clone(),
-                allow_dns: a.allow_dns.clone(),
-                allow_uri: a.allow_uri.clone(),
-                allow_spki: a.allow_spki_pin.clone(),
-                ..Access::default()
-            };
-            if c.cacert.is_some() && !a.allow_all && !service.access.has_name_rule() {
-                return Err(ConfigError::new(
-                    "--cacert",
-                    "server mode with --cacert needs --allow-all, --allow-cn, --allow-ou, \
-                     --allow-dns, --allow-uri or --allow-san",
-                ));
-            }
-            if !a.unsafe_target {
-                check_local(&target, "--target", "--unsafe-target")?;
-            }
-        }
-        Command::Client(a) => {
-            service.verify = if a.verify_spki_pin.is_empty() {
-                client_verify(Some(&a.verify), c.cacert.clone())
-                    .map_err(|e| ConfigError::new("--verify", e))?
-            } else {
-                ServerVerify::Spki(a.verify_spki_pin.clone())
-            };
-            service.verify_names = NameRules {
-                cn: a.verify_cn.clone(),
-                ou: a.verify_ou.clone(),
-                dns: a.verify_dns.clone(),
-                uri: a.verify_uri.clone(),
-            };
-            if !a.unsafe_listen {
-                check_local(&service.listen, "--listen", "--unsafe-listen")?;
-            }
-            service.server_name = a.server_name.clone().or_else(|| {
-                target
-                    .host()
-                    .filter(|h| h.parse::<std::net::IpAddr>().is_err())
-                    .map(str::to_string)
-            });
-        }
     }
     crate::protocol::Options {
         name: c.starttls.clone(),

@@ -9,7 +9,7 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{watch, Semaphore};
 
 use crate::cli::Cli;
-use crate::config::{Global, LogFormat, Mode, DEFAULT_MAX_HANDSHAKES};
+use crate::config::{Global, LogFormat, Role, Service, DEFAULT_MAX_HANDSHAKES};
 use crate::limits::Admission;
 use crate::listen::Listener;
 use crate::metrics::Registry;
@@ -45,10 +45,7 @@ pub fn main() -> ExitCode {
     };
     // The self-signed default is made (or read from the state directory)
     // before the services that use it are built.
-    let self_signed = config.services.iter().any(|s| {
-        s.mode == Mode::Server
-            && (s.cert.is_none() || s.sni_routes.iter().any(|r| r.cert.is_none()))
-    });
+    let self_signed = config.services.iter().any(wants_self_signed);
     if self_signed {
         if let Err(e) = selfsigned::init(config.global.state_dir.as_deref(), !cli.check) {
             eprintln!("tls-tunnel: {e}");
@@ -164,6 +161,17 @@ pub fn main() -> ExitCode {
     code
 }
 
+/// A server-mode service with no certificate of its own, or an SNI route
+/// without one: the self-signed default may be served.
+fn wants_self_signed(s: &Service) -> bool {
+    match &s.role {
+        Role::Server(server) => {
+            s.cert.is_none() || server.sni_routes.iter().any(|r| r.cert.is_none())
+        }
+        Role::Client(_) => false,
+    }
+}
+
 /// Installs the log subscriber writing to the destinations `global` asks
 /// for; the sink is returned for SIGUSR1 to reopen the file.
 fn init_logging(global: &Global) -> Result<Arc<process::LogSink>, String> {
@@ -266,18 +274,12 @@ async fn run(
         if let Some(psk) = &s.psk {
             crate::config::psk::warn_if_insecure(&psk.secrets);
         }
-        if s.mode == Mode::Server
-            && !tls::psk_only(s)
-            && (s.cert.is_none() || s.sni_routes.iter().any(|r| r.cert.is_none()))
-        {
+        if wants_self_signed(s) && !tls::psk_only(s) {
             if let Ok(made) = selfsigned::get() {
                 tracing::warn!(service = %s.name, "{}", made.describe());
             }
         }
-        let mode = match s.mode {
-            Mode::Server => "server",
-            Mode::Client => "client",
-        };
+        let mode = s.role.mode().name();
         let listen = listener
             .as_ref()
             .map_or_else(|| s.listen.to_string(), Listener::describe);

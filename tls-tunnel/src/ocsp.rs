@@ -29,7 +29,7 @@ use tls_core::{Negotiated, TrustAnchors, UnixTime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::config::ocsp::{parse_http_url, OcspSettings};
-use crate::config::{Mode, ServerVerify, Service};
+use crate::config::{Role, ServerVerify, Service};
 use crate::trust::CaFile;
 
 /// Certificates of one path checked at most (the peer's chain is bounded by
@@ -63,30 +63,33 @@ impl OcspChecker {
         if !settings.enabled() {
             return Ok(None);
         }
-        let ca_path = match service.mode {
-            Mode::Client => match &service.verify {
-                ServerVerify::Chain(path) => path.clone(),
-                ServerVerify::Pinned(path) => Some(path.clone()),
-                ServerVerify::Insecure | ServerVerify::Spki(_) => None,
-            },
-            Mode::Server => service.access.cacert.clone(),
-        };
-        let issuers = match (&ca_path, service.mode, &service.verify) {
-            (Some(path), _, _) => CaFile::load(path, &service.trust)?
+        let ca_file = |path: &std::path::Path| -> Result<Vec<OcspIssuer>, String> {
+            Ok(CaFile::load(path, &service.trust)?
                 .certs
                 .iter()
                 .filter_map(|der| OcspIssuer::from_cert(der).ok())
-                .collect(),
-            (None, Mode::Client, ServerVerify::Chain(None)) => TrustAnchors::from_system()
-                .map_err(|e| format!("cannot load the system trust store: {e}"))?
-                .iter()
-                .map(OcspIssuer::from_anchor)
-                .collect(),
-            _ => {
-                tracing::warn!(service = %service.name,
-                    "OCSP has no effect: the peer's certificate is not verified");
-                return Ok(None);
-            }
+                .collect())
+        };
+        let issuers = match &service.role {
+            Role::Server(server) => server.access.cacert.as_deref().map(ca_file).transpose()?,
+            Role::Client(client) => match &client.verify {
+                ServerVerify::Chain(Some(path)) | ServerVerify::Pinned(path) => {
+                    Some(ca_file(path)?)
+                }
+                ServerVerify::Chain(None) => Some(
+                    TrustAnchors::from_system()
+                        .map_err(|e| format!("cannot load the system trust store: {e}"))?
+                        .iter()
+                        .map(OcspIssuer::from_anchor)
+                        .collect(),
+                ),
+                ServerVerify::Insecure | ServerVerify::Spki(_) => None,
+            },
+        };
+        let Some(issuers) = issuers else {
+            tracing::warn!(service = %service.name,
+                "OCSP has no effect: the peer's certificate is not verified");
+            return Ok(None);
         };
         Ok(Some(Arc::new(OcspChecker { settings, issuers })))
     }

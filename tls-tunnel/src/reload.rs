@@ -40,7 +40,7 @@ pub fn reload(cli: &Cli, services: &[Arc<ServiceHandle>]) -> Result<usize, Strin
         };
         let old = handle.current();
         if new.listen != old.service.listen
-            || new.mode != old.service.mode
+            || new.role.mode() != old.service.role.mode()
             || new.limits != old.service.limits
         {
             return Err(format!(

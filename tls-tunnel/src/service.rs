@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use tls_core::{CipherSuite, Connection, Error, Negotiated, ProtocolVersion};
 use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 
-use crate::config::{Addr, Mode, ProxyVersion, QuietKind};
+use crate::config::{Addr, ProxyVersion, QuietKind};
 use crate::limits::{Admission, HandshakeSlot, SourceSlot};
 use crate::listen::{connect, Listener, Stream};
 use crate::metrics::{ConnState, Reason, ServiceMetrics};
@@ -142,7 +142,7 @@ pub async fn accept_loop(
     tracker: Arc<Tracker>,
     stop: watch::Receiver<bool>,
 ) {
-    let tls_server = handle.current().service.mode == Mode::Server;
+    let tls_server = matches!(handle.current().tls, TlsConfig::Server(..));
     if let Some(stapler) = &handle.current().stapler {
         stapler.kick();
     }
@@ -568,7 +568,7 @@ async fn run(
         lifetime: t.max_lifetime,
     };
     match &live.tls {
-        TlsConfig::Server(config) => {
+        TlsConfig::Server(config, access) => {
             // An application protocol's prelude, which may connect the target early.
             let mut early = None;
             if let Some(p) = &s.protocol {
@@ -638,7 +638,7 @@ async fn run(
                         "client certificate refused ({why}): redirected");
                     None
                 }
-                Destination::Service(_) => match crate::access::check(&s.access, leaf) {
+                Destination::Service(_) => match crate::access::check(access, leaf) {
                     Ok(names) => names,
                     Err(why) => {
                         metrics.count(Reason::AccessDenied);
@@ -718,7 +718,6 @@ async fn run(
             }
         }
         TlsConfig::Client(config, name) => {
-            debug_assert_eq!(s.mode, Mode::Client);
             // The target connect and everything up to the end of the
             // handshake count as handshaking (the handshake place is held).
             let targets = original.as_deref().unwrap_or(&s.targets);

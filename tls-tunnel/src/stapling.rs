@@ -17,7 +17,7 @@ use tls_core::stapling::OcspStapler;
 use tls_core::x509::{OcspIssuer, OcspSigners, OcspStatus, OcspTarget};
 use tls_core::{CertifiedKey, UnixTime};
 
-use crate::config::Service;
+use crate::config::{ServerRole, Service};
 use crate::trust::CaFile;
 
 /// Seconds between attempts after a failure.
@@ -56,17 +56,20 @@ fn now_secs() -> i64 {
 }
 
 impl Stapler {
-    /// The stapler for `service`'s certificates, or `None` when stapling is
-    /// off or no certificate can be stapled.
+    /// The stapler for the certificates of `service`, whose server side is
+    /// `server`, or `None` when stapling is off or no certificate can be
+    /// stapled; the CA file of client certificates is searched for issuers
+    /// too.
     pub fn build(
         service: &Service,
+        server: &ServerRole,
         certs: &[Arc<CertifiedKey>],
     ) -> Result<Option<Arc<Stapler>>, String> {
-        if !service.trust.ocsp.staple {
+        if !server.staple_ocsp {
             return Ok(None);
         }
         let mut issuers = Vec::new();
-        if let Some(ca) = &service.access.cacert {
+        if let Some(ca) = &server.access.cacert {
             let ca = CaFile::load(ca, &service.trust)?;
             issuers.extend(
                 ca.certs

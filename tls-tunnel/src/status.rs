@@ -10,7 +10,6 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::config::Mode;
 use crate::metrics::{escape, family, Registry};
 use crate::service::ServiceHandle;
 
@@ -240,10 +239,7 @@ impl Status {
 fn service_json(j: &mut String, handle: &ServiceHandle, backend: &Result<(), String>, now: i64) {
     let live = handle.current();
     let s = &live.service;
-    let mode = match s.mode {
-        Mode::Server => "server",
-        Mode::Client => "client",
-    };
+    let mode = s.role.mode().name();
     let targets: Vec<String> = s.targets.iter().map(|t| json(&t.to_string())).collect();
     let (handshaking, established) = handle.metrics.open();
     let _ = write!(

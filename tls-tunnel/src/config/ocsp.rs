@@ -16,16 +16,13 @@ pub struct OcspSettings {
     /// Without a conclusive answer (good or revoked) the peer is refused
     /// (`OCSPrequire = yes`, the default); with `no` it is let in.
     pub require: bool,
-    /// The longest one request may take, connect to last byte (`TIMEOUTocsp`).
+    /// The longest one request may take, connect to last byte (`TIMEOUTocsp`),
+    /// also when fetching a response to staple.
     pub timeout: Duration,
-    /// Server mode: the service's own certificates get OCSP responses
-    /// fetched from their AIA responders and stapled (set for stunnel.conf
-    /// server services).
-    pub staple: bool,
 }
 
 impl Default for OcspSettings {
-    /// Off (no URL, no AIA, no stapling); when turned on: no nonce, require a conclusive
+    /// Off (no URL, no AIA); when turned on: no nonce, require a conclusive
     /// answer, 5 s per request (stunnel's defaults).
     fn default() -> Self {
         OcspSettings {
@@ -34,7 +31,6 @@ impl Default for OcspSettings {
             nonce: false,
             require: true,
             timeout: Duration::from_secs(5),
-            staple: false,
         }
     }
 }
@@ -226,7 +222,7 @@ mod tests {
         };
         let s = t.settings().unwrap();
         assert_eq!(s.url.as_deref(), Some("http://127.0.0.1:8888/"));
-        assert!(s.nonce && !s.require && !s.aia && !s.staple && s.enabled());
+        assert!(s.nonce && !s.require && !s.aia && s.enabled());
         assert_eq!(s.timeout, Duration::from_secs(2));
         assert!(OcspToml::default().settings().unwrap().require);
         for bad in [

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use super::{Mode, ServerVerify, Service};
+use super::{Access, ClientRole, ServerVerify};
 
 /// A hash algorithm of an SPKI pin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,9 +156,9 @@ impl NameRules {
     }
 }
 
-/// Checks how the pins and name rules of `service` combine.
-pub fn check_rules(service: &Service) -> Result<(), String> {
-    let a = &service.access;
+/// Checks how the pins and name rules of a server's client-certificate
+/// checks combine.
+pub fn check_server_rules(a: &Access) -> Result<(), String> {
     let others = a.allow_all || a.has_name_rule() || a.pinned || a.cacert.is_some();
     if !a.allow_spki.is_empty() && others {
         return Err(
@@ -167,17 +167,20 @@ pub fn check_rules(service: &Service) -> Result<(), String> {
                 .into(),
         );
     }
-    if service.verify_names.is_empty() {
-        return Ok(());
-    }
-    match (service.mode, &service.verify) {
-        (Mode::Server, _) => Err("verify-cn/-ou/-dns/-uri apply to client mode only".into()),
-        (Mode::Client, ServerVerify::Spki(_) | ServerVerify::Insecure) => Err(
+    Ok(())
+}
+
+/// Checks how the name rules of a client's server check combine with how
+/// the server is verified.
+pub fn check_client_rules(client: &ClientRole) -> Result<(), String> {
+    match &client.verify {
+        _ if client.verify_names.is_empty() => Ok(()),
+        ServerVerify::Spki(_) | ServerVerify::Insecure => Err(
             "verify-cn/-ou/-dns/-uri need the server's chain verified: not with \
              verify-spki-pin or verify = insecure"
                 .into(),
         ),
-        (Mode::Client, _) => Ok(()),
+        ServerVerify::Chain(_) | ServerVerify::Pinned(_) => Ok(()),
     }
 }
 

@@ -10,9 +10,9 @@ use toml::Spanned;
 
 use super::{
     algorithms, check_drain_timeout, check_session_cache_size, parse_duration,
-    parse_session_timeout, validate, Access, Addr, Algorithms, CertFiles, Config, ConfigError,
-    Global, Limits, LogFormat, Mode, NameRules, ProxyVersion, Resumption, ServerVerify, Service,
-    SniRoute, SpkiPin, Timeouts,
+    parse_session_timeout, validate, Access, Addr, Algorithms, CertFiles, ClientRole, Config,
+    ConfigError, Global, Limits, LogFormat, Mode, NameRules, ProxyVersion, Role, ServerRole,
+    ServerVerify, Service, SniRoute, SpkiPin, Timeouts,
 };
 
 #[derive(Deserialize)]
@@ -320,25 +320,30 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
                 .collect(),
         });
     }
-    let verify = match (mode, s.verify.as_deref()) {
-        (Mode::Client, v) if s.verify_spki_pin.is_empty() => client_verify(v, s.cacert.clone())?,
-        (Mode::Client, None) => ServerVerify::Spki(pins(&s.verify_spki_pin)?),
+    let client = |verify| {
+        Role::Client(ClientRole {
+            verify,
+            ..ClientRole::default()
+        })
+    };
+    let mut role = match (mode, s.verify.as_deref()) {
+        (Mode::Client, v) if s.verify_spki_pin.is_empty() => {
+            client(client_verify(v, s.cacert.clone())?)
+        }
+        (Mode::Client, None) => client(ServerVerify::Spki(pins(&s.verify_spki_pin)?)),
         (Mode::Client, Some(_)) => {
             return Err("verify and verify_spki_pin exclude each other".into())
         }
-        (Mode::Server, None) => ServerVerify::Chain(None),
+        (Mode::Server, None) => Role::Server(ServerRole::default()),
         (Mode::Server, Some(v)) => {
             return Err(format!(
                 "verify must be chain, pinned or insecure (client mode), not {v:?}"
             ))
         }
     };
-    let mut resumption = Resumption {
-        enabled: s.session_resumption.unwrap_or(true),
-        ..Resumption::default()
-    };
-    match mode {
-        Mode::Server => {
+    match &mut role {
+        Role::Server(server) => {
+            let resumption = &mut server.resumption;
             if let Some(t) = &s.session_timeout {
                 resumption.timeout = parse_session_timeout(t)?;
             }
@@ -349,7 +354,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             resumption.tickets =
                 s.session_tickets.unwrap_or(true) && s.security_level.unwrap_or(2) < 3;
         }
-        Mode::Client => {
+        Role::Client(_) => {
             if s.session_timeout.is_some()
                 || s.session_cache_size.is_some()
                 || s.session_tickets.is_some()
@@ -400,26 +405,6 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
     if s.exec_pty && s.exec.is_none() {
         return Err("exec_pty needs exec".into());
     }
-    let access = match mode {
-        Mode::Server => Access {
-            cacert: s.cacert.clone(),
-            pinned: false,
-            allow_all: s.allow_all,
-            allow_cn: s.allow_cn.clone(),
-            allow_san: s.allow_san.clone(),
-            allow_ou: s.allow_ou.clone(),
-            allow_dns: s.allow_dns.clone(),
-            allow_uri: s.allow_uri.clone(),
-            allow_spki: pins(&s.allow_spki_pin)?,
-            redirect: s
-                .redirect
-                .iter()
-                .map(|a| Addr::parse(a))
-                .collect::<Result<_, _>>()?,
-            ..Access::default()
-        },
-        Mode::Client => Access::default(),
-    };
     let verify_names = NameRules {
         cn: s.verify_cn.clone(),
         ou: s.verify_ou.clone(),
@@ -444,30 +429,48 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
     {
         return Err("allow_* rules apply to server mode only (client mode: verify_*)".into());
     }
-    let mut service = Service {
-        name: s.name.clone(),
-        origin,
-        mode,
-        listen: Addr::parse(&s.listen)?,
-        server_name: match mode {
-            Mode::Client => s.server_name.clone().or_else(|| {
+    match &mut role {
+        Role::Server(server) => {
+            server.access = Access {
+                cacert: s.cacert.clone(),
+                pinned: false,
+                allow_all: s.allow_all,
+                allow_cn: s.allow_cn.clone(),
+                allow_san: s.allow_san.clone(),
+                allow_ou: s.allow_ou.clone(),
+                allow_dns: s.allow_dns.clone(),
+                allow_uri: s.allow_uri.clone(),
+                allow_spki: pins(&s.allow_spki_pin)?,
+                redirect: s
+                    .redirect
+                    .iter()
+                    .map(|a| Addr::parse(a))
+                    .collect::<Result<_, _>>()?,
+                ..Access::default()
+            };
+            server.sni_routes = sni_routes;
+        }
+        Role::Client(client) => {
+            if !sni_routes.is_empty() {
+                return Err("client mode takes no client-certificate rules or SNI routes".into());
+            }
+            client.verify_names = verify_names;
+            client.server_name = s.server_name.clone().or_else(|| {
                 targets
                     .first()
                     .and_then(|t| t.host())
                     .filter(|h| h.parse::<std::net::IpAddr>().is_err())
                     .map(str::to_string)
-            }),
-            Mode::Server => None,
-        },
+            });
+        }
+    }
+    let mut service = Service {
+        name: s.name.clone(),
+        origin,
+        role,
+        listen: Addr::parse(&s.listen)?,
         targets,
         cert: cert_files(&s.cert, &s.key, &s.keystore, &s.keystore_password_file)?,
-        verify,
-        check_host: Vec::new(),
-        check_ip: Vec::new(),
-        check_email: Vec::new(),
-        access,
-        verify_names,
-        sni_routes,
         alpn: s.alpn.clone(),
         proxy_send: s
             .proxy_protocol
@@ -499,7 +502,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             max_handshakes: s.max_handshakes,
             max_per_source: s.max_connections_per_source,
         },
-        resumption,
+        resume: s.session_resumption.unwrap_or(true),
         algorithms,
         trust: super::TrustExtras {
             ocsp: s.ocsp.clone().unwrap_or_default().settings()?,
@@ -522,6 +525,7 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Resumption;
 
     #[test]
     fn parses_services_and_routes() {
@@ -545,7 +549,7 @@ target = "127.0.0.1:81"
         assert_eq!(c.global.log_format, LogFormat::Json);
         let s = &c.services[0];
         assert_eq!(s.targets, vec![Addr::Unix("/run/app.sock".into())]);
-        assert_eq!(s.sni_routes[0].name, "a.example");
+        assert_eq!(s.server().sni_routes[0].name, "a.example");
         assert_eq!(s.proxy_send, Some(ProxyVersion::V2));
         assert_eq!(s.origin, "t.toml:6");
     }
@@ -577,18 +581,19 @@ target = "127.0.0.1:81"
                     session_resumption = false\n\
                     [[service]]\nname = \"c\"\nmode = \"server\"\nlisten = \"3\"\ntarget = \"127.0.0.1:1\"\n";
         let c = parse("t.toml", text).unwrap();
+        assert!(c.services[0].resume);
         assert_eq!(
-            c.services[0].resumption,
+            c.services[0].server().resumption,
             Resumption {
-                enabled: true,
                 tickets: false,
                 timeout: std::time::Duration::from_secs(600),
                 cache_size: 10,
                 ticket_secret: None,
             }
         );
-        assert!(!c.services[1].resumption.enabled);
-        assert_eq!(c.services[2].resumption, Resumption::default());
+        assert!(!c.services[1].resume);
+        assert!(c.services[2].resume);
+        assert_eq!(c.services[2].server().resumption, Resumption::default());
     }
 
     #[test]
@@ -666,9 +671,10 @@ target = "127.0.0.1:81"
         );
         let s = &c.services[0];
         assert_eq!(s.cert.as_ref().unwrap().key, PathBuf::from("/both.pem"));
-        assert_eq!(s.access.allow_ou, ["eng"]);
-        assert_eq!(s.access.allow_dns, ["a.internal"]);
-        assert_eq!(s.access.allow_uri, ["spiffe://x/*"]);
+        let access = &s.server().access;
+        assert_eq!(access.allow_ou, ["eng"]);
+        assert_eq!(access.allow_dns, ["a.internal"]);
+        assert_eq!(access.allow_uri, ["spiffe://x/*"]);
         assert_eq!(
             s.timeouts.max_lifetime,
             Some(std::time::Duration::from_secs(3600))
@@ -681,9 +687,12 @@ target = "127.0.0.1:81"
         // Pins replace chain verification, which the name rules build on.
         assert!(c.unwrap_err().message.contains("verify-spki-pin"));
         let c = service("client", "verify_cn = [\"db\"]").unwrap();
-        assert_eq!(c.services[0].verify_names.cn, ["db"]);
+        assert_eq!(c.services[0].client().verify_names.cn, ["db"]);
         let c = service("client", &format!("verify_spki_pin = [\"{pin}\"]")).unwrap();
-        assert!(matches!(c.services[0].verify, ServerVerify::Spki(_)));
+        assert!(matches!(
+            c.services[0].client().verify,
+            ServerVerify::Spki(_)
+        ));
         for (mode, keys, want) in [
             ("server", "verify_cn = [\"x\"]", "client mode only"),
             ("client", "allow_ou = [\"x\"]", "server mode only"),
@@ -694,6 +703,20 @@ target = "127.0.0.1:81"
             let e = service(mode, keys).unwrap_err();
             assert!(e.message.contains(want), "{keys}: {e}");
         }
+    }
+
+    #[test]
+    fn client_mode_takes_no_sni_routes() {
+        let text = "[[service]]\nname = \"a\"\nmode = \"client\"\nlisten = \"1\"\n\
+                    target = \"db.example:1\"\n[[service.sni]]\nname = \"a.example\"\n\
+                    target = \"127.0.0.1:2\"\n";
+        let e = parse("t.toml", text).unwrap_err();
+        assert!(e.location.starts_with("t.toml:"), "{e}");
+        assert!(
+            e.message
+                .contains("client mode takes no client-certificate rules or SNI routes"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -743,9 +766,12 @@ target = "127.0.0.1:81"
         )
         .unwrap();
         let s = &c.services[0];
-        assert_eq!(s.access.redirect, vec![Addr::Tcp("127.0.0.1:2".into())]);
+        assert_eq!(
+            s.server().access.redirect,
+            vec![Addr::Tcp("127.0.0.1:2".into())]
+        );
         assert_eq!(s.algorithms.security_level, 4);
         assert_eq!(s.algorithms.groups, vec![tls_core::NamedGroup::Secp384r1]);
-        assert!(!s.resumption.tickets);
+        assert!(!s.server().resumption.tickets);
     }
 }

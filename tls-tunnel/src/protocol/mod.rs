@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::config::{Addr, Mode, ProxyVersion, Service};
+use crate::config::{Addr, Mode, ProxyVersion, Role, Service};
 use crate::listen::Stream;
 
 /// The application protocols with a prelude.
@@ -192,12 +192,13 @@ impl Options {
             }
             Choice::Prelude(kind) => kind,
         };
-        if service.mode == Mode::Server && kind == Kind::Connect {
+        let mode = service.role.mode();
+        if mode == Mode::Server && kind == Kind::Connect {
             return Err(format!(
                 "protocol = {kind} is supported in client mode only (as in stunnel)"
             ));
         }
-        if service.mode == Mode::Client && kind == Kind::Socks {
+        if mode == Mode::Client && kind == Kind::Socks {
             return Err(
                 "protocol = socks is supported in server mode only (stunnel's SOCKS \
                         client needs the original destination of a transparently redirected \
@@ -217,7 +218,7 @@ impl Options {
                 "protocolHost applies to connect and smtp, not {kind}"
             ));
         }
-        if self.host.is_some() && service.mode == Mode::Server {
+        if self.host.is_some() && mode == Mode::Server {
             return Err(
                 "protocolHost applies to client mode only (the server-mode greeting is \
                         the server's)"
@@ -283,18 +284,18 @@ impl Options {
                 }
             }
         }
-        if service.mode == Mode::Server && kind.connects_early() && service.proxy_send.is_some() {
+        if mode == Mode::Server && kind.connects_early() && service.proxy_send.is_some() {
             return Err(format!(
                 "protocol = {kind} in server mode cannot send a PROXY header (the server's \
                  greeting is read before the client is known)"
             ));
         }
-        if kind == Kind::Connect && service.mode == Mode::Client {
+        if let (Kind::Connect, Role::Client(client)) = (kind, &mut service.role) {
             // The default SNI name came from `connect`, which names the proxy:
             // the TLS server is protocolHost.
             let proxy_host = service.targets.first().and_then(Addr::host);
-            if service.server_name.is_some() && service.server_name.as_deref() == proxy_host {
-                service.server_name = self
+            if client.server_name.is_some() && client.server_name.as_deref() == proxy_host {
+                client.server_name = self
                     .host
                     .as_deref()
                     .and_then(|h| Addr::Tcp(h.to_string()).host().map(str::to_string))

@@ -349,7 +349,10 @@ fn options_are_checked() {
     };
     with(basic, &mut s).unwrap();
     // The SNI name follows protocolHost, not the proxy.
-    assert_eq!(s.server_name.as_deref(), Some("db.example"));
+    let Role::Client(client) = &s.role else {
+        panic!("client mode")
+    };
+    assert_eq!(client.server_name.as_deref(), Some("db.example"));
     assert_eq!(s.protocol.as_ref().map(|p| p.kind), Some(Kind::Connect));
 
     let mut srv = service("server");

@@ -33,7 +33,7 @@ use landlock::{
     RulesetStatus, ABI,
 };
 
-use crate::config::{Addr, Config, Global, ServerVerify, Service};
+use crate::config::{Addr, Config, Global, Role, ServerVerify, Service};
 
 /// The Landlock ABI whose file-system rights are asked for (best effort:
 /// older kernels enforce the subset they know).
@@ -98,10 +98,11 @@ pub fn config_reads(
     let mut out: Vec<PathBuf> = config_file.map(Path::to_path_buf).into_iter().collect();
     out.extend(global.include_dirs.iter().cloned());
     for s in services {
+        let routes = s.role.sni_routes();
         for files in s
             .cert
             .iter()
-            .chain(s.sni_routes.iter().filter_map(|r| r.cert.as_ref()))
+            .chain(routes.iter().filter_map(|r| r.cert.as_ref()))
         {
             out.push(files.cert.clone());
             out.push(files.key.clone());
@@ -110,22 +111,24 @@ pub fn config_reads(
                 out.push(p.clone());
             }
         }
-        out.extend(s.access.cacert.iter().cloned());
         out.extend(s.psk.iter().map(|p| p.secrets.clone()));
         if s.net.libwrap {
             // Read at each connection.
             out.extend([crate::libwrap::ALLOW, crate::libwrap::DENY].map(PathBuf::from));
         }
-        match &s.verify {
-            ServerVerify::Chain(Some(p)) | ServerVerify::Pinned(p) => out.push(p.clone()),
-            ServerVerify::Chain(None) if s.mode == crate::config::Mode::Client => {
-                out.extend(
-                    tls_core::x509::SYSTEM_BUNDLE_PATHS
-                        .iter()
-                        .map(PathBuf::from),
-                );
-            }
-            _ => {}
+        match &s.role {
+            Role::Server(server) => out.extend(server.access.cacert.iter().cloned()),
+            Role::Client(client) => match &client.verify {
+                ServerVerify::Chain(Some(p)) | ServerVerify::Pinned(p) => out.push(p.clone()),
+                ServerVerify::Chain(None) => {
+                    out.extend(
+                        tls_core::x509::SYSTEM_BUNDLE_PATHS
+                            .iter()
+                            .map(PathBuf::from),
+                    );
+                }
+                ServerVerify::Insecure | ServerVerify::Spki(_) => {}
+            },
         }
         let t = &s.trust;
         out.extend(

@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use tls_core::ProtocolVersion;
 
 use super::super::{
-    validate, Access, Addr, Algorithms, CertFiles, Limits, Mode, Resumption, ServerVerify, Service,
-    SniRoute, TicketSecret, TrustExtras,
+    validate, Access, Addr, Algorithms, CertFiles, ClientRole, Limits, Mode, Role, ServerRole,
+    ServerVerify, Service, SniRoute, TicketSecret, TrustExtras,
 };
 use super::{Errors, Loc, Section};
 
@@ -37,14 +37,13 @@ pub(super) fn build(
             }
             continue;
         };
-        if p.mode != Mode::Server {
-            errors.add(
+        match &mut p.role {
+            Role::Server(server) => server.sni_routes.push(route),
+            Role::Client(_) => errors.add(
                 &at,
                 format!("sni parent [{parent}] is not a server-mode service"),
-            );
-            continue;
+            ),
         }
-        p.sni_routes.push(route);
     }
     for s in &services {
         if let Err(e) = validate(s) {
@@ -180,18 +179,13 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
     let mut service = Service {
         name: s.name.clone(),
         origin: s.at.to_string(),
-        mode,
+        role: match mode {
+            Mode::Server => Role::Server(ServerRole::default()),
+            Mode::Client => Role::Client(ClientRole::default()),
+        },
         listen,
         targets: s.connect.clone(),
         cert,
-        verify: ServerVerify::Chain(None),
-        server_name: None,
-        check_host: Vec::new(),
-        check_ip: Vec::new(),
-        check_email: Vec::new(),
-        access: Access::default(),
-        verify_names: Default::default(),
-        sni_routes: Vec::new(),
         alpn: Vec::new(),
         proxy_send: None,
         proxy_accept: false,
@@ -199,26 +193,20 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
         exec: None,
         timeouts: s.timeouts,
         limits: Limits::default(),
-        resumption: Resumption {
-            enabled: s.session_resume.as_ref().map_or(true, |(on, _)| *on),
-            ..Resumption::default()
-        },
+        resume: s.session_resume.as_ref().map_or(true, |(on, _)| *on),
         algorithms,
         trust: TrustExtras {
             ca_dir,
             crl_file: s.crlfile.as_ref().map(PathBuf::from),
             crl_dir: s.crlpath.as_ref().map(PathBuf::from),
-            ocsp: crate::config::ocsp::OcspSettings {
-                staple: mode == Mode::Server,
-                ..s.ocsp.clone()
-            },
+            ocsp: s.ocsp.clone(),
         },
         net,
         psk: psk(s)?,
     };
     let need_ca = || err("verifyChain/verifyPeer need CAfile or CApath");
-    match mode {
-        Mode::Client => {
+    match &mut service.role {
+        Role::Client(client) => {
             // From the global defaults they are meant for server sections;
             // written in a client section they would be silently ignored.
             if let Some((what, at)) = own_session_option(s, false) {
@@ -241,15 +229,15 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
                      yes (stunnel refuses them without too)",
                 ));
             }
-            service.verify = match (checks.peer, checks.chain) {
+            client.verify = match (checks.peer, checks.chain) {
                 (Some(true), _) => ServerVerify::Pinned(primary.ok_or_else(need_ca)?),
                 (_, Some(false)) => ServerVerify::Insecure,
                 _ => ServerVerify::Chain(primary),
             };
-            service.check_host = s.check_host.clone();
-            service.check_ip = s.check_ip.clone();
-            service.check_email = s.check_email.iter().map(|(e, _)| e.clone()).collect();
-            service.server_name = match &s.sni {
+            client.check_host = s.check_host.clone();
+            client.check_ip = s.check_ip.clone();
+            client.check_email = s.check_email.iter().map(|(e, _)| e.clone()).collect();
+            client.server_name = match &s.sni {
                 Some((name, _)) if name.is_empty() => None,
                 Some((name, _)) => Some(name.clone()),
                 None => s.check_host.first().cloned().or_else(|| {
@@ -262,8 +250,9 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
                 }),
             };
         }
-        Mode::Server => {
-            let r = &mut service.resumption;
+        Role::Server(server) => {
+            server.staple_ocsp = true;
+            let r = &mut server.resumption;
             if let Some((timeout, _)) = s.session_timeout {
                 r.timeout = timeout;
             }
@@ -279,7 +268,7 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
             let pinned = checks.peer == Some(true);
             if checks.chain == Some(true) || pinned {
                 let emails: Vec<String> = s.check_email.iter().map(|(e, _)| e.clone()).collect();
-                service.access = Access {
+                server.access = Access {
                     cacert: Some(primary.ok_or_else(need_ca)?),
                     pinned,
                     allow_all: s.check_host.is_empty() && emails.is_empty(),
@@ -292,7 +281,7 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
                 };
             } else if checks.require == Some(true) {
                 // stunnel's meaning: any certificate, but one.
-                service.access.require_any = true;
+                server.access.require_any = true;
             } else if !s.check_host.is_empty() || !s.check_email.is_empty() {
                 return Err(err(
                     "checkHost/checkEmail in server mode need verifyChain = yes",
@@ -350,14 +339,14 @@ fn redirect(
     let Some((_, at)) = s.redirect.first() else {
         return Ok(());
     };
-    let no_effect = match (service.mode, &service.protocol) {
-        (Mode::Client, _) => "it applies to server mode only",
-        (Mode::Server, Some(_)) => {
+    let no_effect = match (&mut service.role, &service.protocol) {
+        (Role::Client(_), _) => "it applies to server mode only",
+        (Role::Server(_), Some(_)) => {
             "protocol negotiations do not combine with it: clients whose certificate fails \
              verification are refused"
         }
-        (Mode::Server, None) => {
-            if !service.access.enabled() {
+        (Role::Server(server), None) => {
+            if !server.access.enabled() {
                 return Err((
                     at.clone(),
                     format!(
@@ -367,7 +356,7 @@ fn redirect(
                     ),
                 ));
             }
-            service.access.redirect = s.redirect.iter().map(|(a, _)| a.clone()).collect();
+            server.access.redirect = s.redirect.iter().map(|(a, _)| a.clone()).collect();
             return Ok(());
         }
     };

@@ -20,12 +20,10 @@ fn two_services_and_globals() {
     assert_eq!(c.services.len(), 2);
     assert_eq!(c.services[0].listen, Addr::Tcp("0.0.0.0:8443".into()));
     assert_eq!(c.services[0].timeouts.idle, Duration::from_secs(30));
-    assert_eq!(c.services[1].mode, Mode::Client);
-    assert_eq!(c.services[1].server_name.as_deref(), Some("db.example.com"));
-    assert_eq!(
-        c.services[1].verify,
-        ServerVerify::Chain(Some("/ca.pem".into()))
-    );
+    assert_eq!(c.services[1].role.mode(), Mode::Client);
+    let client = c.services[1].client();
+    assert_eq!(client.server_name.as_deref(), Some("db.example.com"));
+    assert_eq!(client.verify, ServerVerify::Chain(Some("/ca.pem".into())));
 }
 
 #[test]
@@ -43,7 +41,20 @@ fn sni_slave_becomes_route() {
     let conf = "[main]\naccept = 443\nconnect = 127.0.0.1:1\n[a]\nsni = main:a.example\nconnect = 127.0.0.1:2\ncert = /a.pem\n";
     let c = parse("s.conf", conf).unwrap();
     assert_eq!(c.services.len(), 1);
-    assert_eq!(c.services[0].sni_routes[0].name, "a.example");
+    assert_eq!(c.services[0].server().sni_routes[0].name, "a.example");
+}
+
+#[test]
+fn sni_parent_must_be_server_mode() {
+    let conf = "[main]\nclient = yes\naccept = 1\nconnect = db.example:2\n\
+                [a]\nsni = main:a.example\nconnect = 127.0.0.1:2\n";
+    let e = parse("s.conf", conf).unwrap_err();
+    assert_eq!(e.location, "s.conf:6");
+    assert!(
+        e.message
+            .contains("sni parent [main] is not a server-mode service"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -53,11 +64,14 @@ fn session_options() {
                 [b]\naccept = 2\nconnect = 127.0.0.1:1\n\
                 [c]\nclient = yes\naccept = 3\nconnect = 127.0.0.1:1\nsessionResume = no\n";
     let c = parse("s.conf", conf).unwrap();
-    let r: Vec<Resumption> = c.services.iter().map(|s| s.resumption).collect();
+    let r: Vec<Resumption> = c.services[..2]
+        .iter()
+        .map(|s| s.server().resumption)
+        .collect();
+    assert!(c.services[0].resume && c.services[1].resume);
     assert_eq!(
         r[0],
         Resumption {
-            enabled: true,
             tickets: false,
             timeout: Duration::from_secs(600),
             cache_size: 50,
@@ -71,9 +85,10 @@ fn session_options() {
             ..Resumption::default()
         }
     );
-    // The global sessionCacheTimeout is meant for server sections.
-    assert!(!r[2].enabled);
-    assert_eq!(r[2].timeout, Duration::from_secs(300));
+    // The global sessionCacheTimeout is meant for server sections: a
+    // client-mode service has no server session settings to take it.
+    assert!(!c.services[2].resume);
+    assert_eq!(c.services[2].role.mode(), Mode::Client);
 }
 
 #[test]
@@ -110,7 +125,7 @@ fn bad_session_options_name_their_line() {
           sessions of [main]"
         ]
     );
-    assert!(c.services[0].resumption.enabled);
+    assert!(c.services[0].resume);
 }
 
 /// The algorithms of a one-service config with `options` in its section.
@@ -215,7 +230,8 @@ fn options_restating_policy_are_accepted() {
                 [a]\naccept = 1\nconnect = 127.0.0.1:1\n";
     let c = parse("s.conf", conf).unwrap();
     assert_eq!(c.services[0].algorithms, Algorithms::default());
-    assert_eq!(c.services[0].resumption, Resumption::default());
+    assert!(c.services[0].resume);
+    assert_eq!(c.services[0].server().resumption, Resumption::default());
 
     bad_at_line_4(
         "options = ALLOW_UNSAFE_LEGACY_RENEGOTIATION",
@@ -364,7 +380,7 @@ fn include_directory_in_name_order() {
 fn legacy_verify_levels() {
     let server = |opts: &str| {
         let conf = format!("[a]\naccept = 1\nconnect = 2\nCAfile = /ca.pem\n{opts}\n");
-        parse("s.conf", &conf).map(|mut c| c.services.remove(0).access)
+        parse("s.conf", &conf).map(|c| c.services[0].server().access.clone())
     };
     assert!(!server("verify = 0").unwrap().enabled());
     let one = server("verify = 1").unwrap();
@@ -388,7 +404,7 @@ fn legacy_verify_levels() {
         let conf = format!(
             "[a]\nclient = yes\naccept = 1\nconnect = 2\nCApath = /etc/ssl/certs\n{opts}\n"
         );
-        parse("s.conf", &conf).map(|mut c| c.services.remove(0).verify)
+        parse("s.conf", &conf).map(|c| c.services[0].client().verify.clone())
     };
     assert_eq!(client("verify = 0").unwrap(), ServerVerify::Insecure);
     assert_eq!(
@@ -542,15 +558,15 @@ fn ticket_secrets() {
         )
     };
     let c = parse("s.conf", &conf("")).unwrap();
-    assert!(c.services[0].resumption.ticket_secret.is_none());
-    let b = c.services[1].resumption.ticket_secret.unwrap();
+    assert!(c.services[0].server().resumption.ticket_secret.is_none());
+    let b = c.services[1].server().resumption.ticket_secret.unwrap();
     // Colons or not, the same secrets give the same key.
     let same = conf(
         "ticketKeySecret = 00:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f\n\
          ticketMacSecret = 000102030405060708090a0b0c0d0e0f",
     );
     let c = parse("s.conf", &same).unwrap();
-    assert_eq!(c.services[0].resumption.ticket_secret, Some(b));
+    assert_eq!(c.services[0].server().resumption.ticket_secret, Some(b));
     assert_eq!(format!("{b:?}"), "TicketSecret(..)");
 
     let e = parse("s.conf", &conf("ticketKeySecret = 0011")).unwrap_err();
@@ -662,7 +678,7 @@ fn a_file_without_sections_is_inetd_mode() {
     let s = &c.services[0];
     assert_eq!(s.listen, Addr::Stdio);
     assert_eq!(s.name, "stunnel");
-    assert_eq!(s.mode, Mode::Server);
+    assert_eq!(s.role.mode(), Mode::Server);
     let c = parse(
         "i.conf",
         "service = imapd\nexec = /usr/sbin/imapd\nexecArgs = imapd\n",
@@ -687,7 +703,7 @@ fn redirect_as_stunnel_reads_it() {
     )
     .unwrap();
     assert_eq!(
-        c.services[0].access.redirect,
+        c.services[0].server().access.redirect,
         vec![Addr::Tcp("localhost:3".into())]
     );
     // Nothing to fail without verification: refused on its line, as stunnel does.
@@ -700,7 +716,7 @@ fn redirect_as_stunnel_reads_it() {
         "[r]\nclient = yes\naccept = 1\nconnect = h:2\nredirect = 3\nverifyChain = no\n",
     )
     .unwrap();
-    assert!(c.services[0].access.redirect.is_empty());
+    assert_eq!(c.services[0].role.mode(), Mode::Client);
     assert!(
         c.global
             .notices
@@ -754,7 +770,7 @@ fn exec_connect_sections_and_retry() {
     let c = parse("s.conf", conf).unwrap();
     let ppp = &c.services[0];
     assert_eq!(ppp.listen, Addr::Exec);
-    assert_eq!(ppp.mode, Mode::Client);
+    assert_eq!(ppp.role.mode(), Mode::Client);
     assert_eq!(ppp.targets, [Addr::Tcp("vpn.example.com:443".into())]);
     assert!(ppp.net.retry);
     // In a section with accept, as in stunnel, retry does nothing.
