@@ -10,18 +10,21 @@
 //! `    Level=fatal(2), description=certificate required(116)`.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
 
-use crate::peer::{require, run_tool, Peer};
+use tls_core::ServerConfig;
+
+use crate::data::assert_same_bytes;
+use crate::engine::{OneShotServer, Outcome, Step, EXCHANGE_TIMEOUT};
+
+use crate::peer::{require, run_tool, Peer, PEER_TIMEOUT};
 use crate::pki::{pki, KeyType};
 
 /// The `openssl` tool (Debian package `openssl`).
 pub fn openssl() -> PathBuf {
     require("openssl", "openssl")
-}
-
-/// A file in the PKI directory for a peer's `-msgfile` trace.
-pub fn trace_file(tag: &str, port: u16) -> PathBuf {
-    pki().dir.join(format!("{tag}-{port}.trace"))
 }
 
 /// One message or alert from a `-trace` file.
@@ -123,20 +126,205 @@ impl Trace {
     }
 }
 
+/// The lines of a `-msg` file: one header line per record or message, `>>>`
+/// for what the peer sent and `<<<` for what it received, such as
+/// `<<< TLS 1.3, Alert [length 0002], warning close_notify`.
+#[derive(Debug, Clone)]
+pub struct MsgLog {
+    /// The raw text, for failure messages.
+    pub text: String,
+}
+
+impl MsgLog {
+    /// Reads `path` (empty if it does not exist).
+    pub fn read(path: &Path) -> MsgLog {
+        MsgLog {
+            text: std::fs::read_to_string(path).unwrap_or_default(),
+        }
+    }
+
+    /// True if an alert named `name` (`close_notify`, `bad_certificate`, ...)
+    /// went in that direction: sent by the logged peer, or received by it.
+    pub fn has_alert(&self, sent: bool, name: &str) -> bool {
+        let dir = if sent { ">>>" } else { "<<<" };
+        self.text
+            .lines()
+            .any(|l| l.starts_with(dir) && l.contains("Alert") && l.contains(name))
+    }
+}
+
+impl std::fmt::Display for MsgLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// What an OpenSSL peer writes to its `-msgfile`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Log {
+    /// `-trace`: every message decoded, read back with [`Trace`].
+    Trace,
+    /// `-msg`: a header line per message, read back with [`MsgLog`].
+    Msg,
+    /// No log.
+    Off,
+}
+
+impl Log {
+    /// The flags that write this log to `file`.
+    fn args(self, file: &Path) -> Vec<String> {
+        let flag = match self {
+            Log::Trace => "-trace",
+            Log::Msg => "-msg",
+            Log::Off => return Vec::new(),
+        };
+        vec![flag.into(), "-msgfile".into(), file.display().to_string()]
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            Log::Msg => "msg",
+            Log::Trace | Log::Off => "trace",
+        }
+    }
+}
+
 /// An `openssl s_server` child and what a test needs to look at it.
 pub struct SServer {
     /// The process.
     pub peer: Peer,
     /// The port it listens on (127.0.0.1).
     pub port: u16,
-    /// Its `-trace` file.
-    pub trace: PathBuf,
+    /// Its `-msgfile` (see [`Log`]).
+    pub log: PathBuf,
 }
 
 impl SServer {
-    /// Its trace so far.
+    /// Its `-trace` log so far.
     pub fn trace(&self) -> Trace {
-        Trace::read(&self.trace)
+        Trace::read(&self.log)
+    }
+
+    /// Its `-msg` log so far.
+    pub fn msg(&self) -> MsgLog {
+        MsgLog::read(&self.log)
+    }
+}
+
+/// How to start an `openssl s_server` on a free 127.0.0.1 port. Defaults:
+/// one connection, `-quiet` (stdin and stdout carry exactly the
+/// application data), a `-trace` log. No protocol version is forced: pass
+/// `-tls1_3` or `-tls1_2` in [`SServerBuilder::args`].
+///
+/// ```no_run
+/// use tls_tests::openssl_peer::{Log, SServerBuilder};
+/// use tls_tests::KeyType;
+///
+/// let server = SServerBuilder::new(KeyType::EcdsaP256)
+///     .naccept(2)
+///     .log(Log::Msg)
+///     .args(&["-tls1_2", "-no_ticket"])
+///     .start();
+/// // ... connect to server.port ...
+/// assert!(server.msg().has_alert(false, "close_notify"));
+/// ```
+#[derive(Debug, Clone)]
+pub struct SServerBuilder {
+    cert: PathBuf,
+    key: PathBuf,
+    chain: Option<PathBuf>,
+    naccept: u32,
+    quiet: bool,
+    log: Log,
+    args: Vec<String>,
+}
+
+impl SServerBuilder {
+    /// A server presenting the test `localhost` leaf of `key_type`, with
+    /// the test CA as its chain.
+    pub fn new(key_type: KeyType) -> SServerBuilder {
+        let p = pki();
+        let leaf = p.leaf(key_type);
+        SServerBuilder {
+            chain: Some(p.ca_pem.clone()),
+            ..SServerBuilder::with_cert(&leaf.cert_pem, &leaf.key_pem)
+        }
+    }
+
+    /// A server presenting the certificate and key in these PEM files (no
+    /// chain).
+    pub fn with_cert(cert: &Path, key: &Path) -> SServerBuilder {
+        SServerBuilder {
+            cert: cert.to_path_buf(),
+            key: key.to_path_buf(),
+            chain: None,
+            naccept: 1,
+            quiet: true,
+            log: Log::Trace,
+            args: Vec::new(),
+        }
+    }
+
+    /// Exits after `n` connections.
+    pub fn naccept(mut self, n: u32) -> SServerBuilder {
+        self.naccept = n;
+        self
+    }
+
+    /// With `false`, s_server prints connection details and reads command
+    /// letters from stdin instead of copying data.
+    pub fn quiet(mut self, quiet: bool) -> SServerBuilder {
+        self.quiet = quiet;
+        self
+    }
+
+    /// The log it writes.
+    pub fn log(mut self, log: Log) -> SServerBuilder {
+        self.log = log;
+        self
+    }
+
+    /// More arguments, after the others.
+    pub fn args(mut self, args: &[impl AsRef<str>]) -> SServerBuilder {
+        self.args
+            .extend(args.iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
+    /// Starts it and waits until it listens.
+    pub fn start(self) -> SServer {
+        let log_file = |port: u16| {
+            pki()
+                .dir
+                .join(format!("s_server-{port}.{}", self.log.extension()))
+        };
+        let args = |port: u16| {
+            let mut args: Vec<String> = vec!["s_server".into()];
+            if self.quiet {
+                args.push("-quiet".into());
+            }
+            args.extend([
+                "-naccept".into(),
+                self.naccept.to_string(),
+                "-accept".into(),
+                format!("127.0.0.1:{port}"),
+            ]);
+            for (flag, path) in [("-cert", &self.cert), ("-key", &self.key)] {
+                args.extend([flag.to_string(), path.display().to_string()]);
+            }
+            if let Some(chain) = &self.chain {
+                args.extend(["-cert_chain".to_string(), chain.display().to_string()]);
+            }
+            args.extend(self.log.args(&log_file(port)));
+            args.extend(self.args.iter().cloned());
+            args
+        };
+        let (peer, port) = Peer::spawn_listening(&openssl(), args);
+        SServer {
+            peer,
+            port,
+            log: log_file(port),
+        }
     }
 }
 
@@ -145,54 +333,137 @@ impl SServer {
 /// stdin and stdout carry exactly the application data; without it,
 /// s_server prints connection details (and reads command letters).
 pub fn s_server(key_type: KeyType, naccept: u32, quiet: bool, extra: &[&str]) -> SServer {
-    let p = pki();
-    let leaf = p.leaf(key_type);
-    let args = |port: u16| {
-        let mut args: Vec<String> = vec!["s_server".into(), "-tls1_3".into()];
-        if quiet {
-            args.push("-quiet".into());
-        }
-        args.extend([
-            "-naccept".into(),
-            naccept.to_string(),
-            "-accept".into(),
-            format!("127.0.0.1:{port}"),
-        ]);
-        for (flag, path) in [
-            ("-cert", &leaf.cert_pem),
-            ("-key", &leaf.key_pem),
-            ("-cert_chain", &p.ca_pem),
-        ] {
-            args.extend([flag.to_string(), path.display().to_string()]);
-        }
-        args.extend([
-            "-trace".into(),
-            "-msgfile".into(),
-            trace_file("s_server", port).display().to_string(),
-        ]);
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
-    };
-    let (peer, port) = Peer::spawn_listening(&openssl(), args);
-    SServer {
-        peer,
-        port,
-        trace: trace_file("s_server", port),
-    }
+    SServerBuilder::new(key_type)
+        .naccept(naccept)
+        .quiet(quiet)
+        .args(&["-tls1_3"])
+        .args(extra)
+        .start()
 }
 
 /// An `openssl s_client` child.
 pub struct SClient {
     /// The process.
     pub peer: Peer,
-    /// Its `-trace` file.
-    pub trace: PathBuf,
+    /// Its `-msgfile` (see [`Log`]).
+    pub log: PathBuf,
+    /// True if it runs with `-quiet` (its stdout is exactly the data).
+    pub quiet: bool,
 }
 
 impl SClient {
-    /// Its trace so far.
+    /// Its `-trace` log so far.
     pub fn trace(&self) -> Trace {
-        Trace::read(&self.trace)
+        Trace::read(&self.log)
+    }
+
+    /// Its `-msg` log so far.
+    pub fn msg(&self) -> MsgLog {
+        MsgLog::read(&self.log)
+    }
+}
+
+/// How to start an `openssl s_client` against 127.0.0.1:`port`. Defaults:
+/// `-quiet` (stdin and stdout carry exactly the application data), the
+/// server verified against the test CA for `localhost` (also sent as SNI),
+/// a `-trace` log in a file named after `tag` and the port. No protocol
+/// version is forced: pass `-tls1_3` or `-tls1_2` in
+/// [`SClientBuilder::args`].
+///
+/// ```no_run
+/// use tls_tests::openssl_peer::{Log, SClientBuilder};
+///
+/// let port = 4433; // where our server listens
+/// let mut client = SClientBuilder::new(port, "demo")
+///     .log(Log::Msg)
+///     .args(&["-tls1_3", "-groups", "X25519"])
+///     .start();
+/// client.peer.write_stdin(b"hello".to_vec());
+/// ```
+#[derive(Debug, Clone)]
+pub struct SClientBuilder {
+    port: u16,
+    tag: String,
+    quiet: bool,
+    log: Log,
+    args: Vec<String>,
+    env: Vec<(String, PathBuf)>,
+}
+
+impl SClientBuilder {
+    /// A client of 127.0.0.1:`port`; `tag` names its log file.
+    pub fn new(port: u16, tag: &str) -> SClientBuilder {
+        SClientBuilder {
+            port,
+            tag: tag.to_string(),
+            quiet: true,
+            log: Log::Trace,
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    /// With `false`, s_client prints the session (`New`/`Reused`) and takes
+    /// command letters (`k`, `K`) at the start of a read from stdin.
+    pub fn quiet(mut self, quiet: bool) -> SClientBuilder {
+        self.quiet = quiet;
+        self
+    }
+
+    /// The log it writes.
+    pub fn log(mut self, log: Log) -> SClientBuilder {
+        self.log = log;
+        self
+    }
+
+    /// More arguments, after the others.
+    pub fn args(mut self, args: &[impl AsRef<str>]) -> SClientBuilder {
+        self.args
+            .extend(args.iter().map(|a| a.as_ref().to_string()));
+        self
+    }
+
+    /// An environment variable naming a file (e.g. `OPENSSL_CONF`).
+    pub fn env(mut self, name: &str, path: &Path) -> SClientBuilder {
+        self.env.push((name.to_string(), path.to_path_buf()));
+        self
+    }
+
+    /// Starts it (it connects at once).
+    pub fn start(self) -> SClient {
+        let log = pki().dir.join(format!(
+            "s_client-{}-{}.{}",
+            self.tag,
+            self.port,
+            self.log.extension()
+        ));
+        let mut args: Vec<String> = vec!["s_client".into()];
+        if self.quiet {
+            args.push("-quiet".into());
+        }
+        args.extend(["-connect".into(), format!("127.0.0.1:{}", self.port)]);
+        args.extend(["-CAfile".into(), pki().ca_pem.display().to_string()]);
+        for a in [
+            "-verify_return_error",
+            "-verify_hostname",
+            "localhost",
+            "-servername",
+            "localhost",
+        ] {
+            args.push(a.into());
+        }
+        args.extend(self.log.args(&log));
+        args.extend(self.args);
+        let mut cmd = Command::new(openssl());
+        cmd.args(&args);
+        for (name, value) in &self.env {
+            cmd.env(name, value);
+        }
+        SClient {
+            peer: Peer::spawn_command(cmd),
+            log,
+            quiet: self.quiet,
+        }
     }
 }
 
@@ -202,30 +473,91 @@ impl SClient {
 /// data; without it, s_client prints the session (`New`/`Reused`) and takes
 /// command letters (`k`, `K`) at the start of a read from stdin.
 pub fn s_client(port: u16, tag: &str, quiet: bool, extra: &[&str]) -> SClient {
-    let p = pki();
-    let trace = pki().dir.join(format!("s_client-{tag}-{port}.trace"));
-    let mut args: Vec<String> = vec!["s_client".into(), "-tls1_3".into()];
-    if quiet {
-        args.push("-quiet".into());
+    SClientBuilder::new(port, tag)
+        .quiet(quiet)
+        .args(&["-tls1_3"])
+        .args(extra)
+        .start()
+}
+
+/// A file name in the PKI directory that no other call gives: `tag` and
+/// the time in nanoseconds (for `-sess_out` files and the like).
+pub fn unique_file(tag: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    pki().dir.join(format!("{tag}-{nanos}"))
+}
+
+/// Our server (one connection; `config` is shared, so tickets and session
+/// caches carry over between calls) against the s_client that
+/// `start(port)` starts. s_client's stdin carries `from_client` and stays
+/// open; our server reads that many bytes, writes `to_client`, sends
+/// close_notify and reads to s_client's. Returns our server's outcome,
+/// unchecked, and the s_client, which may still be running.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use tls_tests::openssl_peer::{serve_s_client, s_client};
+/// use tls_tests::{server_config, KeyType};
+///
+/// let config = Arc::new(server_config(KeyType::EcdsaP256));
+/// let (outcome, client) = serve_s_client(config, b"ping\n", b"pong\n", |port| {
+///     s_client(port, "demo", true, &[])
+/// });
+/// outcome.expect_ok("our server vs s_client");
+/// ```
+pub fn serve_s_client(
+    config: Arc<ServerConfig>,
+    from_client: &[u8],
+    to_client: &[u8],
+    start: impl FnOnce(u16) -> SClient,
+) -> (Outcome, SClient) {
+    let server = OneShotServer::start_shared(
+        config,
+        vec![
+            Step::Read(from_client.len()),
+            Step::Write(to_client.to_vec()),
+            Step::SendClose,
+            Step::ExpectClose,
+        ],
+    );
+    let mut client = start(server.port);
+    client.peer.write_stdin(from_client.to_vec());
+    let outcome = server.finish(EXCHANGE_TIMEOUT);
+    (outcome, client)
+}
+
+/// [`serve_s_client`], checked: the exchange succeeded (else s_client's
+/// output is printed), s_client exited by itself with status 0, our server
+/// received `from_client`, and s_client printed `to_client` (exactly that
+/// with `-quiet`, else among its own lines).
+pub fn s_client_round_trip(
+    config: Arc<ServerConfig>,
+    from_client: &[u8],
+    to_client: &[u8],
+    start: impl FnOnce(u16) -> SClient,
+) -> (Outcome, SClient) {
+    let (outcome, mut client) = serve_s_client(config, from_client, to_client, start);
+    if outcome.failure.is_some() {
+        client.peer.wait(Duration::from_secs(2));
+        println!("{}", client.peer.diagnostics());
     }
-    args.extend(["-connect".into(), format!("127.0.0.1:{port}")]);
-    args.extend(["-CAfile".into(), p.ca_pem.display().to_string()]);
-    for a in [
-        "-verify_return_error",
-        "-verify_hostname",
-        "localhost",
-        "-servername",
-        "localhost",
-        "-trace",
-    ] {
-        args.push(a.into());
+    outcome.expect_ok("our server vs s_client");
+    client.peer.wait_success(PEER_TIMEOUT);
+    assert_same_bytes("our server received", &outcome.received, from_client);
+    if client.quiet {
+        assert_same_bytes("s_client received", &client.peer.stdout(), to_client);
+    } else {
+        let out = String::from_utf8_lossy(&client.peer.stdout()).into_owned();
+        assert!(
+            out.contains(&*String::from_utf8_lossy(to_client)),
+            "s_client printed our data\n{}",
+            client.peer.diagnostics()
+        );
     }
-    args.extend(["-msgfile".into(), trace.display().to_string()]);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    SClient {
-        peer: Peer::spawn(&openssl(), &args),
-        trace,
-    }
+    (outcome, client)
 }
 
 // ---- saved sessions (`s_client -sess_out`) ----

@@ -16,14 +16,14 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tls_core::{ClientConfig, Clock, Negotiated, ServerConfig, UnixTime};
 use tls_tests::data::{read_exact_within, read_to_close, write_chunked};
 use tls_tests::engine::{connect_shared, Outcome, EXCHANGE_TIMEOUT};
 use tls_tests::openssl_peer::{
-    s_client, s_server, session_der, session_ticket, session_with_tampered_ticket,
-    session_with_wrong_psk, write_session, SClient, SServer,
+    s_client, s_client_round_trip, s_server, session_der, session_ticket,
+    session_with_tampered_ticket, session_with_wrong_psk, unique_file, write_session, SClient,
+    SServer,
 };
 use tls_tests::{
     assert_same_bytes, client_config, payload, pki, server_config, KeyType, OneShotServer, Step,
@@ -206,14 +206,6 @@ impl Clock for TestClock {
     }
 }
 
-fn session_file(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    pki().dir.join(format!("{tag}-{nanos}.sess"))
-}
-
 /// One s_client connection to our server (sharing `config`): a few KiB
 /// each way, our close_notify, then s_client's. `extra` are s_client
 /// arguments (`-sess_out F`, `-sess_in F`).
@@ -223,35 +215,12 @@ fn server_connection(
     seed: u64,
     extra: &[&str],
 ) -> (Outcome, SClient) {
-    let from_client = payload(seed, 4096);
-    let to_client = payload(seed + 100, 4096);
-    let server = OneShotServer::start_shared(
+    s_client_round_trip(
         config.clone(),
-        vec![
-            Step::Read(from_client.len()),
-            Step::Write(to_client.clone()),
-            Step::SendClose,
-            Step::ExpectClose,
-        ],
-    );
-    let mut client = s_client(server.port, tag, false, extra);
-    client.peer.write_stdin(from_client.clone());
-    let outcome = server.finish(EXCHANGE_TIMEOUT);
-    if outcome.failure.is_some() {
-        client.peer.wait(Duration::from_secs(2));
-        println!("{}", client.peer.diagnostics());
-    }
-    outcome.expect_ok(tag);
-    client.peer.wait_success(PEER_TIMEOUT);
-    assert_same_bytes("our server received", &outcome.received, &from_client);
-    let out = String::from_utf8_lossy(&client.peer.stdout()).into_owned();
-    let to_client = String::from_utf8(to_client).expect("digits");
-    assert!(
-        out.contains(&to_client),
-        "s_client printed our data\n{}",
-        client.peer.diagnostics()
-    );
-    (outcome, client)
+        &payload(seed, 4096),
+        &payload(seed + 100, 4096),
+        |port| s_client(port, tag, false, extra),
+    )
 }
 
 fn s_client_says(client: &SClient, what: &str) -> bool {
@@ -264,7 +233,7 @@ fn path_arg(path: &std::path::Path) -> String {
 
 /// A first connection that leaves a saved session in a new file.
 fn saved_session(config: &Arc<ServerConfig>, tag: &str) -> PathBuf {
-    let sess = session_file(tag);
+    let sess = unique_file(&format!("{tag}.sess"));
     let (outcome, client) = server_connection(config, tag, 10, &["-sess_out", &path_arg(&sess)]);
     assert!(!outcome.negotiated.expect("negotiated").resumed);
     assert!(
@@ -313,7 +282,7 @@ fn our_server_gives_a_tampered_s_client_ticket_a_full_handshake() {
     let der = session_der(&sess);
     let tampered = session_with_tampered_ticket(&der);
     assert_ne!(session_ticket(&tampered), session_ticket(&der));
-    let bad = session_file("tampered");
+    let bad = unique_file("tampered.sess");
     write_session(&tampered, &bad);
     let (outcome, client) =
         server_connection(&config, "tamper2", 12, &["-sess_in", &path_arg(&bad)]);
@@ -362,7 +331,7 @@ fn our_server_gives_an_expired_s_client_ticket_a_full_handshake() {
 fn our_server_refuses_a_wrong_binder_from_s_client_with_decrypt_error() {
     let config = Arc::new(server_config(KeyType::EcdsaP256));
     let sess = saved_session(&config, "binder");
-    let bad = session_file("wrong-psk");
+    let bad = unique_file("wrong-psk.sess");
     write_session(&session_with_wrong_psk(&session_der(&sess)), &bad);
     let server = OneShotServer::start_shared(config, vec![Step::Read(1)]);
     let mut client = s_client(
