@@ -12,6 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Socket, Type};
+use tls_tests::gnutls_peer::GnutlsCliBuilder;
 use tls_tests::peer::{free_port, require, Peer, PEER_TIMEOUT};
 use tls_tests::tunnel::{cert_for, http_get, temp_dir, tls_over, Backend, BackendKind, Tunnel};
 
@@ -360,18 +361,12 @@ fn tunnel_access_rules_refuse_with_access_denied_alert() {
 /// gnutls-cli speaking TLS 1.2 without the extended master secret to the
 /// tunnel on `port`, sending a line: its exit status and output.
 fn gnutls_no_ems(port: u16, ca: &std::path::Path) -> (bool, String) {
-    let tool = require("gnutls-cli", "gnutls-bin");
-    let mut client = Peer::spawn(
-        &tool,
-        [
-            "--x509cafile".to_string(),
-            arg(ca),
-            "--priority=NORMAL:-VERS-ALL:+VERS-TLS1.2:%NO_SESSION_HASH".to_string(),
-            "-p".to_string(),
-            port.to_string(),
-            "localhost".to_string(),
-        ],
-    );
+    let mut client = GnutlsCliBuilder::new(port, "NORMAL:-VERS-ALL:+VERS-TLS1.2:%NO_SESSION_HASH")
+        .ca(ca)
+        .host("localhost")
+        .plain()
+        .start()
+        .peer;
     // Writes only once the handshake is done: a refused gnutls-cli exits at
     // once, and a write racing its exit fails with a broken pipe.
     let handshake = |out: &str, _: &str| {
