@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tls_core::{NamedGroup, ServerConfig};
 use tls_tests::engine::{Outcome, EXCHANGE_TIMEOUT};
 use tls_tests::openssl_peer::{
-    s_client, s_client_round_trip, session_der, session_with_max_early_data, unique_file,
+    s_client, s_client_session, session_der, session_with_max_early_data, unique_file,
     write_session, SClient, Trace,
 };
 use tls_tests::{payload, server_config, KeyType, OneShotServer, Step, PEER_TIMEOUT};
@@ -26,21 +26,17 @@ fn arg(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// One s_client connection to our server: s_client's stdin (`from_client`)
-/// is read, a few KiB answered, close_notify both ways.
+/// One s_client connection to our server (sharing `config`): 2048 bytes
+/// each way, our close_notify, then s_client's. `extra` are s_client
+/// arguments (`-sess_out F`, `-sess_in F`, `-early_data F`). Only what
+/// s_client sends after the handshake counts as its 2048 bytes.
 fn connection(
     config: &Arc<ServerConfig>,
     tag: &str,
     seed: u64,
     extra: &[&str],
 ) -> (Outcome, SClient) {
-    // Only what s_client sent after the handshake reached our application.
-    s_client_round_trip(
-        config.clone(),
-        &payload(seed, 2048),
-        &payload(seed + 100, 2048),
-        |port| s_client(port, tag, false, extra),
-    )
+    s_client_session(config, tag, seed, 2048, extra)
 }
 
 /// A session saved by s_client from a full handshake with our server.

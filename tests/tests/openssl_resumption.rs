@@ -21,7 +21,7 @@ use tls_core::{ClientConfig, Clock, Negotiated, ServerConfig, UnixTime};
 use tls_tests::data::{read_exact_within, read_to_close, write_chunked};
 use tls_tests::engine::{connect_shared, Outcome, EXCHANGE_TIMEOUT};
 use tls_tests::openssl_peer::{
-    s_client, s_client_round_trip, s_server, session_der, session_ticket,
+    s_client, s_client_session, s_server, session_der, session_ticket,
     session_with_tampered_ticket, session_with_wrong_psk, unique_file, write_session, SClient,
     SServer,
 };
@@ -206,7 +206,7 @@ impl Clock for TestClock {
     }
 }
 
-/// One s_client connection to our server (sharing `config`): a few KiB
+/// One s_client connection to our server (sharing `config`): 4096 bytes
 /// each way, our close_notify, then s_client's. `extra` are s_client
 /// arguments (`-sess_out F`, `-sess_in F`).
 fn server_connection(
@@ -215,12 +215,7 @@ fn server_connection(
     seed: u64,
     extra: &[&str],
 ) -> (Outcome, SClient) {
-    s_client_round_trip(
-        config.clone(),
-        &payload(seed, 4096),
-        &payload(seed + 100, 4096),
-        |port| s_client(port, tag, false, extra),
-    )
+    s_client_session(config, tag, seed, 4096, extra)
 }
 
 fn s_client_says(client: &SClient, what: &str) -> bool {

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use tls_core::ServerConfig;
 
-use crate::data::assert_same_bytes;
+use crate::data::{assert_same_bytes, payload};
 use crate::engine::{OneShotServer, Outcome, Step, EXCHANGE_TIMEOUT};
 use crate::peer::{require, Peer, PEER_TIMEOUT};
 use crate::pki::{pki, KeyType};
@@ -430,4 +430,23 @@ pub fn s_client_round_trip(
         );
     }
     (outcome, client)
+}
+
+/// One `s_client -tls1_3` connection (not `-quiet`, so it prints the
+/// session; `extra` such as `-sess_out F`) to our server sharing `config`,
+/// through [`s_client_round_trip`]: `len` bytes of `payload(seed)` from
+/// s_client, `payload(seed + 100)` back.
+pub fn s_client_session(
+    config: &Arc<ServerConfig>,
+    tag: &str,
+    seed: u64,
+    len: usize,
+    extra: &[&str],
+) -> (Outcome, SClient) {
+    s_client_round_trip(
+        config.clone(),
+        &payload(seed, len),
+        &payload(seed + 100, len),
+        |port| s_client(port, tag, false, extra),
+    )
 }
