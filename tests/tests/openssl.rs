@@ -18,10 +18,9 @@
 
 use std::sync::Arc;
 use tls_core::{CipherSuite, ClientConfig, NamedGroup, Negotiated, ProtocolVersion, ServerConfig};
-use tls_tests::data::{read_exact_within, read_to_close, write_chunked};
 use tls_tests::engine::{connect, EXCHANGE_TIMEOUT};
 use tls_tests::openssl_peer::{
-    s_client_round_trip, Log, SClient, SClientBuilder, SServer, SServerBuilder,
+    s_client_round_trip, s_server_session, Log, SClient, SClientBuilder, SServer, SServerBuilder,
 };
 use tls_tests::{
     assert_same_bytes, client_config, payload, pki, server_config, KeyType, OneShotServer, Step,
@@ -42,37 +41,10 @@ fn s_server(key_type: KeyType, extra: &[&str]) -> SServer {
 /// both ways. Returns what our client negotiated.
 fn client_exchange(mut server: SServer, config: ClientConfig) -> Negotiated {
     let to_server = payload(1, MIB);
-    let from_server = payload(2, MIB);
-    let mut stream = match connect(server.port, config, Some("localhost")) {
-        Ok(s) => s,
-        Err(e) => panic!(
-            "handshake with s_server failed: {e}\n{}",
-            server.peer.diagnostics()
-        ),
-    };
-    let negotiated = stream
-        .conn()
-        .negotiated()
-        .cloned()
-        .expect("negotiated after the handshake");
-
-    write_chunked(&mut stream, &to_server, 16 * 1024).expect("send 1 MiB to s_server");
-    assert!(
-        server.peer.wait_stdout_len(MIB, PEER_TIMEOUT),
-        "s_server did not print our 1 MiB\n{}",
-        server.peer.diagnostics()
-    );
-    server.peer.write_stdin(from_server.clone());
-    let got =
-        read_exact_within(&mut stream, MIB, EXCHANGE_TIMEOUT).expect("read 1 MiB from s_server");
-    stream.close_notify().expect("send close_notify");
-    let after = read_to_close(&mut stream, 0, EXCHANGE_TIMEOUT).expect("s_server's close_notify");
-    assert!(after.is_empty());
-    assert!(stream.conn().peer_closed(), "our client saw close_notify");
+    let negotiated = s_server_session(&mut server, &Arc::new(config), &to_server, &payload(2, MIB));
     server.peer.wait_success(PEER_TIMEOUT);
 
     assert_same_bytes("s_server received", &server.peer.stdout(), &to_server);
-    assert_same_bytes("our client received", &got, &from_server);
     let trace = server.msg();
     assert!(
         trace.has_alert(false, "close_notify"),

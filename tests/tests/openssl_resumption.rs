@@ -18,55 +18,28 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tls_core::{ClientConfig, Clock, Negotiated, ServerConfig, UnixTime};
-use tls_tests::data::{read_exact_within, read_to_close, write_chunked};
-use tls_tests::engine::{connect_shared, Outcome, EXCHANGE_TIMEOUT};
+use tls_tests::engine::{Outcome, EXCHANGE_TIMEOUT};
 use tls_tests::openssl_peer::{
-    s_client, s_client_session, s_server, session_der, session_ticket,
+    s_client, s_client_session, s_server, s_server_session, session_der, session_ticket,
     session_with_tampered_ticket, session_with_wrong_psk, unique_file, write_session, SClient,
     SServer,
 };
 use tls_tests::{
-    assert_same_bytes, client_config, payload, pki, server_config, KeyType, OneShotServer, Step,
-    PEER_TIMEOUT,
+    client_config, payload, pki, server_config, KeyType, OneShotServer, Step, PEER_TIMEOUT,
 };
 
 // ---- our client, openssl s_server ----
 
-/// One connection of our client to `server`: a line each way, then
+/// One connection of our client to `server`: 4 KiB each way, then
 /// close_notify both ways (reading to s_server's close_notify takes in the
 /// tickets it sent). Returns what our client negotiated.
 fn client_connection(server: &mut SServer, config: &Arc<ClientConfig>, seed: u64) -> Negotiated {
-    let to_server = payload(seed, 4096);
-    let from_server = payload(seed + 100, 4096);
-    let mut stream = match connect_shared(server.port, config.clone(), Some("localhost")) {
-        Ok(s) => s,
-        Err(e) => panic!(
-            "handshake {seed} with s_server failed: {e}\n{}",
-            server.peer.diagnostics()
-        ),
-    };
-    let negotiated = stream.conn().negotiated().cloned().expect("negotiated");
-    write_chunked(&mut stream, &to_server, 16 * 1024).expect("write to s_server");
-    let text = String::from_utf8(to_server).expect("digits");
-    assert!(
-        server.peer.wait_output_contains(&text, PEER_TIMEOUT),
-        "s_server did not print our data\n{}",
-        server.peer.diagnostics()
-    );
-    server.peer.write_stdin(from_server.clone());
-    server.peer.finish_stdin_write();
-    let got = read_exact_within(&mut stream, from_server.len(), EXCHANGE_TIMEOUT)
-        .unwrap_or_else(|e| panic!("read from s_server: {e}\n{}", server.peer.diagnostics()));
-    assert_same_bytes("our client received", &got, &from_server);
-    stream.close_notify().expect("send close_notify");
-    let after = read_to_close(&mut stream, 0, EXCHANGE_TIMEOUT).unwrap_or_else(|e| {
-        panic!(
-            "s_server's close_notify: {e}\n{}",
-            server.peer.diagnostics()
-        )
-    });
-    assert!(after.is_empty());
-    negotiated
+    s_server_session(
+        server,
+        config,
+        &payload(seed, 4096),
+        &payload(seed + 100, 4096),
+    )
 }
 
 fn s_server_output(server: &SServer) -> String {

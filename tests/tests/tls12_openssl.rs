@@ -14,14 +14,14 @@ use std::process::Command;
 use std::sync::Arc;
 
 use tls_core::{CertifiedKey, CipherSuite, ClientConfig, NamedGroup, Negotiated, ProtocolVersion};
-use tls_tests::data::{read_exact_within, read_to_close, write_chunked};
 use tls_tests::engine::EXCHANGE_TIMEOUT;
 use tls_tests::openssl_peer::{
-    self, s_client_round_trip, Log, MsgLog, SClient, SClientBuilder, SServer, SServerBuilder,
+    self, s_client_round_trip, s_server_session, Log, MsgLog, SClient, SClientBuilder, SServer,
+    SServerBuilder,
 };
 use tls_tests::{
-    assert_same_bytes, client_config, free_port, payload, pki, server_config, KeyType,
-    OneShotServer, Peer, Step, PEER_TIMEOUT,
+    client_config, free_port, payload, pki, server_config, KeyType, OneShotServer, Peer, Step,
+    PEER_TIMEOUT,
 };
 
 const SIZE: usize = 64 * 1024;
@@ -44,42 +44,13 @@ fn tls12_client(key_type: KeyType) -> ClientConfig {
 }
 
 /// One connection of our client to s_server: `SIZE` bytes each way when
-/// `full`, else a short line; close_notify both ways.
+/// `full`, else a short line from us; close_notify both ways.
 fn client_session(server: &mut SServer, config: &Arc<ClientConfig>, full: bool) -> Negotiated {
-    let sock = tls_tests::peer::connect_local(server.port).expect("connect to s_server");
-    let conn = tls_core::Connection::client(config.clone(), Some("localhost")).expect("client");
-    let mut stream = tls_core::TlsStream::new(conn, sock);
-    if let Err(e) = stream.handshake() {
-        panic!(
-            "handshake with s_server failed: {e}\n{}\n{}",
-            server.peer.diagnostics(),
-            server.msg()
-        );
-    }
-    let negotiated = stream.conn().negotiated().cloned().expect("negotiated");
-    let already = server.peer.stdout().len();
-    let to_server = if full {
-        payload(21, SIZE)
-    } else {
-        b"ping\n".to_vec()
-    };
-    write_chunked(&mut stream, &to_server, 16 * 1024).expect("send to s_server");
-    assert!(
-        server
-            .peer
-            .wait_stdout_len(already + to_server.len(), PEER_TIMEOUT),
-        "s_server did not print our data\n{}",
-        server.peer.diagnostics()
-    );
     if full {
-        let from_server = payload(22, SIZE);
-        server.peer.write_stdin(from_server.clone());
-        let got = read_exact_within(&mut stream, SIZE, EXCHANGE_TIMEOUT).expect("read");
-        assert_same_bytes("our client received", &got, &from_server);
+        s_server_session(server, config, &payload(21, SIZE), &payload(22, SIZE))
+    } else {
+        s_server_session(server, config, b"ping\n", b"")
     }
-    stream.close_notify().expect("send close_notify");
-    read_to_close(&mut stream, 0, EXCHANGE_TIMEOUT).expect("s_server's close_notify");
-    negotiated
 }
 
 fn client_exchange(key_type: KeyType, config: ClientConfig, extra: &[&str]) -> Negotiated {

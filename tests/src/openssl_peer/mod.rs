@@ -19,10 +19,10 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tls_core::ServerConfig;
+use tls_core::{ClientConfig, Negotiated, ServerConfig};
 
-use crate::data::{assert_same_bytes, payload};
-use crate::engine::{OneShotServer, Outcome, Step, EXCHANGE_TIMEOUT};
+use crate::data::{assert_same_bytes, payload, read_exact_within, read_to_close, write_chunked};
+use crate::engine::{connect_shared, OneShotServer, Outcome, Step, EXCHANGE_TIMEOUT};
 use crate::peer::{require, Peer, PEER_TIMEOUT};
 use crate::pki::{pki, KeyType};
 
@@ -211,6 +211,70 @@ pub fn s_server(key_type: KeyType, naccept: u32, quiet: bool, extra: &[&str]) ->
         .args(&["-tls1_3"])
         .args(extra)
         .start()
+}
+
+/// One connection of our client (with `config`, shared so that tickets
+/// carry over) to `server`: sends `to_server` and waits until s_server has
+/// printed it, feeds `from_server` (if any) to s_server's stdin and reads
+/// it, then close_notify both ways. Asserts that the data arrived intact
+/// and that nothing followed s_server's close_notify; returns what our
+/// client negotiated.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use tls_tests::openssl_peer::{s_server, s_server_session};
+/// use tls_tests::{client_config, KeyType};
+///
+/// let mut server = s_server(KeyType::EcdsaP256, 2, true, &[]);
+/// let config = Arc::new(client_config(KeyType::EcdsaP256));
+/// let first = s_server_session(&mut server, &config, b"ping\n", b"pong\n");
+/// let second = s_server_session(&mut server, &config, b"ping\n", b"");
+/// assert!(!first.resumed && second.resumed);
+/// ```
+pub fn s_server_session(
+    server: &mut SServer,
+    config: &Arc<ClientConfig>,
+    to_server: &[u8],
+    from_server: &[u8],
+) -> Negotiated {
+    let mut stream = match connect_shared(server.port, config.clone(), Some("localhost")) {
+        Ok(s) => s,
+        Err(e) => panic!(
+            "handshake with s_server failed: {e}\n{}",
+            server.peer.diagnostics()
+        ),
+    };
+    let negotiated = stream.conn().negotiated().cloned().expect("negotiated");
+    let already = server.peer.stdout().len();
+    write_chunked(&mut stream, to_server, 16 * 1024).expect("write to s_server");
+    let printed = server.peer.wait_output(PEER_TIMEOUT, |out, _| {
+        out.as_bytes()
+            .get(already..)
+            .is_some_and(|new| new.windows(to_server.len()).any(|w| w == to_server))
+    });
+    assert!(
+        printed,
+        "s_server did not print our data\n{}",
+        server.peer.diagnostics()
+    );
+    if !from_server.is_empty() {
+        server.peer.write_stdin(from_server.to_vec());
+        let got = read_exact_within(&mut stream, from_server.len(), EXCHANGE_TIMEOUT)
+            .unwrap_or_else(|e| panic!("read from s_server: {e}\n{}", server.peer.diagnostics()));
+        assert_same_bytes("our client received", &got, from_server);
+        // s_server has read it all: stdin is free for the next connection.
+        server.peer.finish_stdin_write();
+    }
+    stream.close_notify().expect("send close_notify");
+    let after = read_to_close(&mut stream, 0, EXCHANGE_TIMEOUT).unwrap_or_else(|e| {
+        panic!(
+            "s_server's close_notify: {e}\n{}",
+            server.peer.diagnostics()
+        )
+    });
+    assert!(after.is_empty(), "data after s_server's close_notify");
+    assert!(stream.conn().peer_closed(), "our client saw close_notify");
+    negotiated
 }
 
 /// An `openssl s_client` child.
