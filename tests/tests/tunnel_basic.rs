@@ -7,6 +7,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use tls_core::{ClientConfig, Connection, TlsStream};
+use tls_tests::openssl_peer::{Log, SServer, SServerBuilder};
 use tls_tests::peer::{connect_local, free_port, require, set_timeouts, Peer, PEER_TIMEOUT};
 use tls_tests::tunnel::{cert_for, read_n, temp_dir, tls_client, Backend, BackendKind, Tunnel};
 use tls_tests::{assert_same_bytes, payload};
@@ -131,27 +132,16 @@ fn tunnel_server_behind_curl() {
 
 #[test]
 fn tunnel_client_mode_to_openssl_s_server() {
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir("s_server");
     let cert = cert_for(&dir, "localhost", &["localhost"]);
-    let (c, k) = (cert.cert.to_str().unwrap(), cert.key.to_str().unwrap());
-    let server_port = free_port();
-    let mut server = Peer::spawn(
-        &openssl,
-        [
-            "s_server",
-            "-accept",
-            &server_port.to_string(),
-            "-cert",
-            c,
-            "-key",
-            k,
-            "-naccept",
-            "1",
-            "-quiet",
-        ],
-    );
-    server.wait_for_port(server_port);
+    let c = cert.cert.to_str().unwrap();
+    let SServer {
+        peer: mut server,
+        port: server_port,
+        ..
+    } = SServerBuilder::with_cert(&cert.cert, &cert.key)
+        .log(Log::Off)
+        .start();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let target = format!("127.0.0.1:{server_port}");

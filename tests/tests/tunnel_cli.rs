@@ -10,6 +10,7 @@ use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::path::{Path, PathBuf};
 
+use tls_tests::openssl_peer::{Log, SServer, SServerBuilder};
 use tls_tests::peer::{
     connect_local, free_port, local_listener, require, run_tool, Peer, PEER_TIMEOUT,
 };
@@ -235,7 +236,6 @@ fn client_tunnel(target: &str, extra: &[&str]) -> (Tunnel, u16) {
 
 #[test]
 fn tunnel_cli_client_verify_rules_against_openssl_s_server() {
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir("verify");
     let server = cert_with_ou(
         &dir,
@@ -244,24 +244,17 @@ fn tunnel_cli_client_verify_rules_against_openssl_s_server() {
         &["localhost", "spiffe://example.org/srv/backend"],
     );
     let other = cert_for(&dir, "other", &["localhost"]);
-    let sport = free_port();
     // -rev: each line comes back reversed, on as many connections as needed.
-    let mut s_server = Peer::spawn(
-        &openssl,
-        [
-            "s_server",
-            "-accept",
-            &sport.to_string(),
-            "-cert",
-            &s(&server.cert),
-            "-key",
-            &s(&server.key),
-            "-rev",
-            "-naccept",
-            "40",
-        ],
-    );
-    s_server.wait_for_port(sport);
+    let SServer {
+        peer: s_server,
+        port: sport,
+        ..
+    } = SServerBuilder::with_cert(&server.cert, &server.key)
+        .naccept(40)
+        .quiet(false)
+        .log(Log::Off)
+        .args(&["-rev"])
+        .start();
     let target = format!("127.0.0.1:{sport}");
     let ca = s(&server.cert);
     let works = |extra: &[&str]| {

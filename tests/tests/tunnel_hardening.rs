@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Socket, Type};
 use tls_tests::gnutls_peer::GnutlsCliBuilder;
-use tls_tests::peer::{free_port, require, Peer, PEER_TIMEOUT};
+use tls_tests::openssl_peer::s_client_run;
+use tls_tests::peer::{free_port, PEER_TIMEOUT};
 use tls_tests::tunnel::{cert_for, http_get, temp_dir, tls_over, Backend, BackendKind, Tunnel};
 
 fn arg(p: &std::path::Path) -> String {
@@ -276,20 +277,15 @@ fn tunnel_refusals_are_logged_at_a_bounded_rate() {
 /// Runs `openssl s_client` with `args`, its input closed, until it exits:
 /// everything it printed.
 fn s_client(port: u16, args: &[&str]) -> String {
-    let openssl = require("openssl", "openssl");
-    let connect = format!("127.0.0.1:{port}");
-    let mut all = vec!["s_client", "-connect", &connect, "-servername", "localhost"];
+    let mut all = vec!["-servername", "localhost"];
     all.extend_from_slice(args);
-    let mut client = Peer::spawn(&openssl, all);
-    client.close_stdin();
-    client
-        .wait(PEER_TIMEOUT)
-        .unwrap_or_else(|| panic!("s_client did not exit\n{}", client.diagnostics()));
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&client.stdout()),
-        client.stderr()
-    )
+    let run = s_client_run(port, &all);
+    assert!(
+        run.status.is_some(),
+        "s_client did not exit\n{}",
+        run.output()
+    );
+    run.output()
 }
 
 /// Issue 13, item 6: a client whose certificate verifies but whose CN is not

@@ -13,6 +13,7 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
+use tls_tests::openssl_peer::{Log, SServerBuilder};
 use tls_tests::peer::{
     connect_local, free_port, local_listener, require, set_timeouts, Peer, PEER_TIMEOUT,
 };
@@ -236,27 +237,10 @@ fn client_mode_pgsql_behind_stunnel() {
 
 /// `openssl s_server -quiet` on a free port, serving `cert` once.
 fn s_server(cert: &CertFiles) -> (Peer, u16) {
-    let openssl = require("openssl", "openssl");
-    let (c, k) = (
-        cert.cert.display().to_string(),
-        cert.key.display().to_string(),
-    );
-    Peer::spawn_listening(&openssl, |port| {
-        [
-            "s_server",
-            "-accept",
-            &port.to_string(),
-            "-cert",
-            &c,
-            "-key",
-            &k,
-            "-naccept",
-            "1",
-            "-quiet",
-        ]
-        .map(String::from)
-        .to_vec()
-    })
+    let server = SServerBuilder::with_cert(&cert.cert, &cert.key)
+        .log(Log::Off)
+        .start();
+    (server.peer, server.port)
 }
 
 /// A plaintext server that runs `prelude` on one connection, then splices

@@ -5,6 +5,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
+use tls_tests::openssl_peer::{Log, SServer, SServerBuilder};
 use tls_tests::peer::{connect_local, free_port, require, Peer, PEER_TIMEOUT};
 use tls_tests::tunnel::{cert_for, temp_dir, Backend, BackendKind, Tunnel};
 
@@ -248,24 +249,26 @@ fn www_session(port: u16, tunnel: &Tunnel) -> String {
 
 #[test]
 fn tunnel_client_mode_resumes_to_openssl_s_server() {
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir("resume-client");
     let cert = cert_for(&dir, "localhost", &["localhost"]);
-    let (c, k) = (cert.cert.to_str().unwrap(), cert.key.to_str().unwrap());
+    let c = cert.cert.to_str().unwrap();
     let cases = [
         ("TLSv1.3", &[][..], &[][..], "Reused"),
         ("TLSv1.2", &["-tls1_2"][..], &[][..], "Reused"),
         ("TLSv1.3", &[][..], &["--no-session-resumption"][..], "New"),
     ];
     for (version, server_flags, tunnel_flags, second) in cases {
-        let server_port = free_port();
-        let port_arg = server_port.to_string();
-        let mut args = vec![
-            "s_server", "-accept", &port_arg, "-cert", c, "-key", k, "-www", "-naccept", "2",
-        ];
-        args.extend_from_slice(server_flags);
-        let mut server = Peer::spawn(&openssl, args);
-        server.wait_for_port(server_port);
+        let SServer {
+            peer: _server,
+            port: server_port,
+            ..
+        } = SServerBuilder::with_cert(&cert.cert, &cert.key)
+            .naccept(2)
+            .quiet(false)
+            .log(Log::Off)
+            .args(&["-www"])
+            .args(server_flags)
+            .start();
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let target = format!("127.0.0.1:{server_port}");

@@ -15,7 +15,7 @@ pub use session::{
 pub use trace::{MsgLog, Trace, TraceItem};
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -137,7 +137,7 @@ impl SServerBuilder {
         }
     }
 
-    /// Exits after `n` connections.
+    /// Exits after `n` connections; with 0, serves until it is killed.
     pub fn naccept(mut self, n: u32) -> SServerBuilder {
         self.naccept = n;
         self
@@ -175,12 +175,10 @@ impl SServerBuilder {
             if self.quiet {
                 args.push("-quiet".into());
             }
-            args.extend([
-                "-naccept".into(),
-                self.naccept.to_string(),
-                "-accept".into(),
-                format!("127.0.0.1:{port}"),
-            ]);
+            if self.naccept > 0 {
+                args.extend(["-naccept".into(), self.naccept.to_string()]);
+            }
+            args.extend(["-accept".into(), format!("127.0.0.1:{port}")]);
             for (flag, path) in [("-cert", &self.cert), ("-key", &self.key)] {
                 args.extend([flag.to_string(), path.display().to_string()]);
             }
@@ -414,6 +412,56 @@ pub fn s_client(port: u16, tag: &str, quiet: bool, extra: &[&str]) -> SClient {
         .args(&["-tls1_3"])
         .args(extra)
         .start()
+}
+
+/// What an `s_client` run by [`s_client_run`] left behind.
+#[derive(Debug, Clone)]
+pub struct SClientRun {
+    /// Its exit status; `None` if it did not exit in time (it was killed).
+    pub status: Option<ExitStatus>,
+    /// Everything it printed on stdout.
+    pub stdout: String,
+    /// Everything it printed on stderr.
+    pub stderr: String,
+}
+
+impl SClientRun {
+    /// True if it exited by itself with status 0.
+    pub fn success(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+
+    /// Its stdout, then its stderr.
+    pub fn output(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+/// Runs `openssl s_client -connect 127.0.0.1:port args...` with its stdin
+/// closed (add `-ign_eof` to keep it connected until the server closes)
+/// until it exits, waiting at most [`PEER_TIMEOUT`] and killing it after
+/// that. For checks of a server that is not ours (a tunnel, an oracle)
+/// where the arguments say everything, including `-servername`.
+///
+/// ```no_run
+/// use tls_tests::openssl_peer::s_client_run;
+///
+/// let run = s_client_run(4433, &["-servername", "localhost", "-tls1_2"]);
+/// assert!(run.success(), "{}", run.output());
+/// ```
+pub fn s_client_run(port: u16, args: &[&str]) -> SClientRun {
+    let connect = format!("127.0.0.1:{port}");
+    let mut all = vec!["s_client", "-connect", &connect];
+    all.extend_from_slice(args);
+    let mut client = Peer::spawn(&openssl(), all);
+    client.close_stdin();
+    let status = client.wait(PEER_TIMEOUT);
+    client.kill();
+    SClientRun {
+        status,
+        stdout: String::from_utf8_lossy(&client.stdout()).into_owned(),
+        stderr: client.stderr(),
+    }
 }
 
 /// A file name in the PKI directory that no other call gives: `tag` and
