@@ -45,7 +45,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use tls_tests::openssl_peer::{Log, SServerBuilder};
+use tls_tests::openssl_peer::{s_client_run_at, Log, SServerBuilder};
 use tls_tests::peer::{connect_local, free_port, require, wait_for_port, Peer, PEER_TIMEOUT};
 use tls_tests::stunnel::{write_pki, Greeter};
 use tls_tests::tunnel::{temp_dir, tunnel_bin};
@@ -196,12 +196,7 @@ fn s_client(
     cert: Option<&str>,
     extra: &[String],
 ) -> String {
-    let mut args: Vec<String> = vec![
-        "s_client".into(),
-        "-connect".into(),
-        format!("{host}:{port}"),
-        "-ign_eof".into(),
-    ];
+    let mut args: Vec<String> = vec!["-ign_eof".into()];
     match sni {
         Some(name) => args.extend(["-servername".into(), name.into()]),
         None => args.push("-noservername".into()),
@@ -216,12 +211,8 @@ fn s_client(
         ]);
     }
     args.extend_from_slice(extra);
-    let mut client = Peer::spawn(&require("openssl", "openssl"), &args);
-    client.close_stdin();
-    if client.wait(PEER_TIMEOUT).is_none() {
-        client.kill();
-    }
-    String::from_utf8_lossy(&client.stdout()).into_owned()
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    s_client_run_at(host, port, &args).stdout
 }
 
 /// What a TLS client saw: the server certificate's CN and the backend

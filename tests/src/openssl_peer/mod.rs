@@ -437,6 +437,18 @@ impl SClientRun {
     }
 }
 
+/// Starts `openssl s_client -connect 127.0.0.1:port args...` with exactly
+/// these arguments, for a server that is not ours (a tunnel) where the test
+/// writes to its stdin and reads its output. For our own servers with the
+/// test PKI, [`SClientBuilder`] adds the verification; for a run with no
+/// input, see [`s_client_run`].
+pub fn s_client_at(port: u16, args: &[&str]) -> Peer {
+    let connect = format!("127.0.0.1:{port}");
+    let mut all = vec!["s_client", "-connect", &connect];
+    all.extend_from_slice(args);
+    Peer::spawn(&openssl(), all)
+}
+
 /// Runs `openssl s_client -connect 127.0.0.1:port args...` with its stdin
 /// closed (add `-ign_eof` to keep it connected until the server closes)
 /// until it exits, waiting at most [`PEER_TIMEOUT`] and killing it after
@@ -450,7 +462,13 @@ impl SClientRun {
 /// assert!(run.success(), "{}", run.output());
 /// ```
 pub fn s_client_run(port: u16, args: &[&str]) -> SClientRun {
-    let connect = format!("127.0.0.1:{port}");
+    s_client_run_at("127.0.0.1", port, args)
+}
+
+/// [`s_client_run`] against `host:port` (`host` as s_client takes it: a
+/// name, an IPv4 address or a bracketed IPv6 address such as `[::1]`).
+pub fn s_client_run_at(host: &str, port: u16, args: &[&str]) -> SClientRun {
+    let connect = format!("{host}:{port}");
     let mut all = vec!["s_client", "-connect", &connect];
     all.extend_from_slice(args);
     let mut client = Peer::spawn(&openssl(), all);
