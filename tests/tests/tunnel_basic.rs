@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use tls_core::{ClientConfig, Connection, TlsStream};
-use tls_tests::openssl_peer::{s_client_at, s_client_run, Log, SServer, SServerBuilder};
+use tls_tests::openssl_peer::{self, s_client_at, s_client_run, Log, SServer, SServerBuilder};
 use tls_tests::peer::{connect_local, free_port, require, set_timeouts, Peer, PEER_TIMEOUT};
 use tls_tests::tunnel::{cert_for, read_n, temp_dir, tls_client, Backend, BackendKind, Tunnel};
 use tls_tests::{assert_same_bytes, payload};
@@ -20,7 +20,7 @@ fn echo() -> Backend {
 
 #[test]
 fn tunnel_server_self_signed_with_openssl_s_client() {
-    let openssl = require("openssl", "openssl");
+    let openssl = openssl_peer::openssl();
     let backend = echo();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");

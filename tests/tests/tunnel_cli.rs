@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::path::{Path, PathBuf};
 
-use tls_tests::openssl_peer::{Log, SServer, SServerBuilder};
+use tls_tests::openssl_peer::{self, Log, SServer, SServerBuilder};
 use tls_tests::peer::{
     connect_local, free_port, local_listener, require, run_tool, Peer, PEER_TIMEOUT,
 };
@@ -32,7 +32,7 @@ fn echo() -> Backend {
 /// The SPKI pin of a key file the way curl's manual computes one:
 /// `openssl pkey -pubout -outform DER | openssl dgst -sha256 -binary | openssl base64`.
 fn spki_pin(key: &Path) -> String {
-    let openssl = require("openssl", "openssl");
+    let openssl = openssl_peer::openssl();
     let dir = key.parent().expect("key in a directory");
     let name = key.file_name().and_then(|n| n.to_str()).expect("file name");
     let spki = dir.join(format!("{name}.spki"));
