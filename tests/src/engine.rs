@@ -171,30 +171,7 @@ impl OneShotServer {
     /// connection (waiting at most [`PEER_TIMEOUT`] for it), runs `steps` and
     /// drops the connection.
     pub fn start(config: ServerConfig, steps: Vec<Step>) -> OneShotServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        let port = listener.local_addr().expect("local_addr").port();
-        let config = Arc::new(config);
-        let (tx, rx) = mpsc::channel();
-        thread::spawn(move || {
-            let outcome = match accept_within(&listener, PEER_TIMEOUT) {
-                Ok(sock) => {
-                    let mut stream = TlsStream::new(Connection::server(config), sock);
-                    run_steps(&mut stream, &steps, PEER_TIMEOUT)
-                }
-                Err(error) => Outcome {
-                    negotiated: None,
-                    received: Vec::new(),
-                    saw_close_notify: false,
-                    failure: Some(Failure {
-                        step: 0,
-                        tls: None,
-                        error,
-                    }),
-                },
-            };
-            let _ = tx.send(outcome);
-        });
-        OneShotServer { port, result: rx }
+        OneShotServer::start_shared(Arc::new(config), steps)
     }
 
     /// Like [`OneShotServer::start`] with a config shared between servers, so

@@ -1,6 +1,8 @@
 //! Helpers shared by the tests in `tests/*.rs`: real peers as child
 //! processes ([`peer`]), the test PKI ([`pki`]), payloads and bounded
-//! transfers ([`data`]), our engine over TCP ([`engine`]), and the helpers of
+//! transfers ([`data`]), our engine over TCP ([`engine`]), the peers
+//! OpenSSL ([`openssl_peer`]), GnuTLS ([`gnutls_peer`]) and rustls
+//! ([`rustls_peer`]), and the helpers of
 //! the tunnel and x509-limbo tests.
 //!
 //! Every wait is bounded: sockets have 20 s read/write timeouts, peers are
@@ -9,6 +11,7 @@
 pub mod data;
 pub mod dovecot;
 pub mod engine;
+pub mod gnutls_peer;
 pub mod limbo;
 pub mod netns;
 pub mod nnrpd;
@@ -16,6 +19,7 @@ pub mod ocsp;
 pub mod openssl_peer;
 pub mod peer;
 pub mod pki;
+pub mod rustls_peer;
 pub mod slapd;
 pub mod stunnel;
 pub mod tunnel;

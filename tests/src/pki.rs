@@ -16,7 +16,7 @@ use rcgen::{
     Issuer, KeyPair, KeyUsagePurpose, SerialNumber,
 };
 
-use crate::peer::{require, run_tool};
+use crate::peer::run_tool;
 
 /// The key types a test server certificate can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -238,7 +238,7 @@ fn leaf_key(key_type: KeyType, dir: &Path) -> KeyPair {
         KeyType::EcdsaP384 => &rcgen::PKCS_ECDSA_P384_SHA384,
         KeyType::Ed25519 => &rcgen::PKCS_ED25519,
         KeyType::Rsa2048 => {
-            let openssl = require("openssl", "openssl");
+            let openssl = crate::openssl_peer::openssl();
             let path = dir.join("rsa2048-generated.key");
             run_tool(
                 &openssl,

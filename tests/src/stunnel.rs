@@ -14,7 +14,7 @@ use rcgen::{
     RevokedCertParams, SerialNumber,
 };
 
-use crate::peer::{local_listener, require, run_tool};
+use crate::peer::{local_listener, run_tool};
 
 /// Writes the test PKI into `dir`: a CA; server (server.test), a.test and
 /// b.test certificates from it; client and revoked client certificates
@@ -113,7 +113,7 @@ pub fn write_pki(dir: &Path) {
     // The same identities as PKCS#12 key stores with the empty password
     // (stunnel 5.68 asks for any other on the terminal); the `.PFX` one is
     // neither encrypted nor MACed.
-    let openssl = require("openssl", "openssl");
+    let openssl = crate::openssl_peer::openssl();
     let plain: &[&str] = &["-nomac", "-keypbe", "NONE", "-certpbe", "NONE"];
     for (pem, p12, extra) in [
         ("server.pem", "server.p12", &[][..]),
@@ -177,7 +177,7 @@ pub fn write_pki(dir: &Path) {
     std::fs::write(capath.join("ca.pem"), ca_cert.pem()).unwrap();
     for hashed in [&capath, &crlpath] {
         run_tool(
-            &require("openssl", "openssl"),
+            &crate::openssl_peer::openssl(),
             ["rehash", hashed.to_str().unwrap()],
         );
     }
@@ -219,7 +219,7 @@ pub fn write_expired_certs(dir: &Path) {
 /// (128); each as NAME.crt, NAME.key and NAME.pem. RSA keys come from
 /// `openssl genpkey` (rcgen's ring backend cannot make them).
 pub fn write_level_certs(dir: &Path) {
-    let openssl = require("openssl", "openssl");
+    let openssl = crate::openssl_peer::openssl();
     let rsa = |bits: u32| {
         let out = run_tool(
             &openssl,

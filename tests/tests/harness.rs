@@ -5,6 +5,7 @@
 use std::time::{Duration, Instant};
 
 use tls_tests::data::is_digits_and_newlines;
+use tls_tests::openssl_peer;
 use tls_tests::peer::run_tool;
 use tls_tests::{free_port, payload, pki, require, wait_for_port, KeyType, Peer, MIB};
 
@@ -56,7 +57,7 @@ fn peer_guard_kills_on_drop_and_bounds_waits() {
 
 #[test]
 fn generated_certificates_verify_with_openssl() {
-    let openssl = require("openssl", "openssl");
+    let openssl = openssl_peer::openssl();
     let p = pki();
     for key_type in KeyType::ALL {
         let leaf = p.leaf(key_type);

@@ -16,8 +16,8 @@ use tls_core::{
 };
 use tls_tests::engine::{connect, tls_error};
 use tls_tests::ocsp::OcspPki;
-use tls_tests::openssl_peer::{openssl, Trace};
-use tls_tests::peer::{run_tool, Peer, PEER_TIMEOUT};
+use tls_tests::openssl_peer::{openssl, SServer, SServerBuilder};
+use tls_tests::peer::{run_tool, PEER_TIMEOUT};
 use tls_tests::tunnel::temp_dir;
 
 fn now() -> UnixTime {
@@ -273,28 +273,15 @@ impl ServerCertVerifier for StapleChecker {
 
 /// `openssl s_server` stapling `status_file` for `leaf`, over `version`,
 /// tracing into a file.
-fn stapling_s_server(f: &Fixture, leaf: &str, status_file: &str, version: &str) -> (Peer, u16) {
+fn stapling_s_server(f: &Fixture, leaf: &str, status_file: &str, version: &str) -> SServer {
     let p = |n: &str| f.pki.file(n).to_str().expect("utf-8").to_string();
-    let args = |port: u16| {
-        vec![
-            "s_server".to_string(),
-            version.into(),
-            "-naccept".into(),
-            "1".into(),
-            "-accept".into(),
-            format!("127.0.0.1:{port}"),
-            "-cert".into(),
-            p(&format!("{leaf}.pem")),
-            "-key".into(),
-            p(&format!("{leaf}.key")),
-            "-status_file".into(),
-            p(status_file),
-            "-trace".into(),
-            "-msgfile".into(),
-            p(&format!("s_server-{port}.trace")),
-        ]
-    };
-    Peer::spawn_listening(&openssl(), args)
+    SServerBuilder::with_cert(
+        &f.pki.file(&format!("{leaf}.pem")),
+        &f.pki.file(&format!("{leaf}.key")),
+    )
+    .quiet(false)
+    .args(&[version, "-status_file", &p(status_file)])
+    .start()
 }
 
 /// tls-core's client asks openssl s_server for a staple over TLS 1.3 and
@@ -320,9 +307,9 @@ fn openssl_stapled_response_reaches_the_verifier() {
             let mut config = ClientConfig::with_roots(anchors.clone());
             config.verifier = checker.clone();
             config.request_ocsp = true;
-            let (mut server, port) = stapling_s_server(&f, leaf, &format!("{leaf}.der"), version);
+            let mut server = stapling_s_server(&f, leaf, &format!("{leaf}.der"), version);
             let staple = std::fs::read(f.pki.file(&format!("{leaf}.der"))).expect("staple");
-            let result = connect(port, config, Some("localhost"));
+            let result = connect(server.port, config, Some("localhost"));
             let seen = checker.seen.lock().expect("lock").clone();
             assert_eq!(seen, std::slice::from_ref(&staple), "{leaf} {version}");
             match (leaf, result) {
@@ -336,14 +323,14 @@ fn openssl_stapled_response_reaches_the_verifier() {
                         Some(Error::BadCertificateStatus("not good")),
                         "{version}"
                     );
-                    server.wait(PEER_TIMEOUT);
-                    let trace = Trace::read(&f.pki.file(&format!("s_server-{port}.trace")));
+                    server.peer.wait(PEER_TIMEOUT);
+                    let trace = server.trace();
                     assert!(trace.has_alert(false, 113), "{version}\n{}", trace.text);
                 }
                 (_, other) => panic!(
                     "{leaf} {version}: {:?}\n{}",
                     other.err(),
-                    server.diagnostics()
+                    server.peer.diagnostics()
                 ),
             }
         }

@@ -16,121 +16,42 @@
 //! the tests can check the alerts (close_notify, bad_certificate,
 //! protocol_version) from the peer's side.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
+use std::sync::Arc;
 use tls_core::{CipherSuite, ClientConfig, NamedGroup, Negotiated, ProtocolVersion, ServerConfig};
-use tls_tests::data::{read_exact_within, read_to_close, write_chunked};
 use tls_tests::engine::{connect, EXCHANGE_TIMEOUT};
+use tls_tests::openssl_peer::{
+    s_client_round_trip, s_server_session, Log, SClient, SClientBuilder, SServer, SServerBuilder,
+};
 use tls_tests::{
-    assert_same_bytes, client_config, payload, pki, require, server_config, KeyType, OneShotServer,
-    Peer, Step, MIB, PEER_TIMEOUT,
+    assert_same_bytes, client_config, payload, pki, server_config, KeyType, OneShotServer, Step,
+    MIB, PEER_TIMEOUT,
 };
 
-fn openssl() -> PathBuf {
-    require("openssl", "openssl")
-}
-
-/// A file for a peer's `-msgfile` trace.
-fn msgfile(tag: &str, port: u16) -> PathBuf {
-    pki().dir.join(format!("{tag}-{port}.msg"))
-}
-
-fn read_msgfile(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
-
-/// True if the -msg trace shows an alert `name` in direction `dir` ("<<<"
-/// received by the peer, ">>>" sent by it).
-fn trace_has_alert(trace: &str, dir: &str, name: &str) -> bool {
-    trace
-        .lines()
-        .any(|l| l.starts_with(dir) && l.contains("Alert") && l.contains(name))
-}
-
-struct SServer {
-    peer: Peer,
-    port: u16,
-    msgfile: PathBuf,
-}
-
-/// Starts `openssl s_server` for one connection with the `key_type` leaf.
+/// `openssl s_server -tls1_3` for one connection with the `key_type` leaf,
+/// logging with `-msg`.
 fn s_server(key_type: KeyType, extra: &[&str]) -> SServer {
-    let p = pki();
-    let leaf = p.leaf(key_type);
-    let args = |port: u16| {
-        let mut args: Vec<String> = vec!["s_server".into(), "-tls1_3".into(), "-quiet".into()];
-        args.extend([
-            "-naccept".into(),
-            "1".into(),
-            "-accept".into(),
-            format!("127.0.0.1:{port}"),
-        ]);
-        for (flag, path) in [
-            ("-cert", &leaf.cert_pem),
-            ("-key", &leaf.key_pem),
-            ("-cert_chain", &p.ca_pem),
-        ] {
-            args.extend([flag.to_string(), path.display().to_string()]);
-        }
-        args.extend([
-            "-msg".into(),
-            "-msgfile".into(),
-            msgfile("s_server", port).display().to_string(),
-        ]);
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
-    };
-    let (peer, port) = Peer::spawn_listening(&openssl(), args);
-    SServer {
-        peer,
-        port,
-        msgfile: msgfile("s_server", port),
-    }
+    SServerBuilder::new(key_type)
+        .log(Log::Msg)
+        .args(&["-tls1_3"])
+        .args(extra)
+        .start()
 }
 
 /// Our client against s_server: handshake, 1 MiB each way, close_notify
 /// both ways. Returns what our client negotiated.
 fn client_exchange(mut server: SServer, config: ClientConfig) -> Negotiated {
     let to_server = payload(1, MIB);
-    let from_server = payload(2, MIB);
-    let mut stream = match connect(server.port, config, Some("localhost")) {
-        Ok(s) => s,
-        Err(e) => panic!(
-            "handshake with s_server failed: {e}\n{}",
-            server.peer.diagnostics()
-        ),
-    };
-    let negotiated = stream
-        .conn()
-        .negotiated()
-        .cloned()
-        .expect("negotiated after the handshake");
-
-    write_chunked(&mut stream, &to_server, 16 * 1024).expect("send 1 MiB to s_server");
-    assert!(
-        server.peer.wait_stdout_len(MIB, PEER_TIMEOUT),
-        "s_server did not print our 1 MiB\n{}",
-        server.peer.diagnostics()
-    );
-    server.peer.write_stdin(from_server.clone());
-    let got =
-        read_exact_within(&mut stream, MIB, EXCHANGE_TIMEOUT).expect("read 1 MiB from s_server");
-    stream.close_notify().expect("send close_notify");
-    let after = read_to_close(&mut stream, 0, EXCHANGE_TIMEOUT).expect("s_server's close_notify");
-    assert!(after.is_empty());
-    assert!(stream.conn().peer_closed(), "our client saw close_notify");
+    let negotiated = s_server_session(&mut server, &Arc::new(config), &to_server, &payload(2, MIB));
     server.peer.wait_success(PEER_TIMEOUT);
 
     assert_same_bytes("s_server received", &server.peer.stdout(), &to_server);
-    assert_same_bytes("our client received", &got, &from_server);
-    let trace = read_msgfile(&server.msgfile);
+    let trace = server.msg();
     assert!(
-        trace_has_alert(&trace, "<<<", "close_notify"),
+        trace.has_alert(false, "close_notify"),
         "s_server saw our close_notify:\n{trace}"
     );
     assert!(
-        trace_has_alert(&trace, ">>>", "close_notify"),
+        trace.has_alert(true, "close_notify"),
         "s_server sent close_notify:\n{trace}"
     );
     negotiated
@@ -265,9 +186,9 @@ fn client_pinned_to_another_cert_is_refused_by_us() {
         .peer
         .wait(PEER_TIMEOUT)
         .expect("s_server exits after its one connection");
-    let trace = read_msgfile(&server.msgfile);
+    let trace = server.msg();
     assert!(
-        trace_has_alert(&trace, "<<<", "bad_certificate"),
+        trace.has_alert(false, "bad_certificate"),
         "s_server received bad_certificate:\n{trace}\n{}",
         server.peer.diagnostics()
     );
@@ -275,71 +196,33 @@ fn client_pinned_to_another_cert_is_refused_by_us() {
 
 // ---- our server, openssl s_client ----
 
-struct SClient {
-    peer: Peer,
-    msgfile: PathBuf,
-}
-
+/// `openssl s_client` (version flags in `extra`) logging with `-msg`.
 fn s_client(port: u16, extra: &[&str]) -> SClient {
-    let p = pki();
-    let msgfile = msgfile("s_client", port);
-    let mut args: Vec<String> = vec!["s_client".into(), "-quiet".into(), "-connect".into()];
-    args.push(format!("127.0.0.1:{port}"));
-    args.extend(["-CAfile".into(), p.ca_pem.display().to_string()]);
-    for a in [
-        "-verify_return_error",
-        "-verify_hostname",
-        "localhost",
-        "-servername",
-        "localhost",
-        "-msg",
-    ] {
-        args.push(a.into());
-    }
-    args.extend(["-msgfile".into(), msgfile.display().to_string()]);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    SClient {
-        peer: Peer::spawn(&openssl(), &args),
-        msgfile,
-    }
+    SClientBuilder::new(port, "s_client")
+        .log(Log::Msg)
+        .args(extra)
+        .start()
 }
 
 /// Our server against s_client: 1 MiB each way, our close_notify first,
 /// then s_client's. Returns what our server negotiated.
 fn server_exchange(config: ServerConfig, s_client_args: &[&str]) -> Negotiated {
-    let from_client = payload(3, MIB);
-    let to_client = payload(4, MIB);
-    let server = OneShotServer::start(
-        config,
-        vec![
-            Step::Read(MIB),
-            Step::Write(to_client.clone()),
-            Step::SendClose,
-            Step::ExpectClose,
-        ],
-    );
     let mut args = vec!["-tls1_3"];
     args.extend_from_slice(s_client_args);
-    let mut client = s_client(server.port, &args);
     // stdin stays open: s_client ends when it sees our close_notify.
-    client.peer.write_stdin(from_client.clone());
-    let outcome = server.finish(EXCHANGE_TIMEOUT);
-    if outcome.failure.is_some() {
-        client.peer.wait(Duration::from_secs(2));
-        println!("{}", client.peer.diagnostics());
-    }
-    outcome.expect_ok("our server vs s_client");
-    client.peer.wait_success(PEER_TIMEOUT);
-
-    assert_same_bytes("our server received", &outcome.received, &from_client);
-    assert_same_bytes("s_client received", &client.peer.stdout(), &to_client);
+    let (outcome, client) = s_client_round_trip(
+        Arc::new(config),
+        &payload(3, MIB),
+        &payload(4, MIB),
+        |port| s_client(port, &args),
+    );
     assert!(
         outcome.saw_close_notify,
         "our server saw s_client's close_notify"
     );
-    let trace = read_msgfile(&client.msgfile);
+    let trace = client.msg();
     assert!(
-        trace_has_alert(&trace, "<<<", "close_notify"),
+        trace.has_alert(false, "close_notify"),
         "s_client saw our close_notify:\n{trace}"
     );
     let n = outcome.negotiated.expect("negotiated");
@@ -462,9 +345,9 @@ fn server_refuses_tls12_s_client() {
     );
     let status = client.peer.wait(PEER_TIMEOUT).expect("s_client exits");
     assert!(!status.success(), "s_client must fail");
-    let trace = read_msgfile(&client.msgfile);
+    let trace = client.msg();
     assert!(
-        trace_has_alert(&trace, "<<<", "protocol_version"),
+        trace.has_alert(false, "protocol_version"),
         "s_client received protocol_version:\n{trace}\n{}",
         client.peer.diagnostics()
     );

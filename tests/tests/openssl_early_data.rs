@@ -13,66 +13,30 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tls_core::{NamedGroup, ServerConfig};
 use tls_tests::engine::{Outcome, EXCHANGE_TIMEOUT};
 use tls_tests::openssl_peer::{
-    s_client, session_der, session_with_max_early_data, write_session, SClient, Trace,
+    s_client, s_client_session, session_der, session_with_max_early_data, unique_file,
+    write_session, SClient, Trace,
 };
-use tls_tests::{
-    assert_same_bytes, payload, pki, server_config, KeyType, OneShotServer, Step, PEER_TIMEOUT,
-};
-
-fn unique_file(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    pki().dir.join(format!("{tag}-{nanos}"))
-}
+use tls_tests::{payload, server_config, KeyType, OneShotServer, Step, PEER_TIMEOUT};
 
 fn arg(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// One s_client connection to our server: s_client's stdin (`from_client`)
-/// is read, a few KiB answered, close_notify both ways.
+/// One s_client connection to our server (sharing `config`): 2048 bytes
+/// each way, our close_notify, then s_client's. `extra` are s_client
+/// arguments (`-sess_out F`, `-sess_in F`, `-early_data F`). Only what
+/// s_client sends after the handshake counts as its 2048 bytes.
 fn connection(
     config: &Arc<ServerConfig>,
     tag: &str,
     seed: u64,
     extra: &[&str],
 ) -> (Outcome, SClient) {
-    let from_client = payload(seed, 2048);
-    let to_client = payload(seed + 100, 2048);
-    let server = OneShotServer::start_shared(
-        config.clone(),
-        vec![
-            Step::Read(from_client.len()),
-            Step::Write(to_client.clone()),
-            Step::SendClose,
-            Step::ExpectClose,
-        ],
-    );
-    let mut client = s_client(server.port, tag, false, extra);
-    client.peer.write_stdin(from_client.clone());
-    let outcome = server.finish(EXCHANGE_TIMEOUT);
-    if outcome.failure.is_some() {
-        client.peer.wait(Duration::from_secs(2));
-        println!("{}", client.peer.diagnostics());
-    }
-    outcome.expect_ok(tag);
-    client.peer.wait_success(PEER_TIMEOUT);
-    // Only what s_client sent after the handshake reached our application.
-    assert_same_bytes("our server received", &outcome.received, &from_client);
-    let out = String::from_utf8_lossy(&client.peer.stdout()).into_owned();
-    assert!(
-        out.contains(&String::from_utf8(to_client).expect("digits")),
-        "s_client printed our data\n{}",
-        client.peer.diagnostics()
-    );
-    (outcome, client)
+    s_client_session(config, tag, seed, 2048, extra)
 }
 
 /// A session saved by s_client from a full handshake with our server.

@@ -9,15 +9,16 @@
 //! (not `-quiet`, so it prints the client certificate it accepted).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tls_core::{AlertDescription, CertifiedKey, ClientConfig, Error, PinnedCertVerifier};
 use tls_tests::data::{read_exact_within, read_to_close, write_chunked};
 use tls_tests::engine::{connect, Outcome, EXCHANGE_TIMEOUT};
-use tls_tests::openssl_peer::{s_client, s_server, SClient, SServer};
+use tls_tests::openssl_peer::{
+    s_client, s_client_round_trip, s_server, serve_s_client, SClient, SServer,
+};
 use tls_tests::{
     assert_same_bytes, client_config, payload, pki, server_config, tls_error, KeyType, Leaf,
-    OneShotServer, Step, PEER_TIMEOUT,
+    PEER_TIMEOUT,
 };
 
 // ---- our server, openssl s_client ----
@@ -41,38 +42,29 @@ fn cert_args(leaf: &Leaf) -> Vec<String> {
 }
 
 /// s_client (presenting `client_cert`, if any) against our server, which
-/// reads a few KiB, answers and closes.
-fn server_run(pinned: &Leaf, client_cert: Option<&Leaf>, tag: &str) -> (Outcome, SClient, Vec<u8>) {
-    let from_client = payload(21, 4096);
-    let to_client = payload(22, 4096);
-    let server = OneShotServer::start(
-        mtls_server_config(pinned),
-        vec![
-            Step::Read(from_client.len()),
-            Step::Write(to_client.clone()),
-            Step::SendClose,
-            Step::ExpectClose,
-        ],
-    );
+/// reads a few KiB, answers and closes; with `checked`, through
+/// [`s_client_round_trip`] (which asserts that all of it worked).
+fn server_run(
+    pinned: &Leaf,
+    client_cert: Option<&Leaf>,
+    tag: &str,
+    checked: bool,
+) -> (Outcome, SClient) {
     let args = client_cert.map(cert_args).unwrap_or_default();
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut client = s_client(server.port, tag, true, &args);
-    client.peer.write_stdin(from_client.clone());
-    let outcome = server.finish(EXCHANGE_TIMEOUT);
-    (outcome, client, to_client)
+    let config = Arc::new(mtls_server_config(pinned));
+    let (from_client, to_client) = (payload(21, 4096), payload(22, 4096));
+    let start = |port| s_client(port, tag, true, &args);
+    if checked {
+        s_client_round_trip(config, &from_client, &to_client, start)
+    } else {
+        serve_s_client(config, &from_client, &to_client, start)
+    }
 }
 
 fn server_accepts(key_type: KeyType) {
     let leaf = pki().leaf(key_type);
-    let (outcome, mut client, to_client) = server_run(leaf, Some(leaf), key_type.name());
-    if outcome.failure.is_some() {
-        client.peer.wait(Duration::from_secs(2));
-        println!("{}", client.peer.diagnostics());
-    }
-    outcome.expect_ok("our server vs s_client -cert");
-    client.peer.wait_success(PEER_TIMEOUT);
-    assert_same_bytes("our server received", &outcome.received, &payload(21, 4096));
-    assert_same_bytes("s_client received", &client.peer.stdout(), &to_client);
+    let (outcome, client) = server_run(leaf, Some(leaf), key_type.name(), true);
     let n = outcome.negotiated.expect("negotiated");
     assert_eq!(
         n.peer_certificates.first(),
@@ -125,7 +117,7 @@ fn server_refuses(client_cert: Option<&Leaf>, tag: &str, error: Error) {
         .expect("an error that sends an alert")
         .to_wire();
     let pinned = pki().leaf(KeyType::Ed25519);
-    let (outcome, mut client, _) = server_run(pinned, client_cert, tag);
+    let (outcome, mut client) = server_run(pinned, client_cert, tag, false);
     let failure = outcome.failure.expect("our server must refuse the client");
     assert_eq!(failure.step, 0, "refused in the handshake");
     assert_eq!(failure.tls, Some(error), "our error: {}", failure.error);

@@ -10,11 +10,8 @@ use std::time::Duration;
 use tls_core::{AlertDescription, ExternalPsk, NoCertificate, ServerConfig};
 use tls_tests::data::read_exact_within;
 use tls_tests::engine::{connect, tls_error, Outcome, EXCHANGE_TIMEOUT};
-use tls_tests::openssl_peer::{s_client, s_server, SClient};
-use tls_tests::{
-    assert_same_bytes, client_config, payload, server_config, KeyType, OneShotServer, Step,
-    PEER_TIMEOUT,
-};
+use tls_tests::openssl_peer::{s_client, s_server, serve_s_client, SClient};
+use tls_tests::{assert_same_bytes, client_config, payload, server_config, KeyType, PEER_TIMEOUT};
 
 /// The key both ends share, as OpenSSL's `-psk` takes it.
 const KEY_HEX: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -154,20 +151,10 @@ fn psk_only_server() -> Arc<ServerConfig> {
 /// One s_client `-psk` connection to our server: a line each way and
 /// close_notify both ways, or the failure.
 fn s_client_connection(config: Arc<ServerConfig>, tag: &str, extra: &[&str]) -> (Outcome, SClient) {
-    let from_client = payload(3, 2048);
-    let to_client = payload(4, 2048);
-    let server = OneShotServer::start_shared(
-        config,
-        vec![
-            Step::Read(from_client.len()),
-            Step::Write(to_client),
-            Step::SendClose,
-            Step::ExpectClose,
-        ],
-    );
-    let mut client = s_client(server.port, tag, false, extra);
-    client.peer.write_stdin(from_client);
-    let outcome = server.finish(EXCHANGE_TIMEOUT);
+    let (outcome, mut client) =
+        serve_s_client(config, &payload(3, 2048), &payload(4, 2048), |port| {
+            s_client(port, tag, false, extra)
+        });
     client.peer.wait(Duration::from_secs(5));
     (outcome, client)
 }

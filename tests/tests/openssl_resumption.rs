@@ -16,57 +16,30 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tls_core::{ClientConfig, Clock, Negotiated, ServerConfig, UnixTime};
-use tls_tests::data::{read_exact_within, read_to_close, write_chunked};
-use tls_tests::engine::{connect_shared, Outcome, EXCHANGE_TIMEOUT};
+use tls_tests::engine::{Outcome, EXCHANGE_TIMEOUT};
 use tls_tests::openssl_peer::{
-    s_client, s_server, session_der, session_ticket, session_with_tampered_ticket,
-    session_with_wrong_psk, write_session, SClient, SServer,
+    s_client, s_client_session, s_server, s_server_session, session_der, session_ticket,
+    session_with_tampered_ticket, session_with_wrong_psk, unique_file, write_session, SClient,
+    SServer,
 };
 use tls_tests::{
-    assert_same_bytes, client_config, payload, pki, server_config, KeyType, OneShotServer, Step,
-    PEER_TIMEOUT,
+    client_config, payload, pki, server_config, KeyType, OneShotServer, Step, PEER_TIMEOUT,
 };
 
 // ---- our client, openssl s_server ----
 
-/// One connection of our client to `server`: a line each way, then
+/// One connection of our client to `server`: 4 KiB each way, then
 /// close_notify both ways (reading to s_server's close_notify takes in the
 /// tickets it sent). Returns what our client negotiated.
 fn client_connection(server: &mut SServer, config: &Arc<ClientConfig>, seed: u64) -> Negotiated {
-    let to_server = payload(seed, 4096);
-    let from_server = payload(seed + 100, 4096);
-    let mut stream = match connect_shared(server.port, config.clone(), Some("localhost")) {
-        Ok(s) => s,
-        Err(e) => panic!(
-            "handshake {seed} with s_server failed: {e}\n{}",
-            server.peer.diagnostics()
-        ),
-    };
-    let negotiated = stream.conn().negotiated().cloned().expect("negotiated");
-    write_chunked(&mut stream, &to_server, 16 * 1024).expect("write to s_server");
-    let text = String::from_utf8(to_server).expect("digits");
-    assert!(
-        server.peer.wait_output_contains(&text, PEER_TIMEOUT),
-        "s_server did not print our data\n{}",
-        server.peer.diagnostics()
-    );
-    server.peer.write_stdin(from_server.clone());
-    server.peer.finish_stdin_write();
-    let got = read_exact_within(&mut stream, from_server.len(), EXCHANGE_TIMEOUT)
-        .unwrap_or_else(|e| panic!("read from s_server: {e}\n{}", server.peer.diagnostics()));
-    assert_same_bytes("our client received", &got, &from_server);
-    stream.close_notify().expect("send close_notify");
-    let after = read_to_close(&mut stream, 0, EXCHANGE_TIMEOUT).unwrap_or_else(|e| {
-        panic!(
-            "s_server's close_notify: {e}\n{}",
-            server.peer.diagnostics()
-        )
-    });
-    assert!(after.is_empty());
-    negotiated
+    s_server_session(
+        server,
+        config,
+        &payload(seed, 4096),
+        &payload(seed + 100, 4096),
+    )
 }
 
 fn s_server_output(server: &SServer) -> String {
@@ -206,15 +179,7 @@ impl Clock for TestClock {
     }
 }
 
-fn session_file(tag: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    pki().dir.join(format!("{tag}-{nanos}.sess"))
-}
-
-/// One s_client connection to our server (sharing `config`): a few KiB
+/// One s_client connection to our server (sharing `config`): 4096 bytes
 /// each way, our close_notify, then s_client's. `extra` are s_client
 /// arguments (`-sess_out F`, `-sess_in F`).
 fn server_connection(
@@ -223,35 +188,7 @@ fn server_connection(
     seed: u64,
     extra: &[&str],
 ) -> (Outcome, SClient) {
-    let from_client = payload(seed, 4096);
-    let to_client = payload(seed + 100, 4096);
-    let server = OneShotServer::start_shared(
-        config.clone(),
-        vec![
-            Step::Read(from_client.len()),
-            Step::Write(to_client.clone()),
-            Step::SendClose,
-            Step::ExpectClose,
-        ],
-    );
-    let mut client = s_client(server.port, tag, false, extra);
-    client.peer.write_stdin(from_client.clone());
-    let outcome = server.finish(EXCHANGE_TIMEOUT);
-    if outcome.failure.is_some() {
-        client.peer.wait(Duration::from_secs(2));
-        println!("{}", client.peer.diagnostics());
-    }
-    outcome.expect_ok(tag);
-    client.peer.wait_success(PEER_TIMEOUT);
-    assert_same_bytes("our server received", &outcome.received, &from_client);
-    let out = String::from_utf8_lossy(&client.peer.stdout()).into_owned();
-    let to_client = String::from_utf8(to_client).expect("digits");
-    assert!(
-        out.contains(&to_client),
-        "s_client printed our data\n{}",
-        client.peer.diagnostics()
-    );
-    (outcome, client)
+    s_client_session(config, tag, seed, 4096, extra)
 }
 
 fn s_client_says(client: &SClient, what: &str) -> bool {
@@ -264,7 +201,7 @@ fn path_arg(path: &std::path::Path) -> String {
 
 /// A first connection that leaves a saved session in a new file.
 fn saved_session(config: &Arc<ServerConfig>, tag: &str) -> PathBuf {
-    let sess = session_file(tag);
+    let sess = unique_file(&format!("{tag}.sess"));
     let (outcome, client) = server_connection(config, tag, 10, &["-sess_out", &path_arg(&sess)]);
     assert!(!outcome.negotiated.expect("negotiated").resumed);
     assert!(
@@ -313,7 +250,7 @@ fn our_server_gives_a_tampered_s_client_ticket_a_full_handshake() {
     let der = session_der(&sess);
     let tampered = session_with_tampered_ticket(&der);
     assert_ne!(session_ticket(&tampered), session_ticket(&der));
-    let bad = session_file("tampered");
+    let bad = unique_file("tampered.sess");
     write_session(&tampered, &bad);
     let (outcome, client) =
         server_connection(&config, "tamper2", 12, &["-sess_in", &path_arg(&bad)]);
@@ -362,7 +299,7 @@ fn our_server_gives_an_expired_s_client_ticket_a_full_handshake() {
 fn our_server_refuses_a_wrong_binder_from_s_client_with_decrypt_error() {
     let config = Arc::new(server_config(KeyType::EcdsaP256));
     let sess = saved_session(&config, "binder");
-    let bad = session_file("wrong-psk");
+    let bad = unique_file("wrong-psk.sess");
     write_session(&session_with_wrong_psk(&session_der(&sess)), &bad);
     let server = OneShotServer::start_shared(config, vec![Step::Read(1)]);
     let mut client = s_client(

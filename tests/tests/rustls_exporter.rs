@@ -4,150 +4,34 @@
 //! contexts (none, empty, short, long) and lengths; unchanged by KeyUpdate;
 //! fresh (and still equal) in a resumed session.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::sync::Arc;
 
-use rustls::crypto::{ring as provider, CryptoProvider};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
-use rustls::{HandshakeKind, RootCertStore, SupportedCipherSuite};
-use tls_core::{CipherSuite, ClientConfig, Connection, ProtocolVersion};
-use tls_tests::{client_config, payload, pki, server_config, KeyType};
+use rustls::{HandshakeKind, SupportedCipherSuite};
+use tls_core::{ClientConfig, Connection, ProtocolVersion};
+use tls_tests::rustls_peer::{self, establish, pump, GROUPS, TLS13_SUITES};
+use tls_tests::{client_config, server_config, KeyType};
 
-const TLS13_SUITES: [(CipherSuite, SupportedCipherSuite); 3] = [
-    (
-        CipherSuite::Tls13Aes128GcmSha256,
-        provider::cipher_suite::TLS13_AES_128_GCM_SHA256,
-    ),
-    (
-        CipherSuite::Tls13Aes256GcmSha384,
-        provider::cipher_suite::TLS13_AES_256_GCM_SHA384,
-    ),
-    (
-        CipherSuite::Tls13Chacha20Poly1305Sha256,
-        provider::cipher_suite::TLS13_CHACHA20_POLY1305_SHA256,
-    ),
-];
-
-const TLS12_SUITES: [(CipherSuite, SupportedCipherSuite); 2] = [
-    (
-        CipherSuite::EcdheEcdsaAes128GcmSha256,
-        provider::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-    ),
-    (
-        CipherSuite::EcdheEcdsaAes256GcmSha384,
-        provider::cipher_suite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-    ),
-];
-
-fn provider_with(suite: SupportedCipherSuite) -> Arc<CryptoProvider> {
-    Arc::new(CryptoProvider {
-        cipher_suites: vec![suite],
-        ..provider::default_provider()
-    })
-}
-
-fn version_of(suite: SupportedCipherSuite) -> &'static rustls::SupportedProtocolVersion {
-    match suite {
-        SupportedCipherSuite::Tls13(_) => &rustls::version::TLS13,
-        SupportedCipherSuite::Tls12(_) => &rustls::version::TLS12,
-    }
-}
-
+/// A rustls server config with one suite (ECDSA P-256 key).
 fn rustls_server_config(suite: SupportedCipherSuite) -> Arc<rustls::ServerConfig> {
-    let p = pki();
-    let leaf = p.leaf(KeyType::EcdsaP256);
-    let chain = vec![
-        CertificateDer::from(leaf.cert_der.clone()),
-        CertificateDer::from(p.ca_der.clone()),
-    ];
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key_der.clone()));
-    let config = rustls::ServerConfig::builder_with_provider(provider_with(suite))
-        .with_protocol_versions(&[version_of(suite)])
-        .expect("protocol version")
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .expect("rustls accepts the test key");
-    Arc::new(config)
+    let provider = rustls_peer::provider(&[suite], &GROUPS);
+    Arc::new(rustls_peer::server_config(KeyType::EcdsaP256, provider))
 }
 
+/// A rustls client config with one suite.
 fn rustls_client_config(suite: SupportedCipherSuite) -> Arc<rustls::ClientConfig> {
-    let mut roots = RootCertStore::empty();
-    roots
-        .add(CertificateDer::from(pki().ca_der.clone()))
-        .expect("test CA");
-    let config = rustls::ClientConfig::builder_with_provider(provider_with(suite))
-        .with_protocol_versions(&[version_of(suite)])
-        .expect("protocol version")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Arc::new(config)
+    Arc::new(rustls_peer::client_config(rustls_peer::provider(
+        &[suite],
+        &GROUPS,
+    )))
 }
 
 fn rustls_client(config: &Arc<rustls::ClientConfig>) -> rustls::Connection {
-    let name = ServerName::try_from("localhost").expect("name");
-    rustls::ClientConnection::new(config.clone(), name)
-        .expect("rustls client")
-        .into()
+    rustls_peer::client(config.clone())
 }
 
 fn rustls_server(config: &Arc<rustls::ServerConfig>) -> rustls::Connection {
-    rustls::ServerConnection::new(config.clone())
-        .expect("rustls server")
-        .into()
-}
-
-/// Moves records both ways until neither side has anything to send.
-fn pump(ours: &mut Connection, theirs: &mut rustls::Connection) {
-    for _ in 0..1000 {
-        let mut progress = false;
-        while !ours.pending_tls().is_empty() {
-            let mut pending = ours.pending_tls();
-            let n = theirs.read_tls(&mut pending).expect("rustls read_tls");
-            if n == 0 {
-                break;
-            }
-            ours.consume_tls(n);
-            progress = true;
-            if let Err(e) = theirs.process_new_packets() {
-                panic!("rustls rejected our records: {e}");
-            }
-        }
-        let mut wire = Vec::new();
-        while theirs.wants_write() {
-            theirs.write_tls(&mut wire).expect("rustls write_tls");
-        }
-        if !wire.is_empty() {
-            progress = true;
-            if let Err(e) = ours.feed(&wire) {
-                panic!("our engine rejected rustls's records: {e}");
-            }
-        }
-        if !progress {
-            return;
-        }
-    }
-    panic!("the exchange did not settle");
-}
-
-/// Completes the handshake and moves a little data each way.
-fn establish(ours: &mut Connection, theirs: &mut rustls::Connection) {
-    pump(ours, theirs);
-    assert!(
-        !ours.is_handshaking(),
-        "our handshake completed: {:?}",
-        ours.error()
-    );
-    assert!(!theirs.is_handshaking(), "rustls's handshake completed");
-    let (a, b) = (payload(1, 1000), payload(2, 1000));
-    ours.write(&a).expect("our write");
-    theirs.writer().write_all(&b).expect("rustls write");
-    pump(ours, theirs);
-    let mut got = vec![0u8; b.len()];
-    assert_eq!(ours.read(&mut got), b.len());
-    assert_eq!(got, b);
-    let mut got = vec![0u8; a.len()];
-    theirs.reader().read_exact(&mut got).expect("rustls read");
-    assert_eq!(got, a);
+    rustls_peer::server(config.clone())
 }
 
 const LABELS: [&[u8]; 4] = [
@@ -329,7 +213,8 @@ fn our_client_resumes_with_rustls_server_and_exporters_agree() {
 
 #[test]
 fn exporters_equal_rustls_tls12_both_ways() {
-    for (suite, rustls_suite) in TLS12_SUITES {
+    // The two ECDSA AES-GCM suites (rustls's server keeps its P-256 key).
+    for &(suite, rustls_suite, _) in &rustls_peer::TLS12_SUITES[..2] {
         let mut theirs = rustls_server(&rustls_server_config(rustls_suite));
         let mut ours = Connection::client(
             Arc::new(client_config(KeyType::EcdsaP256)),

@@ -6,7 +6,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use tls_tests::peer::{free_port, require, Peer, PEER_TIMEOUT};
+use tls_tests::openssl_peer::s_client_run;
+use tls_tests::peer::{free_port, Peer, PEER_TIMEOUT};
 use tls_tests::stunnel::{write_pki, Greeter};
 use tls_tests::tunnel::{run_tunnel, temp_dir, tunnel_bin};
 
@@ -78,21 +79,7 @@ fn debug_events_log_file_and_signals() {
         [Path::new("--config").as_os_str(), conf.as_os_str()],
     );
     tunnel.wait_for_port(port);
-    let seen = {
-        let mut client = Peer::spawn(
-            &require("openssl", "openssl"),
-            [
-                "s_client",
-                "-connect",
-                &format!("127.0.0.1:{port}"),
-                "-ign_eof",
-                "-noservername",
-            ],
-        );
-        client.close_stdin();
-        client.wait(PEER_TIMEOUT);
-        String::from_utf8_lossy(&client.stdout()).into_owned()
-    };
+    let seen = s_client_run(port, &["-ign_eof", "-noservername"]).stdout;
     assert!(seen.contains("backend-b1"), "{seen}");
     let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
     let wait_log = |needle: &str| {
@@ -164,18 +151,7 @@ fn failover_logs_and_counts_the_failed_target() {
     );
     tunnel.wait_for_port(port);
     tunnel.wait_for_port(metrics);
-    let mut client = Peer::spawn(
-        &require("openssl", "openssl"),
-        [
-            "s_client",
-            "-connect",
-            &format!("127.0.0.1:{port}"),
-            "-ign_eof",
-        ],
-    );
-    client.close_stdin();
-    client.wait(PEER_TIMEOUT);
-    let out = String::from_utf8_lossy(&client.stdout()).into_owned();
+    let out = s_client_run(port, &["-ign_eof"]).stdout;
     assert!(out.contains("backend-b2"), "{out}");
     assert!(
         tunnel.wait_output_contains("target failed", PEER_TIMEOUT),
@@ -270,18 +246,7 @@ fn chroot_setgid_setuid_after_binding() {
         dir.canonicalize().unwrap()
     );
     // Still serving: everything it needs was loaded before.
-    let mut client = Peer::spawn(
-        &require("openssl", "openssl"),
-        [
-            "s_client",
-            "-connect",
-            &format!("127.0.0.1:{port}"),
-            "-ign_eof",
-        ],
-    );
-    client.close_stdin();
-    client.wait(PEER_TIMEOUT);
-    let out = String::from_utf8_lossy(&client.stdout()).into_owned();
+    let out = s_client_run(port, &["-ign_eof"]).stdout;
     assert!(
         out.contains("backend-b1"),
         "{out}\n{}",

@@ -45,6 +45,7 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use tls_tests::openssl_peer::{s_client_run_at, Log, SServerBuilder};
 use tls_tests::peer::{connect_local, free_port, require, wait_for_port, Peer, PEER_TIMEOUT};
 use tls_tests::stunnel::{write_pki, Greeter};
 use tls_tests::tunnel::{temp_dir, tunnel_bin};
@@ -195,12 +196,7 @@ fn s_client(
     cert: Option<&str>,
     extra: &[String],
 ) -> String {
-    let mut args: Vec<String> = vec![
-        "s_client".into(),
-        "-connect".into(),
-        format!("{host}:{port}"),
-        "-ign_eof".into(),
-    ];
+    let mut args: Vec<String> = vec!["-ign_eof".into()];
     match sni {
         Some(name) => args.extend(["-servername".into(), name.into()]),
         None => args.push("-noservername".into()),
@@ -215,12 +211,8 @@ fn s_client(
         ]);
     }
     args.extend_from_slice(extra);
-    let mut client = Peer::spawn(&require("openssl", "openssl"), &args);
-    client.close_stdin();
-    if client.wait(PEER_TIMEOUT).is_none() {
-        client.kill();
-    }
-    String::from_utf8_lossy(&client.stdout()).into_owned()
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    s_client_run_at(host, port, &args).stdout
 }
 
 /// What a TLS client saw: the server certificate's CN and the backend
@@ -368,18 +360,13 @@ fn act(world: &World, action: &str, ports: &[u16]) -> String {
 /// `openssl s_server` with the corpus's server certificate, printing what
 /// its clients send (one at a time, as many as come).
 fn recorder(world: &World) -> (Peer, u16) {
-    let (crt, key) = (world.dir.join("server.crt"), world.dir.join("server.key"));
-    Peer::spawn_listening(&require("openssl", "openssl"), move |port| {
-        vec![
-            "s_server".into(),
-            "-accept".into(),
-            format!("127.0.0.1:{port}"),
-            "-cert".into(),
-            crt.to_str().unwrap().into(),
-            "-key".into(),
-            key.to_str().unwrap().into(),
-        ]
-    })
+    let server =
+        SServerBuilder::with_cert(&world.dir.join("server.crt"), &world.dir.join("server.key"))
+            .naccept(0)
+            .quiet(false)
+            .log(Log::Off)
+            .start();
+    (server.peer, server.port)
 }
 
 /// The `recorded` action: how many clients of `rec` said `ping`.
@@ -524,34 +511,24 @@ fn observe(world: &World, tool: Tool, name: &str, text: &str, actions: &[String]
 #[test]
 fn stunnel_and_tls_tunnel_agree_on_the_corpus() {
     require("stunnel4", "stunnel4");
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir("oracle");
     write_pki(&dir);
     let conf_d = dir.join("conf.d");
     std::fs::create_dir_all(&conf_d).unwrap();
     let ca_crt = dir.join("ca.crt");
     let s_server = |cert: &str, extra: &[&str]| {
-        let (crt, key) = (
-            dir.join(format!("{cert}.crt")),
-            dir.join(format!("{cert}.key")),
-        );
-        let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
-        Peer::spawn_listening(&openssl, move |port| {
-            let mut args: Vec<String> = vec![
-                "s_server".into(),
-                "-accept".into(),
-                format!("127.0.0.1:{port}"),
-                "-cert".into(),
-                crt.to_str().unwrap().into(),
-                "-key".into(),
-                key.to_str().unwrap().into(),
-                "-rev".into(),
-                "-quiet".into(),
-            ];
-            args.extend(extra.iter().cloned());
-            args
-        })
+        let server = SServerBuilder::with_cert(
+            &dir.join(format!("{cert}.crt")),
+            &dir.join(format!("{cert}.key")),
+        )
+        .naccept(0)
+        .log(Log::Off)
+        .args(&["-rev"])
+        .args(extra)
+        .start();
+        (server.peer, server.port)
     };
+
     let (tls_backend, tls1) = s_server("server", &[]);
     let ca = ca_crt.to_str().unwrap();
     let (mtls_backend, tls2) = s_server(

@@ -3,14 +3,11 @@
 //! gnutls-cli without the extended master secret (`%NO_SESSION_HASH`),
 //! which our server refuses.
 
-use std::path::PathBuf;
-
 use tls_core::{CipherSuite, ClientConfig, NamedGroup, Negotiated, ProtocolVersion, ServerConfig};
-use tls_tests::data::{echo_lockstep, read_to_close};
-use tls_tests::engine::{connect, EXCHANGE_TIMEOUT};
+use tls_tests::engine::EXCHANGE_TIMEOUT;
+use tls_tests::gnutls_peer::{self, gnutls_cli_round_trip, GnutlsCliBuilder};
 use tls_tests::{
-    assert_same_bytes, client_config, payload, pki, require, server_config, KeyType, OneShotServer,
-    Peer, Step, PEER_TIMEOUT,
+    client_config, payload, server_config, KeyType, OneShotServer, Step, PEER_TIMEOUT,
 };
 
 const TLS12_ONLY: &str = "NORMAL:-VERS-ALL:+VERS-TLS1.2";
@@ -55,45 +52,11 @@ const GROUPS: [(NamedGroup, &str); 3] = [
     (NamedGroup::Secp384r1, "-GROUP-ALL:+GROUP-SECP384R1"),
 ];
 
-fn gnutls_serv(key_type: KeyType, priority: &str) -> (Peer, u16) {
-    let tool = require("gnutls-serv", "gnutls-bin");
-    let leaf = pki().leaf(key_type);
-    Peer::spawn_listening(&tool, |port| {
-        vec![
-            "--echo".to_string(),
-            "-p".to_string(),
-            port.to_string(),
-            "--x509certfile".to_string(),
-            leaf.chain_pem.display().to_string(),
-            "--x509keyfile".to_string(),
-            leaf.key_pem.display().to_string(),
-            format!("--priority={priority}"),
-        ]
-    })
-}
-
+/// Our client against gnutls-serv --echo: `SIZE` bytes echoed, then
+/// close_notify both ways.
 fn client_echo(key_type: KeyType, priority: &str, config: ClientConfig) -> Negotiated {
-    let (peer, port) = gnutls_serv(key_type, priority);
-    let mut stream = match connect(port, config, Some("localhost")) {
-        Ok(s) => s,
-        Err(e) => panic!(
-            "handshake with gnutls-serv failed: {e}\n{}",
-            peer.diagnostics()
-        ),
-    };
-    let n = stream.conn().negotiated().cloned().expect("negotiated");
-    let data = payload(31, SIZE);
-    let echoed = echo_lockstep(&mut stream, &data, 4096, EXCHANGE_TIMEOUT)
-        .unwrap_or_else(|e| panic!("echo through gnutls-serv: {e}\n{}", peer.diagnostics()));
-    assert_same_bytes("echo from gnutls-serv", &echoed, &data);
-    stream.close_notify().expect("send close_notify");
-    read_to_close(&mut stream, 0, EXCHANGE_TIMEOUT)
-        .unwrap_or_else(|e| panic!("gnutls-serv's close_notify: {e}\n{}", peer.diagnostics()));
+    let n = gnutls_peer::client_echo(key_type, priority, config, SIZE);
     assert_eq!(n.version, ProtocolVersion::Tls12);
-    assert_eq!(
-        n.peer_certificates.first(),
-        Some(&pki().leaf(key_type).cert_der)
-    );
     n
 }
 
@@ -124,55 +87,9 @@ fn client_every_group_vs_gnutls_serv() {
 
 /// Runs gnutls-cli with `priority` against our server; `SIZE` bytes each way.
 fn server_vs_gnutls_cli(config: ServerConfig, priority: &str) -> Negotiated {
-    let tool = require("gnutls-cli", "gnutls-bin");
-    let from_client = payload(32, SIZE);
-    let to_client = payload(33, SIZE);
-    let server = OneShotServer::start(
-        config,
-        vec![
-            Step::Read(SIZE),
-            Step::Write(to_client.clone()),
-            Step::ExpectClose,
-            Step::SendClose,
-        ],
-    );
-    let log: PathBuf = pki()
-        .dir
-        .join(format!("tls12-gnutls-cli-{}.log", server.port));
-    let args = vec![
-        "--x509cafile".to_string(),
-        pki().ca_pem.display().to_string(),
-        "--verify-hostname=localhost".to_string(),
-        "--sni-hostname=localhost".to_string(),
-        format!("--priority={priority}"),
-        format!("--logfile={}", log.display()),
-        "-p".to_string(),
-        server.port.to_string(),
-        "127.0.0.1".to_string(),
-    ];
-    let mut client = Peer::spawn(&tool, &args);
-    client.write_stdin(from_client.clone());
-    let got_all = client.wait_stdout_len(SIZE, PEER_TIMEOUT);
-    client.close_stdin();
-    let outcome = server.finish(EXCHANGE_TIMEOUT);
-    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
-    if let Some(f) = &outcome.failure {
-        panic!(
-            "our server vs gnutls-cli: step {} failed: {} ({:?})\n{}\n{log_text}",
-            f.step,
-            f.error,
-            f.tls,
-            client.diagnostics()
-        );
-    }
-    assert!(
-        got_all,
-        "gnutls-cli printed our data\n{}",
-        client.diagnostics()
-    );
-    client.wait_success(PEER_TIMEOUT);
-    assert_same_bytes("our server received", &outcome.received, &from_client);
-    assert_same_bytes("gnutls-cli received", &client.stdout(), &to_client);
+    let outcome = gnutls_cli_round_trip(config, &payload(32, SIZE), &payload(33, SIZE), |port| {
+        GnutlsCliBuilder::new(port, priority)
+    });
     let n = outcome.negotiated.expect("negotiated");
     assert_eq!(n.version, ProtocolVersion::Tls12);
     n
@@ -199,17 +116,11 @@ fn server_every_group_vs_gnutls_cli() {
 
 #[test]
 fn gnutls_cli_without_extended_master_secret_is_refused() {
-    let tool = require("gnutls-cli", "gnutls-bin");
     let server = OneShotServer::start(server_config(KeyType::EcdsaP256), vec![Step::Read(1)]);
-    let args = vec![
-        "--x509cafile".to_string(),
-        pki().ca_pem.display().to_string(),
-        format!("--priority={TLS12_ONLY}:%NO_SESSION_HASH"),
-        "-p".to_string(),
-        server.port.to_string(),
-        "127.0.0.1".to_string(),
-    ];
-    let mut client = Peer::spawn(&tool, &args);
+    let mut client = GnutlsCliBuilder::new(server.port, &format!("{TLS12_ONLY}:%NO_SESSION_HASH"))
+        .plain()
+        .start()
+        .peer;
     let outcome = server.finish(EXCHANGE_TIMEOUT);
     let failure = outcome.failure.expect("refused");
     assert_eq!(

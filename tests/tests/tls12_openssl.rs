@@ -9,79 +9,32 @@
 //! without the extended master secret (OpenSSL's `Options =
 //! -ExtendedMasterSecret` through an OPENSSL_CONF file).
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tls_core::{CertifiedKey, CipherSuite, ClientConfig, NamedGroup, Negotiated, ProtocolVersion};
-use tls_tests::data::{read_exact_within, read_to_close, write_chunked};
 use tls_tests::engine::EXCHANGE_TIMEOUT;
+use tls_tests::openssl_peer::{
+    self, s_client_round_trip, s_server_session, Log, MsgLog, SClient, SClientBuilder, SServer,
+    SServerBuilder,
+};
 use tls_tests::{
-    assert_same_bytes, client_config, free_port, payload, pki, require, server_config, KeyType,
-    OneShotServer, Peer, Step, PEER_TIMEOUT,
+    client_config, free_port, payload, pki, server_config, KeyType, OneShotServer, Peer, Step,
+    PEER_TIMEOUT,
 };
 
 const SIZE: usize = 64 * 1024;
 
-fn openssl() -> PathBuf {
-    require("openssl", "openssl")
-}
-
-fn msgfile(tag: &str, port: u16) -> PathBuf {
-    pki().dir.join(format!("tls12-{tag}-{port}.msg"))
-}
-
-fn trace_has_alert(path: &PathBuf, dir: &str, name: &str) -> bool {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.starts_with(dir) && l.contains("Alert") && l.contains(name))
-}
-
-fn trace(path: &PathBuf) -> String {
-    std::fs::read_to_string(path).unwrap_or_default()
-}
-
-struct SServer {
-    peer: Peer,
-    port: u16,
-    msgfile: PathBuf,
-}
-
-/// `openssl s_server -tls1_2` for `naccept` connections with the `key_type` leaf.
+/// `openssl s_server -tls1_2` for `naccept` connections with the `key_type`
+/// leaf, logging with `-msg`.
 fn s_server(key_type: KeyType, naccept: u32, extra: &[&str]) -> SServer {
-    let p = pki();
-    let leaf = p.leaf(key_type);
-    let port = free_port();
-    let msgfile = msgfile("s_server", port);
-    let mut args: Vec<String> = vec![
-        "s_server".into(),
-        "-tls1_2".into(),
-        "-quiet".into(),
-        "-naccept".into(),
-        naccept.to_string(),
-        "-accept".into(),
-        format!("127.0.0.1:{port}"),
-    ];
-    for (flag, path) in [
-        ("-cert", &leaf.cert_pem),
-        ("-key", &leaf.key_pem),
-        ("-cert_chain", &p.ca_pem),
-        ("-msgfile", &msgfile),
-    ] {
-        args.push(flag.into());
-        args.push(path.display().to_string());
-    }
-    args.push("-msg".into());
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let mut peer = Peer::spawn(&openssl(), &args);
-    peer.wait_for_port(port);
-    SServer {
-        peer,
-        port,
-        msgfile,
-    }
+    SServerBuilder::new(key_type)
+        .naccept(naccept)
+        .log(Log::Msg)
+        .args(&["-tls1_2"])
+        .args(extra)
+        .start()
 }
 
 fn tls12_client(key_type: KeyType) -> ClientConfig {
@@ -91,42 +44,13 @@ fn tls12_client(key_type: KeyType) -> ClientConfig {
 }
 
 /// One connection of our client to s_server: `SIZE` bytes each way when
-/// `full`, else a short line; close_notify both ways.
+/// `full`, else a short line from us; close_notify both ways.
 fn client_session(server: &mut SServer, config: &Arc<ClientConfig>, full: bool) -> Negotiated {
-    let sock = tls_tests::peer::connect_local(server.port).expect("connect to s_server");
-    let conn = tls_core::Connection::client(config.clone(), Some("localhost")).expect("client");
-    let mut stream = tls_core::TlsStream::new(conn, sock);
-    if let Err(e) = stream.handshake() {
-        panic!(
-            "handshake with s_server failed: {e}\n{}\n{}",
-            server.peer.diagnostics(),
-            trace(&server.msgfile)
-        );
-    }
-    let negotiated = stream.conn().negotiated().cloned().expect("negotiated");
-    let already = server.peer.stdout().len();
-    let to_server = if full {
-        payload(21, SIZE)
-    } else {
-        b"ping\n".to_vec()
-    };
-    write_chunked(&mut stream, &to_server, 16 * 1024).expect("send to s_server");
-    assert!(
-        server
-            .peer
-            .wait_stdout_len(already + to_server.len(), PEER_TIMEOUT),
-        "s_server did not print our data\n{}",
-        server.peer.diagnostics()
-    );
     if full {
-        let from_server = payload(22, SIZE);
-        server.peer.write_stdin(from_server.clone());
-        let got = read_exact_within(&mut stream, SIZE, EXCHANGE_TIMEOUT).expect("read");
-        assert_same_bytes("our client received", &got, &from_server);
+        s_server_session(server, config, &payload(21, SIZE), &payload(22, SIZE))
+    } else {
+        s_server_session(server, config, b"ping\n", b"")
     }
-    stream.close_notify().expect("send close_notify");
-    read_to_close(&mut stream, 0, EXCHANGE_TIMEOUT).expect("s_server's close_notify");
-    negotiated
 }
 
 fn client_exchange(key_type: KeyType, config: ClientConfig, extra: &[&str]) -> Negotiated {
@@ -138,7 +62,7 @@ fn client_exchange(key_type: KeyType, config: ClientConfig, extra: &[&str]) -> N
         n.peer_certificates.first(),
         Some(&pki().leaf(key_type).cert_der)
     );
-    assert!(trace_has_alert(&server.msgfile, "<<<", "close_notify"));
+    assert!(server.msg().has_alert(false, "close_notify"));
     n
 }
 
@@ -216,7 +140,7 @@ fn client_resumption(extra: &[&str]) {
     let first = client_session(&mut server, &config, false);
     assert!(!first.resumed);
     let second = client_session(&mut server, &config, false);
-    assert!(second.resumed, "resumed\n{}", trace(&server.msgfile));
+    assert!(second.resumed, "resumed\n{}", server.msg());
     assert_eq!(second.suite, first.suite);
     assert_eq!(second.peer_certificates, first.peer_certificates);
     server.peer.wait_success(PEER_TIMEOUT);
@@ -250,60 +174,26 @@ fn client_certificate_to_s_server() {
 
 // ---- our server, openssl s_client -tls1_2 ----
 
-fn s_client(port: u16, extra: &[&str], env: Option<(&str, &PathBuf)>) -> (Peer, PathBuf) {
-    let p = pki();
-    let msgfile = msgfile("s_client", port);
-    let mut cmd = Command::new(openssl());
-    cmd.args([
-        "s_client",
-        "-quiet",
-        "-connect",
-        &format!("127.0.0.1:{port}"),
-    ]);
-    cmd.args(["-CAfile", &p.ca_pem.display().to_string()]);
-    cmd.args([
-        "-verify_return_error",
-        "-verify_hostname",
-        "localhost",
-        "-servername",
-        "localhost",
-        "-msg",
-        "-msgfile",
-        &msgfile.display().to_string(),
-    ]);
-    cmd.args(extra);
-    if let Some((k, v)) = env {
-        cmd.env(k, v);
+/// `openssl s_client` (version flags in `extra`) logging with `-msg`, with
+/// an environment variable naming a file if `env` is given.
+fn s_client(port: u16, extra: &[&str], env: Option<(&str, &Path)>) -> SClient {
+    let mut client = SClientBuilder::new(port, "tls12").log(Log::Msg).args(extra);
+    if let Some((name, path)) = env {
+        client = client.env(name, path);
     }
-    (Peer::spawn_command(cmd), msgfile)
+    client.start()
 }
 
 /// Our server against s_client: `SIZE` bytes each way, close_notify both ways.
 fn server_exchange(config: tls_core::ServerConfig, extra: &[&str]) -> Negotiated {
-    let from_client = payload(23, SIZE);
-    let to_client = payload(24, SIZE);
-    let server = OneShotServer::start(
-        config,
-        vec![
-            Step::Read(SIZE),
-            Step::Write(to_client.clone()),
-            Step::SendClose,
-            Step::ExpectClose,
-        ],
-    );
     let mut args = vec!["-tls1_2"];
     args.extend_from_slice(extra);
-    let (mut client, _) = s_client(server.port, &args, None);
-    client.write_stdin(from_client.clone());
-    let outcome = server.finish(EXCHANGE_TIMEOUT);
-    if outcome.failure.is_some() {
-        client.wait(Duration::from_secs(2));
-        println!("{}", client.diagnostics());
-    }
-    outcome.expect_ok("our server vs s_client -tls1_2");
-    client.wait_success(PEER_TIMEOUT);
-    assert_same_bytes("our server received", &outcome.received, &from_client);
-    assert_same_bytes("s_client received", &client.stdout(), &to_client);
+    let (outcome, _) = s_client_round_trip(
+        Arc::new(config),
+        &payload(23, SIZE),
+        &payload(24, SIZE),
+        |port| s_client(port, &args, None),
+    );
     let n = outcome.negotiated.expect("negotiated");
     assert_eq!(n.version, ProtocolVersion::Tls12);
     assert_eq!(n.server_name.as_deref(), Some("localhost"));
@@ -392,35 +282,36 @@ fn server_requires_and_verifies_s_client_certificate() {
 
 /// Runs s_client with `args` against our server and returns our server's
 /// TLS error and s_client's -msg trace.
-fn refused(
-    args: &[&str],
-    env: Option<(&str, &PathBuf)>,
-) -> (Option<tls_core::Error>, PathBuf, Peer) {
+fn refused(args: &[&str], env: Option<(&str, &Path)>) -> (Option<tls_core::Error>, MsgLog, Peer) {
     let server = OneShotServer::start(server_config(KeyType::EcdsaP256), vec![Step::Read(1)]);
-    let (mut client, msgfile) = s_client(server.port, args, env);
+    let SClient {
+        peer: mut client,
+        log,
+        ..
+    } = s_client(server.port, args, env);
     let outcome = server.finish(EXCHANGE_TIMEOUT);
     let failure = outcome.failure.expect("the handshake must be refused");
     assert_eq!(failure.step, 0, "refused in the handshake");
     let status = client.wait(PEER_TIMEOUT).expect("s_client exits");
     assert!(!status.success(), "s_client must fail");
-    (failure.tls, msgfile, client)
+    (failure.tls, MsgLog::read(&log), client)
 }
 
 #[test]
 fn tls11_s_client_gets_protocol_version() {
-    let (err, msgfile, client) = refused(&["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"], None);
+    let (err, log, client) = refused(&["-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"], None);
     assert_eq!(err, Some(tls_core::Error::ProtocolVersion));
     assert!(
-        trace_has_alert(&msgfile, "<<<", "protocol_version"),
+        log.has_alert(false, "protocol_version"),
         "{}\n{}",
-        trace(&msgfile),
+        log,
         client.diagnostics()
     );
 }
 
 #[test]
 fn cbc_only_s_client_gets_handshake_failure() {
-    let (err, msgfile, client) = refused(&["-tls1_2", "-cipher", "AES128-SHA"], None);
+    let (err, log, client) = refused(&["-tls1_2", "-cipher", "AES128-SHA"], None);
     assert_eq!(
         err,
         Some(tls_core::Error::HandshakeFailure(
@@ -428,9 +319,9 @@ fn cbc_only_s_client_gets_handshake_failure() {
         ))
     );
     assert!(
-        trace_has_alert(&msgfile, "<<<", "handshake_failure"),
+        log.has_alert(false, "handshake_failure"),
         "{}\n{}",
-        trace(&msgfile),
+        log,
         client.diagnostics()
     );
 }
@@ -439,7 +330,7 @@ fn cbc_only_s_client_gets_handshake_failure() {
 fn export_suites_are_refused_by_this_openssl_itself() {
     // OpenSSL 1.1+ has no export suites: s_client refuses to start with
     // `-cipher EXP`, so no export hello can reach us. Check that it says so.
-    let mut cmd = Command::new(openssl());
+    let mut cmd = Command::new(openssl_peer::openssl());
     cmd.args(["ciphers", "EXP"]);
     let mut peer = Peer::spawn_command(cmd);
     peer.close_stdin();
@@ -451,7 +342,9 @@ fn export_suites_are_refused_by_this_openssl_itself() {
         peer.diagnostics()
     );
     let port = free_port();
-    let (mut client, _) = s_client(port, &["-tls1_2", "-cipher", "EXP"], None);
+    let SClient {
+        peer: mut client, ..
+    } = s_client(port, &["-tls1_2", "-cipher", "EXP"], None);
     let status = client.wait(PEER_TIMEOUT).expect("s_client exits");
     assert!(!status.success());
     assert!(
@@ -470,15 +363,15 @@ fn s_client_without_extended_master_secret_gets_handshake_failure() {
          [ssl_sect]\nsystem_default = sys\n[sys]\nOptions = -ExtendedMasterSecret\n",
     )
     .unwrap();
-    let (err, msgfile, client) = refused(&["-tls1_2"], Some(("OPENSSL_CONF", &conf)));
+    let (err, log, client) = refused(&["-tls1_2"], Some(("OPENSSL_CONF", &conf)));
     assert_eq!(
         err,
         Some(tls_core::Error::HandshakeFailure(
             "client does not support the extended master secret (RFC 7627)"
         )),
         "{}\n{}",
-        trace(&msgfile),
+        log,
         client.diagnostics()
     );
-    assert!(trace_has_alert(&msgfile, "<<<", "handshake_failure"));
+    assert!(log.has_alert(false, "handshake_failure"));
 }

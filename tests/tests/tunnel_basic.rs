@@ -7,6 +7,7 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use tls_core::{ClientConfig, Connection, TlsStream};
+use tls_tests::openssl_peer::{self, s_client_at, s_client_run, Log, SServer, SServerBuilder};
 use tls_tests::peer::{connect_local, free_port, require, set_timeouts, Peer, PEER_TIMEOUT};
 use tls_tests::tunnel::{cert_for, read_n, temp_dir, tls_client, Backend, BackendKind, Tunnel};
 use tls_tests::{assert_same_bytes, payload};
@@ -19,7 +20,7 @@ fn echo() -> Backend {
 
 #[test]
 fn tunnel_server_self_signed_with_openssl_s_client() {
-    let openssl = require("openssl", "openssl");
+    let openssl = openssl_peer::openssl();
     let backend = echo();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
@@ -29,17 +30,7 @@ fn tunnel_server_self_signed_with_openssl_s_client() {
     );
     tunnel.expect_log("SHA-256 fingerprint");
 
-    let mut client = Peer::spawn(
-        &openssl,
-        [
-            "s_client",
-            "-connect",
-            &listen,
-            "-servername",
-            "localhost",
-            "-quiet",
-        ],
-    );
+    let mut client = s_client_at(port, &["-servername", "localhost", "-quiet"]);
     client.write_stdin(b"hello through the tunnel\n".to_vec());
     assert!(
         client.wait_stdout_len(25, PEER_TIMEOUT),
@@ -51,10 +42,7 @@ fn tunnel_server_self_signed_with_openssl_s_client() {
     drop(client);
 
     // The logged fingerprint is the one of the certificate served.
-    let mut show = Peer::spawn(&openssl, ["s_client", "-connect", &listen, "-showcerts"]);
-    show.close_stdin();
-    show.wait(PEER_TIMEOUT);
-    let pem = String::from_utf8_lossy(&show.stdout()).into_owned();
+    let pem = s_client_run(port, &["-showcerts"]).stdout;
     let start = pem
         .find("-----BEGIN CERTIFICATE-----")
         .expect("s_client printed the certificate");
@@ -131,27 +119,16 @@ fn tunnel_server_behind_curl() {
 
 #[test]
 fn tunnel_client_mode_to_openssl_s_server() {
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir("s_server");
     let cert = cert_for(&dir, "localhost", &["localhost"]);
-    let (c, k) = (cert.cert.to_str().unwrap(), cert.key.to_str().unwrap());
-    let server_port = free_port();
-    let mut server = Peer::spawn(
-        &openssl,
-        [
-            "s_server",
-            "-accept",
-            &server_port.to_string(),
-            "-cert",
-            c,
-            "-key",
-            k,
-            "-naccept",
-            "1",
-            "-quiet",
-        ],
-    );
-    server.wait_for_port(server_port);
+    let c = cert.cert.to_str().unwrap();
+    let SServer {
+        peer: mut server,
+        port: server_port,
+        ..
+    } = SServerBuilder::with_cert(&cert.cert, &cert.key)
+        .log(Log::Off)
+        .start();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let target = format!("127.0.0.1:{server_port}");

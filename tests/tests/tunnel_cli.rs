@@ -10,6 +10,7 @@ use std::io::{Read, Write};
 use std::net::Shutdown;
 use std::path::{Path, PathBuf};
 
+use tls_tests::openssl_peer::{self, Log, SServer, SServerBuilder};
 use tls_tests::peer::{
     connect_local, free_port, local_listener, require, run_tool, Peer, PEER_TIMEOUT,
 };
@@ -31,7 +32,7 @@ fn echo() -> Backend {
 /// The SPKI pin of a key file the way curl's manual computes one:
 /// `openssl pkey -pubout -outform DER | openssl dgst -sha256 -binary | openssl base64`.
 fn spki_pin(key: &Path) -> String {
-    let openssl = require("openssl", "openssl");
+    let openssl = openssl_peer::openssl();
     let dir = key.parent().expect("key in a directory");
     let name = key.file_name().and_then(|n| n.to_str()).expect("file name");
     let spki = dir.join(format!("{name}.spki"));
@@ -235,7 +236,6 @@ fn client_tunnel(target: &str, extra: &[&str]) -> (Tunnel, u16) {
 
 #[test]
 fn tunnel_cli_client_verify_rules_against_openssl_s_server() {
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir("verify");
     let server = cert_with_ou(
         &dir,
@@ -244,24 +244,17 @@ fn tunnel_cli_client_verify_rules_against_openssl_s_server() {
         &["localhost", "spiffe://example.org/srv/backend"],
     );
     let other = cert_for(&dir, "other", &["localhost"]);
-    let sport = free_port();
     // -rev: each line comes back reversed, on as many connections as needed.
-    let mut s_server = Peer::spawn(
-        &openssl,
-        [
-            "s_server",
-            "-accept",
-            &sport.to_string(),
-            "-cert",
-            &s(&server.cert),
-            "-key",
-            &s(&server.key),
-            "-rev",
-            "-naccept",
-            "40",
-        ],
-    );
-    s_server.wait_for_port(sport);
+    let SServer {
+        peer: s_server,
+        port: sport,
+        ..
+    } = SServerBuilder::with_cert(&server.cert, &server.key)
+        .naccept(40)
+        .quiet(false)
+        .log(Log::Off)
+        .args(&["-rev"])
+        .start();
     let target = format!("127.0.0.1:{sport}");
     let ca = s(&server.cert);
     let works = |extra: &[&str]| {

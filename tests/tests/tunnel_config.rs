@@ -4,7 +4,8 @@
 
 use std::io::{Read, Write};
 
-use tls_tests::peer::{connect_local, free_port, require, Peer, PEER_TIMEOUT};
+use tls_tests::openssl_peer::s_client_run;
+use tls_tests::peer::{connect_local, free_port};
 use tls_tests::tunnel::{cert_for, run_tunnel, temp_dir, tls_client, Backend, BackendKind, Tunnel};
 
 #[test]
@@ -100,24 +101,15 @@ fn tunnel_toml_config_and_check() {
 
 /// Runs `openssl s_client` against `port` with `args` and no input: whether
 /// it succeeded, and everything it printed.
-fn s_client(openssl: &std::path::Path, port: u16, args: &[&str]) -> (bool, String) {
-    let connect = format!("127.0.0.1:{port}");
-    let mut all = vec!["s_client", "-connect", &connect, "-servername", "localhost"];
+fn s_client(port: u16, args: &[&str]) -> (bool, String) {
+    let mut all = vec!["-servername", "localhost"];
     all.extend_from_slice(args);
-    let mut client = Peer::spawn(openssl, all);
-    client.close_stdin();
-    let status = client.wait(PEER_TIMEOUT);
-    let out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&client.stdout()),
-        client.stderr()
-    );
-    (status.is_some_and(|s| s.success()), out)
+    let run = s_client_run(port, &all);
+    (run.success(), run.output())
 }
 
 #[test]
 fn tunnel_stunnel_conf_versions_suites_and_curves() {
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir("algorithms");
     let cert = cert_for(&dir, "localhost", &["localhost"]);
     let backend = Backend::start(BackendKind::Echo {
@@ -151,12 +143,12 @@ fn tunnel_stunnel_conf_versions_suites_and_curves() {
     );
 
     let tunnel = Tunnel::start(["--config", path.to_str().unwrap()], &[port]);
-    let (ok, out) = s_client(&openssl, port, &["-tls1_2"]);
+    let (ok, out) = s_client(port, &["-tls1_2"]);
     assert!(!ok, "TLS 1.2 must be refused:\n{out}\n{}", tunnel.log());
 
     // s_client offers all three TLS 1.3 suites and X25519 first: the server
     // picks ChaCha20 and asks for P-256 (HelloRetryRequest).
-    let (ok, out) = s_client(&openssl, port, &["-tls1_3"]);
+    let (ok, out) = s_client(port, &["-tls1_3"]);
     assert!(ok, "{out}\n{}", tunnel.log());
     assert!(
         out.contains("TLSv1.3, Cipher is TLS_CHACHA20_POLY1305_SHA256"),

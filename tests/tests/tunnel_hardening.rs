@@ -12,7 +12,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Socket, Type};
-use tls_tests::peer::{free_port, require, Peer, PEER_TIMEOUT};
+use tls_tests::gnutls_peer::GnutlsCliBuilder;
+use tls_tests::openssl_peer::s_client_run;
+use tls_tests::peer::{free_port, PEER_TIMEOUT};
 use tls_tests::tunnel::{cert_for, http_get, temp_dir, tls_over, Backend, BackendKind, Tunnel};
 
 fn arg(p: &std::path::Path) -> String {
@@ -275,20 +277,15 @@ fn tunnel_refusals_are_logged_at_a_bounded_rate() {
 /// Runs `openssl s_client` with `args`, its input closed, until it exits:
 /// everything it printed.
 fn s_client(port: u16, args: &[&str]) -> String {
-    let openssl = require("openssl", "openssl");
-    let connect = format!("127.0.0.1:{port}");
-    let mut all = vec!["s_client", "-connect", &connect, "-servername", "localhost"];
+    let mut all = vec!["-servername", "localhost"];
     all.extend_from_slice(args);
-    let mut client = Peer::spawn(&openssl, all);
-    client.close_stdin();
-    client
-        .wait(PEER_TIMEOUT)
-        .unwrap_or_else(|| panic!("s_client did not exit\n{}", client.diagnostics()));
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&client.stdout()),
-        client.stderr()
-    )
+    let run = s_client_run(port, &all);
+    assert!(
+        run.status.is_some(),
+        "s_client did not exit\n{}",
+        run.output()
+    );
+    run.output()
 }
 
 /// Issue 13, item 6: a client whose certificate verifies but whose CN is not
@@ -360,18 +357,12 @@ fn tunnel_access_rules_refuse_with_access_denied_alert() {
 /// gnutls-cli speaking TLS 1.2 without the extended master secret to the
 /// tunnel on `port`, sending a line: its exit status and output.
 fn gnutls_no_ems(port: u16, ca: &std::path::Path) -> (bool, String) {
-    let tool = require("gnutls-cli", "gnutls-bin");
-    let mut client = Peer::spawn(
-        &tool,
-        [
-            "--x509cafile".to_string(),
-            arg(ca),
-            "--priority=NORMAL:-VERS-ALL:+VERS-TLS1.2:%NO_SESSION_HASH".to_string(),
-            "-p".to_string(),
-            port.to_string(),
-            "localhost".to_string(),
-        ],
-    );
+    let mut client = GnutlsCliBuilder::new(port, "NORMAL:-VERS-ALL:+VERS-TLS1.2:%NO_SESSION_HASH")
+        .ca(ca)
+        .host("localhost")
+        .plain()
+        .start()
+        .peer;
     // Writes only once the handshake is done: a refused gnutls-cli exits at
     // once, and a write racing its exit fails with a broken pipe.
     let handshake = |out: &str, _: &str| {

@@ -14,7 +14,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tls_tests::peer::{local_listener, require, set_timeouts, Peer, PEER_TIMEOUT};
+use tls_tests::openssl_peer::s_client_at;
+use tls_tests::peer::{local_listener, require, set_timeouts, PEER_TIMEOUT};
 use tls_tests::tunnel::{
     cert_for, read_n, temp_dir, tls_over, tunnel_bin, Backend, BackendKind, Tunnel,
 };
@@ -96,7 +97,6 @@ fn inetd_server_mode_serves_its_standard_input_to_a_target() {
 
 #[test]
 fn inetd_exec_runs_the_program_with_stunnels_environment() {
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir("inetd-exec");
     let cert = cert_for(&dir, "localhost", &["localhost"]);
     let alice = cert_for(&dir, "alice", &[]);
@@ -123,12 +123,9 @@ fn inetd_exec_runs_the_program_with_stunnels_environment() {
     .unwrap();
     // openssl s_client connects to us; what we accept becomes the tunnel's stdio.
     let (listener, port) = local_listener();
-    let mut client = Peer::spawn(
-        &openssl,
-        [
-            "s_client",
-            "-connect",
-            &format!("127.0.0.1:{port}"),
+    let mut client = s_client_at(
+        port,
+        &[
             "-cert",
             alice.cert.to_str().unwrap(),
             "-key",

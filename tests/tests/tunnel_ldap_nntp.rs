@@ -13,8 +13,8 @@ use std::net::TcpStream;
 use std::path::Path;
 
 use tls_tests::nnrpd::{Nnrpd, GROUP, GROUP_DESCRIPTION};
-use tls_tests::openssl_peer::openssl;
-use tls_tests::peer::{connect_local, free_port, Peer, PEER_TIMEOUT};
+use tls_tests::openssl_peer::s_client_at;
+use tls_tests::peer::{connect_local, free_port, PEER_TIMEOUT};
 use tls_tests::slapd::{ldapsearch, Slapd, ENTRY, ENTRY_SN};
 use tls_tests::tunnel::{cert_for, starttls_client, temp_dir, Tunnel};
 
@@ -275,12 +275,9 @@ fn nntp_server_mode_in_front_of_a_plaintext_nnrpd() {
     // s_client reads the greeting, asks CAPABILITIES for STARTTLS, sends
     // STARTTLS and expects 382; then LIST NEWSGROUPS, over TLS, reaches
     // nnrpd.
-    let mut client = Peer::spawn(
-        &openssl(),
-        [
-            "s_client",
-            "-connect",
-            &listen,
+    let mut client = s_client_at(
+        port,
+        &[
             "-starttls",
             "nntp",
             "-servername",

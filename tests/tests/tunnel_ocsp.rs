@@ -17,8 +17,8 @@ use std::path::Path;
 
 use tls_core::x509::{OcspIssuer, OcspTarget};
 use tls_tests::ocsp::{OcspPki, Responder, ResponderSocket};
-use tls_tests::openssl_peer::openssl;
-use tls_tests::peer::{connect_local, free_port, require, Peer, PEER_TIMEOUT};
+use tls_tests::openssl_peer::{s_client_run, Log, SServerBuilder};
+use tls_tests::peer::{connect_local, free_port, require, Peer};
 use tls_tests::stunnel::Greeter;
 use tls_tests::tunnel::{temp_dir, Tunnel};
 
@@ -169,12 +169,9 @@ fn server_mode_checks_client_certificates() {
 
 /// `openssl s_client -status` against `port` with `version`: its output.
 fn s_client_status(pki: &OcspPki, port: u16, version: &str) -> String {
-    let mut client = Peer::spawn(
-        &openssl(),
-        [
-            "s_client",
-            "-connect",
-            &format!("127.0.0.1:{port}"),
+    s_client_run(
+        port,
+        &[
             "-status",
             version,
             "-CAfile",
@@ -182,10 +179,8 @@ fn s_client_status(pki: &OcspPki, port: u16, version: &str) -> String {
             "-verify_return_error",
             "-ign_eof",
         ],
-    );
-    client.close_stdin();
-    client.wait(PEER_TIMEOUT);
-    String::from_utf8_lossy(&client.stdout()).into_owned()
+    )
+    .stdout
 }
 
 #[test]
@@ -360,24 +355,21 @@ fn staple_files(pki: &OcspPki) {
 /// `openssl s_server -www` presenting `leaf` and stapling the response in
 /// `status_file`, over `version` only, for a few connections.
 fn stapling_s_server(pki: &OcspPki, leaf: &str, status_file: &str, version: &str) -> (Peer, u16) {
-    let args = |port: u16| {
-        vec![
-            "s_server".to_string(),
-            version.into(),
-            "-www".into(),
-            "-naccept".into(),
-            "8".into(),
-            "-accept".into(),
-            format!("127.0.0.1:{port}"),
-            "-cert".into(),
-            path(&pki.file(&format!("{leaf}.pem"))),
-            "-key".into(),
-            path(&pki.file(&format!("{leaf}.key"))),
-            "-status_file".into(),
-            path(&pki.file(status_file)),
-        ]
-    };
-    Peer::spawn_listening(&openssl(), args)
+    let server = SServerBuilder::with_cert(
+        &pki.file(&format!("{leaf}.pem")),
+        &pki.file(&format!("{leaf}.key")),
+    )
+    .naccept(8)
+    .quiet(false)
+    .log(Log::Off)
+    .args(&[
+        version,
+        "-www",
+        "-status_file",
+        &path(&pki.file(status_file)),
+    ])
+    .start();
+    (server.peer, server.port)
 }
 
 /// A GET through the plaintext side of a client tunnel: the first line of

@@ -13,6 +13,7 @@ use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
+use tls_tests::openssl_peer::{s_client_at, Log, SServerBuilder};
 use tls_tests::peer::{
     connect_local, free_port, local_listener, require, set_timeouts, Peer, PEER_TIMEOUT,
 };
@@ -88,25 +89,15 @@ fn pop3_backend() -> (thread::JoinHandle<()>, u16) {
 /// target is `target`: the handshake completes after the prelude and a
 /// line typed into s_client comes back through the (echoing) backend.
 fn s_client_starttls(proto: &str, target: &str) {
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir(proto);
     let cert = cert_for(&dir, "localhost", &["localhost"]);
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let tunnel_proto = if proto == "postgres" { "pgsql" } else { proto };
     let tunnel = Tunnel::server(&listen, target, &cert, &["--starttls", tunnel_proto], port);
-    let mut client = Peer::spawn(
-        &openssl,
-        [
-            "s_client",
-            "-connect",
-            &listen,
-            "-starttls",
-            proto,
-            "-servername",
-            "localhost",
-            "-quiet",
-        ],
+    let mut client = s_client_at(
+        port,
+        &["-starttls", proto, "-servername", "localhost", "-quiet"],
     );
     let token = format!("{proto} through the tunnel");
     client.write_stdin(format!("{token}\n").into_bytes());
@@ -236,27 +227,10 @@ fn client_mode_pgsql_behind_stunnel() {
 
 /// `openssl s_server -quiet` on a free port, serving `cert` once.
 fn s_server(cert: &CertFiles) -> (Peer, u16) {
-    let openssl = require("openssl", "openssl");
-    let (c, k) = (
-        cert.cert.display().to_string(),
-        cert.key.display().to_string(),
-    );
-    Peer::spawn_listening(&openssl, |port| {
-        [
-            "s_server",
-            "-accept",
-            &port.to_string(),
-            "-cert",
-            &c,
-            "-key",
-            &k,
-            "-naccept",
-            "1",
-            "-quiet",
-        ]
-        .map(String::from)
-        .to_vec()
-    })
+    let server = SServerBuilder::with_cert(&cert.cert, &cert.key)
+        .log(Log::Off)
+        .start();
+    (server.peer, server.port)
 }
 
 /// A plaintext server that runs `prelude` on one connection, then splices
@@ -1082,7 +1056,6 @@ fn socks_inside_tls_with_curl() {
 
 #[test]
 fn exec_runs_a_program_per_connection_with_stunnels_environment() {
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir("exec");
     let cert = cert_for(&dir, "localhost", &["localhost"]);
     let alice = cert_for(&dir, "alice", &[]);
@@ -1109,12 +1082,9 @@ fn exec_runs_a_program_per_connection_with_stunnels_environment() {
     )
     .unwrap();
     let tunnel = Tunnel::start(["--config".as_ref(), conf.as_os_str()], &[port]);
-    let mut client = Peer::spawn(
-        &openssl,
-        [
-            "s_client",
-            "-connect",
-            &format!("127.0.0.1:{port}"),
+    let mut client = s_client_at(
+        port,
+        &[
             "-cert",
             alice.cert.to_str().unwrap(),
             "-key",

@@ -9,7 +9,8 @@ use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use tls_tests::peer::{connect_local, free_port, require, Peer, PEER_TIMEOUT};
+use tls_tests::openssl_peer::s_client_at;
+use tls_tests::peer::{connect_local, free_port, PEER_TIMEOUT};
 use tls_tests::tunnel::{run_tunnel, temp_dir, Backend, BackendKind, Tunnel};
 
 const ALICE: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -33,18 +34,8 @@ fn echo_through(port: u16, data: &[u8]) -> Vec<u8> {
 /// `openssl s_client -psk` to `port`: its stdout after sending `line` and
 /// seeing it echoed, or (when the handshake fails) after its error.
 fn s_client_psk(port: u16, identity: &str, key: &str, line: &str) -> String {
-    let args = [
-        "s_client",
-        "-connect",
-        &format!("127.0.0.1:{port}"),
-        "-tls1_3",
-        "-psk",
-        key,
-        "-psk_identity",
-        identity,
-        "-quiet",
-    ];
-    let mut client = Peer::spawn(&require("openssl", "openssl"), args);
+    let args = ["-tls1_3", "-psk", key, "-psk_identity", identity, "-quiet"];
+    let mut client = s_client_at(port, &args);
     client.write_stdin(line.as_bytes().to_vec());
     // A failed handshake: s_client prints OpenSSL's error and exits.
     client.wait_output(PEER_TIMEOUT, |out, err| {

@@ -8,33 +8,23 @@
 
 use std::path::Path;
 
-use tls_tests::peer::{free_port, require, Peer, PEER_TIMEOUT};
+use tls_tests::openssl_peer::s_client_run;
+use tls_tests::peer::free_port;
 use tls_tests::stunnel::{write_pki, Greeter};
 use tls_tests::tunnel::{http_get, temp_dir, Tunnel};
 
 /// `openssl s_client` to `port` with the PKI's certificate `cert` (or
 /// none), saving or offering a session; its output.
 fn s_client(dir: &Path, port: u16, cert: Option<&str>, session: &[&str]) -> String {
-    let openssl = require("openssl", "openssl");
-    let mut args: Vec<String> = vec![
-        "s_client".into(),
-        "-connect".into(),
-        format!("127.0.0.1:{port}"),
-        "-ign_eof".into(),
-    ];
-    if let Some(name) = cert {
-        for (flag, ext) in [("-cert", "crt"), ("-key", "key")] {
-            args.push(flag.into());
-            args.push(dir.join(format!("{name}.{ext}")).display().to_string());
-        }
+    let files = cert.map(|name| {
+        ["crt", "key"].map(|ext| dir.join(format!("{name}.{ext}")).display().to_string())
+    });
+    let mut args = vec!["-ign_eof"];
+    if let Some([crt, key]) = &files {
+        args.extend(["-cert", crt.as_str(), "-key", key.as_str()]);
     }
-    args.extend(session.iter().map(|s| s.to_string()));
-    let mut c = Peer::spawn(&openssl, &args);
-    c.close_stdin();
-    if c.wait(PEER_TIMEOUT).is_none() {
-        c.kill();
-    }
-    String::from_utf8_lossy(&c.stdout()).into_owned()
+    args.extend_from_slice(session);
+    s_client_run(port, &args).stdout
 }
 
 fn backend(out: &str) -> &'static str {

@@ -5,7 +5,8 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
-use tls_tests::peer::{connect_local, free_port, require, Peer, PEER_TIMEOUT};
+use tls_tests::openssl_peer::{s_client_at, Log, SServer, SServerBuilder};
+use tls_tests::peer::{connect_local, free_port, PEER_TIMEOUT};
 use tls_tests::tunnel::{cert_for, temp_dir, Backend, BackendKind, Tunnel};
 
 /// The versions tested: a name as OpenSSL prints it and the flag forcing it.
@@ -27,14 +28,14 @@ fn session_line(output: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// One `openssl s_client` connection to `listen` with `args` (`-sess_out F`,
+/// One `openssl s_client` connection to `port` with `args` (`-sess_out F`,
 /// `-sess_in F`, `-tls1_2`): a line goes through the tunnel and back before
 /// s_client is told to close, so a TLS 1.3 ticket has arrived by then.
 /// Returns `New, <version>` or `Reused, <version>`.
-fn s_client(openssl: &Path, listen: &str, args: &[&str], tunnel: &Tunnel) -> String {
-    let mut cmd = vec!["s_client", "-connect", listen, "-servername", "localhost"];
-    cmd.extend_from_slice(args);
-    let mut client = Peer::spawn(openssl, cmd);
+fn s_client(port: u16, args: &[&str], tunnel: &Tunnel) -> String {
+    let mut all = vec!["-servername", "localhost"];
+    all.extend_from_slice(args);
+    let mut client = s_client_at(port, &all);
     client.write_stdin(b"resumption probe\n".to_vec());
     assert!(
         client.wait_output_contains("resumption probe", PEER_TIMEOUT),
@@ -53,18 +54,17 @@ fn s_client(openssl: &Path, listen: &str, args: &[&str], tunnel: &Tunnel) -> Str
 /// session to offer (the server issued neither a ticket nor a session ID,
 /// so s_client writes no session file).
 fn connect_twice(
-    openssl: &Path,
-    listen: &str,
+    port: u16,
     version: &[&str],
     sess: &Path,
     tunnel: &Tunnel,
 ) -> (String, Option<String>) {
     let name = sess.to_str().unwrap();
     let with = |flag: &'static str| [&[flag, name][..], version].concat();
-    let first = s_client(openssl, listen, &with("-sess_out"), tunnel);
+    let first = s_client(port, &with("-sess_out"), tunnel);
     let second = sess
         .exists()
-        .then(|| s_client(openssl, listen, &with("-sess_in"), tunnel));
+        .then(|| s_client(port, &with("-sess_in"), tunnel));
     (first, second)
 }
 
@@ -78,7 +78,6 @@ fn expect(second: Option<&str>, version: &str) -> (String, Option<String>) {
 
 #[test]
 fn tunnel_server_resumes_openssl_sessions_tls13_and_tls12() {
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir("resume-server");
     let cert = cert_for(&dir, "localhost", &["localhost"]);
     let backend = echo();
@@ -88,7 +87,7 @@ fn tunnel_server_resumes_openssl_sessions_tls13_and_tls12() {
     for (version, flags) in VERSIONS {
         let sess = dir.join(format!("{version}.sess"));
         assert_eq!(
-            connect_twice(&openssl, &listen, flags, &sess, &tunnel),
+            connect_twice(port, flags, &sess, &tunnel),
             expect(Some("Reused"), version),
             "{}",
             tunnel.log()
@@ -99,7 +98,6 @@ fn tunnel_server_resumes_openssl_sessions_tls13_and_tls12() {
 
 #[test]
 fn tunnel_server_without_resumption_or_without_tickets() {
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir("resume-off");
     let cert = cert_for(&dir, "localhost", &["localhost"]);
     let backend = echo();
@@ -126,7 +124,7 @@ fn tunnel_server_without_resumption_or_without_tickets() {
     for (version, flags) in VERSIONS {
         let sess = dir.join(format!("off-{version}.sess"));
         assert_eq!(
-            connect_twice(&openssl, &listen, flags, &sess, &tunnel),
+            connect_twice(port, flags, &sess, &tunnel),
             expect(None, version),
             "{}",
             tunnel.log()
@@ -154,7 +152,7 @@ fn tunnel_server_without_resumption_or_without_tickets() {
         let second = Some("Reused");
         let sess = dir.join(format!("noticket-{version}.sess"));
         assert_eq!(
-            connect_twice(&openssl, &listen, flags, &sess, &tunnel),
+            connect_twice(port, flags, &sess, &tunnel),
             expect(second, version),
             "{}",
             tunnel.log()
@@ -164,7 +162,6 @@ fn tunnel_server_without_resumption_or_without_tickets() {
 
 #[test]
 fn tunnel_sighup_keeps_server_sessions_unless_their_settings_change() {
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir("resume-reload");
     let cert = cert_for(&dir, "localhost", &["localhost"]);
     let backend = echo();
@@ -197,10 +194,7 @@ fn tunnel_sighup_keeps_server_sessions_unless_their_settings_change() {
     for (version, flags) in VERSIONS {
         let out = sess(version);
         let args = [&["-sess_out", out.to_str().unwrap()][..], flags].concat();
-        assert_eq!(
-            s_client(&openssl, &listen, &args, &tunnel),
-            format!("New, {version}")
-        );
+        assert_eq!(s_client(port, &args, &tunnel), format!("New, {version}"));
     }
 
     // The same configuration again: ticket keys and the session cache carry over.
@@ -210,7 +204,7 @@ fn tunnel_sighup_keeps_server_sessions_unless_their_settings_change() {
         let input = sess(version);
         let args = [&["-sess_in", input.to_str().unwrap()][..], flags].concat();
         assert_eq!(
-            s_client(&openssl, &listen, &args, &tunnel),
+            s_client(port, &args, &tunnel),
             format!("Reused, {version}"),
             "{}",
             tunnel.log()
@@ -226,7 +220,7 @@ fn tunnel_sighup_keeps_server_sessions_unless_their_settings_change() {
         let input = sess(version);
         let args = [&["-sess_in", input.to_str().unwrap()][..], flags].concat();
         assert_eq!(
-            s_client(&openssl, &listen, &args, &tunnel),
+            s_client(port, &args, &tunnel),
             format!("New, {version}"),
             "{}",
             tunnel.log()
@@ -248,24 +242,26 @@ fn www_session(port: u16, tunnel: &Tunnel) -> String {
 
 #[test]
 fn tunnel_client_mode_resumes_to_openssl_s_server() {
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir("resume-client");
     let cert = cert_for(&dir, "localhost", &["localhost"]);
-    let (c, k) = (cert.cert.to_str().unwrap(), cert.key.to_str().unwrap());
+    let c = cert.cert.to_str().unwrap();
     let cases = [
         ("TLSv1.3", &[][..], &[][..], "Reused"),
         ("TLSv1.2", &["-tls1_2"][..], &[][..], "Reused"),
         ("TLSv1.3", &[][..], &["--no-session-resumption"][..], "New"),
     ];
     for (version, server_flags, tunnel_flags, second) in cases {
-        let server_port = free_port();
-        let port_arg = server_port.to_string();
-        let mut args = vec![
-            "s_server", "-accept", &port_arg, "-cert", c, "-key", k, "-www", "-naccept", "2",
-        ];
-        args.extend_from_slice(server_flags);
-        let mut server = Peer::spawn(&openssl, args);
-        server.wait_for_port(server_port);
+        let SServer {
+            peer: _server,
+            port: server_port,
+            ..
+        } = SServerBuilder::with_cert(&cert.cert, &cert.key)
+            .naccept(2)
+            .quiet(false)
+            .log(Log::Off)
+            .args(&["-www"])
+            .args(server_flags)
+            .start();
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let target = format!("127.0.0.1:{server_port}");

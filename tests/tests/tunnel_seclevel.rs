@@ -9,7 +9,8 @@ use std::io::{Read, Write};
 use std::path::Path;
 use std::process::Command;
 
-use tls_tests::peer::{connect_local, free_port, require, Peer, PEER_TIMEOUT};
+use tls_tests::openssl_peer::{s_client_run, Log, SServerBuilder};
+use tls_tests::peer::{connect_local, free_port};
 use tls_tests::stunnel::{write_level_certs, Greeter};
 use tls_tests::tunnel::{cert_for, temp_dir, tunnel_bin, Tunnel};
 
@@ -81,7 +82,6 @@ fn our_certificate_below_the_level_stops_the_start() {
 
 #[test]
 fn server_mode_refuses_a_weak_client_certificate_with_bad_certificate() {
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir("seclevel-server");
     write_level_certs(&dir);
     let backend = Greeter::start("b1");
@@ -115,12 +115,9 @@ fn server_mode_refuses_a_weak_client_certificate_with_bad_certificate() {
             dir.join(format!("{name}.crt")),
             dir.join(format!("{name}.key")),
         );
-        let mut c = Peer::spawn(
-            &openssl,
-            [
-                "s_client",
-                "-connect",
-                &format!("127.0.0.1:{port}"),
+        let run = s_client_run(
+            port,
+            &[
                 "-cert",
                 crt.to_str().unwrap(),
                 "-key",
@@ -128,14 +125,7 @@ fn server_mode_refuses_a_weak_client_certificate_with_bad_certificate() {
                 "-ign_eof",
             ],
         );
-        c.close_stdin();
-        if c.wait(PEER_TIMEOUT).is_none() {
-            c.kill();
-        }
-        (
-            String::from_utf8_lossy(&c.stdout()).into_owned(),
-            c.stderr(),
-        )
+        (run.stdout, run.stderr)
     };
     let (out, _) = client("rsa3072");
     assert!(out.contains("backend-b1"), "{out}\n{}", tunnel.log());
@@ -150,28 +140,20 @@ fn server_mode_refuses_a_weak_client_certificate_with_bad_certificate() {
 
 #[test]
 fn client_mode_refuses_a_weak_server_certificate() {
-    let openssl = require("openssl", "openssl");
     let dir = temp_dir("seclevel-client");
     write_level_certs(&dir);
     let s_server = |name: &str| {
-        let (crt, key) = (
-            dir.join(format!("{name}.crt")),
-            dir.join(format!("{name}.key")),
-        );
-        Peer::spawn_listening(&openssl, move |port| {
-            vec![
-                "s_server".to_string(),
-                "-accept".into(),
-                format!("127.0.0.1:{port}"),
-                "-cert".into(),
-                crt.to_str().unwrap().into(),
-                "-key".into(),
-                key.to_str().unwrap().into(),
-                "-rev".into(),
-                "-quiet".into(),
-            ]
-        })
+        let server = SServerBuilder::with_cert(
+            &dir.join(format!("{name}.crt")),
+            &dir.join(format!("{name}.key")),
+        )
+        .naccept(0)
+        .log(Log::Off)
+        .args(&["-rev"])
+        .start();
+        (server.peer, server.port)
     };
+
     for (name, passes) in [("rsa3072", true), ("rsa2048", false)] {
         let (_server, sport) = s_server(name);
         let port = free_port();

@@ -1033,7 +1033,7 @@ fn a_zero_serial_number_is_accepted() {
 #[test]
 fn openssl_verify_agrees_on_private_ca_certificates() {
     use std::process::Command;
-    let openssl = tls_tests::peer::require("openssl", "openssl");
+    let openssl = tls_tests::openssl_peer::openssl();
     let dir = tls_tests::tunnel::temp_dir("x509-oracle");
     let common = "extendedKeyUsage = serverAuth, clientAuth\nsubjectAltName = DNS:example.com\n";
     let config = format!(
