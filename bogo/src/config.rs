@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tls_core::config::{CertifiedKey, ClientConfig, ServerConfig, SingleCert, UnixTime};
-use tls_core::session12::StoredSession12;
 use tls_core::stapling::OcspStapler;
 use tls_core::tickets::{ClientSessionStore, MemorySessionStore, RotatingTicketer, StoredTicket};
+use tls_core::tls12::session::StoredSession12;
 use tls_core::verify::{
     verify_tls12_with_certificate_key, verify_with_certificate_key, ClientCertVerified,
     ClientCertVerifier, ServerCertVerified, ServerCertVerifier, SignatureVerified,
@@ -133,7 +133,7 @@ impl ShimVerifier {
         let (tls13, tls12) = if o.verify_prefs.is_empty() {
             (
                 tls_core::verify::TLS13_SIGNATURE_SCHEMES.to_vec(),
-                tls_core::crypto::tls12::TLS12_SIGNATURE_SCHEMES.to_vec(),
+                tls_core::tls12::prf::TLS12_SIGNATURE_SCHEMES.to_vec(),
             )
         } else {
             let all: Vec<_> = o

@@ -8,7 +8,6 @@ mod kx;
 mod secret;
 mod sign;
 mod suites;
-pub mod tls12;
 mod verify;
 
 #[cfg(test)]

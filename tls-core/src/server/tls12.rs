@@ -16,10 +16,6 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::config::{ClientHelloInfo, ServerConfig};
 use crate::conn::{Common, Negotiated, Side};
-use crate::crypto::tls12::{
-    check_finished12, finished_verify_data, master_secret, record_keys, tls12_suite, RecordKey12,
-    Tls12Suite,
-};
 use crate::crypto::{supported_group, tls13_suite, KeyExchange, Secret, SpkiAlg};
 use crate::error::Error;
 use crate::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, ProtocolVersion};
@@ -31,10 +27,14 @@ use crate::msgs::handshake12::{
     ecdh_params, signed_params, CertificateRequest12, Message12, NewSessionTicket12,
     ServerKeyExchange, ECDSA_SIGN, RSA_SIGN,
 };
-use crate::session12::{ServerSession12, DEFAULT_SESSION_LIFETIME};
-use crate::tls13::DOWNGRADE_TLS12;
-use crate::traffic12::Traffic12;
-use crate::transcript12::Transcript12;
+use crate::tls12::prf::{
+    check_finished12, finished_verify_data, master_secret, record_keys, tls12_suite, RecordKey12,
+    Tls12Suite,
+};
+use crate::tls12::session::{ServerSession12, DEFAULT_SESSION_LIFETIME};
+use crate::tls12::traffic::Traffic12;
+use crate::tls12::transcript::Transcript12;
+use crate::tls13::certificate::DOWNGRADE_TLS12;
 use crate::verify::{ClientCertVerified, ClientCertVerifier, SignatureVerified};
 
 /// The versions a config can speak: those listed that have a suite configured.

@@ -8,11 +8,11 @@ use alloc::vec::Vec;
 use crate::conn::{Common, Side};
 use crate::crypto::{Secret, Suite, TrafficKey};
 use crate::error::Error;
-use crate::key_schedule::{
-    export_keying_material, next_traffic_secret, resumption_psk, FinishedVerified, MasterSecret,
-};
 use crate::msgs::handshake::{HandshakeMessage, KeyUpdateRequest, NewSessionTicket};
 use crate::tickets::{ClientSessionStore, StoredTicket, MAX_TICKET_LIFETIME};
+use crate::tls13::key_schedule::{
+    export_keying_material, next_traffic_secret, resumption_psk, FinishedVerified, MasterSecret,
+};
 
 /// KeyUpdates accepted from the peer without application data in between;
 /// more is a flood (each costs a key derivation).

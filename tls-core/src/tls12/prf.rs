@@ -10,10 +10,10 @@ use core::fmt;
 use ring::{aead, hmac, signature};
 use zeroize::{Zeroize, Zeroizing};
 
-use super::aead::AeadAlg;
-use super::hash::HashAlg;
-use super::secret::Secret;
-use super::verify::{parse_spki, SpkiAlg};
+use crate::crypto::AeadAlg;
+use crate::crypto::HashAlg;
+use crate::crypto::Secret;
+use crate::crypto::{parse_spki, SpkiAlg};
 use crate::error::Error;
 use crate::msgs::enums::{CipherSuite, ContentType, SignatureScheme};
 

@@ -16,10 +16,6 @@ use alloc::vec::Vec;
 
 use crate::config::ClientConfig;
 use crate::conn::{Common, Negotiated, Side};
-use crate::crypto::tls12::{
-    check_finished12, finished_verify_data, master_secret, record_keys, tls12_suite, RecordKey12,
-    Tls12Suite,
-};
 use crate::crypto::{cert_spki, parse_spki, supported_group, KeyExchange, Secret, SpkiAlg};
 use crate::error::Error;
 use crate::msgs::enums::{NamedGroup, ProtocolVersion};
@@ -29,9 +25,13 @@ use crate::msgs::handshake12::{
     signed_params, CertificateRequest12, Message12, NewSessionTicket12, ServerKeyExchange,
     ECDSA_SIGN, RSA_SIGN,
 };
-use crate::session12::{StoredSession12, DEFAULT_SESSION_LIFETIME};
-use crate::traffic12::Traffic12;
-use crate::transcript12::Transcript12;
+use crate::tls12::prf::{
+    check_finished12, finished_verify_data, master_secret, record_keys, tls12_suite, RecordKey12,
+    Tls12Suite,
+};
+use crate::tls12::session::{StoredSession12, DEFAULT_SESSION_LIFETIME};
+use crate::tls12::traffic::Traffic12;
+use crate::tls12::transcript::Transcript12;
 use crate::verify::{ServerCertVerified, SignatureVerified};
 
 /// What the client's hello offered, handed over from the TLS 1.3 client.

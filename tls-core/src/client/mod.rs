@@ -1,6 +1,8 @@
 //! The client's TLS 1.3 handshake: one state per expected message, each
 //! holding only what the next step needs.
 
+pub(crate) mod tls12;
+
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec;
@@ -10,7 +12,6 @@ use crate::config::ClientConfig;
 use crate::conn::{Common, Negotiated, Side};
 use crate::crypto::{tls13_suite, KeyExchange, Secret, Suite, Transcript};
 use crate::error::Error;
-use crate::key_schedule::{check_finished, finished_verify_data, EarlySecret, HandshakeSecret};
 use crate::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::{
     ClientExtension, EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension,
@@ -20,10 +21,13 @@ use crate::msgs::handshake::{
     HandshakeMessage, HelloRetryRequest, ServerHello,
 };
 use crate::psk::{Offer, ServerPsk, PSK_DHE_KE};
-use crate::session12::StoredSession12;
 use crate::tickets::StoredTicket;
-use crate::tls13;
-use crate::traffic::{AppSecrets, TicketSink, Traffic};
+use crate::tls12::session::StoredSession12;
+use crate::tls13::certificate as tls13;
+use crate::tls13::key_schedule::{
+    check_finished, finished_verify_data, EarlySecret, HandshakeSecret,
+};
+use crate::tls13::traffic::{AppSecrets, TicketSink, Traffic};
 use crate::verify::{ServerCertVerified, SignatureVerified};
 
 /// What the client state machine moves to after a message (transient, so
@@ -35,7 +39,7 @@ pub(crate) enum Next {
     /// Handshake complete.
     Traffic(Traffic),
     /// The server chose TLS 1.2.
-    Tls12(crate::client12::ClientState12),
+    Tls12(crate::client::tls12::ClientState12),
 }
 
 /// The client's handshake states.
@@ -80,7 +84,7 @@ pub(crate) fn start(
         .groups
         .first()
         .ok_or(Error::Internal("no groups configured"))?;
-    let versions = crate::server12::enabled_versions(&config.versions, &config.cipher_suites);
+    let versions = crate::server::tls12::enabled_versions(&config.versions, &config.cipher_suites);
     if versions.is_empty() {
         return Err(Error::Internal("no supported cipher suite configured"));
     }
@@ -238,7 +242,7 @@ impl Hello {
             .copied()
             .filter(|cs| {
                 (self.offer_tls13 && tls13_suite(*cs).is_some())
-                    || (self.offer_tls12 && crate::crypto::tls12::tls12_suite(*cs).is_some())
+                    || (self.offer_tls12 && crate::tls12::prf::tls12_suite(*cs).is_some())
             })
             .collect();
         ClientHello {
@@ -331,7 +335,7 @@ impl ExpectServerHello {
         self,
         sh: ServerHello,
         encoded: &[u8],
-    ) -> Result<crate::client12::ClientState12, Error> {
+    ) -> Result<crate::client::tls12::ClientState12, Error> {
         let hello = self.hello;
         if hello.offer_tls13 && tls13::has_downgrade_sentinel(&sh.random) {
             return Err(Error::IllegalParameter("downgrade sentinel in ServerHello"));
@@ -344,7 +348,7 @@ impl ExpectServerHello {
                 "TLS 1.2 ServerHello after a HelloRetryRequest",
             ));
         }
-        let offer = crate::client12::Offer {
+        let offer = crate::client::tls12::Offer {
             config: hello.config,
             server_name: hello.server_name,
             sent_sni: hello.sent_sni,
@@ -353,7 +357,7 @@ impl ExpectServerHello {
             session: hello.session12,
             client_hello: self.first_hello,
         };
-        crate::client12::start(offer, sh, encoded)
+        crate::client::tls12::start(offer, sh, encoded)
     }
 
     fn handle_server_hello(
@@ -703,7 +707,7 @@ impl ExpectCertificateVerify {
     ) -> Result<ClientState, Error> {
         let mut s = self.inner;
         let verifier = &s.hello.config.verifier;
-        let signed = crate::tls13::check_certificate_verify(
+        let signed = crate::tls13::certificate::check_certificate_verify(
             true,
             verifier.supported_schemes(),
             &s.transcript,

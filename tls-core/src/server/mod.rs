@@ -1,6 +1,8 @@
 //! The server's TLS 1.3 handshake: ClientHello (possibly twice, around a
 //! HelloRetryRequest), our flight, then the client's Finished.
 
+pub(crate) mod tls12;
+
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec;
@@ -12,9 +14,6 @@ use crate::crypto::{
     supported_group, tls13_suite, KeyExchange, Secret, Suite, TrafficKey, Transcript,
 };
 use crate::error::Error;
-use crate::key_schedule::{
-    check_finished, finished_verify_data, resumption_psk, EarlySecret, MasterSecret,
-};
 use crate::msgs::enums::{NamedGroup, ProtocolVersion, SignatureScheme};
 use crate::msgs::extensions::{
     CertReqExtension, EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension,
@@ -25,8 +24,11 @@ use crate::msgs::handshake::{
 };
 use crate::psk::{AcceptedPsk, PskKind, PSK_DHE_KE};
 use crate::tickets::ServerSession;
-use crate::tls13;
-use crate::traffic::{AppSecrets, Traffic};
+use crate::tls13::certificate as tls13;
+use crate::tls13::key_schedule::{
+    check_finished, finished_verify_data, resumption_psk, EarlySecret, MasterSecret,
+};
+use crate::tls13::traffic::{AppSecrets, Traffic};
 use crate::verify::{ClientCertVerified, ClientCertVerifier, SignatureVerified};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -39,7 +41,7 @@ pub(crate) enum Next {
     /// Handshake complete.
     Traffic(Traffic),
     /// The ClientHello chose TLS 1.2.
-    Tls12(crate::server12::ServerState12),
+    Tls12(crate::server::tls12::ServerState12),
 }
 
 /// The server's handshake states.
@@ -71,9 +73,11 @@ impl ServerState {
             (ServerState::ExpectClientHello(s), HandshakeMessage::ClientHello(ch)) => {
                 let first = s.retry.is_none();
                 if first
-                    && crate::server12::choose_version(&s.config, &ch)? == ProtocolVersion::Tls12
+                    && crate::server::tls12::choose_version(&s.config, &ch)?
+                        == ProtocolVersion::Tls12
                 {
-                    return crate::server12::start(common, s.config, ch, encoded).map(Next::Tls12);
+                    return crate::server::tls12::start(common, s.config, ch, encoded)
+                        .map(Next::Tls12);
                 }
                 s.handle(common, ch, encoded).map(Next::Handshaking)
             }
@@ -624,7 +628,7 @@ impl ExpectCertificateVerify {
             mut awaiting,
             verifier,
         } = self.inner;
-        let signed = crate::tls13::check_certificate_verify(
+        let signed = crate::tls13::certificate::check_certificate_verify(
             false,
             verifier.supported_schemes(),
             &awaiting.transcript,

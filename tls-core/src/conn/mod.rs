@@ -10,6 +10,8 @@
 //! plaintext and received bytes straight into them, so bulk data is not
 //! copied by the engine at all.
 
+mod expected;
+
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::string::String;
@@ -17,10 +19,9 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::mem;
 
+use crate::client::tls12::{self as client12, ClientState12};
 use crate::client::{self, ClientState};
-use crate::client12::{self, ClientState12};
 use crate::config::{ClientConfig, Clock, ServerConfig};
-use crate::crypto::tls12::RecordKey12;
 use crate::crypto::{Suite, TrafficKey};
 use crate::error::Error;
 use crate::msgs::alert::{Alert, AlertLevel};
@@ -34,10 +35,11 @@ use crate::record::deframe::{Deframer, RecordRef};
 use crate::record::join::{HandshakeJoiner, RawHandshake};
 use crate::record::protect::{frame_plaintext, RecordOpener, RecordSealer};
 use crate::record::MAX_PLAINTEXT;
+use crate::server::tls12::{self as server12, ServerState12};
 use crate::server::{self, ServerState};
-use crate::server12::{self, ServerState12};
-use crate::traffic::Traffic;
-use crate::traffic12::Traffic12;
+use crate::tls12::prf::RecordKey12;
+use crate::tls12::traffic::Traffic12;
+use crate::tls13::traffic::Traffic;
 
 /// Something the caller may want to react to.
 #[derive(Debug, Clone, PartialEq, Eq)]

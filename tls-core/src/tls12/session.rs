@@ -63,7 +63,7 @@ impl ServerSession12 {
             client_certificates.push(certs.vec_u24("cert").ok()?.rest().to_vec());
         }
         r.finish("session").ok()?;
-        (master.len() == crate::crypto::tls12::MASTER_SECRET_LEN).then_some(ServerSession12 {
+        (master.len() == crate::tls12::prf::MASTER_SECRET_LEN).then_some(ServerSession12 {
             suite,
             group,
             master,

@@ -2,11 +2,11 @@
 //! renegotiation (a no_renegotiation warning, RFC 5246 §7.2.2).
 
 use crate::conn::{Common, Side};
-use crate::crypto::tls12::{self, Finished12Verified, Tls12Suite};
 use crate::crypto::Secret;
 use crate::error::Error;
 use crate::msgs::enums::AlertDescription;
 use crate::msgs::handshake12::Message12;
+use crate::tls12::prf::{self as tls12, Finished12Verified, Tls12Suite};
 
 /// Renegotiation attempts answered with a warning before the peer is judged
 /// to be flooding us.
