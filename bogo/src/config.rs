@@ -133,7 +133,7 @@ impl ShimVerifier {
         let (tls13, tls12) = if o.verify_prefs.is_empty() {
             (
                 tls_core::verify::TLS13_SIGNATURE_SCHEMES.to_vec(),
-                tls_core::tls12::prf::TLS12_SIGNATURE_SCHEMES.to_vec(),
+                tls_core::crypto::TLS12_SIGNATURE_SCHEMES.to_vec(),
             )
         } else {
             let all: Vec<_> = o

@@ -13,6 +13,7 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 
+use tls_core::crypto::RecordKey12;
 use tls_core::crypto::{AeadAlg, TrafficKey, TLS13_AES_256_GCM_SHA384};
 use tls_core::msgs::alert::Alert;
 use tls_core::msgs::enums::{ContentType, HandshakeType, NamedGroup, SignatureScheme};
@@ -25,7 +26,6 @@ use tls_core::record::deframe::Deframer;
 use tls_core::record::join::HandshakeJoiner;
 use tls_core::record::protect::{frame_plaintext, RecordOpener, RecordSealer};
 use tls_core::record::MAX_PLAINTEXT;
-use tls_core::tls12::prf::RecordKey12;
 
 fn cfg() -> ProptestConfig {
     ProptestConfig {

@@ -242,7 +242,7 @@ impl Hello {
             .copied()
             .filter(|cs| {
                 (self.offer_tls13 && tls13_suite(*cs).is_some())
-                    || (self.offer_tls12 && crate::tls12::prf::tls12_suite(*cs).is_some())
+                    || (self.offer_tls12 && crate::tls12::suites::tls12_suite(*cs).is_some())
             })
             .collect();
         ClientHello {

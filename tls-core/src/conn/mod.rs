@@ -22,7 +22,7 @@ use core::mem;
 use crate::client::tls12::{self as client12, ClientState12};
 use crate::client::{self, ClientState};
 use crate::config::{ClientConfig, Clock, ServerConfig};
-use crate::crypto::{Suite, TrafficKey};
+use crate::crypto::{RecordKey12, Suite, TrafficKey};
 use crate::error::Error;
 use crate::msgs::alert::{Alert, AlertLevel};
 use crate::msgs::enums::{
@@ -37,7 +37,6 @@ use crate::record::protect::{frame_plaintext, RecordOpener, RecordSealer};
 use crate::record::MAX_PLAINTEXT;
 use crate::server::tls12::{self as server12, ServerState12};
 use crate::server::{self, ServerState};
-use crate::tls12::prf::RecordKey12;
 use crate::tls12::traffic::Traffic12;
 use crate::tls13::traffic::Traffic;
 

@@ -8,10 +8,10 @@
 
 use super::buffer::{run_fill, RecordBuffer};
 use super::{HEADER_LEN, MAX_PLAINTEXT};
+use crate::crypto::RecordKey12;
 use crate::crypto::TrafficKey;
 use crate::error::Error;
 use crate::msgs::enums::ContentType;
-use crate::tls12::prf::{self as tls12, RecordKey12};
 
 /// A record key of either protocol version.
 enum Key {
@@ -136,7 +136,7 @@ impl RecordSealer {
     fn suffix_len(&self) -> usize {
         match &self.key {
             Key::Tls13(_) => 1 + TrafficKey::TAG_LEN,
-            Key::Tls12(_) => tls12::TAG_LEN,
+            Key::Tls12(_) => RecordKey12::TAG_LEN,
         }
     }
 
@@ -266,7 +266,7 @@ fn frame_with_version(typ: ContentType, version: [u8; 2], payload: &[u8], out: &
 mod tests {
     use super::*;
     use crate::crypto::{ALL_TLS13_SUITES, TLS13_AES_128_GCM_SHA256};
-    use crate::tls12::prf::{ALL_TLS12_SUITES, TAG_LEN};
+    use crate::tls12::suites::ALL_TLS12_SUITES;
     use alloc::vec;
     use alloc::vec::Vec;
 
@@ -493,7 +493,7 @@ mod tests {
                 Key::Tls13(_) => 1, // the inner content type
                 Key::Tls12(key) => key.explicit_nonce_len(),
             };
-            assert_eq!(wire.len(), HEADER_LEN + explicit + 5 + TAG_LEN);
+            assert_eq!(wire.len(), HEADER_LEN + explicit + 5 + RecordKey12::TAG_LEN);
         }
     }
 }

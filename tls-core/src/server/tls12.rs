@@ -16,6 +16,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::config::{ClientHelloInfo, ServerConfig};
 use crate::conn::{Common, Negotiated, Side};
+use crate::crypto::RecordKey12;
 use crate::crypto::{supported_group, tls13_suite, KeyExchange, Secret, SpkiAlg};
 use crate::error::Error;
 use crate::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, ProtocolVersion};
@@ -27,11 +28,9 @@ use crate::msgs::handshake12::{
     ecdh_params, signed_params, CertificateRequest12, Message12, NewSessionTicket12,
     ServerKeyExchange, ECDSA_SIGN, RSA_SIGN,
 };
-use crate::tls12::prf::{
-    check_finished12, finished_verify_data, master_secret, record_keys, tls12_suite, RecordKey12,
-    Tls12Suite,
-};
+use crate::tls12::prf::{check_finished12, finished_verify_data, master_secret, record_keys};
 use crate::tls12::session::{ServerSession12, DEFAULT_SESSION_LIFETIME};
+use crate::tls12::suites::{tls12_suite, Tls12Suite};
 use crate::tls12::traffic::Traffic12;
 use crate::tls12::transcript::Transcript12;
 use crate::tls13::certificate::DOWNGRADE_TLS12;

@@ -5,5 +5,6 @@
 
 pub mod prf;
 pub mod session;
+pub mod suites;
 pub(crate) mod traffic;
 pub(crate) mod transcript;

@@ -6,7 +6,8 @@ use crate::crypto::Secret;
 use crate::error::Error;
 use crate::msgs::enums::AlertDescription;
 use crate::msgs::handshake12::Message12;
-use crate::tls12::prf::{self as tls12, Finished12Verified, Tls12Suite};
+use crate::tls12::prf::{self as tls12, Finished12Verified};
+use crate::tls12::suites::Tls12Suite;
 
 /// Renegotiation attempts answered with a warning before the peer is judged
 /// to be flooding us.
