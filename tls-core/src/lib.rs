@@ -42,6 +42,7 @@ pub mod tickets;
 pub mod tls12;
 pub mod tls13;
 pub mod verify;
+mod versions;
 #[cfg(feature = "std")]
 pub mod x509;
 #[cfg(all(test, feature = "std"))]

@@ -482,11 +482,11 @@ fn downgrade_sentinel_is_illegal_parameter() {
     let config = Arc::new(ClientConfig::with_pinned_certs(vec![cert]));
     for (sentinel, expected) in [
         (
-            crate::tls13::certificate::DOWNGRADE_TLS12,
+            crate::versions::DOWNGRADE_TLS12,
             Error::IllegalParameter("downgrade sentinel in ServerHello"),
         ),
         (
-            crate::tls13::certificate::DOWNGRADE_TLS11,
+            crate::versions::DOWNGRADE_TLS11,
             Error::IllegalParameter("downgrade sentinel in ServerHello"),
         ),
         (*b"NOTDOWNG", Error::ProtocolVersion),

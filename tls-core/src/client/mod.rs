@@ -29,6 +29,7 @@ use crate::tls13::key_schedule::{
 };
 use crate::tls13::traffic::{AppSecrets, TicketSink, Traffic};
 use crate::verify::{ServerCertVerified, SignatureVerified};
+use crate::versions;
 
 /// What the client state machine moves to after a message (transient, so
 /// the size difference between variants does not matter).
@@ -84,7 +85,7 @@ pub(crate) fn start(
         .groups
         .first()
         .ok_or(Error::Internal("no groups configured"))?;
-    let versions = crate::server::tls12::enabled_versions(&config.versions, &config.cipher_suites);
+    let versions = crate::versions::enabled_versions(&config.versions, &config.cipher_suites);
     if versions.is_empty() {
         return Err(Error::Internal("no supported cipher suite configured"));
     }
@@ -337,7 +338,7 @@ impl ExpectServerHello {
         encoded: &[u8],
     ) -> Result<crate::client::tls12::ClientState12, Error> {
         let hello = self.hello;
-        if hello.offer_tls13 && tls13::has_downgrade_sentinel(&sh.random) {
+        if hello.offer_tls13 && versions::has_downgrade_sentinel(&sh.random) {
             return Err(Error::IllegalParameter("downgrade sentinel in ServerHello"));
         }
         if !hello.offer_tls12 || sh.legacy_version != 0x0303 {
@@ -374,7 +375,7 @@ impl ExpectServerHello {
                     "server chose a version we did not offer",
                 ))
             }
-            None if tls13::has_downgrade_sentinel(&sh.random) => {
+            None if versions::has_downgrade_sentinel(&sh.random) => {
                 return Err(Error::IllegalParameter("downgrade sentinel in ServerHello"))
             }
             None => return Err(Error::ProtocolVersion),

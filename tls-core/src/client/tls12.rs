@@ -16,8 +16,9 @@ use alloc::vec::Vec;
 
 use crate::config::ClientConfig;
 use crate::conn::{Common, Negotiated, Side};
-use crate::crypto::RecordKey12;
-use crate::crypto::{cert_spki, parse_spki, supported_group, KeyExchange, Secret, SpkiAlg};
+use crate::crypto::{
+    cert_spki, parse_spki, supported_group, KeyExchange, RecordKey12, Secret, SpkiAlg,
+};
 use crate::error::Error;
 use crate::msgs::enums::{NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::ServerExtension;

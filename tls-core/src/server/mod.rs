@@ -73,8 +73,7 @@ impl ServerState {
             (ServerState::ExpectClientHello(s), HandshakeMessage::ClientHello(ch)) => {
                 let first = s.retry.is_none();
                 if first
-                    && crate::server::tls12::choose_version(&s.config, &ch)?
-                        == ProtocolVersion::Tls12
+                    && crate::versions::choose_version(&s.config, &ch)? == ProtocolVersion::Tls12
                 {
                     return crate::server::tls12::start(common, s.config, ch, encoded)
                         .map(Next::Tls12);

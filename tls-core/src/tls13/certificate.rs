@@ -1,4 +1,6 @@
-//! Small pieces of the TLS 1.3 handshake shared by client and server.
+//! The TLS 1.3 Certificate and CertificateVerify messages (RFC 8446 §4.4.2–4.4.3),
+//! sent and checked the same way by client and server: `client::tls13` and
+//! `server::tls13` call these for their own and the peer's authentication.
 
 use alloc::vec::Vec;
 
@@ -11,18 +13,6 @@ use crate::msgs::handshake::{
     CertificateEntry, CertificatePayload, CertificateVerify, HandshakeMessage,
 };
 use crate::verify::SignatureVerified;
-
-/// The last 8 bytes of a TLS 1.3 server's random when it negotiates TLS 1.2
-/// (RFC 8446 §4.1.3).
-pub const DOWNGRADE_TLS12: [u8; 8] = *b"DOWNGRD\x01";
-/// The last 8 bytes of a TLS 1.3 server's random when it negotiates TLS 1.1 or below.
-pub const DOWNGRADE_TLS11: [u8; 8] = *b"DOWNGRD\x00";
-
-/// True when a server random carries either downgrade sentinel.
-pub fn has_downgrade_sentinel(random: &[u8; 32]) -> bool {
-    let tail = &random[24..];
-    tail == DOWNGRADE_TLS12 || tail == DOWNGRADE_TLS11
-}
 
 /// Sends our Certificate (with the request's `context`) and, when we have a
 /// certificate to present, a CertificateVerify over the transcript signed with
