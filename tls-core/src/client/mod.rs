@@ -12,7 +12,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::config::ClientConfig;
-use crate::conn::Common;
+use crate::conn::common::Common;
 use crate::crypto::{tls13_suite, KeyExchange, Suite, Transcript};
 use crate::error::Error;
 use crate::msgs::enums::{CipherSuite, ProtocolVersion};

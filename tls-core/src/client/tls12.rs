@@ -15,7 +15,7 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::config::ClientConfig;
-use crate::conn::{Common, Negotiated, Side};
+use crate::conn::common::{Common, Negotiated, Side};
 use crate::crypto::{
     cert_spki, parse_spki, supported_group, KeyExchange, RecordKey12, Secret, SpkiAlg,
 };

@@ -7,7 +7,7 @@
 use alloc::vec::Vec;
 
 use crate::config::ClientConfig;
-use crate::conn::{Common, Negotiated, Side};
+use crate::conn::common::{Common, Negotiated, Side};
 use crate::crypto::{tls13_suite, KeyExchange, Secret, Suite, Transcript};
 use crate::error::Error;
 use crate::msgs::enums::{NamedGroup, ProtocolVersion};

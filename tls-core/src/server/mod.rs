@@ -10,7 +10,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 
 use crate::config::ServerConfig;
-use crate::conn::Common;
+use crate::conn::common::Common;
 use crate::error::Error;
 use crate::msgs::enums::ProtocolVersion;
 use crate::msgs::handshake::HandshakeMessage;

@@ -15,7 +15,7 @@ use alloc::vec::Vec;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::config::{ClientHelloInfo, ServerConfig};
-use crate::conn::{Common, Negotiated, Side};
+use crate::conn::common::{Common, Negotiated, Side};
 use crate::crypto::{supported_group, KeyExchange, RecordKey12, Secret, SpkiAlg};
 use crate::error::Error;
 use crate::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, ProtocolVersion};

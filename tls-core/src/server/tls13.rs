@@ -9,7 +9,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::config::{CertifiedKey, ClientHelloInfo, ServerConfig};
-use crate::conn::{Common, Negotiated, Side};
+use crate::conn::common::{Common, Negotiated, Side};
 use crate::crypto::{
     supported_group, tls13_suite, KeyExchange, Secret, Suite, TrafficKey, Transcript,
 };

@@ -1,7 +1,7 @@
 //! After a TLS 1.2 handshake: exporters (RFC 5705) and the refusal of
 //! renegotiation (a no_renegotiation warning, RFC 5246 §7.2.2).
 
-use crate::conn::{Common, Side};
+use crate::conn::common::{Common, Side};
 use crate::crypto::Secret;
 use crate::error::Error;
 use crate::msgs::enums::AlertDescription;

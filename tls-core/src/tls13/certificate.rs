@@ -5,7 +5,7 @@
 use alloc::vec::Vec;
 
 use crate::config::CertifiedKey;
-use crate::conn::Common;
+use crate::conn::common::Common;
 use crate::crypto::{certificate_verify_message, Transcript};
 use crate::error::Error;
 use crate::msgs::enums::SignatureScheme;

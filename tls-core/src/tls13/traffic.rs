@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use crate::conn::{Common, Side};
+use crate::conn::common::{Common, Side};
 use crate::crypto::{Secret, Suite, TrafficKey};
 use crate::error::Error;
 use crate::msgs::handshake::{HandshakeMessage, KeyUpdateRequest, NewSessionTicket};
