@@ -1,5 +1,5 @@
 //! The client's TLS 1.2 handshake (RFC 5246 §7.3, ECDHE only), entered from
-//! the TLS 1.3 client when the server answers with a TLS 1.2 ServerHello.
+//! `client` when the server answers our hello with a TLS 1.2 ServerHello.
 //!
 //! Full: ServerHello → Certificate → [CertificateStatus] → ServerKeyExchange
 //! → [CertificateRequest]

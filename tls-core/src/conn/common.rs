@@ -36,7 +36,7 @@ pub enum Event {
     Fatal {
         /// Why the connection failed.
         error: Error,
-        /// The alert queued in [`Connection::pending_tls`], if any.
+        /// The alert queued in [`crate::Connection::pending_tls`], if any.
         alert_sent: Option<AlertDescription>,
     },
 }

@@ -1,5 +1,7 @@
 //! After a TLS 1.2 handshake: exporters (RFC 5705) and the refusal of
-//! renegotiation (a no_renegotiation warning, RFC 5246 §7.2.2).
+//! renegotiation (a no_renegotiation warning, RFC 5246 §7.2.2). The
+//! handshakes in `client::tls12` and `server::tls12` end in a [`Traffic12`];
+//! `conn::dispatch` hands it what arrives afterwards.
 
 use crate::conn::common::{Common, Side};
 use crate::crypto::Secret;

@@ -1,5 +1,7 @@
-//! After the handshake: application traffic secrets, KeyUpdate, exporters,
-//! and (on a client) the tickets the server sends.
+//! After the TLS 1.3 handshake: application traffic secrets, KeyUpdate,
+//! exporters, and (on a client) the tickets the server sends. The handshakes
+//! in `client::tls13` and `server::tls13` end in a [`Traffic`]; from then on
+//! `conn::dispatch` hands it the post-handshake messages.
 
 use alloc::string::String;
 use alloc::sync::Arc;
