@@ -103,8 +103,12 @@ impl Handshake {
     }
 
     fn send_finished(&mut self, common: &mut Common, master: &Secret) -> Result<(), Error> {
-        let verify_data =
-            finished_verify_data(self.suite.hash, master.as_ref(), true, self.hash().as_ref());
+        let verify_data = finished_verify_data(
+            self.suite.hash,
+            master.as_ref(),
+            Side::Client,
+            self.hash().as_ref(),
+        );
         self.send(
             common,
             &Message12::Finished(Finished {
@@ -518,7 +522,7 @@ impl ExpectFinished {
         let verified = check_finished12(
             hs.suite.hash,
             self.master.as_ref(),
-            false,
+            Side::Server,
             hs.hash().as_ref(),
             &finished.verify_data,
         )?;

@@ -387,7 +387,7 @@ impl ExpectCertificateVerify {
         let mut s = self.inner;
         let verifier = &s.hello.config.verifier;
         let signed = crate::tls13::certificate::check_certificate_verify(
-            true,
+            Side::Server,
             verifier.supported_schemes(),
             &s.transcript,
             &s.negotiated.peer_certificates,
@@ -488,5 +488,5 @@ fn send_client_certificate(
         .client_cert
         .as_deref()
         .and_then(|certified| Some((certified, certified.key().choose_tls13_scheme(offered)?)));
-    certificate::send_certificate(common, request.context, signer, None, false, transcript)
+    certificate::send_certificate(common, request.context, signer, None, transcript)
 }

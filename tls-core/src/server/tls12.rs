@@ -110,7 +110,7 @@ impl Handshake {
         let verify_data = finished_verify_data(
             self.suite.hash,
             master.as_ref(),
-            false,
+            Side::Server,
             self.hash().as_ref(),
         );
         self.send(
@@ -697,7 +697,7 @@ impl ExpectFinished {
         let verified = check_finished12(
             hs.suite.hash,
             self.master.as_ref(),
-            true,
+            Side::Client,
             hs.hash().as_ref(),
             &finished.verify_data,
         )?;

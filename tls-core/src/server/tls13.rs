@@ -407,7 +407,6 @@ fn send_flight(
                 Vec::new(),
                 Some((certified, *scheme)),
                 staple.as_deref(),
-                true,
                 &mut transcript,
             )?;
             verifier
@@ -564,7 +563,7 @@ impl ExpectCertificateVerify {
             verifier,
         } = self.inner;
         let signed = crate::tls13::certificate::check_certificate_verify(
-            false,
+            Side::Client,
             verifier.supported_schemes(),
             &awaiting.transcript,
             &awaiting.negotiated.peer_certificates,

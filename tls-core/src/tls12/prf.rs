@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 use super::suites::Tls12Suite;
 use crate::crypto::{hmac_sign, hmac_verify, AeadAlg, HashAlg, HmacKey, RecordKey12, Secret};
 use crate::error::Error;
+use crate::Side;
 
 /// The TLS 1.2 PRF with the suite hash (RFC 5246 §5): P_hash(secret, label || seed).
 pub fn prf(hash: HashAlg, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) {
@@ -86,17 +87,17 @@ pub fn record_keys(
 /// Finished verify_data length in TLS 1.2.
 pub const VERIFY_DATA_LEN: usize = 12;
 
-/// verify_data = PRF(master_secret, finished_label, Hash(handshake_messages))[0..12].
+/// verify_data = PRF(master_secret, finished_label, Hash(handshake_messages))[0..12],
+/// the label that of `sender`, the side that sends this Finished.
 pub fn finished_verify_data(
     hash: HashAlg,
     master: &[u8],
-    from_client: bool,
+    sender: Side,
     transcript_hash: &[u8],
 ) -> [u8; VERIFY_DATA_LEN] {
-    let label: &[u8] = if from_client {
-        b"client finished"
-    } else {
-        b"server finished"
+    let label: &[u8] = match sender {
+        Side::Client => b"client finished",
+        Side::Server => b"server finished",
     };
     let mut out = [0u8; VERIFY_DATA_LEN];
     prf(hash, master, label, transcript_hash, &mut out);
@@ -109,11 +110,12 @@ pub fn finished_verify_data(
 pub struct Finished12Verified(());
 
 /// Checks the peer's Finished in constant time (both values are HMACed under
-/// the master secret and the tags compared by [`hmac_verify`]).
+/// the master secret and the tags compared by [`hmac_verify`]); `sender` is
+/// the peer's side.
 pub fn check_finished12(
     hash: HashAlg,
     master: &[u8],
-    from_client: bool,
+    sender: Side,
     transcript_hash: &[u8],
     received: &[u8],
 ) -> Result<Finished12Verified, Error> {
@@ -122,7 +124,7 @@ pub fn check_finished12(
     if received.len() != VERIFY_DATA_LEN {
         return Err(Error::Decode("Finished of the wrong length"));
     }
-    let expected = finished_verify_data(hash, master, from_client, transcript_hash);
+    let expected = finished_verify_data(hash, master, sender, transcript_hash);
     let tag = hmac_sign(hash, master, &expected);
     hmac_verify(hash, master, received, tag.as_ref())?;
     Ok(Finished12Verified(()))
@@ -250,10 +252,10 @@ mod tests {
     #[test]
     fn finished_and_exporter() {
         let h = [9u8; 32];
-        let vd = finished_verify_data(HashAlg::Sha256, &[1; 48], true, &h);
-        assert!(check_finished12(HashAlg::Sha256, &[1; 48], true, &h, &vd).is_ok());
+        let vd = finished_verify_data(HashAlg::Sha256, &[1; 48], Side::Client, &h);
+        assert!(check_finished12(HashAlg::Sha256, &[1; 48], Side::Client, &h, &vd).is_ok());
         assert_eq!(
-            check_finished12(HashAlg::Sha256, &[1; 48], false, &h, &vd).map(|_| ()),
+            check_finished12(HashAlg::Sha256, &[1; 48], Side::Server, &h, &vd).map(|_| ()),
             Err(Error::DecryptError("bad Finished"))
         );
         // The wrong length is a malformed message, not a wrong MAC.
@@ -261,7 +263,7 @@ mod tests {
         long.push(0);
         for wrong in [&vd[..11], &long[..], &[][..]] {
             assert_eq!(
-                check_finished12(HashAlg::Sha256, &[1; 48], true, &h, wrong).map(|_| ()),
+                check_finished12(HashAlg::Sha256, &[1; 48], Side::Client, &h, wrong).map(|_| ()),
                 Err(Error::Decode("Finished of the wrong length"))
             );
         }
