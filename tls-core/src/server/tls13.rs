@@ -110,8 +110,13 @@ impl ExpectClientHello {
             return self.send_retry(common, ch, suite, encoded);
         };
         let (mut transcript, retried) = match &self.retry {
-            Some(retry) => (retry.transcript.clone(), Some(retry.sent_ccs)),
-            None => (Transcript::new(suite.hash), None),
+            Some(retry) => (
+                retry.transcript.clone(),
+                Attempt::AfterRetry {
+                    sent_ccs: retry.sent_ccs,
+                },
+            ),
+            None => (Transcript::new(suite.hash), Attempt::First),
         };
         let psk = crate::psk::accept(&self.config, &ch, suite, &transcript, encoded, common.now())?;
         let choices = self.choose_rest(&ch, suite, share, psk)?;
@@ -301,15 +306,25 @@ impl ExpectClientHello {
     }
 }
 
+/// Which ClientHello our flight answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    /// The first: no HelloRetryRequest was sent.
+    First,
+    /// The second, after our HelloRetryRequest; `sent_ccs` when the dummy
+    /// ChangeCipherSpec already went out with the HelloRetryRequest.
+    AfterRetry { sent_ccs: bool },
+}
+
 /// Sends ServerHello through Finished and derives the application secrets.
-/// `retried` is `Some(sent_ccs)` after a HelloRetryRequest.
+/// `attempt` says which ClientHello this flight answers.
 fn send_flight(
     common: &mut Common,
     config: &Arc<ServerConfig>,
     ch: &ClientHello,
     choices: Choices,
     mut transcript: Transcript,
-    retried: Option<bool>,
+    attempt: Attempt,
 ) -> Result<ServerState, Error> {
     let Choices {
         suite,
@@ -364,7 +379,7 @@ fn send_flight(
         extensions,
     };
     common.send_message(&HandshakeMessage::ServerHello(hello), &mut transcript)?;
-    if !ch.session_id.is_empty() && retried != Some(true) {
+    if !ch.session_id.is_empty() && attempt != (Attempt::AfterRetry { sent_ccs: true }) {
         // Middlebox compatibility: the client asked for it with a session id.
         common.send_ccs();
     }
@@ -376,7 +391,7 @@ fn send_flight(
     // We never accept 0-RTT: skip what the client sent under its early key.
     // After a HelloRetryRequest there is none to skip any more.
     common.early_data_skip =
-        if retried.is_none() && ch.has(crate::msgs::enums::ExtensionType::EarlyData) {
+        if attempt == Attempt::First && ch.has(crate::msgs::enums::ExtensionType::EarlyData) {
             MAX_SKIPPED_EARLY_DATA
         } else {
             0
@@ -442,7 +457,7 @@ fn send_flight(
             alpn,
             server_name,
             peer_certificates,
-            hello_retry: retried.is_some(),
+            hello_retry: attempt != Attempt::First,
             resumed: matches!(psk, Some((_, ClientAuth::Resumed))),
             ocsp_response: None,
         },
