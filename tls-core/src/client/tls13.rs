@@ -19,7 +19,7 @@ use crate::msgs::handshake::{
 use crate::psk::ServerPsk;
 use crate::tls13::certificate;
 use crate::tls13::key_schedule::{
-    check_finished, finished_verify_data, EarlySecret, HandshakeSecret,
+    check_finished, finished_verify_data, EarlySecret, HandshakeSecret, HandshakeTrafficSecrets,
 };
 use crate::tls13::traffic::{AppSecrets, TicketSink, Traffic};
 use crate::verify::{ServerCertVerified, SignatureVerified};
@@ -107,7 +107,7 @@ impl ExpectServerHello {
             // the second ClientHello).
             common.send_ccs();
         }
-        common.set_keys(suite, secrets.server.as_ref(), secrets.client.as_ref())?;
+        common.set_handshake_keys(suite, &secrets.traffic)?;
         Ok(ClientState::ExpectEncryptedExtensions(
             ExpectEncryptedExtensions {
                 hello,
@@ -203,8 +203,7 @@ impl ExpectServerHello {
 /// The handshake secret and the two handshake traffic secrets.
 struct HandshakeSecrets {
     schedule: HandshakeSecret,
-    client: Secret,
-    server: Secret,
+    traffic: HandshakeTrafficSecrets,
 }
 
 impl HandshakeSecrets {
@@ -212,8 +211,7 @@ impl HandshakeSecrets {
         let schedule = early.into_handshake(shared.as_ref());
         let hello_hash = transcript.current();
         HandshakeSecrets {
-            client: schedule.client_traffic(hello_hash.as_ref()),
-            server: schedule.server_traffic(hello_hash.as_ref()),
+            traffic: schedule.traffic_secrets(hello_hash.as_ref()),
             schedule,
         }
     }
@@ -438,7 +436,7 @@ impl ExpectFinished {
         } = self.inner;
         let verified = check_finished(
             suite.hash,
-            secrets.server.as_ref(),
+            secrets.traffic.server().as_ref(),
             transcript.current().as_ref(),
             &finished.verify_data,
         )?;
@@ -452,7 +450,7 @@ impl ExpectFinished {
         }
         let verify_data = finished_verify_data(
             suite.hash,
-            secrets.client.as_ref(),
+            secrets.traffic.client().as_ref(),
             transcript.current().as_ref(),
         );
         let ours = HandshakeMessage::Finished(Finished {

@@ -1,6 +1,6 @@
 //! The state every handshake and the record layer share, one per
 //! connection: record protection (where the handshakes install keys:
-//! [`Common::set_keys`] for TLS 1.3, [`Common::set_tls12_read_key`] and
+//! [`Common::set_handshake_keys`] for TLS 1.3, [`Common::set_tls12_read_key`] and
 //! [`Common::set_tls12_write_key`] for TLS 1.2), the send and receive
 //! buffers, events for the caller, and what was negotiated. The state
 //! machines in `client/` and `server/` (and the shared pieces in `tls13/`
@@ -23,6 +23,7 @@ use crate::record::deframe::{Deframer, RecordRef};
 use crate::record::join::HandshakeJoiner;
 use crate::record::protect::{frame_plaintext, RecordOpener, RecordSealer};
 use crate::record::MAX_PLAINTEXT;
+use crate::tls13::key_schedule::HandshakeTrafficSecrets;
 
 /// Something the caller may want to react to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -274,10 +275,19 @@ impl Common {
         self.clock.now()
     }
 
-    /// Derives and installs read and write keys from traffic secrets.
-    pub fn set_keys(&mut self, suite: &Suite, read: &[u8], write: &[u8]) -> Result<(), Error> {
-        self.set_read_key(TrafficKey::from_secret(suite, read)?)?;
-        self.set_write_key(TrafficKey::from_secret(suite, write)?);
+    /// Installs the TLS 1.3 handshake keys: this side writes with its own
+    /// secret and reads with the peer's.
+    pub fn set_handshake_keys(
+        &mut self,
+        suite: &Suite,
+        secrets: &HandshakeTrafficSecrets,
+    ) -> Result<(), Error> {
+        let (read, write) = match self.side {
+            Side::Client => (secrets.server(), secrets.client()),
+            Side::Server => (secrets.client(), secrets.server()),
+        };
+        self.set_read_key(TrafficKey::from_secret(suite, read.as_ref())?)?;
+        self.set_write_key(TrafficKey::from_secret(suite, write.as_ref())?);
         Ok(())
     }
 

@@ -10,9 +10,7 @@ use alloc::vec::Vec;
 
 use crate::config::{CertifiedKey, ClientHelloInfo, ServerConfig};
 use crate::conn::common::{Common, Negotiated, Side};
-use crate::crypto::{
-    supported_group, tls13_suite, KeyExchange, Secret, Suite, TrafficKey, Transcript,
-};
+use crate::crypto::{supported_group, tls13_suite, KeyExchange, Suite, TrafficKey, Transcript};
 use crate::error::Error;
 use crate::msgs::enums::{NamedGroup, ProtocolVersion, SignatureScheme};
 use crate::msgs::extensions::{
@@ -26,7 +24,8 @@ use crate::psk::{AcceptedPsk, PskKind, PSK_DHE_KE};
 use crate::tickets::ServerSession;
 use crate::tls13::certificate;
 use crate::tls13::key_schedule::{
-    check_finished, finished_verify_data, resumption_psk, EarlySecret, MasterSecret,
+    check_finished, finished_verify_data, resumption_psk, EarlySecret, HandshakeTrafficSecrets,
+    MasterSecret,
 };
 use crate::tls13::traffic::{AppSecrets, Traffic};
 use crate::verify::{ClientCertVerified, ClientCertVerifier, SignatureVerified};
@@ -385,9 +384,8 @@ fn send_flight(
     }
     let schedule = early.into_handshake(shared.as_ref());
     let hello_hash = transcript.current();
-    let client_hs = schedule.client_traffic(hello_hash.as_ref());
-    let server_hs = schedule.server_traffic(hello_hash.as_ref());
-    common.set_keys(suite, client_hs.as_ref(), server_hs.as_ref())?;
+    let handshake = schedule.traffic_secrets(hello_hash.as_ref());
+    common.set_handshake_keys(suite, &handshake)?;
     // We never accept 0-RTT: skip what the client sent under its early key.
     // After a HelloRetryRequest there is none to skip any more.
     common.early_data_skip =
@@ -430,7 +428,7 @@ fn send_flight(
     };
     let verify_data = finished_verify_data(
         suite.hash,
-        server_hs.as_ref(),
+        handshake.server().as_ref(),
         transcript.current().as_ref(),
     );
     let finished = HandshakeMessage::Finished(Finished {
@@ -446,7 +444,7 @@ fn send_flight(
         config: config.clone(),
         suite,
         transcript,
-        client_hs,
+        handshake,
         app,
         master,
         wants_tickets,
@@ -508,7 +506,8 @@ struct AwaitingClient {
     /// The client offered psk_dhe_ke, so it can use tickets.
     wants_tickets: bool,
     transcript: Transcript,
-    client_hs: Secret,
+    /// The handshake secrets: the client's keys its Finished.
+    handshake: HandshakeTrafficSecrets,
     app: AppSecrets,
     master: MasterSecret,
     negotiated: Negotiated,
@@ -626,7 +625,7 @@ impl ExpectFinished {
         let mut s = self.awaiting;
         let verified = check_finished(
             s.suite.hash,
-            s.client_hs.as_ref(),
+            s.handshake.client().as_ref(),
             s.transcript.current().as_ref(),
             &finished.verify_data,
         )?;
