@@ -444,7 +444,7 @@ impl ExpectFinished {
         let handshake_hash = transcript.current();
         let master = secrets.schedule.into_master();
         let app = AppSecrets::derive(&master, handshake_hash.as_ref());
-        common.set_read_key(crate::crypto::TrafficKey::from_secret(suite, app.server())?)?;
+        app.install_read_key(common, suite)?;
         if let Some(request) = certificate_requested {
             send_client_certificate(common, &hello.config, request, &mut transcript)?;
         }
@@ -457,7 +457,7 @@ impl ExpectFinished {
             verify_data: verify_data.as_ref().to_vec(),
         });
         common.send_message(&ours, &mut transcript)?;
-        common.set_write_key(crate::crypto::TrafficKey::from_secret(suite, app.client())?);
+        app.install_write_key(common, suite)?;
         let sink = match (&hello.config.session_store, hello.server_name) {
             (Some(store), Some(server_name)) => Some(TicketSink {
                 store: store.clone(),

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 
 use crate::config::{CertifiedKey, ClientHelloInfo, ServerConfig};
 use crate::conn::common::{Common, Negotiated, Side};
-use crate::crypto::{supported_group, tls13_suite, KeyExchange, Suite, TrafficKey, Transcript};
+use crate::crypto::{supported_group, tls13_suite, KeyExchange, Suite, Transcript};
 use crate::error::Error;
 use crate::msgs::enums::{NamedGroup, ProtocolVersion, SignatureScheme};
 use crate::msgs::extensions::{
@@ -439,7 +439,7 @@ fn send_flight(
     let handshake_hash = transcript.current();
     let master = schedule.into_master();
     let app = AppSecrets::derive(&master, handshake_hash.as_ref());
-    common.set_write_key(TrafficKey::from_secret(suite, app.server())?);
+    app.install_write_key(common, suite)?;
     let awaiting = AwaitingClient {
         config: config.clone(),
         suite,
@@ -630,7 +630,7 @@ impl ExpectFinished {
             &finished.verify_data,
         )?;
         s.transcript.update(encoded);
-        common.set_read_key(TrafficKey::from_secret(s.suite, s.app.client())?)?;
+        s.app.install_read_key(common, s.suite)?;
         let resumption = s.master.resumption(s.transcript.current().as_ref());
         if s.wants_tickets {
             issue_tickets(

@@ -38,14 +38,25 @@ impl AppSecrets {
         }
     }
 
-    /// The client's first application traffic secret.
-    pub fn client(&self) -> &[u8] {
-        self.client.as_ref()
+    /// Installs the first application read key: the peer's secret, by
+    /// `common`'s side.
+    pub fn install_read_key(&self, common: &mut Common, suite: &Suite) -> Result<(), Error> {
+        let peer = match common.side {
+            Side::Client => &self.server,
+            Side::Server => &self.client,
+        };
+        common.set_read_key(TrafficKey::from_secret(suite, peer.as_ref())?)
     }
 
-    /// The server's first application traffic secret.
-    pub fn server(&self) -> &[u8] {
-        self.server.as_ref()
+    /// Installs the first application write key: our own secret, by
+    /// `common`'s side.
+    pub fn install_write_key(&self, common: &mut Common, suite: &Suite) -> Result<(), Error> {
+        let ours = match common.side {
+            Side::Client => &self.client,
+            Side::Server => &self.server,
+        };
+        common.set_write_key(TrafficKey::from_secret(suite, ours.as_ref())?);
+        Ok(())
     }
 }
 
