@@ -10,9 +10,9 @@ use std::sync::{Arc, Mutex};
 use tls_core::config::{
     CertifiedKey, ClientConfig, ClientHelloInfo, ResolvesServerCert, ServerConfig, UnixTime,
 };
-use tls_core::session12::StoredSession12;
 use tls_core::stapling::OcspStapler;
 use tls_core::tickets::{ClientSessionStore, MemorySessionStore, RotatingTicketer, StoredTicket};
+use tls_core::tls12::session::StoredSession12;
 use tls_core::verify::{
     verify_tls12_with_certificate_key, verify_with_certificate_key, ClientCertVerified,
     ClientCertVerifier, ServerCertVerified, ServerCertVerifier, SignatureVerified,
@@ -155,7 +155,7 @@ impl ShimVerifier {
                     .copied()
                     .filter(allowed)
                     .collect(),
-                tls_core::crypto::tls12::TLS12_SIGNATURE_SCHEMES
+                tls_core::crypto::TLS12_SIGNATURE_SCHEMES
                     .iter()
                     .copied()
                     .filter(allowed)

@@ -5,8 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tls_core::crypto::tls12::RecordKey12;
-use tls_core::crypto::{AeadAlg, TrafficKey, TLS13_AES_128_GCM_SHA256};
+use tls_core::crypto::{AeadAlg, RecordKey12, TrafficKey, TLS13_AES_128_GCM_SHA256};
 use tls_core::msgs::alert::Alert;
 use tls_core::msgs::enums::ContentType;
 use tls_core::msgs::handshake::HandshakeMessage;

@@ -12,8 +12,8 @@ use entropy::EntropySource;
 use crate::crypto::SigningKey;
 use crate::error::Error;
 use crate::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme};
-use crate::session12::SessionIdCache;
 use crate::tickets::{ClientSessionStore, TicketEncrypter};
+use crate::tls12::session::SessionIdCache;
 use crate::verify::{ClientCertVerifier, ServerCertVerifier};
 
 /// Seconds since the Unix epoch, as given by a [`Clock`].
@@ -355,7 +355,7 @@ impl ServerConfig {
         config.ticketer = ticketer
             .ok()
             .map(|t| Arc::new(t) as Arc<dyn TicketEncrypter>);
-        config.session_cache = Some(Arc::new(crate::session12::MemorySessionCache::new(
+        config.session_cache = Some(Arc::new(crate::tls12::session::MemorySessionCache::new(
             DEFAULT_SESSION_CACHE,
         )));
         config

@@ -17,7 +17,6 @@ extern crate alloc;
 extern crate std;
 
 mod client;
-mod client12;
 pub mod config;
 mod conn;
 pub mod crypto;
@@ -25,8 +24,6 @@ pub mod crypto;
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
 mod der;
 pub mod error;
-mod expected;
-pub mod key_schedule;
 pub mod keys;
 pub mod msgs;
 #[cfg(all(test, feature = "std"))]
@@ -36,19 +33,16 @@ pub mod psk;
 mod psk_tests;
 pub mod record;
 mod server;
-mod server12;
-pub mod session12;
 pub mod stapling;
 #[cfg(all(test, feature = "std"))]
 mod stapling_tests;
 #[cfg(feature = "std")]
 mod stream;
 pub mod tickets;
-mod tls13;
-mod traffic;
-mod traffic12;
-mod transcript12;
+pub mod tls12;
+pub mod tls13;
 pub mod verify;
+mod versions;
 #[cfg(feature = "std")]
 pub mod x509;
 #[cfg(all(test, feature = "std"))]
@@ -76,13 +70,13 @@ pub use msgs::enums::{
 };
 pub use psk::{ExternalPsk, NoCertificate};
 #[cfg(feature = "std")]
-pub use session12::MemorySessionCache;
-pub use session12::{SessionIdCache, StoredSession12};
-#[cfg(feature = "std")]
 pub use stream::TlsStream;
 pub use tickets::{ClientSessionStore, StoredTicket, TicketEncrypter, TicketKey};
 #[cfg(feature = "std")]
 pub use tickets::{MemorySessionStore, RotatingTicketer};
+#[cfg(feature = "std")]
+pub use tls12::session::MemorySessionCache;
+pub use tls12::session::{SessionIdCache, StoredSession12};
 pub use verify::{
     ClientCertVerified, ClientCertVerifier, PinnedCertVerifier, ServerCertVerified,
     ServerCertVerifier, SignatureVerified,

@@ -12,7 +12,6 @@ use crate::crypto::{
     Transcript,
 };
 use crate::error::Error;
-use crate::key_schedule::{finished_verify_data, EarlySecret};
 use crate::msgs::alert::Alert;
 use crate::msgs::enums::{
     AlertDescription, CipherSuite, ContentType, HandshakeType, ProtocolVersion,
@@ -26,6 +25,7 @@ use crate::record::buffer::RecordBuffer;
 use crate::record::protect::{RecordOpener, RecordSealer};
 use crate::record::HEADER_LEN;
 use crate::support::cert_and_key;
+use crate::tls13::key_schedule::{finished_verify_data, EarlySecret};
 
 mod alert_table;
 mod hello_table;
@@ -482,11 +482,11 @@ fn downgrade_sentinel_is_illegal_parameter() {
     let config = Arc::new(ClientConfig::with_pinned_certs(vec![cert]));
     for (sentinel, expected) in [
         (
-            crate::tls13::DOWNGRADE_TLS12,
+            crate::versions::DOWNGRADE_TLS12,
             Error::IllegalParameter("downgrade sentinel in ServerHello"),
         ),
         (
-            crate::tls13::DOWNGRADE_TLS11,
+            crate::versions::DOWNGRADE_TLS11,
             Error::IllegalParameter("downgrade sentinel in ServerHello"),
         ),
         (*b"NOTDOWNG", Error::ProtocolVersion),

@@ -14,10 +14,10 @@ use zeroize::{Zeroize, Zeroizing};
 use crate::config::{ServerConfig, UnixTime};
 use crate::crypto::{HashAlg, Suite, Transcript};
 use crate::error::Error;
-use crate::key_schedule::{check_finished, finished_verify_data, EarlySecret};
 use crate::msgs::extensions::{ClientExtension, OfferedPsks, PskIdentity};
 use crate::msgs::handshake::{ClientHello, HandshakeMessage};
 use crate::tickets::{ServerSession, StoredTicket};
+use crate::tls13::key_schedule::{check_finished, finished_verify_data, EarlySecret};
 
 /// psk_dhe_ke, the only PSK key-exchange mode we use (RFC 8446 §4.2.9).
 pub(crate) const PSK_DHE_KE: u8 = 1;

@@ -133,13 +133,13 @@ pub trait ClientSessionStore: Send + Sync {
     fn take(&self, server_name: &str, now: UnixTime) -> Option<StoredTicket>;
     /// Keeps a TLS 1.2 session for `server_name` (replacing an older one).
     /// The default keeps nothing.
-    fn put_tls12(&self, _server_name: &str, _session: crate::session12::StoredSession12) {}
+    fn put_tls12(&self, _server_name: &str, _session: crate::tls12::session::StoredSession12) {}
     /// Takes the TLS 1.2 session for `server_name`, if unexpired.
     fn take_tls12(
         &self,
         _server_name: &str,
         _now: UnixTime,
-    ) -> Option<crate::session12::StoredSession12> {
+    ) -> Option<crate::tls12::session::StoredSession12> {
         None
     }
 }
@@ -149,8 +149,9 @@ pub trait ClientSessionStore: Send + Sync {
 #[derive(Debug)]
 pub struct MemorySessionStore {
     inner: std::sync::Mutex<std::collections::VecDeque<(String, Vec<StoredTicket>)>>,
-    tls12:
-        std::sync::Mutex<std::collections::VecDeque<(String, crate::session12::StoredSession12)>>,
+    tls12: std::sync::Mutex<
+        std::collections::VecDeque<(String, crate::tls12::session::StoredSession12)>,
+    >,
     max_names: usize,
 }
 
@@ -198,7 +199,7 @@ impl ClientSessionStore for MemorySessionStore {
         tickets.pop()
     }
 
-    fn put_tls12(&self, server_name: &str, session: crate::session12::StoredSession12) {
+    fn put_tls12(&self, server_name: &str, session: crate::tls12::session::StoredSession12) {
         let Ok(mut sessions) = self.tls12.lock() else {
             return;
         };
@@ -213,7 +214,7 @@ impl ClientSessionStore for MemorySessionStore {
         &self,
         server_name: &str,
         now: UnixTime,
-    ) -> Option<crate::session12::StoredSession12> {
+    ) -> Option<crate::tls12::session::StoredSession12> {
         let mut sessions = self.tls12.lock().ok()?;
         let at = sessions.iter().position(|(name, _)| name == server_name)?;
         let (_, session) = sessions.remove(at)?;

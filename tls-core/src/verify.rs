@@ -115,7 +115,7 @@ pub trait ServerCertVerifier: Send + Sync {
 
     /// The signature schemes accepted in TLS 1.2 (RSA PKCS#1 added, never SHA-1).
     fn supported_tls12_schemes(&self) -> &[SignatureScheme] {
-        &crypto::tls12::TLS12_SIGNATURE_SCHEMES
+        &crate::crypto::TLS12_SIGNATURE_SCHEMES
     }
 }
 
@@ -127,7 +127,7 @@ pub fn verify_tls12_with_certificate_key(
     signature: &[u8],
 ) -> Result<SignatureVerified, Error> {
     let spki = crypto::cert_spki(end_entity)?;
-    crypto::tls12::verify_tls12_signature(spki, scheme, message, signature)?;
+    crate::crypto::verify_tls12_signature(spki, scheme, message, signature)?;
     Ok(SignatureVerified::assertion())
 }
 
@@ -182,7 +182,7 @@ pub trait ClientCertVerifier: Send + Sync {
 
     /// The signature schemes to request in a TLS 1.2 CertificateRequest.
     fn supported_tls12_schemes(&self) -> &[SignatureScheme] {
-        &crypto::tls12::TLS12_SIGNATURE_SCHEMES
+        &crate::crypto::TLS12_SIGNATURE_SCHEMES
     }
 
     /// True when a client without a certificate is refused (certificate_required).

@@ -7,12 +7,13 @@ use alloc::vec::Vec;
 use core::convert::Infallible;
 
 use crate::conn::{Connection, Event};
-use crate::crypto::tls12::{tls12_suite, RecordKey12};
+use crate::crypto::RecordKey12;
 use crate::crypto::{tls13_suite, TrafficKey};
 use crate::error::Error;
 use crate::msgs::enums::{CipherSuite, ProtocolVersion};
 use crate::record::{HEADER_LEN, MAX_PLAINTEXT};
 use crate::support::{configs, pki_p256, pump, read_all, take};
+use crate::tls12::suites::tls12_suite;
 
 const TLS13_SUITES: [CipherSuite; 3] = [
     CipherSuite::Tls13Aes128GcmSha256,

@@ -13,7 +13,7 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use tls_core::crypto::tls12::RecordKey12;
+use tls_core::crypto::RecordKey12;
 use tls_core::crypto::{AeadAlg, TrafficKey, TLS13_AES_256_GCM_SHA384};
 use tls_core::msgs::alert::Alert;
 use tls_core::msgs::enums::{ContentType, HandshakeType, NamedGroup, SignatureScheme};

@@ -4,23 +4,24 @@
 //! signatures (our key signing, the peer's certificate key verifying).
 
 mod aead;
+mod aead12;
 mod hash;
 mod kx;
 mod secret;
 mod sign;
 mod suites;
-pub mod tls12;
 mod verify;
 
 #[cfg(test)]
 pub(crate) mod rfc8448;
 
 pub use aead::{open_aes256_gcm, seal_aes256_gcm, AeadAlg, TrafficKey, IV_LEN};
+pub use aead12::RecordKey12;
 pub use hash::{HashAlg, HashOutput, Transcript, MAX_HASH_LEN};
 pub use kx::{supported_group, supported_tls13_group, KeyExchange};
 pub use secret::{
-    hkdf_expand_label, hkdf_expand_label_secret, hkdf_extract, hmac_sign, hmac_verify, Secret,
-    MAX_SECRET_LEN,
+    hkdf_expand_label, hkdf_expand_label_secret, hkdf_extract, hmac_sign, hmac_verify, HmacKey,
+    Secret, MAX_SECRET_LEN,
 };
 pub use sign::SigningKey;
 pub use suites::{
@@ -29,7 +30,8 @@ pub use suites::{
 };
 pub use verify::{
     cert_spki, certificate_verify_message, parse_spki, tls13_scheme_matches, verify_cert_signature,
-    verify_signature, verify_tls13_signature, CertSignatureAlg, Spki, SpkiAlg,
+    verify_signature, verify_tls12_signature, verify_tls13_signature, CertSignatureAlg, Spki,
+    SpkiAlg, TLS12_SIGNATURE_SCHEMES,
 };
 
 /// Hex to bytes, ignoring whitespace (test helper).

@@ -171,6 +171,26 @@ pub fn hmac_sign(alg: HashAlg, key: &[u8], data: &[u8]) -> HashOutput {
     HashOutput::from_bytes(hmac::sign(&hmac::Key::new(alg.ring_hmac(), key), data).as_ref())
 }
 
+/// An HMAC key set up once and applied to many messages, each given in
+/// parts (the TLS 1.2 PRF's P_hash chains a dozen HMACs under one secret).
+pub struct HmacKey(hmac::Key);
+
+impl HmacKey {
+    /// A key for HMAC with `alg`.
+    pub fn new(alg: HashAlg, key: &[u8]) -> Self {
+        HmacKey(hmac::Key::new(alg.ring_hmac(), key))
+    }
+
+    /// HMAC over the concatenation of `parts`.
+    pub fn sign(&self, parts: &[&[u8]]) -> HashOutput {
+        let mut ctx = hmac::Context::with_key(&self.0);
+        for part in parts {
+            ctx.update(part);
+        }
+        HashOutput::from_bytes(ctx.sign().as_ref())
+    }
+}
+
 /// Checks an HMAC tag in constant time; a mismatch (or a tag of the wrong
 /// length) is `Error::DecryptError("bad Finished")`.
 pub fn hmac_verify(alg: HashAlg, key: &[u8], data: &[u8], tag: &[u8]) -> Result<(), Error> {

@@ -247,6 +247,61 @@ pub fn certificate_verify_message(signer_is_server: bool, transcript_hash: &[u8]
     m
 }
 
+/// The signature schemes we accept in TLS 1.2 handshake signatures: the
+/// TLS 1.3 ones plus RSA PKCS#1 v1.5 with SHA-2. Never SHA-1 or MD5.
+pub const TLS12_SIGNATURE_SCHEMES: [SignatureScheme; 9] = [
+    SignatureScheme::EcdsaSecp256r1Sha256,
+    SignatureScheme::EcdsaSecp384r1Sha384,
+    SignatureScheme::Ed25519,
+    SignatureScheme::RsaPssRsaeSha256,
+    SignatureScheme::RsaPssRsaeSha384,
+    SignatureScheme::RsaPssRsaeSha512,
+    SignatureScheme::RsaPkcs1Sha256,
+    SignatureScheme::RsaPkcs1Sha384,
+    SignatureScheme::RsaPkcs1Sha512,
+];
+
+/// The ring algorithm for a key type and a TLS 1.2 signature scheme. Unlike
+/// TLS 1.3, an ECDSA scheme names only the hash, not the curve.
+fn tls12_algorithm(
+    alg: SpkiAlg,
+    scheme: SignatureScheme,
+) -> Option<&'static dyn signature::VerificationAlgorithm> {
+    use SignatureScheme as S;
+    use SpkiAlg as K;
+    Some(match (alg, scheme) {
+        (K::EcdsaP256, S::EcdsaSecp256r1Sha256) => &signature::ECDSA_P256_SHA256_ASN1,
+        (K::EcdsaP256, S::EcdsaSecp384r1Sha384) => &signature::ECDSA_P256_SHA384_ASN1,
+        (K::EcdsaP384, S::EcdsaSecp256r1Sha256) => &signature::ECDSA_P384_SHA256_ASN1,
+        (K::EcdsaP384, S::EcdsaSecp384r1Sha384) => &signature::ECDSA_P384_SHA384_ASN1,
+        (K::Ed25519, S::Ed25519) => &signature::ED25519,
+        (K::Rsa, S::RsaPssRsaeSha256) => &signature::RSA_PSS_2048_8192_SHA256,
+        (K::Rsa, S::RsaPssRsaeSha384) => &signature::RSA_PSS_2048_8192_SHA384,
+        (K::Rsa, S::RsaPssRsaeSha512) => &signature::RSA_PSS_2048_8192_SHA512,
+        (K::Rsa, S::RsaPkcs1Sha256) => &signature::RSA_PKCS1_2048_8192_SHA256,
+        (K::Rsa, S::RsaPkcs1Sha384) => &signature::RSA_PKCS1_2048_8192_SHA384,
+        (K::Rsa, S::RsaPkcs1Sha512) => &signature::RSA_PKCS1_2048_8192_SHA512,
+        _ => return None,
+    })
+}
+
+/// Verifies a TLS 1.2 ServerKeyExchange or CertificateVerify signature with
+/// the key of a DER SubjectPublicKeyInfo.
+pub fn verify_tls12_signature(
+    spki_der: &[u8],
+    scheme: SignatureScheme,
+    message: &[u8],
+    sig: &[u8],
+) -> Result<(), Error> {
+    let spki = parse_spki(spki_der)?;
+    let alg = tls12_algorithm(spki.alg, scheme).ok_or(Error::IllegalParameter(
+        "signature scheme does not match certificate key",
+    ))?;
+    signature::UnparsedPublicKey::new(alg, spki.public_key)
+        .verify(message, sig)
+        .map_err(|_| Error::DecryptError("bad TLS 1.2 handshake signature"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@
 
 use super::buffer::{run_fill, RecordBuffer};
 use super::{HEADER_LEN, MAX_PLAINTEXT};
-use crate::crypto::tls12::{self, RecordKey12};
+use crate::crypto::RecordKey12;
 use crate::crypto::TrafficKey;
 use crate::error::Error;
 use crate::msgs::enums::ContentType;
@@ -136,7 +136,7 @@ impl RecordSealer {
     fn suffix_len(&self) -> usize {
         match &self.key {
             Key::Tls13(_) => 1 + TrafficKey::TAG_LEN,
-            Key::Tls12(_) => tls12::TAG_LEN,
+            Key::Tls12(_) => RecordKey12::TAG_LEN,
         }
     }
 
@@ -265,8 +265,8 @@ fn frame_with_version(typ: ContentType, version: [u8; 2], payload: &[u8], out: &
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::tls12::{ALL_TLS12_SUITES, TAG_LEN};
     use crate::crypto::{ALL_TLS13_SUITES, TLS13_AES_128_GCM_SHA256};
+    use crate::tls12::suites::ALL_TLS12_SUITES;
     use alloc::vec;
     use alloc::vec::Vec;
 
@@ -401,7 +401,7 @@ mod tests {
         }
         for suite in ALL_TLS12_SUITES.iter().take(3) {
             let key = || {
-                crate::crypto::tls12::record_keys(suite, &[5; 48], &[1; 32], &[2; 32])
+                crate::tls12::prf::record_keys(suite, &[5; 48], &[1; 32], &[2; 32])
                     .unwrap()
                     .0
             };
@@ -493,7 +493,7 @@ mod tests {
                 Key::Tls13(_) => 1, // the inner content type
                 Key::Tls12(key) => key.explicit_nonce_len(),
             };
-            assert_eq!(wire.len(), HEADER_LEN + explicit + 5 + TAG_LEN);
+            assert_eq!(wire.len(), HEADER_LEN + explicit + 5 + RecordKey12::TAG_LEN);
         }
     }
 }

@@ -1,362 +1,36 @@
-//! The client's TLS 1.3 handshake: one state per expected message, each
-//! holding only what the next step needs.
+//! The client's TLS 1.3 handshake after the hello (RFC 8446 §4): the
+//! ServerHello or HelloRetryRequest, the handshake keys installed, then one
+//! state per encrypted server message (EncryptedExtensions, Certificate or
+//! CertificateRequest, CertificateVerify, Finished); the client's own
+//! Certificate and Finished, and the application keys installed, end it.
 
-use alloc::string::{String, ToString};
-use alloc::sync::Arc;
-use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::config::ClientConfig;
-use crate::conn::{Common, Negotiated, Side};
+use crate::conn::common::{Common, Negotiated, Side};
 use crate::crypto::{tls13_suite, KeyExchange, Secret, Suite, Transcript};
 use crate::error::Error;
-use crate::key_schedule::{check_finished, finished_verify_data, EarlySecret, HandshakeSecret};
-use crate::msgs::enums::{CipherSuite, NamedGroup, ProtocolVersion};
-use crate::msgs::extensions::{
-    ClientExtension, EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension,
-};
+use crate::msgs::enums::{NamedGroup, ProtocolVersion};
+use crate::msgs::extensions::{EncryptedExtension, HrrExtension, ServerExtension};
 use crate::msgs::handshake::{
-    CertificatePayload, CertificateRequest, ClientHello, EncryptedExtensions, Finished,
-    HandshakeMessage, HelloRetryRequest, ServerHello,
+    CertificatePayload, CertificateRequest, EncryptedExtensions, Finished, HandshakeMessage,
+    HelloRetryRequest, ServerHello,
 };
-use crate::psk::{Offer, ServerPsk, PSK_DHE_KE};
-use crate::session12::StoredSession12;
-use crate::tickets::StoredTicket;
-use crate::tls13;
-use crate::traffic::{AppSecrets, TicketSink, Traffic};
+use crate::psk::ServerPsk;
+use crate::tls13::certificate;
+use crate::tls13::key_schedule::{
+    check_finished, finished_verify_data, EarlySecret, HandshakeSecret, HandshakeTrafficSecrets,
+};
+use crate::tls13::traffic::{AppSecrets, TicketSink, Traffic};
 use crate::verify::{ServerCertVerified, SignatureVerified};
+use crate::versions;
 
-/// What the client state machine moves to after a message (transient, so
-/// the size difference between variants does not matter).
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Next {
-    /// Still handshaking.
-    Handshaking(ClientState),
-    /// Handshake complete.
-    Traffic(Traffic),
-    /// The server chose TLS 1.2.
-    Tls12(crate::client12::ClientState12),
-}
-
-/// The client's handshake states.
-#[allow(clippy::enum_variant_names, clippy::large_enum_variant)] // named for the message each awaits; boxed by Connection
-pub(crate) enum ClientState {
-    ExpectServerHello(ExpectServerHello),
-    ExpectEncryptedExtensions(ExpectEncryptedExtensions),
-    ExpectCertificate(ExpectCertificate),
-    ExpectCertificateVerify(ExpectCertificateVerify),
-    ExpectFinished(ExpectFinished),
-}
-
-/// What stays fixed for the whole handshake.
-struct Hello {
-    config: Arc<ClientConfig>,
-    /// The name given by the caller (for the verifier).
-    server_name: Option<String>,
-    /// True when the name went out as SNI.
-    sent_sni: bool,
-    random: [u8; 32],
-    session_id: Vec<u8>,
-    hello_retry: bool,
-    /// The ticket offered for resumption, if any.
-    ticket: Option<StoredTicket>,
-    /// TLS 1.3 is offered.
-    offer_tls13: bool,
-    /// TLS 1.2 is offered.
-    offer_tls12: bool,
-    /// The TLS 1.2 session offered for resumption, if any.
-    session12: Option<StoredSession12>,
-    /// The configured external PSK is offered (after the ticket, if any).
-    offer_external: bool,
-}
-
-/// Starts a handshake: queues the ClientHello.
-pub(crate) fn start(
-    config: Arc<ClientConfig>,
-    server_name: Option<&str>,
-    common: &mut Common,
-) -> Result<ClientState, Error> {
-    let first_group = *config
-        .groups
-        .first()
-        .ok_or(Error::Internal("no groups configured"))?;
-    let versions = crate::server12::enabled_versions(&config.versions, &config.cipher_suites);
-    if versions.is_empty() {
-        return Err(Error::Internal("no supported cipher suite configured"));
-    }
-    let offer_tls13 = versions.contains(&ProtocolVersion::Tls13);
-    let offer_tls12 = versions.contains(&ProtocolVersion::Tls12);
-    let mut random = [0u8; 32];
-    let mut session_id = [0u8; 32];
-    config.rng.fill(&mut random).map_err(|_| Error::Entropy)?;
-    config
-        .rng
-        .fill(&mut session_id)
-        .map_err(|_| Error::Entropy)?;
-    let sent_sni = server_name.is_some_and(|n| n.parse::<core::net::IpAddr>().is_err());
-    let now = config.clock.now();
-    let ticket = match (&config.session_store, server_name) {
-        (Some(store), Some(name)) if offer_tls13 => store
-            .take(name, now)
-            .filter(|t| config.cipher_suites.contains(&t.suite) && tls13_suite(t.suite).is_some()),
-        _ => None,
-    };
-    let session12 = match (&config.session_store, server_name) {
-        (Some(store), Some(name)) if offer_tls12 => store
-            .take_tls12(name, now)
-            .filter(|s| config.cipher_suites.contains(&s.suite)),
-        _ => None,
-    };
-    // Resumption by session ID sends the server's ID; with a ticket (or for
-    // TLS 1.3 middlebox compatibility) a random one. A TLS 1.2-only client
-    // with no session to resume sends none (RFC 5246 §7.4.1.2).
-    let session_id = match &session12 {
-        Some(s) if s.ticket.is_empty() && !s.session_id.is_empty() => s.session_id.clone(),
-        None if !offer_tls13 => Vec::new(),
-        _ => session_id.to_vec(),
-    };
-    let config_has_psk = config.external_psk.is_some();
-    let hello = Hello {
-        server_name: server_name.map(ToString::to_string),
-        config,
-        sent_sni,
-        random,
-        session_id,
-        hello_retry: false,
-        ticket,
-        offer_tls13,
-        offer_tls12,
-        session12,
-        offer_external: offer_tls13 && config_has_psk,
-    };
-    // A key share is only for TLS 1.3; a TLS 1.2-only hello carries none.
-    let key_share = if offer_tls13 {
-        Some(KeyExchange::generate(first_group)?)
-    } else {
-        None
-    };
-    let encoded = hello.encode_hello(key_share.as_ref(), None, None)?;
-    common.send_initial_hello(&encoded);
-    Ok(ClientState::ExpectServerHello(ExpectServerHello {
-        hello,
-        key_share,
-        first_hello: encoded,
-        after_retry: None,
-    }))
-}
-
-impl Hello {
-    /// The encoded ClientHello, with psk_key_exchange_modes when we keep
-    /// tickets and, when resuming, the ticket and its binder computed over
-    /// `prefix` (the transcript before this hello) and the truncated hello.
-    fn encode_hello(
-        &self,
-        key_share: Option<&KeyExchange>,
-        cookie: Option<&[u8]>,
-        prefix: Option<&Transcript>,
-    ) -> Result<Vec<u8>, Error> {
-        let mut ch = self.client_hello(key_share, cookie);
-        let external = self
-            .config
-            .external_psk
-            .as_ref()
-            .filter(|_| self.offer_external);
-        if (self.config.session_store.is_some() || external.is_some()) && self.offer_tls13 {
-            ch.extensions
-                .push(ClientExtension::PskKeyExchangeModes(vec![PSK_DHE_KE]));
-        }
-        let now = self.config.clock.now();
-        let mut offers = Vec::new();
-        if let Some(ticket) = &self.ticket {
-            let hash = tls13_suite(ticket.suite)
-                .ok_or(Error::Internal("ticket suite"))?
-                .hash;
-            offers.push(Offer::ticket(ticket, hash, now));
-        }
-        offers.extend(external.map(Offer::external));
-        crate::psk::encode_with_binders(ch, &offers, prefix)
-    }
-
-    fn client_hello(&self, key_share: Option<&KeyExchange>, cookie: Option<&[u8]>) -> ClientHello {
-        let config = &self.config;
-        let mut extensions = Vec::new();
-        if let (true, Some(name)) = (self.sent_sni, &self.server_name) {
-            extensions.push(ClientExtension::ServerName(name.as_bytes().to_vec()));
-        }
-        let mut versions = Vec::new();
-        if self.offer_tls13 {
-            versions.push(ProtocolVersion::Tls13);
-        }
-        if self.offer_tls12 {
-            versions.push(ProtocolVersion::Tls12);
-        }
-        if self.offer_tls13 {
-            extensions.push(ClientExtension::SupportedVersions(versions));
-        }
-        extensions.push(ClientExtension::SupportedGroups(config.groups.clone()));
-        let mut schemes = config.verifier.supported_schemes().to_vec();
-        if self.offer_tls12 {
-            for scheme in config.verifier.supported_tls12_schemes() {
-                if !schemes.contains(scheme) {
-                    schemes.push(*scheme);
-                }
-            }
-        }
-        extensions.push(ClientExtension::SignatureAlgorithms(schemes));
-        if let Some(key_share) = key_share {
-            extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {
-                group: key_share.group(),
-                key_exchange: key_share.public_key().to_vec(),
-            }]));
-        }
-        if self.offer_tls12 {
-            // RFC 7627, RFC 5746, RFC 8422 (uncompressed points only), RFC 5077.
-            extensions.push(ClientExtension::ExtendedMasterSecret);
-            extensions.push(ClientExtension::RenegotiationInfo(Vec::new()));
-            extensions.push(ClientExtension::EcPointFormats(vec![0]));
-            if config.session_store.is_some() {
-                let ticket = self
-                    .session12
-                    .as_ref()
-                    .map(|s| s.ticket.clone())
-                    .unwrap_or_default();
-                extensions.push(ClientExtension::SessionTicket(ticket));
-            }
-        }
-        if !config.alpn_protocols.is_empty() {
-            extensions.push(ClientExtension::Alpn(config.alpn_protocols.clone()));
-        }
-        if config.request_ocsp {
-            extensions.push(crate::stapling::client_hello_extension());
-        }
-        if let Some(cookie) = cookie {
-            extensions.push(ClientExtension::Cookie(cookie.to_vec()));
-        }
-        let cipher_suites = config
-            .cipher_suites
-            .iter()
-            .copied()
-            .filter(|cs| {
-                (self.offer_tls13 && tls13_suite(*cs).is_some())
-                    || (self.offer_tls12 && crate::crypto::tls12::tls12_suite(*cs).is_some())
-            })
-            .collect();
-        ClientHello {
-            legacy_version: 0x0303,
-            random: self.random,
-            session_id: self.session_id.clone(),
-            cipher_suites,
-            compression_methods: vec![0],
-            extensions,
-        }
-    }
-
-    /// The suite the server chose, if we offered it.
-    fn offered_suite(&self, chosen: CipherSuite) -> Result<&'static Suite, Error> {
-        match tls13_suite(chosen) {
-            Some(suite) if self.config.cipher_suites.contains(&chosen) => Ok(suite),
-            _ => Err(Error::IllegalParameter(
-                "server chose a cipher suite we did not offer",
-            )),
-        }
-    }
-
-    fn check_echo(&self, session_id: &[u8], compression: u8) -> Result<(), Error> {
-        if session_id != self.session_id {
-            return Err(Error::IllegalParameter(
-                "server did not echo our session id",
-            ));
-        }
-        if compression != 0 {
-            return Err(Error::IllegalParameter("server chose compression"));
-        }
-        Ok(())
-    }
-}
-
-impl ClientState {
-    /// Handles one handshake message (`encoded` is its transcript form).
-    pub fn handle(
-        self,
-        common: &mut Common,
-        msg: HandshakeMessage,
-        encoded: &[u8],
-    ) -> Result<Next, Error> {
-        let next = match (self, msg) {
-            (ClientState::ExpectServerHello(s), HandshakeMessage::ServerHello(sh)) => {
-                if sh.supported_version().is_none() {
-                    return s.into_tls12(sh, encoded).map(Next::Tls12);
-                }
-                s.handle_server_hello(common, sh, encoded)?
-            }
-            (ClientState::ExpectServerHello(s), HandshakeMessage::HelloRetryRequest(hrr)) => {
-                s.handle_retry(common, hrr, encoded)?
-            }
-            (
-                ClientState::ExpectEncryptedExtensions(s),
-                HandshakeMessage::EncryptedExtensions(ee),
-            ) => s.handle(ee, encoded)?,
-            (ClientState::ExpectCertificate(s), HandshakeMessage::CertificateRequest(cr)) => {
-                s.handle_request(cr, encoded)?
-            }
-            (ClientState::ExpectCertificate(s), HandshakeMessage::Certificate(c)) => {
-                s.handle(c, encoded)?
-            }
-            (ClientState::ExpectCertificateVerify(s), HandshakeMessage::CertificateVerify(cv)) => {
-                s.handle(cv, encoded)?
-            }
-            (ClientState::ExpectFinished(s), HandshakeMessage::Finished(f)) => {
-                return s.handle(common, f, encoded).map(Next::Traffic);
-            }
-            (_, _) => return Err(Error::UnexpectedMessage("handshake message out of order")),
-        };
-        Ok(Next::Handshaking(next))
-    }
-}
-
-/// Waiting for ServerHello or HelloRetryRequest.
-pub(crate) struct ExpectServerHello {
-    hello: Hello,
-    /// Our TLS 1.3 key share; `None` when only TLS 1.2 is offered.
-    key_share: Option<KeyExchange>,
-    /// The first ClientHello as sent, hashed once the suite is known.
-    first_hello: Vec<u8>,
-    /// After a HelloRetryRequest: the transcript so far and the suite it fixed.
-    after_retry: Option<(Transcript, &'static Suite)>,
-}
+use super::{ClientState, ExpectServerHello, Hello};
 
 impl ExpectServerHello {
-    /// A ServerHello without supported_versions: TLS 1.2 (RFC 8446 §4.1.3).
-    fn into_tls12(
-        self,
-        sh: ServerHello,
-        encoded: &[u8],
-    ) -> Result<crate::client12::ClientState12, Error> {
-        let hello = self.hello;
-        if hello.offer_tls13 && tls13::has_downgrade_sentinel(&sh.random) {
-            return Err(Error::IllegalParameter("downgrade sentinel in ServerHello"));
-        }
-        if !hello.offer_tls12 || sh.legacy_version != 0x0303 {
-            return Err(Error::ProtocolVersion);
-        }
-        if self.after_retry.is_some() {
-            return Err(Error::IllegalParameter(
-                "TLS 1.2 ServerHello after a HelloRetryRequest",
-            ));
-        }
-        let offer = crate::client12::Offer {
-            config: hello.config,
-            server_name: hello.server_name,
-            sent_sni: hello.sent_sni,
-            random: hello.random,
-            session_id: hello.session_id,
-            session: hello.session12,
-            client_hello: self.first_hello,
-        };
-        crate::client12::start(offer, sh, encoded)
-    }
-
-    fn handle_server_hello(
+    /// A TLS 1.3 ServerHello: checked against our hello, the (EC)DHE share
+    /// and any PSK completed, and the handshake keys installed.
+    pub(super) fn handle_server_hello(
         self,
         common: &mut Common,
         sh: ServerHello,
@@ -370,7 +44,7 @@ impl ExpectServerHello {
                     "server chose a version we did not offer",
                 ))
             }
-            None if tls13::has_downgrade_sentinel(&sh.random) => {
+            None if versions::has_downgrade_sentinel(&sh.random) => {
                 return Err(Error::IllegalParameter("downgrade sentinel in ServerHello"))
             }
             None => return Err(Error::ProtocolVersion),
@@ -433,7 +107,7 @@ impl ExpectServerHello {
             // the second ClientHello).
             common.send_ccs();
         }
-        common.set_keys(suite, secrets.server.as_ref(), secrets.client.as_ref())?;
+        common.set_handshake_keys(suite, &secrets.traffic)?;
         Ok(ClientState::ExpectEncryptedExtensions(
             ExpectEncryptedExtensions {
                 hello,
@@ -446,7 +120,8 @@ impl ExpectServerHello {
         ))
     }
 
-    fn handle_retry(
+    /// A HelloRetryRequest: checked, then the second ClientHello sent.
+    pub(super) fn handle_retry(
         self,
         common: &mut Common,
         hrr: HelloRetryRequest,
@@ -528,8 +203,7 @@ impl ExpectServerHello {
 /// The handshake secret and the two handshake traffic secrets.
 struct HandshakeSecrets {
     schedule: HandshakeSecret,
-    client: Secret,
-    server: Secret,
+    traffic: HandshakeTrafficSecrets,
 }
 
 impl HandshakeSecrets {
@@ -537,8 +211,7 @@ impl HandshakeSecrets {
         let schedule = early.into_handshake(shared.as_ref());
         let hello_hash = transcript.current();
         HandshakeSecrets {
-            client: schedule.client_traffic(hello_hash.as_ref()),
-            server: schedule.server_traffic(hello_hash.as_ref()),
+            traffic: schedule.traffic_secrets(hello_hash.as_ref()),
             schedule,
         }
     }
@@ -556,7 +229,11 @@ pub(crate) struct ExpectEncryptedExtensions {
 }
 
 impl ExpectEncryptedExtensions {
-    fn handle(mut self, ee: EncryptedExtensions, encoded: &[u8]) -> Result<ClientState, Error> {
+    pub(super) fn handle(
+        mut self,
+        ee: EncryptedExtensions,
+        encoded: &[u8],
+    ) -> Result<ClientState, Error> {
         let mut alpn = None;
         for ext in ee.extensions {
             match ext {
@@ -633,7 +310,7 @@ pub(crate) struct ExpectCertificate {
 }
 
 impl ExpectCertificate {
-    fn handle_request(
+    pub(super) fn handle_request(
         mut self,
         request: CertificateRequest,
         encoded: &[u8],
@@ -651,7 +328,11 @@ impl ExpectCertificate {
         Ok(ClientState::ExpectCertificate(self))
     }
 
-    fn handle(mut self, payload: CertificatePayload, encoded: &[u8]) -> Result<ClientState, Error> {
+    pub(super) fn handle(
+        mut self,
+        payload: CertificatePayload,
+        encoded: &[u8],
+    ) -> Result<ClientState, Error> {
         if !payload.context.is_empty() {
             return Err(Error::IllegalParameter(
                 "server Certificate has a request context",
@@ -696,15 +377,15 @@ pub(crate) struct ExpectCertificateVerify {
 }
 
 impl ExpectCertificateVerify {
-    fn handle(
+    pub(super) fn handle(
         self,
         cv: crate::msgs::handshake::CertificateVerify,
         encoded: &[u8],
     ) -> Result<ClientState, Error> {
         let mut s = self.inner;
         let verifier = &s.hello.config.verifier;
-        let signed = crate::tls13::check_certificate_verify(
-            true,
+        let signed = crate::tls13::certificate::check_certificate_verify(
+            Side::Server,
             verifier.supported_schemes(),
             &s.transcript,
             &s.negotiated.peer_certificates,
@@ -739,7 +420,7 @@ enum ServerAuth {
 }
 
 impl ExpectFinished {
-    fn handle(
+    pub(super) fn handle(
         self,
         common: &mut Common,
         finished: Finished,
@@ -755,7 +436,7 @@ impl ExpectFinished {
         } = self.inner;
         let verified = check_finished(
             suite.hash,
-            secrets.server.as_ref(),
+            secrets.traffic.server().as_ref(),
             transcript.current().as_ref(),
             &finished.verify_data,
         )?;
@@ -763,20 +444,20 @@ impl ExpectFinished {
         let handshake_hash = transcript.current();
         let master = secrets.schedule.into_master();
         let app = AppSecrets::derive(&master, handshake_hash.as_ref());
-        common.set_read_key(crate::crypto::TrafficKey::from_secret(suite, app.server())?)?;
+        app.install_read_key(common, suite)?;
         if let Some(request) = certificate_requested {
             send_client_certificate(common, &hello.config, request, &mut transcript)?;
         }
         let verify_data = finished_verify_data(
             suite.hash,
-            secrets.client.as_ref(),
+            secrets.traffic.client().as_ref(),
             transcript.current().as_ref(),
         );
         let ours = HandshakeMessage::Finished(Finished {
             verify_data: verify_data.as_ref().to_vec(),
         });
         common.send_message(&ours, &mut transcript)?;
-        common.set_write_key(crate::crypto::TrafficKey::from_secret(suite, app.client())?);
+        app.install_write_key(common, suite)?;
         let sink = match (&hello.config.session_store, hello.server_name) {
             (Some(store), Some(server_name)) => Some(TicketSink {
                 store: store.clone(),
@@ -805,5 +486,5 @@ fn send_client_certificate(
         .client_cert
         .as_deref()
         .and_then(|certified| Some((certified, certified.key().choose_tls13_scheme(offered)?)));
-    tls13::send_certificate(common, request.context, signer, None, false, transcript)
+    certificate::send_certificate(common, request.context, signer, None, transcript)
 }

@@ -4,7 +4,7 @@
 
 use alloc::vec::Vec;
 
-use crate::conn::Common;
+use crate::conn::common::Common;
 use crate::crypto::{HashAlg, HashOutput, Transcript};
 use crate::error::Error;
 

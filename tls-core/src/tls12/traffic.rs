@@ -1,12 +1,15 @@
 //! After a TLS 1.2 handshake: exporters (RFC 5705) and the refusal of
-//! renegotiation (a no_renegotiation warning, RFC 5246 §7.2.2).
+//! renegotiation (a no_renegotiation warning, RFC 5246 §7.2.2). The
+//! handshakes in `client::tls12` and `server::tls12` end in a [`Traffic12`];
+//! `conn::dispatch` hands it what arrives afterwards.
 
-use crate::conn::{Common, Side};
-use crate::crypto::tls12::{self, Finished12Verified, Tls12Suite};
+use crate::conn::common::{Common, Side};
 use crate::crypto::Secret;
 use crate::error::Error;
 use crate::msgs::enums::AlertDescription;
 use crate::msgs::handshake12::Message12;
+use crate::tls12::prf::{self as tls12, Finished12Verified};
+use crate::tls12::suites::Tls12Suite;
 
 /// Renegotiation attempts answered with a warning before the peer is judged
 /// to be flooding us.

@@ -74,6 +74,30 @@ impl EarlySecret {
     }
 }
 
+/// The two handshake traffic secrets, each held under the name of the side
+/// that writes with it. The connection installs its keys from this value by
+/// its own side (reading with the peer's, writing with its own), so read
+/// and write cannot be swapped by a caller.
+#[derive(Debug)]
+pub struct HandshakeTrafficSecrets {
+    client: Secret,
+    server: Secret,
+}
+
+impl HandshakeTrafficSecrets {
+    /// client_handshake_traffic_secret: the client writes with it; it also
+    /// keys the client's Finished.
+    pub fn client(&self) -> &Secret {
+        &self.client
+    }
+
+    /// server_handshake_traffic_secret: the server writes with it; it also
+    /// keys the server's Finished.
+    pub fn server(&self) -> &Secret {
+        &self.server
+    }
+}
+
 /// The Handshake Secret.
 #[derive(Debug)]
 pub struct HandshakeSecret {
@@ -95,6 +119,15 @@ impl HandshakeSecret {
     /// server_handshake_traffic_secret ("s hs traffic", over ClientHello..ServerHello).
     pub fn server_traffic(&self, hello_hash: &[u8]) -> Secret {
         derive_secret(self.alg, &self.secret, b"s hs traffic", hello_hash)
+    }
+
+    /// Both handshake traffic secrets, over ClientHello..ServerHello, as
+    /// the one value the connection installs its handshake keys from.
+    pub fn traffic_secrets(&self, hello_hash: &[u8]) -> HandshakeTrafficSecrets {
+        HandshakeTrafficSecrets {
+            client: self.client_traffic(hello_hash),
+            server: self.server_traffic(hello_hash),
+        }
     }
 
     /// The Master Secret: HKDF-Extract(Derive-Secret(., "derived", ""), 0).

@@ -1,5 +1,7 @@
-//! The server's TLS 1.3 handshake: ClientHello (possibly twice, around a
-//! HelloRetryRequest), our flight, then the client's Finished.
+//! The server's TLS 1.3 handshake (RFC 8446 §4): the ClientHello (possibly
+//! twice, around a HelloRetryRequest), our flight from ServerHello to
+//! Finished with the handshake and application keys installed, then the
+//! client's Certificate, CertificateVerify and Finished, and tickets.
 
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -7,14 +9,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::config::{CertifiedKey, ClientHelloInfo, ServerConfig};
-use crate::conn::{Common, Negotiated, Side};
-use crate::crypto::{
-    supported_group, tls13_suite, KeyExchange, Secret, Suite, TrafficKey, Transcript,
-};
+use crate::conn::common::{Common, Negotiated, Side};
+use crate::crypto::{supported_group, tls13_suite, KeyExchange, Suite, Transcript};
 use crate::error::Error;
-use crate::key_schedule::{
-    check_finished, finished_verify_data, resumption_psk, EarlySecret, MasterSecret,
-};
 use crate::msgs::enums::{NamedGroup, ProtocolVersion, SignatureScheme};
 use crate::msgs::extensions::{
     CertReqExtension, EncryptedExtension, HrrExtension, KeyShareEntry, ServerExtension,
@@ -25,74 +22,19 @@ use crate::msgs::handshake::{
 };
 use crate::psk::{AcceptedPsk, PskKind, PSK_DHE_KE};
 use crate::tickets::ServerSession;
-use crate::tls13;
-use crate::traffic::{AppSecrets, Traffic};
+use crate::tls13::certificate;
+use crate::tls13::key_schedule::{
+    check_finished, finished_verify_data, resumption_psk, EarlySecret, HandshakeTrafficSecrets,
+    MasterSecret,
+};
+use crate::tls13::traffic::{AppSecrets, Traffic};
 use crate::verify::{ClientCertVerified, ClientCertVerifier, SignatureVerified};
 use zeroize::{Zeroize, Zeroizing};
 
-/// What the server state machine moves to after a message (transient, so
-/// the size difference between variants does not matter).
-#[allow(clippy::large_enum_variant)]
-pub(crate) enum Next {
-    /// Still handshaking.
-    Handshaking(ServerState),
-    /// Handshake complete.
-    Traffic(Traffic),
-    /// The ClientHello chose TLS 1.2.
-    Tls12(crate::server12::ServerState12),
-}
-
-/// The server's handshake states.
-#[allow(clippy::enum_variant_names, clippy::large_enum_variant)] // named for the message each awaits; boxed by Connection
-pub(crate) enum ServerState {
-    ExpectClientHello(ExpectClientHello),
-    ExpectCertificate(ExpectCertificate),
-    ExpectCertificateVerify(ExpectCertificateVerify),
-    ExpectFinished(ExpectFinished),
-}
-
-/// A new server handshake.
-pub(crate) fn start(config: Arc<ServerConfig>) -> ServerState {
-    ServerState::ExpectClientHello(ExpectClientHello {
-        config,
-        retry: None,
-    })
-}
-
-impl ServerState {
-    /// Handles one handshake message (`encoded` is its transcript form).
-    pub fn handle(
-        self,
-        common: &mut Common,
-        msg: HandshakeMessage,
-        encoded: &[u8],
-    ) -> Result<Next, Error> {
-        match (self, msg) {
-            (ServerState::ExpectClientHello(s), HandshakeMessage::ClientHello(ch)) => {
-                let first = s.retry.is_none();
-                if first
-                    && crate::server12::choose_version(&s.config, &ch)? == ProtocolVersion::Tls12
-                {
-                    return crate::server12::start(common, s.config, ch, encoded).map(Next::Tls12);
-                }
-                s.handle(common, ch, encoded).map(Next::Handshaking)
-            }
-            (ServerState::ExpectCertificate(s), HandshakeMessage::Certificate(c)) => {
-                s.handle(common, c, encoded).map(Next::Handshaking)
-            }
-            (ServerState::ExpectCertificateVerify(s), HandshakeMessage::CertificateVerify(cv)) => {
-                s.handle(cv, encoded).map(Next::Handshaking)
-            }
-            (ServerState::ExpectFinished(s), HandshakeMessage::Finished(f)) => {
-                s.handle(common, f, encoded).map(Next::Traffic)
-            }
-            (_, _) => Err(Error::UnexpectedMessage("handshake message out of order")),
-        }
-    }
-}
+use super::{host_name, ServerState};
 
 /// What a HelloRetryRequest fixed, for checking the second ClientHello.
-struct RetrySent {
+pub(super) struct RetrySent {
     suite: &'static Suite,
     group: NamedGroup,
     cookie: Vec<u8>,
@@ -103,8 +45,8 @@ struct RetrySent {
 
 /// Waiting for a ClientHello (the second one when `retry` is set).
 pub(crate) struct ExpectClientHello {
-    config: Arc<ServerConfig>,
-    retry: Option<RetrySent>,
+    pub(super) config: Arc<ServerConfig>,
+    pub(super) retry: Option<RetrySent>,
 }
 
 /// Everything chosen from a ClientHello.
@@ -131,7 +73,7 @@ enum Authentication {
 }
 
 impl ExpectClientHello {
-    fn handle(
+    pub(super) fn handle(
         self,
         common: &mut Common,
         ch: ClientHello,
@@ -167,8 +109,13 @@ impl ExpectClientHello {
             return self.send_retry(common, ch, suite, encoded);
         };
         let (mut transcript, retried) = match &self.retry {
-            Some(retry) => (retry.transcript.clone(), Some(retry.sent_ccs)),
-            None => (Transcript::new(suite.hash), None),
+            Some(retry) => (
+                retry.transcript.clone(),
+                Attempt::AfterRetry {
+                    sent_ccs: retry.sent_ccs,
+                },
+            ),
+            None => (Transcript::new(suite.hash), Attempt::First),
         };
         let psk = crate::psk::accept(&self.config, &ch, suite, &transcript, encoded, common.now())?;
         let choices = self.choose_rest(&ch, suite, share, psk)?;
@@ -358,23 +305,25 @@ impl ExpectClientHello {
     }
 }
 
-/// A SNI host name as a string: printable ASCII, as RFC 6066 requires.
-pub(crate) fn host_name(raw: &[u8]) -> Result<String, Error> {
-    if raw.is_empty() || !raw.iter().all(|b| b.is_ascii_graphic()) {
-        return Err(Error::IllegalParameter("server_name is not a host name"));
-    }
-    Ok(raw.iter().map(|&b| char::from(b)).collect())
+/// Which ClientHello our flight answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    /// The first: no HelloRetryRequest was sent.
+    First,
+    /// The second, after our HelloRetryRequest; `sent_ccs` when the dummy
+    /// ChangeCipherSpec already went out with the HelloRetryRequest.
+    AfterRetry { sent_ccs: bool },
 }
 
 /// Sends ServerHello through Finished and derives the application secrets.
-/// `retried` is `Some(sent_ccs)` after a HelloRetryRequest.
+/// `attempt` says which ClientHello this flight answers.
 fn send_flight(
     common: &mut Common,
     config: &Arc<ServerConfig>,
     ch: &ClientHello,
     choices: Choices,
     mut transcript: Transcript,
-    retried: Option<bool>,
+    attempt: Attempt,
 ) -> Result<ServerState, Error> {
     let Choices {
         suite,
@@ -429,19 +378,18 @@ fn send_flight(
         extensions,
     };
     common.send_message(&HandshakeMessage::ServerHello(hello), &mut transcript)?;
-    if !ch.session_id.is_empty() && retried != Some(true) {
+    if !ch.session_id.is_empty() && attempt != (Attempt::AfterRetry { sent_ccs: true }) {
         // Middlebox compatibility: the client asked for it with a session id.
         common.send_ccs();
     }
     let schedule = early.into_handshake(shared.as_ref());
     let hello_hash = transcript.current();
-    let client_hs = schedule.client_traffic(hello_hash.as_ref());
-    let server_hs = schedule.server_traffic(hello_hash.as_ref());
-    common.set_keys(suite, client_hs.as_ref(), server_hs.as_ref())?;
+    let handshake = schedule.traffic_secrets(hello_hash.as_ref());
+    common.set_handshake_keys(suite, &handshake)?;
     // We never accept 0-RTT: skip what the client sent under its early key.
     // After a HelloRetryRequest there is none to skip any more.
     common.early_data_skip =
-        if retried.is_none() && ch.has(crate::msgs::enums::ExtensionType::EarlyData) {
+        if attempt == Attempt::First && ch.has(crate::msgs::enums::ExtensionType::EarlyData) {
             MAX_SKIPPED_EARLY_DATA
         } else {
             0
@@ -467,12 +415,11 @@ fn send_flight(
                 send_certificate_request(common, verifier.as_ref(), &mut transcript)?;
             }
             let staple = crate::stapling::for_hello(config, ch, certified);
-            tls13::send_certificate(
+            certificate::send_certificate(
                 common,
                 Vec::new(),
                 Some((certified, *scheme)),
                 staple.as_deref(),
-                true,
                 &mut transcript,
             )?;
             verifier
@@ -481,7 +428,7 @@ fn send_flight(
     };
     let verify_data = finished_verify_data(
         suite.hash,
-        server_hs.as_ref(),
+        handshake.server().as_ref(),
         transcript.current().as_ref(),
     );
     let finished = HandshakeMessage::Finished(Finished {
@@ -492,12 +439,12 @@ fn send_flight(
     let handshake_hash = transcript.current();
     let master = schedule.into_master();
     let app = AppSecrets::derive(&master, handshake_hash.as_ref());
-    common.set_write_key(TrafficKey::from_secret(suite, app.server())?);
+    app.install_write_key(common, suite)?;
     let awaiting = AwaitingClient {
         config: config.clone(),
         suite,
         transcript,
-        client_hs,
+        handshake,
         app,
         master,
         wants_tickets,
@@ -508,7 +455,7 @@ fn send_flight(
             alpn,
             server_name,
             peer_certificates,
-            hello_retry: retried.is_some(),
+            hello_retry: attempt != Attempt::First,
             resumed: matches!(psk, Some((_, ClientAuth::Resumed))),
             ocsp_response: None,
         },
@@ -559,7 +506,8 @@ struct AwaitingClient {
     /// The client offered psk_dhe_ke, so it can use tickets.
     wants_tickets: bool,
     transcript: Transcript,
-    client_hs: Secret,
+    /// The handshake secrets: the client's keys its Finished.
+    handshake: HandshakeTrafficSecrets,
     app: AppSecrets,
     master: MasterSecret,
     negotiated: Negotiated,
@@ -572,7 +520,7 @@ pub(crate) struct ExpectCertificate {
 }
 
 impl ExpectCertificate {
-    fn handle(
+    pub(super) fn handle(
         mut self,
         common: &mut Common,
         payload: CertificatePayload,
@@ -619,13 +567,17 @@ pub(crate) struct ExpectCertificateVerify {
 }
 
 impl ExpectCertificateVerify {
-    fn handle(self, cv: CertificateVerify, encoded: &[u8]) -> Result<ServerState, Error> {
+    pub(super) fn handle(
+        self,
+        cv: CertificateVerify,
+        encoded: &[u8],
+    ) -> Result<ServerState, Error> {
         let ExpectCertificate {
             mut awaiting,
             verifier,
         } = self.inner;
-        let signed = crate::tls13::check_certificate_verify(
-            false,
+        let signed = crate::tls13::certificate::check_certificate_verify(
+            Side::Client,
             verifier.supported_schemes(),
             &awaiting.transcript,
             &awaiting.negotiated.peer_certificates,
@@ -664,7 +616,7 @@ pub(crate) struct ExpectFinished {
 }
 
 impl ExpectFinished {
-    fn handle(
+    pub(super) fn handle(
         self,
         common: &mut Common,
         finished: Finished,
@@ -673,12 +625,12 @@ impl ExpectFinished {
         let mut s = self.awaiting;
         let verified = check_finished(
             s.suite.hash,
-            s.client_hs.as_ref(),
+            s.handshake.client().as_ref(),
             s.transcript.current().as_ref(),
             &finished.verify_data,
         )?;
         s.transcript.update(encoded);
-        common.set_read_key(TrafficKey::from_secret(s.suite, s.app.client())?)?;
+        s.app.install_read_key(common, s.suite)?;
         let resumption = s.master.resumption(s.transcript.current().as_ref());
         if s.wants_tickets {
             issue_tickets(

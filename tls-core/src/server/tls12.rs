@@ -1,5 +1,5 @@
-//! Version negotiation on the server, and the server's TLS 1.2 handshake
-//! (RFC 5246 §7.3, ECDHE only).
+//! The server's TLS 1.2 handshake (RFC 5246 §7.3, ECDHE only), entered
+//! from `server` when [`crate::versions::choose_version`] picks TLS 1.2.
 //!
 //! Full: ClientHello → we send ServerHello Certificate ServerKeyExchange
 //! [CertificateRequest] ServerHelloDone → [Certificate] → ClientKeyExchange →
@@ -15,12 +15,8 @@ use alloc::vec::Vec;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::config::{ClientHelloInfo, ServerConfig};
-use crate::conn::{Common, Negotiated, Side};
-use crate::crypto::tls12::{
-    check_finished12, finished_verify_data, master_secret, record_keys, tls12_suite, RecordKey12,
-    Tls12Suite,
-};
-use crate::crypto::{supported_group, tls13_suite, KeyExchange, Secret, SpkiAlg};
+use crate::conn::common::{Common, Negotiated, Side};
+use crate::crypto::{supported_group, KeyExchange, RecordKey12, Secret, SpkiAlg};
 use crate::error::Error;
 use crate::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::{ClientExtension, ServerExtension};
@@ -31,56 +27,13 @@ use crate::msgs::handshake12::{
     ecdh_params, signed_params, CertificateRequest12, Message12, NewSessionTicket12,
     ServerKeyExchange, ECDSA_SIGN, RSA_SIGN,
 };
-use crate::session12::{ServerSession12, DEFAULT_SESSION_LIFETIME};
-use crate::tls13::DOWNGRADE_TLS12;
-use crate::traffic12::Traffic12;
-use crate::transcript12::Transcript12;
+use crate::tls12::prf::{check_finished12, finished_verify_data, master_secret, record_keys};
+use crate::tls12::session::{ServerSession12, DEFAULT_SESSION_LIFETIME};
+use crate::tls12::suites::{tls12_suite, Tls12Suite};
+use crate::tls12::traffic::Traffic12;
+use crate::tls12::transcript::Transcript12;
 use crate::verify::{ClientCertVerified, ClientCertVerifier, SignatureVerified};
-
-/// The versions a config can speak: those listed that have a suite configured.
-pub(crate) fn enabled_versions(
-    versions: &[ProtocolVersion],
-    suites: &[CipherSuite],
-) -> Vec<ProtocolVersion> {
-    let mut out = Vec::new();
-    if versions.contains(&ProtocolVersion::Tls13)
-        && suites.iter().any(|s| tls13_suite(*s).is_some())
-    {
-        out.push(ProtocolVersion::Tls13);
-    }
-    if versions.contains(&ProtocolVersion::Tls12)
-        && suites.iter().any(|s| tls12_suite(*s).is_some())
-    {
-        out.push(ProtocolVersion::Tls12);
-    }
-    out
-}
-
-/// The version to speak with this ClientHello: the highest both sides
-/// enable. A client below TLS 1.2 gets protocol_version; a TLS 1.2 client
-/// signalling TLS_FALLBACK_SCSV to a TLS 1.3 server gets inappropriate_fallback.
-pub(crate) fn choose_version(
-    config: &ServerConfig,
-    ch: &ClientHello,
-) -> Result<ProtocolVersion, Error> {
-    let ours = enabled_versions(&config.versions, &config.cipher_suites);
-    let offered: Vec<ProtocolVersion> = match ch.supported_versions() {
-        Some(versions) => versions.to_vec(),
-        None if ch.legacy_version >= 0x0303 => vec![ProtocolVersion::Tls12],
-        None => Vec::new(),
-    };
-    let chosen = [ProtocolVersion::Tls13, ProtocolVersion::Tls12]
-        .into_iter()
-        .find(|v| ours.contains(v) && offered.contains(v))
-        .ok_or(Error::ProtocolVersion)?;
-    if chosen == ProtocolVersion::Tls12
-        && ours.contains(&ProtocolVersion::Tls13)
-        && ch.cipher_suites.contains(&CipherSuite::FallbackScsv)
-    {
-        return Err(Error::InappropriateFallback);
-    }
-    Ok(chosen)
-}
+use crate::versions::{enabled_versions, DOWNGRADE_TLS12};
 
 /// What the server state machine moves to after a message.
 #[allow(clippy::large_enum_variant)]
@@ -157,7 +110,7 @@ impl Handshake {
         let verify_data = finished_verify_data(
             self.suite.hash,
             master.as_ref(),
-            false,
+            Side::Server,
             self.hash().as_ref(),
         );
         self.send(
@@ -744,7 +697,7 @@ impl ExpectFinished {
         let verified = check_finished12(
             hs.suite.hash,
             self.master.as_ref(),
-            true,
+            Side::Client,
             hs.hash().as_ref(),
             &finished.verify_data,
         )?;

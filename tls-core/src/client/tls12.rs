@@ -1,5 +1,5 @@
 //! The client's TLS 1.2 handshake (RFC 5246 §7.3, ECDHE only), entered from
-//! the TLS 1.3 client when the server answers with a TLS 1.2 ServerHello.
+//! `client` when the server answers our hello with a TLS 1.2 ServerHello.
 //!
 //! Full: ServerHello → Certificate → [CertificateStatus] → ServerKeyExchange
 //! → [CertificateRequest]
@@ -15,12 +15,10 @@ use alloc::sync::Arc;
 use alloc::vec::Vec;
 
 use crate::config::ClientConfig;
-use crate::conn::{Common, Negotiated, Side};
-use crate::crypto::tls12::{
-    check_finished12, finished_verify_data, master_secret, record_keys, tls12_suite, RecordKey12,
-    Tls12Suite,
+use crate::conn::common::{Common, Negotiated, Side};
+use crate::crypto::{
+    cert_spki, parse_spki, supported_group, KeyExchange, RecordKey12, Secret, SpkiAlg,
 };
-use crate::crypto::{cert_spki, parse_spki, supported_group, KeyExchange, Secret, SpkiAlg};
 use crate::error::Error;
 use crate::msgs::enums::{NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::ServerExtension;
@@ -29,9 +27,11 @@ use crate::msgs::handshake12::{
     signed_params, CertificateRequest12, Message12, NewSessionTicket12, ServerKeyExchange,
     ECDSA_SIGN, RSA_SIGN,
 };
-use crate::session12::{StoredSession12, DEFAULT_SESSION_LIFETIME};
-use crate::traffic12::Traffic12;
-use crate::transcript12::Transcript12;
+use crate::tls12::prf::{check_finished12, finished_verify_data, master_secret, record_keys};
+use crate::tls12::session::{StoredSession12, DEFAULT_SESSION_LIFETIME};
+use crate::tls12::suites::{tls12_suite, Tls12Suite};
+use crate::tls12::traffic::Traffic12;
+use crate::tls12::transcript::Transcript12;
 use crate::verify::{ServerCertVerified, SignatureVerified};
 
 /// What the client's hello offered, handed over from the TLS 1.3 client.
@@ -103,8 +103,12 @@ impl Handshake {
     }
 
     fn send_finished(&mut self, common: &mut Common, master: &Secret) -> Result<(), Error> {
-        let verify_data =
-            finished_verify_data(self.suite.hash, master.as_ref(), true, self.hash().as_ref());
+        let verify_data = finished_verify_data(
+            self.suite.hash,
+            master.as_ref(),
+            Side::Client,
+            self.hash().as_ref(),
+        );
         self.send(
             common,
             &Message12::Finished(Finished {
@@ -518,7 +522,7 @@ impl ExpectFinished {
         let verified = check_finished12(
             hs.suite.hash,
             self.master.as_ref(),
-            false,
+            Side::Server,
             hs.hash().as_ref(),
             &finished.verify_data,
         )?;

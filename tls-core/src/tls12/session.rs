@@ -56,7 +56,7 @@ impl ServerSession12 {
         let lifetime = r.u32("lifetime").ok()?;
         let client_certificates = read_list::<Asn1Cert>(&mut r).ok()?;
         r.finish("session").ok()?;
-        (master.len() == crate::crypto::tls12::MASTER_SECRET_LEN).then_some(ServerSession12 {
+        (master.len() == crate::tls12::prf::MASTER_SECRET_LEN).then_some(ServerSession12 {
             suite,
             group,
             master,

@@ -7,12 +7,12 @@
 //! into accepting something: a type missing here is refused early, and a
 //! type listed here that the handler does not take is refused there.
 
+use crate::client::tls12::ClientState12;
 use crate::client::ClientState;
-use crate::client12::ClientState12;
 use crate::conn::{Side, State};
 use crate::msgs::enums::HandshakeType;
+use crate::server::tls12::ServerState12;
 use crate::server::ServerState;
-use crate::server12::ServerState12;
 
 use HandshakeType as T;
 

@@ -1,18 +1,20 @@
-//! After the handshake: application traffic secrets, KeyUpdate, exporters,
-//! and (on a client) the tickets the server sends.
+//! After the TLS 1.3 handshake: application traffic secrets, KeyUpdate,
+//! exporters, and (on a client) the tickets the server sends. The handshakes
+//! in `client::tls13` and `server::tls13` end in a [`Traffic`]; from then on
+//! `conn::dispatch` hands it the post-handshake messages.
 
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use crate::conn::{Common, Side};
+use crate::conn::common::{Common, Side};
 use crate::crypto::{Secret, Suite, TrafficKey};
 use crate::error::Error;
-use crate::key_schedule::{
-    export_keying_material, next_traffic_secret, resumption_psk, FinishedVerified, MasterSecret,
-};
 use crate::msgs::handshake::{HandshakeMessage, KeyUpdateRequest, NewSessionTicket};
 use crate::tickets::{ClientSessionStore, StoredTicket, MAX_TICKET_LIFETIME};
+use crate::tls13::key_schedule::{
+    export_keying_material, next_traffic_secret, resumption_psk, FinishedVerified, MasterSecret,
+};
 
 /// KeyUpdates accepted from the peer without application data in between;
 /// more is a flood (each costs a key derivation).
@@ -36,14 +38,25 @@ impl AppSecrets {
         }
     }
 
-    /// The client's first application traffic secret.
-    pub fn client(&self) -> &[u8] {
-        self.client.as_ref()
+    /// Installs the first application read key: the peer's secret, by
+    /// `common`'s side.
+    pub fn install_read_key(&self, common: &mut Common, suite: &Suite) -> Result<(), Error> {
+        let peer = match common.side {
+            Side::Client => &self.server,
+            Side::Server => &self.client,
+        };
+        common.set_read_key(TrafficKey::from_secret(suite, peer.as_ref())?)
     }
 
-    /// The server's first application traffic secret.
-    pub fn server(&self) -> &[u8] {
-        self.server.as_ref()
+    /// Installs the first application write key: our own secret, by
+    /// `common`'s side.
+    pub fn install_write_key(&self, common: &mut Common, suite: &Suite) -> Result<(), Error> {
+        let ours = match common.side {
+            Side::Client => &self.client,
+            Side::Server => &self.server,
+        };
+        common.set_write_key(TrafficKey::from_secret(suite, ours.as_ref())?);
+        Ok(())
     }
 }
 

@@ -1,0 +1,10 @@
+//! TLS 1.2 machinery both sides share (RFC 5246, ECDHE + AEAD only): the PRF
+//! and key derivation, the handshake transcript, session resumption state,
+//! and the traffic state after the handshake. The per-side handshakes in
+//! `client::tls12` and `server::tls12` drive these.
+
+pub mod prf;
+pub mod session;
+pub mod suites;
+pub(crate) mod traffic;
+pub(crate) mod transcript;
