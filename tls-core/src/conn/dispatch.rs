@@ -139,6 +139,7 @@ impl Connection {
         match typ {
             ContentType::Handshake => {
                 c.empty_records = 0;
+                c.warning_alerts = 0;
                 c.joiner.push(payload)?;
                 Ok(Content::Handshake)
             }
@@ -153,6 +154,7 @@ impl Connection {
                     c.count_empty_record()?;
                 } else {
                     c.empty_records = 0;
+                    c.warning_alerts = 0;
                     c.data_received = true;
                     c.app_received = true;
                     // Where the payload lies in the deframer's buffer: it is
@@ -276,25 +278,36 @@ impl Connection {
     }
 
     fn process_alert(&mut self, alert: Alert) -> Result<(), Error> {
+        // A level other than warning or fatal is a malformed alert:
+        // illegal_parameter, as BoringSSL answers it.
+        if let AlertLevel::Unknown(_) = alert.level {
+            return Err(Error::IllegalParameter(
+                "alert level neither warning nor fatal",
+            ));
+        }
         match alert.description {
             AlertDescription::CloseNotify if self.common.handshake_done => {
                 self.common.peer_closed = true;
                 self.common.events.push_back(Event::PeerClosed);
                 Ok(())
             }
-            AlertDescription::UserCanceled => self.common.count_empty_record(),
+            AlertDescription::UserCanceled => self.common.count_warning_alert(),
             // TLS 1.2 lets the connection go on after a warning (RFC 5246
             // §7.2; e.g. a server's unrecognized_name, RFC 6066 §3), counted
-            // against the empty-record budget. TLS 1.3 treats every alert
-            // but close_notify and user_canceled as fatal whatever its level
-            // (RFC 8446 §6): once records are TLS 1.3 ones, or when TLS 1.3
-            // is all we speak.
+            // against the warning budget. TLS 1.3 defines no warning but
+            // close_notify and user_canceled (RFC 8446 §6: "All the alerts
+            // listed in Section 6.2 MUST be sent with AlertLevel=fatal"): once
+            // records are TLS 1.3 ones, or when TLS 1.3 is all we speak, a
+            // warning-level alert is a malformed message and ends the
+            // connection with decode_error (as BoringSSL and rustls do).
             other
-                if other != AlertDescription::CloseNotify
-                    && alert.level == AlertLevel::Warning
-                    && self.common.warnings_tolerated() =>
+                if other != AlertDescription::CloseNotify && alert.level == AlertLevel::Warning =>
             {
-                self.common.count_empty_record()
+                if self.common.warnings_tolerated() {
+                    self.common.count_warning_alert()
+                } else {
+                    Err(Error::Decode("warning alert in TLS 1.3"))
+                }
             }
             other => Err(Error::AlertReceived(other)),
         }

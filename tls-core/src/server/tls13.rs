@@ -496,8 +496,10 @@ fn send_certificate_request(
     common.send_message(&HandshakeMessage::CertificateRequest(request), transcript)
 }
 
-/// How many bytes of rejected 0-RTT data a server skips before giving up.
-const MAX_SKIPPED_EARLY_DATA: usize = 64 * 1024;
+/// How many bytes of rejected 0-RTT data a server skips before giving up:
+/// 16 KiB of records, BoringSSL's limit (RFC 8446 §4.2.10 leaves the amount
+/// to the server's max_early_data_size, which we never offer).
+const MAX_SKIPPED_EARLY_DATA: usize = 16 * 1024;
 
 /// What the server keeps while the client finishes its side.
 struct AwaitingClient {
