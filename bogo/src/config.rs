@@ -205,7 +205,9 @@ impl ShimVerifier {
         }
         self.refused.store(true, Ordering::Relaxed);
         if self.custom_callback {
-            Err(Error::BadCertificate("-verify-fail"))
+            // BoringSSL's custom verify callback refuses with
+            // certificate_unknown (its ssl_verify_invalid).
+            Err(Error::CertificateUnknown("-verify-fail"))
         } else {
             Err(Error::HandshakeFailure("-verify-fail"))
         }

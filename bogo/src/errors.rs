@@ -28,6 +28,7 @@ pub fn token(error: &Error) -> String {
         Error::UnrecognizedName => "UNRECOGNIZED_NAME",
         Error::BadCertificate(_) => "BAD_CERTIFICATE",
         Error::UnsupportedCertificate(_) => "UNSUPPORTED_CERTIFICATE",
+        Error::CertificateUnknown(_) => "CERTIFICATE_UNKNOWN",
         Error::BadCertificateStatus(_) => "BAD_CERTIFICATE_STATUS_RESPONSE",
         Error::CertificateRequired => "PEER_DID_NOT_RETURN_A_CERTIFICATE",
         Error::AccessDenied(_) => "ACCESS_DENIED",

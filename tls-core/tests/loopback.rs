@@ -845,3 +845,53 @@ fn change_cipher_spec_between_handshake_fragments_is_refused() {
         Err(Error::UnexpectedMessage(_))
     ));
 }
+
+/// A client verifier with its own acceptance rule, refusing every client.
+struct RefusesAll;
+
+impl tls_core::ClientCertVerifier for RefusesAll {
+    fn verify_client_cert(
+        &self,
+        _end_entity: &[u8],
+        _intermediates: &[Vec<u8>],
+        _now: tls_core::UnixTime,
+    ) -> Result<tls_core::ClientCertVerified, Error> {
+        Err(Error::CertificateUnknown("refused by the application"))
+    }
+}
+
+/// BoGo's CertificateVerificationFail-*-CustomCallback-*: a verifier's own
+/// refusal goes out as certificate_unknown (RFC 8446 §6.2: "some other
+/// (unspecified) issue arose in processing the certificate").
+#[test]
+fn a_verifier_refusal_of_its_own_is_certificate_unknown() {
+    let client_pki = pki(&rcgen::PKCS_ED25519);
+    let server_pki = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (mut cc, mut sc) = configs(&server_pki);
+    let key = CertifiedKey::from_pem(
+        client_pki.cert_pem.as_bytes(),
+        client_pki.key_pem.as_bytes(),
+    )
+    .unwrap();
+    cc.client_cert = Some(Arc::new(key));
+    sc.client_verifier = Some(Arc::new(RefusesAll));
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let mut server = Connection::server(Arc::new(sc));
+    let refused = Error::CertificateUnknown("refused by the application");
+    assert_eq!(pump(&mut client, &mut server), Err(refused.clone()));
+    let fatal = std::iter::from_fn(|| server.next_event()).last();
+    assert_eq!(
+        fatal,
+        Some(Event::Fatal {
+            error: refused,
+            alert_sent: Some(tls_core::AlertDescription::CertificateUnknown),
+        })
+    );
+    let alert = server.pending_tls().to_vec();
+    assert_eq!(
+        client.feed(&alert),
+        Err(Error::AlertReceived(
+            tls_core::AlertDescription::CertificateUnknown
+        ))
+    );
+}
