@@ -243,6 +243,11 @@ impl ExpectClientHello {
         }
         match ch.key_shares() {
             Some([share]) if share.group == retry.group => Ok(()),
+            // No key_share at all: RFC 8446 §9.2 ("MUST also contain a
+            // key_share extension") names missing_extension.
+            None => Err(Error::MissingExtension(
+                "second ClientHello without key_share",
+            )),
             _ => Err(Error::IllegalParameter(
                 "second ClientHello has the wrong key share",
             )),
