@@ -51,6 +51,8 @@ pub enum Error {
     /// returns it from [`crate::ServerCertVerifier::verify_stapled_ocsp`].
     BadCertificateStatus(&'static str),
     /// The server requires a client certificate and the client sent none.
+    /// Sent as certificate_required; in TLS 1.2, which has no such alert,
+    /// as handshake_failure (RFC 5246 §7.4.6).
     CertificateRequired,
     /// The peer's certificate is valid, but the access rules applied to it
     /// refuse the connection (RFC 8446, section 6.2: access_denied). A

@@ -223,7 +223,9 @@ fn client_certificates_are_verified() {
         );
         exchange_data(&mut client, &mut server);
     }
-    // No certificate: certificate_required... in TLS 1.2 the alert is handshake-level.
+    // No certificate: the server's CertificateRequired error goes out as
+    // handshake_failure, TLS 1.2 having no certificate_required (RFC 5246
+    // §7.4.6; BoGo's RequireAnyClientCertificate-TLS12).
     let (cc, mut sc) = configs12(&server_pki);
     sc.client_verifier = Some(Arc::new(ClientPins(tls_core::PinnedCertVerifier::new(
         vec![server_pki.cert_der.clone()],
@@ -233,6 +235,20 @@ fn client_certificates_are_verified() {
     assert_eq!(
         pump(&mut client, &mut server),
         Err(Error::CertificateRequired)
+    );
+    let fatal = std::iter::from_fn(|| server.next_event()).last();
+    assert_eq!(
+        fatal,
+        Some(tls_core::Event::Fatal {
+            error: Error::CertificateRequired,
+            alert_sent: Some(tls_core::AlertDescription::HandshakeFailure),
+        })
+    );
+    assert_eq!(
+        client.feed(server.pending_tls()),
+        Err(Error::AlertReceived(
+            tls_core::AlertDescription::HandshakeFailure
+        ))
     );
 }
 

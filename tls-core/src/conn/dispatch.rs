@@ -31,7 +31,18 @@ impl Connection {
         if self.common.error.is_some() {
             return;
         }
-        let alert_sent = error.alert();
+        let alert_sent = match error {
+            // TLS 1.2 has no certificate_required: a missing client
+            // certificate is handshake_failure there (RFC 5246 §7.4.6). The
+            // error arises only at the client's Certificate, which TLS 1.3
+            // reads under its handshake keys.
+            Error::CertificateRequired
+                if !self.common.opener.as_ref().is_some_and(|o| !o.is_tls12()) =>
+            {
+                Some(AlertDescription::HandshakeFailure)
+            }
+            _ => error.alert(),
+        };
         if let Some(alert) = alert_sent {
             self.common.send_alert(alert);
         }
