@@ -895,3 +895,46 @@ fn a_verifier_refusal_of_its_own_is_certificate_unknown() {
         ))
     );
 }
+
+/// BoGo's SkipEarlyData-HRR-Interleaved-TLS13: rejected 0-RTT data between
+/// two fragments of the second ClientHello is unexpected_message (RFC 8446
+/// §5.1: handshake messages are not interleaved with other record types).
+#[test]
+fn early_data_inside_the_second_client_hello_is_unexpected_message() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (_, mut sc) = configs(&p);
+    sc.groups = vec![NamedGroup::Secp256r1];
+    let mut client = Connection::client(client_config_with_groups(&p), Some("localhost")).unwrap();
+    let hello = with_early_data_extension(client.pending_tls());
+    client.consume_tls(client.pending_tls().len());
+    let mut server = Connection::server(Arc::new(sc));
+    server.feed(&hello).unwrap();
+    client.feed(server.pending_tls()).unwrap();
+    server.consume_tls(server.pending_tls().len());
+    // The client's records: a compatibility ChangeCipherSpec, then the
+    // second ClientHello in one handshake record.
+    let mut wire = client.pending_tls().to_vec();
+    let mut records = Vec::new();
+    while !wire.is_empty() {
+        let len = 5 + usize::from(u16::from_be_bytes([wire[3], wire[4]]));
+        records.push(wire.drain(..len).collect::<Vec<u8>>());
+    }
+    let second_hello = records.pop().unwrap();
+    assert_eq!(second_hello[0], 22, "a handshake record last");
+    for record in &records {
+        server.feed(record).unwrap();
+    }
+    let fragment = |body: &[u8]| {
+        let mut r = vec![22, 3, 3];
+        r.extend_from_slice(&u16::try_from(body.len()).unwrap().to_be_bytes());
+        r.extend_from_slice(body);
+        r
+    };
+    server.feed(&fragment(&second_hello[5..21])).unwrap();
+    assert_eq!(
+        server.feed(&undecryptable_record(100)),
+        Err(Error::UnexpectedMessage(
+            "record interleaved with a handshake message"
+        ))
+    );
+}

@@ -120,7 +120,7 @@ impl Connection {
                     }
                     Err(Error::BadRecordMac) if c.early_data_skip > 0 => {
                         // Rejected 0-RTT data: skip it (RFC 8446 §4.2.10).
-                        skip_early_data(&mut c.early_data_skip, record_len)?;
+                        skip_early_data(c.joiner.is_empty(), &mut c.early_data_skip, record_len)?;
                         return Ok(Content::Nothing);
                     }
                     Err(e) => return Err(e),
@@ -129,7 +129,7 @@ impl Connection {
             // Rejected 0-RTT data the client sent before our HelloRetryRequest
             // reached it: it comes before we have any key (RFC 8446 §4.2.10).
             (ContentType::ApplicationData, None) if c.early_data_skip > 0 => {
-                skip_early_data(&mut c.early_data_skip, body.len())?;
+                skip_early_data(c.joiner.is_empty(), &mut c.early_data_skip, body.len())?;
                 return Ok(Content::Nothing);
             }
             // A peer that failed before deriving keys may send a plaintext alert.
@@ -325,11 +325,19 @@ impl Connection {
     }
 }
 
-/// Counts a skipped record of rejected 0-RTT data against `budget`. More
-/// than the budget is unexpected_message, as OpenSSL, BoringSSL and rustls
-/// answer it. The budget stays above zero while skipping, so that the record
-/// that exceeds it is told apart from a record that merely fails to decrypt.
-fn skip_early_data(budget: &mut usize, record_len: usize) -> Result<(), Error> {
+/// Counts a skipped record of rejected 0-RTT data against `budget`. More than the budget is unexpected_message, as
+/// OpenSSL, BoringSSL and rustls answer it. The budget stays above zero while
+/// skipping, so that the record that exceeds it is told apart from a record
+/// that merely fails to decrypt. Between the fragments of a handshake message
+/// (the second ClientHello; `joiner_empty` false) the record is
+/// unexpected_message too (RFC 8446
+/// §5.1: handshake messages are not interleaved with other record types).
+fn skip_early_data(joiner_empty: bool, budget: &mut usize, record_len: usize) -> Result<(), Error> {
+    if !joiner_empty {
+        return Err(Error::UnexpectedMessage(
+            "record interleaved with a handshake message",
+        ));
+    }
     if record_len > *budget {
         return Err(Error::UnexpectedMessage("too much early data"));
     }
