@@ -450,17 +450,16 @@ fn rejected_early_data_is_skipped_and_bounded() {
     // The server answered with its whole flight, without early_data.
     assert!(server.wants_write());
     // 0-RTT records after the ClientHello are skipped, their bytes dropped:
-    // two small ones and two of 8000 bytes (within the 16 KiB the server
-    // skips, BoringSSL's limit: BoGo's SkipEarlyData-TooMuchData-TLS13).
-    for len in [100, 100, 8000, 8000] {
+    // two small ones and three full ones (within the 64 KiB the server skips).
+    for len in [100, 100, FULL_RECORD, FULL_RECORD, FULL_RECORD] {
         server.feed(&undecryptable_record(len)).unwrap();
     }
     assert_eq!(server.plaintext_len(), 0);
     assert!(server.error().is_none());
-    // 200 more bytes are more early data than the server skips.
+    // One more full record is more early data than the server skips.
     let too_much = Error::UnexpectedMessage("too much early data");
     assert_eq!(
-        server.feed(&undecryptable_record(200)),
+        server.feed(&undecryptable_record(FULL_RECORD)),
         Err(too_much.clone())
     );
     let fatal = std::iter::from_fn(|| server.next_event()).last();
@@ -503,7 +502,7 @@ fn early_data_before_a_hello_retry_request_is_skipped() {
     server.consume_tls(retry.len());
     // The client's 0-RTT records came before it saw the HelloRetryRequest:
     // the server has no key at all for them, and skips them.
-    for len in [100, 16000] {
+    for len in [100, FULL_RECORD] {
         server.feed(&undecryptable_record(len)).unwrap();
     }
     client.feed(&retry).unwrap();
@@ -528,7 +527,9 @@ fn early_data_before_a_hello_retry_request_is_skipped() {
     let mut server = Connection::server(sc);
     server.feed(&hello).unwrap();
     server.consume_tls(server.pending_tls().len());
-    server.feed(&undecryptable_record(16000)).unwrap();
+    for _ in 0..3 {
+        server.feed(&undecryptable_record(FULL_RECORD)).unwrap();
+    }
     assert_eq!(
         server.feed(&undecryptable_record(FULL_RECORD)),
         Err(Error::UnexpectedMessage("too much early data"))
