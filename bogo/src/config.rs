@@ -165,10 +165,18 @@ impl ShimVerifier {
             let all: Vec<_> = o
                 .verify_prefs
                 .iter()
+                // 0xff01 is BoringSSL's internal value for TLS 1.0's MD5+SHA-1
+                // RSA signatures: never sent (its runner refuses a hello
+                // naming it), so a peer signing with it used a scheme we did
+                // not offer.
+                .filter(|&&v| v != 0xff01)
                 .map(|&v| SignatureScheme::from_wire(v))
                 .collect();
-            let tls13 = all.iter().copied().filter(|s| !is_pkcs1(*s)).collect();
-            (tls13, all)
+            // BoringSSL offers its verify preferences as given in both
+            // versions (RFC 8446 §4.2.3 lets a TLS 1.3 signature_algorithms
+            // name RSA PKCS#1 schemes for certificates); the engine refuses
+            // such a scheme in a TLS 1.3 CertificateVerify: illegal_parameter.
+            (all.clone(), all)
         };
         ShimVerifier {
             fail: o.verify_fail && o.verify_peer,
@@ -197,7 +205,9 @@ impl ShimVerifier {
         }
         self.refused.store(true, Ordering::Relaxed);
         if self.custom_callback {
-            Err(Error::BadCertificate("-verify-fail"))
+            // BoringSSL's custom verify callback refuses with
+            // certificate_unknown (its ssl_verify_invalid).
+            Err(Error::CertificateUnknown("-verify-fail"))
         } else {
             Err(Error::HandshakeFailure("-verify-fail"))
         }
@@ -215,11 +225,6 @@ impl ShimVerifier {
         }
         result
     }
-}
-
-/// True for the RSA PKCS#1 v1.5 schemes, which TLS 1.3 handshakes never use.
-fn is_pkcs1(s: SignatureScheme) -> bool {
-    matches!(s.to_wire() & 0x00ff, 0x01) && s.to_wire() >> 8 != 0x08
 }
 
 impl ServerCertVerifier for ShimVerifier {

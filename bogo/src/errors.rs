@@ -12,6 +12,13 @@ use tls_core::{AlertDescription, Error};
 
 /// The token for an engine error.
 pub fn token(error: &Error) -> String {
+    // A server's empty Certificate is decode_error in both stacks (RFC 8446
+    // §4.4.2.4), under BoringSSL's finer reason in TLS 1.3 only: both tokens
+    // (the reason is shared with errors of other alerts, so it cannot be an
+    // ErrorMap entry).
+    if *error == Error::Decode("empty server Certificate") {
+        return ":DECODE_ERROR: :PEER_DID_NOT_RETURN_A_CERTIFICATE:".to_string();
+    }
     let reason = match error {
         Error::Decode(_) => "DECODE_ERROR",
         Error::UnexpectedMessage(_) => "UNEXPECTED_MESSAGE",
@@ -28,6 +35,7 @@ pub fn token(error: &Error) -> String {
         Error::UnrecognizedName => "UNRECOGNIZED_NAME",
         Error::BadCertificate(_) => "BAD_CERTIFICATE",
         Error::UnsupportedCertificate(_) => "UNSUPPORTED_CERTIFICATE",
+        Error::CertificateUnknown(_) => "CERTIFICATE_UNKNOWN",
         Error::BadCertificateStatus(_) => "BAD_CERTIFICATE_STATUS_RESPONSE",
         Error::CertificateRequired => "PEER_DID_NOT_RETURN_A_CERTIFICATE",
         Error::AccessDenied(_) => "ACCESS_DENIED",
@@ -94,6 +102,10 @@ mod tests {
     fn received_alerts_use_boringssl_names() {
         let e = Error::AlertReceived(AlertDescription::DecodeError);
         assert_eq!(token(&e), ":TLSV1_ALERT_DECODE_ERROR:");
+        assert_eq!(
+            token(&Error::Decode("empty server Certificate")),
+            ":DECODE_ERROR: :PEER_DID_NOT_RETURN_A_CERTIFICATE:"
+        );
         assert_eq!(
             token(&Error::BadRecordMac),
             ":DECRYPTION_FAILED_OR_BAD_RECORD_MAC:"

@@ -41,11 +41,18 @@ pub enum Error {
     BadCertificate(&'static str),
     /// The peer's certificate uses a key or algorithm we do not support.
     UnsupportedCertificate(&'static str),
+    /// The peer's certificate was refused for a reason none of the other
+    /// certificate alerts names (RFC 8446, section 6.2: certificate_unknown,
+    /// "some other (unspecified) issue arose in processing the certificate").
+    /// A verifier with its own acceptance rules returns it.
+    CertificateUnknown(&'static str),
     /// The OCSP response the server stapled is not satisfactory: it does not
     /// verify, or says the certificate is revoked (RFC 6066 §8). A verifier
     /// returns it from [`crate::ServerCertVerifier::verify_stapled_ocsp`].
     BadCertificateStatus(&'static str),
     /// The server requires a client certificate and the client sent none.
+    /// Sent as certificate_required; in TLS 1.2, which has no such alert,
+    /// as handshake_failure (RFC 5246 §7.4.6).
     CertificateRequired,
     /// The peer's certificate is valid, but the access rules applied to it
     /// refuse the connection (RFC 8446, section 6.2: access_denied). A
@@ -87,6 +94,7 @@ impl Error {
             Error::UnrecognizedName => A::UnrecognizedName,
             Error::BadCertificate(_) => A::BadCertificate,
             Error::UnsupportedCertificate(_) => A::UnsupportedCertificate,
+            Error::CertificateUnknown(_) => A::CertificateUnknown,
             Error::BadCertificateStatus(_) => A::BadCertificateStatusResponse,
             Error::CertificateRequired => A::CertificateRequired,
             Error::AccessDenied(_) => A::AccessDenied,
@@ -114,6 +122,7 @@ impl fmt::Display for Error {
             Error::UnrecognizedName => f.write_str("no certificate for the requested name"),
             Error::BadCertificate(why) => write!(f, "bad certificate: {why}"),
             Error::UnsupportedCertificate(why) => write!(f, "unsupported certificate: {why}"),
+            Error::CertificateUnknown(why) => write!(f, "certificate unknown: {why}"),
             Error::BadCertificateStatus(why) => write!(f, "bad stapled OCSP response: {why}"),
             Error::CertificateRequired => f.write_str("client certificate required but not sent"),
             Error::AccessDenied(why) => write!(f, "access denied: {why}"),

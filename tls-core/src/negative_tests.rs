@@ -307,6 +307,32 @@ fn bad_signature_is_decrypt_error() {
     expect_failure_after(&mut client, &server, error, AlertDescription::DecryptError);
 }
 
+/// BoGo's RequestContextInHandshake-TLS13: a CertificateRequest in the
+/// handshake with a non-empty context (RFC 8446 §4.3.2: it "SHALL be zero
+/// length") is decode_error.
+#[test]
+fn certificate_request_context_in_the_handshake_is_decode_error() {
+    use crate::msgs::extensions::CertReqExtension;
+    use crate::msgs::handshake::CertificateRequest;
+    let (mut client, mut server, mut flight) = client_and_server();
+    flight.extend(server.encrypted_extensions());
+    flight.extend(
+        server.send(HandshakeMessage::CertificateRequest(CertificateRequest {
+            context: b"request context".to_vec(),
+            extensions: vec![CertReqExtension::SignatureAlgorithms(vec![
+                crate::msgs::enums::SignatureScheme::Ed25519,
+            ])],
+        })),
+    );
+    expect_failure(
+        &mut client,
+        &server,
+        &flight,
+        Error::Decode("CertificateRequest context in the handshake"),
+        AlertDescription::DecodeError,
+    );
+}
+
 #[test]
 fn unsolicited_extension_is_refused() {
     let (mut client, mut server, mut flight) = client_and_server();

@@ -846,3 +846,96 @@ fn change_cipher_spec_between_handshake_fragments_is_refused() {
         Err(Error::UnexpectedMessage(_))
     ));
 }
+
+/// A client verifier with its own acceptance rule, refusing every client.
+struct RefusesAll;
+
+impl tls_core::ClientCertVerifier for RefusesAll {
+    fn verify_client_cert(
+        &self,
+        _end_entity: &[u8],
+        _intermediates: &[Vec<u8>],
+        _now: tls_core::UnixTime,
+    ) -> Result<tls_core::ClientCertVerified, Error> {
+        Err(Error::CertificateUnknown("refused by the application"))
+    }
+}
+
+/// BoGo's CertificateVerificationFail-*-CustomCallback-*: a verifier's own
+/// refusal goes out as certificate_unknown (RFC 8446 §6.2: "some other
+/// (unspecified) issue arose in processing the certificate").
+#[test]
+fn a_verifier_refusal_of_its_own_is_certificate_unknown() {
+    let client_pki = pki(&rcgen::PKCS_ED25519);
+    let server_pki = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (mut cc, mut sc) = configs(&server_pki);
+    let key = CertifiedKey::from_pem(
+        client_pki.cert_pem.as_bytes(),
+        client_pki.key_pem.as_bytes(),
+    )
+    .unwrap();
+    cc.client_cert = Some(Arc::new(key));
+    sc.client_verifier = Some(Arc::new(RefusesAll));
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let mut server = Connection::server(Arc::new(sc));
+    let refused = Error::CertificateUnknown("refused by the application");
+    assert_eq!(pump(&mut client, &mut server), Err(refused.clone()));
+    let fatal = std::iter::from_fn(|| server.next_event()).last();
+    assert_eq!(
+        fatal,
+        Some(Event::Fatal {
+            error: refused,
+            alert_sent: Some(tls_core::AlertDescription::CertificateUnknown),
+        })
+    );
+    let alert = server.pending_tls().to_vec();
+    assert_eq!(
+        client.feed(&alert),
+        Err(Error::AlertReceived(
+            tls_core::AlertDescription::CertificateUnknown
+        ))
+    );
+}
+
+/// BoGo's SkipEarlyData-HRR-Interleaved-TLS13: rejected 0-RTT data between
+/// two fragments of the second ClientHello is unexpected_message (RFC 8446
+/// §5.1: handshake messages are not interleaved with other record types).
+#[test]
+fn early_data_inside_the_second_client_hello_is_unexpected_message() {
+    let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
+    let (_, mut sc) = configs(&p);
+    sc.groups = vec![NamedGroup::Secp256r1];
+    let mut client = Connection::client(client_config_with_groups(&p), Some("localhost")).unwrap();
+    let hello = with_early_data_extension(client.pending_tls());
+    client.consume_tls(client.pending_tls().len());
+    let mut server = Connection::server(Arc::new(sc));
+    server.feed(&hello).unwrap();
+    client.feed(server.pending_tls()).unwrap();
+    server.consume_tls(server.pending_tls().len());
+    // The client's records: a compatibility ChangeCipherSpec, then the
+    // second ClientHello in one handshake record.
+    let mut wire = client.pending_tls().to_vec();
+    let mut records = Vec::new();
+    while !wire.is_empty() {
+        let len = 5 + usize::from(u16::from_be_bytes([wire[3], wire[4]]));
+        records.push(wire.drain(..len).collect::<Vec<u8>>());
+    }
+    let second_hello = records.pop().unwrap();
+    assert_eq!(second_hello[0], 22, "a handshake record last");
+    for record in &records {
+        server.feed(record).unwrap();
+    }
+    let fragment = |body: &[u8]| {
+        let mut r = vec![22, 3, 3];
+        r.extend_from_slice(&u16::try_from(body.len()).unwrap().to_be_bytes());
+        r.extend_from_slice(body);
+        r
+    };
+    server.feed(&fragment(&second_hello[5..21])).unwrap();
+    assert_eq!(
+        server.feed(&undecryptable_record(100)),
+        Err(Error::UnexpectedMessage(
+            "record interleaved with a handshake message"
+        ))
+    );
+}

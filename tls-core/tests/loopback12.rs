@@ -223,7 +223,9 @@ fn client_certificates_are_verified() {
         );
         exchange_data(&mut client, &mut server);
     }
-    // No certificate: certificate_required... in TLS 1.2 the alert is handshake-level.
+    // No certificate: the server's CertificateRequired error goes out as
+    // handshake_failure, TLS 1.2 having no certificate_required (RFC 5246
+    // §7.4.6; BoGo's RequireAnyClientCertificate-TLS12).
     let (cc, mut sc) = configs12(&server_pki);
     sc.client_verifier = Some(Arc::new(ClientPins(tls_core::PinnedCertVerifier::new(
         vec![server_pki.cert_der.clone()],
@@ -233,6 +235,20 @@ fn client_certificates_are_verified() {
     assert_eq!(
         pump(&mut client, &mut server),
         Err(Error::CertificateRequired)
+    );
+    let fatal = std::iter::from_fn(|| server.next_event()).last();
+    assert_eq!(
+        fatal,
+        Some(tls_core::Event::Fatal {
+            error: Error::CertificateRequired,
+            alert_sent: Some(tls_core::AlertDescription::HandshakeFailure),
+        })
+    );
+    assert_eq!(
+        client.feed(server.pending_tls()),
+        Err(Error::AlertReceived(
+            tls_core::AlertDescription::HandshakeFailure
+        ))
     );
 }
 
@@ -433,23 +449,49 @@ fn warning_alerts_are_tolerated_in_tls12() {
         ))
     );
 
-    // Warnings without end are refused.
+    // BoGo's SendWarningAlerts-TooMany: four warnings in a row pass, the
+    // fifth is refused (BoringSSL's limit), user_canceled counted with them.
+    let mut client = Connection::client(cc.clone(), Some("localhost")).unwrap();
+    let four: Vec<u8> = [112, 90, 112, 112]
+        .iter()
+        .flat_map(|d| warning(*d))
+        .collect();
+    client.feed(&four).unwrap();
+    assert_eq!(
+        client.feed(&warning(112)),
+        Err(Error::UnexpectedMessage("too many warning alerts"))
+    );
+
+    // BoGo's SendBogusAlertType: an alert level that is neither warning nor
+    // fatal is illegal_parameter.
     let mut client = Connection::client(cc, Some("localhost")).unwrap();
-    let flood: Vec<u8> = (0..100).flat_map(|_| warning(112)).collect();
+    let mut bogus = RecordBuffer::new();
+    frame_plaintext(ContentType::Alert, &[3, 112], &mut bogus);
     assert!(matches!(
-        client.feed(&flood),
-        Err(Error::UnexpectedMessage(_))
+        client.feed(bogus.as_slice()),
+        Err(Error::IllegalParameter(_))
     ));
 
-    // A TLS 1.3-only client treats the warning as fatal (RFC 8446 §6).
+    // A TLS 1.3-only client refuses the warning (RFC 8446 §6.2: TLS 1.3
+    // alerts other than close_notify and user_canceled are fatal): BoGo's
+    // SendWarningAlerts-TLS13 wants decode_error, as BoringSSL and rustls send.
     let (mut cc13, _) = configs(pki_p256());
     cc13.versions = vec![ProtocolVersion::Tls13];
     let mut client = Connection::client(Arc::new(cc13), Some("localhost")).unwrap();
     assert_eq!(
         client.feed(&warning(112)),
-        Err(Error::AlertReceived(
-            tls_core::AlertDescription::UnrecognizedName
-        ))
+        Err(Error::Decode("warning alert in TLS 1.3"))
+    );
+    let fatal = std::iter::from_fn(|| client.next_event()).last();
+    assert!(
+        matches!(
+            fatal,
+            Some(tls_core::Event::Fatal {
+                alert_sent: Some(tls_core::AlertDescription::DecodeError),
+                ..
+            })
+        ),
+        "{fatal:?}"
     );
 }
 

@@ -143,6 +143,8 @@ impl Reason {
             E::UnrecognizedName => Reason::UnrecognizedName,
             E::BadCertificate(_) => Reason::BadCertificate,
             E::UnsupportedCertificate(_) => Reason::UnsupportedCertificate,
+            // A verifier's own refusal: tls-tunnel's verifiers do not make it.
+            E::CertificateUnknown(_) => Reason::BadCertificate,
             E::BadCertificateStatus(_) => Reason::BadCertificateStatusResponse,
             E::CertificateRequired => Reason::CertificateRequired,
             E::AccessDenied(_) => Reason::AccessDenied,

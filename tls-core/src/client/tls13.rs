@@ -318,10 +318,11 @@ impl ExpectCertificate {
         if self.certificate_requested.is_some() {
             return Err(Error::UnexpectedMessage("second CertificateRequest"));
         }
+        // The context "SHALL be zero length" in the handshake (RFC 8446
+        // §4.3.2): a longer one is out of the field's range, decode_error
+        // (§6.2), as BoringSSL answers it.
         if !request.context.is_empty() {
-            return Err(Error::IllegalParameter(
-                "CertificateRequest context in the handshake",
-            ));
+            return Err(Error::Decode("CertificateRequest context in the handshake"));
         }
         self.transcript.update(encoded);
         self.certificate_requested = Some(request);

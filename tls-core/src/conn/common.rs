@@ -92,6 +92,11 @@ pub(super) const KEEP_CAPACITY: usize = crate::record::HEADER_LEN + crate::recor
 /// application data) accepted before the peer is judged to be flooding us.
 const MAX_EMPTY_RECORDS: u32 = 32;
 
+/// Consecutive warning alerts (TLS 1.2 warnings, user_canceled in either
+/// version) accepted before the peer is judged to be flooding us: BoringSSL's
+/// limit (its runner sends 4 and expects them to pass, 5 to fail).
+const MAX_WARNING_ALERTS: u32 = 4;
+
 /// Everything the state machines act on: record protection, buffers, events.
 pub(crate) struct Common {
     pub side: Side,
@@ -117,6 +122,8 @@ pub(crate) struct Common {
     /// unexpected_message. A client has sent its ClientHello from the start.
     pub ccs_allowed: bool,
     pub(super) empty_records: u32,
+    /// Consecutive warning alerts received (reset with `empty_records`).
+    pub(super) warning_alerts: u32,
     /// TLS 1.2 is among our versions (warning alerts may then pass).
     pub(super) tls12_enabled: bool,
     /// Bytes of undecryptable records (rejected 0-RTT data) a server may still skip.
@@ -156,6 +163,7 @@ impl Common {
             we_closed: false,
             ccs_allowed: side == Side::Client,
             empty_records: 0,
+            warning_alerts: 0,
             tls12_enabled: false,
             early_data_skip: 0,
             key_update_answered: false,
@@ -342,6 +350,17 @@ impl Common {
         self.empty_records += 1;
         if self.empty_records > MAX_EMPTY_RECORDS {
             return Err(Error::UnexpectedMessage("too many empty records"));
+        }
+        Ok(())
+    }
+
+    /// Counts a warning alert; more than [`MAX_WARNING_ALERTS`] in a row
+    /// (without a handshake message or data between them) is
+    /// unexpected_message.
+    pub(super) fn count_warning_alert(&mut self) -> Result<(), Error> {
+        self.warning_alerts += 1;
+        if self.warning_alerts > MAX_WARNING_ALERTS {
+            return Err(Error::UnexpectedMessage("too many warning alerts"));
         }
         Ok(())
     }

@@ -31,7 +31,18 @@ impl Connection {
         if self.common.error.is_some() {
             return;
         }
-        let alert_sent = error.alert();
+        let alert_sent = match error {
+            // TLS 1.2 has no certificate_required: a missing client
+            // certificate is handshake_failure there (RFC 5246 §7.4.6). The
+            // error arises only at the client's Certificate, which TLS 1.3
+            // reads under its handshake keys.
+            Error::CertificateRequired
+                if !self.common.opener.as_ref().is_some_and(|o| !o.is_tls12()) =>
+            {
+                Some(AlertDescription::HandshakeFailure)
+            }
+            _ => error.alert(),
+        };
         if let Some(alert) = alert_sent {
             self.common.send_alert(alert);
         }
@@ -109,7 +120,7 @@ impl Connection {
                     }
                     Err(Error::BadRecordMac) if c.early_data_skip > 0 => {
                         // Rejected 0-RTT data: skip it (RFC 8446 §4.2.10).
-                        skip_early_data(&mut c.early_data_skip, record_len)?;
+                        skip_early_data(c.joiner.is_empty(), &mut c.early_data_skip, record_len)?;
                         return Ok(Content::Nothing);
                     }
                     Err(e) => return Err(e),
@@ -118,7 +129,7 @@ impl Connection {
             // Rejected 0-RTT data the client sent before our HelloRetryRequest
             // reached it: it comes before we have any key (RFC 8446 §4.2.10).
             (ContentType::ApplicationData, None) if c.early_data_skip > 0 => {
-                skip_early_data(&mut c.early_data_skip, body.len())?;
+                skip_early_data(c.joiner.is_empty(), &mut c.early_data_skip, body.len())?;
                 return Ok(Content::Nothing);
             }
             // A peer that failed before deriving keys may send a plaintext alert.
@@ -139,6 +150,7 @@ impl Connection {
         match typ {
             ContentType::Handshake => {
                 c.empty_records = 0;
+                c.warning_alerts = 0;
                 c.joiner.push(payload)?;
                 Ok(Content::Handshake)
             }
@@ -153,6 +165,7 @@ impl Connection {
                     c.count_empty_record()?;
                 } else {
                     c.empty_records = 0;
+                    c.warning_alerts = 0;
                     c.data_received = true;
                     c.app_received = true;
                     // Where the payload lies in the deframer's buffer: it is
@@ -276,36 +289,55 @@ impl Connection {
     }
 
     fn process_alert(&mut self, alert: Alert) -> Result<(), Error> {
+        // A level other than warning or fatal is a malformed alert:
+        // illegal_parameter, as BoringSSL answers it.
+        if let AlertLevel::Unknown(_) = alert.level {
+            return Err(Error::IllegalParameter(
+                "alert level neither warning nor fatal",
+            ));
+        }
         match alert.description {
             AlertDescription::CloseNotify if self.common.handshake_done => {
                 self.common.peer_closed = true;
                 self.common.events.push_back(Event::PeerClosed);
                 Ok(())
             }
-            AlertDescription::UserCanceled => self.common.count_empty_record(),
+            AlertDescription::UserCanceled => self.common.count_warning_alert(),
             // TLS 1.2 lets the connection go on after a warning (RFC 5246
             // §7.2; e.g. a server's unrecognized_name, RFC 6066 §3), counted
-            // against the empty-record budget. TLS 1.3 treats every alert
-            // but close_notify and user_canceled as fatal whatever its level
-            // (RFC 8446 §6): once records are TLS 1.3 ones, or when TLS 1.3
-            // is all we speak.
+            // against the warning budget. TLS 1.3 defines no warning but
+            // close_notify and user_canceled (RFC 8446 §6: "All the alerts
+            // listed in Section 6.2 MUST be sent with AlertLevel=fatal"): once
+            // records are TLS 1.3 ones, or when TLS 1.3 is all we speak, a
+            // warning-level alert is a malformed message and ends the
+            // connection with decode_error (as BoringSSL and rustls do).
             other
-                if other != AlertDescription::CloseNotify
-                    && alert.level == AlertLevel::Warning
-                    && self.common.warnings_tolerated() =>
+                if other != AlertDescription::CloseNotify && alert.level == AlertLevel::Warning =>
             {
-                self.common.count_empty_record()
+                if self.common.warnings_tolerated() {
+                    self.common.count_warning_alert()
+                } else {
+                    Err(Error::Decode("warning alert in TLS 1.3"))
+                }
             }
             other => Err(Error::AlertReceived(other)),
         }
     }
 }
 
-/// Counts a skipped record of rejected 0-RTT data against `budget`. More
-/// than the budget is unexpected_message, as OpenSSL, BoringSSL and rustls
-/// answer it. The budget stays above zero while skipping, so that the record
-/// that exceeds it is told apart from a record that merely fails to decrypt.
-fn skip_early_data(budget: &mut usize, record_len: usize) -> Result<(), Error> {
+/// Counts a skipped record of rejected 0-RTT data against `budget`. More than the budget is unexpected_message, as
+/// OpenSSL, BoringSSL and rustls answer it. The budget stays above zero while
+/// skipping, so that the record that exceeds it is told apart from a record
+/// that merely fails to decrypt. Between the fragments of a handshake message
+/// (the second ClientHello; `joiner_empty` false) the record is
+/// unexpected_message too (RFC 8446
+/// §5.1: handshake messages are not interleaved with other record types).
+fn skip_early_data(joiner_empty: bool, budget: &mut usize, record_len: usize) -> Result<(), Error> {
+    if !joiner_empty {
+        return Err(Error::UnexpectedMessage(
+            "record interleaved with a handshake message",
+        ));
+    }
     if record_len > *budget {
         return Err(Error::UnexpectedMessage("too much early data"));
     }

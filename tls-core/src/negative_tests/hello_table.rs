@@ -391,3 +391,61 @@ fn client_hello_fields_answer_with_the_rfc_alert() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The second ClientHello after a HelloRetryRequest for P-256 (RFC 8446
+/// §4.1.2): one share of that group, nothing else. Without key_share at all
+/// it is missing_extension (§9.2: supported_groups "MUST also contain a
+/// key_share extension"; BoGo's SecondClientHelloMissingKeyShare-TLS13), with
+/// a share of another group illegal_parameter.
+#[test]
+fn second_client_hello_key_share_answers_with_the_rfc_alert() {
+    use alloc::sync::Arc;
+    use ClientExtension as E;
+    let rows: Vec<(&str, ClientHelloChange, AlertDescription)> = vec![
+        (
+            "no key_share",
+            |ch| without(ch, |e| matches!(e, E::KeyShare(_))),
+            A::MissingExtension,
+        ),
+        (
+            "an X25519 share",
+            |ch| {
+                for e in &mut ch.extensions {
+                    if let E::KeyShare(shares) = e {
+                        *shares = vec![KeyShareEntry {
+                            group: NamedGroup::X25519,
+                            key_exchange: KeyExchange::generate(NamedGroup::X25519)
+                                .unwrap()
+                                .public_key()
+                                .to_vec(),
+                        }];
+                    }
+                }
+            },
+            A::IllegalParameter,
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, change, want) in rows {
+        let (cert, key) = super::test_cert();
+        let mut cc = crate::config::ClientConfig::with_pinned_certs(vec![cert.clone()]);
+        cc.groups = vec![NamedGroup::X25519, NamedGroup::Secp256r1];
+        let mut sc = crate::config::ServerConfig::with_single_cert(
+            crate::config::CertifiedKey::new(vec![cert], key).unwrap(),
+        );
+        sc.groups = vec![NamedGroup::Secp256r1];
+        let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+        let mut server = Connection::server(Arc::new(sc));
+        let hello = client.pending_tls().to_vec();
+        client.consume_tls(hello.len());
+        server.feed(&hello).unwrap();
+        let retry = server.pending_tls().to_vec();
+        server.consume_tls(retry.len());
+        client.feed(&retry).unwrap();
+        let mut ch = sent_hello(&mut client);
+        change(&mut ch);
+        let wire = record(&HandshakeMessage::ClientHello(ch));
+        failures.extend(outcome(&mut server, &wire, Some(want)).map(|e| format!("{what}: {e}")));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

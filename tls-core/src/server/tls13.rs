@@ -243,6 +243,11 @@ impl ExpectClientHello {
         }
         match ch.key_shares() {
             Some([share]) if share.group == retry.group => Ok(()),
+            // No key_share at all: RFC 8446 §9.2 ("MUST also contain a
+            // key_share extension") names missing_extension.
+            None => Err(Error::MissingExtension(
+                "second ClientHello without key_share",
+            )),
             _ => Err(Error::IllegalParameter(
                 "second ClientHello has the wrong key share",
             )),
@@ -496,7 +501,10 @@ fn send_certificate_request(
     common.send_message(&HandshakeMessage::CertificateRequest(request), transcript)
 }
 
-/// How many bytes of rejected 0-RTT data a server skips before giving up.
+/// How many bytes of rejected 0-RTT data a server skips before giving up:
+/// more than one full record of the 16 KiB an OpenSSL ticket allows by
+/// default (tests/tests/openssl_early_data.rs), where BoringSSL stops at
+/// 16 KiB of records.
 const MAX_SKIPPED_EARLY_DATA: usize = 64 * 1024;
 
 /// What the server keeps while the client finishes its side.
