@@ -656,8 +656,8 @@ impl CertificateVerify {
 }
 
 /// A Finished message (RFC 8446 §4.4.4, RFC 5246 §7.4.9): its length is
-/// checked by the state machine against the hash length (TLS 1.3) or 12
-/// (TLS 1.2).
+/// checked, when it is verified, by `check_verify_data_len` against the
+/// hash length (TLS 1.3) or 12 (TLS 1.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finished {
     /// The verify_data, the whole body.
@@ -676,6 +676,18 @@ impl Finished {
     pub(crate) fn write(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.verify_data);
     }
+}
+
+/// Checks that a received verify_data (a Finished body, or a PSK binder,
+/// which is computed the same way) has the length its version fixes: the
+/// hash length in TLS 1.3 (RFC 8446 §4.4.4), 12 in TLS 1.2 (RFC 5246
+/// §7.4.9). Another length is a malformed message, not a wrong MAC:
+/// `Error::Decode` (decode_error, as OpenSSL answers it), for both versions.
+pub(crate) fn check_verify_data_len(received: &[u8], expected: usize) -> Result<(), Error> {
+    if received.len() != expected {
+        return Err(Error::Decode("Finished of the wrong length"));
+    }
+    Ok(())
 }
 
 /// A NewSessionTicket (RFC 8446 §4.6.1).

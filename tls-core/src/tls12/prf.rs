@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 use super::suites::Tls12Suite;
 use crate::crypto::{hmac_sign, hmac_verify, AeadAlg, HashAlg, HmacKey, RecordKey12, Secret};
 use crate::error::Error;
+use crate::msgs::handshake::check_verify_data_len;
 use crate::Side;
 
 /// The TLS 1.2 PRF with the suite hash (RFC 5246 §5): P_hash(secret, label || seed).
@@ -119,11 +120,8 @@ pub fn check_finished12(
     transcript_hash: &[u8],
     received: &[u8],
 ) -> Result<Finished12Verified, Error> {
-    // verify_data is 12 bytes for every suite we have (RFC 5246 §7.4.9):
-    // another length is malformed, decode_error as OpenSSL answers it.
-    if received.len() != VERIFY_DATA_LEN {
-        return Err(Error::Decode("Finished of the wrong length"));
-    }
+    // verify_data is 12 bytes for every suite we have (RFC 5246 §7.4.9).
+    check_verify_data_len(received, VERIFY_DATA_LEN)?;
     let expected = finished_verify_data(hash, master, sender, transcript_hash);
     let tag = hmac_sign(hash, master, &expected);
     hmac_verify(hash, master, received, tag.as_ref())?;
