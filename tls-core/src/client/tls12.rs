@@ -221,7 +221,8 @@ pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<Cli
     };
     hs.negotiated.peer_certificates = session.server_certificates.clone();
     hs.negotiated.group = session.group;
-    let (client_key, server_key) = record_keys(
+    let keys = record_keys(
+        Side::Client,
         suite,
         session.master.as_ref(),
         &hs.offer.random,
@@ -230,8 +231,8 @@ pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<Cli
     let ccs = ExpectCcs {
         hs,
         master: session.master,
-        read_key: server_key,
-        write_key: Some(client_key),
+        read_key: keys.read,
+        write_key: Some(keys.write),
     };
     Ok(if ccs.hs.ticket_acked {
         ClientState12::ExpectNewSessionTicket(ccs)
@@ -472,19 +473,20 @@ impl ExpectServerHelloDone {
                 &Message12::CertificateVerify(CertificateVerify { scheme, signature }),
             )?;
         }
-        let (client_key, server_key) = record_keys(
+        let keys = record_keys(
+            Side::Client,
             hs.suite,
             master.as_ref(),
             &hs.offer.random,
             &hs.server_random,
         )?;
         common.send_ccs();
-        common.set_tls12_write_key(client_key);
+        common.set_tls12_write_key(keys.write);
         hs.send_finished(common, &master)?;
         let ccs = ExpectCcs {
             hs,
             master,
-            read_key: server_key,
+            read_key: keys.read,
             write_key: None,
         };
         Ok(if ccs.hs.ticket_acked {

@@ -343,13 +343,18 @@ fn resume(
             extensions,
         },
     )?;
-    let (client_key, server_key) =
-        record_keys(suite, master.as_ref(), &hs.client_random, &hs.server_random)?;
-    hs.send_final_flight(common, &master, server_key)?;
+    let keys = record_keys(
+        Side::Server,
+        suite,
+        master.as_ref(),
+        &hs.client_random,
+        &hs.server_random,
+    )?;
+    hs.send_final_flight(common, &master, keys.write)?;
     Ok(ServerState12::ExpectChangeCipherSpec(ExpectCcs {
         hs,
         master,
-        read_key: client_key,
+        read_key: keys.read,
         write_key: None,
         _client_auth: ClientAuth::Resumed,
     }))
@@ -610,7 +615,8 @@ impl ExpectClientKeyExchange {
             &hs.client_random,
             &hs.server_random,
         )?;
-        let (client_key, server_key) = record_keys(
+        let keys = record_keys(
+            Side::Server,
             hs.suite,
             master.as_ref(),
             &hs.client_random,
@@ -619,8 +625,8 @@ impl ExpectClientKeyExchange {
         let ccs = ExpectCcs {
             hs,
             master,
-            read_key: client_key,
-            write_key: Some(server_key),
+            read_key: keys.read,
+            write_key: Some(keys.write),
             _client_auth: self.client_auth,
         };
         Ok(match (self.verifier, &ccs._client_auth) {
