@@ -17,7 +17,9 @@ use crate::error::Error;
 use crate::msgs::extensions::{ClientExtension, OfferedPsks, PskIdentity};
 use crate::msgs::handshake::{ClientHello, HandshakeMessage};
 use crate::tickets::{ServerSession, StoredTicket};
-use crate::tls13::key_schedule::{check_finished, finished_verify_data, EarlySecret};
+use crate::tls13::key_schedule::{
+    check_finished, finished_verify_data, EarlySecret, FinishedVerified,
+};
 
 /// psk_dhe_ke, the only PSK key-exchange mode we use (RFC 8446 §4.2.9).
 pub(crate) const PSK_DHE_KE: u8 = 1;
@@ -262,6 +264,8 @@ pub(crate) struct AcceptedPsk {
     pub index: u16,
     /// Resumption or external.
     pub kind: PskKind,
+    /// The proof that its binder checked out.
+    pub binder: FinishedVerified,
 }
 
 /// PSK identities tried per ClientHello, bounding the ticket decryptions a
@@ -331,7 +335,7 @@ pub(crate) fn accept(
         transcript.update(encoded.get(..truncated_len).unwrap_or_default());
         let early = EarlySecret::new(suite.hash, Some(&secret));
         let binder_key = early.binder_key(matches!(kind, PskKind::External));
-        check_finished(
+        let binder = check_finished(
             suite.hash,
             binder_key.as_ref(),
             transcript.current().as_ref(),
@@ -339,7 +343,12 @@ pub(crate) fn accept(
         )
         .map_err(|_| Error::DecryptError("bad PSK binder"))?;
         let index = u16::try_from(index).map_err(|_| Error::Decode("too many PSK identities"))?;
-        return Ok(Some(AcceptedPsk { early, index, kind }));
+        return Ok(Some(AcceptedPsk {
+            early,
+            index,
+            kind,
+            binder,
+        }));
     }
     Ok(None)
 }

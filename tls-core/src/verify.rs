@@ -6,6 +6,8 @@ use crate::config::UnixTime;
 use crate::crypto;
 use crate::error::Error;
 use crate::msgs::enums::SignatureScheme;
+use crate::tls13::key_schedule::FinishedVerified;
+use crate::Side;
 
 /// Proof that a verifier accepted the server's certificate chain; the state
 /// machine cannot move on to CertificateVerify without one.
@@ -38,6 +40,79 @@ impl ClientCertVerified {
     /// Made only by a verifier that has accepted a chain.
     pub fn assertion() -> Self {
         ClientCertVerified(())
+    }
+}
+
+/// How a client knows who the server is: the proofs of the checks it made,
+/// held to the end of the handshake and by its traffic state. Each variant
+/// is built where the handshake takes that path, never as a default.
+#[derive(Debug)]
+pub(crate) enum ServerAuth {
+    /// The chain was accepted and the handshake signature (TLS 1.3
+    /// CertificateVerify, TLS 1.2 ServerKeyExchange) checked.
+    Certified(ServerCertVerified, SignatureVerified),
+    /// A resumed session (TLS 1.3 ticket, TLS 1.2 session ID or ticket):
+    /// the server was certified in the full handshake, and its Finished,
+    /// keyed from that session's secret, shows it is the same server.
+    Resumed,
+    /// TLS 1.3 with our external PSK: no certificate; the server's Finished,
+    /// keyed from the PSK, shows it holds the key.
+    ExternalPsk,
+}
+
+/// How a server knows who the client is: the proofs of the checks it made
+/// (or why none was due), held to the end of the handshake and by its
+/// traffic state. Each variant is built where the handshake takes that
+/// path, never as a default.
+#[derive(Debug)]
+pub(crate) enum ClientAuth {
+    /// No client certificate was asked for: no client verifier is
+    /// configured.
+    NotRequested,
+    /// One was asked for; the client sent none and the verifier allows that.
+    NoneOffered,
+    /// The client's chain was accepted and its CertificateVerify checked.
+    Certified(ClientCertVerified, SignatureVerified),
+    /// A resumed TLS 1.2 session: the client was authenticated (or not) in
+    /// the full handshake; its Finished, keyed from that session's master
+    /// secret, shows it is the same client.
+    Resumed12,
+    /// A TLS 1.3 resumption ticket whose PSK binder checked out.
+    ResumedPsk(FinishedVerified),
+    /// One of our external PSKs, whose binder checked out.
+    ExternalPsk(FinishedVerified),
+}
+
+/// The peer's authentication, by the peer's side: a traffic state requires
+/// it, keeps it (the proof is held, never read), and takes our own side
+/// from it. Made from a [`ServerAuth`] or a [`ClientAuth`] with `from`.
+#[derive(Debug)]
+pub(crate) enum PeerAuth {
+    /// The peer is a server (we are the client).
+    Server { _auth: ServerAuth },
+    /// The peer is a client (we are the server).
+    Client { _auth: ClientAuth },
+}
+
+impl From<ServerAuth> for PeerAuth {
+    fn from(auth: ServerAuth) -> Self {
+        PeerAuth::Server { _auth: auth }
+    }
+}
+
+impl From<ClientAuth> for PeerAuth {
+    fn from(auth: ClientAuth) -> Self {
+        PeerAuth::Client { _auth: auth }
+    }
+}
+
+impl PeerAuth {
+    /// The side of the connection that holds this proof.
+    pub(crate) fn our_side(&self) -> Side {
+        match self {
+            PeerAuth::Server { .. } => Side::Client,
+            PeerAuth::Client { .. } => Side::Server,
+        }
     }
 }
 

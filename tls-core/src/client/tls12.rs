@@ -32,7 +32,7 @@ use crate::tls12::session::{StoredSession12, DEFAULT_SESSION_LIFETIME};
 use crate::tls12::suites::{tls12_suite, Tls12Suite};
 use crate::tls12::traffic::Traffic12;
 use crate::tls12::transcript::Transcript12;
-use crate::verify::{ServerCertVerified, SignatureVerified};
+use crate::verify::{PeerAuth, ServerAuth, ServerCertVerified};
 
 /// What the client's hello offered, handed over from the TLS 1.3 client.
 pub(crate) struct Offer {
@@ -221,7 +221,8 @@ pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<Cli
     };
     hs.negotiated.peer_certificates = session.server_certificates.clone();
     hs.negotiated.group = session.group;
-    let (client_key, server_key) = record_keys(
+    let keys = record_keys(
+        Side::Client,
         suite,
         session.master.as_ref(),
         &hs.offer.random,
@@ -230,8 +231,9 @@ pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<Cli
     let ccs = ExpectCcs {
         hs,
         master: session.master,
-        read_key: server_key,
-        write_key: Some(client_key),
+        read_key: keys.read,
+        write_key: Some(keys.write),
+        server_auth: ServerAuth::Resumed,
     };
     Ok(if ccs.hs.ticket_acked {
         ClientState12::ExpectNewSessionTicket(ccs)
@@ -288,6 +290,7 @@ impl ClientState12 {
                     hs: s.hs,
                     master: s.master,
                     write_key: s.write_key,
+                    server_auth: s.server_auth,
                 }))
             }
             _ => Err(Error::UnexpectedMessage("ChangeCipherSpec out of order")),
@@ -325,10 +328,7 @@ fn handle_certificate(
     hs.add(encoded);
     hs.negotiated.peer_certificates.push(end_entity);
     hs.negotiated.peer_certificates.extend(intermediates);
-    let next = ExpectServerKeyExchange {
-        hs,
-        _verified: verified,
-    };
+    let next = ExpectServerKeyExchange { hs, verified };
     Ok(if next.hs.status_acked {
         ClientState12::ExpectCertificateStatus(next)
     } else {
@@ -339,7 +339,7 @@ fn handle_certificate(
 /// Waiting for the signed ECDHE parameters; the chain is accepted.
 pub(crate) struct ExpectServerKeyExchange {
     hs: Handshake,
-    _verified: ServerCertVerified,
+    verified: ServerCertVerified,
 }
 
 impl ExpectServerKeyExchange {
@@ -400,20 +400,20 @@ impl ExpectServerKeyExchange {
                 server_public: ske.public,
                 hs: self.hs,
                 request: None,
-                _signed: signed,
+                server_auth: ServerAuth::Certified(self.verified, signed),
             },
         ))
     }
 }
 
 /// Waiting for ServerHelloDone (or a CertificateRequest before it); the
-/// server's key exchange signature is checked.
+/// server's chain is accepted and its key exchange signature checked.
 pub(crate) struct ExpectServerHelloDone {
     hs: Handshake,
     kx: KeyExchange,
     server_public: Vec<u8>,
     request: Option<CertificateRequest12>,
-    _signed: SignatureVerified,
+    server_auth: ServerAuth,
 }
 
 impl ExpectServerHelloDone {
@@ -472,20 +472,22 @@ impl ExpectServerHelloDone {
                 &Message12::CertificateVerify(CertificateVerify { scheme, signature }),
             )?;
         }
-        let (client_key, server_key) = record_keys(
+        let keys = record_keys(
+            Side::Client,
             hs.suite,
             master.as_ref(),
             &hs.offer.random,
             &hs.server_random,
         )?;
         common.send_ccs();
-        common.set_tls12_write_key(client_key);
+        common.set_tls12_write_key(keys.write);
         hs.send_finished(common, &master)?;
         let ccs = ExpectCcs {
             hs,
             master,
-            read_key: server_key,
+            read_key: keys.read,
             write_key: None,
+            server_auth: self.server_auth,
         };
         Ok(if ccs.hs.ticket_acked {
             ClientState12::ExpectNewSessionTicket(ccs)
@@ -502,6 +504,7 @@ pub(crate) struct ExpectCcs {
     read_key: RecordKey12,
     /// Our key, still to be installed when resuming (we send our Finished last).
     write_key: Option<RecordKey12>,
+    server_auth: ServerAuth,
 }
 
 /// Waiting for the server's Finished, its records now protected.
@@ -509,6 +512,7 @@ pub(crate) struct ExpectFinished {
     hs: Handshake,
     master: Secret,
     write_key: Option<RecordKey12>,
+    server_auth: ServerAuth,
 }
 
 impl ExpectFinished {
@@ -534,11 +538,11 @@ impl ExpectFinished {
         }
         store_session(&hs, &self.master, common);
         let traffic = Traffic12::new(
-            Side::Client,
             hs.suite,
             self.master,
             hs.offer.random,
             hs.server_random,
+            PeerAuth::from(self.server_auth),
             verified,
         );
         common.handshake_complete(hs.negotiated)?;

@@ -22,7 +22,7 @@ use crate::tls13::key_schedule::{
     check_finished, finished_verify_data, EarlySecret, HandshakeSecret, HandshakeTrafficSecrets,
 };
 use crate::tls13::traffic::{AppSecrets, TicketSink, Traffic};
-use crate::verify::{ServerCertVerified, SignatureVerified};
+use crate::verify::{PeerAuth, ServerAuth, ServerCertVerified};
 use crate::versions;
 
 use super::{ClientState, ExpectServerHello, Hello};
@@ -285,13 +285,13 @@ impl ExpectEncryptedExtensions {
                 state.negotiated.peer_certificates = ticket.server_certificates;
                 ClientState::ExpectFinished(ExpectFinished {
                     inner: state,
-                    _server_auth: ServerAuth::Resumed,
+                    server_auth: ServerAuth::Resumed,
                 })
             }
             // No certificate: the server's Finished will prove it holds the key.
             Some(ServerPsk::External(_)) => ClientState::ExpectFinished(ExpectFinished {
                 inner: state,
-                _server_auth: ServerAuth::ExternalPsk,
+                server_auth: ServerAuth::ExternalPsk,
             }),
             None => ClientState::ExpectCertificate(state),
         })
@@ -365,7 +365,7 @@ impl ExpectCertificate {
         Ok(ClientState::ExpectCertificateVerify(
             ExpectCertificateVerify {
                 inner: self,
-                _verified: verified,
+                verified,
             },
         ))
     }
@@ -374,7 +374,7 @@ impl ExpectCertificate {
 /// Waiting for the server's CertificateVerify; the chain is already accepted.
 pub(crate) struct ExpectCertificateVerify {
     inner: ExpectCertificate,
-    _verified: ServerCertVerified,
+    verified: ServerCertVerified,
 }
 
 impl ExpectCertificateVerify {
@@ -398,26 +398,16 @@ impl ExpectCertificateVerify {
         s.transcript.update(encoded);
         Ok(ClientState::ExpectFinished(ExpectFinished {
             inner: s,
-            _server_auth: ServerAuth::Signed(signed),
+            server_auth: ServerAuth::Certified(self.verified, signed),
         }))
     }
 }
 
-/// Waiting for the server's Finished; its signature is already checked.
+/// Waiting for the server's Finished; how it proved itself before it is
+/// settled.
 pub(crate) struct ExpectFinished {
     inner: ExpectCertificate,
-    _server_auth: ServerAuth,
-}
-
-/// How the server proved itself before its Finished.
-enum ServerAuth {
-    /// Its CertificateVerify signature checked out.
-    Signed(SignatureVerified),
-    /// It resumed a session whose server was authenticated then.
-    Resumed,
-    /// It accepted our external PSK; its Finished, keyed from the PSK,
-    /// proves it holds the key.
-    ExternalPsk,
+    server_auth: ServerAuth,
 }
 
 impl ExpectFinished {
@@ -469,7 +459,8 @@ impl ExpectFinished {
         };
         common.handshake_complete(negotiated)?;
         let resumption = master.resumption(transcript.current().as_ref());
-        Ok(Traffic::new(Side::Client, suite, app, resumption, verified).with_ticket_sink(sink))
+        let peer_auth = PeerAuth::from(self.server_auth);
+        Ok(Traffic::new(suite, app, resumption, peer_auth, verified).with_ticket_sink(sink))
     }
 }
 

@@ -401,9 +401,15 @@ mod tests {
         }
         for suite in ALL_TLS12_SUITES.iter().take(3) {
             let key = || {
-                crate::tls12::prf::record_keys(suite, &[5; 48], &[1; 32], &[2; 32])
-                    .unwrap()
-                    .0
+                crate::tls12::prf::record_keys(
+                    crate::Side::Client,
+                    suite,
+                    &[5; 48],
+                    &[1; 32],
+                    &[2; 32],
+                )
+                .unwrap()
+                .write
             };
             pairs.push((
                 RecordSealer::tls12(key()),

@@ -27,12 +27,14 @@ use crate::msgs::handshake12::{
     ecdh_params, signed_params, CertificateRequest12, Message12, NewSessionTicket12,
     ServerKeyExchange, ECDSA_SIGN, RSA_SIGN,
 };
-use crate::tls12::prf::{check_finished12, finished_verify_data, master_secret, record_keys};
+use crate::tls12::prf::{
+    check_finished12, finished_verify_data, master_secret, record_keys, RecordKeys12,
+};
 use crate::tls12::session::{ServerSession12, DEFAULT_SESSION_LIFETIME};
 use crate::tls12::suites::{tls12_suite, Tls12Suite};
 use crate::tls12::traffic::Traffic12;
 use crate::tls12::transcript::Transcript12;
-use crate::verify::{ClientCertVerified, ClientCertVerifier, SignatureVerified};
+use crate::verify::{ClientAuth, ClientCertVerified, ClientCertVerifier, PeerAuth};
 use crate::versions::{enabled_versions, DOWNGRADE_TLS12};
 
 /// What the server state machine moves to after a message.
@@ -343,15 +345,20 @@ fn resume(
             extensions,
         },
     )?;
-    let (client_key, server_key) =
-        record_keys(suite, master.as_ref(), &hs.client_random, &hs.server_random)?;
-    hs.send_final_flight(common, &master, server_key)?;
+    let keys = record_keys(
+        Side::Server,
+        suite,
+        master.as_ref(),
+        &hs.client_random,
+        &hs.server_random,
+    )?;
+    hs.send_final_flight(common, &master, keys.write)?;
     Ok(ServerState12::ExpectChangeCipherSpec(ExpectCcs {
         hs,
         master,
-        read_key: client_key,
+        read_key: keys.read,
         write_key: None,
-        _client_auth: ClientAuth::Resumed,
+        client_auth: ClientAuth::Resumed12,
     }))
 }
 
@@ -480,17 +487,13 @@ fn full_handshake(
         )?;
     }
     hs.send(common, &Message12::ServerHelloDone)?;
-    let awaiting = ExpectClientKeyExchange {
-        hs,
-        kx,
-        client_auth: ClientAuth::NotRequested,
-        verifier: None,
-    };
     Ok(match verifier {
-        Some(verifier) => {
-            ServerState12::ExpectCertificate(ExpectCertificate { awaiting, verifier })
-        }
-        None => ServerState12::ExpectClientKeyExchange(awaiting),
+        Some(verifier) => ServerState12::ExpectCertificate(ExpectCertificate { hs, kx, verifier }),
+        None => ServerState12::ExpectClientKeyExchange(ExpectClientKeyExchange {
+            hs,
+            kx,
+            client: PendingClientAuth::Settled(ClientAuth::NotRequested),
+        }),
     })
 }
 
@@ -530,7 +533,7 @@ impl ServerState12 {
                     hs: s.hs,
                     master: s.master,
                     write_key: s.write_key,
-                    _client_auth: s._client_auth,
+                    client_auth: s.client_auth,
                 }))
             }
             _ => Err(Error::UnexpectedMessage("ChangeCipherSpec out of order")),
@@ -538,23 +541,22 @@ impl ServerState12 {
     }
 }
 
-/// How the client authenticated, as the later states require it stated.
-enum ClientAuth {
-    /// We did not ask for a certificate.
-    NotRequested,
-    /// We asked; the client had none and the verifier allows that.
-    NoneOffered,
-    /// The chain was accepted; its CertificateVerify is still to come.
-    ChainAccepted(ClientCertVerified),
-    /// The client's chain and signature checked out.
-    Verified(SignatureVerified),
-    /// A resumed session: authenticated (or not) in its full handshake.
-    Resumed,
+/// Where client authentication stands when the ClientKeyExchange comes.
+enum PendingClientAuth {
+    /// Settled: nothing more to check.
+    Settled(ClientAuth),
+    /// The client's chain was accepted; a CertificateVerify signed with its
+    /// key must follow the ClientKeyExchange (RFC 5246 §7.4.8).
+    SignatureDue {
+        chain: ClientCertVerified,
+        verifier: Arc<dyn ClientCertVerifier>,
+    },
 }
 
 /// Waiting for the client's Certificate, which we asked for.
 pub(crate) struct ExpectCertificate {
-    awaiting: ExpectClientKeyExchange,
+    hs: Handshake,
+    kx: KeyExchange,
     verifier: Arc<dyn ClientCertVerifier>,
 }
 
@@ -565,26 +567,38 @@ impl ExpectCertificate {
         chain: Vec<Vec<u8>>,
         encoded: &[u8],
     ) -> Result<ServerState12, Error> {
-        let mut awaiting = self.awaiting;
-        awaiting.hs.add(encoded);
+        let mut hs = self.hs;
+        hs.add(encoded);
         let mut chain = chain.into_iter();
         let Some(end_entity) = chain.next() else {
             if self.verifier.mandatory() {
                 return Err(Error::CertificateRequired);
             }
-            awaiting.client_auth = ClientAuth::NoneOffered;
-            return Ok(ServerState12::ExpectClientKeyExchange(awaiting));
+            return Ok(ServerState12::ExpectClientKeyExchange(
+                ExpectClientKeyExchange {
+                    hs,
+                    kx: self.kx,
+                    client: PendingClientAuth::Settled(ClientAuth::NoneOffered),
+                },
+            ));
         };
         let intermediates: Vec<Vec<u8>> = chain.collect();
         let verified =
             self.verifier
                 .verify_client_cert(&end_entity, &intermediates, common.now())?;
-        let certificates = &mut awaiting.hs.negotiated.peer_certificates;
+        let certificates = &mut hs.negotiated.peer_certificates;
         certificates.push(end_entity);
         certificates.extend(intermediates);
-        awaiting.client_auth = ClientAuth::ChainAccepted(verified);
-        awaiting.verifier = Some(self.verifier);
-        Ok(ServerState12::ExpectClientKeyExchange(awaiting))
+        Ok(ServerState12::ExpectClientKeyExchange(
+            ExpectClientKeyExchange {
+                hs,
+                kx: self.kx,
+                client: PendingClientAuth::SignatureDue {
+                    chain: verified,
+                    verifier: self.verifier,
+                },
+            },
+        ))
     }
 }
 
@@ -592,9 +606,8 @@ impl ExpectCertificate {
 pub(crate) struct ExpectClientKeyExchange {
     hs: Handshake,
     kx: KeyExchange,
-    client_auth: ClientAuth,
-    /// The verifier, when the client sent a chain (its signature is next).
-    verifier: Option<Arc<dyn ClientCertVerifier>>,
+    /// Whether a CertificateVerify follows.
+    client: PendingClientAuth,
 }
 
 impl ExpectClientKeyExchange {
@@ -610,60 +623,74 @@ impl ExpectClientKeyExchange {
             &hs.client_random,
             &hs.server_random,
         )?;
-        let (client_key, server_key) = record_keys(
+        let keys = record_keys(
+            Side::Server,
             hs.suite,
             master.as_ref(),
             &hs.client_random,
             &hs.server_random,
         )?;
-        let ccs = ExpectCcs {
-            hs,
-            master,
-            read_key: client_key,
-            write_key: Some(server_key),
-            _client_auth: self.client_auth,
-        };
-        Ok(match (self.verifier, &ccs._client_auth) {
-            (Some(verifier), ClientAuth::ChainAccepted(_)) => {
+        Ok(match self.client {
+            PendingClientAuth::Settled(client_auth) => {
+                ServerState12::ExpectChangeCipherSpec(ExpectCcs {
+                    hs,
+                    master,
+                    read_key: keys.read,
+                    write_key: Some(keys.write),
+                    client_auth,
+                })
+            }
+            PendingClientAuth::SignatureDue { chain, verifier } => {
                 ServerState12::ExpectCertificateVerify(ExpectCertificateVerify {
-                    inner: ccs,
+                    hs,
+                    master,
+                    keys,
+                    chain,
                     verifier,
                 })
             }
-            _ => ServerState12::ExpectChangeCipherSpec(ccs),
         })
     }
 }
 
-/// Waiting for the client's CertificateVerify over the handshake so far.
+/// Waiting for the client's CertificateVerify over the handshake so far;
+/// its chain is accepted.
 pub(crate) struct ExpectCertificateVerify {
-    inner: ExpectCcs,
+    hs: Handshake,
+    master: Secret,
+    keys: RecordKeys12,
+    chain: ClientCertVerified,
     verifier: Arc<dyn ClientCertVerifier>,
 }
 
 impl ExpectCertificateVerify {
     fn handle(self, cv: CertificateVerify, encoded: &[u8]) -> Result<ServerState12, Error> {
-        let mut s = self.inner;
+        let mut hs = self.hs;
         if !self.verifier.supported_tls12_schemes().contains(&cv.scheme) {
             return Err(Error::IllegalParameter(
                 "client signed with a scheme we did not offer",
             ));
         }
-        let end_entity =
-            s.hs.negotiated
-                .peer_certificates
-                .first()
-                .map(Vec::as_slice)
-                .unwrap_or_default();
+        let end_entity = hs
+            .negotiated
+            .peer_certificates
+            .first()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let signed = self.verifier.verify_tls12_signature(
             end_entity,
             cv.scheme,
-            s.hs.transcript.bytes(),
+            hs.transcript.bytes(),
             &cv.signature,
         )?;
-        s.hs.add(encoded);
-        s._client_auth = ClientAuth::Verified(signed);
-        Ok(ServerState12::ExpectChangeCipherSpec(s))
+        hs.add(encoded);
+        Ok(ServerState12::ExpectChangeCipherSpec(ExpectCcs {
+            hs,
+            master: self.master,
+            read_key: self.keys.read,
+            write_key: Some(self.keys.write),
+            client_auth: ClientAuth::Certified(self.chain, signed),
+        }))
     }
 }
 
@@ -675,7 +702,7 @@ pub(crate) struct ExpectCcs {
     /// Our key, still to be installed after a full handshake (we send our
     /// Finished last then).
     write_key: Option<RecordKey12>,
-    _client_auth: ClientAuth,
+    client_auth: ClientAuth,
 }
 
 /// Waiting for the client's Finished, its records now protected.
@@ -683,7 +710,7 @@ pub(crate) struct ExpectFinished {
     hs: Handshake,
     master: Secret,
     write_key: Option<RecordKey12>,
-    _client_auth: ClientAuth,
+    client_auth: ClientAuth,
 }
 
 impl ExpectFinished {
@@ -709,11 +736,11 @@ impl ExpectFinished {
             }
         }
         let traffic = Traffic12::new(
-            Side::Server,
             hs.suite,
             self.master,
             hs.client_random,
             hs.server_random,
+            PeerAuth::from(self.client_auth),
             verified,
         );
         common.handshake_complete(hs.negotiated)?;

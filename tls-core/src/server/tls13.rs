@@ -28,7 +28,7 @@ use crate::tls13::key_schedule::{
     MasterSecret,
 };
 use crate::tls13::traffic::{AppSecrets, Traffic};
-use crate::verify::{ClientCertVerified, ClientCertVerifier, SignatureVerified};
+use crate::verify::{ClientAuth, ClientCertVerified, ClientCertVerifier, PeerAuth};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::{host_name, ServerState};
@@ -347,8 +347,11 @@ fn send_flight(
     let (early, certificate, psk, peer_certificates) = match auth {
         Authentication::Psk(psk) => {
             let (client_auth, certificates) = match psk.kind {
-                PskKind::Resumption(session) => (ClientAuth::Resumed, session.client_certificates),
-                PskKind::External => (ClientAuth::ExternalPsk, Vec::new()),
+                PskKind::Resumption(session) => (
+                    ClientAuth::ResumedPsk(psk.binder),
+                    session.client_certificates,
+                ),
+                PskKind::External => (ClientAuth::ExternalPsk(psk.binder), Vec::new()),
             };
             (
                 psk.early,
@@ -461,7 +464,7 @@ fn send_flight(
             server_name,
             peer_certificates,
             hello_retry: attempt != Attempt::First,
-            resumed: matches!(psk, Some((_, ClientAuth::Resumed))),
+            resumed: matches!(psk, Some((_, ClientAuth::ResumedPsk(_)))),
             ocsp_response: None,
         },
     };
@@ -471,11 +474,11 @@ fn send_flight(
         }
         (None, Some((_, client_auth))) => ServerState::ExpectFinished(ExpectFinished {
             awaiting,
-            _client_auth: client_auth,
+            client_auth,
         }),
         (None, None) => ServerState::ExpectFinished(ExpectFinished {
             awaiting,
-            _client_auth: ClientAuth::NotRequested,
+            client_auth: ClientAuth::NotRequested,
         }),
     })
 }
@@ -549,7 +552,7 @@ impl ExpectCertificate {
             }
             return Ok(ServerState::ExpectFinished(ExpectFinished {
                 awaiting: self.awaiting,
-                _client_auth: ClientAuth::NoneOffered,
+                client_auth: ClientAuth::NoneOffered,
             }));
         };
         let intermediates: Vec<Vec<u8>> = chain.collect();
@@ -562,7 +565,7 @@ impl ExpectCertificate {
         Ok(ServerState::ExpectCertificateVerify(
             ExpectCertificateVerify {
                 inner: self,
-                _verified: verified,
+                verified,
             },
         ))
     }
@@ -571,7 +574,7 @@ impl ExpectCertificate {
 /// Waiting for the client's CertificateVerify; its chain is accepted.
 pub(crate) struct ExpectCertificateVerify {
     inner: ExpectCertificate,
-    _verified: ClientCertVerified,
+    verified: ClientCertVerified,
 }
 
 impl ExpectCertificateVerify {
@@ -597,30 +600,15 @@ impl ExpectCertificateVerify {
         awaiting.transcript.update(encoded);
         Ok(ServerState::ExpectFinished(ExpectFinished {
             awaiting,
-            _client_auth: ClientAuth::Verified(signed),
+            client_auth: ClientAuth::Certified(self.verified, signed),
         }))
     }
-}
-
-/// How the client authenticated, as the Finished state requires it stated.
-enum ClientAuth {
-    /// We did not ask for a certificate.
-    NotRequested,
-    /// We asked; the client had none and the verifier allows that.
-    NoneOffered,
-    /// The client's chain and signature checked out.
-    Verified(SignatureVerified),
-    /// A resumed session: the client was authenticated (or not) originally,
-    /// and its PSK binder checked out now.
-    Resumed,
-    /// The client's binder proved it holds one of our external PSKs.
-    ExternalPsk,
 }
 
 /// Waiting for the client's Finished; our whole flight is sent.
 pub(crate) struct ExpectFinished {
     awaiting: AwaitingClient,
-    _client_auth: ClientAuth,
+    client_auth: ClientAuth,
 }
 
 impl ExpectFinished {
@@ -651,10 +639,10 @@ impl ExpectFinished {
         }
         common.handshake_complete(s.negotiated)?;
         Ok(Traffic::new(
-            Side::Server,
             s.suite,
             s.app,
             resumption,
+            PeerAuth::from(self.client_auth),
             verified,
         ))
     }

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 use super::suites::Tls12Suite;
 use crate::crypto::{hmac_sign, hmac_verify, AeadAlg, HashAlg, HmacKey, RecordKey12, Secret};
 use crate::error::Error;
+use crate::msgs::handshake::check_verify_data_len;
 use crate::Side;
 
 /// The TLS 1.2 PRF with the suite hash (RFC 5246 §5): P_hash(secret, label || seed).
@@ -56,13 +57,26 @@ pub fn master_secret(
     Secret::from_slice(&*out)
 }
 
-/// The record keys of both directions, from the key block (RFC 5246 §6.3).
-pub fn record_keys(
+/// A TLS 1.2 connection's two record keys, named from its own side: the
+/// key block (RFC 5246 §6.3) holds the client's write key first, and
+/// [`record_keys`] hands each to the side that uses it for that purpose, so
+/// no caller splits a `(client, server)` pair by hand.
+pub(crate) struct RecordKeys12 {
+    /// Opens what the peer sends.
+    pub read: RecordKey12,
+    /// Seals what we send.
+    pub write: RecordKey12,
+}
+
+/// The record keys of both directions, from the key block (RFC 5246 §6.3),
+/// for the side `ours`.
+pub(crate) fn record_keys(
+    ours: Side,
     suite: &Tls12Suite,
     master: &[u8],
     client_random: &[u8; 32],
     server_random: &[u8; 32],
-) -> Result<(RecordKey12, RecordKey12), Error> {
+) -> Result<RecordKeys12, Error> {
     let key_len = suite.aead.key_len();
     let iv_len = implicit_iv_len(suite.aead);
     let mut seed = [0u8; 64];
@@ -81,7 +95,16 @@ pub fn record_keys(
         part(key_len, key_len)?,
         part(2 * key_len + iv_len, iv_len)?,
     )?;
-    Ok((client, server))
+    Ok(match ours {
+        Side::Client => RecordKeys12 {
+            read: server,
+            write: client,
+        },
+        Side::Server => RecordKeys12 {
+            read: client,
+            write: server,
+        },
+    })
 }
 
 /// Finished verify_data length in TLS 1.2.
@@ -119,11 +142,8 @@ pub fn check_finished12(
     transcript_hash: &[u8],
     received: &[u8],
 ) -> Result<Finished12Verified, Error> {
-    // verify_data is 12 bytes for every suite we have (RFC 5246 §7.4.9):
-    // another length is malformed, decode_error as OpenSSL answers it.
-    if received.len() != VERIFY_DATA_LEN {
-        return Err(Error::Decode("Finished of the wrong length"));
-    }
+    // verify_data is 12 bytes for every suite we have (RFC 5246 §7.4.9).
+    check_verify_data_len(received, VERIFY_DATA_LEN)?;
     let expected = finished_verify_data(hash, master, sender, transcript_hash);
     let tag = hmac_sign(hash, master, &expected);
     hmac_verify(hash, master, received, tag.as_ref())?;
@@ -203,8 +223,13 @@ mod tests {
     fn records_round_trip_for_every_suite() {
         for suite in ALL_TLS12_SUITES {
             let master = [5u8; 48];
-            let (c1, _) = record_keys(suite, &master, &[1; 32], &[2; 32]).unwrap();
-            let (c2, s2) = record_keys(suite, &master, &[1; 32], &[2; 32]).unwrap();
+            // c1 seals as the client; c2 opens as the server; s2 is the
+            // server's write key, which must not open the client's records.
+            let c1 = record_keys(Side::Client, suite, &master, &[1; 32], &[2; 32])
+                .unwrap()
+                .write;
+            let server = record_keys(Side::Server, suite, &master, &[1; 32], &[2; 32]).unwrap();
+            let (c2, s2) = (server.read, server.write);
             let mut wire = alloc::vec![0u8; 5 + c1.explicit_nonce_len() + 5 + RecordKey12::TAG_LEN];
             let at = 5 + c1.explicit_nonce_len();
             wire[at..at + 5].copy_from_slice(b"hello");

@@ -10,6 +10,7 @@ use crate::msgs::enums::AlertDescription;
 use crate::msgs::handshake12::Message12;
 use crate::tls12::prf::{self as tls12, Finished12Verified};
 use crate::tls12::suites::Tls12Suite;
+use crate::verify::PeerAuth;
 
 /// Renegotiation attempts answered with a warning before the peer is judged
 /// to be flooding us.
@@ -23,26 +24,33 @@ pub(crate) struct Traffic12 {
     client_random: [u8; 32],
     server_random: [u8; 32],
     renegotiation_attempts: u32,
+    /// How the peer was authenticated (or why it needed not be).
+    _peer_auth: PeerAuth,
+    /// The peer's Finished checked out.
+    _peer_finished: Finished12Verified,
 }
 
 impl Traffic12 {
     /// The state once both Finished messages have been exchanged; it requires
-    /// the proof that the peer's Finished was checked.
+    /// and keeps the proofs of every check made on the peer: its
+    /// authentication (which also tells our side) and its Finished.
     pub fn new(
-        side: Side,
         suite: &'static Tls12Suite,
         master: Secret,
         client_random: [u8; 32],
         server_random: [u8; 32],
-        _peer_finished: Finished12Verified,
+        peer_auth: PeerAuth,
+        peer_finished: Finished12Verified,
     ) -> Self {
         Traffic12 {
-            side,
+            side: peer_auth.our_side(),
             suite,
             master,
             client_random,
             server_random,
             renegotiation_attempts: 0,
+            _peer_auth: peer_auth,
+            _peer_finished: peer_finished,
         }
     }
 

@@ -10,6 +10,7 @@ use crate::crypto::{
     HashOutput, Secret,
 };
 use crate::error::Error;
+use crate::msgs::handshake::check_verify_data_len;
 
 /// Derive-Secret(Secret, Label, Messages), given Transcript-Hash(Messages).
 fn derive_secret(alg: HashAlg, secret: &Secret, label: &[u8], hash: &[u8]) -> Secret {
@@ -199,11 +200,7 @@ pub fn check_finished(
     transcript_hash: &[u8],
     received: &[u8],
 ) -> Result<FinishedVerified, Error> {
-    // A length other than the hash's is malformed, not a wrong MAC: decode_error
-    // (RFC 8446 §4.4.4 fixes the size; OpenSSL answers it so).
-    if received.len() != alg.output_len() {
-        return Err(Error::Decode("Finished of the wrong length"));
-    }
+    check_verify_data_len(received, alg.output_len())?;
     let finished_key = hkdf_expand_label_secret(alg, base_traffic_secret, b"finished", b"");
     hmac_verify(alg, finished_key.as_ref(), transcript_hash, received)?;
     Ok(FinishedVerified(()))

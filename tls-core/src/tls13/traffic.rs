@@ -15,6 +15,7 @@ use crate::tickets::{ClientSessionStore, StoredTicket, MAX_TICKET_LIFETIME};
 use crate::tls13::key_schedule::{
     export_keying_material, next_traffic_secret, resumption_psk, FinishedVerified, MasterSecret,
 };
+use crate::verify::PeerAuth;
 
 /// KeyUpdates accepted from the peer without application data in between;
 /// more is a flood (each costs a key derivation).
@@ -79,25 +80,32 @@ pub(crate) struct Traffic {
     resumption: Secret,
     key_updates_received: u32,
     tickets: Option<TicketSink>,
+    /// How the peer was authenticated (or why it needed not be).
+    _peer_auth: PeerAuth,
+    /// The peer's Finished checked out.
+    _peer_finished: FinishedVerified,
 }
 
 impl Traffic {
     /// The state once both Finished messages have been exchanged; it requires
-    /// the proof that the peer's Finished was checked.
+    /// and keeps the proofs of every check made on the peer: its
+    /// authentication (which also tells our side) and its Finished.
     pub fn new(
-        side: Side,
         suite: &'static Suite,
         secrets: AppSecrets,
         resumption: Secret,
-        _peer_finished: FinishedVerified,
+        peer_auth: PeerAuth,
+        peer_finished: FinishedVerified,
     ) -> Self {
         Traffic {
-            side,
+            side: peer_auth.our_side(),
             suite,
             secrets,
             resumption,
             key_updates_received: 0,
             tickets: None,
+            _peer_auth: peer_auth,
+            _peer_finished: peer_finished,
         }
     }
 
