@@ -1,7 +1,8 @@
-//! rustls (ring provider) as an in-process peer: its configs built from the
-//! test PKI, and pumps that move records between a rustls connection and one
-//! of ours over memory buffers (our `pending_tls`/`consume_tls`/`feed`, its
-//! `read_tls`/`write_tls`), for either side and either TLS version.
+//! rustls (ring provider; aws-lc-rs for the post-quantum hybrids) as an
+//! in-process peer: its configs built from the test PKI, and pumps that move
+//! records between a rustls connection and one of ours over memory buffers
+//! (our `pending_tls`/`consume_tls`/`feed`, its `read_tls`/`write_tls`), for
+//! either side and either TLS version.
 //!
 //! The versions a config enables follow its provider's suites: a provider
 //! with only TLS 1.3 suites gives a TLS 1.3-only peer.
@@ -117,6 +118,29 @@ pub fn provider(suites: &[SupportedCipherSuite], groups: &[NamedGroup]) -> Arc<C
         cipher_suites: suites.to_vec(),
         kx_groups: groups.iter().map(|&g| kx_group(g)).collect(),
         ..ring_provider::default_provider()
+    })
+}
+
+/// rustls's aws-lc-rs provider with these groups, in this order (a client
+/// sends a key share for the first; when that is X25519MLKEM768, also one
+/// for X25519), and aws-lc-rs's default suites: the peer for the
+/// post-quantum hybrids, which ring lacks. Its groups: X25519MLKEM768,
+/// SecP256r1MLKEM768 and the classical ones (not SecP384r1MLKEM1024).
+pub fn aws_lc_rs_provider(groups: &[NamedGroup]) -> Arc<CryptoProvider> {
+    use rustls::crypto::aws_lc_rs::{default_provider, kx_group as kx};
+    let group = |g: NamedGroup| -> &'static dyn SupportedKxGroup {
+        match g {
+            NamedGroup::X25519MlKem768 => kx::X25519MLKEM768,
+            NamedGroup::Secp256r1MlKem768 => kx::SECP256R1MLKEM768,
+            NamedGroup::X25519 => kx::X25519,
+            NamedGroup::Secp256r1 => kx::SECP256R1,
+            NamedGroup::Secp384r1 => kx::SECP384R1,
+            other => panic!("no rustls aws-lc-rs group for {other:?}"),
+        }
+    };
+    Arc::new(CryptoProvider {
+        kx_groups: groups.iter().map(|&g| group(g)).collect(),
+        ..default_provider()
     })
 }
 

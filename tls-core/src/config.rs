@@ -71,8 +71,11 @@ pub fn default_cipher_suites() -> Vec<CipherSuite> {
     suites
 }
 
-/// The key-exchange groups, in our default preference order.
-pub const DEFAULT_GROUPS: [NamedGroup; 3] = [
+/// The key-exchange groups, in our default preference order: the
+/// post-quantum hybrid X25519MLKEM768 first (TLS 1.3 only; TLS 1.2 skips
+/// it), then the classical groups, as Chrome and OpenSSL 3.5 order them.
+pub const DEFAULT_GROUPS: [NamedGroup; 4] = [
+    NamedGroup::X25519MlKem768,
     NamedGroup::X25519,
     NamedGroup::Secp256r1,
     NamedGroup::Secp384r1,
@@ -94,8 +97,17 @@ pub struct ClientConfig {
     pub allow_no_ems: bool,
     /// Cipher suites to offer, most preferred first, TLS 1.3 and TLS 1.2 alike.
     pub cipher_suites: Vec<CipherSuite>,
-    /// Groups to offer, most preferred first; a key share is sent for the first only.
+    /// Groups to offer, most preferred first. A TLS 1.3 key share is sent
+    /// for the first; when that is a post-quantum hybrid, also for the first
+    /// classical group if `classical_share_with_hybrid` is set. The hybrids
+    /// are left out of a TLS 1.2-only hello.
     pub groups: Vec<NamedGroup>,
+    /// When the first of `groups` is a post-quantum hybrid, send a second
+    /// key share, for the first classical group in `groups`, so that a
+    /// server without the hybrid needs no HelloRetryRequest (what Chrome and
+    /// OpenSSL 3.5 send: X25519MLKEM768 and X25519). On by default; off, the
+    /// hybrid's share goes alone and such a server asks for another.
+    pub classical_share_with_hybrid: bool,
     /// ALPN protocol names to offer; empty means no ALPN extension.
     pub alpn_protocols: Vec<Vec<u8>>,
     /// Decides whether the server's certificate is acceptable.
@@ -132,6 +144,7 @@ impl ClientConfig {
             allow_no_ems: false,
             cipher_suites: default_cipher_suites(),
             groups: DEFAULT_GROUPS.to_vec(),
+            classical_share_with_hybrid: true,
             alpn_protocols: Vec::new(),
             verifier,
             request_ocsp: false,
@@ -275,6 +288,11 @@ pub struct ServerConfig {
     /// Groups we accept, most preferred first. A client key share for the most
     /// preferred group it sent a share for is used; with none, a HelloRetryRequest
     /// asks for our most preferred group among those the client supports.
+    /// So a client that sent a classical share but none for a post-quantum
+    /// hybrid we prefer gets the classical group, not a HelloRetryRequest
+    /// for the hybrid: the extra round trip would be paid on every
+    /// connection from such a client. (OpenSSL 3.5's and rustls's servers
+    /// do ask for the hybrid then.) The hybrids are used in TLS 1.3 only.
     pub groups: Vec<NamedGroup>,
     /// ALPN protocols we speak, most preferred first; empty means ALPN is ignored.
     pub alpn_protocols: Vec<Vec<u8>>,

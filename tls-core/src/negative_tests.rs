@@ -71,7 +71,12 @@ impl ScriptedServer {
         };
         let suite = tls13_suite(CipherSuite::Tls13Aes128GcmSha256).unwrap();
         let client_share = ch.key_shares().unwrap()[0].clone();
-        let kx = KeyExchange::generate(client_share.group).unwrap();
+        let (server_share, shared) = KeyExchange::respond(
+            client_share.group,
+            &client_share.key_exchange,
+            &entropy::HostEntropy,
+        )
+        .unwrap();
         let sh = HandshakeMessage::ServerHello(ServerHello {
             legacy_version: 0x0303,
             random: [9; 32],
@@ -81,13 +86,12 @@ impl ScriptedServer {
             extensions: vec![
                 ServerExtension::SupportedVersions(ProtocolVersion::Tls13),
                 ServerExtension::KeyShare(KeyShareEntry {
-                    group: kx.group(),
-                    key_exchange: kx.public_key().to_vec(),
+                    group: client_share.group,
+                    key_exchange: server_share,
                 }),
             ],
         })
         .to_vec();
-        let shared = kx.complete(&client_share.key_exchange).unwrap();
         let mut transcript = Transcript::new(suite.hash);
         transcript.update(&ch_bytes);
         transcript.update(&sh);

@@ -185,7 +185,7 @@ pub fn restrict(a: &mut Algorithms, level: u8) -> Result<(), String> {
     if a.groups.is_empty() {
         return Err(format!(
             "securityLevel = {level} leaves no key-exchange group: it needs {want}-bit groups \
-             (P-384 for level 4)"
+             (P-384 or a post-quantum hybrid for level 4)"
         ));
     }
     a.tls13_suites.retain(|s| suite_bits(*s) >= want);
@@ -211,10 +211,13 @@ pub fn restrict(a: &mut Algorithms, level: u8) -> Result<(), String> {
     Ok(())
 }
 
-/// The security bits of a key-exchange group.
+/// The security bits of a key-exchange group. A post-quantum hybrid has
+/// its ML-KEM part's, as OpenSSL 3.5 rates it (ML-KEM-768 192, ML-KEM-1024
+/// 256), never less than its classical part's.
 fn group_bits(g: NamedGroup) -> u32 {
     match g {
-        NamedGroup::Secp384r1 => 192,
+        NamedGroup::Secp384r1MlKem1024 => 256,
+        NamedGroup::Secp384r1 | NamedGroup::X25519MlKem768 | NamedGroup::Secp256r1MlKem768 => 192,
         NamedGroup::X25519 | NamedGroup::Secp256r1 => 128,
         _ => 0,
     }
@@ -464,7 +467,11 @@ mod tests {
         restrict(&mut a, 3).unwrap();
         assert_eq!(a, Algorithms::default());
         restrict(&mut a, 4).unwrap();
-        assert_eq!(a.groups, vec![NamedGroup::Secp384r1]);
+        // X25519MLKEM768 is rated by its ML-KEM-768 part, as OpenSSL does.
+        assert_eq!(
+            a.groups,
+            vec![NamedGroup::X25519MlKem768, NamedGroup::Secp384r1]
+        );
         assert!(!a.tls13_suites.contains(&CipherSuite::Tls13Aes128GcmSha256));
         assert!(a.tls13_suites.contains(&CipherSuite::Tls13Aes256GcmSha384));
         let mut only_x25519 = Algorithms {

@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 
 use crate::config::ClientConfig;
 use crate::conn::common::Common;
-use crate::crypto::{tls13_suite, KeyExchange, Suite, Transcript};
+use crate::crypto::{hybrid_group, supported_group, tls13_suite, KeyExchange, Suite, Transcript};
 use crate::error::Error;
 use crate::msgs::enums::{CipherSuite, ProtocolVersion};
 use crate::msgs::extensions::{ClientExtension, KeyShareEntry};
@@ -79,16 +79,21 @@ pub(crate) fn start(
     server_name: Option<&str>,
     common: &mut Common,
 ) -> Result<ClientState, Error> {
-    let first_group = *config
-        .groups
-        .first()
-        .ok_or(Error::Internal("no groups configured"))?;
     let versions = crate::versions::enabled_versions(&config.versions, &config.cipher_suites);
     if versions.is_empty() {
         return Err(Error::Internal("no supported cipher suite configured"));
     }
     let offer_tls13 = versions.contains(&ProtocolVersion::Tls13);
     let offer_tls12 = versions.contains(&ProtocolVersion::Tls12);
+    // TLS 1.2 has no use for the hybrids: without TLS 1.3 a classical
+    // group is needed.
+    if !config
+        .groups
+        .iter()
+        .any(|g| offer_tls13 || !hybrid_group(*g))
+    {
+        return Err(Error::Internal("no groups configured"));
+    }
     let mut random = [0u8; 32];
     let mut session_id = [0u8; 32];
     config.rng.fill(&mut random).map_err(|_| Error::Entropy)?;
@@ -132,20 +137,40 @@ pub(crate) fn start(
         session12,
         offer_external: offer_tls13 && config_has_psk,
     };
-    // A key share is only for TLS 1.3; a TLS 1.2-only hello carries none.
-    let key_share = if offer_tls13 {
-        Some(KeyExchange::generate(first_group)?)
+    // Key shares are only for TLS 1.3; a TLS 1.2-only hello carries none.
+    let key_shares = if offer_tls13 {
+        first_key_shares(&hello.config)?
     } else {
-        None
+        Vec::new()
     };
-    let encoded = hello.encode_hello(key_share.as_ref(), None, None)?;
+    let encoded = hello.encode_hello(&key_shares, None, None)?;
     common.send_initial_hello(&encoded);
     Ok(ClientState::ExpectServerHello(ExpectServerHello {
         hello,
-        key_share,
+        key_shares,
         first_hello: encoded,
         after_retry: None,
     }))
+}
+
+/// The key shares of the first ClientHello: one for the most preferred
+/// group; when that is a post-quantum hybrid, also one for the most
+/// preferred classical group (if `classical_share_with_hybrid`), so a server
+/// without the hybrid can answer at once (as Chrome and OpenSSL 3.5 send
+/// X25519MLKEM768 and X25519). The two are separate key pairs.
+fn first_key_shares(config: &ClientConfig) -> Result<Vec<KeyExchange>, Error> {
+    let first = *config
+        .groups
+        .first()
+        .ok_or(Error::Internal("no groups configured"))?;
+    let rng = config.rng.as_ref();
+    let mut shares = vec![KeyExchange::start(first, rng)?];
+    if hybrid_group(first) && config.classical_share_with_hybrid {
+        if let Some(classical) = config.groups.iter().copied().find(|g| supported_group(*g)) {
+            shares.push(KeyExchange::start(classical, rng)?);
+        }
+    }
+    Ok(shares)
 }
 
 impl Hello {
@@ -154,11 +179,11 @@ impl Hello {
     /// `prefix` (the transcript before this hello) and the truncated hello.
     fn encode_hello(
         &self,
-        key_share: Option<&KeyExchange>,
+        key_shares: &[KeyExchange],
         cookie: Option<&[u8]>,
         prefix: Option<&Transcript>,
     ) -> Result<Vec<u8>, Error> {
-        let mut ch = self.client_hello(key_share, cookie);
+        let mut ch = self.client_hello(key_shares, cookie);
         let external = self
             .config
             .external_psk
@@ -180,7 +205,7 @@ impl Hello {
         crate::psk::encode_with_binders(ch, &offers, prefix)
     }
 
-    fn client_hello(&self, key_share: Option<&KeyExchange>, cookie: Option<&[u8]>) -> ClientHello {
+    fn client_hello(&self, key_shares: &[KeyExchange], cookie: Option<&[u8]>) -> ClientHello {
         let config = &self.config;
         let mut extensions = Vec::new();
         if let (true, Some(name)) = (self.sent_sni, &self.server_name) {
@@ -196,7 +221,15 @@ impl Hello {
         if self.offer_tls13 {
             extensions.push(ClientExtension::SupportedVersions(versions));
         }
-        extensions.push(ClientExtension::SupportedGroups(config.groups.clone()));
+        // The post-quantum hybrids are TLS 1.3 only: a TLS 1.2-only hello
+        // leaves them out.
+        let groups = config
+            .groups
+            .iter()
+            .copied()
+            .filter(|g| self.offer_tls13 || !hybrid_group(*g))
+            .collect();
+        extensions.push(ClientExtension::SupportedGroups(groups));
         let mut schemes = config.verifier.supported_schemes().to_vec();
         if self.offer_tls12 {
             for scheme in config.verifier.supported_tls12_schemes() {
@@ -206,11 +239,15 @@ impl Hello {
             }
         }
         extensions.push(ClientExtension::SignatureAlgorithms(schemes));
-        if let Some(key_share) = key_share {
-            extensions.push(ClientExtension::KeyShare(vec![KeyShareEntry {
-                group: key_share.group(),
-                key_exchange: key_share.public_key().to_vec(),
-            }]));
+        if !key_shares.is_empty() {
+            let entries = key_shares
+                .iter()
+                .map(|kx| KeyShareEntry {
+                    group: kx.group(),
+                    key_exchange: kx.public_key().to_vec(),
+                })
+                .collect();
+            extensions.push(ClientExtension::KeyShare(entries));
         }
         if self.offer_tls12 {
             // RFC 7627, RFC 5746, RFC 8422 (uncompressed points only), RFC 5077.
@@ -320,8 +357,9 @@ impl ClientState {
 /// Waiting for ServerHello or HelloRetryRequest.
 pub(crate) struct ExpectServerHello {
     hello: Hello,
-    /// Our TLS 1.3 key share; `None` when only TLS 1.2 is offered.
-    key_share: Option<KeyExchange>,
+    /// Our TLS 1.3 key shares (one or two; after a HelloRetryRequest that
+    /// names a group, one); empty when only TLS 1.2 is offered.
+    key_shares: Vec<KeyExchange>,
     /// The first ClientHello as sent, hashed once the suite is known.
     first_hello: Vec<u8>,
     /// After a HelloRetryRequest: the transcript so far and the suite it fixed.

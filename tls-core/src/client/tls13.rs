@@ -4,11 +4,12 @@
 //! CertificateRequest, CertificateVerify, Finished); the client's own
 //! Certificate and Finished, and the application keys installed, end it.
 
+use alloc::vec;
 use alloc::vec::Vec;
 
 use crate::config::ClientConfig;
 use crate::conn::common::{Common, Negotiated, Side};
-use crate::crypto::{tls13_suite, KeyExchange, Secret, Suite, Transcript};
+use crate::crypto::{supported_tls13_group, tls13_suite, KeyExchange, Secret, Suite, Transcript};
 use crate::error::Error;
 use crate::msgs::enums::{NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::{EncryptedExtension, HrrExtension, ServerExtension};
@@ -70,14 +71,18 @@ impl ExpectServerHello {
             }
         }
         let share = key_share.ok_or(Error::MissingExtension("key_share"))?;
-        let ours = self
-            .key_share
-            .ok_or(Error::Internal("TLS 1.3 chosen without a key share"))?;
-        if share.group != ours.group() {
-            return Err(Error::IllegalParameter(
-                "server key share is not for our group",
-            ));
+        if self.key_shares.is_empty() {
+            return Err(Error::Internal("TLS 1.3 chosen without a key share"));
         }
+        // The server's share must answer one of ours (RFC 8446 §4.2.8);
+        // after a HelloRetryRequest we sent one, for the group it named.
+        let ours = self
+            .key_shares
+            .into_iter()
+            .find(|kx| kx.group() == share.group)
+            .ok_or(Error::IllegalParameter(
+                "server key share is not for our group",
+            ))?;
         let group = share.group;
         let shared = ours.complete(&share.key_exchange)?;
         let mut transcript = match self.after_retry {
@@ -149,22 +154,31 @@ impl ExpectServerHello {
                 }
             }
         }
-        let ours = self.key_share.ok_or(Error::IllegalParameter(
-            "HelloRetryRequest for a version we did not offer",
-        ))?;
-        let key_share = match group {
+        let ours = self.key_shares;
+        if ours.is_empty() {
+            return Err(Error::IllegalParameter(
+                "HelloRetryRequest for a version we did not offer",
+            ));
+        }
+        // RFC 8446 §4.1.4: the group must be one we offered in
+        // supported_groups and not one we already sent a share for.
+        let key_shares = match group {
             None if cookie.is_none() => {
                 return Err(Error::IllegalParameter(
                     "HelloRetryRequest would not change the hello",
                 ))
             }
             None => ours,
-            Some(g) if g == ours.group() || !hello.config.groups.contains(&g) => {
+            Some(g)
+                if ours.iter().any(|kx| kx.group() == g)
+                    || !hello.config.groups.contains(&g)
+                    || !supported_tls13_group(g) =>
+            {
                 return Err(Error::IllegalParameter(
                     "HelloRetryRequest asks for an unusable group",
                 ))
             }
-            Some(g) => KeyExchange::generate(g)?,
+            Some(g) => vec![KeyExchange::start(g, hello.config.rng.as_ref())?],
         };
         let mut transcript = Transcript::for_hello_retry(suite.hash, &self.first_hello);
         transcript.update(encoded);
@@ -188,12 +202,12 @@ impl ExpectServerHello {
         {
             hello.offer_external = false;
         }
-        let second = hello.encode_hello(Some(&key_share), cookie, Some(&transcript))?;
+        let second = hello.encode_hello(&key_shares, cookie, Some(&transcript))?;
         transcript.update(&second);
         common.send_handshake(&second)?;
         Ok(ClientState::ExpectServerHello(ExpectServerHello {
             hello,
-            key_share: Some(key_share),
+            key_shares,
             first_hello: Vec::new(),
             after_retry: Some((transcript, suite)),
         }))

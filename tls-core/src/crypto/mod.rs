@@ -18,7 +18,7 @@ pub(crate) mod rfc8448;
 pub use aead::{open_aes256_gcm, seal_aes256_gcm, AeadAlg, TrafficKey, IV_LEN};
 pub use aead12::RecordKey12;
 pub use hash::{HashAlg, HashOutput, Transcript, MAX_HASH_LEN};
-pub use kx::{supported_group, supported_tls13_group, KeyExchange};
+pub use kx::{hybrid_group, supported_group, supported_tls13_group, KeyExchange};
 pub use secret::{
     hkdf_expand_label, hkdf_expand_label_secret, hkdf_extract, hmac_sign, hmac_verify, HmacKey,
     Secret, MAX_SECRET_LEN,

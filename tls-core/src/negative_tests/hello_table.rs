@@ -132,6 +132,38 @@ fn server_hello_fields_answer_with_the_rfc_alert() {
             Some(A::IllegalParameter),
         ),
         (
+            "X25519MLKEM768 share of 1119 bytes",
+            |sh| {
+                sh.extensions[1] = ServerExtension::KeyShare(KeyShareEntry {
+                    group: NamedGroup::X25519MlKem768,
+                    key_exchange: vec![9; 1119],
+                })
+            },
+            Some(A::IllegalParameter),
+        ),
+        (
+            "X25519MLKEM768 share of 1121 bytes",
+            |sh| {
+                sh.extensions[1] = ServerExtension::KeyShare(KeyShareEntry {
+                    group: NamedGroup::X25519MlKem768,
+                    key_exchange: vec![9; 1121],
+                })
+            },
+            Some(A::IllegalParameter),
+        ),
+        (
+            "X25519MLKEM768 share with an all-zero X25519 half",
+            |sh| {
+                let mut share = vec![9; 1088];
+                share.extend_from_slice(&[0; 32]);
+                sh.extensions[1] = ServerExtension::KeyShare(KeyShareEntry {
+                    group: NamedGroup::X25519MlKem768,
+                    key_exchange: share,
+                })
+            },
+            Some(A::IllegalParameter),
+        ),
+        (
             "no key_share",
             |sh| {
                 sh.extensions.remove(1);
@@ -188,6 +220,18 @@ fn server_hello_fields_answer_with_the_rfc_alert() {
             Some(A::IllegalParameter),
         ),
         (
+            "retry for the hybrid already shared",
+            NamedGroup::X25519MlKem768,
+            CipherSuite::Tls13Aes128GcmSha256,
+            Some(A::IllegalParameter),
+        ),
+        (
+            "retry for a hybrid not in supported_groups",
+            NamedGroup::Secp256r1MlKem768,
+            CipherSuite::Tls13Aes128GcmSha256,
+            Some(A::IllegalParameter),
+        ),
+        (
             "retry for a group not supported",
             NamedGroup::from_wire(0x001e),
             CipherSuite::Tls13Aes128GcmSha256,
@@ -221,6 +265,25 @@ fn server_hello_fields_answer_with_the_rfc_alert() {
 }
 
 type ClientHelloChange = fn(&mut ClientHello);
+
+/// The key_exchange bytes of `ch`'s share for `group`.
+fn share_of(ch: &mut ClientHello, group: NamedGroup) -> &mut Vec<u8> {
+    let shares = ch.extensions.iter_mut().find_map(|e| match e {
+        ClientExtension::KeyShare(shares) => Some(shares),
+        _ => None,
+    });
+    let share = shares.and_then(|s| s.iter_mut().find(|s| s.group == group));
+    &mut share.expect("a share for the group").key_exchange
+}
+
+/// Removes `ch`'s share for `group` (supported_groups unchanged).
+fn drop_share(ch: &mut ClientHello, group: NamedGroup) {
+    for e in &mut ch.extensions {
+        if let ClientExtension::KeyShare(shares) = e {
+            shares.retain(|s| s.group != group);
+        }
+    }
+}
 
 /// Removes every extension `drop` picks.
 fn without(ch: &mut ClientHello, drop: fn(&ClientExtension) -> bool) {
@@ -312,13 +375,55 @@ fn client_hello_fields_answer_with_the_rfc_alert() {
             "X25519 share of 31 bytes",
             Some(ProtocolVersion::Tls13),
             |ch| {
+                drop_share(ch, NamedGroup::X25519MlKem768);
+                share_of(ch, NamedGroup::X25519).truncate(31);
+            },
+            Some(A::IllegalParameter),
+        ),
+        // Only the share used is checked (RFC 8446 §4.2.8 lets a server
+        // check the others, and not doing so is common).
+        (
+            "X25519 share of 31 bytes beside the hybrid chosen",
+            Some(ProtocolVersion::Tls13),
+            |ch| share_of(ch, NamedGroup::X25519).truncate(31),
+            None,
+        ),
+        (
+            "X25519MLKEM768 share of 1215 bytes",
+            Some(ProtocolVersion::Tls13),
+            |ch| share_of(ch, NamedGroup::X25519MlKem768).truncate(1215),
+            Some(A::IllegalParameter),
+        ),
+        (
+            "X25519MLKEM768 share of 1217 bytes",
+            Some(ProtocolVersion::Tls13),
+            |ch| share_of(ch, NamedGroup::X25519MlKem768).push(0),
+            Some(A::IllegalParameter),
+        ),
+        // FIPS 203 §7.2's modulus check: a 12-bit coefficient of 4095 >= q.
+        (
+            "X25519MLKEM768 encapsulation key not reduced mod q",
+            Some(ProtocolVersion::Tls13),
+            |ch| {
+                let share = share_of(ch, NamedGroup::X25519MlKem768);
+                share[0] = 0xff;
+                share[1] |= 0x0f;
+            },
+            Some(A::IllegalParameter),
+        ),
+        // The hybrids are TLS 1.3 only: offered alone to a TLS 1.2 server,
+        // no group is in common.
+        (
+            "TLS 1.2 with only X25519MLKEM768",
+            Some(ProtocolVersion::Tls12),
+            |ch| {
                 for e in &mut ch.extensions {
-                    if let E::KeyShare(shares) = e {
-                        shares[0].key_exchange.truncate(31);
+                    if let E::SupportedGroups(g) = e {
+                        *g = vec![NamedGroup::X25519MlKem768];
                     }
                 }
             },
-            Some(A::IllegalParameter),
+            Some(A::HandshakeFailure),
         ),
         (
             "an extension twice",
@@ -446,6 +551,104 @@ fn second_client_hello_key_share_answers_with_the_rfc_alert() {
         change(&mut ch);
         let wire = record(&HandshakeMessage::ClientHello(ch));
         failures.extend(outcome(&mut server, &wire, Some(want)).map(|e| format!("{what}: {e}")));
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// What our client offers: the hybrid and X25519 shares with TLS 1.3, and
+/// no hybrid at all in a TLS 1.2-only hello.
+#[test]
+fn the_client_offers_the_hybrid_only_with_tls13() {
+    let groups = |ch: &ClientHello| ch.supported_groups().map(<[NamedGroup]>::to_vec);
+    let (mut client, _) = pair(None);
+    let ch = sent_hello(&mut client);
+    assert_eq!(groups(&ch), Some(crate::config::DEFAULT_GROUPS.to_vec()));
+    let shares: Vec<(NamedGroup, usize)> = ch
+        .key_shares()
+        .unwrap()
+        .iter()
+        .map(|s| (s.group, s.key_exchange.len()))
+        .collect();
+    assert_eq!(
+        shares,
+        [(NamedGroup::X25519MlKem768, 1216), (NamedGroup::X25519, 32)]
+    );
+
+    let (mut client, _) = pair(Some(ProtocolVersion::Tls12));
+    let ch = sent_hello(&mut client);
+    let classical = [
+        NamedGroup::X25519,
+        NamedGroup::Secp256r1,
+        NamedGroup::Secp384r1,
+    ];
+    assert_eq!(groups(&ch), Some(classical.to_vec()));
+    assert!(ch.key_shares().is_none());
+}
+
+type SecondHelloChange = fn(&mut ClientHello);
+
+/// After a HelloRetryRequest for X25519, the second ClientHello carries one
+/// share, for X25519 (RFC 8446 §4.1.2); a hybrid share instead of it or
+/// beside it is illegal_parameter.
+#[test]
+fn a_second_hello_must_carry_only_the_share_asked_for() {
+    use crate::config::{CertifiedKey, ClientConfig, ServerConfig};
+    use alloc::sync::Arc;
+    fn hybrid() -> KeyShareEntry {
+        let kx = KeyExchange::start(NamedGroup::X25519MlKem768, &entropy::HostEntropy).unwrap();
+        KeyShareEntry {
+            group: NamedGroup::X25519MlKem768,
+            key_exchange: kx.public_key().to_vec(),
+        }
+    }
+    let (cert, key) = super::test_cert();
+    let mut cc = ClientConfig::with_pinned_certs(vec![cert.clone()]);
+    cc.groups = vec![NamedGroup::X25519MlKem768, NamedGroup::X25519];
+    cc.classical_share_with_hybrid = false;
+    let cc = Arc::new(cc);
+    let mut sc = ServerConfig::with_single_cert(CertifiedKey::new(vec![cert], key).unwrap());
+    sc.groups = vec![NamedGroup::X25519];
+    let sc = Arc::new(sc);
+    let rows: [(&str, SecondHelloChange, Option<AlertDescription>); 3] = [
+        ("as sent", |_| {}, None),
+        (
+            "the hybrid's share instead",
+            |ch| {
+                for e in &mut ch.extensions {
+                    if let ClientExtension::KeyShare(shares) = e {
+                        *shares = vec![hybrid()];
+                    }
+                }
+            },
+            Some(A::IllegalParameter),
+        ),
+        (
+            "the hybrid's share as well",
+            |ch| {
+                for e in &mut ch.extensions {
+                    if let ClientExtension::KeyShare(shares) = e {
+                        shares.insert(0, hybrid());
+                    }
+                }
+            },
+            Some(A::IllegalParameter),
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (what, change, want) in rows {
+        let mut client = Connection::client(cc.clone(), Some("localhost")).unwrap();
+        let mut server = Connection::server(sc.clone());
+        let first = client.pending_tls().to_vec();
+        client.consume_tls(first.len());
+        server.feed(&first).unwrap();
+        let retry = server.pending_tls().to_vec();
+        server.consume_tls(retry.len());
+        client.feed(&retry).unwrap();
+        let mut second = sent_hello(&mut client);
+        assert_eq!(second.key_shares().unwrap()[0].group, NamedGroup::X25519);
+        change(&mut second);
+        let wire = record(&HandshakeMessage::ClientHello(second));
+        failures.extend(outcome(&mut server, &wire, want).map(|e| format!("{what}: {e}")));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 
 use crate::config::{CertifiedKey, ClientHelloInfo, ServerConfig};
 use crate::conn::common::{Common, Negotiated, Side};
-use crate::crypto::{supported_group, tls13_suite, KeyExchange, Suite, Transcript};
+use crate::crypto::{supported_tls13_group, tls13_suite, KeyExchange, Suite, Transcript};
 use crate::error::Error;
 use crate::msgs::enums::{NamedGroup, ProtocolVersion, SignatureScheme};
 use crate::msgs::extensions::{
@@ -134,6 +134,17 @@ impl ExpectClientHello {
 
     /// The client's share for our most preferred group it sent one for; `None`
     /// asks for a HelloRetryRequest.
+    ///
+    /// A usable share is taken even when the client supports a group we
+    /// prefer but sent no share for it: a client offering X25519MLKEM768 in
+    /// supported_groups with only an X25519 share gets X25519, not a
+    /// HelloRetryRequest for the hybrid. The retry would cost each such
+    /// connection a round trip, and a client that wants the hybrid sends
+    /// its share (Chrome, Firefox, OpenSSL 3.5 and rustls do by default).
+    /// An attacker cannot strip the hybrid share unnoticed: the transcript
+    /// is signed and MACed. This differs from OpenSSL 3.5's default server
+    /// (X25519MLKEM768 in a tuple of its own) and rustls 0.23's (the
+    /// client's supported_groups order): both ask for the hybrid then.
     fn choose_share(&self, ch: &ClientHello) -> Result<Option<KeyShareEntry>, Error> {
         let groups = ch
             .supported_groups()
@@ -150,7 +161,7 @@ impl ExpectClientHello {
             .config
             .groups
             .iter()
-            .filter(|g| supported_group(**g))
+            .filter(|g| supported_tls13_group(**g))
             .find_map(|g| shares.iter().find(|s| s.group == *g));
         match (chosen, &self.retry) {
             (Some(share), _) => Ok(Some(share.clone())),
@@ -267,7 +278,7 @@ impl ExpectClientHello {
             .groups
             .iter()
             .copied()
-            .find(|g| supported_group(*g) && offered.contains(g))
+            .find(|g| supported_tls13_group(*g) && offered.contains(g))
             .ok_or(Error::HandshakeFailure("no key exchange group in common"))?;
         let mut cookie = vec![0u8; 32];
         self.config
@@ -338,12 +349,12 @@ fn send_flight(
         server_name,
         wants_tickets,
     } = choices;
-    let kx = KeyExchange::generate(share.group)?;
+    let (key_exchange, shared) =
+        KeyExchange::respond(share.group, &share.key_exchange, config.rng.as_ref())?;
     let our_share = KeyShareEntry {
         group: share.group,
-        key_exchange: kx.public_key().to_vec(),
+        key_exchange,
     };
-    let shared = kx.complete(&share.key_exchange)?;
     let (early, certificate, psk, peer_certificates) = match auth {
         Authentication::Psk(psk) => {
             let (client_auth, certificates) = match psk.kind {

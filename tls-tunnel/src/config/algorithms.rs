@@ -3,7 +3,9 @@
 //! uses it).
 //!
 //! tls-core speaks TLS 1.3 and TLS 1.2 with ECDHE and AEAD suites only, over
-//! X25519, P-256 and P-384; a name for anything else is an error naming it.
+//! X25519, P-256 and P-384, and in TLS 1.3 also the post-quantum hybrids
+//! X25519MLKEM768 (first by default), SecP256r1MLKEM768 and
+//! SecP384r1MLKEM1024; a name for anything else is an error naming it.
 
 use tls_core::config::{
     DEFAULT_CIPHER_SUITES, DEFAULT_GROUPS, DEFAULT_TLS12_CIPHER_SUITES, DEFAULT_VERSIONS,
@@ -57,7 +59,8 @@ impl Algorithms {
         suites
     }
 
-    /// Checks that every enabled version has a suite and that there is a group.
+    /// Checks that every enabled version has a suite and that there is a
+    /// group it can use.
     pub fn check(&self) -> Result<(), String> {
         if self.versions.is_empty() {
             return Err("no protocol version left: enable TLSv1.2 or TLSv1.3".into());
@@ -74,6 +77,14 @@ impl Algorithms {
         }
         if self.groups.is_empty() {
             return Err("no key-exchange group (curve) given".into());
+        }
+        let tls12_only = !self.versions.contains(&ProtocolVersion::Tls13);
+        if tls12_only && self.groups.iter().all(|g| tls13_only(*g)) {
+            return Err(
+                "only TLS 1.2 is enabled and every curve given is a TLS 1.3 post-quantum \
+                 hybrid: add X25519, P-256 or P-384, or enable TLS 1.3"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -137,7 +148,10 @@ const TLS12_NAMES: [(&str, CipherSuite); 6] = [
 ];
 
 /// Groups by the names OpenSSL accepts for them.
-const GROUP_NAMES: [(&str, NamedGroup); 6] = [
+const GROUP_NAMES: [(&str, NamedGroup); 9] = [
+    ("X25519MLKEM768", NamedGroup::X25519MlKem768),
+    ("SecP256r1MLKEM768", NamedGroup::Secp256r1MlKem768),
+    ("SecP384r1MLKEM1024", NamedGroup::Secp384r1MlKem1024),
     ("X25519", NamedGroup::X25519),
     ("P-256", NamedGroup::Secp256r1),
     ("prime256v1", NamedGroup::Secp256r1),
@@ -224,16 +238,29 @@ pub fn parse_groups(list: &str) -> Result<Vec<NamedGroup>, String> {
         push_new(&mut groups, parse_group(name)?);
     }
     if groups.is_empty() {
-        return Err("names no curve (supported: X25519, P-256, P-384)".into());
+        return Err(format!("names no curve (supported: {SUPPORTED_GROUPS})"));
     }
     Ok(groups)
 }
 
-/// One group (curve) by its OpenSSL name: X25519, P-256 (prime256v1,
-/// secp256r1) or P-384 (secp384r1).
+/// The groups we have, for error messages.
+const SUPPORTED_GROUPS: &str =
+    "X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024, X25519, P-256, P-384";
+
+/// One group (curve) by its OpenSSL name, in any case: X25519MLKEM768,
+/// SecP256r1MLKEM768, SecP384r1MLKEM1024 (TLS 1.3 only), X25519, P-256
+/// (prime256v1, secp256r1) or P-384 (secp384r1).
 pub fn parse_group(name: &str) -> Result<NamedGroup, String> {
     lookup(&GROUP_NAMES, name)
-        .ok_or_else(|| format!("curve {name:?} is not supported (supported: X25519, P-256, P-384)"))
+        .ok_or_else(|| format!("curve {name:?} is not supported (supported: {SUPPORTED_GROUPS})"))
+}
+
+/// True for the post-quantum hybrid groups, which only TLS 1.3 uses.
+pub fn tls13_only(group: NamedGroup) -> bool {
+    matches!(
+        group,
+        NamedGroup::X25519MlKem768 | NamedGroup::Secp256r1MlKem768 | NamedGroup::Secp384r1MlKem1024
+    )
 }
 
 /// One cipher suite of either version, by its OpenSSL name.
@@ -285,6 +312,45 @@ mod tests {
                 NamedGroup::Secp256r1
             ]
         );
+        // OpenSSL 3.5's names for the hybrids, in any case.
+        assert_eq!(
+            parse_groups("X25519MLKEM768:secp256r1mlkem768:SECP384R1MLKEM1024:X25519").unwrap(),
+            [
+                NamedGroup::X25519MlKem768,
+                NamedGroup::Secp256r1MlKem768,
+                NamedGroup::Secp384r1MlKem1024,
+                NamedGroup::X25519
+            ]
+        );
+    }
+
+    #[test]
+    fn the_default_groups_put_x25519mlkem768_first() {
+        assert_eq!(
+            Algorithms::default().groups,
+            [
+                NamedGroup::X25519MlKem768,
+                NamedGroup::X25519,
+                NamedGroup::Secp256r1,
+                NamedGroup::Secp384r1
+            ]
+        );
+    }
+
+    #[test]
+    fn tls12_alone_needs_a_classical_group() {
+        let mut a = Algorithms {
+            versions: vec![ProtocolVersion::Tls12],
+            groups: vec![NamedGroup::X25519MlKem768],
+            ..Algorithms::default()
+        };
+        let e = a.check().unwrap_err();
+        assert!(e.contains("TLS 1.3 post-quantum hybrid"), "{e}");
+        a.groups.push(NamedGroup::Secp256r1);
+        assert_eq!(a.check(), Ok(()));
+        a.versions = DEFAULT_VERSIONS.to_vec();
+        a.groups = vec![NamedGroup::X25519MlKem768];
+        assert_eq!(a.check(), Ok(()));
     }
 
     #[test]

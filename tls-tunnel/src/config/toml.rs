@@ -771,7 +771,14 @@ target = "127.0.0.1:81"
             vec![Addr::Tcp("127.0.0.1:2".into())]
         );
         assert_eq!(s.algorithms.security_level, 4);
-        assert_eq!(s.algorithms.groups, vec![tls_core::NamedGroup::Secp384r1]);
+        // The hybrid is rated by its ML-KEM-768 part (192 bits), as OpenSSL does.
+        assert_eq!(
+            s.algorithms.groups,
+            [
+                tls_core::NamedGroup::X25519MlKem768,
+                tls_core::NamedGroup::Secp384r1
+            ]
+        );
         assert!(!s.server().resumption.tickets);
     }
 }

@@ -35,7 +35,12 @@ pub fn supported_group(g: NamedGroup) -> bool {
 /// True for the groups a TLS 1.3 handshake can use: the classical ones and
 /// the post-quantum hybrids (which TLS 1.2 must never negotiate).
 pub fn supported_tls13_group(g: NamedGroup) -> bool {
-    supported_group(g) || Hybrid::of(g).is_some()
+    supported_group(g) || hybrid_group(g)
+}
+
+/// True for the post-quantum hybrid groups (TLS 1.3 only).
+pub fn hybrid_group(g: NamedGroup) -> bool {
+    Hybrid::of(g).is_some()
 }
 
 fn ring_alg(g: NamedGroup) -> Option<&'static agreement::Algorithm> {

@@ -67,8 +67,12 @@ const REFUSED: [(&str, &str); 6] = [
 ];
 
 /// Curves OpenSSL offers that tls-core does not implement.
-const LACKING_CURVES: [&str; 8] = [
+const LACKING_CURVES: [&str; 12] = [
     "X448",
+    "X448MLKEM1024",
+    "MLKEM512",
+    "MLKEM768",
+    "MLKEM1024",
     "P-521",
     "secp521r1",
     "ffdhe2048",
@@ -397,7 +401,8 @@ fn service_option(
                     key,
                     value,
                     &format!(
-                        "{} left out: tls-tunnel has X25519, P-256 and P-384",
+                        "{} left out: tls-tunnel has X25519MLKEM768, SecP256r1MLKEM768, \
+                         SecP384r1MLKEM1024, X25519, P-256 and P-384",
                         lacking.join(", ")
                     ),
                 );

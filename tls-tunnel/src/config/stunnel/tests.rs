@@ -266,6 +266,23 @@ fn options_restating_policy_are_accepted() {
         c.global.notices
     );
     bad_at_line_4("curves = X448:P-521", "names no curve");
+    // OpenSSL 3.5's hybrid names, in any case; the hybrids we lack are left out.
+    let conf = "curves = x25519mlkem768:X448MLKEM1024:SecP384r1MLKEM1024:X25519\n\
+                [a]\naccept = 1\nconnect = 2\n";
+    let c = parse("s.conf", conf).unwrap();
+    assert_eq!(
+        c.services[0].algorithms.groups,
+        [
+            NamedGroup::X25519MlKem768,
+            NamedGroup::Secp384r1MlKem1024,
+            NamedGroup::X25519
+        ]
+    );
+    assert!(
+        c.global.notices[0].contains("X448MLKEM1024 left out"),
+        "{:?}",
+        c.global.notices
+    );
 }
 
 #[test]

@@ -1,0 +1,58 @@
+//! tls-tunnel's default groups put the post-quantum hybrid X25519MLKEM768
+//! first: a rustls client with the aws-lc-rs provider (its post-quantum
+//! defaults) gets it from a server-mode tunnel, without a HelloRetryRequest,
+//! and its data reaches the backend and comes back.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use rustls::pki_types::ServerName;
+use rustls::{HandshakeKind, NamedGroup as RustlsGroup};
+use tls_core::NamedGroup;
+use tls_tests::peer::connect_local;
+use tls_tests::rustls_peer;
+use tls_tests::tunnel::{Backend, BackendKind, Tunnel};
+use tls_tests::{free_port, pki, KeyType};
+
+#[test]
+fn a_rustls_client_gets_x25519mlkem768_from_the_default_tunnel() {
+    let backend = Backend::start(BackendKind::Echo {
+        greeting: String::new(),
+    });
+    let leaf = pki().leaf(KeyType::EcdsaP256);
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let target = backend.addr();
+    let args = [
+        "server",
+        "--listen",
+        &listen,
+        "--target",
+        &target,
+        "--cert",
+        leaf.chain_pem.to_str().unwrap(),
+        "--key",
+        leaf.key_pem.to_str().unwrap(),
+    ];
+    let tunnel = Tunnel::start(args, &[port]);
+
+    let provider = rustls_peer::aws_lc_rs_provider(&[
+        NamedGroup::X25519MlKem768,
+        NamedGroup::X25519,
+        NamedGroup::Secp256r1,
+    ]);
+    let config = Arc::new(rustls_peer::client_config(provider));
+    let name = ServerName::try_from("localhost").unwrap();
+    let conn = rustls::ClientConnection::new(config, name).expect("rustls client");
+    let sock = connect_local(port).expect("connect to the tunnel");
+    let mut tls = rustls::StreamOwned::new(conn, sock);
+    tls.write_all(b"ping through the hybrid").unwrap();
+    let mut echoed = [0u8; 23];
+    if let Err(e) = tls.read_exact(&mut echoed) {
+        panic!("{e}; the tunnel's log:\n{}", tunnel.log());
+    }
+    assert_eq!(&echoed, b"ping through the hybrid");
+    let group = tls.conn.negotiated_key_exchange_group().map(|g| g.name());
+    assert_eq!(group, Some(RustlsGroup::X25519MLKEM768));
+    assert_eq!(tls.conn.handshake_kind(), Some(HandshakeKind::Full));
+}
