@@ -115,7 +115,7 @@ impl ServerPsk {
     }
 
     /// The PSK itself.
-    pub fn secret(&self) -> &[u8] {
+    pub(crate) fn secret(&self) -> &[u8] {
         match self {
             ServerPsk::Ticket(t) => t.psk.as_ref(),
             ServerPsk::External(psk) => &psk.secret,
@@ -167,7 +167,7 @@ pub(crate) struct Offer<'a> {
 
 impl<'a> Offer<'a> {
     /// Offers a resumption ticket.
-    pub fn ticket(ticket: &'a StoredTicket, hash: HashAlg, now: UnixTime) -> Self {
+    pub(crate) fn ticket(ticket: &'a StoredTicket, hash: HashAlg, now: UnixTime) -> Self {
         Offer {
             identity: &ticket.ticket,
             obfuscated_age: ticket.obfuscated_age(now),
@@ -178,7 +178,7 @@ impl<'a> Offer<'a> {
     }
 
     /// Offers an external PSK.
-    pub fn external(psk: &'a ExternalPsk) -> Self {
+    pub(crate) fn external(psk: &'a ExternalPsk) -> Self {
         Offer {
             identity: &psk.identity,
             obfuscated_age: 0,

@@ -279,7 +279,7 @@ impl Hello {
 
 impl ClientState {
     /// Handles one handshake message (`encoded` is its transcript form).
-    pub fn handle(
+    pub(crate) fn handle(
         self,
         common: &mut Common,
         msg: HandshakeMessage,

@@ -249,7 +249,7 @@ pub fn frame_plaintext(typ: ContentType, payload: &[u8], out: &mut RecordBuffer)
 /// version TLS 1.0, which RFC 8446 §5.1 allows there "for compatibility"
 /// and which old servers and middleboxes expect (as OpenSSL, BoringSSL and
 /// NSS send it); every later record says TLS 1.2.
-pub fn frame_initial_hello(payload: &[u8], out: &mut RecordBuffer) {
+pub(crate) fn frame_initial_hello(payload: &[u8], out: &mut RecordBuffer) {
     frame_with_version(ContentType::Handshake, [3, 1], payload, out);
 }
 

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::Side;
 
 /// The TLS 1.2 PRF with the suite hash (RFC 5246 §5): P_hash(secret, label || seed).
-pub fn prf(hash: HashAlg, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) {
+pub(crate) fn prf(hash: HashAlg, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) {
     let key = HmacKey::new(hash, secret);
     let mut a = key.sign(&[label, seed]);
     let mut chunks = out.chunks_mut(hash.output_len()).peekable();
@@ -31,12 +31,12 @@ pub fn prf(hash: HashAlg, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u
 }
 
 /// The length of a TLS 1.2 master secret.
-pub const MASTER_SECRET_LEN: usize = 48;
+pub(crate) const MASTER_SECRET_LEN: usize = 48;
 
 /// The master secret: with the extended master secret (RFC 7627 §4) when
 /// `session_hash` (the transcript hash through ClientKeyExchange) is given,
 /// otherwise the RFC 5246 §8.1 form over the two randoms.
-pub fn master_secret(
+pub(crate) fn master_secret(
     hash: HashAlg,
     pre_master: &[u8],
     session_hash: Option<&[u8]>,
@@ -57,7 +57,7 @@ pub fn master_secret(
 }
 
 /// The record keys of both directions, from the key block (RFC 5246 §6.3).
-pub fn record_keys(
+pub(crate) fn record_keys(
     suite: &Tls12Suite,
     master: &[u8],
     client_random: &[u8; 32],
@@ -85,11 +85,11 @@ pub fn record_keys(
 }
 
 /// Finished verify_data length in TLS 1.2.
-pub const VERIFY_DATA_LEN: usize = 12;
+pub(crate) const VERIFY_DATA_LEN: usize = 12;
 
 /// verify_data = PRF(master_secret, finished_label, Hash(handshake_messages))[0..12],
 /// the label that of `sender`, the side that sends this Finished.
-pub fn finished_verify_data(
+pub(crate) fn finished_verify_data(
     hash: HashAlg,
     master: &[u8],
     sender: Side,
@@ -107,12 +107,12 @@ pub fn finished_verify_data(
 /// Proof that the peer's TLS 1.2 Finished verified: only
 /// [`check_finished12`] makes one.
 #[derive(Debug)]
-pub struct Finished12Verified(());
+pub(crate) struct Finished12Verified(());
 
 /// Checks the peer's Finished in constant time (both values are HMACed under
 /// the master secret and the tags compared by [`hmac_verify`]); `sender` is
 /// the peer's side.
-pub fn check_finished12(
+pub(crate) fn check_finished12(
     hash: HashAlg,
     master: &[u8],
     sender: Side,
@@ -132,7 +132,7 @@ pub fn check_finished12(
 
 /// RFC 5705 keying material: PRF(master, label, client_random || server_random
 /// [|| context_len || context]). An absent context and an empty one differ.
-pub fn export(
+pub(crate) fn export(
     hash: HashAlg,
     master: &[u8],
     client_random: &[u8; 32],

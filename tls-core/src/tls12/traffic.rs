@@ -28,7 +28,7 @@ pub(crate) struct Traffic12 {
 impl Traffic12 {
     /// The state once both Finished messages have been exchanged; it requires
     /// the proof that the peer's Finished was checked.
-    pub fn new(
+    pub(crate) fn new(
         side: Side,
         suite: &'static Tls12Suite,
         master: Secret,
@@ -49,7 +49,7 @@ impl Traffic12 {
     /// Handles a post-handshake message: a HelloRequest (to a client) or a
     /// ClientHello (to a server) gets a no_renegotiation warning; anything
     /// else is unexpected.
-    pub fn handle(&mut self, common: &mut Common, msg: Message12) -> Result<(), Error> {
+    pub(crate) fn handle(&mut self, common: &mut Common, msg: Message12) -> Result<(), Error> {
         match (msg, self.side) {
             (Message12::HelloRequest, Side::Client) | (Message12::ClientHello(_), Side::Server) => {
                 self.renegotiation_attempts += 1;
@@ -67,7 +67,7 @@ impl Traffic12 {
 
     /// Exports keying material (RFC 5705); an absent context and an empty one
     /// give different output.
-    pub fn export(
+    pub(crate) fn export(
         &self,
         label: &[u8],
         context: Option<&[u8]>,
