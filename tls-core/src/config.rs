@@ -198,7 +198,7 @@ impl CertifiedKey {
     pub fn new(chain: Vec<Vec<u8>>, key: SigningKey) -> Result<Self, Error> {
         let end_entity = chain
             .first()
-            .ok_or(Error::Internal("empty certificate chain"))?;
+            .ok_or(Error::InvalidConfig("empty certificate chain"))?;
         key.check_matches_certificate(end_entity)?;
         Ok(CertifiedKey { chain, key })
     }

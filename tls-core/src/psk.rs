@@ -62,10 +62,10 @@ impl ExternalPsk {
     pub fn new(identity: Vec<u8>, secret: Vec<u8>) -> Result<Self, Error> {
         let secret = Zeroizing::new(secret);
         if identity.is_empty() || identity.len() > MAX_PSK_IDENTITY_LEN {
-            return Err(Error::Internal("PSK identity must be 1 to 1024 bytes"));
+            return Err(Error::InvalidConfig("PSK identity must be 1 to 1024 bytes"));
         }
         if secret.len() < MIN_EXTERNAL_PSK_LEN || secret.len() > MAX_EXTERNAL_PSK_LEN {
-            return Err(Error::Internal("PSK must be 16 to 1024 bytes"));
+            return Err(Error::InvalidConfig("PSK must be 16 to 1024 bytes"));
         }
         Ok(ExternalPsk {
             identity,

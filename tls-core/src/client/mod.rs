@@ -82,10 +82,10 @@ pub(crate) fn start(
     let first_group = *config
         .groups
         .first()
-        .ok_or(Error::Internal("no groups configured"))?;
+        .ok_or(Error::InvalidConfig("no groups configured"))?;
     let versions = crate::versions::enabled_versions(&config.versions, &config.cipher_suites);
     if versions.is_empty() {
-        return Err(Error::Internal("no supported cipher suite configured"));
+        return Err(Error::InvalidConfig("no supported cipher suite configured"));
     }
     let offer_tls13 = versions.contains(&ProtocolVersion::Tls13);
     let offer_tls12 = versions.contains(&ProtocolVersion::Tls12);

@@ -27,6 +27,7 @@ use crate::tls13::key_schedule::HandshakeTrafficSecrets;
 
 /// Something the caller may want to react to.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// The handshake finished; application data now flows both ways.
     HandshakeComplete,

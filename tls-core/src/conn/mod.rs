@@ -162,7 +162,7 @@ impl Connection {
     /// - Once the peer's close_notify has arrived, what `fill` writes is
     ///   ignored, as `feed` ignores it.
     /// - A fill that claims more bytes than it was given is
-    ///   [`Error::Internal`]; nothing is received and the connection is
+    ///   [`Error::Misuse`]; nothing is received and the connection is
     ///   otherwise unchanged.
     pub fn feed_with<E>(
         &mut self,
@@ -257,7 +257,7 @@ impl Connection {
     /// - A fill error is the inner `Err`; nothing is sent and the connection
     ///   is unchanged.
     /// - A fill that claims more bytes than it was given is
-    ///   [`Error::Internal`]; nothing is sent and the connection is otherwise
+    ///   [`Error::Misuse`]; nothing is sent and the connection is otherwise
     ///   unchanged.
     /// - Before the handshake completes the data is held and sent on
     ///   completion, and when the write key is due for a KeyUpdate (once per
@@ -385,8 +385,8 @@ impl Connection {
         self.check_failed()?;
         let traffic = match &mut self.state {
             State::Traffic(traffic) => traffic,
-            State::Traffic12(_) => return Err(Error::Internal("KeyUpdate is TLS 1.3 only")),
-            _ => return Err(Error::Internal("KeyUpdate before the handshake completed")),
+            State::Traffic12(_) => return Err(Error::Misuse("KeyUpdate is TLS 1.3 only")),
+            _ => return Err(Error::Misuse("KeyUpdate before the handshake completed")),
         };
         let request = if request_peer {
             KeyUpdateRequest::Requested
@@ -408,7 +408,7 @@ impl Connection {
         match &self.state {
             State::Traffic(traffic) => traffic.export(label, context.unwrap_or_default(), out),
             State::Traffic12(traffic) => traffic.export(label, context, out),
-            _ => Err(Error::Internal(
+            _ => Err(Error::Misuse(
                 "exporter used before the handshake completed",
             )),
         }

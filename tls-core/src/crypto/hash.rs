@@ -6,6 +6,7 @@ use ring::{digest, hkdf, hmac};
 
 /// The hash functions of the TLS 1.3 cipher suites.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum HashAlg {
     /// SHA-256
     Sha256,

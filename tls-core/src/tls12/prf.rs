@@ -148,14 +148,14 @@ pub(crate) fn export(
         b"key expansion",
     ];
     if RESERVED.contains(&label) || label.starts_with(b"extended master secret") {
-        return Err(Error::Internal("exporter label reserved by TLS"));
+        return Err(Error::Misuse("exporter label reserved by TLS"));
     }
     let mut seed = Vec::with_capacity(64 + 2 + context.map_or(0, <[u8]>::len));
     seed.extend_from_slice(client_random);
     seed.extend_from_slice(server_random);
     if let Some(context) = context {
-        let len = u16::try_from(context.len())
-            .map_err(|_| Error::Internal("exporter context too long"))?;
+        let len =
+            u16::try_from(context.len()).map_err(|_| Error::Misuse("exporter context too long"))?;
         seed.extend_from_slice(&len.to_be_bytes());
         seed.extend_from_slice(context);
     }
