@@ -8,6 +8,45 @@
 //! external pre-shared key ([`ExternalPsk`] in `ClientConfig::external_psk`
 //! and `ServerConfig::external_psks`), always combined with (EC)DHE; see
 //! the [`psk`] module.
+//!
+//! # Example
+//!
+//! A client and a server in memory: the caller moves the bytes each one
+//! queues (here straight to the other, in real use over a socket).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use tls_core::{CertifiedKey, ClientConfig, Connection, ServerConfig};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Any PEM certificate chain and private key do; this one is self-signed.
+//! let key = rcgen::KeyPair::generate()?;
+//! let cert = rcgen::CertificateParams::new(vec!["localhost".into()])?.self_signed(&key)?;
+//! let identity = CertifiedKey::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes())?;
+//!
+//! let server_config = Arc::new(ServerConfig::with_single_cert(identity));
+//! let client_config = Arc::new(ClientConfig::with_pinned_certs(vec![cert.der().to_vec()]));
+//! let mut client = Connection::client(client_config, Some("localhost"))?;
+//! let mut server = Connection::server(server_config);
+//!
+//! // Sends what `from` has queued to `to`.
+//! fn transfer(from: &mut Connection, to: &mut Connection) -> Result<(), tls_core::Error> {
+//!     let bytes = from.pending_tls().to_vec();
+//!     from.consume_tls(bytes.len());
+//!     to.feed(&bytes)
+//! }
+//! for _ in 0..4 {
+//!     transfer(&mut client, &mut server)?;
+//!     transfer(&mut server, &mut client)?;
+//! }
+//! assert!(!client.is_handshaking() && !server.is_handshaking());
+//!
+//! client.write(b"hello")?;
+//! transfer(&mut client, &mut server)?;
+//! assert_eq!(server.peek_plaintext(), b"hello");
+//! # Ok(())
+//! # }
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -85,6 +85,23 @@ pub(crate) enum State {
 /// One TLS connection, client or server, driven by the caller: feed it the
 /// peer's bytes, send what [`Connection::pending_tls`] holds, and exchange
 /// plaintext with [`Connection::write`] and [`Connection::read`].
+///
+/// The crate-level example runs a whole handshake; a client's first flight:
+///
+/// ```
+/// use std::sync::Arc;
+/// use tls_core::{ClientConfig, Connection};
+///
+/// let pinned = vec![b"the server's certificate, DER".to_vec()];
+/// let config = Arc::new(ClientConfig::with_pinned_certs(pinned));
+/// let mut conn = Connection::client(config, Some("example.com")).unwrap();
+/// assert!(conn.is_handshaking());
+/// // The ClientHello is queued at once, as one handshake record (type 22).
+/// let hello = conn.pending_tls().to_vec();
+/// assert_eq!(hello[0], 22);
+/// conn.consume_tls(hello.len());
+/// assert!(conn.pending_tls().is_empty());
+/// ```
 pub struct Connection {
     pub(crate) common: Common,
     state: State,
