@@ -12,11 +12,11 @@ use tls_core::config::{
 };
 use tls_core::stapling::OcspStapler;
 use tls_core::tickets::{ClientSessionStore, MemorySessionStore, RotatingTicketer, StoredTicket};
-use tls_core::tls12::session::StoredSession12;
 use tls_core::verify::{
     verify_tls12_with_certificate_key, verify_with_certificate_key, ClientCertVerified,
     ClientCertVerifier, ServerCertVerified, ServerCertVerifier, SignatureVerified,
 };
+use tls_core::StoredSession12;
 use tls_core::{
     Clock, Error, MemorySessionCache, NamedGroup, ProtocolVersion, SignatureScheme, SystemClock,
 };
@@ -155,7 +155,7 @@ impl ShimVerifier {
                     .copied()
                     .filter(allowed)
                     .collect(),
-                tls_core::crypto::TLS12_SIGNATURE_SCHEMES
+                tls_core::internal::crypto::TLS12_SIGNATURE_SCHEMES
                     .iter()
                     .copied()
                     .filter(allowed)
@@ -399,7 +399,7 @@ fn groups(o: &Options) -> Result<Option<Vec<NamedGroup>>, SetupError> {
         .iter()
         .map(|&c| {
             let g = NamedGroup::from_wire(c);
-            if tls_core::crypto::supported_group(g) {
+            if tls_core::internal::crypto::supported_group(g) {
                 Ok(g)
             } else {
                 Err(SetupError::Unimplemented(format!("group {c}")))

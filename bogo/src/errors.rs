@@ -42,7 +42,13 @@ pub fn token(error: &Error) -> String {
         Error::AlertReceived(alert) => return format!(":{}:", received_alert(*alert)),
         Error::UnexpectedEof => "UNEXPECTED_EOF",
         Error::Closed => "CLOSED",
-        Error::Entropy | Error::KeyMismatch | Error::Internal(_) => "INTERNAL_ERROR",
+        Error::Entropy
+        | Error::KeyMismatch
+        | Error::InvalidConfig(_)
+        | Error::Misuse(_)
+        | Error::Internal(_) => "INTERNAL_ERROR",
+        // A variant a later tls-core adds, until it is mapped.
+        _ => "INTERNAL_ERROR",
     };
     format!(":{reason}:")
 }

@@ -5,14 +5,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tls_core::crypto::{AeadAlg, RecordKey12, TrafficKey, TLS13_AES_128_GCM_SHA256};
-use tls_core::msgs::alert::Alert;
-use tls_core::msgs::enums::ContentType;
-use tls_core::msgs::handshake::HandshakeMessage;
-use tls_core::msgs::handshake12::Message12;
-use tls_core::record::deframe::Deframer;
-use tls_core::record::join::HandshakeJoiner;
-use tls_core::record::protect::RecordOpener;
+use tls_core::internal::crypto::{AeadAlg, RecordKey12, TrafficKey, TLS13_AES_128_GCM_SHA256};
+use tls_core::internal::msgs::alert::Alert;
+use tls_core::internal::msgs::enums::ContentType;
+use tls_core::internal::msgs::handshake::HandshakeMessage;
+use tls_core::internal::msgs::handshake12::Message12;
+use tls_core::internal::record::deframe::Deframer;
+use tls_core::internal::record::join::HandshakeJoiner;
+use tls_core::internal::record::protect::RecordOpener;
 
 type Records = Vec<(ContentType, [u8; 5], Vec<u8>)>;
 

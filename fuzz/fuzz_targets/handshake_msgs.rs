@@ -6,10 +6,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tls_core::msgs::alert::Alert;
-use tls_core::msgs::enums::HandshakeType;
-use tls_core::msgs::handshake::HandshakeMessage;
-use tls_core::msgs::handshake12::Message12;
+use tls_core::internal::msgs::alert::Alert;
+use tls_core::internal::msgs::enums::HandshakeType;
+use tls_core::internal::msgs::handshake::HandshakeMessage;
+use tls_core::internal::msgs::handshake12::Message12;
 
 /// The body of an encoded message (after the 4-byte header).
 fn body(encoded: &[u8]) -> &[u8] {

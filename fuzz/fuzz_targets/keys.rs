@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tls_core::crypto::{cert_spki, parse_spki};
+use tls_core::internal::crypto::{cert_spki, parse_spki};
 use tls_core::{keys, SigningKey};
 
 fuzz_target!(|data: &[u8]| {

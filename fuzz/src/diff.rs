@@ -247,7 +247,7 @@ fn first_server_message(out: &[u8]) -> Option<(u8, Option<&[u8]>)> {
 
 fn server_outcome(out: &[u8]) -> Outcome {
     match first_server_message(out) {
-        Some((2, Some(random))) if random == tls_core::msgs::handshake::HRR_RANDOM => {
+        Some((2, Some(random))) if random == tls_core::internal::msgs::handshake::HRR_RANDOM => {
             Outcome::Retry
         }
         Some((2, _)) => Outcome::Accept,

@@ -315,14 +315,10 @@ pub fn run_case(case: &Testcase, options: &Options) -> CaseResult {
 
 /// `Err` means the case cannot be run (skipped); `Ok(Err)` is a refusal.
 fn evaluate(case: &Testcase, options: &Options) -> Result<Result<String, String>, String> {
-    let usage = match case.validation_kind.as_str() {
-        "SERVER" => KeyUsage::ServerAuth,
-        "CLIENT" => KeyUsage::ClientAuth,
+    let (usage, wanted) = match case.validation_kind.as_str() {
+        "SERVER" => (KeyUsage::ServerAuth, "serverAuth"),
+        "CLIENT" => (KeyUsage::ClientAuth, "clientAuth"),
         other => return Err(format!("unknown validation kind {other}")),
-    };
-    let wanted = match usage {
-        KeyUsage::ServerAuth => "serverAuth",
-        KeyUsage::ClientAuth => "clientAuth",
     };
     if case.extended_key_usage.iter().any(|e| e != wanted) {
         return Err(format!(

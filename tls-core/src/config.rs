@@ -88,6 +88,18 @@ pub const DEFAULT_SESSION_CACHE: usize = 256;
 pub const DEFAULT_TICKET_LIFETIME: u32 = 2 * 3600;
 
 /// Client configuration.
+///
+/// Start from a constructor that says how the server is authenticated, then
+/// set the public fields:
+///
+/// ```
+/// use tls_core::{ClientConfig, ProtocolVersion};
+///
+/// let pinned = vec![b"the server's certificate, DER".to_vec()];
+/// let mut config = ClientConfig::with_pinned_certs(pinned);
+/// config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+/// config.versions = vec![ProtocolVersion::Tls13];
+/// ```
 pub struct ClientConfig {
     /// Protocol versions to offer (TLS 1.3 and/or TLS 1.2; others are ignored).
     /// A version is offered only if `cipher_suites` holds a suite for it.
@@ -211,7 +223,7 @@ impl CertifiedKey {
     pub fn new(chain: Vec<Vec<u8>>, key: SigningKey) -> Result<Self, Error> {
         let end_entity = chain
             .first()
-            .ok_or(Error::Internal("empty certificate chain"))?;
+            .ok_or(Error::InvalidConfig("empty certificate chain"))?;
         key.check_matches_certificate(end_entity)?;
         Ok(CertifiedKey { chain, key })
     }
@@ -274,6 +286,21 @@ impl ResolvesServerCert for SingleCert {
 }
 
 /// Server configuration.
+///
+/// ```
+/// use tls_core::{CertifiedKey, ServerConfig};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let key = rcgen::KeyPair::generate()?;
+/// # let cert = rcgen::CertificateParams::new(vec!["localhost".into()])?.self_signed(&key)?;
+/// # let (chain_pem, key_pem) = (cert.pem(), key.serialize_pem());
+/// // The chain (leaf first) and its private key, as PEM.
+/// let identity = CertifiedKey::from_pem(chain_pem.as_bytes(), key_pem.as_bytes())?;
+/// let mut config = ServerConfig::with_single_cert(identity);
+/// config.alpn_protocols = vec![b"h2".to_vec()];
+/// # Ok(())
+/// # }
+/// ```
 pub struct ServerConfig {
     /// Protocol versions we accept (TLS 1.3 and/or TLS 1.2); the highest the
     /// client offers wins. A version is enabled only if `cipher_suites` holds

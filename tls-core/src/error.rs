@@ -9,6 +9,7 @@ use crate::msgs::enums::AlertDescription;
 /// Each variant maps to the alert the engine sends for it ([`Error::alert`]).
 /// A fatal error poisons the connection: every later call returns the same error.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Error {
     /// The peer's bytes could not be decoded (bad length, trailing data, bad value).
     Decode(&'static str),
@@ -69,7 +70,22 @@ pub enum Error {
     /// A private key was paired with a certificate that does not carry its
     /// public key (a configuration error: building a [`crate::CertifiedKey`]).
     KeyMismatch,
-    /// A local failure (bad configuration, a crypto primitive refused its input).
+    /// The configuration or credentials given cannot be used: a malformed or
+    /// unreadable PEM file or private key, an empty certificate chain, a PSK
+    /// of the wrong size, no group or cipher suite the engine supports.
+    /// Returned when the piece is built or the connection started; should one
+    /// surface mid-handshake, the engine sends internal_error.
+    InvalidConfig(&'static str),
+    /// The caller used the API out of turn or with a bad argument: a
+    /// KeyUpdate or an export before the handshake completed (or a KeyUpdate
+    /// in TLS 1.2), an exporter label TLS reserves, a `write_with` fill that
+    /// claims more bytes than it was given, a signature scheme the key cannot
+    /// make. Those calls send nothing and leave the connection as it was:
+    /// fix the call. (Were one ever raised while handling the peer's bytes,
+    /// the engine would send internal_error, as for [`Error::Internal`].)
+    Misuse(&'static str),
+    /// A failure that should not happen whatever the caller and the peer do:
+    /// a crypto primitive refused its input, a state invariant broke.
     Internal(&'static str),
 }
 
@@ -98,7 +114,11 @@ impl Error {
             Error::BadCertificateStatus(_) => A::BadCertificateStatusResponse,
             Error::CertificateRequired => A::CertificateRequired,
             Error::AccessDenied(_) => A::AccessDenied,
-            Error::Entropy | Error::KeyMismatch | Error::Internal(_) => A::InternalError,
+            Error::Entropy
+            | Error::KeyMismatch
+            | Error::InvalidConfig(_)
+            | Error::Misuse(_)
+            | Error::Internal(_) => A::InternalError,
             Error::AlertReceived(_) | Error::UnexpectedEof | Error::Closed => return None,
         })
     }
@@ -131,6 +151,8 @@ impl fmt::Display for Error {
             Error::Closed => f.write_str("connection is closed"),
             Error::Entropy => f.write_str("random source failed"),
             Error::KeyMismatch => f.write_str("private key does not match certificate"),
+            Error::InvalidConfig(why) => write!(f, "invalid configuration: {why}"),
+            Error::Misuse(why) => write!(f, "API misuse: {why}"),
             Error::Internal(why) => write!(f, "internal error: {why}"),
         }
     }

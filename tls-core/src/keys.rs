@@ -1,6 +1,6 @@
 //! Private keys and certificate chains: PEM (RFC 7468) and DER loading.
 //!
-//! Errors here are configuration errors, reported as `Error::Internal` with
+//! Errors here are configuration errors, reported as `Error::InvalidConfig` with
 //! a specific message.
 
 use alloc::string::String;
@@ -33,7 +33,7 @@ pub fn certs_from_pem(text: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
         .map(|(_, der)| der)
         .collect();
     if certs.is_empty() {
-        return Err(Error::Internal("no CERTIFICATE block in PEM"));
+        return Err(Error::InvalidConfig("no CERTIFICATE block in PEM"));
     }
     Ok(certs)
 }
@@ -49,20 +49,21 @@ pub fn key_from_pem(text: &[u8]) -> Result<SigningKey, Error> {
             "EC PRIVATE KEY" => return SigningKey::from_sec1(&der),
             "RSA PRIVATE KEY" => return SigningKey::from_pkcs1(&der),
             "ENCRYPTED PRIVATE KEY" => {
-                return Err(Error::Internal(
+                return Err(Error::InvalidConfig(
                     "encrypted private keys are not supported (decrypt it with `openssl pkey`)",
                 ))
             }
             _ => {}
         }
     }
-    Err(Error::Internal("no private key in PEM"))
+    Err(Error::InvalidConfig("no private key in PEM"))
 }
 
 /// [`certs_from_pem`] on the contents of a file.
 #[cfg(feature = "std")]
 pub fn certs_from_pem_file(path: impl AsRef<std::path::Path>) -> Result<Vec<Vec<u8>>, Error> {
-    let text = std::fs::read(path).map_err(|_| Error::Internal("cannot read certificate file"))?;
+    let text =
+        std::fs::read(path).map_err(|_| Error::InvalidConfig("cannot read certificate file"))?;
     certs_from_pem(&text)
 }
 
@@ -70,7 +71,7 @@ pub fn certs_from_pem_file(path: impl AsRef<std::path::Path>) -> Result<Vec<Vec<
 #[cfg(feature = "std")]
 pub fn key_from_pem_file(path: impl AsRef<std::path::Path>) -> Result<SigningKey, Error> {
     let text = Zeroizing::new(
-        std::fs::read(path).map_err(|_| Error::Internal("cannot read private key file"))?,
+        std::fs::read(path).map_err(|_| Error::InvalidConfig("cannot read private key file"))?,
     );
     key_from_pem(&text)
 }
@@ -93,30 +94,32 @@ fn parse_blocks(text: &[u8]) -> Result<Blocks, Error> {
             None => {
                 if let Some(label) = boundary(line, b"BEGIN ") {
                     if !valid_label(label) {
-                        return Err(Error::Internal("PEM: bad label in BEGIN line"));
+                        return Err(Error::InvalidConfig("PEM: bad label in BEGIN line"));
                     }
                     open = Some((label, Zeroizing::new(Vec::new())));
                 } else if line.starts_with(b"-----END") {
-                    return Err(Error::Internal("PEM: END line without BEGIN"));
+                    return Err(Error::InvalidConfig("PEM: END line without BEGIN"));
                 } else if line.starts_with(b"-----BEGIN") {
-                    return Err(Error::Internal("PEM: malformed BEGIN line"));
+                    return Err(Error::InvalidConfig("PEM: malformed BEGIN line"));
                 }
             }
             Some((label, mut body)) => {
                 if let Some(end) = boundary(line, b"END ") {
                     if end != label {
-                        return Err(Error::Internal("PEM: END label does not match BEGIN"));
+                        return Err(Error::InvalidConfig("PEM: END label does not match BEGIN"));
                     }
                     let der = base64_decode(&body)?;
                     if der.is_empty() {
-                        return Err(Error::Internal("PEM: empty block"));
+                        return Err(Error::InvalidConfig("PEM: empty block"));
                     }
                     let label = label.iter().map(|&b| char::from(b)).collect();
                     blocks.push((label, der));
                 } else if line.starts_with(DASHES) {
-                    return Err(Error::Internal("PEM: BEGIN or END line inside a block"));
+                    return Err(Error::InvalidConfig(
+                        "PEM: BEGIN or END line inside a block",
+                    ));
                 } else if line.contains(&b':') {
-                    return Err(Error::Internal(
+                    return Err(Error::InvalidConfig(
                         "PEM: headers (legacy encrypted key) are not supported",
                     ));
                 } else {
@@ -127,7 +130,7 @@ fn parse_blocks(text: &[u8]) -> Result<Blocks, Error> {
         }
     }
     if open.is_some() {
-        return Err(Error::Internal("PEM: BEGIN without END"));
+        return Err(Error::InvalidConfig("PEM: BEGIN without END"));
     }
     Ok(blocks)
 }
@@ -157,7 +160,7 @@ fn base64_value(c: u8) -> Option<u8> {
 /// Strict base64 (RFC 4648 §4): whole quanta, '=' only to pad the last one,
 /// and the unused bits of the last symbol zero.
 fn base64_decode(text: &[u8]) -> Result<Zeroizing<Vec<u8>>, Error> {
-    const BAD: Error = Error::Internal("PEM: bad base64");
+    const BAD: Error = Error::InvalidConfig("PEM: bad base64");
     if !text.chunks_exact(4).remainder().is_empty() {
         return Err(BAD);
     }
@@ -242,7 +245,7 @@ Cg==
     #[test]
     fn pem_errors() {
         let err = |s: &str| match pem_blocks(s.as_bytes()) {
-            Err(Error::Internal(why)) => why,
+            Err(Error::InvalidConfig(why)) => why,
             other => panic!("{other:?}"),
         };
         assert_eq!(
@@ -288,19 +291,19 @@ Cg==
 
         assert_eq!(
             certs_from_pem(b"-----BEGIN X509 CRL-----\nCQ==\n-----END X509 CRL-----\n"),
-            Err(Error::Internal("no CERTIFICATE block in PEM"))
+            Err(Error::InvalidConfig("no CERTIFICATE block in PEM"))
         );
         assert_eq!(
             certs_from_pem(b""),
-            Err(Error::Internal("no CERTIFICATE block in PEM"))
+            Err(Error::InvalidConfig("no CERTIFICATE block in PEM"))
         );
         assert_eq!(
             key_from_pem(CHAIN.as_bytes()).map(|_| ()),
-            Err(Error::Internal("no private key in PEM"))
+            Err(Error::InvalidConfig("no private key in PEM"))
         );
         assert!(matches!(
             key_from_pem(b"-----BEGIN ENCRYPTED PRIVATE KEY-----\nAQID\n-----END ENCRYPTED PRIVATE KEY-----\n"),
-            Err(Error::Internal(why)) if why.starts_with("encrypted private keys")
+            Err(Error::InvalidConfig(why)) if why.starts_with("encrypted private keys")
         ));
     }
 }
@@ -447,7 +450,7 @@ mod openssl_tests {
             openssl(&dir.0, &["ec", "-in", &sec1, "-no_public", "-out", &nopub]);
             assert!(matches!(
                 key_from_pem(&dir.read(&nopub)),
-                Err(Error::Internal(why)) if why.contains("no public key")
+                Err(Error::InvalidConfig(why)) if why.contains("no public key")
             ));
         }
         // a key that does not match the certificate
@@ -517,7 +520,7 @@ mod openssl_tests {
         );
         assert!(matches!(
             key_from_pem(&dir.read("enc.pem")),
-            Err(Error::Internal(why)) if why.starts_with("encrypted private keys")
+            Err(Error::InvalidConfig(why)) if why.starts_with("encrypted private keys")
         ));
         // a key and certificate in one file, certificate first
         let mut both = dir.read("cert.pem");
@@ -603,7 +606,7 @@ mod openssl_tests {
         let key = key_from_pem(&rsa_key).unwrap();
         assert_eq!(
             CertifiedKey::new(Vec::new(), key).map(|_| ()),
-            Err(Error::Internal("empty certificate chain"))
+            Err(Error::InvalidConfig("empty certificate chain"))
         );
     }
 
@@ -623,13 +626,13 @@ mod openssl_tests {
         assert_eq!(certs_from_pem_file(dir.path("chain.pem")).unwrap(), ders);
         assert_eq!(
             certs_from_pem_file(dir.path("missing.pem")),
-            Err(Error::Internal("cannot read certificate file"))
+            Err(Error::InvalidConfig("cannot read certificate file"))
         );
         assert_eq!(
             key_from_pem_file(dir.path("missing.pem"))
                 .map(|_| ())
                 .map_err(|e| e.to_string()),
-            Err("internal error: cannot read private key file".to_string())
+            Err("invalid configuration: cannot read private key file".to_string())
         );
     }
 }

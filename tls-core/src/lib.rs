@@ -8,9 +8,49 @@
 //! external pre-shared key ([`ExternalPsk`] in `ClientConfig::external_psk`
 //! and `ServerConfig::external_psks`), always combined with (EC)DHE; see
 //! the [`psk`] module.
+//!
+//! # Example
+//!
+//! A client and a server in memory: the caller moves the bytes each one
+//! queues (here straight to the other, in real use over a socket).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use tls_core::{CertifiedKey, ClientConfig, Connection, ServerConfig};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Any PEM certificate chain and private key do; this one is self-signed.
+//! let key = rcgen::KeyPair::generate()?;
+//! let cert = rcgen::CertificateParams::new(vec!["localhost".into()])?.self_signed(&key)?;
+//! let identity = CertifiedKey::from_pem(cert.pem().as_bytes(), key.serialize_pem().as_bytes())?;
+//!
+//! let server_config = Arc::new(ServerConfig::with_single_cert(identity));
+//! let client_config = Arc::new(ClientConfig::with_pinned_certs(vec![cert.der().to_vec()]));
+//! let mut client = Connection::client(client_config, Some("localhost"))?;
+//! let mut server = Connection::server(server_config);
+//!
+//! // Sends what `from` has queued to `to`.
+//! fn transfer(from: &mut Connection, to: &mut Connection) -> Result<(), tls_core::Error> {
+//!     let bytes = from.pending_tls().to_vec();
+//!     from.consume_tls(bytes.len());
+//!     to.feed(&bytes)
+//! }
+//! for _ in 0..4 {
+//!     transfer(&mut client, &mut server)?;
+//!     transfer(&mut server, &mut client)?;
+//! }
+//! assert!(!client.is_handshaking() && !server.is_handshaking());
+//!
+//! client.write(b"hello")?;
+//! transfer(&mut client, &mut server)?;
+//! assert_eq!(server.peek_plaintext(), b"hello");
+//! # Ok(())
+//! # }
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![warn(unreachable_pub)]
 
 extern crate alloc;
 #[cfg(feature = "std")]
@@ -19,19 +59,19 @@ extern crate std;
 mod client;
 pub mod config;
 mod conn;
-pub mod crypto;
+mod crypto;
 // Parts of the DER reader serve only the x509 module, which needs std.
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
 mod der;
 pub mod error;
 pub mod keys;
-pub mod msgs;
+mod msgs;
 #[cfg(all(test, feature = "std"))]
 mod negative_tests;
 pub mod psk;
 #[cfg(all(test, feature = "std"))]
 mod psk_tests;
-pub mod record;
+mod record;
 mod server;
 pub mod stapling;
 #[cfg(all(test, feature = "std"))]
@@ -39,8 +79,8 @@ mod stapling_tests;
 #[cfg(feature = "std")]
 mod stream;
 pub mod tickets;
-pub mod tls12;
-pub mod tls13;
+mod tls12;
+mod tls13;
 pub mod verify;
 mod versions;
 #[cfg(feature = "std")]
@@ -62,13 +102,14 @@ pub use config::{
     SingleCert, UnixTime,
 };
 pub use conn::{Connection, Event, Negotiated, Side};
-pub use crypto::SigningKey;
+pub use crypto::{HashAlg, HashOutput, SigningKey};
 pub use entropy::{EntropyError, EntropySource};
 pub use error::Error;
 pub use msgs::enums::{
     AlertDescription, CipherSuite, NamedGroup, ProtocolVersion, SignatureScheme,
 };
 pub use psk::{ExternalPsk, NoCertificate};
+pub use stapling::OcspStapler;
 #[cfg(feature = "std")]
 pub use stream::TlsStream;
 pub use tickets::{ClientSessionStore, StoredTicket, TicketEncrypter, TicketKey};
@@ -83,3 +124,63 @@ pub use verify::{
 };
 #[cfg(feature = "std")]
 pub use x509::{TrustAnchors, WebPkiClientVerifier, WebPkiVerifier};
+
+/// Engine internals for this project's own tests, fuzz targets, BoGo shim and
+/// benchmarks: the wire codec, record layer and a few crypto pieces.
+///
+/// **Unstable and not part of the API**: anything here may change or vanish in
+/// any release. Library users build on the items at the crate root and in the
+/// public modules only.
+#[doc(hidden)]
+pub mod internal {
+    /// Crypto pieces the record-layer tests and fuzz targets drive directly.
+    pub mod crypto {
+        pub use crate::crypto::{
+            cert_spki, parse_spki, supported_group, AeadAlg, RecordKey12, TrafficKey,
+            TLS12_SIGNATURE_SCHEMES, TLS13_AES_128_GCM_SHA256, TLS13_AES_256_GCM_SHA384,
+        };
+    }
+    /// The wire codec, message by message.
+    pub mod msgs {
+        /// Alerts.
+        pub mod alert {
+            pub use crate::msgs::alert::*;
+        }
+        /// Wire enums.
+        pub mod enums {
+            pub use crate::msgs::enums::*;
+        }
+        /// Extensions.
+        pub mod extensions {
+            pub use crate::msgs::extensions::*;
+        }
+        /// TLS 1.3 handshake messages.
+        pub mod handshake {
+            pub use crate::msgs::handshake::*;
+        }
+        /// TLS 1.2 handshake messages.
+        pub mod handshake12 {
+            pub use crate::msgs::handshake12::*;
+        }
+    }
+    /// The record layer.
+    pub mod record {
+        pub use crate::record::MAX_PLAINTEXT;
+        /// Outgoing record buffer.
+        pub mod buffer {
+            pub use crate::record::buffer::RecordBuffer;
+        }
+        /// Bytes to records.
+        pub mod deframe {
+            pub use crate::record::deframe::Deframer;
+        }
+        /// Handshake messages across records.
+        pub mod join {
+            pub use crate::record::join::HandshakeJoiner;
+        }
+        /// Record protection.
+        pub mod protect {
+            pub use crate::record::protect::{frame_plaintext, RecordOpener, RecordSealer};
+        }
+    }
+}

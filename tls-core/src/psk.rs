@@ -64,10 +64,10 @@ impl ExternalPsk {
     pub fn new(identity: Vec<u8>, secret: Vec<u8>) -> Result<Self, Error> {
         let secret = Zeroizing::new(secret);
         if identity.is_empty() || identity.len() > MAX_PSK_IDENTITY_LEN {
-            return Err(Error::Internal("PSK identity must be 1 to 1024 bytes"));
+            return Err(Error::InvalidConfig("PSK identity must be 1 to 1024 bytes"));
         }
         if secret.len() < MIN_EXTERNAL_PSK_LEN || secret.len() > MAX_EXTERNAL_PSK_LEN {
-            return Err(Error::Internal("PSK must be 16 to 1024 bytes"));
+            return Err(Error::InvalidConfig("PSK must be 16 to 1024 bytes"));
         }
         Ok(ExternalPsk {
             identity,
@@ -117,7 +117,7 @@ impl ServerPsk {
     }
 
     /// The PSK itself.
-    pub fn secret(&self) -> &[u8] {
+    pub(crate) fn secret(&self) -> &[u8] {
         match self {
             ServerPsk::Ticket(t) => t.psk.as_ref(),
             ServerPsk::External(psk) => &psk.secret,
@@ -169,7 +169,7 @@ pub(crate) struct Offer<'a> {
 
 impl<'a> Offer<'a> {
     /// Offers a resumption ticket.
-    pub fn ticket(ticket: &'a StoredTicket, hash: HashAlg, now: UnixTime) -> Self {
+    pub(crate) fn ticket(ticket: &'a StoredTicket, hash: HashAlg, now: UnixTime) -> Self {
         Offer {
             identity: &ticket.ticket,
             obfuscated_age: ticket.obfuscated_age(now),
@@ -180,7 +180,7 @@ impl<'a> Offer<'a> {
     }
 
     /// Offers an external PSK.
-    pub fn external(psk: &'a ExternalPsk) -> Self {
+    pub(crate) fn external(psk: &'a ExternalPsk) -> Self {
         Offer {
             identity: &psk.identity,
             obfuscated_age: 0,

@@ -41,7 +41,7 @@ const SESSION_FORMAT: u8 = 1;
 
 impl ServerSession {
     /// The ticket plaintext. The caller zeroizes it after sealing.
-    pub fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.push(SESSION_FORMAT);
         put_u16(&mut out, self.suite.to_wire());
@@ -54,7 +54,7 @@ impl ServerSession {
     }
 
     /// Parses a ticket plaintext; `None` for anything we did not write.
-    pub fn decode(plain: &[u8]) -> Option<Self> {
+    pub(crate) fn decode(plain: &[u8]) -> Option<Self> {
         let mut r = Reader::new(plain);
         if r.u8("format").ok()? != SESSION_FORMAT {
             return None;

@@ -273,7 +273,7 @@ fn data_written_before_the_handshake_arrives_after_it() {
         assert_eq!(client.write_with(100, |_| Ok::<_, ()>(0)), Ok(Ok(0)));
         assert_eq!(
             client.write_with(100, |_| Ok::<_, ()>(101)),
-            Err(Error::Internal("fill wrote more than it was given"))
+            Err(Error::Misuse("fill wrote more than it was given"))
         );
         write_all_with(&mut client, &data[..1000], 1 << 20);
         client.write(&data[1000..2000]).unwrap();
@@ -351,7 +351,7 @@ fn a_failed_or_empty_fill_changes_nothing() {
             assert_eq!(client.write_with(max, |_| Ok::<_, ()>(0)), Ok(Ok(0)));
             assert_eq!(
                 client.write_with(max, |buf| Ok::<_, ()>(buf.len() + 1)),
-                Err(Error::Internal("fill wrote more than it was given"))
+                Err(Error::Misuse("fill wrote more than it was given"))
             );
             assert!(!client.wants_write());
             assert!(client.error().is_none());
@@ -371,7 +371,7 @@ fn a_failed_or_empty_fill_changes_nothing() {
             assert_eq!(server.feed_with(max, |_| Ok::<_, ()>(0)), Ok(Ok(0)));
             assert_eq!(
                 server.feed_with(max, |buf| Ok::<_, ()>(buf.len() + 1)),
-                Err(Error::Internal("fill wrote more than it was given"))
+                Err(Error::Misuse("fill wrote more than it was given"))
             );
             assert!(server.error().is_none());
         }

@@ -656,10 +656,10 @@ fn a_ticket_expired_by_the_servers_clock_gives_a_full_handshake() {
 /// A TLS 1.3 ClientHello record offering a pre_shared_key, with or without
 /// psk_key_exchange_modes.
 fn hello_with_psk(modes: bool) -> Vec<u8> {
-    use tls_core::msgs::extensions::{
+    use tls_core::internal::msgs::extensions::{
         ClientExtension as C, KeyShareEntry, OfferedPsks, PskIdentity,
     };
-    use tls_core::msgs::handshake::{ClientHello, HandshakeMessage};
+    use tls_core::internal::msgs::handshake::{ClientHello, HandshakeMessage};
     use tls_core::{ProtocolVersion, SignatureScheme};
     let mut extensions = vec![
         C::SupportedVersions(vec![ProtocolVersion::Tls13]),
@@ -691,9 +691,9 @@ fn hello_with_psk(modes: bool) -> Vec<u8> {
         compression_methods: vec![0],
         extensions,
     });
-    let mut record = tls_core::record::buffer::RecordBuffer::new();
-    tls_core::record::protect::frame_plaintext(
-        tls_core::msgs::enums::ContentType::Handshake,
+    let mut record = tls_core::internal::record::buffer::RecordBuffer::new();
+    tls_core::internal::record::protect::frame_plaintext(
+        tls_core::internal::msgs::enums::ContentType::Handshake,
         &hello.to_vec(),
         &mut record,
     );
@@ -721,9 +721,9 @@ fn psk_without_psk_key_exchange_modes_is_refused() {
 
 /// A handshake record holding `first` then `then`.
 fn one_record(first: &[u8], then: &[u8]) -> Vec<u8> {
-    let mut record = tls_core::record::buffer::RecordBuffer::new();
-    tls_core::record::protect::frame_plaintext(
-        tls_core::msgs::enums::ContentType::Handshake,
+    let mut record = tls_core::internal::record::buffer::RecordBuffer::new();
+    tls_core::internal::record::protect::frame_plaintext(
+        tls_core::internal::msgs::enums::ContentType::Handshake,
         &[first, then].concat(),
         &mut record,
     );
@@ -736,8 +736,8 @@ fn one_record(first: &[u8], then: &[u8]) -> Vec<u8> {
 /// refused (before, both were accepted: no key change followed to check it).
 #[test]
 fn hello_retry_request_and_client_hello_must_end_their_record() {
-    use tls_core::msgs::extensions::HrrExtension;
-    use tls_core::msgs::handshake::{HandshakeMessage, HelloRetryRequest};
+    use tls_core::internal::msgs::extensions::HrrExtension;
+    use tls_core::internal::msgs::handshake::{HandshakeMessage, HelloRetryRequest};
     use tls_core::ProtocolVersion;
     let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
     let (mut cc, sc) = configs(&p);
@@ -788,8 +788,8 @@ fn hello_retry_request_and_client_hello_must_end_their_record() {
 /// HelloRetryRequest (an empty key_share here would draw one).
 #[test]
 fn missing_signature_algorithms_is_refused_before_a_retry() {
-    use tls_core::msgs::extensions::ClientExtension as C;
-    use tls_core::msgs::handshake::{ClientHello, HandshakeMessage};
+    use tls_core::internal::msgs::extensions::ClientExtension as C;
+    use tls_core::internal::msgs::handshake::{ClientHello, HandshakeMessage};
     use tls_core::{ProtocolVersion, SignatureScheme};
     let p = pki(&rcgen::PKCS_ECDSA_P256_SHA256);
     let (_, sc) = configs(&p);

@@ -5,11 +5,11 @@
 
 use std::sync::Arc;
 
-use tls_core::msgs::enums::{ContentType, ExtensionType, HandshakeType};
-use tls_core::msgs::extensions::ClientExtension;
-use tls_core::msgs::handshake::HandshakeMessage;
-use tls_core::record::buffer::RecordBuffer;
-use tls_core::record::protect::frame_plaintext;
+use tls_core::internal::msgs::enums::{ContentType, ExtensionType, HandshakeType};
+use tls_core::internal::msgs::extensions::ClientExtension;
+use tls_core::internal::msgs::handshake::HandshakeMessage;
+use tls_core::internal::record::buffer::RecordBuffer;
+use tls_core::internal::record::protect::frame_plaintext;
 use tls_core::{
     CipherSuite, ClientConfig, Connection, Error, NamedGroup, ProtocolVersion, ServerConfig,
 };
@@ -280,7 +280,7 @@ fn exporters_agree_and_distinguish_absent_from_empty_context() {
 /// The client's first flight with its ClientHello changed by `edit`.
 fn edited_hello(
     cc: ClientConfig,
-    edit: impl FnOnce(&mut tls_core::msgs::handshake::ClientHello),
+    edit: impl FnOnce(&mut tls_core::internal::msgs::handshake::ClientHello),
 ) -> Vec<u8> {
     let client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
     let wire = client.pending_tls();

@@ -13,19 +13,19 @@
 use proptest::collection::vec;
 use proptest::prelude::*;
 
-use tls_core::crypto::RecordKey12;
-use tls_core::crypto::{AeadAlg, TrafficKey, TLS13_AES_256_GCM_SHA384};
-use tls_core::msgs::alert::Alert;
-use tls_core::msgs::enums::{ContentType, HandshakeType, NamedGroup, SignatureScheme};
-use tls_core::msgs::handshake::{CertificateVerify, Finished};
-use tls_core::msgs::handshake12::{
+use tls_core::internal::crypto::RecordKey12;
+use tls_core::internal::crypto::{AeadAlg, TrafficKey, TLS13_AES_256_GCM_SHA384};
+use tls_core::internal::msgs::alert::Alert;
+use tls_core::internal::msgs::enums::{ContentType, HandshakeType, NamedGroup, SignatureScheme};
+use tls_core::internal::msgs::handshake::{CertificateVerify, Finished};
+use tls_core::internal::msgs::handshake12::{
     CertificateRequest12, Message12, NewSessionTicket12, ServerKeyExchange,
 };
-use tls_core::record::buffer::RecordBuffer;
-use tls_core::record::deframe::Deframer;
-use tls_core::record::join::HandshakeJoiner;
-use tls_core::record::protect::{frame_plaintext, RecordOpener, RecordSealer};
-use tls_core::record::MAX_PLAINTEXT;
+use tls_core::internal::record::buffer::RecordBuffer;
+use tls_core::internal::record::deframe::Deframer;
+use tls_core::internal::record::join::HandshakeJoiner;
+use tls_core::internal::record::protect::{frame_plaintext, RecordOpener, RecordSealer};
+use tls_core::internal::record::MAX_PLAINTEXT;
 
 fn cfg() -> ProptestConfig {
     ProptestConfig {

@@ -1,6 +1,6 @@
 //! Loading the operator's certificate, key and CA files, with errors that
 //! name the file and say what it should hold: tls-core reports PEM and key
-//! problems as its internal errors, but here they are the user's file.
+//! problems as `Error::InvalidConfig`, without saying which file.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,10 +13,10 @@ use crate::config::CertFiles;
 use crate::keystore;
 use crate::tls::read;
 
-/// What the engine said, without the "internal error" tag.
+/// What the engine said, without the "invalid configuration" tag.
 fn engine_says(e: &tls_core::Error) -> String {
     match e {
-        tls_core::Error::Internal(why) => (*why).to_string(),
+        tls_core::Error::InvalidConfig(why) => (*why).to_string(),
         other => other.to_string(),
     }
 }
@@ -29,7 +29,7 @@ pub fn certificates(path: &Path, what: &str) -> Result<Vec<Vec<u8>>, String> {
 /// The certificates of PEM text read from `path`.
 fn pem_certificates(path: &Path, what: &str, pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     certs_from_pem(pem).map_err(|e| match e {
-        tls_core::Error::Internal(why) if why.starts_with("no CERTIFICATE") => format!(
+        tls_core::Error::InvalidConfig(why) if why.starts_with("no CERTIFICATE") => format!(
             "{what} {}: no certificate in this file (expected PEM blocks \
              -----BEGIN CERTIFICATE-----, or a PKCS#12 key store)",
             path.display()
@@ -45,7 +45,7 @@ fn pem_certificates(path: &Path, what: &str, pem: &[u8]) -> Result<Vec<Vec<u8>>,
 /// The private key of PEM text read from `files.key`.
 fn pem_key(files: &CertFiles, pem: &[u8]) -> Result<SigningKey, String> {
     key_from_pem(pem).map_err(|e| match e {
-        tls_core::Error::Internal(why) if why.starts_with("no private key") => {
+        tls_core::Error::InvalidConfig(why) if why.starts_with("no private key") => {
             let hint = if files.key == files.cert {
                 " (the key was looked for in the certificate file: give its own file with \
                  --key, key = or stunnel's key =)"

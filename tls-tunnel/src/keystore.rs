@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use p12_keystore::error::Error as P12Error;
 use p12_keystore::Pkcs12Archive;
-use tls_core::crypto::SigningKey;
+use tls_core::SigningKey;
 use zeroize::Zeroizing;
 
 /// A key store password; never printed.

@@ -72,7 +72,7 @@ pub enum Reason {
     BadCertificateStatusResponse,
     /// A client certificate was required and none was sent.
     CertificateRequired,
-    /// A local failure (entropy, a primitive refused its input).
+    /// A local failure (entropy, configuration, a primitive refused its input).
     InternalError,
     /// Every target failed to connect.
     TargetUnreachable,
@@ -150,7 +150,12 @@ impl Reason {
             E::AccessDenied(_) => Reason::AccessDenied,
             E::AlertReceived(_) => Reason::PeerAlert,
             E::UnexpectedEof | E::Closed => Reason::PeerClosed,
-            E::Entropy | E::KeyMismatch | E::Internal(_) => Reason::InternalError,
+            E::Entropy | E::KeyMismatch | E::InvalidConfig(_) | E::Misuse(_) | E::Internal(_) => {
+                Reason::InternalError
+            }
+            // A variant a later tls-core adds: counted as a local failure
+            // until it gets its own reason.
+            _ => Reason::InternalError,
         }
     }
 }

@@ -290,7 +290,7 @@ fn finish(key: &KeyPair, cert_pem: &str, kept: Kept) -> Result<SelfSigned, Strin
 /// curl's `--pinnedpubkey` form of a SubjectPublicKeyInfo (DER):
 /// `sha256//` and the base64 of its SHA-256.
 pub fn spki_pin(spki: &[u8]) -> String {
-    let digest = tls_core::crypto::HashAlg::Sha256.hash(spki);
+    let digest = tls_core::HashAlg::Sha256.hash(spki);
     format!("sha256//{}", base64(digest.as_ref()))
 }
 

@@ -15,10 +15,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use tls_core::msgs::enums::{NamedGroup, ProtocolVersion, SignatureScheme};
-use tls_core::msgs::extensions::EncryptedExtension;
-use tls_core::msgs::extensions::UnknownExtension;
-use tls_core::msgs::handshake::*;
+use tls_core::internal::msgs::enums::{NamedGroup, ProtocolVersion, SignatureScheme};
+use tls_core::internal::msgs::extensions::EncryptedExtension;
+use tls_core::internal::msgs::extensions::UnknownExtension;
+use tls_core::internal::msgs::handshake::*;
 use tls_core::{
     ClientConfig, Connection, MemorySessionCache, MemorySessionStore, PinnedCertVerifier,
     RotatingTicketer, ServerConfig, SingleCert, TicketEncrypter,
@@ -349,11 +349,11 @@ fn encrypted_messages() -> Vec<HandshakeMessage> {
         M::CertificateRequest(CertificateRequest {
             context: vec![1, 2, 3],
             extensions: vec![
-                tls_core::msgs::extensions::CertReqExtension::SignatureAlgorithms(vec![
+                tls_core::internal::msgs::extensions::CertReqExtension::SignatureAlgorithms(vec![
                     SignatureScheme::Ed25519,
                     SignatureScheme::EcdsaSecp256r1Sha256,
                 ]),
-                tls_core::msgs::extensions::CertReqExtension::CertificateAuthorities(vec![
+                tls_core::internal::msgs::extensions::CertReqExtension::CertificateAuthorities(vec![
                     b"\x30\x00".to_vec(),
                 ]),
             ],
@@ -370,7 +370,7 @@ fn encrypted_messages() -> Vec<HandshakeMessage> {
             age_add: 0x01020304,
             nonce: vec![0, 1],
             ticket: vec![0x77; 48],
-            extensions: vec![tls_core::msgs::extensions::TicketExtension::EarlyData(
+            extensions: vec![tls_core::internal::msgs::extensions::TicketExtension::EarlyData(
                 16384,
             )],
         }),

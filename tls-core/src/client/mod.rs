@@ -81,7 +81,7 @@ pub(crate) fn start(
 ) -> Result<ClientState, Error> {
     let versions = crate::versions::enabled_versions(&config.versions, &config.cipher_suites);
     if versions.is_empty() {
-        return Err(Error::Internal("no supported cipher suite configured"));
+        return Err(Error::InvalidConfig("no supported cipher suite configured"));
     }
     let offer_tls13 = versions.contains(&ProtocolVersion::Tls13);
     let offer_tls12 = versions.contains(&ProtocolVersion::Tls12);
@@ -92,7 +92,7 @@ pub(crate) fn start(
         .iter()
         .any(|g| offer_tls13 || !hybrid_group(*g))
     {
-        return Err(Error::Internal("no groups configured"));
+        return Err(Error::InvalidConfig("no groups configured"));
     }
     let mut random = [0u8; 32];
     let mut session_id = [0u8; 32];
@@ -316,7 +316,7 @@ impl Hello {
 
 impl ClientState {
     /// Handles one handshake message (`encoded` is its transcript form).
-    pub fn handle(
+    pub(crate) fn handle(
         self,
         common: &mut Common,
         msg: HandshakeMessage,

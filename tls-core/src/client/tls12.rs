@@ -244,7 +244,7 @@ pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<Cli
 
 impl ClientState12 {
     /// Handles one handshake message (`encoded` is its transcript form).
-    pub fn handle(
+    pub(crate) fn handle(
         self,
         common: &mut Common,
         msg: Message12,
@@ -282,7 +282,7 @@ impl ClientState12 {
     }
 
     /// Handles the server's ChangeCipherSpec: allowed only right before its Finished.
-    pub fn handle_ccs(self, common: &mut Common) -> Result<ClientState12, Error> {
+    pub(crate) fn handle_ccs(self, common: &mut Common) -> Result<ClientState12, Error> {
         match self {
             ClientState12::ExpectChangeCipherSpec(s) => {
                 common.set_tls12_read_key(s.read_key)?;

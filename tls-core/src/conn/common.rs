@@ -27,6 +27,7 @@ use crate::tls13::key_schedule::HandshakeTrafficSecrets;
 
 /// Something the caller may want to react to.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Event {
     /// The handshake finished; application data now flows both ways.
     HandshakeComplete,
@@ -176,18 +177,18 @@ impl Common {
     }
 
     /// Queues a handshake message (already encoded), protected if we have keys.
-    pub fn send_handshake(&mut self, encoded: &[u8]) -> Result<(), Error> {
+    pub(crate) fn send_handshake(&mut self, encoded: &[u8]) -> Result<(), Error> {
         self.send(ContentType::Handshake, encoded)
     }
 
     /// Queues the client's first ClientHello (record version TLS 1.0, see
     /// [`crate::record::protect::frame_initial_hello`]).
-    pub fn send_initial_hello(&mut self, encoded: &[u8]) {
+    pub(crate) fn send_initial_hello(&mut self, encoded: &[u8]) {
         crate::record::protect::frame_initial_hello(encoded, &mut self.sendable);
     }
 
     /// Encodes, adds to `transcript`, and queues a handshake message.
-    pub fn send_message(
+    pub(crate) fn send_message(
         &mut self,
         msg: &HandshakeMessage,
         transcript: &mut crate::crypto::Transcript,
@@ -199,12 +200,12 @@ impl Common {
     }
 
     /// Queues the middlebox-compatibility dummy ChangeCipherSpec (RFC 8446 §D.4).
-    pub fn send_ccs(&mut self) {
+    pub(crate) fn send_ccs(&mut self) {
         frame_plaintext(ContentType::ChangeCipherSpec, &[1], &mut self.sendable);
     }
 
     /// Queues a warning alert (TLS 1.2 no_renegotiation).
-    pub fn send_warning(&mut self, description: AlertDescription) {
+    pub(crate) fn send_warning(&mut self, description: AlertDescription) {
         let alert = Alert {
             level: AlertLevel::Warning,
             description,
@@ -215,7 +216,7 @@ impl Common {
     }
 
     /// Starts decrypting the peer's TLS 1.2 records (at its ChangeCipherSpec).
-    pub fn set_tls12_read_key(&mut self, key: RecordKey12) -> Result<(), Error> {
+    pub(crate) fn set_tls12_read_key(&mut self, key: RecordKey12) -> Result<(), Error> {
         if !self.joiner.is_empty() {
             return Err(Error::UnexpectedMessage(
                 "handshake message spans a ChangeCipherSpec",
@@ -226,7 +227,7 @@ impl Common {
     }
 
     /// Starts encrypting our TLS 1.2 records (after our ChangeCipherSpec).
-    pub fn set_tls12_write_key(&mut self, key: RecordKey12) {
+    pub(crate) fn set_tls12_write_key(&mut self, key: RecordKey12) {
         self.sealer = Some(RecordSealer::tls12(key));
     }
 
@@ -263,7 +264,7 @@ impl Common {
 
     /// Starts decrypting the peer's records with `key`. A handshake message must
     /// not span a key change (RFC 8446 §5.1).
-    pub fn set_read_key(&mut self, key: TrafficKey) -> Result<(), Error> {
+    pub(crate) fn set_read_key(&mut self, key: TrafficKey) -> Result<(), Error> {
         if !self.joiner.is_empty() {
             return Err(Error::UnexpectedMessage(
                 "handshake message spans a key change",
@@ -274,18 +275,18 @@ impl Common {
     }
 
     /// Starts encrypting our records with `key`.
-    pub fn set_write_key(&mut self, key: TrafficKey) {
+    pub(crate) fn set_write_key(&mut self, key: TrafficKey) {
         self.sealer = Some(RecordSealer::new(key));
     }
 
     /// The current time from the connection's clock.
-    pub fn now(&self) -> crate::config::UnixTime {
+    pub(crate) fn now(&self) -> crate::config::UnixTime {
         self.clock.now()
     }
 
     /// Installs the TLS 1.3 handshake keys: this side writes with its own
     /// secret and reads with the peer's.
-    pub fn set_handshake_keys(
+    pub(crate) fn set_handshake_keys(
         &mut self,
         suite: &Suite,
         secrets: &HandshakeTrafficSecrets,
@@ -300,7 +301,7 @@ impl Common {
     }
 
     /// Marks the handshake complete and sends what the caller wrote meanwhile.
-    pub fn handshake_complete(&mut self, negotiated: Negotiated) -> Result<(), Error> {
+    pub(crate) fn handshake_complete(&mut self, negotiated: Negotiated) -> Result<(), Error> {
         self.negotiated = Some(negotiated);
         self.handshake_done = true;
         self.ccs_allowed = false;
@@ -327,7 +328,7 @@ impl Common {
     }
 
     /// True (and cleared) if application data arrived since the last call.
-    pub fn take_data_received(&mut self) -> bool {
+    pub(crate) fn take_data_received(&mut self) -> bool {
         mem::take(&mut self.data_received)
     }
 

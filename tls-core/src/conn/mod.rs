@@ -85,6 +85,23 @@ pub(crate) enum State {
 /// One TLS connection, client or server, driven by the caller: feed it the
 /// peer's bytes, send what [`Connection::pending_tls`] holds, and exchange
 /// plaintext with [`Connection::write`] and [`Connection::read`].
+///
+/// The crate-level example runs a whole handshake; a client's first flight:
+///
+/// ```
+/// use std::sync::Arc;
+/// use tls_core::{ClientConfig, Connection};
+///
+/// let pinned = vec![b"the server's certificate, DER".to_vec()];
+/// let config = Arc::new(ClientConfig::with_pinned_certs(pinned));
+/// let mut conn = Connection::client(config, Some("example.com")).unwrap();
+/// assert!(conn.is_handshaking());
+/// // The ClientHello is queued at once, as one handshake record (type 22).
+/// let hello = conn.pending_tls().to_vec();
+/// assert_eq!(hello[0], 22);
+/// conn.consume_tls(hello.len());
+/// assert!(conn.pending_tls().is_empty());
+/// ```
 pub struct Connection {
     pub(crate) common: Common,
     state: State,
@@ -162,7 +179,7 @@ impl Connection {
     /// - Once the peer's close_notify has arrived, what `fill` writes is
     ///   ignored, as `feed` ignores it.
     /// - A fill that claims more bytes than it was given is
-    ///   [`Error::Internal`]; nothing is received and the connection is
+    ///   [`Error::Misuse`]; nothing is received and the connection is
     ///   otherwise unchanged.
     pub fn feed_with<E>(
         &mut self,
@@ -257,7 +274,7 @@ impl Connection {
     /// - A fill error is the inner `Err`; nothing is sent and the connection
     ///   is unchanged.
     /// - A fill that claims more bytes than it was given is
-    ///   [`Error::Internal`]; nothing is sent and the connection is otherwise
+    ///   [`Error::Misuse`]; nothing is sent and the connection is otherwise
     ///   unchanged.
     /// - Before the handshake completes the data is held and sent on
     ///   completion, and when the write key is due for a KeyUpdate (once per
@@ -385,8 +402,8 @@ impl Connection {
         self.check_failed()?;
         let traffic = match &mut self.state {
             State::Traffic(traffic) => traffic,
-            State::Traffic12(_) => return Err(Error::Internal("KeyUpdate is TLS 1.3 only")),
-            _ => return Err(Error::Internal("KeyUpdate before the handshake completed")),
+            State::Traffic12(_) => return Err(Error::Misuse("KeyUpdate is TLS 1.3 only")),
+            _ => return Err(Error::Misuse("KeyUpdate before the handshake completed")),
         };
         let request = if request_peer {
             KeyUpdateRequest::Requested
@@ -408,7 +425,7 @@ impl Connection {
         match &self.state {
             State::Traffic(traffic) => traffic.export(label, context.unwrap_or_default(), out),
             State::Traffic12(traffic) => traffic.export(label, context, out),
-            _ => Err(Error::Internal(
+            _ => Err(Error::Misuse(
                 "exporter used before the handshake completed",
             )),
         }

@@ -26,7 +26,8 @@ pub enum AeadAlg {
 /// Seals `in_out` in place with AES-256-GCM under `key` and an explicit
 /// `nonce` (for session tickets, whose nonces are random), returning the tag;
 /// `None` only if ring refuses.
-pub fn seal_aes256_gcm(
+#[cfg(feature = "std")]
+pub(crate) fn seal_aes256_gcm(
     key: &[u8; 32],
     nonce: [u8; 12],
     aad: &[u8],
@@ -45,7 +46,8 @@ pub fn seal_aes256_gcm(
 
 /// Opens `in_out` (ciphertext then tag) in place with AES-256-GCM, returning
 /// the plaintext's length; `None` when it does not authenticate.
-pub fn open_aes256_gcm(
+#[cfg(feature = "std")]
+pub(crate) fn open_aes256_gcm(
     key: &[u8; 32],
     nonce: [u8; 12],
     aad: &[u8],
@@ -62,7 +64,7 @@ pub fn open_aes256_gcm(
 }
 
 /// The per-record nonce length (`iv_length`) of every TLS 1.3 AEAD.
-pub const IV_LEN: usize = 12;
+pub(crate) const IV_LEN: usize = 12;
 
 impl AeadAlg {
     /// Key length in bytes.

@@ -6,6 +6,7 @@ use ring::{digest, hkdf, hmac};
 
 /// The hash functions of the TLS 1.3 cipher suites.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum HashAlg {
     /// SHA-256
     Sha256,
@@ -14,7 +15,7 @@ pub enum HashAlg {
 }
 
 /// The longest hash output (SHA-384).
-pub const MAX_HASH_LEN: usize = 48;
+pub(crate) const MAX_HASH_LEN: usize = 48;
 
 static ZEROS: [u8; MAX_HASH_LEN] = [0; MAX_HASH_LEN];
 
@@ -33,7 +34,7 @@ impl HashAlg {
     }
 
     /// The ring digest algorithm.
-    pub fn ring_digest(self) -> &'static digest::Algorithm {
+    pub(crate) fn ring_digest(self) -> &'static digest::Algorithm {
         match self {
             HashAlg::Sha256 => &digest::SHA256,
             HashAlg::Sha384 => &digest::SHA384,
@@ -41,7 +42,7 @@ impl HashAlg {
     }
 
     /// The ring HKDF algorithm.
-    pub fn ring_hkdf(self) -> hkdf::Algorithm {
+    pub(crate) fn ring_hkdf(self) -> hkdf::Algorithm {
         match self {
             HashAlg::Sha256 => hkdf::HKDF_SHA256,
             HashAlg::Sha384 => hkdf::HKDF_SHA384,
@@ -49,7 +50,7 @@ impl HashAlg {
     }
 
     /// The ring HMAC algorithm.
-    pub fn ring_hmac(self) -> hmac::Algorithm {
+    pub(crate) fn ring_hmac(self) -> hmac::Algorithm {
         match self {
             HashAlg::Sha256 => hmac::HMAC_SHA256,
             HashAlg::Sha384 => hmac::HMAC_SHA384,
@@ -70,7 +71,7 @@ pub struct HashOutput {
 }
 
 impl HashOutput {
-    /// Copies a hash value; `None` if longer than [`MAX_HASH_LEN`].
+    /// Copies a hash value; `None` if longer than 48 bytes (SHA-384).
     pub fn new(bytes: &[u8]) -> Option<HashOutput> {
         (bytes.len() <= MAX_HASH_LEN).then(|| HashOutput::from_bytes(bytes))
     }
@@ -102,14 +103,14 @@ impl fmt::Debug for HashOutput {
 
 /// The running hash of the handshake messages (RFC 8446 §4.4.1).
 #[derive(Clone)]
-pub struct Transcript {
+pub(crate) struct Transcript {
     alg: HashAlg,
     ctx: digest::Context,
 }
 
 impl Transcript {
     /// An empty transcript.
-    pub fn new(alg: HashAlg) -> Transcript {
+    pub(crate) fn new(alg: HashAlg) -> Transcript {
         Transcript {
             alg,
             ctx: digest::Context::new(alg.ring_digest()),
@@ -120,7 +121,7 @@ impl Transcript {
     /// (`client_hello1`, the whole handshake message) is replaced by the
     /// synthetic `message_hash` message carrying its hash (RFC 8446 §4.4.1).
     /// Feed the HelloRetryRequest and everything after it with [`update`](Self::update).
-    pub fn for_hello_retry(alg: HashAlg, client_hello1: &[u8]) -> Transcript {
+    pub(crate) fn for_hello_retry(alg: HashAlg, client_hello1: &[u8]) -> Transcript {
         let hash = alg.hash(client_hello1);
         let mut t = Transcript::new(alg);
         // message_hash(254), uint24 length = Hash.length (< 256)
@@ -130,17 +131,18 @@ impl Transcript {
     }
 
     /// Adds bytes (whole handshake messages, header included).
-    pub fn update(&mut self, data: &[u8]) {
+    pub(crate) fn update(&mut self, data: &[u8]) {
         self.ctx.update(data);
     }
 
     /// The hash of everything added so far; the transcript goes on.
-    pub fn current(&self) -> HashOutput {
+    pub(crate) fn current(&self) -> HashOutput {
         HashOutput::from_bytes(self.ctx.clone().finish().as_ref())
     }
 
     /// The hash function.
-    pub fn alg(&self) -> HashAlg {
+    #[cfg(test)]
+    pub(crate) fn alg(&self) -> HashAlg {
         self.alg
     }
 }

@@ -15,24 +15,30 @@ mod verify;
 #[cfg(test)]
 pub(crate) mod rfc8448;
 
-pub use aead::{open_aes256_gcm, seal_aes256_gcm, AeadAlg, TrafficKey, IV_LEN};
+#[cfg(feature = "std")]
+pub(crate) use aead::{open_aes256_gcm, seal_aes256_gcm};
+pub use aead::{AeadAlg, TrafficKey};
 pub use aead12::RecordKey12;
-pub use hash::{HashAlg, HashOutput, Transcript, MAX_HASH_LEN};
-pub use kx::{hybrid_group, supported_group, supported_tls13_group, KeyExchange};
-pub use secret::{
+pub use hash::{HashAlg, HashOutput};
+pub(crate) use hash::{Transcript, MAX_HASH_LEN};
+pub use kx::supported_group;
+pub(crate) use kx::{hybrid_group, supported_tls13_group, KeyExchange};
+pub(crate) use secret::{
     hkdf_expand_label, hkdf_expand_label_secret, hkdf_extract, hmac_sign, hmac_verify, HmacKey,
-    Secret, MAX_SECRET_LEN,
+    Secret,
 };
 pub use sign::SigningKey;
-pub use suites::{
-    tls13_suite, Suite, ALL_TLS13_SUITES, TLS13_AES_128_GCM_SHA256, TLS13_AES_256_GCM_SHA384,
-    TLS13_CHACHA20_POLY1305_SHA256,
+pub(crate) use suites::{tls13_suite, Suite};
+pub use suites::{TLS13_AES_128_GCM_SHA256, TLS13_AES_256_GCM_SHA384};
+pub use verify::{cert_spki, parse_spki, TLS12_SIGNATURE_SCHEMES};
+pub(crate) use verify::{
+    certificate_verify_message, verify_tls12_signature, verify_tls13_signature, SpkiAlg,
 };
-pub use verify::{
-    cert_spki, certificate_verify_message, parse_spki, tls13_scheme_matches, verify_cert_signature,
-    verify_signature, verify_tls12_signature, verify_tls13_signature, CertSignatureAlg, Spki,
-    SpkiAlg, TLS12_SIGNATURE_SCHEMES,
-};
+#[cfg(feature = "std")]
+pub(crate) use verify::{verify_cert_signature, CertSignatureAlg};
+// Used by unit tests elsewhere in the crate only.
+#[cfg(test)]
+pub(crate) use suites::ALL_TLS13_SUITES;
 
 /// Hex to bytes, ignoring whitespace (test helper).
 #[cfg(test)]

@@ -10,18 +10,18 @@ use crate::error::Error;
 
 /// The longest [`Secret`]: the SecP384r1MLKEM1024 hybrid key-exchange secret
 /// (a 48-byte P-384 secret and a 32-byte ML-KEM secret); hashes give at most 64.
-pub const MAX_SECRET_LEN: usize = 80;
+pub(crate) const MAX_SECRET_LEN: usize = 80;
 
 /// Secret bytes (up to [`MAX_SECRET_LEN`]), wiped on drop. `Debug` shows only the length.
 #[derive(Clone)]
-pub struct Secret {
+pub(crate) struct Secret {
     buf: [u8; MAX_SECRET_LEN],
     len: usize,
 }
 
 impl Secret {
     /// Copies `bytes` into a secret; fails if longer than [`MAX_SECRET_LEN`].
-    pub fn from_slice(bytes: &[u8]) -> Result<Secret, Error> {
+    pub(crate) fn from_slice(bytes: &[u8]) -> Result<Secret, Error> {
         if bytes.len() > MAX_SECRET_LEN {
             return Err(Error::Internal("secret too long"));
         }
@@ -57,13 +57,9 @@ impl Secret {
     }
 
     /// Length in bytes.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.len
-    }
-
-    /// True for the empty secret.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 }
 
@@ -98,7 +94,7 @@ impl fmt::Debug for Secret {
 
 /// HKDF-Extract(salt, IKM) = HMAC-Hash(salt, IKM). An empty salt is the same
 /// as `Hash.length` zero bytes (HMAC pads short keys with zeros).
-pub fn hkdf_extract(alg: HashAlg, salt: &[u8], ikm: &[u8]) -> Secret {
+pub(crate) fn hkdf_extract(alg: HashAlg, salt: &[u8], ikm: &[u8]) -> Secret {
     let tag = hmac::sign(&hmac::Key::new(alg.ring_hmac(), salt), ikm);
     let mut s = Secret::zeroed(tag.as_ref().len());
     s.as_mut().copy_from_slice(tag.as_ref());
@@ -119,7 +115,7 @@ const LABEL_PREFIX: &[u8] = b"tls13 ";
 /// Length = `out.len()`. `label` is given without the "tls13 " prefix.
 /// Fails (`Error::Internal`) if the label is over 249 bytes, the context over
 /// 255 bytes, or `out` longer than HKDF allows (255 × hash length).
-pub fn hkdf_expand_label(
+pub(crate) fn hkdf_expand_label(
     alg: HashAlg,
     secret: &[u8],
     label: &[u8],
@@ -153,7 +149,7 @@ pub fn hkdf_expand_label(
 ///
 /// If `label` is over 249 bytes or `context` over 255 bytes. The engine only
 /// passes its own constant labels and hash-sized contexts, never peer data.
-pub fn hkdf_expand_label_secret(
+pub(crate) fn hkdf_expand_label_secret(
     alg: HashAlg,
     secret: &[u8],
     label: &[u8],
@@ -167,22 +163,22 @@ pub fn hkdf_expand_label_secret(
 }
 
 /// HMAC-Hash(key, data).
-pub fn hmac_sign(alg: HashAlg, key: &[u8], data: &[u8]) -> HashOutput {
+pub(crate) fn hmac_sign(alg: HashAlg, key: &[u8], data: &[u8]) -> HashOutput {
     HashOutput::from_bytes(hmac::sign(&hmac::Key::new(alg.ring_hmac(), key), data).as_ref())
 }
 
 /// An HMAC key set up once and applied to many messages, each given in
 /// parts (the TLS 1.2 PRF's P_hash chains a dozen HMACs under one secret).
-pub struct HmacKey(hmac::Key);
+pub(crate) struct HmacKey(hmac::Key);
 
 impl HmacKey {
     /// A key for HMAC with `alg`.
-    pub fn new(alg: HashAlg, key: &[u8]) -> Self {
+    pub(crate) fn new(alg: HashAlg, key: &[u8]) -> Self {
         HmacKey(hmac::Key::new(alg.ring_hmac(), key))
     }
 
     /// HMAC over the concatenation of `parts`.
-    pub fn sign(&self, parts: &[&[u8]]) -> HashOutput {
+    pub(crate) fn sign(&self, parts: &[&[u8]]) -> HashOutput {
         let mut ctx = hmac::Context::with_key(&self.0);
         for part in parts {
             ctx.update(part);
@@ -193,7 +189,7 @@ impl HmacKey {
 
 /// Checks an HMAC tag in constant time; a mismatch (or a tag of the wrong
 /// length) is `Error::DecryptError("bad Finished")`.
-pub fn hmac_verify(alg: HashAlg, key: &[u8], data: &[u8], tag: &[u8]) -> Result<(), Error> {
+pub(crate) fn hmac_verify(alg: HashAlg, key: &[u8], data: &[u8], tag: &[u8]) -> Result<(), Error> {
     hmac::verify(&hmac::Key::new(alg.ring_hmac(), key), data, tag)
         .map_err(|_| Error::DecryptError("bad Finished"))
 }

@@ -46,7 +46,7 @@ impl SigningKey {
     /// A PKCS#8 PrivateKeyInfo ("PRIVATE KEY"): EC P-256/P-384 (with the
     /// public key inside, as OpenSSL writes), Ed25519 (v1 or v2), or RSA.
     pub fn from_pkcs8(der: &[u8]) -> Result<SigningKey, Error> {
-        const MALFORMED: Error = Error::Internal("malformed PKCS#8 private key");
+        const MALFORMED: Error = Error::InvalidConfig("malformed PKCS#8 private key");
         let alg = (|| {
             let mut outer = Reader::new(der);
             let mut info = outer.sequence()?;
@@ -55,9 +55,9 @@ impl SigningKey {
             parse_algorithm(info.take(der::SEQUENCE)?)
         })()
         .ok_or(MALFORMED)?
-        .map_err(Error::Internal)?;
+        .map_err(Error::InvalidConfig)?;
         let rng = SystemRandom::new();
-        const REJECTED: Error = Error::Internal("PKCS#8 private key rejected");
+        const REJECTED: Error = Error::InvalidConfig("PKCS#8 private key rejected");
         let inner = match alg {
             SpkiAlg::EcdsaP256 => Inner::EcdsaP256(
                 EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_ASN1_SIGNING, der, &rng)
@@ -78,7 +78,7 @@ impl SigningKey {
     /// A SEC1 / RFC 5915 ECPrivateKey ("EC PRIVATE KEY", as `openssl ecparam
     /// -genkey` writes): it must name its curve and carry its public key.
     pub fn from_sec1(der: &[u8]) -> Result<SigningKey, Error> {
-        const MALFORMED: Error = Error::Internal("malformed EC private key");
+        const MALFORMED: Error = Error::InvalidConfig("malformed EC private key");
         let (private, curve, public) = (|| {
             let mut outer = Reader::new(der);
             let mut key = outer.sequence()?;
@@ -109,8 +109,10 @@ impl SigningKey {
             Some((private, curve, public))
         })()
         .ok_or(MALFORMED)?;
-        let curve = curve.ok_or(Error::Internal("EC private key does not name its curve"))?;
-        let public = public.ok_or(Error::Internal(
+        let curve = curve.ok_or(Error::InvalidConfig(
+            "EC private key does not name its curve",
+        ))?;
+        let public = public.ok_or(Error::InvalidConfig(
             "EC private key has no public key (re-export it with `openssl ec`)",
         ))?;
         // Reuse the AlgorithmIdentifier parser: id-ecPublicKey + the curve.
@@ -120,11 +122,11 @@ impl SigningKey {
         let (signing, p384) = match parse_algorithm(&alg_id).ok_or(MALFORMED)? {
             Ok(SpkiAlg::EcdsaP256) => (&signature::ECDSA_P256_SHA256_ASN1_SIGNING, false),
             Ok(SpkiAlg::EcdsaP384) => (&signature::ECDSA_P384_SHA384_ASN1_SIGNING, true),
-            _ => return Err(Error::Internal("unsupported elliptic curve")),
+            _ => return Err(Error::InvalidConfig("unsupported elliptic curve")),
         };
         let rng = SystemRandom::new();
         let pair = EcdsaKeyPair::from_private_key_and_public_key(signing, private, public, &rng)
-            .map_err(|_| Error::Internal("EC private key rejected"))?;
+            .map_err(|_| Error::InvalidConfig("EC private key rejected"))?;
         let inner = if p384 {
             Inner::EcdsaP384(pair)
         } else {
@@ -135,8 +137,8 @@ impl SigningKey {
 
     /// A PKCS#1 RSAPrivateKey ("RSA PRIVATE KEY").
     pub fn from_pkcs1(der: &[u8]) -> Result<SigningKey, Error> {
-        let pair =
-            RsaKeyPair::from_der(der).map_err(|_| Error::Internal("RSA private key rejected"))?;
+        let pair = RsaKeyPair::from_der(der)
+            .map_err(|_| Error::InvalidConfig("RSA private key rejected"))?;
         Ok(SigningKey {
             inner: Inner::Rsa(pair),
         })
@@ -147,7 +149,7 @@ impl SigningKey {
         SigningKey::from_pkcs8(der)
             .or_else(|_| SigningKey::from_sec1(der))
             .or_else(|_| SigningKey::from_pkcs1(der))
-            .map_err(|_| Error::Internal("unrecognized or unsupported private key"))
+            .map_err(|_| Error::InvalidConfig("unrecognized or unsupported private key"))
     }
 
     /// The key type (the matching certificate's SubjectPublicKeyInfo type).
@@ -218,24 +220,20 @@ impl SigningKey {
     }
 
     /// Signs `message` with `scheme`, which must be one of
-    /// [`tls13_schemes`](Self::tls13_schemes) (else `Error::Internal`).
+    /// [`tls13_schemes`](Self::tls13_schemes) (else `Error::Misuse`).
     /// ECDSA and RSA-PSS draw their randomness from ring's `SystemRandom`.
     pub fn sign(&self, scheme: SignatureScheme, message: &[u8]) -> Result<Vec<u8>, Error> {
         if !self.tls13_schemes().contains(&scheme) {
-            return Err(Error::Internal(
-                "signature scheme not supported by this key",
-            ));
+            return Err(Error::Misuse("signature scheme not supported by this key"));
         }
         self.sign_checked(scheme, message)
     }
 
     /// Signs a TLS 1.2 handshake message with `scheme`, which must be one of
-    /// [`tls12_schemes`](Self::tls12_schemes) (else `Error::Internal`).
+    /// [`tls12_schemes`](Self::tls12_schemes) (else `Error::Misuse`).
     pub fn sign_tls12(&self, scheme: SignatureScheme, message: &[u8]) -> Result<Vec<u8>, Error> {
         if !self.tls12_schemes().contains(&scheme) {
-            return Err(Error::Internal(
-                "signature scheme not supported by this key",
-            ));
+            return Err(Error::Misuse("signature scheme not supported by this key"));
         }
         self.sign_checked(scheme, message)
     }
@@ -303,7 +301,7 @@ mod tests {
             verify_signature(alg, key.public_key(), scheme, b"message", &sig).unwrap();
             assert!(matches!(
                 key.sign(SignatureScheme::RsaPssRsaeSha256, b"message"),
-                Err(Error::Internal(_))
+                Err(Error::Misuse(_))
             ));
         }
         assert!(SigningKey::from_der(b"\x30\x03\x02\x01\x00").is_err());

@@ -30,21 +30,21 @@ pub static TLS13_AES_256_GCM_SHA384: Suite = Suite {
 };
 
 /// TLS_CHACHA20_POLY1305_SHA256
-pub static TLS13_CHACHA20_POLY1305_SHA256: Suite = Suite {
+pub(crate) static TLS13_CHACHA20_POLY1305_SHA256: Suite = Suite {
     suite: CipherSuite::Tls13Chacha20Poly1305Sha256,
     hash: HashAlg::Sha256,
     aead: AeadAlg::Chacha20Poly1305,
 };
 
 /// Every TLS 1.3 suite, in our order of preference.
-pub static ALL_TLS13_SUITES: &[&Suite] = &[
+pub(crate) static ALL_TLS13_SUITES: &[&Suite] = &[
     &TLS13_AES_128_GCM_SHA256,
     &TLS13_AES_256_GCM_SHA384,
     &TLS13_CHACHA20_POLY1305_SHA256,
 ];
 
 /// The suite for a wire value, if it is a TLS 1.3 suite we implement.
-pub fn tls13_suite(cs: CipherSuite) -> Option<&'static Suite> {
+pub(crate) fn tls13_suite(cs: CipherSuite) -> Option<&'static Suite> {
     ALL_TLS13_SUITES.iter().copied().find(|s| s.suite == cs)
 }
 

@@ -114,7 +114,8 @@ fn tls13_algorithm(
 }
 
 /// True if a key of type `alg` can make TLS 1.3 signatures with `scheme`.
-pub fn tls13_scheme_matches(alg: SpkiAlg, scheme: SignatureScheme) -> bool {
+#[cfg(test)]
+pub(crate) fn tls13_scheme_matches(alg: SpkiAlg, scheme: SignatureScheme) -> bool {
     tls13_algorithm(alg, scheme).is_some()
 }
 
@@ -123,7 +124,7 @@ pub fn tls13_scheme_matches(alg: SpkiAlg, scheme: SignatureScheme) -> bool {
 /// `Error::IllegalParameter("signature scheme does not match certificate key")`;
 /// a signature that does not verify (including an RSA key outside
 /// 2048..=8192 bits) is `Error::DecryptError("bad CertificateVerify signature")`.
-pub fn verify_signature(
+pub(crate) fn verify_signature(
     alg: SpkiAlg,
     public_key: &[u8],
     scheme: SignatureScheme,
@@ -141,8 +142,9 @@ pub fn verify_signature(
 /// A certificate's signature algorithm, as X.509 names it (the OID and its
 /// parameters are read by `x509`): RSA PKCS#1 v1.5 and PSS with SHA-256/384/512
 /// (keys of 2048 to 8192 bits), ECDSA P-256/P-384 with SHA-256/384, Ed25519.
+#[cfg(feature = "std")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CertSignatureAlg {
+pub(crate) enum CertSignatureAlg {
     /// sha256WithRSAEncryption
     RsaPkcs1Sha256,
     /// sha384WithRSAEncryption
@@ -169,7 +171,8 @@ pub enum CertSignatureAlg {
 
 /// Verifies a certificate (or CRL) signature over `signed` with `public_key`
 /// (the subjectPublicKey bits of the signer's SPKI); false when it does not verify.
-pub fn verify_cert_signature(
+#[cfg(feature = "std")]
+pub(crate) fn verify_cert_signature(
     alg: CertSignatureAlg,
     public_key: &[u8],
     signed: &[u8],
@@ -196,7 +199,7 @@ pub fn verify_cert_signature(
 /// Verifies a TLS 1.3 CertificateVerify signature with the key of a DER
 /// SubjectPublicKeyInfo (see [`cert_spki`]). Errors as [`parse_spki`] and
 /// [`verify_signature`].
-pub fn verify_tls13_signature(
+pub(crate) fn verify_tls13_signature(
     spki_der: &[u8],
     scheme: SignatureScheme,
     message: &[u8],
@@ -233,7 +236,10 @@ pub fn cert_spki(cert_der: &[u8]) -> Result<&[u8], Error> {
 /// The content a TLS 1.3 CertificateVerify signature covers (RFC 8446 §4.4.3):
 /// 64 spaces, the context string for the signer's side, a zero byte, and the
 /// transcript hash up to (not including) the CertificateVerify.
-pub fn certificate_verify_message(signer_is_server: bool, transcript_hash: &[u8]) -> Vec<u8> {
+pub(crate) fn certificate_verify_message(
+    signer_is_server: bool,
+    transcript_hash: &[u8],
+) -> Vec<u8> {
     let context: &[u8] = if signer_is_server {
         b"TLS 1.3, server CertificateVerify"
     } else {
@@ -287,7 +293,7 @@ fn tls12_algorithm(
 
 /// Verifies a TLS 1.2 ServerKeyExchange or CertificateVerify signature with
 /// the key of a DER SubjectPublicKeyInfo.
-pub fn verify_tls12_signature(
+pub(crate) fn verify_tls12_signature(
     spki_der: &[u8],
     scheme: SignatureScheme,
     message: &[u8],

@@ -105,23 +105,18 @@ impl<'a> Reader<'a> {
 }
 
 /// Appends a big-endian `u16`.
-pub fn put_u16(out: &mut Vec<u8>, v: u16) {
+pub(crate) fn put_u16(out: &mut Vec<u8>, v: u16) {
     out.extend_from_slice(&v.to_be_bytes());
 }
 
-/// Appends a big-endian 24-bit integer (the top byte of `v` must be zero).
-pub fn put_u24(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&v.to_be_bytes()[1..]);
-}
-
 /// Appends a big-endian `u32`.
-pub fn put_u32(out: &mut Vec<u8>, v: u32) {
+pub(crate) fn put_u32(out: &mut Vec<u8>, v: u32) {
     out.extend_from_slice(&v.to_be_bytes());
 }
 
 /// Length prefix sizes for [`put_vec`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LenPrefix {
+pub(crate) enum LenPrefix {
     /// One byte.
     U8,
     /// Two bytes.
@@ -135,7 +130,7 @@ pub enum LenPrefix {
 /// Encoders only write values they built themselves; a body too long for its
 /// prefix is a bug in the caller and is truncated to the prefix's maximum rather
 /// than panicking (the peer then rejects the message).
-pub fn put_vec(out: &mut Vec<u8>, prefix: LenPrefix, body: impl FnOnce(&mut Vec<u8>)) {
+pub(crate) fn put_vec(out: &mut Vec<u8>, prefix: LenPrefix, body: impl FnOnce(&mut Vec<u8>)) {
     let width = match prefix {
         LenPrefix::U8 => 1,
         LenPrefix::U16 => 2,
@@ -151,7 +146,7 @@ pub fn put_vec(out: &mut Vec<u8>, prefix: LenPrefix, body: impl FnOnce(&mut Vec<
 }
 
 /// Appends `bytes` with a length prefix.
-pub fn put_bytes(out: &mut Vec<u8>, prefix: LenPrefix, bytes: &[u8]) {
+pub(crate) fn put_bytes(out: &mut Vec<u8>, prefix: LenPrefix, bytes: &[u8]) {
     put_vec(out, prefix, |out| out.extend_from_slice(bytes));
 }
 

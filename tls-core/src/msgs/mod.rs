@@ -1,11 +1,11 @@
 //! The wire codec: every message type has one home here, and decoding is strict.
 
-pub mod alert;
-pub mod codec;
-pub mod enums;
-pub mod extensions;
-pub mod handshake;
-pub mod handshake12;
+pub(crate) mod alert;
+pub(crate) mod codec;
+pub(crate) mod enums;
+pub(crate) mod extensions;
+pub(crate) mod handshake;
+pub(crate) mod handshake12;
 mod server_ext;
 #[cfg(test)]
 mod strategies;

@@ -15,11 +15,11 @@ use crate::msgs::extensions::*;
 use crate::msgs::handshake::*;
 
 /// 'lo..=hi' random bytes.
-pub fn bytes(lo: usize, hi: usize) -> impl Strategy<Value = Vec<u8>> {
+pub(super) fn bytes(lo: usize, hi: usize) -> impl Strategy<Value = Vec<u8>> {
     vec(any::<u8>(), lo..=hi)
 }
 
-pub fn group() -> impl Strategy<Value = NamedGroup> {
+pub(super) fn group() -> impl Strategy<Value = NamedGroup> {
     prop_oneof![
         Just(NamedGroup::X25519),
         Just(NamedGroup::Secp256r1),
@@ -27,24 +27,26 @@ pub fn group() -> impl Strategy<Value = NamedGroup> {
     ]
 }
 
-pub fn scheme() -> impl Strategy<Value = SignatureScheme> {
+pub(super) fn scheme() -> impl Strategy<Value = SignatureScheme> {
     any::<u16>().prop_map(SignatureScheme::from_wire)
 }
 
-pub fn version() -> impl Strategy<Value = ProtocolVersion> {
+pub(super) fn version() -> impl Strategy<Value = ProtocolVersion> {
     prop_oneof![
         Just(ProtocolVersion::Tls13),
         any::<u16>().prop_map(ProtocolVersion::from_wire)
     ]
 }
 
-pub fn suite() -> impl Strategy<Value = CipherSuite> {
+pub(super) fn suite() -> impl Strategy<Value = CipherSuite> {
     any::<u16>().prop_map(CipherSuite::from_wire)
 }
 
 /// An unknown extension whose type satisfies `allowed` (types that decode as
 /// `Unknown` in the block being generated).
-pub fn unknown(allowed: fn(ExtensionType) -> bool) -> impl Strategy<Value = UnknownExtension> {
+pub(super) fn unknown(
+    allowed: fn(ExtensionType) -> bool,
+) -> impl Strategy<Value = UnknownExtension> {
     (
         any::<u16>().prop_filter("type has its own variant", move |t| {
             allowed(ExtensionType::from_wire(*t))
@@ -58,14 +60,14 @@ fn truly_unknown(t: ExtensionType) -> bool {
     matches!(t, ExtensionType::Unknown(_))
 }
 
-pub fn key_share() -> impl Strategy<Value = KeyShareEntry> {
+pub(super) fn key_share() -> impl Strategy<Value = KeyShareEntry> {
     (group(), bytes(1, 40)).prop_map(|(group, key_exchange)| KeyShareEntry {
         group,
         key_exchange,
     })
 }
 
-pub fn offered_psks() -> impl Strategy<Value = OfferedPsks> {
+pub(super) fn offered_psks() -> impl Strategy<Value = OfferedPsks> {
     vec((bytes(1, 20), any::<u32>(), bytes(32, 48)), 1..4).prop_map(|v| {
         let mut identities = Vec::new();
         let mut binders = Vec::new();
@@ -95,7 +97,7 @@ fn client_unknown(t: ExtensionType) -> bool {
     )
 }
 
-pub fn client_ext() -> impl Strategy<Value = ClientExtension> {
+pub(super) fn client_ext() -> impl Strategy<Value = ClientExtension> {
     use ClientExtension as C;
     prop_oneof![
         bytes(1, 20).prop_map(C::ServerName),
@@ -142,7 +144,7 @@ fn dedup<T>(mut v: Vec<T>, typ: impl Fn(&T) -> ExtensionType) -> Vec<T> {
     v
 }
 
-pub fn client_exts() -> impl Strategy<Value = Vec<ClientExtension>> {
+pub(super) fn client_exts() -> impl Strategy<Value = Vec<ClientExtension>> {
     vec(client_ext(), 0..8).prop_map(|v| {
         let mut v = dedup(v, ClientExtension::typ);
         // pre_shared_key goes last.
@@ -172,7 +174,7 @@ fn server_unknown(t: ExtensionType) -> bool {
     )
 }
 
-pub fn server_exts() -> impl Strategy<Value = Vec<ServerExtension>> {
+pub(super) fn server_exts() -> impl Strategy<Value = Vec<ServerExtension>> {
     use ServerExtension as S;
     let one = prop_oneof![
         version().prop_map(S::SupportedVersions),
@@ -188,7 +190,7 @@ pub fn server_exts() -> impl Strategy<Value = Vec<ServerExtension>> {
     vec(one, 0..6).prop_map(|v| dedup(v, ServerExtension::typ))
 }
 
-pub fn hrr_exts() -> impl Strategy<Value = Vec<HrrExtension>> {
+pub(super) fn hrr_exts() -> impl Strategy<Value = Vec<HrrExtension>> {
     use HrrExtension as H;
     let one = prop_oneof![
         version().prop_map(H::SupportedVersions),
@@ -204,7 +206,7 @@ fn ee_unknown(t: ExtensionType) -> bool {
     matches!(t, E::Unknown(_) | E::MaxFragmentLength | E::Heartbeat)
 }
 
-pub fn ee_exts() -> impl Strategy<Value = Vec<EncryptedExtension>> {
+pub(super) fn ee_exts() -> impl Strategy<Value = Vec<EncryptedExtension>> {
     use EncryptedExtension as X;
     let one = prop_oneof![
         Just(X::ServerName),
@@ -226,7 +228,7 @@ fn cert_unknown(t: ExtensionType) -> bool {
 }
 
 /// CertificateRequest extensions, signature_algorithms always among them.
-pub fn certreq_exts() -> impl Strategy<Value = Vec<CertReqExtension>> {
+pub(super) fn certreq_exts() -> impl Strategy<Value = Vec<CertReqExtension>> {
     use CertReqExtension as X;
     let other = prop_oneof![
         vec(scheme(), 1..5).prop_map(X::SignatureAlgorithmsCert),
@@ -245,7 +247,7 @@ pub fn certreq_exts() -> impl Strategy<Value = Vec<CertReqExtension>> {
         })
 }
 
-pub fn ticket_exts() -> impl Strategy<Value = Vec<TicketExtension>> {
+pub(super) fn ticket_exts() -> impl Strategy<Value = Vec<TicketExtension>> {
     let one = prop_oneof![
         any::<u32>().prop_map(TicketExtension::EarlyData),
         unknown(truly_unknown).prop_map(TicketExtension::Unknown),
@@ -253,18 +255,18 @@ pub fn ticket_exts() -> impl Strategy<Value = Vec<TicketExtension>> {
     vec(one, 0..4).prop_map(|v| dedup(v, TicketExtension::typ))
 }
 
-pub fn cert_entry() -> impl Strategy<Value = CertificateEntry> {
+pub(super) fn cert_entry() -> impl Strategy<Value = CertificateEntry> {
     (bytes(1, 40), vec(unknown(cert_unknown), 0..3)).prop_map(|(cert, exts)| CertificateEntry {
         cert,
         extensions: dedup(exts, |e| ExtensionType::from_wire(e.typ)),
     })
 }
 
-pub fn session_id() -> impl Strategy<Value = Vec<u8>> {
+pub(super) fn session_id() -> impl Strategy<Value = Vec<u8>> {
     bytes(0, 32)
 }
 
-pub fn client_hello() -> impl Strategy<Value = ClientHello> {
+pub(super) fn client_hello() -> impl Strategy<Value = ClientHello> {
     (
         any::<u16>(),
         any::<[u8; 32]>(),
@@ -294,7 +296,7 @@ pub fn client_hello() -> impl Strategy<Value = ClientHello> {
         )
 }
 
-pub fn server_hello() -> impl Strategy<Value = ServerHello> {
+pub(super) fn server_hello() -> impl Strategy<Value = ServerHello> {
     (
         any::<u16>(),
         any::<[u8; 32]>().prop_filter("HRR random", |r| *r != HRR_RANDOM),
@@ -317,7 +319,7 @@ pub fn server_hello() -> impl Strategy<Value = ServerHello> {
         )
 }
 
-pub fn hello_retry_request() -> impl Strategy<Value = HelloRetryRequest> {
+pub(super) fn hello_retry_request() -> impl Strategy<Value = HelloRetryRequest> {
     (any::<u16>(), session_id(), suite(), any::<u8>(), hrr_exts()).prop_map(
         |(legacy_version, session_id, cipher_suite, compression_method, extensions)| {
             HelloRetryRequest {
@@ -331,7 +333,7 @@ pub fn hello_retry_request() -> impl Strategy<Value = HelloRetryRequest> {
     )
 }
 
-pub fn message() -> impl Strategy<Value = HandshakeMessage> {
+pub(super) fn message() -> impl Strategy<Value = HandshakeMessage> {
     use HandshakeMessage as M;
     prop_oneof![
         client_hello().prop_map(M::ClientHello),

@@ -133,7 +133,7 @@ impl RecordBuffer {
 }
 
 /// Runs a caller's `fill` on `buf`: `Ok(Ok(n))` when it wrote `n` bytes,
-/// `Ok(Err(e))` with its own error, and `Error::Internal` when it claims
+/// `Ok(Err(e))` with its own error, and `Error::Misuse` when it claims
 /// more bytes than `buf` holds. The one place the contract of
 /// `Connection::write_with` / `feed_with` fills is checked.
 pub(crate) fn run_fill<E>(
@@ -142,7 +142,7 @@ pub(crate) fn run_fill<E>(
 ) -> Result<Result<usize, E>, Error> {
     let given = buf.len();
     match fill(buf) {
-        Ok(n) if n > given => Err(Error::Internal("fill wrote more than it was given")),
+        Ok(n) if n > given => Err(Error::Misuse("fill wrote more than it was given")),
         result => Ok(result),
     }
 }

@@ -7,7 +7,7 @@ use crate::msgs::enums::HandshakeType;
 
 /// The largest handshake message accepted (a certificate chain is the largest
 /// ordinary one). Bounds the memory a peer can make us hold.
-pub const MAX_HANDSHAKE_MESSAGE: usize = 64 * 1024;
+pub(crate) const MAX_HANDSHAKE_MESSAGE: usize = 64 * 1024;
 
 /// Collects handshake record payloads and yields whole messages.
 #[derive(Debug, Default)]

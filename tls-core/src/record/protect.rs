@@ -177,7 +177,7 @@ impl RecordSealer {
     /// writes straight into `out`, where it is encrypted: `fill` gets
     /// `min(max, 2^14)` bytes (of unspecified content) and returns how many
     /// it wrote. Nothing is sealed when it writes none or fails (its error is
-    /// the inner one); more than it was given is `Error::Internal`.
+    /// the inner one); more than it was given is `Error::Misuse`.
     pub fn seal_with<E>(
         &mut self,
         typ: ContentType,
@@ -249,7 +249,7 @@ pub fn frame_plaintext(typ: ContentType, payload: &[u8], out: &mut RecordBuffer)
 /// version TLS 1.0, which RFC 8446 §5.1 allows there "for compatibility"
 /// and which old servers and middleboxes expect (as OpenSSL, BoringSSL and
 /// NSS send it); every later record says TLS 1.2.
-pub fn frame_initial_hello(payload: &[u8], out: &mut RecordBuffer) {
+pub(crate) fn frame_initial_hello(payload: &[u8], out: &mut RecordBuffer) {
     frame_with_version(ContentType::Handshake, [3, 1], payload, out);
 }
 
@@ -478,7 +478,7 @@ mod tests {
             let r = b.seal_with(ContentType::ApplicationData, 10, &mut out, |_| {
                 Ok::<_, ()>(11)
             });
-            assert!(matches!(r, Err(Error::Internal(_))));
+            assert!(matches!(r, Err(Error::Misuse(_))));
             assert_eq!(out.as_slice(), before);
             assert_eq!(b.records_sealed(), 1);
             let r = b.seal_with(ContentType::ApplicationData, 2, &mut out, |buf| {

@@ -49,7 +49,7 @@ pub(crate) fn start(config: Arc<ServerConfig>) -> ServerState {
 
 impl ServerState {
     /// Handles one handshake message (`encoded` is its transcript form).
-    pub fn handle(
+    pub(crate) fn handle(
         self,
         common: &mut Common,
         msg: HandshakeMessage,

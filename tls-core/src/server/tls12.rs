@@ -499,7 +499,7 @@ fn full_handshake(
 
 impl ServerState12 {
     /// Handles one handshake message (`encoded` is its transcript form).
-    pub fn handle(
+    pub(crate) fn handle(
         self,
         common: &mut Common,
         msg: Message12,
@@ -525,7 +525,7 @@ impl ServerState12 {
     }
 
     /// Handles the client's ChangeCipherSpec: allowed only right before its Finished.
-    pub fn handle_ccs(self, common: &mut Common) -> Result<ServerState12, Error> {
+    pub(crate) fn handle_ccs(self, common: &mut Common) -> Result<ServerState12, Error> {
         match self {
             ServerState12::ExpectChangeCipherSpec(s) => {
                 common.set_tls12_read_key(s.read_key)?;

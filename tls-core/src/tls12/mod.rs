@@ -3,8 +3,8 @@
 //! and the traffic state after the handshake. The per-side handshakes in
 //! `client::tls12` and `server::tls12` drive these.
 
-pub mod prf;
-pub mod session;
-pub mod suites;
+pub(crate) mod prf;
+pub(crate) mod session;
+pub(crate) mod suites;
 pub(crate) mod traffic;
 pub(crate) mod transcript;

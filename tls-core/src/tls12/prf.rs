@@ -15,7 +15,7 @@ use crate::msgs::handshake::check_verify_data_len;
 use crate::Side;
 
 /// The TLS 1.2 PRF with the suite hash (RFC 5246 §5): P_hash(secret, label || seed).
-pub fn prf(hash: HashAlg, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) {
+pub(crate) fn prf(hash: HashAlg, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) {
     let key = HmacKey::new(hash, secret);
     let mut a = key.sign(&[label, seed]);
     let mut chunks = out.chunks_mut(hash.output_len()).peekable();
@@ -32,12 +32,12 @@ pub fn prf(hash: HashAlg, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u
 }
 
 /// The length of a TLS 1.2 master secret.
-pub const MASTER_SECRET_LEN: usize = 48;
+pub(crate) const MASTER_SECRET_LEN: usize = 48;
 
 /// The master secret: with the extended master secret (RFC 7627 §4) when
 /// `session_hash` (the transcript hash through ClientKeyExchange) is given,
 /// otherwise the RFC 5246 §8.1 form over the two randoms.
-pub fn master_secret(
+pub(crate) fn master_secret(
     hash: HashAlg,
     pre_master: &[u8],
     session_hash: Option<&[u8]>,
@@ -63,9 +63,9 @@ pub fn master_secret(
 /// no caller splits a `(client, server)` pair by hand.
 pub(crate) struct RecordKeys12 {
     /// Opens what the peer sends.
-    pub read: RecordKey12,
+    pub(crate) read: RecordKey12,
     /// Seals what we send.
-    pub write: RecordKey12,
+    pub(crate) write: RecordKey12,
 }
 
 /// The record keys of both directions, from the key block (RFC 5246 §6.3),
@@ -108,11 +108,11 @@ pub(crate) fn record_keys(
 }
 
 /// Finished verify_data length in TLS 1.2.
-pub const VERIFY_DATA_LEN: usize = 12;
+pub(crate) const VERIFY_DATA_LEN: usize = 12;
 
 /// verify_data = PRF(master_secret, finished_label, Hash(handshake_messages))[0..12],
 /// the label that of `sender`, the side that sends this Finished.
-pub fn finished_verify_data(
+pub(crate) fn finished_verify_data(
     hash: HashAlg,
     master: &[u8],
     sender: Side,
@@ -130,12 +130,12 @@ pub fn finished_verify_data(
 /// Proof that the peer's TLS 1.2 Finished verified: only
 /// [`check_finished12`] makes one.
 #[derive(Debug)]
-pub struct Finished12Verified(());
+pub(crate) struct Finished12Verified(());
 
 /// Checks the peer's Finished in constant time (both values are HMACed under
 /// the master secret and the tags compared by [`hmac_verify`]); `sender` is
 /// the peer's side.
-pub fn check_finished12(
+pub(crate) fn check_finished12(
     hash: HashAlg,
     master: &[u8],
     sender: Side,
@@ -152,7 +152,7 @@ pub fn check_finished12(
 
 /// RFC 5705 keying material: PRF(master, label, client_random || server_random
 /// [|| context_len || context]). An absent context and an empty one differ.
-pub fn export(
+pub(crate) fn export(
     hash: HashAlg,
     master: &[u8],
     client_random: &[u8; 32],
@@ -168,14 +168,14 @@ pub fn export(
         b"key expansion",
     ];
     if RESERVED.contains(&label) || label.starts_with(b"extended master secret") {
-        return Err(Error::Internal("exporter label reserved by TLS"));
+        return Err(Error::Misuse("exporter label reserved by TLS"));
     }
     let mut seed = Vec::with_capacity(64 + 2 + context.map_or(0, <[u8]>::len));
     seed.extend_from_slice(client_random);
     seed.extend_from_slice(server_random);
     if let Some(context) = context {
-        let len = u16::try_from(context.len())
-            .map_err(|_| Error::Internal("exporter context too long"))?;
+        let len =
+            u16::try_from(context.len()).map_err(|_| Error::Misuse("exporter context too long"))?;
         seed.extend_from_slice(&len.to_be_bytes());
         seed.extend_from_slice(context);
     }

@@ -31,7 +31,7 @@ const SESSION12_FORMAT: u8 = 2;
 
 impl ServerSession12 {
     /// The sealed form. The caller zeroizes it after sealing.
-    pub fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.push(SESSION12_FORMAT);
         put_u16(&mut out, self.suite.to_wire());
@@ -44,7 +44,7 @@ impl ServerSession12 {
     }
 
     /// Parses a session; `None` for anything we did not write.
-    pub fn decode(plain: &[u8]) -> Option<Self> {
+    pub(crate) fn decode(plain: &[u8]) -> Option<Self> {
         let mut r = Reader::new(plain);
         if r.u8("format").ok()? != SESSION12_FORMAT {
             return None;
@@ -67,7 +67,7 @@ impl ServerSession12 {
     }
 
     /// True while the session may still be resumed.
-    pub fn fresh(&self, now: UnixTime) -> bool {
+    pub(crate) fn fresh(&self, now: UnixTime) -> bool {
         now.0.saturating_sub(self.issued_at) < u64::from(self.lifetime)
     }
 }

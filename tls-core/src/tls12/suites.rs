@@ -8,7 +8,7 @@ use crate::msgs::enums::CipherSuite;
 
 /// Which certificate key a TLS 1.2 suite's server signs its key exchange with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SuiteAuth {
+pub(crate) enum SuiteAuth {
     /// ECDHE_ECDSA: an ECDSA or Ed25519 key (RFC 8422).
     Ecdsa,
     /// ECDHE_RSA: an RSA key.
@@ -17,7 +17,7 @@ pub enum SuiteAuth {
 
 impl SuiteAuth {
     /// True when a certificate key of type `key` can authenticate this suite.
-    pub fn accepts(self, key: SpkiAlg) -> bool {
+    pub(crate) fn accepts(self, key: SpkiAlg) -> bool {
         matches!(
             (self, key),
             (
@@ -30,7 +30,7 @@ impl SuiteAuth {
 
 /// A TLS 1.2 cipher suite: ECDHE key exchange, an AEAD, the PRF hash.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Tls12Suite {
+pub(crate) struct Tls12Suite {
     /// The wire value.
     pub suite: CipherSuite,
     /// The PRF and transcript hash.
@@ -44,7 +44,7 @@ pub struct Tls12Suite {
 macro_rules! suite12 {
     ($(#[$doc:meta])* $name:ident, $cs:ident, $hash:ident, $aead:ident, $auth:ident) => {
         $(#[$doc])*
-        pub static $name: Tls12Suite = Tls12Suite {
+        pub(crate) static $name: Tls12Suite = Tls12Suite {
             suite: CipherSuite::$cs,
             hash: HashAlg::$hash,
             aead: AeadAlg::$aead,
@@ -79,7 +79,7 @@ suite12!(
 );
 
 /// Every TLS 1.2 suite, in our order of preference.
-pub static ALL_TLS12_SUITES: &[&Tls12Suite] = &[
+pub(crate) static ALL_TLS12_SUITES: &[&Tls12Suite] = &[
     &TLS12_ECDHE_ECDSA_AES128_GCM,
     &TLS12_ECDHE_ECDSA_AES256_GCM,
     &TLS12_ECDHE_ECDSA_CHACHA20,
@@ -89,6 +89,6 @@ pub static ALL_TLS12_SUITES: &[&Tls12Suite] = &[
 ];
 
 /// The suite for a wire value, if it is a TLS 1.2 suite we implement.
-pub fn tls12_suite(cs: CipherSuite) -> Option<&'static Tls12Suite> {
+pub(crate) fn tls12_suite(cs: CipherSuite) -> Option<&'static Tls12Suite> {
     ALL_TLS12_SUITES.iter().copied().find(|s| s.suite == cs)
 }

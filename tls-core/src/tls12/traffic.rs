@@ -34,7 +34,7 @@ impl Traffic12 {
     /// The state once both Finished messages have been exchanged; it requires
     /// and keeps the proofs of every check made on the peer: its
     /// authentication (which also tells our side) and its Finished.
-    pub fn new(
+    pub(crate) fn new(
         suite: &'static Tls12Suite,
         master: Secret,
         client_random: [u8; 32],
@@ -57,7 +57,7 @@ impl Traffic12 {
     /// Handles a post-handshake message: a HelloRequest (to a client) or a
     /// ClientHello (to a server) gets a no_renegotiation warning; anything
     /// else is unexpected.
-    pub fn handle(&mut self, common: &mut Common, msg: Message12) -> Result<(), Error> {
+    pub(crate) fn handle(&mut self, common: &mut Common, msg: Message12) -> Result<(), Error> {
         match (msg, self.side) {
             (Message12::HelloRequest, Side::Client) | (Message12::ClientHello(_), Side::Server) => {
                 self.renegotiation_attempts += 1;
@@ -75,7 +75,7 @@ impl Traffic12 {
 
     /// Exports keying material (RFC 5705); an absent context and an empty one
     /// give different output.
-    pub fn export(
+    pub(crate) fn export(
         &self,
         label: &[u8],
         context: Option<&[u8]>,

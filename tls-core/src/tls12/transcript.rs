@@ -16,7 +16,7 @@ pub(crate) struct Transcript12 {
 
 impl Transcript12 {
     /// A transcript starting with `first` (the ClientHello), hashed with `hash`.
-    pub fn new(hash: HashAlg, first: &[u8]) -> Self {
+    pub(crate) fn new(hash: HashAlg, first: &[u8]) -> Self {
         let mut running = Transcript::new(hash);
         running.update(first);
         Transcript12 {
@@ -26,23 +26,23 @@ impl Transcript12 {
     }
 
     /// Adds a message (its whole encoding).
-    pub fn add(&mut self, encoded: &[u8]) {
+    pub(crate) fn add(&mut self, encoded: &[u8]) {
         self.running.update(encoded);
         self.bytes.extend_from_slice(encoded);
     }
 
     /// The hash of everything so far (without hashing it all again).
-    pub fn hash(&self) -> HashOutput {
+    pub(crate) fn hash(&self) -> HashOutput {
         self.running.current()
     }
 
     /// The messages themselves, for a CertificateVerify signature.
-    pub fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         &self.bytes
     }
 
     /// Adds a message and queues it for the peer.
-    pub fn send(&mut self, common: &mut Common, encoded: &[u8]) -> Result<(), Error> {
+    pub(crate) fn send(&mut self, common: &mut Common, encoded: &[u8]) -> Result<(), Error> {
         self.add(encoded);
         common.send_handshake(encoded)
     }

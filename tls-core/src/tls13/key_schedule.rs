@@ -24,14 +24,14 @@ fn derived(alg: HashAlg, secret: &Secret) -> Secret {
 
 /// The Early Secret: HKDF-Extract(0, PSK).
 #[derive(Debug)]
-pub struct EarlySecret {
+pub(crate) struct EarlySecret {
     alg: HashAlg,
     secret: Secret,
 }
 
 impl EarlySecret {
     /// The early secret from a PSK, or from `Hash.length` zeros without one.
-    pub fn new(alg: HashAlg, psk: Option<&[u8]>) -> EarlySecret {
+    pub(crate) fn new(alg: HashAlg, psk: Option<&[u8]>) -> EarlySecret {
         let ikm = psk.unwrap_or(alg.zeros());
         EarlySecret {
             alg,
@@ -40,13 +40,14 @@ impl EarlySecret {
     }
 
     /// The hash function.
-    pub fn alg(&self) -> HashAlg {
+    #[cfg(test)]
+    pub(crate) fn alg(&self) -> HashAlg {
         self.alg
     }
 
     /// The PSK binder key: "ext binder" for an external PSK, "res binder" for
     /// a resumption PSK. The binder is [`finished_verify_data`] keyed by it.
-    pub fn binder_key(&self, external: bool) -> Secret {
+    pub(crate) fn binder_key(&self, external: bool) -> Secret {
         let label: &[u8] = if external {
             b"ext binder"
         } else {
@@ -56,17 +57,19 @@ impl EarlySecret {
     }
 
     /// client_early_traffic_secret ("c e traffic", over the ClientHello).
-    pub fn client_early_traffic(&self, client_hello_hash: &[u8]) -> Secret {
+    #[cfg(test)]
+    pub(crate) fn client_early_traffic(&self, client_hello_hash: &[u8]) -> Secret {
         derive_secret(self.alg, &self.secret, b"c e traffic", client_hello_hash)
     }
 
     /// early_exporter_master_secret ("e exp master", over the ClientHello).
-    pub fn early_exporter(&self, client_hello_hash: &[u8]) -> Secret {
+    #[cfg(test)]
+    pub(crate) fn early_exporter(&self, client_hello_hash: &[u8]) -> Secret {
         derive_secret(self.alg, &self.secret, b"e exp master", client_hello_hash)
     }
 
     /// The Handshake Secret: HKDF-Extract(Derive-Secret(., "derived", ""), (EC)DHE).
-    pub fn into_handshake(self, ecdhe_shared: &[u8]) -> HandshakeSecret {
+    pub(crate) fn into_handshake(self, ecdhe_shared: &[u8]) -> HandshakeSecret {
         let salt = derived(self.alg, &self.secret);
         HandshakeSecret {
             alg: self.alg,
@@ -80,7 +83,7 @@ impl EarlySecret {
 /// its own side (reading with the peer's, writing with its own), so read
 /// and write cannot be swapped by a caller.
 #[derive(Debug)]
-pub struct HandshakeTrafficSecrets {
+pub(crate) struct HandshakeTrafficSecrets {
     client: Secret,
     server: Secret,
 }
@@ -88,43 +91,38 @@ pub struct HandshakeTrafficSecrets {
 impl HandshakeTrafficSecrets {
     /// client_handshake_traffic_secret: the client writes with it; it also
     /// keys the client's Finished.
-    pub fn client(&self) -> &Secret {
+    pub(crate) fn client(&self) -> &Secret {
         &self.client
     }
 
     /// server_handshake_traffic_secret: the server writes with it; it also
     /// keys the server's Finished.
-    pub fn server(&self) -> &Secret {
+    pub(crate) fn server(&self) -> &Secret {
         &self.server
     }
 }
 
 /// The Handshake Secret.
 #[derive(Debug)]
-pub struct HandshakeSecret {
+pub(crate) struct HandshakeSecret {
     alg: HashAlg,
     secret: Secret,
 }
 
 impl HandshakeSecret {
-    /// The hash function.
-    pub fn alg(&self) -> HashAlg {
-        self.alg
-    }
-
     /// client_handshake_traffic_secret ("c hs traffic", over ClientHello..ServerHello).
-    pub fn client_traffic(&self, hello_hash: &[u8]) -> Secret {
+    pub(crate) fn client_traffic(&self, hello_hash: &[u8]) -> Secret {
         derive_secret(self.alg, &self.secret, b"c hs traffic", hello_hash)
     }
 
     /// server_handshake_traffic_secret ("s hs traffic", over ClientHello..ServerHello).
-    pub fn server_traffic(&self, hello_hash: &[u8]) -> Secret {
+    pub(crate) fn server_traffic(&self, hello_hash: &[u8]) -> Secret {
         derive_secret(self.alg, &self.secret, b"s hs traffic", hello_hash)
     }
 
     /// Both handshake traffic secrets, over ClientHello..ServerHello, as
     /// the one value the connection installs its handshake keys from.
-    pub fn traffic_secrets(&self, hello_hash: &[u8]) -> HandshakeTrafficSecrets {
+    pub(crate) fn traffic_secrets(&self, hello_hash: &[u8]) -> HandshakeTrafficSecrets {
         HandshakeTrafficSecrets {
             client: self.client_traffic(hello_hash),
             server: self.server_traffic(hello_hash),
@@ -132,7 +130,7 @@ impl HandshakeSecret {
     }
 
     /// The Master Secret: HKDF-Extract(Derive-Secret(., "derived", ""), 0).
-    pub fn into_master(self) -> MasterSecret {
+    pub(crate) fn into_master(self) -> MasterSecret {
         let salt = derived(self.alg, &self.secret);
         MasterSecret {
             alg: self.alg,
@@ -143,34 +141,35 @@ impl HandshakeSecret {
 
 /// The Master Secret.
 #[derive(Debug)]
-pub struct MasterSecret {
+pub(crate) struct MasterSecret {
     alg: HashAlg,
     secret: Secret,
 }
 
 impl MasterSecret {
     /// The hash function.
-    pub fn alg(&self) -> HashAlg {
+    #[cfg(test)]
+    pub(crate) fn alg(&self) -> HashAlg {
         self.alg
     }
 
     /// client_application_traffic_secret_0 ("c ap traffic", over ClientHello..server Finished).
-    pub fn client_traffic(&self, handshake_hash: &[u8]) -> Secret {
+    pub(crate) fn client_traffic(&self, handshake_hash: &[u8]) -> Secret {
         derive_secret(self.alg, &self.secret, b"c ap traffic", handshake_hash)
     }
 
     /// server_application_traffic_secret_0 ("s ap traffic", over ClientHello..server Finished).
-    pub fn server_traffic(&self, handshake_hash: &[u8]) -> Secret {
+    pub(crate) fn server_traffic(&self, handshake_hash: &[u8]) -> Secret {
         derive_secret(self.alg, &self.secret, b"s ap traffic", handshake_hash)
     }
 
     /// exporter_master_secret ("exp master", over ClientHello..server Finished).
-    pub fn exporter(&self, handshake_hash: &[u8]) -> Secret {
+    pub(crate) fn exporter(&self, handshake_hash: &[u8]) -> Secret {
         derive_secret(self.alg, &self.secret, b"exp master", handshake_hash)
     }
 
     /// resumption_master_secret ("res master", over ClientHello..client Finished).
-    pub fn resumption(&self, full_hash: &[u8]) -> Secret {
+    pub(crate) fn resumption(&self, full_hash: &[u8]) -> Secret {
         derive_secret(self.alg, &self.secret, b"res master", full_hash)
     }
 }
@@ -178,11 +177,11 @@ impl MasterSecret {
 /// Proof that a Finished (or PSK binder) verified: only [`check_finished`]
 /// makes one.
 #[derive(Debug)]
-pub struct FinishedVerified(());
+pub(crate) struct FinishedVerified(());
 
 /// Finished verify_data (RFC 8446 §4.4.4): HMAC(finished_key, transcript_hash)
 /// with finished_key = HKDF-Expand-Label(base_traffic_secret, "finished", "", Hash.length).
-pub fn finished_verify_data(
+pub(crate) fn finished_verify_data(
     alg: HashAlg,
     base_traffic_secret: &[u8],
     transcript_hash: &[u8],
@@ -194,7 +193,7 @@ pub fn finished_verify_data(
 /// Checks a received Finished verify_data in constant time. A length other
 /// than the hash's is `Error::Decode` (a malformed message); a mismatch is
 /// `Error::DecryptError("bad Finished")`.
-pub fn check_finished(
+pub(crate) fn check_finished(
     alg: HashAlg,
     base_traffic_secret: &[u8],
     transcript_hash: &[u8],
@@ -208,14 +207,14 @@ pub fn check_finished(
 
 /// application_traffic_secret_N+1 = HKDF-Expand-Label(secret_N, "traffic upd", "", Hash.length)
 /// (RFC 8446 §7.2, KeyUpdate).
-pub fn next_traffic_secret(alg: HashAlg, secret: &[u8]) -> Secret {
+pub(crate) fn next_traffic_secret(alg: HashAlg, secret: &[u8]) -> Secret {
     hkdf_expand_label_secret(alg, secret, b"traffic upd", b"")
 }
 
 /// The PSK of a NewSessionTicket (RFC 8446 §4.6.1):
 /// HKDF-Expand-Label(resumption_master_secret, "resumption", ticket_nonce, Hash.length).
 /// A nonce over 255 bytes is `Error::Internal`.
-pub fn resumption_psk(
+pub(crate) fn resumption_psk(
     alg: HashAlg,
     resumption_master: &[u8],
     ticket_nonce: &[u8],
@@ -233,7 +232,7 @@ pub fn resumption_psk(
 /// TLS-Exporter(label, context, out.len()) of RFC 8446 §7.5 (an absent
 /// context is the empty one). Fails with `Error::Internal` for a label over
 /// 249 bytes or an output over 255 × hash length.
-pub fn export_keying_material(
+pub(crate) fn export_keying_material(
     alg: HashAlg,
     exporter_master: &[u8],
     label: &[u8],

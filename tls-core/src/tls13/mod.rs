@@ -5,5 +5,5 @@
 //! beyond a [`Side`](crate::Side) value.
 
 pub(crate) mod certificate;
-pub mod key_schedule;
+pub(crate) mod key_schedule;
 pub(crate) mod traffic;

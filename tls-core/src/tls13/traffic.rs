@@ -31,7 +31,7 @@ pub(crate) struct AppSecrets {
 
 impl AppSecrets {
     /// Derives the application traffic and exporter secrets.
-    pub fn derive(master: &MasterSecret, handshake_hash: &[u8]) -> Self {
+    pub(crate) fn derive(master: &MasterSecret, handshake_hash: &[u8]) -> Self {
         AppSecrets {
             client: master.client_traffic(handshake_hash),
             server: master.server_traffic(handshake_hash),
@@ -41,7 +41,7 @@ impl AppSecrets {
 
     /// Installs the first application read key: the peer's secret, by
     /// `common`'s side.
-    pub fn install_read_key(&self, common: &mut Common, suite: &Suite) -> Result<(), Error> {
+    pub(crate) fn install_read_key(&self, common: &mut Common, suite: &Suite) -> Result<(), Error> {
         let peer = match common.side {
             Side::Client => &self.server,
             Side::Server => &self.client,
@@ -51,7 +51,11 @@ impl AppSecrets {
 
     /// Installs the first application write key: our own secret, by
     /// `common`'s side.
-    pub fn install_write_key(&self, common: &mut Common, suite: &Suite) -> Result<(), Error> {
+    pub(crate) fn install_write_key(
+        &self,
+        common: &mut Common,
+        suite: &Suite,
+    ) -> Result<(), Error> {
         let ours = match common.side {
             Side::Client => &self.client,
             Side::Server => &self.server,
@@ -90,7 +94,7 @@ impl Traffic {
     /// The state once both Finished messages have been exchanged; it requires
     /// and keeps the proofs of every check made on the peer: its
     /// authentication (which also tells our side) and its Finished.
-    pub fn new(
+    pub(crate) fn new(
         suite: &'static Suite,
         secrets: AppSecrets,
         resumption: Secret,
@@ -110,13 +114,17 @@ impl Traffic {
     }
 
     /// Keeps the tickets this (client) connection receives in `sink`.
-    pub fn with_ticket_sink(mut self, sink: Option<TicketSink>) -> Self {
+    pub(crate) fn with_ticket_sink(mut self, sink: Option<TicketSink>) -> Self {
         self.tickets = sink;
         self
     }
 
     /// Handles a post-handshake message.
-    pub fn handle(&mut self, common: &mut Common, msg: HandshakeMessage) -> Result<(), Error> {
+    pub(crate) fn handle(
+        &mut self,
+        common: &mut Common,
+        msg: HandshakeMessage,
+    ) -> Result<(), Error> {
         match (msg, self.side) {
             (HandshakeMessage::NewSessionTicket(ticket), Side::Client) => {
                 self.store_ticket(common, ticket)
@@ -175,7 +183,7 @@ impl Traffic {
     }
 
     /// Sends a KeyUpdate and moves our sending side to the next secret.
-    pub fn send_key_update(
+    pub(crate) fn send_key_update(
         &mut self,
         common: &mut Common,
         request: KeyUpdateRequest,
@@ -192,7 +200,7 @@ impl Traffic {
 
     /// Exports keying material (RFC 8446 §7.5); an absent context and an empty
     /// one give the same output in TLS 1.3.
-    pub fn export(&self, label: &[u8], context: &[u8], out: &mut [u8]) -> Result<(), Error> {
+    pub(crate) fn export(&self, label: &[u8], context: &[u8], out: &mut [u8]) -> Result<(), Error> {
         export_keying_material(
             self.suite.hash,
             self.secrets.exporter.as_ref(),

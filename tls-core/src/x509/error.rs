@@ -8,6 +8,7 @@ use crate::error::Error;
 /// a fixed reason string; [`CertError::reason`] gives it and the conversion
 /// into [`crate::Error`] yields `Error::BadCertificate(reason)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum CertError {
     /// The DER (or PEM) could not be parsed, or breaks the encoding rules.
     Malformed(&'static str),

@@ -52,6 +52,7 @@ use crl::Crl;
 /// What the end-entity certificate is to be used for; selects the
 /// extendedKeyUsage purpose required.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KeyUsage {
     /// A TLS server (id-kp-serverAuth).
     ServerAuth,
@@ -65,6 +66,7 @@ pub enum KeyUsage {
 /// when it has a keyUsage, must allow digitalSignature (see
 /// [`verify_chain_with_policy`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Profile {
     /// CA/Browser Forum rules: the end-entity must carry a non-critical
     /// extendedKeyUsage naming the usage and not anyExtendedKeyUsage, and

@@ -15,7 +15,7 @@ use std::vec::Vec;
 use tls_core::{CertifiedKey, ClientConfig, Connection, Error, Event, ServerConfig, SigningKey};
 
 /// A self-signed certificate for `localhost` and its key.
-pub struct Pki {
+pub(crate) struct Pki {
     /// The certificate, PEM.
     pub cert_pem: String,
     /// The private key, PKCS#8 PEM.
@@ -27,7 +27,7 @@ pub struct Pki {
 }
 
 /// A new identity whose key uses `alg`.
-pub fn pki(alg: &'static rcgen::SignatureAlgorithm) -> Pki {
+pub(crate) fn pki(alg: &'static rcgen::SignatureAlgorithm) -> Pki {
     let key = rcgen::KeyPair::generate_for(alg).unwrap();
     let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
     let cert = params.self_signed(&key).unwrap();
@@ -41,19 +41,19 @@ pub fn pki(alg: &'static rcgen::SignatureAlgorithm) -> Pki {
 
 /// One P-256 identity for the whole test binary (key generation is slow
 /// enough to matter in property tests).
-pub fn pki_p256() -> &'static Pki {
+pub(crate) fn pki_p256() -> &'static Pki {
     static PKI: OnceLock<Pki> = OnceLock::new();
     PKI.get_or_init(|| pki(&rcgen::PKCS_ECDSA_P256_SHA256))
 }
 
 /// The identity as a server's certificate and key.
-pub fn certified(p: &Pki) -> CertifiedKey {
+pub(crate) fn certified(p: &Pki) -> CertifiedKey {
     CertifiedKey::from_pem(p.cert_pem.as_bytes(), p.key_pem.as_bytes()).unwrap()
 }
 
 /// The certificate (DER) and the signing key, as `CertifiedKey::new` and
 /// the scripted peers take them.
-pub fn cert_and_key(p: &Pki) -> (Vec<u8>, SigningKey) {
+pub(crate) fn cert_and_key(p: &Pki) -> (Vec<u8>, SigningKey) {
     (
         p.cert_der.clone(),
         SigningKey::from_pkcs8(&p.key_der).unwrap(),
@@ -62,13 +62,13 @@ pub fn cert_and_key(p: &Pki) -> (Vec<u8>, SigningKey) {
 
 /// A client pinning `p`'s certificate and a server presenting it, both with
 /// the default versions and suites.
-pub fn configs(p: &Pki) -> (ClientConfig, ServerConfig) {
+pub(crate) fn configs(p: &Pki) -> (ClientConfig, ServerConfig) {
     let client = ClientConfig::with_pinned_certs(vec![p.cert_der.clone()]);
     (client, ServerConfig::with_single_cert(certified(p)))
 }
 
 /// Everything `conn` has to send, marked as sent.
-pub fn take(conn: &mut Connection) -> Vec<u8> {
+pub(crate) fn take(conn: &mut Connection) -> Vec<u8> {
     let out = conn.pending_tls().to_vec();
     conn.consume_tls(out.len());
     out
@@ -76,7 +76,7 @@ pub fn take(conn: &mut Connection) -> Vec<u8> {
 
 /// Moves whole flights both ways until neither side has anything to send;
 /// the first error either side reports.
-pub fn pump(client: &mut Connection, server: &mut Connection) -> Result<(), Error> {
+pub(crate) fn pump(client: &mut Connection, server: &mut Connection) -> Result<(), Error> {
     for _ in 0..100 {
         let to_server = take(client);
         let to_client = take(server);
@@ -92,7 +92,7 @@ pub fn pump(client: &mut Connection, server: &mut Connection) -> Result<(), Erro
 /// Feeds `bytes` to `to` in pieces whose sizes cycle through `sizes`
 /// (each at least 1; whole when `sizes` is empty), taking the next size
 /// from `at`.
-pub fn feed_in_pieces(to: &mut Connection, bytes: &[u8], sizes: &[usize], at: &mut usize) {
+pub(crate) fn feed_in_pieces(to: &mut Connection, bytes: &[u8], sizes: &[usize], at: &mut usize) {
     let mut rest = bytes;
     while !rest.is_empty() {
         let n = match sizes.get(*at % sizes.len().max(1)) {
@@ -106,7 +106,7 @@ pub fn feed_in_pieces(to: &mut Connection, bytes: &[u8], sizes: &[usize], at: &m
 }
 
 /// [`pump`], with every flight cut by [`feed_in_pieces`].
-pub fn pump_in_pieces(
+pub(crate) fn pump_in_pieces(
     client: &mut Connection,
     server: &mut Connection,
     sizes: &[usize],
@@ -126,7 +126,7 @@ pub fn pump_in_pieces(
 
 /// A client (to `localhost`) and a server from these configs, handshaken;
 /// both have reported [`Event::HandshakeComplete`].
-pub fn connect(cc: &Arc<ClientConfig>, sc: &Arc<ServerConfig>) -> (Connection, Connection) {
+pub(crate) fn connect(cc: &Arc<ClientConfig>, sc: &Arc<ServerConfig>) -> (Connection, Connection) {
     let mut client = Connection::client(cc.clone(), Some("localhost")).unwrap();
     let mut server = Connection::server(sc.clone());
     pump(&mut client, &mut server).unwrap();
@@ -137,12 +137,12 @@ pub fn connect(cc: &Arc<ClientConfig>, sc: &Arc<ServerConfig>) -> (Connection, C
 }
 
 /// [`connect`] for configs used once.
-pub fn handshake(cc: ClientConfig, sc: ServerConfig) -> (Connection, Connection) {
+pub(crate) fn handshake(cc: ClientConfig, sc: ServerConfig) -> (Connection, Connection) {
     connect(&Arc::new(cc), &Arc::new(sc))
 }
 
 /// All application data received so far, read out.
-pub fn read_all(conn: &mut Connection) -> Vec<u8> {
+pub(crate) fn read_all(conn: &mut Connection) -> Vec<u8> {
     let got = conn.peek_plaintext().to_vec();
     conn.consume_plaintext(got.len());
     got

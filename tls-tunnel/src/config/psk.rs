@@ -155,10 +155,7 @@ pub fn digest(psks: &[ExternalPsk], identity: Option<&str>) -> Vec<u8> {
         }
     }
     input.extend_from_slice(identity.unwrap_or_default().as_bytes());
-    tls_core::crypto::HashAlg::Sha256
-        .hash(&input)
-        .as_ref()
-        .to_vec()
+    tls_core::HashAlg::Sha256.hash(&input).as_ref().to_vec()
 }
 
 /// What a service with PSKs needs: TLS 1.3 with a SHA-256 suite, the hash

@@ -11,7 +11,7 @@ mod sessions;
 use std::path::Path;
 use std::sync::Arc;
 
-use tls_core::crypto::{HashAlg, Transcript};
+use tls_core::HashAlg;
 use tls_core::{CertifiedKey, ClientConfig, ServerConfig};
 
 use crate::config::{Access, Addr, CertFiles, Role, Service};
@@ -185,12 +185,12 @@ fn describe(certs: &mut Vec<CertInfo>, role: String, key: &CertifiedKey) {
 
 /// The SHA-256 digest of a list of DER certificates.
 fn digest_certs(certs: &[Vec<u8>]) -> Vec<u8> {
-    let mut hash = Transcript::new(HashAlg::Sha256);
+    let mut input = Vec::new();
     for cert in certs {
-        hash.update(&(cert.len() as u64).to_be_bytes());
-        hash.update(cert);
+        input.extend_from_slice(&(cert.len() as u64).to_be_bytes());
+        input.extend_from_slice(cert);
     }
-    hash.current().as_ref().to_vec()
+    HashAlg::Sha256.hash(&input).as_ref().to_vec()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use tls_core::crypto::HashAlg;
+use tls_core::HashAlg;
 use tls_core::{
     ClientSessionStore, Clock, MemorySessionCache, MemorySessionStore, RotatingTicketer,
     SessionIdCache, SystemClock, TicketEncrypter, TicketKey,

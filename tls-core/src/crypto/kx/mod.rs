@@ -27,19 +27,19 @@ use crate::msgs::enums::NamedGroup;
 const BAD: Error = Error::IllegalParameter("bad key share");
 
 /// True for the classical (EC)DHE groups, which TLS 1.2 and TLS 1.3 both use.
-/// The hybrid groups are not among them: see [`supported_tls13_group`].
+/// The hybrid groups are not among them: see `supported_tls13_group`.
 pub fn supported_group(g: NamedGroup) -> bool {
     ring_alg(g).is_some()
 }
 
 /// True for the groups a TLS 1.3 handshake can use: the classical ones and
 /// the post-quantum hybrids (which TLS 1.2 must never negotiate).
-pub fn supported_tls13_group(g: NamedGroup) -> bool {
+pub(crate) fn supported_tls13_group(g: NamedGroup) -> bool {
     supported_group(g) || hybrid_group(g)
 }
 
 /// True for the post-quantum hybrid groups (TLS 1.3 only).
-pub fn hybrid_group(g: NamedGroup) -> bool {
+pub(crate) fn hybrid_group(g: NamedGroup) -> bool {
     Hybrid::of(g).is_some()
 }
 
@@ -117,7 +117,7 @@ fn hybrid_secret(layout: &Hybrid, kem: &[u8], ecdh: &Secret) -> Result<Secret, E
 /// sealed, so an ephemeral ECDH key cannot be drawn from the configured
 /// source. OS randomness enters the engine there (and in ECDSA/RSA-PSS
 /// signing, [`SigningKey::sign`](super::SigningKey::sign)) and nowhere else.
-pub struct KeyExchange {
+pub(crate) struct KeyExchange {
     group: NamedGroup,
     ecdh: agreement::EphemeralPrivateKey,
     half: Half,
@@ -140,7 +140,7 @@ impl KeyExchange {
     /// A fresh key pair for a classical `group`; ECDH randomness comes from
     /// ring's `SystemRandom` (see [`KeyExchange`]). A hybrid or unsupported
     /// group is `Error::Internal`: hybrids start with [`KeyExchange::start`].
-    pub fn generate(group: NamedGroup) -> Result<KeyExchange, Error> {
+    pub(crate) fn generate(group: NamedGroup) -> Result<KeyExchange, Error> {
         let (ecdh, public) = ecdh_generate(group)?;
         Ok(KeyExchange {
             group,
@@ -153,7 +153,7 @@ impl KeyExchange {
     /// client's key share: the ML-KEM key pair of a hybrid group comes from
     /// 64 bytes of `rng` (an `rng` failure is `Error::Entropy`). An
     /// unsupported group is `Error::Internal`.
-    pub fn start(group: NamedGroup, rng: &dyn EntropySource) -> Result<KeyExchange, Error> {
+    pub(crate) fn start(group: NamedGroup, rng: &dyn EntropySource) -> Result<KeyExchange, Error> {
         match Hybrid::of(group) {
             None => KeyExchange::generate(group),
             Some(layout) => {
@@ -171,12 +171,12 @@ impl KeyExchange {
     }
 
     /// The group.
-    pub fn group(&self) -> NamedGroup {
+    pub(crate) fn group(&self) -> NamedGroup {
         self.group
     }
 
     /// Our key share, as sent in the key_share extension.
-    pub fn public_key(&self) -> &[u8] {
+    pub(crate) fn public_key(&self) -> &[u8] {
         match &self.half {
             Half::Classical(public) => public.as_ref(),
             Half::Hybrid { share, .. } => share,
@@ -189,7 +189,7 @@ impl KeyExchange {
     /// `Error::IllegalParameter("bad key share")`. A hybrid share's ML-KEM
     /// ciphertext is not checked beyond its length: ML-KEM's implicit
     /// rejection turns a tampered one into a wrong secret, not an error.
-    pub fn complete(self, peer_public: &[u8]) -> Result<Secret, Error> {
+    pub(crate) fn complete(self, peer_public: &[u8]) -> Result<Secret, Error> {
         match self.half {
             Half::Classical(_) => ecdh_agree(self.group, self.ecdh, peer_public),
             Half::Hybrid { layout, kem, .. } => {
@@ -213,7 +213,7 @@ impl KeyExchange {
     /// failing FIPS 203's modulus check is `Error::IllegalParameter("bad key
     /// share")`; an `rng` failure is `Error::Entropy`; an unsupported group
     /// is `Error::Internal`.
-    pub fn respond(
+    pub(crate) fn respond(
         group: NamedGroup,
         client_share: &[u8],
         rng: &dyn EntropySource,

@@ -509,7 +509,7 @@ fn ticket_secret(s: &Section) -> Result<Option<TicketSecret>, (Loc, String)> {
                 input.push(part.len() as u8);
                 input.extend_from_slice(part);
             }
-            let digest = tls_core::crypto::HashAlg::Sha256.hash(&input);
+            let digest = tls_core::HashAlg::Sha256.hash(&input);
             let mut secret = [0u8; 32];
             for (to, from) in secret.iter_mut().zip(digest.as_ref()) {
                 *to = *from;
