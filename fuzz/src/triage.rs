@@ -88,7 +88,7 @@ pub const KNOWN: &[Known] = &[
     Known {
         id: "D9",
         side: "client",
-        ours: "AlertReceived",
+        ours: "warning alert in TLS 1.3",
         rustls: "accept",
         when: warning_alert_first,
     },
@@ -108,16 +108,6 @@ pub const KNOWN: &[Known] = &[
         ours: "handshake message type not expected",
         rustls: "accept",
         when: ends_in_partial_handshake_message,
-    },
-    Known {
-        id: "D13",
-        side: "client",
-        ours: "accept",
-        rustls: "AlertReceived(UserCanceled)",
-        when: |side, input| match input {
-            [21, 3, _, 0, 2, _, 90, rest @ ..] => rest.is_empty() || resolved(side, rest),
-            _ => false,
-        },
     },
     Known {
         id: "D14",
