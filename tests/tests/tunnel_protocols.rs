@@ -150,15 +150,17 @@ fn server_mode_postgres_with_openssl_s_client() {
 }
 
 /// stunnel itself in server mode with `protocol = proto` in front of
-/// `backend`; returns it and its port.
-fn stunnel_server(proto: &str, backend: &str, cert: &CertFiles, dir: &Path) -> (Peer, u16) {
+/// `backend` (none for SOCKS, whose client names the destination); returns
+/// it and its port.
+fn stunnel_server(proto: &str, backend: Option<&str>, cert: &CertFiles, dir: &Path) -> (Peer, u16) {
     let stunnel = require("stunnel4", "stunnel4");
     let port = free_port();
     let conf = dir.join(format!("stunnel-{proto}.conf"));
+    let connect = backend.map_or_else(String::new, |b| format!("connect = {b}\n"));
     std::fs::write(
         &conf,
         format!(
-            "foreground = yes\npid =\n[{proto}]\naccept = 127.0.0.1:{port}\nconnect = {backend}\n\
+            "foreground = yes\npid =\n[{proto}]\naccept = 127.0.0.1:{port}\n{connect}\
              cert = {}\nkey = {}\nprotocol = {proto}\n",
             cert.cert.display(),
             cert.key.display()
@@ -183,7 +185,7 @@ fn client_mode_behind_stunnel(proto: &str, greeting: &str, want_greeting: &str) 
     let dir = temp_dir(proto);
     let cert = cert_for(&dir, "localhost", &["localhost"]);
     let backend = echo_with(greeting);
-    let (stunnel, sport) = stunnel_server(proto, &backend.addr(), &cert, &dir);
+    let (stunnel, sport) = stunnel_server(proto, Some(&backend.addr()), &cert, &dir);
     let (tunnel, port) = client_tunnel(proto, sport, &cert, &[]);
     let sock = connect_local(port).expect("connect to the tunnel");
     let mut w = sock.try_clone().unwrap();
@@ -1081,27 +1083,6 @@ fn server_port(listen: &str) -> u16 {
         .expect("a port")
 }
 
-/// stunnel itself as a SOCKS server inside TLS (`protocol = socks`, which
-/// takes no `connect`); returns it and its port.
-fn stunnel_socks(cert: &CertFiles, dir: &Path) -> (Peer, u16) {
-    let stunnel = require("stunnel4", "stunnel4");
-    let port = free_port();
-    let conf = dir.join("stunnel-socks.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "foreground = yes\npid =\n[socks]\naccept = 127.0.0.1:{port}\n\
-             cert = {}\nkey = {}\nprotocol = socks\n",
-            cert.cert.display(),
-            cert.key.display()
-        ),
-    )
-    .expect("write stunnel.conf");
-    let mut peer = Peer::spawn(&stunnel, [&conf]);
-    peer.wait_for_port(port);
-    (peer, port)
-}
-
 /// Sends `request` at once inside TLS to the SOCKS server on 127.0.0.1:`port`
 /// (serving `cert`) and reads until the server ends the connection: what
 /// came back, and how it ended (`close_notify`, or the error: a reset).
@@ -1119,26 +1100,6 @@ fn socks_exchange(port: u16, cert: &CertFiles, request: &[u8]) -> (Vec<u8>, Stri
         }
     }
     (got, "still open after 64 KiB".into())
-}
-
-/// SOCKS 5 reply bytes: version, `code`, reserved, then the IPv4 address
-/// and port `bound` (zeros when none).
-fn socks5_reply(code: u8, bound: Option<(IpAddr, u16)>) -> Vec<u8> {
-    let mut reply = vec![5, code, 0];
-    match bound {
-        Some((IpAddr::V4(ip), port)) => {
-            reply.push(1);
-            reply.extend_from_slice(&ip.octets());
-            reply.extend_from_slice(&port.to_be_bytes());
-        }
-        Some((IpAddr::V6(ip), port)) => {
-            reply.push(4);
-            reply.extend_from_slice(&ip.octets());
-            reply.extend_from_slice(&port.to_be_bytes());
-        }
-        None => reply.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0]),
-    }
-    reply
 }
 
 /// stunnel is the oracle for SOCKS refusals: on the same requests, sent by
@@ -1159,7 +1120,7 @@ fn socks_refusals_match_stunnel() {
     };
     let backend = Backend::start_on(BackendKind::Http("via socks".into()), host);
     let closed = free_port();
-    let (mut stunnel, stunnel_port) = stunnel_socks(&cert, &dir);
+    let (mut stunnel, stunnel_port) = stunnel_server("socks", None, &cert, &dir);
     let port = free_port();
     let ours = Tunnel::server(
         &format!("127.0.0.1:{port}"),
@@ -1237,31 +1198,34 @@ fn socks_refusals_match_stunnel() {
         // stunnel closes without close_notify (or resets); we end cleanly.
         assert_eq!(mine.1, "close_notify", "{name} (stunnel: {})", theirs.1);
     }
-    // The kept differences, each side as it is.
-    let greeted = |reply: Vec<u8>| [vec![5, 0], reply].concat();
+    // The kept differences, each side as it is. SOCKS 5 replies after the
+    // greeting's: `code` and an IPv4 bound address and port.
+    let v5_reply = |code: u8, addr: [u8; 6]| [&[5, 0, 5, code, 0, 1][..], &addr].concat();
     let atyp = v5(&[5, 1, 0, 9, 0, 0]);
     assert_eq!(
         socks_exchange(stunnel_port, &cert, &atyp).0,
-        greeted(socks5_reply(7, None))
+        v5_reply(7, [0; 6])
     );
-    assert_eq!(
-        socks_exchange(port, &cert, &atyp).0,
-        greeted(socks5_reply(8, None))
-    );
+    assert_eq!(socks_exchange(port, &cert, &atyp).0, v5_reply(8, [0; 6]));
+    let mut at = [0; 6];
+    at[..4].copy_from_slice(&host4.octets());
+    at[4..].copy_from_slice(&closed.to_be_bytes());
     let refused = v5_to(1, host, closed);
-    let at = Some((host, closed));
     assert_eq!(
         socks_exchange(stunnel_port, &cert, &refused).0,
-        greeted(socks5_reply(0, at))
+        v5_reply(0, at)
     );
     assert_eq!(
         socks_exchange(port, &cert, &refused),
-        (greeted(socks5_reply(5, at)), "close_notify".into())
+        (v5_reply(5, at), "close_notify".into())
     );
     let refused4 = v4(1, closed, host4.octets(), b"");
     let reply4 = |code: u8| [&[0, code][..], &closed.to_be_bytes(), &host4.octets()].concat();
     assert_eq!(socks_exchange(stunnel_port, &cert, &refused4).0, reply4(90));
-    assert_eq!(socks_exchange(port, &cert, &refused4).0, reply4(91));
+    assert_eq!(
+        socks_exchange(port, &cert, &refused4),
+        (reply4(91), "close_notify".into())
+    );
     stunnel.kill();
 }
 
