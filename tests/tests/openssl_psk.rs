@@ -148,11 +148,15 @@ fn psk_only_server() -> Arc<ServerConfig> {
 }
 
 /// One s_client `-psk` connection to our server: a line each way and
-/// close_notify both ways, or the failure.
+/// close_notify both ways, or the failure; s_client is let exit first.
 fn s_client_connection(config: Arc<ServerConfig>, tag: &str, extra: &[&str]) -> (Outcome, SClient) {
-    let (outcome, client) = serve_s_client(config, &payload(3, 2048), &payload(4, 2048), |port| {
-        s_client(port, tag, false, extra)
-    });
+    let (outcome, mut client) =
+        serve_s_client(config, &payload(3, 2048), &payload(4, 2048), |port| {
+            s_client(port, tag, false, extra)
+        });
+    // Its stdout is whole once it has exited (it does when our server
+    // closes); the trace is waited for the same way by `trace()`.
+    client.peer.wait(PEER_TIMEOUT);
     (outcome, client)
 }
 
