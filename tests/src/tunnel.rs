@@ -271,7 +271,8 @@ pub enum BackendKind {
     Http(String),
 }
 
-/// A plaintext backend on 127.0.0.1 that serves until dropped.
+/// A plaintext backend (on 127.0.0.1 unless started with
+/// [`Backend::start_on`]) that serves until dropped.
 pub struct Backend {
     /// Its port.
     pub port: u16,
@@ -279,13 +280,27 @@ pub struct Backend {
     pub headers: Arc<Mutex<Vec<Vec<u8>>>>,
     /// Connections accepted.
     pub accepted: Arc<AtomicUsize>,
+    ip: std::net::IpAddr,
     stop: Arc<AtomicBool>,
 }
 
 impl Backend {
     /// Starts a backend.
     pub fn start(kind: BackendKind) -> Backend {
-        let (listener, port) = local_listener();
+        Backend::serve_on(kind, local_listener().0)
+    }
+
+    /// Starts a backend on a free port of `ip`, for a subject that refuses
+    /// loopback destinations (a SOCKS server).
+    pub fn start_on(kind: BackendKind, ip: std::net::IpAddr) -> Backend {
+        let listener = TcpListener::bind((ip, 0)).unwrap_or_else(|e| panic!("bind {ip}: {e}"));
+        Backend::serve_on(kind, listener)
+    }
+
+    /// Serves `listener` on a thread.
+    fn serve_on(kind: BackendKind, listener: TcpListener) -> Backend {
+        let local = listener.local_addr().expect("local_addr");
+        let (ip, port) = (local.ip(), local.port());
         listener.set_nonblocking(true).expect("nonblocking");
         let stop = Arc::new(AtomicBool::new(false));
         let headers = Arc::new(Mutex::new(Vec::new()));
@@ -296,13 +311,14 @@ impl Backend {
             port,
             headers,
             accepted,
+            ip,
             stop,
         }
     }
 
-    /// `127.0.0.1:port`.
+    /// `ip:port` (`127.0.0.1:port` unless started with [`Backend::start_on`]).
     pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        std::net::SocketAddr::new(self.ip, self.port).to_string()
     }
 }
 

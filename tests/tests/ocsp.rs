@@ -17,7 +17,7 @@ use tls_core::{
 use tls_tests::engine::{connect, tls_error};
 use tls_tests::ocsp::OcspPki;
 use tls_tests::openssl_peer::{openssl, SServer, SServerBuilder};
-use tls_tests::peer::{run_tool, PEER_TIMEOUT};
+use tls_tests::peer::run_tool;
 use tls_tests::tunnel::temp_dir;
 
 fn now() -> UnixTime {
@@ -323,7 +323,6 @@ fn openssl_stapled_response_reaches_the_verifier() {
                         Some(Error::BadCertificateStatus("not good")),
                         "{version}"
                     );
-                    server.peer.wait(PEER_TIMEOUT);
                     let trace = server.trace();
                     assert!(trace.has_alert(false, 113), "{version}\n{}", trace.text);
                 }

@@ -210,7 +210,7 @@ fn server_exchange(config: ServerConfig, s_client_args: &[&str]) -> Negotiated {
     let mut args = vec!["-tls1_3"];
     args.extend_from_slice(s_client_args);
     // stdin stays open: s_client ends when it sees our close_notify.
-    let (outcome, client) = s_client_round_trip(
+    let (outcome, mut client) = s_client_round_trip(
         Arc::new(config),
         &payload(3, MIB),
         &payload(4, MIB),

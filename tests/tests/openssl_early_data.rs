@@ -86,7 +86,7 @@ fn s_client_sends_no_early_data_on_our_tickets() {
     let config = Arc::new(server_config(KeyType::EcdsaP256));
     let sess = saved_session(&config, "no-early");
     let (early, _) = early_data_file(1000);
-    let (outcome, client) = connection(
+    let (outcome, mut client) = connection(
         &config,
         "no-early2",
         2,
@@ -127,7 +127,7 @@ fn early_data_is_rejected(
     ];
     args.extend(extra.iter().map(|s| s.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (outcome, client) = connection(&config, "early2", 3, &args);
+    let (outcome, mut client) = connection(&config, "early2", 3, &args);
     let trace = client.trace();
     let n = outcome.negotiated.as_ref().expect("negotiated");
     assert!(
@@ -183,7 +183,7 @@ fn our_server_skips_early_data_sent_before_its_hello_retry_request() {
     // must be skipped all the same (RFC 8446 §4.2.10).
     let mut config = server_config(KeyType::EcdsaP256);
     config.groups = vec![NamedGroup::Secp384r1];
-    let (outcome, client) = early_data_is_rejected(config, 4000, &["-groups", "X25519:P-384"]);
+    let (outcome, mut client) = early_data_is_rejected(config, 4000, &["-groups", "X25519:P-384"]);
     let n = outcome.negotiated.expect("negotiated");
     assert!(n.hello_retry && n.resumed, "{n:?}");
     let trace = client.trace();

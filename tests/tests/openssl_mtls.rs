@@ -64,7 +64,7 @@ fn server_run(
 
 fn server_accepts(key_type: KeyType) {
     let leaf = pki().leaf(key_type);
-    let (outcome, client) = server_run(leaf, Some(leaf), key_type.name(), true);
+    let (outcome, mut client) = server_run(leaf, Some(leaf), key_type.name(), true);
     let n = outcome.negotiated.expect("negotiated");
     assert_eq!(
         n.peer_certificates.first(),

@@ -5,7 +5,6 @@
 //! identity the server does not know gets no PSK handshake.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tls_core::{AlertDescription, ExternalPsk, NoCertificate, ServerConfig};
 use tls_tests::data::read_exact_within;
@@ -44,10 +43,6 @@ fn our_client_authenticates_s_server_by_psk() {
     );
     let mut config = client_config(KeyType::EcdsaP256);
     config.external_psk = Some(psk("alice", key()));
-    // One X25519 share: the hybrid's 1.2 KB share makes s_server's -trace of
-    // the ClientHello cross its -msgfile buffer, and the part still buffered
-    // when the test kills s_server is lost (the trace is read after the kill).
-    config.groups = vec![tls_core::NamedGroup::X25519];
     let mut stream = connect(server.port, config, Some("localhost"))
         .unwrap_or_else(|e| panic!("PSK handshake: {e}\n{}", server.peer.diagnostics()));
     let negotiated = stream.conn().negotiated().cloned().expect("negotiated");
@@ -69,8 +64,8 @@ fn our_client_authenticates_s_server_by_psk() {
         .unwrap_or_else(|e| panic!("read: {e}\n{}", server.peer.diagnostics()));
     assert_same_bytes("our client received", &got, &from_server);
     drop(stream);
-    server.peer.kill();
 
+    // s_server (-naccept 1) exits by itself, so its -trace is whole.
     let trace = server.trace();
     let hello = &trace.messages(false, "ClientHello")[0];
     assert!(hello.has_extension("psk"), "{}", trace.text);
@@ -153,19 +148,21 @@ fn psk_only_server() -> Arc<ServerConfig> {
 }
 
 /// One s_client `-psk` connection to our server: a line each way and
-/// close_notify both ways, or the failure.
+/// close_notify both ways, or the failure; s_client is let exit first.
 fn s_client_connection(config: Arc<ServerConfig>, tag: &str, extra: &[&str]) -> (Outcome, SClient) {
     let (outcome, mut client) =
         serve_s_client(config, &payload(3, 2048), &payload(4, 2048), |port| {
             s_client(port, tag, false, extra)
         });
-    client.peer.wait(Duration::from_secs(5));
+    // Its stdout is whole once it has exited (it does when our server
+    // closes); the trace is waited for the same way by `trace()`.
+    client.peer.wait(PEER_TIMEOUT);
     (outcome, client)
 }
 
 #[test]
 fn s_client_authenticates_to_our_psk_only_server() {
-    let (outcome, client) = s_client_connection(
+    let (outcome, mut client) = s_client_connection(
         psk_only_server(),
         "psk",
         &["-psk", KEY_HEX, "-psk_identity", "alice"],
@@ -195,7 +192,7 @@ fn s_client_authenticates_to_our_psk_only_server() {
 
 #[test]
 fn our_server_refuses_a_wrong_s_client_psk_with_decrypt_error() {
-    let (outcome, client) = s_client_connection(
+    let (outcome, mut client) = s_client_connection(
         psk_only_server(),
         "psk-wrong",
         &[
@@ -222,7 +219,7 @@ fn our_server_refuses_a_wrong_s_client_psk_with_decrypt_error() {
 
 #[test]
 fn our_psk_only_server_refuses_an_unknown_s_client_identity() {
-    let (outcome, client) = s_client_connection(
+    let (outcome, mut client) = s_client_connection(
         psk_only_server(),
         "psk-unknown",
         &["-psk", KEY_HEX, "-psk_identity", "mallory"],
@@ -246,7 +243,7 @@ fn our_psk_only_server_refuses_an_unknown_s_client_identity() {
 fn our_server_with_a_certificate_falls_back_for_an_unknown_identity() {
     let mut config = server_config(KeyType::EcdsaP256);
     config.external_psks = vec![psk("alice", key())];
-    let (outcome, client) = s_client_connection(
+    let (outcome, mut client) = s_client_connection(
         Arc::new(config),
         "psk-fallback",
         &["-psk", KEY_HEX, "-psk_identity", "mallory"],
@@ -264,7 +261,7 @@ fn our_server_with_a_certificate_falls_back_for_an_unknown_identity() {
 fn our_server_keeps_ecdhe_when_s_client_allows_psk_ke() {
     // `-allow_no_dhe_kex` offers psk_ke besides psk_dhe_ke: we take
     // psk_dhe_ke, so the handshake still has a key share (forward secrecy).
-    let (outcome, client) = s_client_connection(
+    let (outcome, mut client) = s_client_connection(
         psk_only_server(),
         "psk-ke",
         &[

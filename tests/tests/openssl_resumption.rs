@@ -202,7 +202,8 @@ fn path_arg(path: &std::path::Path) -> String {
 /// A first connection that leaves a saved session in a new file.
 fn saved_session(config: &Arc<ServerConfig>, tag: &str) -> PathBuf {
     let sess = unique_file(&format!("{tag}.sess"));
-    let (outcome, client) = server_connection(config, tag, 10, &["-sess_out", &path_arg(&sess)]);
+    let (outcome, mut client) =
+        server_connection(config, tag, 10, &["-sess_out", &path_arg(&sess)]);
     assert!(!outcome.negotiated.expect("negotiated").resumed);
     assert!(
         s_client_says(&client, "New, TLSv1.3"),
@@ -224,7 +225,7 @@ fn saved_session(config: &Arc<ServerConfig>, tag: &str) -> PathBuf {
 fn our_server_resumes_s_client() {
     let config = Arc::new(server_config(KeyType::EcdsaP256));
     let sess = saved_session(&config, "resume");
-    let (outcome, client) =
+    let (outcome, mut client) =
         server_connection(&config, "resume2", 11, &["-sess_in", &path_arg(&sess)]);
     let n = outcome.negotiated.expect("negotiated");
     assert!(n.resumed, "our server resumed: {n:?}");
@@ -252,7 +253,7 @@ fn our_server_gives_a_tampered_s_client_ticket_a_full_handshake() {
     assert_ne!(session_ticket(&tampered), session_ticket(&der));
     let bad = unique_file("tampered.sess");
     write_session(&tampered, &bad);
-    let (outcome, client) =
+    let (outcome, mut client) =
         server_connection(&config, "tamper2", 12, &["-sess_in", &path_arg(&bad)]);
     assert!(!outcome.negotiated.expect("negotiated").resumed);
     assert!(
@@ -282,7 +283,7 @@ fn our_server_gives_an_expired_s_client_ticket_a_full_handshake() {
     // Our server's clock moves past the ticket's one-hour lifetime; s_client's
     // does not, so it still offers the ticket.
     clock.0.fetch_add(2 * 3600, Ordering::SeqCst);
-    let (outcome, client) =
+    let (outcome, mut client) =
         server_connection(&config, "expire2", 13, &["-sess_in", &path_arg(&sess)]);
     assert!(!outcome.negotiated.expect("negotiated").resumed);
     assert!(

@@ -284,17 +284,13 @@ fn server_requires_and_verifies_s_client_certificate() {
 /// TLS error and s_client's -msg trace.
 fn refused(args: &[&str], env: Option<(&str, &Path)>) -> (Option<tls_core::Error>, MsgLog, Peer) {
     let server = OneShotServer::start(server_config(KeyType::EcdsaP256), vec![Step::Read(1)]);
-    let SClient {
-        peer: mut client,
-        log,
-        ..
-    } = s_client(server.port, args, env);
+    let mut client = s_client(server.port, args, env);
     let outcome = server.finish(EXCHANGE_TIMEOUT);
     let failure = outcome.failure.expect("the handshake must be refused");
     assert_eq!(failure.step, 0, "refused in the handshake");
-    let status = client.wait(PEER_TIMEOUT).expect("s_client exits");
+    let status = client.peer.wait(PEER_TIMEOUT).expect("s_client exits");
     assert!(!status.success(), "s_client must fail");
-    (failure.tls, MsgLog::read(&log), client)
+    (failure.tls, client.msg(), client.peer)
 }
 
 #[test]

@@ -3,11 +3,12 @@
 //! mode; client mode behind stunnel's own server-mode protocols and behind
 //! `openssl s_server` reached through a plaintext NNTP/LDAP prelude; a real
 //! PostgreSQL (`ssl = on`) with psql both ways; HTTP CONNECT through
-//! tinyproxy. Wrong replies from plaintext peers end the connection with a
+//! tinyproxy; SOCKS inside TLS with curl, and its refusals against
+//! stunnel's. Wrong replies from plaintext peers end the connection with a
 //! log line, never a hang.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{IpAddr, Shutdown, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
@@ -18,7 +19,8 @@ use tls_tests::peer::{
     connect_local, free_port, local_listener, require, set_timeouts, Peer, PEER_TIMEOUT,
 };
 use tls_tests::tunnel::{
-    cert_for, read_n, starttls_client, temp_dir, Backend, BackendKind, CertFiles, Tunnel,
+    cert_for, read_n, starttls_client, temp_dir, tls_client, Backend, BackendKind, CertFiles,
+    Tunnel,
 };
 
 fn echo_with(greeting: &str) -> Backend {
@@ -148,15 +150,17 @@ fn server_mode_postgres_with_openssl_s_client() {
 }
 
 /// stunnel itself in server mode with `protocol = proto` in front of
-/// `backend`; returns it and its port.
-fn stunnel_server(proto: &str, backend: &str, cert: &CertFiles, dir: &Path) -> (Peer, u16) {
+/// `backend` (none for SOCKS, whose client names the destination); returns
+/// it and its port.
+fn stunnel_server(proto: &str, backend: Option<&str>, cert: &CertFiles, dir: &Path) -> (Peer, u16) {
     let stunnel = require("stunnel4", "stunnel4");
     let port = free_port();
     let conf = dir.join(format!("stunnel-{proto}.conf"));
+    let connect = backend.map_or_else(String::new, |b| format!("connect = {b}\n"));
     std::fs::write(
         &conf,
         format!(
-            "foreground = yes\npid =\n[{proto}]\naccept = 127.0.0.1:{port}\nconnect = {backend}\n\
+            "foreground = yes\npid =\n[{proto}]\naccept = 127.0.0.1:{port}\n{connect}\
              cert = {}\nkey = {}\nprotocol = {proto}\n",
             cert.cert.display(),
             cert.key.display()
@@ -181,7 +185,7 @@ fn client_mode_behind_stunnel(proto: &str, greeting: &str, want_greeting: &str) 
     let dir = temp_dir(proto);
     let cert = cert_for(&dir, "localhost", &["localhost"]);
     let backend = echo_with(greeting);
-    let (stunnel, sport) = stunnel_server(proto, &backend.addr(), &cert, &dir);
+    let (stunnel, sport) = stunnel_server(proto, Some(&backend.addr()), &cert, &dir);
     let (tunnel, port) = client_tunnel(proto, sport, &cert, &[]);
     let sock = connect_local(port).expect("connect to the tunnel");
     let mut w = sock.try_clone().unwrap();
@@ -976,12 +980,30 @@ fn server_mode_imap_and_pop3_with_python_clients() {
 
 // ---- SOCKS ----
 
+/// A non-loopback address of this host: the source address of its route
+/// to a documentation address (connecting a UDP socket sends nothing). The
+/// SOCKS tests need one because stunnel and tls-tunnel refuse destinations
+/// on the loopback interface.
+fn host_address() -> IpAddr {
+    let probe = UdpSocket::bind("0.0.0.0:0").expect("bind a UDP socket");
+    probe.connect("198.51.100.1:9").unwrap_or_else(|e| {
+        panic!("the SOCKS tests need a non-loopback IPv4 address on this host: {e}")
+    });
+    let ip = probe.local_addr().expect("local address").ip();
+    assert!(
+        !ip.is_loopback() && !ip.is_unspecified(),
+        "the SOCKS tests need a non-loopback IPv4 address on this host, not {ip}"
+    );
+    ip
+}
+
 #[test]
 fn socks_inside_tls_with_curl() {
     let curl = require("curl", "curl");
     let dir = temp_dir("socks");
     let cert = cert_for(&dir, "localhost", &["localhost"]);
-    let backend = Backend::start(BackendKind::Http("reached through socks".into()));
+    let host = host_address();
+    let backend = Backend::start_on(BackendKind::Http("reached through socks".into()), host);
     // Server mode speaks SOCKS inside TLS; a client-mode tunnel in front of
     // it gives curl a plaintext SOCKS proxy (stunnel's VPN-style setup).
     let sport = free_port();
@@ -1009,13 +1031,8 @@ fn socks_inside_tls_with_curl() {
         ];
         (Tunnel::start(args, &[port]), port)
     };
-    for (flag, host) in [
-        ("--socks4", "127.0.0.1"),
-        ("--socks4a", "localhost"),
-        ("--socks5", "127.0.0.1"),
-        ("--socks5-hostname", "localhost"),
-    ] {
-        let out = Command::new(&curl)
+    let curl_via = |flag: &str, url: &str| {
+        Command::new(&curl)
             .args([
                 "-sS",
                 "--max-time",
@@ -1023,9 +1040,13 @@ fn socks_inside_tls_with_curl() {
                 flag,
                 &format!("127.0.0.1:{cport}"),
             ])
-            .arg(format!("http://{host}:{}/", backend.port))
+            .arg(url)
             .output()
-            .expect("run curl");
+            .expect("run curl")
+    };
+    // SOCKS 4a and 5 with host names carry the address as a name.
+    for flag in ["--socks4", "--socks4a", "--socks5", "--socks5-hostname"] {
+        let out = curl_via(flag, &format!("http://{}/", backend.addr()));
         assert!(
             out.status.success(),
             "curl {flag}: {}\n{}\n{}",
@@ -1037,19 +1058,175 @@ fn socks_inside_tls_with_curl() {
     }
     // A destination that refuses: curl is told so, the tunnel logs why.
     let closed = free_port();
-    let out = Command::new(&curl)
-        .args([
-            "-sS",
-            "--max-time",
-            "20",
-            "--socks5",
-            &format!("127.0.0.1:{cport}"),
-        ])
-        .arg(format!("http://127.0.0.1:{closed}/"))
-        .output()
-        .expect("run curl");
+    let out = curl_via("--socks5", &format!("http://{host}:{closed}/"));
     assert!(!out.status.success());
-    server.expect_log(&format!("socks: destination 127.0.0.1:{closed}"));
+    server.expect_log(&format!("socks: destination {host}:{closed}"));
+    // The loopback interface, by address or by name, is refused (as stunnel).
+    for (flag, url) in [
+        (
+            "--socks5",
+            format!("http://127.0.0.1:{}/", server_port(&slisten)),
+        ),
+        ("--socks5-hostname", "http://localhost:9/".to_string()),
+    ] {
+        let out = curl_via(flag, &url);
+        assert!(!out.status.success(), "curl {flag} {url}");
+    }
+    server.expect_log("socks: destination localhost:9 is on the loopback interface");
+}
+
+/// The port of a `127.0.0.1:port` listen address.
+fn server_port(listen: &str) -> u16 {
+    listen
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .expect("a port")
+}
+
+/// Sends `request` at once inside TLS to the SOCKS server on 127.0.0.1:`port`
+/// (serving `cert`) and reads until the server ends the connection: what
+/// came back, and how it ended (`close_notify`, or the error: a reset).
+fn socks_exchange(port: u16, cert: &CertFiles, request: &[u8]) -> (Vec<u8>, String) {
+    let mut tls = tls_client(port, "localhost", &cert.der);
+    tls.write_all(request).expect("send the SOCKS request");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    // Bounded by the socket timeouts and by the size of what may come.
+    while got.len() < 64 * 1024 {
+        match tls.read(&mut buf) {
+            Ok(0) => return (got, "close_notify".into()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => return (got, e.to_string()),
+        }
+    }
+    (got, "still open after 64 KiB".into())
+}
+
+/// stunnel is the oracle for SOCKS refusals: on the same requests, sent by
+/// a small client inside TLS, tls-tunnel replies with the same bytes,
+/// except where tls-tunnel/README.md keeps a difference: the address-type
+/// code (RFC 1928's 8 where stunnel sends 7), a destination that refuses
+/// the connection (stunnel grants first and then closes; tls-tunnel
+/// connects first and refuses with code 5 / SOCKS 4's 91), and the close:
+/// stunnel ends without close_notify (or resets), tls-tunnel always sends
+/// close_notify after its reply.
+#[test]
+fn socks_refusals_match_stunnel() {
+    let dir = temp_dir("socks-oracle");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let host = host_address();
+    let IpAddr::V4(host4) = host else {
+        panic!("an IPv4 host address")
+    };
+    let backend = Backend::start_on(BackendKind::Http("via socks".into()), host);
+    let closed = free_port();
+    let (mut stunnel, stunnel_port) = stunnel_server("socks", None, &cert, &dir);
+    let port = free_port();
+    let ours = Tunnel::server(
+        &format!("127.0.0.1:{port}"),
+        "127.0.0.1:9",
+        &cert,
+        &["--starttls", "socks"],
+        port,
+    );
+    let v4 = |cmd: u8, port: u16, ip: [u8; 4], rest: &[u8]| {
+        [&[4, cmd][..], &port.to_be_bytes(), &ip, b"user\0", rest].concat()
+    };
+    // SOCKS 5: the greeting (no authentication) and then a request.
+    let v5 = |request: &[u8]| [&[5, 1, 0][..], request].concat();
+    let v5_to = |cmd: u8, ip: IpAddr, port: u16| {
+        let mut r = vec![5, cmd, 0];
+        match ip {
+            IpAddr::V4(a) => {
+                r.push(1);
+                r.extend_from_slice(&a.octets());
+            }
+            IpAddr::V6(a) => {
+                r.push(4);
+                r.extend_from_slice(&a.octets());
+            }
+        }
+        r.extend_from_slice(&port.to_be_bytes());
+        v5(&r)
+    };
+    let v5_name = |name: &str, port: u16| {
+        let len = u8::try_from(name.len()).expect("short name");
+        v5(&[&[5, 1, 0, 3, len][..], name.as_bytes(), &port.to_be_bytes()].concat())
+    };
+    let get = b"GET / HTTP/1.0\r\n\r\n";
+    let loop4 = IpAddr::from([127, 0, 0, 1]);
+    let loop6 = IpAddr::from(std::net::Ipv6Addr::LOCALHOST);
+    let bp = backend.port;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("SOCKS 4 BIND", v4(2, bp, host4.octets(), b"")),
+        ("SOCKS 4 to loopback", v4(1, 80, [127, 0, 0, 1], b"")),
+        (
+            "SOCKS 4a unresolvable",
+            v4(1, 80, [0, 0, 0, 1], b"nosuch.invalid\0"),
+        ),
+        (
+            "SOCKS 4 CONNECT",
+            [v4(1, bp, host4.octets(), b""), get.to_vec()].concat(),
+        ),
+        ("SOCKS 5 without a usable method", vec![5, 1, 2]),
+        ("SOCKS 5 BIND", v5_to(2, host, bp)),
+        ("SOCKS 5 to loopback", v5_to(1, loop4, 80)),
+        ("SOCKS 5 to IPv6 loopback", v5_to(1, loop6, 80)),
+        ("SOCKS 5 to localhost", v5_name("localhost", 80)),
+        ("SOCKS 5 unresolvable", v5_name("nosuch.invalid", 80)),
+        ("SOCKS 5 empty host name", v5(&[5, 1, 0, 3, 0, 0, 80])),
+        (
+            "SOCKS 5 request of another version",
+            v5(&[4, 1, 0, 80, 1, 2, 3, 4, 0]),
+        ),
+        ("not SOCKS", get.to_vec()),
+        (
+            "SOCKS 5 CONNECT",
+            [v5_to(1, host, bp), get.to_vec()].concat(),
+        ),
+    ];
+    for (name, request) in &cases {
+        let theirs = socks_exchange(stunnel_port, &cert, request);
+        let mine = socks_exchange(port, &cert, request);
+        assert_eq!(
+            mine.0,
+            theirs.0,
+            "{name}: tls-tunnel (left) and stunnel (right)\n{}\n{}",
+            ours.log(),
+            stunnel.diagnostics()
+        );
+        // stunnel closes without close_notify (or resets); we end cleanly.
+        assert_eq!(mine.1, "close_notify", "{name} (stunnel: {})", theirs.1);
+    }
+    // The kept differences, each side as it is. SOCKS 5 replies after the
+    // greeting's: `code` and an IPv4 bound address and port.
+    let v5_reply = |code: u8, addr: [u8; 6]| [&[5, 0, 5, code, 0, 1][..], &addr].concat();
+    let atyp = v5(&[5, 1, 0, 9, 0, 0]);
+    assert_eq!(
+        socks_exchange(stunnel_port, &cert, &atyp).0,
+        v5_reply(7, [0; 6])
+    );
+    assert_eq!(socks_exchange(port, &cert, &atyp).0, v5_reply(8, [0; 6]));
+    let mut at = [0; 6];
+    at[..4].copy_from_slice(&host4.octets());
+    at[4..].copy_from_slice(&closed.to_be_bytes());
+    let refused = v5_to(1, host, closed);
+    assert_eq!(
+        socks_exchange(stunnel_port, &cert, &refused).0,
+        v5_reply(0, at)
+    );
+    assert_eq!(
+        socks_exchange(port, &cert, &refused),
+        (v5_reply(5, at), "close_notify".into())
+    );
+    let refused4 = v4(1, closed, host4.octets(), b"");
+    let reply4 = |code: u8| [&[0, code][..], &closed.to_be_bytes(), &host4.octets()].concat();
+    assert_eq!(socks_exchange(stunnel_port, &cert, &refused4).0, reply4(90));
+    assert_eq!(
+        socks_exchange(port, &cert, &refused4),
+        (reply4(91), "close_notify".into())
+    );
+    stunnel.kill();
 }
 
 // ---- exec ----

@@ -4,58 +4,48 @@
 //! client-mode name checks made on top of chain validation (--verify-cn,
 //! --verify-ou, --verify-dns, --verify-uri).
 
-use std::sync::Arc;
-
-use tls_core::{
-    ClientCertVerified, ClientCertVerifier, ServerCertVerified, ServerCertVerifier, UnixTime,
-};
-
 use crate::config::{NameRules, SpkiPin};
+use crate::tls::checked::{Check, Peer};
 
-/// True when the public key of the DER certificate `der` matches a pin.
-fn pinned(pins: &[SpkiPin], der: &[u8]) -> bool {
-    crate::access::peer_names(der).is_ok_and(|n| pins.iter().any(|p| p.matches(&n.spki)))
+/// ghostunnel's key pinning: the peer is admitted when its certificate's
+/// key matches a pin, whatever the chain, validity or names; the handshake
+/// still proves it holds that key.
+pub struct Pinned {
+    pins: Vec<SpkiPin>,
+    /// The refusal of a key that matches no pin.
+    refusal: tls_core::Error,
 }
 
-/// Server mode: a client is admitted when its certificate's key matches a
-/// pin; the handshake still proves it holds that key.
-pub struct PinnedClients(pub Vec<SpkiPin>);
-
-impl ClientCertVerifier for PinnedClients {
-    fn verify_client_cert(
-        &self,
-        end_entity: &[u8],
-        _intermediates: &[Vec<u8>],
-        _now: UnixTime,
-    ) -> Result<ClientCertVerified, tls_core::Error> {
-        if pinned(&self.0, end_entity) {
-            Ok(ClientCertVerified::assertion())
-        } else {
-            Err(tls_core::Error::AccessDenied(
+impl Pinned {
+    /// Server mode's `--allow-spki-pin`: the clients admitted.
+    pub fn clients(pins: Vec<SpkiPin>) -> Pinned {
+        Pinned {
+            pins,
+            refusal: tls_core::Error::AccessDenied(
                 "client certificate's public key matches no --allow-spki-pin",
-            ))
+            ),
+        }
+    }
+
+    /// Client mode's `--verify-spki-pin`: the servers accepted.
+    pub fn servers(pins: Vec<SpkiPin>) -> Pinned {
+        Pinned {
+            pins,
+            refusal: tls_core::Error::BadCertificate(
+                "server certificate's public key matches no --verify-spki-pin",
+            ),
         }
     }
 }
 
-/// Client mode: the server is accepted when its certificate's key matches
-/// a pin, whatever the chain, validity or names.
-pub struct PinnedServer(pub Vec<SpkiPin>);
-
-impl ServerCertVerifier for PinnedServer {
-    fn verify_server_cert(
-        &self,
-        end_entity: &[u8],
-        _intermediates: &[Vec<u8>],
-        _server_name: Option<&str>,
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, tls_core::Error> {
-        if pinned(&self.0, end_entity) {
-            Ok(ServerCertVerified::assertion())
+impl Check for Pinned {
+    fn check(&self, peer: &Peer<'_>) -> Result<(), tls_core::Error> {
+        let matched = crate::access::peer_names(peer.end_entity)
+            .is_ok_and(|n| self.pins.iter().any(|p| p.matches(&n.spki)));
+        if matched {
+            Ok(())
         } else {
-            Err(tls_core::Error::BadCertificate(
-                "server certificate's public key matches no --verify-spki-pin",
-            ))
+            Err(self.refusal.clone())
         }
     }
 }
@@ -66,52 +56,39 @@ impl ServerCertVerifier for PinnedServer {
 /// expired one).
 pub struct ListedServer(pub Vec<Vec<u8>>);
 
-impl ServerCertVerifier for ListedServer {
-    fn verify_server_cert(
-        &self,
-        end_entity: &[u8],
-        _intermediates: &[Vec<u8>],
-        _server_name: Option<&str>,
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, tls_core::Error> {
+impl Check for ListedServer {
+    fn check(&self, peer: &Peer<'_>) -> Result<(), tls_core::Error> {
         // Certificates are public: no constant-time comparison is needed.
-        if !self.0.iter().any(|c| c.as_slice() == end_entity) {
+        if !self.0.iter().any(|c| c.as_slice() == peer.end_entity) {
             return Err(tls_core::Error::BadCertificate(
                 "server certificate is not in the CA file (verifyPeer)",
             ));
         }
-        tls_core::x509::check_trusted_certificate(end_entity, None, now)?;
-        Ok(ServerCertVerified::assertion())
+        Ok(tls_core::x509::check_trusted_certificate(
+            peer.end_entity,
+            None,
+            peer.now,
+        )?)
     }
 }
 
-/// Client mode: `inner`'s verification, then one of the names of `rules`.
+/// Client mode, on top of the chain and host-name verification: one of the
+/// names of `rules`.
 pub struct NamesChecked {
-    /// The chain and host-name verification.
-    pub inner: Arc<dyn ServerCertVerifier>,
     /// The names the certificate must also carry, any one of them.
     pub rules: NameRules,
     /// The service, for the log line saying why.
     pub service: String,
 }
 
-impl ServerCertVerifier for NamesChecked {
-    fn verify_server_cert(
-        &self,
-        end_entity: &[u8],
-        intermediates: &[Vec<u8>],
-        server_name: Option<&str>,
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, tls_core::Error> {
-        let verified =
-            self.inner
-                .verify_server_cert(end_entity, intermediates, server_name, now)?;
-        if let Err(why) = crate::access::check_server(&self.rules, end_entity) {
+impl Check for NamesChecked {
+    fn check(&self, peer: &Peer<'_>) -> Result<(), tls_core::Error> {
+        if let Err(why) = crate::access::check_server(&self.rules, peer.end_entity) {
             tracing::warn!(service = %self.service, "{why}");
             return Err(tls_core::Error::BadCertificate(
                 "server certificate matches no --verify-cn/-ou/-dns/-uri",
             ));
         }
-        Ok(verified)
+        Ok(())
     }
 }

@@ -13,12 +13,10 @@
 
 use std::sync::Arc;
 
-use tls_core::{
-    ClientCertVerified, ClientCertVerifier, Clock, Negotiated, SignatureScheme, SignatureVerified,
-    SystemClock, UnixTime,
-};
+use tls_core::{ClientCertVerifier, Clock, Negotiated, SystemClock};
 
 use crate::config::Addr;
+use crate::tls::checked::{self, Check, Peer};
 
 /// A service's redirect: the real verifier and where failures go.
 pub struct Redirect {
@@ -63,7 +61,7 @@ impl Redirect {
             return None;
         }
         let check = verifier.take()?;
-        *verifier = Some(Arc::new(AdmitFailures(check.clone())));
+        *verifier = Some(checked::on_client(check.clone(), AdmitFailures));
         Some(Redirect {
             check,
             targets: targets.to_vec(),
@@ -83,62 +81,23 @@ impl Redirect {
     }
 }
 
-/// The engine verifier of redirect mode: what the real verifier refuses is
-/// admitted (and judged again after the handshake); a client without a
-/// certificate is admitted too. Signatures are still checked.
-struct AdmitFailures(Arc<dyn ClientCertVerifier>);
+/// The engine verifier's check in redirect mode: what the real verifier
+/// below refuses is admitted (and judged again after the handshake); a
+/// client without a certificate is admitted too. Signatures are still
+/// checked.
+struct AdmitFailures;
 
-impl ClientCertVerifier for AdmitFailures {
-    fn verify_client_cert(
-        &self,
-        end_entity: &[u8],
-        intermediates: &[Vec<u8>],
-        now: UnixTime,
-    ) -> Result<ClientCertVerified, tls_core::Error> {
-        match self.0.verify_client_cert(end_entity, intermediates, now) {
-            Ok(v) => Ok(v),
-            Err(e) => {
-                tracing::debug!("client certificate failed ({e}): to be redirected");
-                Ok(ClientCertVerified::assertion())
-            }
-        }
+impl Check for AdmitFailures {
+    fn check(&self, _peer: &Peer<'_>) -> Result<(), tls_core::Error> {
+        Ok(())
     }
 
-    fn verify_tls13_signature(
-        &self,
-        end_entity: &[u8],
-        scheme: SignatureScheme,
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<SignatureVerified, tls_core::Error> {
-        self.0
-            .verify_tls13_signature(end_entity, scheme, message, signature)
+    fn refused_below(&self, _peer: &Peer<'_>, e: tls_core::Error) -> Result<(), tls_core::Error> {
+        tracing::debug!("client certificate failed ({e}): to be redirected");
+        Ok(())
     }
 
-    fn supported_schemes(&self) -> &[SignatureScheme] {
-        self.0.supported_schemes()
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        end_entity: &[u8],
-        scheme: SignatureScheme,
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<SignatureVerified, tls_core::Error> {
-        self.0
-            .verify_tls12_signature(end_entity, scheme, message, signature)
-    }
-
-    fn supported_tls12_schemes(&self) -> &[SignatureScheme] {
-        self.0.supported_tls12_schemes()
-    }
-
-    fn mandatory(&self) -> bool {
+    fn mandatory(&self, _below: bool) -> bool {
         false
-    }
-
-    fn root_hint_subjects(&self) -> &[Vec<u8>] {
-        self.0.root_hint_subjects()
     }
 }

@@ -9,12 +9,7 @@
 //! tls-tunnel always does; level 5 (256 bits) needs P-521 or X448 key
 //! exchange, which tls-core does not implement, and is refused.
 
-use std::sync::Arc;
-
-use tls_core::{
-    CipherSuite, ClientCertVerified, ClientCertVerifier, NamedGroup, ServerCertVerified,
-    ServerCertVerifier, SignatureScheme, SignatureVerified, UnixTime,
-};
+use tls_core::{CipherSuite, NamedGroup, SignatureScheme};
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::oid_registry::Oid;
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -22,6 +17,7 @@ use x509_parser::public_key::PublicKey;
 use x509_parser::signature_algorithm::SignatureAlgorithm;
 
 use crate::config::Algorithms;
+use crate::tls::checked::{Check, Peer};
 
 /// The highest level implemented.
 pub const MAX_LEVEL: u8 = 4;
@@ -243,185 +239,35 @@ fn scheme_bits(s: SignatureScheme) -> u32 {
     }
 }
 
-/// The schemes of `all` that reach `level`.
-fn schemes(level: u8, all: &[SignatureScheme]) -> Vec<SignatureScheme> {
-    all.iter()
-        .copied()
-        .filter(|s| scheme_bits(*s) >= bits(level))
-        .collect()
+/// A verifier held to a security level (stacked with
+/// [`crate::tls::checked`], on either side): the chain it accepts must also
+/// meet the level (else bad_certificate, as OpenSSL's verification errors),
+/// and only signature schemes meeting it are offered.
+pub struct Level {
+    /// The securityLevel.
+    pub level: u8,
+    /// False when the service does not verify the peer's chain (stunnel's
+    /// `verifyChain = no`, or `requireCert = yes` without verification):
+    /// OpenSSL then ignores the level's chain errors too.
+    pub chains: bool,
 }
 
-/// A server-certificate verifier held to a security level: the chain it
-/// accepts must also meet the level (else bad_certificate, as OpenSSL's
-/// verification errors), and only signature schemes meeting it are offered.
-pub struct ServerLevel {
-    inner: Arc<dyn ServerCertVerifier>,
-    level: u8,
-    /// False when the service does not verify the server (stunnel's
-    /// `verifyChain = no`): OpenSSL then ignores the level's chain errors too.
-    chains: bool,
-    tls13: Vec<SignatureScheme>,
-    tls12: Vec<SignatureScheme>,
-}
-
-impl ServerLevel {
-    /// Wraps `inner`.
-    pub fn new(inner: Arc<dyn ServerCertVerifier>, level: u8, chains: bool) -> ServerLevel {
-        let tls13 = schemes(level, inner.supported_schemes());
-        let tls12 = schemes(level, inner.supported_tls12_schemes());
-        ServerLevel {
-            inner,
-            level,
-            chains,
-            tls13,
-            tls12,
+impl Check for Level {
+    fn check(&self, peer: &Peer<'_>) -> Result<(), tls_core::Error> {
+        if self.chains {
+            let rest = peer.intermediates.iter().map(Vec::as_slice);
+            check_chain(self.level, std::iter::once(peer.end_entity).chain(rest)).map_err(
+                |why| {
+                    tracing::debug!("{why}");
+                    tls_core::Error::BadCertificate("certificate below the securityLevel")
+                },
+            )?;
         }
-    }
-}
-
-/// The engine error of a chain below the level.
-fn weak(why: &str) -> tls_core::Error {
-    tracing::debug!("{why}");
-    tls_core::Error::BadCertificate("certificate below the securityLevel")
-}
-
-/// A verified peer chain held to `level` (when `chains`: OpenSSL skips the
-/// level's chain errors where it does not verify), for both wrappers.
-fn peer_chain(
-    level: u8,
-    chains: bool,
-    end_entity: &[u8],
-    intermediates: &[Vec<u8>],
-) -> Result<(), tls_core::Error> {
-    if chains {
-        let chain = std::iter::once(end_entity).chain(intermediates.iter().map(Vec::as_slice));
-        check_chain(level, chain).map_err(|e| weak(&e))?;
-    }
-    Ok(())
-}
-
-impl ServerCertVerifier for ServerLevel {
-    fn verify_server_cert(
-        &self,
-        end_entity: &[u8],
-        intermediates: &[Vec<u8>],
-        server_name: Option<&str>,
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, tls_core::Error> {
-        let verified =
-            self.inner
-                .verify_server_cert(end_entity, intermediates, server_name, now)?;
-        peer_chain(self.level, self.chains, end_entity, intermediates)?;
-        Ok(verified)
+        Ok(())
     }
 
-    fn verify_tls13_signature(
-        &self,
-        end_entity: &[u8],
-        scheme: SignatureScheme,
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<SignatureVerified, tls_core::Error> {
-        self.inner
-            .verify_tls13_signature(end_entity, scheme, message, signature)
-    }
-
-    fn supported_schemes(&self) -> &[SignatureScheme] {
-        &self.tls13
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        end_entity: &[u8],
-        scheme: SignatureScheme,
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<SignatureVerified, tls_core::Error> {
-        self.inner
-            .verify_tls12_signature(end_entity, scheme, message, signature)
-    }
-
-    fn supported_tls12_schemes(&self) -> &[SignatureScheme] {
-        &self.tls12
-    }
-}
-
-/// A client-certificate verifier held to a security level, as [`ServerLevel`].
-pub struct ClientLevel {
-    inner: Arc<dyn ClientCertVerifier>,
-    level: u8,
-    /// False for `requireCert = yes` without verification: OpenSSL then
-    /// ignores the level's chain errors too.
-    chains: bool,
-    tls13: Vec<SignatureScheme>,
-    tls12: Vec<SignatureScheme>,
-}
-
-impl ClientLevel {
-    /// Wraps `inner`.
-    pub fn new(inner: Arc<dyn ClientCertVerifier>, level: u8, chains: bool) -> ClientLevel {
-        let tls13 = schemes(level, inner.supported_schemes());
-        let tls12 = schemes(level, inner.supported_tls12_schemes());
-        ClientLevel {
-            inner,
-            level,
-            chains,
-            tls13,
-            tls12,
-        }
-    }
-}
-
-impl ClientCertVerifier for ClientLevel {
-    fn verify_client_cert(
-        &self,
-        end_entity: &[u8],
-        intermediates: &[Vec<u8>],
-        now: UnixTime,
-    ) -> Result<ClientCertVerified, tls_core::Error> {
-        let verified = self
-            .inner
-            .verify_client_cert(end_entity, intermediates, now)?;
-        peer_chain(self.level, self.chains, end_entity, intermediates)?;
-        Ok(verified)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        end_entity: &[u8],
-        scheme: SignatureScheme,
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<SignatureVerified, tls_core::Error> {
-        self.inner
-            .verify_tls13_signature(end_entity, scheme, message, signature)
-    }
-
-    fn supported_schemes(&self) -> &[SignatureScheme] {
-        &self.tls13
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        end_entity: &[u8],
-        scheme: SignatureScheme,
-        message: &[u8],
-        signature: &[u8],
-    ) -> Result<SignatureVerified, tls_core::Error> {
-        self.inner
-            .verify_tls12_signature(end_entity, scheme, message, signature)
-    }
-
-    fn supported_tls12_schemes(&self) -> &[SignatureScheme] {
-        &self.tls12
-    }
-
-    fn mandatory(&self) -> bool {
-        self.inner.mandatory()
-    }
-
-    fn root_hint_subjects(&self) -> &[Vec<u8>] {
-        self.inner.root_hint_subjects()
+    fn keeps(&self, scheme: SignatureScheme) -> bool {
+        scheme_bits(scheme) >= bits(self.level)
     }
 }
 

@@ -72,14 +72,40 @@ pub struct SServer {
 }
 
 impl SServer {
-    /// Its `-trace` log so far.
-    pub fn trace(&self) -> Trace {
+    /// Its `-trace` log, once it has exited by itself (see [`exited`]).
+    pub fn trace(&mut self) -> Trace {
+        exited(&mut self.peer);
         Trace::read(&self.log)
     }
 
-    /// Its `-msg` log so far.
-    pub fn msg(&self) -> MsgLog {
+    /// Its `-msg` log, once it has exited by itself (see [`exited`]).
+    pub fn msg(&mut self) -> MsgLog {
+        exited(&mut self.peer);
         MsgLog::read(&self.log)
+    }
+}
+
+/// Waits for an OpenSSL peer to exit by itself (at most [`PEER_TIMEOUT`]),
+/// so that its `-msgfile` is whole: OpenSSL buffers that file and writes
+/// the rest only as it exits, so a log read while it runs, or after it was
+/// killed, can miss its last messages. Panics if the peer is still running
+/// (start s_server with `-naccept N` for the N connections the test makes;
+/// s_client exits when the server closes or its stdin is closed) or was
+/// killed.
+fn exited(peer: &mut Peer) {
+    use std::os::unix::process::ExitStatusExt;
+    match peer.wait(PEER_TIMEOUT) {
+        None => panic!(
+            "its -msgfile is read once it exits by itself, but it still runs after \
+             {PEER_TIMEOUT:?}\n{}",
+            peer.diagnostics()
+        ),
+        Some(status) if status.signal().is_some() => panic!(
+            "it was killed ({status}), so what it still buffered for its -msgfile is lost: \
+             let it exit by itself before reading the log\n{}",
+            peer.diagnostics()
+        ),
+        Some(_) => {}
     }
 }
 
@@ -92,7 +118,7 @@ impl SServer {
 /// use tls_tests::openssl_peer::{Log, SServerBuilder};
 /// use tls_tests::KeyType;
 ///
-/// let server = SServerBuilder::new(KeyType::EcdsaP256)
+/// let mut server = SServerBuilder::new(KeyType::EcdsaP256)
 ///     .naccept(2)
 ///     .log(Log::Msg)
 ///     .args(&["-tls1_2", "-no_ticket"])
@@ -286,13 +312,15 @@ pub struct SClient {
 }
 
 impl SClient {
-    /// Its `-trace` log so far.
-    pub fn trace(&self) -> Trace {
+    /// Its `-trace` log, once it has exited by itself (see [`exited`]).
+    pub fn trace(&mut self) -> Trace {
+        exited(&mut self.peer);
         Trace::read(&self.log)
     }
 
-    /// Its `-msg` log so far.
-    pub fn msg(&self) -> MsgLog {
+    /// Its `-msg` log, once it has exited by itself (see [`exited`]).
+    pub fn msg(&mut self) -> MsgLog {
+        exited(&mut self.peer);
         MsgLog::read(&self.log)
     }
 }

@@ -39,7 +39,7 @@ pub struct Trace {
 
 impl Trace {
     /// Reads and parses `path` (empty if it does not exist).
-    pub fn read(path: &Path) -> Trace {
+    pub(crate) fn read(path: &Path) -> Trace {
         Trace::parse(&std::fs::read_to_string(path).unwrap_or_default())
     }
 
@@ -120,7 +120,7 @@ pub struct MsgLog {
 
 impl MsgLog {
     /// Reads `path` (empty if it does not exist).
-    pub fn read(path: &Path) -> MsgLog {
+    pub(crate) fn read(path: &Path) -> MsgLog {
         MsgLog {
             text: std::fs::read_to_string(path).unwrap_or_default(),
         }

@@ -5,11 +5,9 @@
 use std::sync::Arc;
 
 use tls_core::x509::{check_trusted_certificate, verify_chain_with_policy, KeyUsage, Policy};
-use tls_core::{
-    ClientConfig, ServerCertVerified, ServerCertVerifier, SystemClock, TrustAnchors, UnixTime,
-    WebPkiVerifier,
-};
+use tls_core::{ClientConfig, ServerCertVerifier, SystemClock, TrustAnchors, WebPkiVerifier};
 
+use super::checked::{self, AcceptAny, Check, Peer};
 use super::{describe, digest_certs, load_cert, own_level};
 use crate::config::{ClientRole, ServerVerify, Service};
 use crate::status::CertInfo;
@@ -29,14 +27,16 @@ pub(super) fn config(
         ServerVerify::Pinned(path) => {
             let pins = CaFile::load(path, &service.trust)?.certs;
             trust = digest_certs(&pins);
-            Arc::new(crate::peer_checks::ListedServer(pins))
+            checked::server(crate::peer_checks::ListedServer(pins))
         }
-        ServerVerify::Insecure => Arc::new(NoVerification),
-        ServerVerify::Spki(pins) => Arc::new(crate::peer_checks::PinnedServer(pins.clone())),
+        ServerVerify::Insecure => Arc::new(AcceptAny),
+        ServerVerify::Spki(pins) => {
+            checked::server(crate::peer_checks::Pinned::servers(pins.clone()))
+        }
         ServerVerify::Chain(Some(path)) => {
             let ca = CaFile::load(path, &service.trust)?;
             trust.extend(digest_certs(&ca.certs));
-            Arc::new(ServerChainVerifier::new(
+            checked::server(ServerChainVerifier::new(
                 ca.anchors.clone(),
                 ca.certs,
                 client,
@@ -53,7 +53,7 @@ pub(super) fn config(
                         .into(),
                 );
             }
-            Arc::new(ServerChainVerifier::new(
+            checked::server(ServerChainVerifier::new(
                 Arc::new(anchors),
                 Vec::new(),
                 client,
@@ -64,16 +64,18 @@ pub(super) fn config(
     let verifier: Arc<dyn ServerCertVerifier> = if client.verify_names.is_empty() {
         verifier
     } else {
-        Arc::new(crate::peer_checks::NamesChecked {
-            inner: verifier,
-            rules: client.verify_names.clone(),
-            service: service.name.clone(),
-        })
+        checked::on_server(
+            verifier,
+            crate::peer_checks::NamesChecked {
+                rules: client.verify_names.clone(),
+                service: service.name.clone(),
+            },
+        )
     };
     let level = service.algorithms.security_level;
     let verifier: Arc<dyn ServerCertVerifier> = if crate::seclevel::bits(level) > 0 {
         let chains = client.verify != ServerVerify::Insecure;
-        Arc::new(crate::seclevel::ServerLevel::new(verifier, level, chains))
+        checked::on_server(verifier, crate::seclevel::Level { level, chains })
     } else {
         verifier
     };
@@ -101,22 +103,6 @@ pub(super) fn config(
     config.groups = service.algorithms.groups.clone();
     config.allow_no_ems = service.algorithms.allow_no_ems;
     Ok((config, trust))
-}
-
-/// Accepts any server certificate (stunnel's `verifyChain = no`); the
-/// handshake signature is still checked.
-struct NoVerification;
-
-impl ServerCertVerifier for NoVerification {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &[u8],
-        _intermediates: &[Vec<u8>],
-        _server_name: Option<&str>,
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, tls_core::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
 }
 
 /// Client mode's check of the server: the chain must lead to a trust anchor
@@ -160,38 +146,30 @@ impl ServerChainVerifier {
     }
 }
 
-impl ServerCertVerifier for ServerChainVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &[u8],
-        intermediates: &[Vec<u8>],
-        server_name: Option<&str>,
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, tls_core::Error> {
+impl Check for ServerChainVerifier {
+    fn check(&self, peer: &Peer<'_>) -> Result<(), tls_core::Error> {
+        let (end_entity, intermediates, now) = (peer.end_entity, peer.intermediates, peer.now);
         let listed = self.listed.iter().any(|c| c.as_slice() == end_entity);
         if self.names.is_empty() && self.emails.is_empty() {
             if listed {
                 // Trusted as it is, but only while valid: OpenSSL checks
                 // the validity of every certificate of the path, the
                 // trusted one included (stunnel refuses an expired one).
-                check_trusted_certificate(end_entity, None, now)?;
-                return Ok(ServerCertVerified::assertion());
+                return Ok(check_trusted_certificate(end_entity, None, now)?);
             }
-            let verified =
-                self.chain
-                    .verify_server_cert(end_entity, intermediates, server_name, now)?;
-            self.crls.cover(end_entity, intermediates)?;
-            return Ok(verified);
+            self.chain
+                .verify_server_cert(end_entity, intermediates, peer.server_name, now)?;
+            return self.crls.cover(end_entity, intermediates);
         }
         let mut outcome = Err(tls_core::Error::BadCertificate("no name to check"));
         for name in &self.names {
             outcome = if listed {
                 check_trusted_certificate(end_entity, Some(name), now)
-                    .map(|()| ServerCertVerified::assertion())
                     .map_err(tls_core::Error::from)
             } else {
                 self.chain
                     .verify_server_cert(end_entity, intermediates, Some(name), now)
+                    .map(|_| ())
             };
             if outcome.is_ok() {
                 break;
@@ -218,7 +196,7 @@ impl ServerCertVerifier for ServerChainVerifier {
                     .any(|e| self.emails.iter().any(|w| w.eq_ignore_ascii_case(e)))
             });
             if trusted && named {
-                outcome = Ok(ServerCertVerified::assertion());
+                outcome = Ok(());
             }
         }
         if !listed && outcome.is_ok() {

@@ -2,8 +2,10 @@
 //! loaded from disk, the self-signed default, and per side what only that
 //! side has: [`server`] SNI certificate selection and client-certificate
 //! checks, [`client`] the check of the server's certificate; then the
-//! session-resumption state that reloads hand on ([`sessions`]).
+//! session-resumption state that reloads hand on ([`sessions`]). Every
+//! certificate verifier is a check stacked on the one below ([`checked`]).
 
+pub(crate) mod checked;
 mod client;
 mod server;
 mod sessions;

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use tls_core::x509::{check_trusted_certificate, KeyUsage, Policy};
 use tls_core::{
-    CertifiedKey, ClientCertVerified, ClientCertVerifier, ClientHelloInfo, ResolvesServerCert,
-    ServerConfig, SystemClock, UnixTime, WebPkiClientVerifier,
+    CertifiedKey, ClientCertVerifier, ClientHelloInfo, ResolvesServerCert, ServerConfig,
+    SystemClock, WebPkiClientVerifier,
 };
 
+use super::checked::{self, AcceptAny, Check, Peer};
 use super::{describe, digest_certs, load_cert, name_matches, own_level};
 use crate::config::{Access, CertFiles, ServerRole, Service, SniRoute};
 use crate::status::CertInfo;
@@ -115,7 +116,7 @@ pub(super) fn config(
             crls: crls.ders.clone(),
             ..Policy::new(KeyUsage::ClientAuth)
         };
-        config.client_verifier = Some(Arc::new(ClientChainVerifier {
+        config.client_verifier = Some(checked::client(ClientChainVerifier {
             chain: WebPkiClientVerifier::with_policy(ca.anchors.clone(), policy),
             ca,
             crls,
@@ -126,21 +127,20 @@ pub(super) fn config(
         }));
     }
     if !server.access.allow_spki.is_empty() {
-        config.client_verifier = Some(Arc::new(crate::peer_checks::PinnedClients(
+        config.client_verifier = Some(checked::client(crate::peer_checks::Pinned::clients(
             server.access.allow_spki.clone(),
         )));
     }
     if server.access.require_any && config.client_verifier.is_none() {
-        config.client_verifier = Some(Arc::new(AnyClientCert));
+        config.client_verifier = Some(Arc::new(AcceptAny));
     }
     let level = service.algorithms.security_level;
     if crate::seclevel::bits(level) > 0 {
         // Chains are held to the level when they are verified at all.
         let chains = server.access.cacert.is_some();
-        config.client_verifier = config.client_verifier.map(|v| {
-            Arc::new(crate::seclevel::ClientLevel::new(v, level, chains))
-                as Arc<dyn ClientCertVerifier>
-        });
+        config.client_verifier = config
+            .client_verifier
+            .map(|v| checked::on_client(v, crate::seclevel::Level { level, chains }));
     }
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     config.versions = service.algorithms.versions.clone();
@@ -154,22 +154,6 @@ pub(super) fn config(
         },
         trust,
     ))
-}
-
-/// stunnel's `requireCert = yes` without verifyChain or verifyPeer: a
-/// client must present a certificate (and prove it holds its key), but any
-/// certificate will do.
-struct AnyClientCert;
-
-impl ClientCertVerifier for AnyClientCert {
-    fn verify_client_cert(
-        &self,
-        _end_entity: &[u8],
-        _intermediates: &[Vec<u8>],
-        _now: UnixTime,
-    ) -> Result<ClientCertVerified, tls_core::Error> {
-        Ok(ClientCertVerified::assertion())
-    }
 }
 
 /// Server mode's check of client certificates: chain validation against the
@@ -190,39 +174,32 @@ struct ClientChainVerifier {
     access: Access,
 }
 
-impl ClientCertVerifier for ClientChainVerifier {
-    fn verify_client_cert(
-        &self,
-        end_entity: &[u8],
-        intermediates: &[Vec<u8>],
-        now: UnixTime,
-    ) -> Result<ClientCertVerified, tls_core::Error> {
-        let verified = if self.ca.lists(end_entity) {
+impl Check for ClientChainVerifier {
+    fn check(&self, peer: &Peer<'_>) -> Result<(), tls_core::Error> {
+        let (end_entity, intermediates) = (peer.end_entity, peer.intermediates);
+        if self.ca.lists(end_entity) {
             // Listed as it is (verifyPeer, or a self-signed client in the
             // CA file): still only while valid, as OpenSSL checks.
-            check_trusted_certificate(end_entity, None, now)?;
-            ClientCertVerified::assertion()
+            check_trusted_certificate(end_entity, None, peer.now)?;
         } else if self.pinned {
             return Err(tls_core::Error::BadCertificate(
                 "client certificate is not in the CA file (verifyPeer)",
             ));
         } else {
-            let verified = self
-                .chain
-                .verify_client_cert(end_entity, intermediates, now)?;
+            self.chain
+                .verify_client_cert(end_entity, intermediates, peer.now)?;
             self.crls.cover(end_entity, intermediates)?;
-            verified
-        };
+        }
         if let Err(why) = crate::access::check(&self.access, Some(end_entity)) {
             tracing::debug!(service = %self.service, "{why}");
             return Err(tls_core::Error::AccessDenied(
                 "client certificate not admitted by the access rules (allow-cn, allow-san)",
             ));
         }
-        Ok(verified)
+        Ok(())
     }
 
-    fn mandatory(&self) -> bool {
+    fn mandatory(&self, _below: bool) -> bool {
         !self.optional
     }
 }
