@@ -20,7 +20,7 @@ use crate::crypto::{
     cert_spki, parse_spki, supported_group, KeyExchange, RecordKey12, Secret, SpkiAlg,
 };
 use crate::error::Error;
-use crate::msgs::enums::{NamedGroup, ProtocolVersion};
+use crate::msgs::enums::{ExtensionType, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::ServerExtension;
 use crate::msgs::handshake::{CertificateVerify, Finished, ServerHello};
 use crate::msgs::handshake12::{
@@ -159,6 +159,9 @@ pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<Cli
                     "server chose an ALPN protocol we did not offer",
                 ))
             }
+            // An echo of our supported_groups: allowed in TLS 1.2 (RFC 5246
+            // §7.4.1.4: the client sent it), it carries nothing we use.
+            ServerExtension::Unknown(u) if u.typ == ExtensionType::SupportedGroups.to_wire() => {}
             // An empty server_name acknowledges our SNI.
             ServerExtension::Unknown(u) if u.typ == 0 && u.data.is_empty() && offer.sent_sni => {}
             ServerExtension::Unknown(u)

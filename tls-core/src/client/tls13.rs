@@ -11,7 +11,7 @@ use crate::config::ClientConfig;
 use crate::conn::common::{Common, Negotiated, Side};
 use crate::crypto::{supported_tls13_group, tls13_suite, KeyExchange, Secret, Suite, Transcript};
 use crate::error::Error;
-use crate::msgs::enums::{NamedGroup, ProtocolVersion};
+use crate::msgs::enums::{ExtensionType, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::{EncryptedExtension, HrrExtension, ServerExtension};
 use crate::msgs::handshake::{
     CertificatePayload, CertificateRequest, EncryptedExtensions, Finished, HandshakeMessage,
@@ -63,6 +63,15 @@ impl ExpectServerHello {
                 ServerExtension::SupportedVersions(_) => {}
                 ServerExtension::KeyShare(share) => key_share = Some(share),
                 ServerExtension::PreSharedKey(index) => psk = Some(*index),
+                // Recognised, but not specified for a TLS 1.3 ServerHello
+                // (RFC 8446 §4.2: illegal_parameter).
+                ServerExtension::Unknown(u)
+                    if u.typ == ExtensionType::SupportedGroups.to_wire() =>
+                {
+                    return Err(Error::IllegalParameter(
+                        "extension not allowed in server_hello",
+                    ))
+                }
                 _ => {
                     return Err(Error::UnsupportedExtension(
                         "unsolicited extension in ServerHello",
