@@ -41,6 +41,8 @@ pub(super) struct RetrySent {
     transcript: Transcript,
     first_random: [u8; 32],
     sent_ccs: bool,
+    /// The first ClientHello offered a PSK we would have accepted with `suite`.
+    psk_usable: bool,
 }
 
 /// Waiting for a ClientHello (the second one when `retry` is set).
@@ -252,6 +254,16 @@ impl ExpectClientHello {
                 "second ClientHello did not echo our cookie",
             ));
         }
+        // RFC 8446 §4.1.2: the second ClientHello may drop only the PSKs
+        // incompatible with the suite we chose; the suite is fixed and the PSK
+        // we would have accepted is compatible with it (BoGo's
+        // Resume-Server-OmitPSKsOnSecondClientHello, BoringSSL's
+        // INCONSISTENT_CLIENT_HELLO).
+        if retry.psk_usable && ch.pre_shared_key().is_none() {
+            return Err(Error::IllegalParameter(
+                "second ClientHello dropped the PSK it offered first",
+            ));
+        }
         match ch.key_shares() {
             Some([share]) if share.group == retry.group => Ok(()),
             // No key_share at all: RFC 8446 §9.2 ("MUST also contain a
@@ -285,6 +297,12 @@ impl ExpectClientHello {
             .rng
             .fill(&mut cookie)
             .map_err(|_| Error::Entropy)?;
+        // Whether a PSK of this hello is acceptable: the second hello must keep
+        // it. A bad binder here is left to the second hello's check.
+        let first = Transcript::new(suite.hash);
+        let psk_usable =
+            crate::psk::accept(&self.config, &ch, suite, &first, encoded, common.now())
+                .is_ok_and(|psk| psk.is_some());
         let mut transcript = Transcript::for_hello_retry(suite.hash, encoded);
         if ch.has(crate::msgs::enums::ExtensionType::EarlyData) {
             // The client's 0-RTT records may come before its second
@@ -316,6 +334,7 @@ impl ExpectClientHello {
                 transcript,
                 first_random: ch.random,
                 sent_ccs,
+                psk_usable,
             }),
         }))
     }
