@@ -323,6 +323,7 @@ fn handle_certificate(
         hs.offer.server_name.as_deref(),
         config.clock.now(),
     )?;
+    crate::verify::check_peer_leaf_key_usage(&end_entity)?;
     if !hs.suite.auth.accepts(cert_key_type(&end_entity)?) {
         return Err(Error::UnsupportedCertificate(
             "certificate key does not suit the cipher suite",

@@ -376,6 +376,7 @@ impl ExpectCertificate {
             self.hello.server_name.as_deref(),
             now,
         )?;
+        crate::verify::check_peer_leaf_key_usage(&end_entity)?;
         if let Some(response) = &ocsp {
             config
                 .verifier

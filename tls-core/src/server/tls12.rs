@@ -586,6 +586,7 @@ impl ExpectCertificate {
         let verified =
             self.verifier
                 .verify_client_cert(&end_entity, &intermediates, common.now())?;
+        crate::verify::check_peer_leaf_key_usage(&end_entity)?;
         let certificates = &mut hs.negotiated.peer_certificates;
         certificates.push(end_entity);
         certificates.extend(intermediates);
