@@ -583,3 +583,47 @@ fn the_first_client_hello_record_says_tls10() {
         assert!(!client.is_handshaking() && !server.is_handshaking());
     }
 }
+
+/// BoGo's CheckLeafCurve: in TLS 1.2 the server's ECDSA certificate must be
+/// on a curve the client offered in supported_groups (RFC 8422 §5.3). Our
+/// server would refuse such a client, so it sees a hello that also offers
+/// P-256; our client, which offered only P-384, refuses the P-256
+/// certificate. With P-256 offered, or in TLS 1.3 (the curve is in the
+/// signature scheme: CheckLeafCurve-TLS13), it is accepted.
+#[test]
+fn a_tls12_server_certificate_must_be_on_an_offered_curve() {
+    let client_config = |version, group| {
+        let (mut cc, _) = configs(pki_p256());
+        cc.versions = vec![version];
+        cc.groups = vec![group];
+        cc
+    };
+    let (_, sc) = configs(pki_p256());
+    let wire = edited_hello(
+        client_config(ProtocolVersion::Tls12, NamedGroup::Secp384r1),
+        |ch| {
+            for e in &mut ch.extensions {
+                if let ClientExtension::SupportedGroups(groups) = e {
+                    groups.push(NamedGroup::Secp256r1);
+                }
+            }
+        },
+    );
+    let mut server = Connection::server(Arc::new(sc));
+    server.feed(&wire).unwrap();
+    let cc = client_config(ProtocolVersion::Tls12, NamedGroup::Secp384r1);
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    assert_eq!(
+        client.feed(server.pending_tls()),
+        Err(Error::IllegalParameter(
+            "certificate key on a curve we did not offer"
+        ))
+    );
+    for (version, group) in [
+        (ProtocolVersion::Tls12, NamedGroup::Secp256r1),
+        (ProtocolVersion::Tls13, NamedGroup::Secp384r1),
+    ] {
+        let (_, sc) = configs(pki_p256());
+        handshake(client_config(version, group), sc);
+    }
+}

@@ -324,9 +324,23 @@ fn handle_certificate(
         config.clock.now(),
     )?;
     crate::verify::check_peer_leaf_key_usage(&end_entity)?;
-    if !hs.suite.auth.accepts(cert_key_type(&end_entity)?) {
+    let key_type = cert_key_type(&end_entity)?;
+    if !hs.suite.auth.accepts(key_type) {
         return Err(Error::UnsupportedCertificate(
             "certificate key does not suit the cipher suite",
+        ));
+    }
+    // RFC 8422 §5.3: an ECDSA certificate's curve MUST be one the client
+    // offered in supported_groups (BoGo's CheckLeafCurve). TLS 1.3 names the
+    // curve in the signature scheme instead.
+    let curve = match key_type {
+        SpkiAlg::EcdsaP256 => Some(NamedGroup::Secp256r1),
+        SpkiAlg::EcdsaP384 => Some(NamedGroup::Secp384r1),
+        SpkiAlg::Ed25519 | SpkiAlg::Rsa => None,
+    };
+    if curve.is_some_and(|c| !config.groups.contains(&c)) {
+        return Err(Error::IllegalParameter(
+            "certificate key on a curve we did not offer",
         ));
     }
     hs.add(encoded);
