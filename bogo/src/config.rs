@@ -330,8 +330,10 @@ impl OcspStapler for Staples {
 
 /// The server's credentials in BoringSSL's preference order: those of
 /// `-new-x509-credential` first, then the default one. The first whose key
-/// can sign with a scheme the client offers is presented, as BoringSSL
-/// selects (tls-core then picks the scheme); the choice is recorded for
+/// the client can accept (`ClientHelloInfo::accepts_key`: a scheme it offers
+/// for the negotiated version; in TLS 1.2 an ECDSA curve it offered) is
+/// presented, as BoringSSL selects (tls-core then picks the scheme); the
+/// choice is recorded for
 /// `-expect-selected-credential`. When none can, the first is presented
 /// unrecorded, and the engine refuses the handshake for want of a common
 /// scheme, as BoringSSL does (a `None` from a resolver means "no
@@ -345,13 +347,9 @@ pub struct Credentials {
 
 impl ResolvesServerCert for Credentials {
     fn resolve(&self, hello: &ClientHelloInfo<'_>) -> Option<Arc<CertifiedKey>> {
-        let offered = hello.signature_schemes;
-        // The TLS 1.2 schemes include the TLS 1.3 ones; the hello does not
-        // say which version is being negotiated.
-        let fits = self
-            .keys
-            .iter()
-            .find(|(_, k)| k.key().choose_tls12_scheme(offered).is_some());
+        // A key that signs with a scheme the client offers for the
+        // negotiated version, on a curve it offered in TLS 1.2.
+        let fits = self.keys.iter().find(|(_, k)| hello.accepts_key(k.key()));
         if let (Some((index, _)), Ok(mut selected)) = (fits, self.selected.lock()) {
             *selected = Some(*index);
         }

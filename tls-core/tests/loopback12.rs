@@ -3,7 +3,7 @@
 //! ID, client authentication, exporters, and the refusals (no extended master
 //! secret, old versions, SSLv2 hellos, fallback SCSV, misplaced CCS, KeyUpdate).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tls_core::internal::msgs::enums::{ContentType, ExtensionType, HandshakeType};
 use tls_core::internal::msgs::extensions::ClientExtension;
@@ -11,7 +11,8 @@ use tls_core::internal::msgs::handshake::HandshakeMessage;
 use tls_core::internal::record::buffer::RecordBuffer;
 use tls_core::internal::record::protect::frame_plaintext;
 use tls_core::{
-    CipherSuite, ClientConfig, Connection, Error, NamedGroup, ProtocolVersion, ServerConfig,
+    CertifiedKey, CipherSuite, ClientConfig, ClientHelloInfo, Connection, Error, NamedGroup,
+    ProtocolVersion, ResolvesServerCert, ServerConfig,
 };
 
 mod support;
@@ -625,5 +626,75 @@ fn a_tls12_server_certificate_must_be_on_an_offered_curve() {
     ] {
         let (_, sc) = configs(pki_p256());
         handshake(client_config(version, group), sc);
+    }
+}
+
+/// Presents the first of its certificates the client can accept
+/// (`ClientHelloInfo::accepts_key`), recording what it saw.
+struct FirstAcceptable {
+    keys: Vec<Arc<CertifiedKey>>,
+    seen: Mutex<Vec<(ProtocolVersion, Vec<NamedGroup>, bool)>>,
+}
+
+impl ResolvesServerCert for FirstAcceptable {
+    fn resolve(&self, hello: &ClientHelloInfo<'_>) -> Option<Arc<CertifiedKey>> {
+        let suites_seen = !hello.cipher_suites.is_empty();
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push((hello.version, hello.groups.to_vec(), suites_seen));
+        }
+        let first = self.keys.iter().find(|k| hello.accepts_key(k.key()));
+        first.or(self.keys.first()).cloned()
+    }
+}
+
+/// BoGo's CertificateSelection-Server-Curve-*-TLS12: the resolver sees the
+/// negotiated version, the client's groups and suites, so it can skip an
+/// ECDSA certificate whose curve a TLS 1.2 client did not offer (RFC 8422
+/// §5.3); TLS 1.3 ignores the groups for that. With no certificate that
+/// fits, the TLS 1.2 server refuses: handshake_failure.
+#[test]
+fn a_resolver_skips_a_tls12_certificate_on_a_curve_not_offered() {
+    let p384 = pki(&rcgen::PKCS_ECDSA_P384_SHA384);
+    let p256 = pki_p256();
+    for (version, keys, want) in [
+        (ProtocolVersion::Tls12, vec![&p384, p256], Some(p256)),
+        (ProtocolVersion::Tls13, vec![&p384, p256], Some(&p384)),
+        (ProtocolVersion::Tls12, vec![&p384], None),
+    ] {
+        let resolver = Arc::new(FirstAcceptable {
+            keys: keys.iter().map(|p| Arc::new(certified(p))).collect(),
+            seen: Mutex::new(Vec::new()),
+        });
+        let (_, mut sc) = configs(p256);
+        sc.cert_resolver = resolver.clone();
+        let pins = [p384.cert_der.clone(), p256.cert_der.clone()];
+        let mut cc = ClientConfig::with_pinned_certs(pins.to_vec());
+        cc.versions = vec![version];
+        cc.groups = vec![NamedGroup::X25519, NamedGroup::Secp256r1];
+        let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+        let mut server = Connection::server(Arc::new(sc));
+        let got = pump(&mut client, &mut server);
+        match want {
+            Some(p) => {
+                assert_eq!(got, Ok(()), "{version:?}");
+                let presented = &client.negotiated().unwrap().peer_certificates[0];
+                assert_eq!(presented, &p.cert_der, "{version:?}");
+            }
+            None => assert_eq!(
+                got,
+                Err(Error::HandshakeFailure(
+                    "certificate key on a curve the client did not offer"
+                ))
+            ),
+        }
+        let seen = resolver.seen.lock().unwrap();
+        assert_eq!(
+            seen.as_slice(),
+            [(
+                version,
+                vec![NamedGroup::X25519, NamedGroup::Secp256r1],
+                true
+            )]
+        );
     }
 }

@@ -29,7 +29,7 @@ use crate::msgs::handshake12::{
 };
 use crate::tls12::prf::{check_finished12, finished_verify_data, master_secret, record_keys};
 use crate::tls12::session::{StoredSession12, DEFAULT_SESSION_LIFETIME};
-use crate::tls12::suites::{tls12_suite, Tls12Suite};
+use crate::tls12::suites::{ecdsa_curve, tls12_suite, Tls12Suite};
 use crate::tls12::traffic::Traffic12;
 use crate::tls12::transcript::Transcript12;
 use crate::verify::{PeerAuth, ServerAuth, ServerCertVerified};
@@ -333,12 +333,7 @@ fn handle_certificate(
     // RFC 8422 §5.3: an ECDSA certificate's curve MUST be one the client
     // offered in supported_groups (BoGo's CheckLeafCurve). TLS 1.3 names the
     // curve in the signature scheme instead.
-    let curve = match key_type {
-        SpkiAlg::EcdsaP256 => Some(NamedGroup::Secp256r1),
-        SpkiAlg::EcdsaP384 => Some(NamedGroup::Secp384r1),
-        SpkiAlg::Ed25519 | SpkiAlg::Rsa => None,
-    };
-    if curve.is_some_and(|c| !config.groups.contains(&c)) {
+    if ecdsa_curve(key_type).is_some_and(|c| !config.groups.contains(&c)) {
         return Err(Error::IllegalParameter(
             "certificate key on a curve we did not offer",
         ));

@@ -213,6 +213,9 @@ impl ExpectClientHello {
                     server_name: server_name.as_deref(),
                     signature_schemes: schemes,
                     alpn: offered_alpn,
+                    version: ProtocolVersion::Tls13,
+                    groups: ch.supported_groups().unwrap_or_default(),
+                    cipher_suites: &ch.cipher_suites,
                 };
                 let certified = match self.config.cert_resolver.resolve(&info) {
                     Some(certified) => certified,
