@@ -379,8 +379,8 @@ fn versions(o: &Options) -> Result<Vec<ProtocolVersion>, SetupError> {
     Ok(out)
 }
 
-/// The groups of a compliance policy, or of `-curves` (refusing any this
-/// engine lacks).
+/// The groups of a compliance policy, or of `-curves` (the classical groups
+/// and the ML-KEM hybrids; refusing any this engine lacks).
 fn groups(o: &Options) -> Result<Option<Vec<NamedGroup>>, SetupError> {
     if let Some(policy) = o.policy {
         if !o.curves.is_empty() || !o.verify_prefs.is_empty() {
@@ -397,7 +397,14 @@ fn groups(o: &Options) -> Result<Option<Vec<NamedGroup>>, SetupError> {
         .iter()
         .map(|&c| {
             let g = NamedGroup::from_wire(c);
-            if tls_core::internal::crypto::supported_group(g) {
+            // The post-quantum hybrids (TLS 1.3 only: tls-core leaves them
+            // out of a TLS 1.2 hello and never negotiates them there).
+            let hybrid = [
+                NamedGroup::X25519MlKem768,
+                NamedGroup::Secp256r1MlKem768,
+                NamedGroup::Secp384r1MlKem1024,
+            ];
+            if tls_core::internal::crypto::supported_group(g) || hybrid.contains(&g) {
                 Ok(g)
             } else {
                 Err(SetupError::Unimplemented(format!("group {c}")))
@@ -604,4 +611,34 @@ fn server_credentials(o: &Options) -> Result<(Arc<Credentials>, Vec<Staple>), Se
         selected: Mutex::new(None),
     };
     Ok((Arc::new(credentials), staples))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curves_map_the_classical_groups_and_the_hybrids() {
+        let o = Options {
+            curves: vec![0x11ec, 0x11eb, 0x11ed, 29, 23, 24],
+            ..Options::default()
+        };
+        let want = vec![
+            NamedGroup::X25519MlKem768,
+            NamedGroup::Secp256r1MlKem768,
+            NamedGroup::Secp384r1MlKem1024,
+            NamedGroup::X25519,
+            NamedGroup::Secp256r1,
+            NamedGroup::Secp384r1,
+        ];
+        assert_eq!(groups(&o).unwrap(), Some(want));
+        // P-521 and the Kyber draft are out of scope: the test is unimplemented.
+        for c in [25, 0x6399] {
+            let o = Options {
+                curves: vec![c],
+                ..Options::default()
+            };
+            assert!(matches!(groups(&o), Err(SetupError::Unimplemented(_))));
+        }
+    }
 }
