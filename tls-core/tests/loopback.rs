@@ -974,3 +974,46 @@ fn a_client_hello_between_256_and_511_bytes_is_padded_to_512() {
     pump(&mut client, &mut server).unwrap();
     assert!(!client.is_handshaking() && !server.is_handshaking());
 }
+
+/// The record types in `wire`, one per record.
+fn record_types(wire: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    let mut rest = wire;
+    while let [typ, _, _, hi, lo, ..] = *rest {
+        types.push(typ);
+        rest = &rest[5 + usize::from(u16::from_be_bytes([hi, lo]))..];
+    }
+    types
+}
+
+/// BoGo's PackedEncryptedHandshake-TLS13: each encrypted flight shares
+/// records (RFC 8446 §5.1): the server's EncryptedExtensions through Finished
+/// in one record, the client's Certificate through Finished in one, and the
+/// server's tickets in one.
+#[test]
+fn each_encrypted_flight_goes_out_in_one_record() {
+    const HANDSHAKE: u8 = 22;
+    const CCS: u8 = 20;
+    const PROTECTED: u8 = 23;
+    let (mut cc, mut sc) = configs(pki_p256());
+    let (cert, key) = cert_and_key(pki_p256());
+    cc.client_cert = Some(Arc::new(
+        CertifiedKey::new(vec![cert.clone()], key).unwrap(),
+    ));
+    sc.client_verifier = Some(Arc::new(tls_core::verify::PinnedCertVerifier::new(vec![
+        cert,
+    ])));
+    sc.session_tickets = 2;
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let mut server = Connection::server(Arc::new(sc));
+    server.feed(&take(&mut client)).unwrap();
+    let flight = take(&mut server);
+    assert_eq!(record_types(&flight), [HANDSHAKE, CCS, PROTECTED]);
+    client.feed(&flight).unwrap();
+    let flight = take(&mut client);
+    assert_eq!(record_types(&flight), [CCS, PROTECTED]);
+    server.feed(&flight).unwrap();
+    assert_eq!(record_types(&take(&mut server)), [PROTECTED], "two tickets");
+    client.feed(&[]).unwrap();
+    assert!(!client.is_handshaking() && !server.is_handshaking());
+}

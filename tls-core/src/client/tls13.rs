@@ -460,6 +460,8 @@ impl ExpectFinished {
         let master = secrets.schedule.into_master();
         let app = AppSecrets::derive(&master, handshake_hash.as_ref());
         app.install_read_key(common, suite)?;
+        // Certificate, CertificateVerify, Finished: one flight, packed.
+        common.begin_flight();
         if let Some(request) = certificate_requested {
             send_client_certificate(common, &hello.config, request, &mut transcript)?;
         }
@@ -472,6 +474,7 @@ impl ExpectFinished {
             verify_data: verify_data.as_ref().to_vec(),
         });
         common.send_message(&ours, &mut transcript)?;
+        common.end_flight()?;
         app.install_write_key(common, suite)?;
         let sink = match (&hello.config.session_store, hello.server_name) {
             (Some(store), Some(server_name)) => Some(TicketSink {

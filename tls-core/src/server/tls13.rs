@@ -444,6 +444,8 @@ fn send_flight(
         extensions.push(EncryptedExtension::Alpn(protocol.clone()));
     }
     let encrypted_extensions = EncryptedExtensions { extensions };
+    // EncryptedExtensions through Finished: one flight, packed into records.
+    common.begin_flight();
     common.send_message(
         &HandshakeMessage::EncryptedExtensions(encrypted_extensions),
         &mut transcript,
@@ -476,6 +478,7 @@ fn send_flight(
         verify_data: verify_data.as_ref().to_vec(),
     });
     common.send_message(&finished, &mut transcript)?;
+    common.end_flight()?;
 
     let handshake_hash = transcript.current();
     let master = schedule.into_master();
@@ -695,6 +698,8 @@ fn issue_tickets(
         return Ok(());
     };
     let now = common.now();
+    // The tickets are one flight too: packed into records.
+    common.begin_flight();
     for n in 0..config.session_tickets {
         let nonce = [n];
         let mut age_add = [0u8; 4];
@@ -721,5 +726,5 @@ fn issue_tickets(
         });
         common.send_handshake(&message.to_vec())?;
     }
-    Ok(())
+    common.end_flight()
 }
