@@ -330,8 +330,10 @@ impl OcspStapler for Staples {
 
 /// The server's credentials in BoringSSL's preference order: those of
 /// `-new-x509-credential` first, then the default one. The first whose key
-/// can sign with a scheme the client offers is presented, as BoringSSL
-/// selects (tls-core then picks the scheme); the choice is recorded for
+/// the client can accept (`ClientHelloInfo::accepts_key`: a scheme it offers
+/// for the negotiated version; in TLS 1.2 an ECDSA curve it offered) is
+/// presented, as BoringSSL selects (tls-core then picks the scheme); the
+/// choice is recorded for
 /// `-expect-selected-credential`. When none can, the first is presented
 /// unrecorded, and the engine refuses the handshake for want of a common
 /// scheme, as BoringSSL does (a `None` from a resolver means "no
@@ -345,13 +347,9 @@ pub struct Credentials {
 
 impl ResolvesServerCert for Credentials {
     fn resolve(&self, hello: &ClientHelloInfo<'_>) -> Option<Arc<CertifiedKey>> {
-        let offered = hello.signature_schemes;
-        // The TLS 1.2 schemes include the TLS 1.3 ones; the hello does not
-        // say which version is being negotiated.
-        let fits = self
-            .keys
-            .iter()
-            .find(|(_, k)| k.key().choose_tls12_scheme(offered).is_some());
+        // A key that signs with a scheme the client offers for the
+        // negotiated version, on a curve it offered in TLS 1.2.
+        let fits = self.keys.iter().find(|(_, k)| hello.accepts_key(k.key()));
         if let (Some((index, _)), Ok(mut selected)) = (fits, self.selected.lock()) {
             *selected = Some(*index);
         }
@@ -381,8 +379,8 @@ fn versions(o: &Options) -> Result<Vec<ProtocolVersion>, SetupError> {
     Ok(out)
 }
 
-/// The groups of a compliance policy, or of `-curves` (refusing any this
-/// engine lacks).
+/// The groups of a compliance policy, or of `-curves` (the classical groups
+/// and the ML-KEM hybrids; refusing any this engine lacks).
 fn groups(o: &Options) -> Result<Option<Vec<NamedGroup>>, SetupError> {
     if let Some(policy) = o.policy {
         if !o.curves.is_empty() || !o.verify_prefs.is_empty() {
@@ -399,7 +397,14 @@ fn groups(o: &Options) -> Result<Option<Vec<NamedGroup>>, SetupError> {
         .iter()
         .map(|&c| {
             let g = NamedGroup::from_wire(c);
-            if tls_core::internal::crypto::supported_group(g) {
+            // The post-quantum hybrids (TLS 1.3 only: tls-core leaves them
+            // out of a TLS 1.2 hello and never negotiates them there).
+            let hybrid = [
+                NamedGroup::X25519MlKem768,
+                NamedGroup::Secp256r1MlKem768,
+                NamedGroup::Secp384r1MlKem1024,
+            ];
+            if tls_core::internal::crypto::supported_group(g) || hybrid.contains(&g) {
                 Ok(g)
             } else {
                 Err(SetupError::Unimplemented(format!("group {c}")))
@@ -606,4 +611,34 @@ fn server_credentials(o: &Options) -> Result<(Arc<Credentials>, Vec<Staple>), Se
         selected: Mutex::new(None),
     };
     Ok((Arc::new(credentials), staples))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curves_map_the_classical_groups_and_the_hybrids() {
+        let o = Options {
+            curves: vec![0x11ec, 0x11eb, 0x11ed, 29, 23, 24],
+            ..Options::default()
+        };
+        let want = vec![
+            NamedGroup::X25519MlKem768,
+            NamedGroup::Secp256r1MlKem768,
+            NamedGroup::Secp384r1MlKem1024,
+            NamedGroup::X25519,
+            NamedGroup::Secp256r1,
+            NamedGroup::Secp384r1,
+        ];
+        assert_eq!(groups(&o).unwrap(), Some(want));
+        // P-521 and the Kyber draft are out of scope: the test is unimplemented.
+        for c in [25, 0x6399] {
+            let o = Options {
+                curves: vec![c],
+                ..Options::default()
+            };
+            assert!(matches!(groups(&o), Err(SetupError::Unimplemented(_))));
+        }
+    }
 }

@@ -19,6 +19,26 @@ pub fn token(error: &Error) -> String {
     if *error == Error::Decode("empty server Certificate") {
         return ":DECODE_ERROR: :PEER_DID_NOT_RETURN_A_CERTIFICATE:".to_string();
     }
+    // BoringSSL's WRONG_CURVE names a group or curve outside what was
+    // offered, with illegal_parameter (a peer's key share or retry) or
+    // handshake_failure (a TLS 1.2 server with no certificate on the
+    // client's curves), so it too is printed beside our token.
+    let wrong_curve = [
+        Error::IllegalParameter("server chose a group we did not offer"),
+        Error::IllegalParameter("server key share is not for our group"),
+        Error::IllegalParameter("HelloRetryRequest asks for an unusable group"),
+        Error::IllegalParameter("second ClientHello has the wrong key share"),
+        Error::HandshakeFailure("certificate key on a curve the client did not offer"),
+    ];
+    if wrong_curve.contains(error) {
+        return format!("{} :WRONG_CURVE:", alert_token(error));
+    }
+    alert_token(error)
+}
+
+/// The token naming the alert the engine sends for `error` (or, for a
+/// received alert, BoringSSL's name for it).
+fn alert_token(error: &Error) -> String {
     let reason = match error {
         Error::Decode(_) => "DECODE_ERROR",
         Error::UnexpectedMessage(_) => "UNEXPECTED_MESSAGE",
@@ -111,6 +131,12 @@ mod tests {
         assert_eq!(
             token(&Error::Decode("empty server Certificate")),
             ":DECODE_ERROR: :PEER_DID_NOT_RETURN_A_CERTIFICATE:"
+        );
+        assert_eq!(
+            token(&Error::IllegalParameter(
+                "server key share is not for our group"
+            )),
+            ":ILLEGAL_PARAMETER: :WRONG_CURVE:"
         );
         assert_eq!(
             token(&Error::BadRecordMac),

@@ -261,6 +261,7 @@ impl CertifiedKey {
 
 /// What the server knows about a client when it picks a certificate.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct ClientHelloInfo<'a> {
     /// The SNI host name the client asked for, if any.
     pub server_name: Option<&'a str>,
@@ -268,6 +269,30 @@ pub struct ClientHelloInfo<'a> {
     pub signature_schemes: &'a [SignatureScheme],
     /// The ALPN protocols the client offered.
     pub alpn: &'a [Vec<u8>],
+    /// The version this handshake negotiated (chosen before the certificate).
+    pub version: ProtocolVersion,
+    /// The client's supported_groups, in its order (empty when absent).
+    pub groups: &'a [NamedGroup],
+    /// The client's cipher suites, in its order.
+    pub cipher_suites: &'a [CipherSuite],
+}
+
+impl ClientHelloInfo<'_> {
+    /// Whether `key` can authenticate this handshake: it signs with a scheme
+    /// the client accepts in the negotiated version, and in TLS 1.2 an ECDSA
+    /// key is on a curve the client offered in supported_groups (RFC 8422
+    /// §5.3; TLS 1.3 names the curve in the scheme instead). A resolver
+    /// choosing among several certificates presents one for which this holds.
+    pub fn accepts_key(&self, key: &SigningKey) -> bool {
+        match self.version {
+            ProtocolVersion::Tls12 => {
+                key.choose_tls12_scheme(self.signature_schemes).is_some()
+                    && crate::tls12::suites::ecdsa_curve(key.alg())
+                        .map_or(true, |curve| self.groups.contains(&curve))
+            }
+            _ => key.choose_tls13_scheme(self.signature_schemes).is_some(),
+        }
+    }
 }
 
 /// Picks the certificate a server presents, typically by SNI name.

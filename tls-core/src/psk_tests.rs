@@ -12,10 +12,14 @@ use crate::config::{CertifiedKey, ClientConfig, ServerConfig, SingleCert};
 use crate::conn::Connection;
 use crate::crypto::{tls13_suite, HashAlg, SigningKey, Transcript};
 use crate::error::Error;
-use crate::msgs::enums::{AlertDescription, CipherSuite, NamedGroup, ProtocolVersion};
+use crate::msgs::enums::{
+    AlertDescription, CipherSuite, ContentType, HandshakeType, NamedGroup, ProtocolVersion,
+};
 use crate::msgs::extensions::{ClientExtension, OfferedPsks, PskIdentity};
-use crate::msgs::handshake::ClientHello;
+use crate::msgs::handshake::{ClientHello, HandshakeMessage};
 use crate::psk::{ExternalPsk, NoCertificate};
+use crate::record::buffer::RecordBuffer;
+use crate::record::protect::frame_plaintext;
 use crate::support::{cert_and_key, connect, pki_p256, pump, take};
 
 fn test_cert() -> (Vec<u8>, SigningKey) {
@@ -142,6 +146,66 @@ fn binders_survive_a_hello_retry() {
     let n = c.negotiated().unwrap();
     assert!(n.hello_retry && n.peer_certificates.is_empty());
     exchange(&mut c, &mut s);
+}
+
+/// The client's second ClientHello (after our server's HelloRetryRequest)
+/// with its pre_shared_key removed, the records around it unchanged.
+fn second_hello_without_psk(c: &mut Connection, s: &mut Connection) -> Vec<u8> {
+    s.feed(&take(c)).unwrap();
+    c.feed(&take(s)).unwrap();
+    let wire = take(c);
+    let mut out = RecordBuffer::new();
+    let mut rest = wire.as_slice();
+    while let [typ, _, _, hi, lo, ..] = *rest {
+        let (record, tail) = rest.split_at(5 + usize::from(u16::from_be_bytes([hi, lo])));
+        rest = tail;
+        if typ != ContentType::Handshake.to_wire() {
+            out.extend_from_slice(record);
+            continue;
+        }
+        let HandshakeMessage::ClientHello(mut ch) =
+            HandshakeMessage::decode(HandshakeType::ClientHello, &record[9..]).unwrap()
+        else {
+            unreachable!()
+        };
+        ch.extensions
+            .retain(|e| !matches!(e, ClientExtension::PreSharedKey(_)));
+        frame_plaintext(
+            ContentType::Handshake,
+            &HandshakeMessage::ClientHello(ch).to_vec(),
+            &mut out,
+        );
+    }
+    out.as_slice().to_vec()
+}
+
+/// BoGo's Resume-Server-OmitPSKsOnSecondClientHello: after a retry the
+/// client may drop only the PSKs incompatible with the suite (RFC 8446
+/// §4.1.2); dropping the one we would accept is illegal_parameter. A PSK we
+/// would not accept (an unknown identity) may go.
+#[test]
+fn a_second_hello_must_keep_the_psk_we_would_accept() {
+    for (identity, refused) in [(&b"alice"[..], true), (b"mallory", false)] {
+        let (der, key) = test_cert();
+        let mut cc = client(Some(psk(identity, 7)), der.clone());
+        cc.groups = vec![NamedGroup::X25519, NamedGroup::Secp256r1];
+        let mut sc = server(vec![psk(b"alice", 7)], Some((der, key)));
+        sc.groups = vec![NamedGroup::Secp256r1];
+        let mut c = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+        let mut s = Connection::server(Arc::new(sc));
+        let second = second_hello_without_psk(&mut c, &mut s);
+        let got = s.feed(&second);
+        if refused {
+            assert_eq!(
+                got,
+                Err(Error::IllegalParameter(
+                    "second ClientHello dropped the PSK it offered first"
+                ))
+            );
+        } else {
+            assert_eq!(got, Ok(()));
+        }
+    }
 }
 
 #[test]

@@ -4,6 +4,7 @@ use alloc::vec::Vec;
 
 use crate::config::UnixTime;
 use crate::crypto;
+use crate::der;
 use crate::error::Error;
 use crate::msgs::enums::SignatureScheme;
 use crate::tls13::key_schedule::FinishedVerified;
@@ -216,6 +217,57 @@ pub fn verify_with_certificate_key(
     let spki = crypto::cert_spki(end_entity)?;
     crypto::verify_tls13_signature(spki, scheme, message, signature)?;
     Ok(SignatureVerified::assertion())
+}
+
+/// The peer's end-entity certificate signs the handshake (its
+/// CertificateVerify, or a TLS 1.2 ServerKeyExchange), so a keyUsage
+/// extension, when present, must assert digitalSignature (RFC 5280
+/// §4.2.1.3; RFC 8446 §4.4.2.2: the certificate MUST allow the key to be used
+/// with the signature scheme). The engine checks it for every peer leaf,
+/// whatever the verifier decided (as BoringSSL does): a verifier that pins
+/// or accepts any chain does not lift it. Refused: bad_certificate, the
+/// alert the X.509 path validation sends for the same defect.
+pub(crate) fn check_peer_leaf_key_usage(end_entity: &[u8]) -> Result<(), Error> {
+    const MALFORMED: Error = Error::BadCertificate("malformed certificate");
+    const KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f]; // id-ce-keyUsage, 2.5.29.15
+                                                  // Past the subjectPublicKeyInfo (see `crypto::cert_spki`): the optional
+                                                  // unique IDs and the [3] extensions.
+    let mut outer = der::Reader::new(end_entity);
+    let mut tbs = outer
+        .sequence()
+        .and_then(|mut cert| cert.sequence())
+        .ok_or(MALFORMED)?;
+    tbs.optional(der::context_constructed(0)).ok_or(MALFORMED)?; // version
+    for tag in [der::INTEGER, der::SEQUENCE, der::SEQUENCE, der::SEQUENCE] {
+        tbs.take(tag).ok_or(MALFORMED)?; // serial, signature, issuer, validity
+    }
+    tbs.take(der::SEQUENCE).ok_or(MALFORMED)?; // subject
+    tbs.take(der::SEQUENCE).ok_or(MALFORMED)?; // subjectPublicKeyInfo
+    tbs.optional(der::context(1)).ok_or(MALFORMED)?;
+    tbs.optional(der::context(2)).ok_or(MALFORMED)?;
+    let Some(extensions) = tbs.optional(der::context_constructed(3)).ok_or(MALFORMED)? else {
+        return Ok(());
+    };
+    let mut list = der::Reader::new(der::single(extensions, der::SEQUENCE).ok_or(MALFORMED)?);
+    while !list.is_empty() {
+        let mut ext = list.sequence().ok_or(MALFORMED)?;
+        let oid = ext.take(der::OID).ok_or(MALFORMED)?;
+        ext.optional(der::BOOLEAN).ok_or(MALFORMED)?; // critical
+        let value = ext.take(der::OCTET_STRING).ok_or(MALFORMED)?;
+        if oid != KEY_USAGE {
+            continue;
+        }
+        // digitalSignature is bit 0: the first byte's high bit.
+        let (_, bits) = der::single(value, der::BIT_STRING)
+            .and_then(der::bit_string)
+            .ok_or(MALFORMED)?;
+        if !bits.first().is_some_and(|b| b & 0x80 != 0) {
+            return Err(Error::BadCertificate(
+                "end-entity keyUsage lacks digitalSignature",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Decides whether a client's certificate chain is acceptable (mutual TLS).

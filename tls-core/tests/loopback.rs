@@ -939,3 +939,81 @@ fn early_data_inside_the_second_client_hello_is_unexpected_message() {
         ))
     );
 }
+
+/// BoGo's ClientHelloPadding: a ClientHello of 256 to 511 bytes is padded to
+/// 512 (RFC 7685 §4, the F5 workaround), and the server still accepts it;
+/// shorter and longer hellos (the default one, with its X25519MLKEM768
+/// share, is about 1.5 KB) are left alone.
+#[test]
+fn a_client_hello_between_256_and_511_bytes_is_padded_to_512() {
+    let long_name = format!("{}.example", "a".repeat(200));
+    for (groups, name, want) in [
+        (vec![NamedGroup::X25519], long_name.as_str(), Some(512)),
+        (vec![NamedGroup::X25519], "localhost", None),
+        (Vec::new(), "localhost", None),
+    ] {
+        let (mut cc, _) = configs(pki_p256());
+        if !groups.is_empty() {
+            cc.groups = groups;
+        }
+        let client = Connection::client(Arc::new(cc), Some(name)).unwrap();
+        let wire = client.pending_tls();
+        let payload = usize::from(u16::from_be_bytes([wire[3], wire[4]]));
+        assert_eq!(wire.len(), 5 + payload, "one record");
+        match want {
+            Some(len) => assert_eq!(payload, len, "{name}"),
+            None => assert!(!(256..512).contains(&payload), "{payload}"),
+        }
+    }
+    // A padded hello completes a handshake.
+    let (mut cc, sc) = configs(pki_p256());
+    cc.groups = vec![NamedGroup::X25519];
+    let mut client = Connection::client(Arc::new(cc), Some(&long_name)).unwrap();
+    assert_eq!(client.pending_tls().len(), 5 + 512);
+    let mut server = Connection::server(Arc::new(sc));
+    pump(&mut client, &mut server).unwrap();
+    assert!(!client.is_handshaking() && !server.is_handshaking());
+}
+
+/// The record types in `wire`, one per record.
+fn record_types(wire: &[u8]) -> Vec<u8> {
+    let mut types = Vec::new();
+    let mut rest = wire;
+    while let [typ, _, _, hi, lo, ..] = *rest {
+        types.push(typ);
+        rest = &rest[5 + usize::from(u16::from_be_bytes([hi, lo]))..];
+    }
+    types
+}
+
+/// BoGo's PackedEncryptedHandshake-TLS13: each encrypted flight shares
+/// records (RFC 8446 §5.1): the server's EncryptedExtensions through Finished
+/// in one record, the client's Certificate through Finished in one, and the
+/// server's tickets in one.
+#[test]
+fn each_encrypted_flight_goes_out_in_one_record() {
+    const HANDSHAKE: u8 = 22;
+    const CCS: u8 = 20;
+    const PROTECTED: u8 = 23;
+    let (mut cc, mut sc) = configs(pki_p256());
+    let (cert, key) = cert_and_key(pki_p256());
+    cc.client_cert = Some(Arc::new(
+        CertifiedKey::new(vec![cert.clone()], key).unwrap(),
+    ));
+    sc.client_verifier = Some(Arc::new(tls_core::verify::PinnedCertVerifier::new(vec![
+        cert,
+    ])));
+    sc.session_tickets = 2;
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    let mut server = Connection::server(Arc::new(sc));
+    server.feed(&take(&mut client)).unwrap();
+    let flight = take(&mut server);
+    assert_eq!(record_types(&flight), [HANDSHAKE, CCS, PROTECTED]);
+    client.feed(&flight).unwrap();
+    let flight = take(&mut client);
+    assert_eq!(record_types(&flight), [CCS, PROTECTED]);
+    server.feed(&flight).unwrap();
+    assert_eq!(record_types(&take(&mut server)), [PROTECTED], "two tickets");
+    client.feed(&[]).unwrap();
+    assert!(!client.is_handshaking() && !server.is_handshaking());
+}

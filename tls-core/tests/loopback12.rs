@@ -3,7 +3,7 @@
 //! ID, client authentication, exporters, and the refusals (no extended master
 //! secret, old versions, SSLv2 hellos, fallback SCSV, misplaced CCS, KeyUpdate).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tls_core::internal::msgs::enums::{ContentType, ExtensionType, HandshakeType};
 use tls_core::internal::msgs::extensions::ClientExtension;
@@ -11,7 +11,8 @@ use tls_core::internal::msgs::handshake::HandshakeMessage;
 use tls_core::internal::record::buffer::RecordBuffer;
 use tls_core::internal::record::protect::frame_plaintext;
 use tls_core::{
-    CipherSuite, ClientConfig, Connection, Error, NamedGroup, ProtocolVersion, ServerConfig,
+    CertifiedKey, CipherSuite, ClientConfig, ClientHelloInfo, Connection, Error, NamedGroup,
+    ProtocolVersion, ResolvesServerCert, ServerConfig,
 };
 
 mod support;
@@ -581,5 +582,119 @@ fn the_first_client_hello_record_says_tls10() {
         server.feed(&second).unwrap();
         pump(&mut client, &mut server).unwrap();
         assert!(!client.is_handshaking() && !server.is_handshaking());
+    }
+}
+
+/// BoGo's CheckLeafCurve: in TLS 1.2 the server's ECDSA certificate must be
+/// on a curve the client offered in supported_groups (RFC 8422 §5.3). Our
+/// server would refuse such a client, so it sees a hello that also offers
+/// P-256; our client, which offered only P-384, refuses the P-256
+/// certificate. With P-256 offered, or in TLS 1.3 (the curve is in the
+/// signature scheme: CheckLeafCurve-TLS13), it is accepted.
+#[test]
+fn a_tls12_server_certificate_must_be_on_an_offered_curve() {
+    let client_config = |version, group| {
+        let (mut cc, _) = configs(pki_p256());
+        cc.versions = vec![version];
+        cc.groups = vec![group];
+        cc
+    };
+    let (_, sc) = configs(pki_p256());
+    let wire = edited_hello(
+        client_config(ProtocolVersion::Tls12, NamedGroup::Secp384r1),
+        |ch| {
+            for e in &mut ch.extensions {
+                if let ClientExtension::SupportedGroups(groups) = e {
+                    groups.push(NamedGroup::Secp256r1);
+                }
+            }
+        },
+    );
+    let mut server = Connection::server(Arc::new(sc));
+    server.feed(&wire).unwrap();
+    let cc = client_config(ProtocolVersion::Tls12, NamedGroup::Secp384r1);
+    let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+    assert_eq!(
+        client.feed(server.pending_tls()),
+        Err(Error::IllegalParameter(
+            "certificate key on a curve we did not offer"
+        ))
+    );
+    for (version, group) in [
+        (ProtocolVersion::Tls12, NamedGroup::Secp256r1),
+        (ProtocolVersion::Tls13, NamedGroup::Secp384r1),
+    ] {
+        let (_, sc) = configs(pki_p256());
+        handshake(client_config(version, group), sc);
+    }
+}
+
+/// Presents the first of its certificates the client can accept
+/// (`ClientHelloInfo::accepts_key`), recording what it saw.
+struct FirstAcceptable {
+    keys: Vec<Arc<CertifiedKey>>,
+    seen: Mutex<Vec<(ProtocolVersion, Vec<NamedGroup>, bool)>>,
+}
+
+impl ResolvesServerCert for FirstAcceptable {
+    fn resolve(&self, hello: &ClientHelloInfo<'_>) -> Option<Arc<CertifiedKey>> {
+        let suites_seen = !hello.cipher_suites.is_empty();
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push((hello.version, hello.groups.to_vec(), suites_seen));
+        }
+        let first = self.keys.iter().find(|k| hello.accepts_key(k.key()));
+        first.or(self.keys.first()).cloned()
+    }
+}
+
+/// BoGo's CertificateSelection-Server-Curve-*-TLS12: the resolver sees the
+/// negotiated version, the client's groups and suites, so it can skip an
+/// ECDSA certificate whose curve a TLS 1.2 client did not offer (RFC 8422
+/// §5.3); TLS 1.3 ignores the groups for that. With no certificate that
+/// fits, the TLS 1.2 server refuses: handshake_failure.
+#[test]
+fn a_resolver_skips_a_tls12_certificate_on_a_curve_not_offered() {
+    let p384 = pki(&rcgen::PKCS_ECDSA_P384_SHA384);
+    let p256 = pki_p256();
+    for (version, keys, want) in [
+        (ProtocolVersion::Tls12, vec![&p384, p256], Some(p256)),
+        (ProtocolVersion::Tls13, vec![&p384, p256], Some(&p384)),
+        (ProtocolVersion::Tls12, vec![&p384], None),
+    ] {
+        let resolver = Arc::new(FirstAcceptable {
+            keys: keys.iter().map(|p| Arc::new(certified(p))).collect(),
+            seen: Mutex::new(Vec::new()),
+        });
+        let (_, mut sc) = configs(p256);
+        sc.cert_resolver = resolver.clone();
+        let pins = [p384.cert_der.clone(), p256.cert_der.clone()];
+        let mut cc = ClientConfig::with_pinned_certs(pins.to_vec());
+        cc.versions = vec![version];
+        cc.groups = vec![NamedGroup::X25519, NamedGroup::Secp256r1];
+        let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+        let mut server = Connection::server(Arc::new(sc));
+        let got = pump(&mut client, &mut server);
+        match want {
+            Some(p) => {
+                assert_eq!(got, Ok(()), "{version:?}");
+                let presented = &client.negotiated().unwrap().peer_certificates[0];
+                assert_eq!(presented, &p.cert_der, "{version:?}");
+            }
+            None => assert_eq!(
+                got,
+                Err(Error::HandshakeFailure(
+                    "certificate key on a curve the client did not offer"
+                ))
+            ),
+        }
+        let seen = resolver.seen.lock().unwrap();
+        assert_eq!(
+            seen.as_slice(),
+            [(
+                version,
+                vec![NamedGroup::X25519, NamedGroup::Secp256r1],
+                true
+            )]
+        );
     }
 }

@@ -153,6 +153,10 @@ pub(crate) fn start(
     }))
 }
 
+/// A ClientHello shorter than this, but of 256 bytes or more, is padded to
+/// it (RFC 7685 §4).
+const PADDED_HELLO_LEN: usize = 512;
+
 /// The key shares of the first ClientHello: one for the most preferred
 /// group; when that is a post-quantum hybrid, also one for the most
 /// preferred classical group (if `classical_share_with_hybrid`), so a server
@@ -202,7 +206,19 @@ impl Hello {
             offers.push(Offer::ticket(ticket, hash, now));
         }
         offers.extend(external.map(Offer::external));
-        crate::psk::encode_with_binders(ch, &offers, prefix)
+        let encoded = crate::psk::encode_with_binders(ch.clone(), &offers, prefix)?;
+        // RFC 7685 §4: a hello of 256 to 511 bytes (with its 4-byte header)
+        // hangs some F5 load balancers; the padding extension, before
+        // pre_shared_key (which stays last, its binder computed after), makes
+        // it at least 512 (BoGo's ClientHelloPadding).
+        match PADDED_HELLO_LEN.checked_sub(encoded.len()) {
+            Some(short) if short > 0 && encoded.len() >= 256 => {
+                let pad = short.saturating_sub(4).max(1);
+                ch.extensions.push(ClientExtension::Padding(pad));
+                crate::psk::encode_with_binders(ch, &offers, prefix)
+            }
+            _ => Ok(encoded),
+        }
     }
 
     fn client_hello(&self, key_shares: &[KeyExchange], cookie: Option<&[u8]>) -> ClientHello {

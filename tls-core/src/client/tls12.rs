@@ -20,7 +20,7 @@ use crate::crypto::{
     cert_spki, parse_spki, supported_group, KeyExchange, RecordKey12, Secret, SpkiAlg,
 };
 use crate::error::Error;
-use crate::msgs::enums::{NamedGroup, ProtocolVersion};
+use crate::msgs::enums::{ExtensionType, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::ServerExtension;
 use crate::msgs::handshake::{CertificateVerify, Finished, ServerHello};
 use crate::msgs::handshake12::{
@@ -29,7 +29,7 @@ use crate::msgs::handshake12::{
 };
 use crate::tls12::prf::{check_finished12, finished_verify_data, master_secret, record_keys};
 use crate::tls12::session::{StoredSession12, DEFAULT_SESSION_LIFETIME};
-use crate::tls12::suites::{tls12_suite, Tls12Suite};
+use crate::tls12::suites::{ecdsa_curve, tls12_suite, Tls12Suite};
 use crate::tls12::traffic::Traffic12;
 use crate::tls12::transcript::Transcript12;
 use crate::verify::{PeerAuth, ServerAuth, ServerCertVerified};
@@ -159,6 +159,9 @@ pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<Cli
                     "server chose an ALPN protocol we did not offer",
                 ))
             }
+            // An echo of our supported_groups: allowed in TLS 1.2 (RFC 5246
+            // §7.4.1.4: the client sent it), it carries nothing we use.
+            ServerExtension::Unknown(u) if u.typ == ExtensionType::SupportedGroups.to_wire() => {}
             // An empty server_name acknowledges our SNI.
             ServerExtension::Unknown(u) if u.typ == 0 && u.data.is_empty() && offer.sent_sni => {}
             ServerExtension::Unknown(u)
@@ -320,9 +323,19 @@ fn handle_certificate(
         hs.offer.server_name.as_deref(),
         config.clock.now(),
     )?;
-    if !hs.suite.auth.accepts(cert_key_type(&end_entity)?) {
+    crate::verify::check_peer_leaf_key_usage(&end_entity)?;
+    let key_type = cert_key_type(&end_entity)?;
+    if !hs.suite.auth.accepts(key_type) {
         return Err(Error::UnsupportedCertificate(
             "certificate key does not suit the cipher suite",
+        ));
+    }
+    // RFC 8422 §5.3: an ECDSA certificate's curve MUST be one the client
+    // offered in supported_groups (BoGo's CheckLeafCurve). TLS 1.3 names the
+    // curve in the signature scheme instead.
+    if ecdsa_curve(key_type).is_some_and(|c| !config.groups.contains(&c)) {
+        return Err(Error::IllegalParameter(
+            "certificate key on a curve we did not offer",
         ));
     }
     hs.add(encoded);

@@ -11,7 +11,7 @@ use crate::config::ClientConfig;
 use crate::conn::common::{Common, Negotiated, Side};
 use crate::crypto::{supported_tls13_group, tls13_suite, KeyExchange, Secret, Suite, Transcript};
 use crate::error::Error;
-use crate::msgs::enums::{NamedGroup, ProtocolVersion};
+use crate::msgs::enums::{ExtensionType, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::{EncryptedExtension, HrrExtension, ServerExtension};
 use crate::msgs::handshake::{
     CertificatePayload, CertificateRequest, EncryptedExtensions, Finished, HandshakeMessage,
@@ -63,6 +63,15 @@ impl ExpectServerHello {
                 ServerExtension::SupportedVersions(_) => {}
                 ServerExtension::KeyShare(share) => key_share = Some(share),
                 ServerExtension::PreSharedKey(index) => psk = Some(*index),
+                // Recognised, but not specified for a TLS 1.3 ServerHello
+                // (RFC 8446 §4.2: illegal_parameter).
+                ServerExtension::Unknown(u)
+                    if u.typ == ExtensionType::SupportedGroups.to_wire() =>
+                {
+                    return Err(Error::IllegalParameter(
+                        "extension not allowed in server_hello",
+                    ))
+                }
                 _ => {
                     return Err(Error::UnsupportedExtension(
                         "unsolicited extension in ServerHello",
@@ -367,6 +376,7 @@ impl ExpectCertificate {
             self.hello.server_name.as_deref(),
             now,
         )?;
+        crate::verify::check_peer_leaf_key_usage(&end_entity)?;
         if let Some(response) = &ocsp {
             config
                 .verifier
@@ -450,6 +460,8 @@ impl ExpectFinished {
         let master = secrets.schedule.into_master();
         let app = AppSecrets::derive(&master, handshake_hash.as_ref());
         app.install_read_key(common, suite)?;
+        // Certificate, CertificateVerify, Finished: one flight, packed.
+        common.begin_flight();
         if let Some(request) = certificate_requested {
             send_client_certificate(common, &hello.config, request, &mut transcript)?;
         }
@@ -462,6 +474,7 @@ impl ExpectFinished {
             verify_data: verify_data.as_ref().to_vec(),
         });
         common.send_message(&ours, &mut transcript)?;
+        common.end_flight()?;
         app.install_write_key(common, suite)?;
         let sink = match (&hello.config.session_store, hello.server_name) {
             (Some(store), Some(server_name)) => Some(TicketSink {

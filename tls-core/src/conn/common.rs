@@ -140,6 +140,9 @@ pub(crate) struct Common {
     pub(super) app_received: bool,
     /// Records sealed under one key before we move to the next with KeyUpdate.
     pub(crate) records_per_key: u64,
+    /// The handshake messages of a flight being written
+    /// ([`Common::begin_flight`]), sealed together at its end.
+    flight: Option<Vec<u8>>,
     pub(super) error: Option<Error>,
 }
 
@@ -172,13 +175,37 @@ impl Common {
             app_sent: false,
             app_received: false,
             records_per_key: RECORDS_PER_KEY,
+            flight: None,
             error: None,
         }
     }
 
     /// Queues a handshake message (already encoded), protected if we have keys.
     pub(crate) fn send_handshake(&mut self, encoded: &[u8]) -> Result<(), Error> {
-        self.send(ContentType::Handshake, encoded)
+        match &mut self.flight {
+            Some(flight) => {
+                flight.extend_from_slice(encoded);
+                Ok(())
+            }
+            None => self.send(ContentType::Handshake, encoded),
+        }
+    }
+
+    /// From here to [`Common::end_flight`], handshake messages are gathered
+    /// and then sealed together, as many to a record as fit (RFC 8446 §5.1
+    /// lets messages share records): a TLS 1.3 encrypted flight goes out in
+    /// as few records as its size allows (BoGo's
+    /// PackedEncryptedHandshake-TLS13). No key may change in between.
+    pub(crate) fn begin_flight(&mut self) {
+        self.flight = Some(Vec::new());
+    }
+
+    /// Seals the messages gathered since [`Common::begin_flight`].
+    pub(crate) fn end_flight(&mut self) -> Result<(), Error> {
+        match self.flight.take() {
+            Some(flight) if !flight.is_empty() => self.send(ContentType::Handshake, &flight),
+            _ => Ok(()),
+        }
     }
 
     /// Queues the client's first ClientHello (record version TLS 1.0, see
@@ -276,6 +303,7 @@ impl Common {
 
     /// Starts encrypting our records with `key`.
     pub(crate) fn set_write_key(&mut self, key: TrafficKey) {
+        debug_assert!(self.flight.is_none(), "a key change inside a flight");
         self.sealer = Some(RecordSealer::new(key));
     }
 

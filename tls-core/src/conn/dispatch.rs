@@ -258,6 +258,20 @@ impl Connection {
             };
         }
         let msg = Message12::decode(raw.typ, raw.body())?;
+        // A ServerHelloDone or a Finished ends the peer's flight: the peer now
+        // waits for us, so nothing may follow it in its record (BoGo's
+        // PartialNewSessionTicketWithServerHelloDone; BoringSSL's
+        // EXCESS_HANDSHAKE_DATA). TLS 1.3's flights end at a key change or a
+        // hello, checked above and in `Common::set_read_key`.
+        if matches!(
+            raw.typ,
+            HandshakeType::ServerHelloDone | HandshakeType::Finished
+        ) && !self.common.joiner.is_empty()
+        {
+            return Err(Error::UnexpectedMessage(
+                "handshake data after the end of the peer's flight",
+            ));
+        }
         let common = &mut self.common;
         self.state = match mem::replace(&mut self.state, State::Failed) {
             State::Client12(s) => match s.handle(common, msg, &raw.encoded)? {

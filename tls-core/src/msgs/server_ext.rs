@@ -87,8 +87,11 @@ impl ExtensionBody for ServerExtension {
             E::EcPointFormats => S::EcPointFormats(EC_POINT_FORMATS.read_bytes(r)?),
             E::SessionTicket => S::SessionTicket,
             E::Alpn => S::Alpn(single_alpn(r)?),
-            E::SupportedGroups
-            | E::SignatureAlgorithms
+            // Kept raw: a TLS 1.2 server may echo the client's supported_groups
+            // (RFC 5246 §7.4.1.4 allows any extension the client sent), which the
+            // TLS 1.2 client ignores; the TLS 1.3 client refuses it (RFC 8446 §4.2).
+            E::SupportedGroups => S::Unknown(UnknownExtension::read(typ, r)),
+            E::SignatureAlgorithms
             | E::SignatureAlgorithmsCert
             | E::Padding
             | E::EarlyData

@@ -731,6 +731,34 @@ fn tls12_client_ignores_hello_request_while_negotiating() {
     );
 }
 
+/// BoGo's PartialNewSessionTicketWithServerHelloDone: the ServerHelloDone ends
+/// the server's flight, so handshake data after it in its record (here the
+/// first byte of a NewSessionTicket) is unexpected_message, as BoringSSL
+/// answers; the same flight with the ServerHelloDone ending its record is fine.
+#[test]
+fn tls12_data_after_the_server_hello_done_is_unexpected() {
+    for trailing in [&[][..], &[4]] {
+        let (mut client, mut server) = pair(Some(ProtocolVersion::Tls12));
+        server.feed(&crate::support::take(&mut client)).unwrap();
+        let mut flight = super::plaintext_messages(&crate::support::take(&mut server)).concat();
+        flight.extend_from_slice(trailing);
+        let mut record = RecordBuffer::new();
+        frame_plaintext(ContentType::Handshake, &flight, &mut record);
+        let got = client.feed(record.as_slice());
+        if trailing.is_empty() {
+            assert_eq!(got, Ok(()));
+        } else {
+            assert_eq!(
+                got,
+                Err(Error::UnexpectedMessage(
+                    "handshake data after the end of the peer's flight"
+                ))
+            );
+            assert!(client.pending_tls().ends_with(&[21, 3, 3, 0, 2, 2, 10]));
+        }
+    }
+}
+
 impl ScriptedServer {
     /// One record protected with the server's handshake key, outside the transcript.
     fn record(&mut self, typ: ContentType, payload: &[u8]) -> Vec<u8> {

@@ -16,9 +16,12 @@ use super::plaintext_messages;
 use crate::conn::Connection;
 use crate::crypto::KeyExchange;
 use crate::msgs::enums::{
-    AlertDescription, CipherSuite, ContentType, HandshakeType, NamedGroup, ProtocolVersion,
+    AlertDescription, CipherSuite, ContentType, ExtensionType, HandshakeType, NamedGroup,
+    ProtocolVersion,
 };
-use crate::msgs::extensions::{ClientExtension, HrrExtension, KeyShareEntry, ServerExtension};
+use crate::msgs::extensions::{
+    ClientExtension, HrrExtension, KeyShareEntry, ServerExtension, UnknownExtension,
+};
 use crate::msgs::handshake::{ClientHello, HandshakeMessage, HelloRetryRequest, ServerHello};
 use crate::record::buffer::RecordBuffer;
 use crate::record::protect::frame_plaintext;
@@ -184,6 +187,13 @@ fn server_hello_fields_answer_with_the_rfc_alert() {
             },
             Some(A::IllegalParameter),
         ),
+        // Recognised but not specified for a TLS 1.3 ServerHello (RFC 8446
+        // §4.2); a TLS 1.2 ServerHello may echo it (below).
+        (
+            "supported_groups echoed",
+            |sh| sh.extensions.push(groups_echo()),
+            Some(A::IllegalParameter),
+        ),
     ];
     let mut failures = Vec::new();
     for (what, change, want) in rows {
@@ -262,6 +272,38 @@ fn server_hello_fields_answer_with_the_rfc_alert() {
         failures.extend(outcome(&mut client, &wire, want).map(|e| format!("{what}: {e}")));
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A ServerHello extension echoing supported_groups (X25519).
+fn groups_echo() -> ServerExtension {
+    ServerExtension::Unknown(UnknownExtension {
+        typ: ExtensionType::SupportedGroups.to_wire(),
+        data: vec![0, 2, 0, 0x1d],
+    })
+}
+
+/// BoGo's SupportedCurves-ServerHello-TLS12: a TLS 1.2 ServerHello may echo
+/// the client's supported_groups (RFC 5246 §7.4.1.4 allows an extension the
+/// client sent); the client ignores it and waits for the Certificate.
+#[test]
+fn a_tls12_server_hello_may_echo_supported_groups() {
+    let (mut client, _) = pair(Some(ProtocolVersion::Tls12));
+    let ch = sent_hello(&mut client);
+    let sh = ServerHello {
+        legacy_version: 0x0303,
+        random: [9; 32],
+        session_id: Vec::new(),
+        cipher_suite: CipherSuite::EcdheEcdsaAes128GcmSha256,
+        compression_method: 0,
+        extensions: vec![
+            ServerExtension::RenegotiationInfo(Vec::new()),
+            ServerExtension::ExtendedMasterSecret,
+            groups_echo(),
+        ],
+    };
+    assert!(ch.supported_groups().is_some());
+    let wire = record(&HandshakeMessage::ServerHello(sh));
+    assert_eq!(outcome(&mut client, &wire, None), None);
 }
 
 type ClientHelloChange = fn(&mut ClientHello);

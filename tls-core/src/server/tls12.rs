@@ -16,7 +16,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::config::{ClientHelloInfo, ServerConfig};
 use crate::conn::common::{Common, Negotiated, Side};
-use crate::crypto::{supported_group, KeyExchange, RecordKey12, Secret, SpkiAlg};
+use crate::crypto::{supported_group, KeyExchange, RecordKey12, Secret};
 use crate::error::Error;
 use crate::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::{ClientExtension, ServerExtension};
@@ -31,7 +31,7 @@ use crate::tls12::prf::{
     check_finished12, finished_verify_data, master_secret, record_keys, RecordKeys12,
 };
 use crate::tls12::session::{ServerSession12, DEFAULT_SESSION_LIFETIME};
-use crate::tls12::suites::{tls12_suite, Tls12Suite};
+use crate::tls12::suites::{ecdsa_curve, tls12_suite, Tls12Suite};
 use crate::tls12::traffic::Traffic12;
 use crate::tls12::transcript::Transcript12;
 use crate::verify::{ClientAuth, ClientCertVerified, ClientCertVerifier, PeerAuth};
@@ -378,10 +378,14 @@ fn full_handshake(
     let schemes = ch
         .signature_algorithms()
         .ok_or(Error::HandshakeFailure("no signature scheme in common"))?;
+    let offered_groups = ch.supported_groups().unwrap_or_default();
     let info = ClientHelloInfo {
         server_name: negotiated.server_name.as_deref(),
         signature_schemes: schemes,
         alpn: ch.alpn().unwrap_or_default(),
+        version: ProtocolVersion::Tls12,
+        groups: offered_groups,
+        cipher_suites: &ch.cipher_suites,
     };
     let certified = match config.cert_resolver.resolve(&info) {
         Some(certified) => certified,
@@ -389,20 +393,20 @@ fn full_handshake(
         None => return Err(Error::HandshakeFailure("no certificate to present")),
     };
     let key_type = certified.key().alg();
-    let offered_groups = ch.supported_groups().unwrap_or_default();
     // In TLS 1.2 the client's groups also bound the curve of an ECDSA
-    // certificate (RFC 8422 §5.1): without it, no ECDHE_ECDSA suite.
-    let curve_ok = match key_type {
-        SpkiAlg::EcdsaP256 => offered_groups.contains(&NamedGroup::Secp256r1),
-        SpkiAlg::EcdsaP384 => offered_groups.contains(&NamedGroup::Secp384r1),
-        SpkiAlg::Ed25519 | SpkiAlg::Rsa => true,
-    };
+    // certificate (RFC 8422 §5.3): a resolver with several certificates
+    // presents one that fits (`ClientHelloInfo::accepts_key`).
+    if ecdsa_curve(key_type).is_some_and(|c| !offered_groups.contains(&c)) {
+        return Err(Error::HandshakeFailure(
+            "certificate key on a curve the client did not offer",
+        ));
+    }
     let suite = config
         .cipher_suites
         .iter()
         .filter(|cs| ch.cipher_suites.contains(cs))
         .filter_map(|cs| tls12_suite(*cs))
-        .find(|s| s.auth.accepts(key_type) && curve_ok)
+        .find(|s| s.auth.accepts(key_type))
         .ok_or(Error::HandshakeFailure("no cipher suite in common"))?;
     let scheme = certified
         .key()
@@ -586,6 +590,7 @@ impl ExpectCertificate {
         let verified =
             self.verifier
                 .verify_client_cert(&end_entity, &intermediates, common.now())?;
+        crate::verify::check_peer_leaf_key_usage(&end_entity)?;
         let certificates = &mut hs.negotiated.peer_certificates;
         certificates.push(end_entity);
         certificates.extend(intermediates);

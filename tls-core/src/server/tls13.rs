@@ -41,6 +41,8 @@ pub(super) struct RetrySent {
     transcript: Transcript,
     first_random: [u8; 32],
     sent_ccs: bool,
+    /// The first ClientHello offered a PSK we would have accepted with `suite`.
+    psk_usable: bool,
 }
 
 /// Waiting for a ClientHello (the second one when `retry` is set).
@@ -211,6 +213,9 @@ impl ExpectClientHello {
                     server_name: server_name.as_deref(),
                     signature_schemes: schemes,
                     alpn: offered_alpn,
+                    version: ProtocolVersion::Tls13,
+                    groups: ch.supported_groups().unwrap_or_default(),
+                    cipher_suites: &ch.cipher_suites,
                 };
                 let certified = match self.config.cert_resolver.resolve(&info) {
                     Some(certified) => certified,
@@ -252,6 +257,16 @@ impl ExpectClientHello {
                 "second ClientHello did not echo our cookie",
             ));
         }
+        // RFC 8446 §4.1.2: the second ClientHello may drop only the PSKs
+        // incompatible with the suite we chose; the suite is fixed and the PSK
+        // we would have accepted is compatible with it (BoGo's
+        // Resume-Server-OmitPSKsOnSecondClientHello, BoringSSL's
+        // INCONSISTENT_CLIENT_HELLO).
+        if retry.psk_usable && ch.pre_shared_key().is_none() {
+            return Err(Error::IllegalParameter(
+                "second ClientHello dropped the PSK it offered first",
+            ));
+        }
         match ch.key_shares() {
             Some([share]) if share.group == retry.group => Ok(()),
             // No key_share at all: RFC 8446 §9.2 ("MUST also contain a
@@ -285,6 +300,12 @@ impl ExpectClientHello {
             .rng
             .fill(&mut cookie)
             .map_err(|_| Error::Entropy)?;
+        // Whether a PSK of this hello is acceptable: the second hello must keep
+        // it. A bad binder here is left to the second hello's check.
+        let first = Transcript::new(suite.hash);
+        let psk_usable =
+            crate::psk::accept(&self.config, &ch, suite, &first, encoded, common.now())
+                .is_ok_and(|psk| psk.is_some());
         let mut transcript = Transcript::for_hello_retry(suite.hash, encoded);
         if ch.has(crate::msgs::enums::ExtensionType::EarlyData) {
             // The client's 0-RTT records may come before its second
@@ -316,6 +337,7 @@ impl ExpectClientHello {
                 transcript,
                 first_random: ch.random,
                 sent_ccs,
+                psk_usable,
             }),
         }))
     }
@@ -422,6 +444,8 @@ fn send_flight(
         extensions.push(EncryptedExtension::Alpn(protocol.clone()));
     }
     let encrypted_extensions = EncryptedExtensions { extensions };
+    // EncryptedExtensions through Finished: one flight, packed into records.
+    common.begin_flight();
     common.send_message(
         &HandshakeMessage::EncryptedExtensions(encrypted_extensions),
         &mut transcript,
@@ -454,6 +478,7 @@ fn send_flight(
         verify_data: verify_data.as_ref().to_vec(),
     });
     common.send_message(&finished, &mut transcript)?;
+    common.end_flight()?;
 
     let handshake_hash = transcript.current();
     let master = schedule.into_master();
@@ -570,6 +595,7 @@ impl ExpectCertificate {
         let verified =
             self.verifier
                 .verify_client_cert(&end_entity, &intermediates, common.now())?;
+        crate::verify::check_peer_leaf_key_usage(&end_entity)?;
         let certificates = &mut self.awaiting.negotiated.peer_certificates;
         certificates.push(end_entity);
         certificates.extend(intermediates);
@@ -672,6 +698,8 @@ fn issue_tickets(
         return Ok(());
     };
     let now = common.now();
+    // The tickets are one flight too: packed into records.
+    common.begin_flight();
     for n in 0..config.session_tickets {
         let nonce = [n];
         let mut age_add = [0u8; 4];
@@ -698,5 +726,5 @@ fn issue_tickets(
         });
         common.send_handshake(&message.to_vec())?;
     }
-    Ok(())
+    common.end_flight()
 }

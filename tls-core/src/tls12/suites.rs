@@ -4,7 +4,7 @@
 //! processing pick from this table.
 
 use crate::crypto::{AeadAlg, HashAlg, SpkiAlg};
-use crate::msgs::enums::CipherSuite;
+use crate::msgs::enums::{CipherSuite, NamedGroup};
 
 /// Which certificate key a TLS 1.2 suite's server signs its key exchange with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,4 +91,14 @@ pub(crate) static ALL_TLS12_SUITES: &[&Tls12Suite] = &[
 /// The suite for a wire value, if it is a TLS 1.2 suite we implement.
 pub(crate) fn tls12_suite(cs: CipherSuite) -> Option<&'static Tls12Suite> {
     ALL_TLS12_SUITES.iter().copied().find(|s| s.suite == cs)
+}
+
+/// The curve of an ECDSA key, which in TLS 1.2 must be one of the client's
+/// supported_groups (RFC 8422 §5.3); `None` for other keys.
+pub(crate) fn ecdsa_curve(alg: SpkiAlg) -> Option<NamedGroup> {
+    match alg {
+        SpkiAlg::EcdsaP256 => Some(NamedGroup::Secp256r1),
+        SpkiAlg::EcdsaP384 => Some(NamedGroup::Secp384r1),
+        SpkiAlg::Ed25519 | SpkiAlg::Rsa => None,
+    }
 }
