@@ -37,13 +37,25 @@ impl fmt::Display for Loc {
     }
 }
 
-/// The problems found so far, in file order.
+/// The problems found so far, each with its position in the whole
+/// configuration (lines are read, applied and built in separate passes).
 #[derive(Debug, Default)]
-pub(super) struct Errors(Vec<ConfigError>);
+pub(super) struct Errors(Vec<(usize, ConfigError)>);
 
 impl Errors {
     fn add(&mut self, at: &Loc, message: impl Into<String>) {
-        self.0.push(ConfigError::new(&at.at, message));
+        self.0.push((at.seq, ConfigError::new(&at.at, message)));
+    }
+
+    /// A problem of the file as a whole, reported after those of its lines.
+    fn add_last(&mut self, error: ConfigError) {
+        self.0.push((usize::MAX, error));
+    }
+
+    /// The problems in file order.
+    fn in_file_order(mut self) -> Vec<ConfigError> {
+        self.0.sort_by_key(|(seq, _)| *seq);
+        self.0.into_iter().map(|(_, e)| e).collect()
     }
 }
 
@@ -67,8 +79,6 @@ pub(super) struct Section {
     ocsp: super::ocsp::OcspSettings,
     verify_chain: Option<bool>,
     verify_peer: Option<bool>,
-    /// `verify = 0..4` (the legacy form), with its line.
-    verify_level: Option<(u8, Loc)>,
     require_cert: Option<(bool, Loc)>,
     check_host: Vec<String>,
     check_ip: Vec<IpAddr>,
@@ -190,14 +200,14 @@ fn parse_with(file: &str, text: &str, includes: bool) -> Result<Config, ConfigEr
         defaults.inetd = true;
         sections.push(defaults);
     } else if sections.is_empty() && errors.0.is_empty() {
-        errors.0.push(ConfigError::new(
+        errors.add_last(ConfigError::new(
             file,
             "no [service] section (and no connect or exec for inetd mode)",
         ));
     }
     let services = build::build(&sections, &mut errors, &mut global.notices);
     global.notices.dedup();
-    match ConfigError::all(errors.0) {
+    match ConfigError::all(errors.in_file_order()) {
         Some(e) => Err(e),
         None => Ok(Config { global, services }),
     }

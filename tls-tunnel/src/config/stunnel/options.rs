@@ -277,10 +277,30 @@ fn service_option(
         "capath" => s.capath = Some(value.to_string()),
         "crlfile" => s.crlfile = Some(value.to_string()),
         "crlpath" => s.crlpath = Some(value.to_string()),
-        "verifychain" => s.verify_chain = Some(yes_no(key, value)?),
-        "verifypeer" => s.verify_peer = Some(yes_no(key, value)?),
+        // `yes` also sets requireCert, as in stunnel: a later
+        // `requireCert = no` makes the certificate optional, an earlier
+        // one does not.
+        "verifychain" | "verifypeer" => {
+            let on = yes_no(key, value)?;
+            match lower {
+                "verifychain" => s.verify_chain = Some(on),
+                _ => s.verify_peer = Some(on),
+            }
+            if on {
+                s.require_cert = Some((true, at));
+            }
+        }
+        // The legacy form sets the flags that verifyChain, verifyPeer and
+        // requireCert set, so whichever line comes later wins, as in
+        // stunnel (0 request and ignore, 1 verify if present, 2 verify,
+        // 3 verify and require the certificate in the CA store, 4 only
+        // the certificate in the store).
         "verify" => match value.parse::<u8>() {
-            Ok(level @ 0..=4) => s.verify_level = Some((level, at)),
+            Ok(level @ 0..=4) => {
+                s.verify_chain = Some((1..=3).contains(&level));
+                s.verify_peer = Some(level >= 3);
+                s.require_cert = Some((level >= 2, at));
+            }
             _ => return Err(format!("verify takes a level from 0 to 4, not {value:?}")),
         },
         "requirecert" => s.require_cert = Some((yes_no(key, value)?, at)),
@@ -382,10 +402,20 @@ fn service_option(
             let suites = parse_tls13_suites(value).map_err(|e| format!("{key} = {value}: {e}"))?;
             s.tls13_suites = Some((suites, at));
         }
-        "ciphers" => {
-            let suites = parse_tls12_suites(value).map_err(|e| format!("{key} = {value}: {e}"))?;
-            s.tls12_suites = Some((suites, at));
-        }
+        "ciphers" => match parse_tls12_suites(value) {
+            Ok(suites) => s.tls12_suites = Some((suites, at)),
+            // `ciphers = PSK` (stunnel's manual's PSK example): TLS 1.2
+            // with PSK suites only. tls-core has none, so TLS 1.2 is off
+            // and PSK clients are served over TLS 1.3.
+            Err(_) if psk_only(value) => {
+                global.notices.push(format!(
+                    "{at}: {key} = {value}: tls-tunnel has no TLS 1.2 PSK cipher suites: TLS 1.2 \
+                     is off for this service, PSK clients are served over TLS 1.3 (psk_dhe_ke)"
+                ));
+                s.tls12_suites = Some((Vec::new(), at));
+            }
+            Err(e) => return Err(format!("{key} = {value}: {e}")),
+        },
         "curves" => {
             // Curves OpenSSL has and tls-core lacks are left out (fewer
             // curves weaken nothing), so stunnel's own default list works.
@@ -516,6 +546,21 @@ fn address(value: &str, default_host: &str) -> Result<Addr, String> {
         return Ok(Addr::Tcp(format!("[{ip}]:{port}")));
     }
     Ok(Addr::Tcp(format!("{host}:{port}")))
+}
+
+/// Whether an OpenSSL cipher list selects PSK suites only: every element
+/// that adds suites (`PSK`, `ECDHEPSK`, `PSK-AES128-GCM-SHA256`...) names
+/// PSK; exclusions (`!`, `-`), reorderings (`+`) and `@` commands add none.
+fn psk_only(list: &str) -> bool {
+    let adding: Vec<&str> = list
+        .split([':', ',', ' '])
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && !e.starts_with(['!', '-', '+', '@']))
+        .collect();
+    !adding.is_empty()
+        && adding
+            .iter()
+            .all(|e| e.to_ascii_uppercase().contains("PSK"))
 }
 
 /// A version for `sslVersion` or `sslVersionMax`, which cannot be below TLS 1.2.

@@ -408,8 +408,17 @@ fn legacy_verify_levels() {
     assert!(server("verify = 4").unwrap().pinned);
     let optional = server("verifyChain = yes\nrequireCert = no").unwrap();
     assert!(optional.optional);
-    let e = server("verify = 2\nverifyChain = yes").unwrap_err();
-    assert!(e.message.contains("legacy form"), "{e}");
+    // verify sets the flags the others set: the later line wins, as in
+    // stunnel.
+    let later = server("verify = 2\nverifyChain = no").unwrap();
+    assert!(later.require_any && !later.enabled());
+    assert!(!server("verifyChain = yes\nverify = 0").unwrap().enabled());
+    let chain = server("verify = 0\nverifyChain = yes").unwrap();
+    assert!(chain.enabled() && !chain.optional && !chain.pinned);
+    let required = server("requireCert = no\nverifyChain = yes").unwrap();
+    assert!(required.enabled() && !required.optional);
+    let one = server("verify = 1\nrequireCert = yes").unwrap();
+    assert!(one.enabled() && !one.optional);
     // stunnel's meaning: a certificate is required, any will do.
     let any = server("requireCert = yes").unwrap();
     assert!(any.require_any && !any.enabled());
@@ -862,4 +871,67 @@ fn transparent_values() {
     )
     .unwrap();
     assert!(c.services[0].targets.is_empty());
+}
+
+#[test]
+fn psk_only_ciphers_turn_tls12_off() {
+    let conf = "[a]\naccept = 1\nconnect = 2\ncert = /c.pem\nPSKsecrets = /p.txt\n\
+                ciphers = PSK\n";
+    let c = parse("s.conf", conf).unwrap();
+    let versions = &c.services[0].algorithms.versions;
+    assert_eq!(versions, &[ProtocolVersion::Tls13]);
+    assert!(
+        c.global
+            .notices
+            .iter()
+            .any(|n| n.starts_with("s.conf:6: ciphers = PSK: tls-tunnel has no TLS 1.2 PSK")),
+        "{:?}",
+        c.global.notices
+    );
+    for list in [
+        "ECDHEPSK:!aNULL",
+        "PSK-AES128-CBC-SHA:PSK-AES256-CBC-SHA",
+        "kPSK:@STRENGTH",
+    ] {
+        let conf = format!("[a]\naccept = 1\nconnect = 2\nciphers = {list}\n");
+        let c = parse("s.conf", &conf).unwrap();
+        assert_eq!(c.services[0].algorithms.versions, [ProtocolVersion::Tls13]);
+    }
+    // Only TLS 1.2 asked for, and no suite for it.
+    let e = parse(
+        "s.conf",
+        "[a]\naccept = 1\nconnect = 2\nsslVersion = TLSv1.2\nciphers = PSK\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.location, "s.conf:5");
+    assert!(e.message.contains("leave no protocol version"), "{e}");
+    // A list naming a suite we lack beside PSK ones is still refused.
+    let e = parse(
+        "s.conf",
+        "[a]\naccept = 1\nconnect = 2\nciphers = PSK:AES128-SHA\n",
+    )
+    .unwrap_err();
+    assert!(e.message.contains("AES128-SHA"), "{e}");
+}
+
+#[test]
+fn errors_come_in_file_order() {
+    // A malformed line is found while reading, a bad value while applying,
+    // a section's own problem while building: reported by line all the same.
+    let e = parse(
+        "s.conf",
+        "[a]\naccept = 1\nconnect = 2\ndebug = loud\n[b\nfoo\n[c]\naccept = 3\nconnect = 4\n\
+         key = /k.pem\n",
+    )
+    .unwrap_err();
+    let text = e.to_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        lines,
+        ["s.conf:4:", "s.conf:5:", "s.conf:6:", "s.conf:7:"],
+        "{e}"
+    );
 }
