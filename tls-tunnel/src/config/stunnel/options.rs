@@ -82,6 +82,39 @@ const LACKING_CURVES: [&str; 12] = [
     "ffdhe8192",
 ];
 
+/// The other groups OpenSSL 3.0 takes in a curve list (and stunnel with
+/// it): old binary-field, Koblitz and Brainpool curves, and prime curves
+/// under 256 bits. Left out like [`LACKING_CURVES`].
+const OTHER_OPENSSL_CURVES: [&str; 27] = [
+    "secp160k1",
+    "secp160r1",
+    "secp160r2",
+    "secp192k1",
+    "secp224k1",
+    "secp224r1",
+    "secp256k1",
+    "prime192v1",
+    "P-192",
+    "P-224",
+    "sect163k1",
+    "sect163r1",
+    "sect163r2",
+    "sect193r1",
+    "sect193r2",
+    "sect233k1",
+    "sect233r1",
+    "sect239k1",
+    "sect283k1",
+    "sect283r1",
+    "sect409k1",
+    "sect409r1",
+    "sect571k1",
+    "sect571r1",
+    "brainpoolP256r1",
+    "brainpoolP384r1",
+    "brainpoolP512r1",
+];
+
 /// `options` values that only restate tls-tunnel's fixed policy: SSLv2/3 and
 /// TLS below 1.2 are never spoken, there is no compression, every ECDHE key
 /// is fresh (and there is no DHE), the server's suite order always wins,
@@ -419,10 +452,13 @@ fn service_option(
         "curves" => {
             // Curves OpenSSL has and tls-core lacks are left out (fewer
             // curves weaken nothing), so stunnel's own default list works.
-            let (ours, lacking): (Vec<&str>, Vec<&str>) = value
-                .split(':')
-                .map(str::trim)
-                .partition(|c| !LACKING_CURVES.iter().any(|l| l.eq_ignore_ascii_case(c)));
+            let (ours, lacking): (Vec<&str>, Vec<&str>) =
+                value.split(':').map(str::trim).partition(|c| {
+                    !LACKING_CURVES
+                        .iter()
+                        .chain(&OTHER_OPENSSL_CURVES)
+                        .any(|l| l.eq_ignore_ascii_case(c))
+                });
             let groups =
                 parse_groups(&ours.join(":")).map_err(|e| format!("{key} = {value}: {e}"))?;
             if !lacking.is_empty() {
