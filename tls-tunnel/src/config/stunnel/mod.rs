@@ -5,12 +5,13 @@
 //! the line and the reason. All problems of a file are reported at once.
 //!
 //! [`lexer`] splits the text into lines, [`options`] applies each option to
-//! the global settings or to a [`Section`], [`build`] turns sections into
-//! services.
+//! the global settings or to a [`Section`] ([`ssl_options`] the `options`
+//! lines), [`build`] turns sections into services.
 
 mod build;
 mod lexer;
 mod options;
+mod ssl_options;
 #[cfg(test)]
 mod tests;
 

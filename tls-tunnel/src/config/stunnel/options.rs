@@ -115,40 +115,8 @@ const OTHER_OPENSSL_CURVES: [&str; 27] = [
     "brainpoolP512r1",
 ];
 
-/// `options` values that only restate tls-tunnel's fixed policy: SSLv2/3 and
-/// TLS below 1.2 are never spoken, there is no compression, every ECDHE key
-/// is fresh (and there is no DHE), the server's suite order always wins,
-/// there is no renegotiation and there are no CBC suites to pad.
-const POLICY_OPTIONS: [&str; 12] = [
-    "NO_SSLv2",
-    "NO_SSLv3",
-    "NO_TLSv1",
-    "NO_TLSv1_1",
-    "NO_COMPRESSION",
-    "SINGLE_ECDH_USE",
-    "SINGLE_DH_USE",
-    "CIPHER_SERVER_PREFERENCE",
-    "NO_RENEGOTIATION",
-    "NO_SESSION_RESUMPTION_ON_RENEGOTIATION",
-    "DONT_INSERT_EMPTY_FRAGMENTS",
-    "NO_DTLSv1",
-];
-
-/// `options` that would weaken the policy: refused when set, and their
-/// clearing (`options = -X`) accepted as a restatement.
-const WEAKENING_OPTIONS: [(&str, &str); 8] = [
-    ("ALLOW_UNSAFE_LEGACY_RENEGOTIATION", "tls-tunnel never renegotiates and requires secure renegotiation support from TLS 1.2 peers"),
-    ("UNSAFE_LEGACY_RENEGOTIATION", "tls-tunnel never renegotiates and requires secure renegotiation support from TLS 1.2 peers"),
-    ("LEGACY_SERVER_CONNECT", "tls-tunnel requires secure renegotiation support from TLS 1.2 servers"),
-    ("IGNORE_UNEXPECTED_EOF", "a connection closed without close_notify is reported as truncated"),
-    ("NO_EXTENDED_MASTER_SECRET", "TLS 1.2 without the extended master secret is refused"),
-    ("ALLOW_NO_DHE_KEX", "every TLS 1.3 handshake uses (EC)DHE"),
-    ("NO_ANTI_REPLAY", "tls-tunnel accepts no 0-RTT data to replay"),
-    ("TLS_ROLLBACK_BUG", "version rollback checks always apply"),
-];
-
 /// Adds a notice (once) for the start-up log.
-fn note(global: &mut Global, key: &str, value: &str, why: &str) {
+pub(super) fn note(global: &mut Global, key: &str, value: &str, why: &str) {
     let line = format!("stunnel option {key} = {value}: accepted without effect: {why}");
     if !global.notices.contains(&line) {
         global.notices.push(line);
@@ -373,7 +341,7 @@ fn service_option(
         "allownoems" => s.allow_no_ems = yes_no(key, value)?,
         "psksecrets" => s.psk_secrets = Some((value.to_string(), at)),
         "pskidentity" => s.psk_identity = Some((value.to_string(), at)),
-        "options" => option(global, s, value, at)?,
+        "options" => super::ssl_options::apply(global, s, value, at)?,
         "exec" => s.exec = Some((value.to_string(), at)),
         "pty" => s.pty = yes_no(key, value)?,
         "execargs" => s.exec_args = Some(value.to_string()),
@@ -609,57 +577,6 @@ fn modern_version(key: &str, value: &str) -> Result<ProtocolVersion, String> {
                  TLSv1.3)"
             )
         })
-}
-
-/// Applies one `options = [-]NAME` line (stunnel takes one option a line;
-/// a dash clears it).
-fn option(global: &mut Global, s: &mut Section, value: &str, at: Loc) -> Result<(), String> {
-    let upper = value.to_ascii_uppercase();
-    let (clear, name) = match upper.strip_prefix('-') {
-        Some(name) => (true, name.trim()),
-        None => (false, upper.as_str()),
-    };
-    let policy = POLICY_OPTIONS.iter().find(|o| o.eq_ignore_ascii_case(name));
-    let weakening = WEAKENING_OPTIONS
-        .iter()
-        .find(|(o, _)| o.eq_ignore_ascii_case(name));
-    match (clear, name) {
-        (false, "NO_TICKET") => s.no_ticket = Some(at),
-        (true, "NO_TICKET") => s.no_ticket = None,
-        (false, "NO_TLSV1_2") => s.no_versions.push((ProtocolVersion::Tls12, at)),
-        (false, "NO_TLSV1_3") => s.no_versions.push((ProtocolVersion::Tls13, at)),
-        (true, "NO_TLSV1_2") => s.no_versions.retain(|(v, _)| *v != ProtocolVersion::Tls12),
-        (true, "NO_TLSV1_3") => s.no_versions.retain(|(v, _)| *v != ProtocolVersion::Tls13),
-        (false, _) if policy.is_some() => {}
-        (true, _) if weakening.is_some() => {
-            note(global, "options", value, "the option is never set")
-        }
-        (false, "ALL") => note(
-            global,
-            "options",
-            value,
-            "workarounds for bugs of old peers tls-tunnel does not need; LEGACY_SERVER_CONNECT \
-             among them is not honoured (TLS 1.2 servers must support secure renegotiation)",
-        ),
-        (false, _) if weakening.is_some() => {
-            let why = weakening.map_or("", |(_, why)| why);
-            return Err(format!("options = {value}: cannot be honoured ({why})"));
-        }
-        (true, _) if policy.is_some() => {
-            return Err(format!(
-                "options = {value}: cannot be honoured: {} is tls-tunnel's fixed policy",
-                value.trim_start_matches('-').trim()
-            ))
-        }
-        _ => {
-            return Err(format!(
-                "options = {value}: unsupported (tls-tunnel accepts NO_TICKET, NO_TLSv1_2, \
-                 NO_TLSv1_3, and {} as restating its fixed policy)",
-                POLICY_OPTIONS.join(", ")
-            ))
-        }
-    }
-    Ok(())
 }
 
 /// stunnel's ticket secrets: 16 or 32 bytes in hexadecimal, colons allowed

@@ -246,7 +246,22 @@ fn options_restating_policy_are_accepted() {
         "options = -NO_SSLv3",
         "NO_SSLv3 is tls-tunnel's fixed policy",
     );
-    bad_at_line_4("options = NETSCAPE_CHALLENGE_BUG", "unsupported");
+    bad_at_line_4("options = CLEANSE_PLAINTEXT", "unsupported");
+    bad_at_line_4("options = ALLOW_CLIENT_RENEGOTIATION", "never renegotiates");
+    // Every other option of stunnel 5.68's list (`stunnel -options`) has
+    // nothing to act on: accepted, set or cleared, with a notice.
+    let conf = "options = NETSCAPE_CHALLENGE_BUG\noptions = -MICROSOFT_SESS_ID_BUG\n\
+                options = NO_QUERY_MTU\noptions = ENABLE_MIDDLEBOX_COMPAT\n\
+                options = NO_ENCRYPT_THEN_MAC\noptions = ENABLE_KTLS\noptions = -ALL\n\
+                [a]\naccept = 1\nconnect = 2\n";
+    let c = parse("s.conf", conf).unwrap();
+    assert_eq!(c.global.notices.len(), 7, "{:?}", c.global.notices);
+    assert!(
+        c.global.notices[0]
+            .contains("NETSCAPE_CHALLENGE_BUG: accepted without effect: a workaround"),
+        "{:?}",
+        c.global.notices
+    );
     // stunnel's default curve list and OpenSSL's bug workarounds: accepted,
     // with what is left out said at start.
     let conf =
