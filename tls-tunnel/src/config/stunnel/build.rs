@@ -22,9 +22,16 @@ pub(super) fn build(
     let mut services: Vec<Service> = Vec::new();
     // SNI sections, attached to their parent once all parents exist.
     let mut slaves: Vec<(String, SniRoute, Loc)> = Vec::new();
+    // Sections with more than one `accept`: copied once routes are attached.
+    let mut more_accepts: Vec<(String, &[(Addr, Loc)])> = Vec::new();
     for s in sections.iter().filter(|s| !s.broken) {
         match section(s, notices) {
-            Ok(Built::Service(service)) => services.push(*service),
+            Ok(Built::Service(service)) => {
+                if !s.more_accepts.is_empty() {
+                    more_accepts.push((service.name.clone(), &s.more_accepts));
+                }
+                services.push(*service)
+            }
             Ok(Built::Route(parent, route, at)) => slaves.push((parent, route, at)),
             Err((at, e)) => errors.add(&at, e),
         }
@@ -45,6 +52,9 @@ pub(super) fn build(
             ),
         }
     }
+    for (name, accepts) in more_accepts {
+        listen_also(&mut services, &name, accepts, notices);
+    }
     for s in &services {
         if let Err(e) = validate(s) {
             errors.add_last(super::ConfigError::new(
@@ -54,6 +64,36 @@ pub(super) fn build(
         }
     }
     services
+}
+
+/// stunnel listens on every `accept` of a section: each further address
+/// becomes a copy of the service `name` (SNI routes included), named
+/// `name#N` in logs and metrics, as a second section of the same name is.
+fn listen_also(
+    services: &mut Vec<Service>,
+    name: &str,
+    accepts: &[(Addr, Loc)],
+    notices: &mut Vec<String>,
+) {
+    let Some(first) = services.iter().find(|s| s.name == name).cloned() else {
+        return;
+    };
+    for (listen, at) in accepts {
+        let mut n = 2;
+        while services.iter().any(|s| s.name == format!("{name}#{n}")) {
+            n += 1;
+        }
+        let mut copy = first.clone();
+        copy.name = format!("{name}#{n}");
+        copy.origin = at.to_string();
+        copy.listen = listen.clone();
+        notices.push(format!(
+            "{at}: a further accept of [{name}] runs as [{}] in logs and metrics (its own \
+             session cache)",
+            copy.name
+        ));
+        services.push(copy);
+    }
 }
 
 /// What one section becomes.

@@ -67,6 +67,8 @@ pub(super) struct Section {
     name: String,
     at: Loc,
     accept: Option<(Addr, Loc)>,
+    /// Further `accept` lines: stunnel listens on every one.
+    more_accepts: Vec<(Addr, Loc)>,
     connect: Vec<Addr>,
     /// `redirect` addresses, with their lines.
     redirect: Vec<(Addr, Loc)>,

@@ -268,7 +268,13 @@ fn service_option(
     };
     let at = at.clone();
     match lower {
-        "accept" => s.accept = Some((address(value, "0.0.0.0")?, at)),
+        "accept" => {
+            let accept = (address(value, "0.0.0.0")?, at);
+            match s.accept {
+                None => s.accept = Some(accept),
+                Some(_) => s.more_accepts.push(accept),
+            }
+        }
         "connect" => s.connect.push(address(value, "localhost")?),
         "redirect" => s.redirect.push((address(value, "localhost")?, at)),
         "client" => s.client = Some(yes_no(key, value)?),

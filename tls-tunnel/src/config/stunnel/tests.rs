@@ -955,3 +955,31 @@ fn errors_come_in_file_order() {
         "{e}"
     );
 }
+
+#[test]
+fn every_accept_line_listens() {
+    let conf = "[a]\naccept = 127.0.0.1:1\naccept = [::1]:2\nconnect = 3\ncert = /c.pem\n\
+                [b]\nsni = a:b.example\nconnect = 4\n[a]\naccept = 5\nconnect = 6\n";
+    let c = parse("s.conf", conf).unwrap();
+    let listens: Vec<(&str, String)> = c
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), format!("{:?}", s.listen)))
+        .collect();
+    assert_eq!(listens.len(), 3, "{listens:?}");
+    assert_eq!(listens[0].0, "a");
+    assert!(listens[0].1.contains("127.0.0.1:1"), "{listens:?}");
+    assert_eq!(listens[1].0, "a#2");
+    assert_eq!(listens[2].0, "a#3");
+    assert!(listens[2].1.contains("[::1]:2"), "{listens:?}");
+    // The copy keeps the SNI routes attached to the section.
+    assert_eq!(c.services[2].server().sni_routes.len(), 1);
+    assert!(
+        c.global
+            .notices
+            .iter()
+            .any(|n| n.starts_with("s.conf:3: a further accept of [a] runs as [a#3]")),
+        "{:?}",
+        c.global.notices
+    );
+}
