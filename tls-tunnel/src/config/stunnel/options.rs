@@ -385,6 +385,14 @@ fn service_option(
                 "all" => None,
                 _ => parse_version(value).map_err(|e| format!("{key}: {e}"))?,
             };
+            if v.is_none() {
+                note(
+                    global,
+                    key,
+                    value,
+                    "TLS below 1.2 is never spoken: the minimum is TLS 1.2",
+                );
+            }
             s.version_min = Some((v.unwrap_or(ProtocolVersion::Tls12), at));
         }
         "sslversionmax" => {
@@ -396,7 +404,10 @@ fn service_option(
         }
         "sslversion" => {
             let (min, max) = match value.to_ascii_lowercase().as_str() {
-                "all" => (ProtocolVersion::Tls12, ProtocolVersion::Tls13),
+                "all" => {
+                    note(global, key, value, "tls-tunnel speaks TLS 1.2 and 1.3");
+                    (ProtocolVersion::Tls12, ProtocolVersion::Tls13)
+                }
                 _ => {
                     let v = modern_version(key, value)?;
                     (v, v)

@@ -13,20 +13,30 @@ use super::{Loc, Section};
 /// TLS below 1.2 are never spoken, there is no compression, every ECDHE key
 /// is fresh (and there is no DHE), the server's suite order always wins,
 /// there is no renegotiation and there are no CBC suites to pad.
-const POLICY_OPTIONS: [&str; 12] = [
-    "NO_SSLv2",
-    "NO_SSLv3",
-    "NO_TLSv1",
-    "NO_TLSv1_1",
-    "NO_COMPRESSION",
-    "SINGLE_ECDH_USE",
-    "SINGLE_DH_USE",
-    "CIPHER_SERVER_PREFERENCE",
-    "NO_RENEGOTIATION",
-    "NO_SESSION_RESUMPTION_ON_RENEGOTIATION",
-    "DONT_INSERT_EMPTY_FRAGMENTS",
-    "NO_DTLSv1",
+const POLICY_OPTIONS: [(&str, &str); 12] = [
+    ("NO_SSLv2", OLD_VERSIONS),
+    ("NO_SSLv3", OLD_VERSIONS),
+    ("NO_TLSv1", OLD_VERSIONS),
+    ("NO_TLSv1_1", OLD_VERSIONS),
+    ("NO_COMPRESSION", "TLS compression is never used"),
+    ("SINGLE_ECDH_USE", FRESH_KEYS),
+    ("SINGLE_DH_USE", FRESH_KEYS),
+    (
+        "CIPHER_SERVER_PREFERENCE",
+        "the server's order of suites always wins",
+    ),
+    ("NO_RENEGOTIATION", NO_RENEGOTIATION),
+    ("NO_SESSION_RESUMPTION_ON_RENEGOTIATION", NO_RENEGOTIATION),
+    (
+        "DONT_INSERT_EMPTY_FRAGMENTS",
+        "there are no CBC suites to protect with empty fragments",
+    ),
+    ("NO_DTLSv1", "tls-tunnel speaks no DTLS"),
 ];
+
+const OLD_VERSIONS: &str = "tls-tunnel speaks TLS 1.2 and 1.3 only";
+const FRESH_KEYS: &str = "every ECDHE key is used once, and there is no DHE";
+const NO_RENEGOTIATION: &str = "tls-tunnel never renegotiates";
 
 const OLD_PEERS: &str = "a workaround for old or broken peers that tls-tunnel does not need \
                          (OpenSSL 1.1 and later ignore most of them too)";
@@ -101,7 +111,9 @@ pub(super) fn apply(
         Some(name) => (true, name.trim()),
         None => (false, upper.as_str()),
     };
-    let policy = POLICY_OPTIONS.iter().find(|o| o.eq_ignore_ascii_case(name));
+    let policy = POLICY_OPTIONS
+        .iter()
+        .find(|(o, _)| o.eq_ignore_ascii_case(name));
     let weakening = WEAKENING_OPTIONS
         .iter()
         .find(|(o, _)| o.eq_ignore_ascii_case(name));
@@ -124,7 +136,9 @@ pub(super) fn apply(
         (false, "NO_TLSV1_3") => s.no_versions.push((ProtocolVersion::Tls13, at)),
         (true, "NO_TLSV1_2") => s.no_versions.retain(|(v, _)| *v != ProtocolVersion::Tls12),
         (true, "NO_TLSV1_3") => s.no_versions.retain(|(v, _)| *v != ProtocolVersion::Tls13),
-        (false, _) if policy.is_some() => {}
+        (false, _) if policy.is_some() => {
+            note(global, "options", value, policy.map_or("", |(_, why)| why))
+        }
         (true, _) if weakening.is_some() => {
             note(global, "options", value, "the option is never set")
         }
@@ -150,7 +164,11 @@ pub(super) fn apply(
                 "options = {value}: unsupported (tls-tunnel accepts NO_TICKET, NO_TLSv1_2, \
                  NO_TLSv1_3, ALL, {} as restating its fixed policy, and the workarounds \
                  OpenSSL no longer needs)",
-                POLICY_OPTIONS.join(", ")
+                POLICY_OPTIONS
+                    .iter()
+                    .map(|(o, _)| *o)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         }
     }

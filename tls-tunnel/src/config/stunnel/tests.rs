@@ -235,6 +235,13 @@ fn options_restating_policy_are_accepted() {
                 [a]\naccept = 1\nconnect = 127.0.0.1:1\n";
     let c = parse("s.conf", conf).unwrap();
     assert_eq!(c.services[0].algorithms, Algorithms::default());
+    // Each says so at start.
+    assert_eq!(c.global.notices.len(), 8, "{:?}", c.global.notices);
+    assert_eq!(
+        c.global.notices[0],
+        "stunnel option options = NO_SSLv2: accepted without effect: tls-tunnel speaks TLS 1.2 \
+         and 1.3 only"
+    );
     assert!(c.services[0].resume);
     assert_eq!(c.services[0].server().resumption, Resumption::default());
 
