@@ -136,8 +136,9 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     parse_with(file, text, true)
 }
 
-/// [`parse`] without touching the file system: `include` is an error (for
-/// the fuzz target, which must not read whatever directory it names).
+/// [`parse`] without reading the files it names: `include` is an error
+/// (for the fuzz target, which must not read whatever directory it names;
+/// a port given as a service name is still looked up in /etc/services).
 pub fn parse_text(file: &str, text: &str) -> Result<Config, ConfigError> {
     parse_with(file, text, false)
 }

@@ -549,14 +549,18 @@ fn service_option(
 
 /// stunnel's address: a Unix socket path, `PORT` (on `default_host`), or
 /// `HOST:PORT` split at the last colon, so `::1:443` is IPv6 `::1` port 443.
+/// The port may be a TCP service name (`imaps`), as getaddrinfo takes it.
 /// `[v6]:port` and `unix:/path` are accepted too.
 fn address(value: &str, default_host: &str) -> Result<Addr, String> {
     if value.starts_with('/') || value.starts_with("unix:") || value.starts_with('[') {
         return Addr::parse(value);
     }
     let (host, port) = value.rsplit_once(':').unwrap_or((default_host, value));
-    port.parse::<u16>()
-        .map_err(|_| format!("bad port {port:?} in address {value:?}"))?;
+    let port = port_number(port).ok_or_else(|| {
+        format!(
+            "bad port {port:?} in address {value:?} (not a number nor a TCP service of {SERVICES})"
+        )
+    })?;
     if host.is_empty() || host.contains(char::is_whitespace) {
         return Err(format!("bad host in address {value:?}"));
     }
@@ -567,6 +571,30 @@ fn address(value: &str, default_host: &str) -> Result<Addr, String> {
         return Ok(Addr::Tcp(format!("[{ip}]:{port}")));
     }
     Ok(Addr::Tcp(format!("{host}:{port}")))
+}
+
+/// The services database getaddrinfo reads service names from.
+const SERVICES: &str = "/etc/services";
+
+/// A port: a number, or a TCP service name or alias of [`SERVICES`].
+fn port_number(port: &str) -> Option<u16> {
+    if let Ok(n) = port.parse() {
+        return Some(n);
+    }
+    let name_like = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+');
+    if port.is_empty() || !port.chars().all(name_like) {
+        return None;
+    }
+    let services = std::fs::read_to_string(SERVICES).ok()?;
+    services.lines().find_map(|line| {
+        let mut words = line.split('#').next().unwrap_or("").split_whitespace();
+        let name = words.next()?;
+        let (number, protocol) = words.next()?.split_once('/')?;
+        let named = name == port || words.any(|alias| alias == port);
+        (named && protocol == "tcp")
+            .then(|| number.parse().ok())
+            .flatten()
+    })
 }
 
 /// Whether an OpenSSL cipher list selects PSK suites only: every element

@@ -990,3 +990,19 @@ fn every_accept_line_listens() {
         c.global.notices
     );
 }
+
+#[test]
+fn ports_may_be_service_names() {
+    assert!(
+        std::path::Path::new("/etc/services").exists(),
+        "/etc/services is missing: install the netbase package"
+    );
+    let conf = "[a]\nclient = yes\nverifyChain = no\naccept = 127.0.0.1:imap2\n\
+                connect = imap.example.com:imaps\n[b]\naccept = https\nconnect = smtps\n";
+    let c = parse("s.conf", conf).unwrap();
+    assert_eq!(c.services[0].listen, Addr::Tcp("127.0.0.1:143".into()));
+    assert_eq!(c.services[1].listen, Addr::Tcp("0.0.0.0:443".into()));
+    let e = parse("s.conf", "[a]\naccept = 1\nconnect = host:nosuchservice\n").unwrap_err();
+    assert_eq!(e.location, "s.conf:3");
+    assert!(e.message.contains("not a number nor a TCP service"), "{e}");
+}
