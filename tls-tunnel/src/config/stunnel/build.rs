@@ -22,9 +22,16 @@ pub(super) fn build(
     let mut services: Vec<Service> = Vec::new();
     // SNI sections, attached to their parent once all parents exist.
     let mut slaves: Vec<(String, SniRoute, Loc)> = Vec::new();
+    // Sections with more than one `accept`: copied once routes are attached.
+    let mut more_accepts: Vec<(String, &[(Addr, Loc)])> = Vec::new();
     for s in sections.iter().filter(|s| !s.broken) {
         match section(s, notices) {
-            Ok(Built::Service(service)) => services.push(*service),
+            Ok(Built::Service(service)) => {
+                if !s.more_accepts.is_empty() {
+                    more_accepts.push((service.name.clone(), &s.more_accepts));
+                }
+                services.push(*service)
+            }
             Ok(Built::Route(parent, route, at)) => slaves.push((parent, route, at)),
             Err((at, e)) => errors.add(&at, e),
         }
@@ -45,15 +52,48 @@ pub(super) fn build(
             ),
         }
     }
+    for (name, accepts) in more_accepts {
+        listen_also(&mut services, &name, accepts, notices);
+    }
     for s in &services {
         if let Err(e) = validate(s) {
-            errors.0.push(super::ConfigError::new(
+            errors.add_last(super::ConfigError::new(
                 &s.origin,
                 format!("[{}]: {e}", s.name),
             ));
         }
     }
     services
+}
+
+/// stunnel listens on every `accept` of a section: each further address
+/// becomes a copy of the service `name` (SNI routes included), named
+/// `name#N` in logs and metrics, as a second section of the same name is.
+fn listen_also(
+    services: &mut Vec<Service>,
+    name: &str,
+    accepts: &[(Addr, Loc)],
+    notices: &mut Vec<String>,
+) {
+    let Some(first) = services.iter().find(|s| s.name == name).cloned() else {
+        return;
+    };
+    for (listen, at) in accepts {
+        let mut n = 2;
+        while services.iter().any(|s| s.name == format!("{name}#{n}")) {
+            n += 1;
+        }
+        let mut copy = first.clone();
+        copy.name = format!("{name}#{n}");
+        copy.origin = at.to_string();
+        copy.listen = listen.clone();
+        notices.push(format!(
+            "{at}: a further accept of [{name}] runs as [{}] in logs and metrics (its own \
+             session cache)",
+            copy.name
+        ));
+        services.push(copy);
+    }
 }
 
 /// What one section becomes.
@@ -63,46 +103,20 @@ enum Built {
     Route(String, SniRoute, Loc),
 }
 
-/// The peer checks stunnel's options ask for, the legacy `verify` level
-/// translated (stunnel's meaning: 0 request and ignore, 1 verify if
-/// present, 2 verify, 3 verify and require the certificate to be installed
-/// locally, 4 only the locally installed certificate).
+/// The peer checks stunnel's options ask for (`verify = LEVEL` has set
+/// the same flags, see `options::service_option`).
 struct Checks {
     chain: Option<bool>,
     peer: Option<bool>,
     require: Option<bool>,
 }
 
-fn checks(s: &Section) -> Result<Checks, (Loc, String)> {
-    let Some((level, at)) = &s.verify_level else {
-        return Ok(Checks {
-            chain: s.verify_chain,
-            peer: s.verify_peer,
-            require: s.require_cert.as_ref().map(|(r, _)| *r),
-        });
-    };
-    if s.verify_chain.is_some() || s.verify_peer.is_some() || s.require_cert.is_some() {
-        return Err((
-            at.clone(),
-            format!(
-                "[{}]: verify is the legacy form of verifyChain, verifyPeer and requireCert: use \
-                 one or the other",
-                s.name
-            ),
-        ));
+fn checks(s: &Section) -> Checks {
+    Checks {
+        chain: s.verify_chain,
+        peer: s.verify_peer,
+        require: s.require_cert.as_ref().map(|(r, _)| *r),
     }
-    let (chain, peer, require) = match level {
-        0 => (false, false, false),
-        1 => (true, false, false),
-        2 => (true, false, true),
-        3 => (true, true, true),
-        _ => (false, true, true),
-    };
-    Ok(Checks {
-        chain: Some(chain),
-        peer: Some(peer),
-        require: Some(require),
-    })
 }
 
 fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String)> {
@@ -168,7 +182,7 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
         ));
     }
     let algorithms = algorithms(s)?;
-    let checks = checks(s)?;
+    let checks = checks(s);
     // The CA file, else the CA directory, is the primary trust source; a
     // directory given with a file is added to it.
     let (primary, ca_dir) = match (&s.cafile, &s.capath) {
@@ -456,16 +470,23 @@ fn algorithms(s: &Section) -> Result<Algorithms, (Loc, String)> {
         .version_max
         .as_ref()
         .map_or(ProtocolVersion::Tls13, |(v, _)| *v);
+    // A `ciphers` list of PSK suites only leaves TLS 1.2 no suite.
+    let psk_only_ciphers = s
+        .tls12_suites
+        .as_ref()
+        .filter(|(suites, _)| suites.is_empty());
     a.versions.retain(|v| {
         v.to_wire() >= min.to_wire()
             && v.to_wire() <= max.to_wire()
             && !s.no_versions.iter().any(|(off, _)| off == v)
+            && !(*v == ProtocolVersion::Tls12 && psk_only_ciphers.is_some())
     });
     if a.versions.is_empty() {
         let at = [&s.version_min, &s.version_max]
             .into_iter()
             .flatten()
             .map(|(_, l)| l)
+            .chain(psk_only_ciphers.map(|(_, l)| l))
             .chain(s.no_versions.iter().map(|(_, l)| l))
             .max()
             .unwrap_or(&s.at)
@@ -473,8 +494,8 @@ fn algorithms(s: &Section) -> Result<Algorithms, (Loc, String)> {
         return Err((
             at,
             format!(
-                "[{}]: sslVersionMin, sslVersionMax and options = NO_TLSv1_x leave no protocol \
-                 version enabled",
+                "[{}]: sslVersionMin, sslVersionMax, options = NO_TLSv1_x and a ciphers list \
+                 of PSK suites only (no TLS 1.2) leave no protocol version enabled",
                 s.name
             ),
         ));

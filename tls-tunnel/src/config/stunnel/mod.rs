@@ -5,12 +5,13 @@
 //! the line and the reason. All problems of a file are reported at once.
 //!
 //! [`lexer`] splits the text into lines, [`options`] applies each option to
-//! the global settings or to a [`Section`], [`build`] turns sections into
-//! services.
+//! the global settings or to a [`Section`] ([`ssl_options`] the `options`
+//! lines), [`build`] turns sections into services.
 
 mod build;
 mod lexer;
 mod options;
+mod ssl_options;
 #[cfg(test)]
 mod tests;
 
@@ -37,13 +38,25 @@ impl fmt::Display for Loc {
     }
 }
 
-/// The problems found so far, in file order.
+/// The problems found so far, each with its position in the whole
+/// configuration (lines are read, applied and built in separate passes).
 #[derive(Debug, Default)]
-pub(super) struct Errors(Vec<ConfigError>);
+pub(super) struct Errors(Vec<(usize, ConfigError)>);
 
 impl Errors {
     fn add(&mut self, at: &Loc, message: impl Into<String>) {
-        self.0.push(ConfigError::new(&at.at, message));
+        self.0.push((at.seq, ConfigError::new(&at.at, message)));
+    }
+
+    /// A problem of the file as a whole, reported after those of its lines.
+    fn add_last(&mut self, error: ConfigError) {
+        self.0.push((usize::MAX, error));
+    }
+
+    /// The problems in file order.
+    fn in_file_order(mut self) -> Vec<ConfigError> {
+        self.0.sort_by_key(|(seq, _)| *seq);
+        self.0.into_iter().map(|(_, e)| e).collect()
     }
 }
 
@@ -54,6 +67,8 @@ pub(super) struct Section {
     name: String,
     at: Loc,
     accept: Option<(Addr, Loc)>,
+    /// Further `accept` lines: stunnel listens on every one.
+    more_accepts: Vec<(Addr, Loc)>,
     connect: Vec<Addr>,
     /// `redirect` addresses, with their lines.
     redirect: Vec<(Addr, Loc)>,
@@ -67,8 +82,6 @@ pub(super) struct Section {
     ocsp: super::ocsp::OcspSettings,
     verify_chain: Option<bool>,
     verify_peer: Option<bool>,
-    /// `verify = 0..4` (the legacy form), with its line.
-    verify_level: Option<(u8, Loc)>,
     require_cert: Option<(bool, Loc)>,
     check_host: Vec<String>,
     check_ip: Vec<IpAddr>,
@@ -123,8 +136,9 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     parse_with(file, text, true)
 }
 
-/// [`parse`] without touching the file system: `include` is an error (for
-/// the fuzz target, which must not read whatever directory it names).
+/// [`parse`] without reading the files it names: `include` is an error
+/// (for the fuzz target, which must not read whatever directory it names;
+/// a port given as a service name is still looked up in /etc/services).
 pub fn parse_text(file: &str, text: &str) -> Result<Config, ConfigError> {
     parse_with(file, text, false)
 }
@@ -190,14 +204,14 @@ fn parse_with(file: &str, text: &str, includes: bool) -> Result<Config, ConfigEr
         defaults.inetd = true;
         sections.push(defaults);
     } else if sections.is_empty() && errors.0.is_empty() {
-        errors.0.push(ConfigError::new(
+        errors.add_last(ConfigError::new(
             file,
             "no [service] section (and no connect or exec for inetd mode)",
         ));
     }
     let services = build::build(&sections, &mut errors, &mut global.notices);
     global.notices.dedup();
-    match ConfigError::all(errors.0) {
+    match ConfigError::all(errors.in_file_order()) {
         Some(e) => Err(e),
         None => Ok(Config { global, services }),
     }

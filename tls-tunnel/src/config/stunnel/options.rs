@@ -82,40 +82,41 @@ const LACKING_CURVES: [&str; 12] = [
     "ffdhe8192",
 ];
 
-/// `options` values that only restate tls-tunnel's fixed policy: SSLv2/3 and
-/// TLS below 1.2 are never spoken, there is no compression, every ECDHE key
-/// is fresh (and there is no DHE), the server's suite order always wins,
-/// there is no renegotiation and there are no CBC suites to pad.
-const POLICY_OPTIONS: [&str; 12] = [
-    "NO_SSLv2",
-    "NO_SSLv3",
-    "NO_TLSv1",
-    "NO_TLSv1_1",
-    "NO_COMPRESSION",
-    "SINGLE_ECDH_USE",
-    "SINGLE_DH_USE",
-    "CIPHER_SERVER_PREFERENCE",
-    "NO_RENEGOTIATION",
-    "NO_SESSION_RESUMPTION_ON_RENEGOTIATION",
-    "DONT_INSERT_EMPTY_FRAGMENTS",
-    "NO_DTLSv1",
-];
-
-/// `options` that would weaken the policy: refused when set, and their
-/// clearing (`options = -X`) accepted as a restatement.
-const WEAKENING_OPTIONS: [(&str, &str); 8] = [
-    ("ALLOW_UNSAFE_LEGACY_RENEGOTIATION", "tls-tunnel never renegotiates and requires secure renegotiation support from TLS 1.2 peers"),
-    ("UNSAFE_LEGACY_RENEGOTIATION", "tls-tunnel never renegotiates and requires secure renegotiation support from TLS 1.2 peers"),
-    ("LEGACY_SERVER_CONNECT", "tls-tunnel requires secure renegotiation support from TLS 1.2 servers"),
-    ("IGNORE_UNEXPECTED_EOF", "a connection closed without close_notify is reported as truncated"),
-    ("NO_EXTENDED_MASTER_SECRET", "TLS 1.2 without the extended master secret is refused"),
-    ("ALLOW_NO_DHE_KEX", "every TLS 1.3 handshake uses (EC)DHE"),
-    ("NO_ANTI_REPLAY", "tls-tunnel accepts no 0-RTT data to replay"),
-    ("TLS_ROLLBACK_BUG", "version rollback checks always apply"),
+/// The other groups OpenSSL 3.0 takes in a curve list (and stunnel with
+/// it): old binary-field, Koblitz and Brainpool curves, and prime curves
+/// under 256 bits. Left out like [`LACKING_CURVES`].
+const OTHER_OPENSSL_CURVES: [&str; 27] = [
+    "secp160k1",
+    "secp160r1",
+    "secp160r2",
+    "secp192k1",
+    "secp224k1",
+    "secp224r1",
+    "secp256k1",
+    "prime192v1",
+    "P-192",
+    "P-224",
+    "sect163k1",
+    "sect163r1",
+    "sect163r2",
+    "sect193r1",
+    "sect193r2",
+    "sect233k1",
+    "sect233r1",
+    "sect239k1",
+    "sect283k1",
+    "sect283r1",
+    "sect409k1",
+    "sect409r1",
+    "sect571k1",
+    "sect571r1",
+    "brainpoolP256r1",
+    "brainpoolP384r1",
+    "brainpoolP512r1",
 ];
 
 /// Adds a notice (once) for the start-up log.
-fn note(global: &mut Global, key: &str, value: &str, why: &str) {
+pub(super) fn note(global: &mut Global, key: &str, value: &str, why: &str) {
     let line = format!("stunnel option {key} = {value}: accepted without effect: {why}");
     if !global.notices.contains(&line) {
         global.notices.push(line);
@@ -267,7 +268,13 @@ fn service_option(
     };
     let at = at.clone();
     match lower {
-        "accept" => s.accept = Some((address(value, "0.0.0.0")?, at)),
+        "accept" => {
+            let accept = (address(value, "0.0.0.0")?, at);
+            match s.accept {
+                None => s.accept = Some(accept),
+                Some(_) => s.more_accepts.push(accept),
+            }
+        }
         "connect" => s.connect.push(address(value, "localhost")?),
         "redirect" => s.redirect.push((address(value, "localhost")?, at)),
         "client" => s.client = Some(yes_no(key, value)?),
@@ -277,10 +284,30 @@ fn service_option(
         "capath" => s.capath = Some(value.to_string()),
         "crlfile" => s.crlfile = Some(value.to_string()),
         "crlpath" => s.crlpath = Some(value.to_string()),
-        "verifychain" => s.verify_chain = Some(yes_no(key, value)?),
-        "verifypeer" => s.verify_peer = Some(yes_no(key, value)?),
+        // `yes` also sets requireCert, as in stunnel: a later
+        // `requireCert = no` makes the certificate optional, an earlier
+        // one does not.
+        "verifychain" | "verifypeer" => {
+            let on = yes_no(key, value)?;
+            match lower {
+                "verifychain" => s.verify_chain = Some(on),
+                _ => s.verify_peer = Some(on),
+            }
+            if on {
+                s.require_cert = Some((true, at));
+            }
+        }
+        // The legacy form sets the flags that verifyChain, verifyPeer and
+        // requireCert set, so whichever line comes later wins, as in
+        // stunnel (0 request and ignore, 1 verify if present, 2 verify,
+        // 3 verify and require the certificate in the CA store, 4 only
+        // the certificate in the store).
         "verify" => match value.parse::<u8>() {
-            Ok(level @ 0..=4) => s.verify_level = Some((level, at)),
+            Ok(level @ 0..=4) => {
+                s.verify_chain = Some((1..=3).contains(&level));
+                s.verify_peer = Some(level >= 3);
+                s.require_cert = Some((level >= 2, at));
+            }
             _ => return Err(format!("verify takes a level from 0 to 4, not {value:?}")),
         },
         "requirecert" => s.require_cert = Some((yes_no(key, value)?, at)),
@@ -320,7 +347,7 @@ fn service_option(
         "allownoems" => s.allow_no_ems = yes_no(key, value)?,
         "psksecrets" => s.psk_secrets = Some((value.to_string(), at)),
         "pskidentity" => s.psk_identity = Some((value.to_string(), at)),
-        "options" => option(global, s, value, at)?,
+        "options" => super::ssl_options::apply(global, s, value, at)?,
         "exec" => s.exec = Some((value.to_string(), at)),
         "pty" => s.pty = yes_no(key, value)?,
         "execargs" => s.exec_args = Some(value.to_string()),
@@ -358,6 +385,14 @@ fn service_option(
                 "all" => None,
                 _ => parse_version(value).map_err(|e| format!("{key}: {e}"))?,
             };
+            if v.is_none() {
+                note(
+                    global,
+                    key,
+                    value,
+                    "TLS below 1.2 is never spoken: the minimum is TLS 1.2",
+                );
+            }
             s.version_min = Some((v.unwrap_or(ProtocolVersion::Tls12), at));
         }
         "sslversionmax" => {
@@ -369,7 +404,10 @@ fn service_option(
         }
         "sslversion" => {
             let (min, max) = match value.to_ascii_lowercase().as_str() {
-                "all" => (ProtocolVersion::Tls12, ProtocolVersion::Tls13),
+                "all" => {
+                    note(global, key, value, "tls-tunnel speaks TLS 1.2 and 1.3");
+                    (ProtocolVersion::Tls12, ProtocolVersion::Tls13)
+                }
                 _ => {
                     let v = modern_version(key, value)?;
                     (v, v)
@@ -382,17 +420,30 @@ fn service_option(
             let suites = parse_tls13_suites(value).map_err(|e| format!("{key} = {value}: {e}"))?;
             s.tls13_suites = Some((suites, at));
         }
-        "ciphers" => {
-            let suites = parse_tls12_suites(value).map_err(|e| format!("{key} = {value}: {e}"))?;
-            s.tls12_suites = Some((suites, at));
-        }
+        "ciphers" => match parse_tls12_suites(value) {
+            Ok(suites) => s.tls12_suites = Some((suites, at)),
+            // `ciphers = PSK` (stunnel's manual's PSK example): TLS 1.2
+            // with PSK suites only. tls-core has none, so TLS 1.2 is off
+            // and PSK clients are served over TLS 1.3.
+            Err(_) if psk_only(value) => {
+                global.notices.push(format!(
+                    "{at}: {key} = {value}: tls-tunnel has no TLS 1.2 PSK cipher suites: TLS 1.2 \
+                     is off for this service, PSK clients are served over TLS 1.3 (psk_dhe_ke)"
+                ));
+                s.tls12_suites = Some((Vec::new(), at));
+            }
+            Err(e) => return Err(format!("{key} = {value}: {e}")),
+        },
         "curves" => {
             // Curves OpenSSL has and tls-core lacks are left out (fewer
             // curves weaken nothing), so stunnel's own default list works.
-            let (ours, lacking): (Vec<&str>, Vec<&str>) = value
-                .split(':')
-                .map(str::trim)
-                .partition(|c| !LACKING_CURVES.iter().any(|l| l.eq_ignore_ascii_case(c)));
+            let (ours, lacking): (Vec<&str>, Vec<&str>) =
+                value.split(':').map(str::trim).partition(|c| {
+                    !LACKING_CURVES
+                        .iter()
+                        .chain(&OTHER_OPENSSL_CURVES)
+                        .any(|l| l.eq_ignore_ascii_case(c))
+                });
             let groups =
                 parse_groups(&ours.join(":")).map_err(|e| format!("{key} = {value}: {e}"))?;
             if !lacking.is_empty() {
@@ -498,14 +549,18 @@ fn service_option(
 
 /// stunnel's address: a Unix socket path, `PORT` (on `default_host`), or
 /// `HOST:PORT` split at the last colon, so `::1:443` is IPv6 `::1` port 443.
+/// The port may be a TCP service name (`imaps`), as getaddrinfo takes it.
 /// `[v6]:port` and `unix:/path` are accepted too.
 fn address(value: &str, default_host: &str) -> Result<Addr, String> {
     if value.starts_with('/') || value.starts_with("unix:") || value.starts_with('[') {
         return Addr::parse(value);
     }
     let (host, port) = value.rsplit_once(':').unwrap_or((default_host, value));
-    port.parse::<u16>()
-        .map_err(|_| format!("bad port {port:?} in address {value:?}"))?;
+    let port = port_number(port).ok_or_else(|| {
+        format!(
+            "bad port {port:?} in address {value:?} (not a number nor a TCP service of {SERVICES})"
+        )
+    })?;
     if host.is_empty() || host.contains(char::is_whitespace) {
         return Err(format!("bad host in address {value:?}"));
     }
@@ -518,6 +573,45 @@ fn address(value: &str, default_host: &str) -> Result<Addr, String> {
     Ok(Addr::Tcp(format!("{host}:{port}")))
 }
 
+/// The services database getaddrinfo reads service names from.
+const SERVICES: &str = "/etc/services";
+
+/// A port: a number, or a TCP service name or alias of [`SERVICES`].
+fn port_number(port: &str) -> Option<u16> {
+    if let Ok(n) = port.parse() {
+        return Some(n);
+    }
+    let name_like = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '+');
+    if port.is_empty() || !port.chars().all(name_like) {
+        return None;
+    }
+    let services = std::fs::read_to_string(SERVICES).ok()?;
+    services.lines().find_map(|line| {
+        let mut words = line.split('#').next().unwrap_or("").split_whitespace();
+        let name = words.next()?;
+        let (number, protocol) = words.next()?.split_once('/')?;
+        let named = name == port || words.any(|alias| alias == port);
+        (named && protocol == "tcp")
+            .then(|| number.parse().ok())
+            .flatten()
+    })
+}
+
+/// Whether an OpenSSL cipher list selects PSK suites only: every element
+/// that adds suites (`PSK`, `ECDHEPSK`, `PSK-AES128-GCM-SHA256`...) names
+/// PSK; exclusions (`!`, `-`), reorderings (`+`) and `@` commands add none.
+fn psk_only(list: &str) -> bool {
+    let adding: Vec<&str> = list
+        .split([':', ',', ' '])
+        .map(str::trim)
+        .filter(|e| !e.is_empty() && !e.starts_with(['!', '-', '+', '@']))
+        .collect();
+    !adding.is_empty()
+        && adding
+            .iter()
+            .all(|e| e.to_ascii_uppercase().contains("PSK"))
+}
+
 /// A version for `sslVersion` or `sslVersionMax`, which cannot be below TLS 1.2.
 fn modern_version(key: &str, value: &str) -> Result<ProtocolVersion, String> {
     parse_version(value)
@@ -528,57 +622,6 @@ fn modern_version(key: &str, value: &str) -> Result<ProtocolVersion, String> {
                  TLSv1.3)"
             )
         })
-}
-
-/// Applies one `options = [-]NAME` line (stunnel takes one option a line;
-/// a dash clears it).
-fn option(global: &mut Global, s: &mut Section, value: &str, at: Loc) -> Result<(), String> {
-    let upper = value.to_ascii_uppercase();
-    let (clear, name) = match upper.strip_prefix('-') {
-        Some(name) => (true, name.trim()),
-        None => (false, upper.as_str()),
-    };
-    let policy = POLICY_OPTIONS.iter().find(|o| o.eq_ignore_ascii_case(name));
-    let weakening = WEAKENING_OPTIONS
-        .iter()
-        .find(|(o, _)| o.eq_ignore_ascii_case(name));
-    match (clear, name) {
-        (false, "NO_TICKET") => s.no_ticket = Some(at),
-        (true, "NO_TICKET") => s.no_ticket = None,
-        (false, "NO_TLSV1_2") => s.no_versions.push((ProtocolVersion::Tls12, at)),
-        (false, "NO_TLSV1_3") => s.no_versions.push((ProtocolVersion::Tls13, at)),
-        (true, "NO_TLSV1_2") => s.no_versions.retain(|(v, _)| *v != ProtocolVersion::Tls12),
-        (true, "NO_TLSV1_3") => s.no_versions.retain(|(v, _)| *v != ProtocolVersion::Tls13),
-        (false, _) if policy.is_some() => {}
-        (true, _) if weakening.is_some() => {
-            note(global, "options", value, "the option is never set")
-        }
-        (false, "ALL") => note(
-            global,
-            "options",
-            value,
-            "workarounds for bugs of old peers tls-tunnel does not need; LEGACY_SERVER_CONNECT \
-             among them is not honoured (TLS 1.2 servers must support secure renegotiation)",
-        ),
-        (false, _) if weakening.is_some() => {
-            let why = weakening.map_or("", |(_, why)| why);
-            return Err(format!("options = {value}: cannot be honoured ({why})"));
-        }
-        (true, _) if policy.is_some() => {
-            return Err(format!(
-                "options = {value}: cannot be honoured: {} is tls-tunnel's fixed policy",
-                value.trim_start_matches('-').trim()
-            ))
-        }
-        _ => {
-            return Err(format!(
-                "options = {value}: unsupported (tls-tunnel accepts NO_TICKET, NO_TLSv1_2, \
-                 NO_TLSv1_3, and {} as restating its fixed policy)",
-                POLICY_OPTIONS.join(", ")
-            ))
-        }
-    }
-    Ok(())
 }
 
 /// stunnel's ticket secrets: 16 or 32 bytes in hexadecimal, colons allowed

@@ -216,9 +216,14 @@ fn suites_and_curves() {
     );
     bad_at_line_4("ciphers = AES128-SHA", "\"AES128-SHA\" is not supported");
     bad_at_line_4(
-        "curves = X25519:brainpoolP256r1",
-        "curve \"brainpoolP256r1\" is not supported",
+        "curves = X25519:brainpool",
+        "curve \"brainpool\" is not supported",
     );
+    // Curves OpenSSL has and tls-core lacks are left out, as long as one
+    // of ours remains.
+    let a = algorithms_of("curves = brainpoolP256r1:secp256k1:sect571r1:X25519").unwrap();
+    assert_eq!(a.groups, [NamedGroup::X25519]);
+    bad_at_line_4("curves = brainpoolP512r1:secp224r1", "names no curve");
     bad_at_line_4("curves = ", "names no curve");
 }
 
@@ -230,6 +235,13 @@ fn options_restating_policy_are_accepted() {
                 [a]\naccept = 1\nconnect = 127.0.0.1:1\n";
     let c = parse("s.conf", conf).unwrap();
     assert_eq!(c.services[0].algorithms, Algorithms::default());
+    // Each says so at start.
+    assert_eq!(c.global.notices.len(), 8, "{:?}", c.global.notices);
+    assert_eq!(
+        c.global.notices[0],
+        "stunnel option options = NO_SSLv2: accepted without effect: tls-tunnel speaks TLS 1.2 \
+         and 1.3 only"
+    );
     assert!(c.services[0].resume);
     assert_eq!(c.services[0].server().resumption, Resumption::default());
 
@@ -241,7 +253,22 @@ fn options_restating_policy_are_accepted() {
         "options = -NO_SSLv3",
         "NO_SSLv3 is tls-tunnel's fixed policy",
     );
-    bad_at_line_4("options = NETSCAPE_CHALLENGE_BUG", "unsupported");
+    bad_at_line_4("options = CLEANSE_PLAINTEXT", "unsupported");
+    bad_at_line_4("options = ALLOW_CLIENT_RENEGOTIATION", "never renegotiates");
+    // Every other option of stunnel 5.68's list (`stunnel -options`) has
+    // nothing to act on: accepted, set or cleared, with a notice.
+    let conf = "options = NETSCAPE_CHALLENGE_BUG\noptions = -MICROSOFT_SESS_ID_BUG\n\
+                options = NO_QUERY_MTU\noptions = ENABLE_MIDDLEBOX_COMPAT\n\
+                options = NO_ENCRYPT_THEN_MAC\noptions = ENABLE_KTLS\noptions = -ALL\n\
+                [a]\naccept = 1\nconnect = 2\n";
+    let c = parse("s.conf", conf).unwrap();
+    assert_eq!(c.global.notices.len(), 7, "{:?}", c.global.notices);
+    assert!(
+        c.global.notices[0]
+            .contains("NETSCAPE_CHALLENGE_BUG: accepted without effect: a workaround"),
+        "{:?}",
+        c.global.notices
+    );
     // stunnel's default curve list and OpenSSL's bug workarounds: accepted,
     // with what is left out said at start.
     let conf =
@@ -408,8 +435,17 @@ fn legacy_verify_levels() {
     assert!(server("verify = 4").unwrap().pinned);
     let optional = server("verifyChain = yes\nrequireCert = no").unwrap();
     assert!(optional.optional);
-    let e = server("verify = 2\nverifyChain = yes").unwrap_err();
-    assert!(e.message.contains("legacy form"), "{e}");
+    // verify sets the flags the others set: the later line wins, as in
+    // stunnel.
+    let later = server("verify = 2\nverifyChain = no").unwrap();
+    assert!(later.require_any && !later.enabled());
+    assert!(!server("verifyChain = yes\nverify = 0").unwrap().enabled());
+    let chain = server("verify = 0\nverifyChain = yes").unwrap();
+    assert!(chain.enabled() && !chain.optional && !chain.pinned);
+    let required = server("requireCert = no\nverifyChain = yes").unwrap();
+    assert!(required.enabled() && !required.optional);
+    let one = server("verify = 1\nrequireCert = yes").unwrap();
+    assert!(one.enabled() && !one.optional);
     // stunnel's meaning: a certificate is required, any will do.
     let any = server("requireCert = yes").unwrap();
     assert!(any.require_any && !any.enabled());
@@ -862,4 +898,111 @@ fn transparent_values() {
     )
     .unwrap();
     assert!(c.services[0].targets.is_empty());
+}
+
+#[test]
+fn psk_only_ciphers_turn_tls12_off() {
+    let conf = "[a]\naccept = 1\nconnect = 2\ncert = /c.pem\nPSKsecrets = /p.txt\n\
+                ciphers = PSK\n";
+    let c = parse("s.conf", conf).unwrap();
+    let versions = &c.services[0].algorithms.versions;
+    assert_eq!(versions, &[ProtocolVersion::Tls13]);
+    assert!(
+        c.global
+            .notices
+            .iter()
+            .any(|n| n.starts_with("s.conf:6: ciphers = PSK: tls-tunnel has no TLS 1.2 PSK")),
+        "{:?}",
+        c.global.notices
+    );
+    for list in [
+        "ECDHEPSK:!aNULL",
+        "PSK-AES128-CBC-SHA:PSK-AES256-CBC-SHA",
+        "kPSK:@STRENGTH",
+    ] {
+        let conf = format!("[a]\naccept = 1\nconnect = 2\nciphers = {list}\n");
+        let c = parse("s.conf", &conf).unwrap();
+        assert_eq!(c.services[0].algorithms.versions, [ProtocolVersion::Tls13]);
+    }
+    // Only TLS 1.2 asked for, and no suite for it.
+    let e = parse(
+        "s.conf",
+        "[a]\naccept = 1\nconnect = 2\nsslVersion = TLSv1.2\nciphers = PSK\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.location, "s.conf:5");
+    assert!(e.message.contains("leave no protocol version"), "{e}");
+    // A list naming a suite we lack beside PSK ones is still refused.
+    let e = parse(
+        "s.conf",
+        "[a]\naccept = 1\nconnect = 2\nciphers = PSK:AES128-SHA\n",
+    )
+    .unwrap_err();
+    assert!(e.message.contains("AES128-SHA"), "{e}");
+}
+
+#[test]
+fn errors_come_in_file_order() {
+    // A malformed line is found while reading, a bad value while applying,
+    // a section's own problem while building: reported by line all the same.
+    let e = parse(
+        "s.conf",
+        "[a]\naccept = 1\nconnect = 2\ndebug = loud\n[b\nfoo\n[c]\naccept = 3\nconnect = 4\n\
+         key = /k.pem\n",
+    )
+    .unwrap_err();
+    let text = e.to_string();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|l| l.split(' ').next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        lines,
+        ["s.conf:4:", "s.conf:5:", "s.conf:6:", "s.conf:7:"],
+        "{e}"
+    );
+}
+
+#[test]
+fn every_accept_line_listens() {
+    let conf = "[a]\naccept = 127.0.0.1:1\naccept = [::1]:2\nconnect = 3\ncert = /c.pem\n\
+                [b]\nsni = a:b.example\nconnect = 4\n[a]\naccept = 5\nconnect = 6\n";
+    let c = parse("s.conf", conf).unwrap();
+    let listens: Vec<(&str, String)> = c
+        .services
+        .iter()
+        .map(|s| (s.name.as_str(), format!("{:?}", s.listen)))
+        .collect();
+    assert_eq!(listens.len(), 3, "{listens:?}");
+    assert_eq!(listens[0].0, "a");
+    assert!(listens[0].1.contains("127.0.0.1:1"), "{listens:?}");
+    assert_eq!(listens[1].0, "a#2");
+    assert_eq!(listens[2].0, "a#3");
+    assert!(listens[2].1.contains("[::1]:2"), "{listens:?}");
+    // The copy keeps the SNI routes attached to the section.
+    assert_eq!(c.services[2].server().sni_routes.len(), 1);
+    assert!(
+        c.global
+            .notices
+            .iter()
+            .any(|n| n.starts_with("s.conf:3: a further accept of [a] runs as [a#3]")),
+        "{:?}",
+        c.global.notices
+    );
+}
+
+#[test]
+fn ports_may_be_service_names() {
+    assert!(
+        std::path::Path::new("/etc/services").exists(),
+        "/etc/services is missing: install the netbase package"
+    );
+    let conf = "[a]\nclient = yes\nverifyChain = no\naccept = 127.0.0.1:imap2\n\
+                connect = imap.example.com:imaps\n[b]\naccept = https\nconnect = smtps\n";
+    let c = parse("s.conf", conf).unwrap();
+    assert_eq!(c.services[0].listen, Addr::Tcp("127.0.0.1:143".into()));
+    assert_eq!(c.services[1].listen, Addr::Tcp("0.0.0.0:443".into()));
+    let e = parse("s.conf", "[a]\naccept = 1\nconnect = host:nosuchservice\n").unwrap_err();
+    assert_eq!(e.location, "s.conf:3");
+    assert!(e.message.contains("not a number nor a TCP service"), "{e}");
 }
