@@ -34,6 +34,10 @@ pub fn write_pki(dir: &Path) {
     let leaf = |name: &str, cn: &str, sans: &[&str], client: bool, serial: u64| {
         let mut p = CertificateParams::new(Vec::<String>::new()).unwrap();
         for san in sans {
+            if let Ok(ip) = san.parse::<std::net::IpAddr>() {
+                p.subject_alt_names.push(rcgen::SanType::IpAddress(ip));
+                continue;
+            }
             let ia5 = rcgen::string::Ia5String::try_from(*san).unwrap();
             p.subject_alt_names.push(if san.contains('@') {
                 rcgen::SanType::Rfc822Name(ia5)
@@ -74,6 +78,7 @@ pub fn write_pki(dir: &Path) {
     leaf("client", "client", &[], true, 13);
     leaf("revoked", "revoked", &[], true, 4242);
     leaf("mail", "mail", &["alice@example.test"], true, 14);
+    leaf("ipclient", "ipclient", &["10.1.2.3"], true, 16);
     leaf(
         "server-mail",
         "server",

@@ -25,6 +25,8 @@ pub struct PeerNames {
     pub dns: Vec<String>,
     /// URI subject alternative names.
     pub uri: Vec<String>,
+    /// IP address subject alternative names.
+    pub ip: Vec<std::net::IpAddr>,
     /// The DER SubjectPublicKeyInfo.
     pub spki: Vec<u8>,
 }
@@ -79,6 +81,13 @@ pub fn peer_names(der: &[u8]) -> Result<PeerNames, String> {
                     names.uri.push(s.to_string());
                 }
                 GeneralName::RFC822Name(s) => names.email.push(s.to_string()),
+                GeneralName::IPAddress(bytes) => {
+                    if let Ok(v4) = <[u8; 4]>::try_from(*bytes) {
+                        names.ip.push(std::net::IpAddr::from(v4));
+                    } else if let Ok(v6) = <[u8; 16]>::try_from(*bytes) {
+                        names.ip.push(std::net::IpAddr::from(v6));
+                    }
+                }
                 _ => {}
             }
         }
@@ -123,12 +132,13 @@ pub fn check(access: &Access, leaf: Option<&[u8]>) -> Result<Option<PeerNames>, 
             .email
             .iter()
             .any(|e| access.allow_email.iter().any(|a| a.eq_ignore_ascii_case(e)))
+        || names.ip.iter().any(|ip| access.allow_ip.contains(ip))
     {
         Ok(Some(names))
     } else {
         Err(format!(
-            "client certificate not allowed (CN {:?}, OU {:?}, SAN {:?}, email {:?})",
-            names.cn, names.ou, names.san, names.email
+            "client certificate not allowed (CN {:?}, OU {:?}, SAN {:?}, email {:?}, IP {:?})",
+            names.cn, names.ou, names.san, names.email, names.ip
         ))
     }
 }

@@ -13,42 +13,82 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream, UnixListener, UnixStream};
 
 use crate::config::{Addr, Failover, NetOptions, SockOpt};
 
-/// Sets `opts` on a TCP socket, in order.
+/// Sets `opts` on a TCP socket, in order. Like stunnel, a failing option
+/// does not stop the others: all are tried and the first error is returned
+/// (a listening socket then fails to bind; accepted and outgoing
+/// connections log it and go on, see their callers).
 pub fn set_options(sock: SockRef<'_>, opts: &[SockOpt]) -> io::Result<()> {
     let v6 = sock
         .local_addr()
         .ok()
         .and_then(|a| a.as_socket())
         .is_some_and(|a| a.is_ipv6());
+    let mut first_error = None;
     for opt in opts {
-        match opt {
-            SockOpt::KeepAlive(on) => sock.set_keepalive(*on)?,
-            SockOpt::NoDelay(on) => sock.set_tcp_nodelay(*on)?,
-            SockOpt::ReuseAddr(on) => sock.set_reuse_address(*on)?,
-            SockOpt::ReusePort(on) => sock.set_reuse_port(*on)?,
-            SockOpt::V6Only(on) => sock.set_only_v6(*on)?,
-            SockOpt::Linger(secs) => {
-                sock.set_linger(secs.map(|s| Duration::from_secs(u64::from(s))))?
-            }
-            SockOpt::RecvBuffer(n) => sock.set_recv_buffer_size(*n as usize)?,
-            SockOpt::SendBuffer(n) => sock.set_send_buffer_size(*n as usize)?,
-            SockOpt::KeepIdle(s) => sock.set_tcp_keepalive(
-                &TcpKeepalive::new().with_time(Duration::from_secs(u64::from(*s))),
-            )?,
-            SockOpt::KeepInterval(s) => sock.set_tcp_keepalive(
-                &TcpKeepalive::new().with_interval(Duration::from_secs(u64::from(*s))),
-            )?,
-            SockOpt::KeepCount(n) => {
-                sock.set_tcp_keepalive(&TcpKeepalive::new().with_retries(*n))?
-            }
-            SockOpt::BindToDevice(dev) => sock.bind_device(Some(dev.as_bytes()))?,
-            SockOpt::Ttl(n) if v6 => sock.set_unicast_hops_v6(*n)?,
-            SockOpt::Ttl(n) => sock.set_ttl_v4(*n)?,
-            SockOpt::Tos(n) if v6 => sock.set_tclass_v6(*n)?,
-            SockOpt::Tos(n) => sock.set_tos_v4(*n)?,
+        if let Err(e) = set_option(&sock, opt, v6) {
+            first_error.get_or_insert(io::Error::new(e.kind(), format!("{}: {e}", opt.name())));
         }
     }
-    Ok(())
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Sets one option.
+fn set_option(sock: &SockRef<'_>, opt: &SockOpt, v6: bool) -> io::Result<()> {
+    let secs = |s: u32| Some(Duration::from_secs(u64::from(s))).filter(|d| !d.is_zero());
+    match opt {
+        SockOpt::KeepAlive(on) => sock.set_keepalive(*on),
+        SockOpt::NoDelay(on) => sock.set_tcp_nodelay(*on),
+        SockOpt::ReuseAddr(on) => sock.set_reuse_address(*on),
+        SockOpt::ReusePort(on) => sock.set_reuse_port(*on),
+        SockOpt::V6Only(on) => sock.set_only_v6(*on),
+        SockOpt::Linger(secs) => sock.set_linger(secs.map(|s| Duration::from_secs(u64::from(s)))),
+        SockOpt::RecvBuffer(n) => sock.set_recv_buffer_size(*n as usize),
+        SockOpt::SendBuffer(n) => sock.set_send_buffer_size(*n as usize),
+        SockOpt::KeepIdle(s) => sock
+            .set_tcp_keepalive(&TcpKeepalive::new().with_time(Duration::from_secs(u64::from(*s)))),
+        SockOpt::KeepInterval(s) => sock.set_tcp_keepalive(
+            &TcpKeepalive::new().with_interval(Duration::from_secs(u64::from(*s))),
+        ),
+        SockOpt::KeepCount(n) => sock.set_tcp_keepalive(&TcpKeepalive::new().with_retries(*n)),
+        SockOpt::BindToDevice(dev) => sock.bind_device(Some(dev.as_bytes())),
+        SockOpt::Ttl(n) if v6 => sock.set_unicast_hops_v6(*n),
+        SockOpt::Ttl(n) => sock.set_ttl_v4(*n),
+        SockOpt::Tos(n) if v6 => sock.set_tclass_v6(*n),
+        SockOpt::Tos(n) => sock.set_tos_v4(*n),
+        SockOpt::OobInline(on) => sock.set_out_of_band_inline(*on),
+        SockOpt::FreeBind(on) if v6 => sock.set_freebind_v6(*on),
+        SockOpt::FreeBind(on) => sock.set_freebind_v4(*on),
+        SockOpt::RecvLowat(n) => set_int(sock, libc::SO_RCVLOWAT, *n),
+        SockOpt::SendLowat(n) => set_int(sock, libc::SO_SNDLOWAT, *n),
+        SockOpt::Debug(on) => set_int(sock, libc::SO_DEBUG, u32::from(*on)),
+        SockOpt::DontRoute(on) => set_int(sock, libc::SO_DONTROUTE, u32::from(*on)),
+        SockOpt::RecvTimeout(s) => sock.set_read_timeout(secs(*s)),
+        SockOpt::SendTimeout(s) => sock.set_write_timeout(secs(*s)),
+    }
+}
+
+/// Sets a SOL_SOCKET option that takes an int and that socket2 has no
+/// method for.
+fn set_int(sock: &SockRef<'_>, name: libc::c_int, value: u32) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let value = libc::c_int::try_from(value)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "value out of range"))?;
+    // SAFETY: the descriptor is a live socket borrowed for the call, and the
+    // option value is a c_int on the stack whose size is passed with it.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            name,
+            std::ptr::addr_of!(value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// A new TCP socket of `addr`'s family.
@@ -346,6 +386,10 @@ async fn connect_tcp(addr: SocketAddr, net: &NetOptions) -> io::Result<TcpStream
         socket.bind(SocketAddr::new(ip, 0))?;
     }
     socket.set_nodelay(true)?;
-    set_options(SockRef::from(&socket), &net.remote)?;
+    if let Err(e) = set_options(SockRef::from(&socket), &net.remote) {
+        // As stunnel: a remote socket option that fails is logged, and the
+        // connection goes on.
+        tracing::warn!(target = %addr, "remote socket options: {e}");
+    }
     socket.connect(addr).await
 }

@@ -46,6 +46,57 @@ pub enum SockOpt {
     Tos(u32),
     /// IPV6_V6ONLY (listening sockets).
     V6Only(bool),
+    /// SO_OOBINLINE: urgent data arrives in the normal stream (and so is
+    /// relayed with it).
+    OobInline(bool),
+    /// IP_FREEBIND (IPV6_FREEBIND on IPv6): bind to an address that is not
+    /// (yet) configured on the host.
+    FreeBind(bool),
+    /// SO_RCVLOWAT in bytes.
+    RecvLowat(u32),
+    /// SO_SNDLOWAT in bytes (Linux refuses to change it: the socket then
+    /// fails as stunnel's does, see [`SockOpt`]'s callers).
+    SendLowat(u32),
+    /// SO_DEBUG (needs CAP_NET_ADMIN).
+    Debug(bool),
+    /// SO_DONTROUTE: send to directly connected hosts only.
+    DontRoute(bool),
+    /// SO_RCVTIMEO in seconds. The tunnel's sockets are non-blocking, so,
+    /// as in stunnel, it changes nothing: TIMEOUTidle and TIMEOUTbusy bound
+    /// waits.
+    RecvTimeout(u32),
+    /// SO_SNDTIMEO in seconds (no effect, as [`SockOpt::RecvTimeout`]).
+    SendTimeout(u32),
+}
+
+impl SockOpt {
+    /// The option's name as stunnel.conf writes it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            SockOpt::KeepAlive(_) => "SO_KEEPALIVE",
+            SockOpt::NoDelay(_) => "TCP_NODELAY",
+            SockOpt::ReuseAddr(_) => "SO_REUSEADDR",
+            SockOpt::ReusePort(_) => "SO_REUSEPORT",
+            SockOpt::Linger(_) => "SO_LINGER",
+            SockOpt::RecvBuffer(_) => "SO_RCVBUF",
+            SockOpt::SendBuffer(_) => "SO_SNDBUF",
+            SockOpt::KeepIdle(_) => "TCP_KEEPIDLE",
+            SockOpt::KeepInterval(_) => "TCP_KEEPINTVL",
+            SockOpt::KeepCount(_) => "TCP_KEEPCNT",
+            SockOpt::BindToDevice(_) => "SO_BINDTODEVICE",
+            SockOpt::Ttl(_) => "IP_TTL",
+            SockOpt::Tos(_) => "IP_TOS",
+            SockOpt::V6Only(_) => "IPV6_V6ONLY",
+            SockOpt::OobInline(_) => "SO_OOBINLINE",
+            SockOpt::FreeBind(_) => "IP_FREEBIND",
+            SockOpt::RecvLowat(_) => "SO_RCVLOWAT",
+            SockOpt::SendLowat(_) => "SO_SNDLOWAT",
+            SockOpt::Debug(_) => "SO_DEBUG",
+            SockOpt::DontRoute(_) => "SO_DONTROUTE",
+            SockOpt::RecvTimeout(_) => "SO_RCVTIMEO",
+            SockOpt::SendTimeout(_) => "SO_SNDTIMEO",
+        }
+    }
 }
 
 /// Socket options, source address and failover of a service.
@@ -131,31 +182,12 @@ pub enum SocketSide {
     Remote,
 }
 
-/// Options stunnel knows that we refuse, with why.
-const REFUSED_SOCKET_OPTIONS: [(&str, &str); 8] = [
-    ("SO_DEBUG", "kernel socket debugging is not supported"),
-    ("SO_DONTROUTE", "bypassing routing is not supported"),
-    ("SO_OOBINLINE", "out-of-band data is not relayed"),
-    ("SO_RCVLOWAT", "low-water marks are not supported"),
-    ("SO_SNDLOWAT", "low-water marks are not supported"),
-    (
-        "SO_RCVTIMEO",
-        "socket timeouts are set with TIMEOUTidle and TIMEOUTbusy",
-    ),
-    (
-        "SO_SNDTIMEO",
-        "socket timeouts are set with TIMEOUTidle and TIMEOUTbusy",
-    ),
-    (
-        "IP_FREEBIND",
-        "binding to an address not (yet) configured is not supported",
-    ),
-];
-
 /// The options we set, for the error naming them.
 const SUPPORTED: &str = "SO_KEEPALIVE, TCP_NODELAY, SO_REUSEADDR, SO_REUSEPORT, SO_LINGER, \
                          SO_RCVBUF, SO_SNDBUF, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, \
-                         SO_BINDTODEVICE, IP_TTL, IP_TOS, IPV6_V6ONLY";
+                         SO_BINDTODEVICE, IP_TTL, IP_TOS, IPV6_V6ONLY, SO_OOBINLINE, \
+                         IP_FREEBIND, SO_RCVLOWAT, SO_SNDLOWAT, SO_DEBUG, SO_DONTROUTE, \
+                         SO_RCVTIMEO, SO_SNDTIMEO";
 
 /// Parses stunnel's `a|l|r:OPTION=VALUE[:VALUE]`.
 pub fn parse_socket_option(value: &str) -> Result<(SocketSide, SockOpt), String> {
@@ -218,10 +250,15 @@ pub fn parse_socket_option(value: &str) -> Result<(SocketSide, SockOpt), String>
             SockOpt::BindToDevice(arg.to_string())
         }
         "SO_BINDTODEVICE" => return Err(format!("SO_BINDTODEVICE: bad interface {arg:?}")),
+        "SO_OOBINLINE" => SockOpt::OobInline(flag()?),
+        "IP_FREEBIND" => SockOpt::FreeBind(flag()?),
+        "SO_RCVLOWAT" => SockOpt::RecvLowat(int()?),
+        "SO_SNDLOWAT" => SockOpt::SendLowat(int()?),
+        "SO_DEBUG" => SockOpt::Debug(flag()?),
+        "SO_DONTROUTE" => SockOpt::DontRoute(flag()?),
+        "SO_RCVTIMEO" => SockOpt::RecvTimeout(int()?),
+        "SO_SNDTIMEO" => SockOpt::SendTimeout(int()?),
         other => {
-            if let Some((_, why)) = REFUSED_SOCKET_OPTIONS.iter().find(|(n, _)| *n == other) {
-                return Err(format!("{other}: not supported ({why})"));
-            }
             return Err(format!(
                 "unknown socket option {other:?} (tls-tunnel sets {SUPPORTED})"
             ));
@@ -262,7 +299,19 @@ mod tests {
             SockOpt::NoDelay(false)
         );
         let err = |v: &str| parse_socket_option(v).unwrap_err();
-        assert!(err("r:SO_OOBINLINE=yes").contains("out-of-band"));
+        for (line, opt) in [
+            ("r:SO_OOBINLINE=yes", SockOpt::OobInline(true)),
+            ("a:IP_FREEBIND=1", SockOpt::FreeBind(true)),
+            ("l:SO_RCVLOWAT=10", SockOpt::RecvLowat(10)),
+            ("l:SO_SNDLOWAT=1", SockOpt::SendLowat(1)),
+            ("r:SO_DEBUG=no", SockOpt::Debug(false)),
+            ("l:SO_DONTROUTE=yes", SockOpt::DontRoute(true)),
+            ("l:SO_RCVTIMEO=5", SockOpt::RecvTimeout(5)),
+            ("r:SO_SNDTIMEO=5", SockOpt::SendTimeout(5)),
+        ] {
+            assert_eq!(parse_socket_option(line).unwrap().1, opt, "{line}");
+        }
+        assert!(err("l:SO_DEBUG=maybe").contains("yes or no"));
         assert!(err("l:SO_FOO=1").contains("unknown socket option"));
         assert!(err("x:SO_KEEPALIVE=yes").contains("not a socket"));
         assert!(err("l:SO_REUSEADDR=yes").contains("accept socket only"));

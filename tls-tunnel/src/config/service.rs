@@ -157,6 +157,9 @@ pub struct Access {
     /// Admitted email addresses (rfc822Name SANs or subject emailAddress):
     /// stunnel's checkEmail.
     pub allow_email: Vec<String>,
+    /// Admitted IP address subject alternative names (stunnel's checkIP in
+    /// server mode).
+    pub allow_ip: Vec<std::net::IpAddr>,
     /// A client without a certificate is let in (stunnel's `requireCert = no`);
     /// a certificate it does present is still verified and checked.
     pub optional: bool,
@@ -176,18 +179,19 @@ impl Access {
         self.cacert.is_some() || !self.allow_spki.is_empty()
     }
 
-    /// True when a name rule (CN, OU, SAN, email) is given.
+    /// True when a name rule (CN, OU, SAN, email, IP) is given.
     pub fn has_name_rule(&self) -> bool {
-        [
-            &self.allow_cn,
-            &self.allow_san,
-            &self.allow_ou,
-            &self.allow_dns,
-            &self.allow_uri,
-            &self.allow_email,
-        ]
-        .iter()
-        .any(|v| !v.is_empty())
+        !self.allow_ip.is_empty()
+            || [
+                &self.allow_cn,
+                &self.allow_san,
+                &self.allow_ou,
+                &self.allow_dns,
+                &self.allow_uri,
+                &self.allow_email,
+            ]
+            .iter()
+            .any(|v| !v.is_empty())
     }
 }
 

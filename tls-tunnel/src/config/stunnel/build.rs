@@ -276,19 +276,19 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
             // securityLevel 3 and up turns tickets off, as in OpenSSL.
             r.tickets = s.no_ticket.is_none() && service.algorithms.security_level < 3;
             r.ticket_secret = ticket_secret(s)?;
-            if !s.check_ip.is_empty() {
-                return Err(err("checkIP is supported in client mode only"));
-            }
             let pinned = checks.peer == Some(true);
             if checks.chain == Some(true) || pinned {
                 let emails: Vec<String> = s.check_email.iter().map(|(e, _)| e.clone()).collect();
                 server.access = Access {
                     cacert: Some(primary.ok_or_else(need_ca)?),
                     pinned,
-                    allow_all: s.check_host.is_empty() && emails.is_empty(),
+                    allow_all: s.check_host.is_empty()
+                        && emails.is_empty()
+                        && s.check_ip.is_empty(),
                     allow_cn: s.check_host.clone(),
                     allow_san: s.check_host.clone(),
                     allow_email: emails,
+                    allow_ip: s.check_ip.clone(),
                     optional: checks.require == Some(false),
                     require_any: false,
                     ..Access::default()
@@ -296,9 +296,12 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
             } else if checks.require == Some(true) {
                 // stunnel's meaning: any certificate, but one.
                 server.access.require_any = true;
-            } else if !s.check_host.is_empty() || !s.check_email.is_empty() {
+            } else if !s.check_host.is_empty()
+                || !s.check_email.is_empty()
+                || !s.check_ip.is_empty()
+            {
                 return Err(err(
-                    "checkHost/checkEmail in server mode need verifyChain = yes",
+                    "checkHost/checkIP/checkEmail in server mode need verifyChain = yes",
                 ));
             }
         }
@@ -312,6 +315,7 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
         pty: s.pty,
     });
     let (options, at) = &s.protocol;
+    let options = unused_credentials(s, options, notices);
     options.apply(&mut service).map_err(|e| {
         (
             at.clone().unwrap_or_else(|| s.at.clone()),
@@ -320,6 +324,38 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
     })?;
     redirect(s, &mut service, notices)?;
     Ok(Built::Service(Box::new(service)))
+}
+
+/// stunnel takes protocolUsername, protocolPassword and
+/// protocolAuthentication with any protocol and uses them only for
+/// `connect` (and SMTP AUTH): with another prelude they are dropped with a
+/// notice, as inert, rather than refused.
+fn unused_credentials(
+    s: &Section,
+    options: &crate::protocol::Options,
+    notices: &mut Vec<String>,
+) -> crate::protocol::Options {
+    use crate::protocol::{parse_name, Choice, Kind};
+    let mut options = options.clone();
+    let inert = matches!(
+        options.name.as_deref().map(parse_name),
+        Some(Ok(Choice::Prelude(kind))) if !matches!(kind, Kind::Connect | Kind::Smtp)
+    );
+    let set = options.username.is_some()
+        || options.password.is_some()
+        || options.authentication.is_some();
+    if inert && set {
+        options.username = None;
+        options.password = None;
+        options.authentication = None;
+        notices.push(format!(
+            "[{}]: protocolUsername/protocolPassword/protocolAuthentication have no effect with \
+             protocol = {} (stunnel uses them for connect and smtp only)",
+            s.name,
+            options.name.as_deref().unwrap_or_default()
+        ));
+    }
+    options
 }
 
 /// stunnel's PSKsecrets and PSKidentity (the identity matters in client

@@ -39,6 +39,9 @@ const GLOBAL_ONLY: [&str; 19] = [
     "taskbar",
 ];
 
+/// Why `engine = auto` changes nothing.
+const ENGINE_AUTO: &str = "no OpenSSL engines: ring uses the CPU's AES, SHA and \
+                           carry-less multiply instructions itself";
 const ENGINE: &str = "cryptographic engines (PKCS#11, CNG) are not supported: certificates, keys \
                       and CA certificates are read from files";
 const WINDOWS: &str = "a Windows GUI option (stunnel on Unix refuses it too)";
@@ -215,7 +218,11 @@ fn global_option(global: &mut Global, key: &str, lower: &str, value: &str) -> Re
             }
         },
         "egd" | "rndbytes" | "rndfile" | "rndoverwrite" => note(global, key, value, RANDOM),
-        "engine" | "enginectrl" | "enginedefault" => return Err(format!("{key}: {ENGINE}")),
+        // `engine = auto` only lets OpenSSL use built-in hardware engines
+        // (AES-NI, RDRAND...): nothing an operator configures hangs on it.
+        "engine" if value.eq_ignore_ascii_case("auto") => note(global, key, value, ENGINE_AUTO),
+        "enginedefault" => note(global, key, value, ENGINE_AUTO),
+        "engine" | "enginectrl" => return Err(format!("{key}: {ENGINE}")),
         "fips" => match yes_no(key, value)? {
             false => note(global, key, value, "FIPS mode is off, as stunnel's default"),
             true => {
@@ -333,8 +340,18 @@ fn service_option(
             let n: u64 = value
                 .parse()
                 .map_err(|_| format!("{key} takes a number of seconds, not {value:?}"))?;
-            let timeout =
-                check_session_timeout(Duration::from_secs(n)).map_err(|e| format!("{key}: {e}"))?;
+            if n == 0 {
+                // OpenSSL keeps a session while its time plus the timeout,
+                // in whole seconds, is not past: 0 leaves it resumable for
+                // the rest of the second (stunnel 5.68 resumes a TLS 1.2
+                // session at once with it).
+                global.notices.push(format!(
+                    "stunnel option {key} = 0: sessions are resumable for 1 second, as \
+                     OpenSSL's whole-second expiry gives stunnel"
+                ));
+            }
+            let timeout = check_session_timeout(Duration::from_secs(n.max(1)))
+                .map_err(|e| format!("{key}: {e}"))?;
             s.session_timeout = Some((timeout, at));
         }
         "sessioncachesize" => {

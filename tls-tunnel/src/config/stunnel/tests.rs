@@ -1,7 +1,7 @@
 //! Unit tests of the stunnel.conf front end.
 
 use super::*;
-use crate::config::{Algorithms, Mode, Resumption, ServerVerify};
+use crate::config::{Algorithms, Mode, Resumption, Role, ServerVerify};
 use std::time::Duration;
 use tls_core::{CipherSuite, NamedGroup, ProtocolVersion};
 
@@ -100,7 +100,7 @@ fn bad_session_options_name_their_line() {
         assert!(e.message.contains(want), "{want:?} in {e}");
     };
     bad("sessionCacheTimeout = soon", "takes a number of seconds");
-    bad("sessionCacheTimeout = 0", "from 1s to 7 days");
+    bad("sessionCacheTimeout = 604801", "from 1s to 7 days");
     bad("sessionCacheTimeout = 604801", "from 1s to 7 days");
     bad(
         "sessionCacheSize = 0",
@@ -341,13 +341,13 @@ fn missing_connect_is_an_error() {
 #[test]
 fn byte_order_mark_and_every_error_at_once() {
     let conf = "\u{feff}; comment\ncompression = zlib\n[a]\naccept = 1\nconnect = 2\nbogus = 1\n\
-                socket = r:SO_OOBINLINE=yes\nverify = 9\nsslVersion = SSLv3\n";
+                socket = r:SO_NOSUCH=yes\nverify = 9\nsslVersion = SSLv3\n";
     let e = parse("s.conf", conf).unwrap_err();
     let lines = e.lines();
     assert_eq!(lines.len(), 5, "{e}");
     assert!(lines[0].starts_with("s.conf:2: compression = zlib: TLS compression is never used"));
     assert!(lines[1].starts_with("s.conf:6: unknown option \"bogus\""));
-    assert!(lines[2].starts_with("s.conf:7: socket: SO_OOBINLINE: not supported"));
+    assert!(lines[2].starts_with("s.conf:7: socket: unknown socket option \"SO_NOSUCH\""));
     assert!(lines[3].starts_with("s.conf:8: verify takes a level from 0 to 4"));
     assert!(lines[4].starts_with("s.conf:9: sslVersion = SSLv3: TLS below 1.2"));
 }
@@ -1005,4 +1005,29 @@ fn ports_may_be_service_names() {
     let e = parse("s.conf", "[a]\naccept = 1\nconnect = host:nosuchservice\n").unwrap_err();
     assert_eq!(e.location, "s.conf:3");
     assert!(e.message.contains("not a number nor a TCP service"), "{e}");
+}
+
+#[test]
+fn inert_options_stunnel_takes_are_notices() {
+    // protocolUsername with a prelude that has no use for it, engine = auto,
+    // sessionCacheTimeout = 0: stunnel 5.68 runs all three.
+    let conf = "engine = auto\n[imap]\nclient = yes\naccept = 1\nconnect = 127.0.0.1:143\n\
+                protocol = imap\nprotocolUsername = u\nprotocolPassword = p\n\
+                [web]\naccept = 2\nconnect = 3\nsessionCacheTimeout = 0\n";
+    let c = parse("s.conf", conf).unwrap();
+    let notices = c.global.notices.join("\n");
+    assert!(notices.contains("engine = auto"), "{notices}");
+    assert!(
+        notices.contains(
+            "[imap]: protocolUsername/protocolPassword/protocolAuthentication have no effect"
+        ),
+        "{notices}"
+    );
+    assert!(notices.contains("sessionCacheTimeout = 0"), "{notices}");
+    let web = c.services.iter().find(|s| s.name == "web").unwrap();
+    let Role::Server(server) = &web.role else {
+        panic!("web is a server section")
+    };
+    assert_eq!(server.resumption.timeout, Duration::from_secs(1));
+    assert!(parse("s.conf", "engine = pkcs11\n[a]\naccept = 1\nconnect = 2\n").is_err());
 }
