@@ -393,6 +393,15 @@ fn full_handshake(
         None => return Err(Error::HandshakeFailure("no certificate to present")),
     };
     let key_type = certified.key().alg();
+    // No suite in common is the first reason to give (a client offering
+    // only CBC or static-RSA suites sends no supported_groups either).
+    let suite = config
+        .cipher_suites
+        .iter()
+        .filter(|cs| ch.cipher_suites.contains(cs))
+        .filter_map(|cs| tls12_suite(*cs))
+        .find(|s| s.auth.accepts(key_type))
+        .ok_or(Error::HandshakeFailure("no cipher suite in common"))?;
     // In TLS 1.2 the client's groups also bound the curve of an ECDSA
     // certificate (RFC 8422 §5.3): a resolver with several certificates
     // presents one that fits (`ClientHelloInfo::accepts_key`).
@@ -401,13 +410,6 @@ fn full_handshake(
             "certificate key on a curve the client did not offer",
         ));
     }
-    let suite = config
-        .cipher_suites
-        .iter()
-        .filter(|cs| ch.cipher_suites.contains(cs))
-        .filter_map(|cs| tls12_suite(*cs))
-        .find(|s| s.auth.accepts(key_type))
-        .ok_or(Error::HandshakeFailure("no cipher suite in common"))?;
     let scheme = certified
         .key()
         .choose_tls12_scheme(schemes)
