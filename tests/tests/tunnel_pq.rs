@@ -1,7 +1,9 @@
 //! tls-tunnel's default groups put the post-quantum hybrid X25519MLKEM768
 //! first: a rustls client with the aws-lc-rs provider (its post-quantum
 //! defaults) gets it from a server-mode tunnel, without a HelloRetryRequest,
-//! and its data reaches the backend and comes back.
+//! and its data reaches the backend and comes back. A stunnel.conf `curves`
+//! in OpenSSL 3.5's group-list syntax (`*`, `/`, `?`) serves an OpenSSL
+//! client that offers X25519 only.
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -9,9 +11,11 @@ use std::sync::Arc;
 use rustls::pki_types::ServerName;
 use rustls::{HandshakeKind, NamedGroup as RustlsGroup};
 use tls_core::NamedGroup;
+use tls_tests::openssl_peer::s_client_run;
 use tls_tests::peer::connect_local;
 use tls_tests::rustls_peer;
-use tls_tests::tunnel::{Backend, BackendKind, Tunnel};
+use tls_tests::stunnel::Greeter;
+use tls_tests::tunnel::{temp_dir, Backend, BackendKind, Tunnel};
 use tls_tests::{free_port, pki, KeyType};
 
 #[test]
@@ -55,4 +59,41 @@ fn a_rustls_client_gets_x25519mlkem768_from_the_default_tunnel() {
     let group = tls.conn.negotiated_key_exchange_group().map(|g| g.name());
     assert_eq!(group, Some(RustlsGroup::X25519MLKEM768));
     assert_eq!(tls.conn.handshake_kind(), Some(HandshakeKind::Full));
+}
+
+/// `curves = ?X448MLKEM1024:*X25519MLKEM768/X25519` in a server section:
+/// the name we lack is skipped (`?`), the tuples are flattened, and
+/// `openssl s_client -groups X25519` (OpenSSL 3.0 has no hybrid) gets
+/// X25519 and the backend's greeting.
+#[test]
+fn an_openssl_35_group_list_serves_an_x25519_only_client() {
+    let backend = Greeter::start("pq");
+    let leaf = pki().leaf(KeyType::EcdsaP256);
+    let dir = temp_dir("pq-group-list");
+    let port = free_port();
+    let conf = dir.join("s.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\n[svc]\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{}\n\
+             cert = {}\nkey = {}\ncurves = ?X448MLKEM1024:*X25519MLKEM768/X25519\n",
+            backend.port,
+            leaf.chain_pem.display(),
+            leaf.key_pem.display()
+        ),
+    )
+    .unwrap();
+    let tunnel = Tunnel::start(["--config".as_ref(), conf.as_os_str()], &[port]);
+    let run = s_client_run(port, &["-tls1_3", "-groups", "X25519", "-ign_eof"]);
+    assert!(
+        run.stdout.contains("backend-pq"),
+        "{}\n{}",
+        run.output(),
+        tunnel.log()
+    );
+    assert!(
+        run.output().contains("Server Temp Key: X25519"),
+        "{}",
+        run.output()
+    );
 }
