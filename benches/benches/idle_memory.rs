@@ -109,11 +109,7 @@ fn exchange_rustls(c: &mut rustls::Connection, s: &mut rustls::Connection) {
 
 /// Bytes per kept connection for one stack, side and state.
 fn measure(stack: Stack, side: Side, with_data: bool) -> f64 {
-    let setup = Setup {
-        key: KeyType::EcdsaP256,
-        suite: TLS13_AES128,
-        tickets: false,
-    };
+    let setup = Setup::new(KeyType::EcdsaP256, TLS13_AES128, false);
     let (occ, osc) = (ours_client_config(setup), ours_server_config(setup));
     let (rcc, rsc) = (rustls_client_config(setup), rustls_server_config(setup));
     let make = || -> (Box<dyn Any>, Box<dyn Any>) {

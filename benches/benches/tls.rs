@@ -15,6 +15,12 @@
 //!   counted).
 //! - `full_<key>_<side>`: a full handshake (TLS 1.3, X25519), timing only the
 //!   calls of one side; the other side is the same stack, untimed.
+//! - `full_pq_ecdsa_p256_<side>`: the same with the post-quantum hybrid
+//!   X25519MLKEM768 (the client sends an X25519 share alongside, as both
+//!   stacks do by default), against rustls with its aws-lc-rs provider
+//!   (ring has no ML-KEM); `ours_x25519` and `rustls_x25519` in the same
+//!   group are the classical handshake of each stack (rustls also with
+//!   aws-lc-rs), so the hybrid's cost is read from one run.
 //! - `resumed_<version>_<side>`: a ticket resumption (TLS 1.3 psk_dhe_ke or
 //!   TLS 1.2 ticket), both stacks issuing tickets with their own ticketer.
 
@@ -23,17 +29,14 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use tls_benches::*;
+use tls_core::NamedGroup;
 
 const BATCH: usize = 32;
 
 fn bulk(c: &mut Criterion) {
     let data = vec![0x5au8; RECORD];
     for suite in BULK_SUITES {
-        let setup = Setup {
-            key: KeyType::EcdsaP256,
-            suite,
-            tickets: false,
-        };
+        let setup = Setup::new(KeyType::EcdsaP256, suite, false);
         let mut g = c.benchmark_group(format!("bulk_send_{}", suite.name));
         g.throughput(Throughput::Bytes(RECORD as u64));
         let (mut ours, _ours_peer) = ours_pair(setup);
@@ -127,25 +130,20 @@ fn handshakes(c: &mut Criterion) {
         ("full_rsa2048", KeyType::Rsa2048, TLS13_AES128),
     ];
     for (name, key, suite) in full {
-        let setup = Setup {
-            key,
-            suite,
-            tickets: false,
-        };
+        let setup = Setup::new(key, suite, false);
         for side in [Side::Server, Side::Client] {
             bench_handshakes(c, name, setup, side, false);
         }
+    }
+    for side in [Side::Server, Side::Client] {
+        bench_pq_handshakes(c, side);
     }
     let resumed = [
         ("resumed_tls13", TLS13_AES128),
         ("resumed_tls12", TLS12_ECDSA_AES128),
     ];
     for (name, suite) in resumed {
-        let setup = Setup {
-            key: KeyType::EcdsaP256,
-            suite,
-            tickets: true,
-        };
+        let setup = Setup::new(KeyType::EcdsaP256, suite, true);
         for side in [Side::Server, Side::Client] {
             bench_handshakes(c, name, setup, side, true);
         }
@@ -220,6 +218,92 @@ fn bench_handshakes(c: &mut Criterion, name: &str, setup: Setup, side: Side, res
         b.iter_custom(|iters| (0..iters).map(|_| one(side, resume)).sum())
     });
     g.finish();
+}
+
+/// `full_pq_ecdsa_p256_<side>`: TLS 1.3 full handshakes over the ECDSA P-256
+/// chain, X25519MLKEM768 (`ours`, `rustls`) and X25519 (`ours_x25519`,
+/// `rustls_x25519`), rustls with aws-lc-rs throughout. Each handshake checks
+/// the group both sides agreed on, and that no HelloRetryRequest was needed.
+fn bench_pq_handshakes(c: &mut Criterion, side: Side) {
+    let mut g = c.benchmark_group(format!("full_pq_ecdsa_p256_{}", side_name(side)));
+    g.throughput(Throughput::Elements(1));
+    g.sample_size(20);
+    let runs = [
+        ("ours", Stack::Ours, Kx::X25519MlKem768),
+        ("rustls", Stack::Rustls, Kx::X25519MlKem768),
+        ("ours_x25519", Stack::Ours, Kx::X25519AwsLc),
+        ("rustls_x25519", Stack::Rustls, Kx::X25519AwsLc),
+    ];
+    for (id, stack, kx) in runs {
+        let setup = Setup {
+            kx,
+            ..Setup::new(KeyType::EcdsaP256, TLS13_AES128, false)
+        };
+        let want = match kx {
+            Kx::X25519MlKem768 => NamedGroup::X25519MlKem768,
+            Kx::X25519 | Kx::X25519AwsLc => NamedGroup::X25519,
+        }
+        .to_wire();
+        let one: Box<dyn Fn() -> Duration> = match stack {
+            Stack::Ours => {
+                let (cc, sc) = (ours_client_config(setup), ours_server_config(setup));
+                Box::new(move || {
+                    let t = Instant::now();
+                    let mut client = ours_client(&cc);
+                    let built = t.elapsed();
+                    let t = Instant::now();
+                    let mut server = tls_core::Connection::server(sc.clone());
+                    let built_server = t.elapsed();
+                    let spent = handshake(&mut client, &mut server, side);
+                    check_pq(&client, &server, want, id);
+                    assert!(
+                        !client.negotiated().is_some_and(|n| n.hello_retry),
+                        "{id}: HelloRetryRequest"
+                    );
+                    spent
+                        + if side == Side::Client {
+                            built
+                        } else {
+                            built_server
+                        }
+                })
+            }
+            Stack::Rustls => {
+                let (cc, sc) = (rustls_client_config(setup), rustls_server_config(setup));
+                Box::new(move || {
+                    let t = Instant::now();
+                    let mut client = rustls_client(&cc);
+                    let built = t.elapsed();
+                    let t = Instant::now();
+                    let mut server = rustls_server(&sc);
+                    let built_server = t.elapsed();
+                    let spent = handshake(&mut client, &mut server, side);
+                    check_pq(&client, &server, want, id);
+                    assert_eq!(
+                        client.handshake_kind(),
+                        Some(rustls::HandshakeKind::Full),
+                        "{id}: HelloRetryRequest"
+                    );
+                    spent
+                        + if side == Side::Client {
+                            built
+                        } else {
+                            built_server
+                        }
+                })
+            }
+        };
+        g.bench_function(id, |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| one()).sum())
+        });
+    }
+    g.finish();
+}
+
+/// Both sides negotiated `want`.
+fn check_pq(client: &dyn Peer, server: &dyn Peer, want: u16, id: &str) {
+    assert_eq!(client.group(), Some(want), "{id}: client's group");
+    assert_eq!(server.group(), Some(want), "{id}: server's group");
 }
 
 fn config() -> Criterion {

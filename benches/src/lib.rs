@@ -1,7 +1,9 @@
 //! Shared set-up of the benchmarks: tls-core and rustls (ring provider)
 //! configured alike — same certificate chain (the tests' CA and `localhost`
 //! leaf), one suite, X25519 (P-256 also offered, without a share: TLS 1.2 ECDSA needs it), the client verifying the chain against the
-//! CA — and driven over memory buffers the same way.
+//! CA — and driven over memory buffers the same way. The post-quantum
+//! handshakes ([`Kx::X25519MlKem768`]) compare with rustls's aws-lc-rs
+//! provider instead (ring has no ML-KEM).
 //!
 //! The criterion benches (`benches/tls.rs`) bench each figure for both stacks
 //! back to back; `benches/idle_memory.rs` counts heap bytes; the `ratios`
@@ -14,7 +16,7 @@ use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rustls::crypto::{ring as provider, CryptoProvider};
+use rustls::crypto::{aws_lc_rs, ring as provider, CryptoProvider};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use tls_core::{
     CertifiedKey, CipherSuite, ClientConfig, Connection, NamedGroup, ProtocolVersion, ServerConfig,
@@ -102,6 +104,20 @@ pub enum Side {
     Server,
 }
 
+/// The key exchange both stacks offer, and rustls's crypto provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kx {
+    /// X25519 (P-256 offered too, without a share); rustls with ring.
+    X25519,
+    /// The same groups, rustls with aws-lc-rs: the classical baseline of
+    /// the post-quantum comparison, in the provider that has the hybrid.
+    X25519AwsLc,
+    /// X25519MLKEM768 first with an X25519 share alongside (two key
+    /// shares: both stacks' default), then X25519 and P-256; the server
+    /// picks the hybrid. rustls with aws-lc-rs.
+    X25519MlKem768,
+}
+
 /// What both stacks are configured with.
 #[derive(Clone, Copy, Debug)]
 pub struct Setup {
@@ -111,6 +127,32 @@ pub struct Setup {
     pub suite: Suite,
     /// Session tickets issued (2 per handshake) and kept by the client.
     pub tickets: bool,
+    /// The groups offered, and rustls's provider.
+    pub kx: Kx,
+}
+
+impl Setup {
+    /// TLS 1.3 or 1.2 over `key` and `suite` with X25519 (rustls with ring).
+    pub fn new(key: KeyType, suite: Suite, tickets: bool) -> Setup {
+        Setup {
+            key,
+            suite,
+            tickets,
+            kx: Kx::X25519,
+        }
+    }
+
+    /// tls-core's groups, most preferred first.
+    fn our_groups(&self) -> Vec<NamedGroup> {
+        match self.kx {
+            Kx::X25519 | Kx::X25519AwsLc => vec![NamedGroup::X25519, NamedGroup::Secp256r1],
+            Kx::X25519MlKem768 => vec![
+                NamedGroup::X25519MlKem768,
+                NamedGroup::X25519,
+                NamedGroup::Secp256r1,
+            ],
+        }
+    }
 }
 
 fn leaf_chain(key: KeyType) -> (Vec<u8>, Vec<u8>, &'static tls_tests::Leaf) {
@@ -126,7 +168,7 @@ pub fn ours_server_config(setup: Setup) -> Arc<ServerConfig> {
     let mut c = ServerConfig::with_single_cert(key);
     c.versions = vec![version(setup.suite)];
     c.cipher_suites = vec![setup.suite.ours];
-    c.groups = vec![NamedGroup::X25519, NamedGroup::Secp256r1];
+    c.groups = setup.our_groups();
     // Tickets only (as rustls's ticketer): no session-ID cache.
     c.session_cache = None;
     if setup.tickets {
@@ -154,19 +196,42 @@ pub fn ours_client_config(setup: Setup) -> Arc<ClientConfig> {
     c.verifier = Arc::new(WebPkiVerifier::new(Arc::new(anchors)));
     c.versions = vec![version(setup.suite)];
     c.cipher_suites = vec![setup.suite.ours];
-    c.groups = vec![NamedGroup::X25519, NamedGroup::Secp256r1];
+    c.groups = setup.our_groups();
+    c.classical_share_with_hybrid = true;
     if !setup.tickets {
         c.session_store = None;
     }
     Arc::new(c)
 }
 
-fn rustls_provider(suite: Suite) -> Arc<CryptoProvider> {
-    Arc::new(CryptoProvider {
-        cipher_suites: vec![suite.theirs],
-        kx_groups: vec![provider::kx_group::X25519, provider::kx_group::SECP256R1],
-        ..provider::default_provider()
-    })
+fn rustls_provider(setup: Setup) -> Arc<CryptoProvider> {
+    let suite = setup.suite;
+    let provider = match setup.kx {
+        Kx::X25519 => CryptoProvider {
+            cipher_suites: vec![suite.theirs],
+            kx_groups: vec![provider::kx_group::X25519, provider::kx_group::SECP256R1],
+            ..provider::default_provider()
+        },
+        Kx::X25519AwsLc | Kx::X25519MlKem768 => {
+            let mut kx_groups = vec![aws_lc_rs::kx_group::X25519, aws_lc_rs::kx_group::SECP256R1];
+            if setup.kx == Kx::X25519MlKem768 {
+                kx_groups.insert(0, aws_lc_rs::kx_group::X25519MLKEM768);
+            }
+            let base = aws_lc_rs::default_provider();
+            let cipher_suites = base
+                .cipher_suites
+                .iter()
+                .filter(|s| s.suite() == suite.theirs.suite())
+                .copied()
+                .collect();
+            CryptoProvider {
+                cipher_suites,
+                kx_groups,
+                ..base
+            }
+        }
+    };
+    Arc::new(provider)
 }
 
 fn rustls_version(suite: Suite) -> &'static rustls::SupportedProtocolVersion {
@@ -182,7 +247,7 @@ pub fn rustls_server_config(setup: Setup) -> Arc<rustls::ServerConfig> {
     let (leaf_der, ca_der, leaf) = leaf_chain(setup.key);
     let chain = vec![CertificateDer::from(leaf_der), CertificateDer::from(ca_der)];
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key_der.clone()));
-    let mut c = rustls::ServerConfig::builder_with_provider(rustls_provider(setup.suite))
+    let mut c = rustls::ServerConfig::builder_with_provider(rustls_provider(setup))
         .with_protocol_versions(&[rustls_version(setup.suite)])
         .expect("version")
         .with_no_client_auth()
@@ -204,7 +269,7 @@ pub fn rustls_client_config(setup: Setup) -> Arc<rustls::ClientConfig> {
     roots
         .add(CertificateDer::from(pki().ca_der.clone()))
         .expect("test CA");
-    let mut c = rustls::ClientConfig::builder_with_provider(rustls_provider(setup.suite))
+    let mut c = rustls::ClientConfig::builder_with_provider(rustls_provider(setup))
         .with_protocol_versions(&[rustls_version(setup.suite)])
         .expect("version")
         .with_root_certificates(roots)
@@ -245,6 +310,8 @@ pub trait Peer {
     fn handshaking(&self) -> bool;
     /// Whether the handshake resumed a session.
     fn resumed(&self) -> bool;
+    /// The key-exchange group negotiated (its code point), once known.
+    fn group(&self) -> Option<u16>;
 }
 
 impl Peer for Connection {
@@ -263,6 +330,9 @@ impl Peer for Connection {
     }
     fn resumed(&self) -> bool {
         self.negotiated().is_some_and(|n| n.resumed)
+    }
+    fn group(&self) -> Option<u16> {
+        self.negotiated().map(|n| n.group.to_wire())
     }
 }
 
@@ -283,6 +353,10 @@ impl Peer for rustls::Connection {
     }
     fn resumed(&self) -> bool {
         self.handshake_kind() == Some(rustls::HandshakeKind::Resumed)
+    }
+    fn group(&self) -> Option<u16> {
+        self.negotiated_key_exchange_group()
+            .map(|g| u16::from(g.name()))
     }
 }
 

@@ -136,8 +136,9 @@ pub mod internal {
     /// Crypto pieces the record-layer tests and fuzz targets drive directly.
     pub mod crypto {
         pub use crate::crypto::{
-            cert_spki, parse_spki, supported_group, AeadAlg, RecordKey12, TrafficKey,
-            TLS12_SIGNATURE_SCHEMES, TLS13_AES_128_GCM_SHA256, TLS13_AES_256_GCM_SHA384,
+            cert_spki, parse_spki, server_share, share_lengths, supported_group, AeadAlg,
+            ClientShare, RecordKey12, TrafficKey, TLS12_SIGNATURE_SCHEMES,
+            TLS13_AES_128_GCM_SHA256, TLS13_AES_256_GCM_SHA384,
         };
     }
     /// The wire codec, message by message.

@@ -48,11 +48,7 @@ fn main() {
     let t = Instant::now();
     let done = match work {
         "send" | "recv" | "send-in-place" | "recv-in-place" => {
-            let setup = Setup {
-                key: KeyType::EcdsaP256,
-                suite,
-                tickets: false,
-            };
+            let setup = Setup::new(KeyType::EcdsaP256, suite, false);
             let (mut tx, mut rx): (Box<dyn Bulk>, Box<dyn Bulk>) = match stack {
                 Stack::Ours if work.ends_with("in-place") => {
                     let (c, s) = ours_pair(setup);
@@ -89,11 +85,7 @@ fn main() {
             } else {
                 Side::Client
             };
-            let setup = Setup {
-                key: KeyType::EcdsaP256,
-                suite,
-                tickets: resume,
-            };
+            let setup = Setup::new(KeyType::EcdsaP256, suite, resume);
             let mut go: Box<dyn FnMut()> = match stack {
                 Stack::Ours => {
                     let (cc, sc) = (ours_client_config(setup), ours_server_config(setup));

@@ -8,7 +8,9 @@
 //! memory ratio is our bytes / rustls bytes (< 1: we use less). Each bulk
 //! group has two rows of ours: `write`/`read`, and "(in place)" for
 //! `write_with`/`feed_with` (`ours_in_place`), both against rustls's
-//! `write`/`read` path and the raw ring seal/open.
+//! `write`/`read` path and the raw ring seal/open. The post-quantum
+//! handshake groups (`full_pq_ecdsa_p256_*`) compare with rustls with
+//! aws-lc-rs, for X25519MLKEM768 and for X25519.
 
 use std::path::{Path, PathBuf};
 
@@ -95,6 +97,24 @@ fn main() {
             };
             println!(
                 "| {group} | {:.0} hs/s | {:.0} hs/s | {:.2} | | |",
+                1e9 / o,
+                1e9 / r,
+                r / o
+            );
+        }
+    }
+    // Post-quantum: X25519MLKEM768, and X25519 in the same run, against
+    // rustls with aws-lc-rs.
+    for side in ["server", "client"] {
+        let group = format!("full_pq_ecdsa_p256_{side}");
+        for (ours, theirs) in [("ours", "rustls"), ("ours_x25519", "rustls_x25519")] {
+            let (Some(o), Some(r)) = (mean_ns(&dir, &group, ours), mean_ns(&dir, &group, theirs))
+            else {
+                println!("| {group}/{ours} | (missing) | | | | |");
+                continue;
+            };
+            println!(
+                "| {group}/{ours} | {:.0} hs/s | {:.0} hs/s | {:.2} | | |",
                 1e9 / o,
                 1e9 / r,
                 r / o

@@ -2,12 +2,14 @@
 //! `gen_corpus [DIR]` (default `fuzz/corpus`), one subdirectory per target.
 //!
 //! Handshakes are run in memory: our client against our server (TLS 1.3
-//! with and without HelloRetryRequest, TLS 1.2, ALPN, resumption, OCSP
+//! with and without HelloRetryRequest, each post-quantum hybrid group, a
+//! HelloRetryRequest for X25519MLKEM768, TLS 1.2, ALPN, resumption, OCSP
 //! stapling), and
 //! rustls's client and server against ours. Every flight is recorded as
 //! sent; the seeds are those flights (whole, and cut into small pieces),
 //! the handshake messages inside them, certificate chains and keys from
-//! rcgen, configs in both tunnel formats, and PROXY headers from the
+//! rcgen, key shares of every group (classical and hybrid) for `kx_shares`,
+//! configs in both tunnel formats, and PROXY headers from the
 //! tunnel's own encoder. Nothing here is a binary blob of unknown origin:
 //! rerun it and you get equivalent seeds (the ECDHE shares differ, see
 //! `tls_core_fuzz`'s notes on determinism).
@@ -15,6 +17,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use tls_core::internal::crypto::{server_share, ClientShare};
 use tls_core::internal::msgs::enums::{NamedGroup, ProtocolVersion, SignatureScheme};
 use tls_core::internal::msgs::extensions::EncryptedExtension;
 use tls_core::internal::msgs::extensions::UnknownExtension;
@@ -353,9 +356,9 @@ fn encrypted_messages() -> Vec<HandshakeMessage> {
                     SignatureScheme::Ed25519,
                     SignatureScheme::EcdsaSecp256r1Sha256,
                 ]),
-                tls_core::internal::msgs::extensions::CertReqExtension::CertificateAuthorities(vec![
-                    b"\x30\x00".to_vec(),
-                ]),
+                tls_core::internal::msgs::extensions::CertReqExtension::CertificateAuthorities(
+                    vec![b"\x30\x00".to_vec()],
+                ),
             ],
         }),
         M::CertificateVerify(CertificateVerify {
@@ -370,9 +373,9 @@ fn encrypted_messages() -> Vec<HandshakeMessage> {
             age_add: 0x01020304,
             nonce: vec![0, 1],
             ticket: vec![0x77; 48],
-            extensions: vec![tls_core::internal::msgs::extensions::TicketExtension::EarlyData(
-                16384,
-            )],
+            extensions: vec![
+                tls_core::internal::msgs::extensions::TicketExtension::EarlyData(16384),
+            ],
         }),
         M::KeyUpdate(KeyUpdateRequest::Requested),
         M::EndOfEarlyData,
@@ -587,6 +590,38 @@ fn preludes(out: &mut Out) {
     }
 }
 
+/// `kx_shares`: for every group, real shares of each side with each length
+/// selector (short, exact, long), and whole exchanges with a byte flipped.
+fn key_shares(out: &mut Out) {
+    let rng = FixedEntropy(tls_core_fuzz::CLIENT_SEED);
+    for (g, group) in [
+        NamedGroup::X25519MlKem768,
+        NamedGroup::Secp256r1MlKem768,
+        NamedGroup::Secp384r1MlKem1024,
+        NamedGroup::X25519,
+        NamedGroup::Secp256r1,
+        NamedGroup::Secp384r1,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let g = g as u8;
+        let client = ClientShare::start(group, &rng).expect("start");
+        let (server, _) = server_share(group, client.share(), &rng).expect("respond");
+        for selector in [0u8, 1, 2, 4 * 7, 4 * 7 + 2] {
+            out.put(
+                "kx_shares",
+                &[&[g, 0, selector][..], client.share()].concat(),
+            );
+            out.put("kx_shares", &[&[g, 1, selector][..], &server].concat());
+        }
+        for (selector, at, flip) in [(0u8, 0u16, 0u8), (0, 5, 1), (1, 0, 0x80), (1, 1100, 2)] {
+            let [hi, lo] = at.to_be_bytes();
+            out.put("kx_shares", &[g, 2, selector, hi, lo, flip]);
+        }
+    }
+}
+
 fn main() {
     let root = std::env::args_os()
         .nth(1)
@@ -606,6 +641,29 @@ fn main() {
             ours(
                 client_config(&[Tls13], &[NamedGroup::X25519, NamedGroup::Secp384r1]),
                 server_config(&[Tls13], &[NamedGroup::Secp384r1]),
+            ),
+        ),
+        // The other two hybrids, and a HelloRetryRequest that asks for
+        // X25519MLKEM768 (the client's first share is X25519).
+        (
+            "tls13-p256mlkem768",
+            ours(
+                client_config(&[Tls13], &[NamedGroup::Secp256r1MlKem768]),
+                server_config(&[Tls13], &[NamedGroup::Secp256r1MlKem768]),
+            ),
+        ),
+        (
+            "tls13-p384mlkem1024",
+            ours(
+                client_config(&[Tls13], &[NamedGroup::Secp384r1MlKem1024]),
+                server_config(&[Tls13], &[NamedGroup::Secp384r1MlKem1024]),
+            ),
+        ),
+        (
+            "tls13-hrr-x25519mlkem768",
+            ours(
+                client_config(&[Tls13], &[NamedGroup::X25519, NamedGroup::X25519MlKem768]),
+                server_config(&[Tls13], &[NamedGroup::X25519MlKem768]),
             ),
         ),
         (
@@ -685,6 +743,7 @@ fn main() {
     }
     out.put("handshake_msgs", &[21u8, 2, 40]);
     chains(&mut out);
+    key_shares(&mut out);
     tunnel(&mut out);
     eprintln!("{} seeds in {}", out.n, out.root.display());
 }

@@ -21,8 +21,8 @@ pub use aead::{AeadAlg, TrafficKey};
 pub use aead12::RecordKey12;
 pub use hash::{HashAlg, HashOutput};
 pub(crate) use hash::{Transcript, MAX_HASH_LEN};
-pub use kx::supported_group;
 pub(crate) use kx::{hybrid_group, supported_tls13_group, KeyExchange};
+pub use kx::{server_share, share_lengths, supported_group, ClientShare};
 pub(crate) use secret::{
     hkdf_expand_label, hkdf_expand_label_secret, hkdf_extract, hmac_sign, hmac_verify, HmacKey,
     Secret,

@@ -6,6 +6,11 @@
 //! X25519, P-256 and P-384, and in TLS 1.3 also the post-quantum hybrids
 //! X25519MLKEM768 (first by default), SecP256r1MLKEM768 and
 //! SecP384r1MLKEM1024; a name for anything else is an error naming it.
+//!
+//! Group lists (`curves`, `groups`) take OpenSSL 3.5's syntax
+//! ([`parse_group_list`]): `?NAME` skips a group we lack, `*NAME` asks for a
+//! key share, `/` separates tuples of groups of equal preference, `-NAME`
+//! removes a group and `DEFAULT` stands for our default list.
 
 use tls_core::config::{
     DEFAULT_CIPHER_SUITES, DEFAULT_GROUPS, DEFAULT_TLS12_CIPHER_SUITES, DEFAULT_VERSIONS,
@@ -26,6 +31,11 @@ pub struct Algorithms {
     pub tls12_suites: Vec<CipherSuite>,
     /// Key-exchange groups, most preferred first; never empty.
     pub groups: Vec<NamedGroup>,
+    /// As a client, when the first group is a post-quantum hybrid, send a
+    /// key share for the first classical group too (tls-core's
+    /// `ClientConfig::classical_share_with_hybrid`). On unless a group list
+    /// with `*` marks no classical group.
+    pub classical_share_with_hybrid: bool,
     /// Let TLS 1.2 peers without the extended master secret (RFC 7627)
     /// connect. Off by default: without it a TLS 1.2 session can be
     /// synchronised with another one by a man in the middle (the triple
@@ -44,6 +54,7 @@ impl Default for Algorithms {
             tls13_suites: DEFAULT_CIPHER_SUITES.to_vec(),
             tls12_suites: DEFAULT_TLS12_CIPHER_SUITES.to_vec(),
             groups: DEFAULT_GROUPS.to_vec(),
+            classical_share_with_hybrid: true,
             allow_no_ems: false,
             security_level: 2,
         }
@@ -87,6 +98,15 @@ impl Algorithms {
             );
         }
         Ok(())
+    }
+
+    /// Takes the groups of a parsed group list, and its key-share choice
+    /// if it made one.
+    pub fn set_groups(&mut self, list: &GroupList) {
+        self.groups = list.groups.clone();
+        if let Some(classical) = list.classical_share {
+            self.classical_share_with_hybrid = classical;
+        }
     }
 
     /// Sets the suites from names of either version (our TOML format's
@@ -147,7 +167,8 @@ const TLS12_NAMES: [(&str, CipherSuite); 6] = [
     ),
 ];
 
-/// Groups by the names OpenSSL accepts for them.
+/// Groups by the names OpenSSL accepts for them (matched in any case); the
+/// hybrids are TLS 1.3 only.
 const GROUP_NAMES: [(&str, NamedGroup); 9] = [
     ("X25519MLKEM768", NamedGroup::X25519MlKem768),
     ("SecP256r1MLKEM768", NamedGroup::Secp256r1MlKem768),
@@ -231,29 +252,110 @@ pub fn parse_tls12_suites(list: &str) -> Result<Vec<CipherSuite>, String> {
     Ok(suites)
 }
 
-/// A group list (`curves`), in order.
-pub fn parse_groups(list: &str) -> Result<Vec<NamedGroup>, String> {
+/// A group list in OpenSSL 3.5's syntax, resolved to our groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupList {
+    /// Our groups, most preferred first (tuples flattened); never empty.
+    pub groups: Vec<NamedGroup>,
+    /// Whether a client sends the first classical group's key share
+    /// alongside a hybrid first group: `Some` when the list marks groups
+    /// with `*` (true if one of them is classical), `None` otherwise
+    /// (tls-core's default: it does).
+    pub classical_share: Option<bool>,
+    /// Names the caller's `lacking` recognised, left out (without `?`).
+    pub left_out: Vec<String>,
+}
+
+/// A group list (`curves`, `groups`) in OpenSSL 3.5's syntax
+/// (SSL_CTX_set1_groups_list): names separated by `:` (also `,` and
+/// spaces), tuples of equal preference separated by `/`, each name with
+/// any of these prefixes:
+///
+/// - `?`: a name we do not know is skipped instead of refused;
+/// - `*`: a client sends a key share for this group. tls-core sends one
+///   for the first group, and when that is a hybrid, one for the first
+///   classical group too: `*` on a classical group keeps that second share,
+///   a list whose `*` marks only hybrids drops it. Other placements cannot
+///   be expressed: the first group always gets the share;
+/// - `-`: the group is removed from the list built so far.
+///
+/// `DEFAULT` stands for our default list. The tuples are flattened: as
+/// OpenSSL's client does, ours offers the groups in the order written; our
+/// server takes any key share the client sent, in the list's order, and
+/// asks for another (HelloRetryRequest) only when none is usable, as if
+/// the whole list were one tuple (OpenSSL's server asks for a preferred
+/// tuple's group; ours saves the round trip, see tls-core's server).
+///
+/// A name that `lacking` recognises (OpenSSL has it, tls-core does not) is
+/// left out and listed in [`GroupList::left_out`], unless it has `?`; any
+/// other unknown name without `?` is an error naming it.
+pub fn parse_group_list(list: &str, lacking: impl Fn(&str) -> bool) -> Result<GroupList, String> {
     let mut groups = Vec::new();
-    for name in items(list) {
-        push_new(&mut groups, parse_group(name)?);
+    let mut starred = Vec::new();
+    let mut left_out = Vec::new();
+    for item in list
+        .split([':', ',', ' ', '\t', '/'])
+        .filter(|s| !s.is_empty())
+    {
+        let name = item.trim_start_matches(['*', '?', '-']);
+        let prefixes = &item[..item.len() - name.len()];
+        let (share, optional, remove) = (
+            prefixes.contains('*'),
+            prefixes.contains('?'),
+            prefixes.contains('-'),
+        );
+        if name.is_empty() {
+            return Err(format!("{item:?} has no group name after its prefix"));
+        }
+        if share && remove {
+            return Err(format!(
+                "{item:?}: a group cannot be both given a key share (*) and removed (-)"
+            ));
+        }
+        let named: Vec<NamedGroup> = if name.eq_ignore_ascii_case("DEFAULT") {
+            DEFAULT_GROUPS.to_vec()
+        } else if let Some(group) = lookup(&GROUP_NAMES, name) {
+            vec![group]
+        } else if optional {
+            continue;
+        } else if lacking(name) {
+            if !remove {
+                left_out.push(name.to_string());
+            }
+            continue;
+        } else {
+            return Err(format!(
+                "curve {name:?} is not supported (supported: {SUPPORTED_GROUPS}; \
+                 write ?{name} to skip it)"
+            ));
+        };
+        if remove {
+            groups.retain(|g| !named.contains(g));
+            starred.retain(|g| !named.contains(g));
+            continue;
+        }
+        if share {
+            // `*DEFAULT` shares the default list's first group.
+            starred.extend(named.first().copied());
+        }
+        for g in named {
+            push_new(&mut groups, g);
+        }
     }
     if groups.is_empty() {
         return Err(format!("names no curve (supported: {SUPPORTED_GROUPS})"));
     }
-    Ok(groups)
+    let classical_share = (!starred.is_empty()).then(|| starred.iter().any(|g| !tls13_only(*g)));
+    Ok(GroupList {
+        groups,
+        classical_share,
+        left_out,
+    })
 }
 
 /// The groups we have, for error messages.
 const SUPPORTED_GROUPS: &str =
     "X25519MLKEM768, SecP256r1MLKEM768, SecP384r1MLKEM1024, X25519, P-256, P-384";
-
-/// One group (curve) by its OpenSSL name, in any case: X25519MLKEM768,
-/// SecP256r1MLKEM768, SecP384r1MLKEM1024 (TLS 1.3 only), X25519, P-256
-/// (prime256v1, secp256r1) or P-384 (secp384r1).
-pub fn parse_group(name: &str) -> Result<NamedGroup, String> {
-    lookup(&GROUP_NAMES, name)
-        .ok_or_else(|| format!("curve {name:?} is not supported (supported: {SUPPORTED_GROUPS})"))
-}
 
 /// True for the post-quantum hybrid groups, which only TLS 1.3 uses.
 pub fn tls13_only(group: NamedGroup) -> bool {
@@ -280,6 +382,11 @@ pub fn parse_suite(name: &str) -> Result<CipherSuite, String> {
 mod tests {
     use super::*;
 
+    /// A group list of names we know, as the TOML front end parses it.
+    fn groups_of(list: &str) -> Result<Vec<NamedGroup>, String> {
+        Ok(parse_group_list(list, |_| false)?.groups)
+    }
+
     #[test]
     fn suite_lists_keep_their_order() {
         assert_eq!(
@@ -305,7 +412,7 @@ mod tests {
             [CipherSuite::EcdheRsaChacha20Poly1305Sha256]
         );
         assert_eq!(
-            parse_groups("P-384:x25519:prime256v1").unwrap(),
+            groups_of("P-384:x25519:prime256v1").unwrap(),
             [
                 NamedGroup::Secp384r1,
                 NamedGroup::X25519,
@@ -314,7 +421,7 @@ mod tests {
         );
         // OpenSSL 3.5's names for the hybrids, in any case.
         assert_eq!(
-            parse_groups("X25519MLKEM768:secp256r1mlkem768:SECP384R1MLKEM1024:X25519").unwrap(),
+            groups_of("X25519MLKEM768:secp256r1mlkem768:SECP384R1MLKEM1024:X25519").unwrap(),
             [
                 NamedGroup::X25519MlKem768,
                 NamedGroup::Secp256r1MlKem768,
@@ -322,6 +429,70 @@ mod tests {
                 NamedGroup::X25519
             ]
         );
+    }
+
+    #[test]
+    fn openssl_35_group_list_syntax() {
+        use NamedGroup as G;
+        let none = |_: &str| false;
+        // `/` separates tuples; they are flattened in order. `*` on a
+        // hybrid and a classical group: both shares (tls-core's default).
+        let l = parse_group_list("*X25519MLKEM768/*X25519:P-256/P-384", none).unwrap();
+        assert_eq!(
+            l.groups,
+            [G::X25519MlKem768, G::X25519, G::Secp256r1, G::Secp384r1]
+        );
+        assert_eq!(l.classical_share, Some(true));
+        // `*` on the hybrid alone: its share goes alone.
+        let l = parse_group_list("*X25519MLKEM768/X25519", none).unwrap();
+        assert_eq!(l.groups, [G::X25519MlKem768, G::X25519]);
+        assert_eq!(l.classical_share, Some(false));
+        let mut a = Algorithms::default();
+        a.set_groups(&l);
+        assert_eq!(a.groups, [G::X25519MlKem768, G::X25519]);
+        assert!(!a.classical_share_with_hybrid);
+        // No `*`: the default choice stands.
+        let l = parse_group_list("X25519MLKEM768:X25519", none).unwrap();
+        assert_eq!(l.classical_share, None);
+        let mut a = Algorithms::default();
+        a.set_groups(&l);
+        assert!(a.classical_share_with_hybrid);
+        // `?` skips a name nobody knows, in either prefix order with `*`.
+        let l = parse_group_list("?brainpoolP256r1tls13:?*X448:*?X25519:secp384r1", none).unwrap();
+        assert_eq!(l.groups, [G::X25519, G::Secp384r1]);
+        assert_eq!(l.classical_share, Some(true));
+        assert!(l.left_out.is_empty());
+        // A name the caller knows we lack is left out and reported, unless `?`.
+        let lacking = |n: &str| n.eq_ignore_ascii_case("X448");
+        let l = parse_group_list("X448:X25519/?x448", lacking).unwrap();
+        assert_eq!(l.groups, [G::X25519]);
+        assert_eq!(l.left_out, ["X448"]);
+        // DEFAULT and `-`: OpenSSL 3.5's way to edit the default list.
+        let l = parse_group_list("DEFAULT:-P-384:-?X448", none).unwrap();
+        assert_eq!(l.groups, [G::X25519MlKem768, G::X25519, G::Secp256r1]);
+        let l = parse_group_list("*DEFAULT", none).unwrap();
+        assert_eq!(l.groups, DEFAULT_GROUPS);
+        assert_eq!(l.classical_share, Some(false));
+        let l = parse_group_list("*X25519:*P-256:-X25519", none).unwrap();
+        assert_eq!(l.groups, [G::Secp256r1]);
+        assert_eq!(l.classical_share, Some(true));
+        // Refused, naming the item.
+        let e = parse_group_list("X25519:X448", none).unwrap_err();
+        assert!(
+            e.contains("curve \"X448\" is not supported") && e.contains("?X448"),
+            "{e}"
+        );
+        let e = parse_group_list("*X25519:*", none).unwrap_err();
+        assert!(e.contains("\"*\" has no group name"), "{e}");
+        let e = parse_group_list("*-X25519", none).unwrap_err();
+        assert!(
+            e.contains("both given a key share (*) and removed (-)"),
+            "{e}"
+        );
+        let e = parse_group_list("?X448/?P-521", none).unwrap_err();
+        assert!(e.contains("names no curve"), "{e}");
+        let e = parse_group_list("X25519:-X25519", none).unwrap_err();
+        assert!(e.contains("names no curve"), "{e}");
     }
 
     #[test]
@@ -414,7 +585,7 @@ mod tests {
         );
         let e = parse_tls12_suites("!aNULL").unwrap_err();
         assert!(e.contains("names no TLS 1.2 cipher suite"), "{e}");
-        let e = parse_groups("X25519:X448").unwrap_err();
+        let e = groups_of("X25519:X448").unwrap_err();
         assert!(e.contains("curve \"X448\" is not supported"), "{e}");
         let e = parse_version("TLSv2").unwrap_err();
         assert!(e.contains("\"TLSv2\""), "{e}");

@@ -385,13 +385,9 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
         algorithms.set_suites(names.iter().map(String::as_str))?;
     }
     if let Some(names) = &s.groups {
-        algorithms.groups.clear();
-        for name in names {
-            let group = algorithms::parse_group(name)?;
-            if !algorithms.groups.contains(&group) {
-                algorithms.groups.push(group);
-            }
-        }
+        // Each item is a name or an OpenSSL 3.5 group list (`?`, `*`, `/`).
+        let list = algorithms::parse_group_list(&names.join(":"), |_| false)?;
+        algorithms.set_groups(&list);
     }
     algorithms.allow_no_ems = s.allow_no_ems;
     if let Some(level) = s.security_level {
@@ -636,6 +632,13 @@ target = "127.0.0.1:81"
         );
         bad("versions = []", "no protocol version left");
         bad("groups = [\"X448\"]", "curve \"X448\" is not supported");
+        // OpenSSL 3.5's group-list syntax, in one item or spread over several.
+        let a = service("groups = [\"*X25519MLKEM768/X25519\", \"?X448\"]").unwrap();
+        assert_eq!(a.groups, [NamedGroup::X25519MlKem768, NamedGroup::X25519]);
+        assert!(!a.classical_share_with_hybrid);
+        let a = service("groups = [\"?X448\", \"*X25519MLKEM768\", \"*X25519\"]").unwrap();
+        assert_eq!(a.groups, [NamedGroup::X25519MlKem768, NamedGroup::X25519]);
+        assert!(a.classical_share_with_hybrid);
         bad(
             "cipher_suites = [\"AES128-SHA\"]",
             "cipher suite \"AES128-SHA\" is not supported",

@@ -101,6 +101,7 @@ pub(super) fn config(
     config.versions = service.algorithms.versions.clone();
     config.cipher_suites = service.algorithms.cipher_suites();
     config.groups = service.algorithms.groups.clone();
+    config.classical_share_with_hybrid = service.algorithms.classical_share_with_hybrid;
     config.allow_no_ems = service.algorithms.allow_no_ems;
     Ok((config, trust))
 }

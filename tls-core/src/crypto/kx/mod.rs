@@ -7,6 +7,7 @@
 //! with the server's share; a server answers a client's share in one call,
 //! [`KeyExchange::respond`], whatever the group.
 
+mod exposed;
 mod hybrid;
 #[cfg(test)]
 mod tests;
@@ -19,6 +20,7 @@ use ring::agreement;
 use ring::rand::SystemRandom;
 use zeroize::Zeroizing;
 
+pub use self::exposed::{server_share, share_lengths, ClientShare};
 use self::hybrid::{DecapsulationKey, EncapsSeed, Hybrid, KeygenSeed};
 use super::secret::Secret;
 use crate::error::Error;

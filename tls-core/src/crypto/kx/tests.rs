@@ -167,6 +167,27 @@ fn every_group_agrees_through_start_and_respond() {
 }
 
 #[test]
+fn the_exposed_calls_agree_and_know_the_lengths() {
+    // What the fuzz targets drive (`internal::crypto`).
+    let classical = GROUPS.map(|g| (g, share_len(g), share_len(g)));
+    let hybrid = HYBRIDS.map(|(g, c, s, _, _)| (g, c, s));
+    for (g, client_len, server_len) in classical.into_iter().chain(hybrid) {
+        assert_eq!(share_lengths(g), Some((client_len, server_len)), "{g:?}");
+        let client = ClientShare::start(g, &host()).unwrap();
+        let (share, server_secret) = server_share(g, client.share(), &host()).unwrap();
+        assert_eq!(*client.complete(&share).unwrap(), *server_secret, "{g:?}");
+        let short = &share[..server_len - 1];
+        let client = ClientShare::start(g, &host()).unwrap();
+        assert_eq!(client.complete(short).map(|_| ()), BAD_SHARE, "{g:?}");
+    }
+    assert_eq!(
+        share_lengths(NamedGroup::X25519MlKem768),
+        Some((1216, 1120))
+    );
+    assert_eq!(share_lengths(NamedGroup::Unknown(0x0200)), None);
+}
+
+#[test]
 fn hybrids_are_tls13_only() {
     for (g, ..) in HYBRIDS {
         assert!(!supported_group(g), "{g:?} must not be offered to TLS 1.2");

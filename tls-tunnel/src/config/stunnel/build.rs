@@ -543,7 +543,7 @@ fn algorithms(s: &Section) -> Result<Algorithms, (Loc, String)> {
         a.tls12_suites = suites.clone();
     }
     if let Some((groups, _)) = &s.groups {
-        a.groups = groups.clone();
+        a.set_groups(groups);
     }
     a.allow_no_ems = s.allow_no_ems;
     if let Some((level, at)) = &s.security_level {

@@ -19,8 +19,9 @@ use std::fmt;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use tls_core::{CipherSuite, NamedGroup, ProtocolVersion};
+use tls_core::{CipherSuite, ProtocolVersion};
 
+use super::algorithms::GroupList;
 use super::{Addr, Config, ConfigError, Global, NetOptions, Timeouts};
 use lexer::Item;
 
@@ -102,7 +103,7 @@ pub(super) struct Section {
     no_versions: Vec<(ProtocolVersion, Loc)>,
     tls13_suites: Option<(Vec<CipherSuite>, Loc)>,
     tls12_suites: Option<(Vec<CipherSuite>, Loc)>,
-    groups: Option<(Vec<NamedGroup>, Loc)>,
+    groups: Option<(GroupList, Loc)>,
     /// Our extension `allowNoEMS = yes`: admit TLS 1.2 peers without the
     /// extended master secret (OpenSSL has no such requirement to lift).
     allow_no_ems: bool,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tls_core::ProtocolVersion;
 
 use super::super::algorithms::{
-    parse_groups, parse_tls12_suites, parse_tls13_suites, parse_version,
+    parse_group_list, parse_tls12_suites, parse_tls13_suites, parse_version,
 };
 use super::super::net::{parse_socket_option, SocketSide};
 use super::super::ocsp::OcspSettings;
@@ -454,15 +454,14 @@ fn service_option(
         "curves" => {
             // Curves OpenSSL has and tls-core lacks are left out (fewer
             // curves weaken nothing), so stunnel's own default list works.
-            let (ours, lacking): (Vec<&str>, Vec<&str>) =
-                value.split(':').map(str::trim).partition(|c| {
-                    !LACKING_CURVES
-                        .iter()
-                        .chain(&OTHER_OPENSSL_CURVES)
-                        .any(|l| l.eq_ignore_ascii_case(c))
-                });
-            let groups =
-                parse_groups(&ours.join(":")).map_err(|e| format!("{key} = {value}: {e}"))?;
+            let groups = parse_group_list(value, |c| {
+                LACKING_CURVES
+                    .iter()
+                    .chain(&OTHER_OPENSSL_CURVES)
+                    .any(|l| l.eq_ignore_ascii_case(c))
+            })
+            .map_err(|e| format!("{key} = {value}: {e}"))?;
+            let lacking = &groups.left_out;
             if !lacking.is_empty() {
                 note(
                     global,

@@ -313,6 +313,30 @@ fn options_restating_policy_are_accepted() {
 }
 
 #[test]
+fn openssl_35_group_list_syntax_in_curves() {
+    // `*` picks the key shares, `/` separates tuples, `?` skips what we lack.
+    let a = algorithms_of("curves = ?X448MLKEM1024:*X25519MLKEM768/X25519:?FFDHE9999").unwrap();
+    assert_eq!(a.groups, [NamedGroup::X25519MlKem768, NamedGroup::X25519]);
+    assert!(!a.classical_share_with_hybrid);
+    // An unknown name without `?` names the file and line.
+    bad_at_line_4("curves = *X25519MLKEM768/X25519:FFDHE9999", "?FFDHE9999");
+    // stunnel's curves with a name OpenSSL has and we lack: left out, said.
+    let conf = "curves = *X25519MLKEM768:*X448/P-256\n[a]\naccept = 1\nconnect = 2\n";
+    let c = parse("s.conf", conf).unwrap();
+    let a = &c.services[0].algorithms;
+    assert_eq!(
+        a.groups,
+        [NamedGroup::X25519MlKem768, NamedGroup::Secp256r1]
+    );
+    assert!(!a.classical_share_with_hybrid);
+    assert!(
+        c.global.notices[0].contains("X448 left out"),
+        "{:?}",
+        c.global.notices
+    );
+}
+
+#[test]
 fn sni_section_takes_protocol_options_from_its_parent() {
     let conf = "curves = P-256\n[main]\naccept = 443\nconnect = 127.0.0.1:1\n\
                 [a]\nsni = main:a.example\nciphers = ECDHE-RSA-AES128-GCM-SHA256\n";

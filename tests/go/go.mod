@@ -1,0 +1,3 @@
+module tlstests/go
+
+go 1.24
