@@ -608,7 +608,7 @@ mod tests {
         fn gather(&mut self, dest: &mut [u8]) -> Result<(), EntropyError> {
             for b in dest {
                 self.1 += 1;
-                *b = if self.1 % 3 == 0 {
+                *b = if self.1.is_multiple_of(3) {
                     0
                 } else {
                     (self.0.next_u64() % 255 + 1) as u8

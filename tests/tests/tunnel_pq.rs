@@ -138,10 +138,9 @@ fn star_in_a_client_curves_list_picks_the_key_shares() {
         }
         assert_eq!(got, b"dirbyh\n", "curves = {curves}\n{}", tunnel.log());
         drop(sock);
-        let mut peer = server.peer;
         // s_server (one connection) exits by itself: its trace is complete.
-        peer.wait_success(tls_tests::PEER_TIMEOUT);
-        let trace = tls_tests::openssl_peer::Trace::read(&server.log);
+        let mut server = server;
+        let trace = server.trace();
         assert_eq!(
             trace.messages(false, "ClientHello").len(),
             hellos,

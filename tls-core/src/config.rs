@@ -288,7 +288,7 @@ impl ClientHelloInfo<'_> {
             ProtocolVersion::Tls12 => {
                 key.choose_tls12_scheme(self.signature_schemes).is_some()
                     && crate::tls12::suites::ecdsa_curve(key.alg())
-                        .map_or(true, |curve| self.groups.contains(&curve))
+                        .is_none_or(|curve| self.groups.contains(&curve))
             }
             _ => key.choose_tls13_scheme(self.signature_schemes).is_some(),
         }

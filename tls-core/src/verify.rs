@@ -261,7 +261,7 @@ pub(crate) fn check_peer_leaf_key_usage(end_entity: &[u8]) -> Result<(), Error> 
         let (_, bits) = der::single(value, der::BIT_STRING)
             .and_then(der::bit_string)
             .ok_or(MALFORMED)?;
-        if !bits.first().is_some_and(|b| b & 0x80 != 0) {
+        if bits.first().is_none_or(|b| b & 0x80 == 0) {
             return Err(Error::BadCertificate(
                 "end-entity keyUsage lacks digitalSignature",
             ));

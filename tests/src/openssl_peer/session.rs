@@ -168,7 +168,7 @@ pub fn session_with_max_early_data(der: &[u8], n: u32) -> Vec<u8> {
         .into_iter()
         .skip_while(|&b| b == 0)
         .collect();
-    if int.first().map_or(true, |&b| b & 0x80 != 0) {
+    if int.first().is_none_or(|&b| b & 0x80 != 0) {
         int.insert(0, 0);
     }
     let field = Tlv {

@@ -372,7 +372,7 @@ impl Common {
     /// endpoint treats every warning but close_notify and user_canceled as
     /// fatal from the start (RFC 8446 §6).
     pub(super) fn warnings_tolerated(&self) -> bool {
-        self.tls12_enabled && !self.opener.as_ref().is_some_and(|o| !o.is_tls12())
+        self.tls12_enabled && self.opener.as_ref().is_none_or(|o| o.is_tls12())
     }
 
     pub(super) fn count_empty_record(&mut self) -> Result<(), Error> {

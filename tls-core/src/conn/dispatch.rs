@@ -37,7 +37,7 @@ impl Connection {
             // error arises only at the client's Certificate, which TLS 1.3
             // reads under its handshake keys.
             Error::CertificateRequired
-                if !self.common.opener.as_ref().is_some_and(|o| !o.is_tls12()) =>
+                if self.common.opener.as_ref().is_none_or(|o| o.is_tls12()) =>
             {
                 Some(AlertDescription::HandshakeFailure)
             }

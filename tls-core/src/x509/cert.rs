@@ -704,7 +704,7 @@ fn signature_algorithm(sig_alg: &[u8], key: SpkiAlg) -> Result<CertSignatureAlg,
     let params = r.read();
     r.finish().ok_or(MALFORMED)?;
     let no_params = params.is_none();
-    let null_or_none = params.map_or(true, |p| p.tag == der::NULL && p.contents.is_empty());
+    let null_or_none = params.is_none_or(|p| p.tag == der::NULL && p.contents.is_empty());
     let alg = match (oid, key) {
         (OID_SHA256_RSA | OID_SHA384_RSA | OID_SHA512_RSA, SpkiAlg::Rsa) if null_or_none => {
             match oid {

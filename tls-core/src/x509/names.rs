@@ -180,7 +180,7 @@ pub(crate) fn decode_string(tag: u8, value: &[u8]) -> Option<String> {
             .is_ascii()
             .then(|| value.iter().map(|&b| char::from(b)).collect()),
         0x1e => {
-            if value.len() % 2 != 0 {
+            if !value.len().is_multiple_of(2) {
                 return None;
             }
             let units = value
@@ -193,7 +193,7 @@ pub(crate) fn decode_string(tag: u8, value: &[u8]) -> Option<String> {
                 .ok()
         }
         0x1c => {
-            if value.len() % 4 != 0 {
+            if !value.len().is_multiple_of(4) {
                 return None;
             }
             value

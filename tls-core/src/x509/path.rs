@@ -348,7 +348,7 @@ fn key_ids_agree(child: &Cert<'_>, issuer_ski: Option<&[u8]>) -> bool {
 
 /// Keeps the most telling error (see `CertError::rank`), the first among equals.
 fn keep_best(best: &mut Option<CertError>, e: CertError) {
-    if best.map_or(true, |b| e.rank() > b.rank()) {
+    if best.is_none_or(|b| e.rank() > b.rank()) {
         *best = Some(e);
     }
 }
@@ -363,9 +363,7 @@ pub(crate) fn usage_oid(usage: KeyUsage) -> &'static [u8] {
 /// A CA's extendedKeyUsage, when present, must allow the purpose (or be
 /// anyExtendedKeyUsage): EKU constraints chain down the path.
 fn eku_allows(purposes: Option<&[&[u8]]>, purpose: &[u8]) -> bool {
-    purposes.map_or(true, |p| {
-        p.iter().any(|&o| o == purpose || o == cert::EKU_ANY)
-    })
+    purposes.is_none_or(|p| p.iter().any(|&o| o == purpose || o == cert::EKU_ANY))
 }
 
 /// The end-entity's extendedKeyUsage. WebPki profile: present, not

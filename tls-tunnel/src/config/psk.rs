@@ -117,7 +117,8 @@ pub fn parse(file: &str, text: &[u8]) -> Result<Vec<ExternalPsk>, String> {
 /// else as it is (stunnel's rule). Wiped when dropped.
 fn hex_or_bytes(key: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
     let digit = |b: u8| char::from(b).to_digit(16);
-    let hex = !key.is_empty() && key.len() % 2 == 0 && key.iter().all(|b| digit(*b).is_some());
+    let hex =
+        !key.is_empty() && key.len().is_multiple_of(2) && key.iter().all(|b| digit(*b).is_some());
     if !hex {
         return zeroize::Zeroizing::new(key.to_vec());
     }

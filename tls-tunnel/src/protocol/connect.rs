@@ -60,7 +60,7 @@ pub async fn client<R: AsyncRead + AsyncWrite + Unpin>(
     let code = status.as_bytes().get(9..12).unwrap_or_default();
     let accepted = (has_prefix(&status, "HTTP/1.0 2") || has_prefix(&status, "HTTP/1.1 2"))
         && code.iter().all(u8::is_ascii_digit)
-        && status.as_bytes().get(12).map_or(true, |b| *b == b' ');
+        && status.as_bytes().get(12).is_none_or(|b| *b == b' ');
     for n in 0.. {
         if n >= MAX_LINES {
             return fail(format!("proxy sent more than {MAX_LINES} header lines"));

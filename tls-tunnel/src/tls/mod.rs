@@ -49,7 +49,7 @@ pub struct Live {
 pub enum TlsConfig {
     /// Server mode, with the client-certificate rules: a resumed handshake
     /// skips the verifier that applies them, so they are applied again.
-    Server(Arc<ServerConfig>, Access),
+    Server(Arc<ServerConfig>, Box<Access>),
     /// Client mode, with the name given to `Connection::client`.
     Client(Arc<ClientConfig>, Option<String>),
 }
@@ -83,7 +83,7 @@ impl Live {
                 config.session_cache = sessions.session_cache();
                 config.session_lifetime = Some(server.resumption.lifetime_secs());
                 (
-                    TlsConfig::Server(Arc::new(config), server.access.clone()),
+                    TlsConfig::Server(Arc::new(config), Box::new(server.access.clone())),
                     sessions,
                 )
             }

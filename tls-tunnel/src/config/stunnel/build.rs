@@ -207,7 +207,7 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
         exec: None,
         timeouts: s.timeouts,
         limits: Limits::default(),
-        resume: s.session_resume.as_ref().map_or(true, |(on, _)| *on),
+        resume: s.session_resume.as_ref().is_none_or(|(on, _)| *on),
         algorithms,
         trust: TrustExtras {
             ca_dir,
