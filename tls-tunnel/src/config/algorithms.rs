@@ -140,7 +140,7 @@ const TLS13_NAMES: [(&str, CipherSuite); 3] = [
 ];
 
 /// TLS 1.2 suites by their OpenSSL names.
-const TLS12_NAMES: [(&str, CipherSuite); 6] = [
+pub(super) const TLS12_NAMES: [(&str, CipherSuite); 6] = [
     (
         "ECDHE-ECDSA-AES128-GCM-SHA256",
         CipherSuite::EcdheEcdsaAes128GcmSha256,

@@ -42,13 +42,13 @@ fn traits(s: CipherSuite) -> Traits {
 type Selects = fn(&Traits) -> bool;
 
 /// Keywords and which of our suites they select.
-const KEYWORDS: [(&str, Selects); 24] = [
+const KEYWORDS: [(&str, Selects); 22] = [
     ("ALL", |_| true),
     ("DEFAULT", |_| true),
     ("HIGH", |_| true),
-    ("AEAD", |_| true),
     ("TLSv1.2", |_| true),
     ("ECDHE", |_| true),
+    ("ECDH", |_| true),
     ("EECDH", |_| true),
     ("kECDHE", |_| true),
     ("kEECDH", |_| true),
@@ -61,8 +61,6 @@ const KEYWORDS: [(&str, Selects); 24] = [
     ("AES128", |t| t.aes && t.bits == 128),
     ("AES256", |t| t.aes && t.bits == 256),
     ("CHACHA20", |t| !t.aes),
-    ("SHA256", |t| !t.sha384),
-    ("SHA384", |t| t.sha384),
     ("SUITEB128", |t| t.ecdsa && t.aes),
     ("SUITEB128C2", |t| t.ecdsa && t.aes && t.bits == 256),
     ("SUITEB128ONLY", |t| t.ecdsa && t.aes && t.bits == 128),
@@ -70,8 +68,13 @@ const KEYWORDS: [(&str, Selects); 24] = [
 ];
 
 /// OpenSSL keywords that select none of our suites: legacy or weak
-/// algorithms, other key exchanges, older protocol versions.
-const NONE_OF_OURS: [&str; 62] = [
+/// algorithms, other key exchanges, older protocol versions. `SHA256` and
+/// `SHA384` name a suite's MAC, which for ours is the AEAD itself; `AEAD`
+/// selects nothing in OpenSSL 3.0 (stunnel's in Debian).
+const NONE_OF_OURS: [&str; 64] = [
+    "AEAD",
+    "SHA256",
+    "SHA384",
     "MEDIUM",
     "LOW",
     "EXPORT",
@@ -100,7 +103,6 @@ const NONE_OF_OURS: [&str; 62] = [
     "kECDHr",
     "kECDHe",
     "kECDH",
-    "ECDH",
     "3DES",
     "DES",
     "RC4",
@@ -206,4 +208,39 @@ pub fn evaluate(list: &str, names: &[(&str, CipherSuite)]) -> Result<Vec<CipherS
         }
     }
     Ok(suites)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every keyword selects, among our six suites, what `openssl ciphers`
+    /// selects (the OpenSSL stunnel links: the oracle).
+    #[test]
+    fn keywords_select_what_openssl_selects() {
+        let names = super::super::algorithms::TLS12_NAMES;
+        let terms = KEYWORDS.iter().map(|(k, _)| *k).chain(NONE_OF_OURS);
+        let mut differ = Vec::new();
+        for term in terms {
+            let out = std::process::Command::new("openssl")
+                .args(["ciphers", "-v", "-tls1_2", term])
+                .output()
+                .expect("openssl (Debian package openssl) runs");
+            let text = String::from_utf8_lossy(&out.stdout);
+            let theirs: Vec<CipherSuite> = text
+                .lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .filter_map(|n| names.iter().find(|(name, _)| *name == n).map(|(_, s)| *s))
+                .collect();
+            let mut ours = select(term, &names).expect("a known keyword");
+            let mut theirs_sorted = theirs;
+            let rank = |s: &CipherSuite| names.iter().position(|(_, n)| n == s);
+            ours.sort_by_key(rank);
+            theirs_sorted.sort_by_key(rank);
+            if ours != theirs_sorted {
+                differ.push(format!("{term}: ours {ours:?}, OpenSSL {theirs_sorted:?}"));
+            }
+        }
+        assert!(differ.is_empty(), "{}", differ.join("\n"));
+    }
 }
