@@ -299,6 +299,11 @@ impl Backend {
 
     /// Serves `listener` on a thread.
     fn serve_on(kind: BackendKind, listener: TcpListener) -> Backend {
+        // The serving loop is bounded in time; a test that starts its
+        // backend before its tunnel would otherwise spend that time in the
+        // tunnel binary's first build (minutes on a cold machine) and find
+        // the backend gone. Build it first.
+        let _ = tunnel_bin();
         let local = listener.local_addr().expect("local_addr");
         let (ip, port) = (local.ip(), local.port());
         listener.set_nonblocking(true).expect("nonblocking");
