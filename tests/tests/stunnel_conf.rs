@@ -1,13 +1,14 @@
 //! The stunnel.conf front end end to end, beyond the oracle
 //! (`stunnel_diff.rs`): Debian's sample file, every error of a file at once,
 //! debug events along a connection's life, the log file and stunnel's
-//! signals, failover logged and counted, chroot/setgid/setuid after binding.
+//! signals, failover logged and counted, chroot/setgid/setuid after binding,
+//! paths inside the chroot jail (against stunnel4) and reloads in it.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use tls_tests::openssl_peer::s_client_run;
-use tls_tests::peer::{free_port, Peer, PEER_TIMEOUT};
+use tls_tests::peer::{free_port, require, Peer, PEER_TIMEOUT};
 use tls_tests::stunnel::{write_pki, Greeter};
 use tls_tests::tunnel::{run_tunnel, temp_dir, tunnel_bin};
 
@@ -186,12 +187,18 @@ fn chroot_setgid_setuid_after_binding() {
     } else {
         free_port()
     };
+    // As stunnel, the pid file is written by the setuid user.
+    let run_dir = dir.join("run");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    if is_root() {
+        std::os::unix::fs::chown(&run_dir, Some(65534), Some(65534)).unwrap();
+    }
     let conf = dir.join("jail.conf");
     std::fs::write(
         &conf,
         format!(
             "foreground = yes\nsyslog = no\nchroot = {}\nsetuid = nobody\nsetgid = nogroup\n\
-             pid = /tunnel.pid\n[jailed]\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{}\n\
+             pid = /run/tunnel.pid\n[jailed]\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{}\n\
              cert = {}\n",
             dir.display(),
             backend.port,
@@ -216,7 +223,7 @@ fn chroot_setgid_setuid_after_binding() {
     }
     tunnel.wait_for_port(port);
     // The pid file is written inside the jail, then the ids change.
-    let pid_file = dir.join("tunnel.pid");
+    let pid_file = run_dir.join("tunnel.pid");
     let deadline = Instant::now() + PEER_TIMEOUT;
     while !std::fs::read_to_string(&pid_file).is_ok_and(|p| p.trim() == tunnel.id().to_string()) {
         assert!(Instant::now() < deadline, "no pid file in the jail");
@@ -253,6 +260,164 @@ fn chroot_setgid_setuid_after_binding() {
         tunnel.diagnostics()
     );
     tunnel.kill();
+}
+
+/// Polls `f` until it holds; panics with `what` after [`PEER_TIMEOUT`].
+fn wait_until(what: &str, f: impl Fn() -> bool) {
+    let deadline = Instant::now() + PEER_TIMEOUT;
+    while !f() {
+        assert!(Instant::now() < deadline, "{what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The outcome of a client's connection: the backend's greeting seen
+/// (client certificate `name` accepted) or not.
+fn greeted(port: u16, dir: &Path, name: &str) -> bool {
+    let (cert, key) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    let args = [
+        "-ign_eof",
+        "-cert",
+        cert.to_str().unwrap(),
+        "-key",
+        key.to_str().unwrap(),
+    ];
+    s_client_run(port, &args).stdout.contains("backend-jail")
+}
+
+/// An old stunnel sample's chroot layout, run by stunnel4 and by
+/// tls-tunnel: `CApath = /certs`, `CRLpath = /crls`, `output` and `pid`
+/// exist only inside the jail, `cert` and `CAfile` only outside. Both take
+/// the first four inside the jail (the log file written by the setuid
+/// user) and the last two from the host, accept the client certificate
+/// and refuse the revoked one. A SIGHUP reload then reads the
+/// configuration and the certificate inside the jail.
+#[test]
+fn chroot_jail_paths_as_stunnel() {
+    let dir = temp_dir("jail-paths");
+    write_pki(&dir);
+    let backend = Greeter::start("jail");
+    let jail = dir.join("jail");
+    let copy_dir = |from: &Path, to: &Path| {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+        }
+    };
+    // Hashed directories, as `openssl rehash` left them (real files here:
+    // the links would point outside the jail).
+    copy_dir(&dir.join("capath"), &jail.join("certs"));
+    copy_dir(&dir.join("crlpath"), &jail.join("crls"));
+    let log_dir = jail.join("log");
+    std::fs::create_dir_all(&log_dir).unwrap();
+    if is_root() {
+        std::os::unix::fs::chown(&log_dir, Some(65534), Some(65534)).unwrap();
+    }
+    assert!(!Path::new("/certs").exists() && !Path::new("/crls").exists());
+    let port = free_port();
+    let conf = dir.join("jail-paths.conf");
+    // The CA file names an unrelated certificate: clients are admitted by
+    // the jail's CApath alone.
+    let text = format!(
+        "foreground = yes\nsyslog = no\nchroot = {}\nsetuid = 65534\nsetgid = 65534\n\
+         pid = /log/tunnel.pid\noutput = /log/tunnel.log\n[jailed]\naccept = 127.0.0.1:{port}\n\
+         connect = 127.0.0.1:{}\ncert = {}\nverify = 2\nCAfile = {}\nCApath = /certs\n\
+         CRLpath = /crls\n",
+        jail.display(),
+        backend.port,
+        dir.join("server.pem").display(),
+        dir.join("stranger.crt").display(),
+    );
+    std::fs::write(&conf, &text).unwrap();
+    let args = [Path::new("--config").as_os_str(), conf.as_os_str()];
+    let mut tunnel = Peer::spawn(&tunnel_bin(), args);
+    if !is_root() {
+        // Without the privilege to give up, it says so and stops.
+        let status = tunnel.wait(PEER_TIMEOUT).expect("exits");
+        assert_eq!(status.code(), Some(1), "{}", tunnel.diagnostics());
+        assert!(
+            tunnel.stderr().contains("chroot"),
+            "{}",
+            tunnel.diagnostics()
+        );
+        return;
+    }
+    tunnel.kill();
+    let log = log_dir.join("tunnel.log");
+    let pid = log_dir.join("tunnel.pid");
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    // The oracle first, then tls-tunnel, on the same file.
+    let stunnel = require("stunnel4", "stunnel4");
+    for (tool, program) in [("stunnel4", stunnel), ("tls-tunnel", tunnel_bin())] {
+        let _ = std::fs::remove_file(&log);
+        let mut daemon = if tool == "stunnel4" {
+            Peer::spawn(&program, [&conf])
+        } else {
+            Peer::spawn(&program, args)
+        };
+        daemon.wait_for_port(port);
+        let id = daemon.id().to_string();
+        wait_until(&format!("{tool}: no pid file in the jail"), || {
+            std::fs::read_to_string(&pid).is_ok_and(|p| p.trim() == id)
+        });
+        assert!(
+            greeted(port, &dir, "client"),
+            "{tool}: client refused\n{}",
+            read_log()
+        );
+        assert!(
+            !greeted(port, &dir, "revoked"),
+            "{tool}: revoked client admitted\n{}",
+            read_log()
+        );
+        // The log file is in the jail, made by the setuid user.
+        let meta = std::fs::metadata(&log).unwrap_or_else(|e| panic!("{tool}: {e}"));
+        assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), 65534, "{tool}");
+        assert!(!Path::new("/log/tunnel.log").exists(), "{tool}");
+        if tool == "tls-tunnel" {
+            wait_until("revocation not logged", || {
+                read_log().contains("certificate revoked")
+            });
+            // A reload reads the configuration and the certificate at the
+            // same paths inside the jail: a copy there serves a.test.
+            let in_jail = |p: &Path| jail.join(p.strip_prefix("/").unwrap());
+            let served = in_jail(&dir.join("server.pem"));
+            std::fs::create_dir_all(served.parent().unwrap()).unwrap();
+            std::fs::copy(dir.join("a.pem"), &served).unwrap();
+            let ca_file = dir.join("stranger.crt");
+            std::fs::copy(&ca_file, in_jail(&ca_file)).unwrap();
+            std::fs::write(in_jail(&conf), &text).unwrap();
+            let status = std::process::Command::new("kill")
+                .args(["-HUP", &id])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            wait_until(&format!("no reload in\n{}", read_log()), || {
+                read_log().contains("reloaded 1 service(s)")
+            });
+            let out = s_client_run(
+                port,
+                &[
+                    "-ign_eof",
+                    "-cert",
+                    dir.join("client.crt").to_str().unwrap(),
+                    "-key",
+                    dir.join("client.key").to_str().unwrap(),
+                ],
+            )
+            .stdout;
+            assert!(
+                out.contains("a.test") && out.contains("backend-jail"),
+                "{out}\n{}",
+                read_log()
+            );
+        }
+        daemon.kill();
+    }
 }
 
 fn is_root() -> bool {
