@@ -36,7 +36,7 @@ fn every_error_of_a_file_is_reported_at_once() {
     std::fs::write(
         &conf,
         "\u{feff}compression = zlib\n[a]\naccept = 1\nconnect = 2\nbogus = 1\n\
-         socket = r:SO_OOBINLINE=yes\n[b]\naccept = 3\nconnect = 4\nrenegotiation = yes\n",
+         socket = r:SO_NOSUCH=yes\n[b]\naccept = 3\nconnect = 4\nrenegotiation = yes\n",
     )
     .unwrap();
     let (code, _, err) = run_tunnel(["--config", conf.to_str().unwrap(), "--check"]);
@@ -48,7 +48,7 @@ fn every_error_of_a_file_is_reported_at_once() {
         [
             format!("tls-tunnel: {path}:1: compression = zlib: TLS compression is never used (it leaks secrets: CRIME)"),
             format!("tls-tunnel: {path}:5: unknown option \"bogus\": not a stunnel option"),
-            format!("tls-tunnel: {path}:6: socket: SO_OOBINLINE: not supported (out-of-band data is not relayed)"),
+            format!("tls-tunnel: {path}:6: socket: unknown socket option \"SO_NOSUCH\" (tls-tunnel sets SO_KEEPALIVE, TCP_NODELAY, SO_REUSEADDR, SO_REUSEPORT, SO_LINGER, SO_RCVBUF, SO_SNDBUF, TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT, SO_BINDTODEVICE, IP_TTL, IP_TOS, IPV6_V6ONLY, SO_OOBINLINE, IP_FREEBIND, SO_RCVLOWAT, SO_SNDLOWAT, SO_DEBUG, SO_DONTROUTE, SO_RCVTIMEO, SO_SNDTIMEO)"),
             format!("tls-tunnel: {path}:10: renegotiation = yes: tls-tunnel never renegotiates (it invites a CPU-exhaustion attack, and TLS 1.3 has none)"),
         ],
         "{err}"
