@@ -336,6 +336,8 @@ async fn run(
         return ExitCode::from(EXIT_RUNTIME);
     }
     if let Err(e) = privileges.drop_ids().and_then(|()| sink.open_deferred()) {
+        // Also to syslog when it is on (stderr is /dev/null in the background).
+        tracing::error!("{e}");
         eprintln!("tls-tunnel: {e}");
         return ExitCode::from(EXIT_RUNTIME);
     }

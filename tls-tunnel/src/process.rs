@@ -372,3 +372,46 @@ impl Privileges {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_in_the_jail_are_under_its_root_before_chroot() {
+        let root = Path::new("/var/lib/stunnel4");
+        assert_eq!(
+            in_jail(root, Path::new("/certs")),
+            Path::new("/var/lib/stunnel4/certs")
+        );
+        // A relative path is taken from the jail's top (the working
+        // directory there is /).
+        assert_eq!(
+            in_jail(root, Path::new("crls")),
+            Path::new("/var/lib/stunnel4/crls")
+        );
+        assert_eq!(
+            join_root(root, Path::new("/")),
+            Path::new("/var/lib/stunnel4")
+        );
+    }
+
+    #[test]
+    fn a_deferred_log_file_keeps_earlier_lines_for_the_file() {
+        let dir = std::env::temp_dir().join(format!("tls-tunnel-log-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("deferred.log");
+        let global = Global {
+            log_file: Some(path.clone()),
+            setuid: Some("nobody".into()),
+            ..Global::default()
+        };
+        let sink = LogSink::new(&global).unwrap();
+        sink.emit(Level::INFO, b"before\n");
+        assert!(!path.exists());
+        sink.open_deferred().unwrap();
+        sink.emit(Level::INFO, b"after\n");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "before\nafter\n");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
