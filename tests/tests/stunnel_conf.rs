@@ -420,6 +420,70 @@ fn chroot_jail_paths_as_stunnel() {
     }
 }
 
+/// `exec` under chroot runs the jail's program, for stunnel4 and for
+/// tls-tunnel (with its sandbox on): /bin/echo and its libraries are
+/// copied into the jail at `/bin/greet`; a program only on the host is not
+/// found by either.
+#[test]
+fn chroot_exec_runs_the_jails_program() {
+    if !is_root() {
+        // chroot needs root; chroot_setgid_setuid_after_binding shows the
+        // refusal without it.
+        return;
+    }
+    let dir = temp_dir("jail-exec");
+    write_pki(&dir);
+    let jail = dir.join("jail");
+    let in_jail = |p: &Path| jail.join(p.strip_prefix("/").unwrap());
+    let ldd = std::process::Command::new("ldd")
+        .arg("/bin/echo")
+        .output()
+        .expect("ldd: apt-get install libc-bin");
+    let libs = String::from_utf8_lossy(&ldd.stdout).into_owned();
+    for lib in libs.split_whitespace().filter(|w| w.starts_with('/')) {
+        let to = in_jail(Path::new(lib));
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(lib, to).unwrap();
+    }
+    std::fs::create_dir_all(jail.join("bin")).unwrap();
+    std::fs::copy("/bin/echo", jail.join("bin/greet")).unwrap();
+    assert!(!Path::new("/bin/greet").exists());
+    let stunnel = require("stunnel4", "stunnel4");
+    for program in ["/bin/greet", "/bin/echo"] {
+        let port = free_port();
+        let conf = dir.join("exec.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "foreground = yes\nsyslog = no\nchroot = {}\nsetuid = 65534\nsetgid = 65534\n\
+                 [run]\naccept = 127.0.0.1:{port}\nexec = {program}\nexecArgs = greet from-jail\n\
+                 cert = {}\n",
+                jail.display(),
+                dir.join("server.pem").display()
+            ),
+        )
+        .unwrap();
+        for tool in [stunnel.clone(), tunnel_bin()] {
+            let mut daemon = if tool == stunnel {
+                Peer::spawn(&tool, [&conf])
+            } else {
+                Peer::spawn(&tool, [Path::new("--config"), &conf])
+            };
+            daemon.wait_for_port(port);
+            let out = s_client_run(port, &["-ign_eof"]).stdout;
+            // /bin/echo is only on the host: not found in the jail.
+            assert_eq!(
+                out.contains("from-jail"),
+                program == "/bin/greet",
+                "{} {program}: {out}\n{}",
+                tool.display(),
+                daemon.diagnostics()
+            );
+            daemon.kill();
+        }
+    }
+}
+
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()

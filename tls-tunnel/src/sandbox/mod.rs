@@ -181,6 +181,13 @@ impl Plan {
             Some(root) => join_root(root, p),
             None => p.to_path_buf(),
         };
+        // After chroot, name resolution and the C library read the jail's
+        // copies of the system files (the host's serve until then).
+        if g.chroot.is_some() {
+            let jailed = SYSTEM_FILES.iter().chain(&LIBRARY_DIRS);
+            plan.read.extend(jailed.map(|f| in_root(Path::new(f))));
+            plan.write_files.push(in_root(Path::new("/dev/null")));
+        }
         for file in g.log_file.iter().chain(&g.pid_file) {
             let p = in_root(file);
             plan.write_dirs.extend(parent(&p));
@@ -202,8 +209,12 @@ impl Plan {
             }
         }
         if plan.runs_programs {
-            plan.exec
-                .extend(PROGRAM_DIRS.iter().chain(&LIBRARY_DIRS).map(PathBuf::from));
+            // Programs run after chroot, so from the jail's directories.
+            let dirs = || PROGRAM_DIRS.iter().chain(&LIBRARY_DIRS).map(PathBuf::from);
+            plan.exec.extend(dirs());
+            if g.chroot.is_some() {
+                plan.exec.extend(dirs().map(|d| in_root(&d)));
+            }
         }
         plan
     }
