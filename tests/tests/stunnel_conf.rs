@@ -294,7 +294,8 @@ fn greeted(port: u16, dir: &Path, name: &str) -> bool {
 /// the first four inside the jail (the log file written by the setuid
 /// user) and the last two from the host, accept the client certificate
 /// and refuse the revoked one. A SIGHUP reload then reads the
-/// configuration and the certificate inside the jail.
+/// configuration and the certificate inside the jail, and SIGUSR1 reopens
+/// the log file there.
 #[test]
 fn chroot_jail_paths_as_stunnel() {
     let dir = temp_dir("jail-paths");
@@ -415,6 +416,18 @@ fn chroot_jail_paths_as_stunnel() {
                 "{out}\n{}",
                 read_log()
             );
+            // SIGUSR1 reopens the rotated log at its place in the jail.
+            std::fs::rename(&log, log_dir.join("tunnel.log.1")).unwrap();
+            let status = std::process::Command::new("kill")
+                .args(["-USR1", &id])
+                .status()
+                .unwrap();
+            assert!(status.success());
+            wait_until("log file not reopened in the jail", || {
+                read_log().contains("log file reopened")
+            });
+            let meta = std::fs::metadata(&log).unwrap();
+            assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), 65534);
         }
         daemon.kill();
     }
