@@ -338,6 +338,7 @@ impl Privileges {
             return Ok(());
         };
         let host = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        crate::libwrap::hold_host_etc()?;
         let path = CString::new(dir.as_os_str().as_encoded_bytes())
             .map_err(|_| format!("chroot = {}: bad path", dir.display()))?;
         // SAFETY: a NUL-terminated path.
