@@ -497,6 +497,65 @@ fn chroot_exec_runs_the_jails_program() {
     }
 }
 
+/// syslog keeps receiving lines from inside the chroot jail (where the
+/// socket's path does not exist), as stunnel's openlog(LOG_NDELAY) does.
+#[test]
+fn chroot_keeps_syslog() {
+    if !is_root() {
+        // chroot needs root; chroot_setgid_setuid_after_binding shows the
+        // refusal without it.
+        return;
+    }
+    let dir = temp_dir("jail-syslog");
+    write_pki(&dir);
+    let backend = Greeter::start("syslog");
+    let jail = dir.join("jail");
+    std::fs::create_dir_all(&jail).unwrap();
+    let socket_path = dir.join("log.sock");
+    let syslog = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    syslog.set_read_timeout(Some(PEER_TIMEOUT)).unwrap();
+    let port = free_port();
+    let conf = dir.join("syslog.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\nchroot = {}\nsetuid = 65534\nsetgid = 65534\n[logged]\n\
+             accept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{}\ncert = {}\n",
+            jail.display(),
+            backend.port,
+            dir.join("server.pem").display()
+        ),
+    )
+    .unwrap();
+    let mut tunnel = Peer::spawn(
+        &tunnel_bin(),
+        [
+            Path::new("--config").as_os_str(),
+            conf.as_os_str(),
+            "--syslog".as_ref(),
+            "--syslog-socket".as_ref(),
+            socket_path.as_os_str(),
+        ],
+    );
+    tunnel.wait_for_port(port);
+    let out = s_client_run(port, &["-ign_eof"]).stdout;
+    assert!(out.contains("backend-syslog"), "{out}");
+    // "ready" comes after chroot, the connection's lines later still.
+    let mut lines = Vec::new();
+    while !lines
+        .iter()
+        .any(|l: &String| l.contains("connection closed"))
+    {
+        let mut buf = [0u8; 4096];
+        let n = syslog
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("{e}: {lines:?}\n{}", tunnel.diagnostics()));
+        lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(lines.iter().any(|l| l.contains("ready")), "{lines:?}");
+    tunnel.kill();
+}
+
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .unwrap_or_default()

@@ -104,9 +104,13 @@ impl LogSink {
             None => None,
         };
         let syslog = if global.syslog {
-            UnixDatagram::unbound()
-                .ok()
-                .map(|s| (s, global.syslog_ident.clone(), global.syslog_facility))
+            UnixDatagram::unbound().ok().map(|s| {
+                // Connected at once, as stunnel's openlog(LOG_NDELAY): the
+                // socket keeps reaching syslog from inside a chroot jail,
+                // where its path does not lead there.
+                let _ = s.connect(&global.syslog_socket);
+                (s, global.syslog_ident.clone(), global.syslog_facility)
+            })
         } else {
             None
         };
@@ -204,7 +208,10 @@ impl LogSink {
                 std::process::id(),
                 text.trim()
             );
-            let _ = socket.send_to(msg.as_bytes(), &self.syslog_path);
+            // Unconnected (no syslog at start) or syslog restarted: by path.
+            if socket.send(msg.as_bytes()).is_err() {
+                let _ = socket.send_to(msg.as_bytes(), &self.syslog_path);
+            }
         }
     }
 }
