@@ -203,8 +203,12 @@ impl Plan {
                 plan.exec
                     .extend(find_program(&exec.program).map(|p| in_root(&p)));
                 if exec.pty {
-                    // The multiplexer, and the terminal the program gets.
-                    plan.terminals = vec!["/dev/ptmx".into(), "/dev/pts".into()];
+                    // The multiplexer, and the terminal the program gets
+                    // (the jail's under chroot).
+                    plan.terminals = ["/dev/ptmx", "/dev/pts"]
+                        .iter()
+                        .map(|d| in_root(Path::new(d)))
+                        .collect();
                 }
             }
         }
