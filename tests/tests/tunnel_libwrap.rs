@@ -14,13 +14,20 @@ use tls_tests::tunnel::{cert_for, temp_dir};
 const SOURCES: [&str; 4] = ["127.0.0.5", "127.0.0.6", "127.0.0.7", "127.0.1.1"];
 
 /// What clients from [`SOURCES`] saw under `tool` with these files.
-fn observe(dir: &Path, case: &str, tool: Tool, allow: &str, deny: &str) -> Vec<String> {
+/// `global` holds more global options of the file.
+fn observe(
+    dir: &Path,
+    case: &str,
+    tool: Tool,
+    (allow, deny): (&str, &str),
+    global: &str,
+) -> Vec<String> {
     let cert = cert_for(dir, "localhost", &["localhost"]);
     let conf = dir.join(format!("{case}.{tool:?}.conf"));
     std::fs::write(
         &conf,
         format!(
-            "foreground = yes\npid =\nsyslog = no\n[web]\naccept = 127.0.0.1:{TUNNEL_PORT}\n\
+            "foreground = yes\npid =\nsyslog = no\n{global}[web]\naccept = 127.0.0.1:{TUNNEL_PORT}\n\
              connect = 127.0.0.1:{BACKEND_PORT}\ncert = {}\nkey = {}\nlibwrap = yes\n",
             cert.cert.display(),
             cert.key.display()
@@ -54,10 +61,21 @@ fn observe(dir: &Path, case: &str, tool: Tool, allow: &str, deny: &str) -> Vec<S
 }
 
 fn agree(case: &str, allow: &str, deny: &str, admitted: &[&str]) {
+    agree_with(case, (allow, deny), admitted, |_| String::new());
+}
+
+/// [`agree`] with more global options (`global` gets the test directory).
+fn agree_with(
+    case: &str,
+    files: (&str, &str),
+    admitted: &[&str],
+    global: impl Fn(&Path) -> String,
+) {
     let dir = temp_dir(&format!("libwrap-{case}"));
     netns::write_probe(&dir);
-    let theirs = observe(&dir, case, Tool::Stunnel, allow, deny);
-    let ours = observe(&dir, case, Tool::Tunnel, allow, deny);
+    let global = global(&dir);
+    let theirs = observe(&dir, case, Tool::Stunnel, files, &global);
+    let ours = observe(&dir, case, Tool::Tunnel, files, &global);
     let expected: Vec<String> = SOURCES
         .iter()
         .map(|s| match admitted.contains(s) {
@@ -96,5 +114,22 @@ fn another_daemon_name_is_not_this_service() {
         "sshd: ALL\n",
         "ALL EXCEPT sshd: 127.0.0.6\n",
         &["127.0.0.5", "127.0.0.7", "127.0.1.1"],
+    );
+}
+
+/// Under `chroot` the rules are still the host's files, as stunnel's
+/// (its libwrap helpers start before the chroot): a jail without
+/// /etc/hosts.deny does not let everyone in.
+#[test]
+fn chroot_keeps_the_hosts_files() {
+    agree_with(
+        "chroot",
+        ("web: 127.0.0.5\n", "ALL: ALL\n"),
+        &["127.0.0.5"],
+        |dir| {
+            let jail = dir.join("jail");
+            std::fs::create_dir_all(&jail).expect("make the jail");
+            format!("chroot = {}\n", jail.display())
+        },
     );
 }

@@ -143,7 +143,7 @@ pub fn main() -> ExitCode {
         let Some(live) = lives.pop() else {
             return ExitCode::from(EXIT_CONFIG);
         };
-        return match inetd::serve(&runtime, live, &privileges, sandbox.as_ref()) {
+        return match inetd::serve(&runtime, live, &privileges, &sink, sandbox.as_ref()) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tracing::error!("{e}");
@@ -328,22 +328,31 @@ async fn run(
             }
         }
     }
-    // As stunnel: bound first, then into the chroot (where the pid file
-    // goes), then the user and group.
+    // As stunnel: bound first, then into the chroot, then the group and
+    // user; only then the log file and the pid file are written, so both
+    // are inside the jail and written as the setuid user.
     if let Err(e) = privileges.enter_chroot() {
+        eprintln!("tls-tunnel: {e}");
+        return ExitCode::from(EXIT_RUNTIME);
+    }
+    if let Err(e) = privileges.drop_ids().and_then(|()| sink.open_deferred()) {
+        // Also to syslog when it is on (stderr is /dev/null in the background).
+        tracing::error!("{e}");
         eprintln!("tls-tunnel: {e}");
         return ExitCode::from(EXIT_RUNTIME);
     }
     if let Some(pid) = &global.pid_file {
         if let Err(e) = std::fs::write(pid, format!("{}\n", std::process::id())) {
-            eprintln!("tls-tunnel: cannot write pid file {}: {e}", pid.display());
+            let jail = process::jail().map(|j| format!(" inside the chroot {}", j.display()));
+            let line = format!(
+                "cannot write pid file {}{}: {e}",
+                pid.display(),
+                jail.unwrap_or_default()
+            );
+            tracing::error!("{line}");
+            eprintln!("tls-tunnel: {line}");
             return ExitCode::from(EXIT_RUNTIME);
         }
-    }
-
-    if let Err(e) = privileges.drop_ids() {
-        eprintln!("tls-tunnel: {e}");
-        return ExitCode::from(EXIT_RUNTIME);
     }
     if let Some(plan) = &sandbox {
         if let Err(e) = sandbox::enter_seccomp(plan) {

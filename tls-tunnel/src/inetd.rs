@@ -81,7 +81,8 @@ fn stream(socket: Socket) -> Result<Stream, String> {
 }
 
 /// Serves the connection on standard input with the one service of `live`,
-/// after entering the chroot, dropping privileges and installing the
+/// after entering the chroot, dropping privileges, opening the log file
+/// (`sink`) and installing the
 /// seccomp filter (with `sandbox`, the plan whose Landlock rules are
 /// already in force) as a daemon does once bound; returns when the
 /// connection is over.
@@ -89,11 +90,14 @@ pub fn serve(
     runtime: &tokio::runtime::Runtime,
     live: Live,
     privileges: &Privileges,
+    sink: &crate::process::LogSink,
     sandbox: Option<&Plan>,
 ) -> Result<(), String> {
     let socket = stdio_socket()?;
     privileges.enter_chroot()?;
     privileges.drop_ids()?;
+    // As stunnel: the log file inside the jail, as the setuid user.
+    sink.open_deferred()?;
     // The same policy as the daemon's: the filter unless the service runs
     // a program (which would inherit it). It goes on every thread, the
     // runtime's included.

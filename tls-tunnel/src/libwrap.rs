@@ -14,9 +14,58 @@
 //! its file and line, at start, and a connection arriving while a file
 //! holds one is refused (fail closed); rules for other daemons are left
 //! alone (`daemon@host` words match no service).
+//!
+//! Under `chroot` the files are still the host's, as in stunnel (its
+//! libwrap helper processes start before the chroot): /etc is held open
+//! from before ([`hold_host_etc`]) and the files are opened through it.
 
+use std::fs::File;
+use std::io::Read;
 use std::net::IpAddr;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::OnceLock;
+
+/// The host's /etc (an `O_PATH` handle, which needs no read right),
+/// held from before the chroot.
+static HOST_ETC: OnceLock<File> = OnceLock::new();
+
+/// Holds the host's /etc open, so that the rules read after chroot are the
+/// host's. Call before entering the jail.
+pub fn hold_host_etc() -> Result<(), String> {
+    let etc = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open("/etc")
+        .map_err(|e| format!("libwrap: cannot hold /etc open before chroot: {e}"))?;
+    let _ = HOST_ETC.set(etc);
+    Ok(())
+}
+
+/// Opens `path` (one of [`ALLOW`], [`DENY`]) through the held host /etc
+/// when there is one, else as it is.
+fn open(path: &Path) -> std::io::Result<File> {
+    let (Some(etc), Some(name)) = (HOST_ETC.get(), path.file_name()) else {
+        return File::open(path);
+    };
+    let name = std::ffi::CString::new(name.as_encoded_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: a valid directory descriptor and a NUL-terminated name; the
+    // descriptor returned is new and owned by the File alone.
+    let fd = unsafe {
+        libc::openat(
+            etc.as_raw_fd(),
+            name.as_ptr(),
+            libc::O_RDONLY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
 
 /// The files, in the order they are consulted.
 pub const ALLOW: &str = "/etc/hosts.allow";
@@ -241,8 +290,9 @@ fn any_rule(rules: &[Rule], daemon: &str, ip: IpAddr) -> Result<bool, String> {
 
 /// The rules of `path`: none when it does not exist, as libwrap.
 fn read(path: &Path) -> Result<Vec<Rule>, String> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => parse(&path.display().to_string(), &text),
+    let mut text = String::new();
+    match open(path).and_then(|mut f| f.read_to_string(&mut text)) {
+        Ok(_) => parse(&path.display().to_string(), &text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(format!("libwrap: {}: {e}", path.display())),
     }

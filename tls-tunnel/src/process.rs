@@ -1,24 +1,62 @@
 //! The process side of stunnel's global options: where log lines go
 //! (stderr, a file reopened on SIGUSR1, syslog) and giving up privileges
 //! (chroot, setgid, setuid) once every listener is bound.
+//!
+//! Paths under `chroot` follow stunnel: the log file (`output`), the pid
+//! file, `CApath`, `CRLpath`, programs run by `exec`, and every file a
+//! reload reads are inside the jail; `cert`, `key`, `CAfile`, `CRLfile`,
+//! `include` and the configuration file at start are read from the host
+//! before the jail is entered ([`in_jail`] says where a jailed path is).
 
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing::{Level, Metadata};
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::config::{Global, Service};
 
+/// The chroot jail once entered (its host path, canonical).
+static JAIL: OnceLock<PathBuf> = OnceLock::new();
+
+/// The chroot jail the process is in (its host path), if any.
+pub fn jail() -> Option<&'static Path> {
+    JAIL.get().map(PathBuf::as_path)
+}
+
+/// `p` joined to `root` as seen from the host: where a path taken inside
+/// the jail `root` is (a relative one is taken from the jail's top).
+pub fn join_root(root: &Path, p: &Path) -> PathBuf {
+    root.join(p.strip_prefix("/").unwrap_or(p))
+}
+
+/// Where `p`, a path stunnel takes inside the chroot jail `root`
+/// (`CApath`, `CRLpath`), is now: under `root` before the process enters
+/// the jail, as it is once inside (on reloads).
+pub fn in_jail(root: &Path, p: &Path) -> PathBuf {
+    match jail() {
+        Some(_) => p.to_path_buf(),
+        None => join_root(root, p),
+    }
+}
+
+/// Lines logged before a deferred log file is opened are kept, up to this
+/// many bytes, and written to it first.
+const EARLY_LINES_MAX: usize = 1 << 20;
+
 /// A log file that can be reopened (after log rotation).
 struct LogFile {
     path: PathBuf,
     overwrite: bool,
-    file: Mutex<File>,
+    /// The open file; `None` until [`LogSink::open_deferred`] when the file
+    /// is opened as stunnel does, inside the jail and as the setuid user.
+    file: Mutex<Option<File>>,
+    /// Lines logged before the file is open.
+    early: Mutex<Vec<u8>>,
 }
 
 fn open_log(path: &Path, overwrite: bool) -> Result<File, String> {
@@ -47,20 +85,32 @@ pub struct LogSink {
 impl LogSink {
     /// The destinations `global` asks for, as stunnel chooses them: the
     /// `output` file if given, else stderr in the foreground (not with
-    /// `foreground = quiet`); and syslog when `syslog = yes`.
+    /// `foreground = quiet`); and syslog when `syslog = yes`. With
+    /// `chroot`, `setuid` or `setgid` the file is opened later, by
+    /// [`LogSink::open_deferred`], as stunnel opens it.
     pub fn new(global: &Global) -> Result<Arc<LogSink>, String> {
+        let deferred =
+            global.chroot.is_some() || global.setuid.is_some() || global.setgid.is_some();
         let file = match &global.log_file {
             Some(path) => Some(LogFile {
                 path: path.clone(),
                 overwrite: global.log_overwrite,
-                file: Mutex::new(open_log(path, global.log_overwrite)?),
+                file: Mutex::new(match deferred {
+                    true => None,
+                    false => Some(open_log(path, global.log_overwrite)?),
+                }),
+                early: Mutex::new(Vec::new()),
             }),
             None => None,
         };
         let syslog = if global.syslog {
-            UnixDatagram::unbound()
-                .ok()
-                .map(|s| (s, global.syslog_ident.clone(), global.syslog_facility))
+            UnixDatagram::unbound().ok().map(|s| {
+                // Connected at once, as stunnel's openlog(LOG_NDELAY): the
+                // socket keeps reaching syslog from inside a chroot jail,
+                // where its path does not lead there.
+                let _ = s.connect(&global.syslog_socket);
+                (s, global.syslog_ident.clone(), global.syslog_facility)
+            })
         } else {
             None
         };
@@ -85,11 +135,43 @@ impl LogSink {
         self.syslog.is_some() && !self.stderr && self.file.is_none()
     }
 
+    /// Opens a deferred log file: stunnel opens `output` once inside the
+    /// chroot and after setgid/setuid, so the path is taken inside the jail
+    /// and the setuid user must be able to write it. The lines logged so
+    /// far go first; if it cannot be opened they go to stderr instead.
+    pub fn open_deferred(&self) -> Result<(), String> {
+        let Some(f) = &self.file else {
+            return Ok(());
+        };
+        let mut slot = f.file.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_some() {
+            return Ok(());
+        }
+        let early = std::mem::take(&mut *f.early.lock().unwrap_or_else(|e| e.into_inner()));
+        match open_log(&f.path, f.overwrite) {
+            Ok(mut file) => {
+                let _ = file.write_all(&early);
+                *slot = Some(file);
+                Ok(())
+            }
+            Err(e) => {
+                let _ = io::stderr().write_all(&early);
+                let jail = jail().map(|j| format!(" inside the chroot {}", j.display()));
+                Err(format!(
+                    "{e} (opened{} after setgid/setuid, as stunnel does)",
+                    jail.unwrap_or_default()
+                ))
+            }
+        }
+    }
+
     /// Reopens the log file (stunnel's SIGUSR1).
     pub fn reopen(&self) -> Result<(), String> {
         if let Some(f) = &self.file {
-            let new = open_log(&f.path, f.overwrite)?;
-            *f.file.lock().unwrap_or_else(|e| e.into_inner()) = new;
+            let mut slot = f.file.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.is_some() {
+                *slot = Some(open_log(&f.path, f.overwrite)?);
+            }
         }
         Ok(())
     }
@@ -99,11 +181,17 @@ impl LogSink {
             let _ = io::stderr().write_all(line);
         }
         if let Some(f) = &self.file {
-            let _ = f
-                .file
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .write_all(line);
+            match f.file.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+                Some(file) => {
+                    let _ = file.write_all(line);
+                }
+                None => {
+                    let mut early = f.early.lock().unwrap_or_else(|e| e.into_inner());
+                    if early.len().saturating_add(line.len()) <= EARLY_LINES_MAX {
+                        early.extend_from_slice(line);
+                    }
+                }
+            }
         }
         if let Some((socket, ident, facility)) = &self.syslog {
             // The facility, with the syslog severity of the level.
@@ -120,7 +208,10 @@ impl LogSink {
                 std::process::id(),
                 text.trim()
             );
-            let _ = socket.send_to(msg.as_bytes(), &self.syslog_path);
+            // Unconnected (no syslog at start) or syslog restarted: by path.
+            if socket.send(msg.as_bytes()).is_err() {
+                let _ = socket.send_to(msg.as_bytes(), &self.syslog_path);
+            }
         }
     }
 }
@@ -253,6 +344,8 @@ impl Privileges {
         let Some(dir) = &self.chroot else {
             return Ok(());
         };
+        let host = dir.canonicalize().unwrap_or_else(|_| dir.clone());
+        crate::libwrap::hold_host_etc()?;
         let path = CString::new(dir.as_os_str().as_encoded_bytes())
             .map_err(|_| format!("chroot = {}: bad path", dir.display()))?;
         // SAFETY: a NUL-terminated path.
@@ -263,6 +356,7 @@ impl Privileges {
                 io::Error::last_os_error()
             ));
         }
+        let _ = JAIL.set(host);
         std::env::set_current_dir("/").map_err(|e| format!("chdir / in the chroot: {e}"))
     }
 
@@ -284,5 +378,48 @@ impl Privileges {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_in_the_jail_are_under_its_root_before_chroot() {
+        let root = Path::new("/var/lib/stunnel4");
+        assert_eq!(
+            in_jail(root, Path::new("/certs")),
+            Path::new("/var/lib/stunnel4/certs")
+        );
+        // A relative path is taken from the jail's top (the working
+        // directory there is /).
+        assert_eq!(
+            in_jail(root, Path::new("crls")),
+            Path::new("/var/lib/stunnel4/crls")
+        );
+        assert_eq!(
+            join_root(root, Path::new("/")),
+            Path::new("/var/lib/stunnel4")
+        );
+    }
+
+    #[test]
+    fn a_deferred_log_file_keeps_earlier_lines_for_the_file() {
+        let dir = std::env::temp_dir().join(format!("tls-tunnel-log-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("deferred.log");
+        let global = Global {
+            log_file: Some(path.clone()),
+            setuid: Some("nobody".into()),
+            ..Global::default()
+        };
+        let sink = LogSink::new(&global).unwrap();
+        sink.emit(Level::INFO, b"before\n");
+        assert!(!path.exists());
+        sink.open_deferred().unwrap();
+        sink.emit(Level::INFO, b"after\n");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "before\nafter\n");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -22,6 +22,8 @@
 //!
 //! Reloads read the same paths; a reload naming a path outside what was
 //! allowed at start is refused before anything is read ([`check_reload`]).
+//! With `chroot`, the log and pid files and programs are inside the jail,
+//! and so is every path a reload reads: those places are allowed too.
 
 mod syscalls;
 
@@ -34,6 +36,7 @@ use landlock::{
 };
 
 use crate::config::{Addr, Config, Global, Role, ServerVerify, Service};
+use crate::process::join_root;
 
 /// The Landlock ABI whose file-system rights are asked for (best effort:
 /// older kernels enforce the subset they know).
@@ -150,11 +153,15 @@ impl Plan {
         services: &[Service],
         state_dir: Option<&Path>,
     ) -> Plan {
+        // Reloads happen inside the chroot jail, where every path the
+        // configuration names is taken: those places are readable too.
+        let mut reads = config_reads(config_file, g, services);
+        if let Some(root) = &g.chroot {
+            let jailed: Vec<PathBuf> = reads.iter().map(|p| join_root(root, p)).collect();
+            reads.extend(jailed);
+        }
         let mut plan = Plan {
-            read: config_reads(config_file, g, services)
-                .iter()
-                .flat_map(|p| read_roots(p))
-                .collect(),
+            read: reads.iter().flat_map(|p| read_roots(p)).collect(),
             ..Plan::default()
         };
         plan.read.extend(state_dir.map(Path::to_path_buf));
@@ -169,18 +176,22 @@ impl Plan {
         }
         plan.read.extend(LIBRARY_DIRS.iter().map(PathBuf::from));
         plan.write_files.push("/dev/null".into());
-        // Paths written after chroot are inside it.
+        // The log and pid files are written after chroot, inside it.
         let in_root = |p: &Path| match &g.chroot {
-            Some(root) if p.is_absolute() => {
-                vec![p.to_path_buf(), root.join(p.strip_prefix("/").unwrap_or(p))]
-            }
-            _ => vec![p.to_path_buf()],
+            Some(root) => join_root(root, p),
+            None => p.to_path_buf(),
         };
+        // After chroot, name resolution and the C library read the jail's
+        // copies of the system files (the host's serve until then).
+        if g.chroot.is_some() {
+            let jailed = SYSTEM_FILES.iter().chain(&LIBRARY_DIRS);
+            plan.read.extend(jailed.map(|f| in_root(Path::new(f))));
+            plan.write_files.push(in_root(Path::new("/dev/null")));
+        }
         for file in g.log_file.iter().chain(&g.pid_file) {
-            for p in in_root(file) {
-                plan.write_dirs.extend(parent(&p));
-                plan.write_files.push(p);
-            }
+            let p = in_root(file);
+            plan.write_dirs.extend(parent(&p));
+            plan.write_files.push(p);
         }
         for s in services {
             if let Addr::Unix(p) = &s.listen {
@@ -188,16 +199,26 @@ impl Plan {
             }
             if let Some(exec) = &s.exec {
                 plan.runs_programs = true;
-                plan.exec.extend(find_program(&exec.program));
+                // Run after chroot: inside the jail.
+                plan.exec
+                    .extend(find_program(&exec.program).map(|p| in_root(&p)));
                 if exec.pty {
-                    // The multiplexer, and the terminal the program gets.
-                    plan.terminals = vec!["/dev/ptmx".into(), "/dev/pts".into()];
+                    // The multiplexer, and the terminal the program gets
+                    // (the jail's under chroot).
+                    plan.terminals = ["/dev/ptmx", "/dev/pts"]
+                        .iter()
+                        .map(|d| in_root(Path::new(d)))
+                        .collect();
                 }
             }
         }
         if plan.runs_programs {
-            plan.exec
-                .extend(PROGRAM_DIRS.iter().chain(&LIBRARY_DIRS).map(PathBuf::from));
+            // Programs run after chroot, so from the jail's directories.
+            let dirs = || PROGRAM_DIRS.iter().chain(&LIBRARY_DIRS).map(PathBuf::from);
+            plan.exec.extend(dirs());
+            if g.chroot.is_some() {
+                plan.exec.extend(dirs().map(|d| in_root(&d)));
+            }
         }
         plan
     }
@@ -363,6 +384,11 @@ pub fn check_reload(config_file: Option<&Path>, config: &Config) -> Result<(), S
     };
     for p in config_reads(config_file, &config.global, &config.services) {
         let full = p.canonicalize().unwrap_or_else(|_| p.clone());
+        // Inside the chroot jail, a path is compared at its host place.
+        let full = match crate::process::jail() {
+            Some(root) => join_root(root, &full),
+            None => full,
+        };
         if !allowed.iter().any(|a| full.starts_with(a)) {
             return Err(format!(
                 "{} is outside the sandbox set up at start (only the files and directories \

@@ -210,6 +210,17 @@ fn parse_with(file: &str, text: &str, includes: bool) -> Result<Config, ConfigEr
             "no [service] section (and no connect or exec for inetd mode)",
         ));
     }
+    // stunnel takes CApath and CRLpath inside the chroot jail (OpenSSL
+    // looks certificates and CRLs up there during handshakes); they are
+    // loaded at start, so from the jail's place on the host.
+    if let Some(root) = &global.chroot {
+        for s in &mut sections {
+            for dir in [&mut s.capath, &mut s.crlpath].into_iter().flatten() {
+                let jailed = crate::process::in_jail(root, std::path::Path::new(dir.as_str()));
+                *dir = jailed.to_string_lossy().into_owned();
+            }
+        }
+    }
     let services = build::build(&sections, &mut errors, &mut global.notices);
     global.notices.dedup();
     match ConfigError::all(errors.in_file_order()) {
