@@ -13,7 +13,6 @@ struct Traits {
     ecdsa: bool,
     aes: bool,
     bits: u16,
-    sha384: bool,
 }
 
 fn traits(s: CipherSuite) -> Traits {
@@ -34,7 +33,6 @@ fn traits(s: CipherSuite) -> Traits {
         ecdsa,
         aes,
         bits,
-        sha384,
     }
 }
 
