@@ -332,11 +332,13 @@ impl Options {
                     "protocolAuthentication = {other}: expected basic (ntlm is not supported)"
                 ))
             }
-            (Kind::Smtp, None | Some("plain")) => Mechanism::Plain,
+            // basic is stunnel's built-in default, which it sends as PLAIN.
+            (Kind::Smtp, None | Some("plain" | "basic")) => Mechanism::Plain,
             (Kind::Smtp, Some("login")) => Mechanism::Login,
             (Kind::Smtp, Some(other)) => {
                 return Err(format!(
-                    "protocolAuthentication = {other}: expected plain or login for smtp"
+                    "protocolAuthentication = {other}: expected plain or login for smtp \
+                     (stunnel would send the password with PLAIN)"
                 ))
             }
             (_, Some(_)) => {

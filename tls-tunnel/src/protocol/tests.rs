@@ -502,6 +502,7 @@ fn options_are_checked() {
     for (auth, want) in [
         (None, Mechanism::Plain),
         (Some("plain"), Mechanism::Plain),
+        (Some("basic"), Mechanism::Plain),
         (Some("LOGIN"), Mechanism::Login),
     ] {
         let mut c = s.clone();
@@ -510,7 +511,6 @@ fn options_are_checked() {
         assert_eq!((creds.username.as_str(), creds.mechanism), ("alice", want));
     }
     for (auth, want) in [
-        ("basic", "expected plain or login for smtp"),
         ("ntlm", "expected plain or login for smtp"),
         ("cram-md5", "expected plain or login for smtp"),
     ] {
@@ -566,4 +566,23 @@ fn exec_in_toml_and_stunnel_conf() {
     let client = format!("{conf}client = yes\n");
     let e = crate::config::stunnel::parse("s.conf", &client).unwrap_err();
     assert!(e.message.contains("server mode only"), "{e}");
+}
+
+#[test]
+fn smtp_auth_keys_in_toml() {
+    let toml = |mode: &str| {
+        format!(
+            "[[service]]\nname = \"mail\"\nmode = \"{mode}\"\nlisten = \"127.0.0.1:1\"\n\
+             target = \"mx.example:25\"\nprotocol = \"smtp\"\nprotocol_username = \"alice\"\n\
+             protocol_password = \"s3cret\"\nprotocol_authentication = \"login\"\n"
+        )
+    };
+    let c = crate::config::toml::parse("t.toml", &toml("client")).unwrap();
+    let creds = c.services[0].protocol.clone().unwrap().credentials.unwrap();
+    assert_eq!(
+        (creds.username.as_str(), creds.mechanism),
+        ("alice", Mechanism::Login)
+    );
+    let e = crate::config::toml::parse("t.toml", &toml("server")).unwrap_err();
+    assert!(e.message.contains("client mode only"), "{e}");
 }
