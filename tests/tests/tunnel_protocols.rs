@@ -4,7 +4,8 @@
 //! `openssl s_server` reached through a plaintext NNTP/LDAP prelude; a real
 //! PostgreSQL (`ssl = on`) with psql both ways; HTTP CONNECT through
 //! tinyproxy; SOCKS inside TLS with curl, and its refusals against
-//! stunnel's. Wrong replies from plaintext peers end the connection with a
+//! stunnel's; SMTP AUTH after STARTTLS against aiosmtpd, with stunnel4 on
+//! the same stunnel.conf as the oracle. Wrong replies from plaintext peers end the connection with a
 //! log line, never a hang.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
