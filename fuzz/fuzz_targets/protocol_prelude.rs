@@ -3,7 +3,7 @@
 //! LDAP BER parsers and the SOCKS request parser on the raw bytes.
 //!
 //! Input: a selector byte (low bits: the protocol; 0x80: server mode;
-//! 0x40: proxy credentials), a big-endian u16 `n`, then bytes cut after `n`
+//! 0x40: credentials, for CONNECT or SMTP AUTH), a big-endian u16 `n`, then bytes cut after `n`
 //! (or at the end): the far peer's (the TLS server in client mode, the
 //! plaintext server in server mode) before the cut, the plaintext-side
 //! peer's after it.
@@ -13,7 +13,7 @@ use libfuzzer_sys::fuzz_target;
 use tls_tunnel::config::Mode;
 use tls_tunnel::protocol::script::{run, Script};
 use tls_tunnel::protocol::socks::{self, Step};
-use tls_tunnel::protocol::{ldap, pgsql, Credentials, Kind, Protocol};
+use tls_tunnel::protocol::{ldap, pgsql, Credentials, Kind, Mechanism, Protocol};
 
 fuzz_target!(|data: &[u8]| {
     let _ = ldap::parse_extended_response(data);
@@ -46,6 +46,13 @@ fuzz_target!(|data: &[u8]| {
         credentials: (sel & 0x40 != 0).then(|| Credentials {
             username: "user".into(),
             password: "pass".into(),
+            // SMTP AUTH (LOGIN when 0x10), spoken on the far peer's bytes
+            // after STARTTLS; Basic for CONNECT.
+            mechanism: match kind {
+                Kind::Smtp if sel & 0x10 != 0 => Mechanism::Login,
+                Kind::Smtp => Mechanism::Plain,
+                _ => Mechanism::Basic,
+            },
         }),
         headers: (sel & 0x20 != 0)
             .then(|| "User-Agent: fuzz".to_string())

@@ -4,10 +4,11 @@
 //! `openssl s_server` reached through a plaintext NNTP/LDAP prelude; a real
 //! PostgreSQL (`ssl = on`) with psql both ways; HTTP CONNECT through
 //! tinyproxy; SOCKS inside TLS with curl, and its refusals against
-//! stunnel's. Wrong replies from plaintext peers end the connection with a
+//! stunnel's; SMTP AUTH after STARTTLS against aiosmtpd, with stunnel4 on
+//! the same stunnel.conf as the oracle. Wrong replies from plaintext peers end the connection with a
 //! log line, never a hang.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{IpAddr, Shutdown, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -908,6 +909,214 @@ fn smtp_both_modes_with_aiosmtpd() {
         "{}",
         plain.diagnostics()
     );
+}
+
+// ---- SMTP AUTH by the client-mode tunnel, stunnel as the oracle ----
+
+/// An aiosmtpd server that requires STARTTLS, and AUTH (alice/s3cret, PLAIN
+/// or LOGIN, over TLS only) before it takes mail; it prints each greeting,
+/// AUTH attempt and message, and stops by itself after argv[4] seconds.
+/// stunnel 5.68 greets with HELO before its AUTH, which aiosmtpd answers
+/// with 500 (AUTH is an EHLO extension, RFC 4954): this server takes AUTH
+/// after HELO too, so that stunnel can be the oracle.
+const AUTH_SERVER: &str = r#"
+import sys, ssl, time
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult
+
+def tls(session):
+    return "tls" if session.ssl is not None else "plain"
+
+class Handler:
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        print("GREET EHLO", hostname, tls(session), flush=True)
+        session.host_name = hostname
+        return responses
+    async def handle_DATA(self, server, session, envelope):
+        body = " ".join(envelope.content.decode(errors="replace").split())
+        print("MAIL", "authenticated" if session.authenticated else "anonymous", body, flush=True)
+        return "250 OK"
+
+def authenticator(server, session, envelope, mechanism, data):
+    ok = data.login == b"alice" and data.password == b"s3cret"
+    print("AUTH", mechanism, data.login.decode(), "ok" if ok else "failed", flush=True)
+    return AuthResult(success=ok, handled=False)
+
+class Lenient(SMTP):
+    async def smtp_HELO(self, hostname):
+        print("GREET HELO", hostname, tls(self.session), flush=True)
+        await super().smtp_HELO(hostname)
+        self.session.extended_smtp = True
+
+class Server(Controller):
+    def factory(self):
+        return Lenient(self.handler, **self.SMTP_kwargs)
+
+ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+ctx.load_cert_chain(sys.argv[2], sys.argv[3])
+c = Server(Handler(), hostname="127.0.0.1", port=int(sys.argv[1]),
+           authenticator=authenticator, tls_context=ctx, require_starttls=True,
+           auth_require_tls=True, auth_required=True)
+c.start()
+time.sleep(float(sys.argv[4]))
+c.stop()
+"#;
+
+/// [`AUTH_SERVER`] on a free port.
+fn aiosmtpd_auth(cert: &CertFiles) -> (Peer, u16) {
+    let port = free_port();
+    let mut cmd = Command::new(python_with_aiosmtpd());
+    cmd.env("PYTHONUNBUFFERED", "1")
+        .args(["-c", AUTH_SERVER, &port.to_string()])
+        .arg(&cert.cert)
+        .arg(&cert.key)
+        .arg("300");
+    let mut peer = Peer::spawn_command(cmd);
+    peer.wait_for_port(port);
+    (peer, port)
+}
+
+/// Whether `peer` printed `needle` on stdout so far.
+fn said(peer: &Peer, needle: &str) -> bool {
+    String::from_utf8_lossy(&peer.stdout()).contains(needle)
+}
+
+/// The last line of one SMTP reply, or None when the connection ended
+/// (closed or reset); panics when it neither answers nor closes.
+fn reply_or_close(r: &mut impl BufRead) -> Option<String> {
+    loop {
+        let mut l = String::new();
+        match r.read_line(&mut l) {
+            Ok(0) => return None,
+            Ok(_) if l.as_bytes().get(3) == Some(&b'-') => {}
+            Ok(_) => return Some(l.trim_end().to_string()),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                panic!("no reply and no close: {e}")
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+/// A plaintext client through `port`: the greeting, EHLO and one message
+/// carrying `token`; the reply codes it got until the end.
+fn smtp_session(port: u16, token: &str) -> Vec<String> {
+    let sock = connect_local(port).expect("connect to the tunnel");
+    let mut w = sock.try_clone().unwrap();
+    let mut r = BufReader::new(sock);
+    let message = format!("Subject: t\r\n\r\n{token}\r\n.");
+    let mut codes = Vec::new();
+    for cmd in [
+        "",
+        "EHLO plain.example",
+        "MAIL FROM:<a@example.org>",
+        "RCPT TO:<b@example.org>",
+        "DATA",
+        &message,
+        "QUIT",
+    ] {
+        if !cmd.is_empty() && w.write_all(format!("{cmd}\r\n").as_bytes()).is_err() {
+            break;
+        }
+        let Some(reply) = reply_or_close(&mut r) else {
+            break;
+        };
+        codes.push(reply.get(..3).unwrap_or_default().to_string());
+    }
+    codes
+}
+
+#[test]
+fn smtp_auth_plain_and_login_with_aiosmtpd_as_stunnel() {
+    let dir = temp_dir("smtpauth");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let (server, sport) = aiosmtpd_auth(&cert);
+    let stunnel = require("stunnel4", "stunnel4");
+    // (section, protocolAuthentication, password, delivered)
+    let cases = [
+        ("plain", Some("plain"), "s3cret", true),
+        ("login", Some("login"), "s3cret", true),
+        ("default", None, "s3cret", true),
+        ("wrong", None, "not-the-password", false),
+    ];
+    let delivered = ["220", "250", "250", "250", "354", "250", "221"];
+    let mut outcomes = Vec::new();
+    for tool in ["tunnel", "stunnel"] {
+        let ports: Vec<u16> = cases.iter().map(|_| free_port()).collect();
+        let mut conf = String::from("foreground = yes\npid =\nsyslog = no\n");
+        for ((name, auth, password, _), port) in cases.iter().zip(&ports) {
+            conf.push_str(&format!(
+                "[{name}]\nclient = yes\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{sport}\n\
+                 verifyChain = yes\nCAfile = {}\ncheckHost = localhost\nprotocol = smtp\n\
+                 protocolUsername = alice\nprotocolPassword = {password}\n",
+                cert.cert.display()
+            ));
+            if let Some(auth) = auth {
+                conf.push_str(&format!("protocolAuthentication = {auth}\n"));
+            }
+        }
+        let path = dir.join(format!("{tool}.conf"));
+        std::fs::write(&path, conf).expect("write the configuration");
+        let peer = if tool == "tunnel" {
+            Tunnel::start(
+                [Path::new("--config").as_os_str(), path.as_os_str()],
+                &ports,
+            )
+            .peer
+        } else {
+            let mut p = Peer::spawn(&stunnel, [&path]);
+            for &port in &ports {
+                p.wait_for_port(port);
+            }
+            p
+        };
+        for ((name, auth, _, ok), port) in cases.iter().zip(&ports) {
+            let token = format!("token-{tool}-{name}");
+            let codes = smtp_session(*port, &token);
+            let log = || format!("{}\n{}", peer.diagnostics(), server.diagnostics());
+            if *ok {
+                assert_eq!(codes, delivered, "{tool} [{name}]\n{}", log());
+                let line = format!("MAIL authenticated Subject: t {token}");
+                assert!(
+                    server.wait_output_contains(&line, PEER_TIMEOUT),
+                    "{}",
+                    log()
+                );
+                let mechanism = auth.unwrap_or("plain").to_ascii_uppercase();
+                let attempt = format!("AUTH {mechanism} alice ok");
+                assert!(said(&server, &attempt), "{attempt}\n{}", log());
+            } else {
+                // The client got the greeting, then the connection ended.
+                assert_eq!(codes, ["220"], "{tool} [{name}]\n{}", log());
+                assert!(
+                    server.wait_output_contains("AUTH PLAIN alice failed", PEER_TIMEOUT),
+                    "{}",
+                    log()
+                );
+            }
+            outcomes.push((*name, codes));
+        }
+        if tool == "tunnel" {
+            let t = Tunnel { peer };
+            t.expect_log(
+                "reason=io: smtp AUTH: server refused AUTH PLAIN for user \"alice\": \
+                 \"535 5.7.8 Authentication credentials invalid\"",
+            );
+            assert!(!t.log().contains("not-the-password"), "{}", t.log());
+            // EHLO again inside TLS, where stunnel says HELO.
+            assert!(said(&server, "GREET EHLO localhost tls"));
+        } else {
+            assert!(
+                peer.wait_output_contains("PLAIN Authentication Failed", PEER_TIMEOUT),
+                "{}",
+                peer.diagnostics()
+            );
+            assert!(said(&server, "GREET HELO localhost tls"));
+        }
+    }
+    // The same outcomes under both.
+    let (ours, theirs) = outcomes.split_at(cases.len());
+    assert_eq!(ours, theirs);
 }
 
 // ---- IMAP and POP3 with real clients (Python's imaplib and poplib) ----

@@ -769,6 +769,15 @@ async fn run(
                 }
                 handshake_done(s, n);
             }
+            if let Some(p) = &s.protocol {
+                // SMTP AUTH, inside TLS to the verified server.
+                let auth = crate::protocol::run_client_after_handshake;
+                if let Err(e) = auth(p, &mut conn, &mut target, t.handshake).await {
+                    metrics.count(Reason::ProtocolPrelude);
+                    report.graceful = e.graceful;
+                    return report.outcome = Outcome::Io(e.message);
+                }
+            }
             // In client mode the TLS peer is the target and the plaintext side the accepted socket.
             let mut bytes = Bytes::default();
             report.outcome = tls_io::relay(&mut conn, &target, stream, limits, &mut bytes).await;

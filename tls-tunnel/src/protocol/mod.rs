@@ -17,6 +17,9 @@ mod connect;
 pub mod ldap;
 mod mail;
 pub mod pgsql;
+mod smtp_auth;
+
+pub use smtp_auth::run_client_after_handshake;
 // The fuzz targets' and unit tests' way in; the daemon itself never runs a script.
 pub mod script;
 pub mod socks;
@@ -120,13 +123,49 @@ pub fn parse_name(s: &str) -> Result<Choice, String> {
     })
 }
 
-/// How a proxy is authenticated (`protocolAuthentication`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How the credentials are presented (`protocolAuthentication`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mechanism {
+    /// HTTP Basic to a CONNECT proxy (RFC 7617).
+    Basic,
+    /// SMTP `AUTH PLAIN` with the initial response (RFC 4954, RFC 4616);
+    /// stunnel's default for smtp.
+    Plain,
+    /// SMTP `AUTH LOGIN`: the user name and the password, each answering a
+    /// 334 challenge.
+    Login,
+}
+
+impl fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mechanism::Basic => "Basic",
+            Mechanism::Plain => "PLAIN",
+            Mechanism::Login => "LOGIN",
+        })
+    }
+}
+
+/// The credentials the tunnel presents: to a CONNECT proxy, or to the SMTP
+/// server once TLS is up (`protocolUsername`/`protocolPassword`).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// `protocolUsername`.
     pub username: String,
     /// `protocolPassword`.
     pub password: String,
+    /// `protocolAuthentication`.
+    pub mechanism: Mechanism,
+}
+
+/// Never shows the password.
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("mechanism", &self.mechanism)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A service's application protocol and its options.
@@ -136,7 +175,8 @@ pub struct Protocol {
     pub kind: Kind,
     /// `protocolHost`: the CONNECT target (`host:port`) or the SMTP EHLO name.
     pub host: Option<String>,
-    /// `protocolUsername`/`protocolPassword`: HTTP Basic proxy credentials.
+    /// `protocolUsername`/`protocolPassword`: HTTP Basic proxy credentials,
+    /// or SMTP AUTH after STARTTLS (client mode).
     pub credentials: Option<Credentials>,
     /// `protocolHeader`: extra header lines of the CONNECT request.
     pub headers: Vec<String>,
@@ -236,54 +276,7 @@ impl Options {
                     .ok_or_else(|| format!("protocolHost {host:?} must be host:port"))?;
             }
         }
-        let credentials = match (&self.username, &self.password) {
-            (None, None) => None,
-            (Some(u), Some(p)) if kind == Kind::Connect => {
-                if u.contains(':') {
-                    return Err("protocolUsername cannot contain ':' (HTTP Basic)".into());
-                }
-                Some(Credentials {
-                    username: u.clone(),
-                    password: p.clone(),
-                })
-            }
-            (Some(_), Some(_)) if kind == Kind::Smtp => {
-                return Err(
-                    "SMTP AUTH by the tunnel (protocolUsername/protocolPassword with \
-                            protocol = smtp) is not supported: let the mail client authenticate"
-                        .into(),
-                )
-            }
-            (Some(_), Some(_)) => {
-                return Err(format!(
-                    "protocolUsername/protocolPassword apply to connect, not {kind}"
-                ))
-            }
-            _ => return Err("protocolUsername and protocolPassword go together".into()),
-        };
-        if let Some(auth) = &self.authentication {
-            match auth.to_ascii_lowercase().as_str() {
-                "basic" if kind == Kind::Connect => {}
-                "ntlm" if kind == Kind::Connect => {
-                    return Err(
-                        "protocolAuthentication = ntlm is not supported: NTLM rests on \
-                                MD4 and DES, which tls-tunnel does not carry; use basic over a \
-                                trusted network"
-                            .into(),
-                    )
-                }
-                _ if kind == Kind::Connect => {
-                    return Err(format!(
-                        "protocolAuthentication = {auth}: expected basic (ntlm is not supported)"
-                    ))
-                }
-                _ => {
-                    return Err(format!(
-                        "protocolAuthentication applies to connect, not {kind}"
-                    ))
-                }
-            }
-        }
+        let credentials = self.credentials(kind, mode)?;
         if mode == Mode::Server && kind.connects_early() && service.proxy_send.is_some() {
             return Err(format!(
                 "protocol = {kind} in server mode cannot send a PROXY header (the server's \
@@ -315,6 +308,83 @@ impl Options {
             headers: self.headers.clone(),
         });
         Ok(())
+    }
+}
+
+impl Options {
+    /// `protocolUsername`/`protocolPassword`/`protocolAuthentication` for
+    /// `kind` in `mode`, with stunnel's defaults (basic for connect, plain
+    /// for smtp).
+    fn credentials(&self, kind: Kind, mode: Mode) -> Result<Option<Credentials>, String> {
+        let auth = self.authentication.as_deref().map(str::to_ascii_lowercase);
+        let mechanism = match (kind, auth.as_deref()) {
+            (Kind::Connect, None | Some("basic")) => Mechanism::Basic,
+            (Kind::Connect, Some("ntlm")) => {
+                return Err(
+                    "protocolAuthentication = ntlm is not supported: NTLM rests on \
+                            MD4 and DES, which tls-tunnel does not carry; use basic over a \
+                            trusted network"
+                        .into(),
+                )
+            }
+            (Kind::Connect, Some(other)) => {
+                return Err(format!(
+                    "protocolAuthentication = {other}: expected basic (ntlm is not supported)"
+                ))
+            }
+            // basic is stunnel's built-in default, which it sends as PLAIN.
+            (Kind::Smtp, None | Some("plain" | "basic")) => Mechanism::Plain,
+            (Kind::Smtp, Some("login")) => Mechanism::Login,
+            (Kind::Smtp, Some(other)) => {
+                return Err(format!(
+                    "protocolAuthentication = {other}: expected plain or login for smtp \
+                     (stunnel would send the password with PLAIN)"
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(format!(
+                    "protocolAuthentication applies to connect and smtp, not {kind}"
+                ))
+            }
+            (_, None) => Mechanism::Basic,
+        };
+        let (username, password) = match (&self.username, &self.password) {
+            (None, None) => return Ok(None),
+            (Some(u), Some(p)) => (u, p),
+            _ => return Err("protocolUsername and protocolPassword go together".into()),
+        };
+        match kind {
+            Kind::Connect if username.contains(':') => {
+                return Err("protocolUsername cannot contain ':' (HTTP Basic)".into())
+            }
+            Kind::Connect => {}
+            Kind::Smtp if mode == Mode::Server => {
+                return Err(
+                    "protocolUsername/protocolPassword with protocol = smtp apply to \
+                            client mode only (the tunnel authenticates to the mail server)"
+                        .into(),
+                )
+            }
+            Kind::Smtp if username.is_empty() => {
+                return Err("protocolUsername is empty (SMTP AUTH needs a user name)".into())
+            }
+            Kind::Smtp if username.contains('\0') || password.contains('\0') => {
+                return Err(
+                    "protocolUsername/protocolPassword cannot contain NUL (SASL PLAIN)".into(),
+                )
+            }
+            Kind::Smtp => {}
+            _ => {
+                return Err(format!(
+                    "protocolUsername/protocolPassword apply to connect and smtp, not {kind}"
+                ))
+            }
+        }
+        Ok(Some(Credentials {
+            username: username.clone(),
+            password: password.clone(),
+            mechanism,
+        }))
     }
 }
 
@@ -443,6 +513,8 @@ fn quoted(line: &str) -> String {
 
 /// Client mode: speaks `p`'s prelude to the TLS server `remote`, passing
 /// the greeting on to the plaintext client `local` where stunnel does.
+/// SMTP AUTH, which follows the handshake, is
+/// [`run_client_after_handshake`].
 pub async fn client<L, R>(p: &Protocol, local: &mut L, remote: &mut R) -> Result<(), Failure>
 where
     L: AsyncRead + AsyncWrite + Unpin,

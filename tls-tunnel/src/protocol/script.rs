@@ -8,7 +8,7 @@ use std::task::{Context, Poll, Waker};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::{client, server, Failure, Protocol};
+use super::{client, server, smtp_auth, Failure, Protocol};
 use crate::config::Mode;
 
 /// One side of a scripted prelude: reads come from `input` (then end of
@@ -73,7 +73,9 @@ impl std::task::Wake for NoWake {
 
 /// Runs `p`'s prelude in `mode` with the plaintext-side peer (`local`) and
 /// the far peer (`remote`) reading their scripts. Scripts never wait, so
-/// the prelude finishes in one poll.
+/// the prelude finishes in one poll. In client mode what the tunnel says
+/// inside TLS once it is up (SMTP AUTH) follows on `remote`, as if the
+/// handshake were transparent.
 pub fn run(
     p: &Protocol,
     mode: Mode,
@@ -83,7 +85,10 @@ pub fn run(
     let waker = Waker::from(std::sync::Arc::new(NoWake));
     let mut cx = Context::from_waker(&waker);
     let mut fut: Pin<Box<dyn std::future::Future<Output = Result<(), Failure>> + '_>> = match mode {
-        Mode::Client => Box::pin(client(p, local, remote)),
+        Mode::Client => Box::pin(async move {
+            client(p, local, remote).await?;
+            smtp_auth::after_handshake(p, remote).await
+        }),
         Mode::Server => Box::pin(server(p, local, Some(remote))),
     };
     match fut.as_mut().poll(&mut cx) {

@@ -77,6 +77,121 @@ fn smtp_client_refuses_wrong_replies() {
     assert!(err_of(client_run(&proto(Kind::Smtp), &many).2).contains("lines"));
 }
 
+/// smtp with credentials for alice (`s3cret`), presented with `mechanism`.
+fn smtp_auth(mechanism: Mechanism) -> Protocol {
+    Protocol {
+        credentials: Some(Credentials {
+            username: "alice".into(),
+            password: "s3cret".into(),
+            mechanism,
+        }),
+        ..proto(Kind::Smtp)
+    }
+}
+
+/// The server's side of a STARTTLS prelude, up to TLS.
+const SMTP_TO_TLS: &[u8] = b"220 mx ESMTP\r\n250-mx\r\n250 STARTTLS\r\n220 go\r\n";
+/// What the tunnel sends up to TLS.
+const SENT_TO_TLS: &str = "EHLO localhost\r\nSTARTTLS\r\n";
+
+#[test]
+fn smtp_auth_plain_and_login_follow_the_handshake() {
+    // PLAIN: EHLO again inside TLS, then the initial response on the AUTH
+    // line (base64 of NUL alice NUL s3cret), as stunnel sends it.
+    let server = [
+        SMTP_TO_TLS,
+        b"250-mx\r\n250-AUTH PLAIN LOGIN\r\n250 HELP\r\n235 2.7.0 ok\r\n",
+    ]
+    .concat();
+    let (local, sent, r) = client_run(&smtp_auth(Mechanism::Plain), &server);
+    r.unwrap();
+    // The client sees the greeting only: the tunnel's EHLO replies are its own.
+    assert_eq!(local, "220 mx ESMTP\r\n");
+    assert_eq!(
+        String::from_utf8(sent).unwrap(),
+        format!("{SENT_TO_TLS}EHLO localhost\r\nAUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n")
+    );
+    // LOGIN: user name and password each answer a 334; protocolHost is
+    // the EHLO name both times.
+    let server = [
+        SMTP_TO_TLS,
+        b"250 mx\r\n334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n235 ok\r\n",
+    ]
+    .concat();
+    let p = Protocol {
+        host: Some("relay.example".into()),
+        ..smtp_auth(Mechanism::Login)
+    };
+    let (_, sent, r) = client_run(&p, &server);
+    r.unwrap();
+    assert_eq!(
+        String::from_utf8(sent).unwrap(),
+        "EHLO relay.example\r\nSTARTTLS\r\nEHLO relay.example\r\nAUTH LOGIN\r\n\
+         YWxpY2U=\r\nczNjcmV0\r\n"
+    );
+}
+
+#[test]
+fn smtp_auth_refusals_name_the_reply_and_the_user_never_the_password() {
+    let plain = smtp_auth(Mechanism::Plain);
+    let login = smtp_auth(Mechanism::Login);
+    for (p, after_tls, want) in [
+        (
+            &plain,
+            &b"500 what\r\n"[..],
+            "refused EHLO after STARTTLS: \"500 what\"",
+        ),
+        (
+            &plain,
+            b"250 mx\r\n535 5.7.8 Authentication credentials invalid\r\n",
+            "refused AUTH PLAIN for user \"alice\": \"535 5.7.8",
+        ),
+        (
+            &plain,
+            b"250 mx\r\n504 5.5.4 Unrecognized authentication type\r\n",
+            "refused AUTH PLAIN for user \"alice\": \"504",
+        ),
+        (&plain, b"250 mx\r\n2350 ok\r\n", "refused AUTH PLAIN"),
+        (&plain, b"250 mx\r\n334 \r\n", "refused AUTH PLAIN"),
+        (&plain, b"250 mx\r\n", "peer closed"),
+        (&plain, b"", "peer closed"),
+        (
+            &login,
+            b"250 mx\r\n235 ok\r\n",
+            "refused AUTH LOGIN: \"235 ok\"",
+        ),
+        (
+            &login,
+            b"250 mx\r\n334 VXNlcm5hbWU6\r\n535 no such user\r\n",
+            "refused user \"alice\" (AUTH LOGIN): \"535 no such user\"",
+        ),
+        (
+            &login,
+            b"250 mx\r\n334 x\r\n334 y\r\n535 5.7.8 bad\r\n",
+            "refused AUTH LOGIN for user \"alice\": \"535 5.7.8 bad\"",
+        ),
+    ] {
+        let server = [SMTP_TO_TLS, after_tls].concat();
+        let (local, _, r) = client_run(p, &server);
+        let e = err_of(r);
+        assert!(e.contains(want), "{e:?} lacks {want:?}");
+        assert!(!e.contains("s3cret") && !e.contains("czNjcmV0"), "{e}");
+        assert_eq!(local, "220 mx ESMTP\r\n");
+    }
+    let many = [SMTP_TO_TLS, &b"250-x\r\n".repeat(MAX_LINES + 1)].concat();
+    assert!(err_of(client_run(&plain, &many).2).contains("lines"));
+    // Without credentials nothing is said after the handshake.
+    let (_, sent, r) = client_run(&proto(Kind::Smtp), SMTP_TO_TLS);
+    r.unwrap();
+    assert_eq!(sent, SENT_TO_TLS.as_bytes());
+    // The password stays out of debug output too.
+    let shown = format!("{plain:?}");
+    assert!(
+        shown.contains("alice") && !shown.contains("s3cret"),
+        "{shown}"
+    );
+}
+
 #[test]
 fn imap_pop3_nntp_clients() {
     let (local, sent, r) = client_run(
@@ -162,6 +277,7 @@ fn connect_client() {
         credentials: Some(Credentials {
             username: "Aladdin".into(),
             password: "open sesame".into(),
+            mechanism: Mechanism::Basic,
         }),
         headers: Vec::new(),
     };
@@ -374,6 +490,52 @@ fn options_are_checked() {
     assert!(with(stray, &mut srv.clone())
         .unwrap_err()
         .contains("needs a protocol"));
+    let smtp_auth = |auth: Option<&str>| Options {
+        username: Some("alice".into()),
+        password: Some("s3cret".into()),
+        authentication: auth.map(str::to_string),
+        ..options("smtp")
+    };
+    assert!(with(smtp_auth(None), &mut srv.clone())
+        .unwrap_err()
+        .contains("client mode only"));
+    for (auth, want) in [
+        (None, Mechanism::Plain),
+        (Some("plain"), Mechanism::Plain),
+        (Some("basic"), Mechanism::Plain),
+        (Some("LOGIN"), Mechanism::Login),
+    ] {
+        let mut c = s.clone();
+        with(smtp_auth(auth), &mut c).unwrap();
+        let creds = c.protocol.and_then(|p| p.credentials).unwrap();
+        assert_eq!((creds.username.as_str(), creds.mechanism), ("alice", want));
+    }
+    for (auth, want) in [
+        ("ntlm", "expected plain or login for smtp"),
+        ("cram-md5", "expected plain or login for smtp"),
+    ] {
+        let e = with(smtp_auth(Some(auth)), &mut s.clone()).unwrap_err();
+        assert!(e.contains(want), "{e}");
+    }
+    let nul = Options {
+        password: Some("a\0b".into()),
+        ..smtp_auth(None)
+    };
+    assert!(with(nul, &mut s.clone()).unwrap_err().contains("NUL"));
+    let lone = Options {
+        password: None,
+        ..smtp_auth(None)
+    };
+    assert!(with(lone, &mut s.clone())
+        .unwrap_err()
+        .contains("go together"));
+    let imap = Options {
+        authentication: Some("plain".into()),
+        ..options("imap")
+    };
+    assert!(with(imap, &mut s.clone())
+        .unwrap_err()
+        .contains("applies to connect and smtp"));
     with(options("PROXY"), &mut srv).unwrap();
     assert_eq!(srv.proxy_send, Some(ProxyVersion::V1));
     assert!(with(options("smtp"), &mut srv)
@@ -404,4 +566,23 @@ fn exec_in_toml_and_stunnel_conf() {
     let client = format!("{conf}client = yes\n");
     let e = crate::config::stunnel::parse("s.conf", &client).unwrap_err();
     assert!(e.message.contains("server mode only"), "{e}");
+}
+
+#[test]
+fn smtp_auth_keys_in_toml() {
+    let toml = |mode: &str| {
+        format!(
+            "[[service]]\nname = \"mail\"\nmode = \"{mode}\"\nlisten = \"127.0.0.1:1\"\n\
+             target = \"mx.example:25\"\nprotocol = \"smtp\"\nprotocol_username = \"alice\"\n\
+             protocol_password = \"s3cret\"\nprotocol_authentication = \"login\"\n"
+        )
+    };
+    let c = crate::config::toml::parse("t.toml", &toml("client")).unwrap();
+    let creds = c.services[0].protocol.clone().unwrap().credentials.unwrap();
+    assert_eq!(
+        (creds.username.as_str(), creds.mechanism),
+        ("alice", Mechanism::Login)
+    );
+    let e = crate::config::toml::parse("t.toml", &toml("server")).unwrap_err();
+    assert!(e.message.contains("client mode only"), "{e}");
 }

@@ -328,8 +328,9 @@ fn section(s: &Section, notices: &mut Vec<String>) -> Result<Built, (Loc, String
 
 /// stunnel takes protocolUsername, protocolPassword and
 /// protocolAuthentication with any protocol and uses them only for
-/// `connect` (and SMTP AUTH): with another prelude they are dropped with a
-/// notice, as inert, rather than refused.
+/// `connect` and SMTP AUTH in client mode: with another prelude, or smtp in
+/// server mode, they are dropped with a notice, as inert, rather than
+/// refused.
 fn unused_credentials(
     s: &Section,
     options: &crate::protocol::Options,
@@ -340,6 +341,7 @@ fn unused_credentials(
     let inert = matches!(
         options.name.as_deref().map(parse_name),
         Some(Ok(Choice::Prelude(kind))) if !matches!(kind, Kind::Connect | Kind::Smtp)
+            || (kind == Kind::Smtp && s.client != Some(true))
     );
     let set = options.username.is_some()
         || options.password.is_some()
@@ -350,7 +352,7 @@ fn unused_credentials(
         options.authentication = None;
         notices.push(format!(
             "[{}]: protocolUsername/protocolPassword/protocolAuthentication have no effect with \
-             protocol = {} (stunnel uses them for connect and smtp only)",
+             protocol = {} (stunnel uses them for connect and client-mode smtp only)",
             s.name,
             options.name.as_deref().unwrap_or_default()
         ));

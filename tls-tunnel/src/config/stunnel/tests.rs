@@ -1055,3 +1055,32 @@ fn inert_options_stunnel_takes_are_notices() {
     assert_eq!(server.resumption.timeout, Duration::from_secs(1));
     assert!(parse("s.conf", "engine = pkcs11\n[a]\naccept = 1\nconnect = 2\n").is_err());
 }
+
+#[test]
+fn smtp_auth_keys_in_client_mode_are_kept_and_inert_in_server_mode() {
+    let section = "[mail]\naccept = 1\nconnect = 127.0.0.1:25\nprotocol = smtp\n\
+                   protocolUsername = alice\nprotocolPassword = s3cret\n\
+                   protocolAuthentication = login\n";
+    let c = parse("s.conf", &format!("{section}client = yes\n")).unwrap();
+    let creds = c.services[0].protocol.clone().unwrap().credentials.unwrap();
+    assert_eq!(creds.username, "alice");
+    assert_eq!(creds.mechanism, crate::protocol::Mechanism::Login);
+    // stunnel 5.68 runs a server section with them and does not use them.
+    let c = parse("s.conf", &format!("{section}cert = /c.pem\n")).unwrap();
+    assert!(c.services[0]
+        .protocol
+        .clone()
+        .unwrap()
+        .credentials
+        .is_none());
+    let notices = c.global.notices.join("\n");
+    assert!(notices.contains("[mail]: protocolUsername"), "{notices}");
+    let e = parse(
+        "s.conf",
+        &format!("{section}client = yes\n").replace("= login", "= cram-md5"),
+    )
+    .unwrap_err();
+    assert!(e.message.contains("expected plain or login"), "{e}");
+    // Protocol errors point at the section's protocol line.
+    assert_eq!(e.location, "s.conf:4");
+}
