@@ -229,9 +229,10 @@ pub fn verify_with_certificate_key(
 /// alert the X.509 path validation sends for the same defect.
 pub(crate) fn check_peer_leaf_key_usage(end_entity: &[u8]) -> Result<(), Error> {
     const MALFORMED: Error = Error::BadCertificate("malformed certificate");
-    const KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f]; // id-ce-keyUsage, 2.5.29.15
-                                                  // Past the subjectPublicKeyInfo (see `crypto::cert_spki`): the optional
-                                                  // unique IDs and the [3] extensions.
+    // id-ce-keyUsage, 2.5.29.15
+    const KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x0f];
+    // Past the subjectPublicKeyInfo (see `crypto::cert_spki`): the optional
+    // unique IDs and the [3] extensions.
     let mut outer = der::Reader::new(end_entity);
     let mut tbs = outer
         .sequence()

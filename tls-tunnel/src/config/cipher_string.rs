@@ -29,11 +29,7 @@ fn traits(s: CipherSuite) -> Traits {
     );
     let sha384 = matches!(s, C::EcdheEcdsaAes256GcmSha384 | C::EcdheRsaAes256GcmSha384);
     let bits = if aes && !sha384 { 128 } else { 256 };
-    Traits {
-        ecdsa,
-        aes,
-        bits,
-    }
+    Traits { ecdsa, aes, bits }
 }
 
 /// Whether a keyword selects a suite.
