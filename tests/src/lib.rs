@@ -17,6 +17,7 @@ pub mod netns;
 pub mod nnrpd;
 pub mod ocsp;
 pub mod openssl_peer;
+pub mod pcap;
 pub mod peer;
 pub mod pki;
 pub mod rustls_peer;

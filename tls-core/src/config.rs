@@ -142,6 +142,9 @@ pub struct ClientConfig {
     pub rng: Arc<dyn EntropySource>,
     /// The time, for certificate validity.
     pub clock: Arc<dyn Clock>,
+    /// Receives the session secrets (NSS key log format, see
+    /// [`crate::keylog`]); `None`, the default, logs nothing.
+    pub key_log: Option<Arc<dyn crate::keylog::KeyLog>>,
 }
 
 impl ClientConfig {
@@ -165,6 +168,7 @@ impl ClientConfig {
             session_store: None,
             rng,
             clock,
+            key_log: None,
         }
     }
 
@@ -374,6 +378,9 @@ pub struct ServerConfig {
     /// Stapled OCSP responses for clients that ask (status_request); none
     /// by default.
     pub ocsp_stapler: Option<Arc<dyn crate::stapling::OcspStapler>>,
+    /// Receives the session secrets (NSS key log format, see
+    /// [`crate::keylog`]); `None`, the default, logs nothing.
+    pub key_log: Option<Arc<dyn crate::keylog::KeyLog>>,
 }
 
 impl ServerConfig {
@@ -406,6 +413,7 @@ impl ServerConfig {
             rng,
             clock,
             ocsp_stapler: None,
+            key_log: None,
         }
     }
 

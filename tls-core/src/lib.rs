@@ -64,6 +64,7 @@ mod crypto;
 #[cfg_attr(not(feature = "std"), allow(dead_code))]
 mod der;
 pub mod error;
+pub mod keylog;
 pub mod keys;
 mod msgs;
 #[cfg(all(test, feature = "std"))]

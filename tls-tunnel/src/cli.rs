@@ -144,6 +144,12 @@ pub struct Cli {
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub no_sandbox: bool,
 
+    /// Append every TLS session's secrets to FILE in the NSS key log format
+    /// (for Wireshark; the SSLKEYLOGFILE environment variable does the same).
+    /// Whoever reads FILE can decrypt the traffic: for debugging only.
+    #[arg(long, value_name = "FILE", global = true, help_heading = GLOBAL)]
+    pub keylog: Option<PathBuf>,
+
     /// Keep the self-signed default key here (default: $STATE_DIRECTORY,
     /// $XDG_STATE_HOME/tls-tunnel or ~/.local/state/tls-tunnel).
     #[arg(long, value_name = "DIR", global = true, help_heading = GLOBAL)]

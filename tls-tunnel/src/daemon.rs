@@ -17,8 +17,8 @@ use crate::ratelog::LogLimits;
 use crate::service::{ServiceHandle, Tracker};
 use crate::tls::Live;
 use crate::{
-    config, exec_connect, generate, http, inetd, libwrap, limits, process, quiet, reload, sandbox,
-    selfsigned, service, status, systemd, tls, transparent,
+    config, exec_connect, generate, http, inetd, keylog, libwrap, limits, process, quiet, reload,
+    sandbox, selfsigned, service, status, systemd, tls, transparent,
 };
 
 /// Exit status for a bad configuration or command line.
@@ -51,6 +51,22 @@ pub fn main() -> ExitCode {
             eprintln!("tls-tunnel: {e}");
             return ExitCode::from(EXIT_CONFIG);
         }
+    }
+    // The key log is opened before the services' TLS configurations are
+    // built (they take it) and before any sandbox or chroot.
+    if let Some(path) = keylog::requested(cli.keylog.as_deref()) {
+        if cli.check {
+            println!(
+                "tls-tunnel: would log TLS secrets to {} (--keylog / SSLKEYLOGFILE)",
+                path.display()
+            );
+        } else if let Err(e) = keylog::init(path) {
+            eprintln!("tls-tunnel: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    }
+    if let Some(warning) = keylog::warning() {
+        eprintln!("tls-tunnel: {warning}");
     }
     // Every service is loaded, so that all their problems are reported at once.
     let mut lives = Vec::new();
@@ -93,6 +109,9 @@ pub fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    if let Some(warning) = keylog::warning() {
+        tracing::warn!("{warning}");
+    }
     // Names are looked up while the process has one thread and no chroot.
     let services: Vec<_> = lives.iter().map(|l| l.service.clone()).collect();
     let privileges = match process::Privileges::resolve(&global, &services) {

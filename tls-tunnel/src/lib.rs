@@ -18,6 +18,7 @@ mod http;
 mod ident;
 mod inetd;
 mod keyfile;
+mod keylog;
 pub mod keystore;
 mod libwrap;
 mod limits;

@@ -97,6 +97,7 @@ pub(crate) fn start(
     let mut random = [0u8; 32];
     let mut session_id = [0u8; 32];
     config.rng.fill(&mut random).map_err(|_| Error::Entropy)?;
+    common.client_random = random;
     config
         .rng
         .fill(&mut session_id)
@@ -341,7 +342,7 @@ impl ClientState {
         let next = match (self, msg) {
             (ClientState::ExpectServerHello(s), HandshakeMessage::ServerHello(sh)) => {
                 if sh.supported_version().is_none() {
-                    return s.into_tls12(sh, encoded).map(Next::Tls12);
+                    return s.into_tls12(common, sh, encoded).map(Next::Tls12);
                 }
                 s.handle_server_hello(common, sh, encoded)?
             }
@@ -384,7 +385,12 @@ pub(crate) struct ExpectServerHello {
 
 impl ExpectServerHello {
     /// A ServerHello without supported_versions: TLS 1.2 (RFC 8446 §4.1.3).
-    fn into_tls12(self, sh: ServerHello, encoded: &[u8]) -> Result<tls12::ClientState12, Error> {
+    fn into_tls12(
+        self,
+        common: &Common,
+        sh: ServerHello,
+        encoded: &[u8],
+    ) -> Result<tls12::ClientState12, Error> {
         let hello = self.hello;
         if hello.offer_tls13 && versions::has_downgrade_sentinel(&sh.random) {
             return Err(Error::IllegalParameter("downgrade sentinel in ServerHello"));
@@ -406,6 +412,6 @@ impl ExpectServerHello {
             session: hello.session12,
             client_hello: self.first_hello,
         };
-        tls12::start(offer, sh, encoded)
+        tls12::start(common, offer, sh, encoded)
     }
 }

@@ -20,6 +20,7 @@ use crate::crypto::{
     cert_spki, parse_spki, supported_group, KeyExchange, RecordKey12, Secret, SpkiAlg,
 };
 use crate::error::Error;
+use crate::keylog;
 use crate::msgs::enums::{ExtensionType, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::ServerExtension;
 use crate::msgs::handshake::{CertificateVerify, Finished, ServerHello};
@@ -119,7 +120,12 @@ impl Handshake {
 }
 
 /// Continues a handshake whose ServerHello chose TLS 1.2.
-pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<ClientState12, Error> {
+pub(crate) fn start(
+    common: &Common,
+    offer: Offer,
+    sh: ServerHello,
+    encoded: &[u8],
+) -> Result<ClientState12, Error> {
     let config = offer.config.clone();
     let suite = match tls12_suite(sh.cipher_suite) {
         Some(suite) if config.cipher_suites.contains(&sh.cipher_suite) => suite,
@@ -224,6 +230,7 @@ pub(crate) fn start(offer: Offer, sh: ServerHello, encoded: &[u8]) -> Result<Cli
     };
     hs.negotiated.peer_certificates = session.server_certificates.clone();
     hs.negotiated.group = session.group;
+    common.log_secret(keylog::CLIENT_RANDOM, session.master.as_ref());
     let keys = record_keys(
         Side::Client,
         suite,
@@ -485,6 +492,7 @@ impl ExpectServerHelloDone {
                 &Message12::CertificateVerify(CertificateVerify { scheme, signature }),
             )?;
         }
+        common.log_secret(keylog::CLIENT_RANDOM, master.as_ref());
         let keys = record_keys(
             Side::Client,
             hs.suite,

@@ -458,7 +458,7 @@ impl ExpectFinished {
         transcript.update(encoded);
         let handshake_hash = transcript.current();
         let master = secrets.schedule.into_master();
-        let app = AppSecrets::derive(&master, handshake_hash.as_ref());
+        let app = AppSecrets::derive(&master, handshake_hash.as_ref(), common);
         app.install_read_key(common, suite)?;
         // Certificate, CertificateVerify, Finished: one flight, packed.
         common.begin_flight();

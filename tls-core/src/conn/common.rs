@@ -15,6 +15,7 @@ use core::mem;
 use crate::config::Clock;
 use crate::crypto::{RecordKey12, Suite, TrafficKey};
 use crate::error::Error;
+use crate::keylog::{self, KeyLog};
 use crate::msgs::alert::{Alert, AlertLevel};
 use crate::msgs::enums::{AlertDescription, CipherSuite, ContentType, NamedGroup, ProtocolVersion};
 use crate::msgs::handshake::HandshakeMessage;
@@ -144,6 +145,11 @@ pub(crate) struct Common {
     /// ([`Common::begin_flight`]), sealed together at its end.
     flight: Option<Vec<u8>>,
     pub(super) error: Option<Error>,
+    /// Where the session secrets go, if anywhere ([`crate::keylog`]).
+    pub(super) key_log: Option<Arc<dyn KeyLog>>,
+    /// The ClientHello's random, naming the session in the key log: set by
+    /// the client when it writes its hello, by the server when it reads one.
+    pub(crate) client_random: [u8; 32],
 }
 
 impl Common {
@@ -177,6 +183,8 @@ impl Common {
             records_per_key: RECORDS_PER_KEY,
             flight: None,
             error: None,
+            key_log: None,
+            client_random: [0; 32],
         }
     }
 
@@ -319,6 +327,14 @@ impl Common {
         suite: &Suite,
         secrets: &HandshakeTrafficSecrets,
     ) -> Result<(), Error> {
+        self.log_secret(
+            keylog::CLIENT_HANDSHAKE_TRAFFIC_SECRET,
+            secrets.client().as_ref(),
+        );
+        self.log_secret(
+            keylog::SERVER_HANDSHAKE_TRAFFIC_SECRET,
+            secrets.server().as_ref(),
+        );
         let (read, write) = match self.side {
             Side::Client => (secrets.server(), secrets.client()),
             Side::Server => (secrets.client(), secrets.server()),
@@ -326,6 +342,13 @@ impl Common {
         self.set_read_key(TrafficKey::from_secret(suite, read.as_ref())?)?;
         self.set_write_key(TrafficKey::from_secret(suite, write.as_ref())?);
         Ok(())
+    }
+
+    /// Hands `secret` to the configured key log, if any, under `label`.
+    pub(crate) fn log_secret(&self, label: &str, secret: &[u8]) {
+        if let Some(log) = &self.key_log {
+            log.log(label, &self.client_random, secret);
+        }
     }
 
     /// Marks the handshake complete and sends what the caller wrote meanwhile.

@@ -124,6 +124,7 @@ impl Connection {
     /// ClientHello is queued at once.
     pub fn client(config: Arc<ClientConfig>, server_name: Option<&str>) -> Result<Self, Error> {
         let mut common = Common::new(Side::Client, config.clock.clone());
+        common.key_log = config.key_log.clone();
         common.tls12_enabled = config.versions.contains(&ProtocolVersion::Tls12);
         let state = client::start(config, server_name, &mut common)?;
         Ok(Connection {
@@ -135,6 +136,7 @@ impl Connection {
     /// A server connection waiting for a ClientHello.
     pub fn server(config: Arc<ServerConfig>) -> Self {
         let mut common = Common::new(Side::Server, config.clock.clone());
+        common.key_log = config.key_log.clone();
         common.tls12_enabled = config.versions.contains(&ProtocolVersion::Tls12);
         Connection {
             common,

@@ -58,6 +58,7 @@ impl ServerState {
         match (self, msg) {
             (ServerState::ExpectClientHello(s), HandshakeMessage::ClientHello(ch)) => {
                 let first = s.retry.is_none();
+                common.client_random = ch.random;
                 if first
                     && crate::versions::choose_version(&s.config, &ch)? == ProtocolVersion::Tls12
                 {

@@ -18,6 +18,7 @@ use crate::config::{ClientHelloInfo, ServerConfig};
 use crate::conn::common::{Common, Negotiated, Side};
 use crate::crypto::{supported_group, KeyExchange, RecordKey12, Secret};
 use crate::error::Error;
+use crate::keylog;
 use crate::msgs::enums::{CipherSuite, ExtensionType, NamedGroup, ProtocolVersion};
 use crate::msgs::extensions::{ClientExtension, ServerExtension};
 use crate::msgs::handshake::{
@@ -345,6 +346,7 @@ fn resume(
             extensions,
         },
     )?;
+    common.log_secret(keylog::CLIENT_RANDOM, master.as_ref());
     let keys = record_keys(
         Side::Server,
         suite,
@@ -517,7 +519,7 @@ impl ServerState12 {
                 s.handle(common, chain, encoded)?
             }
             (S::ExpectClientKeyExchange(s), Message12::ClientKeyExchange(point)) => {
-                s.handle(point, encoded)?
+                s.handle(common, point, encoded)?
             }
             (S::ExpectCertificateVerify(s), Message12::CertificateVerify(cv)) => {
                 s.handle(cv, encoded)?
@@ -618,7 +620,12 @@ pub(crate) struct ExpectClientKeyExchange {
 }
 
 impl ExpectClientKeyExchange {
-    fn handle(self, point: Vec<u8>, encoded: &[u8]) -> Result<ServerState12, Error> {
+    fn handle(
+        self,
+        common: &Common,
+        point: Vec<u8>,
+        encoded: &[u8],
+    ) -> Result<ServerState12, Error> {
         let mut hs = self.hs;
         let shared = self.kx.complete(&point)?;
         hs.add(encoded);
@@ -630,6 +637,7 @@ impl ExpectClientKeyExchange {
             &hs.client_random,
             &hs.server_random,
         )?;
+        common.log_secret(keylog::CLIENT_RANDOM, master.as_ref());
         let keys = record_keys(
             Side::Server,
             hs.suite,

@@ -482,7 +482,7 @@ fn send_flight(
 
     let handshake_hash = transcript.current();
     let master = schedule.into_master();
-    let app = AppSecrets::derive(&master, handshake_hash.as_ref());
+    let app = AppSecrets::derive(&master, handshake_hash.as_ref(), common);
     app.install_write_key(common, suite)?;
     let awaiting = AwaitingClient {
         config: config.clone(),

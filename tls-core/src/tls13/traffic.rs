@@ -10,6 +10,7 @@ use alloc::vec::Vec;
 use crate::conn::common::{Common, Side};
 use crate::crypto::{Secret, Suite, TrafficKey};
 use crate::error::Error;
+use crate::keylog;
 use crate::msgs::handshake::{HandshakeMessage, KeyUpdateRequest, NewSessionTicket};
 use crate::tickets::{ClientSessionStore, StoredTicket, MAX_TICKET_LIFETIME};
 use crate::tls13::key_schedule::{
@@ -30,13 +31,18 @@ pub(crate) struct AppSecrets {
 }
 
 impl AppSecrets {
-    /// Derives the application traffic and exporter secrets.
-    pub(crate) fn derive(master: &MasterSecret, handshake_hash: &[u8]) -> Self {
-        AppSecrets {
+    /// Derives the application traffic and exporter secrets, and hands
+    /// them to `common`'s key log.
+    pub(crate) fn derive(master: &MasterSecret, handshake_hash: &[u8], common: &Common) -> Self {
+        let secrets = AppSecrets {
             client: master.client_traffic(handshake_hash),
             server: master.server_traffic(handshake_hash),
             exporter: master.exporter(handshake_hash),
-        }
+        };
+        common.log_secret(keylog::CLIENT_TRAFFIC_SECRET_0, secrets.client.as_ref());
+        common.log_secret(keylog::SERVER_TRAFFIC_SECRET_0, secrets.server.as_ref());
+        common.log_secret(keylog::EXPORTER_SECRET, secrets.exporter.as_ref());
+        secrets
     }
 
     /// Installs the first application read key: the peer's secret, by

@@ -97,6 +97,7 @@ pub(super) fn config(
         trust.extend(crate::config::psk::digest(&psks, identity));
         config.external_psk = Some(crate::config::psk::client_psk(psks, identity)?);
     }
+    config.key_log = crate::keylog::get();
     config.alpn_protocols = service.alpn.iter().map(|p| p.as_bytes().to_vec()).collect();
     config.versions = service.algorithms.versions.clone();
     config.cipher_suites = service.algorithms.cipher_suites();

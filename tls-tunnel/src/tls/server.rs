@@ -99,6 +99,7 @@ pub(super) fn config(
         Arc::new(entropy::HostEntropy),
         Arc::new(SystemClock),
     );
+    config.key_log = crate::keylog::get();
     let mut trust = digest_certs(&[]);
     if let Some(psk) = &service.psk {
         // Every identity of the file (PSKidentity is for clients).
