@@ -28,4 +28,4 @@ mod tls13;
 
 pub use capture::{read_streams, CaptureError, Dir, Stream};
 pub use keylog::KeyLog;
-pub use session::{check, Deviation};
+pub use session::{check, examine, Deviation, Summary};

@@ -38,6 +38,21 @@ impl fmt::Display for Deviation {
     }
 }
 
+/// What a check covered, to tell a clean session from one not looked at.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// The version the ServerHello chose, if one was seen.
+    pub version: Option<&'static str>,
+    /// Handshake messages checked.
+    pub messages: usize,
+    /// Records decrypted.
+    pub decrypted: usize,
+    /// Finished messages whose verify_data was recomputed.
+    pub finished: usize,
+    /// Signatures verified (CertificateVerify, ServerKeyExchange).
+    pub signatures: usize,
+}
+
 /// TLS 1.3's record size limit for protected records (§5.2), the larger one.
 const MAX_RECORD: usize = (1 << 14) + 256;
 
@@ -88,6 +103,8 @@ pub struct Shared<'k> {
     pub server_random: Option<[u8; 32]>,
     /// The handshake messages so far, as they enter the transcript.
     pub transcript: Vec<u8>,
+    /// What was checked.
+    pub summary: Summary,
 }
 
 impl Shared<'_> {
@@ -150,7 +167,14 @@ pub trait Rules {
 
 /// Checks one TCP stream; the deviations in the order found.
 pub fn check(stream: &Stream, keys: &KeyLog) -> Vec<Deviation> {
+    examine(stream, keys).0
+}
+
+/// Checks one TCP stream; the deviations in the order found, and what was
+/// checked.
+pub fn examine(stream: &Stream, keys: &KeyLog) -> (Vec<Deviation>, Summary) {
     let mut s = Shared {
+        summary: Summary::default(),
         keys,
         out: Vec::new(),
         client: Half::default(),
@@ -210,7 +234,12 @@ pub fn check(stream: &Stream, keys: &KeyLog) -> Vec<Deviation> {
             );
         }
     }
-    s.out
+    s.summary.version = match s.version {
+        Some(Version::Tls13) => Some("TLS 1.3"),
+        Some(Version::Tls12) => Some("TLS 1.2"),
+        None => None,
+    };
+    (s.out, s.summary)
 }
 
 /// The next complete record of `dir`, if all of it is here.
@@ -267,7 +296,10 @@ fn record(
             return;
         };
         match opener.open(&header, &mut body) {
-            Ok((typ, plain)) => (typ, plain.to_vec()),
+            Ok((typ, plain)) => {
+                s.summary.decrypted += 1;
+                (typ, plain.to_vec())
+            }
             Err(e) => {
                 s.flag(
                     dir,
@@ -301,6 +333,7 @@ fn record(
             loop {
                 match s.half(dir).joiner.next_message() {
                     Ok(Some(msg)) => {
+                        s.summary.messages += 1;
                         rules.handshake(s, dir, msg);
                         if s.half(dir).stuck {
                             return;

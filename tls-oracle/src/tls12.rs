@@ -166,6 +166,7 @@ impl Rules for Tls12 {
                     );
                 }
                 if let Some(spki) = &self.client_spki {
+                    s.summary.signatures += 1;
                     if let Err(e) = observe::tls12_check_signature(
                         spki,
                         cv.scheme,
@@ -330,6 +331,7 @@ impl Tls12 {
         signed.extend_from_slice(&ske.group.to_wire().to_be_bytes());
         signed.push(u8::try_from(ske.public.len()).unwrap_or(0));
         signed.extend_from_slice(&ske.public);
+        s.summary.signatures += 1;
         if let Err(e) = observe::tls12_check_signature(spki, ske.scheme, &signed, &ske.signature) {
             s.flag(
                 S2C,
@@ -346,6 +348,7 @@ impl Tls12 {
             if let Some(master) = s.keys.secret(&cr, labels::CLIENT_RANDOM) {
                 let th = hash.hash(&s.transcript);
                 let want = observe::tls12_finished(suite, master, by_client, th.as_ref());
+                s.summary.finished += 1;
                 if want.as_ref().map(|w| &w[..]) != Some(got) {
                     s.flag(
                         dir,

@@ -704,6 +704,7 @@ fn verify_signature(
     let (Some(spki), Some(hash)) = (spki, s.transcript_hash()) else {
         return;
     };
+    s.summary.signatures += 1;
     if let Err(e) = observe::tls13_check_signature(spki, cv.scheme, by_server, &hash, &cv.signature)
     {
         s.flag(
@@ -721,6 +722,7 @@ fn check_finished(s: &mut Shared<'_>, dir: Dir, base: Option<&[u8]>, got: &[u8])
         return;
     };
     let want = observe::tls13_finished(hash, base, &th);
+    s.summary.finished += 1;
     if want.as_ref() != got {
         s.flag(
             dir,
