@@ -50,6 +50,8 @@ impl fmt::Display for CaptureError {
     }
 }
 
+impl std::error::Error for CaptureError {}
+
 fn err<T>(msg: impl Into<String>) -> Result<T, CaptureError> {
     Err(CaptureError(msg.into()))
 }
