@@ -227,3 +227,109 @@ fn rustls_client_against_openssl() {
     let rec = relay.finish();
     assert_clean("rustls -> OpenSSL", &rec, &keylog, 2, 1);
 }
+
+/// A capture taken on the loopback interface by Wireshark's `dumpcap`
+/// (pcapng by default, classic pcap with `-P`; Ethernet framing), of
+/// gnutls-cli talking to s_server directly: the oracle reads it as it
+/// reads `tcpdump -w` files. Needs capture rights (root or CAP_NET_RAW).
+#[test]
+fn real_loopback_captures_by_dumpcap_pcapng_and_pcap() {
+    let dumpcap = require("dumpcap", "wireshark-common");
+    for (version, priority, format) in [
+        ("TLS 1.3", "NORMAL:-VERS-ALL:+VERS-TLS1.3", None),
+        ("TLS 1.2", "NORMAL:-VERS-ALL:+VERS-TLS1.2", Some("-P")),
+    ] {
+        let keylog = keylog_path("dumpcap");
+        let server = s_server(1, &keylog, &[]);
+        let file = unique_file("dumpcap.cap");
+        // A probe port (nothing listens) shows when capturing has begun:
+        // "Capturing on" comes before the filter is in place.
+        let probe = tls_tests::free_port();
+        let filter = format!("tcp port {} or tcp port {probe}", server.port);
+        let mut args = vec!["-i", "lo", "-f", &filter, "-w", file.to_str().unwrap()];
+        args.extend(format);
+        let mut capture = Peer::spawn(&dumpcap, &args);
+        let mut started = false;
+        for _ in 0..100 {
+            let _ = std::net::TcpStream::connect(("127.0.0.1", probe));
+            if capture.wait_output_contains("Packets: ", std::time::Duration::from_millis(200)) {
+                started = true;
+                break;
+            }
+        }
+        assert!(
+            started,
+            "dumpcap captured nothing (capture rights on lo are needed):\n{}",
+            capture.diagnostics()
+        );
+        let tool = require("gnutls-cli", "gnutls-bin");
+        let ca = pki().ca_pem.display().to_string();
+        let mut cli = Peer::spawn(
+            &tool,
+            [
+                format!("--x509cafile={ca}"),
+                "--verify-hostname=localhost".into(),
+                "--sni-hostname=localhost".into(),
+                format!("--priority={priority}"),
+                "-p".into(),
+                server.port.to_string(),
+                "127.0.0.1".into(),
+            ],
+        );
+        cli.write_stdin(b"captured on lo\n".to_vec());
+        cli.close_stdin();
+        assert!(
+            cli.wait(PEER_TIMEOUT).is_some_and(|s| s.success()),
+            "{}",
+            cli.diagnostics()
+        );
+        // dumpcap reads the kernel's buffer in blocks: wait until it has
+        // counted the session's packets (at least 8 beyond the probes), then
+        // SIGINT makes it write what it has and exit.
+        let probes = packets(&capture.stderr());
+        for _ in 0..150 {
+            if packets(&capture.stderr()) >= probes + 8 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        // SIGINT: dumpcap writes what it has and exits.
+        let _ = Command::new("kill")
+            .args(["-INT", &capture.id().to_string()])
+            .status();
+        assert!(capture.wait(PEER_TIMEOUT).is_some(), "dumpcap did not stop");
+        let out = Command::new(env!("CARGO_BIN_EXE_tls-oracle"))
+            .arg(&file)
+            .arg(&keylog)
+            .arg(server.port.to_string())
+            .output()
+            .expect("run tls-oracle");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(
+            out.status.success() && stdout.is_empty(),
+            "{version}: {stdout}{stderr}\n{}",
+            capture.diagnostics()
+        );
+        assert!(
+            stderr.contains(&format!("{version}, ")) && stderr.contains(" 2 Finished"),
+            "{version}: {stderr} {} {}\n{}",
+            file.display(),
+            capture.diagnostics(),
+            cli.diagnostics()
+        );
+        let _ = std::fs::remove_file(&file);
+    }
+}
+
+/// The last packet count dumpcap printed ("Packets: N").
+fn packets(stderr: &str) -> usize {
+    stderr
+        .rsplit("Packets: ")
+        .next()
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
