@@ -1,4 +1,4 @@
-//! Captures without capture privileges: [`Relay`] stands between a client
+//! Captures without capture privileges: [`Relay`] stands between clients
 //! and a server on 127.0.0.1, forwards both directions and records what it
 //! forwarded; [`write_pcap`] turns the record into a pcap file (IPv4 + TCP,
 //! with the three-way handshake, sequence numbers and FINs) that Wireshark's
@@ -32,29 +32,42 @@ pub struct Recording {
     pub segments: Vec<(Dir, Vec<u8>)>,
 }
 
-/// A one-connection TCP relay on 127.0.0.1 that records both directions.
+/// A TCP relay on 127.0.0.1 that records both directions of each
+/// connection it relays (one after the other).
 pub struct Relay {
     /// Where the client connects.
     pub port: u16,
-    worker: thread::JoinHandle<Recording>,
+    worker: thread::JoinHandle<Vec<Recording>>,
 }
 
 impl Relay {
     /// Listens on a free port; the first connection is relayed to
     /// 127.0.0.1:`server_port`.
     pub fn start(server_port: u16) -> Relay {
+        Relay::start_n(server_port, 1)
+    }
+
+    /// Like [`Relay::start`], for `n` connections in turn.
+    pub fn start_n(server_port: u16, n: usize) -> Relay {
         let (listener, port) = local_listener();
-        let worker = thread::spawn(move || relay_one(listener, server_port));
+        let worker =
+            thread::spawn(move || (0..n).map(|_| relay_one(&listener, server_port)).collect());
         Relay { port, worker }
     }
 
-    /// Waits until both directions have closed; returns the recording.
+    /// Waits until both directions have closed; returns the recording (of
+    /// the first connection).
     pub fn finish(self) -> Recording {
+        self.finish_all().into_iter().next().unwrap_or_default()
+    }
+
+    /// Waits for every connection; returns their recordings in order.
+    pub fn finish_all(self) -> Vec<Recording> {
         self.worker.join().expect("the relay thread panicked")
     }
 }
 
-fn relay_one(listener: TcpListener, server_port: u16) -> Recording {
+fn relay_one(listener: &TcpListener, server_port: u16) -> Recording {
     let (client, peer) = listener.accept().expect("accept the client");
     set_timeouts(&client).expect("timeouts");
     let server = connect_local(server_port).expect("connect to the server");

@@ -69,6 +69,8 @@ pub mod keys;
 mod msgs;
 #[cfg(all(test, feature = "std"))]
 mod negative_tests;
+#[cfg(feature = "std")]
+mod observe;
 pub mod psk;
 #[cfg(all(test, feature = "std"))]
 mod psk_tests;
@@ -142,6 +144,11 @@ pub mod internal {
             TLS13_AES_128_GCM_SHA256, TLS13_AES_256_GCM_SHA384,
         };
     }
+    /// Key-schedule pieces for observers (the trace oracle).
+    #[cfg(feature = "std")]
+    pub mod observe {
+        pub use crate::observe::*;
+    }
     /// The wire codec, message by message.
     pub mod msgs {
         /// Alerts.
@@ -178,7 +185,7 @@ pub mod internal {
         }
         /// Handshake messages across records.
         pub mod join {
-            pub use crate::record::join::HandshakeJoiner;
+            pub use crate::record::join::{HandshakeJoiner, RawHandshake};
         }
         /// Record protection.
         pub mod protect {
