@@ -50,6 +50,9 @@ SESSION RESUMPTION
   TLS 1.2 session-ID cache; a client offers its last session to the same server.
   Ticket keys and caches survive SIGHUP unless the reload changes the session
   settings or how peers are verified. --no-session-resumption turns it off.
+  --ticket-key-file shares ticket keys across instances: one key a line (64 hex
+  digits, `openssl rand -hex 32`), the first seals, the rest only open; the file
+  is re-read on SIGHUP and when it changes, a bad file keeps the keys in use.
 
 CONNECTION LIMITS
   At --max-connections (default: a share of the open-file limit, which is raised
@@ -297,6 +300,10 @@ pub struct ServerArgs {
     /// How long session tickets and cached sessions may be resumed (1s to 7d).
     #[arg(long, value_name = "DURATION", value_parser = parse_session_timeout, default_value = "5m")]
     pub session_timeout: Duration,
+    /// Session-ticket keys shared with other instances: one key a line, 64
+    /// hex digits, the current one first; re-read on SIGHUP and on change.
+    #[arg(long, value_name = "FILE")]
+    pub ticket_key_file: Option<PathBuf>,
 }
 
 /// `tls-tunnel client`.
@@ -480,6 +487,7 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
                     timeout: a.session_timeout,
                     ..Resumption::default()
                 },
+                ticket_key_file: a.ticket_key_file.clone(),
                 ..ServerRole::default()
             })
         }

@@ -18,7 +18,7 @@ use crate::service::{ServiceHandle, Tracker};
 use crate::tls::Live;
 use crate::{
     config, exec_connect, generate, http, inetd, libwrap, limits, process, quiet, reload, sandbox,
-    selfsigned, service, status, systemd, tls, transparent,
+    selfsigned, service, status, systemd, ticket_keys, tls, transparent,
 };
 
 /// Exit status for a bad configuration or command line.
@@ -372,6 +372,7 @@ async fn run(
         eprintln!("tls-tunnel: cannot install signal handlers");
         return ExitCode::from(EXIT_RUNTIME);
     };
+    tokio::spawn(ticket_keys::watch(handles.clone()));
     systemd::notify("READY=1");
     status.set(status::Phase::Listening);
     tracing::info!("ready");
@@ -386,6 +387,7 @@ async fn run(
             _ = hup.recv() => {
                 status.set(status::Phase::Reloading);
                 reload::run(&cli, &handles, "SIGHUP");
+                ticket_keys::reload_all(&ticket_keys::in_use(&handles), false, "SIGHUP");
                 status.set(status::Phase::Listening);
             }
             _ = async { timed.as_mut()?.tick().await; Some(()) }, if timed.is_some() => {

@@ -40,6 +40,7 @@ mod stapling;
 mod stateful_tickets;
 mod status;
 mod systemd;
+mod ticket_keys;
 mod tls;
 mod tls_io;
 mod transparent;

@@ -119,6 +119,8 @@ struct ServiceToml {
     session_tickets: Option<bool>,
     session_timeout: Option<String>,
     session_cache_size: Option<usize>,
+    /// Session-ticket keys shared by a fleet (`crate::ticket_keys`).
+    ticket_key_file: Option<PathBuf>,
     versions: Option<Vec<String>>,
     cipher_suites: Option<Vec<String>>,
     groups: Option<Vec<String>>,
@@ -353,13 +355,22 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             // From securityLevel 3 tickets are off, as in OpenSSL.
             resumption.tickets =
                 s.session_tickets.unwrap_or(true) && s.security_level.unwrap_or(2) < 3;
+            if s.ticket_key_file.is_some() && !resumption.tickets {
+                return Err(
+                    "ticket_key_file needs session tickets (session_tickets = false \
+                     or security_level 3 and above turn them off)"
+                        .into(),
+                );
+            }
+            server.ticket_key_file = s.ticket_key_file.clone();
         }
         Role::Client(_) => {
             if s.session_timeout.is_some()
                 || s.session_cache_size.is_some()
                 || s.session_tickets.is_some()
+                || s.ticket_key_file.is_some()
             {
-                return Err("session_timeout, session_cache_size and session_tickets apply to \
+                return Err("session_timeout, session_cache_size, session_tickets and ticket_key_file apply to \
                      server mode only (a client keeps a session as long as the server's ticket says)"
                     .into());
             }
@@ -749,6 +760,12 @@ target = "127.0.0.1:81"
         bad("server", "session_resumption = \"yes\"", "t.toml:8:");
         bad("client", "session_timeout = \"5m\"", "server mode only");
         bad("client", "session_tickets = false", "server mode only");
+        bad("client", "ticket_key_file = \"/k\"", "server mode only");
+        bad(
+            "server",
+            "ticket_key_file = \"/k\"\nsession_tickets = false",
+            "ticket_key_file needs session tickets",
+        );
         bad("client", "redirect = [\"127.0.0.1:2\"]", "server mode only");
         bad(
             "server",
