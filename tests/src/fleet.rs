@@ -1,9 +1,13 @@
 //! Helpers for the fleet tests (`tests/tunnel_fleet.rs`,
 //! `tests/tunnel_haproxy.rs`): session-resumption probes with `openssl
-//! s_client`, ticket key files, and HAProxy as a child process.
+//! s_client`, ticket key files, HAProxy as a child process, and a bounded
+//! request loop counting failures.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use crate::openssl_peer::s_client_at;
 use crate::peer::{require, Peer, PEER_TIMEOUT};
@@ -102,4 +106,111 @@ impl Haproxy {
         peer.wait_for_port(port);
         Haproxy { peer, config: path }
     }
+}
+
+/// One request through a TLS tunnel on 127.0.0.1:`port` whose certificate
+/// is `pin` (DER): connect, handshake, send `ping\n`, read until it comes
+/// back (after whatever greeting the backend sends first). The text read,
+/// or what failed.
+pub fn request(port: u16, pin: &[u8]) -> Result<String, String> {
+    let sock =
+        std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| format!("connect: {e}"))?;
+    crate::peer::set_timeouts(&sock).map_err(|e| format!("timeouts: {e}"))?;
+    let mut tls = crate::tunnel::tls_over(sock, "localhost", pin);
+    tls.handshake().map_err(|e| format!("handshake: {e:?}"))?;
+    tls.write_all(b"ping\n")
+        .map_err(|e| format!("write: {e}"))?;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 256];
+    while !got.ends_with(b"ping\n") {
+        let n = std::io::Read::read(&mut tls, &mut buf).map_err(|e| format!("read: {e}"))?;
+        if n == 0 {
+            return Err(format!("closed after {:?}", String::from_utf8_lossy(&got)));
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    Ok(String::from_utf8_lossy(&got).into_owned())
+}
+
+/// Results of a [`LoadLoop`]: one per request, in order.
+pub type Results = Arc<Mutex<Vec<Result<String, String>>>>;
+
+/// Requests ([`request`]) one after another on a thread until stopped, at
+/// most [`LoadLoop::MAX_REQUESTS`] of them and for at most five minutes.
+pub struct LoadLoop {
+    stop: Arc<AtomicBool>,
+    results: Results,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl LoadLoop {
+    /// The bound on the requests one loop makes.
+    pub const MAX_REQUESTS: usize = 200_000;
+
+    /// Starts requesting from 127.0.0.1:`port`, trusting `pin`.
+    pub fn start(port: u16, pin: &[u8]) -> LoadLoop {
+        let stop = Arc::new(AtomicBool::new(false));
+        let results: Results = Arc::default();
+        let (s, r, pin) = (stop.clone(), results.clone(), pin.to_vec());
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(300);
+            for _ in 0..Self::MAX_REQUESTS {
+                if s.load(Ordering::SeqCst) || Instant::now() > deadline {
+                    return;
+                }
+                let one = request(port, &pin);
+                r.lock().unwrap_or_else(|e| e.into_inner()).push(one);
+            }
+        });
+        LoadLoop {
+            stop,
+            results,
+            thread: Some(thread),
+        }
+    }
+
+    /// Waits (at most [`PEER_TIMEOUT`]) until `enough` holds for the results
+    /// so far; whether it did.
+    pub fn wait_for(&self, enough: impl Fn(&[Result<String, String>]) -> bool) -> bool {
+        let deadline = Instant::now() + PEER_TIMEOUT;
+        while Instant::now() < deadline {
+            if enough(&self.results.lock().unwrap_or_else(|e| e.into_inner())) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// The results so far.
+    pub fn snapshot(&self) -> Vec<Result<String, String>> {
+        self.results
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Stops the loop and returns every result.
+    pub fn finish(mut self) -> Vec<Result<String, String>> {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        std::mem::take(&mut *self.results.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl Drop for LoadLoop {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The failures among `results`, with their position.
+pub fn failures(results: &[Result<String, String>]) -> Vec<(usize, &str)> {
+    results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e.as_str())))
+        .collect()
 }

@@ -5,9 +5,14 @@
 
 use std::path::Path;
 
-use tls_tests::fleet::{s_client_probe, write_key_file, Probe};
-use tls_tests::peer::free_port;
-use tls_tests::tunnel::{cert_for, run_tunnel, temp_dir, Backend, BackendKind, CertFiles, Tunnel};
+use std::process::Command;
+
+use tls_tests::fleet::{failures, request, s_client_probe, write_key_file, LoadLoop, Probe};
+use tls_tests::peer::{free_port, require, Peer, PEER_TIMEOUT};
+use tls_tests::tunnel::{
+    cert_for, http_get_path, run_tunnel, temp_dir, tunnel_bin, Backend, BackendKind, CertFiles,
+    Tunnel,
+};
 
 /// The versions tested: a name as OpenSSL prints it and the flag forcing it.
 const VERSIONS: [(&str, &[&str]); 2] = [("TLSv1.3", &[]), ("TLSv1.2", &["-tls1_2"])];
@@ -152,4 +157,124 @@ fn a_bad_key_file_stops_the_start_naming_file_and_line() {
     );
     assert!(err.contains(&want), "{want:?} in {err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
+}
+
+fn greeter(name: &str) -> Backend {
+    Backend::start(BackendKind::Echo {
+        greeting: format!("{name}\n"),
+    })
+}
+
+/// How many of `results` the backend greeting `name` answered.
+fn served_by(results: &[Result<String, String>], name: &str) -> usize {
+    let greeting = format!("{name}\n");
+    results
+        .iter()
+        .filter(|r| r.as_ref().is_ok_and(|t| t.starts_with(&greeting)))
+        .count()
+}
+
+#[test]
+fn a_new_instance_binds_through_so_reuseport_while_the_old_one_drains() {
+    let dir = temp_dir("fleet-reuseport");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let (old_backend, new_backend) = (greeter("old"), greeter("new"));
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let metrics_port = free_port();
+    let metrics = format!("127.0.0.1:{metrics_port}");
+    let old = Tunnel::server(
+        &listen,
+        &old_backend.addr(),
+        &cert,
+        &["--reuse-port", "--drain-grace", "3s", "--metrics", &metrics],
+        port,
+    );
+    let load = LoadLoop::start(port, &cert.der);
+    assert!(
+        load.wait_for(|r| served_by(r, "old") >= 20),
+        "{}",
+        old.log()
+    );
+
+    // The "upgrade": a second process binds the same address.
+    let new = Tunnel::spawn([
+        "server",
+        "--listen",
+        &listen,
+        "--target",
+        &new_backend.addr(),
+        "--cert",
+        cert.cert.to_str().unwrap(),
+        "--key",
+        cert.key.to_str().unwrap(),
+        "--reuse-port",
+    ]);
+    new.expect_log("ready");
+    assert!(
+        load.wait_for(|r| served_by(r, "new") >= 20),
+        "the kernel spreads connections over both\n{}",
+        new.log()
+    );
+
+    // The old one drains: unready first, still accepting for the grace,
+    // then its listener closes and it exits.
+    assert_eq!(http_get_path(metrics_port, "/readyz").0, 200);
+    old.signal("TERM");
+    old.expect_log("draining: unready, still accepting");
+    let (code, body) = http_get_path(metrics_port, "/readyz");
+    assert_eq!(code, 503, "{body}");
+    let mut old = old;
+    let status = old.peer.wait(PEER_TIMEOUT);
+    assert!(status.is_some_and(|s| s.success()), "{}", old.log());
+    // Requests go on, all to the new one.
+    let at_exit = served_by(&load.snapshot(), "new");
+    assert!(load.wait_for(|r| served_by(r, "new") >= at_exit + 20));
+    let results = load.finish();
+    let failed = failures(&results);
+    println!(
+        "SO_REUSEPORT hand-over: {} requests, {} by the old instance, {} by the new, {} failed",
+        results.len(),
+        served_by(&results, "old"),
+        served_by(&results, "new"),
+        failed.len()
+    );
+    assert!(
+        failed.is_empty(),
+        "failed requests: {failed:?}\n{}",
+        old.log()
+    );
+}
+
+#[test]
+fn a_socket_activated_listener_is_used() {
+    let activate = require("systemd-socket-activate", "systemd");
+    let dir = temp_dir("fleet-activation");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let backend = greeter("backend");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut cmd = Command::new(activate);
+    cmd.args(["--listen", &listen, "--fdname=tls"])
+        .arg(tunnel_bin())
+        .args(["server", "--listen", &listen, "--target", &backend.addr()])
+        .args(["--cert", cert.cert.to_str().unwrap()])
+        .args(["--key", cert.key.to_str().unwrap()]);
+    let mut tunnel = Peer::spawn_command(cmd);
+    tunnel.wait_for_port(port);
+    // systemd-socket-activate starts the tunnel at the first connection,
+    // which waits in the socket's backlog meanwhile.
+    let got = request(port, &cert.der);
+    assert_eq!(
+        got.as_deref(),
+        Ok("backend\nping\n"),
+        "{}",
+        tunnel.diagnostics()
+    );
+    assert!(
+        tunnel.wait_output_contains("listening socket from socket activation", PEER_TIMEOUT),
+        "{}",
+        tunnel.diagnostics()
+    );
+    assert_eq!(request(port, &cert.der).as_deref(), Ok("backend\nping\n"));
 }

@@ -142,6 +142,11 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", global = true, value_parser = parse_duration, help_heading = GLOBAL)]
     pub shutdown_timeout: Option<Duration>,
 
+    /// On SIGTERM, keep accepting this long while /readyz already says
+    /// draining, so that a balancer stops sending first (default 0s).
+    #[arg(long, value_name = "DURATION", global = true, value_parser = parse_duration, help_heading = GLOBAL)]
+    pub drain_grace: Option<Duration>,
+
     /// Do not restrict the process after start-up (Landlock file rules and
     /// the seccomp system-call filter are on by default).
     #[arg(long, global = true, help_heading = GLOBAL)]
@@ -175,6 +180,10 @@ pub struct Common {
     /// Address to connect to.
     #[arg(long, value_name = "ADDR")]
     pub target: String,
+    /// Set SO_REUSEPORT on the listener, so that a new instance can bind the
+    /// same address while this one drains (zero-downtime restarts).
+    #[arg(long)]
+    pub reuse_port: bool,
     /// Certificate chain (PEM): the server's, or the client's for mutual
     /// TLS; it may hold the private key too.
     #[arg(long, value_name = "PEM")]
@@ -439,6 +448,10 @@ impl Cli {
             g.drain_timeout =
                 check_drain_timeout(d).map_err(|e| ConfigError::new("--shutdown-timeout", e))?;
         }
+        if let Some(d) = self.drain_grace {
+            g.drain_grace =
+                check_drain_timeout(d).map_err(|e| ConfigError::new("--drain-grace", e))?;
+        }
         if self.no_sandbox {
             g.sandbox = false;
         }
@@ -564,7 +577,10 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
             ..Algorithms::default()
         },
         trust: Default::default(),
-        net: Default::default(),
+        net: crate::config::NetOptions {
+            accept: crate::config::listen_reuse_port(c.reuse_port),
+            ..Default::default()
+        },
     };
     if let Some(store) = &c.keystore {
         service.cert = Some(CertFiles {

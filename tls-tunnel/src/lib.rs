@@ -8,6 +8,7 @@
 //! the target, with proxy_protocol, metrics and reload alongside.
 
 mod access;
+mod activation;
 mod cli;
 pub mod config;
 pub mod daemon;

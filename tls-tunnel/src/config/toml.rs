@@ -33,6 +33,7 @@ struct GlobalToml {
     log_format: Option<String>,
     metrics: Option<String>,
     drain_timeout: Option<String>,
+    drain_grace: Option<String>,
     timed_reload: Option<String>,
     sandbox: Option<bool>,
     state_dir: Option<PathBuf>,
@@ -121,6 +122,9 @@ struct ServiceToml {
     session_cache_size: Option<usize>,
     /// Session-ticket keys shared by a fleet (`crate::ticket_keys`).
     ticket_key_file: Option<PathBuf>,
+    /// SO_REUSEPORT on the listener: another process may bind it too.
+    #[serde(default)]
+    reuse_port: bool,
     versions: Option<Vec<String>>,
     cipher_suites: Option<Vec<String>>,
     groups: Option<Vec<String>>,
@@ -177,6 +181,11 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     }
     if let Some(d) = g.drain_timeout {
         global.drain_timeout = parse_duration(&d)
+            .and_then(check_drain_timeout)
+            .map_err(gerr)?;
+    }
+    if let Some(d) = g.drain_grace {
+        global.drain_grace = parse_duration(&d)
             .and_then(check_drain_timeout)
             .map_err(gerr)?;
     }
@@ -515,7 +524,10 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             ocsp: s.ocsp.clone().unwrap_or_default().settings()?,
             ..Default::default()
         },
-        net: Default::default(),
+        net: super::NetOptions {
+            accept: super::listen_reuse_port(s.reuse_port),
+            ..Default::default()
+        },
     };
     crate::protocol::Options {
         name: s.protocol.clone(),
@@ -800,5 +812,21 @@ target = "127.0.0.1:81"
             ]
         );
         assert!(!s.server().resumption.tickets);
+    }
+
+    #[test]
+    fn fleet_keys() {
+        let c = parse(
+            "t.toml",
+            "[global]\ndrain_grace = \"5s\"\n[[service]]\nname = \"a\"\nmode = \"server\"\n\
+             listen = \"1\"\ntarget = \"127.0.0.1:1\"\nreuse_port = true\nticket_key_file = \"/k\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.global.drain_grace, std::time::Duration::from_secs(5));
+        let s = &c.services[0];
+        assert_eq!(s.net.accept, [crate::config::SockOpt::ReusePort(true)]);
+        assert_eq!(s.server().ticket_key_file, Some(PathBuf::from("/k")));
+        let e = parse("t.toml", "[global]\ndrain_grace = \"1y\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.toml: [global]"), "{e}");
     }
 }
