@@ -4,7 +4,8 @@
 //! instances that share one ticket key file and send PROXY v2 on to one
 //! backend. Shown: reconnecting clients land on different instances and
 //! resume (TLS 1.3 and 1.2); the backend sees the real client address; a
-//! rolling restart of the three under a request loop fails no request.
+//! rolling restart of the three under a request loop fails no request, nor
+//! does a binary "upgrade" of one through SO_REUSEPORT.
 
 use std::net::TcpStream;
 use std::path::Path;
@@ -26,25 +27,37 @@ struct Instance {
 
 impl Instance {
     fn start(&mut self, backend: &Backend, cert: &CertFiles, keys: &Path) {
+        self.tunnel = Some(Tunnel::start(self.args(backend, cert, keys), &[self.port]));
+    }
+
+    /// `tls-tunnel server ...` for this instance: PROXY v2 in and out, the
+    /// shared keys, probes on its metrics port, SO_REUSEPORT.
+    fn args(&self, backend: &Backend, cert: &CertFiles, keys: &Path) -> Vec<String> {
         let listen = format!("127.0.0.1:{}", self.port);
         let metrics = format!("127.0.0.1:{}", self.metrics);
-        self.tunnel = Some(Tunnel::server(
+        [
+            "server",
+            "--listen",
             &listen,
+            "--target",
             &backend.addr(),
-            cert,
-            &[
-                "--accept-proxy",
-                "--proxy-protocol",
-                "v2",
-                "--ticket-key-file",
-                keys.to_str().unwrap(),
-                "--metrics",
-                &metrics,
-                "--drain-grace",
-                "1s",
-            ],
-            self.port,
-        ));
+            "--cert",
+            cert.cert.to_str().unwrap(),
+            "--key",
+            cert.key.to_str().unwrap(),
+            "--accept-proxy",
+            "--proxy-protocol",
+            "v2",
+            "--ticket-key-file",
+            keys.to_str().unwrap(),
+            "--metrics",
+            &metrics,
+            "--drain-grace",
+            "1s",
+            "--reuse-port",
+        ]
+        .map(String::from)
+        .to_vec()
     }
 
     fn tunnel(&self) -> &Tunnel {
@@ -192,4 +205,32 @@ fn haproxy_in_front_of_three_tunnels_sharing_ticket_keys() {
         failed.len()
     );
     assert!(failed.is_empty(), "failed: {failed:?}\n{}", logs(&fleet));
+
+    // A binary "upgrade" of one instance through SO_REUSEPORT: the new
+    // process binds the same service and probe addresses, then the old one
+    // drains and exits.
+    let load = LoadLoop::start(port, &cert.der);
+    assert!(load.wait_for(|r| r.len() >= 20));
+    let new = Tunnel::spawn(fleet[0].args(&backend, &cert, &keys));
+    new.expect_log("ready");
+    let mut old = fleet[0].tunnel.replace(new).expect("running");
+    old.signal("TERM");
+    let status = old.peer.wait(PEER_TIMEOUT);
+    assert!(status.is_some_and(|s| s.success()), "{}", old.log());
+    fleet[0].tunnel().expect_log("connection accepted");
+    let at_end = load.snapshot().len();
+    assert!(load.wait_for(|r| r.len() >= at_end + 20));
+    let results = load.finish();
+    let failed = failures(&results);
+    println!(
+        "SO_REUSEPORT upgrade of one instance: {} requests, {} failed or refused",
+        results.len(),
+        failed.len()
+    );
+    assert!(
+        failed.is_empty(),
+        "failed: {failed:?}\n{}{}",
+        old.log(),
+        logs(&fleet)
+    );
 }

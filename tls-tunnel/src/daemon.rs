@@ -238,6 +238,12 @@ async fn run(
     let default_max = limits::default_max_connections(nofile, unlimited);
     let tracker = Arc::new(Tracker::default());
     let (stop_tx, stop_rx) = watch::channel(false);
+    let reuse_port = lives.iter().any(|l| {
+        l.service
+            .net
+            .accept
+            .contains(&crate::config::SockOpt::ReusePort(true))
+    });
     let mut handles = Vec::new();
     let mut tasks = Vec::new();
 
@@ -325,7 +331,7 @@ async fn run(
     activation::report_unused();
     let status = status::Status::new(registry.clone(), handles.clone());
     if let Some(addr) = global.metrics {
-        match http::bind(addr).await {
+        match http::bind(addr, reuse_port).await {
             Ok(l) => {
                 tracing::info!(
                     "metrics on http://{addr}/metrics, status on /_status, probes on /livez and /readyz"
