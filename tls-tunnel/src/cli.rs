@@ -311,7 +311,7 @@ pub struct ServerArgs {
     pub session_timeout: Duration,
     /// Session-ticket keys shared with other instances: one key a line, 64
     /// hex digits, the current one first; re-read on SIGHUP and on change.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "no_session_resumption")]
     pub ticket_key_file: Option<PathBuf>,
 }
 
@@ -449,8 +449,8 @@ impl Cli {
                 check_drain_timeout(d).map_err(|e| ConfigError::new("--shutdown-timeout", e))?;
         }
         if let Some(d) = self.drain_grace {
-            g.drain_grace =
-                check_drain_timeout(d).map_err(|e| ConfigError::new("--drain-grace", e))?;
+            g.drain_grace = crate::config::check_drain_grace(d)
+                .map_err(|e| ConfigError::new("--drain-grace", e))?;
         }
         if self.no_sandbox {
             g.sandbox = false;

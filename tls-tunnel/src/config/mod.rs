@@ -234,6 +234,16 @@ impl Timeouts {
     }
 }
 
+/// Checks the SIGTERM drain grace against [`MAX_DRAIN_TIMEOUT`].
+pub fn check_drain_grace(d: Duration) -> Result<Duration, String> {
+    check_at_most(
+        "drain grace (--drain-grace, drain_grace)",
+        d,
+        MAX_DRAIN_TIMEOUT,
+    )?;
+    Ok(d)
+}
+
 /// Checks the SIGTERM drain timeout against [`MAX_DRAIN_TIMEOUT`].
 pub fn check_drain_timeout(d: Duration) -> Result<Duration, String> {
     check_at_most(

@@ -186,7 +186,7 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     }
     if let Some(d) = g.drain_grace {
         global.drain_grace = parse_duration(&d)
-            .and_then(check_drain_timeout)
+            .and_then(super::check_drain_grace)
             .map_err(gerr)?;
     }
     if let Some(d) = g.timed_reload {
@@ -364,10 +364,12 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             // From securityLevel 3 tickets are off, as in OpenSSL.
             resumption.tickets =
                 s.session_tickets.unwrap_or(true) && s.security_level.unwrap_or(2) < 3;
-            if s.ticket_key_file.is_some() && !resumption.tickets {
+            if s.ticket_key_file.is_some()
+                && (!resumption.tickets || s.session_resumption == Some(false))
+            {
                 return Err(
-                    "ticket_key_file needs session tickets (session_tickets = false \
-                     or security_level 3 and above turn them off)"
+                    "ticket_key_file needs session tickets (session_resumption = false, \
+                     session_tickets = false or security_level 3 and above turn them off)"
                         .into(),
                 );
             }
@@ -778,6 +780,11 @@ target = "127.0.0.1:81"
             "ticket_key_file = \"/k\"\nsession_tickets = false",
             "ticket_key_file needs session tickets",
         );
+        bad(
+            "server",
+            "ticket_key_file = \"/k\"\nsession_resumption = false",
+            "ticket_key_file needs session tickets",
+        );
         bad("client", "redirect = [\"127.0.0.1:2\"]", "server mode only");
         bad(
             "server",
@@ -826,7 +833,12 @@ target = "127.0.0.1:81"
         let s = &c.services[0];
         assert_eq!(s.net.accept, [crate::config::SockOpt::ReusePort(true)]);
         assert_eq!(s.server().ticket_key_file, Some(PathBuf::from("/k")));
-        let e = parse("t.toml", "[global]\ndrain_grace = \"1y\"\n").unwrap_err();
+        let e = parse("t.toml", "[global]\ndrain_grace = \"2d\"\n").unwrap_err();
         assert!(e.to_string().starts_with("t.toml: [global]"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("drain grace (--drain-grace, drain_grace) 172800s is too long"),
+            "{e}"
+        );
     }
 }

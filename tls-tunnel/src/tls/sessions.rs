@@ -2,9 +2,8 @@
 //! session-ID cache, the client's store of the server's sessions, and the
 //! basis they were made under.
 
-use std::sync::Arc;
-
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use tls_core::{
     ClientSessionStore, Clock, MemorySessionCache, MemorySessionStore, RotatingTicketer,
