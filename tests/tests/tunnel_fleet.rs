@@ -278,3 +278,31 @@ fn a_socket_activated_listener_is_used() {
     );
     assert_eq!(request(port, &cert.der).as_deref(), Ok("backend\nping\n"));
 }
+
+#[test]
+fn socket_activation_variables_without_sockets_are_reported_and_ignored() {
+    let dir = temp_dir("fleet-activation-bad");
+    let cert = cert_for(&dir, "localhost", &["localhost"]);
+    let backend = greeter("backend");
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    // LISTEN_PID is ours (the shell execs the tunnel), but descriptors 3
+    // and 4 are not open (or not sockets): reported, and the service binds
+    // its own socket.
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg("LISTEN_PID=$$ LISTEN_FDS=2 LISTEN_FDNAMES=a:b exec \"$@\"")
+        .arg("sh")
+        .arg(tunnel_bin())
+        .args(["server", "--listen", &listen, "--target", &backend.addr()])
+        .args(["--cert", cert.cert.to_str().unwrap()])
+        .args(["--key", cert.key.to_str().unwrap()]);
+    let mut tunnel = Peer::spawn_command(cmd);
+    tunnel.wait_for_port(port);
+    assert_eq!(request(port, &cert.der).as_deref(), Ok("backend\nping\n"));
+    assert!(
+        tunnel.wait_output_contains("descriptor 4 (b) is not", PEER_TIMEOUT),
+        "{}",
+        tunnel.diagnostics()
+    );
+}

@@ -187,13 +187,13 @@ fn haproxy_in_front_of_three_tunnels_sharing_ticket_keys() {
     // stops, and starts again; the next waits until HAProxy uses it.
     let load = LoadLoop::start(port, &cert.der);
     assert!(load.wait_for(|r| r.len() >= 20));
-    for i in 0..fleet.len() {
-        let mut old = fleet[i].tunnel.take().expect("running");
+    for inst in &mut fleet {
+        let mut old = inst.tunnel.take().expect("running");
         old.signal("TERM");
         let status = old.peer.wait(PEER_TIMEOUT);
         assert!(status.is_some_and(|s| s.success()), "{}", old.log());
-        fleet[i].start(&backend, &cert, &keys);
-        fleet[i].tunnel().expect_log("connection accepted");
+        inst.start(&backend, &cert, &keys);
+        inst.tunnel().expect_log("connection accepted");
     }
     let at_end = load.snapshot().len();
     assert!(load.wait_for(|r| r.len() >= at_end + 20));

@@ -55,19 +55,25 @@ pub fn init() {
     let mut passed = Vec::new();
     for fd in FIRST_FD..FIRST_FD.saturating_add(count.clamp(0, MAX_FDS)) {
         let name = names.next().unwrap_or("unknown").to_string();
+        // SAFETY: a plain fcntl on a descriptor number; fails if it is not open.
+        if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } == -1 {
+            note(format!(
+                "socket activation: descriptor {fd} ({name}) is not open"
+            ));
+            continue;
+        }
         // SAFETY: the service manager passed descriptors 3 .. 3+LISTEN_FDS
-        // to this process (LISTEN_PID is ours); nothing else owns them.
+        // to this process (LISTEN_PID is ours), this one is open, and
+        // nothing else owns it.
         let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: a plain fcntl on a descriptor we own.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
         let listener = std::net::TcpListener::from(owned);
         let sock = socket2::SockRef::from(&listener);
         let tcp = sock.r#type().is_ok_and(|t| t == socket2::Type::STREAM)
             && listener.local_addr().is_ok();
         if tcp {
             passed.push(Passed { name, listener });
-        } else if let Ok(mut notes) = PENDING_NOTES.lock() {
-            notes.push(format!(
+        } else {
+            note(format!(
                 "socket activation: descriptor {fd} ({name}) is not a TCP stream socket; closed"
             ));
         }
@@ -79,6 +85,12 @@ pub fn init() {
 
 /// Lines about passed descriptors, logged once logging is up.
 static PENDING_NOTES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn note(line: String) {
+    if let Ok(mut notes) = PENDING_NOTES.lock() {
+        notes.push(line);
+    }
+}
 
 /// The passed socket for service `name` listening on `listen`, made ready
 /// for tokio; `None` when there is none (the service binds its own).
