@@ -11,6 +11,7 @@
 pub mod data;
 pub mod dovecot;
 pub mod engine;
+pub mod fleet;
 pub mod gnutls_peer;
 pub mod limbo;
 pub mod netns;

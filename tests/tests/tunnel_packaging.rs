@@ -2,7 +2,9 @@
 //! page (`tls-tunnel generate man`) through groff and mandoc's linters, the
 //! bash completion script loaded into bash, and the systemd unit, sample
 //! configuration and logrotate file in tls-tunnel/dist through
-//! `systemd-analyze verify`, `--check` and a real rotation.
+//! `systemd-analyze verify`, `--check` and a real rotation; the deploy/
+//! files (Kubernetes manifests, systemd template units, HAProxy example)
+//! through deploy/check-manifests.py, `systemd-analyze verify` and `haproxy -c`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -283,4 +285,105 @@ fn logrotate_rotates_a_running_tunnels_log() {
     let old = wait_for(&dir.join("tunnel.log.1"), "ready");
     assert!(!old.contains("log file reopened"), "{old}");
     wait_for(&log, "log file reopened");
+}
+
+/// A file of deploy/.
+fn deploy(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../deploy")
+        .join(name)
+}
+
+#[test]
+fn deploy_kubernetes_manifests_agree_with_the_configuration() {
+    let python = require("python3", "python3");
+    let (code, _, err) = run({
+        let mut c = Command::new(&python);
+        c.args(["-c", "import yaml, tomllib"]);
+        c
+    });
+    assert_eq!(
+        code,
+        Some(0),
+        "python3's yaml module: apt-get install python3-yaml\n{err}"
+    );
+    let dir = temp_dir("deploy-k8s");
+    let check = |manifest: &Path, toml: &Path| {
+        let mut c = Command::new(&python);
+        c.arg(deploy("check-manifests.py")).arg(manifest).arg(toml);
+        run(c)
+    };
+    let manifest = deploy("kubernetes/tls-tunnel.yaml");
+    let toml = dir.join("tunnel.toml");
+    let (code, out, err) = check(&manifest, &toml);
+    assert_eq!(code, Some(0), "check-manifests.py:\n{out}{err}");
+
+    // The check does bite: a probe path the tunnel does not answer, a grace
+    // period shorter than the drain.
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let broken = dir.join("broken.yaml");
+    std::fs::write(
+        &broken,
+        text.replace("path: /livez", "path: /healthz").replace(
+            "terminationGracePeriodSeconds: 45",
+            "terminationGracePeriodSeconds: 20",
+        ),
+    )
+    .unwrap();
+    let (code, out, _) = check(&broken, &dir.join("unused.toml"));
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("livenessProbe asks '/healthz'"), "{out}");
+    assert!(out.contains("terminationGracePeriodSeconds 20"), "{out}");
+
+    // The ConfigMap's configuration, with the mounted files made here, is one
+    // tls-tunnel accepts.
+    let cert = tls_tests::tunnel::cert_for(&dir, "localhost", &["localhost"]);
+    let keys = dir.join("keys");
+    let secret_keys: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.len() == 64 && l.bytes().all(|b| b.is_ascii_hexdigit()))
+        .collect();
+    assert_eq!(secret_keys.len(), 2, "the Secret's example keys");
+    std::fs::write(&keys, secret_keys.join("\n")).unwrap();
+    let config = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("/etc/tls-tunnel/cert/tls.crt", cert.cert.to_str().unwrap())
+        .replace("/etc/tls-tunnel/cert/tls.key", cert.key.to_str().unwrap())
+        .replace("/etc/tls-tunnel/tickets/keys", keys.to_str().unwrap());
+    std::fs::write(&toml, config).unwrap();
+    let (code, out, err) = run_tunnel(["--config".as_ref(), toml.as_os_str(), "--check".as_ref()]);
+    assert_eq!(code, Some(0), "{out}{err}");
+}
+
+#[test]
+fn deploy_systemd_template_units_verify() {
+    let analyze = require("systemd-analyze", "systemd");
+    require("man", "man-db");
+    let dir = temp_dir("deploy-units");
+    let bin = tunnel_bin();
+    for unit in ["tls-tunnel@.service", "tls-tunnel@.socket"] {
+        let text = std::fs::read_to_string(deploy(&format!("systemd/{unit}"))).unwrap();
+        let text = text.replace("/usr/local/bin/tls-tunnel", bin.to_str().unwrap());
+        std::fs::write(dir.join(unit), text).unwrap();
+    }
+    let mandir = dir.join("man");
+    install_man_page(&mandir);
+    let mut cmd = Command::new(&analyze);
+    cmd.arg("verify")
+        .arg(dir.join("tls-tunnel@web.service"))
+        .arg(dir.join("tls-tunnel@web.socket"))
+        .env("MANPATH", format!("{}:", mandir.display()));
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, Some(0), "systemd-analyze verify:\n{out}{err}");
+    assert!(err.is_empty(), "systemd-analyze verify:\n{err}");
+}
+
+#[test]
+fn deploy_haproxy_example_checks() {
+    let haproxy = require("haproxy", "haproxy");
+    let mut cmd = Command::new(haproxy);
+    cmd.arg("-c").arg("-f").arg(deploy("haproxy/haproxy.cfg"));
+    let (code, out, err) = run(cmd);
+    assert_eq!(code, Some(0), "haproxy -c:\n{out}{err}");
 }

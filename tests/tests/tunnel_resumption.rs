@@ -5,6 +5,7 @@
 use std::io::{Read, Write};
 use std::path::Path;
 
+use tls_tests::fleet::session_line;
 use tls_tests::openssl_peer::{s_client_at, Log, SServer, SServerBuilder};
 use tls_tests::peer::{connect_local, free_port, PEER_TIMEOUT};
 use tls_tests::tunnel::{cert_for, temp_dir, Backend, BackendKind, Tunnel};
@@ -16,16 +17,6 @@ fn echo() -> Backend {
     Backend::start(BackendKind::Echo {
         greeting: String::new(),
     })
-}
-
-/// `New, TLSv1.3`, `Reused, TLSv1.2`, ... from an OpenSSL session summary
-/// (`New, TLSv1.3, Cipher is ...`), as s_client and s_server -www print it.
-fn session_line(output: &str) -> Option<String> {
-    output
-        .lines()
-        .find(|l| l.starts_with("New, ") || l.starts_with("Reused, "))
-        .and_then(|l| l.split(", Cipher is").next())
-        .map(str::to_string)
 }
 
 /// One `openssl s_client` connection to `port` with `args` (`-sess_out F`,

@@ -50,6 +50,9 @@ SESSION RESUMPTION
   TLS 1.2 session-ID cache; a client offers its last session to the same server.
   Ticket keys and caches survive SIGHUP unless the reload changes the session
   settings or how peers are verified. --no-session-resumption turns it off.
+  --ticket-key-file shares ticket keys across instances: one key a line (64 hex
+  digits, `openssl rand -hex 32`), the first seals, the rest only open; the file
+  is re-read on SIGHUP and when it changes, a bad file keeps the keys in use.
 
 CONNECTION LIMITS
   At --max-connections (default: a share of the open-file limit, which is raised
@@ -139,6 +142,11 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", global = true, value_parser = parse_duration, help_heading = GLOBAL)]
     pub shutdown_timeout: Option<Duration>,
 
+    /// On SIGTERM, keep accepting this long while /readyz already says
+    /// draining, so that a balancer stops sending first (default 0s).
+    #[arg(long, value_name = "DURATION", global = true, value_parser = parse_duration, help_heading = GLOBAL)]
+    pub drain_grace: Option<Duration>,
+
     /// Do not restrict the process after start-up (Landlock file rules and
     /// the seccomp system-call filter are on by default).
     #[arg(long, global = true, help_heading = GLOBAL)]
@@ -178,6 +186,10 @@ pub struct Common {
     /// Address to connect to.
     #[arg(long, value_name = "ADDR")]
     pub target: String,
+    /// Set SO_REUSEPORT on the listener, so that a new instance can bind the
+    /// same address while this one drains (zero-downtime restarts).
+    #[arg(long)]
+    pub reuse_port: bool,
     /// Certificate chain (PEM): the server's, or the client's for mutual
     /// TLS; it may hold the private key too.
     #[arg(long, value_name = "PEM")]
@@ -303,6 +315,10 @@ pub struct ServerArgs {
     /// How long session tickets and cached sessions may be resumed (1s to 7d).
     #[arg(long, value_name = "DURATION", value_parser = parse_session_timeout, default_value = "5m")]
     pub session_timeout: Duration,
+    /// Session-ticket keys shared with other instances: one key a line, 64
+    /// hex digits, the current one first; re-read on SIGHUP and on change.
+    #[arg(long, value_name = "FILE", conflicts_with = "no_session_resumption")]
+    pub ticket_key_file: Option<PathBuf>,
 }
 
 /// `tls-tunnel client`.
@@ -438,6 +454,10 @@ impl Cli {
             g.drain_timeout =
                 check_drain_timeout(d).map_err(|e| ConfigError::new("--shutdown-timeout", e))?;
         }
+        if let Some(d) = self.drain_grace {
+            g.drain_grace = crate::config::check_drain_grace(d)
+                .map_err(|e| ConfigError::new("--drain-grace", e))?;
+        }
         if self.no_sandbox {
             g.sandbox = false;
         }
@@ -486,6 +506,7 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
                     timeout: a.session_timeout,
                     ..Resumption::default()
                 },
+                ticket_key_file: a.ticket_key_file.clone(),
                 ..ServerRole::default()
             })
         }
@@ -562,7 +583,10 @@ fn command_service(cmd: &Command) -> Result<Service, ConfigError> {
             ..Algorithms::default()
         },
         trust: Default::default(),
-        net: Default::default(),
+        net: crate::config::NetOptions {
+            accept: crate::config::listen_reuse_port(c.reuse_port),
+            ..Default::default()
+        },
     };
     if let Some(store) = &c.keystore {
         service.cert = Some(CertFiles {

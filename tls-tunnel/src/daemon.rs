@@ -17,8 +17,8 @@ use crate::ratelog::LogLimits;
 use crate::service::{ServiceHandle, Tracker};
 use crate::tls::Live;
 use crate::{
-    config, exec_connect, generate, http, inetd, keylog, libwrap, limits, process, quiet, reload,
-    sandbox, selfsigned, service, status, systemd, tls, transparent,
+    activation, config, exec_connect, generate, http, inetd, keylog, libwrap, limits, process,
+    quiet, reload, sandbox, selfsigned, service, status, systemd, ticket_keys, tls, transparent,
 };
 
 /// Exit status for a bad configuration or command line.
@@ -33,6 +33,8 @@ pub fn main() -> ExitCode {
     if let Some(code) = generate::dispatch() {
         return code;
     }
+    // Before any thread: the passed descriptors and their variables.
+    activation::init();
     let cli = Cli::parse();
     let config = match cli.to_config() {
         Ok(c) => c,
@@ -255,6 +257,12 @@ async fn run(
     let default_max = limits::default_max_connections(nofile, unlimited);
     let tracker = Arc::new(Tracker::default());
     let (stop_tx, stop_rx) = watch::channel(false);
+    let reuse_port = lives.iter().any(|l| {
+        l.service
+            .net
+            .accept
+            .contains(&crate::config::SockOpt::ReusePort(true))
+    });
     let mut handles = Vec::new();
     let mut tasks = Vec::new();
 
@@ -262,10 +270,17 @@ async fn run(
         let s = &live.service;
         // exec+connect has no listener.
         let exec_connect = s.listen == crate::config::Addr::Exec;
-        let listener = match Listener::bind(&s.listen, &s.net.accept).await {
-            _ if exec_connect => None,
-            Ok(l) => Some(l),
-            Err(e) => {
+        let bound = match exec_connect {
+            true => None,
+            false => match activation::take(&s.name, &s.listen) {
+                Some(passed) => Some(passed),
+                None => Some(Listener::bind(&s.listen, &s.net.accept).await),
+            },
+        };
+        let listener = match bound {
+            None => None,
+            Some(Ok(l)) => Some(l),
+            Some(Err(e)) => {
                 tracing::error!(service = %s.name, "cannot listen on {}: {e}", s.listen);
                 eprintln!(
                     "tls-tunnel: {}: [{}]: cannot listen on {}: {e}",
@@ -332,9 +347,10 @@ async fn run(
         });
         handles.push(handle);
     }
+    activation::report_unused();
     let status = status::Status::new(registry.clone(), handles.clone());
     if let Some(addr) = global.metrics {
-        match http::bind(addr).await {
+        match http::bind(addr, reuse_port).await {
             Ok(l) => {
                 tracing::info!(
                     "metrics on http://{addr}/metrics, status on /_status, probes on /livez and /readyz"
@@ -391,6 +407,7 @@ async fn run(
         eprintln!("tls-tunnel: cannot install signal handlers");
         return ExitCode::from(EXIT_RUNTIME);
     };
+    tokio::spawn(ticket_keys::watch(handles.clone()));
     systemd::notify("READY=1");
     status.set(status::Phase::Listening);
     tracing::info!("ready");
@@ -405,6 +422,7 @@ async fn run(
             _ = hup.recv() => {
                 status.set(status::Phase::Reloading);
                 reload::run(&cli, &handles, "SIGHUP");
+                ticket_keys::reload_all(&ticket_keys::in_use(&handles), false, "SIGHUP");
                 status.set(status::Phase::Listening);
             }
             _ = async { timed.as_mut()?.tick().await; Some(()) }, if timed.is_some() => {
@@ -423,6 +441,16 @@ async fn run(
     }
     systemd::notify("STOPPING=1");
     status.set(status::Phase::Draining);
+    if !global.drain_grace.is_zero() {
+        // /readyz says draining; the listeners stay open until a balancer
+        // has seen it. A second SIGTERM or SIGINT ends the wait.
+        tracing::info!(grace = ?global.drain_grace, "draining: unready, still accepting");
+        tokio::select! {
+            _ = tokio::time::sleep(global.drain_grace) => {}
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    }
     let _ = stop_tx.send(true);
     for t in tasks {
         let _ = t.await;

@@ -8,6 +8,7 @@
 //! the target, with proxy_protocol, metrics and reload alongside.
 
 mod access;
+mod activation;
 mod cli;
 pub mod config;
 pub mod daemon;
@@ -41,6 +42,7 @@ mod stapling;
 mod stateful_tickets;
 mod status;
 mod systemd;
+mod ticket_keys;
 mod tls;
 mod tls_io;
 mod transparent;

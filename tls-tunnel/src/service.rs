@@ -102,16 +102,17 @@ struct Waits<'a> {
     logs: &'a LogLimits,
 }
 
-/// Runs `fut` to completion unless the stop signal comes first (`None`);
-/// writes the log summaries once a second meanwhile.
+/// Runs `fut` to completion unless the stop signal comes first (`None`; a ready `fut`
+/// wins, so queued connections are accepted at a stop); writes log summaries each second.
 async fn until_stop<F: Future>(fut: F, w: &mut Waits<'_>) -> Option<F::Output> {
     tokio::pin!(fut);
     let Waits { stop, tick, logs } = w;
     loop {
         tokio::select! {
+            biased;
+            r = &mut fut => return Some(r),
             _ = stop.changed() => return None,
             _ = tick.tick() => logs.flush(),
-            r = &mut fut => return Some(r),
         }
     }
 }

@@ -15,7 +15,7 @@ pub mod stunnel;
 pub mod toml;
 
 pub use algorithms::Algorithms;
-pub use net::{Failover, NetOptions, SockOpt};
+pub use net::{listen_reuse_port, Failover, NetOptions, SockOpt};
 pub use peer::{NameRules, SpkiPin};
 pub use service::{
     validate, Access, CertFiles, ClientRole, Exec, Mode, ProxyVersion, Role, ServerRole,
@@ -234,6 +234,16 @@ impl Timeouts {
     }
 }
 
+/// Checks the SIGTERM drain grace against [`MAX_DRAIN_TIMEOUT`].
+pub fn check_drain_grace(d: Duration) -> Result<Duration, String> {
+    check_at_most(
+        "drain grace (--drain-grace, drain_grace)",
+        d,
+        MAX_DRAIN_TIMEOUT,
+    )?;
+    Ok(d)
+}
+
 /// Checks the SIGTERM drain timeout against [`MAX_DRAIN_TIMEOUT`].
 pub fn check_drain_timeout(d: Duration) -> Result<Duration, String> {
     check_at_most(
@@ -375,6 +385,10 @@ pub struct Global {
     pub metrics: Option<SocketAddr>,
     /// On SIGTERM, how long established connections may take to finish.
     pub drain_timeout: Duration,
+    /// On SIGTERM, how long the listeners keep accepting while the
+    /// readiness probe already says "draining", so that a balancer stops
+    /// sending before they close (0: close at once).
+    pub drain_grace: Duration,
     /// Truncate the log file when it is opened (stunnel's `log = overwrite`).
     pub log_overwrite: bool,
     /// In the foreground, do not log to stderr (stunnel's `foreground = quiet`).
@@ -422,6 +436,7 @@ impl Default for Global {
             log_format: LogFormat::Text,
             metrics: None,
             drain_timeout: Duration::from_secs(30),
+            drain_grace: Duration::ZERO,
             log_overwrite: false,
             quiet: false,
             syslog: false,

@@ -99,6 +99,19 @@ impl SockOpt {
     }
 }
 
+/// The listening-socket options of the TOML `reuse_port` and the command
+/// line's `--reuse-port`: SO_REUSEPORT when `on`, so that a second process
+/// (a new version, a new configuration) binds the same address while the
+/// first drains. Off by default: a second instance started by mistake then
+/// fails with "address in use" rather than silently sharing the traffic.
+pub fn listen_reuse_port(on: bool) -> Vec<SockOpt> {
+    if on {
+        vec![SockOpt::ReusePort(true)]
+    } else {
+        Vec::new()
+    }
+}
+
 /// Socket options, source address and failover of a service.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetOptions {

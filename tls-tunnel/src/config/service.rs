@@ -67,6 +67,9 @@ pub struct ServerRole {
     pub sni_routes: Vec<SniRoute>,
     /// How sessions are resumed.
     pub resumption: Resumption,
+    /// Session-ticket keys shared with other instances come from this file
+    /// (see `crate::ticket_keys`).
+    pub ticket_key_file: Option<PathBuf>,
     /// Our own certificates get OCSP responses fetched from their AIA
     /// responders and stapled (set for stunnel.conf server services).
     pub staple_ocsp: bool,

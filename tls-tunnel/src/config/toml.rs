@@ -33,6 +33,7 @@ struct GlobalToml {
     log_format: Option<String>,
     metrics: Option<String>,
     drain_timeout: Option<String>,
+    drain_grace: Option<String>,
     timed_reload: Option<String>,
     sandbox: Option<bool>,
     state_dir: Option<PathBuf>,
@@ -119,6 +120,11 @@ struct ServiceToml {
     session_tickets: Option<bool>,
     session_timeout: Option<String>,
     session_cache_size: Option<usize>,
+    /// Session-ticket keys shared by a fleet (`crate::ticket_keys`).
+    ticket_key_file: Option<PathBuf>,
+    /// SO_REUSEPORT on the listener: another process may bind it too.
+    #[serde(default)]
+    reuse_port: bool,
     versions: Option<Vec<String>>,
     cipher_suites: Option<Vec<String>>,
     groups: Option<Vec<String>>,
@@ -176,6 +182,11 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     if let Some(d) = g.drain_timeout {
         global.drain_timeout = parse_duration(&d)
             .and_then(check_drain_timeout)
+            .map_err(gerr)?;
+    }
+    if let Some(d) = g.drain_grace {
+        global.drain_grace = parse_duration(&d)
+            .and_then(super::check_drain_grace)
             .map_err(gerr)?;
     }
     if let Some(d) = g.timed_reload {
@@ -353,13 +364,24 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             // From securityLevel 3 tickets are off, as in OpenSSL.
             resumption.tickets =
                 s.session_tickets.unwrap_or(true) && s.security_level.unwrap_or(2) < 3;
+            if s.ticket_key_file.is_some()
+                && (!resumption.tickets || s.session_resumption == Some(false))
+            {
+                return Err(
+                    "ticket_key_file needs session tickets (session_resumption = false, \
+                     session_tickets = false or security_level 3 and above turn them off)"
+                        .into(),
+                );
+            }
+            server.ticket_key_file = s.ticket_key_file.clone();
         }
         Role::Client(_) => {
             if s.session_timeout.is_some()
                 || s.session_cache_size.is_some()
                 || s.session_tickets.is_some()
+                || s.ticket_key_file.is_some()
             {
-                return Err("session_timeout, session_cache_size and session_tickets apply to \
+                return Err("session_timeout, session_cache_size, session_tickets and ticket_key_file apply to \
                      server mode only (a client keeps a session as long as the server's ticket says)"
                     .into());
             }
@@ -504,7 +526,10 @@ fn convert(s: &ServiceToml, origin: String) -> Result<Service, String> {
             ocsp: s.ocsp.clone().unwrap_or_default().settings()?,
             ..Default::default()
         },
-        net: Default::default(),
+        net: super::NetOptions {
+            accept: super::listen_reuse_port(s.reuse_port),
+            ..Default::default()
+        },
     };
     crate::protocol::Options {
         name: s.protocol.clone(),
@@ -749,6 +774,17 @@ target = "127.0.0.1:81"
         bad("server", "session_resumption = \"yes\"", "t.toml:8:");
         bad("client", "session_timeout = \"5m\"", "server mode only");
         bad("client", "session_tickets = false", "server mode only");
+        bad("client", "ticket_key_file = \"/k\"", "server mode only");
+        bad(
+            "server",
+            "ticket_key_file = \"/k\"\nsession_tickets = false",
+            "ticket_key_file needs session tickets",
+        );
+        bad(
+            "server",
+            "ticket_key_file = \"/k\"\nsession_resumption = false",
+            "ticket_key_file needs session tickets",
+        );
         bad("client", "redirect = [\"127.0.0.1:2\"]", "server mode only");
         bad(
             "server",
@@ -783,5 +819,26 @@ target = "127.0.0.1:81"
             ]
         );
         assert!(!s.server().resumption.tickets);
+    }
+
+    #[test]
+    fn fleet_keys() {
+        let c = parse(
+            "t.toml",
+            "[global]\ndrain_grace = \"5s\"\n[[service]]\nname = \"a\"\nmode = \"server\"\n\
+             listen = \"1\"\ntarget = \"127.0.0.1:1\"\nreuse_port = true\nticket_key_file = \"/k\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.global.drain_grace, std::time::Duration::from_secs(5));
+        let s = &c.services[0];
+        assert_eq!(s.net.accept, [crate::config::SockOpt::ReusePort(true)]);
+        assert_eq!(s.server().ticket_key_file, Some(PathBuf::from("/k")));
+        let e = parse("t.toml", "[global]\ndrain_grace = \"2d\"\n").unwrap_err();
+        assert!(e.to_string().starts_with("t.toml: [global]"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("drain grace (--drain-grace, drain_grace) 172800s is too long"),
+            "{e}"
+        );
     }
 }

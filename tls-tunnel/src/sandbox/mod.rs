@@ -120,7 +120,14 @@ pub fn config_reads(
             out.extend([crate::libwrap::ALLOW, crate::libwrap::DENY].map(PathBuf::from));
         }
         match &s.role {
-            Role::Server(server) => out.extend(server.access.cacert.iter().cloned()),
+            Role::Server(server) => out.extend(
+                server
+                    .access
+                    .cacert
+                    .iter()
+                    .chain(&server.ticket_key_file)
+                    .cloned(),
+            ),
             Role::Client(client) => match &client.verify {
                 ServerVerify::Chain(Some(p)) | ServerVerify::Pinned(p) => out.push(p.clone()),
                 ServerVerify::Chain(None) => {

@@ -2,16 +2,17 @@
 //! session-ID cache, the client's store of the server's sessions, and the
 //! basis they were made under.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use tls_core::HashAlg;
 use tls_core::{
     ClientSessionStore, Clock, MemorySessionCache, MemorySessionStore, RotatingTicketer,
-    SessionIdCache, SystemClock, TicketEncrypter, TicketKey,
+    SessionIdCache, SystemClock, TicketEncrypter,
 };
 
 use crate::config::{Addr, ClientRole, Resumption, ServerRole, Service};
 use crate::stateful_tickets::StatefulTickets;
+use crate::ticket_keys::{self, KeyFileTicketer};
 
 /// What a service's sessions were made under. Sessions made under another
 /// basis must not resume: a resumed handshake skips the certificate checks,
@@ -44,6 +45,8 @@ enum SideBasis {
         /// stunnel's redirect: a session admitted for redirection must not
         /// resume in a configuration that refuses such clients.
         redirect: Vec<Addr>,
+        /// The ticket keys come from this file (shared by a fleet).
+        key_file: Option<PathBuf>,
     },
     /// How the server is checked; its `server_name` is the name sessions
     /// are kept under.
@@ -60,6 +63,7 @@ impl Basis {
             optional: access.optional,
             require_any: access.require_any,
             redirect: access.redirect.clone(),
+            key_file: server.ticket_key_file.clone(),
         };
         Basis::new(service, side, trust)
     }
@@ -104,6 +108,8 @@ enum SessionState {
     Server {
         ticketer: Option<Arc<dyn TicketEncrypter>>,
         cache: Arc<MemorySessionCache>,
+        /// The ticketer again when its keys come from a file, to reload it.
+        key_file: Option<Arc<KeyFileTicketer>>,
     },
     Client(Arc<MemorySessionStore>),
 }
@@ -123,38 +129,43 @@ impl Sessions {
         }
         let state = match &basis.side {
             _ if !basis.resume => SessionState::Off,
-            SideBasis::Server { settings: r, .. } => {
-                let ticketer = if r.tickets {
-                    let mut ticketer = RotatingTicketer::new(
-                        Arc::new(entropy::HostEntropy),
-                        r.lifetime_secs(),
-                        SystemClock.now(),
-                    )
-                    .map_err(|e| format!("cannot make session ticket keys: {e}"))?;
-                    if let Some(secret) = r.ticket_secret {
-                        // A fixed key: instances sharing the secret, and
-                        // restarts, open each other's tickets.
-                        let mut id = [0u8; 16];
-                        let digest = HashAlg::Sha256.hash(&secret.0);
-                        for (to, from) in id.iter_mut().zip(digest.as_ref()) {
-                            *to = *from;
-                        }
-                        let key = TicketKey { id, key: secret.0 };
-                        ticketer.set_keys(key, Vec::new(), SystemClock.now());
+            SideBasis::Server {
+                settings: r,
+                key_file: path,
+                ..
+            } => {
+                let mut key_file = None;
+                let ticketer = match (r.tickets, path, r.ticket_secret) {
+                    (true, Some(path), _) => {
+                        let t = Arc::new(KeyFileTicketer::load(path, r.lifetime_secs())?);
+                        key_file = Some(t.clone());
+                        t as Arc<dyn TicketEncrypter>
                     }
-                    Some(Arc::new(ticketer) as Arc<dyn TicketEncrypter>)
-                } else {
+                    // A fixed key: instances sharing the secret, and
+                    // restarts, open each other's tickets.
+                    (true, None, Some(secret)) => {
+                        Arc::new(ticket_keys::fixed(&secret, r.lifetime_secs())?)
+                    }
+                    (true, None, None) => Arc::new(
+                        RotatingTicketer::new(
+                            Arc::new(entropy::HostEntropy),
+                            r.lifetime_secs(),
+                            SystemClock.now(),
+                        )
+                        .map_err(|e| format!("cannot make session ticket keys: {e}"))?,
+                    ),
                     // stunnel's NO_TICKET: as OpenSSL does in TLS 1.3, a
                     // session stays here and the client gets its name.
-                    Some(Arc::new(StatefulTickets::new(
+                    (false, ..) => Arc::new(StatefulTickets::new(
                         Arc::new(entropy::HostEntropy),
                         r.lifetime_secs(),
                         r.cache_size,
-                    )) as Arc<dyn TicketEncrypter>)
+                    )),
                 };
                 SessionState::Server {
-                    ticketer,
+                    ticketer: Some(ticketer),
                     cache: Arc::new(MemorySessionCache::new(r.cache_size)),
+                    key_file,
                 }
             }
             SideBasis::Client(_) => {
@@ -175,6 +186,14 @@ impl Sessions {
             SessionState::Server {
                 ticketer: Some(t), ..
             } => Some(t.clone()),
+            _ => None,
+        }
+    }
+
+    /// The key file its ticket keys come from, if any.
+    pub fn key_file(&self) -> Option<Arc<KeyFileTicketer>> {
+        match &self.state {
+            SessionState::Server { key_file, .. } => key_file.clone(),
             _ => None,
         }
     }
