@@ -91,6 +91,17 @@ async fn tokio_server_example() {
 /// The tokio client example fetches from a server this test runs.
 #[tokio::test]
 async fn tokio_client_example() {
+    client_example("tokio_client").await;
+}
+
+/// Its tokio-rustls twin (compare/, for the README's line counts) too.
+#[tokio::test]
+async fn tokio_rustls_client_compare() {
+    client_example("tokio_rustls_client").await;
+}
+
+/// Runs client example `name` against a server this test runs.
+async fn client_example(name: &'static str) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let acceptor = TlsAcceptor::from(Arc::new(tls_tests::server_config(KeyType::EcdsaP256)));
@@ -114,7 +125,7 @@ async fn tokio_client_example() {
     let ca = pki().ca_pem.display().to_string();
     let addr = format!("127.0.0.1:{port}");
     let out = tokio::task::spawn_blocking(move || {
-        run_tool(&example("tokio_client"), [addr.as_str(), "localhost", &ca])
+        run_tool(&example(name), [addr.as_str(), "localhost", &ca])
     })
     .await
     .expect("tokio_client ran");
@@ -131,8 +142,19 @@ async fn tokio_client_example() {
 /// chosen by ALPN.
 #[test]
 fn hyper_server_example_with_curl() {
+    hyper_with_curl("hyper_server");
+}
+
+/// Its tokio-rustls twin (compare/, for the README's line counts) too.
+#[test]
+fn tokio_rustls_hyper_server_compare_with_curl() {
+    hyper_with_curl("tokio_rustls_hyper_server");
+}
+
+/// Drives hyper server example `name` with curl, once per HTTP version.
+fn hyper_with_curl(name: &str) {
     let curl = require("curl", "curl");
-    let (mut server, port) = start_server("hyper_server", 2);
+    let (mut server, port) = start_server(name, 2);
     let ca = pki().ca_pem.display().to_string();
     let resolve = format!("localhost:{port}:127.0.0.1");
     let url = format!("https://localhost:{port}/");
@@ -162,7 +184,7 @@ fn hyper_server_example_with_curl() {
         server
             .wait(Duration::from_secs(20))
             .is_some_and(|s| s.success()),
-        "hyper_server exits after two connections\n{}",
+        "{name} exits after two connections\n{}",
         server.diagnostics()
     );
 }
