@@ -101,6 +101,7 @@ pub use config::{
     CertifiedKey, ClientConfig, ClientHelloInfo, Clock, ResolvesServerCert, ServerConfig,
     SingleCert, UnixTime,
 };
+pub use config::{ClientConfigBuilder, ServerConfigBuilder, ServerName};
 pub use conn::{Connection, Event, Negotiated, Side};
 pub use crypto::{HashAlg, HashOutput, SigningKey};
 pub use entropy::{EntropyError, EntropySource};
