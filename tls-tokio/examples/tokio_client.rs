@@ -18,7 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let connector = TlsConnector::from(Arc::new(config));
 
     let mut tls = connector
-        .connect(name, TcpStream::connect(addr).await?)
+        .connect(name.as_str(), TcpStream::connect(addr).await?)
         .await?;
     let request = format!("GET / HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n");
     tls.write_all(request.as_bytes()).await?;

@@ -67,7 +67,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tls_core::{ClientConfig, Connection, ServerConfig};
+use tls_core::{ClientConfig, Connection, ServerConfig, ServerName};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use stream::to_io;
@@ -86,22 +86,31 @@ impl From<Arc<ClientConfig>> for TlsConnector {
 }
 
 impl TlsConnector {
-    /// Runs a client handshake over `io` for `server_name` (a DNS name, sent
-    /// as SNI and checked against the certificate, or an IP address, checked
-    /// only). The future resolves once the handshake is complete.
+    /// Runs a client handshake over `io` for `server_name`: a
+    /// [`ServerName`], or text made into one (`"example.com"`,
+    /// `"192.0.2.1"`). A DNS name is sent as SNI and checked against the
+    /// certificate; an IP address is checked only. The future resolves once
+    /// the handshake is complete.
     ///
     /// # Errors
     ///
     /// The future fails with the handshake's error (the certificate refused,
     /// no common parameters, the peer's alert, the transport's error or EOF),
-    /// or at once with `InvalidInput` for a `server_name` that is neither.
-    pub fn connect<IO>(&self, server_name: &str, io: IO) -> Connect<IO>
+    /// or at once, before anything is sent, with `InvalidInput` for a name
+    /// that is neither a DNS name nor an IP address.
+    pub fn connect<N, IO>(&self, server_name: N, io: IO) -> Connect<IO>
     where
+        N: TryInto<ServerName>,
+        N::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
         IO: AsyncRead + AsyncWrite + Unpin,
     {
-        let state = match Connection::client(self.config.clone(), Some(server_name)) {
-            Ok(conn) => Handshake::Running(Box::new(TlsStream::new(io, conn))),
-            Err(e) => Handshake::Failed(io::Error::new(io::ErrorKind::InvalidInput, e)),
+        let invalid = |e| io::Error::new(io::ErrorKind::InvalidInput, e);
+        let state = match server_name.try_into() {
+            Ok(name) => match Connection::client(self.config.clone(), Some(&name.as_str())) {
+                Ok(conn) => Handshake::Running(Box::new(TlsStream::new(io, conn))),
+                Err(e) => Handshake::Failed(invalid(e.into())),
+            },
+            Err(e) => Handshake::Failed(invalid(e.into())),
         };
         Connect(state)
     }

@@ -128,6 +128,32 @@ async fn handshake_failure_carries_the_tls_error() {
     );
 }
 
+/// A name that is neither a DNS name nor an IP address fails at once,
+/// before anything is sent; a typed `ServerName` is taken as it is.
+#[tokio::test]
+async fn server_names_are_checked() {
+    let connector = TlsConnector::from(Arc::new(tls_tests::client_config(KeyType::EcdsaP256)));
+    for bad in ["not a host name!", "", "example.com.", "host:443"] {
+        let (client_io, mut server_io) = tokio::io::duplex(1024);
+        let err = connector
+            .connect(bad, client_io)
+            .await
+            .expect_err("bad name");
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+        let mut sent = Vec::new();
+        server_io.read_to_end(&mut sent).await.expect("read");
+        assert!(sent.is_empty(), "nothing sent for {bad:?}");
+    }
+    let (client_io, server_io) = tokio::io::duplex(64 * 1024);
+    let name = tls_core::ServerName::try_from("localhost").expect("name");
+    let (client, server) = tokio::join!(
+        connector.connect(name, client_io),
+        TlsAcceptor::from(server_config()).accept(server_io)
+    );
+    assert_eq!(client.expect("client").server_name(), Some("localhost"));
+    server.expect("server");
+}
+
 /// Against a peer that does not read, writes stop being accepted once a
 /// bounded amount is queued: the writer waits instead of buffering 8 MiB.
 #[tokio::test]
