@@ -27,7 +27,8 @@ const MAX_RECORD: usize = 16 * 1024;
 /// Reading returns the peer's application data, and `Ok(0)` bytes (EOF) once
 /// the peer has sent close_notify; the transport ending without one is an
 /// [`io::ErrorKind::UnexpectedEof`] error. After the peer's close_notify we can
-/// still write (half-close). [`AsyncWriteExt::shutdown`] sends our close_notify,
+/// still write (half-close). Shutting down (`poll_shutdown`, tokio's
+/// `AsyncWriteExt::shutdown`) sends our close_notify,
 /// then shuts the transport's write half; reading still works after it.
 ///
 /// Writes are sealed into records at once and queued; a write waits for the
@@ -38,8 +39,6 @@ const MAX_RECORD: usize = 16 * 1024;
 /// TLS errors come back as [`io::Error`]s whose inner error is the
 /// [`tls_core::Error`] (get it with `io::Error::get_ref` and `downcast_ref`);
 /// a fatal error's alert is sent to the peer first.
-///
-/// [`AsyncWriteExt::shutdown`]: tokio::io::AsyncWriteExt::shutdown
 #[derive(Debug)]
 pub struct TlsStream<IO> {
     io: IO,
