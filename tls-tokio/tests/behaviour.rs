@@ -225,3 +225,59 @@ async fn works_with_copy_bidirectional() {
     client.shutdown().await.expect("close");
     relay.await.expect("join").expect("relay");
 }
+
+/// A record the peer cannot have sealed: the read fails with the TLS error
+/// and the alert goes out, so the peer's next read reports it.
+#[tokio::test]
+async fn a_forged_record_fails_with_an_alert() {
+    let (mut client, mut server) = pair(ProtocolVersion::Tls13, 64 * 1024).await;
+    // Application data (type 23) the server's keys did not seal.
+    let forged = [
+        23u8, 3, 3, 0, 20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+    ];
+    server
+        .get_mut()
+        .write_all(&forged)
+        .await
+        .expect("raw write");
+    let err = client
+        .read(&mut [0u8; 64])
+        .await
+        .expect_err("forged record");
+    assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+    assert_eq!(tls_error(&err), Some(&tls_core::Error::BadRecordMac));
+    // Later calls report the same error; nothing more is written.
+    let again = client.write_all(b"x").await.expect_err("poisoned");
+    assert_eq!(tls_error(&again), Some(&tls_core::Error::BadRecordMac));
+    let err = server.read(&mut [0u8; 64]).await.expect_err("the alert");
+    assert_eq!(
+        tls_error(&err),
+        Some(&tls_core::Error::AlertReceived(
+            tls_core::AlertDescription::BadRecordMac
+        ))
+    );
+}
+
+/// A KeyUpdate asking the peer to update too: the peer's answer, queued by
+/// its engine while reading, goes out with its reads and writes, and data
+/// keeps flowing both ways under the new keys.
+#[tokio::test]
+async fn key_update_through_the_adapter() {
+    let (mut client, mut server) = pair(ProtocolVersion::Tls13, 64 * 1024).await;
+    client
+        .connection_mut()
+        .update_keys(true)
+        .expect("KeyUpdate");
+    client.write_all(b"after update").await.expect("write");
+    let mut got = [0u8; 12];
+    server.read_exact(&mut got).await.expect("read");
+    assert_eq!(&got, b"after update");
+    server.write_all(b"answer").await.expect("write back");
+    let mut back = [0u8; 6];
+    client.read_exact(&mut back).await.expect("read back");
+    assert_eq!(&back, b"answer");
+    client.shutdown().await.expect("close");
+    let mut rest = Vec::new();
+    server.read_to_end(&mut rest).await.expect("EOF");
+    assert!(rest.is_empty());
+}
