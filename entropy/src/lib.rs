@@ -27,7 +27,7 @@
 //! [`pool::SharedPool`] wraps it in a lock and a clock so it can be shared as an
 //! `Arc<dyn EntropySource>` between connections.
 //!
-//! ```no_run
+//! ```
 //! # #[cfg(feature = "std")] {
 //! use std::sync::Arc;
 //! use entropy::pool::SharedPool;
@@ -36,7 +36,40 @@
 //! let pool: Arc<dyn EntropySource> = Arc::new(SharedPool::host().expect("seeded"));
 //! let mut hello_random = [0u8; 32];
 //! pool.fill(&mut hello_random).expect("random");
+//! assert_ne!(hello_random, [0u8; 32]);
 //! # }
+//! ```
+//!
+//! A platform with its own generator implements [`EntropySource`] and hands
+//! it to tls-core's configuration (`ClientConfig::builder().entropy(..)`).
+//! A source that cannot deliver returns an error, and the handshake that
+//! needed the bytes fails with it rather than going on with weak randomness:
+//!
+//! ```
+//! use std::sync::atomic::{AtomicBool, Ordering};
+//! use entropy::{EntropyError, EntropySource};
+//!
+//! /// A hardware generator that reports when it is not ready (its health
+//! /// check failed); the bytes come from the host here, from the device's
+//! /// data register on the real platform.
+//! struct Trng {
+//!     healthy: AtomicBool,
+//! }
+//!
+//! impl EntropySource for Trng {
+//!     fn fill(&self, dest: &mut [u8]) -> Result<(), EntropyError> {
+//!         if !self.healthy.load(Ordering::Acquire) {
+//!             return Err(EntropyError("trng: health check failed"));
+//!         }
+//!         entropy::HostEntropy.fill(dest)
+//!     }
+//! }
+//!
+//! let trng = Trng { healthy: AtomicBool::new(true) };
+//! let mut key = [0u8; 16];
+//! assert!(trng.fill(&mut key).is_ok());
+//! trng.healthy.store(false, Ordering::Release);
+//! assert!(trng.fill(&mut key).is_err());
 //! ```
 //!
 //! # ring's own randomness, and unikernels

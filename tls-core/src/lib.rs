@@ -47,6 +47,37 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Where to start
+//!
+//! - Configuration: [`ClientConfig::builder`] and [`ServerConfig::builder`]
+//!   refuse at `build()`, with the reason, a configuration that could not
+//!   complete a handshake; the client names its server with a checked
+//!   [`ServerName`].
+//! - Over a blocking socket: [`TlsStream`] (`Read + Write`). Under tokio:
+//!   the `tls-tokio` crate (`TlsConnector`, `TlsAcceptor`, an async
+//!   `TlsStream` that hyper and tonic take).
+//! - Examples, each run by the tests: `examples/blocking_client.rs`,
+//!   `blocking_server.rs`, `mtls.rs`, `resumption.rs` (a custom
+//!   [`ClientSessionStore`]) and `embedder.rs` (a custom [`Clock`] and
+//!   [`EntropySource`]).
+//!
+//! ```
+//! use std::sync::Arc;
+//! use tls_core::{ClientConfig, Connection, ProtocolVersion, ServerName};
+//!
+//! # fn main() -> Result<(), tls_core::Error> {
+//! let config = ClientConfig::builder()
+//!     .pinned_certs(vec![b"the server's certificate, DER".to_vec()])
+//!     .versions(&[ProtocolVersion::Tls13])
+//!     .build()?;
+//! let name = ServerName::try_from("example.com")?;
+//! let client = Connection::client(Arc::new(config), Some(&name.as_str()))?;
+//! assert!(client.wants_write()); // the ClientHello
+//! assert!(ServerName::try_from("no such name!").is_err());
+//! # Ok(())
+//! # }
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -104,6 +135,7 @@ pub use config::{
     CertifiedKey, ClientConfig, ClientHelloInfo, Clock, ResolvesServerCert, ServerConfig,
     SingleCert, UnixTime,
 };
+pub use config::{ClientConfigBuilder, ServerConfigBuilder, ServerName};
 pub use conn::{Connection, Event, Negotiated, Side};
 pub use crypto::{HashAlg, HashOutput, SigningKey};
 pub use entropy::{EntropyError, EntropySource};

@@ -3,6 +3,19 @@
 //! A config holds everything a connection takes from outside: the random
 //! source, the clock, the certificate (server) or the verifier (client), and
 //! the algorithm preferences. Share one in an `Arc` between connections.
+//!
+//! Build one with [`ClientConfig::builder`] or [`ServerConfig::builder`],
+//! whose `build()` refuses a configuration that cannot work (no verifier or
+//! certificate, a key that is not the certificate's, an empty suite list, a
+//! version without a suite for it, an empty ALPN name) with the reason; or
+//! start from a constructor such as [`ClientConfig::with_roots`] and set the
+//! public fields, unchecked until the handshake.
+
+mod builder;
+mod server_name;
+
+pub use builder::{ClientConfigBuilder, ServerConfigBuilder};
+pub use server_name::ServerName;
 
 use alloc::sync::Arc;
 use alloc::vec::Vec;
