@@ -39,11 +39,6 @@ impl Error {
     pub const fn code(self) -> NonZeroU32 {
         self.0
     }
-
-    /// Never an OS error here.
-    pub fn raw_os_error(self) -> Option<i32> {
-        None
-    }
 }
 
 impl From<NonZeroU32> for Error {

@@ -6,10 +6,10 @@
 //! that expects another name, which must fail.
 //!
 //! The embedder supplies everything an operating system would: memory (its
-//! `#[global_allocator]`, an [`arena::Arena`] over a static buffer), randomness (an [`EntropySource`] given to [`run`],
-//! which this crate also installs as ring's randomness through
-//! `entropy::getrandom_hook`), the clock ([`CounterClock`]) and output (the
-//! `out` callback).
+//! `#[global_allocator]`, an [`arena::Arena`] over a static buffer),
+//! randomness (the [`EntropySource`]s in [`Sources`]; [`run`] installs one as
+//! ring's through `entropy::getrandom_hook`) and output (the `out` callback);
+//! the clock is a [`CounterClock`].
 #![no_std]
 // Unsafe code only in the arena allocator (`arena`).
 #![deny(unsafe_code)]
