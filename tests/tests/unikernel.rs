@@ -69,10 +69,16 @@ fn build(package: &str, target: &str, rustflags: &str) -> PathBuf {
         .env_remove("CARGO_BUILD_RUSTFLAGS")
         .output()
         .expect("cargo runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "building {package} for {target} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        "building {package} for {target} failed{}:\n{stderr}",
+        if stderr.contains("--locked") {
+            " (unikernel/Cargo.lock is stale after a dependency change: \
+             run `cargo update --workspace` in unikernel/ and commit it)"
+        } else {
+            ""
+        }
     );
     target_dir().join(target).join("debug")
 }
