@@ -94,6 +94,15 @@
 //! support for, so on Linux the hook is compiled but inert; only one crate in a
 //! binary may register a custom backend.
 //!
+//! The `unikernel` feature is steps 1 and 2 (and `tls-core`'s `unikernel`
+//! feature turns it on). Nothing may turn on getrandom's `rdrand` feature in
+//! such a build: getrandom would then prefer the CPU's RDRAND to the hook.
+//! On `wasm32-unknown-unknown` ring also needs its `wasm32_unknown_unknown_js`
+//! feature, and getrandom 0.2 prefers its JavaScript backend (wasm-bindgen
+//! imports) to a custom one there; `unikernel/getrandom-custom` in this
+//! repository is a drop-in getrandom 0.2 that always calls the registered
+//! backend, for a `[patch]` in such a build (see README.md, "Unikernels").
+//!
 //! # Features
 //!
 //! - `std` (default): `HostEntropy`, `std::io` streams for xentropyd,
@@ -102,6 +111,9 @@
 //!   `#![no_std]` + `alloc`; the shared pool then locks with a spin lock and the
 //!   caller supplies the clock (and, if it can fork, the process id).
 //! - `custom-getrandom`: the getrandom backend hook described above.
+//! - `unikernel`: `custom-getrandom` plus ring's
+//!   `less-safe-getrandom-custom-or-rdrand`: all randomness from the embedder
+//!   on an OS-less target.
 //!
 //! # Unsafe code
 //!

@@ -17,6 +17,10 @@ pub(crate) const OCTET_STRING: u8 = 0x04;
 pub(crate) const NULL: u8 = 0x05;
 /// Universal tag: OBJECT IDENTIFIER.
 pub(crate) const OID: u8 = 0x06;
+/// Universal tag: UTCTime.
+pub(crate) const UTC_TIME: u8 = 0x17;
+/// Universal tag: GeneralizedTime.
+pub(crate) const GENERALIZED_TIME: u8 = 0x18;
 /// Universal tag: SEQUENCE (constructed).
 pub(crate) const SEQUENCE: u8 = 0x30;
 /// Universal tag: SET (constructed).
@@ -192,6 +196,71 @@ pub(crate) fn bit_string(contents: &[u8]) -> Option<(u8, &[u8])> {
     Some((unused, bytes))
 }
 
+/// A Time (RFC 5280 §4.1.2.5) as seconds since the Unix epoch: a UTCTime
+/// `YYMMDDHHMMSSZ` (YY below 50 is 20YY, else 19YY) or a GeneralizedTime
+/// `YYYYMMDDHHMMSSZ`. Only these DER forms: seconds present, no fraction,
+/// no offset, a real calendar date.
+pub(crate) fn time(t: Tlv<'_>) -> Option<i64> {
+    match t.tag {
+        UTC_TIME => date_time(t.contents, 2),
+        GENERALIZED_TIME => date_time(t.contents, 4),
+        _ => None,
+    }
+}
+
+/// A GeneralizedTime's contents (`YYYYMMDDHHMMSSZ`) as seconds since the epoch.
+pub(crate) fn generalized_time(contents: &[u8]) -> Option<i64> {
+    date_time(contents, 4)
+}
+
+/// `year_digits` digits of year, then month, day, hour, minute, second (two
+/// digits each) and `Z`.
+fn date_time(s: &[u8], year_digits: usize) -> Option<i64> {
+    let digits = match s {
+        [d @ .., b'Z'] if d.len() == year_digits + 10 => d,
+        _ => return None,
+    };
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // At most 4 ASCII digits per field: no overflow.
+    let num = |start: usize, len: usize| -> Option<i64> {
+        let field = digits.get(start..start.checked_add(len)?)?;
+        Some(
+            field
+                .iter()
+                .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')),
+        )
+    };
+    let mut year = num(0, year_digits)?;
+    if year_digits == 2 {
+        year += if year < 50 { 2000 } else { 1900 };
+    }
+    let field = |i: usize| num(year_digits + 2 * i, 2);
+    let (month, day) = (field(0)?, field(1)?);
+    let (hour, minute, second) = (field(2)?, field(3)?, field(4)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if !(1..=month_days).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    // Days since 1970-01-01 of the proleptic Gregorian date (years counted
+    // from March so the leap day ends the year).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
 fn split(buf: &[u8], n: usize) -> Option<(&[u8], &[u8])> {
     (n <= buf.len()).then(|| buf.split_at(n))
 }
@@ -251,6 +320,49 @@ mod tests {
         assert_eq!(
             Reader::new(&long).take(OCTET_STRING).map(<[u8]>::len),
             Some(0x80)
+        );
+    }
+
+    #[test]
+    fn x509_der_times() {
+        let utc = |s: &[u8]| {
+            time(Tlv {
+                tag: UTC_TIME,
+                contents: s,
+                encoded: s,
+            })
+        };
+        assert_eq!(generalized_time(b"19700101000000Z"), Some(0));
+        assert_eq!(generalized_time(b"20260301120000Z"), Some(1_772_366_400));
+        assert_eq!(generalized_time(b"99991231235959Z"), Some(253_402_300_799));
+        assert_eq!(utc(b"700101000000Z"), Some(0));
+        assert_eq!(utc(b"500101000000Z"), Some(-631_152_000));
+        assert_eq!(utc(b"491231235959Z"), Some(2_524_607_999));
+        assert_eq!(generalized_time(b"20240229000000Z"), Some(1_709_164_800));
+        for bad in [
+            &b"20230229000000Z"[..],
+            b"21000229000000Z",
+            b"20260431000000Z",
+            b"20260301120000",
+            b"20261301120000Z",
+            b"20260001120000Z",
+            b"20260300120000Z",
+            b"20260301240000Z",
+            b"20260301126000Z",
+            b"20260301120060Z",
+            b"2026030112000.5Z",
+            b"20260301120000.5Z",
+            b"20260301120000+0100",
+            b"-2026030112000Z",
+            b"",
+        ] {
+            assert_eq!(generalized_time(bad), None, "{bad:?}");
+        }
+        assert_eq!(utc(b"7001010000Z"), None, "UTCTime without seconds");
+        assert_eq!(
+            utc(b"20260301120000Z"),
+            None,
+            "four-digit year in a UTCTime"
         );
     }
 

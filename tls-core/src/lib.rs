@@ -91,8 +91,6 @@ mod client;
 pub mod config;
 mod conn;
 mod crypto;
-// Parts of the DER reader serve only the x509 module, which needs std.
-#[cfg_attr(not(feature = "std"), allow(dead_code))]
 mod der;
 pub mod error;
 pub mod keylog;
@@ -117,7 +115,6 @@ mod tls12;
 mod tls13;
 pub mod verify;
 mod versions;
-#[cfg(feature = "std")]
 pub mod x509;
 #[cfg(all(test, feature = "std"))]
 mod zero_copy_tests;
@@ -157,7 +154,6 @@ pub use verify::{
     ClientCertVerified, ClientCertVerifier, PinnedCertVerifier, ServerCertVerified,
     ServerCertVerifier, SignatureVerified,
 };
-#[cfg(feature = "std")]
 pub use x509::{TrustAnchors, WebPkiClientVerifier, WebPkiVerifier};
 
 /// Engine internals for this project's own tests, fuzz targets, BoGo shim and

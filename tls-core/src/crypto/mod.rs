@@ -34,7 +34,6 @@ pub use verify::{cert_spki, parse_spki, TLS12_SIGNATURE_SCHEMES};
 pub(crate) use verify::{
     certificate_verify_message, verify_tls12_signature, verify_tls13_signature, SpkiAlg,
 };
-#[cfg(feature = "std")]
 pub(crate) use verify::{verify_cert_signature, CertSignatureAlg};
 // Used by unit tests elsewhere in the crate only.
 #[cfg(test)]

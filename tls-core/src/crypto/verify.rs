@@ -142,7 +142,6 @@ pub(crate) fn verify_signature(
 /// A certificate's signature algorithm, as X.509 names it (the OID and its
 /// parameters are read by `x509`): RSA PKCS#1 v1.5 and PSS with SHA-256/384/512
 /// (keys of 2048 to 8192 bits), ECDSA P-256/P-384 with SHA-256/384, Ed25519.
-#[cfg(feature = "std")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CertSignatureAlg {
     /// sha256WithRSAEncryption
@@ -171,7 +170,6 @@ pub(crate) enum CertSignatureAlg {
 
 /// Verifies a certificate (or CRL) signature over `signed` with `public_key`
 /// (the subjectPublicKey bits of the signer's SPKI); false when it does not verify.
-#[cfg(feature = "std")]
 pub(crate) fn verify_cert_signature(
     alg: CertSignatureAlg,
     public_key: &[u8],

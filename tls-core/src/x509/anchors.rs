@@ -3,6 +3,7 @@
 //! the certificate itself.
 
 use alloc::vec::Vec;
+#[cfg(feature = "std")]
 use std::path::Path;
 
 use super::cert::{self, Cert, Role};
@@ -131,6 +132,7 @@ impl TrustAnchors {
     }
 
     /// [`TrustAnchors::from_pem`] on a file's contents.
+    #[cfg(feature = "std")]
     pub fn from_pem_file(path: impl AsRef<Path>) -> Result<TrustAnchors, CertError> {
         let pem = std::fs::read(path).map_err(|_| CertError::Io("cannot read CA file"))?;
         TrustAnchors::from_pem(&pem)
@@ -157,6 +159,7 @@ impl TrustAnchors {
     /// exists, loaded leniently (certificates that fail our profile checks,
     /// typically legacy roots, are skipped and counted). An error if no
     /// bundle exists or none of its certificates is usable.
+    #[cfg(feature = "std")]
     pub fn from_system() -> Result<TrustAnchors, CertError> {
         for path in SYSTEM_BUNDLE_PATHS {
             let Ok(pem) = std::fs::read(path) else {
@@ -202,13 +205,12 @@ impl TrustAnchors {
 /// `"CERTIFICATE"`, `"X509 CRL"`), in order; other blocks are ignored.
 /// Malformed PEM, or no block with the label, is an error.
 pub fn pem_blocks(pem: &[u8], label: &str) -> Result<Vec<Vec<u8>>, CertError> {
-    let mut out = Vec::new();
-    for block in x509_parser::pem::Pem::iter_from_buffer(pem) {
-        let block = block.map_err(|_| CertError::Malformed("malformed PEM"))?;
-        if block.label == label {
-            out.push(block.contents);
-        }
-    }
+    let out: Vec<Vec<u8>> = crate::keys::pem_blocks(pem)
+        .map_err(|_| CertError::Malformed("malformed PEM"))?
+        .into_iter()
+        .filter(|(l, _)| l == label)
+        .map(|(_, der)| der)
+        .collect();
     if out.is_empty() {
         return Err(CertError::Malformed("no PEM block with the expected label"));
     }

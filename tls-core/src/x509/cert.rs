@@ -1,11 +1,10 @@
-//! One certificate: parsed with x509-parser (structure, times), with the raw
-//! pieces and the extension values we rely on parsed strictly here, and the
-//! profile checks that do not depend on the rest of the path.
+//! One certificate, parsed strictly with the crate's own DER reader (no
+//! std needed): the raw pieces, the validity times and the extension values
+//! we rely on, and the profile checks that do not depend on the rest of the
+//! path.
 
 use alloc::string::String;
 use alloc::vec::Vec;
-
-use x509_parser::x509::X509Version;
 
 use super::constraints::{self, NameConstraints};
 use super::error::CertError;
@@ -24,6 +23,8 @@ const OID_AKI: &[u8] = &[0x55, 0x1d, 0x23];
 const OID_POLICY_CONSTRAINTS: &[u8] = &[0x55, 0x1d, 0x24];
 const OID_EKU: &[u8] = &[0x55, 0x1d, 0x25];
 const OID_AIA: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x01];
+/// id-ad-ocsp, 1.3.6.1.5.5.7.48.1 (an authorityInfoAccess method).
+const OID_AD_OCSP: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x30, 0x01];
 
 /// id-kp-serverAuth, 1.3.6.1.5.5.7.3.1.
 pub(crate) const EKU_SERVER_AUTH: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
@@ -121,6 +122,8 @@ pub(crate) struct Cert<'a> {
     pub(crate) name_constraints: Option<NameConstraints<'a>>,
     pub(crate) aki: Option<Aki<'a>>,
     pub(crate) ski: Option<&'a [u8]>,
+    /// The OCSP responder URIs of authorityInfoAccess, in order.
+    pub(crate) ocsp_urls: Vec<&'a str>,
     /// Why the extensions could not be accepted, if they could not. The
     /// certificate is then unusable, but its names are known, so a path
     /// builder can say why a candidate issuer was refused.
@@ -130,25 +133,11 @@ pub(crate) struct Cert<'a> {
 const MALFORMED: CertError = CertError::Malformed("malformed certificate");
 
 impl<'a> Cert<'a> {
-    /// Parses a DER certificate. x509-parser must accept it; then the pieces
-    /// are walked again strictly here and every extension we understand is
-    /// parsed. A version other than 3 is an error; an extension problem (an
-    /// unknown critical extension, a duplicate, a malformed value) is kept
-    /// in `defect` and reported by [`Cert::check_profile`].
+    /// Parses a DER certificate strictly, with every extension we
+    /// understand. A version other than 3 is an error; an extension problem
+    /// (an unknown critical extension, a duplicate, a malformed value) is
+    /// kept in `defect` and reported by [`Cert::check_profile`].
     pub(crate) fn parse(der: &'a [u8]) -> Result<Cert<'a>, CertError> {
-        let (rest, x509) = x509_parser::parse_x509_certificate(der)
-            .map_err(|_| CertError::Malformed("certificate does not parse"))?;
-        if !rest.is_empty() {
-            return Err(CertError::Malformed("trailing data after certificate"));
-        }
-        // Only version 3 (as webpki): TLS needs the extensions (subjectAltName,
-        // extendedKeyUsage, basicConstraints) that only v3 carries (§4.1.2.1).
-        if x509.version() != X509Version::V3 {
-            return Err(CertError::Profile("not a version 3 certificate"));
-        }
-        let not_before = x509.validity().not_before.timestamp();
-        let not_after = x509.validity().not_after.timestamp();
-
         let mut outer = Reader::new(der);
         let mut cert = outer.sequence().ok_or(MALFORMED)?;
         outer.finish().ok_or(MALFORMED)?;
@@ -162,6 +151,8 @@ impl<'a> Cert<'a> {
 
         let mut t = Reader::new(tbs.contents);
         let version = t.optional(der::context_constructed(0)).ok_or(MALFORMED)?;
+        // Only version 3 (as webpki): TLS needs the extensions (subjectAltName,
+        // extendedKeyUsage, basicConstraints) that only v3 carries (§4.1.2.1).
         match version.and_then(|v| der::single(v, der::INTEGER)) {
             Some([2]) => {}
             _ => return Err(CertError::Profile("not a version 3 certificate")),
@@ -176,7 +167,11 @@ impl<'a> Cert<'a> {
             ));
         }
         let issuer = t.expect_tlv(der::SEQUENCE).ok_or(MALFORMED)?;
-        t.take(der::SEQUENCE).ok_or(MALFORMED)?; // validity: taken from x509-parser
+        let mut validity = t.sequence().ok_or(MALFORMED)?;
+        const BAD_TIME: CertError = CertError::Malformed("malformed validity");
+        let not_before = validity.read().and_then(der::time).ok_or(BAD_TIME)?;
+        let not_after = validity.read().and_then(der::time).ok_or(BAD_TIME)?;
+        validity.finish().ok_or(BAD_TIME)?;
         let subject = t.expect_tlv(der::SEQUENCE).ok_or(MALFORMED)?;
         let spki = t.expect_tlv(der::SEQUENCE).ok_or(MALFORMED)?;
         t.optional(der::context(1)).ok_or(MALFORMED)?; // issuerUniqueID
@@ -207,6 +202,7 @@ impl<'a> Cert<'a> {
             name_constraints: None,
             aki: None,
             ski: None,
+            ocsp_urls: Vec::new(),
             defect: None,
         };
         if let Some(extensions) = extensions {
@@ -354,9 +350,12 @@ impl<'a> Cert<'a> {
                 }
                 while !r.is_empty() {
                     let mut desc = r.sequence().ok_or(BAD)?;
-                    desc.take(der::OID).ok_or(BAD)?;
-                    names::parse_general_name(desc.read().ok_or(BAD)?)?;
+                    let method = desc.take(der::OID).ok_or(BAD)?;
+                    let location = names::parse_general_name(desc.read().ok_or(BAD)?)?;
                     desc.finish().ok_or(BAD)?;
+                    if let (OID_AD_OCSP, GeneralName::Uri(uri)) = (method, location) {
+                        self.ocsp_urls.push(uri);
+                    }
                 }
             }
             OID_POLICY_CONSTRAINTS => {

@@ -40,10 +40,6 @@ impl<'a> Crl<'a> {
     /// that parses but breaks the rules above carries its `problem`.
     pub(crate) fn parse(der: &'a [u8]) -> Result<Crl<'a>, CertError> {
         const BAD: CertError = CertError::Malformed("malformed CRL");
-        let (rest, crl) = x509_parser::parse_x509_crl(der).map_err(|_| BAD)?;
-        if !rest.is_empty() {
-            return Err(BAD);
-        }
         let mut outer = Reader::new(der);
         let mut list = outer.sequence().ok_or(BAD)?;
         outer.finish().ok_or(BAD)?;
@@ -55,25 +51,41 @@ impl<'a> Crl<'a> {
         };
         list.finish().ok_or(BAD)?;
         let mut t = Reader::new(tbs.contents);
-        if t.peek_tag() == Some(der::INTEGER) {
-            t.read().ok_or(BAD)?;
+        // version: absent (v1) or v2, encoded as 1.
+        if let Some(version) = t.optional(der::INTEGER).ok_or(BAD)? {
+            if version != [1] {
+                return Err(BAD);
+            }
         }
         let inner_alg = t.expect_tlv(der::SEQUENCE).ok_or(BAD)?;
         let issuer = t.expect_tlv(der::SEQUENCE).ok_or(BAD)?;
-        t.read().ok_or(BAD)?; // thisUpdate
-        if matches!(t.peek_tag(), Some(0x17 | 0x18)) {
-            t.read().ok_or(BAD)?; // nextUpdate
+        t.read().and_then(der::time).ok_or(BAD)?; // thisUpdate
+        if matches!(t.peek_tag(), Some(der::UTC_TIME | der::GENERALIZED_TIME)) {
+            t.read().and_then(der::time).ok_or(BAD)?; // nextUpdate
         }
-        // Serials of the revoked certificates, from our own walk so they
-        // borrow the input.
+        // Serials of the revoked certificates (borrowing the input) and each
+        // entry's extensions.
         let mut revoked = Vec::new();
+        let mut entry_extensions = Vec::new();
         if let Some(list) = t.optional(der::SEQUENCE).ok_or(BAD)? {
             let mut entries = Reader::new(list);
             while !entries.is_empty() {
                 let mut entry = entries.sequence().ok_or(BAD)?;
                 revoked.push(entry.take(der::INTEGER).ok_or(BAD)?);
+                entry.read().and_then(der::time).ok_or(BAD)?; // revocationDate
+                if let Some(exts) = entry.optional(der::SEQUENCE).ok_or(BAD)? {
+                    entry_extensions.extend(extensions(exts).ok_or(BAD)?);
+                }
+                entry.finish().ok_or(BAD)?;
             }
         }
+        let crl_extensions = match t.optional(der::context_constructed(0)).ok_or(BAD)? {
+            Some(explicit) => {
+                extensions(der::single(explicit, der::SEQUENCE).ok_or(BAD)?).ok_or(BAD)?
+            }
+            None => Vec::new(),
+        };
+        t.finish().ok_or(BAD)?;
 
         let mut problem = None;
         if inner_alg.encoded != sig_alg.encoded {
@@ -81,8 +93,7 @@ impl<'a> Crl<'a> {
         }
         let mut has_number = false;
         let mut seen: Vec<&[u8]> = Vec::new();
-        for ext in crl.extensions() {
-            let oid = ext.oid.as_bytes();
+        for &(oid, critical, _) in &crl_extensions {
             if seen.contains(&oid) {
                 problem = Some(CertError::Revocation("duplicate CRL extension"));
             }
@@ -90,14 +101,14 @@ impl<'a> Crl<'a> {
             match oid {
                 OID_CRL_NUMBER => {
                     has_number = true;
-                    if ext.critical {
+                    if critical {
                         problem = Some(CertError::Revocation("critical cRLNumber"));
                     }
                 }
-                OID_AKI if !ext.critical => {}
+                OID_AKI if !critical => {}
                 // issuingDistributionPoint, deltaCRLIndicator and anything
                 // else critical: not supported.
-                _ if ext.critical => {
+                _ if critical => {
                     problem = Some(CertError::Revocation("unsupported critical CRL extension"));
                 }
                 [0x55, 0x1d, 0x1b] | [0x55, 0x1d, 0x1c] => {
@@ -109,18 +120,15 @@ impl<'a> Crl<'a> {
         if !has_number {
             problem = Some(CertError::Revocation("CRL without cRLNumber"));
         }
-        for entry in crl.iter_revoked_certificates() {
-            for ext in entry.extensions() {
-                let oid = ext.oid.as_bytes();
-                if ext.critical || !(oid == OID_REASON_CODE || oid == OID_INVALIDITY_DATE) {
-                    if ext.critical {
-                        problem = Some(CertError::Revocation("unsupported CRL entry extension"));
-                    }
-                    // certificateIssuer (indirect CRLs) changes whose serials
-                    // follow: not supported.
-                    if oid == [0x55, 0x1d, 0x1d] {
-                        problem = Some(CertError::Revocation("indirect CRL"));
-                    }
+        for &(oid, critical, _) in &entry_extensions {
+            if critical || !(oid == OID_REASON_CODE || oid == OID_INVALIDITY_DATE) {
+                if critical {
+                    problem = Some(CertError::Revocation("unsupported CRL entry extension"));
+                }
+                // certificateIssuer (indirect CRLs) changes whose serials
+                // follow: not supported.
+                if oid == [0x55, 0x1d, 0x1d] {
+                    problem = Some(CertError::Revocation("indirect CRL"));
                 }
             }
         }
@@ -133,4 +141,28 @@ impl<'a> Crl<'a> {
             problem,
         })
     }
+}
+
+/// One extension: extnID contents, critical, extnValue contents.
+type Extension<'a> = (&'a [u8], bool, &'a [u8]);
+
+/// The extensions of an Extensions SEQUENCE's contents (at least one).
+fn extensions(list: &[u8]) -> Option<Vec<Extension<'_>>> {
+    let mut r = Reader::new(list);
+    let mut out = Vec::new();
+    if r.is_empty() {
+        return None;
+    }
+    while !r.is_empty() {
+        let mut ext = r.sequence()?;
+        let oid = ext.take(der::OID)?;
+        let critical = match ext.optional(der::BOOLEAN)? {
+            Some(b) => der::boolean(b)?,
+            None => false,
+        };
+        let value = ext.take(der::OCTET_STRING)?;
+        ext.finish()?;
+        out.push((oid, critical, value));
+    }
+    Some(out)
 }

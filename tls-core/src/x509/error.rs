@@ -124,7 +124,7 @@ impl fmt::Display for CertError {
     }
 }
 
-impl std::error::Error for CertError {}
+impl core::error::Error for CertError {}
 
 impl From<CertError> for Error {
     fn from(e: CertError) -> Error {

@@ -1,8 +1,9 @@
 //! X.509 certificate path validation, in the style of rustls-webpki: small,
 //! budgeted, fail closed.
 //!
-//! Certificates are parsed with `x509-parser`; the extensions we rely on are
-//! parsed strictly here; signatures are checked with `ring` (RSA PKCS#1 and
+//! Certificates, CRLs and OCSP responses are parsed strictly with the
+//! crate's own DER reader, so all of this works without `std` (only the
+//! loaders that read files need it); signatures are checked with `ring` (RSA PKCS#1 and
 //! PSS with SHA-256/384/512, ECDSA P-256/P-384, Ed25519; nothing weaker).
 //!
 //! - [`TrustAnchors`]: trusted CAs from PEM or the system bundle.

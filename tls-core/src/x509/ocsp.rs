@@ -456,62 +456,15 @@ fn key_bits(spki: &[u8]) -> Result<&[u8], CertError> {
 /// A GeneralizedTime in its DER form `YYYYMMDDHHMMSSZ`, as seconds since
 /// the epoch.
 fn generalized_time(s: &[u8]) -> Result<i64, CertError> {
-    const TIME: CertError = CertError::Malformed("malformed OCSP time");
-    let digits = match s {
-        [d @ .., b'Z'] if d.len() == 14 => d,
-        _ => return Err(TIME),
-    };
-    if !digits.iter().all(u8::is_ascii_digit) {
-        return Err(TIME);
-    }
-    let num = |range: core::ops::Range<usize>| -> i64 {
-        digits
-            .get(range)
-            .unwrap_or_default()
-            .iter()
-            .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0'))
-    };
-    let (year, month, day) = (num(0..4), num(4..6), num(6..8));
-    let (hour, minute, second) = (num(8..10), num(10..12), num(12..14));
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 59
-    {
-        return Err(TIME);
-    }
-    // Days from the civil date (proleptic Gregorian), year 0..9999.
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Ok(days * 86_400 + hour * 3600 + minute * 60 + second)
+    der::generalized_time(s).ok_or(CertError::Malformed("malformed OCSP time"))
 }
 
-/// The OCSP URLs (http only) of a certificate's authorityInfoAccess.
+/// The OCSP responder URIs of a certificate's authorityInfoAccess (none if
+/// it does not parse).
 fn aia_ocsp_urls(cert: &[u8]) -> Vec<String> {
-    use x509_parser::extensions::{GeneralName, ParsedExtension};
-    let mut urls = Vec::new();
-    let Ok((_, x509)) = x509_parser::parse_x509_certificate(cert) else {
-        return urls;
-    };
-    for ext in x509.extensions() {
-        if let ParsedExtension::AuthorityInfoAccess(aia) = ext.parsed_extension() {
-            for desc in &aia.accessdescs {
-                if desc.access_method == x509_parser::oid_registry::OID_PKIX_ACCESS_DESCRIPTOR_OCSP
-                {
-                    if let GeneralName::URI(uri) = desc.access_location {
-                        urls.push(String::from(uri));
-                    }
-                }
-            }
-        }
-    }
-    urls
+    Cert::parse(cert)
+        .map(|c| c.ocsp_urls.iter().map(|u| String::from(*u)).collect())
+        .unwrap_or_default()
 }
 
 fn sha1(data: &[u8]) -> Vec<u8> {

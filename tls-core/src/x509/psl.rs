@@ -1,10 +1,12 @@
 //! The public suffix list (publicsuffix.org), used to refuse wildcard
 //! names that span a public suffix (`*.co.uk`, `*.s3.amazonaws.com`).
 
+use alloc::collections::BTreeSet;
 use alloc::string::{String, ToString};
-use std::collections::HashSet;
+#[cfg(feature = "std")]
 use std::path::Path;
 
+#[cfg(feature = "std")]
 use super::error::CertError;
 
 /// Where Debian and its derivatives install the list (package `publicsuffix`).
@@ -16,9 +18,9 @@ pub const SYSTEM_PUBLIC_SUFFIX_LIST: &str = "/usr/share/publicsuffix/public_suff
 /// the ASCII names certificates carry.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PublicSuffixList {
-    rules: HashSet<String>,
-    wildcards: HashSet<String>,
-    exceptions: HashSet<String>,
+    rules: BTreeSet<String>,
+    wildcards: BTreeSet<String>,
+    exceptions: BTreeSet<String>,
 }
 
 impl PublicSuffixList {
@@ -46,6 +48,7 @@ impl PublicSuffixList {
     }
 
     /// Reads and parses a list file.
+    #[cfg(feature = "std")]
     pub fn from_file(path: impl AsRef<Path>) -> Result<PublicSuffixList, CertError> {
         let text = std::fs::read_to_string(path)
             .map_err(|_| CertError::Io("cannot read public suffix list"))?;
