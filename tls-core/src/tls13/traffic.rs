@@ -32,10 +32,11 @@ pub(crate) struct AppSecrets {
 impl AppSecrets {
     /// Derives the application traffic and exporter secrets.
     pub(crate) fn derive(master: &MasterSecret, handshake_hash: &[u8]) -> Self {
+        let (client, server, exporter) = master.app_secrets(handshake_hash);
         AppSecrets {
-            client: master.client_traffic(handshake_hash),
-            server: master.server_traffic(handshake_hash),
-            exporter: master.exporter(handshake_hash),
+            client,
+            server,
+            exporter,
         }
     }
 
