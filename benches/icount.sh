@@ -14,7 +14,8 @@
 # (tls-core's ML-KEM), aws-lc (rustls's provider in the X25519MLKEM768
 # rows), recognised by function name (`ring::`, `ring_core_*`, ...) or, for
 # their static C and assembly functions and their code inlined elsewhere,
-# by the source file's crate directory; "non-crypto" is the rest: the TLS
+# by the source file's crate directory (aws-lc's C files are named
+# /aws-lc/...); "non-crypto" is the rest: the TLS
 # stack itself, and what it calls in std and libc (allocation, copies).
 set -euo pipefail
 shopt -s inherit_errexit
@@ -53,7 +54,7 @@ count() {
             sub(/^[^:]*:/, "", f)
             if (f ~ /^<*(ring|aws_lc_rs|aws_lc_sys|libcrux[a-z_0-9]*)::/ ||
                 f ~ /^(ring_core_|aws_lc_|libcrux_)/ ||
-                file ~ /\/(ring-0\.|aws-lc-|libcrux-)/)
+                file ~ /\/(ring-0\.|aws-lc-|libcrux-)/ || file ~ /^\/aws-lc\//)
                 crypto += num($1)
         }
         END { printf "%d %d\n", total, crypto }'

@@ -13,6 +13,11 @@
 //! `_server` the server's. Bulk scenarios count one side moving 1 MiB in
 //! 16 KiB records: `send` seals (write + take the records out), `recv` opens
 //! (feed + read the plaintext out); the peer seals the records beforehand.
+//! The `_in_place` rows drive tls-core through its zero-copy calls
+//! ([`InPlace`]: `write_with` seals where the caller produced the plaintext,
+//! `feed_with` + `peek_plaintext` opens where the record was received),
+//! against the same rustls calls as the plain rows (rustls has no such
+//! calls).
 
 use std::hint::black_box;
 
@@ -27,9 +32,16 @@ const BULK_BYTES: usize = 1 << 20;
 /// What a scenario measures.
 #[derive(Clone, Copy)]
 enum Work {
-    Handshake { side: Side, resume: bool },
+    Handshake {
+        side: Side,
+        resume: bool,
+    },
     Send,
     Recv,
+    /// `Send` with tls-core's in-place calls.
+    SendInPlace,
+    /// `Recv` with tls-core's in-place calls.
+    RecvInPlace,
 }
 
 struct Scenario {
@@ -92,7 +104,13 @@ fn scenarios() -> Vec<Scenario> {
         }
     }
     for suite in [TLS13_AES128, TLS13_AES256, TLS13_CHACHA] {
-        for (work, what) in [(Work::Send, "send"), (Work::Recv, "recv")] {
+        let works = [
+            (Work::Send, "send"),
+            (Work::Recv, "recv"),
+            (Work::SendInPlace, "send_in_place"),
+            (Work::RecvInPlace, "recv_in_place"),
+        ];
+        for (work, what) in works {
             all.push(Scenario {
                 name: format!("bulk_{}_{what}", suite.name),
                 setup: Setup::new(KeyType::EcdsaP256, suite, false),
@@ -214,7 +232,7 @@ fn bulk<T: BulkSender + BulkReceiver>(tx: &mut T, rx: &mut T, work: Work) {
     assert_eq!(got, RECORD);
     COUNTING.store(true, std::sync::atomic::Ordering::Relaxed);
     match work {
-        Work::Send => {
+        Work::Send | Work::SendInPlace => {
             let mut sent = 0;
             step(true, || {
                 for _ in 0..count {
@@ -246,7 +264,7 @@ fn main() {
         for s in &all {
             let units = match s.work {
                 Work::Handshake { .. } => HANDSHAKES,
-                Work::Send | Work::Recv => BULK_BYTES,
+                _ => BULK_BYTES,
             };
             println!("{} {units}", s.name);
         }
@@ -281,6 +299,10 @@ fn main() {
             let (cc, sc) = (rustls_client_config(setup), rustls_server_config(setup));
             let mut one = || handshake(|| rustls_client(&cc), || rustls_server(&sc), side);
             handshakes(&mut one, setup, resume);
+        }
+        (work @ (Work::SendInPlace | Work::RecvInPlace), Stack::Ours) => {
+            let (tx, rx) = ours_pair(setup);
+            bulk(&mut InPlace(tx), &mut InPlace(rx), work);
         }
         (work, Stack::Ours) => {
             let (mut tx, mut rx) = ours_pair(setup);
