@@ -228,6 +228,11 @@ impl HmacKey {
         }
         HashOutput::from_bytes(ctx.sign().as_ref())
     }
+
+    /// Checks an HMAC tag over `data` in constant time, as [`hmac_verify`].
+    pub(crate) fn verify(&self, data: &[u8], tag: &[u8]) -> Result<(), Error> {
+        hmac::verify(&self.0, data, tag).map_err(|_| Error::DecryptError("bad Finished"))
+    }
 }
 
 /// Checks an HMAC tag in constant time; a mismatch (or a tag of the wrong
