@@ -242,6 +242,7 @@ fn bench_pq_handshakes(c: &mut Criterion, side: Side) {
         let want = match kx {
             Kx::X25519MlKem768 => NamedGroup::X25519MlKem768,
             Kx::X25519 | Kx::X25519AwsLc => NamedGroup::X25519,
+            Kx::P256 => NamedGroup::Secp256r1,
         }
         .to_wire();
         let one: Box<dyn Fn() -> Duration> = match stack {

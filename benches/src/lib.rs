@@ -116,6 +116,8 @@ pub enum Kx {
     /// shares: both stacks' default), then X25519 and P-256; the server
     /// picks the hybrid. rustls with aws-lc-rs.
     X25519MlKem768,
+    /// P-256 (secp256r1) alone; rustls with ring.
+    P256,
 }
 
 /// What both stacks are configured with.
@@ -151,6 +153,7 @@ impl Setup {
                 NamedGroup::X25519,
                 NamedGroup::Secp256r1,
             ],
+            Kx::P256 => vec![NamedGroup::Secp256r1],
         }
     }
 }
@@ -210,6 +213,11 @@ fn rustls_provider(setup: Setup) -> Arc<CryptoProvider> {
         Kx::X25519 => CryptoProvider {
             cipher_suites: vec![suite.theirs],
             kx_groups: vec![provider::kx_group::X25519, provider::kx_group::SECP256R1],
+            ..provider::default_provider()
+        },
+        Kx::P256 => CryptoProvider {
+            cipher_suites: vec![suite.theirs],
+            kx_groups: vec![provider::kx_group::SECP256R1],
             ..provider::default_provider()
         },
         Kx::X25519AwsLc | Kx::X25519MlKem768 => {

@@ -191,16 +191,28 @@ impl<'a> Offer<'a> {
     }
 }
 
-/// Adds pre_shared_key (the last extension) with `offers` to `ch` and
-/// encodes it, each binder computed over `prefix` (the transcript before
-/// this hello, after a HelloRetryRequest) and the hello up to its binders.
-pub(crate) fn encode_with_binders(
+/// A ClientHello encoded with its final length: pre_shared_key (the last
+/// extension) holds the offers with zeroed binders, which [`bind`](Self::bind)
+/// computes. The client decides its padding from [`len`](Self::len) before
+/// any binder is computed, so each binder is computed once.
+pub(crate) struct UnboundHello {
+    encoded: Vec<u8>,
+    /// Where the binders list starts (the hello before it is what they sign).
+    truncated_len: usize,
+}
+
+/// Adds pre_shared_key (the last extension) with `offers` to `ch`, unless
+/// there are none, and encodes it with zeroed binders.
+pub(crate) fn encode_unbound(
     mut ch: ClientHello,
     offers: &[Offer<'_>],
-    prefix: Option<&Transcript>,
-) -> Result<Vec<u8>, Error> {
+) -> Result<UnboundHello, Error> {
     if offers.is_empty() {
-        return Ok(HandshakeMessage::ClientHello(ch).to_vec());
+        let encoded = HandshakeMessage::ClientHello(ch).to_vec();
+        return Ok(UnboundHello {
+            truncated_len: encoded.len(),
+            encoded,
+        });
     }
     let offered = OfferedPsks {
         identities: offers
@@ -217,35 +229,60 @@ pub(crate) fn encode_with_binders(
     };
     let binders_len = offered.binders_encoded_len();
     ch.extensions.push(ClientExtension::PreSharedKey(offered));
-    let mut encoded = HandshakeMessage::ClientHello(ch).to_vec();
+    let encoded = HandshakeMessage::ClientHello(ch).to_vec();
     let truncated_len = encoded
         .len()
         .checked_sub(binders_len)
         .ok_or(Error::Internal("binders"))?;
-    // The binders list: a two-byte length, then each binder after its
-    // one-byte length.
-    let mut at = truncated_len.saturating_add(2);
-    for offer in offers {
-        let mut transcript = prefix
-            .cloned()
-            .unwrap_or_else(|| Transcript::new(offer.hash));
-        transcript.update(encoded.get(..truncated_len).unwrap_or_default());
-        let binder_key =
-            EarlySecret::new(offer.hash, Some(offer.secret)).binder_key(offer.external);
-        let binder = finished_verify_data(
-            offer.hash,
-            binder_key.as_ref(),
-            transcript.current().as_ref(),
-        );
-        let start = at.saturating_add(1);
-        let end = start.saturating_add(offer.hash.output_len());
-        encoded
-            .get_mut(start..end)
-            .ok_or(Error::Internal("binders"))?
-            .copy_from_slice(binder.as_ref());
-        at = end;
+    Ok(UnboundHello {
+        encoded,
+        truncated_len,
+    })
+}
+
+impl UnboundHello {
+    /// The encoded hello's length, binders included.
+    pub(crate) fn len(&self) -> usize {
+        self.encoded.len()
     }
-    Ok(encoded)
+
+    /// Computes each binder of `offers` (those given to [`encode_unbound`])
+    /// over `prefix` (the transcript before this hello, after a
+    /// HelloRetryRequest) and the hello up to its binders; returns the hello.
+    pub(crate) fn bind(
+        self,
+        offers: &[Offer<'_>],
+        prefix: Option<&Transcript>,
+    ) -> Result<Vec<u8>, Error> {
+        let UnboundHello {
+            mut encoded,
+            truncated_len,
+        } = self;
+        // The binders list: a two-byte length, then each binder after its
+        // one-byte length.
+        let mut at = truncated_len.saturating_add(2);
+        for offer in offers {
+            let mut transcript = prefix
+                .cloned()
+                .unwrap_or_else(|| Transcript::new(offer.hash));
+            transcript.update(encoded.get(..truncated_len).unwrap_or_default());
+            let binder_key =
+                EarlySecret::new(offer.hash, Some(offer.secret)).binder_key(offer.external);
+            let binder = finished_verify_data(
+                offer.hash,
+                binder_key.as_ref(),
+                transcript.current().as_ref(),
+            );
+            let start = at.saturating_add(1);
+            let end = start.saturating_add(offer.hash.output_len());
+            encoded
+                .get_mut(start..end)
+                .ok_or(Error::Internal("binders"))?
+                .copy_from_slice(binder.as_ref());
+            at = end;
+        }
+        Ok(encoded)
+    }
 }
 
 /// What a PSK the client offered and we accepted was.

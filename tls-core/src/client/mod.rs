@@ -207,19 +207,21 @@ impl Hello {
             offers.push(Offer::ticket(ticket, hash, now));
         }
         offers.extend(external.map(Offer::external));
-        let encoded = crate::psk::encode_with_binders(ch.clone(), &offers, prefix)?;
+        let unbound = crate::psk::encode_unbound(ch.clone(), &offers)?;
         // RFC 7685 §4: a hello of 256 to 511 bytes (with its 4-byte header)
         // hangs some F5 load balancers; the padding extension, before
-        // pre_shared_key (which stays last, its binder computed after), makes
-        // it at least 512 (BoGo's ClientHelloPadding).
-        match PADDED_HELLO_LEN.checked_sub(encoded.len()) {
-            Some(short) if short > 0 && encoded.len() >= 256 => {
+        // pre_shared_key (which stays last, its binders computed after), makes
+        // it at least 512 (BoGo's ClientHelloPadding). The length is known
+        // before the binders are computed, so they are computed once.
+        let unbound = match PADDED_HELLO_LEN.checked_sub(unbound.len()) {
+            Some(short) if short > 0 && unbound.len() >= 256 => {
                 let pad = short.saturating_sub(4).max(1);
                 ch.extensions.push(ClientExtension::Padding(pad));
-                crate::psk::encode_with_binders(ch, &offers, prefix)
+                crate::psk::encode_unbound(ch, &offers)?
             }
-            _ => Ok(encoded),
-        }
+            _ => unbound,
+        };
+        unbound.bind(&offers, prefix)
     }
 
     fn client_hello(&self, key_shares: &[KeyExchange], cookie: Option<&[u8]>) -> ClientHello {

@@ -8,7 +8,7 @@ use ring::aead;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::hash::HashAlg;
-use super::secret::hkdf_expand_label;
+use super::secret::Expander;
 use super::suites::Suite;
 use crate::error::Error;
 
@@ -110,9 +110,10 @@ impl TrafficKey {
         let key = key_buf
             .get_mut(..alg.key_len())
             .ok_or(Error::Internal("AEAD key too long"))?;
-        hkdf_expand_label(hash, traffic_secret, b"key", b"", key)?;
+        let secret = Expander::new(hash, traffic_secret);
+        secret.expand_label(b"key", b"", key)?;
         let mut iv = [0u8; IV_LEN];
-        hkdf_expand_label(hash, traffic_secret, b"iv", b"", &mut iv)?;
+        secret.expand_label(b"iv", b"", &mut iv)?;
         let unbound = aead::UnboundKey::new(alg.ring_alg(), key)
             .map_err(|_| Error::Internal("AEAD key rejected"))?;
         Ok(TrafficKey {

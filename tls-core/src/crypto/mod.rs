@@ -24,8 +24,8 @@ pub(crate) use hash::{Transcript, MAX_HASH_LEN};
 pub(crate) use kx::{hybrid_group, supported_tls13_group, KeyExchange};
 pub use kx::{server_share, share_lengths, supported_group, ClientShare};
 pub(crate) use secret::{
-    hkdf_expand_label, hkdf_expand_label_secret, hkdf_extract, hmac_sign, hmac_verify, HmacKey,
-    Secret,
+    hkdf_expand_label, hkdf_expand_label_secret, hkdf_extract, hmac_sign, hmac_verify, Expander,
+    HmacKey, Secret,
 };
 pub use sign::SigningKey;
 pub(crate) use suites::{tls13_suite, Suite};

@@ -122,24 +122,71 @@ pub(crate) fn hkdf_expand_label(
     context: &[u8],
     out: &mut [u8],
 ) -> Result<(), Error> {
-    let length = u16::try_from(out.len()).map_err(|_| Error::Internal("HKDF output too long"))?;
-    let label_len = u8::try_from(LABEL_PREFIX.len() + label.len())
-        .map_err(|_| Error::Internal("HKDF label too long"))?;
-    let context_len =
-        u8::try_from(context.len()).map_err(|_| Error::Internal("HKDF context too long"))?;
-    let length = length.to_be_bytes();
-    let info: [&[u8]; 6] = [
-        &length,
-        &[label_len],
-        LABEL_PREFIX,
-        label,
-        &[context_len],
-        context,
-    ];
-    hkdf::Prk::new_less_safe(alg.ring_hkdf(), secret)
-        .expand(&info, Len(out.len()))
-        .and_then(|okm| okm.fill(out))
-        .map_err(|_| Error::Internal("HKDF output too long"))
+    Expander::new(alg, secret).expand_label(label, context, out)
+}
+
+/// A secret ready for several HKDF-Expand-Label calls: the HMAC key (its
+/// inner and outer padded blocks hashed) is set up once, not once per label.
+/// Kept only for the span of one derivation step, never stored.
+pub(crate) struct Expander {
+    alg: HashAlg,
+    prk: hkdf::Prk,
+}
+
+impl Expander {
+    /// The PRK `secret` (a key-schedule secret or traffic secret).
+    pub(crate) fn new(alg: HashAlg, secret: &[u8]) -> Expander {
+        Expander {
+            alg,
+            prk: hkdf::Prk::new_less_safe(alg.ring_hkdf(), secret),
+        }
+    }
+
+    /// HKDF-Expand-Label of this secret, as [`hkdf_expand_label`].
+    pub(crate) fn expand_label(
+        &self,
+        label: &[u8],
+        context: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), Error> {
+        let length =
+            u16::try_from(out.len()).map_err(|_| Error::Internal("HKDF output too long"))?;
+        let label_len = u8::try_from(LABEL_PREFIX.len() + label.len())
+            .map_err(|_| Error::Internal("HKDF label too long"))?;
+        let context_len =
+            u8::try_from(context.len()).map_err(|_| Error::Internal("HKDF context too long"))?;
+        let length = length.to_be_bytes();
+        let info: [&[u8]; 6] = [
+            &length,
+            &[label_len],
+            LABEL_PREFIX,
+            label,
+            &[context_len],
+            context,
+        ];
+        self.prk
+            .expand(&info, Len(out.len()))
+            .and_then(|okm| okm.fill(out))
+            .map_err(|_| Error::Internal("HKDF output too long"))
+    }
+
+    /// HKDF-Expand-Label with Length = `Hash.length`, as
+    /// [`hkdf_expand_label_secret`] (same panics).
+    pub(crate) fn expand_label_secret(&self, label: &[u8], context: &[u8]) -> Secret {
+        let mut s = Secret::zeroed(self.alg.output_len());
+        if let Err(e) = self.expand_label(label, context, s.as_mut()) {
+            panic!("hkdf_expand_label_secret: {e}");
+        }
+        s
+    }
+}
+
+impl fmt::Debug for Expander {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Expander")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
 }
 
 /// HKDF-Expand-Label with Length = `Hash.length`, as a [`Secret`]
@@ -155,11 +202,7 @@ pub(crate) fn hkdf_expand_label_secret(
     label: &[u8],
     context: &[u8],
 ) -> Secret {
-    let mut s = Secret::zeroed(alg.output_len());
-    if let Err(e) = hkdf_expand_label(alg, secret, label, context, s.as_mut()) {
-        panic!("hkdf_expand_label_secret: {e}");
-    }
-    s
+    Expander::new(alg, secret).expand_label_secret(label, context)
 }
 
 /// HMAC-Hash(key, data).
@@ -184,6 +227,11 @@ impl HmacKey {
             ctx.update(part);
         }
         HashOutput::from_bytes(ctx.sign().as_ref())
+    }
+
+    /// Checks an HMAC tag over `data` in constant time, as [`hmac_verify`].
+    pub(crate) fn verify(&self, data: &[u8], tag: &[u8]) -> Result<(), Error> {
+        hmac::verify(&self.0, data, tag).map_err(|_| Error::DecryptError("bad Finished"))
     }
 }
 

@@ -9,14 +9,18 @@ use alloc::vec::Vec;
 use zeroize::Zeroizing;
 
 use super::suites::Tls12Suite;
-use crate::crypto::{hmac_sign, hmac_verify, AeadAlg, HashAlg, HmacKey, RecordKey12, Secret};
+use crate::crypto::{AeadAlg, HashAlg, HmacKey, RecordKey12, Secret};
 use crate::error::Error;
 use crate::msgs::handshake::check_verify_data_len;
 use crate::Side;
 
 /// The TLS 1.2 PRF with the suite hash (RFC 5246 §5): P_hash(secret, label || seed).
 pub(crate) fn prf(hash: HashAlg, secret: &[u8], label: &[u8], seed: &[u8], out: &mut [u8]) {
-    let key = HmacKey::new(hash, secret);
+    prf_with_key(hash, &HmacKey::new(hash, secret), label, seed, out);
+}
+
+/// [`prf`] with the secret's HMAC key already set up.
+fn prf_with_key(hash: HashAlg, key: &HmacKey, label: &[u8], seed: &[u8], out: &mut [u8]) {
     let mut a = key.sign(&[label, seed]);
     let mut chunks = out.chunks_mut(hash.output_len()).peekable();
     while let Some(chunk) = chunks.next() {
@@ -118,12 +122,22 @@ pub(crate) fn finished_verify_data(
     sender: Side,
     transcript_hash: &[u8],
 ) -> [u8; VERIFY_DATA_LEN] {
+    verify_data_with_key(hash, &HmacKey::new(hash, master), sender, transcript_hash)
+}
+
+/// [`finished_verify_data`] with the master secret's HMAC key set up.
+fn verify_data_with_key(
+    hash: HashAlg,
+    master: &HmacKey,
+    sender: Side,
+    transcript_hash: &[u8],
+) -> [u8; VERIFY_DATA_LEN] {
     let label: &[u8] = match sender {
         Side::Client => b"client finished",
         Side::Server => b"server finished",
     };
     let mut out = [0u8; VERIFY_DATA_LEN];
-    prf(hash, master, label, transcript_hash, &mut out);
+    prf_with_key(hash, master, label, transcript_hash, &mut out);
     out
 }
 
@@ -144,9 +158,11 @@ pub(crate) fn check_finished12(
 ) -> Result<Finished12Verified, Error> {
     // verify_data is 12 bytes for every suite we have (RFC 5246 §7.4.9).
     check_verify_data_len(received, VERIFY_DATA_LEN)?;
-    let expected = finished_verify_data(hash, master, sender, transcript_hash);
-    let tag = hmac_sign(hash, master, &expected);
-    hmac_verify(hash, master, received, tag.as_ref())?;
+    // One HMAC key under the master secret for the PRF and both HMACs.
+    let key = HmacKey::new(hash, master);
+    let expected = verify_data_with_key(hash, &key, sender, transcript_hash);
+    let tag = key.sign(&[&expected]);
+    key.verify(received, tag.as_ref())?;
     Ok(Finished12Verified(()))
 }
 

@@ -6,8 +6,8 @@
 //! hashes are passed in as bytes (from [`Transcript::current`](crate::crypto::Transcript::current)).
 
 use crate::crypto::{
-    hkdf_expand_label, hkdf_expand_label_secret, hkdf_extract, hmac_sign, hmac_verify, HashAlg,
-    HashOutput, Secret,
+    hkdf_expand_label, hkdf_expand_label_secret, hkdf_extract, hmac_sign, hmac_verify, Expander,
+    HashAlg, HashOutput, Secret,
 };
 use crate::error::Error;
 use crate::msgs::handshake::check_verify_data_len;
@@ -111,11 +111,13 @@ pub(crate) struct HandshakeSecret {
 
 impl HandshakeSecret {
     /// client_handshake_traffic_secret ("c hs traffic", over ClientHello..ServerHello).
+    #[cfg(test)]
     pub(crate) fn client_traffic(&self, hello_hash: &[u8]) -> Secret {
         derive_secret(self.alg, &self.secret, b"c hs traffic", hello_hash)
     }
 
     /// server_handshake_traffic_secret ("s hs traffic", over ClientHello..ServerHello).
+    #[cfg(test)]
     pub(crate) fn server_traffic(&self, hello_hash: &[u8]) -> Secret {
         derive_secret(self.alg, &self.secret, b"s hs traffic", hello_hash)
     }
@@ -123,9 +125,10 @@ impl HandshakeSecret {
     /// Both handshake traffic secrets, over ClientHello..ServerHello, as
     /// the one value the connection installs its handshake keys from.
     pub(crate) fn traffic_secrets(&self, hello_hash: &[u8]) -> HandshakeTrafficSecrets {
+        let secret = Expander::new(self.alg, self.secret.as_ref());
         HandshakeTrafficSecrets {
-            client: self.client_traffic(hello_hash),
-            server: self.server_traffic(hello_hash),
+            client: secret.expand_label_secret(b"c hs traffic", hello_hash),
+            server: secret.expand_label_secret(b"s hs traffic", hello_hash),
         }
     }
 
@@ -154,18 +157,34 @@ impl MasterSecret {
     }
 
     /// client_application_traffic_secret_0 ("c ap traffic", over ClientHello..server Finished).
+    #[cfg(test)]
     pub(crate) fn client_traffic(&self, handshake_hash: &[u8]) -> Secret {
         derive_secret(self.alg, &self.secret, b"c ap traffic", handshake_hash)
     }
 
     /// server_application_traffic_secret_0 ("s ap traffic", over ClientHello..server Finished).
+    #[cfg(test)]
     pub(crate) fn server_traffic(&self, handshake_hash: &[u8]) -> Secret {
         derive_secret(self.alg, &self.secret, b"s ap traffic", handshake_hash)
     }
 
     /// exporter_master_secret ("exp master", over ClientHello..server Finished).
+    #[cfg(test)]
     pub(crate) fn exporter(&self, handshake_hash: &[u8]) -> Secret {
         derive_secret(self.alg, &self.secret, b"exp master", handshake_hash)
+    }
+
+    /// client_application_traffic_secret_0, server_application_traffic_secret_0
+    /// and exporter_master_secret, in that order: [`client_traffic`](Self::client_traffic),
+    /// [`server_traffic`](Self::server_traffic) and [`exporter`](Self::exporter)
+    /// with the master secret's HMAC key set up once.
+    pub(crate) fn app_secrets(&self, handshake_hash: &[u8]) -> (Secret, Secret, Secret) {
+        let secret = Expander::new(self.alg, self.secret.as_ref());
+        (
+            secret.expand_label_secret(b"c ap traffic", handshake_hash),
+            secret.expand_label_secret(b"s ap traffic", handshake_hash),
+            secret.expand_label_secret(b"exp master", handshake_hash),
+        )
     }
 
     /// resumption_master_secret ("res master", over ClientHello..client Finished).
@@ -299,6 +318,10 @@ mod tests {
         let s_hs = hs.server_traffic(&hello_hash);
         assert_eq!(c_hs.as_ref(), &unhex(v::C_HS_TRAFFIC)[..]);
         assert_eq!(s_hs.as_ref(), &unhex(v::S_HS_TRAFFIC)[..]);
+        // The same two from one HMAC key set-up.
+        let both = hs.traffic_secrets(&hello_hash);
+        assert_eq!(both.client().as_ref(), &unhex(v::C_HS_TRAFFIC)[..]);
+        assert_eq!(both.server().as_ref(), &unhex(v::S_HS_TRAFFIC)[..]);
 
         let master = hs.into_master();
         assert_eq!(master.secret.as_ref(), &unhex(v::MASTER_SECRET)[..]);
@@ -311,6 +334,10 @@ mod tests {
             master.server_traffic(&sf_hash).as_ref(),
             &unhex(v::S_AP_TRAFFIC)[..]
         );
+        let (c_ap, s_ap, exp) = master.app_secrets(&sf_hash);
+        assert_eq!(c_ap.as_ref(), &unhex(v::C_AP_TRAFFIC)[..]);
+        assert_eq!(s_ap.as_ref(), &unhex(v::S_AP_TRAFFIC)[..]);
+        assert_eq!(exp.as_ref(), &unhex(v::EXP_MASTER)[..]);
         assert_eq!(
             master.exporter(&sf_hash).as_ref(),
             &unhex(v::EXP_MASTER)[..]

@@ -34,15 +34,15 @@ impl AppSecrets {
     /// Derives the application traffic and exporter secrets, and hands
     /// them to `common`'s key log.
     pub(crate) fn derive(master: &MasterSecret, handshake_hash: &[u8], common: &Common) -> Self {
-        let secrets = AppSecrets {
-            client: master.client_traffic(handshake_hash),
-            server: master.server_traffic(handshake_hash),
-            exporter: master.exporter(handshake_hash),
-        };
-        common.log_secret(keylog::CLIENT_TRAFFIC_SECRET_0, secrets.client.as_ref());
-        common.log_secret(keylog::SERVER_TRAFFIC_SECRET_0, secrets.server.as_ref());
-        common.log_secret(keylog::EXPORTER_SECRET, secrets.exporter.as_ref());
-        secrets
+        let (client, server, exporter) = master.app_secrets(handshake_hash);
+        common.log_secret(keylog::CLIENT_TRAFFIC_SECRET_0, client.as_ref());
+        common.log_secret(keylog::SERVER_TRAFFIC_SECRET_0, server.as_ref());
+        common.log_secret(keylog::EXPORTER_SECRET, exporter.as_ref());
+        AppSecrets {
+            client,
+            server,
+            exporter,
+        }
     }
 
     /// Installs the first application read key: the peer's secret, by
