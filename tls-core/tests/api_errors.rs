@@ -112,3 +112,19 @@ fn caller_errors_map_to_internal_error_should_they_reach_the_peer() {
     );
     assert_eq!(Error::Misuse("x").to_string(), "API misuse: x");
 }
+
+/// A server name that is neither a DNS name nor an IP address: the server
+/// refuses the SNI with an alert, and the client sees it as an error (it
+/// does not wait for more).
+#[test]
+fn a_client_with_a_bad_server_name_gets_an_error_not_a_wait() {
+    let (client, server) = configs(pki_p256());
+    let mut c = Connection::client(Arc::new(client), Some("not a host name!")).unwrap();
+    let mut s = Connection::server(Arc::new(server));
+    let _ = pump(&mut c, &mut s);
+    assert!(s.error().is_some(), "the server took the name");
+    // The server's alert reaches the client.
+    let alert = take(&mut s);
+    assert!(!alert.is_empty(), "no alert from the server");
+    assert!(c.feed(&alert).is_err(), "the client waits instead of failing");
+}
