@@ -333,3 +333,87 @@ fn packets(stderr: &str) -> usize {
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
 }
+
+/// tls-tunnel (our server, writing its key log with `--keylog`) in front of
+/// an echo backend, serving the test PKI's P-256 leaf, TLS 1.3 and 1.2.
+fn our_server(
+    keylog: &Path,
+    extra: &[&str],
+) -> (tls_tests::tunnel::Tunnel, tls_tests::tunnel::Backend, u16) {
+    use tls_tests::tunnel::{Backend, BackendKind, Tunnel};
+    let backend = Backend::start(BackendKind::Echo {
+        greeting: String::new(),
+    });
+    let port = tls_tests::free_port();
+    let leaf = pki().leaf(KeyType::EcdsaP256);
+    let listen = format!("127.0.0.1:{port}");
+    let mut args = vec![
+        "server".to_string(),
+        "--listen".into(),
+        listen,
+        "--target".into(),
+        backend.addr(),
+        "--cert".into(),
+        leaf.chain_pem.display().to_string(),
+        "--key".into(),
+        leaf.key_pem.display().to_string(),
+        "--keylog".into(),
+        keylog.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let tunnel = Tunnel::start(args, &[port]);
+    (tunnel, backend, port)
+}
+
+#[test]
+fn gnutls_client_against_our_server_tls13_and_tls12() {
+    for (version, priority) in [
+        ("TLS 1.3", "NORMAL:-VERS-ALL:+VERS-TLS1.3"),
+        ("TLS 1.2", "NORMAL:-VERS-ALL:+VERS-TLS1.2"),
+    ] {
+        let keylog = keylog_path("gnutls-ours");
+        let (_tunnel, _backend, port) = our_server(&keylog, &[]);
+        let (recs, _) = gnutls_cli(port, 1, priority, &[]);
+        assert_clean(
+            &format!("GnuTLS -> ours, {version}"),
+            &recs[0],
+            &keylog,
+            2,
+            1,
+        );
+    }
+}
+
+#[test]
+fn rustls_client_against_our_server_with_resumption() {
+    use rustls::pki_types::ServerName;
+    let keylog = keylog_path("rustls-ours");
+    let (_tunnel, _backend, port) = our_server(&keylog, &[]);
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = Arc::new(tls_tests::rustls_peer::client_config(provider));
+    // Two connections with one config: the second resumes with a ticket.
+    let relay = Relay::start_n(port, 2);
+    for round in 0..2 {
+        let name = ServerName::try_from("localhost").unwrap();
+        let conn = rustls::ClientConnection::new(config.clone(), name).unwrap();
+        let mut tls = rustls::StreamOwned::new(conn, connect_local(relay.port).unwrap());
+        tls.write_all(b"echo me\n").unwrap();
+        let mut back = [0u8; 8];
+        tls.read_exact(&mut back).unwrap();
+        assert_eq!(
+            tls.conn.handshake_kind(),
+            Some(if round == 0 {
+                rustls::HandshakeKind::Full
+            } else {
+                rustls::HandshakeKind::Resumed
+            })
+        );
+        tls.conn.send_close_notify();
+        tls.flush().unwrap();
+        let mut rest = Vec::new();
+        let _ = tls.read_to_end(&mut rest);
+    }
+    let recs = relay.finish_all();
+    assert_clean("rustls -> ours, full", &recs[0], &keylog, 2, 1);
+    assert_clean("rustls -> ours, resumed", &recs[1], &keylog, 2, 0);
+}
