@@ -4,7 +4,8 @@
 //! configuration and logrotate file in tls-tunnel/dist through
 //! `systemd-analyze verify`, `--check` and a real rotation; the deploy/
 //! files (Kubernetes manifests, systemd template units, HAProxy example)
-//! through deploy/check-manifests.py, `systemd-analyze verify` and `haproxy -c`.
+//! through deploy/check-manifests.py and kubernetes-validate (Kubernetes's
+//! schemas), `systemd-analyze verify` and `haproxy -c`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -354,6 +355,34 @@ fn deploy_kubernetes_manifests_agree_with_the_configuration() {
     std::fs::write(&toml, config).unwrap();
     let (code, out, err) = run_tunnel(["--config".as_ref(), toml.as_os_str(), "--check".as_ref()]);
     assert_eq!(code, Some(0), "{out}{err}");
+}
+
+/// The manifests against Kubernetes's own OpenAPI schemas (strict: no
+/// unknown fields), offline, with kubernetes-validate (PyPI); a field with
+/// the wrong type fails it.
+#[test]
+fn deploy_kubernetes_manifests_pass_the_kubernetes_schemas() {
+    let tool = require("kubernetes-validate", "python3-pip (pip install kubernetes-validate)");
+    let manifest = deploy("kubernetes/tls-tunnel.yaml");
+    let validate = |path: &Path| {
+        let mut c = Command::new(&tool);
+        c.args(["--strict", "--quiet"]).arg(path);
+        run(c)
+    };
+    let (code, out, err) = validate(&manifest);
+    assert_eq!(code, Some(0), "kubernetes-validate:\n{out}{err}");
+
+    let dir = temp_dir("deploy-k8s-schema");
+    let broken = dir.join("broken.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    assert!(text.contains("terminationGracePeriodSeconds: 45"));
+    std::fs::write(
+        &broken,
+        text.replace("terminationGracePeriodSeconds: 45", "terminationGracePeriodSeconds: soon"),
+    )
+    .unwrap();
+    let (code, out, err) = validate(&broken);
+    assert_ne!(code, Some(0), "a string where an integer goes passed:\n{out}{err}");
 }
 
 #[test]
