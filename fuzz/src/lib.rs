@@ -22,7 +22,11 @@
 //!   key_share are not reproducible byte for byte.
 
 pub mod diff;
+#[cfg(feature = "three-way")]
+pub mod diff3;
 pub mod triage;
+#[cfg(feature = "three-way")]
+pub mod triage3;
 
 use std::sync::{Arc, OnceLock};
 

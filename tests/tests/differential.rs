@@ -4,7 +4,9 @@
 //! a bug we fixed, must now agree). The harness itself is the fuzz crate's
 //! (`fuzz/src/diff.rs`, `fuzz/src/triage.rs`), compiled in here as is.
 
-#[allow(dead_code)]
+// The fuzz crate's three-way modules (its `three-way` feature, OpenSSL) are
+// left out here: this crate has no such feature.
+#[allow(dead_code, unexpected_cfgs)]
 #[path = "../../fuzz/src/lib.rs"]
 mod fuzzlib;
 

@@ -1,0 +1,117 @@
+//! The triaged three-way disagreement classes (see
+//! `fuzz/DISAGREEMENTS3.md`): where OpenSSL parts from ours and rustls, or
+//! ours and rustls part (then the two-way triage in [`crate::triage`]
+//! applies, whatever OpenSSL did). Each class is a side, substrings over the
+//! three outcome labels and a check on the input that pins the cause down.
+
+use super::diff::{ours_client, ours_server};
+use super::diff::{Disagreement, Outcome, Side};
+use super::diff3::{compare3, openssl_client, openssl_server, Disagreement3};
+use super::triage::{edit_ext, without_ext};
+
+/// One triaged class.
+pub struct Known3 {
+    /// The entry's id in DISAGREEMENTS3.md.
+    pub id: &'static str,
+    /// `server`, `client` or `any`.
+    pub side: &'static str,
+    /// Substrings of our, rustls's and OpenSSL's outcome labels; empty matches all.
+    pub ours: &'static str,
+    /// See `ours`.
+    pub rustls: &'static str,
+    /// See `ours`.
+    pub openssl: &'static str,
+    /// Must hold for the input.
+    pub when: fn(Side, &[u8]) -> bool,
+}
+
+/// Every triaged class, first match wins. Keep in step with DISAGREEMENTS3.md.
+pub const KNOWN3: &[Known3] = &[
+    Known3 {
+        id: "O1",
+        side: "client",
+        ours: "legacy_version",
+        rustls: "",
+        openssl: "accept",
+        when: |side, input| {
+            matches!(input.get(9..11), Some(v) if v != [3, 3])
+                && compare3(side, &with_server_hello_version_0303(input)).is_none()
+        },
+    },
+    Known3 {
+        id: "O2",
+        side: "server",
+        ours: "padding not zero",
+        rustls: "",
+        openssl: "accept",
+        when: |side, input| {
+            edit_ext(input, 21, |body| Some(vec![0; body.len()]))
+                .is_some_and(|zeroed| ours_and_openssl_agree(side, &zeroed))
+        },
+    },
+    Known3 {
+        id: "O3",
+        side: "server",
+        ours: "psk binder",
+        rustls: "",
+        openssl: "accept",
+        when: |side, input| {
+            without_ext(input, 41).is_some_and(|i| ours_and_openssl_agree(side, &i))
+        },
+    },
+    Known3 {
+        id: "O4",
+        side: "server",
+        ours: "server_name is not a host name",
+        rustls: "",
+        openssl: "accept",
+        when: |side, input| without_ext(input, 0).is_some_and(|i| ours_and_openssl_agree(side, &i)),
+    },
+];
+
+/// The input with the opening ServerHello's legacy_version set to 0x0303.
+fn with_server_hello_version_0303(input: &[u8]) -> Vec<u8> {
+    let mut out = input.to_vec();
+    if let Some(v) = out.get_mut(9..11) {
+        v.copy_from_slice(&[3, 3]);
+    }
+    out
+}
+
+/// Ours and OpenSSL agree on accept-versus-reject for `input`.
+fn ours_and_openssl_agree(side: Side, input: &[u8]) -> bool {
+    let accepts = |o: &Outcome| matches!(o, Outcome::Accept | Outcome::Retry);
+    let (ours, openssl) = match side {
+        Side::Server => (ours_server(input), openssl_server(input)),
+        Side::Client => (ours_client(input), openssl_client(input)),
+    };
+    accepts(&ours) == accepts(&openssl)
+}
+
+/// The triage id of a three-way disagreement, or `None` if it is new.
+/// When ours and rustls disagree, the two-way triage decides.
+pub fn classify(d: &Disagreement3, input: &[u8]) -> Option<&'static str> {
+    let accepts = |o: &super::diff::Outcome| {
+        matches!(
+            o,
+            super::diff::Outcome::Accept | super::diff::Outcome::Retry
+        )
+    };
+    if accepts(&d.ours) != accepts(&d.rustls) {
+        let two = Disagreement {
+            side: d.side,
+            ours: d.ours.clone(),
+            rustls: d.rustls.clone(),
+        };
+        return super::triage::classify(&two, input);
+    }
+    KNOWN3.iter().find_map(|k| {
+        let side_ok = k.side == "any" || k.side == d.side.name();
+        (side_ok
+            && d.ours.label().contains(k.ours)
+            && d.rustls.label().contains(k.rustls)
+            && d.openssl.label().contains(k.openssl)
+            && (k.when)(d.side, input))
+        .then_some(k.id)
+    })
+}
