@@ -126,5 +126,8 @@ fn a_client_with_a_bad_server_name_gets_an_error_not_a_wait() {
     // The server's alert reaches the client.
     let alert = take(&mut s);
     assert!(!alert.is_empty(), "no alert from the server");
-    assert!(c.feed(&alert).is_err(), "the client waits instead of failing");
+    assert!(
+        c.feed(&alert).is_err(),
+        "the client waits instead of failing"
+    );
 }
