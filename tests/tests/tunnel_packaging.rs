@@ -362,7 +362,10 @@ fn deploy_kubernetes_manifests_agree_with_the_configuration() {
 /// the wrong type fails it.
 #[test]
 fn deploy_kubernetes_manifests_pass_the_kubernetes_schemas() {
-    let tool = require("kubernetes-validate", "python3-pip (pip install kubernetes-validate)");
+    let tool = require(
+        "kubernetes-validate",
+        "python3-pip (pip install kubernetes-validate)",
+    );
     let manifest = deploy("kubernetes/tls-tunnel.yaml");
     let validate = |path: &Path| {
         let mut c = Command::new(&tool);
@@ -378,11 +381,18 @@ fn deploy_kubernetes_manifests_pass_the_kubernetes_schemas() {
     assert!(text.contains("terminationGracePeriodSeconds: 45"));
     std::fs::write(
         &broken,
-        text.replace("terminationGracePeriodSeconds: 45", "terminationGracePeriodSeconds: soon"),
+        text.replace(
+            "terminationGracePeriodSeconds: 45",
+            "terminationGracePeriodSeconds: soon",
+        ),
     )
     .unwrap();
     let (code, out, err) = validate(&broken);
-    assert_ne!(code, Some(0), "a string where an integer goes passed:\n{out}{err}");
+    assert_ne!(
+        code,
+        Some(0),
+        "a string where an integer goes passed:\n{out}{err}"
+    );
 }
 
 #[test]
