@@ -18,17 +18,5 @@ fuzz_target!(|data: &[u8]| {
     if triage3::classify(&d, input).is_some() {
         return;
     }
-    let class = d.class();
-    if let Some(dir) = std::env::var_os("DIFF_LOG_DIR") {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        class.hash(&mut h);
-        let path = std::path::Path::new(&dir).join(format!("{:016x}", h.finish()));
-        if !path.exists() {
-            let _ = std::fs::write(&path, data);
-            let _ = std::fs::write(path.with_extension("class"), &class);
-        }
-        return;
-    }
-    panic!("untriaged three-way disagreement: {class}");
+    tls_core_fuzz::untriaged(&d.class(), data);
 });

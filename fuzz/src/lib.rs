@@ -30,6 +30,25 @@ pub mod triage3;
 
 use std::sync::{Arc, OnceLock};
 
+/// What a differential target does with a disagreement of class `class`
+/// that no triage entry covers: with `DIFF_LOG_DIR` set, the input is
+/// written there (one file per class, with the class beside it) and fuzzing
+/// goes on, for triage runs; otherwise it panics, so libFuzzer saves it.
+pub fn untriaged(class: &str, data: &[u8]) {
+    if let Some(dir) = std::env::var_os("DIFF_LOG_DIR") {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        class.hash(&mut h);
+        let path = std::path::Path::new(&dir).join(format!("{:016x}", h.finish()));
+        if !path.exists() {
+            let _ = std::fs::write(&path, data);
+            let _ = std::fs::write(path.with_extension("class"), class);
+        }
+        return;
+    }
+    panic!("untriaged disagreement: {class}");
+}
+
 use tls_core::{
     CertifiedKey, Clock, Connection, EntropyError, EntropySource, SigningKey, UnixTime,
 };

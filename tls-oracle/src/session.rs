@@ -118,6 +118,24 @@ impl Shared<'_> {
         });
     }
 
+    /// A message the sender's state does not allow here: flagged under
+    /// `section`, naming the step the sender is at, and `dir` stops.
+    pub fn out_of_order(
+        &mut self,
+        dir: Dir,
+        what: &str,
+        step: &dyn fmt::Debug,
+        section: &'static str,
+    ) {
+        self.flag(
+            dir,
+            what,
+            format!("not expected here (the sender's next step is {step:?})"),
+            section,
+        );
+        self.half(dir).stuck = true;
+    }
+
     /// The half of `dir`'s sender.
     pub fn half(&mut self, dir: Dir) -> &mut Half {
         match dir {

@@ -233,17 +233,11 @@ impl Rules for Tls13 {
                 key_update(s, dir, req);
             }
             (dir, _) => {
-                let expecting = match dir {
-                    C2S => format!("{:?}", self.client),
-                    S2C => format!("{:?}", self.server),
+                let step: &dyn std::fmt::Debug = match dir {
+                    C2S => &self.client,
+                    S2C => &self.server,
                 };
-                s.flag(
-                    dir,
-                    &name,
-                    format!("not expected here (the sender's next step is {expecting})"),
-                    ORDER,
-                );
-                s.half(dir).stuck = true;
+                s.out_of_order(dir, &name, step, ORDER);
             }
         }
     }
