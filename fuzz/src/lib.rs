@@ -35,7 +35,7 @@ use std::sync::{Arc, OnceLock};
 /// written there (one file per class, with the class beside it) and fuzzing
 /// goes on, for triage runs; otherwise it panics, so libFuzzer saves it.
 pub fn untriaged(class: &str, data: &[u8]) {
-    if let Some(dir) = std::env::var_os("DIFF_LOG_DIR") {
+    if let Some(dir) = std::env::var_os("DIFF_LOG_DIR").filter(|d| !d.is_empty()) {
         use std::hash::{Hash, Hasher};
         let mut h = std::collections::hash_map::DefaultHasher::new();
         class.hash(&mut h);

@@ -7,7 +7,7 @@
 use super::diff::{ours_client, ours_server};
 use super::diff::{Disagreement, Outcome, Side};
 use super::diff3::{compare3, openssl_client, openssl_server, Disagreement3};
-use super::triage::{edit_ext, without_ext};
+use super::triage::{edit_ext, hello_ext_types, without_ext};
 
 /// One triaged class.
 pub struct Known3 {
@@ -44,9 +44,11 @@ pub const KNOWN3: &[Known3] = &[
         ours: "padding not zero",
         rustls: "",
         openssl: "accept",
+        // OpenSSL does not look at the padding: it accepts the input with
+        // its padding zeroed as well.
         when: |side, input| {
             edit_ext(input, 21, |body| Some(vec![0; body.len()]))
-                .is_some_and(|zeroed| ours_and_openssl_agree(side, &zeroed))
+                .is_some_and(|zeroed| zeroed != input && openssl_accepts(side, &zeroed))
         },
     },
     Known3 {
@@ -67,7 +69,87 @@ pub const KNOWN3: &[Known3] = &[
         openssl: "accept",
         when: |side, input| without_ext(input, 0).is_some_and(|i| ours_and_openssl_agree(side, &i)),
     },
+    Known3 {
+        id: "O5",
+        side: "any",
+        ours: "empty handshake record",
+        rustls: "",
+        openssl: "",
+        when: |side, input| {
+            // Up to the first zero-length handshake record, OpenSSL goes on
+            // and we stop: that record alone splits us.
+            first_empty_handshake_record_end(input).is_some_and(|end| {
+                let prefix = &input[..end];
+                openssl_accepts(side, prefix) && !ours_and_openssl_agree(side, prefix)
+            })
+        },
+    },
+    Known3 {
+        id: "O6",
+        side: "client",
+        ours: "handshake message type not expected",
+        rustls: "HelloRequest",
+        openssl: "accept",
+        // A first record of zeros, HelloRequests (the last one may be cut):
+        // OpenSSL skips them, we stop at the first.
+        when: |side, input| {
+            let len = input
+                .get(3..5)
+                .map_or(0, |l| usize::from(u16::from_be_bytes([l[0], l[1]])));
+            let end = 5 + len;
+            input.first() == Some(&22)
+                && len >= 4
+                && input.get(5..end).is_some_and(|b| b.iter().all(|&x| x == 0))
+                && openssl_accepts(side, &input[..end])
+                && !ours_and_openssl_agree(side, &input[..end])
+        },
+    },
+    Known3 {
+        id: "O7",
+        side: "client",
+        ours: "unsolicited extension",
+        rustls: "UnsolicitedServerHelloExtension",
+        openssl: "accept",
+        when: |side, input| {
+            hello_ext_types(input)
+                .into_iter()
+                .any(|t| without_ext(input, t).is_some_and(|i| ours_and_openssl_agree(side, &i)))
+        },
+    },
+    Known3 {
+        id: "O8",
+        side: "server",
+        ours: "accept",
+        rustls: "accept",
+        openssl: "no suitable signature algorithm",
+        when: |side, input| {
+            without_ext(input, 50).is_some_and(|i| ours_and_openssl_agree(side, &i))
+        },
+    },
 ];
+
+/// Where the input's first zero-length handshake record ends, if whole
+/// records lead up to one.
+fn first_empty_handshake_record_end(input: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    while let Some(header) = input.get(at..at + 5) {
+        let len = usize::from(u16::from_be_bytes([header[3], header[4]]));
+        if header[0] == 22 && len == 0 {
+            return Some(at + 5);
+        }
+        at += 5 + len;
+    }
+    None
+}
+
+/// OpenSSL accepts (or waits on) `input`.
+fn openssl_accepts(side: Side, input: &[u8]) -> bool {
+    let o = match side {
+        Side::Server => openssl_server(input),
+        Side::Client => openssl_client(input),
+    };
+    matches!(o, Outcome::Accept | Outcome::Retry)
+}
 
 /// The input with the opening ServerHello's legacy_version set to 0x0303.
 fn with_server_hello_version_0303(input: &[u8]) -> Vec<u8> {
