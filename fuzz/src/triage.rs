@@ -176,13 +176,16 @@ fn key_share_groups(input: &[u8]) -> Option<Vec<u16>> {
     found.into_inner()
 }
 
-/// The input opens with an unprotected alert record of level warning (1),
-/// and without it the engines agree.
+/// The input opens with unprotected alert records of level warning (1),
+/// and without them the engines agree.
 fn warning_alert_first(side: Side, input: &[u8]) -> bool {
-    match input {
-        [21, 3, _, 0, 2, 1, _, rest @ ..] => rest.is_empty() || resolved(side, rest),
-        _ => false,
+    let mut rest = input;
+    let mut alerts = 0;
+    while let [21, 3, _, 0, 2, 1, _, after @ ..] = rest {
+        rest = after;
+        alerts += 1;
     }
+    alerts > 0 && (rest.is_empty() || resolved(side, rest))
 }
 
 /// Cutting the server_name list down to its first entry (type, u16 length,
