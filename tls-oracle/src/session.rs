@@ -97,6 +97,9 @@ pub struct Shared<'k> {
     pub ch: Option<ClientHello>,
     /// The ServerHello.
     pub sh: Option<ServerHello>,
+    /// The extension types the ClientHello offered (the renegotiation SCSV
+    /// counts as renegotiation_info), read once from its bytes.
+    pub offered: Vec<u16>,
     pub version: Option<Version>,
     pub suite: Option<CipherSuite>,
     pub hash: Option<HashAlg>,
@@ -199,6 +202,7 @@ pub fn examine(stream: &Stream, keys: &KeyLog) -> (Vec<Deviation>, Summary) {
         server: Half::default(),
         ch: None,
         sh: None,
+        offered: Vec::new(),
         version: None,
         suite: None,
         hash: None,

@@ -3,9 +3,7 @@
 //! a ServerHello without supported_versions hands over to TLS 1.2).
 
 use tls_core::internal::msgs::enums::{ExtensionType, ProtocolVersion};
-use tls_core::internal::msgs::handshake::{
-    ClientHello, HandshakeMessage, HelloRetryRequest, ServerHello,
-};
+use tls_core::internal::msgs::handshake::{ClientHello, HelloRetryRequest, ServerHello};
 use tls_core::internal::observe;
 use tls_core::internal::record::join::RawHandshake;
 use tls_core::keylog as labels;
@@ -156,10 +154,9 @@ impl Tls13 {
         s.server_random = Some(sh.random);
         s.suite = Some(sh.cipher_suite);
         let types = extensions::types(Carrier::ServerHello, raw.body()).unwrap_or_default();
-        let offered = offered_types(&ch);
         for t in &types {
             // RFC 5746: the SCSV in the suites offers renegotiation_info.
-            if !offered.contains(t) {
+            if !s.offered.contains(t) {
                 s.flag(
                     S2C,
                     name,
@@ -281,6 +278,10 @@ impl Tls13 {
 pub(super) fn check_client_hello(s: &mut Shared<'_>, ch: &ClientHello, body: &[u8]) {
     let name = "ClientHello";
     let types = extensions::types(Carrier::ClientHello, body).unwrap_or_default();
+    s.offered = types.clone();
+    if ch.cipher_suites.iter().any(|c| c.to_wire() == 0x00ff) {
+        s.offered.push(0xff01);
+    }
     for p in extensions::table_problems(Carrier::ClientHello, &types) {
         s.flag(C2S, name, p, "RFC 8446 §4.2");
     }
@@ -342,19 +343,6 @@ pub(super) fn check_client_hello(s: &mut Shared<'_>, ch: &ClientHello, body: &[u
     }
 }
 
-/// The extension types the ClientHello offered (the renegotiation SCSV
-/// counts as renegotiation_info).
-pub(super) fn offered_types(ch: &ClientHello) -> Vec<u16> {
-    let mut body = Vec::new();
-    HandshakeMessage::ClientHello(ch.clone()).encode(&mut body);
-    let mut types = extensions::types(Carrier::ClientHello, body.get(4..).unwrap_or_default())
-        .unwrap_or_default();
-    if ch.cipher_suites.iter().any(|c| c.to_wire() == 0x00ff) {
-        types.push(0xff01);
-    }
-    types
-}
-
 /// A server message's extensions: each offered by the client (cookie in a
 /// HelloRetryRequest excepted) and allowed in `carrier`.
 pub(super) fn offered_and_allowed(
@@ -368,11 +356,12 @@ pub(super) fn offered_and_allowed(
     for p in extensions::table_problems(carrier, &types) {
         s.flag(dir, name, p, "RFC 8446 §4.2");
     }
-    let Some(ch) = s.ch.clone() else { return };
-    let offered = offered_types(&ch);
+    if s.ch.is_none() {
+        return;
+    }
     for t in types {
         let cookie = carrier == Carrier::HelloRetryRequest && t == 44;
-        if !cookie && !offered.contains(&t) {
+        if !cookie && !s.offered.contains(&t) {
             s.flag(
                 dir,
                 name,

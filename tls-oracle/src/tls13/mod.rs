@@ -18,7 +18,7 @@ use crate::extensions::{self, Carrier};
 use crate::session::{Rules, Shared};
 
 mod hellos;
-use hellos::{check_client_hello, offered_and_allowed, offered_types};
+use hellos::{check_client_hello, offered_and_allowed};
 
 const C2S: Dir = Dir::ClientToServer;
 const S2C: Dir = Dir::ServerToClient;
@@ -279,21 +279,18 @@ fn certificate(
     for p in extensions::table_problems(Carrier::Certificate, &types) {
         s.flag(dir, name, p, "RFC 8446 §4.4.2");
     }
-    if by_server {
-        if let Some(ch) = s.ch.clone() {
-            let offered = offered_types(&ch);
-            for t in &types {
-                if !offered.contains(t) {
-                    s.flag(
-                        dir,
-                        name,
-                        format!(
-                            "entry extension {} the client did not offer",
-                            extensions::name(*t)
-                        ),
-                        "RFC 8446 §4.4.2",
-                    );
-                }
+    if by_server && s.ch.is_some() {
+        for t in &types {
+            if !s.offered.contains(t) {
+                s.flag(
+                    dir,
+                    name,
+                    format!(
+                        "entry extension {} the client did not offer",
+                        extensions::name(*t)
+                    ),
+                    "RFC 8446 §4.4.2",
+                );
             }
         }
     }
