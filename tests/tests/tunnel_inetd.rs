@@ -256,9 +256,18 @@ fn pty_yes_runs_the_program_on_a_terminal() {
     tls.write_all(b"hello terminal\n").unwrap();
     let mut seen = Vec::new();
     let mut buf = [0u8; 256];
+    let mut ended = String::from("(still open)");
     while !String::from_utf8_lossy(&seen).contains("got: hello terminal") {
         match tls.read(&mut buf) {
-            Ok(0) | Err(_) => break,
+            Ok(0) => {
+                ended = "closed by the tunnel".into();
+                break;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                ended = format!("read error: {e}");
+                break;
+            }
             Ok(n) => seen.extend_from_slice(&buf[..n]),
         }
     }
@@ -270,7 +279,11 @@ fn pty_yes_runs_the_program_on_a_terminal() {
         tunnel.log()
     );
     assert!(seen.contains("/dev/pts/"), "{seen:?}");
-    assert!(seen.contains("got: hello terminal"), "{seen:?}");
+    assert!(
+        seen.contains("got: hello terminal"),
+        "{seen:?} ({ended})\n{}",
+        tunnel.log()
+    );
 }
 
 /// stunnel4 is the oracle: the same inetd-mode file, the same connection
