@@ -20,10 +20,17 @@ pub const BACKEND_PORT: u16 = 8080;
 /// address), waits until the tool listens on TUNNEL_PORT (read from /proc,
 /// without connecting), connects from SOURCE_IP to CONNECT_PORT with TLS
 /// (no verification), and prints `source=BACKEND_SAW data=WHAT_CAME_BACK`
-/// (`data=refused` when the connection failed).
+/// (`data=refused` when the connection failed); `tool-exited` when the
+/// tool (`TOOL_PID`) is gone before it listens, `tunnel-not-listening` after
+/// 20 s without it.
 const PROBE: &str = r#"
-import socket, ssl, sys, threading, time
+import os, socket, ssl, sys, threading, time
 connect_port, source = int(sys.argv[1]), sys.argv[2]
+def tool_gone():
+    try:
+        return open("/proc/%s/stat" % os.environ.get("TOOL_PID", "")).read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
 ls = socket.socket()
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind(("127.0.0.1", BACKEND_PORT))
@@ -44,6 +51,9 @@ deadline = time.time() + 20
 while ":%04X 00000000:0000 0A" % TUNNEL_PORT not in open("/proc/net/tcp").read():
     if time.time() > deadline:
         print("tunnel-not-listening")
+        sys.exit(0)
+    if tool_gone():
+        print("tool-exited")
         sys.exit(0)
     time.sleep(0.05)
 s = socket.socket()
@@ -111,7 +121,7 @@ pub fn probe(dir: &Path, connect_port: u16, source: &str) -> String {
 pub fn run(dir: &Path, name: &str, tool: Tool, conf: &Path, setup: &str, body: &str) -> String {
     let log = dir.join(format!("{name}.log"));
     let text = format!(
-        "set -e\n{ip} link set lo up\n{setup}\n{run} > {log} 2>&1 &\npid=$!\n{body}\n\
+        "set -e\n{ip} link set lo up\n{setup}\n{run} > {log} 2>&1 &\npid=$!\nexport TOOL_PID=$pid\n{body}\n\
          kill $pid\nwait $pid || true\n",
         ip = require("ip", "iproute2").display(),
         run = tool.command(conf),
@@ -127,8 +137,9 @@ pub fn run(dir: &Path, name: &str, tool: Tool, conf: &Path, setup: &str, body: &
     );
     assert!(
         run.wait(PEER_TIMEOUT * 2).is_some(),
-        "{name}: the namespace run did not end\n{}",
-        run.diagnostics()
+        "{name}: the namespace run did not end\n{}\n--- the tool's log ---\n{}",
+        run.diagnostics(),
+        std::fs::read_to_string(&log).unwrap_or_default()
     );
     let out = String::from_utf8_lossy(&run.stdout()).trim().to_string();
     println!(
