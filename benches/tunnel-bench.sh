@@ -419,7 +419,8 @@ echo "| RSS per idle TLS connection ($IDLE_CONNS held) | $st_rss KiB | $ha_rss K
 # alternate the three; every round is printed; the summary gives each one's
 # best rate and the median and lowest of its CPU-s/GB (on a busy machine the
 # CPU per GB is the figure to compare: it counts only the relay's own work).
-# ADAPTER=0 skips this section.
+# ADAPTER=0 skips this section; RELAY is an adapter_relay binary to use
+# instead of building the release one.
 if [ "${ADAPTER:-1}" != 0 ]; then
     if [ -z "${RELAY:-}" ]; then
         cargo build --release -q -p tls-benches --bin adapter_relay
