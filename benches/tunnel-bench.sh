@@ -407,3 +407,69 @@ echo "| tunnel CPU per new connection, full handshakes | $st_hs_cpu us | $ha_hs_
 echo "| new TLS connections/s, server mode, default settings (wrk resumes) | $st_rs | $ha_rs | $hi_rs | $tt_rs | $(ratio "$tt_rs" "$st_rs") |"
 echo "| tunnel CPU per new connection, default settings | $st_rs_cpu us | $ha_rs_cpu us | $hi_rs_cpu us | $tt_rs_cpu us | $(ratio "$st_rs_cpu" "$tt_rs_cpu") (stunnel/ours) |"
 echo "| RSS per idle TLS connection ($IDLE_CONNS held) | $st_rss KiB | $ha_rss KiB | $hi_rss KiB | $tt_rss KiB | $(ratio "$tt_rss" "$st_rss") |"
+
+# --- 4. tls-tunnel's relay loop against the tokio adapter -----------------
+# The tunnel's own loop (tls-tunnel/src/tls_io.rs: 64 KiB reads into a
+# per-thread buffer) against the same job on tls-tokio: adapter_relay
+# (benches/src/bin/adapter_relay.rs), TlsAcceptor/TlsConnector and
+# tokio::io::copy_bidirectional, once with tokio's default 8 KiB copy buffers
+# and once with 64 KiB ones (copy_bidirectional_with_sizes). Same settings;
+# the measurements of 1. (iperf3 through a client+server pair, Gbit/s and
+# CPU-s/GB of both processes) and 3. (RSS per idle connection). Rounds
+# alternate the three; every round is printed; the summary gives each one's
+# best rate and the median and lowest of its CPU-s/GB (on a busy machine the
+# CPU per GB is the figure to compare: it counts only the relay's own work).
+# ADAPTER=0 skips this section; RELAY is an adapter_relay binary to use
+# instead of building the release one.
+if [ "${ADAPTER:-1}" != 0 ]; then
+    if [ -z "${RELAY:-}" ]; then
+        cargo build --release -q -p tls-benches --bin adapter_relay
+        RELAY=${CARGO_TARGET_DIR:-target}/release/adapter_relay
+    fi
+    P_AD_CLI=$((BASE_PORT + 50)); P_AD_SRV=$((BASE_PORT + 51))
+    P_AB_CLI=$((BASE_PORT + 52)); P_AB_SRV=$((BASE_PORT + 53))
+    start_relay() { # start_relay server|client PORT TARGET [--buffer N] -> LAST_PID
+        local mode=$1 port=$2 target=$3; shift 3
+        local a=$WORK/cert.pem b=$WORK/key.pem
+        [ "$mode" = server ] || b=localhost
+        start "relay-$port" "$RELAY" "$mode" "127.0.0.1:$port" "127.0.0.1:$target" "$a" "$b" "$@"
+        wait_port "$port"
+    }
+    median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+    better() { awk -v a="$1" -v b="$2" -v lt="${3:-}" 'BEGIN { exit !(lt ? (a < b || b == 0) : a > b) }'; }
+    start_tt_server "$P_TT_SRV" "$P_IPERF"; rt_srv=$LAST_PID
+    start_tt_client "$P_TT_CLI" "$P_TT_SRV"; rt_cli=$LAST_PID
+    start_relay server "$P_AD_SRV" "$P_IPERF"; ad_srv=$LAST_PID
+    start_relay client "$P_AD_CLI" "$P_AD_SRV"; ad_cli=$LAST_PID
+    start_relay server "$P_AB_SRV" "$P_IPERF" --buffer 65536; ab_srv=$LAST_PID
+    start_relay client "$P_AB_CLI" "$P_AB_SRV" --buffer 65536; ab_cli=$LAST_PID
+    rt_g=0; rt_c=0; ad_g=0; ad_c=0; ab_g=0; ab_c=0; rt_all=; ad_all=; ab_all=
+    for r in $(seq 1 "$ROUNDS"); do
+        read -r t t_cpu <<<"$(iperf_run "$P_TT_CLI" "$rt_srv" "$rt_cli")"
+        read -r a a_cpu <<<"$(iperf_run "$P_AD_CLI" "$ad_srv" "$ad_cli")"
+        read -r b b_cpu <<<"$(iperf_run "$P_AB_CLI" "$ab_srv" "$ab_cli")"
+        echo "relay round $r: tls-tunnel $t Gbit/s ($t_cpu CPU-s/GB), adapter $a Gbit/s ($a_cpu CPU-s/GB), adapter 64 KiB $b Gbit/s ($b_cpu CPU-s/GB)"
+        rt_all="$rt_all $t_cpu"; ad_all="$ad_all $a_cpu"; ab_all="$ab_all $b_cpu"
+        if better "$t" "$rt_g"; then rt_g=$t; fi
+        if better "$t_cpu" "$rt_c" lt; then rt_c=$t_cpu; fi
+        if better "$a" "$ad_g"; then ad_g=$a; fi
+        if better "$a_cpu" "$ad_c" lt; then ad_c=$a_cpu; fi
+        if better "$b" "$ab_g"; then ab_g=$b; fi
+        if better "$b_cpu" "$ab_c" lt; then ab_c=$b_cpu; fi
+    done
+    for pid in "$rt_srv" "$rt_cli" "$ad_srv" "$ad_cli" "$ab_srv" "$ab_cli"; do stop "$pid"; done
+    start_tt_server "$P_TT_SRV" "$P_HTTP"; rt_pid=$LAST_PID
+    rt_rss=$(idle_rss "$P_TT_SRV" "$rt_pid"); stop "$rt_pid"
+    start_relay server "$P_AD_SRV" "$P_HTTP"; ad_pid=$LAST_PID
+    ad_rss=$(idle_rss "$P_AD_SRV" "$ad_pid"); stop "$ad_pid"
+    start_relay server "$P_AB_SRV" "$P_HTTP" --buffer 65536; ab_pid=$LAST_PID
+    ab_rss=$(idle_rss "$P_AB_SRV" "$ab_pid"); stop "$ab_pid"
+    echo
+    rt_m=$(median "$rt_all"); ad_m=$(median "$ad_all"); ab_m=$(median "$ab_all")
+    echo "| relay | Gbit/s (best) | CPU-s/GB, both processes: median (lowest) | RSS per idle connection ($IDLE_CONNS held) |"
+    echo "| --- | ---: | ---: | ---: |"
+    echo "| tls-tunnel (its own loop) | $rt_g | $rt_m ($rt_c) | $rt_rss KiB |"
+    echo "| tls-tokio + copy_bidirectional (8 KiB) | $ad_g | $ad_m ($ad_c) | $ad_rss KiB |"
+    echo "| tls-tokio + copy_bidirectional_with_sizes (64 KiB) | $ab_g | $ab_m ($ab_c) | $ab_rss KiB |"
+    echo "adapter/tunnel CPU per GB, medians: $(ratio "$ad_m" "$rt_m") (8 KiB), $(ratio "$ab_m" "$rt_m") (64 KiB)"
+fi

@@ -40,7 +40,12 @@ fn start_server(name: &str, connections: u32) -> (Peer, u16) {
         "--connections".to_string(),
         connections.to_string(),
     ];
-    let peer = Peer::spawn(&example(name), args);
+    wait_listening(name, Peer::spawn(&example(name), args))
+}
+
+/// Waits for server example `name` to print the address it listens on;
+/// returns it and its port.
+fn wait_listening(name: &str, peer: Peer) -> (Peer, u16) {
     assert!(
         peer.wait_output_contains("listening on", PEER_TIMEOUT),
         "{name} did not start\n{}",
@@ -187,4 +192,62 @@ fn hyper_with_curl(name: &str) {
         "{name} exits after two connections\n{}",
         server.diagnostics()
     );
+}
+
+/// Starts tonic server example `name` (`serve` until its stdin closes) on
+/// 127.0.0.1:0 with the test PKI's P-256 chain; returns it and its port.
+fn start_tonic_server(name: &str) -> (Peer, u16) {
+    let leaf = pki().leaf(KeyType::EcdsaP256);
+    let args = [
+        "serve".to_string(),
+        "127.0.0.1:0".to_string(),
+        leaf.chain_pem.display().to_string(),
+        leaf.key_pem.display().to_string(),
+    ];
+    wait_listening(name, Peer::spawn(&example(name), args))
+}
+
+/// Runs tonic client example `client` (`check`) against each server example
+/// in turn, for the service the servers report and for the whole server
+/// (""), then stops the server by closing its stdin: it shuts down
+/// gracefully and exits successfully.
+fn tonic_health(servers: &[&str], client: &str) {
+    let ca = pki().ca_pem.display().to_string();
+    for &server_name in servers {
+        let (mut server, port) = start_tonic_server(server_name);
+        let addr = format!("127.0.0.1:{port}");
+        for service in ["tls-tokio.example", ""] {
+            let out = run_tool(
+                &example(client),
+                ["check", addr.as_str(), "localhost", &ca, service],
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                format!("{service}: Serving\n"),
+                "{client} against {server_name}"
+            );
+        }
+        server.close_stdin();
+        assert!(
+            server
+                .wait(Duration::from_secs(20))
+                .is_some_and(|s| s.success()),
+            "{server_name} exits when its stdin closes\n{}",
+            server.diagnostics()
+        );
+    }
+}
+
+/// Our tonic client (over tls-tokio, ALPN h2) gets the health status from
+/// our tonic server and from a tonic server on rustls (tokio-rustls).
+#[test]
+fn tonic_client_example_against_ours_and_rustls() {
+    tonic_health(&["tonic_health", "tonic_rustls_health"], "tonic_health");
+}
+
+/// A tonic client on rustls (tokio-rustls) gets the health status from our
+/// tonic server.
+#[test]
+fn tonic_server_example_with_rustls_client() {
+    tonic_health(&["tonic_health"], "tonic_rustls_health");
 }
