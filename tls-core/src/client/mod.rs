@@ -162,18 +162,28 @@ const PADDED_HELLO_LEN: usize = 512;
 /// group; when that is a post-quantum hybrid, also one for the most
 /// preferred classical group (if `classical_share_with_hybrid`), so a server
 /// without the hybrid can answer at once (as Chrome and OpenSSL 3.5 send
-/// X25519MLKEM768 and X25519). The two are separate key pairs.
+/// X25519MLKEM768 and X25519). When the classical group is the hybrid's
+/// own ECDH group, its share is the hybrid's ECDH public key (one key pair,
+/// as Chrome and rustls do: the server completes only one of the shares);
+/// otherwise it is a key pair of its own.
 fn first_key_shares(config: &ClientConfig) -> Result<Vec<KeyExchange>, Error> {
     let first = *config
         .groups
         .first()
         .ok_or(Error::Internal("no groups configured"))?;
     let rng = config.rng.as_ref();
-    let mut shares = vec![KeyExchange::start(first, rng)?];
-    if hybrid_group(first) && config.classical_share_with_hybrid {
-        if let Some(classical) = config.groups.iter().copied().find(|g| supported_group(*g)) {
-            shares.push(KeyExchange::start(classical, rng)?);
+    let mut hybrid = KeyExchange::start(first, rng)?;
+    let classical = config.groups.iter().copied().find(|g| supported_group(*g));
+    let separate = match classical {
+        Some(classical) if hybrid_group(first) && config.classical_share_with_hybrid => {
+            (!hybrid.offer_classical_too(classical)).then_some(classical)
         }
+        _ => None,
+    };
+    let mut shares = Vec::with_capacity(2);
+    shares.push(hybrid);
+    if let Some(classical) = separate {
+        shares.push(KeyExchange::start(classical, rng)?);
     }
     Ok(shares)
 }
@@ -261,9 +271,10 @@ impl Hello {
         if !key_shares.is_empty() {
             let entries = key_shares
                 .iter()
-                .map(|kx| KeyShareEntry {
-                    group: kx.group(),
-                    key_exchange: kx.public_key().to_vec(),
+                .flat_map(KeyExchange::shares)
+                .map(|(group, share)| KeyShareEntry {
+                    group,
+                    key_exchange: share.to_vec(),
                 })
                 .collect();
             extensions.push(ClientExtension::KeyShare(entries));

@@ -88,12 +88,12 @@ impl ExpectServerHello {
         let ours = self
             .key_shares
             .into_iter()
-            .find(|kx| kx.group() == share.group)
+            .find(|kx| kx.offers(share.group))
             .ok_or(Error::IllegalParameter(
                 "server key share is not for our group",
             ))?;
         let group = share.group;
-        let shared = ours.complete(&share.key_exchange)?;
+        let shared = ours.complete_for(group, &share.key_exchange)?;
         let mut transcript = match self.after_retry {
             Some((_, retry_suite)) if !core::ptr::eq(retry_suite, suite) => {
                 return Err(Error::IllegalParameter(
@@ -179,7 +179,7 @@ impl ExpectServerHello {
             }
             None => ours,
             Some(g)
-                if ours.iter().any(|kx| kx.group() == g)
+                if ours.iter().any(|kx| kx.offers(g))
                     || !hello.config.groups.contains(&g)
                     || !supported_tls13_group(g) =>
             {
