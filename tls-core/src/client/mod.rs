@@ -6,6 +6,7 @@
 pub(crate) mod tls12;
 mod tls13;
 
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec;
@@ -34,11 +35,11 @@ use tls13::{
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Next {
     /// Still handshaking.
-    Handshaking(ClientState),
+    Handshaking(Box<ClientState>),
     /// Handshake complete.
-    Traffic(Traffic),
+    Traffic(Box<Traffic>),
     /// The server chose TLS 1.2.
-    Tls12(tls12::ClientState12),
+    Tls12(Box<tls12::ClientState12>),
 }
 
 /// The client's handshake states.
@@ -355,7 +356,9 @@ impl ClientState {
         let next = match (self, msg) {
             (ClientState::ExpectServerHello(s), HandshakeMessage::ServerHello(sh)) => {
                 if sh.supported_version().is_none() {
-                    return s.into_tls12(common, sh, encoded).map(Next::Tls12);
+                    return s
+                        .into_tls12(common, sh, encoded)
+                        .map(|s| Next::Tls12(Box::new(s)));
                 }
                 s.handle_server_hello(common, sh, encoded)?
             }
@@ -376,11 +379,13 @@ impl ClientState {
                 s.handle(cv, encoded)?
             }
             (ClientState::ExpectFinished(s), HandshakeMessage::Finished(f)) => {
-                return s.handle(common, f, encoded).map(Next::Traffic);
+                return s
+                    .handle(common, f, encoded)
+                    .map(|t| Next::Traffic(Box::new(t)));
             }
             (_, _) => return Err(Error::UnexpectedMessage("handshake message out of order")),
         };
-        Ok(Next::Handshaking(next))
+        Ok(Next::Handshaking(Box::new(next)))
     }
 }
 

@@ -10,6 +10,7 @@
 //! [NewSessionTicket] → ChangeCipherSpec → Finished; we answer with
 //! ChangeCipherSpec Finished.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -52,9 +53,9 @@ pub(crate) struct Offer {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Next12 {
     /// Still handshaking.
-    Handshaking(ClientState12),
+    Handshaking(Box<ClientState12>),
     /// Handshake complete.
-    Traffic(Traffic12),
+    Traffic(Box<Traffic12>),
 }
 
 /// The client's TLS 1.2 states, named for what each awaits.
@@ -284,11 +285,13 @@ impl ClientState12 {
                 S::ExpectChangeCipherSpec(s)
             }
             (S::ExpectFinished(s), Message12::Finished(f)) => {
-                return s.handle(common, f, encoded).map(Next12::Traffic)
+                return s
+                    .handle(common, f, encoded)
+                    .map(|t| Next12::Traffic(Box::new(t)))
             }
             (_, _) => return Err(Error::UnexpectedMessage("handshake message out of order")),
         };
-        Ok(Next12::Handshaking(next))
+        Ok(Next12::Handshaking(Box::new(next)))
     }
 
     /// Handles the server's ChangeCipherSpec: allowed only right before its Finished.

@@ -8,6 +8,7 @@
 //! Abbreviated (ticket or session ID): we send ServerHello [NewSessionTicket]
 //! ChangeCipherSpec Finished → ChangeCipherSpec → Finished.
 
+use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -42,9 +43,9 @@ use crate::versions::{enabled_versions, DOWNGRADE_TLS12};
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Next12 {
     /// Still handshaking.
-    Handshaking(ServerState12),
+    Handshaking(Box<ServerState12>),
     /// Handshake complete.
-    Traffic(Traffic12),
+    Traffic(Box<Traffic12>),
 }
 
 /// The server's TLS 1.2 states, named for what each awaits.
@@ -525,11 +526,13 @@ impl ServerState12 {
                 s.handle(cv, encoded)?
             }
             (S::ExpectFinished(s), Message12::Finished(f)) => {
-                return s.handle(common, f, encoded).map(Next12::Traffic)
+                return s
+                    .handle(common, f, encoded)
+                    .map(|t| Next12::Traffic(Box::new(t)))
             }
             (_, _) => return Err(Error::UnexpectedMessage("handshake message out of order")),
         };
-        Ok(Next12::Handshaking(next))
+        Ok(Next12::Handshaking(Box::new(next)))
     }
 
     /// Handles the client's ChangeCipherSpec: allowed only right before its Finished.
