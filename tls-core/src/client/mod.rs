@@ -218,7 +218,7 @@ impl Hello {
             offers.push(Offer::ticket(ticket, hash, now));
         }
         offers.extend(external.map(Offer::external));
-        let unbound = crate::psk::encode_unbound(ch.clone(), &offers)?;
+        let unbound = crate::psk::encode_unbound(&mut ch, &offers)?;
         // RFC 7685 §4: a hello of 256 to 511 bytes (with its 4-byte header)
         // hangs some F5 load balancers; the padding extension, before
         // pre_shared_key (which stays last, its binders computed after), makes
@@ -228,7 +228,7 @@ impl Hello {
             Some(short) if short > 0 && unbound.len() >= 256 => {
                 let pad = short.saturating_sub(4).max(1);
                 ch.extensions.push(ClientExtension::Padding(pad));
-                crate::psk::encode_unbound(ch, &offers)?
+                crate::psk::encode_unbound(&mut ch, &offers)?
             }
             _ => unbound,
         };
@@ -237,7 +237,8 @@ impl Hello {
 
     fn client_hello(&self, key_shares: &[KeyExchange], cookie: Option<&[u8]>) -> ClientHello {
         let config = &self.config;
-        let mut extensions = Vec::new();
+        // Room for every extension we may add (padding and pre_shared_key too).
+        let mut extensions = Vec::with_capacity(16);
         if let (true, Some(name)) = (self.sent_sni, &self.server_name) {
             extensions.push(ClientExtension::ServerName(name.as_bytes().to_vec()));
         }
