@@ -61,7 +61,7 @@ pub(crate) enum Next12 {
 /// The client's TLS 1.2 states, named for what each awaits.
 #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
 pub(crate) enum ClientState12 {
-    ExpectCertificate(Handshake),
+    ExpectCertificate(Box<Handshake>),
     /// The ServerHello acknowledged our status_request: a CertificateStatus
     /// may come before the ServerKeyExchange (RFC 6066 §8).
     ExpectCertificateStatus(ExpectServerKeyExchange),
@@ -196,7 +196,7 @@ pub(crate) fn start(
     let mut transcript = Transcript12::new(suite.hash, &offer.client_hello);
     transcript.add(encoded);
     let resumed = !sh.session_id.is_empty() && sh.session_id == offer.session_id;
-    let mut hs = Handshake {
+    let mut hs = Box::new(Handshake {
         negotiated: Negotiated {
             version: ProtocolVersion::Tls12,
             suite: suite.suite,
@@ -217,7 +217,7 @@ pub(crate) fn start(
         status_acked,
         new_ticket: None,
         ems,
-    };
+    });
     if !resumed {
         return Ok(ClientState12::ExpectCertificate(hs));
     }
@@ -317,7 +317,7 @@ fn cert_key_type(cert: &[u8]) -> Result<SpkiAlg, Error> {
 }
 
 fn handle_certificate(
-    mut hs: Handshake,
+    mut hs: Box<Handshake>,
     chain: Vec<Vec<u8>>,
     encoded: &[u8],
 ) -> Result<ClientState12, Error> {
@@ -361,7 +361,7 @@ fn handle_certificate(
 
 /// Waiting for the signed ECDHE parameters; the chain is accepted.
 pub(crate) struct ExpectServerKeyExchange {
-    hs: Handshake,
+    hs: Box<Handshake>,
     verified: ServerCertVerified,
 }
 
@@ -432,7 +432,7 @@ impl ExpectServerKeyExchange {
 /// Waiting for ServerHelloDone (or a CertificateRequest before it); the
 /// server's chain is accepted and its key exchange signature checked.
 pub(crate) struct ExpectServerHelloDone {
-    hs: Handshake,
+    hs: Box<Handshake>,
     kx: KeyExchange,
     server_public: Vec<u8>,
     request: Option<CertificateRequest12>,
@@ -523,7 +523,7 @@ impl ExpectServerHelloDone {
 
 /// Waiting for the server's ChangeCipherSpec (or a NewSessionTicket before it).
 pub(crate) struct ExpectCcs {
-    hs: Handshake,
+    hs: Box<Handshake>,
     master: Secret,
     read_key: RecordKey12,
     /// Our key, still to be installed when resuming (we send our Finished last).
@@ -533,7 +533,7 @@ pub(crate) struct ExpectCcs {
 
 /// Waiting for the server's Finished, its records now protected.
 pub(crate) struct ExpectFinished {
-    hs: Handshake,
+    hs: Box<Handshake>,
     master: Secret,
     write_key: Option<RecordKey12>,
     server_auth: ServerAuth,

@@ -325,7 +325,7 @@ fn resume(
     negotiated.resumed = true;
     negotiated.peer_certificates = session.client_certificates;
     let master = Secret::from_slice(&session.master)?;
-    let mut hs = Handshake {
+    let mut hs = Box::new(Handshake {
         config,
         suite,
         client_random: ch.random,
@@ -335,7 +335,7 @@ fn resume(
         send_ticket,
         ems: true,
         negotiated,
-    };
+    });
     hs.send_server_hello(
         common,
         ServerHello {
@@ -442,7 +442,7 @@ fn full_handshake(
             crate::stapling::server_hello_extension(),
         ));
     }
-    let mut hs = Handshake {
+    let mut hs = Box::new(Handshake {
         config: config.clone(),
         suite,
         client_random: ch.random,
@@ -452,7 +452,7 @@ fn full_handshake(
         send_ticket,
         ems,
         negotiated,
-    };
+    });
     hs.send_server_hello(
         common,
         ServerHello {
@@ -566,7 +566,7 @@ enum PendingClientAuth {
 
 /// Waiting for the client's Certificate, which we asked for.
 pub(crate) struct ExpectCertificate {
-    hs: Handshake,
+    hs: Box<Handshake>,
     kx: KeyExchange,
     verifier: Arc<dyn ClientCertVerifier>,
 }
@@ -616,7 +616,7 @@ impl ExpectCertificate {
 
 /// Waiting for the client's key share.
 pub(crate) struct ExpectClientKeyExchange {
-    hs: Handshake,
+    hs: Box<Handshake>,
     kx: KeyExchange,
     /// Whether a CertificateVerify follows.
     client: PendingClientAuth,
@@ -674,7 +674,7 @@ impl ExpectClientKeyExchange {
 /// Waiting for the client's CertificateVerify over the handshake so far;
 /// its chain is accepted.
 pub(crate) struct ExpectCertificateVerify {
-    hs: Handshake,
+    hs: Box<Handshake>,
     master: Secret,
     keys: RecordKeys12,
     chain: ClientCertVerified,
@@ -714,7 +714,7 @@ impl ExpectCertificateVerify {
 
 /// Waiting for the client's ChangeCipherSpec.
 pub(crate) struct ExpectCcs {
-    hs: Handshake,
+    hs: Box<Handshake>,
     master: Secret,
     read_key: RecordKey12,
     /// Our key, still to be installed after a full handshake (we send our
@@ -725,7 +725,7 @@ pub(crate) struct ExpectCcs {
 
 /// Waiting for the client's Finished, its records now protected.
 pub(crate) struct ExpectFinished {
-    hs: Handshake,
+    hs: Box<Handshake>,
     master: Secret,
     write_key: Option<RecordKey12>,
     client_auth: ClientAuth,
