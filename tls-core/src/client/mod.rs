@@ -126,7 +126,7 @@ pub(crate) fn start(
         _ => session_id.to_vec(),
     };
     let config_has_psk = config.external_psk.is_some();
-    let hello = Hello {
+    let hello = Box::new(Hello {
         server_name: server_name.map(ToString::to_string),
         config,
         sent_sni,
@@ -138,7 +138,7 @@ pub(crate) fn start(
         offer_tls12,
         session12,
         offer_external: offer_tls13 && config_has_psk,
-    };
+    });
     // Key shares are only for TLS 1.3; a TLS 1.2-only hello carries none.
     let key_shares = if offer_tls13 {
         first_key_shares(&hello.config)?
@@ -392,7 +392,7 @@ impl ClientState {
 
 /// Waiting for ServerHello or HelloRetryRequest.
 pub(crate) struct ExpectServerHello {
-    hello: Hello,
+    hello: Box<Hello>,
     /// Our TLS 1.3 key shares (one or two; after a HelloRetryRequest that
     /// names a group, one); empty when only TLS 1.2 is offered.
     key_shares: Vec<KeyExchange>,

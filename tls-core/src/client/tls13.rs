@@ -4,6 +4,7 @@
 //! CertificateRequest, CertificateVerify, Finished); the client's own
 //! Certificate and Finished, and the application keys installed, end it.
 
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -242,7 +243,7 @@ impl HandshakeSecrets {
 
 /// Waiting for EncryptedExtensions.
 pub(crate) struct ExpectEncryptedExtensions {
-    hello: Hello,
+    hello: Box<Hello>,
     suite: &'static Suite,
     group: NamedGroup,
     transcript: Transcript,
@@ -323,7 +324,7 @@ impl ExpectEncryptedExtensions {
 
 /// Waiting for the server's Certificate (or a CertificateRequest before it).
 pub(crate) struct ExpectCertificate {
-    hello: Hello,
+    hello: Box<Hello>,
     suite: &'static Suite,
     transcript: Transcript,
     secrets: HandshakeSecrets,
