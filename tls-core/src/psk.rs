@@ -15,7 +15,7 @@ use crate::config::{ServerConfig, UnixTime};
 use crate::crypto::{HashAlg, Suite, Transcript};
 use crate::error::Error;
 use crate::msgs::extensions::{ClientExtension, OfferedPsks, PskIdentity};
-use crate::msgs::handshake::{ClientHello, HandshakeMessage};
+use crate::msgs::handshake::ClientHello;
 use crate::tickets::{ServerSession, StoredTicket};
 use crate::tls13::key_schedule::{
     check_finished, finished_verify_data, EarlySecret, FinishedVerified,
@@ -201,14 +201,15 @@ pub(crate) struct UnboundHello {
     truncated_len: usize,
 }
 
-/// Adds pre_shared_key (the last extension) with `offers` to `ch`, unless
-/// there are none, and encodes it with zeroed binders.
+/// Encodes `ch` with pre_shared_key (the last extension) holding `offers`
+/// with zeroed binders, unless there are none. `ch` is left as it was, so a
+/// caller can add padding and encode again without a copy of the hello.
 pub(crate) fn encode_unbound(
-    mut ch: ClientHello,
+    ch: &mut ClientHello,
     offers: &[Offer<'_>],
 ) -> Result<UnboundHello, Error> {
     if offers.is_empty() {
-        let encoded = HandshakeMessage::ClientHello(ch).to_vec();
+        let encoded = ch.to_message();
         return Ok(UnboundHello {
             truncated_len: encoded.len(),
             encoded,
@@ -229,7 +230,8 @@ pub(crate) fn encode_unbound(
     };
     let binders_len = offered.binders_encoded_len();
     ch.extensions.push(ClientExtension::PreSharedKey(offered));
-    let encoded = HandshakeMessage::ClientHello(ch).to_vec();
+    let encoded = ch.to_message();
+    ch.extensions.pop();
     let truncated_len = encoded
         .len()
         .checked_sub(binders_len)

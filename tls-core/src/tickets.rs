@@ -40,9 +40,21 @@ pub(crate) struct ServerSession {
 const SESSION_FORMAT: u8 = 1;
 
 impl ServerSession {
-    /// The ticket plaintext. The caller zeroizes it after sealing.
+    /// The ticket plaintext. The caller zeroizes it after sealing. The
+    /// buffer is allocated at its final size: growing it would leave copies
+    /// of the PSK behind in freed memory, out of the caller's reach.
     pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        // format, suite, psk<u8>, issued_at, age_add, lifetime, certs<u24>
+        // of cert<u24> each.
+        let certs: usize = self
+            .client_certificates
+            .iter()
+            .map(|c| c.len().saturating_add(3))
+            .fold(0, usize::saturating_add);
+        let len = (1 + 2 + 1 + 8 + 4 + 4 + 3usize)
+            .saturating_add(self.psk.len())
+            .saturating_add(certs);
+        let mut out = Vec::with_capacity(len);
         out.push(SESSION_FORMAT);
         put_u16(&mut out, self.suite.to_wire());
         put_bytes(&mut out, LenPrefix::U8, &self.psk);
@@ -407,7 +419,9 @@ mod tests {
             ServerSession::decode(&session.encode()),
             Some(session.clone())
         );
+        // Sized exactly up front: never regrown (no stray PSK copies).
         let mut encoded = session.encode();
+        assert_eq!(encoded.capacity(), encoded.len());
         encoded.push(0);
         assert_eq!(ServerSession::decode(&encoded), None);
         assert_eq!(ServerSession::decode(&[2, 0]), None);

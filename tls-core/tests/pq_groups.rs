@@ -143,3 +143,55 @@ fn tls12_never_picks_a_hybrid() {
         );
     }
 }
+
+/// The default client's two key shares, X25519MLKEM768 and X25519, come
+/// from one X25519 key pair: the X25519 share is the hybrid share's X25519
+/// half (its last 32 bytes). Both a hybrid server and an X25519-only one
+/// complete the handshake with that hello, each taking its share.
+#[test]
+fn the_x25519_share_is_the_hybrids_x25519_half() {
+    use std::sync::Arc;
+    use tls_core::internal::msgs::enums::HandshakeType;
+    use tls_core::internal::msgs::handshake::HandshakeMessage;
+    use tls_core::Connection;
+
+    for (server_groups, want) in [
+        (vec![NamedGroup::X25519MlKem768], NamedGroup::X25519MlKem768),
+        (vec![NamedGroup::X25519], NamedGroup::X25519),
+    ] {
+        let (cc, mut sc) = configs(pki_p256());
+        assert_eq!(
+            cc.groups[..2],
+            [NamedGroup::X25519MlKem768, NamedGroup::X25519]
+        );
+        sc.groups = server_groups;
+        let mut client = Connection::client(Arc::new(cc), Some("localhost")).unwrap();
+        let mut server = Connection::server(Arc::new(sc));
+        let hello = take(&mut client);
+        // One plaintext record holding the ClientHello: 5-byte record header,
+        // 4-byte handshake header.
+        let HandshakeMessage::ClientHello(ch) =
+            HandshakeMessage::decode(HandshakeType::ClientHello, &hello[9..]).unwrap()
+        else {
+            panic!("not a ClientHello");
+        };
+        let shares = ch.key_shares().unwrap();
+        let groups: Vec<_> = shares.iter().map(|s| s.group).collect();
+        assert_eq!(groups, [NamedGroup::X25519MlKem768, NamedGroup::X25519]);
+        let (hybrid, x25519) = (&shares[0].key_exchange, &shares[1].key_exchange);
+        assert_eq!(hybrid.len(), 1184 + 32);
+        assert_eq!(x25519.len(), 32);
+        assert_eq!(&hybrid[1184..], &x25519[..], "the two X25519 halves");
+
+        server.feed(&hello).unwrap();
+        pump(&mut client, &mut server).unwrap();
+        assert!(!client.is_handshaking() && !server.is_handshaking());
+        for conn in [&client, &server] {
+            let n = conn.negotiated().unwrap();
+            assert_eq!((n.group, n.hello_retry), (want, false));
+        }
+        client.write(b"ping").unwrap();
+        pump(&mut client, &mut server).unwrap();
+        assert_eq!(read_all(&mut server), b"ping");
+    }
+}

@@ -6,6 +6,7 @@
 pub(crate) mod tls12;
 mod tls13;
 
+use alloc::boxed::Box;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec;
@@ -34,11 +35,11 @@ use tls13::{
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Next {
     /// Still handshaking.
-    Handshaking(ClientState),
+    Handshaking(Box<ClientState>),
     /// Handshake complete.
-    Traffic(Traffic),
+    Traffic(Box<Traffic>),
     /// The server chose TLS 1.2.
-    Tls12(tls12::ClientState12),
+    Tls12(Box<tls12::ClientState12>),
 }
 
 /// The client's handshake states.
@@ -125,7 +126,7 @@ pub(crate) fn start(
         _ => session_id.to_vec(),
     };
     let config_has_psk = config.external_psk.is_some();
-    let hello = Hello {
+    let hello = Box::new(Hello {
         server_name: server_name.map(ToString::to_string),
         config,
         sent_sni,
@@ -137,7 +138,7 @@ pub(crate) fn start(
         offer_tls12,
         session12,
         offer_external: offer_tls13 && config_has_psk,
-    };
+    });
     // Key shares are only for TLS 1.3; a TLS 1.2-only hello carries none.
     let key_shares = if offer_tls13 {
         first_key_shares(&hello.config)?
@@ -162,18 +163,28 @@ const PADDED_HELLO_LEN: usize = 512;
 /// group; when that is a post-quantum hybrid, also one for the most
 /// preferred classical group (if `classical_share_with_hybrid`), so a server
 /// without the hybrid can answer at once (as Chrome and OpenSSL 3.5 send
-/// X25519MLKEM768 and X25519). The two are separate key pairs.
+/// X25519MLKEM768 and X25519). When the classical group is the hybrid's
+/// own ECDH group, its share is the hybrid's ECDH public key (one key pair,
+/// as Chrome and rustls do: the server completes only one of the shares);
+/// otherwise it is a key pair of its own.
 fn first_key_shares(config: &ClientConfig) -> Result<Vec<KeyExchange>, Error> {
     let first = *config
         .groups
         .first()
         .ok_or(Error::Internal("no groups configured"))?;
     let rng = config.rng.as_ref();
-    let mut shares = vec![KeyExchange::start(first, rng)?];
-    if hybrid_group(first) && config.classical_share_with_hybrid {
-        if let Some(classical) = config.groups.iter().copied().find(|g| supported_group(*g)) {
-            shares.push(KeyExchange::start(classical, rng)?);
+    let mut hybrid = KeyExchange::start(first, rng)?;
+    let classical = config.groups.iter().copied().find(|g| supported_group(*g));
+    let separate = match classical {
+        Some(classical) if hybrid_group(first) && config.classical_share_with_hybrid => {
+            (!hybrid.offer_classical_too(classical)).then_some(classical)
         }
+        _ => None,
+    };
+    let mut shares = Vec::with_capacity(2);
+    shares.push(hybrid);
+    if let Some(classical) = separate {
+        shares.push(KeyExchange::start(classical, rng)?);
     }
     Ok(shares)
 }
@@ -207,7 +218,7 @@ impl Hello {
             offers.push(Offer::ticket(ticket, hash, now));
         }
         offers.extend(external.map(Offer::external));
-        let unbound = crate::psk::encode_unbound(ch.clone(), &offers)?;
+        let unbound = crate::psk::encode_unbound(&mut ch, &offers)?;
         // RFC 7685 §4: a hello of 256 to 511 bytes (with its 4-byte header)
         // hangs some F5 load balancers; the padding extension, before
         // pre_shared_key (which stays last, its binders computed after), makes
@@ -217,7 +228,7 @@ impl Hello {
             Some(short) if short > 0 && unbound.len() >= 256 => {
                 let pad = short.saturating_sub(4).max(1);
                 ch.extensions.push(ClientExtension::Padding(pad));
-                crate::psk::encode_unbound(ch, &offers)?
+                crate::psk::encode_unbound(&mut ch, &offers)?
             }
             _ => unbound,
         };
@@ -226,7 +237,8 @@ impl Hello {
 
     fn client_hello(&self, key_shares: &[KeyExchange], cookie: Option<&[u8]>) -> ClientHello {
         let config = &self.config;
-        let mut extensions = Vec::new();
+        // Room for every extension we may add (padding and pre_shared_key too).
+        let mut extensions = Vec::with_capacity(16);
         if let (true, Some(name)) = (self.sent_sni, &self.server_name) {
             extensions.push(ClientExtension::ServerName(name.as_bytes().to_vec()));
         }
@@ -261,9 +273,10 @@ impl Hello {
         if !key_shares.is_empty() {
             let entries = key_shares
                 .iter()
-                .map(|kx| KeyShareEntry {
-                    group: kx.group(),
-                    key_exchange: kx.public_key().to_vec(),
+                .flat_map(KeyExchange::shares)
+                .map(|(group, share)| KeyShareEntry {
+                    group,
+                    key_exchange: share.to_vec(),
                 })
                 .collect();
             extensions.push(ClientExtension::KeyShare(entries));
@@ -344,7 +357,9 @@ impl ClientState {
         let next = match (self, msg) {
             (ClientState::ExpectServerHello(s), HandshakeMessage::ServerHello(sh)) => {
                 if sh.supported_version().is_none() {
-                    return s.into_tls12(common, sh, encoded).map(Next::Tls12);
+                    return s
+                        .into_tls12(common, sh, encoded)
+                        .map(|s| Next::Tls12(Box::new(s)));
                 }
                 s.handle_server_hello(common, sh, encoded)?
             }
@@ -365,17 +380,19 @@ impl ClientState {
                 s.handle(cv, encoded)?
             }
             (ClientState::ExpectFinished(s), HandshakeMessage::Finished(f)) => {
-                return s.handle(common, f, encoded).map(Next::Traffic);
+                return s
+                    .handle(common, f, encoded)
+                    .map(|t| Next::Traffic(Box::new(t)));
             }
             (_, _) => return Err(Error::UnexpectedMessage("handshake message out of order")),
         };
-        Ok(Next::Handshaking(next))
+        Ok(Next::Handshaking(Box::new(next)))
     }
 }
 
 /// Waiting for ServerHello or HelloRetryRequest.
 pub(crate) struct ExpectServerHello {
-    hello: Hello,
+    hello: Box<Hello>,
     /// Our TLS 1.3 key shares (one or two; after a HelloRetryRequest that
     /// names a group, one); empty when only TLS 1.2 is offered.
     key_shares: Vec<KeyExchange>,

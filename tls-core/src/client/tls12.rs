@@ -10,6 +10,7 @@
 //! [NewSessionTicket] → ChangeCipherSpec → Finished; we answer with
 //! ChangeCipherSpec Finished.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -52,15 +53,15 @@ pub(crate) struct Offer {
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Next12 {
     /// Still handshaking.
-    Handshaking(ClientState12),
+    Handshaking(Box<ClientState12>),
     /// Handshake complete.
-    Traffic(Traffic12),
+    Traffic(Box<Traffic12>),
 }
 
 /// The client's TLS 1.2 states, named for what each awaits.
 #[allow(clippy::enum_variant_names, clippy::large_enum_variant)]
 pub(crate) enum ClientState12 {
-    ExpectCertificate(Handshake),
+    ExpectCertificate(Box<Handshake>),
     /// The ServerHello acknowledged our status_request: a CertificateStatus
     /// may come before the ServerKeyExchange (RFC 6066 §8).
     ExpectCertificateStatus(ExpectServerKeyExchange),
@@ -195,7 +196,7 @@ pub(crate) fn start(
     let mut transcript = Transcript12::new(suite.hash, &offer.client_hello);
     transcript.add(encoded);
     let resumed = !sh.session_id.is_empty() && sh.session_id == offer.session_id;
-    let mut hs = Handshake {
+    let mut hs = Box::new(Handshake {
         negotiated: Negotiated {
             version: ProtocolVersion::Tls12,
             suite: suite.suite,
@@ -216,7 +217,7 @@ pub(crate) fn start(
         status_acked,
         new_ticket: None,
         ems,
-    };
+    });
     if !resumed {
         return Ok(ClientState12::ExpectCertificate(hs));
     }
@@ -284,11 +285,13 @@ impl ClientState12 {
                 S::ExpectChangeCipherSpec(s)
             }
             (S::ExpectFinished(s), Message12::Finished(f)) => {
-                return s.handle(common, f, encoded).map(Next12::Traffic)
+                return s
+                    .handle(common, f, encoded)
+                    .map(|t| Next12::Traffic(Box::new(t)))
             }
             (_, _) => return Err(Error::UnexpectedMessage("handshake message out of order")),
         };
-        Ok(Next12::Handshaking(next))
+        Ok(Next12::Handshaking(Box::new(next)))
     }
 
     /// Handles the server's ChangeCipherSpec: allowed only right before its Finished.
@@ -314,7 +317,7 @@ fn cert_key_type(cert: &[u8]) -> Result<SpkiAlg, Error> {
 }
 
 fn handle_certificate(
-    mut hs: Handshake,
+    mut hs: Box<Handshake>,
     chain: Vec<Vec<u8>>,
     encoded: &[u8],
 ) -> Result<ClientState12, Error> {
@@ -358,7 +361,7 @@ fn handle_certificate(
 
 /// Waiting for the signed ECDHE parameters; the chain is accepted.
 pub(crate) struct ExpectServerKeyExchange {
-    hs: Handshake,
+    hs: Box<Handshake>,
     verified: ServerCertVerified,
 }
 
@@ -429,7 +432,7 @@ impl ExpectServerKeyExchange {
 /// Waiting for ServerHelloDone (or a CertificateRequest before it); the
 /// server's chain is accepted and its key exchange signature checked.
 pub(crate) struct ExpectServerHelloDone {
-    hs: Handshake,
+    hs: Box<Handshake>,
     kx: KeyExchange,
     server_public: Vec<u8>,
     request: Option<CertificateRequest12>,
@@ -520,7 +523,7 @@ impl ExpectServerHelloDone {
 
 /// Waiting for the server's ChangeCipherSpec (or a NewSessionTicket before it).
 pub(crate) struct ExpectCcs {
-    hs: Handshake,
+    hs: Box<Handshake>,
     master: Secret,
     read_key: RecordKey12,
     /// Our key, still to be installed when resuming (we send our Finished last).
@@ -530,7 +533,7 @@ pub(crate) struct ExpectCcs {
 
 /// Waiting for the server's Finished, its records now protected.
 pub(crate) struct ExpectFinished {
-    hs: Handshake,
+    hs: Box<Handshake>,
     master: Secret,
     write_key: Option<RecordKey12>,
     server_auth: ServerAuth,

@@ -4,6 +4,7 @@
 //! CertificateRequest, CertificateVerify, Finished); the client's own
 //! Certificate and Finished, and the application keys installed, end it.
 
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 
@@ -88,12 +89,12 @@ impl ExpectServerHello {
         let ours = self
             .key_shares
             .into_iter()
-            .find(|kx| kx.group() == share.group)
+            .find(|kx| kx.offers(share.group))
             .ok_or(Error::IllegalParameter(
                 "server key share is not for our group",
             ))?;
         let group = share.group;
-        let shared = ours.complete(&share.key_exchange)?;
+        let shared = ours.complete_for(group, &share.key_exchange)?;
         let mut transcript = match self.after_retry {
             Some((_, retry_suite)) if !core::ptr::eq(retry_suite, suite) => {
                 return Err(Error::IllegalParameter(
@@ -179,7 +180,7 @@ impl ExpectServerHello {
             }
             None => ours,
             Some(g)
-                if ours.iter().any(|kx| kx.group() == g)
+                if ours.iter().any(|kx| kx.offers(g))
                     || !hello.config.groups.contains(&g)
                     || !supported_tls13_group(g) =>
             {
@@ -242,7 +243,7 @@ impl HandshakeSecrets {
 
 /// Waiting for EncryptedExtensions.
 pub(crate) struct ExpectEncryptedExtensions {
-    hello: Hello,
+    hello: Box<Hello>,
     suite: &'static Suite,
     group: NamedGroup,
     transcript: Transcript,
@@ -323,7 +324,7 @@ impl ExpectEncryptedExtensions {
 
 /// Waiting for the server's Certificate (or a CertificateRequest before it).
 pub(crate) struct ExpectCertificate {
-    hello: Hello,
+    hello: Box<Hello>,
     suite: &'static Suite,
     transcript: Transcript,
     secrets: HandshakeSecrets,

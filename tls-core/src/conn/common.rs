@@ -26,6 +26,10 @@ use crate::record::protect::{frame_plaintext, RecordOpener, RecordSealer};
 use crate::record::MAX_PLAINTEXT;
 use crate::tls13::key_schedule::HandshakeTrafficSecrets;
 
+/// The capacity a flight's buffer starts with (a server's certificate
+/// flight usually fits; a longer chain grows it).
+const FLIGHT_CAPACITY: usize = 4096;
+
 /// Something the caller may want to react to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -205,7 +209,7 @@ impl Common {
     /// as few records as its size allows (BoGo's
     /// PackedEncryptedHandshake-TLS13). No key may change in between.
     pub(crate) fn begin_flight(&mut self) {
-        self.flight = Some(Vec::new());
+        self.flight = Some(Vec::with_capacity(FLIGHT_CAPACITY));
     }
 
     /// Seals the messages gathered since [`Common::begin_flight`].
@@ -228,10 +232,17 @@ impl Common {
         msg: &HandshakeMessage,
         transcript: &mut crate::crypto::Transcript,
     ) -> Result<(), Error> {
-        let mut encoded = Vec::new();
-        msg.encode(&mut encoded);
+        // Inside a flight the message is encoded straight into the flight's
+        // buffer and hashed from there: no copy of its own.
+        if let Some(flight) = &mut self.flight {
+            let start = flight.len();
+            msg.encode(flight);
+            transcript.update(flight.get(start..).unwrap_or_default());
+            return Ok(());
+        }
+        let encoded = msg.to_vec();
         transcript.update(&encoded);
-        self.send_handshake(&encoded)
+        self.send(ContentType::Handshake, &encoded)
     }
 
     /// Queues the middlebox-compatibility dummy ChangeCipherSpec (RFC 8446 §D.4).

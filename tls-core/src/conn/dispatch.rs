@@ -224,17 +224,17 @@ impl Connection {
         let common = &mut self.common;
         self.state = match mem::replace(&mut self.state, State::Failed) {
             State::Client(s) => match s.handle(common, msg, &raw.encoded)? {
-                client::Next::Handshaking(s) => State::Client(Box::new(s)),
-                client::Next::Traffic(t) => State::Traffic(Box::new(t)),
-                client::Next::Tls12(s) => State::Client12(Box::new(s)),
+                client::Next::Handshaking(s) => State::Client(s),
+                client::Next::Traffic(t) => State::Traffic(t),
+                client::Next::Tls12(s) => State::Client12(s),
             },
             State::Server(s) => {
                 // A ClientHello has arrived: dummy ChangeCipherSpecs may follow.
                 common.ccs_allowed = true;
                 match s.handle(common, msg, &raw.encoded)? {
-                    server::Next::Handshaking(s) => State::Server(Box::new(s)),
-                    server::Next::Traffic(t) => State::Traffic(Box::new(t)),
-                    server::Next::Tls12(s) => State::Server12(Box::new(s)),
+                    server::Next::Handshaking(s) => State::Server(s),
+                    server::Next::Traffic(t) => State::Traffic(t),
+                    server::Next::Tls12(s) => State::Server12(s),
                 }
             }
             State::Traffic(mut traffic) => {
@@ -275,12 +275,12 @@ impl Connection {
         let common = &mut self.common;
         self.state = match mem::replace(&mut self.state, State::Failed) {
             State::Client12(s) => match s.handle(common, msg, &raw.encoded)? {
-                client12::Next12::Handshaking(s) => State::Client12(Box::new(s)),
-                client12::Next12::Traffic(t) => State::Traffic12(Box::new(t)),
+                client12::Next12::Handshaking(s) => State::Client12(s),
+                client12::Next12::Traffic(t) => State::Traffic12(t),
             },
             State::Server12(s) => match s.handle(common, msg, &raw.encoded)? {
-                server12::Next12::Handshaking(s) => State::Server12(Box::new(s)),
-                server12::Next12::Traffic(t) => State::Traffic12(Box::new(t)),
+                server12::Next12::Handshaking(s) => State::Server12(s),
+                server12::Next12::Traffic(t) => State::Traffic12(t),
             },
             State::Traffic12(mut traffic) => {
                 traffic.handle(common, msg)?;

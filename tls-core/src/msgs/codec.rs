@@ -10,6 +10,11 @@ use alloc::vec::Vec;
 
 use crate::error::Error;
 
+/// The capacity a message is encoded into at first: most handshake messages
+/// fit, so the buffer is allocated once rather than grown byte by byte
+/// (a certificate chain grows it a few times).
+pub(crate) const ENCODE_CAPACITY: usize = 512;
+
 /// A cursor over received bytes. Every read is bounds-checked and fails with
 /// [`Error::Decode`] rather than panicking.
 #[derive(Debug, Clone)]

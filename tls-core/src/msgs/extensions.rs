@@ -124,11 +124,24 @@ pub(crate) trait ExtensionBody: Sized {
     fn write(&self, out: &mut Vec<u8>);
 }
 
+/// How many entries an extension block holds, as far as it is well formed
+/// (a malformed block is refused by the decoding that follows).
+fn count_entries(mut block: Reader<'_>) -> usize {
+    let mut count = 0usize;
+    while block.u16("extension type").is_ok() && EXTENSION_DATA.body(&mut block).is_ok() {
+        count = count.saturating_add(1);
+    }
+    count
+}
+
 /// Decodes the entries of an extension block (the block's own length prefix
 /// already removed), rejecting duplicates.
 pub(crate) fn decode_entries<T: ExtensionBody>(mut block: Reader<'_>) -> Result<Vec<T>, Error> {
-    let mut out = Vec::new();
-    let mut types = Vec::new();
+    // Counted first, so the lists are allocated once, not regrown one
+    // extension at a time.
+    let count = count_entries(block.clone());
+    let mut out = Vec::with_capacity(count);
+    let mut types = Vec::with_capacity(count);
     while !block.is_empty() {
         let typ = block.u16("extension type")?;
         let mut body = EXTENSION_DATA.body(&mut block)?;

@@ -139,7 +139,7 @@ impl HandshakeMessage {
 
     /// The encoded message, header included.
     pub fn to_vec(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(crate::msgs::codec::ENCODE_CAPACITY);
         self.encode(&mut out);
         out
     }
@@ -217,6 +217,16 @@ pub struct ClientHello {
 }
 
 impl ClientHello {
+    /// The hello encoded as a handshake message, header included: what
+    /// `HandshakeMessage::ClientHello(hello).to_vec()` gives, without
+    /// giving the hello up.
+    pub(crate) fn to_message(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(crate::msgs::codec::ENCODE_CAPACITY);
+        out.push(HandshakeType::ClientHello.to_wire());
+        HandshakeMessage::BODY.write_with(&mut out, |out| self.write(out));
+        out
+    }
+
     fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
         let legacy_version = r.u16("client_hello legacy_version")?;
         let random = r.array("client_hello random")?;

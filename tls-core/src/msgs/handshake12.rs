@@ -256,7 +256,7 @@ impl Message12 {
 
     /// The encoded message, header included.
     pub fn to_vec(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(crate::msgs::codec::ENCODE_CAPACITY);
         self.encode(&mut out);
         out
     }

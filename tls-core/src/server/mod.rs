@@ -6,6 +6,7 @@
 pub(crate) mod tls12;
 mod tls13;
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::sync::Arc;
 
@@ -23,11 +24,11 @@ use tls13::{ExpectCertificate, ExpectCertificateVerify, ExpectClientHello, Expec
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Next {
     /// Still handshaking.
-    Handshaking(ServerState),
+    Handshaking(Box<ServerState>),
     /// Handshake complete.
-    Traffic(Traffic),
+    Traffic(Box<Traffic>),
     /// The ClientHello chose TLS 1.2.
-    Tls12(tls12::ServerState12),
+    Tls12(Box<tls12::ServerState12>),
 }
 
 /// The server's handshake states.
@@ -62,19 +63,21 @@ impl ServerState {
                 if first
                     && crate::versions::choose_version(&s.config, &ch)? == ProtocolVersion::Tls12
                 {
-                    return tls12::start(common, s.config, ch, encoded).map(Next::Tls12);
+                    return tls12::start(common, s.config, ch, encoded)
+                        .map(|s| Next::Tls12(Box::new(s)));
                 }
-                s.handle(common, ch, encoded).map(Next::Handshaking)
+                s.handle(common, ch, encoded)
+                    .map(|s| Next::Handshaking(Box::new(s)))
             }
-            (ServerState::ExpectCertificate(s), HandshakeMessage::Certificate(c)) => {
-                s.handle(common, c, encoded).map(Next::Handshaking)
-            }
-            (ServerState::ExpectCertificateVerify(s), HandshakeMessage::CertificateVerify(cv)) => {
-                s.handle(cv, encoded).map(Next::Handshaking)
-            }
-            (ServerState::ExpectFinished(s), HandshakeMessage::Finished(f)) => {
-                s.handle(common, f, encoded).map(Next::Traffic)
-            }
+            (ServerState::ExpectCertificate(s), HandshakeMessage::Certificate(c)) => s
+                .handle(common, c, encoded)
+                .map(|s| Next::Handshaking(Box::new(s))),
+            (ServerState::ExpectCertificateVerify(s), HandshakeMessage::CertificateVerify(cv)) => s
+                .handle(cv, encoded)
+                .map(|s| Next::Handshaking(Box::new(s))),
+            (ServerState::ExpectFinished(s), HandshakeMessage::Finished(f)) => s
+                .handle(common, f, encoded)
+                .map(|t| Next::Traffic(Box::new(t))),
             (_, _) => Err(Error::UnexpectedMessage("handshake message out of order")),
         }
     }

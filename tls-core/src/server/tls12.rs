@@ -8,6 +8,7 @@
 //! Abbreviated (ticket or session ID): we send ServerHello [NewSessionTicket]
 //! ChangeCipherSpec Finished → ChangeCipherSpec → Finished.
 
+use alloc::boxed::Box;
 use alloc::sync::Arc;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -42,9 +43,9 @@ use crate::versions::{enabled_versions, DOWNGRADE_TLS12};
 #[allow(clippy::large_enum_variant)]
 pub(crate) enum Next12 {
     /// Still handshaking.
-    Handshaking(ServerState12),
+    Handshaking(Box<ServerState12>),
     /// Handshake complete.
-    Traffic(Traffic12),
+    Traffic(Box<Traffic12>),
 }
 
 /// The server's TLS 1.2 states, named for what each awaits.
@@ -324,7 +325,7 @@ fn resume(
     negotiated.resumed = true;
     negotiated.peer_certificates = session.client_certificates;
     let master = Secret::from_slice(&session.master)?;
-    let mut hs = Handshake {
+    let mut hs = Box::new(Handshake {
         config,
         suite,
         client_random: ch.random,
@@ -334,7 +335,7 @@ fn resume(
         send_ticket,
         ems: true,
         negotiated,
-    };
+    });
     hs.send_server_hello(
         common,
         ServerHello {
@@ -441,7 +442,7 @@ fn full_handshake(
             crate::stapling::server_hello_extension(),
         ));
     }
-    let mut hs = Handshake {
+    let mut hs = Box::new(Handshake {
         config: config.clone(),
         suite,
         client_random: ch.random,
@@ -451,7 +452,7 @@ fn full_handshake(
         send_ticket,
         ems,
         negotiated,
-    };
+    });
     hs.send_server_hello(
         common,
         ServerHello {
@@ -525,11 +526,13 @@ impl ServerState12 {
                 s.handle(cv, encoded)?
             }
             (S::ExpectFinished(s), Message12::Finished(f)) => {
-                return s.handle(common, f, encoded).map(Next12::Traffic)
+                return s
+                    .handle(common, f, encoded)
+                    .map(|t| Next12::Traffic(Box::new(t)))
             }
             (_, _) => return Err(Error::UnexpectedMessage("handshake message out of order")),
         };
-        Ok(Next12::Handshaking(next))
+        Ok(Next12::Handshaking(Box::new(next)))
     }
 
     /// Handles the client's ChangeCipherSpec: allowed only right before its Finished.
@@ -563,7 +566,7 @@ enum PendingClientAuth {
 
 /// Waiting for the client's Certificate, which we asked for.
 pub(crate) struct ExpectCertificate {
-    hs: Handshake,
+    hs: Box<Handshake>,
     kx: KeyExchange,
     verifier: Arc<dyn ClientCertVerifier>,
 }
@@ -613,7 +616,7 @@ impl ExpectCertificate {
 
 /// Waiting for the client's key share.
 pub(crate) struct ExpectClientKeyExchange {
-    hs: Handshake,
+    hs: Box<Handshake>,
     kx: KeyExchange,
     /// Whether a CertificateVerify follows.
     client: PendingClientAuth,
@@ -671,7 +674,7 @@ impl ExpectClientKeyExchange {
 /// Waiting for the client's CertificateVerify over the handshake so far;
 /// its chain is accepted.
 pub(crate) struct ExpectCertificateVerify {
-    hs: Handshake,
+    hs: Box<Handshake>,
     master: Secret,
     keys: RecordKeys12,
     chain: ClientCertVerified,
@@ -711,7 +714,7 @@ impl ExpectCertificateVerify {
 
 /// Waiting for the client's ChangeCipherSpec.
 pub(crate) struct ExpectCcs {
-    hs: Handshake,
+    hs: Box<Handshake>,
     master: Secret,
     read_key: RecordKey12,
     /// Our key, still to be installed after a full handshake (we send our
@@ -722,7 +725,7 @@ pub(crate) struct ExpectCcs {
 
 /// Waiting for the client's Finished, its records now protected.
 pub(crate) struct ExpectFinished {
-    hs: Handshake,
+    hs: Box<Handshake>,
     master: Secret,
     write_key: Option<RecordKey12>,
     client_auth: ClientAuth,

@@ -179,7 +179,7 @@ impl<'a> Cert<'a> {
         let extensions = t.optional(der::context_constructed(3)).ok_or(MALFORMED)?;
         t.finish().ok_or(MALFORMED)?;
 
-        names::parse_name(issuer.contents).ok_or(CertError::Malformed("malformed issuer name"))?;
+        names::check_name(issuer.contents).ok_or(CertError::Malformed("malformed issuer name"))?;
         let subject_rdns = names::parse_name(subject.contents)
             .ok_or(CertError::Malformed("malformed subject name"))?;
 

@@ -96,7 +96,7 @@ pub(crate) fn parse_general_name(tlv: der::Tlv<'_>) -> Result<GeneralName<'_>, C
             let mut r = Reader::new(tlv.contents);
             let name = r.expect_tlv(der::SEQUENCE).ok_or(BAD)?;
             r.finish().ok_or(BAD)?;
-            parse_name(name.contents).ok_or(BAD)?;
+            check_name(name.contents).ok_or(BAD)?;
             GeneralName::Directory(name.encoded)
         }
         0xa5 => GeneralName::Other(5),
@@ -144,11 +144,31 @@ pub(crate) const OID_EMAIL_ADDRESS: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d
 
 /// Parses the contents of a Name SEQUENCE into its RDNs; `None` if malformed.
 pub(crate) fn parse_name(contents: &[u8]) -> Option<Vec<Rdn<'_>>> {
+    let mut rdns: Vec<Rdn<'_>> = Vec::new();
+    walk_name(contents, |attribute, starts_rdn| match rdns.last_mut() {
+        Some(rdn) if !starts_rdn => rdn.push(attribute),
+        _ => rdns.push(alloc::vec![attribute]),
+    })?;
+    Some(rdns)
+}
+
+/// Checks the contents of a Name SEQUENCE as [`parse_name`] does, keeping
+/// nothing (no allocation): `None` if malformed.
+pub(crate) fn check_name(contents: &[u8]) -> Option<()> {
+    walk_name(contents, |_, _| {})
+}
+
+/// Reads the contents of a Name SEQUENCE: every RDN a SET of one or more
+/// attributes, each a SEQUENCE of a non-empty OID and one value. Gives each
+/// attribute to `each`, with whether it starts an RDN; `None` if malformed.
+fn walk_name<'a>(contents: &'a [u8], mut each: impl FnMut(Attribute<'a>, bool)) -> Option<()> {
     let mut r = Reader::new(contents);
-    let mut rdns = Vec::new();
     while !r.is_empty() {
         let mut set = Reader::new(r.take(der::SET)?);
-        let mut rdn = Vec::new();
+        let mut starts_rdn = true;
+        if set.is_empty() {
+            return None;
+        }
         while !set.is_empty() {
             let mut atv = set.sequence()?;
             let oid = atv.take(der::OID)?;
@@ -157,18 +177,16 @@ pub(crate) fn parse_name(contents: &[u8]) -> Option<Vec<Rdn<'_>>> {
             if oid.is_empty() {
                 return None;
             }
-            rdn.push(Attribute {
+            let attribute = Attribute {
                 oid,
                 tag: value.tag,
                 value: value.contents,
-            });
+            };
+            each(attribute, starts_rdn);
+            starts_rdn = false;
         }
-        if rdn.is_empty() {
-            return None;
-        }
-        rdns.push(rdn);
     }
-    Some(rdns)
+    Some(())
 }
 
 /// A directory string's text, for the string types we can decode

@@ -131,10 +131,14 @@ enum Half {
     Classical(agreement::PublicKey),
     /// A hybrid group: its layout, the ML-KEM decapsulation key and our
     /// whole share (encapsulation key and ECDH public key, in order).
+    /// `classical_too`: the hybrid's ECDH public key is also offered alone,
+    /// as the share of the hybrid's ECDH group (see
+    /// [`KeyExchange::offer_classical_too`]).
     Hybrid {
         layout: Hybrid,
         kem: DecapsulationKey,
         share: Vec<u8>,
+        classical_too: bool,
     },
 }
 
@@ -166,15 +170,65 @@ impl KeyExchange {
                 Ok(KeyExchange {
                     group,
                     ecdh,
-                    half: Half::Hybrid { layout, kem, share },
+                    half: Half::Hybrid {
+                        layout,
+                        kem,
+                        share,
+                        classical_too: false,
+                    },
                 })
             }
         }
     }
 
     /// The group.
+    #[cfg(test)]
     pub(crate) fn group(&self) -> NamedGroup {
         self.group
+    }
+
+    /// For a hybrid whose ECDH group is `classical`: offer the hybrid's ECDH
+    /// public key alone too, as the key share for `classical`, instead of a
+    /// second key pair (as rustls and Chrome do with X25519MLKEM768 and
+    /// X25519). The server completes one of the two shares, so the private
+    /// key still serves one agreement. False (and nothing changed) for a
+    /// classical key exchange or a hybrid over another ECDH group.
+    pub(crate) fn offer_classical_too(&mut self, classical: NamedGroup) -> bool {
+        match &mut self.half {
+            Half::Hybrid {
+                layout,
+                classical_too,
+                ..
+            } if layout.ecdh == classical => {
+                *classical_too = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The key shares this key exchange offers, as (group, share) in the
+    /// order sent: its own, then the hybrid's ECDH share alone if
+    /// [`KeyExchange::offer_classical_too`] was set.
+    pub(crate) fn shares(&self) -> impl Iterator<Item = (NamedGroup, &[u8])> {
+        let classical = match &self.half {
+            Half::Hybrid {
+                layout,
+                share,
+                classical_too: true,
+                ..
+            } => layout
+                .split_client_share(share)
+                .ok()
+                .map(|(_, ecdh)| (layout.ecdh, ecdh)),
+            _ => None,
+        };
+        core::iter::once((self.group, self.public_key())).chain(classical)
+    }
+
+    /// True if one of [`KeyExchange::shares`] is for `group`.
+    pub(crate) fn offers(&self, group: NamedGroup) -> bool {
+        self.shares().any(|(g, _)| g == group)
     }
 
     /// Our key share, as sent in the key_share extension.
@@ -182,6 +236,28 @@ impl KeyExchange {
         match &self.half {
             Half::Classical(public) => public.as_ref(),
             Half::Hybrid { share, .. } => share,
+        }
+    }
+
+    /// [`KeyExchange::complete`] for the share of `group` the server
+    /// answered: our own group's, or the hybrid's ECDH share offered alone
+    /// (ECDH with our ECDH private key only). A group we did not offer is
+    /// `Error::Internal`.
+    pub(crate) fn complete_for(
+        self,
+        group: NamedGroup,
+        peer_public: &[u8],
+    ) -> Result<Secret, Error> {
+        if group == self.group {
+            return self.complete(peer_public);
+        }
+        match self.half {
+            Half::Hybrid {
+                layout,
+                classical_too: true,
+                ..
+            } if layout.ecdh == group => ecdh_agree(group, self.ecdh, peer_public),
+            _ => Err(Error::Internal("key share for a group we did not offer")),
         }
     }
 

@@ -489,3 +489,56 @@ mod arbitrary_shares {
         }
     }
 }
+
+/// A hybrid offering its ECDH share alone too: the second share is the
+/// hybrid's ECDH half, and the key exchange completes with a server of
+/// either group; a classical group other than the hybrid's ECDH group is
+/// not taken.
+#[test]
+fn a_hybrid_offers_its_ecdh_half_as_the_classical_share() {
+    for (hybrid, ecdh, other) in [
+        (
+            NamedGroup::X25519MlKem768,
+            NamedGroup::X25519,
+            NamedGroup::Secp256r1,
+        ),
+        (
+            NamedGroup::Secp256r1MlKem768,
+            NamedGroup::Secp256r1,
+            NamedGroup::X25519,
+        ),
+    ] {
+        let start = || KeyExchange::start(hybrid, &entropy::HostEntropy).unwrap();
+        let mut plain = start();
+        assert!(!plain.offer_classical_too(other));
+        assert_eq!(plain.shares().count(), 1);
+        assert!(!plain.offers(ecdh));
+        assert!(!KeyExchange::generate(ecdh)
+            .unwrap()
+            .offer_classical_too(ecdh));
+
+        for server_group in [hybrid, ecdh] {
+            let mut kx = start();
+            assert!(kx.offer_classical_too(ecdh));
+            let shares: Vec<(NamedGroup, Vec<u8>)> =
+                kx.shares().map(|(g, s)| (g, s.to_vec())).collect();
+            assert_eq!(shares.len(), 2);
+            assert_eq!(shares[0].0, hybrid);
+            assert_eq!(shares[1].0, ecdh);
+            let layout = Hybrid::of(hybrid).unwrap();
+            let (_, half) = layout.split_client_share(&shares[0].1).unwrap();
+            assert_eq!(half, &shares[1].1[..], "{hybrid:?}: the ECDH halves");
+            assert!(kx.offers(hybrid) && kx.offers(ecdh) && !kx.offers(other));
+
+            let client_share = &shares.iter().find(|(g, _)| *g == server_group).unwrap().1;
+            let (server_share, server_secret) =
+                KeyExchange::respond(server_group, client_share, &entropy::HostEntropy).unwrap();
+            let secret = kx.complete_for(server_group, &server_share).unwrap();
+            assert_eq!(secret.as_ref(), server_secret.as_ref(), "{server_group:?}");
+        }
+        assert_eq!(
+            start().complete_for(ecdh, &[0u8; 65]).map(|_| ()),
+            Err(Error::Internal("key share for a group we did not offer"))
+        );
+    }
+}

@@ -99,6 +99,7 @@ fn rfc8448_client_hello() {
         .contains(&ClientExtension::SessionTicket(vec![])));
     assert!(ch.alpn().is_none() && ch.cookie().is_none() && ch.pre_shared_key().is_none());
     assert_eq!(ch.extensions.len(), 9);
+    assert_eq!(ch.to_message(), bytes);
     assert_eq!(HandshakeMessage::ClientHello(ch).to_vec(), bytes);
 }
 
