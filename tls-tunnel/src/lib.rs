@@ -38,6 +38,7 @@ mod sandbox;
 pub mod seclevel;
 mod selfsigned;
 mod service;
+mod setup;
 mod stapling;
 mod stateful_tickets;
 mod status;
