@@ -47,5 +47,6 @@ mod ticket_keys;
 mod tls;
 mod tls_io;
 mod transparent;
+mod trim;
 mod trust;
 mod wipe;

@@ -80,6 +80,7 @@ struct Guard {
     metrics: Arc<ServiceMetrics>,
     _permit: OwnedSemaphorePermit,
     _source: SourceSlot,
+    _open: crate::trim::Open,
 }
 
 impl Drop for Guard {
@@ -193,6 +194,7 @@ pub async fn accept_loop(
             metrics: handle.metrics.clone(),
             _permit: permit,
             _source: source,
+            _open: crate::trim::Open::new(),
         };
         let live = handle.current();
         let handle = handle.clone();
