@@ -13,6 +13,9 @@
 #   3. RSS per idle TLS connection: N TLS connections (python3 ssl) opened
 #        through a fresh tunnel server to nginx and held; (RSS after - RSS
 #        before) / N of the tunnel process.
+#   4. memory after a burst: BURST TLS connections opened at once through a
+#        fresh tunnel server, held 3 s and closed; the tunnel's RSS before,
+#        at its peak (VmHWM) and 60 s after they closed, and after/before.
 #
 # Each figure is printed for each, with the ratio tls-tunnel/stunnel. Rounds
 # alternate the peers and the best round counts (the machine may be busy).
@@ -28,7 +31,8 @@
 #   benches/tunnel-bench.sh [--quick]
 #
 # Environment: DURATION (s, default 8), ROUNDS (default 2), IDLE_CONNS
-# (default 2000), CARGO_TARGET_DIR (where tls-tunnel is built), TUNNEL (a
+# (default 2000), BURST (default 10000, fewer when the descriptor limit,
+# two per connection, does not allow them), CARGO_TARGET_DIR (where tls-tunnel is built), TUNNEL (a
 # tls-tunnel binary to use instead of building the release one: for a smoke
 # run of the script, not for figures).
 set -euo pipefail
@@ -37,7 +41,8 @@ cd "$(dirname "$0")/.."
 DURATION=${DURATION:-8}
 ROUNDS=${ROUNDS:-2}
 IDLE_CONNS=${IDLE_CONNS:-2000}
-if [ "${1:-}" = "--quick" ]; then DURATION=3; ROUNDS=1; IDLE_CONNS=500; fi
+BURST=${BURST:-10000}
+if [ "${1:-}" = "--quick" ]; then DURATION=3; ROUNDS=1; IDLE_CONNS=500; BURST=1000; fi
 BASE_PORT=${BASE_PORT:-27100}
 
 PIDS=()
@@ -67,6 +72,9 @@ need python3 python3
 need haproxy haproxy
 need hitch hitch
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+# A tunnel server holds two descriptors per connection.
+MAX_BURST=$(( ($(ulimit -n) - 200) / 2 ))
+[ "$BURST" -le "$MAX_BURST" ] || BURST=$MAX_BURST
 
 if [ -z "${TUNNEL:-}" ]; then
     cargo build --release -q -p tls-tunnel
@@ -397,6 +405,37 @@ start_hitch "$P_HI_SRV" "$P_HTTP"; hi_pid=$LAST_PID
 hi_rss=$(idle_rss "$P_HI_SRV" "$hi_pid"); stop "$hi_pid"
 echo "idle RSS: stunnel $st_rss KiB/conn, tls-tunnel $tt_rss KiB/conn, HAProxy $ha_rss KiB/conn, hitch $hi_rss KiB/conn ($IDLE_CONNS connections held)"
 
+# --- 4. memory after a burst of connections ---------------------------------
+peak_kib() { # the peak RSS (VmHWM) of PID and its children
+    local t=0 p
+    for p in $(tree_pids "$1"); do t=$((t + $(awk '/^VmHWM/ { print $2 }' "/proc/$p/status"))); done
+    echo "$t"
+}
+burst_rss() { # burst_rss PORT PID -> "before peak after after/before" (KiB)
+    local port=$1 pid=$2
+    timeout 60 python3 "$WORK/hold.py" "$port" 20 0 "$WORK/cert.pem" >/dev/null # warm-up
+    sleep 1
+    local before; before=$(rss_kib "$pid")
+    timeout 600 python3 "$WORK/hold.py" "$port" "$BURST" 3 "$WORK/cert.pem" >/dev/null 2>&1 \
+        || echo "burst through port $port: the holder failed" >&2
+    sleep 60
+    local after; after=$(rss_kib "$pid")
+    awk -v b="$before" -v p="$(peak_kib "$pid")" -v a="$after" \
+        'BEGIN { printf "%d %d %d %.2f", b, p, a, (b > 0 ? a / b : 0) }'
+}
+start_stunnel_server "$P_ST_SRV" "$P_HTTP"; st_pid=$LAST_PID
+read -r st_b0 st_bp st_b1 st_br <<<"$(burst_rss "$P_ST_SRV" "$st_pid")"; stop "$st_pid"
+start_tt_server "$P_TT_SRV" "$P_HTTP"; tt_pid=$LAST_PID
+read -r tt_b0 tt_bp tt_b1 tt_br <<<"$(burst_rss "$P_TT_SRV" "$tt_pid")"; stop "$tt_pid"
+start_haproxy server "$P_HA_SRV" "$P_HTTP"; ha_pid=$LAST_PID
+read -r ha_b0 ha_bp ha_b1 ha_br <<<"$(burst_rss "$P_HA_SRV" "$ha_pid")"; stop "$ha_pid"
+start_hitch "$P_HI_SRV" "$P_HTTP"; hi_pid=$LAST_PID
+read -r hi_b0 hi_bp hi_b1 hi_br <<<"$(burst_rss "$P_HI_SRV" "$hi_pid")"; stop "$hi_pid"
+for x in "stunnel $st_b0 $st_bp $st_b1" "tls-tunnel $tt_b0 $tt_bp $tt_b1" "HAProxy $ha_b0 $ha_bp $ha_b1" "hitch $hi_b0 $hi_bp $hi_b1"; do
+    read -r name b p a <<<"$x"
+    echo "burst of $BURST: $name RSS before $b KiB, peak $p KiB, 60 s after close $a KiB"
+done
+
 echo
 echo "| figure | stunnel4 | HAProxy | hitch | tls-tunnel | tls-tunnel/stunnel |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: |"
@@ -407,8 +446,9 @@ echo "| tunnel CPU per new connection, full handshakes | $st_hs_cpu us | $ha_hs_
 echo "| new TLS connections/s, server mode, default settings (wrk resumes) | $st_rs | $ha_rs | $hi_rs | $tt_rs | $(ratio "$tt_rs" "$st_rs") |"
 echo "| tunnel CPU per new connection, default settings | $st_rs_cpu us | $ha_rs_cpu us | $hi_rs_cpu us | $tt_rs_cpu us | $(ratio "$st_rs_cpu" "$tt_rs_cpu") (stunnel/ours) |"
 echo "| RSS per idle TLS connection ($IDLE_CONNS held) | $st_rss KiB | $ha_rss KiB | $hi_rss KiB | $tt_rss KiB | $(ratio "$tt_rss" "$st_rss") |"
+echo "| RSS 60 s after a $BURST-connection burst / before | $st_br | $ha_br | $hi_br | $tt_br | $(ratio "$tt_br" "$st_br") |"
 
-# --- 4. tls-tunnel's relay loop against the tokio adapter -----------------
+# --- 5. tls-tunnel's relay loop against the tokio adapter -----------------
 # The tunnel's own loop (tls-tunnel/src/tls_io.rs: 64 KiB reads into a
 # per-thread buffer) against the same job on tls-tokio: adapter_relay
 # (benches/src/bin/adapter_relay.rs), TlsAcceptor/TlsConnector and

@@ -408,6 +408,7 @@ async fn run(
         return ExitCode::from(EXIT_RUNTIME);
     };
     tokio::spawn(ticket_keys::watch(handles.clone()));
+    tokio::spawn(crate::trim::watch());
     systemd::notify("READY=1");
     status.set(status::Phase::Listening);
     tracing::info!("ready");
