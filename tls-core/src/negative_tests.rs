@@ -634,3 +634,22 @@ fn compatibility_ccs_precedes_an_alert_on_the_server_flight() {
     // The ChangeCipherSpec, then the protected Finished.
     assert_eq!(types, vec![20, 23]);
 }
+
+/// user_canceled at level warning is skipped before the ServerHello (a
+/// closure alert, counted against the warning budget); at level fatal it
+/// ends the handshake, as any fatal alert (fuzz/DISAGREEMENTS.md D17).
+#[test]
+fn user_canceled_is_skipped_as_a_warning_and_fatal_as_a_fatal_alert() {
+    for (level, fails) in [(1u8, false), (2u8, true)] {
+        let config = Arc::new(ClientConfig::with_pinned_certs(vec![]));
+        let mut client = Connection::client(config, Some("localhost")).unwrap();
+        client.consume_tls(client.pending_tls().len());
+        let got = client.feed(&[21, 3, 3, 0, 2, level, 90]);
+        if fails {
+            assert_eq!(got, Err(Error::AlertReceived(AlertDescription::UserCanceled)));
+        } else {
+            assert_eq!(got, Ok(()));
+            assert!(client.is_handshaking());
+        }
+    }
+}

@@ -316,7 +316,12 @@ impl Connection {
                 self.common.events.push_back(Event::PeerClosed);
                 Ok(())
             }
-            AlertDescription::UserCanceled => self.common.count_warning_alert(),
+            // user_canceled is a closure alert (RFC 8446 §6.1), normally a
+            // warning; sent at level fatal it ends the connection, as every
+            // fatal alert does (RFC 5246 §7.2; BoringSSL and rustls agree).
+            AlertDescription::UserCanceled if alert.level == AlertLevel::Warning => {
+                self.common.count_warning_alert()
+            }
             // TLS 1.2 lets the connection go on after a warning (RFC 5246
             // §7.2; e.g. a server's unrecognized_name, RFC 6066 §3), counted
             // against the warning budget. TLS 1.3 defines no warning but
