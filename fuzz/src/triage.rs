@@ -103,6 +103,15 @@ pub const KNOWN: &[Known] = &[
         },
     },
     Known {
+        id: "D16",
+        side: "client",
+        ours: "AlertReceived(CloseNotify)",
+        rustls: "accept",
+        // The server's first record is a close_notify: both stop; we report
+        // a handshake the peer ended, rustls an orderly close.
+        when: |_, input| matches!(input, [21, 3, _, 0, 2, _, 0, ..]),
+    },
+    Known {
         id: "D15",
         side: "any",
         ours: "handshake message type not expected",

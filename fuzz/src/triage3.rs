@@ -126,7 +126,74 @@ pub const KNOWN3: &[Known3] = &[
             without_ext(input, 50).is_some_and(|i| ours_and_openssl_agree(side, &i))
         },
     },
+    Known3 {
+        id: "O9",
+        side: "any",
+        ours: "",
+        rustls: "InvalidContentType",
+        openssl: "accept",
+        // The input ends inside a record of an unknown content type: we and
+        // rustls refuse at its header, OpenSSL waits for the whole record.
+        // With its body completed, OpenSSL refuses it as well.
+        when: |side, input| {
+            completed_unknown_record(input).is_some_and(|i| ours_and_openssl_agree(side, &i))
+        },
+    },
+    Known3 {
+        id: "O10",
+        side: "client",
+        ours: "unsolicited extension in HelloRetryRequest",
+        rustls: "UnknownHelloRetryRequestExtension",
+        openssl: "accept",
+        when: |side, input| {
+            is_hello_retry_request(input)
+                && hello_ext_types(input).into_iter().any(|t| {
+                    without_ext(input, t).is_some_and(|i| ours_and_openssl_agree(side, &i))
+                })
+        },
+    },
+    Known3 {
+        id: "O11",
+        side: "client",
+        ours: "HelloRetryRequest without TLS 1.3",
+        rustls: "",
+        openssl: "accept",
+        // A HelloRetryRequest (by its random) with no supported_versions.
+        when: |side, input| {
+            is_hello_retry_request(input)
+                && !hello_ext_types(input).contains(&43)
+                && openssl_accepts(side, input)
+        },
+    },
 ];
+
+/// The input with its last record completed with zeros up to the length its
+/// header gives, when that record is cut short and its content type is not
+/// one of TLS's four (20-23).
+fn completed_unknown_record(input: &[u8]) -> Option<Vec<u8>> {
+    let mut at = 0usize;
+    while let Some(header) = input.get(at..at + 5) {
+        let end = at + 5 + usize::from(u16::from_be_bytes([header[3], header[4]]));
+        if end > input.len() {
+            if (20..=23).contains(&header[0]) {
+                return None;
+            }
+            let mut out = input.to_vec();
+            out.resize(end, 0);
+            return Some(out);
+        }
+        at = end;
+    }
+    None
+}
+
+/// The input opens with a handshake record whose first message is a
+/// ServerHello carrying the HelloRetryRequest random.
+fn is_hello_retry_request(input: &[u8]) -> bool {
+    input.first() == Some(&22)
+        && input.get(5) == Some(&2)
+        && input.get(11..43) == Some(&tls_core::internal::msgs::handshake::HRR_RANDOM[..])
+}
 
 /// Where the input's first zero-length handshake record ends, if whole
 /// records lead up to one.
