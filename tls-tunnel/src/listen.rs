@@ -129,6 +129,29 @@ impl Stream {
         both!(self, s => s.writable().await)
     }
 
+    /// Polls for read readiness (what [`Stream::readable`] waits for),
+    /// without a future to keep: for a hand-written wait on several sockets.
+    ///
+    /// # Errors
+    /// The socket's error, if it has one.
+    pub fn poll_read_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        both!(self, s => s.poll_read_ready(cx))
+    }
+
+    /// Polls for write readiness (what [`Stream::writable`] waits for).
+    ///
+    /// # Errors
+    /// The socket's error, if it has one.
+    pub fn poll_write_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        both!(self, s => s.poll_write_ready(cx))
+    }
+
     /// Reads without waiting (`WouldBlock` when nothing is there).
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         both!(self, s => s.try_read(buf))

@@ -126,8 +126,9 @@ pub(crate) struct Relay {
     /// accepted socket.
     tls_is_target: bool,
     limits: RelayLimits,
-    /// exec+connect: the program, reaped after the relay.
-    program: Option<tokio::process::Child>,
+    /// exec+connect: the program, reaped after the relay (boxed: most
+    /// connections have none, and every idle one holds this struct).
+    program: Option<Box<tokio::process::Child>>,
 }
 
 impl Relay {
@@ -144,7 +145,7 @@ impl Relay {
     /// The program to reap once the relay has ended; the rest (the target
     /// socket, the program's end of its socket pair) is closed.
     pub(crate) fn into_program(self) -> Option<tokio::process::Child> {
-        self.program
+        self.program.map(|p| *p)
     }
 }
 
@@ -342,7 +343,7 @@ pub(crate) async fn run(
                 match crate::exec::spawn(exec, &env) {
                     Ok((stdio, child)) => {
                         early = Some(stdio);
-                        program = Some(child);
+                        program = Some(Box::new(child));
                     }
                     Err(e) => {
                         return failed(metrics, report, Reason::ExecFailed, format!("exec: {e}"))

@@ -16,11 +16,14 @@
 //! holds almost no memory.
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use tls_core::{Connection, Error};
-use tokio::time::{sleep_until, Instant};
+use tokio::time::{sleep_until, Instant, Sleep};
 
 use crate::listen::Stream;
 
@@ -238,9 +241,60 @@ pub struct RelayLimits {
     pub lifetime: Option<Duration>,
 }
 
+/// What woke the relay: its one timer, or a socket ready for a direction
+/// it wants to move.
+enum Wake {
+    /// The earliest of the idle deadline, the end of life and (until the
+    /// buffers are given back) the release time.
+    Timer,
+    TlsWrite(io::Result<()>),
+    PlainWrite(io::Result<()>),
+    TlsRead(io::Result<()>),
+    PlainRead(io::Result<()>),
+}
+
+/// Waits for the timer or for one of the wanted directions (`want`: TLS
+/// write, plaintext write, TLS read, plaintext read), trying them from
+/// `first` round, so that a busy direction does not starve the others.
+/// Readiness is polled in place: an idle relay keeps no future per socket.
+async fn wake(
+    mut timer: Pin<&mut Sleep>,
+    tls: &Stream,
+    plain: &Stream,
+    want: [bool; 4],
+    first: usize,
+) -> Wake {
+    std::future::poll_fn(|cx| {
+        if timer.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(Wake::Timer);
+        }
+        for i in 0..want.len() {
+            let k = first.wrapping_add(i) % want.len();
+            if !want.get(k).copied().unwrap_or(false) {
+                continue;
+            }
+            let (poll, wake): (_, fn(io::Result<()>) -> Wake) = match k {
+                0 => (tls.poll_write_ready(cx), Wake::TlsWrite),
+                1 => (plain.poll_write_ready(cx), Wake::PlainWrite),
+                2 => (tls.poll_read_ready(cx), Wake::TlsRead),
+                _ => (plain.poll_read_ready(cx), Wake::PlainRead),
+            };
+            if let Poll::Ready(r) = poll {
+                return Poll::Ready(wake(r));
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
 /// Moves data both ways until both directions have finished, honouring
 /// half-close: end-of-file from the plaintext side becomes close_notify, and
 /// the peer's close_notify becomes a write shutdown on the plaintext side.
+///
+/// Its state is kept small, as every idle connection holds it: one timer
+/// (reset to the next of its deadlines) and socket readiness polled in
+/// place, rather than a future per wait.
 pub async fn relay(
     conn: &mut Connection,
     tls: &Stream,
@@ -258,6 +312,9 @@ pub async fn relay(
     let mut truncated = false;
     let mut last_activity = Instant::now();
     let end_of_life = limits.lifetime.map(|d| later(last_activity, d));
+    let timer = sleep_until(later(last_activity, limits.idle));
+    tokio::pin!(timer);
+    let mut turn = 0usize;
 
     loop {
         // Propagate end-of-stream once everything before it is delivered.
@@ -278,32 +335,48 @@ pub async fn relay(
             limits.idle.min(limits.close)
         };
         let deadline = later(last_activity, idle);
+        let mut next = end_of_life.map_or(deadline, |e| e.min(deadline));
+        if !released {
+            next = next.min(later(last_activity, RELEASE_AFTER));
+        }
+        if timer.deadline() != next {
+            timer.as_mut().reset(next);
+        }
 
-        let want_tls_read = tls_open && conn.plaintext_len() < MAX_PENDING_PLAIN;
-        let want_tls_write = conn.wants_write();
-        let want_plain_read = plain_open && conn.pending_tls().len() < MAX_PENDING_TLS;
-        let want_plain_write = !plain_shut && conn.plaintext_len() > 0;
+        let want = [
+            conn.wants_write(),
+            !plain_shut && conn.plaintext_len() > 0,
+            tls_open && conn.plaintext_len() < MAX_PENDING_PLAIN,
+            plain_open && conn.pending_tls().len() < MAX_PENDING_TLS,
+        ];
+        turn = turn.wrapping_add(1);
 
-        tokio::select! {
-            _ = sleep_until(deadline) => return Outcome::IdleTimeout,
-            _ = sleep_until(end_of_life.unwrap_or(deadline)), if end_of_life.is_some() => {
-                return Outcome::MaxLifetime
-            }
-            _ = sleep_until(later(last_activity, RELEASE_AFTER)), if !released => {
+        match wake(timer.as_mut(), tls, plain, want, turn).await {
+            Wake::Timer if next == deadline => return Outcome::IdleTimeout,
+            Wake::Timer if Some(next) == end_of_life => return Outcome::MaxLifetime,
+            Wake::Timer => {
                 conn.release_buffers();
                 released = true;
             }
-            r = tls.writable(), if want_tls_write => {
-                if let Err(e) = r { return Outcome::Io(e.to_string()) }
+            Wake::TlsWrite(r) => {
+                if let Err(e) = r {
+                    return Outcome::Io(e.to_string());
+                }
                 match tls.try_write(conn.pending_tls()) {
-                    Ok(n) => { conn.consume_tls(n); last_activity = Instant::now(); released = false; }
+                    Ok(n) => {
+                        conn.consume_tls(n);
+                        last_activity = Instant::now();
+                        released = false;
+                    }
                     Err(e) if would_block(&e) => {}
                     Err(_) if truncated => return Outcome::Truncated,
                     Err(e) => return Outcome::Io(format!("tls side: {e}")),
                 }
             }
-            r = plain.writable(), if want_plain_write => {
-                if let Err(e) = r { return Outcome::Io(e.to_string()) }
+            Wake::PlainWrite(r) => {
+                if let Err(e) = r {
+                    return Outcome::Io(e.to_string());
+                }
                 match plain.try_write(conn.peek_plaintext()) {
                     Ok(n) => {
                         conn.consume_plaintext(n);
@@ -315,11 +388,14 @@ pub async fn relay(
                     Err(e) => return Outcome::Io(format!("plaintext side: {e}")),
                 }
             }
-            r = tls.readable(), if want_tls_read => {
-                if let Err(e) = r { return Outcome::Io(e.to_string()) }
+            Wake::TlsRead(r) => {
+                if let Err(e) = r {
+                    return Outcome::Io(e.to_string());
+                }
                 released = false;
                 let fed = with_read_buf(TLS_CHUNK, |buf| {
-                    tls.try_read(buf).map(|n| (n, feed_some(conn, buf.get(..n).unwrap_or_default())))
+                    tls.try_read(buf)
+                        .map(|n| (n, feed_some(conn, buf.get(..n).unwrap_or_default())))
                 });
                 match fed {
                     Ok((0, _)) => {
@@ -330,24 +406,36 @@ pub async fn relay(
                     }
                     Ok((_, Ok(()))) => {
                         last_activity = Instant::now();
-                        if conn.peer_closed() { tls_open = false; }
+                        if conn.peer_closed() {
+                            tls_open = false;
+                        }
                     }
                     Ok((_, Err(e))) => {
-                        flush_until(conn, tls, later(Instant::now(), Duration::from_secs(1))).await;
+                        // Boxed: the error path's future is not part of
+                        // every idle connection's state.
+                        let until = later(Instant::now(), Duration::from_secs(1));
+                        Box::pin(flush_until(conn, tls, until)).await;
                         return Outcome::Tls(e);
                     }
                     Err(e) if would_block(&e) => {}
                     Err(e) => return Outcome::Io(format!("tls side: {e}")),
                 }
             }
-            r = plain.readable(), if want_plain_read => {
-                if let Err(e) = r { return Outcome::Io(e.to_string()) }
+            Wake::PlainRead(r) => {
+                if let Err(e) = r {
+                    return Outcome::Io(e.to_string());
+                }
                 released = false;
                 let sealed = with_read_buf(PLAIN_CHUNK, |buf| {
-                    plain.try_read(buf).map(|n| (n, write_some(conn, buf.get(..n).unwrap_or_default())))
+                    plain
+                        .try_read(buf)
+                        .map(|n| (n, write_some(conn, buf.get(..n).unwrap_or_default())))
                 });
                 match sealed {
-                    Ok((0, _)) => { plain_open = false; conn.close(); }
+                    Ok((0, _)) => {
+                        plain_open = false;
+                        conn.close();
+                    }
                     Ok((n, Ok(()))) => {
                         last_activity = Instant::now();
                         bytes.to_tls = bytes.to_tls.saturating_add(n as u64);
