@@ -6,7 +6,7 @@
 
 use super::diff::{ours_client, ours_server};
 use super::diff::{Disagreement, Outcome, Side};
-use super::diff3::{compare3, openssl_client, openssl_server, Disagreement3};
+use super::diff3::{openssl_client, openssl_server, Disagreement3};
 use super::triage::{edit_ext, hello_ext_types, without_ext};
 
 /// One triaged class.
@@ -35,7 +35,7 @@ pub const KNOWN3: &[Known3] = &[
         openssl: "accept",
         when: |side, input| {
             matches!(input.get(9..11), Some(v) if v != [3, 3])
-                && compare3(side, &with_server_hello_version_0303(input)).is_none()
+                && ours_and_openssl_agree(side, &with_server_hello_version_0303(input))
         },
     },
     Known3 {
@@ -90,18 +90,26 @@ pub const KNOWN3: &[Known3] = &[
         ours: "handshake message type not expected",
         rustls: "HelloRequest",
         openssl: "accept",
-        // A first record of zeros, HelloRequests (the last one may be cut):
-        // OpenSSL skips them, we stop at the first.
+        // A first record of zeros, HelloRequests (the last one may be cut),
+        // or one opening with a HelloRequest: OpenSSL skips them, we stop
+        // at the first.
         when: |side, input| {
             let len = input
                 .get(3..5)
                 .map_or(0, |l| usize::from(u16::from_be_bytes([l[0], l[1]])));
             let end = 5 + len;
+            let first_only = input.get(..3).map(|h| [h, &[0, 4, 0, 0, 0, 0]].concat());
             input.first() == Some(&22)
                 && len >= 4
-                && input.get(5..end).is_some_and(|b| b.iter().all(|&x| x == 0))
-                && openssl_accepts(side, &input[..end])
-                && !ours_and_openssl_agree(side, &input[..end])
+                && (input.get(5..end).is_some_and(|b| b.iter().all(|&x| x == 0))
+                    && openssl_accepts(side, &input[..end])
+                    && !ours_and_openssl_agree(side, &input[..end])
+                    // Or a record opening with one: that HelloRequest alone
+                    // splits us the same way.
+                    || input.get(5..9) == Some(&[0, 0, 0, 0][..])
+                        && first_only.is_some_and(|r| {
+                            openssl_accepts(side, &r) && !ours_and_openssl_agree(side, &r)
+                        }))
         },
     },
     Known3 {
