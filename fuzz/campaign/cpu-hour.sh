@@ -6,7 +6,7 @@
 # nice NICE (19). A watchdog sums the CPU of the fuzzer's process tree
 # (utime+stime+cutime+cstime of every live process under it) every 10 s and
 # stops it at BUDGET seconds (3600). The CPU spent carries across restarts in
-# LOGS/TARGET.cpu (seed it from the README's carried-over figure); libFuzzer's
+# LOGS/TARGET.cpu (seed it to carry a run over); libFuzzer's
 # output goes to LOGS/TARGET.log. LOGS defaults to fuzz/campaign/logs.
 set -u
 BUDGET=${BUDGET:-3600}
