@@ -646,7 +646,10 @@ fn user_canceled_is_skipped_as_a_warning_and_fatal_as_a_fatal_alert() {
         client.consume_tls(client.pending_tls().len());
         let got = client.feed(&[21, 3, 3, 0, 2, level, 90]);
         if fails {
-            assert_eq!(got, Err(Error::AlertReceived(AlertDescription::UserCanceled)));
+            assert_eq!(
+                got,
+                Err(Error::AlertReceived(AlertDescription::UserCanceled))
+            );
         } else {
             assert_eq!(got, Ok(()));
             assert!(client.is_handshaking());

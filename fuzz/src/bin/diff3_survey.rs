@@ -68,14 +68,23 @@ fn main() -> std::process::ExitCode {
         BTreeMap::new();
     let mut total = 0;
     for path in &args {
-        let Ok(data) = std::fs::read(path) else { continue };
-        let Some((side, input)) = diff::split_input(&data) else { continue };
+        let Ok(data) = std::fs::read(path) else {
+            continue;
+        };
+        let Some((side, input)) = diff::split_input(&data) else {
+            continue;
+        };
         total += 1;
-        let Some(d) = diff3::compare3(side, input) else { continue };
+        let Some(d) = diff3::compare3(side, input) else {
+            continue;
+        };
         let id = triage3::classify(&d, input).unwrap_or("UNTRIAGED");
-        let e = classes
-            .entry(d.class())
-            .or_insert((0, data.clone(), d.odd_one().unwrap_or("none"), id));
+        let e = classes.entry(d.class()).or_insert((
+            0,
+            data.clone(),
+            d.odd_one().unwrap_or("none"),
+            id,
+        ));
         e.0 += 1;
         if data.len() < e.1.len() {
             e.1 = data.clone();
@@ -83,7 +92,9 @@ fn main() -> std::process::ExitCode {
     }
     println!("{total} inputs, {} classes", classes.len());
     for (class, (n, smallest, odd, id)) in classes {
-        let Some((side, input)) = diff::split_input(&smallest) else { continue };
+        let Some((side, input)) = diff::split_input(&smallest) else {
+            continue;
+        };
         let keep = |c: &[u8]| diff3::compare3(side, c).is_some_and(|d| d.class() == class);
         let min = diff::minimize(input, keep);
         println!(
