@@ -57,9 +57,7 @@ pub const KNOWN3: &[Known3] = &[
         ours: "psk binder",
         rustls: "",
         openssl: "accept",
-        when: |side, input| {
-            without_ext(input, 41).is_some_and(|i| ours_and_openssl_agree(side, &i))
-        },
+        when: |side, input| agree_without_ext(side, input, 41),
     },
     Known3 {
         id: "O4",
@@ -67,7 +65,7 @@ pub const KNOWN3: &[Known3] = &[
         ours: "server_name is not a host name",
         rustls: "",
         openssl: "accept",
-        when: |side, input| without_ext(input, 0).is_some_and(|i| ours_and_openssl_agree(side, &i)),
+        when: |side, input| agree_without_ext(side, input, 0),
     },
     Known3 {
         id: "O5",
@@ -121,7 +119,7 @@ pub const KNOWN3: &[Known3] = &[
         when: |side, input| {
             hello_ext_types(input)
                 .into_iter()
-                .any(|t| without_ext(input, t).is_some_and(|i| ours_and_openssl_agree(side, &i)))
+                .any(|t| agree_without_ext(side, input, t))
         },
     },
     Known3 {
@@ -130,9 +128,7 @@ pub const KNOWN3: &[Known3] = &[
         ours: "accept",
         rustls: "accept",
         openssl: "no suitable signature algorithm",
-        when: |side, input| {
-            without_ext(input, 50).is_some_and(|i| ours_and_openssl_agree(side, &i))
-        },
+        when: |side, input| agree_without_ext(side, input, 50),
     },
     Known3 {
         id: "O9",
@@ -155,9 +151,9 @@ pub const KNOWN3: &[Known3] = &[
         openssl: "accept",
         when: |side, input| {
             is_hello_retry_request(input)
-                && hello_ext_types(input).into_iter().any(|t| {
-                    without_ext(input, t).is_some_and(|i| ours_and_openssl_agree(side, &i))
-                })
+                && hello_ext_types(input)
+                    .into_iter()
+                    .any(|t| agree_without_ext(side, input, t))
         },
     },
     Known3 {
@@ -233,6 +229,12 @@ fn with_server_hello_version_0303(input: &[u8]) -> Vec<u8> {
         v.copy_from_slice(&[3, 3]);
     }
     out
+}
+
+/// Without the hello's extension `ty`, ours and OpenSSL agree: that
+/// extension is what splits them.
+fn agree_without_ext(side: Side, input: &[u8], ty: u16) -> bool {
+    without_ext(input, ty).is_some_and(|i| ours_and_openssl_agree(side, &i))
 }
 
 /// Ours and OpenSSL agree on accept-versus-reject for `input`.
